@@ -1,0 +1,1 @@
+"""Folio scheduler: sends periodic maintenance messages (periodiq)."""

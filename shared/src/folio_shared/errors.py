@@ -1,0 +1,175 @@
+"""Folio's error tree: every error Folio raises on purpose is a :class:`FolioError`.
+
+Errors are named after the condition and carry the ids they concern. The API
+maps them to HTTP problem details at its edge only (``code`` is the stable,
+machine-readable name; ``http_status`` the default status). Actors use
+``retryable`` to decide between a retry with backoff and an immediate,
+readable failure.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class FolioError(Exception):
+    """Root of Folio's errors.
+
+    ``code`` (class attribute): stable snake_case name shown to clients.
+    ``http_status`` (class attribute): status the API answers with.
+    ``retryable`` (class attribute): a job failing with it is retried.
+    ``details``: the ids and values the error concerns.
+    """
+
+    code: ClassVar[str] = "folio_error"
+    http_status: ClassVar[int] = 500
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# --- configuration -----------------------------------------------------------
+
+
+class ConfigurationError(FolioError):
+    """A setting is missing or invalid."""
+
+    code = "configuration_error"
+
+
+# --- messages ------------------------------------------------------------------
+
+
+class MessageError(FolioError):
+    """A message could not be decoded or encoded."""
+
+    code = "message_error"
+    http_status = 400
+
+
+class UnknownMessageType(MessageError):
+    """A message's type tag names no known message (never seen name)."""
+
+    code = "unknown_message_type"
+
+
+class UnsupportedMessageVersion(MessageError):
+    """A message's major version is not one this code understands."""
+
+    code = "unsupported_message_version"
+
+
+class InvalidMessage(MessageError):
+    """A message's payload does not match its schema."""
+
+    code = "invalid_message"
+
+
+# --- storage -------------------------------------------------------------------
+
+
+class StorageError(FolioError):
+    """The object store failed; usually transient."""
+
+    code = "storage_error"
+    http_status = 503
+    retryable = True
+
+
+class ObjectNotFound(StorageError):
+    """No object under this key."""
+
+    code = "object_not_found"
+    http_status = 404
+    retryable = False
+
+
+class InvalidStorageKey(StorageError):
+    """A storage key is malformed (absolute, ``..``, empty, ...)."""
+
+    code = "invalid_storage_key"
+    http_status = 400
+    retryable = False
+
+
+class InvalidSignature(StorageError):
+    """A signed URL is forged, altered or expired."""
+
+    code = "invalid_signature"
+    http_status = 403
+    retryable = False
+
+
+class UploadRejected(StorageError):
+    """An upload broke the bounds it was signed with (size, type)."""
+
+    code = "upload_rejected"
+    http_status = 400
+    retryable = False
+
+
+# --- domain --------------------------------------------------------------------
+
+
+class NotFound(FolioError):
+    """A resource does not exist (or belongs to another tenant)."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class DocumentNotFound(NotFound):
+    code = "document_not_found"
+
+
+class JobNotFound(NotFound):
+    code = "job_not_found"
+
+
+class TenantNotFound(NotFound):
+    code = "tenant_not_found"
+
+
+class TenantExists(FolioError):
+    """A tenant with this name already exists (``details["name"]``)."""
+
+    code = "tenant_exists"
+    http_status = 409
+
+
+class Unauthorized(FolioError):
+    """No valid API key."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class InvalidInput(FolioError):
+    """The client sent something Folio cannot accept."""
+
+    code = "invalid_input"
+    http_status = 400
+
+
+class UnsupportedFileType(InvalidInput):
+    code = "unsupported_file_type"
+    http_status = 415
+
+
+class FileTooLarge(InvalidInput):
+    code = "file_too_large"
+    http_status = 413
+
+
+class DependencyUnavailable(FolioError):
+    """Redis, PostgreSQL or storage cannot be reached."""
+
+    code = "dependency_unavailable"
+    http_status = 503
+    retryable = True
