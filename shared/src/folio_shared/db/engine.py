@@ -1,0 +1,50 @@
+"""Creating Folio's async database engine and sessions.
+
+Nothing here runs at import time: services call :func:`create_engine` in
+their start-up hook and ``await engine.dispose()`` on shutdown.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from folio_shared.settings import FolioSettings, get_settings
+
+
+def async_database_url(url: str) -> str:
+    """``url`` with the asyncpg driver: ``postgres://`` and ``postgresql://``
+    become ``postgresql+asyncpg://``; other URLs are returned unchanged."""
+    for scheme in ("postgresql+psycopg2://", "postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+asyncpg://" + url.removeprefix(scheme)
+    return url
+
+
+def create_engine(settings: FolioSettings | None = None) -> AsyncEngine:
+    """An asyncpg engine for ``settings.database`` (default: :func:`get_settings`).
+
+    Pool: ``FOLIO_DATABASE_POOL_SIZE`` connections kept, as many again may
+    be opened under load (``max_overflow``); every connection is checked
+    with a cheap ping when taken from the pool (``pool_pre_ping``), so a
+    PostgreSQL restart costs one retry, not a burst of errors.
+    """
+    db = (settings or get_settings()).database
+    return create_async_engine(
+        async_database_url(db.url),
+        pool_size=db.pool_size,
+        max_overflow=db.pool_size,
+        pool_pre_ping=True,
+        echo=db.echo,
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions bound to ``engine``. Objects stay readable after commit
+    (``expire_on_commit=False``): an expired attribute would need a lazy
+    load, which async sessions cannot do implicitly."""
+    return async_sessionmaker(engine, expire_on_commit=False)

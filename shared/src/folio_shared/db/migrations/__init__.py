@@ -1,0 +1,1 @@
+"""Alembic migrations of Folio's schema; run them with :mod:`folio_shared.db.migrate`."""
