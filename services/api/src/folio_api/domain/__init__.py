@@ -1,0 +1,1 @@
+"""The API's domains, one folder each (controllers, services, schemas)."""

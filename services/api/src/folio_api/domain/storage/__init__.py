@@ -1,0 +1,1 @@
+"""The local storage backend's signed upload and download routes."""

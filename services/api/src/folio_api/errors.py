@@ -1,0 +1,122 @@
+"""Problem details (RFC 9457) at the API's edge: every error becomes
+``application/problem+json``.
+
+Body: ``type`` (``urn:folio:problem:<code>``), ``title``, ``status``,
+``detail``, ``code`` (the stable machine-readable name, e.g.
+``object_not_found``) and, for some problems, extra members (``errors`` for
+validation failures, ``checks`` for ``/readyz``).
+
+Mapping:
+
+- :class:`~folio_shared.errors.FolioError` → its ``http_status`` and ``code``;
+- Litestar's :class:`~litestar.exceptions.ValidationException` → 400
+  ``invalid_input``, ``detail`` naming each bad field, ``errors`` listing them;
+- other :class:`~litestar.exceptions.HTTPException` → its status, ``code``
+  derived from the status (``not_found``, ``method_not_allowed``, ...);
+- anything else → 500 ``internal_error`` without internals in the body.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from folio_shared.errors import FolioError
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+logger = logging.getLogger(__name__)
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    """An ``application/problem+json`` response."""
+    body: dict[str, Any] = {
+        "type": f"urn:folio:problem:{code}",
+        "title": title or _title(status),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if extra:
+        body.update(extra)
+    return Response(
+        content=body,
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=dict(headers or {}),
+    )
+
+
+def folio_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """A :class:`FolioError` as problem details (its ``code`` and ``http_status``)."""
+    assert isinstance(exc, FolioError)
+    if exc.http_status >= 500:
+        logger.warning("request failed: %s (%s)", exc, exc.code, exc_info=exc)
+    return problem_response(exc.http_status, exc.code, exc.message)
+
+
+def validation_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """Litestar's request validation errors as 400 ``invalid_input`` naming the fields."""
+    assert isinstance(exc, ValidationException)
+    errors = [e for e in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(e, dict)]
+    if errors:
+        detail = "; ".join(
+            f"{e.get('source', 'request')} field {e.get('key', '?')!r}: {e.get('message', '')}"
+            for e in errors
+        )
+    else:
+        detail = exc.detail
+    return problem_response(
+        400, "invalid_input", detail, extra={"errors": errors} if errors else None
+    )
+
+
+def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """Any other Litestar HTTP error (404 route, 405, 413, ...) as problem details."""
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    return problem_response(status, _code(status), exc.detail, headers=exc.headers)
+
+
+def internal_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """An unexpected exception: logged with its traceback, answered without internals."""
+    logger.error("unhandled error", exc_info=exc)
+    return problem_response(500, "internal_error", "an unexpected error occurred")
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    """The handlers to give :class:`litestar.Litestar` (most specific first)."""
+    return {
+        FolioError: folio_error_handler,
+        ValidationException: validation_error_handler,
+        HTTPException: http_error_handler,
+        Exception: internal_error_handler,
+    }
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _code(status: int) -> str:
+    try:
+        return HTTPStatus(status).name.lower()
+    except ValueError:
+        return "http_error"

@@ -1,0 +1,24 @@
+"""``folio-api``: serve the API with uvicorn on ``FOLIO_API_HOST:FOLIO_API_PORT``."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from folio_api.app import create_app
+from folio_shared.settings import get_settings
+
+
+def run() -> None:
+    """Console entry point: build the app from the settings and serve it."""
+    settings = get_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api.host,
+        port=settings.api.port,
+        log_level=settings.log.level.lower(),
+        proxy_headers=True,
+    )
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,76 @@
+"""The API process's clients: Redis, the database engine, the storage.
+
+Opened in Litestar's lifespan (never at import), kept in ``app.state`` under
+:data:`STATE_KEY`, closed at shutdown in reverse order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from litestar import Litestar
+from litestar.datastructures import State
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from folio_shared.db.engine import create_engine
+from folio_shared.settings import FolioSettings
+from folio_shared.storage import Storage, create_storage
+
+STATE_KEY = "resources"
+
+#: Redis connect/read timeout of the API's client, in seconds.
+REDIS_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """What request handlers use: ``settings``, ``redis``, ``engine``, ``storage``."""
+
+    settings: FolioSettings
+    redis: Redis
+    engine: AsyncEngine
+    storage: Storage
+
+
+def get_resources(state: State) -> Resources:
+    """The resources the lifespan put in ``app.state``."""
+    resources = state.get(STATE_KEY)
+    if not isinstance(resources, Resources):
+        raise RuntimeError("API resources are not open (the lifespan has not run)")
+    return resources
+
+
+def lifespan(
+    settings: FolioSettings,
+) -> Callable[[Litestar], contextlib.AbstractAsyncContextManager[None]]:
+    """A Litestar lifespan hook opening and closing the clients for ``settings``.
+
+    The storage must open (folders created, S3 client built); Redis and
+    PostgreSQL are connected lazily, so the API starts (and ``/readyz``
+    reports them) even while they are down.
+    """
+
+    @contextlib.asynccontextmanager
+    async def manage(app: Litestar) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            redis = Redis.from_url(
+                settings.redis.url,
+                socket_connect_timeout=REDIS_TIMEOUT_S,
+                socket_timeout=REDIS_TIMEOUT_S,
+            )
+            stack.push_async_callback(redis.aclose)
+            engine = create_engine(settings)
+            stack.push_async_callback(engine.dispose)
+            storage = create_storage(settings)
+            await storage.open()
+            stack.push_async_callback(storage.close)
+            app.state[STATE_KEY] = Resources(settings, redis, engine, storage)
+            try:
+                yield
+            finally:
+                app.state.pop(STATE_KEY, None)
+
+    return manage

@@ -1,0 +1,59 @@
+"""Storage keys: the one place that decides what a valid key is.
+
+A key is a relative, ``/``-separated path of at most :data:`MAX_KEY_BYTES`
+UTF-8 bytes, e.g. ``tenants/7f3a/documents/0b9c.pdf``. Both backends apply
+the same rules, so a key that works on the local backend works on S3 and
+the other way round:
+
+- not empty, not absolute (no leading ``/``), no trailing ``/``;
+- no empty segment (``a//b``), no ``.`` or ``..`` segment;
+- no backslash, no NUL or other control character, valid UTF-8.
+
+Prefixes (for :meth:`Storage.list`) follow the same rules except that the
+empty prefix is allowed and a trailing ``/`` is allowed.
+"""
+
+from __future__ import annotations
+
+from folio_shared.errors import InvalidStorageKey
+
+#: Longest key accepted, in UTF-8 bytes (S3's own limit).
+MAX_KEY_BYTES = 1024
+
+
+def validate_key(key: str) -> str:
+    """Return ``key`` unchanged if it is valid, else raise :class:`InvalidStorageKey`."""
+    if not isinstance(key, str) or not key:
+        raise InvalidStorageKey("storage key is empty", key=key)
+    if key.endswith("/"):
+        raise InvalidStorageKey("storage key ends with '/'", key=key)
+    _check_path(key, what="storage key")
+    return key
+
+
+def validate_prefix(prefix: str) -> str:
+    """Return ``prefix`` unchanged if it is a valid listing prefix (``""`` is valid)."""
+    if not isinstance(prefix, str):
+        raise InvalidStorageKey("storage prefix must be a string", key=prefix)
+    if prefix:
+        _check_path(prefix.removesuffix("/") or "/", what="storage prefix", raw=prefix)
+    return prefix
+
+
+def _check_path(path: str, *, what: str, raw: str | None = None) -> None:
+    shown = path if raw is None else raw
+    try:
+        size_bytes = len(path.encode("utf-8"))
+    except UnicodeEncodeError as e:
+        raise InvalidStorageKey(f"{what} is not valid Unicode", key=shown) from e
+    if size_bytes > MAX_KEY_BYTES:
+        raise InvalidStorageKey(f"{what} is longer than {MAX_KEY_BYTES} bytes", key=shown)
+    if path.startswith("/"):
+        raise InvalidStorageKey(f"{what} is absolute", key=shown)
+    if "\\" in path:
+        raise InvalidStorageKey(f"{what} contains a backslash", key=shown)
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+        raise InvalidStorageKey(f"{what} contains a control character", key=shown)
+    for segment in path.split("/"):
+        if segment in ("", ".", ".."):
+            raise InvalidStorageKey(f"{what} has an empty, '.' or '..' segment", key=shown)
