@@ -1,0 +1,15 @@
+"""worker-docs: the module Dramatiq's worker imports.
+
+It only wires things: logging, the broker (Folio's middleware stack), then
+the actors of this service. The work itself lives in ``actors/``.
+"""
+
+from folio_shared.broker import setup_broker
+from folio_shared.logging import configure_logging
+
+configure_logging(service="worker-docs")
+broker = setup_broker()
+
+from folio_worker_docs import actors  # noqa: E402  (actors bind to the broker set up above)
+
+__all__ = ["actors", "broker"]

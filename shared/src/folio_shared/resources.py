@@ -1,0 +1,87 @@
+"""Clients a worker process shares between its actors.
+
+The database engine, the object store and the async Redis client are opened
+once per worker process, when the worker boots, on Dramatiq's event-loop
+thread (the ``AsyncIO`` middleware's), and closed when it shuts down. They
+are never opened at import time, so importing actor modules is free and a
+forked process never inherits a parent's sockets.
+
+Actors reach them through :func:`resources`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import dramatiq
+import redis.asyncio as aioredis
+from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.middleware import Middleware
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from folio_shared.db.engine import create_engine, create_session_factory
+from folio_shared.errors import ConfigurationError
+from folio_shared.settings import FolioSettings, get_settings
+from folio_shared.storage import Storage, create_storage
+
+
+@dataclass
+class Resources:
+    """What one worker process holds open."""
+
+    settings: FolioSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    storage: Storage
+    redis: aioredis.Redis
+
+    @classmethod
+    async def open(cls, settings: FolioSettings) -> Resources:
+        engine = create_engine(settings)
+        storage = create_storage(settings)
+        await storage.open()
+        client = aioredis.Redis.from_url(settings.redis.url)
+        return cls(settings, engine, create_session_factory(engine), storage, client)
+
+    async def close(self) -> None:
+        await self.storage.close()
+        await self.redis.aclose()
+        await self.engine.dispose()
+
+
+_current: Resources | None = None
+
+
+def resources() -> Resources:
+    """The worker process's open resources (inside an actor)."""
+    if _current is None:
+        raise ConfigurationError("worker resources are not open: is WorkerResources installed?")
+    return _current
+
+
+class WorkerResources(Middleware):
+    """Opens :class:`Resources` at worker boot and closes them at shutdown.
+
+    Must come after Dramatiq's ``AsyncIO`` middleware, whose event-loop
+    thread runs the opening and closing.
+
+    - ``settings``: the settings to open them with (default: the process's).
+    """
+
+    def __init__(self, settings: FolioSettings | None = None) -> None:
+        self.settings = settings
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+        global _current
+        loop = get_event_loop_thread()
+        if loop is None:
+            raise ConfigurationError("WorkerResources needs the AsyncIO middleware before it")
+        _current = loop.run_coroutine(Resources.open(self.settings or get_settings()))
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        global _current
+        loop = get_event_loop_thread()
+        if _current is not None and loop is not None:
+            loop.run_coroutine(_current.close())
+        _current = None
