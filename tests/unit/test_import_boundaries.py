@@ -1,0 +1,86 @@
+"""Import boundaries between Folio's packages, checked on the source with ``ast``.
+
+- ``folio_shared`` is a library: it imports none of its consumers.
+- A service never imports another service: services talk through messages.
+- ``folio_devstack`` (developer tooling) is imported by tests and tools only.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("folio_api", "folio_worker_docs", "folio_worker_ocr", "folio_scheduler")
+TOOLING = ("folio_devstack",)
+
+#: import package -> its source folder
+PACKAGES = {
+    "folio_shared": ROOT / "shared/src/folio_shared",
+    "folio_api": ROOT / "services/api/src/folio_api",
+    "folio_worker_docs": ROOT / "services/worker-docs/src/folio_worker_docs",
+    "folio_worker_ocr": ROOT / "services/worker-ocr/src/folio_worker_ocr",
+    "folio_scheduler": ROOT / "services/scheduler/src/folio_scheduler",
+}
+
+FORBIDDEN = {
+    "folio_shared": {*SERVICES, *TOOLING},
+    **{service: {*(s for s in SERVICES if s != service), *TOOLING} for service in SERVICES},
+}
+
+
+def imported_packages(path: Path) -> set[tuple[str, int]]:
+    """Top-level package of every absolute import in ``path``, with its line."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[tuple[str, int]] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update((alias.name.split(".")[0], node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add((node.module.split(".")[0], node.lineno))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            found.add((node.args[0].value.split(".")[0], node.lineno))
+    return found
+
+
+def violations(package: str) -> list[str]:
+    folder = PACKAGES[package]
+    bad: list[str] = []
+    for path in sorted(folder.rglob("*.py")):
+        for imported, line in sorted(imported_packages(path)):
+            if imported in FORBIDDEN[package]:
+                bad.append(f"{path.relative_to(ROOT)}:{line} imports {imported}")
+    return bad
+
+
+@pytest.mark.parametrize("package", sorted(PACKAGES))
+def test_package_respects_import_boundaries(package: str) -> None:
+    # Given the package's source, When its imports are listed,
+    # Then none crosses a boundary.
+    assert PACKAGES[package].is_dir(), f"missing source folder {PACKAGES[package]}"
+    assert violations(package) == []
+
+
+def test_the_checker_sees_forbidden_imports(tmp_path: Path) -> None:
+    # A checker that finds nothing must be able to find something.
+    source = tmp_path / "mod.py"
+    source.write_text(
+        "import folio_api.app\n"
+        "from folio_worker_ocr import actors\n"
+        "from . import sibling\n"
+        "importlib.import_module('folio_devstack.servers')\n"
+    )
+    assert imported_packages(source) == {
+        ("folio_api", 1),
+        ("folio_worker_ocr", 2),
+        ("folio_devstack", 4),
+    }

@@ -1,0 +1,122 @@
+"""``python -m folio_devstack test [-- pytest args]``: the test runner behind ``make test``.
+
+Starts Redis, PostgreSQL (with pgvector) and moto's S3 server on free private
+loopback ports with their data in a fresh temp folder, exports where they are
+(``FOLIO_TEST_REDIS_URL``, ``FOLIO_TEST_PG_URL``, ``FOLIO_TEST_S3_ENDPOINT``,
+``FOLIO_TEST_AMQP_URL``; the machine's RabbitMQ unless already set), runs
+pytest, and always stops the servers (also on Ctrl-C, SIGTERM or failure).
+The exit status is pytest's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+
+from folio_devstack.ports import pick_port
+from folio_devstack.process import ChildServer, die_with_parent
+from folio_devstack.servers import MotoServer, PostgresServer, RedisServer
+
+#: Preferred ports; the next free one is used when taken.
+REDIS_TEST_PORT = 16379
+POSTGRES_TEST_PORT = 15433
+MOTO_TEST_PORT = 15000
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def _say(text: str) -> None:
+    print(f"folio-test: {text}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def test_servers(root: Path) -> Iterator[dict[str, str]]:
+    """Start the three servers with data under ``root``; yield the
+    ``FOLIO_TEST_*`` variables; stop them on the way out, whatever happens."""
+    redis_port = pick_port(REDIS_TEST_PORT)
+    pg_port = pick_port(POSTGRES_TEST_PORT, exclude=frozenset({redis_port}))
+    moto_port = pick_port(MOTO_TEST_PORT, exclude=frozenset({redis_port, pg_port}))
+    redis = RedisServer(redis_port, root / "redis", appendonly=True)
+    postgres = PostgresServer(pg_port, root / "pg", fsync=False, max_connections=300)
+    moto = MotoServer(moto_port, log_path=root / "moto.log")
+    started: list[ChildServer] = []
+    try:
+        servers: tuple[ChildServer, ...] = (redis, postgres, moto)
+        for server in servers:
+            began = time.monotonic()
+            server.start()
+            started.append(server)
+            _say(f"{server.name} ready on port {server.port} ({time.monotonic() - began:.1f} s)")
+        yield {
+            "FOLIO_TEST_REDIS_URL": redis.url,
+            "FOLIO_TEST_PG_URL": postgres.url("postgres"),
+            "FOLIO_TEST_S3_ENDPOINT": moto.url,
+        }
+    finally:
+        for started_server in reversed(started):
+            started_server.stop()
+        _say("servers stopped")
+
+
+def run_pytest(args: Sequence[str], env: dict[str, str]) -> int:
+    """Run pytest as a child with ``env``; forward SIGTERM to it; its status."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *args],
+        env=env,
+        preexec_fn=die_with_parent(signal.SIGTERM),
+    )
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        while True:
+            try:
+                return _shell_status(proc.wait())
+            except KeyboardInterrupt:
+                # Ctrl-C reached pytest too (same process group): let it finish
+                # its report; a second Ctrl-C ends it at once.
+                try:
+                    return _shell_status(proc.wait(timeout=30))
+                except (KeyboardInterrupt, subprocess.TimeoutExpired):
+                    proc.kill()
+                    proc.wait()
+                    return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _shell_status(returncode: int) -> int:
+    """A child's status as a shell reports it: 128 + N when killed by signal N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def main(pytest_args: Sequence[str]) -> int:
+    """Start the servers, run pytest with ``pytest_args``, stop them; pytest's status."""
+    root = Path(tempfile.mkdtemp(prefix="folio-test-"))
+    root.chmod(0o755)  # the unprivileged PostgreSQL account must reach root/pg
+    env = dict(os.environ)
+    env.setdefault("FOLIO_TEST_AMQP_URL", DEFAULT_AMQP_URL)
+    env.update(FOLIO_ENV="test", HF_HUB_OFFLINE="1", FOLIO_TEST_TMP=str(root))
+    try:
+        with test_servers(root) as server_env:
+            env.update(server_env)
+            for name in sorted(server_env):
+                _say(f"{name}={server_env[name]}")
+            status = run_pytest(pytest_args, env)
+    except KeyboardInterrupt:
+        status = 130
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    _say(f"pytest exited with status {status}")
+    return status
