@@ -11,6 +11,7 @@ service's entry point (or a test), which then imports its actors.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import dramatiq
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
@@ -27,10 +28,31 @@ from dramatiq.middleware import (
 )
 
 from folio_shared.errors import ConfigurationError
+from folio_shared.jobs.middleware import JobTracking
 from folio_shared.messages import Message as FolioMessage
 from folio_shared.messages import Priority, route
 from folio_shared.resources import WorkerResources
 from folio_shared.settings import FolioSettings, get_settings
+
+
+class FolioRedisBroker(RedisBroker):
+    """Dramatiq's Redis broker with a short idle poll on priority queues.
+
+    Dramatiq's Redis consumer backs off up to the worker's ``worker_timeout``
+    (1 s) when a queue is empty, and its CLI offers no way to change it. A
+    ``critical`` or ``high`` job sent to an idle sub-queue would then wait up
+    to a second before anyone looks; those sub-queues are polled at least
+    every ``priority_poll_ms`` instead (default 100 ms).
+    """
+
+    def __init__(self, *, priority_poll_ms: int = 100, **kwargs: Any) -> None:
+        super().__init__(**kwargs)  # type: ignore[no-untyped-call]
+        self.priority_poll_ms = priority_poll_ms
+
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Any:
+        if queue_name.endswith((".critical", ".high")):
+            timeout = min(timeout, self.priority_poll_ms)
+        return super().consume(queue_name, prefetch, timeout)
 
 
 def folio_middleware(settings: FolioSettings) -> list[Middleware]:
@@ -46,6 +68,7 @@ def folio_middleware(settings: FolioSettings) -> list[Middleware]:
     and Folio never drops a job without recording why.
     """
     jobs = settings.jobs
+    tracking = JobTracking(settings)
     return [
         # Limits and lifecycle of one attempt.
         TimeLimit(time_limit=jobs.document_time_limit_ms, interval=1000),
@@ -54,10 +77,13 @@ def folio_middleware(settings: FolioSettings) -> list[Middleware]:
         Callbacks(),
         Pipelines(),
         # Failure policy: exponential backoff with jitter, then dead letter.
+        # The decision comes from JobTracking: attempts are counted in
+        # PostgreSQL, where a SIGKILLed attempt still counts.
         Retries(
             max_retries=jobs.max_retries,
             min_backoff=jobs.min_backoff_ms,
             max_backoff=jobs.max_backoff_ms,
+            retry_when=tracking.should_retry,
         ),
         # Lets Folio code find the message it runs under (job id, trace).
         CurrentMessage(),
@@ -65,6 +91,9 @@ def folio_middleware(settings: FolioSettings) -> list[Middleware]:
         # clients opened on it at boot (database, storage, Redis).
         AsyncIO(),
         WorkerResources(settings),
+        # Last: its after_* hooks run first (before Retries decides, and
+        # while WorkerResources still has the database open at shutdown).
+        tracking,
     ]
 
 
@@ -83,7 +112,7 @@ def create_broker(
     url = url or settings.broker_url
     stack = list(middleware) if middleware is not None else folio_middleware(settings)
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisBroker(  # type: ignore[no-untyped-call]
+        return FolioRedisBroker(
             url=url,
             namespace=settings.broker.namespace,
             heartbeat_timeout=settings.broker.heartbeat_timeout_ms,

@@ -132,6 +132,28 @@ class JobNotFound(NotFound):
     code = "job_not_found"
 
 
+class JobError(FolioError):
+    """A job-engine condition."""
+
+    code = "job_error"
+
+
+class JobCancelled(JobError):
+    """Raised inside an actor by ``progress()`` when its job was cancelled;
+    the job engine records the job as ``cancelled`` (never retried)."""
+
+    code = "job_cancelled"
+    http_status = 409
+
+
+class JobStateConflict(JobError):
+    """The job is not in a state that allows the operation (e.g. retrying a
+    running job); ``details["status"]`` says which state it is in."""
+
+    code = "job_state_conflict"
+    http_status = 409
+
+
 class TenantNotFound(NotFound):
     code = "tenant_not_found"
 

@@ -64,7 +64,8 @@ class WorkerResources(Middleware):
     """Opens :class:`Resources` at worker boot and closes them at shutdown.
 
     Must come after Dramatiq's ``AsyncIO`` middleware, whose event-loop
-    thread runs the opening and closing.
+    thread runs the opening and closing; clients close after the worker's
+    running jobs have finished.
 
     - ``settings``: the settings to open them with (default: the process's).
     """
@@ -79,7 +80,10 @@ class WorkerResources(Middleware):
             raise ConfigurationError("WorkerResources needs the AsyncIO middleware before it")
         _current = loop.run_coroutine(Resources.open(self.settings or get_settings()))
 
-    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        # After the running jobs finished (or the grace period ran out), and
+        # before AsyncIO's own after_worker_shutdown stops the loop: Dramatiq
+        # runs after_* hooks in reverse middleware order.
         global _current
         loop = get_event_loop_thread()
         if _current is not None and loop is not None:

@@ -178,6 +178,10 @@ class JobSettings(BaseSettings):
     - ``FOLIO_JOBS_LEASE_MS``: a running job's lease, renewed by its worker
       (default 30000).
     - ``FOLIO_JOBS_RETENTION_DAYS``: finished job history kept (default 7).
+    - ``FOLIO_JOBS_RECONCILE_INTERVAL_MS``: how often one worker of the
+      cluster runs the reconciler (default 10000).
+    - ``FOLIO_JOBS_LOST_AFTER_MS``: a queued job whose message has been
+      missing from Redis this long is sent again (default 15000).
     """
 
     model_config = _group("FOLIO_JOBS_")
@@ -189,6 +193,8 @@ class JobSettings(BaseSettings):
     ocr_time_limit_ms: int = Field(default=5 * 60 * 1000, ge=1_000)
     lease_ms: int = Field(default=30_000, ge=1_000)
     retention_days: int = Field(default=7, ge=1)
+    reconcile_interval_ms: int = Field(default=10_000, ge=100)
+    lost_after_ms: int = Field(default=15_000, ge=100)
 
 
 class OcrSettings(BaseSettings):

@@ -1,26 +1,44 @@
-"""Running a Dramatiq worker for a Folio service.
+"""Running a Dramatiq worker for a Folio service, supervised.
 
 A worker service's console script calls :func:`run_worker` with the module
-that sets up its broker and actors and the queues it consumes; the process
-count, thread count and graceful-shutdown timeout come from settings
-(``FOLIO_WORKER_*``). Extra command-line arguments are passed to Dramatiq's
-own CLI (``folio-worker-docs --threads 8`` works).
+that sets up its broker and actors and the logical queues it consumes (each
+with its priority sub-queues). Process count, thread count and the graceful
+shutdown timeout come from settings (``FOLIO_WORKER_*``); extra command-line
+arguments go to Dramatiq's own CLI (``folio-worker-docs --threads 8``).
+
+Dramatiq's CLI stops *all* its worker processes when one dies (a SIGKILL,
+the kernel's OOM killer, a poison document). :func:`run_worker` runs it as a
+child and starts it again after an unexpected exit, with a growing delay,
+so one bad document cannot take a worker pod down for good; the job engine
+counts the lost attempt and quarantines a job that keeps doing it. SIGTERM
+and SIGINT are passed on, and a requested stop is never restarted.
 """
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Sequence
+from types import FrameType
 
-from dramatiq import cli as dramatiq_cli
-
+from folio_shared.logging import configure_logging, get_logger
+from folio_shared.messages import Queue, physical_queue_names
 from folio_shared.settings import get_settings
 
+log = get_logger(__name__)
 
-def worker_argv(module: str, queues: Sequence[str], extra: Sequence[str] = ()) -> list[str]:
-    """The Dramatiq CLI arguments for ``module`` consuming ``queues``."""
+#: Longest wait between two restarts, in seconds.
+MAX_RESTART_DELAY_S = 30.0
+
+
+def worker_argv(module: str, queues: Sequence[Queue], extra: Sequence[str] = ()) -> list[str]:
+    """The Dramatiq CLI arguments for ``module`` consuming ``queues``, each
+    with its priority sub-queues (critical, high, normal, low)."""
     settings = get_settings().worker
-    chosen = [q.strip() for q in settings.queues.split(",") if q.strip()] or list(queues)
+    logical = [Queue.parse(q.strip()) for q in settings.queues.split(",") if q.strip()]
+    chosen = [name for q in (logical or queues) for name in physical_queue_names(q)]
     return [
         module,
         "--processes",
@@ -35,8 +53,37 @@ def worker_argv(module: str, queues: Sequence[str], extra: Sequence[str] = ()) -
     ]
 
 
-def run_worker(module: str, queues: Sequence[str]) -> None:
-    """Run Dramatiq's worker for ``module`` (never returns)."""
-    parser = dramatiq_cli.make_argument_parser()  # type: ignore[no-untyped-call]
-    args = parser.parse_args(worker_argv(module, queues, sys.argv[1:]))
-    sys.exit(dramatiq_cli.main(args))  # type: ignore[no-untyped-call]
+def supervise(argv: Sequence[str], *, restart: bool = True) -> int:
+    """Run ``python -m dramatiq argv`` until it stops on request; restart it
+    after an unexpected exit. Returns the last exit code."""
+    stopping = False
+    child: subprocess.Popen[bytes] | None = None
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, forward)
+    delay = 1.0
+    while True:
+        started = time.monotonic()
+        child = subprocess.Popen([sys.executable, "-m", "dramatiq", *argv])
+        code = child.wait()
+        if stopping or code == 0 or not restart:
+            return code
+        if time.monotonic() - started > 60:
+            delay = 1.0
+        log.error("worker exited unexpectedly; restarting", exit_code=code, delay_s=delay)
+        time.sleep(delay)
+        delay = min(delay * 2, MAX_RESTART_DELAY_S)
+        if stopping:
+            return code
+
+
+def run_worker(module: str, queues: Sequence[Queue]) -> None:
+    """Run the supervised Dramatiq worker for ``module`` (never returns)."""
+    configure_logging(service=module.split(".")[0].removeprefix("folio_").replace("_", "-"))
+    sys.exit(supervise(worker_argv(module, queues, sys.argv[1:])))

@@ -14,4 +14,4 @@ QUEUES = (
 
 
 def run() -> None:
-    run_worker("folio_worker_docs.main", [q.value for q in QUEUES])
+    run_worker("folio_worker_docs.main", QUEUES)

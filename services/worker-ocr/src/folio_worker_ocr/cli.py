@@ -8,4 +8,4 @@ QUEUES = (Queue.OCR,)
 
 
 def run() -> None:
-    run_worker("folio_worker_ocr.main", [q.value for q in QUEUES])
+    run_worker("folio_worker_ocr.main", QUEUES)

@@ -277,6 +277,8 @@ class Job(Base):
     children_total: Mapped[int] = mapped_column(server_default="0")
     children_done: Mapped[int] = mapped_column(server_default="0")
     completion_sent_at: Mapped[datetime | None]
+    #: The message (as the outbox stores it) sent once all children finish.
+    on_complete: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = _created_at()
     queued_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]

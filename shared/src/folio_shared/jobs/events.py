@@ -1,0 +1,106 @@
+"""Per-job event streams in Redis (Redis Streams).
+
+Every state change and progress report of a job is appended to the stream
+``folio:job:<id>:events``; a reader replays from any event id (the SSE
+``Last-Event-ID``) and then blocks for new ones. Streams are capped
+(``MAXLEN ~ 1000``) and expire some time after the job's terminal event.
+PostgreSQL's ``job_events`` table keeps the durable history of state
+changes; the stream is the live feed, and losing it (a Redis flush) loses
+only live progress, never a job.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from folio_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+#: Events kept per job stream (approximate trim).
+MAX_EVENTS = 1000
+#: How long a finished job's stream is kept, in seconds.
+FINISHED_TTL_S = 7 * 24 * 3600
+#: Statuses after which no event follows.
+TERMINAL = frozenset({"succeeded", "failed", "dead", "cancelled"})
+
+
+def stream_key(job_id: uuid.UUID | str) -> str:
+    return f"folio:job:{job_id}:events"
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """One event: ``id`` (stream id, for replay), ``type`` (``state`` or
+    ``progress``) and its ``data``."""
+
+    id: str
+    type: str
+    data: dict[str, Any]
+
+    @property
+    def terminal(self) -> bool:
+        return self.type == "state" and self.data.get("status") in TERMINAL
+
+
+async def publish(
+    client: aioredis.Redis, job_id: uuid.UUID | str, type_: str, data: dict[str, Any]
+) -> str | None:
+    """Append an event; returns its id, or ``None`` when Redis failed (the
+    job itself is unaffected: this is the live feed only)."""
+    key = stream_key(job_id)
+    try:
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.xadd(
+                key,
+                {"type": type_, "data": json.dumps(data, default=str)},
+                maxlen=MAX_EVENTS,
+                approximate=True,
+            )
+            if type_ == "state" and data.get("status") in TERMINAL:
+                pipe.expire(key, FINISHED_TTL_S)
+            results = await pipe.execute()
+    except Exception as e:
+        log.warning("job event not published", job_id=str(job_id), error=repr(e))
+        return None
+    event_id = results[0]
+    return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
+
+
+def _decode(entries: Sequence[Any]) -> list[JobEvent]:
+    events = []
+    for raw_id, fields in entries:
+        fid = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+        f = {
+            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+            for k, v in fields.items()
+        }
+        events.append(JobEvent(fid, f.get("type", "state"), json.loads(f.get("data", "{}"))))
+    return events
+
+
+async def read(
+    client: aioredis.Redis,
+    job_id: uuid.UUID | str,
+    *,
+    after: str | None = None,
+    block_ms: int | None = None,
+    count: int = 100,
+) -> list[JobEvent]:
+    """Events after ``after`` (all when ``None``), waiting up to ``block_ms``
+    for new ones when there are none."""
+    key = stream_key(job_id)
+    start = after or "0-0"
+    if block_ms is None:
+        entries: Any = await client.xrange(key, min=f"({start}" if after else "-", count=count)
+        return _decode(entries or [])
+    result: Any = await client.xread({key: start}, count=count, block=block_ms)
+    if not result:
+        return []
+    return _decode(result[0][1])

@@ -1,0 +1,220 @@
+"""The transactional outbox: a job row and its message, written together.
+
+:func:`enqueue` inserts the job (``pending``) with the message it must send,
+in the caller's transaction: if the transaction rolls back, the job and its
+message vanish together. After the commit, :func:`dispatch` sends the
+messages and marks the jobs ``queued``. Whatever could not be sent (Redis
+down, the process died between commit and send) stays ``pending``, and
+:func:`relay` sends it later: rows are locked with ``FOR UPDATE SKIP
+LOCKED`` and marked sent in the same transaction, so two relays never send
+the same row. A message sent twice anyway (a crash after the send, before
+the mark) is harmless: the claim in :mod:`folio_shared.jobs.store` lets one
+delivery run and skips the other.
+
+The Dramatiq message carries the job id in its options; its own message id
+is fresh at every send (a re-send must never collide with a stale copy).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import dramatiq
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from folio_shared.db.enums import JobStatus
+from folio_shared.db.models import Job, JobEvent
+from folio_shared.logging import get_logger
+from folio_shared.messages import Message, Priority, route
+
+log = get_logger(__name__)
+
+#: ``session.info`` key listing the jobs enqueued in that session.
+OUTBOX_KEY = "folio_outbox"
+
+
+def envelope(msg: Message, *, priority: Priority | None = None) -> dict[str, Any]:
+    """What the outbox stores for ``msg``: actor, physical queue, payload."""
+    r = route(msg, priority=priority)
+    return {"actor": r.actor_name, "queue": r.queue_name, "payload": r.payload, "options": {}}
+
+
+def to_dramatiq(
+    job_id: uuid.UUID, env: dict[str, Any], *, continuation: bool = False
+) -> dramatiq.Message[Any]:
+    """The Dramatiq message for one send of ``job_id``."""
+    options = {**env.get("options", {}), "job_id": str(job_id)}
+    if continuation:
+        options["continuation"] = True
+    return dramatiq.Message(
+        queue_name=env["queue"],
+        actor_name=env["actor"],
+        args=(env["payload"],),
+        kwargs={},
+        options=options,
+    )
+
+
+def _job_id_of(msg: Message) -> uuid.UUID:
+    value = getattr(msg, "job_id", None)
+    return uuid.UUID(value) if value else uuid.uuid4()
+
+
+async def enqueue(
+    session: AsyncSession,
+    msg: Message,
+    *,
+    tenant_id: uuid.UUID | None = None,
+    document_id: uuid.UUID | None = None,
+    parent_id: uuid.UUID | None = None,
+    priority: Priority | None = None,
+    max_retries: int = 3,
+    eta: datetime | None = None,
+) -> Job:
+    """Add a ``pending`` job for ``msg`` to the session's transaction.
+
+    The job id is the message's ``job_id`` when it has one. After the
+    commit, call :func:`dispatch` with :func:`pending_ids` of the session.
+    """
+    env = envelope(msg, priority=priority)
+    job = Job(
+        id=_job_id_of(msg),
+        tenant_id=tenant_id,
+        document_id=document_id,
+        parent_id=parent_id,
+        actor_name=env["actor"],
+        queue_name=env["queue"],
+        priority=(priority or route(msg).priority).value,
+        status=JobStatus.PENDING,
+        max_retries=max_retries,
+        message=env,
+        eta=eta,
+    )
+    session.add(job)
+    session.add(JobEvent(job_id=job.id, kind="state", status=JobStatus.PENDING, data={}))
+    session.info.setdefault(OUTBOX_KEY, []).append(job.id)
+    return job
+
+
+def pending_ids(session: AsyncSession) -> list[uuid.UUID]:
+    """The jobs enqueued in ``session`` (and forget them)."""
+    ids: list[uuid.UUID] = session.info.pop(OUTBOX_KEY, [])
+    return ids
+
+
+def _send(
+    broker: dramatiq.Broker, job_id: uuid.UUID, env: dict[str, Any], delay_ms: int | None
+) -> str:
+    message = to_dramatiq(job_id, env)
+    if message.queue_name not in broker.get_declared_queues():
+        broker.declare_queue(message.queue_name)
+    broker.enqueue(message, delay=delay_ms)
+    return message.message_id
+
+
+_MARK_SENT = sa.text(
+    """
+    WITH t AS (
+      UPDATE jobs SET status = CASE WHEN status = 'pending' THEN 'queued' ELSE status END,
+        sent_at = now(), queued_at = coalesce(queued_at, now()),
+        message_id = CAST(:message_id AS text), updated_at = now()
+      WHERE id = :id AND status IN ('pending', 'queued')
+      RETURNING id, status
+    ), e AS (
+      INSERT INTO job_events (job_id, kind, status, data)
+      SELECT id, 'state', 'queued', jsonb_build_object('message_id', CAST(:message_id AS text))
+      FROM t WHERE status = 'queued'
+    )
+    SELECT id FROM t
+    """
+)
+
+
+def _delay_ms(eta: datetime | None, now: datetime) -> int | None:
+    if eta is None:
+        return None
+    ms = int((eta - now).total_seconds() * 1000)
+    return ms if ms > 0 else None
+
+
+async def dispatch(
+    conn: AsyncConnection, broker: dramatiq.Broker, job_ids: Sequence[uuid.UUID]
+) -> int:
+    """Send the messages of committed ``pending`` jobs; returns how many went.
+
+    A send that fails (broker unreachable) leaves its job ``pending`` for the
+    relay; it is logged, never raised: the caller's work is already safe.
+    """
+    if not job_ids:
+        return 0
+    rows = (
+        await conn.execute(
+            sa.text(
+                "SELECT id, message, eta, now() AS now FROM jobs"
+                " WHERE id = ANY(:ids) AND status = 'pending'"
+            ),
+            {"ids": list(job_ids)},
+        )
+    ).all()
+    sent = 0
+    for row in rows:
+        try:
+            message_id = _send(broker, row.id, row.message, _delay_ms(row.eta, row.now))
+        except Exception as e:
+            log.warning(
+                "outbox send failed; the relay will retry", job_id=str(row.id), error=repr(e)
+            )
+            break
+        await conn.execute(_MARK_SENT, {"id": row.id, "message_id": message_id})
+        sent += 1
+    await conn.commit()
+    return sent
+
+
+async def relay(
+    conn: AsyncConnection, broker: dramatiq.Broker, *, min_age_ms: int = 2_000, batch: int = 500
+) -> int:
+    """Send pending jobs older than ``min_age_ms``; returns how many went.
+
+    One transaction: rows locked ``FOR UPDATE SKIP LOCKED``, sent, marked.
+    Stops at the first failed send (the broker is down: try again later).
+    """
+    rows = (
+        await conn.execute(
+            sa.text(
+                "SELECT id, message, eta, now() AS now FROM jobs"
+                " WHERE status = 'pending' AND sent_at IS NULL"
+                " AND created_at < now() - make_interval(secs => CAST(:age_s AS double precision))"
+                " ORDER BY created_at LIMIT :batch FOR UPDATE SKIP LOCKED"
+            ),
+            {"age_s": min_age_ms / 1000, "batch": batch},
+        )
+    ).all()
+    sent = 0
+    for row in rows:
+        try:
+            message_id = _send(broker, row.id, row.message, _delay_ms(row.eta, row.now))
+        except Exception as e:
+            log.warning("outbox relay could not send", job_id=str(row.id), error=repr(e))
+            break
+        await conn.execute(_MARK_SENT, {"id": row.id, "message_id": message_id})
+        sent += 1
+    await conn.commit()
+    if sent:
+        log.info("outbox relay sent pending jobs", count=sent)
+    return sent
+
+
+def resend(
+    broker: dramatiq.Broker, job_id: uuid.UUID, env: dict[str, Any], *, continuation: bool
+) -> str:
+    """Send a job's message again (reconciler, re-drive); returns its id."""
+    message = to_dramatiq(job_id, env, continuation=continuation)
+    if message.queue_name not in broker.get_declared_queues():
+        broker.declare_queue(message.queue_name)
+    broker.enqueue(message)
+    return message.message_id

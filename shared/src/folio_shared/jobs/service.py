@@ -1,0 +1,205 @@
+"""The job engine's Python API for the other services and the CLI.
+
+:class:`Jobs` bundles the three things job operations need (the database
+engine, the broker, Redis) and offers ``enqueue``, ``get``, ``cancel``,
+``retry``, ``events`` and ``redrive``. Everything that takes a
+``tenant_id`` is tenant-scoped: another tenant's job is
+:class:`~folio_shared.errors.JobNotFound`, never a hint that it exists.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import dramatiq
+import redis.asyncio as aioredis
+import sqlalchemy as sa
+from dramatiq.brokers.redis import RedisBroker
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from folio_shared.db.engine import create_session_factory
+from folio_shared.db.models import Job
+from folio_shared.errors import JobNotFound, JobStateConflict
+from folio_shared.jobs import events, family, outbox
+from folio_shared.messages import Message, Priority
+
+_CANCEL = sa.text(
+    """
+    WITH RECURSIVE tree AS (
+      SELECT id FROM jobs WHERE id = :id
+      UNION ALL SELECT j.id FROM jobs j JOIN tree t ON j.parent_id = t.id
+    ), now_cancelled AS (
+      UPDATE jobs SET status = 'cancelled', cause = 'cancelled', finished_at = now(),
+        cancel_requested_at = now(), lease_expires_at = NULL, updated_at = now(),
+        error_type = 'JobCancelled', error_message = 'cancelled on request'
+      WHERE id IN (SELECT id FROM tree)
+        AND (status IN ('pending', 'queued') OR (status = 'running' AND lease_expires_at IS NULL))
+      RETURNING id
+    ), requested AS (
+      UPDATE jobs SET cancel_requested_at = now(), updated_at = now()
+      WHERE id IN (SELECT id FROM tree) AND status = 'running' AND lease_expires_at IS NOT NULL
+      RETURNING id
+    ), e AS (
+      INSERT INTO job_events (job_id, kind, status, data)
+      SELECT id, 'state', 'cancelled', '{}'::jsonb FROM now_cancelled
+    )
+    SELECT (SELECT coalesce(array_agg(id), '{}') FROM now_cancelled) AS cancelled,
+           (SELECT coalesce(array_agg(id), '{}') FROM requested) AS requested
+    """
+)
+
+_RESET = sa.text(
+    """
+    WITH t AS (
+      UPDATE jobs SET status = 'pending', attempts = 0, cause = NULL, error_type = NULL,
+        error_message = NULL, finished_at = NULL, cancel_requested_at = NULL,
+        lease_expires_at = NULL, worker = NULL, sent_at = NULL, eta = NULL, progress = 0,
+        stage = NULL, result = NULL, children_done = 0, children_total = 0, on_complete = NULL,
+        completion_sent_at = NULL, updated_at = now(),
+        message = CASE WHEN CAST(:options AS jsonb) IS NULL THEN message
+          ELSE jsonb_set(message, '{payload}', message->'payload' || CAST(:options AS jsonb)) END
+      WHERE id = :id AND status IN ('failed', 'dead', 'cancelled')
+      RETURNING id
+    ), e AS (
+      INSERT INTO job_events (job_id, kind, status, data)
+      SELECT id, 'state', 'pending', jsonb_build_object('retried', true) FROM t
+    )
+    SELECT id FROM t
+    """
+)
+
+
+class Jobs:
+    """Job operations over one engine, broker and Redis client."""
+
+    def __init__(self, engine: AsyncEngine, broker: dramatiq.Broker, redis: aioredis.Redis) -> None:
+        self.engine = engine
+        self.broker = broker
+        self.redis = redis
+        self.sessions = create_session_factory(engine)
+
+    async def enqueue(
+        self,
+        msg: Message,
+        *,
+        tenant_id: uuid.UUID | None = None,
+        document_id: uuid.UUID | None = None,
+        priority: Priority | None = None,
+        max_retries: int = 3,
+    ) -> Job:
+        """Create the job and send it (or leave it to the relay)."""
+        async with self.sessions() as session:
+            job = await outbox.enqueue(
+                session,
+                msg,
+                tenant_id=tenant_id,
+                document_id=document_id,
+                priority=priority,
+                max_retries=max_retries,
+            )
+            await session.commit()
+            ids = outbox.pending_ids(session)
+        await self.dispatch(ids)
+        return job
+
+    async def dispatch(self, job_ids: list[uuid.UUID]) -> int:
+        """Send the committed jobs ``job_ids`` (see :func:`outbox.dispatch`)."""
+        async with self.engine.connect() as conn:
+            return await outbox.dispatch(conn, self.broker, job_ids)
+
+    async def get(self, job_id: uuid.UUID, *, tenant_id: uuid.UUID | None = None) -> Job:
+        async with self.sessions() as session:
+            job = await session.get(Job, job_id, populate_existing=True)
+        if job is None or (tenant_id is not None and job.tenant_id != tenant_id):
+            raise JobNotFound(f"no job {job_id}", job_id=str(job_id))
+        return job
+
+    async def cancel(self, job_id: uuid.UUID, *, tenant_id: uuid.UUID | None = None) -> Job:
+        """Cancel a job and its children: queued ones at once (they never
+        run), running ones at their next ``progress()`` call."""
+        job = await self.get(job_id, tenant_id=tenant_id)
+        if job.status in ("succeeded", "failed", "dead", "cancelled"):
+            raise JobStateConflict(
+                f"job {job_id} is {job.status}", job_id=str(job_id), status=str(job.status)
+            )
+        completion = None
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(_CANCEL, {"id": job_id})).one()
+            if job.parent_id and job_id in row.cancelled:
+                completion = await family.child_finished(conn, job.parent_id)
+            await conn.commit()
+        if completion is not None and job.parent_id:
+            outbox.resend(self.broker, job.parent_id, completion, continuation=True)
+        for cancelled in row.cancelled:
+            await events.publish(self.redis, cancelled, "state", {"status": "cancelled"})
+        return await self.get(job_id)
+
+    async def retry(
+        self,
+        job_id: uuid.UUID,
+        *,
+        tenant_id: uuid.UUID | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> Job:
+        """Run a ``failed``, ``dead`` or ``cancelled`` job again from the
+        start (attempts reset; its old children are removed). ``options``
+        overrides payload fields (for example ``{"force_ocr": true}``)."""
+        import json
+
+        job = await self.get(job_id, tenant_id=tenant_id)
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.delete(Job).where(Job.parent_id == job_id))
+            reset = await conn.scalar(
+                _RESET, {"id": job_id, "options": json.dumps(options) if options else None}
+            )
+            await conn.commit()
+        if reset is None:
+            raise JobStateConflict(
+                f"job {job_id} is {job.status}; only failed, dead or cancelled jobs can be retried",
+                job_id=str(job_id),
+                status=str(job.status),
+            )
+        await self.dispatch([job_id])
+        return await self.get(job_id)
+
+    async def events(
+        self, job_id: uuid.UUID, *, after: str | None = None, block_ms: int | None = None
+    ) -> list[events.JobEvent]:
+        return await events.read(self.redis, job_id, after=after, block_ms=block_ms)
+
+    async def redrive(self, queue: str, *, message_ids: list[str] | None = None) -> int:
+        """Re-drive dead-lettered messages of a physical queue (all, or
+        ``message_ids``): each one's job is reset and sent again; a message
+        whose job already ran again (retried by hand) is dropped, so nothing
+        runs twice. Returns how many jobs were re-sent."""
+        if not isinstance(self.broker, RedisBroker):
+            raise JobStateConflict("re-drive reads Redis dead-letter queues", queue=queue)
+        ns = self.broker.namespace
+        xq, xq_msgs = f"{ns}:{queue}.XQ", f"{ns}:{queue}.XQ.msgs"
+        ids = message_ids or [
+            m.decode() if isinstance(m, bytes) else str(m)
+            for m in await self.redis.zrange(xq, 0, -1)
+        ]
+        resent = 0
+        for message_id in ids:
+            data = await self.redis.hget(xq_msgs, message_id)
+            if data is None:
+                continue
+            message = dramatiq.Message.decode(data if isinstance(data, bytes) else data.encode())
+            job_id = message.options.get("job_id")
+            if job_id:
+                async with self.engine.connect() as conn:
+                    reset = await conn.scalar(_RESET, {"id": uuid.UUID(job_id), "options": None})
+                    await conn.commit()
+                if reset is not None:
+                    await self.dispatch([uuid.UUID(job_id)])
+                    resent += 1
+            else:
+                self.broker.enqueue(message.copy(options={"retries": 0}))
+                resent += 1
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zrem(xq, message_id)
+                pipe.hdel(xq_msgs, message_id)
+                await pipe.execute()
+        return resent

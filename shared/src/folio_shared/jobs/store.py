@@ -1,0 +1,270 @@
+"""Job state transitions in PostgreSQL, each one statement, each one fenced.
+
+PostgreSQL is the source of truth for jobs. Every transition is a single
+conditional ``UPDATE`` (with its ``job_events`` row written by the same
+statement), so two workers handed the same message, a late ack, or a
+redelivered message can never both win:
+
+- a *claim* (``queued`` → ``running``) succeeds only for a job nobody holds:
+  ``pending``/``queued``, or ``running`` with an expired lease (its worker
+  died); it increments ``attempts``, so a crash uses an attempt;
+- every outcome of an attempt is written only while the job is still
+  ``running`` *with that attempt number* (fencing), so a stale worker that
+  wakes up late changes nothing.
+
+Functions take an ``AsyncConnection``; callers choose the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from folio_shared.db.enums import FailureCause, JobStatus
+
+#: States a job can be claimed from.
+_CLAIMABLE = "('pending', 'queued')"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A won claim: this worker runs ``attempt`` of the job."""
+
+    job_id: uuid.UUID
+    attempt: int
+    max_retries: int
+    tenant_id: uuid.UUID | None
+    document_id: uuid.UUID | None
+    parent_id: uuid.UUID | None
+    continuation: bool
+    previous_cause: str | None
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A job that reached a final state (or handed over to its children)."""
+
+    job_id: uuid.UUID
+    status: JobStatus
+    parent_id: uuid.UUID | None
+
+
+def _uuid(value: uuid.UUID | str) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _event(status: str, data_sql: str) -> str:
+    """SQL of the ``job_events`` insert fed by the ``t`` CTE."""
+    # Built from literals of this module only, never from input.
+    return (
+        "INSERT INTO job_events (job_id, kind, status, data) "  # noqa: S608
+        f"SELECT id, 'state', '{status}', {data_sql} FROM t"
+    )
+
+
+_CLAIM_EVENT = _event(
+    "running", "jsonb_build_object('attempt', attempts, 'worker', CAST(:worker AS text))"
+)
+_CLAIM = sa.text(
+    f"""
+    WITH t AS (
+      UPDATE jobs SET
+        status = 'running',
+        attempts = CASE WHEN completion_sent_at IS NULL THEN attempts + 1 ELSE attempts END,
+        started_at = coalesce(started_at, now()), updated_at = now(),
+        worker = :worker, eta = NULL,
+        lease_expires_at = now() + make_interval(secs => CAST(:lease_s AS double precision))
+      WHERE id = :id AND cancel_requested_at IS NULL AND (
+        status IN {_CLAIMABLE}
+        OR (status = 'running' AND lease_expires_at < now())
+        OR (status = 'running' AND lease_expires_at IS NULL
+            AND completion_sent_at IS NOT NULL AND CAST(:continuation AS boolean))
+      )
+      RETURNING id, attempts, max_retries, tenant_id, document_id, parent_id,
+                completion_sent_at IS NOT NULL AS continuation, cause
+    ), e AS ({_CLAIM_EVENT})
+    SELECT * FROM t
+    """  # noqa: S608 - built from this module's literals only
+)
+
+
+async def claim(
+    conn: AsyncConnection,
+    job_id: uuid.UUID | str,
+    *,
+    worker: str,
+    lease_ms: int,
+    continuation: bool = False,
+) -> Claim | None:
+    """Take the job for one attempt, or ``None`` if someone else holds it,
+    it is finished, or it was cancelled."""
+    row = (
+        await conn.execute(
+            _CLAIM,
+            {
+                "id": _uuid(job_id),
+                "worker": worker,
+                "lease_s": lease_ms / 1000,
+                "continuation": continuation,
+            },
+        )
+    ).first()
+    if row is None:
+        return None
+    return Claim(
+        job_id=row.id,
+        attempt=row.attempts,
+        max_retries=row.max_retries,
+        tenant_id=row.tenant_id,
+        document_id=row.document_id,
+        parent_id=row.parent_id,
+        continuation=row.continuation,
+        previous_cause=row.cause,
+    )
+
+
+async def status_of(conn: AsyncConnection, job_id: uuid.UUID | str) -> str | None:
+    """The job's current status, or ``None`` when there is no such job."""
+    value = await conn.scalar(
+        sa.text("SELECT status FROM jobs WHERE id = :id"), {"id": _uuid(job_id)}
+    )
+    return None if value is None else str(value)
+
+
+_FINISH = """
+    WITH t AS (
+      UPDATE jobs SET {sets}, updated_at = now(), lease_expires_at = NULL
+      WHERE id = :id AND status = 'running' AND attempts = :attempt
+      RETURNING id, parent_id
+    ), e AS ({event})
+    SELECT * FROM t
+"""
+
+_SUCCEED = sa.text(
+    _FINISH.format(
+        sets=(
+            "status = 'succeeded', finished_at = now(), progress = 100,"
+            " result = CAST(:result AS jsonb)"
+        ),
+        event=_event("succeeded", "jsonb_build_object('attempt', CAST(:attempt AS integer))"),
+    )
+)
+_WAIT = sa.text(
+    _FINISH.format(
+        sets="worker = NULL, stage = coalesce(CAST(:stage AS text), stage)",
+        event=_event("running", "jsonb_build_object('waiting_for_children', true)"),
+    )
+)
+
+
+async def succeed(
+    conn: AsyncConnection, job_id: uuid.UUID, attempt: int, result: dict[str, Any] | None
+) -> Finished | None:
+    """Record a successful attempt (fenced on ``attempt``)."""
+    row = (
+        await conn.execute(
+            _SUCCEED,
+            {"id": job_id, "attempt": attempt, "result": json.dumps(result) if result else None},
+        )
+    ).first()
+    return None if row is None else Finished(row.id, JobStatus.SUCCEEDED, row.parent_id)
+
+
+async def wait_for_children(
+    conn: AsyncConnection, job_id: uuid.UUID, attempt: int, stage: str | None
+) -> bool:
+    """The attempt handed the work to child jobs: the job stays ``running``
+    without a lease until its completion step runs."""
+    row = (await conn.execute(_WAIT, {"id": job_id, "attempt": attempt, "stage": stage})).first()
+    return row is not None
+
+
+_FAIL = sa.text(
+    _FINISH.format(
+        sets=(
+            "status = :status, cause = :cause, error_type = :error_type,"
+            " error_message = :error_message,"
+            " finished_at = CASE WHEN CAST(:final AS boolean) THEN now() ELSE NULL END,"
+            " eta = CASE WHEN CAST(:final AS boolean) THEN NULL"
+            " ELSE now() + make_interval(secs => CAST(:retry_in_s AS double precision)) END,"
+            " worker = CASE WHEN CAST(:final AS boolean) THEN worker ELSE NULL END"
+        ),
+        event=(
+            "INSERT INTO job_events (job_id, kind, status, data) SELECT id, 'state',"
+            " CAST(:status AS text), jsonb_build_object('attempt', CAST(:attempt AS integer),"
+            " 'cause', CAST(:cause AS text), 'error_type', CAST(:error_type AS text),"
+            " 'error_message', CAST(:error_message AS text), 'retry_in_s',"
+            " CASE WHEN CAST(:final AS boolean) THEN NULL"
+            " ELSE CAST(:retry_in_s AS double precision) END) FROM t"
+        ),
+    )
+)
+
+
+async def fail(
+    conn: AsyncConnection,
+    job_id: uuid.UUID,
+    attempt: int,
+    *,
+    status: JobStatus,
+    cause: FailureCause,
+    error_type: str,
+    error_message: str,
+    retry_in_ms: int = 0,
+) -> Finished | None:
+    """Record a failed attempt: back to ``queued`` (a retry is scheduled) or a
+    final ``failed`` / ``dead`` / ``cancelled``."""
+    final = status is not JobStatus.QUEUED
+    row = (
+        await conn.execute(
+            _FAIL,
+            {
+                "id": job_id,
+                "attempt": attempt,
+                "status": status.value,
+                "cause": cause.value,
+                "error_type": error_type[:200],
+                "error_message": error_message[:4000],
+                "final": final,
+                "retry_in_s": retry_in_ms / 1000,
+            },
+        )
+    ).first()
+    return None if row is None else Finished(row.id, status, row.parent_id)
+
+
+async def renew_leases(
+    conn: AsyncConnection, job_ids: list[uuid.UUID], *, worker: str, lease_ms: int
+) -> set[uuid.UUID]:
+    """Extend the leases of the jobs this worker runs; returns those whose
+    cancellation was requested."""
+    if not job_ids:
+        return set()
+    rows = await conn.execute(
+        sa.text(
+            "UPDATE jobs SET lease_expires_at ="
+            " now() + make_interval(secs => CAST(:lease_s AS double precision))"
+            " WHERE id = ANY(:ids) AND status = 'running' AND worker = :worker"
+            " RETURNING id, cancel_requested_at IS NOT NULL AS cancel"
+        ),
+        {"ids": job_ids, "worker": worker, "lease_s": lease_ms / 1000},
+    )
+    return {r.id for r in rows if r.cancel}
+
+
+async def release(conn: AsyncConnection, job_ids: list[uuid.UUID], *, worker: str) -> None:
+    """Hand running jobs back at shutdown: expire their leases now, so the
+    reconciler re-sends them at once instead of after the lease."""
+    if job_ids:
+        await conn.execute(
+            sa.text(
+                "UPDATE jobs SET lease_expires_at = now() - interval '1 second'"
+                " WHERE id = ANY(:ids) AND status = 'running' AND worker = :worker"
+            ),
+            {"ids": job_ids, "worker": worker},
+        )

@@ -1,0 +1,162 @@
+"""Actors the job-engine tests run, declared on whichever broker is given.
+
+Their message types live here, not in Folio's registry: they exist for the
+tests only. Behaviour is driven by the message (sleep, fail N times, kill
+the worker) and every run is counted in Redis, so tests can tell how many
+times an actor body really ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import uuid
+from typing import Any, ClassVar
+
+import dramatiq
+
+from folio_shared.errors import UnsupportedFileType
+from folio_shared.jobs import WAITING, add_children, current_job, job_actor, outbox, progress
+from folio_shared.jobs.family import child_job_id
+from folio_shared.messages import Message, Queue
+from folio_shared.resources import resources
+
+
+class Base(Message, frozen=True, kw_only=True, tag=False):
+    queue: ClassVar[Queue] = Queue.DOCUMENTS
+    job_id: str
+    key: str = "default"  # Redis counter prefix of the test
+
+
+class EchoV1(Base, frozen=True, tag="test.echo.v1"):
+    actor_name: ClassVar[str] = "test.echo"
+    value: int = 0
+    sleep_ms: int = 0
+    fail_times: int = 0  # raise a transient error on the first N runs
+
+
+class BrokenV1(Base, frozen=True, tag="test.broken.v1"):
+    actor_name: ClassVar[str] = "test.broken"
+
+
+class SlowV1(Base, frozen=True, tag="test.slow.v1"):
+    actor_name: ClassVar[str] = "test.slow"
+    steps: int = 100
+    step_ms: int = 50
+
+
+class SuicideV1(Base, frozen=True, tag="test.suicide.v1"):
+    actor_name: ClassVar[str] = "test.suicide"
+
+
+class ParentV1(Base, frozen=True, tag="test.parent.v1"):
+    actor_name: ClassVar[str] = "test.parent"
+    children: int = 3
+    child_sleep_ms: int = 0
+
+
+class ChildV1(Base, frozen=True, tag="test.child.v1"):
+    actor_name: ClassVar[str] = "test.child"
+    queue: ClassVar[Queue] = Queue.OCR
+    index: int = 0
+    sleep_ms: int = 0
+
+
+class CompleteV1(Base, frozen=True, tag="test.complete.v1"):
+    actor_name: ClassVar[str] = "test.complete"
+
+
+async def count(key: str, what: str) -> int:
+    return int(await resources().redis.incr(f"test:{key}:{what}"))
+
+
+def declare(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor[..., Any]]:
+    """Declare every test actor on ``broker``."""
+
+    @job_actor(EchoV1, broker=broker, min_backoff_ms=50, max_backoff_ms=200)
+    async def echo(msg: EchoV1) -> dict[str, Any]:
+        runs = await count(msg.key, f"echo:{msg.job_id}")
+        await count(msg.key, "echo")
+        await progress("echoing", done=1, total=2)
+        if msg.sleep_ms:
+            await asyncio.sleep(msg.sleep_ms / 1000)
+        if runs <= msg.fail_times:
+            raise ConnectionError(f"transient failure {runs}")
+        return {"value": msg.value, "attempt": current_job().attempt}
+
+    @job_actor(BrokenV1, broker=broker)
+    async def broken(msg: BrokenV1) -> None:
+        await count(msg.key, "broken")
+        raise UnsupportedFileType("this file type cannot be processed", job_id=msg.job_id)
+
+    @job_actor(SlowV1, broker=broker)
+    async def slow(msg: SlowV1) -> dict[str, int]:
+        await count(msg.key, "slow:started")
+        for step in range(msg.steps):
+            await progress("working", done=step, total=msg.steps)
+            await asyncio.sleep(msg.step_ms / 1000)
+            await count(msg.key, "slow:steps")
+        return {"steps": msg.steps}
+
+    @job_actor(SuicideV1, broker=broker)
+    async def suicide(msg: SuicideV1) -> None:
+        await count(msg.key, "suicide")
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    @job_actor(ParentV1, broker=broker)
+    async def parent(msg: ParentV1) -> object:
+        await count(msg.key, "parent")
+        ctx = current_job()
+        kids = [
+            ChildV1(
+                job_id=_child_id(msg, i),
+                key=msg.key,
+                index=i,
+                sleep_ms=msg.child_sleep_ms,
+            )
+            for i in range(msg.children)
+        ]
+        async with resources().sessions() as session:
+            created = await add_children(
+                session,
+                ctx.job_id,
+                kids,
+                then=CompleteV1(job_id=msg.job_id, key=msg.key),
+                tenant_id=ctx.tenant_id,
+                document_id=ctx.document_id,
+            )
+            await session.commit()
+            ids = outbox.pending_ids(session)
+        if created:
+            async with resources().engine.connect() as conn:
+                await outbox.dispatch(conn, broker, ids)
+        await progress("waiting for children")
+        return WAITING
+
+    @job_actor(ChildV1, broker=broker)
+    async def child(msg: ChildV1) -> dict[str, int]:
+        await count(msg.key, f"child:{msg.index}")
+        await count(msg.key, "child")
+        if msg.sleep_ms:
+            await asyncio.sleep(msg.sleep_ms / 1000)
+        return {"index": msg.index}
+
+    @job_actor(CompleteV1, broker=broker)
+    async def complete(msg: CompleteV1) -> dict[str, int]:
+        n = await count(msg.key, "complete")
+        return {"completions": n}
+
+    return {
+        "echo": echo,
+        "broken": broken,
+        "slow": slow,
+        "suicide": suicide,
+        "parent": parent,
+        "child": child,
+        "complete": complete,
+    }
+
+
+def _child_id(msg: ParentV1, index: int) -> str:
+    return str(child_job_id(uuid.UUID(msg.job_id), index))

@@ -1,0 +1,288 @@
+"""Nothing is lost: worker SIGKILL, SIGTERM, poison jobs, Redis down, Redis
+restarted (AOF) and Redis flushed — real worker processes, real servers.
+
+Each test runs Folio's worker (the same supervisor as ``folio-worker-docs``)
+as separate processes against its own Redis, and only checks outcomes in
+PostgreSQL: every job reaches its final state, written once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+import sqlalchemy as sa
+from conftest import counter, job_settings_for, wait_for
+from job_actors import EchoV1, SlowV1, SuicideV1
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from folio_devstack.ports import pick_port
+from folio_devstack.servers import RedisServer
+from folio_shared.broker import create_broker
+from folio_shared.db.models import Job, JobEvent
+from folio_shared.jobs import Jobs
+from folio_shared.messages import Queue, physical_queue_names
+from folio_shared.settings import FolioSettings
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+HERE = Path(__file__).parent
+QUEUES = [name for q in (Queue.DOCUMENTS, Queue.OCR) for name in physical_queue_names(q)]
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis of the test's own (AOF on), which it may stop, restart or flush."""
+    server = RedisServer(pick_port(17379), tmp_path / "redis", appendonly=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fault_settings(database_url: str, redis_server: RedisServer, tmp_path: Path) -> FolioSettings:
+    return job_settings_for(database_url, redis_server.url, tmp_path, lease_ms=1_500)
+
+
+def worker_env(settings: FolioSettings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")}
+    env.update(
+        FOLIO_ENV="test",
+        FOLIO_DATABASE_URL=settings.database.url,
+        FOLIO_REDIS_URL=settings.redis.url,
+        FOLIO_BROKER_NAMESPACE=settings.broker.namespace,
+        FOLIO_STORAGE_LOCAL_ROOT=str(settings.storage.local_root),
+        FOLIO_LOG_FORMAT="console",
+        FOLIO_LOG_LEVEL="WARNING",
+        PYTHONPATH=os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]),
+    )
+    jobs = settings.jobs
+    for name in (
+        "lease_ms",
+        "min_backoff_ms",
+        "max_backoff_ms",
+        "reconcile_interval_ms",
+        "lost_after_ms",
+        "max_retries",
+    ):
+        env[f"FOLIO_JOBS_{name.upper()}"] = str(getattr(jobs, name))
+    env.update(extra)
+    return env
+
+
+class WorkerProcess:
+    """``folio_shared.worker.supervise`` running the test actors, in its own
+    process group (so a test can SIGKILL the whole worker at once)."""
+
+    def __init__(
+        self, settings: FolioSettings, log: Path, *, shutdown_ms: int = 10_000, threads: int = 4
+    ) -> None:
+        argv = [
+            "worker_main",
+            "--path",
+            str(HERE),
+            "--processes",
+            "1",
+            "--threads",
+            str(threads),
+            "--worker-shutdown-timeout",
+            str(shutdown_ms),
+            "--queues",
+            *QUEUES,
+        ]
+        code = f"from folio_shared.worker import supervise; raise SystemExit(supervise({argv!r}))"
+        self.log = log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            env=worker_env(settings),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def terminate(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=60)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.log.close()
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Any]:
+    started: list[WorkerProcess] = []
+
+    def start(settings: FolioSettings, **kw: Any) -> WorkerProcess:
+        worker = WorkerProcess(settings, tmp_path / f"worker-{len(started)}.log", **kw)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.close()
+
+
+@pytest.fixture
+async def api(database_url: str, fault_settings: FolioSettings) -> AsyncIterator[Jobs]:
+    """The API side: what the HTTP API uses to create and follow jobs."""
+    engine = create_async_engine(database_url)
+    broker = create_broker(fault_settings)
+    client = aioredis.Redis.from_url(fault_settings.redis.url)
+    yield Jobs(engine, broker, client)
+    await client.aclose()
+    broker.close()
+    await engine.dispose()
+
+
+async def final_states(engine: AsyncEngine, ids: list[uuid.UUID]) -> dict[str, int]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(Job.status, sa.func.count()).where(Job.id.in_(ids)).group_by(Job.status)
+        )
+        return {str(status): n for status, n in rows}
+
+
+async def terminal_events_per_job(engine: AsyncEngine, ids: list[uuid.UUID]) -> set[int]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(JobEvent.job_id, sa.func.count())
+            .where(
+                JobEvent.job_id.in_(ids),
+                JobEvent.status.in_(["succeeded", "failed", "dead", "cancelled"]),
+            )
+            .group_by(JobEvent.job_id)
+        )
+        counts = dict(rows.tuples().all())
+    return {counts.get(i, 0) for i in ids}
+
+
+async def all_succeeded(api: Jobs, ids: list[uuid.UUID], timeout_s: float) -> None:
+    async def done() -> bool:
+        return (await final_states(api.engine, ids)).get("succeeded", 0) == len(ids)
+
+    await wait_for(done, timeout_s=timeout_s, what=f"{len(ids)} jobs to succeed")
+
+
+async def send_echoes(api: Jobs, key: str, n: int, sleep_ms: int) -> list[uuid.UUID]:
+    ids = [uuid.uuid4() for _ in range(n)]
+    for job_id in ids:
+        await api.enqueue(EchoV1(job_id=str(job_id), key=key, sleep_ms=sleep_ms))
+    return ids
+
+
+async def test_sigkilled_worker_loses_nothing(
+    api: Jobs, spawn: Any, fault_settings: FolioSettings
+) -> None:
+    key = uuid.uuid4().hex[:8]
+    ids = await send_echoes(api, key, 200, sleep_ms=40)
+    first = spawn(fault_settings)
+    await wait_for(
+        lambda: _at_least(counter(fault_settings, key, "echo"), 40),
+        timeout_s=60,
+        what="the first worker to be busy",
+    )
+    first.kill()
+    states = await final_states(api.engine, ids)
+    assert states.get("succeeded", 0) < 200, "the kill happened mid-run"
+    spawn(fault_settings)
+    await all_succeeded(api, ids, timeout_s=120)
+    assert await terminal_events_per_job(api.engine, ids) == {1}
+
+
+async def test_redis_down_at_upload_then_relayed(
+    api: Jobs, spawn: Any, fault_settings: FolioSettings, redis_server: RedisServer
+) -> None:
+    key = uuid.uuid4().hex[:8]
+    redis_server.stop()
+    ids = await send_echoes(api, key, 50, sleep_ms=0)
+    assert await final_states(api.engine, ids) == {"pending": 50}
+    redis_server.start()
+    spawn(fault_settings)  # its reconciler relays the outbox
+    await all_succeeded(api, ids, timeout_s=60)
+    assert await terminal_events_per_job(api.engine, ids) == {1}
+
+
+@pytest.mark.parametrize("fault", ["restart", "flushall"])
+async def test_redis_restart_or_flush_mid_run(
+    api: Jobs, spawn: Any, fault_settings: FolioSettings, redis_server: RedisServer, fault: str
+) -> None:
+    key = uuid.uuid4().hex[:8]
+    ids = await send_echoes(api, key, 150, sleep_ms=30)
+    spawn(fault_settings)
+    await wait_for(
+        lambda: _at_least(counter(fault_settings, key, "echo"), 30),
+        timeout_s=60,
+        what="the worker to be busy",
+    )
+    if fault == "restart":
+        redis_server.restart()
+    else:
+        client = aioredis.Redis.from_url(redis_server.url)
+        await client.flushall()
+        await client.aclose()
+    await all_succeeded(api, ids, timeout_s=120)
+    assert await terminal_events_per_job(api.engine, ids) == {1}
+
+
+async def test_sigterm_finishes_or_hands_back_running_jobs(
+    api: Jobs, spawn: Any, fault_settings: FolioSettings
+) -> None:
+    key = uuid.uuid4().hex[:8]
+    short, long = uuid.uuid4(), uuid.uuid4()
+    worker = spawn(fault_settings, shutdown_ms=2_000)
+    await api.enqueue(EchoV1(job_id=str(short), key=key, sleep_ms=1_000))
+    await api.enqueue(SlowV1(job_id=str(long), key=key, steps=150, step_ms=40))
+    await wait_for(
+        lambda: _at_least(counter(fault_settings, key, "slow:steps"), 3),
+        timeout_s=30,
+        what="both jobs to run",
+    )
+    assert worker.terminate() == 0
+    # The short job finished within the grace period; the long one was handed back.
+    assert str((await api.get(short)).status) == "succeeded"
+    assert str((await api.get(long)).status) in {"running", "queued"}
+    spawn(fault_settings)
+    await all_succeeded(api, [short, long], timeout_s=60)
+
+
+async def test_a_job_that_kills_its_worker_is_quarantined(
+    api: Jobs, spawn: Any, fault_settings: FolioSettings
+) -> None:
+    key = uuid.uuid4().hex[:8]
+    poison = uuid.uuid4()
+    spawn(fault_settings)
+    await api.enqueue(SuicideV1(job_id=str(poison), key=key), max_retries=2)
+    ids = await send_echoes(api, key, 20, sleep_ms=0)
+
+    async def dead() -> bool:
+        return str((await api.get(poison)).status) == "dead"
+
+    await wait_for(dead, timeout_s=120, what="the poison job to be quarantined")
+    job = await api.get(poison)
+    assert job.cause == "poison"
+    assert job.attempts == 3
+    assert await counter(fault_settings, key, "suicide") == 3
+    # the worker came back each time and serves other work
+    more = await send_echoes(api, key, 10, sleep_ms=0)
+    await all_succeeded(api, ids + more, timeout_s=60)
+
+
+async def _at_least(coro: Any, n: int) -> bool:
+    return int(await coro) >= n

@@ -1,0 +1,244 @@
+"""The job lifecycle on real Redis and PostgreSQL, through Folio's middleware.
+
+Every state of the design is reached and recorded; retries, permanent
+failures, dead letters, cancellation, manual retry, re-drive and fan-in
+behave as the design says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import redis.asyncio as aioredis
+from conftest import RunningWorker, counter, state_history, wait_for, wait_status
+from job_actors import BrokenV1, EchoV1, ParentV1, SlowV1
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from folio_shared.errors import JobStateConflict
+from folio_shared.jobs import Jobs, outbox
+from folio_shared.jobs.family import child_job_id
+from folio_shared.messages import Priority
+from folio_shared.settings import FolioSettings
+
+pytestmark = pytest.mark.integration
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+async def test_a_job_goes_from_pending_to_succeeded(
+    jobs: Jobs, engine: AsyncEngine, key: str
+) -> None:
+    job_id = new_id()
+    job = await jobs.enqueue(EchoV1(job_id=str(job_id), key=key, value=7))
+    assert job.id == job_id
+    done = await wait_status(jobs, job_id, {"succeeded"})
+    assert done.result == {"value": 7, "attempt": 1}
+    assert done.attempts == 1
+    assert done.progress == 100
+    assert done.queued_at is not None
+    assert done.started_at is not None
+    assert done.finished_at is not None
+    assert done.worker
+    assert await state_history(engine, job_id) == ["pending", "queued", "running", "succeeded"]
+    # the live stream carries the same story, ending with the terminal event
+    events = await jobs.events(job_id)
+    assert events[-1].terminal
+    assert any(e.type == "progress" and e.data.get("stage") == "echoing" for e in events)
+
+
+async def test_a_transient_failure_is_retried_with_backoff(
+    jobs: Jobs, engine: AsyncEngine, key: str, settings: FolioSettings
+) -> None:
+    job_id = new_id()
+    await jobs.enqueue(EchoV1(job_id=str(job_id), key=key, fail_times=2))
+    done = await wait_status(jobs, job_id, {"succeeded"})
+    assert done.attempts == 3
+    assert await counter(settings, key, f"echo:{job_id}") == 3
+    assert await state_history(engine, job_id) == [
+        "pending",
+        "queued",
+        "running",
+        "queued",
+        "running",
+        "queued",
+        "running",
+        "succeeded",
+    ]
+
+
+async def test_a_permanent_error_fails_at_once_with_a_readable_reason(
+    jobs: Jobs, key: str, settings: FolioSettings, worker: RunningWorker
+) -> None:
+    job_id = new_id()
+    await jobs.enqueue(BrokenV1(job_id=str(job_id), key=key))
+    failed = await wait_status(jobs, job_id, {"failed"})
+    assert failed.attempts == 1
+    assert failed.error_type == "UnsupportedFileType"
+    assert failed.error_message == "this file type cannot be processed"
+    assert failed.cause == "error"
+    await asyncio.sleep(0.5)
+    assert await counter(settings, key, "broken") == 1, "a permanent failure is never retried"
+
+
+async def dead_letters(settings: FolioSettings, queue: str) -> list[bytes]:
+    client = aioredis.Redis.from_url(settings.redis.url)
+    try:
+        return list(await client.zrange(f"{settings.broker.namespace}:{queue}.XQ", 0, -1))
+    finally:
+        await client.aclose()
+
+
+async def test_exhausted_retries_go_dead_then_retry_and_redrive_run_them_once(
+    jobs: Jobs, key: str, settings: FolioSettings
+) -> None:
+    # Given two jobs that fail their first three runs, with two retries each
+    first, second = new_id(), new_id()
+    await jobs.enqueue(EchoV1(job_id=str(first), key=key, fail_times=3), max_retries=2)
+    await jobs.enqueue(EchoV1(job_id=str(second), key=key, fail_times=3), max_retries=2)
+    for job_id in (first, second):
+        dead = await wait_status(jobs, job_id, {"dead"})
+        assert dead.attempts == 3
+        assert dead.error_type == "ConnectionError"
+        assert dead.cause == "error"
+    await wait_for(
+        lambda: _count_at_least(dead_letters(settings, "documents"), 2), what="two dead letters"
+    )
+
+    # When the first is retried by hand
+    await jobs.retry(first)
+    assert (await wait_status(jobs, first, {"succeeded"})).attempts == 1
+    # and the dead-letter queue is re-driven
+    resent = await jobs.redrive("documents")
+
+    # Then only the second ran again (the first's dead letter is dropped, not re-run)
+    assert resent == 1
+    assert (await wait_status(jobs, second, {"succeeded"})).attempts == 1
+    await asyncio.sleep(0.5)
+    assert await counter(settings, key, f"echo:{first}") == 4
+    assert await counter(settings, key, f"echo:{second}") == 4
+    assert await dead_letters(settings, "documents") == []
+    with pytest.raises(JobStateConflict):
+        await jobs.retry(first)
+
+
+async def _count_at_least(coro: object, n: int) -> bool:
+    return len(await coro) >= n  # type: ignore[misc]
+
+
+async def test_cancel_a_queued_job_and_it_never_runs(
+    jobs: Jobs, engine: AsyncEngine, key: str, settings: FolioSettings, worker: RunningWorker
+) -> None:
+    # Given a job whose message waits in the delay queue
+    job_id = new_id()
+    async with jobs.sessions() as session:
+        from datetime import UTC, datetime, timedelta
+
+        await outbox.enqueue(
+            session,
+            EchoV1(job_id=str(job_id), key=key),
+            eta=datetime.now(UTC) + timedelta(seconds=1.5),
+        )
+        await session.commit()
+    await jobs.dispatch([job_id])
+    assert str((await jobs.get(job_id)).status) == "queued"
+    # When it is cancelled before it runs
+    cancelled = await jobs.cancel(job_id)
+    assert str(cancelled.status) == "cancelled"
+    # Then its message, once due, is skipped
+    await asyncio.sleep(3)
+    assert await counter(settings, key, f"echo:{job_id}") == 0
+    assert str((await jobs.get(job_id)).status) == "cancelled"
+    assert await state_history(engine, job_id) == ["pending", "queued", "cancelled"]
+
+
+async def test_cancel_a_running_job_stops_it_at_its_next_progress_call(
+    jobs: Jobs, key: str, settings: FolioSettings
+) -> None:
+    job_id = new_id()
+    await jobs.enqueue(SlowV1(job_id=str(job_id), key=key, steps=400, step_ms=25))
+    await wait_for(
+        lambda: _at_least(counter(settings, key, "slow:steps"), 5), what="the job to be running"
+    )
+    await jobs.cancel(job_id)
+    done = await wait_status(jobs, job_id, {"cancelled"}, timeout_s=10)
+    assert done.cause == "cancelled"
+    steps = await counter(settings, key, "slow:steps")
+    await asyncio.sleep(0.5)
+    assert await counter(settings, key, "slow:steps") == steps, "the actor stopped"
+    assert steps < 400
+
+
+async def _at_least(coro: object, n: int) -> bool:
+    return int(await coro) >= n  # type: ignore[misc]
+
+
+async def test_fan_out_runs_its_completion_once_despite_redeliveries(
+    jobs: Jobs, key: str, settings: FolioSettings, worker: RunningWorker
+) -> None:
+    parent_id = new_id()
+    await jobs.enqueue(ParentV1(job_id=str(parent_id), key=key, children=20, child_sleep_ms=150))
+    # redeliver three children while the family runs
+    await wait_for(lambda: _at_least(counter(settings, key, "child"), 1), what="children running")
+    for index in (0, 7, 19):
+        child = await jobs.get(child_job_id(parent_id, index))
+        assert child.message is not None
+        outbox.resend(worker.broker, child.id, child.message, continuation=False)
+    parent = await wait_status(jobs, parent_id, {"succeeded"}, timeout_s=60)
+    # and three more after everything finished
+    for index in (1, 2, 3):
+        child = await jobs.get(child_job_id(parent_id, index))
+        assert child.message is not None
+        outbox.resend(worker.broker, child.id, child.message, continuation=False)
+    await asyncio.sleep(1.5)
+
+    assert parent.children_total == 20
+    assert parent.children_done == 20
+    assert await counter(settings, key, "complete") == 1
+    assert await counter(settings, key, "parent") == 1
+    for index in range(20):
+        assert await counter(settings, key, f"child:{index}") == 1, f"child {index} ran twice"
+    assert parent.result == {"completions": 1}
+
+
+async def test_cancelling_a_parent_cancels_its_children(
+    jobs: Jobs, key: str, settings: FolioSettings
+) -> None:
+    parent_id = new_id()
+    await jobs.enqueue(ParentV1(job_id=str(parent_id), key=key, children=30, child_sleep_ms=400))
+    await wait_for(lambda: _at_least(counter(settings, key, "child"), 1), what="children running")
+    await jobs.cancel(parent_id)
+    await wait_status(jobs, parent_id, {"cancelled"})
+    await asyncio.sleep(2)
+    statuses = [str((await jobs.get(child_job_id(parent_id, i))).status) for i in range(30)]
+    assert statuses.count("cancelled") >= 20
+    assert set(statuses) <= {"cancelled", "succeeded"}
+    assert await counter(settings, key, "complete") == 0
+
+
+async def test_a_critical_job_overtakes_a_normal_backlog(
+    jobs: Jobs, engine: AsyncEngine, key: str, worker: RunningWorker
+) -> None:
+    # Given a backlog of normal jobs (sent straight to the broker, in bulk)
+    backlog = [new_id() for _ in range(1500)]
+    async with jobs.sessions() as session:
+        for job_id in backlog:
+            await outbox.enqueue(session, EchoV1(job_id=str(job_id), key=key, sleep_ms=5))
+        await session.commit()
+        ids = outbox.pending_ids(session)
+    await jobs.dispatch(ids)
+    # When a critical job is sent behind it
+    critical = new_id()
+    await jobs.enqueue(EchoV1(job_id=str(critical), key=key), priority=Priority.CRITICAL)
+    done = await wait_status(jobs, critical, {"succeeded"}, timeout_s=60)
+    # Then it ran before most of the backlog
+    started_before = 0
+    for job_id in backlog:
+        job = await jobs.get(job_id)
+        if job.started_at is not None and job.started_at < done.started_at:
+            started_before += 1
+    assert done.queue_name == "documents.critical"
+    assert started_before < 300, f"{started_before} normal jobs started before the critical one"
