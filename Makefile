@@ -34,7 +34,7 @@ venv: $(STAMP) ## Create .venv and install Folio (editable) + dev tools; reruns 
 $(STAMP): $(PYPROJECTS) requirements/constraints.txt requirements/dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt \
-		$(addprefix -e ,$(PARTS)) -r requirements/dev.txt
+		--no-binary tesserocr $(addprefix -e ,$(PARTS)) -r requirements/dev.txt
 	@touch $@
 
 .PHONY: system-deps
@@ -45,16 +45,20 @@ system-deps: ## Install the system packages (Redis, Tesseract, libmagic) with ap
 check-system-deps: ## Check the system packages; say what to install when one is missing
 	@scripts/install-system-deps.sh --check
 
+.PHONY: deploy-tools
+deploy-tools: venv ## Install the tools that check docker/ and k8s/ offline (kubectl, kubernetes-validate, hadolint, compose)
+	@scripts/install-deploy-tools.sh
+
 .PHONY: dev
 dev: venv ## Run the embedded stack: Redis, PostgreSQL, migrations, demo tenant, api + workers + scheduler
 	$(BIN)/python -m folio_devstack dev
 
 .PHONY: test
-test: check-system-deps venv lint typecheck ## Lint, type-check, then run every test against real servers
+test: check-system-deps venv deploy-tools lint typecheck ## Lint, type-check, then run every test against real servers
 	$(BIN)/python -m folio_devstack test -- $(PYTEST_ARGS)
 
 .PHONY: test-only
-test-only: venv ## Run the tests against real servers, without lint and type checks
+test-only: venv deploy-tools ## Run the tests against real servers, without lint and type checks
 	$(BIN)/python -m folio_devstack test -- $(PYTEST_ARGS)
 
 .PHONY: lint
