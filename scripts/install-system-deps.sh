@@ -18,6 +18,7 @@ PACKAGES=(
   libleptonica-dev
   pkg-config
   libmagic1
+  fonts-dejavu-core
 )
 # Programs checked when dpkg is not available (non-Debian systems).
 PROGRAMS=(redis-server tesseract pkg-config)

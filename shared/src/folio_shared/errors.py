@@ -195,3 +195,46 @@ class DependencyUnavailable(FolioError):
     code = "dependency_unavailable"
     http_status = 503
     retryable = True
+
+
+# --- isolation (untrusted work in child processes) ---------------------------
+
+
+class IsolationError(FolioError):
+    """Untrusted work in a child process did not complete."""
+
+    code = "isolation_error"
+
+
+class ChildCrashed(IsolationError):
+    """The child died: killed by a signal, out of memory, or it exited.
+
+    ``details``: ``pid``, ``exitcode`` (negative: the signal number),
+    ``reason`` (``"out_of_memory"``, ``"signal"`` or ``"exit"``).
+    """
+
+    code = "child_crashed"
+
+
+class ChildTimedOut(IsolationError):
+    """The child ran past its wall-time or CPU-time limit and was killed.
+
+    ``details``: ``pid``, ``limit_s``, ``kind`` (``"wall"`` or ``"cpu"``).
+    """
+
+    code = "child_timed_out"
+
+
+class ChildRaised(IsolationError):
+    """The function raised an exception that could not be sent back as is.
+
+    ``details``: ``type`` (the exception's class name), ``traceback``.
+    """
+
+    code = "child_raised"
+
+
+class PoolClosed(IsolationError):
+    """The pool was closed; no more work is accepted."""
+
+    code = "pool_closed"

@@ -1,0 +1,150 @@
+"""Tesseract through its C API (tesserocr): engines built once, reused per page.
+
+An :class:`OcrEngine` lives in one process (an isolated child, see
+:mod:`folio_worker_ocr.ocr.pool`) and keeps one ``TessBaseAPI`` per language
+setting it has been asked for (at most ``max_language_sets``; the least
+recently used is ended past that), plus one orientation-detection API when
+rotation is asked for. Loading ``eng+por`` takes ~0.4 s; recognising a page
+reuses the loaded models, so no process and no model load happen per page.
+
+Images are handed to Tesseract as raw 8-bit greyscale (``SetImageBytes``):
+no encode/decode round trip.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import tesserocr
+from PIL import Image
+
+from folio_worker_ocr.ocr.errors import UnknownLanguage
+
+#: Tesseract's page segmentation mode used unless told otherwise (3: fully
+#: automatic page segmentation, no orientation detection; Tesseract's default).
+DEFAULT_PSM = 3
+
+#: Orientation confidence below which a detected rotation is not applied
+#: (Tesseract's documentation calls 15 "reasonably confident"; text pages
+#: score 20-30, blank or noisy pages much less).
+MIN_ORIENTATION_CONFIDENCE = 2.0
+
+_TRANSPOSE = {
+    90: Image.Transpose.ROTATE_90,
+    180: Image.Transpose.ROTATE_180,
+    270: Image.Transpose.ROTATE_270,
+}
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """What Tesseract read on one page.
+
+    - ``text``: the page's text (UTF-8, lines separated by ``\\n``).
+    - ``mean_confidence``: mean word confidence, 0-100 (0 with no words).
+    - ``word_count``: words recognised.
+    - ``rotation_degrees``: counter-clockwise rotation applied before
+      recognition (0, 90, 180 or 270).
+    """
+
+    text: str
+    mean_confidence: float
+    word_count: int
+    rotation_degrees: int
+
+
+class OcrEngine:
+    """Tesseract engines for one process, reused across pages.
+
+    Options:
+
+    - ``tessdata_path``: folder of ``*.traineddata`` files (default none:
+      Tesseract's compiled-in location, ``/usr/share/tesseract-ocr/5/tessdata``
+      on Debian).
+    - ``max_language_sets``: distinct language settings kept loaded at once
+      (default 2; each ``eng+por`` engine holds ~50 MB).
+    """
+
+    def __init__(self, *, tessdata_path: str | None = None, max_language_sets: int = 2) -> None:
+        self.tessdata_path = tessdata_path
+        self.max_language_sets = max(1, max_language_sets)
+        self._apis: OrderedDict[str, tesserocr.PyTessBaseAPI] = OrderedDict()
+        self._osd: tesserocr.PyTessBaseAPI | None = None
+
+    def _kwargs(self) -> dict[str, str]:
+        return {"path": self.tessdata_path} if self.tessdata_path else {}
+
+    def api(self, languages: str) -> tesserocr.PyTessBaseAPI:
+        """The loaded engine for ``languages`` (e.g. ``"eng+por"``), loading it once.
+
+        Raises :class:`UnknownLanguage` when a model is missing.
+        """
+        api = self._apis.get(languages)
+        if api is not None:
+            self._apis.move_to_end(languages)
+            return api
+        try:
+            api = tesserocr.PyTessBaseAPI(lang=languages, **self._kwargs())
+        except RuntimeError as e:  # "Failed to init API": a model is missing
+            raise UnknownLanguage(
+                f"Tesseract cannot load languages {languages!r}", languages=languages
+            ) from e
+        self._apis[languages] = api
+        while len(self._apis) > self.max_language_sets:
+            _, old = self._apis.popitem(last=False)
+            old.End()
+        return api
+
+    def detect_rotation(self, image: Image.Image) -> int:
+        """Counter-clockwise degrees (0, 90, 180, 270) that turn ``image`` upright."""
+        if self._osd is None:
+            self._osd = tesserocr.PyTessBaseAPI(
+                lang="osd", psm=tesserocr.PSM.OSD_ONLY, **self._kwargs()
+            )
+        self._osd.SetImageBytes(image.tobytes(), image.width, image.height, 1, image.width)
+        found = self._osd.DetectOrientationScript()
+        self._osd.Clear()
+        if not found or found["orient_conf"] < MIN_ORIENTATION_CONFIDENCE:
+            return 0
+        # orient_deg is how far the page was turned clockwise; undo it.
+        degrees = int(found["orient_deg"]) % 360
+        return degrees if degrees in _TRANSPOSE else 0
+
+    def recognize(
+        self,
+        image: Image.Image,
+        *,
+        languages: str,
+        dpi: int,
+        psm: int = DEFAULT_PSM,
+        rotate: bool = False,
+    ) -> Recognition:
+        """OCR ``image`` (any mode; converted to 8-bit greyscale) at ``dpi``."""
+        grey = image if image.mode == "L" else image.convert("L")
+        rotation = self.detect_rotation(grey) if rotate else 0
+        if rotation:
+            grey = grey.transpose(_TRANSPOSE[rotation])
+        api = self.api(languages)
+        api.SetPageSegMode(psm)
+        api.SetImageBytes(grey.tobytes(), grey.width, grey.height, 1, grey.width)
+        api.SetSourceResolution(dpi)
+        try:
+            text = api.GetUTF8Text()
+            confidences = api.AllWordConfidences()
+        finally:
+            api.Clear()
+        words = len(confidences)
+        mean = float(sum(confidences)) / words if words else 0.0
+        return Recognition(
+            text=text, mean_confidence=round(mean, 2), word_count=words, rotation_degrees=rotation
+        )
+
+    def close(self) -> None:
+        """End every loaded engine."""
+        for api in self._apis.values():
+            api.End()
+        self._apis.clear()
+        if self._osd is not None:
+            self._osd.End()
+            self._osd = None

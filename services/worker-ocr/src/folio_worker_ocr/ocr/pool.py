@@ -1,0 +1,136 @@
+"""The OCR entry point of the worker: :class:`OcrPool` runs pages in isolated children.
+
+Each child process loads Tesseract once (the pool's initializer) and OCRs
+page after page with it; a page that hangs Tesseract or exhausts memory
+kills only its child (:class:`~folio_shared.isolation.ChildTimedOut`,
+:class:`~folio_shared.isolation.ChildCrashed`), the next page gets a fresh
+one, and the calling thread waits without holding the GIL, so the worker's
+broker heartbeats keep running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+
+from folio_shared.isolation import IsolatedPool
+from folio_shared.settings import FolioSettings
+from folio_worker_ocr.ocr.page import OcrOptions, PageResult, PageSource, recognize_page, warm_up
+
+
+def _limit_openmp_threads(threads: int) -> None:
+    """Cap the OpenMP threads Tesseract's LSTM uses in this process."""
+    name = ctypes.util.find_library("gomp")
+    if name is None:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        gomp = ctypes.CDLL(name)
+        gomp.omp_set_num_threads(threads)
+        if threads == 1:
+            # Tesseract asks for its own team size (``num_threads(...)``), which
+            # overrides the line above; no active nesting level makes every
+            # parallel region run on the calling thread alone.
+            gomp.omp_set_max_active_levels(0)
+
+
+def _init_child(languages: str, omp_threads: int) -> None:
+    _limit_openmp_threads(omp_threads)
+    if languages:
+        warm_up(languages)
+
+
+class OcrPool:
+    """Child processes that OCR pages, each with its own reused Tesseract engine.
+
+    Options:
+
+    - ``workers``: child processes, i.e. pages OCRed at once (default 1;
+      with ``omp_threads=1`` one page uses one core, so match the cores).
+    - ``languages``: models each child loads at start (default ``eng+por``;
+      others load on first use).
+    - ``memory_limit_bytes``: address-space limit per child (default 2 GiB).
+    - ``cpu_time_limit_s``: CPU seconds per page (default 300).
+    - ``wall_time_limit_s``: wall seconds per page before the child is
+      killed (default 300, like ``FOLIO_JOBS_OCR_TIME_LIMIT_MS``).
+    - ``max_tasks_per_child``: pages before a child is replaced (default 500).
+    - ``omp_threads``: OpenMP threads per Tesseract (default 1, which gives
+      the best pages per minute when several pages run at once).
+    - ``start_method``: ``forkserver`` (default) or ``spawn``.
+    """
+
+    def __init__(
+        self,
+        workers: int = 1,
+        *,
+        languages: str = "eng+por",
+        memory_limit_bytes: int | None = 2 * 1024**3,
+        cpu_time_limit_s: float | None = 300.0,
+        wall_time_limit_s: float | None = 300.0,
+        max_tasks_per_child: int | None = 500,
+        omp_threads: int = 1,
+        start_method: str = "forkserver",
+    ) -> None:
+        self.pool = IsolatedPool(
+            workers,
+            memory_limit_bytes=memory_limit_bytes,
+            cpu_time_limit_s=cpu_time_limit_s,
+            wall_time_limit_s=wall_time_limit_s,
+            max_tasks_per_child=max_tasks_per_child,
+            initializer=_init_child,
+            initargs=(languages, omp_threads),
+            start_method=start_method,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: FolioSettings, *, workers: int = 1) -> OcrPool:
+        """A pool with the OCR and job settings in effect."""
+        limit_s = settings.jobs.ocr_time_limit_ms / 1000
+        return cls(
+            workers,
+            languages=settings.ocr.languages,
+            cpu_time_limit_s=limit_s,
+            wall_time_limit_s=limit_s,
+        )
+
+    def ocr_page(
+        self, source: PageSource, options: OcrOptions, *, timeout_s: float | None = None
+    ) -> PageResult:
+        """OCR one page in a child process (blocking; safe from many threads).
+
+        Raises the input errors of :mod:`folio_worker_ocr.ocr.errors`
+        (permanent), or :class:`~folio_shared.isolation.ChildTimedOut` /
+        :class:`~folio_shared.isolation.ChildCrashed` when the page killed
+        its child.
+        """
+        return self.pool.run(recognize_page, source, options, timeout_s=timeout_s)
+
+    def start(self) -> None:
+        """Start every child and load its models now (call at worker boot)."""
+        self.pool.start()
+
+    def close(self) -> None:
+        """Stop the children."""
+        self.pool.close()
+
+    def __enter__(self) -> OcrPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def options_from_settings(
+    settings: FolioSettings,
+    *,
+    languages: str | None = None,
+    dpi: int | None = None,
+    rotate: bool = False,
+) -> OcrOptions:
+    """Options for one page: the message's values, else the settings' defaults."""
+    return OcrOptions(
+        languages=languages or settings.ocr.languages,
+        dpi=dpi or settings.ocr.dpi,
+        rotate=rotate,
+        max_pixels=settings.ocr.max_pixels,
+    )

@@ -1,0 +1,385 @@
+"""Run untrusted work (parsing, rendering, OCR) in child processes with limits.
+
+A bomb, a hang or a crash inside a C library must cost one child process,
+never the worker: :class:`IsolatedPool` keeps ``workers`` child processes,
+each with an address-space limit (``RLIMIT_AS``) and a CPU-time limit per task
+(``RLIMIT_CPU``), and kills a child that runs past its wall-time limit.
+
+The calling thread waits on the child's pipe with ``Connection.poll``, which
+releases the GIL: the worker's other threads (broker heartbeats, consumers)
+keep running however long the child computes. A dead child is replaced by a
+fresh one on the next call; the pool itself never breaks (unlike
+``concurrent.futures.ProcessPoolExecutor``, which a dead child poisons).
+
+Children are started with the ``forkserver`` method (never ``fork``: the
+worker's threads and sockets are not copied into them). Functions and their
+arguments must be picklable, i.e. module-level functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing
+import pickle
+import queue
+import resource
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any, TypeVar
+
+from folio_shared.errors import ChildCrashed, ChildRaised, ChildTimedOut, IsolationError, PoolClosed
+
+T = TypeVar("T")
+
+#: Exit code of a child that ran out of memory (``MemoryError``), so the
+#: parent can tell it from other deaths.
+_EXIT_MEMORY = 75
+
+
+# --- the child side ----------------------------------------------------------
+
+
+def _child_main(
+    conn: Connection,
+    memory_limit_bytes: int | None,
+    cpu_time_limit_s: float | None,
+    initializer: Callable[..., object] | None,
+    initargs: tuple[Any, ...],
+) -> None:
+    """Loop of one child: receive ``(fn, args)``, send ``("ok", result)`` or ``("err", exc)``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when children stop
+    if memory_limit_bytes is not None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
+    try:
+        if initializer is not None:
+            initializer(*initargs)
+    except MemoryError:
+        conn.close()
+        raise SystemExit(_EXIT_MEMORY) from None
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent is gone or closed the pool
+        if task is None:
+            return
+        fn, args = task
+        if cpu_time_limit_s is not None:
+            _set_cpu_limit(cpu_time_limit_s)
+        try:
+            reply: tuple[str, Any] = ("ok", fn(*args))
+        except MemoryError:
+            conn.close()
+            raise SystemExit(_EXIT_MEMORY) from None
+        except BaseException as raised:
+            reply = ("err", raised)
+        try:
+            if reply[0] == "err":
+                pickle.loads(pickle.dumps(reply[1]))  # noqa: S301 - our own bytes
+            conn.send(reply)
+        except Exception:  # the result or the exception does not pickle both ways
+            conn.send(("err", _unpicklable(fn, reply)))
+
+
+def _unpicklable(fn: Callable[..., object], reply: tuple[str, Any]) -> ChildRaised:
+    """A picklable stand-in for a result or an exception that is not."""
+    if reply[0] == "ok":
+        name = getattr(fn, "__name__", repr(fn))
+        return ChildRaised(
+            f"the result of {name} cannot be pickled", type="TypeError", traceback=""
+        )
+    error: BaseException = reply[1]
+    return ChildRaised(
+        f"{type(error).__name__}: {error}",
+        type=type(error).__name__,
+        traceback="".join(traceback.format_exception(error)),
+    )
+
+
+def _set_cpu_limit(limit_s: float) -> None:
+    """Allow ``limit_s`` more CPU seconds from now (``RLIMIT_CPU`` counts a lifetime)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    used_s = usage.ru_utime + usage.ru_stime
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = math.ceil(used_s + limit_s)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+# --- the parent side -----------------------------------------------------------
+
+
+class _Slot:
+    """One child process and the parent's end of its pipe."""
+
+    def __init__(self) -> None:
+        self.process: BaseProcess | None = None
+        self.conn: Connection | None = None
+        self.tasks = 0
+
+
+class IsolatedPool:
+    """A fixed number of child processes that run functions under limits.
+
+    Options (all keyword-only except ``workers``):
+
+    - ``workers``: child processes, i.e. calls running at once (required,
+      at least 1). More concurrent calls wait for a free child.
+    - ``memory_limit_bytes``: address-space limit of each child
+      (``RLIMIT_AS``), in bytes (default 1 GiB; ``None``: unlimited). An
+      allocation past it fails; the child exits and the call raises
+      :class:`ChildCrashed` with ``reason="out_of_memory"``.
+    - ``cpu_time_limit_s``: CPU seconds one call may use (``RLIMIT_CPU``,
+      re-armed before each call), in seconds (default 300; ``None``:
+      unlimited). Past it the kernel kills the child: :class:`ChildTimedOut`
+      with ``kind="cpu"``.
+    - ``wall_time_limit_s``: wall-clock seconds one call may take before the
+      child is killed with SIGKILL (default 300; ``None``: unlimited): raises
+      :class:`ChildTimedOut` with ``kind="wall"``. ``run(timeout_s=...)``
+      overrides it per call.
+    - ``max_tasks_per_child``: calls after which a child is replaced by a
+      fresh one, bounding leaks in native libraries (default 200; ``None``:
+      never).
+    - ``initializer`` / ``initargs``: a module-level function called once in
+      each new child, after the limits are set, to build expensive state
+      (an OCR engine) that later calls reuse (default none).
+    - ``start_method``: ``"forkserver"`` (default) or ``"spawn"``.
+
+    :meth:`run` is synchronous and safe to call from many threads at once.
+    An exception raised by the function is raised again in the caller (if it
+    cannot be pickled, as :class:`ChildRaised`). Use the pool as a context
+    manager or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        workers: int,
+        *,
+        memory_limit_bytes: int | None = 1024**3,
+        cpu_time_limit_s: float | None = 300.0,
+        wall_time_limit_s: float | None = 300.0,
+        max_tasks_per_child: int | None = 200,
+        initializer: Callable[..., object] | None = None,
+        initargs: tuple[Any, ...] = (),
+        start_method: str = "forkserver",
+    ) -> None:
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        if max_tasks_per_child is not None and max_tasks_per_child < 1:
+            raise ValueError("max_tasks_per_child must be at least 1 or None")
+        self.workers = workers
+        self.memory_limit_bytes = memory_limit_bytes
+        self.cpu_time_limit_s = cpu_time_limit_s
+        self.wall_time_limit_s = wall_time_limit_s
+        self.max_tasks_per_child = max_tasks_per_child
+        self._initializer = initializer
+        self._initargs = initargs
+        self._ctx = multiprocessing.get_context(start_method)
+        self._idle: queue.Queue[_Slot] = queue.Queue()
+        self._slots = [_Slot() for _ in range(workers)]
+        for slot in self._slots:
+            self._idle.put(slot)
+        self._closed = False
+        self._lock = threading.Lock()
+
+    # -- public -------------------------------------------------------------
+
+    def run(self, fn: Callable[..., T], *args: Any, timeout_s: float | None = None) -> T:
+        """Call ``fn(*args)`` in a child and return its result.
+
+        ``timeout_s`` (seconds) replaces ``wall_time_limit_s`` for this call.
+        Raises :class:`ChildTimedOut`, :class:`ChildCrashed`,
+        :class:`PoolClosed`, or whatever ``fn`` raised.
+        """
+        limit_s = self.wall_time_limit_s if timeout_s is None else timeout_s
+        slot = self._acquire()
+        try:
+            return self._run_in(slot, fn, args, limit_s)  # type: ignore[no-any-return]
+        finally:
+            self._idle.put(slot)
+
+    def start(self) -> None:
+        """Start every child now instead of on first use (warms initializers)."""
+        slots = [self._acquire() for _ in range(self.workers)]
+        try:
+            for slot in slots:
+                self._ensure_started(slot)
+        finally:
+            for slot in slots:
+                self._idle.put(slot)
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Stop the children (politely, then SIGKILL after ``timeout_s``)."""
+        with self._lock:
+            self._closed = True
+        deadline = time.monotonic() + timeout_s
+        for slot in self._slots:
+            if slot.conn is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    slot.conn.send(None)
+        for slot in self._slots:
+            if slot.process is not None:
+                slot.process.join(max(0.0, deadline - time.monotonic()))
+            self._kill(slot)
+
+    def pids(self) -> list[int]:
+        """Process ids of the children running now (for tests and metrics)."""
+        return [
+            s.process.pid
+            for s in self._slots
+            if s.process is not None and s.process.pid is not None and s.process.is_alive()
+        ]
+
+    def __enter__(self) -> IsolatedPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals ------------------------------------------------------------
+
+    def _acquire(self) -> _Slot:
+        if self._closed:
+            raise PoolClosed("the isolated pool is closed")
+        slot = self._idle.get()
+        if self._closed:
+            self._idle.put(slot)
+            raise PoolClosed("the isolated pool is closed")
+        return slot
+
+    def _ensure_started(self, slot: _Slot) -> None:
+        if slot.process is not None and slot.process.is_alive() and slot.conn is not None:
+            return
+        self._kill(slot)
+        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
+        process = self._ctx.Process(  # type: ignore[attr-defined]
+            target=_child_main,
+            args=(
+                child_conn,
+                self.memory_limit_bytes,
+                self.cpu_time_limit_s,
+                self._initializer,
+                self._initargs,
+            ),
+            name="folio-isolated",
+            daemon=True,
+        )
+        process.start()
+        child_conn.close()
+        slot.process, slot.conn, slot.tasks = process, parent_conn, 0
+
+    def _run_in(
+        self, slot: _Slot, fn: Callable[..., Any], args: tuple[Any, ...], limit_s: float | None
+    ) -> Any:
+        self._ensure_started(slot)
+        assert slot.conn is not None
+        assert slot.process is not None
+        conn, process = slot.conn, slot.process
+        try:
+            conn.send((fn, args))
+            ready = conn.poll(limit_s)
+        except (OSError, EOFError):
+            ready = True  # the child died before or while reading; recv reports it
+        if not ready:
+            pid = process.pid
+            self._kill(slot)
+            raise ChildTimedOut(
+                f"the child ran longer than {limit_s} s and was killed",
+                pid=pid,
+                limit_s=limit_s,
+                kind="wall",
+            )
+        try:
+            status, value = conn.recv()
+        except (EOFError, OSError):
+            raise self._death(slot) from None
+        except Exception as e:  # the reply does not unpickle here
+            self._kill(slot)
+            raise ChildRaised(
+                f"the child's reply cannot be read: {e}", type=type(e).__name__, traceback=""
+            ) from e
+        slot.tasks += 1
+        if self.max_tasks_per_child is not None and slot.tasks >= self.max_tasks_per_child:
+            self._retire(slot)
+        if status == "ok":
+            return value
+        raise value
+
+    def _death(self, slot: _Slot) -> IsolationError:
+        """The error for a child whose pipe closed; the slot is reset."""
+        process = slot.process
+        assert process is not None
+        process.join(5.0)
+        exitcode, pid = process.exitcode, process.pid
+        self._kill(slot)
+        if exitcode == _EXIT_MEMORY:
+            return ChildCrashed(
+                f"the child ran out of memory (limit {self.memory_limit_bytes} bytes)",
+                pid=pid,
+                exitcode=exitcode,
+                reason="out_of_memory",
+            )
+        if exitcode is not None and exitcode < 0:
+            signum = -exitcode
+            if signum == signal.SIGXCPU:
+                return ChildTimedOut(
+                    f"the child used more than {self.cpu_time_limit_s} s of CPU and was killed",
+                    pid=pid,
+                    limit_s=self.cpu_time_limit_s,
+                    kind="cpu",
+                )
+            return ChildCrashed(
+                f"the child was killed by signal {signal.Signals(signum).name}",
+                pid=pid,
+                exitcode=exitcode,
+                reason="signal",
+            )
+        return ChildCrashed(
+            f"the child exited unexpectedly (exit code {exitcode})",
+            pid=pid,
+            exitcode=exitcode,
+            reason="exit",
+        )
+
+    def _retire(self, slot: _Slot) -> None:
+        """Ask a child that did its share to exit; its successor starts on next use."""
+        if slot.conn is not None:
+            with contextlib.suppress(OSError, ValueError):
+                slot.conn.send(None)
+            slot.conn.close()
+        if slot.process is not None:
+            slot.process.join(1.0)
+        self._kill(slot)
+
+    @staticmethod
+    def _kill(slot: _Slot) -> None:
+        """SIGKILL the slot's child if alive and forget it."""
+        process, conn = slot.process, slot.conn
+        slot.process, slot.conn, slot.tasks = None, None, 0
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.close()
+        if process is None:
+            return
+        if process.is_alive():
+            process.kill()
+        process.join(5.0)
+        with contextlib.suppress(ValueError):
+            process.close()
+
+
+__all__ = [
+    "ChildCrashed",
+    "ChildRaised",
+    "ChildTimedOut",
+    "IsolatedPool",
+    "IsolationError",
+    "PoolClosed",
+]

@@ -1,0 +1,148 @@
+"""OCR of generated pages with the real Tesseract, through the isolated pool."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+
+import pytest
+from ocr_samples import (  # type: ignore[import-not-found]
+    ENGLISH,
+    PORTUGUESE,
+    many_page_tiff,
+    pdf_bytes,
+    png_bytes,
+    png_claiming,
+    recovered_fraction,
+    text_page,
+    white_png,
+    words,
+)
+
+from folio_shared.isolation import ChildCrashed, ChildTimedOut
+from folio_worker_ocr.ocr import (
+    ImageTooLarge,
+    OcrOptions,
+    OcrPool,
+    PageSource,
+    TooManyPages,
+    UnreadableImage,
+)
+
+pytestmark = pytest.mark.slow
+
+OPTIONS = OcrOptions(languages="eng+por", dpi=300)
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[OcrPool]:
+    with OcrPool(2, memory_limit_bytes=1024**3, wall_time_limit_s=60) as p:
+        p.start()
+        yield p
+
+
+def png_source(data: bytes, page_no: int = 1) -> PageSource:
+    return PageSource(content_type="image/png", page_no=page_no, data=data)
+
+
+@pytest.mark.parametrize(
+    ("lines", "kind"),
+    [(ENGLISH, "png"), (PORTUGUESE, "png"), (ENGLISH, "pdf"), (PORTUGUESE, "pdf")],
+    ids=["english-png", "portuguese-png", "english-pdf", "portuguese-pdf"],
+)
+def test_words_are_recovered_at_300_dpi(pool: OcrPool, lines: list[str], kind: str) -> None:
+    page = text_page(lines)
+    if kind == "pdf":
+        source = PageSource(content_type="application/pdf", page_no=1, data=pdf_bytes(page))
+    else:
+        source = png_source(png_bytes(page))
+
+    result = pool.ocr_page(source, OPTIONS)
+
+    assert recovered_fraction(lines, result.text) >= 0.95, result.text
+    assert result.dpi == 300
+    assert result.languages == "eng+por"
+    assert 60 < result.mean_confidence <= 100
+    assert not result.low_confidence
+    assert result.word_count >= len(words(" ".join(lines))) * 0.9
+    assert result.render_ms > 0
+    assert result.ocr_ms > 0
+    assert result.rotation_degrees == 0
+    if lines is PORTUGUESE:
+        found = set(words(result.text))
+        assert {"ação", "pagamento", "comprovante"} <= found
+
+
+@pytest.mark.parametrize("degrees", [90, 180])
+def test_rotated_page_is_recovered_with_rotation_on(pool: OcrPool, degrees: int) -> None:
+    turned = text_page(ENGLISH).rotate(degrees, expand=True, fillcolor=255)
+    result = pool.ocr_page(
+        png_source(png_bytes(turned)), OcrOptions(languages="eng+por", rotate=True)
+    )
+    assert recovered_fraction(ENGLISH, result.text) >= 0.95, result.text
+    assert result.rotation_degrees in {90, 180, 270}
+    assert (degrees + result.rotation_degrees) % 360 == 0
+
+
+def test_blank_page_is_flagged_low_confidence(pool: OcrPool) -> None:
+    result = pool.ocr_page(png_source(png_bytes(text_page([]))), OPTIONS)
+    assert result.word_count == 0
+    assert result.mean_confidence == 0
+    assert result.low_confidence
+
+
+def test_decompression_bomb_is_refused_before_decoding(pool: OcrPool) -> None:
+    bomb = png_claiming(100_000, 100_000)
+    assert len(bomb) < 1000
+    with pytest.raises(ImageTooLarge) as info:
+        pool.ocr_page(png_source(bomb), OPTIONS)
+    assert info.value.code == "image_too_large"
+    assert pool.ocr_page(png_source(png_bytes(text_page(ENGLISH[:1]))), OPTIONS).word_count > 0
+
+
+def test_image_exploding_in_memory_kills_only_its_child() -> None:
+    # 12,000 x 12,000 RGB passes a raised pixel limit but needs ~576 MB decoded.
+    huge = white_png(12_000, 12_000)
+    options = OcrOptions(max_pixels=200_000_000)
+    with OcrPool(1, memory_limit_bytes=512 * 1024**2) as small:
+        with pytest.raises(ChildCrashed) as info:
+            small.ocr_page(png_source(huge), options)
+        assert info.value.details["reason"] == "out_of_memory"
+        after = small.ocr_page(png_source(png_bytes(text_page(ENGLISH[:1]))), OPTIONS)
+    assert after.word_count > 0
+
+
+def test_truncated_png_is_unreadable(pool: OcrPool) -> None:
+    data = png_bytes(text_page(ENGLISH))
+    with pytest.raises(UnreadableImage) as info:
+        pool.ocr_page(png_source(data[: len(data) // 2]), OPTIONS)
+    assert "truncated" in str(info.value)
+    assert pool.ocr_page(png_source(png_bytes(text_page(ENGLISH[:1]))), OPTIONS).word_count > 0
+
+
+def test_tiff_with_a_thousand_pages_is_refused(pool: OcrPool) -> None:
+    source = PageSource(content_type="image/tiff", page_no=1, data=many_page_tiff(1000))
+    began = time.monotonic()
+    with pytest.raises(TooManyPages) as info:
+        pool.ocr_page(source, OPTIONS)
+    assert time.monotonic() - began < 10
+    assert info.value.details["max_pages"] == 500
+    assert pool.ocr_page(png_source(png_bytes(text_page(ENGLISH[:1]))), OPTIONS).word_count > 0
+
+
+def test_tiff_frames_are_pages(pool: OcrPool) -> None:
+    first, second = text_page(ENGLISH[:2]), text_page(PORTUGUESE)
+    out = io.BytesIO()
+    first.save(out, format="TIFF", save_all=True, append_images=[second], dpi=(300, 300))
+    source = PageSource(content_type="image/tiff", page_no=2, data=out.getvalue())
+    result = pool.ocr_page(source, OPTIONS)
+    assert result.page_no == 2
+    assert recovered_fraction(PORTUGUESE, result.text) >= 0.95, result.text
+
+
+def test_a_hanging_page_times_out_and_the_pool_lives_on(pool: OcrPool) -> None:
+    # A 1 ms limit: no page finishes; the child is killed and replaced.
+    with pytest.raises(ChildTimedOut):
+        pool.ocr_page(png_source(png_bytes(text_page(ENGLISH))), OPTIONS, timeout_s=0.001)
+    assert pool.ocr_page(png_source(png_bytes(text_page(ENGLISH[:1]))), OPTIONS).word_count > 0

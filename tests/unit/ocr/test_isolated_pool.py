@@ -1,0 +1,206 @@
+"""IsolatedPool: limits kill a child, never the caller, and the pool keeps serving."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from folio_shared.errors import FolioError
+from folio_shared.isolation import (
+    ChildCrashed,
+    ChildRaised,
+    ChildTimedOut,
+    IsolatedPool,
+    PoolClosed,
+)
+
+# --- functions run in the children (module level: they are pickled by name) ---
+
+
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+def whoami() -> int:
+    return os.getpid()
+
+
+def sleep_forever() -> None:
+    while True:
+        time.sleep(3600)
+
+
+def burn_cpu(seconds: float) -> int:
+    end = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < end:
+        n += 1
+    return n
+
+
+def allocate(n_bytes: int) -> int:
+    block = bytearray(n_bytes)
+    return len(block)
+
+
+def kill_self() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def raise_folio_error() -> None:
+    raise FolioError("broken page", page_no=3)
+
+
+class Unpicklable(Exception):
+    def __init__(self, a: int, b: int) -> None:  # pickling calls cls(*args): fails
+        super().__init__(f"{a}/{b}")
+
+
+def raise_unpicklable() -> None:
+    raise Unpicklable(1, 2)
+
+
+_state: dict[str, int] = {}
+
+
+def remember_init(value: int) -> None:
+    _state["init"] = value
+    _state["calls"] = 0
+
+
+def read_state() -> tuple[int, int, int]:
+    _state["calls"] += 1
+    return _state["init"], _state["calls"], os.getpid()
+
+
+# --- tests -------------------------------------------------------------------
+
+
+@pytest.fixture
+def pool() -> Iterator[IsolatedPool]:
+    with IsolatedPool(
+        2, memory_limit_bytes=512 * 1024**2, cpu_time_limit_s=30, wall_time_limit_s=30
+    ) as p:
+        yield p
+
+
+def test_runs_function_in_another_process(pool: IsolatedPool) -> None:
+    assert pool.run(add, 2, 3) == 5
+    assert pool.run(whoami) != os.getpid()
+
+
+def test_hang_times_out_near_the_limit_and_pool_keeps_working(pool: IsolatedPool) -> None:
+    began = time.monotonic()
+    with pytest.raises(ChildTimedOut) as info:
+        pool.run(sleep_forever, timeout_s=1.0)
+    elapsed = time.monotonic() - began
+    assert 1.0 <= elapsed < 3.0
+    assert info.value.details["kind"] == "wall"
+    assert info.value.details["limit_s"] == 1.0
+    assert pool.run(add, 1, 1) == 2
+
+
+def test_killed_child_is_reported_and_replaced(pool: IsolatedPool) -> None:
+    with pytest.raises(ChildCrashed) as info:
+        pool.run(kill_self)
+    assert info.value.details["reason"] == "signal"
+    assert "SIGKILL" in str(info.value)
+    assert pool.run(add, 2, 2) == 4
+
+
+def test_memory_limit_is_reported_as_out_of_memory(pool: IsolatedPool) -> None:
+    with pytest.raises(ChildCrashed) as info:
+        pool.run(allocate, 2 * 1024**3)
+    assert info.value.details["reason"] == "out_of_memory"
+    assert "out of memory" in str(info.value)
+    assert pool.run(allocate, 10 * 1024**2) == 10 * 1024**2
+
+
+def test_cpu_limit_kills_a_spinning_child() -> None:
+    with IsolatedPool(1, cpu_time_limit_s=1, wall_time_limit_s=20) as pool:
+        assert pool.run(burn_cpu, 0.2) > 0  # CPU used before re-arming counts not
+        with pytest.raises(ChildTimedOut) as info:
+            pool.run(burn_cpu, 10.0)
+        assert info.value.details["kind"] == "cpu"
+        assert pool.run(add, 3, 4) == 7
+
+
+def test_exceptions_come_back_as_raised(pool: IsolatedPool) -> None:
+    with pytest.raises(FolioError) as info:
+        pool.run(raise_folio_error)
+    assert str(info.value) == "broken page"
+    assert info.value.details == {"page_no": 3}
+    with pytest.raises(ChildRaised) as raised:
+        pool.run(raise_unpicklable)
+    assert raised.value.details["type"] == "Unpicklable"
+    assert "1/2" in str(raised.value)
+
+
+def test_initializer_runs_once_per_child_and_children_are_recycled() -> None:
+    with IsolatedPool(1, initializer=remember_init, initargs=(42,), max_tasks_per_child=3) as pool:
+        first = [pool.run(read_state) for _ in range(3)]
+        fourth = pool.run(read_state)
+    assert [(init, calls) for init, calls, _ in first] == [(42, 1), (42, 2), (42, 3)]
+    assert len({pid for _, _, pid in first}) == 1
+    assert fourth[:2] == (42, 1)  # a fresh child, initialised again
+    assert fourth[2] != first[0][2]
+
+
+def test_many_threads_share_the_pool(pool: IsolatedPool) -> None:
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def call(i: int) -> None:
+        value = pool.run(add, i, 1000)
+        with lock:
+            results.append(value)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results) == [i + 1000 for i in range(40)]
+    assert len(pool.pids()) == 2
+
+
+def test_heartbeat_thread_keeps_ticking_while_a_child_burns_cpu(pool: IsolatedPool) -> None:
+    # Given a heartbeat thread in the parent ticking every 50 ms
+    interval_s = 0.05
+    ticks: list[float] = []
+    stop = threading.Event()
+
+    def heartbeat() -> None:
+        while not stop.is_set():
+            ticks.append(time.monotonic())
+            time.sleep(interval_s)
+
+    beat = threading.Thread(target=heartbeat)
+    beat.start()
+    try:
+        # When two children burn CPU and one hangs until killed
+        pool.run(burn_cpu, 1.5)
+        with pytest.raises(ChildTimedOut):
+            pool.run(sleep_forever, timeout_s=1.0)
+    finally:
+        stop.set()
+        beat.join()
+    # Then no gap between ticks is much longer than the interval
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert len(ticks) >= 30
+    assert max(gaps) < interval_s + 0.25
+
+
+def test_closed_pool_refuses_work() -> None:
+    pool = IsolatedPool(1)
+    assert pool.run(add, 1, 2) == 3
+    pool.close()
+    assert pool.pids() == []
+    with pytest.raises(PoolClosed):
+        pool.run(add, 1, 2)
