@@ -83,6 +83,9 @@ class RunningWorker:
 def worker(settings: FolioSettings) -> Iterator[RunningWorker]:
     broker = create_broker(settings)
     actors = declare(broker)
+    # What Dramatiq's CLI does in each worker process before the worker
+    # starts (TimeLimit starts its timer thread on this signal).
+    broker.emit_after("process_boot")
     worker = dramatiq.Worker(broker, worker_threads=4, worker_timeout=100)
     worker.start()
     yield RunningWorker(broker, worker, actors)

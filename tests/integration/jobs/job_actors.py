@@ -46,6 +46,11 @@ class SlowV1(Base, frozen=True, tag="test.slow.v1"):
     step_ms: int = 50
 
 
+class TimedV1(Base, frozen=True, tag="test.timed.v1"):
+    actor_name: ClassVar[str] = "test.timed"
+    sleep_ms: int = 5_000
+
+
 class SuicideV1(Base, frozen=True, tag="test.suicide.v1"):
     actor_name: ClassVar[str] = "test.suicide"
 
@@ -98,6 +103,11 @@ def declare(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor[..., Any]]:
             await asyncio.sleep(msg.step_ms / 1000)
             await count(msg.key, "slow:steps")
         return {"steps": msg.steps}
+
+    @job_actor(TimedV1, broker=broker, time_limit_ms=300, max_retries=1)
+    async def timed(msg: TimedV1) -> None:
+        await count(msg.key, "timed")
+        await asyncio.sleep(msg.sleep_ms / 1000)
 
     @job_actor(SuicideV1, broker=broker)
     async def suicide(msg: SuicideV1) -> None:
@@ -152,6 +162,7 @@ def declare(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor[..., Any]]:
         "broken": broken,
         "slow": slow,
         "suicide": suicide,
+        "timed": timed,
         "parent": parent,
         "child": child,
         "complete": complete,

@@ -13,7 +13,7 @@ import uuid
 import pytest
 import redis.asyncio as aioredis
 from conftest import RunningWorker, counter, state_history, wait_for, wait_status
-from job_actors import BrokenV1, EchoV1, ParentV1, SlowV1
+from job_actors import BrokenV1, EchoV1, ParentV1, SlowV1, TimedV1
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_shared.errors import JobStateConflict
@@ -82,6 +82,28 @@ async def test_a_permanent_error_fails_at_once_with_a_readable_reason(
     assert failed.cause == "error"
     await asyncio.sleep(0.5)
     assert await counter(settings, key, "broken") == 1, "a permanent failure is never retried"
+
+
+async def test_a_timed_out_attempt_is_recorded_as_a_timeout(
+    jobs: Jobs, engine: AsyncEngine, key: str, settings: FolioSettings
+) -> None:
+    # Given an actor limited to 300 ms per attempt and one retry
+    job_id = new_id()
+    await jobs.enqueue(TimedV1(job_id=str(job_id), key=key))
+    dead = await wait_status(jobs, job_id, {"dead"})
+    # Then both attempts were cut at the limit, and the cause says so
+    assert dead.attempts == 2
+    assert dead.cause == "timeout"
+    assert dead.error_type == "TimeLimitExceeded"
+    assert await counter(settings, key, "timed") == 2
+    assert await state_history(engine, job_id) == [
+        "pending",
+        "queued",
+        "running",
+        "queued",
+        "running",
+        "dead",
+    ]
 
 
 async def dead_letters(settings: FolioSettings, queue: str) -> list[bytes]:
