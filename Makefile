@@ -20,6 +20,8 @@ TYPED_SRC := $(foreach part,$(PARTS),$(if $(shell find $(part)/src -name '*.py' 
 # pinned where it is installed, per platform (CPU/GPU wheels differ);
 # types-redis is stale for redis-py >= 5, which ships its own types.
 LOCK_EXCLUDE := ^(torch|torchvision|torchaudio|triton|nvidia-[a-z0-9-]+|types-redis)==
+# The embedding stack's PyTorch (CPU build), installed before everything else.
+TORCH_VERSION ?= 2.13.0
 # Extra pytest arguments: make test PYTEST_ARGS="-k search -x"
 PYTEST_ARGS ?=
 
@@ -33,6 +35,8 @@ venv: $(STAMP) ## Create .venv and install Folio (editable) + dev tools; reruns 
 
 $(STAMP): $(PYPROJECTS) requirements/constraints.txt requirements/dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# CPU PyTorch first, by exact version: any other spec pulls GPU wheels.
+	$(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt \
 		--no-binary tesserocr $(addprefix -e ,$(PARTS)) -r requirements/dev.txt
 	@touch $@

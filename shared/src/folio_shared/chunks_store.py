@@ -1,0 +1,110 @@
+"""Writing a document's chunks and their vectors: replace, never append.
+
+:func:`replace_document_chunks` deletes the document's chunks and inserts
+the new set in the caller's transaction, so the document is searchable
+with either its old chunks or its new ones, never a mix, and writing the
+same chunks twice (a redelivered message) leaves exactly one set. The
+document row is locked first (``FOR UPDATE``): two workers replacing the
+same document's chunks run one after the other instead of colliding on
+``(document_id, chunk_index)``.
+
+Rows go in as one multi-row ``INSERT`` per batch of
+:data:`INSERT_BATCH_ROWS` (SQLAlchemy's "insertmanyvalues" over asyncpg).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio_shared.db.models import EMBEDDING_DIMENSIONS, Chunk, Document
+from folio_shared.errors import DocumentNotFound, InvalidInput
+from folio_shared.text.chunking import TextChunk
+
+#: Rows per multi-row INSERT statement.
+INSERT_BATCH_ROWS = 500
+
+
+async def replace_document_chunks(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    document_id: uuid.UUID,
+    chunks: Sequence[TextChunk],
+    vectors: Sequence[Sequence[float]] | Any,
+    model_version: str,
+    pipeline_version: str,
+) -> int:
+    """Replace the chunks of ``document_id`` with ``chunks`` and their
+    ``vectors`` (one row per chunk, :data:`EMBEDDING_DIMENSIONS` long; a
+    numpy array works). Returns the number of chunks written.
+
+    Runs in the caller's transaction and does not commit: the caller
+    commits together with the job's state. Raises
+    :class:`~folio_shared.errors.DocumentNotFound` when the document does
+    not exist in ``tenant_id`` and
+    :class:`~folio_shared.errors.InvalidInput` when chunks and vectors do
+    not match.
+    """
+    if len(vectors) != len(chunks):
+        raise InvalidInput(
+            f"{len(chunks)} chunks but {len(vectors)} vectors",
+            document_id=str(document_id),
+        )
+    found = await session.scalar(
+        sa.select(Document.id)
+        .where(Document.id == document_id, Document.tenant_id == tenant_id)
+        .with_for_update()
+    )
+    if found is None:
+        raise DocumentNotFound(
+            f"document {document_id} not found",
+            document_id=str(document_id),
+            tenant_id=str(tenant_id),
+        )
+    await session.execute(sa.delete(Chunk).where(Chunk.document_id == document_id))
+    rows = []
+    for chunk, vector in zip(chunks, vectors, strict=True):
+        if len(vector) != EMBEDDING_DIMENSIONS:
+            raise InvalidInput(
+                f"vector of chunk {chunk.index} has {len(vector)} dimensions, "
+                f"not {EMBEDDING_DIMENSIONS}",
+                document_id=str(document_id),
+            )
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "tenant_id": tenant_id,
+                "document_id": document_id,
+                "chunk_index": chunk.index,
+                "page_start": chunk.page_start,
+                "page_end": chunk.page_end,
+                "char_start": chunk.char_start,
+                "char_end": chunk.char_end,
+                "text": chunk.text.replace("\x00", ""),
+                "token_count": chunk.token_count,
+                "embedding": vector,
+                "model_version": model_version,
+                "pipeline_version": pipeline_version,
+            }
+        )
+    table: Any = Chunk.__table__
+    for offset in range(0, len(rows), INSERT_BATCH_ROWS):
+        await session.execute(sa.insert(table), rows[offset : offset + INSERT_BATCH_ROWS])
+    return len(rows)
+
+
+async def delete_document_chunks(
+    session: AsyncSession, *, tenant_id: uuid.UUID, document_id: uuid.UUID
+) -> int:
+    """Delete the chunks of a document (in the caller's transaction);
+    returns how many were deleted."""
+    result = await session.execute(
+        sa.delete(Chunk).where(Chunk.document_id == document_id, Chunk.tenant_id == tenant_id)
+    )
+    count: int = getattr(result, "rowcount", 0)
+    return count

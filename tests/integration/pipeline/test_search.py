@@ -1,0 +1,157 @@
+"""Search: tenant scope, filters, modes, snippets, page ranges."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from pipeline_helpers import make_document, make_tenant
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio_shared.chunks_store import replace_document_chunks
+from folio_shared.db.models import Document
+from folio_shared.embeddings import Embedder
+from folio_shared.errors import InvalidInput
+from folio_shared.search import SearchFilters, SearchMode, search
+from folio_shared.text.chunking import ChunkingOptions, chunk_pages
+from folio_shared.text.types import ExtractedPage
+
+pytestmark = pytest.mark.integration
+
+
+async def _add(
+    session: AsyncSession,
+    embedder: Embedder,
+    tenant_id: uuid.UUID,
+    filename: str,
+    pages: list[str],
+    kind: str = "text",
+) -> uuid.UUID:
+    document_id = await make_document(session, tenant_id, filename, kind)
+    chunks = chunk_pages(
+        [ExtractedPage(i, t) for i, t in enumerate(pages, 1)],
+        embedder.token_spans,
+        ChunkingOptions(48, 8),
+    )
+    await replace_document_chunks(
+        session,
+        tenant_id=tenant_id,
+        document_id=document_id,
+        chunks=chunks,
+        vectors=embedder.encode([c.text for c in chunks]),
+        model_version=embedder.model_version,
+        pipeline_version="test",
+    )
+    return document_id
+
+
+async def _search(
+    session: AsyncSession, embedder: Embedder, tenant_id: uuid.UUID, q: str, **kwargs: object
+) -> list:  # type: ignore[type-arg]
+    return await search(
+        session,
+        tenant_id=tenant_id,
+        query_vector=embedder.encode_query(q),
+        query_text=q,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def test_hits_carry_document_pages_snippet_and_score(
+    session: AsyncSession, embedder: Embedder
+) -> None:
+    tenant = await make_tenant(session)
+    filler = " ".join(f"Filler sentence {i} about nothing in particular." for i in range(30))
+    doc = await _add(
+        session, embedder, tenant, "manual.txt",
+        [filler, "The <b>pressure</b> valve must be checked & cleaned monthly."],
+    )  # fmt: skip
+    hits = await _search(session, embedder, tenant, "pressure valve", k=3)
+    top = hits[0]
+    assert top.document_id == doc
+    assert top.filename == "manual.txt"
+    assert top.page_end == 2
+    assert "<mark>pressure</mark>" in top.snippet
+    assert "<mark>valve</mark>" in top.snippet
+    assert "<b>" not in top.snippet  # the document's own markup never reaches the snippet
+    assert "&amp;" in top.snippet  # and the rest is escaped
+    assert top.score > 0
+    assert top.semantic_rank == 1
+    assert top.keyword_rank == 1
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+async def test_another_tenants_chunks_never_show_up(
+    session: AsyncSession, embedder: Embedder
+) -> None:
+    mine, theirs = await make_tenant(session), await make_tenant(session)
+    await _add(session, embedder, theirs, "secret.txt", ["Quarterly revenue of the lighthouse."])
+    for mode in SearchMode:
+        assert await _search(session, embedder, mine, "lighthouse revenue", mode=mode) == []
+
+
+async def test_filters(session: AsyncSession, embedder: Embedder) -> None:
+    tenant = await make_tenant(session)
+    a = await _add(session, embedder, tenant, "a.html", ["Owls hunt mice at night."], "html")
+    b = await _add(session, embedder, tenant, "b.txt", ["Owls sleep during the day."])
+    q = "owls"
+    ids = {h.document_id for h in await _search(session, embedder, tenant, q)}
+    assert ids == {a, b}
+    only_b = SearchFilters(document_ids=[b])
+    assert {h.document_id for h in await _search(session, embedder, tenant, q, filters=only_b)} == {
+        b
+    }
+    html_only = SearchFilters(kinds=["html"])
+    assert {
+        h.document_id for h in await _search(session, embedder, tenant, q, filters=html_only)
+    } == {a}
+    await session.execute(
+        sa.update(Document)
+        .where(Document.id == a)
+        .values(created_at=datetime.now(UTC) - timedelta(days=10))
+    )
+    recent = SearchFilters(created_from=datetime.now(UTC) - timedelta(days=1))
+    assert {h.document_id for h in await _search(session, embedder, tenant, q, filters=recent)} == {
+        b
+    }
+    old = SearchFilters(created_to=datetime.now(UTC) - timedelta(days=1))
+    assert {h.document_id for h in await _search(session, embedder, tenant, q, filters=old)} == {a}
+
+
+async def test_modes(session: AsyncSession, embedder: Embedder) -> None:
+    tenant = await make_tenant(session)
+    cat = await _add(session, embedder, tenant, "cat.txt", ["Felines purr when content."])
+    await _add(session, embedder, tenant, "zx.txt", ["Part number ZX-4471 ships on Monday."])
+    semantic = await _search(session, embedder, tenant, "kitty happiness", mode="semantic")
+    assert semantic[0].document_id == cat
+    assert semantic[0].keyword_rank is None
+    assert 0 < semantic[0].score <= 1
+    keyword = await _search(session, embedder, tenant, "kitty happiness", mode="keyword")
+    assert keyword == []  # no shared word
+    exact = await _search(session, embedder, tenant, "ZX-4471", mode="keyword")
+    assert exact[0].filename == "zx.txt"
+    assert exact[0].semantic_rank is None
+    keyword_only = await search(
+        session, tenant_id=tenant, query_vector=None, query_text="felines", mode="keyword"
+    )
+    assert keyword_only[0].document_id == cat
+
+
+async def test_deleted_documents_are_not_found(session: AsyncSession, embedder: Embedder) -> None:
+    tenant = await make_tenant(session)
+    doc = await _add(session, embedder, tenant, "gone.txt", ["Penguins huddle for warmth."])
+    await session.execute(sa.update(Document).where(Document.id == doc).values(status="deleted"))
+    assert await _search(session, embedder, tenant, "penguins") == []
+
+
+async def test_bad_arguments(session: AsyncSession) -> None:
+    tenant = uuid.uuid4()
+    with pytest.raises(InvalidInput, match="mode"):
+        await search(session, tenant_id=tenant, query_vector=None, query_text="x", mode="fuzzy")
+    with pytest.raises(InvalidInput, match="vector"):
+        await search(session, tenant_id=tenant, query_vector=[0.1], query_text="x")
+    with pytest.raises(InvalidInput, match="k must"):
+        await search(session, tenant_id=tenant, query_vector=None, query_text="x", k=0,
+                     mode="keyword")  # fmt: skip
