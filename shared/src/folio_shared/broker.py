@@ -26,6 +26,8 @@ from dramatiq.middleware import (
     ShutdownNotifications,
     TimeLimit,
 )
+from dramatiq.results import Results
+from dramatiq.results.backends.redis import RedisBackend
 
 from folio_shared.errors import ConfigurationError
 from folio_shared.jobs.middleware import JobTracking
@@ -87,6 +89,12 @@ def folio_middleware(settings: FolioSettings) -> list[Middleware]:
         ),
         # Lets Folio code find the message it runs under (job id, trace).
         CurrentMessage(),
+        # Request/reply actors (query embedding) keep results in Redis briefly.
+        Results(  # type: ignore[no-untyped-call]
+            backend=RedisBackend(  # type: ignore[no-untyped-call]
+                url=settings.redis.url, namespace="folio-results"
+            )
+        ),
         # Async actors: an event-loop thread per worker process, then the
         # clients opened on it at boot (database, storage, Redis).
         AsyncIO(),

@@ -11,6 +11,7 @@ Actors reach them through :func:`resources`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,3 +90,16 @@ class WorkerResources(Middleware):
         if _current is not None and loop is not None:
             loop.run_coroutine(_current.close())
         _current = None
+
+
+class OnShutdown(Middleware):
+    """Calls ``fn`` when the worker shuts down (child-process pools, caches).
+
+    - ``fn``: a no-argument callable; its errors are logged by Dramatiq.
+    """
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self.fn = fn
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        self.fn()

@@ -8,11 +8,6 @@ PostgreSQL: every job reaches its final state, written once.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,12 +16,13 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 import sqlalchemy as sa
-from conftest import counter, job_settings_for, wait_for
 from job_actors import EchoV1, SlowV1, SuicideV1
+from jobkit import counter, job_settings_for, wait_for
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from folio_devstack.ports import pick_port
 from folio_devstack.servers import RedisServer
+from folio_devstack.workers import WorkerProcess, worker_env
 from folio_shared.broker import create_broker
 from folio_shared.db.models import Job, JobEvent
 from folio_shared.jobs import Jobs
@@ -53,76 +49,20 @@ def fault_settings(database_url: str, redis_server: RedisServer, tmp_path: Path)
     return job_settings_for(database_url, redis_server.url, tmp_path, lease_ms=1_500)
 
 
-def worker_env(settings: FolioSettings, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")}
-    env.update(
-        FOLIO_ENV="test",
-        FOLIO_DATABASE_URL=settings.database.url,
-        FOLIO_REDIS_URL=settings.redis.url,
-        FOLIO_BROKER_NAMESPACE=settings.broker.namespace,
-        FOLIO_STORAGE_LOCAL_ROOT=str(settings.storage.local_root),
-        FOLIO_LOG_FORMAT="console",
-        FOLIO_LOG_LEVEL="WARNING",
-        PYTHONPATH=os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]),
-    )
-    jobs = settings.jobs
-    for name in (
-        "lease_ms",
-        "min_backoff_ms",
-        "max_backoff_ms",
-        "reconcile_interval_ms",
-        "lost_after_ms",
-        "max_retries",
-    ):
-        env[f"FOLIO_JOBS_{name.upper()}"] = str(getattr(jobs, name))
-    env.update(extra)
-    return env
-
-
-class WorkerProcess:
-    """``folio_shared.worker.supervise`` running the test actors, in its own
-    process group (so a test can SIGKILL the whole worker at once)."""
-
-    def __init__(
-        self, settings: FolioSettings, log: Path, *, shutdown_ms: int = 10_000, threads: int = 4
-    ) -> None:
-        argv = [
-            "worker_main",
-            "--path",
-            str(HERE),
-            "--processes",
-            "1",
-            "--threads",
-            str(threads),
-            "--worker-shutdown-timeout",
-            str(shutdown_ms),
-            "--queues",
-            *QUEUES,
-        ]
-        code = f"from folio_shared.worker import supervise; raise SystemExit(supervise({argv!r}))"
-        self.log = log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", code],
-            env=worker_env(settings),
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def kill(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def terminate(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=60)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.log.close()
+def worker_argv(*, shutdown_ms: int = 10_000, threads: int = 4) -> list[str]:
+    return [
+        "worker_main",
+        "--path",
+        str(HERE),
+        "--processes",
+        "1",
+        "--threads",
+        str(threads),
+        "--worker-shutdown-timeout",
+        str(shutdown_ms),
+        "--queues",
+        *QUEUES,
+    ]
 
 
 @pytest.fixture
@@ -130,7 +70,8 @@ def spawn(tmp_path: Path) -> Iterator[Any]:
     started: list[WorkerProcess] = []
 
     def start(settings: FolioSettings, **kw: Any) -> WorkerProcess:
-        worker = WorkerProcess(settings, tmp_path / f"worker-{len(started)}.log", **kw)
+        env = worker_env(settings, python_path=[HERE])
+        worker = WorkerProcess(worker_argv(**kw), env, tmp_path / f"worker-{len(started)}.log")
         started.append(worker)
         return worker
 

@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 import redis.asyncio as aioredis
-from conftest import RunningWorker, counter, state_history, wait_for, wait_status
 from job_actors import BrokenV1, EchoV1, ParentV1, SlowV1, TimedV1
+from jobkit import RunningWorker, counter, state_history, wait_for, wait_status
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_shared.errors import JobStateConflict

@@ -10,6 +10,10 @@ from folio_shared.logging import configure_logging
 configure_logging(service="worker-ocr")
 broker = setup_broker()
 
+from folio_shared.resources import OnShutdown  # noqa: E402
 from folio_worker_ocr import actors  # noqa: E402  (actors bind to the broker set up above)
+from folio_worker_ocr.actors.ocr import close_pool  # noqa: E402
+
+broker.add_middleware(OnShutdown(close_pool))
 
 __all__ = ["actors", "broker"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -104,13 +105,26 @@ _TAKE_COMPLETION = sa.text(
 )
 
 
-async def child_finished(conn: AsyncConnection, parent_id: uuid.UUID) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class ChildDone:
+    """A child counted on its parent: ``done`` of ``total`` children are
+    finished; ``completion`` is the message to send (to one caller, once)."""
+
+    done: int
+    total: int
+    completion: dict[str, Any] | None
+
+
+async def child_finished(conn: AsyncConnection, parent_id: uuid.UUID) -> ChildDone:
     """Count a finished child on its parent (same transaction as the child's
-    final state); returns the completion message to send, at most once."""
+    final state)."""
     row = (await conn.execute(_CHILD_DONE, {"parent": parent_id})).first()
-    if row is None or not row.handed_over or row.children_done < row.children_total:
-        return None
-    return await take_completion(conn, parent_id)
+    if row is None:
+        return ChildDone(0, 0, None)
+    completion = None
+    if row.handed_over and row.children_done >= row.children_total:
+        completion = await take_completion(conn, parent_id)
+    return ChildDone(row.children_done, row.children_total, completion)
 
 
 async def take_completion(conn: AsyncConnection, parent_id: uuid.UUID) -> dict[str, Any] | None:

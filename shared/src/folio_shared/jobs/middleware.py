@@ -264,9 +264,23 @@ class JobTracking(Middleware):
                     error_message=error[1],
                     retry_in_ms=backoff_ms(self.settings, ctx.attempt),
                 )
+            final_failure = outcome in (Outcome.FAILED, Outcome.DEAD, Outcome.CANCELLED)
+            if finished is not None and final_failure and ctx.document_id and not ctx.parent_id:
+                assert error is not None
+                await store.fail_document(conn, ctx.document_id, f"{error[0]}: {error[1]}")
+            counted: family.ChildDone | None = None
             if finished is not None and finished.parent_id and outcome != Outcome.RETRY:
-                completion = await family.child_finished(conn, finished.parent_id)
+                counted = await family.child_finished(conn, finished.parent_id)
+                completion = counted.completion
             await conn.commit()
+        if counted is not None and ctx.parent_id is not None:
+            # The parent's live feed shows its children's progress.
+            await events.publish(
+                res.redis,
+                ctx.parent_id,
+                "progress",
+                {"stage": "children", "done": counted.done, "total": counted.total},
+            )
         if completion is not None and self.broker is not None:
             parent = ctx.job_id if outcome == Outcome.WAITING else ctx.parent_id
             assert parent is not None

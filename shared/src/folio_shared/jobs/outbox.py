@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from folio_shared.db.enums import JobStatus
 from folio_shared.db.models import Job, JobEvent
 from folio_shared.logging import get_logger
-from folio_shared.messages import Message, Priority, route
+from folio_shared.messages import Message, Priority, Queue, route
 
 log = get_logger(__name__)
 
@@ -37,9 +37,14 @@ log = get_logger(__name__)
 OUTBOX_KEY = "folio_outbox"
 
 
-def envelope(msg: Message, *, priority: Priority | None = None) -> dict[str, Any]:
-    """What the outbox stores for ``msg``: actor, physical queue, payload."""
-    r = route(msg, priority=priority)
+def envelope(
+    msg: Message, *, priority: Priority | None = None, queue: Queue | None = None
+) -> dict[str, Any]:
+    """What the outbox stores for ``msg``: actor, physical queue, payload.
+
+    ``queue`` overrides the message type's queue (e.g. ``Queue.DOCUMENTS_LARGE``).
+    """
+    r = route(msg, priority=priority, queue=queue)
     return {"actor": r.actor_name, "queue": r.queue_name, "payload": r.payload, "options": {}}
 
 
@@ -74,13 +79,16 @@ async def enqueue(
     priority: Priority | None = None,
     max_retries: int = 3,
     eta: datetime | None = None,
+    queue: Queue | None = None,
 ) -> Job:
     """Add a ``pending`` job for ``msg`` to the session's transaction.
 
-    The job id is the message's ``job_id`` when it has one. After the
-    commit, call :func:`dispatch` with :func:`pending_ids` of the session.
+    The job id is the message's ``job_id`` when it has one. ``queue``
+    overrides the message type's logical queue (default: the type's own).
+    After the commit, call :func:`dispatch` with :func:`pending_ids` of the
+    session.
     """
-    env = envelope(msg, priority=priority)
+    env = envelope(msg, priority=priority, queue=queue)
     job = Job(
         id=_job_id_of(msg),
         tenant_id=tenant_id,

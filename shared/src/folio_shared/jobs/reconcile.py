@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from folio_shared.jobs import family, outbox
+from folio_shared.jobs import family, outbox, store
 from folio_shared.logging import get_logger
 from folio_shared.settings import FolioSettings
 
@@ -80,7 +80,8 @@ async def message_present(
 
 _EXPIRED = sa.text(
     """
-    SELECT id, attempts, max_retries, message, on_complete, completion_sent_at, parent_id
+    SELECT id, attempts, max_retries, message, on_complete, completion_sent_at, parent_id,
+      document_id
     FROM jobs WHERE status = 'running' AND lease_expires_at < now()
     ORDER BY lease_expires_at LIMIT :batch FOR UPDATE SKIP LOCKED
     """
@@ -128,8 +129,12 @@ async def _crashed(
         if not continuation and row.attempts >= row.max_retries + 1:
             await conn.execute(_QUARANTINE, {"id": row.id})
             report.crashed_dead += 1
+            if row.document_id and not row.parent_id:
+                await store.fail_document(
+                    conn, row.document_id, "WorkerLost: every attempt stopped its worker"
+                )
             if row.parent_id:
-                env = await family.child_finished(conn, row.parent_id)
+                env = (await family.child_finished(conn, row.parent_id)).completion
                 if env is not None:
                     completions.append((row.parent_id, env))
             continue

@@ -127,7 +127,7 @@ class Jobs:
         async with self.engine.connect() as conn:
             row = (await conn.execute(_CANCEL, {"id": job_id})).one()
             if job.parent_id and job_id in row.cancelled:
-                completion = await family.child_finished(conn, job.parent_id)
+                completion = (await family.child_finished(conn, job.parent_id)).completion
             await conn.commit()
         if completion is not None and job.parent_id:
             outbox.resend(self.broker, job.parent_id, completion, continuation=True)

@@ -268,3 +268,15 @@ async def release(conn: AsyncConnection, job_ids: list[uuid.UUID], *, worker: st
             ),
             {"ids": job_ids, "worker": worker},
         )
+
+
+async def fail_document(conn: AsyncConnection, document_id: uuid.UUID, reason: str) -> None:
+    """A document's processing job ended without success: the document shows
+    ``failed`` with the reason (unless it already reached another outcome)."""
+    await conn.execute(
+        sa.text(
+            "UPDATE documents SET status = 'failed', error = :reason, updated_at = now()"
+            " WHERE id = :id AND status IN ('uploaded', 'queued', 'processing')"
+        ),
+        {"id": document_id, "reason": reason[:2000]},
+    )

@@ -1,0 +1,237 @@
+"""The document pipeline: download, extract, fan out OCR, chunk, embed, index.
+
+``process`` runs as the document's job: it extracts the text layer in an
+isolated child process, stores the pages that have text, and hands the
+pages that need OCR to ``ocr.page`` child jobs; the job then waits for them.
+``finalize`` is the completion step of that same job, run exactly once when
+the last page is done: it chunks the pages, embeds the chunks, and replaces
+the document's chunks in one transaction (search never sees a half-replaced
+document), then marks the document ``ready`` — or ``partial`` when some
+pages failed OCR (they are listed in the document's metadata) — or
+``failed`` when no page has text.
+
+Finished pages are checkpoints: a retried or reprocessed document keeps the
+pages this pipeline version already produced and OCRs only what is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio_shared.chunks_store import replace_document_chunks
+from folio_shared.db.enums import DocumentStatus, JobStatus, PageMethod
+from folio_shared.db.models import Document, Job
+from folio_shared.embeddings import Embedder, get_embedder
+from folio_shared.errors import DocumentNotFound, InvalidInput
+from folio_shared.isolation import IsolatedPool
+from folio_shared.jobs import WAITING, add_children, current_job, outbox, progress
+from folio_shared.jobs.family import child_job_id
+from folio_shared.messages import FinalizeDocumentV1, OcrPageV1, ProcessDocumentV1
+from folio_shared.pages import (
+    PIPELINE_VERSION,
+    PageText,
+    drop_pages_after,
+    finished_pages,
+    load_pages,
+    upsert_pages,
+)
+from folio_shared.resources import resources
+from folio_shared.storage.files import download
+from folio_shared.text.chunking import ChunkingOptions, chunk_pages
+from folio_shared.text.extract import extract_document
+from folio_shared.text.types import Extraction
+
+#: Texts embedded per call (progress is reported between calls).
+EMBED_SLICE = 256
+
+
+class DocumentUnreadable(InvalidInput):
+    """No page of the document yielded any text."""
+
+    code = "document_unreadable"
+
+
+@functools.cache
+def _extraction_pool() -> IsolatedPool:
+    settings = resources().settings
+    return IsolatedPool(
+        1,
+        memory_limit_bytes=2 * 1024**3,
+        cpu_time_limit_s=settings.jobs.document_time_limit_ms / 1000,
+        wall_time_limit_s=settings.jobs.document_time_limit_ms / 1000,
+        max_tasks_per_child=50,
+    )
+
+
+@functools.cache
+def embedder() -> Embedder:
+    """The process's embedding model, loaded on first use."""
+    return get_embedder()
+
+
+def close_pools() -> None:
+    """Stop the child processes (worker shutdown)."""
+    if _extraction_pool.cache_info().currsize:
+        _extraction_pool().close()
+
+
+async def _document(
+    session: AsyncSession, document_id: uuid.UUID, tenant_id: uuid.UUID
+) -> Document:
+    doc = await session.get(Document, document_id, populate_existing=True)
+    if doc is None or doc.tenant_id != tenant_id or doc.status == DocumentStatus.DELETED:
+        raise DocumentNotFound(f"no document {document_id}", document_id=str(document_id))
+    return doc
+
+
+async def process(msg: ProcessDocumentV1) -> object:
+    """Extract the text layer and fan out the pages that need OCR."""
+    ctx = current_job()
+    res = resources()
+    tenant_id, document_id = uuid.UUID(msg.tenant_id), uuid.UUID(msg.document_id)
+    async with res.sessions() as session:
+        doc = await _document(session, document_id, tenant_id)
+        doc.status = DocumentStatus.PROCESSING
+        kind = str(doc.kind or "")
+        await session.commit()
+
+    await progress("downloading")
+    with tempfile.TemporaryDirectory(prefix="folio-doc-") as tmp:
+        path = await download(res.storage, msg.storage_key, Path(tmp) / "document")
+        await progress("extracting")
+        extraction: Extraction = await asyncio.to_thread(
+            _extraction_pool().run, extract_document, kind, str(path)
+        )
+
+    async with res.sessions() as session:
+        done = await finished_pages(session, document_id)
+        text_pages = [
+            PageText(page_no=p.page_no, text=p.text, method=PageMethod.TEXT)
+            for p in extraction.pages
+            if not p.needs_ocr and not msg.force_ocr and done.get(p.page_no) != PageMethod.OCR
+        ]
+        await upsert_pages(session, document_id, text_pages)
+        await drop_pages_after(session, document_id, extraction.page_count)
+        wanted = [p.page_no for p in extraction.pages] if msg.force_ocr else extraction.ocr_pages
+        to_ocr = [n for n in wanted if done.get(n) != PageMethod.OCR or msg.force_ocr]
+        doc = await _document(session, document_id, tenant_id)
+        doc.page_count = extraction.page_count
+        children = [
+            OcrPageV1(
+                job_id=str(child_job_id(ctx.job_id, n)),
+                parent_job_id=msg.job_id,
+                tenant_id=msg.tenant_id,
+                document_id=msg.document_id,
+                storage_key=msg.storage_key,
+                content_type=msg.content_type,
+                page_no=n,
+                page_count=extraction.page_count,
+                priority=msg.priority,
+                dpi=msg.ocr_dpi,
+                languages=msg.ocr_languages,
+            )
+            for n in to_ocr
+        ]
+        await add_children(
+            session,
+            ctx.job_id,
+            children,
+            then=FinalizeDocumentV1(
+                job_id=msg.job_id,
+                tenant_id=msg.tenant_id,
+                document_id=msg.document_id,
+                page_count=extraction.page_count,
+                priority=msg.priority,
+                embedding_model=msg.embedding_model,
+            ),
+            tenant_id=tenant_id,
+            document_id=document_id,
+            priority=msg.priority,
+        )
+        await session.commit()
+        ids = outbox.pending_ids(session)
+    async with res.engine.connect() as conn:
+        broker = _broker()
+        await outbox.dispatch(conn, broker, ids)
+    await progress("ocr" if children else "chunking", done=0, total=len(children))
+    return WAITING
+
+
+def _broker() -> Any:
+    import dramatiq
+
+    return dramatiq.get_broker()
+
+
+async def _failed_pages(session: Any, job_id: uuid.UUID) -> list[int]:
+    rows = await session.execute(
+        sa.select(Job.message).where(
+            Job.parent_id == job_id,
+            Job.status.in_([JobStatus.FAILED, JobStatus.DEAD, JobStatus.CANCELLED]),
+        )
+    )
+    return sorted(int(m["payload"]["page_no"]) for (m,) in rows if m)
+
+
+async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
+    """Chunk, embed and index the document; decide its final status."""
+    ctx = current_job()
+    res = resources()
+    tenant_id, document_id = uuid.UUID(msg.tenant_id), uuid.UUID(msg.document_id)
+    await progress("chunking")
+    model = await asyncio.to_thread(embedder)
+    async with res.sessions() as session:
+        pages = await load_pages(session, document_id)
+        failed = await _failed_pages(session, ctx.job_id)
+    chunks = chunk_pages(pages, model.token_spans, ChunkingOptions())
+    vectors: list[Any] = []
+    for start in range(0, len(chunks), EMBED_SLICE):
+        await progress("embedding", done=start, total=len(chunks))
+        part = [c.text for c in chunks[start : start + EMBED_SLICE]]
+        vectors.extend(await asyncio.to_thread(model.encode, part))
+    await progress("indexing", done=len(chunks), total=len(chunks))
+    low_confidence = sorted(p.page_no for p in pages if p.low_confidence)
+    has_text = any(p.text.strip() for p in pages)
+    async with res.sessions() as session, session.begin():
+        written = await replace_document_chunks(
+            session,
+            tenant_id=tenant_id,
+            document_id=document_id,
+            chunks=chunks,
+            vectors=vectors,
+            model_version=model.model_version,
+            pipeline_version=PIPELINE_VERSION,
+        )
+        doc = await _document(session, document_id, tenant_id)
+        doc.low_confidence_pages = low_confidence
+        doc.meta = {**(doc.meta or {}), "failed_pages": failed}
+        if not has_text:
+            doc.status = DocumentStatus.FAILED
+            doc.error = "no text could be read from any page" + (
+                f" (OCR failed on pages {failed})" if failed else ""
+            )
+        elif failed:
+            doc.status = DocumentStatus.PARTIAL
+            doc.error = f"OCR failed on pages {failed}"
+        else:
+            doc.status = DocumentStatus.READY
+            doc.error = None
+    if not has_text:
+        raise DocumentUnreadable(
+            f"no text could be read from document {document_id}", document_id=str(document_id)
+        )
+    return {
+        "pages": len(pages),
+        "chunks": written,
+        "failed_pages": failed,
+        "low_confidence_pages": low_confidence,
+        "status": "partial" if failed else "ready",
+    }

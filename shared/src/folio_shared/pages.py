@@ -1,0 +1,103 @@
+"""Pages of a document: their text, how it was obtained, and checkpoints.
+
+Each page is written once per pipeline version (an upsert keyed by document
+and page number), so a retried or resumed document never redoes a finished
+page: :func:`finished_pages` tells what is already there.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio_shared.db.enums import PageMethod
+from folio_shared.db.models import Page
+
+#: Version of the extraction/OCR/chunking pipeline, stored with every page
+#: and chunk; pages of another version are redone on reprocessing.
+PIPELINE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class PageText:
+    """A page's text and provenance, as stored."""
+
+    page_no: int
+    text: str
+    method: PageMethod
+    ocr_confidence: float | None = None
+    ocr_languages: str | None = None
+    dpi: int | None = None
+    duration_ms: int | None = None
+    low_confidence: bool = False
+
+
+async def upsert_pages(
+    session: AsyncSession, document_id: uuid.UUID, pages: list[PageText]
+) -> None:
+    """Write pages (insert or replace), in the caller's transaction."""
+    if not pages:
+        return
+    stmt = insert(Page).values(
+        [
+            {
+                "id": uuid.uuid4(),
+                "document_id": document_id,
+                "page_no": p.page_no,
+                "text": p.text,
+                "method": p.method,
+                "ocr_confidence": p.ocr_confidence,
+                "ocr_languages": p.ocr_languages,
+                "dpi": p.dpi,
+                "duration_ms": p.duration_ms,
+                "pipeline_version": PIPELINE_VERSION,
+                "low_confidence": p.low_confidence,
+            }
+            for p in pages
+        ]
+    )
+    excluded = stmt.excluded
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Page.document_id, Page.page_no],
+            set_={
+                "text": excluded.text,
+                "method": excluded.method,
+                "ocr_confidence": excluded.ocr_confidence,
+                "ocr_languages": excluded.ocr_languages,
+                "dpi": excluded.dpi,
+                "duration_ms": excluded.duration_ms,
+                "pipeline_version": excluded.pipeline_version,
+                "low_confidence": excluded.low_confidence,
+            },
+        )
+    )
+
+
+async def finished_pages(session: AsyncSession, document_id: uuid.UUID) -> dict[int, PageMethod]:
+    """Pages already done by this pipeline version: page number → method."""
+    rows = await session.execute(
+        sa.select(Page.page_no, Page.method).where(
+            Page.document_id == document_id, Page.pipeline_version == PIPELINE_VERSION
+        )
+    )
+    return {int(no): PageMethod(method) for no, method in rows}
+
+
+async def load_pages(session: AsyncSession, document_id: uuid.UUID) -> list[Page]:
+    """The document's pages in order."""
+    rows = await session.scalars(
+        sa.select(Page).where(Page.document_id == document_id).order_by(Page.page_no)
+    )
+    return list(rows)
+
+
+async def drop_pages_after(session: AsyncSession, document_id: uuid.UUID, page_count: int) -> None:
+    """Remove pages past the end (a reprocessed document got shorter)."""
+    await session.execute(
+        sa.delete(Page).where(Page.document_id == document_id, Page.page_no > page_count)
+    )

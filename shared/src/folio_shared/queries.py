@@ -1,0 +1,39 @@
+"""Embedding a search query through the broker (request and reply).
+
+The API never loads the embedding model: :func:`embed_query` sends a
+``queries.embed`` message (high priority) and waits for its result, which
+worker-docs stores with Dramatiq's Results middleware. A worker that does
+not answer within ``timeout_ms`` gives :class:`QueryTimeout` (503).
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.results import ResultMissing, ResultTimeout
+from dramatiq.results.errors import ResultFailure
+
+from folio_shared.broker import send_message
+from folio_shared.errors import DependencyUnavailable
+from folio_shared.messages import EmbedQueryV1
+
+
+class QueryTimeout(DependencyUnavailable):
+    """No worker embedded the query in time."""
+
+    code = "query_timeout"
+
+
+def embed_query(
+    broker: dramatiq.Broker, query: str, *, tenant_id: str, timeout_ms: int = 5_000
+) -> list[float]:
+    """The query's vector (blocking: call it from a thread in async code)."""
+    message = send_message(broker, EmbedQueryV1(query=query, tenant_id=tenant_id))
+    try:
+        result = message.get_result(
+            backend=broker.get_results_backend(), block=True, timeout=timeout_ms
+        )
+    except (ResultTimeout, ResultMissing) as e:
+        raise QueryTimeout("the query could not be embedded in time; try again") from e
+    except ResultFailure as e:
+        raise QueryTimeout(f"query embedding failed: {e}") from e
+    return [float(x) for x in result]  # type: ignore[attr-defined]
