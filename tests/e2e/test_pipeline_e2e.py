@@ -10,44 +10,23 @@ and message through the outbox), then followed in PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 import sqlalchemy as sa
 from documents import docx, pdf, scanned_page
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from e2ekit import Api, e2e_settings, finished, open_api, pages_of, start_worker, submit
 
-from folio_devstack.workers import WorkerProcess, worker_env
-from folio_shared.broker import create_broker
-from folio_shared.db.enums import DocumentKind, DocumentStatus
-from folio_shared.db.models import Chunk, Document, Job, Page, Tenant
-from folio_shared.jobs import Jobs
-from folio_shared.messages import ProcessDocumentV1, Queue, physical_queue_names
+from folio_shared.db.enums import DocumentKind
+from folio_shared.db.models import Chunk, Document, Job
+from folio_shared.jobs import outbox
+from folio_shared.messages import Queue
 from folio_shared.queries import embed_query
 from folio_shared.search import search
-from folio_shared.settings import (
-    BrokerSettings,
-    DatabaseSettings,
-    FolioSettings,
-    JobSettings,
-    RedisSettings,
-    StorageSettings,
-)
-from folio_shared.storage import LocalStorage
+from folio_shared.settings import FolioSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-DOCS_QUEUES = [
-    name
-    for q in (Queue.DOCUMENTS, Queue.DOCUMENTS_LARGE, Queue.EMBEDDINGS, Queue.QUERIES)
-    for name in physical_queue_names(q)
-]
-OCR_QUEUES = list(physical_queue_names(Queue.OCR))
 
 SCANNED = [
     "Este comprovante confirma o pagamento da fatura",
@@ -57,49 +36,13 @@ SCANNED = [
 
 @pytest.fixture(scope="module")
 def settings(database_url: str, test_servers: Any, tmp_path_factory: Any) -> FolioSettings:
-    root = tmp_path_factory.mktemp("e2e")
-    return FolioSettings(
-        env="test",
-        database=DatabaseSettings(url=database_url),
-        redis=RedisSettings(url=test_servers.redis_url),
-        broker=BrokerSettings(namespace=f"e2e{uuid.uuid4().hex[:8]}"),
-        storage=StorageSettings(local_root=root / "store"),
-        jobs=JobSettings(reconcile_interval_ms=1_000, lost_after_ms=5_000, lease_ms=10_000),
-    )
+    return e2e_settings(database_url, test_servers.redis_url, tmp_path_factory.mktemp("e2e"))
 
 
 @pytest.fixture(scope="module")
 def workers(settings: FolioSettings, tmp_path_factory: Any) -> Iterator[None]:
     logs = tmp_path_factory.mktemp("logs")
-    env = worker_env(settings)
-    started = [
-        WorkerProcess(
-            [
-                "folio_worker_docs.main",
-                "--processes",
-                "1",
-                "--threads",
-                "2",
-                "--queues",
-                *DOCS_QUEUES,
-            ],
-            env,
-            logs / "worker-docs.log",
-        ),
-        WorkerProcess(
-            [
-                "folio_worker_ocr.main",
-                "--processes",
-                "1",
-                "--threads",
-                "2",
-                "--queues",
-                *OCR_QUEUES,
-            ],
-            env,
-            logs / "worker-ocr.log",
-        ),
-    ]
+    started = [start_worker(settings, "docs", logs), start_worker(settings, "ocr", logs)]
     yield
     for worker in started:
         worker.terminate(timeout_s=30)
@@ -107,82 +50,9 @@ def workers(settings: FolioSettings, tmp_path_factory: Any) -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-async def api(
-    database_url: str, settings: FolioSettings, workers: None
-) -> AsyncIterator[tuple[Jobs, AsyncEngine, LocalStorage, uuid.UUID]]:
-    engine = create_async_engine(database_url)
-    broker = create_broker(settings)
-    client = aioredis.Redis.from_url(settings.redis.url)
-    storage = LocalStorage.from_settings(settings)
-    await storage.open()
-    async with engine.begin() as conn:
-        tenant_id = uuid.uuid4()
-        await conn.execute(sa.insert(Tenant).values(id=tenant_id, name=f"e2e-{tenant_id.hex[:6]}"))
-    yield Jobs(engine, broker, client), engine, storage, tenant_id
-    await storage.close()
-    await client.aclose()
-    broker.close()
-    await engine.dispose()
-
-
-async def submit(
-    api: tuple[Jobs, AsyncEngine, LocalStorage, uuid.UUID],
-    kind: DocumentKind,
-    content_type: str,
-    data: bytes,
-    *,
-    force_ocr: bool = False,
-) -> uuid.UUID:
-    """Store the bytes and queue the document, as the API does."""
-    jobs, engine, storage, tenant_id = api
-    document_id = uuid.uuid4()
-    key = f"tenants/{tenant_id}/documents/{document_id}"
-    await storage.put_bytes(key, data, content_type=content_type)
-    async with engine.begin() as conn:
-        await conn.execute(
-            sa.insert(Document).values(
-                id=document_id,
-                tenant_id=tenant_id,
-                filename=f"test.{kind.value}",
-                kind=kind,
-                content_type=content_type,
-                size_bytes=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-                storage_key=key,
-                status=DocumentStatus.QUEUED,
-            )
-        )
-    msg = ProcessDocumentV1(
-        job_id=str(uuid.uuid4()),
-        tenant_id=str(tenant_id),
-        document_id=str(document_id),
-        storage_key=key,
-        content_type=content_type,
-        force_ocr=force_ocr,
-    )
-    await jobs.enqueue(msg, tenant_id=tenant_id, document_id=document_id)
-    return document_id
-
-
-async def finished(engine: AsyncEngine, document_id: uuid.UUID, timeout_s: float = 300) -> str:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        async with engine.connect() as conn:
-            status = await conn.scalar(sa.select(Document.status).where(Document.id == document_id))
-        if status in ("ready", "partial", "failed"):
-            return str(status)
-        await asyncio.sleep(0.25)
-    raise AssertionError(f"document {document_id} still {status} after {timeout_s}s")
-
-
-async def pages_of(engine: AsyncEngine, document_id: uuid.UUID) -> list[tuple[int, str, str]]:
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            sa.select(Page.page_no, Page.method, Page.text)
-            .where(Page.document_id == document_id)
-            .order_by(Page.page_no)
-        )
-        return [(n, str(m), t) for n, m, t in rows]
+async def api(database_url: str, settings: FolioSettings, workers: None) -> AsyncIterator[Api]:
+    async for opened in open_api(database_url, settings):
+        yield opened
 
 
 async def test_every_kind_goes_from_bytes_to_searchable_text(api: Any) -> None:
@@ -315,3 +185,63 @@ async def test_a_scanned_pdf_is_ocred_page_by_page_in_order(api: Any) -> None:
     assert [(n, m) for n, m, _ in stored] == [(n, "ocr") for n in range(1, 5)]
     for n, _, text in stored:
         assert f"Page {n}" in text
+
+
+async def test_a_finalize_delivered_twice_leaves_one_set_of_chunks(api: Any) -> None:
+    jobs, engine, _, _ = api
+    document_id = await submit(
+        api, DocumentKind.MARKDOWN, "text/markdown", b"# Tides\n\nThe moon pulls the oceans.\n"
+    )
+    assert await finished(engine, document_id) == "ready"
+    async with engine.connect() as conn:
+        job = (
+            await conn.execute(
+                sa.select(Job).where(Job.document_id == document_id, Job.parent_id.is_(None))
+            )
+        ).one()
+        before = (
+            (await conn.execute(sa.select(Chunk.id).where(Chunk.document_id == document_id)))
+            .scalars()
+            .all()
+        )
+    # When the completion step is delivered again
+    assert job.on_complete is not None
+    outbox.resend(jobs.broker, job.id, job.on_complete, continuation=True)
+    await asyncio.sleep(3)
+    async with engine.connect() as conn:
+        after = (
+            (await conn.execute(sa.select(Chunk.id).where(Chunk.document_id == document_id)))
+            .scalars()
+            .all()
+        )
+        status = await conn.scalar(sa.select(Job.status).where(Job.id == job.id))
+    # Then nothing changed: same chunks, one set, job still succeeded once
+    assert sorted(after) == sorted(before)
+    assert status == "succeeded"
+
+
+async def test_small_documents_overtake_a_large_one(api: Any) -> None:
+    _, engine, _, _ = api
+    paragraph = (
+        "This page of the annual maintenance manual describes pumps, valves, seals and "
+        "the inspection schedule of the northern pumping station in some detail. "
+    ) * 3
+    big = await submit(
+        api,
+        DocumentKind.PDF,
+        "application/pdf",
+        pdf([f"{n}. {paragraph}" for n in range(1, 501)]),
+        queue=Queue.DOCUMENTS_LARGE,
+    )
+    small = [
+        await submit(
+            api, DocumentKind.TEXT, "text/plain", f"Receipt number {n} for one coffee.".encode()
+        )
+        for n in range(20)
+    ]
+    for document_id in small:
+        assert await finished(engine, document_id) == "ready"
+    async with engine.connect() as conn:
+        big_status = await conn.scalar(sa.select(Document.status).where(Document.id == big))
+    assert big_status in {"queued", "processing"}, "the large document finished first"
+    assert await finished(engine, big, timeout_s=600) == "ready"

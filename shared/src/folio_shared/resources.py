@@ -74,7 +74,9 @@ class WorkerResources(Middleware):
     def __init__(self, settings: FolioSettings | None = None) -> None:
         self.settings = settings
 
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+        # Before the worker threads start taking messages (Dramatiq starts
+        # them before after_worker_boot), right after AsyncIO's loop started.
         global _current
         loop = get_event_loop_thread()
         if loop is None:

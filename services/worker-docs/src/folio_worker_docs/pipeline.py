@@ -171,14 +171,25 @@ def _broker() -> Any:
     return dramatiq.get_broker()
 
 
-async def _failed_pages(session: Any, job_id: uuid.UUID) -> list[int]:
+async def _failed_pages(session: Any, job_id: uuid.UUID) -> dict[int, str]:
+    """Pages whose OCR job ended without success: page number → reason."""
     rows = await session.execute(
-        sa.select(Job.message).where(
+        sa.select(Job.message, Job.error_type, Job.error_message).where(
             Job.parent_id == job_id,
             Job.status.in_([JobStatus.FAILED, JobStatus.DEAD, JobStatus.CANCELLED]),
         )
     )
-    return sorted(int(m["payload"]["page_no"]) for (m,) in rows if m)
+    return {
+        int(m["payload"]["page_no"]): f"{error_type}: {error_message}"
+        for m, error_type, error_message in sorted(rows, key=lambda r: r[0]["payload"]["page_no"])
+        if m
+    }
+
+
+def _describe(failed: dict[int, str]) -> str:
+    shown = [f"page {n}: {reason}" for n, reason in list(failed.items())[:5]]
+    more = f" (and {len(failed) - 5} more)" if len(failed) > 5 else ""
+    return "OCR failed on " + "; ".join(shown) + more
 
 
 async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
@@ -212,15 +223,15 @@ async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
         )
         doc = await _document(session, document_id, tenant_id)
         doc.low_confidence_pages = low_confidence
-        doc.meta = {**(doc.meta or {}), "failed_pages": failed}
+        doc.meta = {**(doc.meta or {}), "failed_pages": sorted(failed)}
         if not has_text:
             doc.status = DocumentStatus.FAILED
             doc.error = "no text could be read from any page" + (
-                f" (OCR failed on pages {failed})" if failed else ""
+                f" ({_describe(failed)})" if failed else ""
             )
         elif failed:
             doc.status = DocumentStatus.PARTIAL
-            doc.error = f"OCR failed on pages {failed}"
+            doc.error = _describe(failed)
         else:
             doc.status = DocumentStatus.READY
             doc.error = None
@@ -231,7 +242,7 @@ async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
     return {
         "pages": len(pages),
         "chunks": written,
-        "failed_pages": failed,
+        "failed_pages": sorted(failed),
         "low_confidence_pages": low_confidence,
         "status": "partial" if failed else "ready",
     }

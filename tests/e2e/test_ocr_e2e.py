@@ -1,0 +1,150 @@
+"""OCR through the real workers: parallel OCR workers, hostile images, a
+worker killed half-way through a scanned document."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from documents import pdf, png, png_bomb, scanned_page, tiff_pages
+from e2ekit import Api, e2e_settings, finished, open_api, pages_of, start_worker, submit
+
+from folio_devstack.workers import WorkerProcess
+from folio_shared.db.enums import DocumentKind
+from folio_shared.db.models import Document, Job
+from folio_shared.settings import FolioSettings
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def settings(database_url: str, test_servers: Any, tmp_path_factory: Any) -> FolioSettings:
+    return e2e_settings(database_url, test_servers.redis_url, tmp_path_factory.mktemp("ocr-e2e"))
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: Any) -> Path:
+    path: Path = tmp_path_factory.mktemp("logs")
+    return path
+
+
+@pytest.fixture(scope="module")
+def workers(settings: FolioSettings, logs: Path) -> Iterator[list[WorkerProcess]]:
+    # one worker-docs, two worker-ocr processes (one OCR child each)
+    started = [
+        start_worker(settings, "docs", logs),
+        start_worker(settings, "ocr", logs, threads=1),
+        start_worker(settings, "ocr", logs, threads=1),
+    ]
+    yield started
+    for worker in started:
+        worker.close()
+
+
+@pytest.fixture(scope="module")
+async def api(
+    database_url: str, settings: FolioSettings, workers: list[WorkerProcess]
+) -> AsyncIterator[Api]:
+    async for opened in open_api(database_url, settings):
+        yield opened
+
+
+def harbour(n: int) -> list[str]:
+    return [f"Page {n} describes the harbour", "and its fishing boats"]
+
+
+async def children(engine: Any, document_id: Any) -> list[Any]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(Job).where(Job.document_id == document_id, Job.parent_id.is_not(None))
+        )
+        return list(rows)
+
+
+async def test_two_ocr_workers_share_a_scanned_document(api: Api) -> None:
+    _, engine, _, _ = api
+    document_id = await submit(
+        api,
+        DocumentKind.PDF,
+        "application/pdf",
+        pdf([scanned_page(harbour(n)) for n in range(1, 11)]),
+        ocr_dpi=200,
+    )
+    assert await finished(engine, document_id) == "ready"
+    stored = await pages_of(engine, document_id)
+    assert [(n, m) for n, m, _ in stored] == [(n, "ocr") for n in range(1, 11)]
+    for n, _, text in stored:
+        assert f"Page {n}" in text
+    kids = await children(engine, document_id)
+    assert len(kids) == 10
+    assert {k.status for k in kids} == {"succeeded"}
+    # the pages were split between the two worker-ocr processes
+    processes = {k.worker.rsplit(":", 1)[0] for k in kids}
+    assert len(processes) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "content_type", "data", "reason"),
+    [
+        ("bomb", DocumentKind.PNG, "image/png", png_bomb(), "pixels"),
+        ("truncated", DocumentKind.PNG, "image/png", png(scanned_page(harbour(1)))[:3000], ""),
+        ("1000-page tiff", DocumentKind.TIFF, "image/tiff", tiff_pages(1000), "pages"),
+    ],
+)
+async def test_hostile_images_fail_clearly_and_the_workers_carry_on(
+    api: Api, name: str, kind: DocumentKind, content_type: str, data: bytes, reason: str
+) -> None:
+    _, engine, _, _ = api
+    bad = await submit(api, kind, content_type, data)
+    assert await finished(engine, bad) == "failed", name
+    async with engine.connect() as conn:
+        error = await conn.scalar(sa.select(Document.error).where(Document.id == bad))
+    assert error
+    assert reason in error.lower()
+    # the next document is served normally
+    n = 20 + len(name)
+    good = await submit(api, DocumentKind.PNG, "image/png", png(scanned_page(harbour(n))))
+    assert await finished(engine, good) == "ready"
+    assert f"Page {n}" in (await pages_of(engine, good))[0][2]
+
+
+async def test_a_killed_ocr_worker_resumes_without_redoing_finished_pages(
+    api: Api, workers: list[WorkerProcess], settings: FolioSettings, logs: Path
+) -> None:
+    _, engine, _, _ = api
+    document_id = await submit(
+        api,
+        DocumentKind.PDF,
+        "application/pdf",
+        pdf([scanned_page(harbour(n)) for n in range(1, 13)]),
+        ocr_dpi=150,
+    )
+
+    async def pages_done() -> int:
+        return sum(1 for k in await children(engine, document_id) if k.status == "succeeded")
+
+    while await pages_done() < 4:
+        await asyncio.sleep(0.2)
+    # When both OCR workers are SIGKILLed half-way, and a new one starts
+    for worker in workers[1:]:
+        worker.kill()
+    done_at_kill = await pages_done()
+    workers.append(start_worker(settings, "ocr", logs, threads=2))
+
+    # Then the document completes, and only pages in flight at the kill ran twice
+    assert await finished(engine, document_id, timeout_s=300) == "ready"
+    kids = await children(engine, document_id)
+    assert {k.status for k in kids} == {"succeeded"}
+    assert len(await pages_of(engine, document_id)) == 12
+    reruns = sum(k.attempts - 1 for k in kids)
+    assert reruns <= 2, f"{reruns} pages were OCRed again (2 were in flight)"
+    assert done_at_kill >= 4
+    async with engine.connect() as conn:
+        parent_attempts = await conn.scalar(
+            sa.select(Job.attempts).where(Job.document_id == document_id, Job.parent_id.is_(None))
+        )
+    assert parent_attempts == 1, "the text layer was extracted once"
