@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import dramatiq
 import redis.asyncio as aioredis
 from dramatiq.asyncio import get_event_loop_thread
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from folio_shared.db.engine import create_engine, create_session_factory
 from folio_shared.errors import ConfigurationError
+from folio_shared.jobs.events import EventSender
 from folio_shared.settings import FolioSettings, get_settings
 from folio_shared.storage import Storage, create_storage
 
@@ -36,6 +38,11 @@ class Resources:
     sessions: async_sessionmaker[AsyncSession]
     storage: Storage
     redis: aioredis.Redis
+    #: Raw asyncpg pool for the job engine's per-message statements (one
+    #: round trip each: no pre-ping, no BEGIN/COMMIT, no reset on release).
+    pg: asyncpg.Pool
+    #: Ordered, batched publisher of job events.
+    events: EventSender
 
     @classmethod
     async def open(cls, settings: FolioSettings) -> Resources:
@@ -43,12 +50,31 @@ class Resources:
         storage = create_storage(settings)
         await storage.open()
         client = aioredis.Redis.from_url(settings.redis.url)
-        return cls(settings, engine, create_session_factory(engine), storage, client)
+        pg = await asyncpg.create_pool(
+            _asyncpg_dsn(settings.database.url),
+            min_size=1,
+            max_size=max(4, settings.worker.threads + 2),
+            reset=_no_reset,
+        )
+        sender = EventSender(client)
+        sender.start()
+        return cls(settings, engine, create_session_factory(engine), storage, client, pg, sender)
 
     async def close(self) -> None:
+        await self.events.close()
+        await self.pg.close()
         await self.storage.close()
         await self.redis.aclose()
         await self.engine.dispose()
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    """Connections of the job pool hold no session state to reset: every
+    statement is a single autocommitted one."""
 
 
 _current: Resources | None = None

@@ -42,7 +42,8 @@ def job_settings_for(database_url: str, redis_url: str, tmp: Path, **jobs: Any) 
         env="test",
         database=DatabaseSettings(url=database_url),
         redis=RedisSettings(url=redis_url),
-        broker=BrokerSettings(namespace=f"t{uuid.uuid4().hex[:10]}"),
+        # Dead workers are noticed after 5 s instead of Dramatiq's 60 s.
+        broker=BrokerSettings(namespace=f"t{uuid.uuid4().hex[:10]}", heartbeat_timeout_ms=5_000),
         storage=StorageSettings(local_root=tmp / "store"),
         jobs=JobSettings(**defaults),
     )

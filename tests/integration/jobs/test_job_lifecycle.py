@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from folio_shared.errors import JobStateConflict
 from folio_shared.jobs import Jobs, outbox
 from folio_shared.jobs.family import child_job_id
-from folio_shared.messages import Priority
+from folio_shared.messages import Priority, Queue
 from folio_shared.settings import FolioSettings
 
 pytestmark = pytest.mark.integration
@@ -264,3 +264,31 @@ async def test_a_critical_job_overtakes_a_normal_backlog(
             started_before += 1
     assert done.queue_name == "documents.critical"
     assert started_before < 300, f"{started_before} normal jobs started before the critical one"
+
+
+async def test_the_reconciler_leaves_a_waiting_message_alone(
+    engine: AsyncEngine, key: str, settings: FolioSettings, worker: RunningWorker
+) -> None:
+    # Given a job whose message waits, unconsumed, longer than lost_after
+    # (no worker here consumes the embeddings queue; the sender is a broker
+    # of its own, as the API's is)
+    from folio_shared.broker import create_broker
+
+    api_broker = create_broker(settings)
+    client = aioredis.Redis.from_url(settings.redis.url)
+    api = Jobs(engine, api_broker, client)
+    job_id = new_id()
+    async with api.sessions() as session:
+        await outbox.enqueue(session, EchoV1(job_id=str(job_id), key=key), queue=Queue.EMBEDDINGS)
+        await session.commit()
+    await api.dispatch([job_id])
+    sent = (await api.get(job_id)).message_id
+    assert settings.jobs.lost_after_ms < 3_000
+    # When the reconciler runs several times meanwhile
+    await asyncio.sleep(4)
+    # Then it did not send it again: its message is still in Redis
+    waiting = await api.get(job_id)
+    await client.aclose()
+    api_broker.close()
+    assert str(waiting.status) == "queued"
+    assert waiting.message_id == sent

@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from folio_shared.errors import ConfigurationError, JobCancelled
-from folio_shared.jobs import events
+from folio_shared.jobs.store import positional
 
 #: Least time between two writes of a job row's progress, in seconds.
 ROW_WRITE_INTERVAL_S = 1.0
@@ -43,6 +43,7 @@ class JobContext:
     continuation: bool
     max_retries: int = 3
     cancelled: bool = False
+    quarantined: bool = False
     stage: str | None = None
     failure: BaseException | None = None
     _row_written_at: float = field(default=0.0, repr=False)
@@ -84,6 +85,9 @@ _PROGRESS = sa.text(
 )
 
 
+_PROGRESS_SQL = positional(_PROGRESS)
+
+
 async def progress(
     stage: str | None = None,
     *,
@@ -105,22 +109,16 @@ async def progress(
     res = resources()
     if stage_changed or now - ctx._row_written_at >= ROW_WRITE_INTERVAL_S:
         ctx._row_written_at = now
-        async with res.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    _PROGRESS,
-                    {
-                        "id": ctx.job_id,
-                        "attempt": ctx.attempt,
-                        "stage": stage,
-                        "percent": percent,
-                        "done": done,
-                        "total": total,
-                    },
-                )
-            ).first()
-            await conn.commit()
-        if row is not None and row.cancel:
+        values = {
+            "id": ctx.job_id,
+            "attempt": ctx.attempt,
+            "stage": stage,
+            "percent": percent,
+            "done": done,
+            "total": total,
+        }
+        row = await res.pg.fetchrow(_PROGRESS_SQL[0], *[values[n] for n in _PROGRESS_SQL[1]])
+        if row is not None and row["cancel"]:
             ctx.cancelled = True
             raise JobCancelled("job cancelled", job_id=str(ctx.job_id))
     if stage is not None:
@@ -132,4 +130,4 @@ async def progress(
             data["done"] = done
         if total is not None:
             data["total"] = total
-        await events.publish(res.redis, ctx.job_id, "progress", data)
+        res.events.send(ctx.job_id, "progress", data)

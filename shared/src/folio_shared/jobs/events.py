@@ -11,6 +11,7 @@ only live progress, never a job.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Sequence
@@ -104,3 +105,65 @@ async def read(
     if not result:
         return []
     return _decode(result[0][1])
+
+
+class EventSender:
+    """Publishes job events in order, in batches, off the caller's path.
+
+    Job transitions call :meth:`send` (no waiting); one task drains the
+    queue and writes whatever has accumulated in one Redis pipeline, so a
+    worker finishing a thousand jobs a second makes a few round trips, not
+    a thousand. Events of one job keep their order. ``close()`` flushes.
+
+    - ``client``: the async Redis client.
+    - ``max_batch``: most events per pipeline (default 500).
+    """
+
+    def __init__(self, client: aioredis.Redis, *, max_batch: int = 500) -> None:
+        self.client = client
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[str, str, dict[str, Any]] | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def send(self, job_id: uuid.UUID | str, type_: str, data: dict[str, Any]) -> None:
+        """Queue an event (call it from the event loop's thread)."""
+        self._queue.put_nowait((str(job_id), type_, data))
+
+    async def _run(self) -> None:
+        while True:
+            item = await self._queue.get()
+            batch = [item]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            stop = None in batch
+            events = [e for e in batch if e is not None]
+            if events:
+                await self._write(events)
+            if stop:
+                return
+
+    async def _write(self, events: list[tuple[str, str, dict[str, Any]]]) -> None:
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for job_id, type_, data in events:
+                    key = stream_key(job_id)
+                    pipe.xadd(
+                        key,
+                        {"type": type_, "data": json.dumps(data, default=str)},
+                        maxlen=MAX_EVENTS,
+                        approximate=True,
+                    )
+                    if type_ == "state" and data.get("status") in TERMINAL:
+                        pipe.expire(key, FINISHED_TTL_S)
+                await pipe.execute()
+        except Exception as e:
+            log.warning("job events not published", count=len(events), error=repr(e))
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._queue.put_nowait(None)
+            await self._task
+            self._task = None

@@ -33,13 +33,15 @@ import uuid
 from typing import Any
 
 import dramatiq
+import redis
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.broker import MessageProxy
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware, SkipMessage, TimeLimitExceeded
 
 from folio_shared.db.enums import FailureCause, JobStatus
 from folio_shared.errors import JobCancelled, MessageError
-from folio_shared.jobs import events, family, outbox, reconcile, store
+from folio_shared.jobs import family, outbox, reconcile, store
 from folio_shared.jobs.context import JobContext, reset_current, set_current
 from folio_shared.logging import get_logger
 from folio_shared.settings import FolioSettings
@@ -119,6 +121,21 @@ class JobTracking(Middleware):
 
     # -- per message ------------------------------------------------------------
 
+    def after_enqueue(
+        self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None
+    ) -> None:
+        """Remember the Redis id of a tracked job's latest message (see
+        :func:`reconcile.message_pointer_key`), whoever sent it."""
+        job_id = message.options.get("job_id")
+        redis_id = message.options.get("redis_message_id")
+        if not job_id or not redis_id or not isinstance(broker, RedisBroker):
+            return
+        key = reconcile.message_pointer_key(broker.namespace, job_id)
+        try:
+            broker.client.set(key, redis_id, ex=reconcile.MESSAGE_POINTER_TTL_S)
+        except redis.RedisError as e:
+            log.warning("message pointer not stored", job_id=job_id, error=repr(e))
+
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         job_id = message.options.get("job_id")
         if not job_id:
@@ -139,6 +156,7 @@ class JobTracking(Middleware):
         if not claim.continuation and claim.attempt > ctx.max_retries + 1:
             # Every attempt was used and the job is still being delivered: the
             # earlier ones died with their worker. Quarantine it.
+            ctx.quarantined = True
             self._run(self._finish(ctx, Outcome.DEAD, FailureCause.POISON, _poison(claim)))
             raise SkipMessage()
         token = set_current(ctx)
@@ -204,22 +222,49 @@ class JobTracking(Middleware):
         from folio_shared.resources import resources
 
         res = resources()
-        async with res.engine.connect() as conn:
-            claim = await store.claim(
-                conn,
-                job_id,
-                worker=self.worker_id,
-                lease_ms=self.settings.jobs.lease_ms,
-                continuation=continuation,
-            )
-            await conn.commit()
+        claim = await store.claim_fast(
+            res.pg,
+            job_id,
+            worker=self.worker_id,
+            lease_ms=self.settings.jobs.lease_ms,
+            continuation=continuation,
+        )
         if claim is None:
             log.info("message skipped: job not claimable", job_id=str(job_id))
             return None
-        await events.publish(
-            res.redis, job_id, "state", {"status": "running", "attempt": claim.attempt}
-        )
+        res.events.send(job_id, "state", {"status": "running", "attempt": claim.attempt})
         return claim
+
+    async def _finish_fast(
+        self,
+        ctx: JobContext,
+        outcome: str,
+        cause: FailureCause | None,
+        error: tuple[str, str] | None,
+        result: Any,
+    ) -> bool:
+        """The common outcomes in one round trip: a success of a job without
+        a parent, or a failed attempt that will be retried. ``False`` when
+        the outcome needs a transaction (fan-in, document, hand-over)."""
+        from folio_shared.resources import resources
+
+        pool = resources().pg
+        if outcome == Outcome.SUCCEEDED and ctx.parent_id is None:
+            summary = result if isinstance(result, dict) else None
+            await store.succeed_fast(pool, ctx.job_id, ctx.attempt, summary)
+            return True
+        if outcome == Outcome.RETRY and cause is not None and error is not None:
+            await store.retry_fast(
+                pool,
+                ctx.job_id,
+                ctx.attempt,
+                cause=cause,
+                error_type=error[0],
+                error_message=error[1],
+                retry_in_ms=backoff_ms(self.settings, ctx.attempt),
+            )
+            return True
+        return False
 
     async def _finish(
         self,
@@ -234,17 +279,61 @@ class JobTracking(Middleware):
 
         res = resources()
         completion: dict[str, Any] | None = None
-        status: str
+        counted: family.ChildDone | None = None
+        status: str = {
+            Outcome.SUCCEEDED: "succeeded",
+            Outcome.WAITING: "running",
+            Outcome.RETRY: "queued",
+            Outcome.FAILED: "failed",
+            Outcome.DEAD: "dead",
+            Outcome.CANCELLED: "cancelled",
+        }[outcome]
+        if not await self._finish_fast(ctx, outcome, cause, error, result):
+            completion, counted = await self._finish_in_transaction(
+                ctx, outcome, cause, error, result
+            )
+        if counted is not None and ctx.parent_id is not None:
+            # The parent's live feed shows its children's progress.
+            res.events.send(
+                ctx.parent_id,
+                "progress",
+                {"stage": "children", "done": counted.done, "total": counted.total},
+            )
+        if completion is not None and self.broker is not None:
+            parent = ctx.job_id if outcome == Outcome.WAITING else ctx.parent_id
+            assert parent is not None
+            self._send_completion(parent, completion)
+        data: dict[str, Any] = {"status": status, "attempt": ctx.attempt}
+        if error is not None:
+            data.update(error_type=error[0], error=error[1], cause=cause.value if cause else None)
+        if outcome == Outcome.WAITING:
+            data["waiting_for_children"] = True
+        res.events.send(ctx.job_id, "state", data)
+
+    async def _finish_in_transaction(
+        self,
+        ctx: JobContext,
+        outcome: str,
+        cause: FailureCause | None,
+        error: tuple[str, str] | None,
+        result: Any,
+    ) -> tuple[dict[str, Any] | None, family.ChildDone | None]:
+        """Outcomes that touch more than the job row, atomically: fan-in on
+        the parent, the document of a failed job, a hand-over to children."""
+        from folio_shared.resources import resources
+
+        res = resources()
+        completion: dict[str, Any] | None = None
+        counted: family.ChildDone | None = None
         async with res.engine.connect() as conn:
             finished: store.Finished | None
             if outcome == Outcome.SUCCEEDED:
                 summary = result if isinstance(result, dict) else None
                 finished = await store.succeed(conn, ctx.job_id, ctx.attempt, summary)
-                status = "succeeded"
             elif outcome == Outcome.WAITING:
                 ok = await store.wait_for_children(conn, ctx.job_id, ctx.attempt, ctx.stage)
                 completion = await family.take_completion(conn, ctx.job_id) if ok else None
-                finished, status = None, "running"
+                finished = None
             else:
                 status = {
                     Outcome.RETRY: JobStatus.QUEUED,
@@ -263,34 +352,17 @@ class JobTracking(Middleware):
                     error_type=error[0],
                     error_message=error[1],
                     retry_in_ms=backoff_ms(self.settings, ctx.attempt),
+                    uncount=ctx.quarantined,
                 )
             final_failure = outcome in (Outcome.FAILED, Outcome.DEAD, Outcome.CANCELLED)
             if finished is not None and final_failure and ctx.document_id and not ctx.parent_id:
                 assert error is not None
                 await store.fail_document(conn, ctx.document_id, f"{error[0]}: {error[1]}")
-            counted: family.ChildDone | None = None
             if finished is not None and finished.parent_id and outcome != Outcome.RETRY:
                 counted = await family.child_finished(conn, finished.parent_id)
                 completion = counted.completion
             await conn.commit()
-        if counted is not None and ctx.parent_id is not None:
-            # The parent's live feed shows its children's progress.
-            await events.publish(
-                res.redis,
-                ctx.parent_id,
-                "progress",
-                {"stage": "children", "done": counted.done, "total": counted.total},
-            )
-        if completion is not None and self.broker is not None:
-            parent = ctx.job_id if outcome == Outcome.WAITING else ctx.parent_id
-            assert parent is not None
-            self._send_completion(parent, completion)
-        data: dict[str, Any] = {"status": status, "attempt": ctx.attempt}
-        if error is not None:
-            data.update(error_type=error[0], error=error[1], cause=cause.value if cause else None)
-        if outcome == Outcome.WAITING:
-            data["waiting_for_children"] = True
-        await events.publish(res.redis, ctx.job_id, "state", data)
+        return completion, counted
 
     def _send_completion(self, parent_id: uuid.UUID, env: dict[str, Any]) -> None:
         assert self.broker is not None
@@ -331,12 +403,9 @@ class JobTracking(Middleware):
     async def _renew(self, ids: list[uuid.UUID]) -> set[uuid.UUID]:
         from folio_shared.resources import resources
 
-        async with resources().engine.connect() as conn:
-            cancelled = await store.renew_leases(
-                conn, ids, worker=self.worker_id, lease_ms=self.settings.jobs.lease_ms
-            )
-            await conn.commit()
-        return cancelled
+        return await store.renew_leases_fast(
+            resources().pg, ids, worker=self.worker_id, lease_ms=self.settings.jobs.lease_ms
+        )
 
     def _pop(self, message: MessageProxy) -> JobContext | None:
         with self._lock:
@@ -354,6 +423,6 @@ class JobTracking(Middleware):
 def _poison(claim: store.Claim) -> tuple[str, str]:
     return (
         "WorkerLost",
-        f"quarantined: attempt {claim.attempt} of a job allowed {claim.max_retries + 1};"
-        f" earlier attempts ended with their worker ({claim.previous_cause or 'crash'})",
+        f"quarantined: all {claim.max_retries + 1} attempts allowed were used and"
+        f" ended with their worker ({claim.previous_cause or 'crash'})",
     )

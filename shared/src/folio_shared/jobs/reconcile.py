@@ -21,6 +21,8 @@ still exists after all: the claim lets only one delivery run.
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -63,19 +65,70 @@ class Report:
         )
 
 
+#: How long the pointer from a job to its latest Redis message is kept.
+MESSAGE_POINTER_TTL_S = 7 * 24 * 3600
+
+
+def message_pointer_key(namespace: str, job_id: uuid.UUID | str) -> str:
+    """Redis key holding the Redis id of the latest message sent for a job.
+
+    Dramatiq's Redis broker stores each send under a fresh id of its own
+    (``redis_message_id``), not the Dramatiq message id, so JobTracking
+    records it at every enqueue (dispatch, relay, retry, delay expiry). The
+    pointer lives in the same Redis as the messages: a flush or a failover
+    loses both, which is exactly when a re-send is needed.
+    """
+    return f"folio:{namespace}:job:{job_id}:msg"
+
+
 async def message_present(
-    client: aioredis.Redis, broker: dramatiq.Broker, queue: str, message_id: str | None
+    client: aioredis.Redis, broker: dramatiq.Broker, queue: str, job_id: uuid.UUID | str
 ) -> tuple[bool, bool]:
-    """``(anywhere, only_delayed)`` for a message id on a Redis broker. For
-    other brokers (RabbitMQ keeps its own messages) it is always present."""
-    if not isinstance(broker, RedisBroker) or not message_id:
-        return (isinstance(broker, RedisBroker) is False, False)
+    """``(anywhere, only_delayed)`` for the latest message of a job on a
+    Redis broker. Other brokers (RabbitMQ) keep their own messages: present."""
+    if not isinstance(broker, RedisBroker):
+        return True, False
     ns = broker.namespace
+    redis_id = await client.get(message_pointer_key(ns, job_id))
+    if redis_id is None:
+        return False, False
+    rid = redis_id.decode() if isinstance(redis_id, bytes) else str(redis_id)
+    base = queue.removesuffix(".DQ")
     async with client.pipeline(transaction=False) as pipe:
-        pipe.hexists(f"{ns}:{queue}.msgs", message_id)
-        pipe.hexists(f"{ns}:{queue}.DQ.msgs", message_id)
+        pipe.hexists(f"{ns}:{base}.msgs", rid)
+        pipe.hexists(f"{ns}:{base}.DQ.msgs", rid)
         ready, delayed = await pipe.execute()
     return bool(ready or delayed), bool(delayed and not ready)
+
+
+def redis_maintenance(broker: dramatiq.Broker) -> None:
+    """Run Dramatiq's own Redis maintenance on every queue, now.
+
+    Dramatiq moves the unacked messages of a dead worker (no heartbeat for
+    the broker's ``heartbeat_timeout``) back to their queues only by chance,
+    on a random fraction of fetches. Messages a killed worker had prefetched
+    but not started are ``queued`` jobs whose message still exists — in the
+    dead worker's ack set — so the reconciler asks for that maintenance on
+    every pass (a read-only ``qsize`` command with maintenance forced).
+    """
+    if not isinstance(broker, RedisBroker):
+        return
+    dispatch = broker.scripts["dispatch"]
+    queues = set(broker.get_declared_queues()) | set(broker.get_declared_delay_queues())
+    for queue in sorted(queues):
+        dispatch(
+            args=[
+                "qsize",
+                int(time.time() * 1000),
+                queue,
+                broker.broker_id,
+                broker.heartbeat_timeout,
+                broker.dead_message_ttl,
+                1,
+                broker._max_unpack_size(),  # type: ignore[no-untyped-call]
+            ],
+            keys=[broker.namespace],
+        )
 
 
 _EXPIRED = sa.text(
@@ -182,9 +235,7 @@ async def _lost(
     params = {"lost_s": lost_s, "stranded_s": stranded_s, "batch": batch}
     rows = (await conn.execute(_QUEUED_STALE, params)).all()
     for row in rows:
-        present, only_delayed = await message_present(
-            client, broker, row.queue_name, row.message_id
-        )
+        present, only_delayed = await message_present(client, broker, row.queue_name, row.id)
         if present and not (only_delayed and row.overdue):
             continue
         message_id = outbox.resend(broker, row.id, row.message, continuation=False)
@@ -199,7 +250,7 @@ async def _lost(
     rows = (await conn.execute(_WAITING_STALE, {"lost_s": lost_s, "batch": batch})).all()
     for row in rows:
         queue = row.on_complete["queue"]
-        present, _ = await message_present(client, broker, queue, row.message_id)
+        present, _ = await message_present(client, broker, queue, row.id)
         if present:
             continue
         message_id = outbox.resend(broker, row.id, row.on_complete, continuation=True)
@@ -221,6 +272,7 @@ async def reconcile(
 ) -> Report:
     """One reconciler pass (see the module docstring); idempotent."""
     report = Report()
+    await asyncio.to_thread(redis_maintenance, broker)
     completions = await _crashed(conn, broker, batch, report)
     await conn.commit()
     for parent_id, env in completions:

@@ -38,6 +38,7 @@ def worker_env(
         FOLIO_DATABASE_URL=settings.database.url,
         FOLIO_REDIS_URL=settings.redis.url,
         FOLIO_BROKER_NAMESPACE=settings.broker.namespace,
+        FOLIO_BROKER_HEARTBEAT_TIMEOUT_MS=str(settings.broker.heartbeat_timeout_ms),
         FOLIO_STORAGE_BACKEND=settings.storage.backend,
         FOLIO_STORAGE_LOCAL_ROOT=str(settings.storage.local_root),
         FOLIO_LOG_FORMAT="console",
