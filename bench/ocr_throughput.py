@@ -77,7 +77,7 @@ def make_pages(folder: Path, count: int) -> list[Path]:
 
 
 def run_cli(paths: list[Path], parallel: int, languages: str, out: Path) -> float:
-    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}  # noqa: TID251 - a tool, not Folio code
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
     def one(path: Path) -> None:
         subprocess.run(

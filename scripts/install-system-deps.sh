@@ -19,6 +19,7 @@ PACKAGES=(
   pkg-config
   libmagic1
   fonts-dejavu-core
+  prometheus
 )
 # Programs checked when dpkg is not available (non-Debian systems).
 PROGRAMS=(redis-server tesseract pkg-config)

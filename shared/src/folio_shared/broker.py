@@ -33,8 +33,17 @@ from folio_shared.errors import ConfigurationError
 from folio_shared.jobs.middleware import JobTracking
 from folio_shared.messages import Message as FolioMessage
 from folio_shared.messages import Priority, route
+from folio_shared.metrics import Metrics
+from folio_shared.ops.attempts import AttemptErrors
+from folio_shared.ops.pause import QueuePause
+from folio_shared.ops.snapshot import worker_sampler
+from folio_shared.ops.workers import WorkerRegistry
 from folio_shared.resources import WorkerResources
 from folio_shared.settings import FolioSettings, get_settings
+from folio_shared.telemetry import JobSpanAttributes, Tracing
+
+#: Namespace of request/reply results in Redis (see folio_shared.queries).
+RESULTS_NAMESPACE = "folio-results"
 
 
 class FolioRedisBroker(RedisBroker):
@@ -57,11 +66,30 @@ class FolioRedisBroker(RedisBroker):
         return super().consume(queue_name, prefetch, timeout)
 
 
+class FolioResults(Results):
+    """Dramatiq's Results, quiet about tracked jobs.
+
+    A job actor's return value is its job's result summary, kept in the job
+    row by JobTracking; Results would warn about every one of them that it
+    is discarded. Only request/reply actors (``store_results=True``, such as
+    ``queries.embed``) use the result backend.
+    """
+
+    def after_process_message(
+        self, broker: dramatiq.Broker, message: Any, *, result: Any = None, exception: Any = None
+    ) -> None:
+        if message.options.get("job_id"):
+            return
+        super().after_process_message(  # type: ignore[no-untyped-call]
+            broker, message, result=result, exception=exception
+        )
+
+
 def folio_middleware(settings: FolioSettings) -> list[Middleware]:
     """Folio's middleware, in the order Dramatiq runs their hooks.
 
     Order matters: ``before_*`` hooks run top to bottom and ``after_*``
-    hooks run in the same order, so ``Retries`` (which decides whether a
+    hooks bottom to top, so ``Retries`` (which decides whether a
     failed message is retried or dead-lettered) must come after anything
     that classifies the failure, and ``CurrentMessage`` must be set before
     an actor body runs.
@@ -71,7 +99,12 @@ def folio_middleware(settings: FolioSettings) -> list[Middleware]:
     """
     jobs = settings.jobs
     tracking = JobTracking(settings)
+    namespace = settings.broker.namespace
     return [
+        # Observability first: the consumer span opens before anything runs
+        # and, after_* hooks running in reverse, closes last, so sends made
+        # by later middleware (retries, the fan-in completion) join its trace.
+        Tracing(),
         # Limits and lifecycle of one attempt.
         TimeLimit(time_limit=jobs.document_time_limit_ms, interval=1000),
         ShutdownNotifications(),
@@ -90,18 +123,30 @@ def folio_middleware(settings: FolioSettings) -> list[Middleware]:
         # Lets Folio code find the message it runs under (job id, trace).
         CurrentMessage(),
         # Request/reply actors (query embedding) keep results in Redis briefly.
-        Results(  # type: ignore[no-untyped-call]
+        FolioResults(  # type: ignore[no-untyped-call]
             backend=RedisBackend(  # type: ignore[no-untyped-call]
-                url=settings.redis.url, namespace="folio-results"
+                url=settings.redis.url, namespace=RESULTS_NAMESPACE
             )
         ),
         # Async actors: an event-loop thread per worker process, then the
         # clients opened on it at boot (database, storage, Redis).
         AsyncIO(),
         WorkerResources(settings),
-        # Last: its after_* hooks run first (before Retries decides, and
-        # while WorkerResources still has the database open at shutdown).
+        # Operations: the worker registry, and paused queues (before
+        # JobTracking, so a deferred message is never claimed).
+        WorkerRegistry(settings.redis.url, namespace=namespace),
+        QueuePause(settings.redis.url, namespace=namespace),
+        # Its after_* hooks run before the ones above (before Retries
+        # decides, and while WorkerResources still has the database open).
         tracking,
+        # After JobTracking: they read the claimed job's context, and their
+        # after_* hooks run before JobTracking records the outcome.
+        JobSpanAttributes(),
+        AttemptErrors(),
+        Metrics(
+            port=settings.metrics.port,
+            cluster=worker_sampler(namespace),
+        ),
     ]
 
 

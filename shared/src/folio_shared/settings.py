@@ -238,6 +238,10 @@ class SchedulerSettings(BaseSettings):
 
     - ``FOLIO_SCHEDULER_EXPIRE_UPLOADS_CRON`` (default ``0 * * * *``, hourly)
     - ``FOLIO_SCHEDULER_PURGE_JOB_HISTORY_CRON`` (default ``30 3 * * *``, daily)
+    - ``FOLIO_SCHEDULER_FIND_ORPHANS_CRON`` (default ``15 4 * * *``, daily)
+    - ``FOLIO_SCHEDULER_REAP_STUCK_JOBS_CRON`` (default ``* * * * *``)
+    - ``FOLIO_SCHEDULER_RELAY_OUTBOX_CRON`` (default ``* * * * *``)
+    - ``FOLIO_SCHEDULER_APPLY_DOCUMENT_RETENTION_CRON`` (default ``45 4 * * *``)
     - ``FOLIO_SCHEDULER_TICK_LOCK_TTL_S``: how long a sent tick is remembered,
       so a second scheduler replica does not send it again (default 86400).
     """
@@ -246,7 +250,37 @@ class SchedulerSettings(BaseSettings):
 
     expire_uploads_cron: str = "0 * * * *"
     purge_job_history_cron: str = "30 3 * * *"
+    find_orphans_cron: str = "15 4 * * *"
+    reap_stuck_jobs_cron: str = "* * * * *"
+    relay_outbox_cron: str = "* * * * *"
+    apply_document_retention_cron: str = "45 4 * * *"
     tick_lock_ttl_s: int = Field(default=86_400, ge=60)
+
+
+class MetricsSettings(BaseSettings):
+    """Prometheus metrics of worker processes (the API serves ``/metrics``).
+
+    - ``FOLIO_METRICS_PORT``: port of a worker pod's metrics endpoint
+      (default 9191; 0 turns it off).
+    """
+
+    model_config = _group("FOLIO_METRICS_")
+
+    port: int = Field(default=9191, ge=0, le=65535)
+
+
+class TelemetrySettings(BaseSettings):
+    """OpenTelemetry traces.
+
+    - ``FOLIO_TELEMETRY_EXPORTER``: ``none`` (default), ``console`` or ``otlp``.
+    - ``FOLIO_TELEMETRY_OTLP_ENDPOINT``: the OTLP/HTTP collector (default:
+      the exporter's own, ``http://localhost:4318``).
+    """
+
+    model_config = _group("FOLIO_TELEMETRY_")
+
+    exporter: Literal["none", "console", "otlp"] = "none"
+    otlp_endpoint: str = ""
 
 
 class ApiSettings(BaseSettings):
@@ -293,6 +327,8 @@ class FolioSettings(BaseSettings):
     ocr: OcrSettings = Field(default_factory=OcrSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 

@@ -16,15 +16,19 @@ and SIGINT are passed on, and a requested stop is never restarted.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 from folio_shared.logging import configure_logging, get_logger
 from folio_shared.messages import Queue, physical_queue_names
+from folio_shared.metrics import prepare_multiprocess_dir
 from folio_shared.settings import get_settings
 
 log = get_logger(__name__)
@@ -67,10 +71,15 @@ def supervise(argv: Sequence[str], *, restart: bool = True) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, forward)
+    # Several worker processes per pod: their metrics are summed through
+    # prometheus_client's multiprocess mode, in a folder emptied at each start.
+    metrics_dir = Path(tempfile.mkdtemp(prefix="folio-metrics-"))
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}  # noqa: TID251
     delay = 1.0
     while True:
         started = time.monotonic()
-        child = subprocess.Popen([sys.executable, "-m", "dramatiq", *argv])
+        prepare_multiprocess_dir(metrics_dir)
+        child = subprocess.Popen([sys.executable, "-m", "dramatiq", *argv], env=env)
         code = child.wait()
         if stopping or code == 0 or not restart:
             return code

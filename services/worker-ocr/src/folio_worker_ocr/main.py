@@ -6,8 +6,11 @@ the actors of this service. The work itself lives in ``actors/``.
 
 from folio_shared.broker import setup_broker
 from folio_shared.logging import configure_logging
+from folio_shared.settings import get_settings
+from folio_shared.telemetry import configure_tracing
 
 configure_logging(service="worker-ocr")
+configure_tracing(get_settings(), service_name="worker-ocr")
 broker = setup_broker()
 
 from folio_shared.resources import OnShutdown  # noqa: E402

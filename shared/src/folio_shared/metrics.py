@@ -1,0 +1,456 @@
+"""Prometheus metrics: what every Folio process exports, and how.
+
+Every metric Folio exports is declared here, once, so the dashboard and the
+alert rules can be checked against :data:`METRIC_NAMES`. Three kinds:
+
+- *per-process* metrics, updated where the work happens: jobs by actor,
+  queue and outcome, durations, retries, dead letters (the :class:`Metrics`
+  middleware); OCR pages and confidence, embedding batches, HTTP requests
+  (helpers other code calls: :func:`record_ocr_page`,
+  :func:`record_embedding_batch`, :func:`observe_http_request`,
+  :func:`time_stage`);
+- *cluster* gauges read from Redis and PostgreSQL when Prometheus scrapes:
+  queue depth per queue and state, oldest message age, paused queues, live
+  workers per queue, outbox backlog, stalled jobs, Redis/PostgreSQL up
+  (:class:`ClusterCollector` over :func:`folio_shared.ops.snapshot.take`);
+- the client library's own process metrics (CPU, memory).
+
+Several processes per pod
+-------------------------
+Dramatiq's CLI forks ``--processes`` worker processes; Prometheus scrapes one
+port per pod. Folio uses ``prometheus_client``'s multiprocess mode: when
+``PROMETHEUS_MULTIPROC_DIR`` is set in the process environment (read by the
+client library at import), each process writes its samples to files in that
+directory, and whichever process of the pod binds the metrics port first
+serves the sum of all of them; the others find the port taken and serve
+nothing. The directory must be emptied before the processes start
+(:func:`prepare_multiprocess_dir`). Without the variable (one process, tests,
+``make dev``) the process serves its own registry. Cluster gauges are
+computed at scrape time by the serving process only, so each pod reports
+them once: aggregate them with ``max`` across pods, never ``sum``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+from dramatiq.broker import MessageProxy
+from dramatiq.middleware import Middleware
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    values,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, start_http_server
+
+from folio_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+#: Default port of a worker's metrics server (``FOLIO_METRICS_PORT``).
+DEFAULT_METRICS_PORT = 9191
+
+_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
+
+# --- jobs (the Metrics middleware) -------------------------------------------------
+
+JOBS = Counter(
+    "folio_jobs",
+    "Messages processed, by actor, physical queue and outcome (succeeded, failed,"
+    " retried, dead, cancelled, waiting = handed to child jobs, skipped, deferred = paused).",
+    ["actor", "queue", "outcome"],
+)
+JOB_DURATION = Histogram(
+    "folio_job_duration_seconds",
+    "Time an actor ran for one message.",
+    ["actor", "queue"],
+    buckets=_SECONDS,
+)
+JOB_QUEUE_WAIT = Histogram(
+    "folio_job_queue_wait_seconds",
+    "Time from a message's send to the start of its processing.",
+    ["queue"],
+    buckets=_SECONDS,
+)
+JOB_STAGE_DURATION = Histogram(
+    "folio_job_stage_duration_seconds",
+    "Time spent in one stage of a job (see time_stage).",
+    ["actor", "stage"],
+    buckets=_SECONDS,
+)
+JOB_RETRIES = Counter(
+    "folio_job_retries", "Failed attempts sent back to be retried.", ["actor", "queue"]
+)
+DEAD_LETTERS = Counter(
+    "folio_dead_letters", "Messages moved to a dead-letter queue.", ["actor", "queue"]
+)
+JOBS_IN_PROGRESS = Gauge(
+    "folio_jobs_in_progress",
+    "Messages being processed now.",
+    ["actor", "queue"],
+    multiprocess_mode="livesum",
+)
+
+# --- OCR, embeddings, HTTP (helpers) ---------------------------------------------------
+
+OCR_PAGES = Counter("folio_ocr_pages", "Pages OCRed, by outcome.", ["outcome"])
+OCR_CONFIDENCE = Histogram(
+    "folio_ocr_page_confidence",
+    "Mean word confidence (0-100) of OCRed pages; mean = sum / count.",
+    buckets=(10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100),
+)
+OCR_PAGE_DURATION = Histogram(
+    "folio_ocr_page_duration_seconds", "Time to render and OCR one page.", buckets=_SECONDS
+)
+EMBEDDING_BATCH_SIZE = Histogram(
+    "folio_embedding_batch_size",
+    "Texts per embedding batch.",
+    ["kind"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
+)
+EMBEDDING_TEXTS = Counter("folio_embedding_texts", "Texts embedded.", ["kind"])
+EMBEDDING_DURATION = Histogram(
+    "folio_embedding_batch_duration_seconds", "Time to embed one batch.", ["kind"], buckets=_SECONDS
+)
+HTTP_REQUESTS = Counter(
+    "folio_http_requests",
+    "HTTP requests, by route template and status.",
+    ["method", "route", "status"],
+)
+HTTP_DURATION = Histogram(
+    "folio_http_request_duration_seconds",
+    "HTTP request latency.",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+#: Cluster gauges (:class:`ClusterCollector`): name → (help, label names).
+CLUSTER_GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "folio_queue_messages": (
+        "Messages per physical queue and state (ready, delayed, in_flight, dead).",
+        ("queue", "state"),
+    ),
+    "folio_queue_oldest_message_age_seconds": (
+        "Age of the oldest ready message per physical queue.",
+        ("queue",),
+    ),
+    "folio_queue_paused": ("1 when a logical queue is paused.", ("queue",)),
+    "folio_workers_alive": ("Live worker processes consuming each logical queue.", ("queue",)),
+    "folio_outbox_backlog": ("Jobs committed but not yet sent to the broker.", ()),
+    "folio_jobs_stalled": ("Running jobs whose progress has not moved in time.", ()),
+    "folio_redis_up": ("1 when Redis answered the last scrape.", ()),
+    "folio_database_up": ("1 when PostgreSQL answered the last scrape.", ()),
+}
+
+
+def _exported_names() -> frozenset[str]:
+    names: set[str] = set(CLUSTER_GAUGES)
+    for m in (
+        JOBS,
+        JOB_DURATION,
+        JOB_QUEUE_WAIT,
+        JOB_STAGE_DURATION,
+        JOB_RETRIES,
+        DEAD_LETTERS,
+        JOBS_IN_PROGRESS,
+        OCR_PAGES,
+        OCR_CONFIDENCE,
+        OCR_PAGE_DURATION,
+        EMBEDDING_BATCH_SIZE,
+        EMBEDDING_TEXTS,
+        EMBEDDING_DURATION,
+        HTTP_REQUESTS,
+        HTTP_DURATION,
+    ):
+        for family in m.describe():
+            if family.type == "counter":
+                names.add(family.name + "_total")
+            elif family.type == "histogram":
+                names.update(family.name + s for s in ("_bucket", "_sum", "_count"))
+            else:
+                names.add(family.name)
+    return frozenset(names)
+
+
+#: Every sample name Folio itself exports (the client library adds
+#: ``process_*`` and ``python_*`` in single-process mode).
+METRIC_NAMES: frozenset[str] = _exported_names()
+
+
+# --- helpers for other code ------------------------------------------------------------
+
+
+def record_ocr_page(*, confidence: float | None, duration_s: float, ok: bool = True) -> None:
+    """Count one OCRed page: ``ok`` (text obtained) or not, its mean word
+    confidence (0-100) and how long it took."""
+    OCR_PAGES.labels("ok" if ok else "error").inc()
+    OCR_PAGE_DURATION.observe(duration_s)
+    if confidence is not None:
+        OCR_CONFIDENCE.observe(max(0.0, min(100.0, confidence)))
+
+
+def record_embedding_batch(size: int, duration_s: float, *, kind: str = "chunks") -> None:
+    """Count one embedding batch of ``size`` texts (``kind``: ``chunks`` or
+    ``queries``); texts per second = rate(texts) / rate(duration sum)."""
+    EMBEDDING_BATCH_SIZE.labels(kind).observe(size)
+    EMBEDDING_TEXTS.labels(kind).inc(size)
+    EMBEDDING_DURATION.labels(kind).observe(duration_s)
+
+
+def observe_http_request(method: str, route: str, status: int, duration_s: float) -> None:
+    """Count one HTTP request. ``route`` must be the route *template*
+    (``/v1/jobs/{job_id}``), never the raw path, to bound the label set."""
+    HTTP_REQUESTS.labels(method, route, str(status)).inc()
+    HTTP_DURATION.labels(method, route).observe(duration_s)
+
+
+@contextlib.contextmanager
+def time_stage(stage: str, *, actor: str | None = None) -> Iterator[None]:
+    """Observe the duration of a stage of the current job::
+
+    with time_stage("ocr"):
+        ...
+
+    ``actor`` defaults to the running message's actor (Dramatiq's
+    ``CurrentMessage``), ``unknown`` outside one."""
+    if actor is None:
+        from dramatiq.middleware import CurrentMessage
+
+        current = CurrentMessage.get_current_message()
+        actor = current.actor_name if current is not None else "unknown"
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        JOB_STAGE_DURATION.labels(actor, stage).observe(time.perf_counter() - started)
+
+
+# --- exposition --------------------------------------------------------------------------
+
+
+def multiprocess_mode() -> bool:
+    """Whether the client library was imported with ``PROMETHEUS_MULTIPROC_DIR``."""
+    return getattr(values.ValueClass, "__name__", "") == "MmapedValue"
+
+
+def prepare_multiprocess_dir(path: Path) -> None:
+    """Create ``path`` and remove samples of earlier processes; call it in the
+    parent before the worker processes start (and at every restart)."""
+    path.mkdir(parents=True, exist_ok=True)
+    for f in path.glob("*.db"):
+        f.unlink(missing_ok=True)
+
+
+def process_registry() -> CollectorRegistry:
+    """The registry to serve: every process's samples in multiprocess mode,
+    this process's otherwise."""
+    if not multiprocess_mode():
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
+def render(registry: CollectorRegistry | None = None) -> tuple[bytes, str]:
+    """The exposition text of ``registry`` (default :func:`process_registry`)
+    and its content type: what an HTTP ``/metrics`` handler returns."""
+    return generate_latest(registry or process_registry()), CONTENT_TYPE_LATEST
+
+
+class ClusterCollector:
+    """Cluster gauges computed when Prometheus scrapes.
+
+    - ``sample``: returns a :class:`folio_shared.ops.snapshot.Snapshot` (or
+      ``None`` when it cannot); called on the scraping thread.
+    """
+
+    def __init__(self, sample: Callable[[], Any]) -> None:
+        self.sample = sample
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterable[Metric]:
+        try:
+            snap = self.sample()
+        except Exception as e:
+            log.warning("cluster metrics sample failed", error=repr(e))
+            snap = None
+        families = {
+            name: GaugeMetricFamily(name, text, labels=list(labels))
+            for name, (text, labels) in CLUSTER_GAUGES.items()
+        }
+        if snap is None:
+            families["folio_redis_up"].add_metric([], 0)
+            families["folio_database_up"].add_metric([], 0)
+            return list(families.values())
+        for name, labels, value in snap.samples():
+            families[name].add_metric(list(labels), value)
+        return list(families.values())
+
+
+# --- the worker middleware -------------------------------------------------------------
+
+
+class Metrics(Middleware):
+    """Counts every message a worker processes and serves the metrics port.
+
+    Outcomes: ``succeeded``, ``failed`` (a permanent error, no retry),
+    ``cancelled``, ``waiting`` (handed to child jobs), ``retried`` (acked
+    and sent back with a delay), ``dead`` (nacked: moved to the dead-letter
+    queue), ``skipped`` (the job engine refused it: a duplicate delivery)
+    and ``deferred`` (its queue is paused).
+
+    Placement: after ``JobTracking``, so the job's context (failure,
+    cancellation) is still there when this middleware's
+    ``after_process_message`` runs; retried and dead are known only at the
+    ack/nack that follows.
+
+    - ``port``: the metrics server's port (default 9191,
+      ``FOLIO_METRICS_PORT``); ``0`` serves nothing.
+    - ``addr``: the address it binds (default ``0.0.0.0``).
+    - ``cluster``: a sample function for :class:`ClusterCollector`, served
+      with the process's metrics (default: none).
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int = DEFAULT_METRICS_PORT,
+        addr: str = "0.0.0.0",
+        cluster: Callable[[], Any] | None = None,
+    ) -> None:
+        self.port = port
+        self.addr = addr
+        self.cluster = cluster
+        self.serving = False
+        self._server: Any = None
+        self._lock = threading.Lock()
+        self._started: dict[str, tuple[float, Any]] = {}
+        self._failed: set[str] = set()
+
+    # -- server ----------------------------------------------------------------------
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+        if not self.port:
+            return
+        registry = process_registry()
+        if self.cluster is not None:
+            # A registry of its own: the global one must stay free of
+            # scrape-time collectors (other registries read it).
+            served = CollectorRegistry()
+            served.register(_Merged(registry))
+            served.register(ClusterCollector(self.cluster))
+            registry = served
+        try:
+            self._server, _ = start_http_server(self.port, self.addr, registry)
+        except OSError as e:
+            # Another process of this pod serves the port (multiprocess mode).
+            log.info("metrics port taken; not serving here", port=self.port, error=str(e))
+            return
+        self.serving = True
+        log.info("serving metrics", port=self.port, multiprocess=multiprocess_mode())
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        self.serving = False
+        if multiprocess_mode():
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+    # -- per message ---------------------------------------------------------------------
+
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        from folio_shared.jobs.context import current_job_or_none
+
+        now = time.time()
+        JOB_QUEUE_WAIT.labels(_queue(message)).observe(
+            max(0.0, now - message.message_timestamp / 1000)
+        )
+        JOBS_IN_PROGRESS.labels(message.actor_name, _queue(message)).inc()
+        with self._lock:
+            self._started[message.message_id] = (time.perf_counter(), current_job_or_none())
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        from folio_shared.jobs.family import WAITING
+
+        with self._lock:
+            started = self._started.pop(message.message_id, None)
+        actor, queue = message.actor_name, _queue(message)
+        if started is None:
+            return
+        began, ctx = started
+        JOBS_IN_PROGRESS.labels(actor, queue).dec()
+        JOB_DURATION.labels(actor, queue).observe(time.perf_counter() - began)
+        if ctx is not None and ctx.cancelled:
+            JOBS.labels(actor, queue, "cancelled").inc()
+        elif exception is not None:
+            with self._lock:  # retried or dead: known at the ack / nack
+                self._failed.add(message.message_id)
+        elif ctx is not None and ctx.failure is not None:
+            JOBS.labels(actor, queue, "failed").inc()
+        else:
+            JOBS.labels(actor, queue, "waiting" if result is WAITING else "succeeded").inc()
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        with self._lock:
+            started = self._started.pop(message.message_id, None)
+        if started is not None:
+            JOBS_IN_PROGRESS.labels(message.actor_name, _queue(message)).dec()
+        outcome = "deferred" if message.options.get("folio_paused") else "skipped"
+        JOBS.labels(message.actor_name, _queue(message), outcome).inc()
+
+    def after_ack(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        with self._lock:
+            failed = message.message_id in self._failed
+            self._failed.discard(message.message_id)
+        if failed:
+            JOBS.labels(message.actor_name, _queue(message), "retried").inc()
+            JOB_RETRIES.labels(message.actor_name, _queue(message)).inc()
+
+    def after_nack(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        with self._lock:
+            self._failed.discard(message.message_id)
+        JOBS.labels(message.actor_name, _queue(message), "dead").inc()
+        DEAD_LETTERS.labels(message.actor_name, _queue(message)).inc()
+
+
+def _queue(message: MessageProxy) -> str:
+    """The physical queue, without Dramatiq's ``.DQ`` / ``.XQ`` suffix."""
+    name: str = message.queue_name
+    return name.removesuffix(".DQ").removesuffix(".XQ")
+
+
+class _Merged:
+    """Serves another registry's metrics as part of a new registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterable[Metric]:
+        return self.registry.collect()
