@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_shared import cli_ops
+from folio_shared.cli_maintenance import maintenance_app
 from folio_shared.db import migrate as migrations
 from folio_shared.db.engine import create_engine, create_session_factory
 from folio_shared.db.repositories import api_keys, tenants
@@ -206,6 +207,7 @@ def keys_revoke(key_id: uuid.UUID = typer.Argument(..., help="The key's id.")) -
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
+app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(cli_ops.queues_app, name="queues")
 app.add_typer(cli_ops.workers_app, name="workers")
 app.add_typer(cli_ops.jobs_app, name="jobs")

@@ -1,4 +1,4 @@
-"""Maintenance tasks do exactly what they say, on real PostgreSQL and storage.
+"""Expired uploads and job history: exactly what they say, on real PostgreSQL and storage.
 
 Rows and objects that must stay, stay; ``dry_run`` changes nothing.
 """
@@ -6,57 +6,21 @@ Rows and objects that must stay, stay; ``dry_run`` changes nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_shared import maintenance
-from folio_shared.db.engine import create_session_factory
 from folio_shared.db.enums import DocumentStatus, JobStatus
 from folio_shared.db.models import Document, Job, JobEvent, Tenant
-from folio_shared.settings import FolioSettings, S3Settings, StorageSettings
-from folio_shared.storage import LocalStorage, S3Storage, Storage
+from folio_shared.storage import Storage
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    async with create_session_factory(engine)() as session:
-        yield session
-        await session.execute(sa.delete(Job))
-        await session.execute(sa.delete(Tenant))
-        await session.commit()
-
-
-@pytest.fixture(params=["local", "s3"])
-async def storage(
-    request: pytest.FixtureRequest, tmp_path: Path, test_servers: Any
-) -> AsyncIterator[Storage]:
-    if request.param == "local":
-        settings = FolioSettings(storage=StorageSettings(local_root=tmp_path / "store"))
-        store: Storage = LocalStorage.from_settings(settings)
-    else:
-        settings = FolioSettings(
-            storage=StorageSettings(backend="s3"),
-            s3=S3Settings(
-                bucket=f"maint-{uuid.uuid4().hex[:10]}",
-                endpoint_url=test_servers.s3_endpoint_url,
-                access_key_id="testing",
-                secret_access_key="testing",
-                create_bucket=True,
-            ),
-        )
-        store = S3Storage.from_settings(settings)
-    async with store:
-        yield store
 
 
 async def _tenant(db: AsyncSession) -> Tenant:

@@ -1,52 +1,88 @@
 """Maintenance actors: run the task a scheduler tick (or an operator) sent.
 
-The logic lives in :mod:`folio_shared.maintenance`; these actors decode the
-message, open a session and report the summary.
+Each is a job actor: a run is a job like any other (visible, retried with
+backoff when it fails, dead-lettered when its attempts are used up, never
+dropped), and its :class:`~folio_shared.maintenance.Summary` is the job's
+result. The work lives in :mod:`folio_shared.maintenance`, the same code
+``folio maintenance <task>`` runs inline.
+
+This worker never installs periodiq's middleware, so a maintenance message
+that waited in a backlog or is being retried still runs, whatever its age.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import dramatiq
 
 from folio_shared import maintenance
+from folio_shared.jobs import current_job, job_actor
 from folio_shared.logging import get_logger
-from folio_shared.messages import ExpireUploadsV1, PurgeJobHistoryV1, Queue, decode_as
+from folio_shared.messages import (
+    ApplyDocumentRetentionV1,
+    ExpireUploadsV1,
+    FindOrphansV1,
+    MaintenanceMessage,
+    PurgeJobHistoryV1,
+    ReapStuckJobsV1,
+    RelayOutboxV1,
+)
 from folio_shared.resources import resources
 
 log = get_logger(__name__)
 
+#: Per attempt, for tasks that walk tables or the whole store.
+LONG_TIME_LIMIT_MS = 60 * 60_000
+#: Per attempt, for the every-minute tasks.
+SHORT_TIME_LIMIT_MS = 5 * 60_000
 
-@dramatiq.actor(actor_name=PurgeJobHistoryV1.actor_name, queue_name=Queue.MAINTENANCE.value)
-async def purge_job_history(payload: dict[str, Any]) -> dict[str, Any]:
-    msg = decode_as(payload, PurgeJobHistoryV1)
+
+async def _run(msg: MaintenanceMessage) -> dict[str, Any]:
     res = resources()
-    async with res.sessions() as session:
-        summary = await maintenance.purge_job_history(
-            session,
-            retention_days=msg.retention_days or res.settings.jobs.retention_days,
-            now=datetime.now(UTC),
-            dry_run=msg.dry_run,
-            batch_size=msg.batch_size or 1000,
-        )
-    log.info("maintenance run", **summary.as_dict(), tick=msg.tick)
+    ctx = maintenance.TaskContext(
+        settings=res.settings,
+        engine=res.engine,
+        sessions=res.sessions,
+        storage=res.storage,
+        redis=res.redis,
+        broker=dramatiq.get_broker(),
+    )
+    summary = await maintenance.run(msg, ctx)
+    log.info(
+        "maintenance run",
+        **summary.as_dict(),
+        tick=msg.tick,
+        job_id=str(current_job().job_id),
+    )
     return summary.as_dict()
 
 
-@dramatiq.actor(actor_name=ExpireUploadsV1.actor_name, queue_name=Queue.MAINTENANCE.value)
-async def expire_uploads(payload: dict[str, Any]) -> dict[str, Any]:
-    msg = decode_as(payload, ExpireUploadsV1)
-    res = resources()
-    async with res.sessions() as session:
-        summary = await maintenance.expire_uploads(
-            session,
-            res.storage,
-            abandoned_after_s=msg.abandoned_after_s or res.settings.upload.abandoned_after_s,
-            now=datetime.now(UTC),
-            dry_run=msg.dry_run,
-            batch_size=msg.batch_size or 500,
-        )
-    log.info("maintenance run", **summary.as_dict(), tick=msg.tick)
-    return summary.as_dict()
+@job_actor(ExpireUploadsV1, time_limit_ms=LONG_TIME_LIMIT_MS)
+async def expire_uploads(msg: ExpireUploadsV1) -> dict[str, Any]:
+    return await _run(msg)
+
+
+@job_actor(FindOrphansV1, time_limit_ms=LONG_TIME_LIMIT_MS)
+async def find_orphans(msg: FindOrphansV1) -> dict[str, Any]:
+    return await _run(msg)
+
+
+@job_actor(PurgeJobHistoryV1, time_limit_ms=LONG_TIME_LIMIT_MS)
+async def purge_job_history(msg: PurgeJobHistoryV1) -> dict[str, Any]:
+    return await _run(msg)
+
+
+@job_actor(ReapStuckJobsV1, time_limit_ms=SHORT_TIME_LIMIT_MS)
+async def reap_stuck_jobs(msg: ReapStuckJobsV1) -> dict[str, Any]:
+    return await _run(msg)
+
+
+@job_actor(RelayOutboxV1, time_limit_ms=SHORT_TIME_LIMIT_MS)
+async def relay_outbox(msg: RelayOutboxV1) -> dict[str, Any]:
+    return await _run(msg)
+
+
+@job_actor(ApplyDocumentRetentionV1, time_limit_ms=LONG_TIME_LIMIT_MS)
+async def apply_document_retention(msg: ApplyDocumentRetentionV1) -> dict[str, Any]:
+    return await _run(msg)

@@ -1,0 +1,121 @@
+"""Running a maintenance message: the same code for the worker's actors and
+the ``folio maintenance`` CLI.
+
+:func:`run` takes the message (its limits left at none fall back to the
+settings or the task's own default) and the open clients in a
+:class:`TaskContext`, and returns the task's :class:`Summary`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import dramatiq
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from folio_shared.errors import InvalidInput
+from folio_shared.maintenance.job_history import purge_job_history
+from folio_shared.maintenance.orphans import find_orphans
+from folio_shared.maintenance.outbox_relay import relay_outbox
+from folio_shared.maintenance.retention import apply_document_retention
+from folio_shared.maintenance.stuck_jobs import reap_stuck_jobs
+from folio_shared.maintenance.summary import Summary
+from folio_shared.maintenance.uploads import expire_uploads
+from folio_shared.messages import (
+    ApplyDocumentRetentionV1,
+    ExpireUploadsV1,
+    FindOrphansV1,
+    MaintenanceMessage,
+    PurgeJobHistoryV1,
+    ReapStuckJobsV1,
+    RelayOutboxV1,
+)
+from folio_shared.settings import FolioSettings
+from folio_shared.storage import Storage
+
+#: Objects younger than this are never taken for orphans (seconds).
+ORPHAN_MIN_AGE_S = 3600
+#: The outbox relay leaves rows younger than this to their sender (ms).
+RELAY_MIN_AGE_MS = 5_000
+
+
+@dataclass
+class TaskContext:
+    """The clients a maintenance run uses (a worker's, or the CLI's own)."""
+
+    settings: FolioSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    storage: Storage
+    redis: aioredis.Redis
+    broker: dramatiq.Broker
+
+
+async def run(msg: MaintenanceMessage, ctx: TaskContext, *, now: datetime | None = None) -> Summary:
+    """Run the task ``msg`` names; returns what it did (or would do)."""
+    now = now or datetime.now(UTC)
+    settings = ctx.settings
+    batch = msg.batch_size
+    if isinstance(msg, ExpireUploadsV1):
+        async with ctx.sessions() as session:
+            return await expire_uploads(
+                session,
+                ctx.storage,
+                abandoned_after_s=msg.abandoned_after_s or settings.upload.abandoned_after_s,
+                now=now,
+                dry_run=msg.dry_run,
+                batch_size=batch or 500,
+            )
+    if isinstance(msg, FindOrphansV1):
+        async with ctx.sessions() as session:
+            return await find_orphans(
+                session,
+                ctx.storage,
+                min_age_s=ORPHAN_MIN_AGE_S if msg.min_age_s is None else msg.min_age_s,
+                now=now,
+                dry_run=msg.dry_run,
+                batch_size=batch or 500,
+            )
+    if isinstance(msg, PurgeJobHistoryV1):
+        async with ctx.sessions() as session:
+            return await purge_job_history(
+                session,
+                retention_days=msg.retention_days or settings.jobs.retention_days,
+                now=now,
+                dry_run=msg.dry_run,
+                batch_size=batch or 1000,
+            )
+    if isinstance(msg, ReapStuckJobsV1):
+        grace_ms = settings.jobs.lost_after_ms if msg.grace_ms is None else msg.grace_ms
+        async with ctx.engine.connect() as conn:
+            return await reap_stuck_jobs(
+                conn,
+                ctx.redis,
+                ctx.broker,
+                lost_after_s=grace_ms / 1000,
+                dry_run=msg.dry_run,
+                batch_size=batch or 200,
+            )
+    if isinstance(msg, RelayOutboxV1):
+        async with ctx.engine.connect() as conn:
+            return await relay_outbox(
+                conn,
+                ctx.broker,
+                min_age_ms=RELAY_MIN_AGE_MS if msg.min_age_ms is None else msg.min_age_ms,
+                dry_run=msg.dry_run,
+                batch_size=batch or 500,
+            )
+    if isinstance(msg, ApplyDocumentRetentionV1):
+        async with ctx.sessions() as session:
+            return await apply_document_retention(
+                session,
+                ctx.storage,
+                now=now,
+                tenant_id=uuid.UUID(msg.tenant_id) if msg.tenant_id else None,
+                dry_run=msg.dry_run,
+                batch_size=batch or 200,
+            )
+    raise InvalidInput(f"{type(msg).__name__} is not a maintenance task")

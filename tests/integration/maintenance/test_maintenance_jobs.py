@@ -1,0 +1,138 @@
+"""Each maintenance run is a job: the scheduler's sender creates it, a real
+worker process runs worker-docs' maintenance actor, and the job ends
+``succeeded`` with the summary as its result. A run that fails is retried
+and visible on its job, never dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from folio_scheduler.sender import JobSender
+from folio_shared.db.enums import DocumentStatus
+from folio_shared.db.models import Document, Job, Tenant
+from folio_shared.messages import ExpireUploadsV1, Queue, physical_queue_names
+from folio_shared.settings import FolioSettings
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture
+def worker(settings: FolioSettings) -> Iterator[subprocess.Popen[bytes]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")}
+    env.update(
+        FOLIO_ENV="test",
+        FOLIO_DATABASE_URL=settings.database.url,
+        FOLIO_REDIS_URL=settings.redis.url,
+        FOLIO_BROKER_NAMESPACE=settings.broker.namespace,
+        FOLIO_STORAGE_LOCAL_ROOT=str(settings.storage.local_root),
+        FOLIO_JOBS_MIN_BACKOFF_MS="1000",
+        FOLIO_JOBS_MAX_BACKOFF_MS="2000",
+        FOLIO_LOG_FORMAT="console",
+        FOLIO_LOG_LEVEL="WARNING",
+        PYTHONPATH=os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]),
+    )
+    queues = physical_queue_names(Queue.MAINTENANCE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dramatiq", "maintenance_worker", "--processes", "1",
+         "--threads", "2", "--queues", *queues],
+        env=env,
+    )  # fmt: skip
+    yield proc
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+async def _wait_job(engine: AsyncEngine, job_id: uuid.UUID, done: set[str]) -> Any:
+    deadline = time.monotonic() + 60
+    while True:
+        async with engine.connect() as conn:
+            row = (await conn.execute(sa.select(Job).where(Job.id == job_id))).one()
+        if str(row.status) in done:
+            return row
+        assert time.monotonic() < deadline, f"job still {row.status}"
+        await asyncio.sleep(0.2)
+
+
+async def test_a_maintenance_run_is_a_job_with_its_summary(
+    worker: subprocess.Popen[bytes],
+    settings: FolioSettings,
+    broker: dramatiq.Broker,
+    engine: AsyncEngine,
+) -> None:
+    # Given an upload abandoned two days ago and one just started
+    async with engine.begin() as conn:
+        tenant_id = await conn.scalar(
+            sa.insert(Tenant).values(name=f"t-{uuid.uuid4().hex[:6]}").returning(Tenant.id)
+        )
+        for key, age in (("m/stale", timedelta(days=2)), ("m/fresh", timedelta(0))):
+            await conn.execute(
+                sa.insert(Document).values(
+                    tenant_id=tenant_id,
+                    filename="f.pdf",
+                    storage_key=key,
+                    status=DocumentStatus.AWAITING_UPLOAD.value,
+                    created_at=datetime.now(UTC) - age,
+                )
+            )
+    sender = JobSender(settings, broker)
+    try:
+        # When the scheduler sends a tick's run
+        tick = datetime.now(UTC).replace(second=0, microsecond=0).isoformat()
+        job_id = await asyncio.to_thread(sender.send, ExpireUploadsV1(tick=tick))
+        # Then it is a job that succeeds, with the summary as its result
+        job = await _wait_job(engine, job_id, {"succeeded", "failed", "dead"})
+        assert str(job.status) == "succeeded"
+        assert job.result == {
+            "task": "expire_uploads",
+            "dry_run": False,
+            "matched": 1,
+            "changed": 1,
+            "objects_deleted": 0,
+            "details": {},
+        }
+        async with engine.connect() as conn:
+            keys = set((await conn.scalars(sa.select(Document.storage_key))).all())
+        assert keys == {"m/fresh"}
+
+        # When a run fails (its table is unavailable), it is retried, visibly
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("ALTER TABLE documents RENAME TO documents_away"))
+        try:
+            failing = await asyncio.to_thread(sender.send, ExpireUploadsV1())
+            deadline = time.monotonic() + 60
+            while True:
+                async with engine.connect() as conn:
+                    row = (await conn.execute(sa.select(Job).where(Job.id == failing))).one()
+                if row.attempts >= 1 and row.error_type:
+                    break
+                assert time.monotonic() < deadline, "the failed attempt was not recorded"
+                await asyncio.sleep(0.1)
+            assert str(row.status) in {"queued", "running"}
+            assert "documents" in (row.error_message or "")
+        finally:
+            async with engine.begin() as conn:
+                await conn.execute(sa.text("ALTER TABLE documents_away RENAME TO documents"))
+        # Then the retry succeeds once the table is back
+        job = await _wait_job(engine, failing, {"succeeded", "dead"})
+        assert str(job.status) == "succeeded"
+        assert job.attempts >= 2
+        assert job.result is not None
+        assert job.result["matched"] == 0
+    finally:
+        await asyncio.to_thread(sender.close)

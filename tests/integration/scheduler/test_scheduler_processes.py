@@ -1,0 +1,88 @@
+"""Two real ``folio-scheduler`` processes (periodiq) side by side for a
+minute or two: every task is sent once per tick, never twice."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from folio_shared.db.models import Job
+from folio_shared.maintenance.registry import TASKS
+from folio_shared.settings import FolioSettings
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SCHEDULER = Path(sys.executable).with_name("folio-scheduler")
+EVERY_MINUTE = ("expire_uploads", "purge_job_history", "reap_stuck_jobs", "relay_outbox")
+
+
+def _env(settings: FolioSettings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")}
+    env.update(
+        FOLIO_ENV="test",
+        FOLIO_DATABASE_URL=settings.database.url,
+        FOLIO_REDIS_URL=settings.redis.url,
+        FOLIO_BROKER_NAMESPACE=settings.broker.namespace,
+        FOLIO_LOG_FORMAT="console",
+        FOLIO_LOG_LEVEL="WARNING",
+        FOLIO_SCHEDULER_EXPIRE_UPLOADS_CRON="* * * * *",
+        FOLIO_SCHEDULER_PURGE_JOB_HISTORY_CRON="* * * * *",
+    )
+    return env
+
+
+async def _sent(engine: AsyncEngine) -> collections.Counter[tuple[str, str]]:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sa.select(Job.actor_name, Job.message))).all()
+    names = {t.message_type.actor_name: t.name for t in TASKS}
+    return collections.Counter((names[r.actor_name], r.message["payload"]["tick"]) for r in rows)
+
+
+async def test_two_scheduler_processes_send_each_tick_once(
+    settings: FolioSettings, engine: AsyncEngine
+) -> None:
+    procs = [
+        subprocess.Popen([str(SCHEDULER)], env=_env(settings), stdout=subprocess.DEVNULL)
+        for _ in range(2)
+    ]
+    try:
+        # Wait for a catch-up tick and at least one regular tick of every
+        # every-minute task (a minute boundary must pass)
+        deadline = time.monotonic() + 150
+        while True:
+            sent = await _sent(engine)
+            ticks = collections.defaultdict(set)
+            for task, tick in sent:
+                ticks[task].add(tick)
+            if all(len(ticks[name]) >= 2 for name in EVERY_MINUTE):
+                break
+            assert all(p.poll() is None for p in procs), "a scheduler exited"
+            assert time.monotonic() < deadline, f"ticks so far: {dict(ticks)}"
+            await asyncio.sleep(1)
+        await asyncio.sleep(2)  # the slower replica's attempt at the same tick
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    sent = await _sent(engine)
+    # Every task, every tick: exactly one job
+    assert set(sent.values()) == {1}, sent
+    # The daily tasks were caught up once at start, then not due again
+    daily = {name for name, _ in sent} - set(EVERY_MINUTE)
+    assert daily == {"find_orphans", "apply_document_retention"}
+    assert sum(1 for name, _ in sent if name in daily) == 2
