@@ -10,6 +10,7 @@ and message through the outbox), then followed in PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -245,3 +246,61 @@ async def test_small_documents_overtake_a_large_one(api: Any) -> None:
         big_status = await conn.scalar(sa.select(Document.status).where(Document.id == big))
     assert big_status in {"queued", "processing"}, "the large document finished first"
     assert await finished(engine, big, timeout_s=600) == "ready"
+
+
+async def test_search_over_http_finds_documents_of_the_callers_tenant_only(
+    api: Any, settings: FolioSettings
+) -> None:
+    from litestar.testing import AsyncTestClient
+
+    from folio_api.app import create_app
+    from folio_shared.db.repositories.tenants import create_tenant
+
+    jobs, engine, storage, _ = api
+    keys = {}
+    tenants = {}
+    async with jobs.sessions() as session:
+        for name in ("north", "south"):
+            tenant, key = await create_tenant(session, f"{name}-{uuid.uuid4().hex[:6]}")
+            tenants[name], keys[name] = tenant.id, key
+        await session.commit()
+    north_doc = await submit(
+        (jobs, engine, storage, tenants["north"]),
+        DocumentKind.MARKDOWN,
+        "text/markdown",
+        b"# Glaciers\n\nIce sheets advance and retreat over thousands of years.\n",
+    )
+    south_doc = await submit(
+        (jobs, engine, storage, tenants["south"]),
+        DocumentKind.MARKDOWN,
+        "text/markdown",
+        b"# Glaciers too\n\nRivers of ice carve valleys as they slowly move.\n",
+    )
+    assert await finished(engine, north_doc) == "ready"
+    assert await finished(engine, south_doc) == "ready"
+
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        for mode in ("hybrid", "semantic", "keyword"):
+            answer = await client.get(
+                "/v1/search",
+                params={
+                    "q": "frozen rivers shaping land" if mode != "keyword" else "glaciers",
+                    "k": 5,
+                    "mode": mode,
+                },
+                headers={"Authorization": f"Bearer {keys['north']}"},
+            )
+            assert answer.status_code == 200, answer.text
+            hits = answer.json()["results"]
+            assert hits, mode
+            assert {h["document_id"] for h in hits} == {str(north_doc)}, mode
+            assert hits[0]["page_start"] == 1
+        unauthenticated = await client.get("/v1/search", params={"q": "ice"})
+        assert unauthenticated.status_code == 401
+        bad = await client.get(
+            "/v1/search",
+            params={"q": "ice", "mode": "psychic"},
+            headers={"Authorization": f"Bearer {keys['north']}"},
+        )
+        assert bad.status_code == 400
+        assert bad.headers["content-type"].startswith("application/problem+json")

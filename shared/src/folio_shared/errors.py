@@ -238,3 +238,61 @@ class PoolClosed(IsolationError):
     """The pool was closed; no more work is accepted."""
 
     code = "pool_closed"
+
+
+# --- ingestion API (uploads, auth, rate limits) --------------------------------
+
+
+class FileTypeMismatch(UnsupportedFileType):
+    """The file's extension or declared type disagrees with its bytes
+    (``details``: ``sniffed``, ``extension`` or ``declared``)."""
+
+    code = "file_type_mismatch"
+
+
+class EmptyFile(InvalidInput):
+    """The uploaded file has no bytes."""
+
+    code = "empty_file"
+
+
+class InvalidFilename(InvalidInput):
+    """The client's file name is empty, too long, or names a path."""
+
+    code = "invalid_filename"
+
+
+class Forbidden(FolioError):
+    """The key is valid but of the wrong kind for this route (tenant key on
+    an operator route, operator key on a tenant route)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class RateLimited(FolioError):
+    """Too many requests for this key; ``details["retry_after_s"]`` says
+    when to try again."""
+
+    code = "rate_limited"
+    http_status = 429
+
+
+class DocumentStateConflict(FolioError):
+    """The document is not in a state that allows the operation (e.g. its
+    presigned upload never arrived); ``details["status"]`` names its state."""
+
+    code = "document_state_conflict"
+    http_status = 409
+
+
+class PageNotFound(NotFound):
+    code = "page_not_found"
+
+
+class UnsupportedMediaType(InvalidInput):
+    """The request body's ``Content-Type`` is not one this route reads
+    (e.g. an upload that is not ``multipart/form-data``)."""
+
+    code = "unsupported_media_type"
+    http_status = 415

@@ -9,10 +9,12 @@ not answer within ``timeout_ms`` gives :class:`QueryTimeout` (503).
 from __future__ import annotations
 
 import dramatiq
-from dramatiq.results import ResultMissing, ResultTimeout
+import redis
+from dramatiq.results import ResultBackend, ResultMissing, ResultTimeout
+from dramatiq.results.backends.redis import RedisBackend
 from dramatiq.results.errors import ResultFailure
 
-from folio_shared.broker import send_message
+from folio_shared.broker import RESULTS_NAMESPACE, send_message
 from folio_shared.errors import DependencyUnavailable
 from folio_shared.messages import EmbedQueryV1
 
@@ -23,17 +25,32 @@ class QueryTimeout(DependencyUnavailable):
     code = "query_timeout"
 
 
+def results_backend(redis_url: str) -> RedisBackend:
+    """The backend query results are read from (the workers' Results one)."""
+    return RedisBackend(url=redis_url, namespace=RESULTS_NAMESPACE)  # type: ignore[no-untyped-call]
+
+
 def embed_query(
-    broker: dramatiq.Broker, query: str, *, tenant_id: str, timeout_ms: int = 5_000
+    broker: dramatiq.Broker,
+    query: str,
+    *,
+    tenant_id: str,
+    timeout_ms: int = 5_000,
+    backend: ResultBackend | None = None,
 ) -> list[float]:
-    """The query's vector (blocking: call it from a thread in async code)."""
+    """The query's vector (blocking: call it from a thread in async code).
+
+    ``backend``: where to read the result (default: the broker's Results
+    middleware's; a send-only broker passes :func:`results_backend`)."""
     message = send_message(broker, EmbedQueryV1(query=query, tenant_id=tenant_id))
     try:
         result = message.get_result(
-            backend=broker.get_results_backend(), block=True, timeout=timeout_ms
+            backend=backend or broker.get_results_backend(), block=True, timeout=timeout_ms
         )
-    except (ResultTimeout, ResultMissing) as e:
+    except (ResultTimeout, ResultMissing, redis.TimeoutError) as e:
         raise QueryTimeout("the query could not be embedded in time; try again") from e
+    except redis.RedisError as e:
+        raise DependencyUnavailable(f"Redis unavailable while embedding the query: {e}") from e
     except ResultFailure as e:
         raise QueryTimeout(f"query embedding failed: {e}") from e
     return [float(x) for x in result]  # type: ignore[attr-defined]

@@ -1,38 +1,113 @@
 """The Litestar application factory.
 
 :func:`create_app` wires settings, the lifespan that opens Redis, the
-database engine and the storage (see :mod:`folio_api.resources`), the
-problem-details error handlers and the routes. Nothing is opened at import
-or by :func:`create_app` itself; OpenAPI is served at ``/schema``.
+database engine, the storage and the broker (see :mod:`folio_api.resources`),
+the problem-details error handlers and the routes. Nothing is opened at
+import or by :func:`create_app` itself; OpenAPI is served at ``/schema``.
+
+Routes:
+
+- ``/healthz``, ``/readyz`` (no authentication) and, for local storage,
+  the signed ``/storage/*`` routes;
+- ``/v1/...``: the public API, every route behind a tenant API key
+  (:func:`~folio_api.domain.auth.guards.tenant_guard`) and its rate limit.
+  Domains add their controller to :data:`V1_HANDLERS` (search goes there);
+  operator routes go on a router guarded by
+  :func:`~folio_api.domain.auth.guards.operator_guard` under ``/v1/ops``.
 """
 
 from __future__ import annotations
 
-from litestar import Litestar
+from litestar import Litestar, Router
+from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
 
+from folio_api.domain.auth.guards import (
+    AUTH_STATE_KEY,
+    AuthState,
+    dependencies,
+    security_components,
+    security_requirement,
+    tenant_guard,
+)
+from folio_api.domain.auth.keys import KeyCache
+from folio_api.domain.auth.ratelimit import RateLimiter
+from folio_api.domain.documents.controllers import DocumentsController
 from folio_api.domain.health.controllers import HealthController
+from folio_api.domain.jobs.controllers import SSE_HEARTBEAT_KEY, JobsController
+from folio_api.domain.search.controllers import SearchController
 from folio_api.domain.storage.controllers import LocalStorageController
+from folio_api.domain.uploads.controllers import UploadsController
 from folio_api.errors import exception_handlers
 from folio_api.resources import lifespan
 from folio_shared.settings import FolioSettings, get_settings
 
+#: The tenant-key routes under ``/v1``.
+V1_HANDLERS: list[ControllerRouterHandler] = [
+    DocumentsController,
+    UploadsController,
+    JobsController,
+    SearchController,
+]
 
-def create_app(settings: FolioSettings | None = None) -> Litestar:
+
+def v1_router() -> Router:
+    """``/v1``: every route needs a tenant key (and counts against its rate limit)."""
+    return Router(
+        "/v1",
+        route_handlers=list(V1_HANDLERS),
+        guards=[tenant_guard],
+        dependencies=dependencies,
+        security=security_requirement,
+    )
+
+
+def create_app(
+    settings: FolioSettings | None = None,
+    *,
+    key_cache_ttl_s: float = 30.0,
+    sse_heartbeat_s: float = 15.0,
+    relay_interval_s: float = 2.0,
+) -> Litestar:
     """The API for ``settings`` (default: :func:`get_settings`).
+
+    - ``key_cache_ttl_s``: how long a resolved API key is trusted without
+      asking the database (default 30 s; a revoked key works at most this
+      long; see :mod:`folio_api.domain.auth.keys`).
+    - ``sse_heartbeat_s``: idle time between SSE heartbeat comments (default 15 s).
+    - ``relay_interval_s``: period of the outbox relay loop (default 2 s).
 
     The local storage backend's signed routes are mounted only when
     ``settings.storage.backend`` is ``local``.
     """
     settings = settings or get_settings()
-    handlers: list[ControllerRouterHandler] = [HealthController]
+    handlers: list[ControllerRouterHandler] = [HealthController, v1_router()]
     if settings.storage.backend == "local":
         handlers.append(LocalStorageController)
+    state = State(
+        {
+            AUTH_STATE_KEY: AuthState(
+                keys=KeyCache(ttl_s=key_cache_ttl_s),
+                limiter=RateLimiter(settings.api.rate_limit_per_minute),
+            ),
+            SSE_HEARTBEAT_KEY: sse_heartbeat_s,
+        }
+    )
     return Litestar(
         route_handlers=handlers,
-        lifespan=[lifespan(settings)],
+        lifespan=[lifespan(settings, relay_interval_s=relay_interval_s)],
         exception_handlers=exception_handlers(),
-        openapi_config=OpenAPIConfig(title="Folio API", version="0.1.0"),
+        openapi_config=OpenAPIConfig(
+            title="Folio API",
+            version="0.1.0",
+            description=(
+                "Upload documents, follow their processing jobs live, read their text. "
+                "Every `/v1` route needs `Authorization: Bearer <API key>`; every error is "
+                "`application/problem+json` with a stable `code`."
+            ),
+            components=[security_components],
+        ),
+        state=state,
         debug=False,
     )

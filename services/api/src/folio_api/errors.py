@@ -8,7 +8,9 @@ validation failures, ``checks`` for ``/readyz``).
 
 Mapping:
 
-- :class:`~folio_shared.errors.FolioError` → its ``http_status`` and ``code``;
+- :class:`~folio_shared.errors.FolioError` → its ``http_status`` and ``code``
+  (plus ``Retry-After`` when it carries ``retry_after_s``, and
+  ``WWW-Authenticate`` on 401);
 - Litestar's :class:`~litestar.exceptions.ValidationException` → 400
   ``invalid_input``, ``detail`` naming each bad field, ``errors`` listing them;
 - other :class:`~litestar.exceptions.HTTPException` → its status, ``code``
@@ -23,8 +25,10 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
 from folio_shared.errors import FolioError
@@ -66,7 +70,12 @@ def folio_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[d
     assert isinstance(exc, FolioError)
     if exc.http_status >= 500:
         logger.warning("request failed: %s (%s)", exc, exc.code, exc_info=exc)
-    return problem_response(exc.http_status, exc.code, exc.message)
+    headers: dict[str, str] = {}
+    if "retry_after_s" in exc.details:
+        headers["Retry-After"] = str(int(exc.details["retry_after_s"]))
+    if exc.http_status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="folio"'
+    return problem_response(exc.http_status, exc.code, exc.message, headers=headers)
 
 
 def validation_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
@@ -120,3 +129,45 @@ def _code(status: int) -> str:
         return HTTPStatus(status).name.lower()
     except ValueError:
         return "http_error"
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    """An ``application/problem+json`` body (RFC 9457): ``type``
+    (``urn:folio:problem:<code>``), ``title``, ``status``, ``detail``, the
+    stable ``code``, and for validation failures ``errors`` (one entry per
+    bad field)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[dict[str, Any]] | None = None
+    checks: dict[str, str] | None = None
+
+
+_PROBLEM_DESCRIPTIONS = {
+    400: "Invalid input (the detail names the field)",
+    401: "Missing, malformed, unknown or revoked API key",
+    403: "The API key is of the wrong kind for this route",
+    404: "No such resource for this tenant",
+    409: "The resource is not in a state that allows this",
+    413: "The file or body is over the upload limit",
+    415: "Unsupported file or body type, or the name disagrees with the bytes",
+    429: "Rate limit reached (see Retry-After)",
+    503: "A dependency (database, storage) is unavailable",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries documenting problem-details answers for ``statuses``
+    (400, 401, 429 and 503 are always included)."""
+    codes = sorted({400, 401, 429, 503, *statuses})
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_PROBLEM_DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
+            media_type=PROBLEM_MEDIA_TYPE,
+        )
+        for status in codes
+    }

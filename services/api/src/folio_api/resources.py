@@ -1,21 +1,30 @@
-"""The API process's clients: Redis, the database engine, the storage.
+"""The API process's clients: Redis, the database engine, the storage, the
+broker (send-only) and the job service.
 
 Opened in Litestar's lifespan (never at import), kept in ``app.state`` under
-:data:`STATE_KEY`, closed at shutdown in reverse order.
+:data:`STATE_KEY`, closed at shutdown in reverse order. The lifespan also
+runs the outbox relay (:mod:`folio_api.relay`) as a background task, so jobs
+written while Redis was down are sent once it is back even when no worker
+runs the reconciler.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+import dramatiq
 from litestar import Litestar
 from litestar.datastructures import State
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from folio_shared.db.engine import create_engine
+from folio_api.relay import run_relay
+from folio_shared.broker import create_broker
+from folio_shared.db.engine import create_engine, create_session_factory
+from folio_shared.jobs import Jobs
 from folio_shared.settings import FolioSettings
 from folio_shared.storage import Storage, create_storage
 
@@ -27,12 +36,17 @@ REDIS_TIMEOUT_S = 2.0
 
 @dataclass(frozen=True, slots=True)
 class Resources:
-    """What request handlers use: ``settings``, ``redis``, ``engine``, ``storage``."""
+    """What request handlers use: ``settings``, ``redis``, ``engine``,
+    ``storage``, ``broker`` (sends only; no middleware), ``jobs`` and
+    ``sessions`` (an ``async_sessionmaker`` on ``engine``)."""
 
     settings: FolioSettings
     redis: Redis
     engine: AsyncEngine
     storage: Storage
+    broker: dramatiq.Broker | None = None
+    jobs: Jobs | None = None
+    sessions: async_sessionmaker[AsyncSession] | None = None
 
 
 def get_resources(state: State) -> Resources:
@@ -44,7 +58,7 @@ def get_resources(state: State) -> Resources:
 
 
 def lifespan(
-    settings: FolioSettings,
+    settings: FolioSettings, *, relay_interval_s: float = 2.0
 ) -> Callable[[Litestar], contextlib.AbstractAsyncContextManager[None]]:
     """A Litestar lifespan hook opening and closing the clients for ``settings``.
 
@@ -67,10 +81,20 @@ def lifespan(
             storage = create_storage(settings)
             await storage.open()
             stack.push_async_callback(storage.close)
-            app.state[STATE_KEY] = Resources(settings, redis, engine, storage)
+            # The API only sends: no worker middleware, nothing connects yet.
+            broker = create_broker(settings, middleware=[])
+            stack.callback(broker.close)
+            jobs = Jobs(engine, broker, redis)
+            app.state[STATE_KEY] = Resources(
+                settings, redis, engine, storage, broker, jobs, create_session_factory(engine)
+            )
+            relay = asyncio.create_task(run_relay(engine, broker, interval_s=relay_interval_s))
             try:
                 yield
             finally:
+                relay.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await relay
                 app.state.pop(STATE_KEY, None)
 
     return manage

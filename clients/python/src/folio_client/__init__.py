@@ -1,0 +1,48 @@
+"""Python client of the Folio API: :class:`Folio` (sync) and :class:`AsyncFolio`.
+
+::
+
+    with Folio("http://127.0.0.1:8000", api_key) as folio:
+        upload = folio.upload("report.pdf")
+        job = folio.wait_for_job(upload.job.id)
+        print(folio.text(upload.document.id).text)
+"""
+
+from folio_client.async_client import AsyncFolio
+from folio_client.errors import (
+    Conflict,
+    FileRejected,
+    FolioApiError,
+    FolioClientError,
+    Forbidden,
+    InvalidRequest,
+    JobTimeout,
+    NotFound,
+    RateLimited,
+    ServerError,
+    Unauthorized,
+)
+from folio_client.models import Document, Event, Job, SearchHit, Text, Upload
+from folio_client.sync_client import Folio
+
+__all__ = [
+    "AsyncFolio",
+    "Conflict",
+    "Document",
+    "Event",
+    "FileRejected",
+    "Folio",
+    "FolioApiError",
+    "FolioClientError",
+    "Forbidden",
+    "InvalidRequest",
+    "Job",
+    "JobTimeout",
+    "NotFound",
+    "RateLimited",
+    "SearchHit",
+    "ServerError",
+    "Text",
+    "Unauthorized",
+    "Upload",
+]

@@ -1,0 +1,229 @@
+"""The asynchronous Folio client (``httpx.AsyncClient``)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from folio_client._core import (
+    DEFAULT_TIMEOUT_S,
+    FileInput,
+    checked,
+    clean_params,
+    file_part,
+    headers_for,
+    hit_items,
+    metadata_form,
+    upload_params,
+)
+from folio_client.errors import FolioApiError, JobTimeout
+from folio_client.models import Document, Event, Job, SearchHit, SseParser, Text, Upload
+
+
+class AsyncFolio:
+    """Talk to a Folio API with one API key.
+
+    - ``base_url``: the API, e.g. ``http://127.0.0.1:8000``.
+    - ``api_key``: a tenant key (``folio_<prefix>_<secret>``).
+    - ``timeout_s``: per-request timeout (default 60 s; event streams wait
+      without a read timeout).
+    - ``http``: an ``httpx.AsyncClient`` to use instead of a new one.
+
+    Use as ``async with AsyncFolio(...) as folio:`` or call :meth:`aclose`.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._http = http or httpx.AsyncClient(base_url=base_url, timeout=timeout_s)
+        self._headers = headers_for(api_key)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self._http.request(method, path, headers=self._headers, **kwargs)
+        return checked(response)
+
+    # --- documents ------------------------------------------------------
+
+    async def upload(
+        self,
+        file: FileInput,
+        *,
+        filename: str | None = None,
+        process: bool = True,
+        priority: str = "normal",
+        metadata: dict[str, Any] | None = None,
+    ) -> Upload:
+        """Upload a file (path, bytes or binary file object), streamed."""
+        name, content = file_part(file, filename)
+        try:
+            data = await self._call(
+                "POST",
+                "/v1/documents",
+                params=upload_params(process, priority),
+                files={"file": (name, content, "application/octet-stream")},
+                data=metadata_form(metadata),
+            )
+        finally:
+            if hasattr(content, "close") and not isinstance(file, bytes) and content is not file:
+                content.close()
+        return Upload.from_json(data)
+
+    async def upload_presigned(
+        self,
+        data: bytes,
+        *,
+        filename: str,
+        priority: str = "normal",
+        metadata: dict[str, Any] | None = None,
+    ) -> Upload:
+        """Upload through a presigned URL straight to storage, then queue it."""
+        grant = await self._call(
+            "POST",
+            "/v1/uploads",
+            json={"filename": filename, "size_bytes": len(data), "metadata": metadata or {}},
+        )
+        upload = grant["upload"]
+        if upload["method"] == "PUT":
+            sent = await self._http.put(
+                upload["url"],
+                content=data,
+                headers={**upload["headers"], "Content-Type": upload["content_type"]},
+            )
+        else:
+            sent = await self._http.post(
+                upload["url"],
+                data=upload["fields"],
+                files={"file": (filename, data, upload["content_type"])},
+            )
+        if sent.status_code >= 400:
+            checked(sent)
+        return await self.process(grant["document"]["id"], priority=priority)
+
+    async def process(
+        self, document_id: str, *, priority: str = "normal", **options: Any
+    ) -> Upload:
+        """(Re)queue a document's processing."""
+        body = {"priority": priority, **options}
+        return Upload.from_json(
+            await self._call("POST", f"/v1/documents/{document_id}/process", json=body)
+        )
+
+    async def document(self, document_id: str) -> Document:
+        return Document.from_json(await self._call("GET", f"/v1/documents/{document_id}"))
+
+    async def documents(self, *, limit: int = 50, **filters: Any) -> AsyncIterator[Document]:
+        """Every document matching ``filters`` (``status``, ``kind``,
+        ``created_after``, ``created_before``), newest first, page by page."""
+        cursor = None
+        while True:
+            params = clean_params({**filters, "limit": limit, "cursor": cursor})
+            page = await self._call("GET", "/v1/documents", params=params)
+            for item in page["items"]:
+                yield Document.from_json(item)
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    async def text(self, document_id: str, *, page: int | None = None) -> Text:
+        params = clean_params({"page": page})
+        return Text.from_json(
+            await self._call("GET", f"/v1/documents/{document_id}/text", params=params)
+        )
+
+    async def delete(self, document_id: str) -> None:
+        await self._call("DELETE", f"/v1/documents/{document_id}")
+
+    async def search(self, query: str, *, k: int = 10, **options: Any) -> list[SearchHit]:
+        """Search the tenant's documents (``GET /v1/search``)."""
+        params = clean_params({"q": query, "k": k, **options})
+        data = await self._call("GET", "/v1/search", params=params)
+        return [SearchHit.from_json(hit) for hit in hit_items(data)]
+
+    # --- jobs -----------------------------------------------------------
+
+    async def job(self, job_id: str) -> Job:
+        return Job.from_json(await self._call("GET", f"/v1/jobs/{job_id}"))
+
+    async def jobs(self, *, limit: int = 50, **filters: Any) -> AsyncIterator[Job]:
+        cursor = None
+        while True:
+            params = clean_params({**filters, "limit": limit, "cursor": cursor})
+            page = await self._call("GET", "/v1/jobs", params=params)
+            for item in page["items"]:
+                yield Job.from_json(item)
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    async def cancel(self, job_id: str) -> Job:
+        return Job.from_json(await self._call("POST", f"/v1/jobs/{job_id}/cancel"))
+
+    async def retry(self, job_id: str) -> Job:
+        return Job.from_json(await self._call("POST", f"/v1/jobs/{job_id}/retry"))
+
+    async def events(
+        self, job_id: str, *, last_event_id: str | None = None
+    ) -> AsyncIterator[Event]:
+        """The job's events (SSE) until its terminal event; resumes after
+        ``last_event_id`` when given."""
+        headers = dict(self._headers)
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        timeout = httpx.Timeout(self._http.timeout.connect, read=None)
+        async with self._http.stream(
+            "GET", f"/v1/jobs/{job_id}/events", headers=headers, timeout=timeout
+        ) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                checked(response)
+            parser = SseParser()
+            async for line in response.aiter_lines():
+                event = parser.feed(line)
+                if event is not None:
+                    yield event
+                    if event.terminal:
+                        return
+
+    async def wait_for_job(
+        self, job_id: str, *, timeout_s: float = 600.0, poll_s: float = 1.0
+    ) -> Job:
+        """Wait until the job finishes: follows its events, and polls the
+        job if the stream fails (proxy, network)."""
+        deadline = time.monotonic() + timeout_s
+        try:
+            async with asyncio.timeout(timeout_s):
+                async for event in self.events(job_id):
+                    if event.terminal:
+                        return await self.job(job_id)
+        except (httpx.HTTPError, TimeoutError):
+            pass
+        except FolioApiError as e:
+            if e.status < 500:
+                raise
+        while time.monotonic() < deadline:
+            job = await self.job(job_id)
+            if job.finished:
+                return job
+            await asyncio.sleep(poll_s)
+        raise JobTimeout(f"job {job_id} did not finish within {timeout_s} s")

@@ -1,0 +1,186 @@
+"""Typed results of the Folio client (plain dataclasses built from the API's JSON)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+TERMINAL_STATUSES = frozenset({"succeeded", "failed", "dead", "cancelled"})
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job: ``status``, progress (``stage``, ``progress`` percent,
+    ``units_done`` of ``units_total``), ``error`` and the raw JSON."""
+
+    id: str
+    status: str
+    document_id: str | None = None
+    stage: str | None = None
+    progress: int = 0
+    units_done: int = 0
+    units_total: int | None = None
+    attempts: int = 0
+    error: dict[str, Any] | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Job:
+        return cls(
+            id=str(data.get("id") or data.get("job_id")),
+            status=str(data["status"]),
+            document_id=data.get("document_id"),
+            stage=data.get("stage"),
+            progress=int(data.get("progress") or 0),
+            units_done=int(data.get("units_done") or 0),
+            units_total=data.get("units_total"),
+            attempts=int(data.get("attempts") or 0),
+            error=data.get("error"),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document: ``status``, ``kind`` (from its bytes), ``page_count``,
+    ``latest_job`` and the raw JSON."""
+
+    id: str
+    filename: str
+    status: str
+    kind: str | None = None
+    size_bytes: int | None = None
+    sha256: str | None = None
+    page_count: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    latest_job: Job | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Document:
+        latest = data.get("latest_job")
+        return cls(
+            id=str(data["id"]),
+            filename=str(data["filename"]),
+            status=str(data["status"]),
+            kind=data.get("kind"),
+            size_bytes=data.get("size_bytes"),
+            sha256=data.get("sha256"),
+            page_count=data.get("page_count"),
+            metadata=dict(data.get("metadata") or {}),
+            latest_job=Job.from_json(latest) if latest else None,
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The result of an upload: the ``document``, its processing ``job``
+    (``None`` when not queued) and whether it was a ``duplicate``."""
+
+    document: Document
+    job: Job | None
+    duplicate: bool
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Upload:
+        job = data.get("job")
+        return cls(
+            document=Document.from_json(data["document"]),
+            job=Job.from_json(job) if job else None,
+            duplicate=bool(data.get("duplicate")),
+        )
+
+
+@dataclass(frozen=True)
+class Text:
+    """A document's text (one page or all, pages joined by ``\\f``)."""
+
+    document_id: str
+    text: str
+    page: int | None
+    page_count: int
+    pages: list[dict[str, Any]]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Text:
+        return cls(
+            document_id=str(data["document_id"]),
+            text=str(data["text"]),
+            page=data.get("page"),
+            page_count=int(data.get("page_count") or 0),
+            pages=list(data.get("pages") or []),
+        )
+
+
+@dataclass(frozen=True)
+class Event:
+    """One job event: ``type`` (``snapshot``, ``state``, ``progress``),
+    ``id`` (for resuming; ``None`` for snapshots) and ``data``."""
+
+    type: str
+    id: str | None
+    data: dict[str, Any]
+
+    @property
+    def terminal(self) -> bool:
+        return self.type == "state" and self.data.get("status") in TERMINAL_STATUSES
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One search result: the chunk's ``text``, its ``document_id``, pages
+    and ``score`` (and the raw JSON)."""
+
+    document_id: str
+    text: str
+    score: float
+    page_start: int | None = None
+    page_end: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SearchHit:
+        return cls(
+            document_id=str(data.get("document_id")),
+            text=str(data.get("text", "")),
+            score=float(data.get("score") or 0.0),
+            page_start=data.get("page_start"),
+            page_end=data.get("page_end"),
+            raw=data,
+        )
+
+
+class SseParser:
+    """Incremental Server-Sent Events parser: feed lines, get events."""
+
+    def __init__(self) -> None:
+        self._event: str | None = None
+        self._id: str | None = None
+        self._data: list[str] = []
+
+    def feed(self, line: str) -> Event | None:
+        line = line.rstrip("\r\n")
+        if not line:
+            if not self._data and self._event is None:
+                return None
+            raw = "\n".join(self._data)
+            event = Event(self._event or "message", self._id, json.loads(raw) if raw else {})
+            self._event, self._id, self._data = None, None, []
+            return event
+        if line.startswith(":"):
+            return None  # comment (heartbeat)
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "event":
+            self._event = value
+        elif name == "id":
+            self._id = value
+        elif name == "data":
+            self._data.append(value)
+        return None

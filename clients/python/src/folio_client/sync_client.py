@@ -1,0 +1,200 @@
+"""The synchronous Folio client (``httpx.Client``); same methods as
+:class:`~folio_client.async_client.AsyncFolio`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from folio_client._core import (
+    DEFAULT_TIMEOUT_S,
+    FileInput,
+    checked,
+    clean_params,
+    file_part,
+    headers_for,
+    hit_items,
+    metadata_form,
+    upload_params,
+)
+from folio_client.errors import FolioApiError, JobTimeout
+from folio_client.models import Document, Event, Job, SearchHit, SseParser, Text, Upload
+
+
+class Folio:
+    """Talk to a Folio API with one API key (see :class:`AsyncFolio` for
+    the options). Use as ``with Folio(...) as folio:`` or call :meth:`close`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self._http = http or httpx.Client(base_url=base_url, timeout=timeout_s)
+        self._headers = headers_for(api_key)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return checked(self._http.request(method, path, headers=self._headers, **kwargs))
+
+    def upload(
+        self,
+        file: FileInput,
+        *,
+        filename: str | None = None,
+        process: bool = True,
+        priority: str = "normal",
+        metadata: dict[str, Any] | None = None,
+    ) -> Upload:
+        """Upload a file (path, bytes or binary file object), streamed."""
+        name, content = file_part(file, filename)
+        try:
+            data = self._call(
+                "POST",
+                "/v1/documents",
+                params=upload_params(process, priority),
+                files={"file": (name, content, "application/octet-stream")},
+                data=metadata_form(metadata),
+            )
+        finally:
+            if hasattr(content, "close") and not isinstance(file, bytes) and content is not file:
+                content.close()
+        return Upload.from_json(data)
+
+    def upload_presigned(
+        self,
+        data: bytes,
+        *,
+        filename: str,
+        priority: str = "normal",
+        metadata: dict[str, Any] | None = None,
+    ) -> Upload:
+        """Upload through a presigned URL straight to storage, then queue it."""
+        grant = self._call(
+            "POST",
+            "/v1/uploads",
+            json={"filename": filename, "size_bytes": len(data), "metadata": metadata or {}},
+        )
+        upload = grant["upload"]
+        if upload["method"] == "PUT":
+            sent = self._http.put(
+                upload["url"],
+                content=data,
+                headers={**upload["headers"], "Content-Type": upload["content_type"]},
+            )
+        else:
+            sent = self._http.post(
+                upload["url"],
+                data=upload["fields"],
+                files={"file": (filename, data, upload["content_type"])},
+            )
+        if sent.status_code >= 400:
+            checked(sent)
+        return self.process(grant["document"]["id"], priority=priority)
+
+    def process(self, document_id: str, *, priority: str = "normal", **options: Any) -> Upload:
+        body = {"priority": priority, **options}
+        return Upload.from_json(
+            self._call("POST", f"/v1/documents/{document_id}/process", json=body)
+        )
+
+    def document(self, document_id: str) -> Document:
+        return Document.from_json(self._call("GET", f"/v1/documents/{document_id}"))
+
+    def documents(self, *, limit: int = 50, **filters: Any) -> Iterator[Document]:
+        cursor = None
+        while True:
+            params = clean_params({**filters, "limit": limit, "cursor": cursor})
+            page = self._call("GET", "/v1/documents", params=params)
+            yield from (Document.from_json(item) for item in page["items"])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    def text(self, document_id: str, *, page: int | None = None) -> Text:
+        params = clean_params({"page": page})
+        return Text.from_json(self._call("GET", f"/v1/documents/{document_id}/text", params=params))
+
+    def delete(self, document_id: str) -> None:
+        self._call("DELETE", f"/v1/documents/{document_id}")
+
+    def search(self, query: str, *, k: int = 10, **options: Any) -> list[SearchHit]:
+        params = clean_params({"q": query, "k": k, **options})
+        data = self._call("GET", "/v1/search", params=params)
+        return [SearchHit.from_json(hit) for hit in hit_items(data)]
+
+    def job(self, job_id: str) -> Job:
+        return Job.from_json(self._call("GET", f"/v1/jobs/{job_id}"))
+
+    def jobs(self, *, limit: int = 50, **filters: Any) -> Iterator[Job]:
+        cursor = None
+        while True:
+            params = clean_params({**filters, "limit": limit, "cursor": cursor})
+            page = self._call("GET", "/v1/jobs", params=params)
+            yield from (Job.from_json(item) for item in page["items"])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    def cancel(self, job_id: str) -> Job:
+        return Job.from_json(self._call("POST", f"/v1/jobs/{job_id}/cancel"))
+
+    def retry(self, job_id: str) -> Job:
+        return Job.from_json(self._call("POST", f"/v1/jobs/{job_id}/retry"))
+
+    def events(self, job_id: str, *, last_event_id: str | None = None) -> Iterator[Event]:
+        headers = dict(self._headers)
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        timeout = httpx.Timeout(self._http.timeout.connect, read=None)
+        with self._http.stream(
+            "GET", f"/v1/jobs/{job_id}/events", headers=headers, timeout=timeout
+        ) as response:
+            if response.status_code >= 400:
+                response.read()
+                checked(response)
+            parser = SseParser()
+            for line in response.iter_lines():
+                event = parser.feed(line)
+                if event is not None:
+                    yield event
+                    if event.terminal:
+                        return
+
+    def wait_for_job(self, job_id: str, *, timeout_s: float = 600.0, poll_s: float = 1.0) -> Job:
+        """Wait until the job finishes (SSE, then polling if the stream fails)."""
+        deadline = time.monotonic() + timeout_s
+        try:
+            for event in self.events(job_id):
+                if event.terminal:
+                    return self.job(job_id)
+                if time.monotonic() > deadline:
+                    break
+        except httpx.HTTPError:
+            pass
+        except FolioApiError as e:
+            if e.status < 500:
+                raise
+        while time.monotonic() < deadline:
+            job = self.job(job_id)
+            if job.finished:
+                return job
+            time.sleep(poll_s)
+        raise JobTimeout(f"job {job_id} did not finish within {timeout_s} s")

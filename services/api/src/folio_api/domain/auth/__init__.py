@@ -1,0 +1,1 @@
+"""API-key authentication, key kinds (tenant / operator) and per-key rate limits."""

@@ -1,0 +1,1 @@
+"""``/v1/documents``: upload (streamed multipart), list, read, download, delete, process."""

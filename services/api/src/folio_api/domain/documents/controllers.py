@@ -1,0 +1,274 @@
+"""``/v1/documents`` routes: thin; the work is in :mod:`.ingest` and :mod:`.services`."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.params import Parameter
+from litestar.response import Redirect, Stream
+
+from folio_api.domain.auth.principal import Principal
+from folio_api.domain.documents import ingest, services
+from folio_api.domain.documents.ingest import Ingested
+from folio_api.domain.documents.schemas import (
+    ChunkPage,
+    DocumentOut,
+    DocumentPage,
+    ProcessRequest,
+    TextOut,
+    UploadOut,
+    document_out,
+)
+from folio_api.domain.jobs.schemas import job_out, job_ref
+from folio_api.errors import problem_responses
+from folio_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from folio_api.resources import get_resources
+from folio_shared.db.enums import DocumentKind, DocumentStatus
+from folio_shared.errors import DocumentStateConflict, InvalidInput
+from folio_shared.messages import Priority
+from folio_shared.storage import LocalStorage, attachment_disposition
+
+#: Lifetime of a download redirect (S3), in seconds.
+DOWNLOAD_URL_EXPIRY_S = 300
+
+Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="page size")]
+Cursor = Annotated[
+    str | None, Parameter(max_length=512, description="next_cursor of the previous page")
+]
+
+
+@dataclass
+class MultipartUploadOperation(Operation):
+    """Documents the streamed multipart body the upload handler reads itself."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            description=(
+                "multipart/form-data: `file` (the document; its name's extension must "
+                "agree with its bytes) and optionally `metadata` (a JSON object)"
+            ),
+            content={
+                "multipart/form-data": OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.OBJECT,
+                        required=["file"],
+                        properties={
+                            "file": Schema(type=OpenAPIType.STRING, format="binary"),  # type: ignore[arg-type]
+                            "metadata": Schema(type=OpenAPIType.STRING),
+                        },
+                    )
+                )
+            },
+        )
+
+
+def upload_out(result: Ingested) -> UploadOut:
+    job = result.job
+    return UploadOut(
+        document=document_out(result.document, job_out(job) if job else None),
+        job=job_ref(job) if job else None,
+        duplicate=result.duplicate,
+    )
+
+
+class DocumentsController(Controller):
+    """Upload, list, read, download, delete and (re)process documents."""
+
+    path = "/documents"
+    tags = ["documents"]
+
+    @post(
+        "/",
+        summary="Upload a document (multipart, streamed) and queue its processing",
+        description=(
+            "201 with the new document and its job; 200 with the existing document when "
+            "this tenant already stored the same bytes. `?process=false` stores without "
+            "processing."
+        ),
+        request_max_body_size=None,  # the upload limit is enforced while streaming
+        operation_class=MultipartUploadOperation,
+        status_code=201,
+        responses={
+            200: ResponseSpec(UploadOut, description="The same bytes were already uploaded"),
+            **problem_responses(413, 415),
+        },
+    )
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: Principal,
+        process: Annotated[bool, Parameter(description="queue processing at once")] = True,
+        priority: Annotated[Priority, Parameter(description="job priority")] = Priority.NORMAL,
+    ) -> Response[UploadOut]:
+        length = request.headers.get("content-length")
+        try:
+            content_length = int(length) if length is not None else None
+        except ValueError as e:
+            raise InvalidInput("header 'Content-Length': not a number") from e
+        result = await ingest.upload_form(
+            get_resources(state),
+            principal.tenant(),
+            request.stream(),
+            content_type=request.headers.get("content-type"),
+            content_length=content_length,
+            process=process,
+            priority=priority,
+        )
+        return Response(upload_out(result), status_code=200 if result.duplicate else 201)
+
+    @get(
+        "/",
+        summary="List documents, newest first",
+        responses=problem_responses(),
+    )
+    async def list_documents(
+        self,
+        state: State,
+        principal: Principal,
+        status: DocumentStatus | None = None,
+        kind: Annotated[DocumentKind | None, Parameter(description="type, from the bytes")] = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> DocumentPage:
+        return await services.list_documents(
+            get_resources(state),
+            principal.tenant(),
+            status=status,
+            kind=kind,
+            created_after=created_after,
+            created_before=created_before,
+            cursor=cursor,
+            limit=limit,
+        )
+
+    @get(
+        "/{document_id:uuid}",
+        summary="A document: metadata, status, page count, latest job",
+        responses=problem_responses(404),
+    )
+    async def get_document(
+        self, state: State, principal: Principal, document_id: uuid.UUID
+    ) -> DocumentOut:
+        return await services.get_document(get_resources(state), principal.tenant(), document_id)
+
+    @get(
+        "/{document_id:uuid}/text",
+        summary="A document's text, whole or one page",
+        responses=problem_responses(404, 409),
+    )
+    async def get_text(
+        self,
+        state: State,
+        principal: Principal,
+        document_id: uuid.UUID,
+        page: Annotated[int | None, Parameter(ge=1, le=1_000_000)] = None,
+    ) -> TextOut:
+        return await services.get_text(get_resources(state), principal.tenant(), document_id, page)
+
+    @get(
+        "/{document_id:uuid}/chunks",
+        summary="A document's searchable chunks, in order",
+        responses=problem_responses(404),
+    )
+    async def get_chunks(
+        self,
+        state: State,
+        principal: Principal,
+        document_id: uuid.UUID,
+        after: Annotated[int, Parameter(ge=-1, le=10_000_000)] = -1,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> ChunkPage:
+        return await services.list_chunks(
+            get_resources(state), principal.tenant(), document_id, after=after, limit=limit
+        )
+
+    @get(
+        "/{document_id:uuid}/file",
+        summary="Download the file (streamed; a 307 redirect to a presigned URL on S3)",
+        responses={
+            200: ResponseSpec(
+                bytes,
+                description="The file, with the content type detected at upload",
+                media_type="*/*",
+            ),
+            307: ResponseSpec(None, description="Redirect to a short-lived download URL (S3)"),
+            **problem_responses(404, 409),
+        },
+    )
+    async def get_file(
+        self, state: State, principal: Principal, document_id: uuid.UUID
+    ) -> Response[Any]:
+        resources = get_resources(state)
+        document = await services.document_row(resources, principal.tenant(), document_id)
+        if document.status == DocumentStatus.AWAITING_UPLOAD:
+            raise DocumentStateConflict(
+                f"document {document_id} has no file yet", status=str(document.status)
+            )
+        key = document.storage_key
+        storage = resources.storage
+        if not isinstance(storage, LocalStorage):
+            url = await storage.presign_download(
+                key, expires_s=DOWNLOAD_URL_EXPIRY_S, filename=document.filename
+            )
+            return Redirect(url, status_code=307)
+        return Stream(
+            storage.get_stream(key),
+            media_type=document.content_type or "application/octet-stream",
+            headers={
+                "Content-Disposition": attachment_disposition(document.filename),
+                "Content-Length": str(document.size_bytes or 0),
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+    @delete(
+        "/{document_id:uuid}",
+        summary="Delete a document: rows, chunks, stored file; running jobs are cancelled",
+        responses=problem_responses(404),
+    )
+    async def delete_document(
+        self, state: State, principal: Principal, document_id: uuid.UUID
+    ) -> None:
+        await services.delete_document(get_resources(state), principal.tenant(), document_id)
+
+    @post(
+        "/{document_id:uuid}/process",
+        summary="Queue (or re-queue) a document's processing",
+        description=(
+            "For a presigned upload, checks the stored file (size, type from its bytes) "
+            "first. A document already being processed answers its current job."
+        ),
+        status_code=202,
+        responses={
+            200: ResponseSpec(UploadOut, description="Same bytes already stored: that document"),
+            **problem_responses(404, 409, 413, 415),
+        },
+    )
+    async def process(
+        self,
+        state: State,
+        principal: Principal,
+        document_id: uuid.UUID,
+        data: ProcessRequest | None = None,
+    ) -> Response[UploadOut]:
+        options = data or ProcessRequest()
+        result = await ingest.queue_processing(
+            get_resources(state),
+            principal.tenant(),
+            document_id,
+            priority=options.priority,
+            force_ocr=options.force_ocr,
+            ocr_languages=options.ocr_languages,
+        )
+        return Response(upload_out(result), status_code=200 if result.duplicate else 202)

@@ -1,0 +1,323 @@
+"""Getting files in: the streamed multipart upload, and queuing processing.
+
+Upload (:func:`upload_form`): the form is read as a stream
+(:class:`~folio_api.domain.documents.form_stream.FormStream`). The file
+part's first :data:`~folio_shared.filetypes.SNIFF_BYTES` decide its type
+(:func:`~folio_shared.filetypes.check_upload`) before anything is stored;
+then the part is streamed to storage under a random key
+``tenants/<tenant>/documents/<uuid>`` while it is hashed (SHA-256) and
+counted. Past ``settings.upload.max_bytes`` the stream stops with 413 and
+the storage keeps nothing. Same SHA-256 as one of the tenant's documents:
+the new object is removed and the existing document is the answer.
+
+Processing (:func:`queue_processing`): the document row and the job (with
+its message, the outbox) are written in one transaction; after the commit
+the message is sent at once. If the broker is down, the job stays
+``pending`` and the relay sends it later: the client still gets its answer.
+Documents of :data:`LARGE_DOCUMENT_BYTES` or more go to
+``Queue.DOCUMENTS_LARGE``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from multipart import MultipartSegment  # type: ignore[import-untyped]
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio_api.domain.documents import repository
+from folio_api.domain.documents.form_stream import END, FormStream, boundary_of
+from folio_api.resources import Resources
+from folio_shared.db.enums import DocumentStatus, JobStatus
+from folio_shared.db.models import Document, Job
+from folio_shared.errors import FileTooLarge, InvalidInput, ObjectNotFound
+from folio_shared.filetypes import SNIFF_BYTES, FileType, check_upload, sanitize_filename
+from folio_shared.jobs import outbox
+from folio_shared.messages import Priority, ProcessDocumentV1, Queue
+
+#: Documents this large or larger are processed on ``Queue.DOCUMENTS_LARGE``.
+LARGE_DOCUMENT_BYTES = 20 * 1024 * 1024
+#: Room for the multipart framing and text fields on top of the file limit.
+FORM_OVERHEAD_BYTES = 256 * 1024
+#: Largest ``metadata`` form field, in bytes.
+MAX_METADATA_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """Outcome of an upload or process request: the document, its job
+    (``None`` when not queued), and whether the document already existed."""
+
+    document: Document
+    job: Job | None
+    duplicate: bool = False
+
+
+def storage_key_for(tenant_id: uuid.UUID) -> str:
+    """A fresh random storage key under the tenant's prefix."""
+    return f"tenants/{tenant_id}/documents/{uuid.uuid4()}"
+
+
+def parse_metadata(raw: bytes) -> dict[str, Any]:
+    """The ``metadata`` form field: a JSON object."""
+    try:
+        value = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InvalidInput("form field 'metadata': not valid JSON") from e
+    if not isinstance(value, dict):
+        raise InvalidInput("form field 'metadata': must be a JSON object")
+    return value
+
+
+class _Measured:
+    """Counts and hashes the bytes it passes on; stops past ``max_bytes``."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size_bytes = 0
+        self.digest = hashlib.sha256()
+
+    async def stream(self, head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        if head:
+            self._count(head)
+            yield head
+        async for chunk in rest:
+            self._count(chunk)
+            yield chunk
+
+    def _count(self, chunk: bytes) -> None:
+        self.size_bytes += len(chunk)
+        if self.size_bytes > self.max_bytes:
+            raise FileTooLarge(
+                f"the file is over the upload limit of {self.max_bytes} bytes",
+                max_bytes=self.max_bytes,
+            )
+        self.digest.update(chunk)
+
+
+async def upload_form(
+    resources: Resources,
+    tenant_id: uuid.UUID,
+    body: AsyncIterator[bytes],
+    *,
+    content_type: str | None,
+    content_length: int | None,
+    process: bool,
+    priority: Priority,
+) -> Ingested:
+    """Store the file of a multipart upload and (unless ``process`` is
+    false) queue its processing; see the module notes."""
+    settings = resources.settings
+    max_bytes = settings.upload.max_bytes
+    boundary = boundary_of(content_type)
+    if content_length is not None and content_length > max_bytes + FORM_OVERHEAD_BYTES:
+        raise FileTooLarge(
+            f"the request body ({content_length} bytes) is over the upload limit of "
+            f"{max_bytes} bytes",
+            max_bytes=max_bytes,
+        )
+    form = FormStream(body, boundary, max_body_bytes=max_bytes + FORM_OVERHEAD_BYTES)
+    metadata: dict[str, Any] = {}
+    stored: tuple[str, str, FileType, int, str] | None = None  # key, name, type, size, sha
+    try:
+        while (event := await form.next()) is not END:
+            if not isinstance(event, MultipartSegment):
+                continue
+            if event.filename is not None or event.name == "file":
+                if event.name != "file":
+                    raise InvalidInput(
+                        f"form field {event.name!r}: files go in the field named 'file'"
+                    )
+                if stored is not None:
+                    raise InvalidInput("form field 'file': only one file per upload")
+                stored = await _store_file(resources, tenant_id, form, event, max_bytes)
+            elif event.name == "metadata":
+                metadata = parse_metadata(await form.read_part(MAX_METADATA_BYTES, "metadata"))
+            else:
+                raise InvalidInput(
+                    f"form field {event.name!r}: unknown (expected 'file' and 'metadata')"
+                )
+        if stored is None:
+            raise InvalidInput("form field 'file': missing (send the file as the part 'file')")
+    except BaseException:
+        if stored is not None:
+            await _remove(resources, stored[0])
+        raise
+    key, filename, file_type, size_bytes, sha256 = stored
+    document = Document(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        filename=filename,
+        kind=file_type.kind,
+        content_type=file_type.content_type,
+        size_bytes=size_bytes,
+        sha256=sha256,
+        storage_key=key,
+        status=DocumentStatus.QUEUED if process else DocumentStatus.UPLOADED,
+        meta=metadata,
+    )
+    assert resources.sessions is not None
+    async with resources.sessions() as session:
+        existing = await repository.find_by_sha256(session, tenant_id, sha256)
+        if existing is None:
+            session.add(document)
+            try:
+                await session.flush()
+                job = await _enqueue(resources, session, document, priority) if process else None
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()  # the same bytes, uploaded concurrently
+                existing = await repository.find_by_sha256(session, tenant_id, sha256)
+                if existing is None:
+                    raise
+            else:
+                ids = outbox.pending_ids(session)
+    if existing is not None:
+        await _remove(resources, key)
+        return await _existing(resources, existing)
+    await _dispatch(resources, ids, job)
+    return Ingested(document, job)
+
+
+async def _store_file(
+    resources: Resources,
+    tenant_id: uuid.UUID,
+    form: FormStream,
+    part: MultipartSegment,
+    max_bytes: int,
+) -> tuple[str, str, FileType, int, str]:
+    filename = sanitize_filename(part.filename)
+    chunks = form.body_chunks()
+    head = b""
+    async for chunk in chunks:
+        head += chunk
+        if len(head) >= SNIFF_BYTES:
+            break
+    if len(head) > max_bytes:
+        raise FileTooLarge(
+            f"the file is over the upload limit of {max_bytes} bytes", max_bytes=max_bytes
+        )
+    file_type = check_upload(
+        head[:SNIFF_BYTES],
+        filename,
+        allowed=resources.settings.upload.allowed,
+        declared_content_type=part.content_type,
+    )
+    key = storage_key_for(tenant_id)
+    measured = _Measured(max_bytes)
+    await resources.storage.put_stream(
+        key, measured.stream(head, chunks), content_type=file_type.content_type
+    )
+    return key, filename, file_type, measured.size_bytes, measured.digest.hexdigest()
+
+
+async def _remove(resources: Resources, key: str) -> None:
+    with contextlib.suppress(ObjectNotFound):
+        await resources.storage.delete(key)
+
+
+async def _existing(resources: Resources, document: Document) -> Ingested:
+    assert resources.sessions is not None
+    async with resources.sessions() as session:
+        latest = await repository.latest_jobs(session, [document.id])
+    return Ingested(document, latest.get(document.id), duplicate=True)
+
+
+async def _enqueue(
+    resources: Resources,
+    session: AsyncSession,
+    document: Document,
+    priority: Priority,
+    *,
+    force_ocr: bool = False,
+    ocr_languages: str | None = None,
+) -> Job:
+    job_id = uuid.uuid4()
+    message = ProcessDocumentV1(
+        job_id=str(job_id),
+        tenant_id=str(document.tenant_id),
+        document_id=str(document.id),
+        storage_key=document.storage_key,
+        content_type=document.content_type or "application/octet-stream",
+        priority=priority,
+        force_ocr=force_ocr,
+        ocr_languages=ocr_languages,
+    )
+    large = (document.size_bytes or 0) >= LARGE_DOCUMENT_BYTES
+    return await outbox.enqueue(
+        session,
+        message,
+        tenant_id=document.tenant_id,
+        document_id=document.id,
+        max_retries=resources.settings.jobs.max_retries,
+        queue=Queue.DOCUMENTS_LARGE if large else None,
+    )
+
+
+async def _dispatch(resources: Resources, ids: list[uuid.UUID], job: Job | None) -> None:
+    """Send the committed jobs now; whatever fails stays for the relay."""
+    if not ids or job is None:
+        return
+    assert resources.jobs is not None
+    try:
+        sent = await resources.jobs.dispatch(ids)
+    except Exception:  # the database hiccuped after the commit: the relay sends it
+        sent = 0
+    if sent:
+        job.status = JobStatus.QUEUED
+
+
+async def queue_processing(
+    resources: Resources,
+    tenant_id: uuid.UUID,
+    document_id: uuid.UUID,
+    *,
+    priority: Priority,
+    force_ocr: bool = False,
+    ocr_languages: str | None = None,
+) -> Ingested:
+    """(Re)queue a document's processing.
+
+    A document whose processing is already pending, queued or running
+    answers that job (nothing new is queued). A presigned upload
+    (``awaiting_upload``) is checked first: the object must exist, be
+    within the size limit and have the type its name promised; a document
+    with the same bytes already stored answers that document instead.
+    """
+    assert resources.sessions is not None
+    async with resources.sessions() as session:
+        document = await repository.get_document(session, tenant_id, document_id, for_update=True)
+        active = await repository.active_job(session, document.id)
+        if active is not None:
+            return Ingested(document, active)
+        if document.status == DocumentStatus.AWAITING_UPLOAD:
+            from folio_api.domain.uploads.services import verify_upload
+
+            sha256 = await verify_upload(resources, document)
+            existing = await repository.find_by_sha256(session, tenant_id, sha256)
+            if existing is not None:
+                await repository.delete_row(session, document.id)
+                await session.commit()
+                await _remove(resources, document.storage_key)
+                return await _existing(resources, existing)
+        document.status = DocumentStatus.QUEUED
+        document.error = None
+        job = await _enqueue(
+            resources,
+            session,
+            document,
+            priority,
+            force_ocr=force_ocr,
+            ocr_languages=ocr_languages,
+        )
+        await session.commit()
+        ids = outbox.pending_ids(session)
+    await _dispatch(resources, ids, job)
+    return Ingested(document, job)

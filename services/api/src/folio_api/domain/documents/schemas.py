@@ -1,0 +1,195 @@
+"""Wire types of the documents and uploads routes (never ORM objects)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+
+from folio_api.domain.jobs.schemas import JobOut, JobRef
+from folio_shared.db.models import Document
+from folio_shared.messages import Priority
+
+#: Tesseract languages, ``+``-separated (``eng+por``).
+OcrLanguages = Annotated[
+    str, msgspec.Meta(pattern=r"^[a-z_]{3,16}(\+[a-z_]{3,16}){0,15}$", max_length=255)
+]
+
+
+class DocumentLinks(msgspec.Struct, frozen=True, kw_only=True):
+    """Where to go next: the document, its text, chunks, file and the
+    route that (re)queues its processing."""
+
+    self: str
+    text: str
+    chunks: str
+    file: str
+    process: str
+
+
+class DocumentOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A document.
+
+    ``filename`` is the client's (sanitised) name, metadata only; ``kind``
+    and ``content_type`` come from the bytes (``None`` while
+    ``awaiting_upload``); ``page_count`` is known once extracted;
+    ``latest_job`` is its most recent job, if any.
+    """
+
+    id: uuid.UUID
+    filename: str
+    kind: str | None
+    content_type: str | None
+    size_bytes: int | None
+    sha256: str | None
+    status: str
+    page_count: int | None
+    error: str | None
+    metadata: dict[str, Any]
+    low_confidence_pages: list[int]
+    created_at: datetime
+    updated_at: datetime
+    latest_job: JobOut | None = None
+    links: DocumentLinks
+
+
+class UploadOut(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer to an upload or a process request: the document and the
+    job processing it (``None`` with ``?process=false``). ``duplicate``:
+    the same bytes were already stored by this tenant, and this is that
+    document (answered with 200 instead of 201)."""
+
+    document: DocumentOut
+    job: JobRef | None
+    duplicate: bool = False
+
+
+class DocumentPage(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of documents, newest first; pass ``next_cursor`` as
+    ``cursor`` for the next (``None``: last page)."""
+
+    items: list[DocumentOut]
+    next_cursor: str | None
+
+
+class PageText(msgspec.Struct, frozen=True, kw_only=True):
+    """The text of one page and how it was obtained (``text`` layer or ``ocr``)."""
+
+    page_no: int
+    text: str
+    method: str
+    low_confidence: bool
+
+
+class TextOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A document's text: ``text`` is the requested page, or all pages
+    joined with a form feed (``\\f``) between them; ``pages`` lists each."""
+
+    document_id: uuid.UUID
+    page_count: int
+    page: int | None
+    text: str
+    pages: list[PageText]
+
+
+class ChunkOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A searchable chunk: its position (``index``), pages and character
+    offsets in the document's text, and its text."""
+
+    id: uuid.UUID
+    index: int
+    page_start: int
+    page_end: int
+    char_start: int
+    char_end: int
+    token_count: int
+    text: str
+
+
+class ChunkPage(msgspec.Struct, frozen=True, kw_only=True):
+    """Chunks in order; pass ``next_after`` as ``after`` for the next page."""
+
+    items: list[ChunkOut]
+    next_after: int | None
+
+
+class UploadRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Ask for a presigned upload.
+
+    - ``filename``: the file's name (its extension decides the type the
+      upload must have; the bytes are checked at ``/process``).
+    - ``size_bytes``: the file's size if known; the upload is then bounded
+      to it (default: the API's upload limit).
+    - ``metadata``: free-form client metadata kept with the document.
+    """
+
+    filename: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+    size_bytes: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class PresignedUploadOut(msgspec.Struct, frozen=True, kw_only=True):
+    """How to send the file: ``method`` to ``url`` with ``headers`` (PUT:
+    the raw file as the body; POST: a multipart form of ``fields`` then the
+    file as the field ``file``), before ``expires_at``, at most
+    ``max_bytes``, with exactly ``content_type``."""
+
+    url: str
+    method: str
+    fields: dict[str, str]
+    headers: dict[str, str]
+    expires_at: datetime
+    max_bytes: int
+    content_type: str
+
+
+class UploadGrantOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A presigned upload and the document (``awaiting_upload``) it fills;
+    when the file is sent, call ``links.process`` of the document."""
+
+    document: DocumentOut
+    upload: PresignedUploadOut
+
+
+class ProcessRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Options of a processing run: ``priority`` (``low``, ``normal``,
+    ``high``, ``critical``; default ``normal``), ``force_ocr`` (OCR every
+    page; default false), ``ocr_languages`` (Tesseract's, e.g. ``eng+por``;
+    default: the configured ones)."""
+
+    priority: Priority = Priority.NORMAL
+    force_ocr: bool = False
+    ocr_languages: OcrLanguages | None = None
+
+
+def document_links(document_id: uuid.UUID) -> DocumentLinks:
+    base = f"/v1/documents/{document_id}"
+    return DocumentLinks(
+        self=base,
+        text=f"{base}/text",
+        chunks=f"{base}/chunks",
+        file=f"{base}/file",
+        process=f"{base}/process",
+    )
+
+
+def document_out(document: Document, latest_job: JobOut | None = None) -> DocumentOut:
+    return DocumentOut(
+        id=document.id,
+        filename=document.filename,
+        kind=str(document.kind) if document.kind else None,
+        content_type=document.content_type,
+        size_bytes=document.size_bytes,
+        sha256=document.sha256,
+        status=str(document.status),
+        page_count=document.page_count,
+        error=document.error,
+        metadata=dict(document.meta or {}),
+        low_confidence_pages=list(document.low_confidence_pages or []),
+        created_at=document.created_at,
+        updated_at=document.updated_at,
+        latest_job=latest_job,
+        links=document_links(document.id),
+    )

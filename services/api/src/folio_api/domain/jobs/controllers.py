@@ -1,0 +1,119 @@
+"""``/v1/jobs`` routes: one job, the list, cancel, retry and live events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent
+
+from folio_api.domain.auth.principal import Principal
+from folio_api.domain.jobs import services
+from folio_api.domain.jobs.schemas import JobOut, JobPage, job_out
+from folio_api.domain.jobs.sse import check_last_event_id, stream_job_events
+from folio_api.errors import problem_responses
+from folio_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from folio_api.resources import get_resources
+from folio_shared.db.enums import JobStatus
+
+#: ``app.state`` key overriding the SSE heartbeat interval (seconds).
+SSE_HEARTBEAT_KEY = "sse_heartbeat_s"
+
+
+class JobsController(Controller):
+    """Follow and steer the tenant's jobs."""
+
+    path = "/jobs"
+    tags = ["jobs"]
+
+    @get("/", summary="List jobs, newest first", responses=problem_responses())
+    async def list_jobs(
+        self,
+        state: State,
+        principal: Principal,
+        status: JobStatus | None = None,
+        document_id: uuid.UUID | None = None,
+        top_level: Annotated[
+            bool, Parameter(description="only jobs without a parent (no per-page jobs)")
+        ] = False,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        cursor: Annotated[str | None, Parameter(max_length=512)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    ) -> JobPage:
+        return await services.list_jobs(
+            get_resources(state),
+            principal.tenant(),
+            status=status,
+            document_id=document_id,
+            top_level=top_level,
+            created_after=created_after,
+            created_before=created_before,
+            cursor=cursor,
+            limit=limit,
+        )
+
+    @get("/{job_id:uuid}", summary="A job", responses=problem_responses(404))
+    async def get_job(self, state: State, principal: Principal, job_id: uuid.UUID) -> JobOut:
+        jobs = get_resources(state).jobs
+        assert jobs is not None
+        return job_out(await jobs.get(job_id, tenant_id=principal.tenant()))
+
+    @post(
+        "/{job_id:uuid}/cancel",
+        summary="Cancel a job (queued: at once; running: at its next page)",
+        status_code=200,
+        responses=problem_responses(404, 409),
+    )
+    async def cancel(self, state: State, principal: Principal, job_id: uuid.UUID) -> JobOut:
+        jobs = get_resources(state).jobs
+        assert jobs is not None
+        return job_out(await jobs.cancel(job_id, tenant_id=principal.tenant()))
+
+    @post(
+        "/{job_id:uuid}/retry",
+        summary="Run a failed, dead or cancelled job again",
+        status_code=202,
+        responses=problem_responses(404, 409),
+    )
+    async def retry(self, state: State, principal: Principal, job_id: uuid.UUID) -> JobOut:
+        jobs = get_resources(state).jobs
+        assert jobs is not None
+        return job_out(await jobs.retry(job_id, tenant_id=principal.tenant()))
+
+    @get(
+        "/{job_id:uuid}/events",
+        summary="Live events (Server-Sent Events), replay from Last-Event-ID",
+        description=(
+            "`snapshot` first (without Last-Event-ID), then every `state` and `progress` "
+            "event with its id, `: heartbeat` comments while idle; the stream ends after "
+            "the terminal state event."
+        ),
+        responses={
+            200: ResponseSpec(str, description="text/event-stream", media_type="text/event-stream"),
+            **problem_responses(404),
+        },
+    )
+    async def events(
+        self,
+        state: State,
+        principal: Principal,
+        job_id: uuid.UUID,
+        last_event_id: Annotated[
+            str | None, Parameter(header="Last-Event-ID", max_length=64)
+        ] = None,
+    ) -> ServerSentEvent:
+        resources = get_resources(state)
+        assert resources.jobs is not None
+        after = check_last_event_id(last_event_id)
+        job = await resources.jobs.get(job_id, tenant_id=principal.tenant())
+        heartbeat_s = float(state.get(SSE_HEARTBEAT_KEY, 15.0))
+        return ServerSentEvent(
+            stream_job_events(resources, job, last_event_id=after, heartbeat_s=heartbeat_s),
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )

@@ -1,0 +1,114 @@
+"""Wire types of the jobs routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from folio_shared.db.models import Job
+
+
+class JobLinks(msgspec.Struct, frozen=True, kw_only=True):
+    """``self``: the job; ``events``: its SSE stream; ``document``: its document."""
+
+    self: str
+    events: str
+    document: str | None = None
+
+
+class JobRef(msgspec.Struct, frozen=True, kw_only=True):
+    """A job in short: ``job_id``, ``status`` and its links."""
+
+    job_id: uuid.UUID
+    status: str
+    links: JobLinks
+
+
+class JobError(msgspec.Struct, frozen=True, kw_only=True):
+    """Why the last attempt failed: exception ``type`` and ``message``."""
+
+    type: str | None
+    message: str | None
+
+
+class JobOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A job: state, progress (``stage``, ``progress`` percent, ``units_done``
+    of ``units_total``), attempts, error and timestamps."""
+
+    id: uuid.UUID
+    document_id: uuid.UUID | None
+    parent_id: uuid.UUID | None
+    actor: str
+    queue: str
+    priority: str
+    status: str
+    stage: str | None
+    progress: int
+    units_done: int
+    units_total: int | None
+    attempts: int
+    max_retries: int
+    error: JobError | None
+    cause: str | None
+    result: dict[str, Any] | None
+    created_at: datetime
+    queued_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
+    links: JobLinks
+
+
+class JobPage(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of jobs, newest first; pass ``next_cursor`` as ``cursor``
+    for the next page (``None``: this was the last)."""
+
+    items: list[JobOut]
+    next_cursor: str | None
+
+
+def job_links(job_id: uuid.UUID, document_id: uuid.UUID | None) -> JobLinks:
+    return JobLinks(
+        self=f"/v1/jobs/{job_id}",
+        events=f"/v1/jobs/{job_id}/events",
+        document=f"/v1/documents/{document_id}" if document_id else None,
+    )
+
+
+def job_ref(job: Job) -> JobRef:
+    return JobRef(job_id=job.id, status=str(job.status), links=job_links(job.id, job.document_id))
+
+
+def job_out(job: Job) -> JobOut:
+    error = (
+        JobError(type=job.error_type, message=job.error_message)
+        if job.error_type or job.error_message
+        else None
+    )
+    return JobOut(
+        id=job.id,
+        document_id=job.document_id,
+        parent_id=job.parent_id,
+        actor=job.actor_name,
+        queue=job.queue_name,
+        priority=job.priority,
+        status=str(job.status),
+        stage=job.stage,
+        progress=job.progress,
+        units_done=job.units_done,
+        units_total=job.units_total,
+        attempts=job.attempts,
+        max_retries=job.max_retries,
+        error=error,
+        cause=str(job.cause) if job.cause else None,
+        result=job.result,
+        created_at=job.created_at,
+        queued_at=job.queued_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        updated_at=job.updated_at,
+        links=job_links(job.id, job.document_id),
+    )

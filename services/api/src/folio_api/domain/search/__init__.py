@@ -1,0 +1,1 @@
+"""``/v1/search``: search the tenant's documents by meaning and by words."""

@@ -1,0 +1,142 @@
+"""``GET /v1/search``: hybrid search over the tenant's chunks.
+
+The query is embedded by worker-docs (``queries.embed``, request and reply
+over the broker, a few seconds at most); the API never loads the model.
+Keyword-only searches need no embedding. Results are tenant-scoped: another
+tenant's documents are never searched.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import anyio
+import msgspec
+from litestar import Controller, get
+from litestar.datastructures import State
+from litestar.params import Parameter
+
+from folio_api.domain.auth.principal import Principal
+from folio_api.errors import problem_responses
+from folio_api.resources import get_resources
+from folio_shared.db.enums import DocumentKind
+from folio_shared.errors import DependencyUnavailable
+from folio_shared.queries import embed_query, results_backend
+from folio_shared.search import SearchFilters, SearchMode, search
+
+
+class SearchHitOut(msgspec.Struct, frozen=True, kw_only=True):
+    """One hit: the chunk, its document and pages, a highlighted snippet
+    (HTML-safe, matches in ``<mark>``) and the fused score."""
+
+    chunk_id: uuid.UUID
+    document_id: uuid.UUID
+    filename: str
+    kind: str | None
+    page_start: int
+    page_end: int
+    snippet: str
+    score: float
+    semantic_rank: int | None
+    keyword_rank: int | None
+
+
+class SearchResults(msgspec.Struct, frozen=True, kw_only=True):
+    """``results``, best first, for ``query`` in ``mode``."""
+
+    query: str
+    mode: str
+    results: list[SearchHitOut]
+
+
+#: How long the API waits for a query's vector, in milliseconds.
+EMBED_TIMEOUT_MS = 5_000
+
+
+@functools.cache
+def _backend(redis_url: str) -> object:
+    return results_backend(redis_url)
+
+
+class SearchController(Controller):
+    """Search the tenant's documents."""
+
+    path = "/search"
+    tags = ["search"]
+
+    @get(
+        "/", summary="Search documents (hybrid, semantic or keyword)", responses=problem_responses()
+    )
+    async def search(
+        self,
+        state: State,
+        principal: Principal,
+        q: Annotated[str, Parameter(min_length=1, max_length=1000, description="the query")],
+        k: Annotated[int, Parameter(ge=1, le=100, description="results wanted")] = 10,
+        mode: SearchMode = SearchMode.HYBRID,
+        document_ids: Annotated[
+            list[uuid.UUID] | None, Parameter(description="only these documents")
+        ] = None,
+        kind: Annotated[
+            list[DocumentKind] | None, Parameter(description="only these types")
+        ] = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+    ) -> SearchResults:
+        res = get_resources(state)
+        tenant_id = principal.tenant()
+        vector: list[float] | None = None
+        if mode is not SearchMode.KEYWORD:
+            if res.broker is None:
+                raise DependencyUnavailable("the broker is not available")
+            broker = res.broker
+            backend = _backend(res.settings.redis.url)
+            vector = await anyio.to_thread.run_sync(
+                functools.partial(
+                    embed_query,
+                    broker,
+                    q,
+                    tenant_id=str(tenant_id),
+                    timeout_ms=EMBED_TIMEOUT_MS,
+                    backend=backend,  # type: ignore[arg-type]
+                )
+            )
+        filters = SearchFilters(
+            document_ids=document_ids,
+            kinds=[str(k_) for k_ in kind] if kind else None,
+            created_from=created_from,
+            created_to=created_to,
+        )
+        assert res.sessions is not None
+        async with res.sessions() as session:
+            hits = await search(
+                session,
+                tenant_id=tenant_id,
+                query_vector=vector,
+                query_text=q,
+                k=k,
+                mode=mode,
+                filters=filters,
+            )
+        return SearchResults(
+            query=q,
+            mode=mode.value,
+            results=[
+                SearchHitOut(
+                    chunk_id=h.chunk_id,
+                    document_id=h.document_id,
+                    filename=h.filename,
+                    kind=h.kind,
+                    page_start=h.page_start,
+                    page_end=h.page_end,
+                    snippet=h.snippet,
+                    score=h.score,
+                    semantic_rank=h.semantic_rank,
+                    keyword_rank=h.keyword_rank,
+                )
+                for h in hits
+            ],
+        )

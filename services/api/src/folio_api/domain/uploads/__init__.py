@@ -1,0 +1,1 @@
+"""``/v1/uploads``: presigned uploads straight to storage."""

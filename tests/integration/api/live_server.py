@@ -1,0 +1,50 @@
+"""The real API served by uvicorn on a free loopback port, in a thread."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import uvicorn
+
+from folio_api.app import create_app
+from folio_shared.settings import FolioSettings
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    server: uvicorn.Server
+    settings: FolioSettings
+
+
+@contextlib.contextmanager
+def serve(
+    settings_for: Callable[[str], FolioSettings], **app_options: float
+) -> Iterator[LiveServer]:
+    """Serve ``create_app(settings_for(base_url))`` until the block ends."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = settings_for(base_url)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, **app_options), log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the API server did not start")
+        time.sleep(0.01)
+    try:
+        yield LiveServer(base_url, server, settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()

@@ -1,0 +1,177 @@
+"""Jobs: get, list, cancel, retry, and live events over SSE (Redis streams)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import uuid
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from apikit import TenantKey, pdf_bytes, problem
+from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from folio_shared.db.models import Job
+from folio_shared.jobs import events
+
+pytestmark = pytest.mark.integration
+
+Client = AsyncTestClient[Any]
+
+
+async def new_job(client: Client, who: TenantKey) -> tuple[str, str]:
+    r = await client.post(
+        "/v1/documents",
+        headers=who.headers,
+        files={"file": ("j.pdf", pdf_bytes("job"), "application/pdf")},
+    )
+    assert r.status_code == 201, r.text
+    return r.json()["document"]["id"], r.json()["job"]["job_id"]
+
+
+def parse_sse(text: str) -> list[dict[str, Any]]:
+    """Events of an SSE body: dicts with id/event/data, comments as {"comment": ...}."""
+    out: list[dict[str, Any]] = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        if not block.strip():
+            continue
+        item: dict[str, Any] = {}
+        for line in block.split("\n"):
+            field, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if field == "":
+                item["comment"] = value
+            else:
+                item[field] = value
+        out.append(item)
+    return out
+
+
+async def test_get_and_list_jobs(client: Client, alice: TenantKey) -> None:
+    await new_job(client, alice)
+    doc_id, job_id = await new_job(client, alice)
+    job = await client.get(f"/v1/jobs/{job_id}", headers=alice.headers)
+    assert job.status_code == 200
+    body = job.json()
+    assert body["id"] == job_id
+    assert body["document_id"] == doc_id
+    assert body["status"] == "queued"
+    assert body["actor"] == "docs.process"
+    assert body["links"]["events"] == f"/v1/jobs/{job_id}/events"
+    listed = await client.get("/v1/jobs", headers=alice.headers, params={"document_id": doc_id})
+    assert [j["id"] for j in listed.json()["items"]] == [job_id]
+    queued = await client.get(
+        "/v1/jobs", headers=alice.headers, params={"status": "queued", "limit": 1}
+    )
+    assert len(queued.json()["items"]) == 1
+    assert queued.json()["next_cursor"]
+    problem(
+        await client.get(f"/v1/jobs/{uuid.uuid4()}", headers=alice.headers), 404, "job_not_found"
+    )
+
+
+async def test_cancel_then_retry(client: Client, alice: TenantKey) -> None:
+    _, job_id = await new_job(client, alice)
+    problem(
+        await client.post(f"/v1/jobs/{job_id}/retry", headers=alice.headers),
+        409,
+        "job_state_conflict",
+    )
+    cancelled = await client.post(f"/v1/jobs/{job_id}/cancel", headers=alice.headers)
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    problem(
+        await client.post(f"/v1/jobs/{job_id}/cancel", headers=alice.headers),
+        409,
+        "job_state_conflict",
+    )
+    retried = await client.post(f"/v1/jobs/{job_id}/retry", headers=alice.headers)
+    assert retried.status_code == 202, retried.text
+    assert retried.json()["status"] in ("pending", "queued")
+    assert retried.json()["attempts"] == 0
+
+
+async def test_events_replay_and_close_after_terminal(
+    client: Client, alice: TenantKey, redis: Redis
+) -> None:
+    _, job_id = await new_job(client, alice)
+    ids = [
+        await events.publish(redis, job_id, "state", {"status": "running"}),
+        await events.publish(
+            redis, job_id, "progress", {"stage": "extract", "done": 1, "total": 2}
+        ),
+        await events.publish(
+            redis, job_id, "progress", {"stage": "extract", "done": 2, "total": 2}
+        ),
+        await events.publish(redis, job_id, "state", {"status": "succeeded"}),
+    ]
+    response = await client.get(f"/v1/jobs/{job_id}/events", headers=alice.headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    received = parse_sse(response.text)
+    assert received[0]["event"] == "snapshot"
+    assert json.loads(received[0]["data"])["id"] == job_id
+    assert [e["id"] for e in received[1:]] == ids
+    assert [e["event"] for e in received[1:]] == ["state", "progress", "progress", "state"]
+    assert json.loads(received[-1]["data"]) == {"status": "succeeded"}
+    # resume after the second event: only the rest, no snapshot
+    resumed = await client.get(
+        f"/v1/jobs/{job_id}/events", headers={**alice.headers, "Last-Event-ID": ids[1]}
+    )
+    assert [e["id"] for e in parse_sse(resumed.text)] == ids[2:]
+
+
+async def test_events_stream_live_with_heartbeats(
+    client: Client, alice: TenantKey, test_servers: Any
+) -> None:
+    _, job_id = await new_job(client, alice)
+
+    async def publish_later() -> None:
+        own = Redis.from_url(test_servers.redis_url)
+        try:
+            await asyncio.sleep(0.3)
+            await events.publish(own, job_id, "progress", {"stage": "ocr", "done": 1, "total": 1})
+            await asyncio.sleep(1.3)  # longer than the test app's 0.5 s heartbeat
+            await events.publish(own, job_id, "state", {"status": "failed"})
+        finally:
+            await own.aclose()
+
+    # The test client blocks this loop while it waits: the "worker" runs in a thread.
+    worker = threading.Thread(target=asyncio.run, args=(publish_later(),))
+    worker.start()
+    response = await client.get(f"/v1/jobs/{job_id}/events", headers=alice.headers)
+    worker.join(timeout=10)
+    received = parse_sse(response.text)
+    kinds = [e.get("event") or ("comment:" + e.get("comment", "")) for e in received]
+    assert kinds[0] == "snapshot"
+    assert "progress" in kinds
+    assert "comment:heartbeat" in kinds
+    assert kinds[-1] == "state"
+    assert json.loads(received[-1]["data"])["status"] == "failed"
+
+
+async def test_terminal_job_with_lost_stream_gets_a_synthesized_end(
+    client: Client, alice: TenantKey, engine: AsyncEngine, redis: Redis
+) -> None:
+    _, job_id = await new_job(client, alice)
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.update(Job)
+            .where(Job.id == uuid.UUID(job_id))
+            .values(status="failed", error_type="ExtractionError", error_message="bad pdf")
+        )
+    await redis.delete(events.stream_key(job_id))  # as after a Redis flush
+    response = await asyncio.wait_for(
+        client.get(f"/v1/jobs/{job_id}/events", headers=alice.headers), timeout=10
+    )
+    received = parse_sse(response.text)
+    assert [e["event"] for e in received] == ["snapshot", "state"]
+    assert json.loads(received[-1]["data"]) == {
+        "status": "failed",
+        "synthesized": True,
+        "error": {"type": "ExtractionError", "message": "bad pdf"},
+    }

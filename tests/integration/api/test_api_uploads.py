@@ -1,0 +1,137 @@
+"""Presigned uploads: grant, PUT to storage (the API's signed local route, over
+real HTTP), then ``/process`` checks the object before queuing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from apikit import TenantKey, api_settings, make_tenant, pdf_bytes, problem
+from live_server import LiveServer, serve
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def live(
+    tmp_path_factory: pytest.TempPathFactory, database_url: str, test_servers: Any
+) -> Iterator[LiveServer]:
+    with serve(
+        lambda base_url: api_settings(
+            tmp_path_factory.mktemp("live"),
+            database_url=database_url,
+            redis_url=test_servers.redis_url,
+            public_base_url=base_url,
+        )
+    ) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+async def gina(engine: AsyncEngine) -> TenantKey:
+    return await make_tenant(engine, "gina")
+
+
+async def grant(http: httpx.AsyncClient, who: TenantKey, filename: str, **extra: Any) -> Any:
+    response = await http.post(
+        "/v1/uploads", headers=who.headers, json={"filename": filename, **extra}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_presigned_upload_then_process(live: LiveServer, gina: TenantKey) -> None:
+    data = pdf_bytes("presigned")
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+        body = await grant(http, gina, "contract.pdf", metadata={"source": "scanner"})
+        document, upload = body["document"], body["upload"]
+        assert document["status"] == "awaiting_upload"
+        assert document["metadata"] == {"source": "scanner"}
+        assert upload["method"] == "PUT"
+        assert upload["content_type"] == "application/pdf"
+        early = await http.post(document["links"]["process"], headers=gina.headers)
+        problem(early, 409, "document_state_conflict")
+        put = await http.put(
+            upload["url"],
+            content=data,
+            headers={**upload["headers"], "Content-Type": upload["content_type"]},
+        )
+        assert put.status_code == 201, put.text
+        processed = await http.post(document["links"]["process"], headers=gina.headers)
+        assert processed.status_code == 202, processed.text
+        out = processed.json()
+        assert out["document"]["status"] == "queued"
+        assert out["document"]["kind"] == "pdf"
+        assert out["document"]["size_bytes"] == len(data)
+        assert out["job"]["status"] in ("queued", "pending")
+
+
+async def test_presigned_upload_with_wrong_bytes_is_refused(
+    live: LiveServer, gina: TenantKey
+) -> None:
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+        body = await grant(http, gina, "fake.pdf")
+        upload = body["upload"]
+        put = await http.put(
+            upload["url"],
+            content=b"MZ\x90\x00not a pdf",
+            headers={"Content-Type": "application/pdf"},
+        )
+        assert put.status_code == 201
+        refused = await http.post(body["document"]["links"]["process"], headers=gina.headers)
+        problem(refused, 415, "unsupported_file_type")
+        # the object was removed: processing again says the upload is missing
+        again = await http.post(body["document"]["links"]["process"], headers=gina.headers)
+        problem(again, 409, "document_state_conflict")
+
+
+async def test_presigned_upload_is_bounded_by_storage(live: LiveServer, gina: TenantKey) -> None:
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+        body = await grant(http, gina, "small.pdf", size_bytes=100)
+        upload = body["upload"]
+        assert upload["max_bytes"] == 100
+        too_big = await http.put(
+            upload["url"],
+            content=pdf_bytes() + b"x" * 200,
+            headers={"Content-Type": "application/pdf"},
+        )
+        assert too_big.status_code == 413
+        wrong_type = await http.put(
+            upload["url"], content=b"%PDF-1.4", headers={"Content-Type": "text/plain"}
+        )
+        assert wrong_type.status_code == 415
+
+
+async def test_presigned_duplicate_answers_the_existing_document(
+    live: LiveServer, gina: TenantKey
+) -> None:
+    data = pdf_bytes("presigned-dup")
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+        direct = await http.post(
+            "/v1/documents",
+            headers=gina.headers,
+            files={"file": ("d.pdf", data, "application/pdf")},
+        )
+        assert direct.status_code == 201
+        body = await grant(http, gina, "again.pdf")
+        await http.put(
+            body["upload"]["url"], content=data, headers={"Content-Type": "application/pdf"}
+        )
+        processed = await http.post(body["document"]["links"]["process"], headers=gina.headers)
+        assert processed.status_code == 200, processed.text
+        assert processed.json()["duplicate"] is True
+        assert processed.json()["document"]["id"] == direct.json()["document"]["id"]
+        gone = await http.get(f"/v1/documents/{body['document']['id']}", headers=gina.headers)
+        problem(gone, 404, "document_not_found")
+
+
+async def test_grant_expiry_is_at_most_15_minutes(live: LiveServer, gina: TenantKey) -> None:
+    from datetime import UTC, datetime
+
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+        body = await grant(http, gina, "e.txt")
+    expires = datetime.fromisoformat(body["upload"]["expires_at"])
+    assert 0 < (expires - datetime.now(UTC)).total_seconds() <= 900
