@@ -7,8 +7,8 @@ import or by :func:`create_app` itself; OpenAPI is served at ``/schema``.
 
 Routes:
 
-- ``/healthz``, ``/readyz`` (no authentication) and, for local storage,
-  the signed ``/storage/*`` routes;
+- ``/healthz``, ``/readyz``, ``/metrics`` (no authentication) and, for
+  local storage, the signed ``/storage/*`` routes;
 - ``/v1/...``: the public API, every route behind a tenant API key
   (:func:`~folio_api.domain.auth.guards.tenant_guard`) and its rate limit.
   Domains add their controller to :data:`V1_HANDLERS` (search goes there);
@@ -36,6 +36,9 @@ from folio_api.domain.auth.ratelimit import RateLimiter
 from folio_api.domain.documents.controllers import DocumentsController
 from folio_api.domain.health.controllers import HealthController
 from folio_api.domain.jobs.controllers import SSE_HEARTBEAT_KEY, JobsController
+from folio_api.domain.metrics.controllers import MetricsController
+from folio_api.domain.metrics.middleware import HttpMetricsMiddleware
+from folio_api.domain.ops.controllers import ops_router
 from folio_api.domain.search.controllers import SearchController
 from folio_api.domain.storage.controllers import LocalStorageController
 from folio_api.domain.uploads.controllers import UploadsController
@@ -82,7 +85,12 @@ def create_app(
     ``settings.storage.backend`` is ``local``.
     """
     settings = settings or get_settings()
-    handlers: list[ControllerRouterHandler] = [HealthController, v1_router()]
+    handlers: list[ControllerRouterHandler] = [
+        HealthController,
+        MetricsController,
+        v1_router(),
+        ops_router(),
+    ]
     if settings.storage.backend == "local":
         handlers.append(LocalStorageController)
     state = State(
@@ -98,6 +106,7 @@ def create_app(
         route_handlers=handlers,
         lifespan=[lifespan(settings, relay_interval_s=relay_interval_s)],
         exception_handlers=exception_handlers(),
+        middleware=[HttpMetricsMiddleware()],
         openapi_config=OpenAPIConfig(
             title="Folio API",
             version="0.1.0",

@@ -8,7 +8,7 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 
 from folio_api.domain.health.schemas import Liveness, Readiness
-from folio_api.domain.health.services import OK, check_readiness
+from folio_api.domain.health.services import OK, check_readiness, stalled_jobs
 from folio_api.errors import problem_response
 from folio_api.resources import get_resources
 
@@ -26,6 +26,10 @@ class HealthController(Controller):
     @get(
         "/readyz",
         summary="Readiness: Redis, PostgreSQL and storage reachable",
+        description=(
+            "200 `ready`; 200 `degraded` with `stalled_jobs` when running jobs stopped "
+            "moving (see `/v1/ops/stalled`); 503 `not_ready` naming what is unreachable."
+        ),
         responses={},
     )
     async def readyz(self, state: State) -> Response[Any]:
@@ -33,7 +37,10 @@ class HealthController(Controller):
         checks = await check_readiness(resources.redis, resources.engine, resources.storage)
         failing = {name: result for name, result in checks.items() if result != OK}
         if not failing:
-            return Response(Readiness(checks=checks))
+            stalled = await stalled_jobs(resources.engine)
+            if stalled:
+                return Response(Readiness(status="degraded", checks=checks, stalled_jobs=stalled))
+            return Response(Readiness(status="ready", checks=checks))
         detail = "; ".join(
             f"{name} unreachable: {result.removeprefix('error: ')}"
             for name, result in failing.items()

@@ -11,8 +11,11 @@ class Liveness(msgspec.Struct, frozen=True):
     status: str = "ok"
 
 
-class Readiness(msgspec.Struct, frozen=True, kw_only=True):
-    """``GET /readyz`` when ready: ``status`` ``"ready"``, one ``"ok"`` per dependency."""
+class Readiness(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``GET /readyz`` when ready: ``status`` ``"ready"``, one ``"ok"`` per
+    dependency; ``"degraded"`` (still 200) with ``stalled_jobs`` (their
+    count, present only then) when running jobs have stopped moving."""
 
-    status: str = "ready"
+    status: str
     checks: dict[str, str]
+    stalled_jobs: int | None = None

@@ -1,4 +1,5 @@
-"""Readiness checks: Redis (PING), PostgreSQL (``SELECT 1``), storage (``check()``).
+"""Readiness checks: Redis (PING), PostgreSQL (``SELECT 1``), storage (``check()``),
+and the stalled-job count that makes a ready API report *degraded*.
 
 All run concurrently, each under its own timeout, so one hung dependency
 answers "timed out" instead of stalling the probe.
@@ -13,6 +14,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from folio_shared.ops.stalled import count_stalled
 from folio_shared.storage import Storage
 
 #: Time each dependency gets to answer, in seconds.
@@ -67,3 +69,14 @@ async def check_readiness(
         },
         timeout_s=timeout_s,
     )
+
+
+async def stalled_jobs(engine: AsyncEngine, *, timeout_s: float = CHECK_TIMEOUT_S) -> int | None:
+    """How many jobs are stalled (:func:`~folio_shared.ops.stalled.count_stalled`),
+    or ``None`` when that cannot be told in ``timeout_s`` seconds (no jobs
+    table yet, a slow query): the watchdog only ever degrades readiness,
+    it never fails it."""
+    try:
+        return await asyncio.wait_for(count_stalled(engine), timeout=timeout_s)
+    except Exception:  # a missing count must not make the API unready
+        return None

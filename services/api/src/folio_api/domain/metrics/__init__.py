@@ -1,0 +1,2 @@
+"""``GET /metrics`` (Prometheus exposition) and the HTTP request metrics
+middleware."""

@@ -1,0 +1,258 @@
+"""Wire types of the ``/v1/ops`` routes, and their conversion from the
+:mod:`folio_shared.ops` dataclasses."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import msgspec
+
+from folio_shared.errors import InvalidInput
+from folio_shared.ops import dead
+
+#: Most dead jobs one list, re-drive or purge touches.
+MAX_SELECTION = 10_000
+
+
+class QueueOut(msgspec.Struct, frozen=True, kw_only=True):
+    """One physical queue: ``ready``, ``delayed``, ``in_flight`` and ``dead``
+    message counts, ``oldest_age_s`` (seconds, ``None`` when empty),
+    ``paused`` (its logical queue is), ``finished_per_minute`` (jobs finished
+    in each of the last ``minutes``, oldest first) and ``finished`` (by
+    final status over that window)."""
+
+    queue: str
+    logical: str
+    priority: str
+    ready: int
+    delayed: int
+    in_flight: int
+    dead: int
+    oldest_age_s: float | None
+    paused: bool
+    finished_per_minute: list[int]
+    finished: dict[str, int]
+
+
+class QueuesOut(msgspec.Struct, frozen=True, kw_only=True):
+    """Every physical queue; throughput over the last ``minutes``."""
+
+    minutes: int
+    items: list[QueueOut]
+
+
+class WorkerOut(msgspec.Struct, frozen=True, kw_only=True):
+    """One live worker process: ``host``, ``pid``, the physical ``queues`` it
+    consumes (``logical_queues`` without priorities), the ids of its
+    ``current_jobs`` and its ``last_heartbeat``."""
+
+    id: str
+    host: str
+    pid: int
+    queues: list[str]
+    logical_queues: list[str]
+    current_jobs: list[str]
+    started_at: datetime
+    last_heartbeat: datetime
+
+
+class WorkersOut(msgspec.Struct, frozen=True, kw_only=True):
+    """The live workers."""
+
+    items: list[WorkerOut]
+
+
+class DeadJobOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A job as the workbench lists it (``status`` is ``dead`` in lists)."""
+
+    id: uuid.UUID
+    status: str
+    tenant_id: uuid.UUID | None
+    document_id: uuid.UUID | None
+    parent_id: uuid.UUID | None
+    actor: str
+    queue: str
+    attempts: int
+    max_retries: int
+    cause: str | None
+    error_type: str | None
+    error_message: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class DeadJobsOut(msgspec.Struct, frozen=True, kw_only=True):
+    """Dead jobs, the most recent death first."""
+
+    items: list[DeadJobOut]
+
+
+class AttemptOut(msgspec.Struct, frozen=True, kw_only=True):
+    """One attempt: its number, ``run`` (0 for the first run, +1 per
+    re-drive), final ``status``, time, and the error with its traceback."""
+
+    attempt: int
+    run: int
+    status: str | None
+    at: datetime | None
+    cause: str | None
+    error_type: str | None
+    error_message: str | None
+    traceback: str | None
+
+
+class JobDetailOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A job in full: summary, message ``payload`` and ``options``, last
+    ``stage`` and ``progress`` (percent), ``result`` and every attempt."""
+
+    job: DeadJobOut
+    payload: dict[str, Any]
+    options: dict[str, Any]
+    stage: str | None
+    progress: int
+    result: dict[str, Any] | None
+    attempts: list[AttemptOut]
+
+
+class DeadFilterIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Which dead jobs: every field narrows (absent: any). ``queue``: a
+    logical (``ocr``) or physical (``ocr.high``) queue; ``since`` /
+    ``until``: time of death (UTC when naive); ``limit``: at most this many
+    jobs (default 100)."""
+
+    queue: str | None = None
+    actor: str | None = None
+    error_type: str | None = None
+    tenant_id: uuid.UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_SELECTION)] = 100
+
+    def narrows(self) -> bool:
+        """Whether any field other than ``limit`` is set."""
+        fields = (self.queue, self.actor, self.error_type, self.tenant_id, self.since, self.until)
+        return any(v is not None for v in fields)
+
+
+class DeadSelection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The dead jobs to purge: ``job_ids``, or a ``filter`` that narrows,
+    or ``all`` (every dead job, up to ``filter.limit``)."""
+
+    job_ids: list[uuid.UUID] | None = None
+    filter: DeadFilterIn | None = None
+    all: bool = False
+
+
+class RedriveIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The dead jobs to run again (as :class:`DeadSelection`) and
+    ``options``: payload fields to change first, e.g. ``{"force_ocr": true}``."""
+
+    job_ids: list[uuid.UUID] | None = None
+    filter: DeadFilterIn | None = None
+    all: bool = False
+    options: dict[str, Any] | None = None
+
+
+class RedriveOut(msgspec.Struct, frozen=True, kw_only=True):
+    """The jobs sent again, and those refused with the reason (by job id)."""
+
+    redriven: list[uuid.UUID]
+    skipped: dict[str, str]
+
+
+class PurgeOut(msgspec.Struct, frozen=True, kw_only=True):
+    """The dead jobs deleted."""
+
+    purged: list[uuid.UUID]
+
+
+class PauseOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A logical ``queue``'s state after the call: ``paused`` or not;
+    ``changed``: false when it already was in that state."""
+
+    queue: str
+    paused: bool
+    changed: bool
+
+
+class StalledJobOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A running job whose progress has not moved for ``idle_s`` seconds."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID | None
+    document_id: uuid.UUID | None
+    actor: str
+    queue: str
+    worker: str | None
+    stage: str | None
+    progress: int
+    attempts: int
+    started_at: datetime | None
+    updated_at: datetime
+    idle_s: float
+
+
+class StalledJobsOut(msgspec.Struct, frozen=True, kw_only=True):
+    """Stalled jobs, the longest idle first; ``stall_after_ms`` is the
+    threshold used."""
+
+    stall_after_ms: int
+    items: list[StalledJobOut]
+
+
+def convert(value: Any, type_: type[Any]) -> Any:
+    """An ops dataclass as its wire struct (fields read by attribute)."""
+    return msgspec.convert(value, type_, from_attributes=True)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def dead_filter(
+    queue: str | None = None,
+    actor: str | None = None,
+    error_type: str | None = None,
+    tenant_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+) -> dead.DeadFilter:
+    """A :class:`~folio_shared.ops.dead.DeadFilter`; naive times are UTC."""
+    return dead.DeadFilter(
+        queue=queue,
+        actor=actor,
+        error_type=error_type,
+        tenant_id=tenant_id,
+        since=_utc(since),
+        until=_utc(until),
+        limit=limit,
+    )
+
+
+def selection(
+    job_ids: list[uuid.UUID] | None, flt: DeadFilterIn | None, everything: bool
+) -> tuple[list[uuid.UUID] | None, dead.DeadFilter | None]:
+    """``(job_ids, filter)`` for :func:`dead.redrive` / :func:`dead.purge`:
+    exactly one way of choosing, never an accidental "everything"."""
+    chosen = flt or DeadFilterIn()
+    ways = sum((bool(job_ids), chosen.narrows(), everything))
+    if ways != 1:
+        raise InvalidInput(
+            "choose dead jobs one way: non-empty job_ids, a filter that narrows, or all=true"
+        )
+    if job_ids:
+        if len(job_ids) > MAX_SELECTION:
+            raise InvalidInput(f"at most {MAX_SELECTION} job_ids at once")
+        return job_ids, None
+    return None, dead_filter(
+        chosen.queue,
+        chosen.actor,
+        chosen.error_type,
+        chosen.tenant_id,
+        chosen.since,
+        chosen.until,
+        chosen.limit,
+    )
