@@ -248,7 +248,7 @@ def banner(mux: LogMux, plan: DevPlan, key: str | None, services: list[Service])
     running = ", ".join(s.name for s in services) or "none"
     lines = [
         "Folio dev stack is up",
-        f"  API          http://{plan.api_host}:{plan.api_port}   (/readyz, /ui, /docs)",
+        f"  API          http://{plan.api_host}:{plan.api_port}   (/readyz, /schema)",
         f"  API key      {key or '(not created: see the errors above)'}",
         f"               saved in {plan.home / 'dev-api-key'}",
         f"  Redis        redis://127.0.0.1:{plan.redis_port}/0",

@@ -1,0 +1,271 @@
+"""Shared helpers of the job-engine benchmarks: private servers, Folio worker
+processes, tracked no-op jobs.
+
+:class:`BenchServers` starts a Redis and a PostgreSQL (pgvector) of the
+benchmark's own on free loopback ports, with a fresh migrated database, and
+stops them at the end. :class:`WorkerGroup` runs worker processes in their
+own process group and kills the whole group when done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import redis
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from folio_devstack.ports import pick_port
+from folio_devstack.servers import PostgresServer, RedisServer
+from folio_shared.db import migrate
+from folio_shared.db.enums import JobStatus
+from folio_shared.db.models import Job
+from folio_shared.jobs.outbox import envelope, to_dramatiq
+from folio_shared.messages import Priority, Queue, physical_queue_names
+from folio_shared.settings import (
+    BrokerSettings,
+    DatabaseSettings,
+    FolioSettings,
+    LogSettings,
+    RedisSettings,
+    StorageSettings,
+)
+
+BENCH_DIR = Path(__file__).resolve().parent
+#: Folder of the worker modules (Folio, raw Dramatiq, Celery, RQ).
+NOOP_DIR = BENCH_DIR / "noop"
+sys.path.insert(0, str(NOOP_DIR))
+
+from messages import NoopV1  # noqa: E402
+
+__all__ = [
+    "FOLIO_QUEUES",
+    "NAMESPACE",
+    "BenchServers",
+    "NoopV1",
+    "WorkerGroup",
+    "folio_worker_argv",
+    "insert_queued",
+    "job_rows",
+    "wait_until",
+    "workers",
+]
+
+#: Broker namespace of the Folio benchmarks.
+NAMESPACE = "bench"
+#: Physical queues a Folio bench worker consumes (critical, high, normal, low).
+FOLIO_QUEUES = list(physical_queue_names(Queue.DOCUMENTS))
+
+
+class BenchServers:
+    """A private Redis and PostgreSQL with one migrated database.
+
+    - ``root``: folder for the servers' data (default: a fresh temp folder,
+      removed by the OS's temp cleaning, not by this class).
+    - ``fsync``: PostgreSQL ``fsync`` / ``full_page_writes`` (default off,
+      like the test suite: commits survive a server crash, not a power cut).
+    """
+
+    def __init__(self, root: Path | None = None, *, fsync: bool = False) -> None:
+        self.root = root or Path(tempfile.mkdtemp(prefix="folio-bench-"))
+        self.redis = RedisServer(pick_port(16479), self.root / "redis", appendonly=False)
+        self.postgres = PostgresServer(
+            pick_port(15532), self.root / "pg", fsync=fsync, max_connections=200
+        )
+        self.database = "folio_bench"
+
+    @property
+    def redis_url(self) -> str:
+        return self.redis.url
+
+    @property
+    def database_url(self) -> str:
+        return self.postgres.url(self.database)
+
+    def __enter__(self) -> Self:
+        self.redis.start()
+        try:
+            self.postgres.start()
+            self.postgres.create_database(self.database)
+            migrate.upgrade(self.database_url)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for server in (self.postgres, self.redis):
+            with contextlib.suppress(Exception):
+                server.stop()
+
+    def flush_redis(self) -> None:
+        client = redis.Redis.from_url(self.redis_url)
+        client.flushall()
+        client.close()
+
+    def folio_settings(self) -> FolioSettings:
+        """Settings of the benchmark process (the sending side)."""
+        return FolioSettings(
+            env="test",
+            database=DatabaseSettings(url=self.database_url),
+            redis=RedisSettings(url=self.redis_url),
+            broker=BrokerSettings(namespace=NAMESPACE),
+            storage=StorageSettings(local_root=self.root / "store"),
+            log=LogSettings(level="WARNING", format="console"),
+        )
+
+    def folio_env(self, **extra: str) -> dict[str, str]:
+        """Environment of a Folio worker process: production defaults except
+        the servers, the namespace and console logs."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")}
+        env.update(
+            FOLIO_ENV="test",
+            FOLIO_DATABASE_URL=self.database_url,
+            FOLIO_REDIS_URL=self.redis_url,
+            FOLIO_BROKER_NAMESPACE=NAMESPACE,
+            FOLIO_STORAGE_LOCAL_ROOT=str(self.root / "store"),
+            FOLIO_LOG_FORMAT="console",
+        )
+        env.update(extra)
+        return env
+
+    def plain_env(self) -> dict[str, str]:
+        """Environment of a raw Dramatiq, Celery or RQ worker."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")}
+        env["BENCH_REDIS_URL"] = self.redis_url
+        env["PYTHONPATH"] = os.pathsep.join([str(NOOP_DIR), env.get("PYTHONPATH", "")])
+        return env
+
+
+@dataclass
+class WorkerGroup:
+    """Worker processes, each in its own session (process group); ``close``
+    SIGKILLs every group that is still alive."""
+
+    log_dir: Path
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def spawn(self, argv: Sequence[str], env: dict[str, str], name: str) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.log_dir / f"{name}-{len(self.procs)}.log").open("ab")
+        try:
+            proc = subprocess.Popen(
+                list(argv),
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=str(NOOP_DIR),
+            )
+        finally:
+            log.close()
+        self.procs.append(proc)
+
+    def alive(self) -> bool:
+        return any(p.poll() is None for p in self.procs)
+
+    def close(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+        for proc in self.procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+        self.procs.clear()
+
+
+@contextlib.contextmanager
+def workers(log_dir: Path) -> Iterator[WorkerGroup]:
+    group = WorkerGroup(log_dir)
+    try:
+        yield group
+    finally:
+        group.close()
+
+
+def folio_worker_argv(processes: int, threads: int) -> list[str]:
+    """A ``python -c`` command running Folio's supervised worker on the
+    bench actor (the same supervisor as ``folio-worker-docs``)."""
+    argv = [
+        "folio_worker",
+        "--path",
+        str(NOOP_DIR),
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+        "--worker-shutdown-timeout",
+        "5000",
+        "--queues",
+        *FOLIO_QUEUES,
+    ]
+    code = f"from folio_shared.worker import supervise; raise SystemExit(supervise({argv!r}))"
+    return [sys.executable, "-c", code]
+
+
+def job_rows(
+    count: int, *, sleep_ms: int = 0, priority: Priority = Priority.NORMAL
+) -> tuple[list[dict[str, Any]], list[Any]]:
+    """``count`` job rows in the state :func:`folio_shared.jobs.dispatch`
+    leaves them (``queued``, sent), and their Dramatiq messages."""
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    messages: list[Any] = []
+    for _ in range(count):
+        job_id = uuid.uuid4()
+        env = envelope(NoopV1(job_id=str(job_id), sleep_ms=sleep_ms), priority=priority)
+        message = to_dramatiq(job_id, env)
+        messages.append(message)
+        rows.append(
+            {
+                "id": job_id,
+                "actor_name": env["actor"],
+                "queue_name": env["queue"],
+                "priority": priority.value,
+                "status": JobStatus.QUEUED,
+                "max_retries": 3,
+                "message": env,
+                "message_id": message.message_id,
+                "sent_at": now,
+                "queued_at": now,
+            }
+        )
+    return rows, messages
+
+
+async def insert_queued(engine: AsyncEngine, rows: list[dict[str, Any]]) -> None:
+    """Insert job rows in one transaction (``executemany``)."""
+    async with engine.begin() as conn:
+        for start in range(0, len(rows), 5_000):
+            await conn.execute(sa.insert(Job), rows[start : start + 5_000])
+
+
+def wait_until(predicate: Any, timeout_s: float, interval_s: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval_s)
+    return False

@@ -1,0 +1,322 @@
+"""Broker overhead: no-op jobs per second through Folio's job engine, side by
+side with raw Dramatiq, Celery and RQ on the same Redis.
+
+Starts its own Redis and PostgreSQL (pgvector, migrated), then for each
+system and each worker-process count queues the jobs first and measures
+from the moment the workers are started until the last job is done:
+
+- ``folio``: tracked jobs created with the outbox beforehand
+  (``outbox.enqueue`` + ``dispatch``: job row, message on Redis, not
+  timed); the worker is Folio's supervised worker
+  (``folio_shared.worker.supervise``) with the full middleware stack
+  (claim with a lease, outcome, events); done when the last job row is
+  ``succeeded``.
+- ``dramatiq``: a plain ``RedisBroker`` with Dramatiq's default middleware,
+  ``python -m dramatiq``; done when the queue holds no message.
+- ``celery``: the Redis broker, no result backend, ``--pool threads``,
+  acks late; done when the queue and the unacked set are empty.
+- ``rq``: ``rq worker --burst`` (forks a work horse per job); done when
+  every worker exited.
+
+Every worker process runs ``--threads`` threads (Celery: ``-c``); RQ has
+one job at a time per process. Workers are killed at the end.
+
+    .venv/bin/python bench/broker_overhead.py --jobs 20000 --processes 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+import redis
+import sqlalchemy as sa
+from _servers import (
+    NAMESPACE,
+    BenchServers,
+    NoopV1,
+    folio_worker_argv,
+    wait_until,
+    workers,
+)
+from dramatiq.brokers.redis import RedisBroker
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from folio_shared.broker import create_broker
+from folio_shared.db.engine import async_database_url, create_session_factory
+from folio_shared.jobs import outbox
+
+SYSTEMS = ("folio", "dramatiq", "celery", "rq")
+POLL_S = 0.05
+#: Stragglers: jobs that finished long after nearly all others (re-sent ones).
+LATE_SQL = """
+SELECT count(*) FROM jobs WHERE finished_at > 5 * interval '1 second' + (
+  SELECT percentile_disc(0.99) WITHIN GROUP (ORDER BY finished_at) FROM jobs)
+"""
+
+
+@dataclass
+class Result:
+    system: str
+    processes: int
+    jobs: int
+    seconds: float
+    steady_jobs_per_s: float | None
+    note: str = ""
+
+    @property
+    def jobs_per_s(self) -> float:
+        return self.jobs / self.seconds if self.seconds > 0 else 0.0
+
+
+class Timeout(RuntimeError):
+    pass
+
+
+class Progress:
+    """Completion over time, polled: when 10 % and 90 % of the jobs were done
+    (the steady rate between them leaves out start-up and the tail)."""
+
+    def __init__(self, total: int, deadline_s: float) -> None:
+        self.total = total
+        self.deadline_s = deadline_s
+        self.started = time.monotonic()
+        self.marks: dict[float, tuple[float, int]] = {}
+
+    def update(self, done: int) -> bool:
+        now = time.monotonic()
+        for frac in (0.1, 0.9):
+            if frac not in self.marks and done >= frac * self.total:
+                self.marks[frac] = (now, done)
+        if done >= self.total:
+            self.finished = now
+            return True
+        if now - self.started > self.deadline_s:
+            raise Timeout(f"{done}/{self.total} jobs done after {self.deadline_s:g} s")
+        return False
+
+    @property
+    def seconds(self) -> float:
+        return self.finished - self.started
+
+    @property
+    def steady(self) -> float | None:
+        if 0.1 not in self.marks or 0.9 not in self.marks:
+            return None
+        (t1, n1), (t2, n2) = self.marks[0.1], self.marks[0.9]
+        return (n2 - n1) / (t2 - t1) if t2 > t1 else None
+
+
+# -- Folio ----------------------------------------------------------------------
+
+
+async def _create_folio_jobs(servers: BenchServers, count: int) -> float:
+    """Create ``count`` tracked jobs with the outbox; returns seconds taken."""
+    settings = servers.folio_settings()
+    engine = create_async_engine(async_database_url(servers.database_url))
+    broker = create_broker(settings)
+    sessions = create_session_factory(engine)
+    started = time.monotonic()
+
+    async def batch(n: int) -> None:
+        async with sessions() as session:
+            for _ in range(n):
+                await outbox.enqueue(session, NoopV1(job_id=str(uuid.uuid4())))
+            await session.commit()
+            ids = outbox.pending_ids(session)
+        async with engine.connect() as conn:
+            sent = await outbox.dispatch(conn, broker, ids)
+        if sent != n:
+            raise RuntimeError(f"dispatch sent {sent} of {n} jobs")
+
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("TRUNCATE jobs CASCADE"))
+        sizes = [min(500, count - i) for i in range(0, count, 500)]
+        for start in range(0, len(sizes), 4):  # four batches at a time
+            await asyncio.gather(*(batch(n) for n in sizes[start : start + 4]))
+        return time.monotonic() - started
+    finally:
+        broker.close()
+        await engine.dispose()
+
+
+def run_folio(servers: BenchServers, jobs: int, processes: int, threads: int, args: Any) -> Result:
+    servers.flush_redis()
+    create_s = asyncio.run(_create_folio_jobs(servers, jobs))
+    print(f"  folio: {jobs} jobs created with the outbox in {create_s:.1f} s", flush=True)
+    engine = sa.create_engine(
+        servers.database_url.replace("postgresql://", "postgresql+psycopg2://")
+    )
+    count_sql = sa.text("SELECT count(*) FROM jobs WHERE status = 'succeeded'")
+    with workers(args.log_dir) as group, engine.connect() as conn:
+        progress = Progress(jobs, args.timeout_s)
+        group.spawn(folio_worker_argv(processes, threads), servers.folio_env(), "folio")
+        while True:
+            done = int(conn.execute(count_sql).scalar_one())
+            conn.commit()
+            if progress.update(done):
+                break
+            time.sleep(POLL_S)
+        rows = conn.execute(sa.text("SELECT status, count(*) FROM jobs GROUP BY status"))
+        states = {str(status): int(n) for status, n in rows}
+        late = conn.execute(sa.text(LATE_SQL)).scalar_one()
+    engine.dispose()
+    note = "" if states == {"succeeded": jobs} else f"states {states}"
+    if late:
+        note = f"{note} {late} jobs finished > 5 s after the 99th percentile".strip()
+    return Result("folio", processes, jobs, progress.seconds, progress.steady, note)
+
+
+# -- raw Dramatiq ---------------------------------------------------------------
+
+
+def run_dramatiq(
+    servers: BenchServers, jobs: int, processes: int, threads: int, args: Any
+) -> Result:
+    servers.flush_redis()
+    broker = RedisBroker(url=servers.redis_url)  # type: ignore[no-untyped-call]
+    broker.declare_queue("bench")
+    for _ in range(jobs):
+        broker.enqueue(
+            dramatiq.Message(
+                queue_name="bench", actor_name="bench.noop", args=(), kwargs={}, options={}
+            )
+        )
+    broker.close()
+    client = redis.Redis.from_url(servers.redis_url)
+    argv = [sys.executable, "-m", "dramatiq", "dramatiq_worker", "--queues", "bench"]
+    argv += ["--processes", str(processes), "--threads", str(threads)]
+    with workers(args.log_dir) as group:
+        progress = Progress(jobs, args.timeout_s)
+        group.spawn(argv, servers.plain_env(), "dramatiq")
+        while not progress.update(jobs - int(client.hlen("dramatiq:bench.msgs"))):
+            time.sleep(POLL_S)
+    client.close()
+    return Result("dramatiq", processes, jobs, progress.seconds, progress.steady)
+
+
+# -- Celery ---------------------------------------------------------------------
+
+
+def run_celery(servers: BenchServers, jobs: int, processes: int, threads: int, args: Any) -> Result:
+    import os
+
+    servers.flush_redis()
+    os.environ["BENCH_REDIS_URL"] = servers.redis_url
+    from celery_app import app, noop  # the app reads BENCH_REDIS_URL
+
+    with app.producer_or_acquire() as producer:
+        for _ in range(jobs):
+            noop.apply_async(producer=producer)
+    client = redis.Redis.from_url(servers.redis_url)
+    with workers(args.log_dir) as group:
+        progress = Progress(jobs, args.timeout_s)
+        for i in range(processes):
+            argv = [sys.executable, "-m", "celery", "-A", "celery_app", "worker"]
+            argv += ["-P", "threads", "-c", str(threads), "-Q", "bench", "-n", f"bench{i}@%h"]
+            argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+            argv += ["--loglevel", "WARNING"]
+            group.spawn(argv, servers.plain_env(), "celery")
+        while not progress.update(jobs - int(client.llen("bench")) - int(client.hlen("unacked"))):
+            time.sleep(POLL_S)
+    client.close()
+    return Result("celery", processes, jobs, progress.seconds, progress.steady, "threads pool")
+
+
+# -- RQ -------------------------------------------------------------------------
+
+
+def run_rq(servers: BenchServers, jobs: int, processes: int, threads: int, args: Any) -> Result:
+    from rq import Queue
+    from rq.registry import FailedJobRegistry
+
+    servers.flush_redis()
+    client = redis.Redis.from_url(servers.redis_url)
+    queue = Queue("bench", connection=client)
+    for _ in range(jobs):
+        queue.enqueue("rq_tasks.noop", result_ttl=0)
+    rq_bin = str(Path(sys.executable).with_name("rq"))
+    with workers(args.log_dir) as group:
+        started = time.monotonic()
+        for _ in range(processes):
+            argv = [rq_bin, "worker", "--burst", "--url", servers.redis_url, "bench"]
+            argv += ["--logging_level", "WARNING"]
+            group.spawn(argv, servers.plain_env(), "rq")
+        if not wait_until(lambda: not group.alive(), args.timeout_s, POLL_S):
+            raise Timeout(f"RQ workers still running after {args.timeout_s:g} s")
+        last = time.monotonic()
+    failed = FailedJobRegistry("bench", connection=client).count
+    left = len(queue)
+    client.close()
+    note = f"{failed} failed, {left} left" if failed or left else "forks per job"
+    return Result("rq", processes, jobs, last - started, None, note)
+
+
+# -- report ---------------------------------------------------------------------
+
+
+def table(results: list[Result]) -> str:
+    base = {r.processes: r.jobs_per_s for r in results if r.system == "dramatiq"}
+    lines = [
+        "| system | processes | jobs | seconds | jobs/s | jobs/s 10-90 %"
+        " | vs raw Dramatiq | note |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        ratio = f"{r.jobs_per_s / base[r.processes]:.2f}" if base.get(r.processes) else "-"
+        steady = f"{r.steady_jobs_per_s:,.0f}" if r.steady_jobs_per_s else "-"
+        lines.append(
+            f"| {r.system} | {r.processes} | {r.jobs:,} | {r.seconds:.2f} | {r.jobs_per_s:,.0f}"
+            f" | {steady} | {ratio} | {r.note} |"
+        )
+    return "\n".join(lines)
+
+
+RUNNERS = {"folio": run_folio, "dramatiq": run_dramatiq, "celery": run_celery, "rq": run_rq}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=20_000, help="jobs per run (default 20000)")
+    parser.add_argument("--rq-jobs", type=int, default=500, help="jobs per RQ run (default 500)")
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker process")
+    parser.add_argument("--systems", nargs="+", choices=SYSTEMS, default=list(SYSTEMS))
+    parser.add_argument("--fsync", action="store_true", help="PostgreSQL fsync on")
+    parser.add_argument("--timeout-s", type=float, default=300.0, help="limit per run")
+    parser.add_argument("--log-dir", type=Path, default=None, help="worker logs")
+    args = parser.parse_args()
+    results: list[Result] = []
+    with BenchServers(fsync=args.fsync) as servers:
+        args.log_dir = args.log_dir or servers.root / "logs"
+        print(f"servers: redis {servers.redis_url}, postgres {servers.database_url}")
+        print(f"worker logs: {args.log_dir}", flush=True)
+        for system in ("dramatiq", *[s for s in args.systems if s != "dramatiq"]):
+            if system not in args.systems:
+                continue
+            jobs = args.rq_jobs if system == "rq" else args.jobs
+            for processes in args.processes:
+                try:
+                    result = RUNNERS[system](servers, jobs, processes, args.threads, args)
+                except Timeout as e:
+                    result = Result(system, processes, jobs, float("nan"), None, f"timeout: {e}")
+                results.append(result)
+                print(
+                    f"  {system} x{processes}: {result.jobs_per_s:,.0f} jobs/s {result.note}",
+                    flush=True,
+                )
+    print()
+    print(table(results))
+    print(f"\n(namespace {NAMESPACE}; PostgreSQL fsync {'on' if args.fsync else 'off'})")
+
+
+if __name__ == "__main__":
+    main()
