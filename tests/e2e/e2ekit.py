@@ -50,7 +50,7 @@ def e2e_settings(database_url: str, redis_url: str, root: Path) -> FolioSettings
 
 
 def start_worker(
-    settings: FolioSettings, kind: str, logs: Path, *, threads: int = 2
+    settings: FolioSettings, kind: str, logs: Path, *, threads: int = 2, **env: str
 ) -> WorkerProcess:
     """A real worker-docs (``kind="docs"``) or worker-ocr (``"ocr"``),
     supervised as in production, logging to ``logs``."""
@@ -61,7 +61,7 @@ def start_worker(
     n = len(list(logs.glob(f"{kind}-*.log")))
     return WorkerProcess(
         [module, "-p", "1", "-t", str(threads), "--queues", *queues],
-        worker_env(settings),
+        worker_env(settings, **env),
         logs / f"{kind}-{n}.log",
     )
 

@@ -27,6 +27,7 @@ from folio_shared.db.engine import create_engine, create_session_factory
 from folio_shared.jobs import Jobs
 from folio_shared.settings import FolioSettings
 from folio_shared.storage import Storage, create_storage
+from folio_shared.telemetry import Tracing, configure_tracing
 
 STATE_KEY = "resources"
 
@@ -81,8 +82,10 @@ def lifespan(
             storage = create_storage(settings)
             await storage.open()
             stack.push_async_callback(storage.close)
-            # The API only sends: no worker middleware, nothing connects yet.
-            broker = create_broker(settings, middleware=[])
+            # The API only sends: no worker middleware, nothing connects yet;
+            # Tracing puts the request's trace context in every message sent.
+            configure_tracing(settings, service_name="api")
+            broker = create_broker(settings, middleware=[Tracing()])
             stack.callback(broker.close)
             jobs = Jobs(engine, broker, redis)
             app.state[STATE_KEY] = Resources(

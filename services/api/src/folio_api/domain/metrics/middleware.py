@@ -15,8 +15,12 @@ import time
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from folio_shared.metrics import observe_http_request
+
+_tracer = trace.get_tracer("folio_api")
 
 
 class HttpMetricsMiddleware(ASGIMiddleware):
@@ -45,8 +49,18 @@ class HttpMetricsMiddleware(ASGIMiddleware):
                 status = message["status"]
             await send(message)
 
+        method = str(scope.get("method", "GET"))
         try:
-            await next_app(scope, receive, send_wrapper)
+            # A server span per request: messages sent while handling it carry
+            # its trace context, so one trace runs from the upload to the
+            # workers (see folio_shared.telemetry.Tracing).
+            with _tracer.start_as_current_span(
+                f"{method} {route}",
+                kind=SpanKind.SERVER,
+                attributes={"http.request.method": method, "http.route": route},
+            ) as span:
+                await next_app(scope, receive, send_wrapper)
+                span.set_attribute("http.response.status_code", status)
         finally:
             observe_http_request(
                 str(scope.get("method", "GET")), route, status, time.perf_counter() - started
