@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_shared import cli_ops
 from folio_shared.cli_maintenance import maintenance_app
+from folio_shared.cli_worker import worker_app
 from folio_shared.db import migrate as migrations
 from folio_shared.db.engine import create_engine, create_session_factory
 from folio_shared.db.repositories import api_keys, tenants
@@ -214,6 +215,7 @@ app.add_typer(cli_ops.jobs_app, name="jobs")
 app.add_typer(cli_ops.dead_app, name="dead")
 app.add_typer(cli_ops.queue_app, name="queue")
 app.add_typer(cli_ops.stalled_app, name="stalled")
+app.add_typer(worker_app, name="worker")
 
 
 def main() -> None:
