@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from folio_devstack.workers import WorkerProcess, worker_env
 from folio_shared.broker import create_broker
 from folio_shared.db.enums import DocumentKind, DocumentStatus
-from folio_shared.db.models import Document, Page, Tenant
+from folio_shared.db.models import Document, Job, Page, Tenant
 from folio_shared.jobs import Jobs, outbox
 from folio_shared.messages import ProcessDocumentV1, Queue, physical_queue_names
 from folio_shared.settings import (
@@ -25,6 +25,7 @@ from folio_shared.settings import (
     DatabaseSettings,
     FolioSettings,
     JobSettings,
+    PipelineSettings,
     RedisSettings,
     StorageSettings,
 )
@@ -38,7 +39,9 @@ DOCS_QUEUES = [
 OCR_QUEUES = list(physical_queue_names(Queue.OCR))
 
 
-def e2e_settings(database_url: str, redis_url: str, root: Path) -> FolioSettings:
+def e2e_settings(
+    database_url: str, redis_url: str, root: Path, *, large_pages: int = 100
+) -> FolioSettings:
     return FolioSettings(
         env="test",
         database=DatabaseSettings(url=database_url),
@@ -46,6 +49,7 @@ def e2e_settings(database_url: str, redis_url: str, root: Path) -> FolioSettings
         broker=BrokerSettings(namespace=f"e2e{uuid.uuid4().hex[:8]}"),
         storage=StorageSettings(local_root=root / "store"),
         jobs=JobSettings(reconcile_interval_ms=1_000, lost_after_ms=5_000, lease_ms=10_000),
+        pipeline=PipelineSettings(large_document_pages=large_pages),
     )
 
 
@@ -98,7 +102,7 @@ async def submit(
     queue: Queue | None = None,
 ) -> uuid.UUID:
     """Store the bytes and queue the document, as the API does."""
-    jobs, engine, storage, tenant_id = api
+    _, engine, storage, tenant_id = api
     document_id = uuid.uuid4()
     key = f"tenants/{tenant_id}/documents/{document_id}"
     await storage.put_bytes(key, data, content_type=content_type)
@@ -116,8 +120,27 @@ async def submit(
                 status=DocumentStatus.QUEUED,
             )
         )
+    await queue_job(
+        api, document_id, key, content_type, force_ocr=force_ocr, ocr_dpi=ocr_dpi, queue=queue
+    )
+    return document_id
+
+
+async def queue_job(
+    api: Api,
+    document_id: uuid.UUID,
+    key: str,
+    content_type: str,
+    *,
+    force_ocr: bool = False,
+    ocr_dpi: int | None = None,
+    queue: Queue | None = None,
+) -> uuid.UUID:
+    """Queue a stored document's processing through the outbox; the job id."""
+    jobs, _, _, tenant_id = api
+    job_id = uuid.uuid4()
     msg = ProcessDocumentV1(
-        job_id=str(uuid.uuid4()),
+        job_id=str(job_id),
         tenant_id=str(tenant_id),
         document_id=str(document_id),
         storage_key=key,
@@ -132,7 +155,7 @@ async def submit(
         await session.commit()
         ids = outbox.pending_ids(session)
     await jobs.dispatch(ids)
-    return document_id
+    return job_id
 
 
 async def finished(engine: AsyncEngine, document_id: uuid.UUID, timeout_s: float = 300) -> str:
@@ -154,3 +177,31 @@ async def pages_of(engine: AsyncEngine, document_id: uuid.UUID) -> list[tuple[in
             .order_by(Page.page_no)
         )
         return [(n, str(m), t) for n, m, t in rows]
+
+
+async def requeue(api: Api, document_id: uuid.UUID) -> uuid.UUID:
+    """Queue a stored document's processing again (as ``POST .../process``
+    does); returns the new job's id."""
+    _, engine, _, _ = api
+    async with engine.begin() as conn:
+        doc = (await conn.execute(sa.select(Document).where(Document.id == document_id))).one()
+        await conn.execute(
+            sa.update(Document)
+            .where(Document.id == document_id)
+            .values(status=DocumentStatus.QUEUED)
+        )
+    return await queue_job(
+        api, document_id, doc.storage_key, doc.content_type or "application/octet-stream"
+    )
+
+
+async def job_done(engine: AsyncEngine, job_id: uuid.UUID, timeout_s: float = 120) -> Job:
+    """The job once it finished (any final status)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        async with engine.connect() as conn:
+            job = (await conn.execute(sa.select(Job).where(Job.id == job_id))).one_or_none()
+        if job is not None and job.status in ("succeeded", "failed", "dead", "cancelled"):
+            return job  # type: ignore[no-any-return]
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"job {job_id} not finished after {timeout_s}s")

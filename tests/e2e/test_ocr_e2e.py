@@ -148,3 +148,86 @@ async def test_a_killed_ocr_worker_resumes_without_redoing_finished_pages(
             sa.select(Job.attempts).where(Job.document_id == document_id, Job.parent_id.is_(None))
         )
     assert parent_attempts == 1, "the text layer was extracted once"
+
+
+def _samples(port: int) -> dict[str, float]:
+    """``name{labels}`` → value, from a worker's metrics endpoint."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
+async def test_a_200_page_pdf_resumes_after_its_docs_worker_is_killed_half_way(
+    api: Api, workers: list[WorkerProcess], settings: FolioSettings, logs: Path
+) -> None:
+    """worker-docs is SIGKILLed in the middle of reading a 200-page PDF
+    (text pages, every 25th page scanned). Its replacement takes the job
+    over and reads only the pages that were not stored yet: counted by its
+    own ``folio_pages_extracted`` / ``folio_pages_reused`` metrics, by the
+    stored rows that were never rewritten, and by OCR jobs that ran once."""
+    import os
+    import signal
+
+    from folio_devstack.ports import pick_port
+
+    _, engine, _, _ = api
+    body = "\n".join(
+        f"line {i} of the ledger of harbour dues and fishing rights" for i in range(45)
+    )
+    pages: list[Any] = [
+        scanned_page(harbour(n)) if n % 25 == 0 else f"Folio page {n}\n{body}"
+        for n in range(1, 201)
+    ]
+    document_id = await submit(api, DocumentKind.PDF, "application/pdf", pdf(pages), ocr_dpi=150)
+
+    async def stored() -> dict[int, int]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                sa.text("SELECT page_no, xmin::text::bigint FROM pages WHERE document_id = :d"),
+                {"d": document_id},
+            )
+            return {int(n): int(x) for n, x in rows}
+
+    docs = workers[0]
+    deadline = asyncio.get_running_loop().time() + 120
+    while len(await stored()) < 40:
+        assert asyncio.get_running_loop().time() < deadline, "extraction never started"
+        await asyncio.sleep(0.02)
+    # freeze it at once (nothing more is written), then SIGKILL it
+    os.killpg(docs.proc.pid, signal.SIGSTOP)
+    docs.kill()
+    before = await stored()
+    assert 40 <= len(before) < 190, f"not half-way: {len(before)} pages stored at the kill"
+    metrics_port = pick_port(19391)
+    workers[0] = start_worker(settings, "docs", logs, FOLIO_METRICS_PORT=str(metrics_port))
+    workers.append(docs)  # closed at teardown
+
+    assert await finished(engine, document_id, timeout_s=300) == "ready"
+    after = await stored()
+    assert sorted(after) == list(range(1, 201))
+    rewritten = [n for n, xmin in before.items() if after[n] != xmin]
+    assert rewritten == [], f"pages stored before the kill were written again: {rewritten}"
+    text = {n: t for n, _, t in await pages_of(engine, document_id)}
+    assert all(text[n].startswith(f"Folio page {n}") for n in range(1, 201) if n % 25)
+    assert all(f"Page {n}" in text[n] for n in range(25, 201, 25))
+
+    samples = _samples(metrics_port)
+    extracted = samples.get('folio_pages_extracted_total{kind="pdf"}', 0.0)
+    reused = samples.get('folio_pages_reused_total{method="text"}', 0.0)
+    assert extracted == 200 - len(before), (extracted, len(before))
+    assert reused == len(before)
+    kids = await children(engine, document_id)
+    assert len(kids) == 8
+    assert {(k.status, k.attempts) for k in kids} == {("succeeded", 1)}
+    async with engine.connect() as conn:
+        parent_attempts = await conn.scalar(
+            sa.select(Job.attempts).where(Job.document_id == document_id, Job.parent_id.is_(None))
+        )
+    assert parent_attempts == 2

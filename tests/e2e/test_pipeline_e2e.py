@@ -17,7 +17,17 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from documents import docx, pdf, scanned_page
-from e2ekit import Api, e2e_settings, finished, open_api, pages_of, start_worker, submit
+from e2ekit import (
+    Api,
+    e2e_settings,
+    finished,
+    job_done,
+    open_api,
+    pages_of,
+    requeue,
+    start_worker,
+    submit,
+)
 
 from folio_shared.db.enums import DocumentKind
 from folio_shared.db.models import Chunk, Document, Job
@@ -37,7 +47,9 @@ SCANNED = [
 
 @pytest.fixture(scope="module")
 def settings(database_url: str, test_servers: Any, tmp_path_factory: Any) -> FolioSettings:
-    return e2e_settings(database_url, test_servers.redis_url, tmp_path_factory.mktemp("e2e"))
+    return e2e_settings(
+        database_url, test_servers.redis_url, tmp_path_factory.mktemp("e2e"), large_pages=6
+    )
 
 
 @pytest.fixture(scope="module")
@@ -219,6 +231,93 @@ async def test_a_finalize_delivered_twice_leaves_one_set_of_chunks(api: Any) -> 
     # Then nothing changed: same chunks, one set, job still succeeded once
     assert sorted(after) == sorted(before)
     assert status == "succeeded"
+
+
+async def test_reprocessing_reuses_vectors_until_the_model_version_changes(api: Any) -> None:
+    _, engine, _, _ = api
+    text = "".join(
+        f"## Section {i}\n\nParagraph {i} about glaciers, tides and the slow drift of "
+        f"continents, number {i}, with enough words to make its own chunk.\n\n"
+        for i in range(40)
+    )
+    document_id = await submit(api, DocumentKind.MARKDOWN, "text/markdown", text.encode())
+    assert await finished(engine, document_id) == "ready"
+
+    async def chunks() -> list[tuple[int, str, list[float], str]]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(Chunk.chunk_index, Chunk.text, Chunk.embedding, Chunk.model_version)
+                .where(Chunk.document_id == document_id)
+                .order_by(Chunk.chunk_index)
+            )
+            return [(i, t, list(e), m) for i, t, e, m in rows]
+
+    first = await chunks()
+    assert len(first) >= 2
+    # Reprocessing with the same model: every vector reused, none computed
+    job = await job_done(engine, await requeue(api, document_id))
+    assert job.status == "succeeded", job.error_message
+    assert job.result["embedded"] == 0
+    assert job.result["reused_vectors"] == len(first)
+    second = await chunks()
+    assert [(i, t) for i, t, _, _ in second] == [(i, t) for i, t, _, _ in first]
+    assert [e for _, _, e, _ in second] == [e for _, _, e, _ in first]
+    # Chunks of another model version: everything is embedded again
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.update(Chunk)
+            .where(Chunk.document_id == document_id)
+            .values(model_version="older-model@000000000000")
+        )
+    job = await job_done(engine, await requeue(api, document_id))
+    assert job.status == "succeeded", job.error_message
+    assert job.result["embedded"] == len(first)
+    assert job.result["reused_vectors"] == 0
+    third = await chunks()
+    assert {m for _, _, _, m in third} == {first[0][3]}
+    # the same model on the same text gives the same vectors back
+    for (_, _, a, _), (_, _, b, _) in zip(first, third, strict=True):
+        assert max(abs(x - y) for x, y in zip(a, b, strict=True)) < 1e-4
+
+
+async def test_a_document_with_many_pages_fans_out_at_low_priority(api: Any) -> None:
+    """Six pages (the test's threshold): its OCR pages go at low priority
+    and its final step to the large-documents queue; it still ends ready."""
+    _, engine, _, _ = api
+    texts = [f"Page {n} of the long ledger about harbour tolls" for n in range(1, 7)]
+    document_id = await submit(api, DocumentKind.PDF, "application/pdf", pdf(texts), force_ocr=True)
+    assert await finished(engine, document_id) == "ready"
+    async with engine.connect() as conn:
+        parent = (
+            await conn.execute(
+                sa.select(Job).where(Job.document_id == document_id, Job.parent_id.is_(None))
+            )
+        ).one()
+        children = (
+            await conn.execute(
+                sa.select(Job.queue_name, Job.status).where(Job.parent_id == parent.id)
+            )
+        ).all()
+    assert parent.queue_name == "documents"  # the request's own queue
+    assert parent.on_complete["queue"] == "documents-large.low"
+    assert len(children) == 6
+    assert {(q, str(s)) for q, s in children} == {("ocr.low", "succeeded")}
+    # and a short document stays on the normal queues
+    short = await submit(api, DocumentKind.PDF, "application/pdf", pdf(texts[:2]), force_ocr=True)
+    assert await finished(engine, short) == "ready"
+    async with engine.connect() as conn:
+        parent = (
+            await conn.execute(
+                sa.select(Job).where(Job.document_id == short, Job.parent_id.is_(None))
+            )
+        ).one()
+        queues = (
+            (await conn.execute(sa.select(Job.queue_name).where(Job.parent_id == parent.id)))
+            .scalars()
+            .all()
+        )
+    assert parent.on_complete["queue"] == "documents"
+    assert set(queues) == {"ocr"}
 
 
 async def test_small_documents_overtake_a_large_one(api: Any) -> None:

@@ -108,3 +108,18 @@ async def delete_document_chunks(
     )
     count: int = getattr(result, "rowcount", 0)
     return count
+
+
+async def reusable_vectors(
+    session: AsyncSession, *, document_id: uuid.UUID, model_version: str
+) -> dict[str, Any]:
+    """The vectors of the document's current chunks made by ``model_version``,
+    by chunk text: a reprocessed document whose text did not change (same
+    pipeline version) re-embeds nothing; one whose model changed re-embeds
+    everything."""
+    rows = await session.execute(
+        sa.select(Chunk.text, Chunk.embedding).where(
+            Chunk.document_id == document_id, Chunk.model_version == model_version
+        )
+    )
+    return {text: vector for text, vector in rows if vector is not None}

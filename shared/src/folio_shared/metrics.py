@@ -5,7 +5,8 @@ alert rules can be checked against :data:`METRIC_NAMES`. Three kinds:
 
 - *per-process* metrics, updated where the work happens: jobs by actor,
   queue and outcome, durations, retries, dead letters (the :class:`Metrics`
-  middleware); OCR pages and confidence, embedding batches, HTTP requests
+  middleware); pages extracted and reused, OCR pages and confidence,
+  embedding batches, HTTP requests
   (helpers other code calls: :func:`record_ocr_page`,
   :func:`record_embedding_batch`, :func:`observe_http_request`,
   :func:`time_stage`);
@@ -107,6 +108,16 @@ JOBS_IN_PROGRESS = Gauge(
 # --- OCR, embeddings, HTTP (helpers) ---------------------------------------------------
 
 OCR_PAGES = Counter("folio_ocr_pages", "Pages OCRed, by outcome.", ["outcome"])
+PAGES_EXTRACTED = Counter(
+    "folio_pages_extracted",
+    "Pages whose text layer was read (PDF pages, text, HTML, DOCX), by document kind.",
+    ["kind"],
+)
+PAGES_REUSED = Counter(
+    "folio_pages_reused",
+    "Finished pages kept from an earlier attempt or run instead of being redone, by method.",
+    ["method"],
+)
 OCR_CONFIDENCE = Histogram(
     "folio_ocr_page_confidence",
     "Mean word confidence (0-100) of OCRed pages; mean = sum / count.",

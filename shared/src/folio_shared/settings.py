@@ -212,6 +212,25 @@ class OcrSettings(BaseSettings):
     max_pixels: int = Field(default=100_000_000, ge=1)
 
 
+class PipelineSettings(BaseSettings):
+    """The document pipeline (worker-docs), and where large documents go.
+
+    - ``FOLIO_PIPELINE_LARGE_DOCUMENT_BYTES``: files this large or larger are
+      processed on the ``documents-large`` queue (default 20 MiB); the API
+      routes them at queuing time.
+    - ``FOLIO_PIPELINE_LARGE_DOCUMENT_PAGES``: documents with this many pages
+      or more (known once extracted) send their OCR pages at ``low``
+      priority, so the pages of small documents sent later are read first,
+      and their final step (chunking, embedding) to ``documents-large``
+      (default 100).
+    """
+
+    model_config = _group("FOLIO_PIPELINE_")
+
+    large_document_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    large_document_pages: int = Field(default=100, ge=1)
+
+
 class WorkerSettings(BaseSettings):
     """Worker processes (worker-docs, worker-ocr).
 
@@ -325,6 +344,7 @@ class FolioSettings(BaseSettings):
     upload: UploadSettings = Field(default_factory=UploadSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     ocr: OcrSettings = Field(default_factory=OcrSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_shared.db.enums import PageMethod
 from folio_shared.db.models import Chunk, Document, Job, Page
+from folio_shared.settings import FolioSettings, PipelineSettings
 
 pytestmark = pytest.mark.integration
 
@@ -144,18 +145,32 @@ async def test_concurrent_duplicates_make_one_document(client: Client, alice: Te
 
 
 async def test_large_file_goes_to_the_large_queue(
-    client: Client, alice: TenantKey, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    settings: FolioSettings, alice: TenantKey, engine: AsyncEngine
 ) -> None:
-    from folio_api.domain.documents import ingest
+    from folio_api.app import create_app
 
-    monkeypatch.setattr(ingest, "LARGE_DOCUMENT_BYTES", 1000)
-    response = await upload(client, alice, pdf_bytes("large") + b"%" * 2000, "big.pdf")
-    assert response.status_code == 201, response.text
-    async with engine.connect() as conn:
-        queue = await conn.scalar(
-            sa.select(Job.queue_name).where(Job.id == uuid.UUID(response.json()["job"]["job_id"]))
+    small_limit = settings.model_copy(
+        update={"pipeline": PipelineSettings(large_document_bytes=1000)}
+    )
+    async with AsyncTestClient(app=create_app(small_limit), timeout=30) as client:
+        response = await upload(client, alice, pdf_bytes("large") + b"%" * 2000, "big.pdf")
+        assert response.status_code == 201, response.text
+        # stored first, queued later: the process route routes it the same way
+        stored = await upload(
+            client, alice, pdf_bytes("large2") + b"%" * 2000, "b2.pdf", params={"process": "false"}
         )
-    assert queue == "documents-large"
+        doc_id = stored.json()["document"]["id"]
+        later = await client.post(f"/v1/documents/{doc_id}/process", headers=alice.headers)
+        assert later.status_code == 202, later.text
+        small = await upload(client, alice, pdf_bytes("small"), "small.pdf")
+    async with engine.connect() as conn:
+        queues = [
+            await conn.scalar(
+                sa.select(Job.queue_name).where(Job.id == uuid.UUID(r.json()["job"]["job_id"]))
+            )
+            for r in (response, later, small)
+        ]
+    assert queues == ["documents-large", "documents-large", "documents"]
 
 
 async def test_get_list_and_filters(client: Client, engine: AsyncEngine) -> None:

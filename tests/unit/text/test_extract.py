@@ -148,3 +148,33 @@ def test_results_are_picklable_for_the_isolation_pool() -> None:
     result = extract_document("pdf", make_pdf(["pickle me"]))
     assert pickle.loads(pickle.dumps(result)) == result  # noqa: S301 (own data)
     assert pickle.loads(pickle.dumps(extract_document)) is extract_document  # noqa: S301
+
+
+def test_pdf_pages_are_read_in_batches_with_the_same_result() -> None:
+    from folio_shared.text.pdf import extract_pdf_pages, pdf_page_count
+
+    text = "A page with a proper text layer and enough words to be usable."
+    data = make_pdf(
+        [f"{text} {n}" if n != 4 else None for n in range(1, 8)], image_pages=frozenset({4})
+    )
+    whole = extract_document("pdf", data).pages
+    assert pdf_page_count(data) == 7
+    some = extract_pdf_pages(data, [2, 4, 7])
+    assert [p.page_no for p in some] == [2, 4, 7]
+    assert some == [whole[1], whole[3], whole[6]]
+    assert some[1].needs_ocr
+    assert extract_pdf_pages(data, []) == []
+    with pytest.raises(ValueError, match="page 8"):
+        extract_pdf_pages(data, [8])
+
+
+def test_pdf_page_count_checks_the_file_like_extraction() -> None:
+    from folio_shared.text.pdf import pdf_page_count
+
+    with pytest.raises(EncryptedDocument):
+        pdf_page_count(make_pdf(["secret"], encrypt="hunter2"))
+    data = make_pdf(["one", "two", "three"])
+    with pytest.raises(TruncatedDocument):
+        pdf_page_count(data[: len(data) * 2 // 3])
+    with pytest.raises(CorruptDocument, match="not a PDF"):
+        pdf_page_count(b"hello %%EOF")

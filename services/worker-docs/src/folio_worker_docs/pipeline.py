@@ -12,6 +12,9 @@ pages failed OCR (they are listed in the document's metadata) — or
 
 Finished pages are checkpoints: a retried or reprocessed document keeps the
 pages this pipeline version already produced and OCRs only what is missing.
+Vectors are reused the same way: a chunk whose text the current model
+already embedded for this document keeps its vector, so reprocessing with
+an unchanged model embeds nothing, and a new model version re-embeds all.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio_shared.chunks_store import replace_document_chunks
+from folio_shared import metrics
+from folio_shared.chunks_store import replace_document_chunks, reusable_vectors
 from folio_shared.db.enums import DocumentStatus, JobStatus, PageMethod
 from folio_shared.db.models import Document, Job
 from folio_shared.embeddings import Embedder, get_embedder
@@ -34,7 +38,13 @@ from folio_shared.errors import DocumentNotFound, InvalidInput
 from folio_shared.isolation import IsolatedPool
 from folio_shared.jobs import WAITING, add_children, current_job, outbox, progress
 from folio_shared.jobs.family import child_job_id
-from folio_shared.messages import FinalizeDocumentV1, OcrPageV1, ProcessDocumentV1
+from folio_shared.messages import (
+    FinalizeDocumentV1,
+    OcrPageV1,
+    Priority,
+    ProcessDocumentV1,
+    Queue,
+)
 from folio_shared.pages import (
     PIPELINE_VERSION,
     PageText,
@@ -46,11 +56,15 @@ from folio_shared.pages import (
 from folio_shared.resources import resources
 from folio_shared.storage.files import download
 from folio_shared.text.chunking import ChunkingOptions, chunk_pages
-from folio_shared.text.extract import extract_document
+from folio_shared.text.extract import IMAGE_KINDS, extract_document
+from folio_shared.text.pdf import extract_pdf_pages, pdf_page_count
 from folio_shared.text.types import Extraction
 
 #: Texts embedded per call (progress is reported between calls).
 EMBED_SLICE = 256
+#: PDF pages read per call of the extraction child; each batch is stored
+#: before the next is read (a checkpoint).
+EXTRACT_BATCH_PAGES = 25
 
 
 class DocumentUnreadable(InvalidInput):
@@ -92,6 +106,83 @@ async def _document(
     return doc
 
 
+async def _extract_whole(
+    msg: ProcessDocumentV1, document_id: uuid.UUID, kind: str, path: str
+) -> tuple[int, list[int]]:
+    """Extract a non-PDF document in one call; store its text pages.
+    Returns the page count and the pages left to OCR."""
+    res = resources()
+    extraction: Extraction = await asyncio.to_thread(
+        _extraction_pool().run, extract_document, kind, path
+    )
+    async with res.sessions() as session:
+        done = await finished_pages(session, document_id)
+        text_pages = [
+            PageText(page_no=p.page_no, text=p.text, method=PageMethod.TEXT)
+            for p in extraction.pages
+            if not p.needs_ocr and not msg.force_ocr and p.page_no not in done
+        ]
+        if kind not in IMAGE_KINDS:
+            metrics.PAGES_EXTRACTED.labels(kind).inc(len(extraction.pages))
+        await upsert_pages(session, document_id, text_pages)
+        await drop_pages_after(session, document_id, extraction.page_count)
+        await session.commit()
+    wanted = [p.page_no for p in extraction.pages] if msg.force_ocr else extraction.ocr_pages
+    to_ocr = [n for n in wanted if done.get(n) != PageMethod.OCR or msg.force_ocr]
+    _count_reused(done, to_ocr)
+    return extraction.page_count, to_ocr
+
+
+async def _extract_pdf(
+    msg: ProcessDocumentV1, document_id: uuid.UUID, path: str
+) -> tuple[int, list[int]]:
+    """Read a PDF's text layer in batches of :data:`EXTRACT_BATCH_PAGES`,
+    each batch's text pages stored (a checkpoint) before the next is read.
+    Pages this pipeline version already stored are not read again, so a
+    document whose worker died half-way resumes where it stopped. Returns
+    the page count and the pages left to OCR."""
+    res = resources()
+    pool = _extraction_pool()
+    page_count = await asyncio.to_thread(pool.run, pdf_page_count, path)
+    async with res.sessions() as session:
+        await drop_pages_after(session, document_id, page_count)
+        await session.commit()
+        done = await finished_pages(session, document_id)
+    if msg.force_ocr:
+        to_ocr = list(range(1, page_count + 1))
+        _count_reused(done, to_ocr)
+        return page_count, to_ocr
+    to_ocr = []
+    for first in range(1, page_count + 1, EXTRACT_BATCH_PAGES):
+        last = min(page_count, first + EXTRACT_BATCH_PAGES - 1)
+        wanted = [n for n in range(first, last + 1) if n not in done]
+        if wanted:
+            pages = await asyncio.to_thread(pool.run, extract_pdf_pages, path, wanted)
+            metrics.PAGES_EXTRACTED.labels("pdf").inc(len(pages))
+            async with res.sessions() as session:
+                await upsert_pages(
+                    session,
+                    document_id,
+                    [
+                        PageText(page_no=p.page_no, text=p.text, method=PageMethod.TEXT)
+                        for p in pages
+                        if not p.needs_ocr
+                    ],
+                )
+                await session.commit()
+            to_ocr.extend(p.page_no for p in pages if p.needs_ocr)
+        await progress("extracting", done=last, total=page_count)
+    _count_reused(done, to_ocr)
+    return page_count, to_ocr
+
+
+def _count_reused(done: dict[int, PageMethod], to_ocr: list[int]) -> None:
+    redo = set(to_ocr)
+    for page_no, method in done.items():
+        if page_no not in redo:
+            metrics.PAGES_REUSED.labels(str(method)).inc()
+
+
 async def process(msg: ProcessDocumentV1) -> object:
     """Extract the text layer and fan out the pages that need OCR."""
     ctx = current_job()
@@ -107,23 +198,21 @@ async def process(msg: ProcessDocumentV1) -> object:
     with tempfile.TemporaryDirectory(prefix="folio-doc-") as tmp:
         path = await download(res.storage, msg.storage_key, Path(tmp) / "document")
         await progress("extracting")
-        extraction: Extraction = await asyncio.to_thread(
-            _extraction_pool().run, extract_document, kind, str(path)
-        )
+        if kind == "pdf":
+            page_count, to_ocr = await _extract_pdf(msg, document_id, str(path))
+        else:
+            page_count, to_ocr = await _extract_whole(msg, document_id, kind, str(path))
 
     async with res.sessions() as session:
-        done = await finished_pages(session, document_id)
-        text_pages = [
-            PageText(page_no=p.page_no, text=p.text, method=PageMethod.TEXT)
-            for p in extraction.pages
-            if not p.needs_ocr and not msg.force_ocr and done.get(p.page_no) != PageMethod.OCR
-        ]
-        await upsert_pages(session, document_id, text_pages)
-        await drop_pages_after(session, document_id, extraction.page_count)
-        wanted = [p.page_no for p in extraction.pages] if msg.force_ocr else extraction.ocr_pages
-        to_ocr = [n for n in wanted if done.get(n) != PageMethod.OCR or msg.force_ocr]
         doc = await _document(session, document_id, tenant_id)
-        doc.page_count = extraction.page_count
+        doc.page_count = page_count
+        large = page_count >= res.settings.pipeline.large_document_pages
+        # A large document's OCR pages and final step yield to small ones:
+        # its pages go at low priority (unless the client asked for high or
+        # critical), its final step to the large-documents queue.
+        fan_priority = msg.priority
+        if large and Priority(msg.priority).rank >= Priority.NORMAL.rank:
+            fan_priority = Priority.LOW
         children = [
             OcrPageV1(
                 job_id=str(child_job_id(ctx.job_id, n)),
@@ -133,8 +222,8 @@ async def process(msg: ProcessDocumentV1) -> object:
                 storage_key=msg.storage_key,
                 content_type=msg.content_type,
                 page_no=n,
-                page_count=extraction.page_count,
-                priority=msg.priority,
+                page_count=page_count,
+                priority=fan_priority,
                 dpi=msg.ocr_dpi,
                 languages=msg.ocr_languages,
             )
@@ -148,13 +237,14 @@ async def process(msg: ProcessDocumentV1) -> object:
                 job_id=msg.job_id,
                 tenant_id=msg.tenant_id,
                 document_id=msg.document_id,
-                page_count=extraction.page_count,
-                priority=msg.priority,
+                page_count=page_count,
+                priority=fan_priority,
                 embedding_model=msg.embedding_model,
             ),
             tenant_id=tenant_id,
             document_id=document_id,
-            priority=msg.priority,
+            priority=fan_priority,
+            then_queue=Queue.DOCUMENTS_LARGE if large else None,
         )
         await session.commit()
         ids = outbox.pending_ids(session)
@@ -202,12 +292,21 @@ async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
     async with res.sessions() as session:
         pages = await load_pages(session, document_id)
         failed = await _failed_pages(session, ctx.job_id)
+        # vectors this model already made for the same chunk texts
+        reusable = await reusable_vectors(
+            session, document_id=document_id, model_version=model.model_version
+        )
     chunks = chunk_pages(pages, model.token_spans, ChunkingOptions())
-    vectors: list[Any] = []
-    for start in range(0, len(chunks), EMBED_SLICE):
-        await progress("embedding", done=start, total=len(chunks))
-        part = [c.text for c in chunks[start : start + EMBED_SLICE]]
-        vectors.extend(await asyncio.to_thread(model.encode, part))
+    vectors: list[Any] = [reusable.get(c.text.replace("\x00", "")) for c in chunks]
+    missing = [i for i, v in enumerate(vectors) if v is None]
+    if not missing:
+        await progress("embedding", done=0, total=0)
+    for start in range(0, len(missing), EMBED_SLICE):
+        await progress("embedding", done=start, total=len(missing))
+        part = missing[start : start + EMBED_SLICE]
+        encoded = await asyncio.to_thread(model.encode, [chunks[i].text for i in part])
+        for i, vector in zip(part, encoded, strict=True):
+            vectors[i] = vector
     await progress("indexing", done=len(chunks), total=len(chunks))
     low_confidence = sorted(p.page_no for p in pages if p.low_confidence)
     has_text = any(p.text.strip() for p in pages)
@@ -242,6 +341,8 @@ async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
     return {
         "pages": len(pages),
         "chunks": written,
+        "embedded": len(missing),
+        "reused_vectors": written - len(missing),
         "failed_pages": sorted(failed),
         "low_confidence_pages": low_confidence,
         "status": "partial" if failed else "ready",

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from folio_shared.db.models import Job
 from folio_shared.jobs import outbox
-from folio_shared.messages import Message, Priority
+from folio_shared.messages import Message, Priority, Queue
 
 
 class _Waiting:
@@ -56,10 +56,13 @@ async def add_children(
     document_id: uuid.UUID | None,
     priority: Priority | None = None,
     max_retries: int = 3,
+    then_queue: Queue | None = None,
 ) -> bool:
     """Create the child jobs and the completion step of ``parent_id`` in the
     session's transaction; ``False`` when they already exist (a retried
-    parent attempt must not fan out twice)."""
+    parent attempt must not fan out twice). ``then_queue`` overrides the
+    completion message type's queue (a large document's final step goes to
+    ``Queue.DOCUMENTS_LARGE``)."""
     parent = await session.get(Job, parent_id, with_for_update=True)
     if parent is None:
         raise LookupError(f"no job {parent_id}")
@@ -79,7 +82,7 @@ async def add_children(
     parent.children_done = 0
     parent.units_total = len(children)
     parent.units_done = 0
-    parent.on_complete = outbox.envelope(then, priority=priority)
+    parent.on_complete = outbox.envelope(then, priority=priority, queue=then_queue)
     return True
 
 

@@ -109,6 +109,58 @@ def _read_page(
     )
 
 
+def _page_count(document: pdfium.PdfDocument) -> int:
+    try:
+        count = len(document)
+    except pdfium.PdfiumError as e:
+        raise CorruptDocument(f"the PDF file is corrupt: {e}", kind="pdf") from e
+    if count == 0:
+        raise CorruptDocument("the PDF file has no pages", kind="pdf")
+    return count
+
+
+def pdf_page_count(source: bytes | str | Path) -> int:
+    """Pages of a PDF (bytes or a file path), after the same checks as
+    :func:`extract_pdf` (structure, encryption, corruption)."""
+    src: bytes | Path = source if isinstance(source, bytes) else Path(source)
+    check_pdf_structure(src)
+    document = _open(src)
+    try:
+        return _page_count(document)
+    finally:
+        document.close()
+
+
+def extract_pdf_pages(
+    source: bytes | str | Path,
+    page_numbers: list[int],
+    *,
+    thresholds: OcrThresholds = DEFAULT_THRESHOLDS,
+) -> list[ExtractedPage]:
+    """The text of some pages of a PDF (numbered from 1), each marked
+    ``needs_ocr`` when its text layer is unusable: the pipeline reads a long
+    document in batches and checkpoints each one."""
+    src: bytes | Path = source if isinstance(source, bytes) else Path(source)
+    document = _open(src)
+    try:
+        count = _page_count(document)
+        pages = []
+        for page_no in page_numbers:
+            if not 1 <= page_no <= count:
+                raise ValueError(f"page {page_no} is not in 1..{count}")
+            try:
+                pages.append(_read_page(document, page_no - 1, thresholds))
+            except pdfium.PdfiumError as e:
+                raise CorruptDocument(
+                    f"page {page_no} of the PDF file cannot be read: {e}",
+                    kind="pdf",
+                    page_no=page_no,
+                ) from e
+    finally:
+        document.close()
+    return pages
+
+
 def extract_pdf(
     source: bytes | str | Path, *, thresholds: OcrThresholds = DEFAULT_THRESHOLDS
 ) -> Extraction:
@@ -118,12 +170,7 @@ def extract_pdf(
     check_pdf_structure(src)
     document = _open(src)
     try:
-        try:
-            count = len(document)
-        except pdfium.PdfiumError as e:
-            raise CorruptDocument(f"the PDF file is corrupt: {e}", kind="pdf") from e
-        if count == 0:
-            raise CorruptDocument("the PDF file has no pages", kind="pdf")
+        count = _page_count(document)
         pages = []
         for index in range(count):
             try:

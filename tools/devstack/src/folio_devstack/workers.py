@@ -41,6 +41,8 @@ def worker_env(
         FOLIO_BROKER_HEARTBEAT_TIMEOUT_MS=str(settings.broker.heartbeat_timeout_ms),
         FOLIO_STORAGE_BACKEND=settings.storage.backend,
         FOLIO_STORAGE_LOCAL_ROOT=str(settings.storage.local_root),
+        FOLIO_PIPELINE_LARGE_DOCUMENT_BYTES=str(settings.pipeline.large_document_bytes),
+        FOLIO_PIPELINE_LARGE_DOCUMENT_PAGES=str(settings.pipeline.large_document_pages),
         FOLIO_LOG_FORMAT="console",
         FOLIO_LOG_LEVEL="WARNING",
         HF_HUB_OFFLINE="1",

@@ -14,7 +14,7 @@ Processing (:func:`queue_processing`): the document row and the job (with
 its message, the outbox) are written in one transaction; after the commit
 the message is sent at once. If the broker is down, the job stays
 ``pending`` and the relay sends it later: the client still gets its answer.
-Documents of :data:`LARGE_DOCUMENT_BYTES` or more go to
+Files of ``FOLIO_PIPELINE_LARGE_DOCUMENT_BYTES`` or more go to
 ``Queue.DOCUMENTS_LARGE``.
 """
 
@@ -42,8 +42,6 @@ from folio_shared.filetypes import SNIFF_BYTES, FileType, check_upload, sanitize
 from folio_shared.jobs import outbox
 from folio_shared.messages import Priority, ProcessDocumentV1, Queue
 
-#: Documents this large or larger are processed on ``Queue.DOCUMENTS_LARGE``.
-LARGE_DOCUMENT_BYTES = 20 * 1024 * 1024
 #: Room for the multipart framing and text fields on top of the file limit.
 FORM_OVERHEAD_BYTES = 256 * 1024
 #: Largest ``metadata`` form field, in bytes.
@@ -250,7 +248,8 @@ async def _enqueue(
         force_ocr=force_ocr,
         ocr_languages=ocr_languages,
     )
-    large = (document.size_bytes or 0) >= LARGE_DOCUMENT_BYTES
+    # FOLIO_PIPELINE_LARGE_DOCUMENT_BYTES
+    large = (document.size_bytes or 0) >= resources.settings.pipeline.large_document_bytes
     return await outbox.enqueue(
         session,
         message,
