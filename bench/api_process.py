@@ -6,10 +6,17 @@ tenant and ``--documents`` stored documents (rows only, status
 loopback), and drives it with ``wrk`` at ``--connections`` concurrent
 connections:
 
-1. ``process``: every request queues a *different* document (document and
-   job rows, outbox, a message to Redis), so nothing is served from an
-   "already active" shortcut.
-2. ``upload``: multipart uploads of small text files, each with distinct
+0. ``GET /healthz`` (no I/O at all): the baseline, what the framework and
+   the server stack answer on this machine; every row gives its ratio.
+1. ``process`` with wrk (closed loop: every connection always busy, so the
+   latencies are queueing time, ``connections / throughput`` by Little's
+   law): the most it serves. Every request queues a *different* document
+   (job row and events, document row, a message to Redis), so nothing is
+   served from an "already active" shortcut.
+2. ``process`` in open loop (:mod:`_openloop`) at each ``--rates`` rate
+   (default 500/s and 1,500/s) over the same connections: latency at a fixed load,
+   from each request's scheduled time, on documents not queued before.
+3. ``upload``: multipart uploads of small text files, each with distinct
    bytes (a real store, not a duplicate answer), processing queued.
 
 Prints requests/s and p50/p99 latency for each, as a Markdown table.
@@ -38,11 +45,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from folio_shared.db.engine import async_database_url
 
 sys.path.insert(0, str(Path(__file__).parent))
+import _openloop
 from _servers import BenchServers
 
 from folio_devstack.ports import pick_port
 from folio_shared.db.engine import create_session_factory
 from folio_shared.db.repositories.tenants import create_tenant
+
+PROCESS_ROUTE = "POST /v1/documents/{id}/process"
 
 PROCESS_LUA = """
 local ids = {}
@@ -127,6 +137,47 @@ def parse_wrk(output: str) -> dict[str, float]:
     }
 
 
+def _proc_cpu_s(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_role(api_pid: int, servers_dir: Path) -> dict[str, float]:
+    """CPU seconds used so far by the API (uvicorn and its workers), by
+    PostgreSQL (the server started in ``servers_dir`` and its backends) and
+    by Redis (``redis-server`` processes)."""
+    procs: dict[int, tuple[int, str, str, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            procs[pid] = (ppid, comm, cmd, _proc_cpu_s(pid))
+        except (OSError, ValueError, IndexError):
+            continue
+    postmasters = {
+        pid
+        for pid, (_, comm, cmd, _) in procs.items()
+        if comm == "postgres" and str(servers_dir) in cmd
+    }
+    out = {"api": 0.0, "postgres": 0.0, "redis": 0.0}
+    for pid, (ppid, comm, _cmd, cpu) in procs.items():
+        if api_pid in (pid, ppid):
+            out["api"] += cpu
+        elif pid in postmasters or ppid in postmasters:
+            out["postgres"] += cpu
+        elif comm == "redis-server":
+            out["redis"] += cpu
+    return out
+
+
 def run_wrk(base_url: str, script: Path, connections: int, threads: int, duration_s: int) -> str:
     command = [
         "wrk",
@@ -149,7 +200,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--wrk-threads", type=int, default=2)
-    parser.add_argument("--documents", type=int, default=80_000)
+    parser.add_argument("--documents", type=int, default=120_000)
+    parser.add_argument(
+        "--rates",
+        type=float,
+        nargs="*",
+        default=[500.0, 1500.0],
+        help="open-loop rates (requests/s) at which to measure process latency",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
@@ -200,34 +258,106 @@ def main() -> None:
                 if time.monotonic() > deadline or api.poll() is not None:
                     sys.exit(f"the API did not start; see {work / 'api.log'}")
                 time.sleep(0.2)
-            results = {}
+            rows: list[tuple[str, str, dict[str, float]]] = []
+            health_lua = work / "health.lua"
+            health_lua.write_text('wrk.method = "GET"\n')
+            run_wrk(f"{base_url}/healthz", health_lua, args.connections, args.wrk_threads, 2)
+            baseline = parse_wrk(
+                run_wrk(
+                    f"{base_url}/healthz",
+                    health_lua,
+                    args.connections,
+                    args.wrk_threads,
+                    args.duration_s,
+                )
+            )
+            rows.append(("GET /healthz (baseline: no I/O)", "wrk, closed loop", baseline))
             process_lua = work / "process.lua"
             process_lua.write_text(
                 PROCESS_LUA % {"ids": work / "ids.txt", "threads": args.wrk_threads, "key": key}
             )
             run_wrk(base_url, process_lua, args.connections, args.wrk_threads, 3)  # warm-up
-            results["POST /v1/documents/{id}/process"] = parse_wrk(
+            cpu_before = cpu_by_role(api.pid, work / "servers")
+            process_run = parse_wrk(
                 run_wrk(base_url, process_lua, args.connections, args.wrk_threads, args.duration_s)
             )
+            cpu_after = cpu_by_role(api.pid, work / "servers")
+            rows.append((PROCESS_ROUTE, "wrk, closed loop", process_run))
+            requests = process_run["rps"] * args.duration_s
+            cpu_ms = {
+                role: (cpu_after[role] - cpu_before[role]) * 1000 / requests for role in cpu_after
+            }
+            # Documents not yet queued by the closed-loop runs (each request
+            # must queue a fresh document, never answer an active job).
+            used = min(len(ids), int(rows[-1][2]["rps"] * (args.duration_s + 3) * 1.2) + 1000)
+            fresh = ids[used:]
+            for rate in args.rates:
+                need = int(rate * args.duration_s)
+                if need > len(fresh):
+                    print(f"skipping {rate}/s: {len(fresh)} fresh documents left, need {need}")
+                    continue
+                batch, fresh = fresh[:need], fresh[need:]
+                r = _openloop.run_sync(
+                    base_url,
+                    rate=rate,
+                    connections=args.connections,
+                    duration_s=args.duration_s,
+                    method="POST",
+                    headers={"Authorization": f"Bearer {key}"},
+                    path_of=lambda i, b=batch: f"/v1/documents/{b[i]}/process",  # type: ignore[misc]
+                )
+                rows.append(
+                    (
+                        PROCESS_ROUTE,
+                        f"open loop, {rate:.0f}/s offered",
+                        {
+                            "rps": r.rate,
+                            "p50_ms": r.percentile(50),
+                            "p99_ms": r.percentile(99),
+                            "non_2xx": float(
+                                sum(n for s, n in r.statuses.items() if s >= 300) + r.errors
+                            ),
+                        },
+                    )
+                )
             upload_lua = work / "upload.lua"
             upload_lua.write_text(UPLOAD_LUA % {"key": key, "run": uuid.uuid4().hex})
-            results["POST /v1/documents (1 KB text upload)"] = parse_wrk(
-                run_wrk(base_url, upload_lua, args.connections, args.wrk_threads, args.duration_s)
+            rows.append(
+                (
+                    "POST /v1/documents (1 KB text upload)",
+                    "wrk, closed loop",
+                    parse_wrk(
+                        run_wrk(
+                            base_url,
+                            upload_lua,
+                            args.connections,
+                            args.wrk_threads,
+                            args.duration_s,
+                        )
+                    ),
+                )
             )
         finally:
             api.terminate()
             api.wait(timeout=30)
     print(
         f"\n{args.connections} connections, {args.workers} uvicorn workers, "
-        f"{args.duration_s} s per run, {os.cpu_count()} CPUs (API, PostgreSQL, Redis and wrk "
-        "share them)\n"
+        f"{args.duration_s} s per run, {os.cpu_count()} CPUs (API, PostgreSQL, Redis and the "
+        "load generator share them)\n"
     )
-    print("| route | requests/s | p50 ms | p99 ms | non-2xx |")
-    print("|---|---:|---:|---:|---:|")
-    for route, r in results.items():
+    print("CPU time per `process` request (closed-loop run):\n")
+    print("| part | CPU ms per request | requests/s one core of it would serve |")
+    print("|---|---:|---:|")
+    for role, ms in cpu_ms.items():
+        print(f"| {role} | {ms:.3f} | {1000 / ms:.0f} |" if ms else f"| {role} | 0 | - |")
+    print()
+    print("| route | load | requests/s | vs baseline | p50 ms | p99 ms | non-2xx |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    base_rps = rows[0][2]["rps"]
+    for route, mode, r in rows:
         print(
-            f"| `{route}` | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
-            f"| {r['non_2xx']:.0f} |"
+            f"| `{route}` | {mode} | {r['rps']:.0f} | {r['rps'] / base_rps:.2f}x "
+            f"| {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['non_2xx']:.0f} |"
         )
 
 

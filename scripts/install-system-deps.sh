@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Folio's system packages (Debian/Ubuntu): Redis, Tesseract with the English,
 # Portuguese and orientation data, the headers tesserocr builds against, and
-# libmagic.
+# libmagic; wrk for the API benchmark.
 #
 #   scripts/install-system-deps.sh          install what is missing (needs root)
 #   scripts/install-system-deps.sh --check  only check; exit 1 and say what to
@@ -20,6 +20,7 @@ PACKAGES=(
   libmagic1
   fonts-dejavu-core
   prometheus
+  wrk
 )
 # Programs checked when dpkg is not available (non-Debian systems).
 PROGRAMS=(redis-server tesseract pkg-config)

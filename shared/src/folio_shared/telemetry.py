@@ -21,8 +21,13 @@ is processed carry ``trace_id``, ``message_id``, ``actor``, ``job_id``,
 ``tenant_id`` and ``document_id`` (bound with structlog's context).
 
 Exporters (:func:`configure_tracing`): ``otlp`` (OTLP over HTTP, to
-``otlp_endpoint``), ``console`` (spans printed as JSON) or ``none`` (spans
-still get ids, for propagation and logs, but are not exported).
+``otlp_endpoint``), ``console`` (spans printed as JSON) or ``none``. With
+``none`` nothing is recorded: the API makes no request or send spans at
+all (they cost the busiest routes measurably), and a worker's consumer
+span is a non-recording one that still carries the incoming trace id into
+the log context. A process records every span while it has an
+exporter or a span processor, whatever the upstream ``traceparent``'s
+sampled flag says: each service decides for itself whether it exports.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from opentelemetry.sdk.trace.export import (
     ConsoleSpanExporter,
     SimpleSpanProcessor,
 )
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from folio_shared.errors import ConfigurationError
@@ -60,6 +66,44 @@ EXPORTERS = ("none", "console", "otlp")
 _LOG_KEYS = ("message_id", "actor", "trace_id", "job_id", "tenant_id", "document_id")
 
 _lock = threading.Lock()
+
+
+class _RecordWhileExporting(Sampler):
+    """Record (and sample) every span while the process exports spans;
+    otherwise drop them: they keep their ids (propagation, log context) and
+    cost almost nothing."""
+
+    def __init__(self) -> None:
+        self.exporting = False
+
+    def should_sample(
+        self,
+        parent_context: Any,
+        trace_id: int,
+        name: str,
+        kind: Any = None,
+        attributes: Any = None,
+        links: Any = None,
+        trace_state: Any = None,
+    ) -> SamplingResult:
+        # as the SDK's own samplers: the span's attributes and the parent's
+        # trace state pass through
+        parent_state = trace.get_current_span(parent_context).get_span_context().trace_state
+        if self.exporting:
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, parent_state)
+        return SamplingResult(Decision.DROP, None, parent_state)
+
+    def get_description(self) -> str:
+        return "RecordWhileExporting"
+
+
+_sampler = _RecordWhileExporting()
+
+
+def exporting() -> bool:
+    """Whether this process records spans (an exporter or a processor is
+    installed); hot paths skip creating spans nobody will see."""
+    return _sampler.exporting
 
 
 def configure_tracing(
@@ -90,7 +134,9 @@ def configure_tracing(
         if isinstance(current, TracerProvider):
             provider = current
         else:
-            provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+            provider = TracerProvider(
+                resource=Resource.create({"service.name": service_name}), sampler=_sampler
+            )
             if exporter == "console":
                 provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
             elif exporter == "otlp":
@@ -102,8 +148,11 @@ def configure_tracing(
                 provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
             trace.set_tracer_provider(provider)
             log.info("tracing configured", exporter=exporter, service=service_name)
+            if exporter != "none":
+                _sampler.exporting = True
         for p in processors:
             provider.add_span_processor(p)
+            _sampler.exporting = True
     return provider
 
 
@@ -147,6 +196,9 @@ class Tracing(Middleware):
     def before_enqueue(self, broker: dramatiq.Broker, message: Any, delay: int | None) -> None:
         if TRACE_OPTION in message.options:
             return  # a retry or a delayed message moving on: same trace
+        if not exporting():
+            inject(message.options)  # the current context, if any, travels on
+            return
         with self._tracer.start_as_current_span(
             f"send {message.actor_name}",
             kind=SpanKind.PRODUCER,

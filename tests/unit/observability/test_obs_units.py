@@ -100,3 +100,33 @@ def test_helpers_update_the_metrics_they_name() -> None:
     with metrics.time_stage("render", actor="ocr.page"):
         pass
     assert "folio_job_stage_duration_seconds_count" in metrics.render(metrics.REGISTRY)[0].decode()
+
+
+def test_spans_are_recorded_only_while_the_process_exports() -> None:
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from folio_shared.telemetry import _RecordWhileExporting
+
+    sampler = _RecordWhileExporting()
+    provider = TracerProvider(sampler=sampler)
+    exported = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span("quiet", attributes={"a": 1}) as quiet:
+        unsampled: dict[str, object] = {}
+        inject(unsampled)
+    assert not quiet.is_recording()
+    assert quiet.get_span_context().is_valid  # ids still, for propagation and logs
+    sampler.exporting = True
+    with tracer.start_as_current_span("loud", attributes={"a": 1}) as loud:
+        assert loud.is_recording()
+    (span,) = exported.get_finished_spans()
+    assert span.name == "loud"
+    assert span.attributes == {"a": 1}
+    # a remote parent marked "not sampled" is recorded anyway
+    flags = str(unsampled[TRACE_OPTION]["traceparent"]).rsplit("-", 1)[1]  # type: ignore[index]
+    assert int(flags, 16) & 1 == 0  # "not sampled"
+    with tracer.start_as_current_span("child", context=extract(unsampled)) as child:
+        assert child.is_recording()
+    assert child.get_span_context().trace_id == quiet.get_span_context().trace_id

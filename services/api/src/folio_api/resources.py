@@ -15,16 +15,19 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+import asyncpg
 import dramatiq
 from litestar import Litestar
 from litestar.datastructures import State
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from folio_api.domain.documents.queueing import init_connection
 from folio_api.relay import run_relay
 from folio_shared.broker import create_broker
 from folio_shared.db.engine import create_engine, create_session_factory
 from folio_shared.jobs import Jobs
+from folio_shared.jobs.send import AsyncSender
 from folio_shared.settings import FolioSettings
 from folio_shared.storage import Storage, create_storage
 from folio_shared.telemetry import Tracing, configure_tracing
@@ -39,7 +42,10 @@ REDIS_TIMEOUT_S = 2.0
 class Resources:
     """What request handlers use: ``settings``, ``redis``, ``engine``,
     ``storage``, ``broker`` (sends only; no middleware), ``jobs`` and
-    ``sessions`` (an ``async_sessionmaker`` on ``engine``)."""
+    ``sessions`` (an ``async_sessionmaker`` on ``engine``); for the hot
+    paths, ``pg`` (a raw asyncpg pool: autocommitted prepared statements,
+    no pre-ping, no reset) and ``sender`` (non-blocking sends of tracked
+    jobs' messages, :class:`~folio_shared.jobs.send.AsyncSender`)."""
 
     settings: FolioSettings
     redis: Redis
@@ -48,6 +54,8 @@ class Resources:
     broker: dramatiq.Broker | None = None
     jobs: Jobs | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
+    pg: asyncpg.Pool | None = None
+    sender: AsyncSender | None = None
 
 
 def get_resources(state: State) -> Resources:
@@ -79,6 +87,16 @@ def lifespan(
             stack.push_async_callback(redis.aclose)
             engine = create_engine(settings)
             stack.push_async_callback(engine.dispose)
+            # min_size=0: nothing connects before the first request
+            pg = asyncpg.create_pool(
+                "postgresql://" + settings.database.url.split("://", 1)[1],
+                min_size=0,
+                max_size=settings.database.pool_size * 2,
+                init=init_connection,
+                reset=_no_reset,
+            )
+            await pg
+            stack.push_async_callback(pg.close)
             storage = create_storage(settings)
             await storage.open()
             stack.push_async_callback(storage.close)
@@ -89,7 +107,15 @@ def lifespan(
             stack.callback(broker.close)
             jobs = Jobs(engine, broker, redis)
             app.state[STATE_KEY] = Resources(
-                settings, redis, engine, storage, broker, jobs, create_session_factory(engine)
+                settings,
+                redis,
+                engine,
+                storage,
+                broker,
+                jobs,
+                create_session_factory(engine),
+                pg,
+                AsyncSender(broker, redis),
             )
             relay = asyncio.create_task(run_relay(engine, broker, interval_s=relay_interval_s))
             try:
@@ -101,3 +127,8 @@ def lifespan(
                 app.state.pop(STATE_KEY, None)
 
     return manage
+
+
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    """The raw pool's statements are single autocommitted ones: no session
+    state to reset when a connection goes back to the pool."""

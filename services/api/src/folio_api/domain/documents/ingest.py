@@ -28,19 +28,23 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from multipart import MultipartSegment  # type: ignore[import-untyped]
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio_api.domain.documents import repository
+from folio_api.domain.documents import queueing, repository
 from folio_api.domain.documents.form_stream import END, FormStream, boundary_of
 from folio_api.resources import Resources
 from folio_shared.db.enums import DocumentStatus, JobStatus
 from folio_shared.db.models import Document, Job
-from folio_shared.errors import FileTooLarge, InvalidInput, ObjectNotFound
+from folio_shared.errors import DocumentNotFound, FileTooLarge, InvalidInput, ObjectNotFound
 from folio_shared.filetypes import SNIFF_BYTES, FileType, check_upload, sanitize_filename
 from folio_shared.jobs import outbox
+from folio_shared.logging import get_logger
 from folio_shared.messages import Priority, ProcessDocumentV1, Queue
+
+log = get_logger(__name__)
 
 #: Room for the multipart framing and text fields on top of the file limit.
 FORM_OVERHEAD_BYTES = 256 * 1024
@@ -168,7 +172,11 @@ async def upload_form(
             session.add(document)
             try:
                 await session.flush()
-                job = await _enqueue(resources, session, document, priority) if process else None
+                job = (
+                    await _enqueue(resources, session, document, _Options(priority, False, None))
+                    if process
+                    else None
+                )
                 await session.commit()
             except IntegrityError:
                 await session.rollback()  # the same bytes, uploaded concurrently
@@ -228,35 +236,45 @@ async def _existing(resources: Resources, document: Document) -> Ingested:
     return Ingested(document, latest.get(document.id), duplicate=True)
 
 
-async def _enqueue(
-    resources: Resources,
-    session: AsyncSession,
-    document: Document,
-    priority: Priority,
-    *,
-    force_ocr: bool = False,
-    ocr_languages: str | None = None,
-) -> Job:
-    job_id = uuid.uuid4()
-    message = ProcessDocumentV1(
+@dataclass(frozen=True, slots=True)
+class _Options:
+    """What a process request asks for."""
+
+    priority: Priority
+    force_ocr: bool
+    ocr_languages: str | None
+
+
+def _message(document: Document, job_id: uuid.UUID, options: _Options) -> ProcessDocumentV1:
+    return ProcessDocumentV1(
         job_id=str(job_id),
         tenant_id=str(document.tenant_id),
         document_id=str(document.id),
         storage_key=document.storage_key,
         content_type=document.content_type or "application/octet-stream",
-        priority=priority,
-        force_ocr=force_ocr,
-        ocr_languages=ocr_languages,
+        priority=options.priority,
+        force_ocr=options.force_ocr,
+        ocr_languages=options.ocr_languages,
     )
-    # FOLIO_PIPELINE_LARGE_DOCUMENT_BYTES
+
+
+def _queue_of(resources: Resources, document: Document) -> Queue | None:
+    """``Queue.DOCUMENTS_LARGE`` for large files
+    (``FOLIO_PIPELINE_LARGE_DOCUMENT_BYTES``), else the type's own."""
     large = (document.size_bytes or 0) >= resources.settings.pipeline.large_document_bytes
+    return Queue.DOCUMENTS_LARGE if large else None
+
+
+async def _enqueue(
+    resources: Resources, session: AsyncSession, document: Document, options: _Options
+) -> Job:
     return await outbox.enqueue(
         session,
-        message,
+        _message(document, uuid.uuid4(), options),
         tenant_id=document.tenant_id,
         document_id=document.id,
         max_retries=resources.settings.jobs.max_retries,
-        queue=Queue.DOCUMENTS_LARGE if large else None,
+        queue=_queue_of(resources, document),
     )
 
 
@@ -289,7 +307,79 @@ async def queue_processing(
     (``awaiting_upload``) is checked first: the object must exist, be
     within the size limit and have the type its name promised; a document
     with the same bytes already stored answers that document instead.
+
+    Stored documents take the two-statement path of
+    :mod:`~folio_api.domain.documents.queueing`; presigned uploads, and
+    any request while that path's connection fails, take the ORM path.
     """
+    options = _Options(priority, force_ocr, ocr_languages)
+    if resources.pg is not None and resources.sender is not None:
+        try:
+            fast = await _queue_fast(resources, tenant_id, document_id, options)
+        except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as e:
+            log.warning("fast queue path unavailable; using the ORM path", error=repr(e))
+            fast = None
+        if fast is not None:
+            return fast
+    return await _queue_orm(resources, tenant_id, document_id, options)
+
+
+#: Attempts of the fast path when the document changes under it.
+FAST_ATTEMPTS = 3
+
+
+async def _queue_fast(
+    resources: Resources, tenant_id: uuid.UUID, document_id: uuid.UUID, options: _Options
+) -> Ingested | None:
+    """:func:`queue_processing` for stored documents; ``None``: use the ORM path."""
+    assert resources.pg is not None
+    assert resources.sender is not None
+    async with resources.pg.acquire() as conn:
+        for _ in range(FAST_ATTEMPTS):
+            row = await queueing.read(conn, document_id, tenant_id)
+            if row is None:
+                raise DocumentNotFound(f"no document {document_id}", document_id=str(document_id))
+            document = queueing.document_of(row)
+            active = queueing.job_of(row)
+            if active is not None:
+                return Ingested(document, active)
+            if document.status == DocumentStatus.AWAITING_UPLOAD:
+                return None
+            job_id = uuid.uuid4()
+            env = outbox.envelope(
+                _message(document, job_id, options),
+                priority=options.priority,
+                queue=_queue_of(resources, document),
+            )
+            message = outbox.to_dramatiq(job_id, env)
+            job = await queueing.insert(
+                conn,
+                document,
+                version=row["d_version"],
+                job_id=job_id,
+                envelope=env,
+                priority=options.priority.value,
+                max_retries=resources.settings.jobs.max_retries,
+                message_id=message.message_id,
+            )
+            if job is None:
+                continue  # changed meanwhile (queued by another request?): read again
+            try:
+                await resources.sender.send(message)
+            except Exception as e:  # Redis down: the relay sends it once it is back
+                log.warning(
+                    "send failed; the outbox relay will send", job_id=str(job_id), error=repr(e)
+                )
+                await queueing.unsent(conn, job_id)
+                job.status = JobStatus.PENDING
+            return Ingested(document, job)
+    return None
+
+
+async def _queue_orm(
+    resources: Resources, tenant_id: uuid.UUID, document_id: uuid.UUID, options: _Options
+) -> Ingested:
+    """:func:`queue_processing` through the ORM and the outbox."""
     assert resources.sessions is not None
     async with resources.sessions() as session:
         document = await repository.get_document(session, tenant_id, document_id, for_update=True)
@@ -308,14 +398,7 @@ async def queue_processing(
                 return await _existing(resources, existing)
         document.status = DocumentStatus.QUEUED
         document.error = None
-        job = await _enqueue(
-            resources,
-            session,
-            document,
-            priority,
-            force_ocr=force_ocr,
-            ocr_languages=ocr_languages,
-        )
+        job = await _enqueue(resources, session, document, options)
         await session.commit()
         ids = outbox.pending_ids(session)
     await _dispatch(resources, ids, job)

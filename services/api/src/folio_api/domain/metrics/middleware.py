@@ -19,6 +19,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from folio_shared.metrics import observe_http_request
+from folio_shared.telemetry import exporting
 
 _tracer = trace.get_tracer("folio_api")
 
@@ -51,6 +52,9 @@ class HttpMetricsMiddleware(ASGIMiddleware):
 
         method = str(scope.get("method", "GET"))
         try:
+            if not exporting():  # no span nobody would see (see folio_shared.telemetry)
+                await next_app(scope, receive, send_wrapper)
+                return
             # A server span per request: messages sent while handling it carry
             # its trace context, so one trace runs from the upload to the
             # workers (see folio_shared.telemetry.Tracing).

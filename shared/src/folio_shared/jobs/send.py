@@ -1,0 +1,111 @@
+"""Sending tracked jobs' messages from asyncio code without blocking the loop.
+
+Dramatiq's brokers are synchronous: ``RedisBroker.enqueue`` runs a Lua
+script over a blocking redis-py connection. Called from the API's event
+loop, every send stalls every other request of the process for a Redis
+round trip, and the send cannot be pipelined with the other Redis commands
+of the request. :class:`AsyncSender` does what ``RedisBroker.enqueue``
+does (fresh ``redis_message_id``, delay queue and ``eta`` option, the
+broker's ``before_enqueue``/``after_enqueue`` hooks, Dramatiq's own
+``dispatch.lua``) over an asyncio Redis client, and records the job's
+message pointer (:func:`folio_shared.jobs.reconcile.message_pointer_key`)
+in the same round trip, which ``JobTracking.after_enqueue`` does for
+senders that run Folio's worker middleware.
+
+Other brokers (RabbitMQ) are sent to with ``broker.enqueue`` in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import dramatiq
+import redis.asyncio as aioredis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.common import current_millis, dq_name
+from redis.exceptions import NoScriptError
+
+from folio_shared.jobs import reconcile
+
+
+class AsyncSender:
+    """Enqueue Dramatiq messages of tracked jobs on ``broker`` from asyncio.
+
+    ``client`` must reach the same Redis as a :class:`RedisBroker` (it is
+    ignored for other brokers).
+    """
+
+    def __init__(self, broker: dramatiq.Broker, client: aioredis.Redis) -> None:
+        self.broker = broker
+        self.client = client
+        self._redis = isinstance(broker, RedisBroker)
+        if self._redis:
+            assert isinstance(broker, RedisBroker)
+            self._script = broker.scripts["dispatch"]
+
+    def _declare(self, queue_name: str) -> None:
+        if queue_name not in self.broker.get_declared_queues():
+            self.broker.declare_queue(queue_name)
+
+    async def send(
+        self, message: dramatiq.Message[Any], *, delay_ms: int | None = None
+    ) -> dramatiq.Message[Any]:
+        """Enqueue ``message`` (after ``delay_ms``); returns the message as sent."""
+        self._declare(message.queue_name)
+        if not self._redis:
+            return await asyncio.to_thread(self.broker.enqueue, message, delay=delay_ms)
+        broker = self.broker
+        assert isinstance(broker, RedisBroker)
+        queue_name = message.queue_name
+        message = message.copy(options={"redis_message_id": str(uuid.uuid4())})
+        if delay_ms is not None:
+            queue_name = dq_name(queue_name)
+            message = message.copy(
+                queue_name=queue_name, options={"eta": current_millis() + delay_ms}
+            )
+        broker.emit_before("enqueue", message, delay_ms)
+        redis_id = message.options["redis_message_id"]
+        args = [
+            "enqueue",
+            current_millis(),
+            queue_name,
+            broker.broker_id,
+            broker.heartbeat_timeout,
+            broker.dead_message_ttl,
+            # the same chance of Dramatiq's queue maintenance as a sync send
+            broker._should_do_maintenance("enqueue"),
+            broker._max_unpack_size(),  # type: ignore[no-untyped-call]
+            redis_id,
+            message.encode(),
+        ]
+        job_id = message.options.get("job_id")
+        await self._dispatch(args, job_id, redis_id)
+        broker.emit_after("enqueue", message, delay_ms)
+        return message
+
+    async def _dispatch(self, args: list[Any], job_id: str | None, redis_id: str) -> None:
+        broker = self.broker
+        assert isinstance(broker, RedisBroker)
+        for _ in range(2):
+            # One round trip: the script by its digest (redis-py's pipelined
+            # Script objects would ask SCRIPT EXISTS first, every time) and
+            # the job's message pointer.
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.evalsha(self._script.sha, 1, broker.namespace, *args)
+                if job_id:
+                    pipe.set(
+                        reconcile.message_pointer_key(broker.namespace, job_id),
+                        redis_id,
+                        ex=reconcile.MESSAGE_POINTER_TTL_S,
+                    )
+                results = await pipe.execute(raise_on_error=False)
+            if not isinstance(results[0], NoScriptError):
+                for result in results:
+                    if isinstance(result, Exception):
+                        raise result
+                return
+            # a fresh or flushed Redis: load Dramatiq's script, then again
+            await self.client.script_load(self._script.script)
+        raise RuntimeError("Redis refused Dramatiq's dispatch script twice")

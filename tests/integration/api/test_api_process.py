@@ -1,0 +1,210 @@
+"""``POST /v1/documents/{id}/process`` on a stored document: the two-statement
+path (:mod:`folio_api.domain.documents.queueing`) against the real
+PostgreSQL and Redis: what it writes, what it sends, racing requests, and a
+process that dies between the insert and the send."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from apikit import TenantKey, pdf_bytes
+from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from folio_api.domain.documents import queueing
+from folio_shared.broker import create_broker
+from folio_shared.db.models import Document, Job, JobEvent
+from folio_shared.jobs import outbox, reconcile
+from folio_shared.messages import Priority, ProcessDocumentV1
+from folio_shared.settings import FolioSettings
+
+pytestmark = pytest.mark.integration
+
+Client = AsyncTestClient[Any]
+
+
+async def stored_document(client: Client, who: TenantKey, tag: str) -> str:
+    r = await client.post(
+        "/v1/documents",
+        headers=who.headers,
+        params={"process": "false"},
+        files={"file": (f"{tag}.pdf", pdf_bytes(tag), "application/pdf")},
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["document"]["id"])
+
+
+async def queued_messages(redis: Redis, namespace: str, queue: str) -> dict[str, dict[str, Any]]:
+    """Redis message id → decoded Dramatiq message, of ``queue``'s ready list."""
+    ids = [i.decode() for i in await redis.lrange(f"{namespace}:{queue}", 0, -1)]
+    out = {}
+    for rid in ids:
+        raw = await redis.hget(f"{namespace}:{queue}.msgs", rid)
+        assert raw is not None
+        out[rid] = json.loads(raw)
+    return out
+
+
+async def test_process_writes_the_job_queued_and_sends_it_once_with_its_pointer(
+    client: Client, alice: TenantKey, engine: AsyncEngine, redis: Redis, settings: FolioSettings
+) -> None:
+    doc_id = await stored_document(client, alice, "fast-one")
+    r = await client.post(f"/v1/documents/{doc_id}/process", headers=alice.headers)
+    assert r.status_code == 202, r.text
+    body = r.json()
+    job_id = body["job"]["job_id"]
+    assert body["job"]["status"] == "queued"
+    assert body["document"]["status"] == "queued"
+    assert body["document"]["latest_job"]["id"] == job_id
+
+    async with engine.connect() as conn:
+        job = (await conn.execute(sa.select(Job).where(Job.id == uuid.UUID(job_id)))).one()
+        events = (
+            await conn.execute(
+                sa.select(JobEvent.status, JobEvent.data)
+                .where(JobEvent.job_id == job.id)
+                .order_by(JobEvent.id)
+            )
+        ).all()
+        doc_status = await conn.scalar(
+            sa.select(Document.status).where(Document.id == uuid.UUID(doc_id))
+        )
+    assert job.status == "queued"
+    assert job.sent_at is not None
+    assert job.queued_at is not None
+    assert job.actor_name == "docs.process"
+    assert job.message["payload"]["document_id"] == doc_id
+    assert [e.status for e in events] == ["pending", "queued"]
+    assert events[1].data == {"message_id": job.message_id}
+    assert doc_status == "queued"
+
+    ns = settings.broker.namespace
+    sent = [
+        (rid, m)
+        for rid, m in (await queued_messages(redis, ns, job.queue_name)).items()
+        if m["options"].get("job_id") == job_id
+    ]
+    assert len(sent) == 1
+    rid, message = sent[0]
+    assert message["message_id"] == job.message_id
+    assert message["actor_name"] == "docs.process"
+    assert message["args"][0]["document_id"] == doc_id
+    pointer = await redis.get(reconcile.message_pointer_key(ns, job_id))
+    assert pointer is not None
+    assert pointer.decode() == rid
+    assert await redis.ttl(reconcile.message_pointer_key(ns, job_id)) > 0
+
+
+async def test_racing_process_requests_queue_exactly_one_job(
+    client: Client, alice: TenantKey, engine: AsyncEngine
+) -> None:
+    doc_id = await stored_document(client, alice, "fast-race")
+    responses = await asyncio.gather(
+        *[client.post(f"/v1/documents/{doc_id}/process", headers=alice.headers) for _ in range(20)]
+    )
+    assert {r.status_code for r in responses} == {202}
+    job_ids = {r.json()["job"]["job_id"] for r in responses}
+    assert len(job_ids) == 1
+    async with engine.connect() as conn:
+        count = await conn.scalar(
+            sa.select(sa.func.count()).select_from(Job).where(Job.document_id == uuid.UUID(doc_id))
+        )
+    assert count == 1
+
+
+async def test_another_tenant_gets_404_and_nothing_is_queued(
+    client: Client, alice: TenantKey, bob: TenantKey, engine: AsyncEngine
+) -> None:
+    doc_id = await stored_document(client, alice, "fast-tenant")
+    r = await client.post(f"/v1/documents/{doc_id}/process", headers=bob.headers)
+    assert r.status_code == 404
+    assert r.json()["code"] == "document_not_found"
+    missing = await client.post(f"/v1/documents/{uuid.uuid4()}/process", headers=alice.headers)
+    assert missing.status_code == 404
+    async with engine.connect() as conn:
+        count = await conn.scalar(
+            sa.select(sa.func.count()).select_from(Job).where(Job.document_id == uuid.UUID(doc_id))
+        )
+    assert count == 0
+
+
+async def test_a_job_written_but_never_sent_is_sent_by_the_reconciler(
+    client: Client,
+    alice: TenantKey,
+    engine: AsyncEngine,
+    redis: Redis,
+    settings: FolioSettings,
+) -> None:
+    """The process died between the insert and the send: the job is
+    ``queued`` with no message in Redis; the reconciler sends it."""
+    import asyncpg
+
+    doc_id = await stored_document(client, alice, "fast-crash")
+    dsn = "postgresql://" + settings.database.url.split("://", 1)[1]
+    conn = await asyncpg.connect(dsn)
+    try:
+        await queueing.init_connection(conn)
+        row = await queueing.read(conn, uuid.UUID(doc_id), alice.tenant_id)
+        assert row is not None
+        document = queueing.document_of(row)
+        job_id = uuid.uuid4()
+        msg = ProcessDocumentV1(
+            job_id=str(job_id),
+            tenant_id=str(document.tenant_id),
+            document_id=doc_id,
+            storage_key=document.storage_key,
+            content_type=document.content_type or "application/pdf",
+        )
+        env = outbox.envelope(msg)
+        job = await queueing.insert(
+            conn,
+            document,
+            version=row["d_version"],
+            job_id=job_id,
+            envelope=env,
+            priority=Priority.NORMAL.value,
+            max_retries=3,
+            message_id=outbox.to_dramatiq(job_id, env).message_id,
+        )
+        assert job is not None
+        assert job.status == "queued"
+        assert document.status == "queued"
+        # a stale version (the row changed since): nothing is inserted
+        again = await queueing.insert(
+            conn,
+            queueing.document_of(row),
+            version=row["d_version"],
+            job_id=uuid.uuid4(),
+            envelope=env,
+            priority=Priority.NORMAL.value,
+            max_retries=3,
+            message_id="x",
+        )
+        assert again is None
+    finally:
+        await conn.close()
+
+    ns = settings.broker.namespace
+    queue = env["queue"]
+
+    def mine(messages: dict[str, dict[str, Any]]) -> list[str]:
+        return [r for r, m in messages.items() if m["options"].get("job_id") == str(job_id)]
+
+    assert mine(await queued_messages(redis, ns, queue)) == []
+    broker = create_broker(settings)
+    try:
+        async with engine.connect() as sa_conn:
+            report = await reconcile.reconcile(sa_conn, redis, broker, lost_after_s=0.0)
+    finally:
+        broker.close()
+    assert report.lost_resent >= 1
+    assert len(mine(await queued_messages(redis, ns, queue))) == 1
+    # and the API now answers that job for the document
+    r = await client.post(f"/v1/documents/{doc_id}/process", headers=alice.headers)
+    assert r.json()["job"]["job_id"] == str(job_id)
