@@ -9,7 +9,11 @@ exploit), builds the HNSW index, then times ``--queries`` hybrid searches,
 each embedding its query with the real model first. Reports p50/p95/p99
 (target p95 <= 50 ms) and drops the database.
 
-    .venv/bin/python bench/search_latency.py --pg-url postgresql://postgres@127.0.0.1:PORT/postgres
+    .venv/bin/python bench/search_latency.py [--pg-url postgresql://postgres@HOST:PORT/postgres]
+
+Without ``--pg-url`` it starts a private PostgreSQL (with pgvector) for the
+run. Baselines in the same run: the plain sentence-transformers ``encode``
+of the same query, and a bare pgvector nearest-neighbour query.
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ import asyncio
 import math
 import random
 import statistics
+import sys
 import time
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -31,9 +38,33 @@ from folio_shared.db.engine import async_database_url, create_session_factory
 from folio_shared.embeddings import get_embedder
 from folio_shared.search import SearchMode, search
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _servers import NAMESPACE, BenchServers
+
+from folio_devstack.workers import WorkerProcess
+from folio_shared.broker import create_broker
+from folio_shared.messages import Queue, physical_queue_names
+from folio_shared.queries import QueryTimeout, embed_query, results_backend
+from folio_shared.settings import BrokerSettings, FolioSettings, RedisSettings
+
 #: Distinct words of the generated texts; word ``wN`` is drawn with a
 #: probability falling with N (log-uniform), like word frequencies in real text.
 VOCABULARY = 20_000
+
+#: Rows of the result table: (key, label).
+PARTS = [
+    ("embed", "query embedding (Folio `encode_query`)"),
+    ("embed_base", "baseline: sentence-transformers `encode`, same query"),
+    ("search", "SQL hybrid search (tenant-scoped, fused, snippets)"),
+    ("search_base", "baseline: bare pgvector top-10 (`ORDER BY <=> LIMIT 10`)"),
+    ("total", "**total: embedding + hybrid search**"),
+]
+
+#: Rows measured when a worker answers ``queries.embed`` (own servers only).
+REMOTE_PARTS = [
+    ("embed_remote", "query embedding through the broker (`queries.embed`, as the API)"),
+    ("total_remote", "**total through the broker: embedding + hybrid search**"),
+]
 
 FILL_SQL = """
 INSERT INTO chunks (tenant_id, document_id, chunk_index, page_start, page_end,
@@ -51,7 +82,13 @@ CROSS JOIN (SELECT id FROM documents WHERE tenant_id = :tenant_id) d
 """
 
 
-async def run(pg_url: str, chunks: int, queries: int, per_document: int) -> None:
+async def run(
+    pg_url: str,
+    chunks: int,
+    queries: int,
+    per_document: int,
+    remote_embed: Callable[[str], list[float]] | None = None,
+) -> None:
     admin = create_async_engine(async_database_url(pg_url), isolation_level="AUTOCOMMIT")
     name = f"folio_bench_search_{uuid.uuid4().hex[:8]}"
     async with admin.connect() as conn:
@@ -100,7 +137,11 @@ async def run(pg_url: str, chunks: int, queries: int, per_document: int) -> None
             for _ in range(queries)
         ]
         factory = create_session_factory(engine)
-        latencies: dict[str, list[float]] = {"embed": [], "search": [], "total": []}
+        plain_sql = sa.text(
+            "SELECT id FROM chunks ORDER BY embedding <=> CAST(:q AS vector) LIMIT 10"
+        )
+        parts = PARTS + (REMOTE_PARTS if remote_embed is not None else [])
+        latencies: dict[str, list[float]] = {part: [] for part, _ in parts}
         for i, text in enumerate(texts):
             async with factory() as session:
                 t0 = time.perf_counter()
@@ -112,16 +153,44 @@ async def run(pg_url: str, chunks: int, queries: int, per_document: int) -> None
                 )  # fmt: skip
                 t2 = time.perf_counter()
                 await session.rollback()
+                # baselines, same query, same run: the library's own encode and
+                # a bare pgvector nearest-neighbour query (no tenant, no fusion)
+                embedder.model.encode([text], show_progress_bar=False)
+                t3 = time.perf_counter()
+                await session.execute(plain_sql, {"q": str(vector)})
+                t4 = time.perf_counter()
+                await session.rollback()
             if i >= 10:  # the first queries warm caches and connections
                 latencies["embed"].append((t1 - t0) * 1000)
                 latencies["search"].append((t2 - t1) * 1000)
                 latencies["total"].append((t2 - t0) * 1000)
-        for part, values in latencies.items():
-            q = statistics.quantiles(values, n=100)
-            print(
-                f"{part:>6}: p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms "
-                f"({len(values)} queries)"
-            )
+                latencies["embed_base"].append((t3 - t2) * 1000)
+                latencies["search_base"].append((t4 - t3) * 1000)
+            if remote_embed is not None:
+                # the API's way: a queries.embed message, answered by a worker
+                async with factory() as session:
+                    t5 = time.perf_counter()
+                    remote = await asyncio.to_thread(remote_embed, text)
+                    t6 = time.perf_counter()
+                    await search(
+                        session, tenant_id=tenant_id, query_vector=remote, query_text=text,
+                        k=10, mode=SearchMode.HYBRID,
+                    )  # fmt: skip
+                    t7 = time.perf_counter()
+                    await session.rollback()
+                if i >= 10:
+                    latencies["embed_remote"].append((t6 - t5) * 1000)
+                    latencies["total_remote"].append((t7 - t5) * 1000)
+        stats = {part: statistics.quantiles(v, n=100) for part, v in latencies.items()}
+        baseline_of = {"embed": "embed_base", "search": "search_base"}
+        print(f"\n{len(texts) - 10} queries, k = 10, {chunks} chunks\n")
+        print("| part | p50 ms | p95 ms | p99 ms | p95 vs baseline |")
+        print("|---|---:|---:|---:|---:|")
+        for part, label in parts:
+            q = stats[part]
+            base = baseline_of.get(part)
+            ratio = f"{q[94] / stats[base][94]:.2f}x" if base else ""
+            print(f"| {label} | {q[49]:.1f} | {q[94]:.1f} | {q[98]:.1f} | {ratio} |")
         await engine.dispose()
     finally:
         async with admin.connect() as conn:
@@ -131,12 +200,51 @@ async def run(pg_url: str, chunks: int, queries: int, per_document: int) -> None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pg-url", required=True, help="superuser URL of the server")
+    parser.add_argument(
+        "--pg-url",
+        help="superuser URL of a PostgreSQL server with pgvector "
+        "(default: a private server started for the run)",
+    )
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=210)
     parser.add_argument("--chunks-per-document", type=int, default=20)
     args = parser.parse_args()
-    asyncio.run(run(args.pg_url, args.chunks, args.queries, args.chunks_per_document))
+    if args.pg_url:
+        asyncio.run(run(args.pg_url, args.chunks, args.queries, args.chunks_per_document))
+        return
+    with BenchServers() as servers:
+        url = servers.postgres.url("postgres")
+        # a worker-docs answering queries.embed, as in production
+        worker = WorkerProcess(
+            ["folio_worker_docs.main", "-p", "1", "-t", "2", "--queues",
+             *physical_queue_names(Queue.QUERIES)],
+            servers.folio_env(HF_HUB_OFFLINE="1", FOLIO_METRICS_PORT="0"),
+            servers.root / "worker-docs.log",
+        )  # fmt: skip
+        settings = FolioSettings(
+            redis=RedisSettings(url=servers.redis_url),
+            broker=BrokerSettings(namespace=NAMESPACE),
+        )
+        broker = create_broker(settings, middleware=[])
+        backend = results_backend(servers.redis_url)
+
+        def remote(text: str) -> list[float]:
+            return embed_query(broker, text, tenant_id=str(uuid.uuid4()), backend=backend)
+
+        try:
+            deadline = time.monotonic() + 180
+            while True:  # until the worker is up with its model loaded
+                try:
+                    remote("warm up")
+                    break
+                except QueryTimeout:
+                    if time.monotonic() > deadline:
+                        raise
+            asyncio.run(run(url, args.chunks, args.queries, args.chunks_per_document, remote))
+        finally:
+            broker.close()
+            worker.terminate(timeout_s=30)
+            worker.close()
 
 
 if __name__ == "__main__":

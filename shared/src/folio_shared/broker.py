@@ -47,22 +47,32 @@ RESULTS_NAMESPACE = "folio-results"
 
 
 class FolioRedisBroker(RedisBroker):
-    """Dramatiq's Redis broker with a short idle poll on priority queues.
+    """Dramatiq's Redis broker with short idle polls where latency matters.
 
     Dramatiq's Redis consumer backs off up to the worker's ``worker_timeout``
     (1 s) when a queue is empty, and its CLI offers no way to change it. A
     ``critical`` or ``high`` job sent to an idle sub-queue would then wait up
     to a second before anyone looks; those sub-queues are polled at least
-    every ``priority_poll_ms`` instead (default 100 ms).
+    every ``priority_poll_ms`` instead (default 100 ms). Search queries wait
+    on their reply (``queries.embed``), so ``queries.critical`` and
+    ``queries.high`` are polled every ``query_poll_ms`` (default 10 ms:
+    about 200 cheap fetches a second per idle worker process; the 100 ms
+    poll added ~60 ms to a search).
     """
 
-    def __init__(self, *, priority_poll_ms: int = 100, **kwargs: Any) -> None:
+    def __init__(
+        self, *, priority_poll_ms: int = 100, query_poll_ms: int = 10, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[no-untyped-call]
         self.priority_poll_ms = priority_poll_ms
+        self.query_poll_ms = query_poll_ms
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Any:
         if queue_name.endswith((".critical", ".high")):
-            timeout = min(timeout, self.priority_poll_ms)
+            poll = (
+                self.query_poll_ms if queue_name.startswith("queries.") else self.priority_poll_ms
+            )
+            timeout = min(timeout, poll)
         return super().consume(queue_name, prefetch, timeout)
 
 

@@ -155,3 +155,41 @@ async def test_bad_arguments(session: AsyncSession) -> None:
     with pytest.raises(InvalidInput, match="k must"):
         await search(session, tenant_id=tenant, query_vector=None, query_text="x", k=0,
                      mode="keyword")  # fmt: skip
+
+
+async def test_keyword_ranks_at_most_max_matches_of_a_very_common_word(
+    session: AsyncSession, embedder: Embedder
+) -> None:
+    from folio_shared.search import SearchOptions
+
+    tenant = await make_tenant(session)
+    # 30 one-chunk documents share "harbour"; the last one says it most
+    for i in range(29):
+        await _add(session, embedder, tenant, f"h{i}.txt", [f"Note {i} about the harbour."])
+    best = await _add(
+        session, embedder, tenant, "best.txt", ["Harbour harbour harbour: the harbour at dawn."]
+    )
+    ranked_all = await search(
+        session,
+        tenant_id=tenant,
+        query_vector=None,
+        query_text="harbour",
+        mode="keyword",
+        k=5,
+        options=SearchOptions(candidates=5),
+    )
+    assert ranked_all[0].document_id == best
+    assert len(ranked_all) == 5
+    capped = await search(
+        session,
+        tenant_id=tenant,
+        query_vector=None,
+        query_text="harbour",
+        mode="keyword",
+        k=5,
+        options=SearchOptions(candidates=5, keyword_max_matches=5),
+    )
+    # still k answers, all matching, ranked among the first 5 matches found
+    assert len(capped) == 5
+    assert all("harbour" in h.snippet.lower() for h in capped)
+    assert {h.keyword_rank for h in capped} == {1, 2, 3, 4, 5}
