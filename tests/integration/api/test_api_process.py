@@ -208,3 +208,23 @@ async def test_a_job_written_but_never_sent_is_sent_by_the_reconciler(
     # and the API now answers that job for the document
     r = await client.post(f"/v1/documents/{doc_id}/process", headers=alice.headers)
     assert r.json()["job"]["job_id"] == str(job_id)
+
+
+async def test_an_upload_records_its_jobs_message_pointer(
+    client: Client, alice: TenantKey, redis: Redis, settings: FolioSettings
+) -> None:
+    """Uploads send through the outbox on the API's broker: the pointer to
+    the message is recorded there too, so the reconciler never takes a job
+    waiting in a long queue for lost."""
+    r = await client.post(
+        "/v1/documents",
+        headers=alice.headers,
+        files={"file": ("ptr.pdf", pdf_bytes("pointer"), "application/pdf")},
+    )
+    assert r.status_code == 201, r.text
+    job_id = r.json()["job"]["job_id"]
+    ns = settings.broker.namespace
+    pointer = await redis.get(reconcile.message_pointer_key(ns, job_id))
+    assert pointer is not None
+    sent = await queued_messages(redis, ns, "documents")
+    assert sent[pointer.decode()]["options"]["job_id"] == job_id

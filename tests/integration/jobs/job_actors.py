@@ -59,6 +59,9 @@ class ParentV1(Base, frozen=True, tag="test.parent.v1"):
     actor_name: ClassVar[str] = "test.parent"
     children: int = 3
     child_sleep_ms: int = 0
+    #: after its last progress(), the parent keeps running (holding its
+    #: lease) until a cancel is requested, at most this long, then returns
+    hold_ms: int = 0
 
 
 class ChildV1(Base, frozen=True, tag="test.child.v1"):
@@ -142,6 +145,14 @@ def declare(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor[..., Any]]:
             async with resources().engine.connect() as conn:
                 await outbox.dispatch(conn, broker, ids)
         await progress("waiting for children")
+        deadline = asyncio.get_running_loop().time() + msg.hold_ms / 1000
+        while asyncio.get_running_loop().time() < deadline:
+            requested = await resources().pg.fetchval(
+                "SELECT cancel_requested_at IS NOT NULL FROM jobs WHERE id = $1", ctx.job_id
+            )
+            if requested:
+                break  # return at once: before the heartbeat notices the cancel
+            await asyncio.sleep(0.02)
         return WAITING
 
     @job_actor(ChildV1, broker=broker)

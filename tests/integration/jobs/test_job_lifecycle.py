@@ -241,6 +241,32 @@ async def test_cancelling_a_parent_cancels_its_children(
     assert await counter(settings, key, "complete") == 0
 
 
+async def test_a_parent_cancelled_while_it_hands_over_to_its_children_ends_cancelled(
+    jobs: Jobs, key: str, settings: FolioSettings
+) -> None:
+    """The cancel arrives after the parent's last progress() but before it
+    returns WAITING: it holds its lease, so the cancel is only requested;
+    the hand-over must carry it out (the parent would otherwise wait for
+    children that were cancelled, forever)."""
+    parent_id = new_id()
+    await jobs.enqueue(
+        ParentV1(job_id=str(parent_id), key=key, children=3, child_sleep_ms=3000, hold_ms=10_000)
+    )
+
+    async def holding() -> bool:
+        job = await jobs.get(parent_id)
+        return job.status == "running" and job.stage == "waiting for children"
+
+    await wait_for(holding, what="the parent to hold after its last progress()")
+    cancelled = await jobs.cancel(parent_id)
+    assert cancelled.status == "running"  # requested only: it holds its lease
+    done = await wait_status(jobs, parent_id, {"cancelled"}, timeout_s=20)
+    assert done.cause == "cancelled"
+    assert done.lease_expires_at is None
+    await asyncio.sleep(1)
+    assert await counter(settings, key, "complete") == 0
+
+
 async def test_a_critical_job_overtakes_a_normal_backlog(
     jobs: Jobs, engine: AsyncEngine, key: str, worker: RunningWorker
 ) -> None:

@@ -27,6 +27,7 @@ from folio_api.relay import run_relay
 from folio_shared.broker import create_broker
 from folio_shared.db.engine import create_engine, create_session_factory
 from folio_shared.jobs import Jobs
+from folio_shared.jobs.middleware import MessagePointers
 from folio_shared.jobs.send import AsyncSender
 from folio_shared.settings import FolioSettings
 from folio_shared.storage import Storage, create_storage
@@ -103,7 +104,8 @@ def lifespan(
             # The API only sends: no worker middleware, nothing connects yet;
             # Tracing puts the request's trace context in every message sent.
             configure_tracing(settings, service_name="api")
-            broker = create_broker(settings, middleware=[Tracing()])
+            # MessagePointers lets the reconciler find the messages it sent.
+            broker = create_broker(settings, middleware=[Tracing(), MessagePointers()])
             stack.callback(broker.close)
             jobs = Jobs(engine, broker, redis)
             app.state[STATE_KEY] = Resources(

@@ -64,6 +64,35 @@ def backoff_ms(settings: FolioSettings, attempt: int) -> int:
     return int(min(jobs.max_backoff_ms, jobs.min_backoff_ms * 2 ** max(attempt, 0)))
 
 
+#: Error type and message recorded for a cancelled attempt.
+_CANCELLED = ("JobCancelled", "cancelled on request")
+
+
+class MessagePointers(Middleware):
+    """Remember the Redis id of a tracked job's latest message, whoever sent
+    it (see :func:`reconcile.message_pointer_key`): without it the
+    reconciler takes a queued job's message for lost and sends it again.
+    JobTracking does this in workers; send-only brokers (the API's) install
+    this middleware alone."""
+
+    def after_enqueue(
+        self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None
+    ) -> None:
+        self.record(broker, message)
+
+    @staticmethod
+    def record(broker: dramatiq.Broker, message: dramatiq.Message[Any]) -> None:
+        job_id = message.options.get("job_id")
+        redis_id = message.options.get("redis_message_id")
+        if not job_id or not redis_id or not isinstance(broker, RedisBroker):
+            return
+        key = reconcile.message_pointer_key(broker.namespace, job_id)
+        try:
+            broker.client.set(key, redis_id, ex=reconcile.MESSAGE_POINTER_TTL_S)
+        except redis.RedisError as e:
+            log.warning("message pointer not stored", job_id=job_id, error=repr(e))
+
+
 class JobTracking(Middleware):
     """Records every tracked message's job lifecycle in PostgreSQL.
 
@@ -124,17 +153,7 @@ class JobTracking(Middleware):
     def after_enqueue(
         self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None
     ) -> None:
-        """Remember the Redis id of a tracked job's latest message (see
-        :func:`reconcile.message_pointer_key`), whoever sent it."""
-        job_id = message.options.get("job_id")
-        redis_id = message.options.get("redis_message_id")
-        if not job_id or not redis_id or not isinstance(broker, RedisBroker):
-            return
-        key = reconcile.message_pointer_key(broker.namespace, job_id)
-        try:
-            broker.client.set(key, redis_id, ex=reconcile.MESSAGE_POINTER_TTL_S)
-        except redis.RedisError as e:
-            log.warning("message pointer not stored", job_id=job_id, error=repr(e))
+        MessagePointers.record(broker, message)
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         job_id = message.options.get("job_id")
@@ -289,9 +308,12 @@ class JobTracking(Middleware):
             Outcome.CANCELLED: "cancelled",
         }[outcome]
         if not await self._finish_fast(ctx, outcome, cause, error, result):
-            completion, counted = await self._finish_in_transaction(
+            completion, counted, outcome = await self._finish_in_transaction(
                 ctx, outcome, cause, error, result
             )
+            if outcome == Outcome.CANCELLED:
+                status = "cancelled"
+                cause, error = FailureCause.CANCELLED, _CANCELLED
         if counted is not None and ctx.parent_id is not None:
             # The parent's live feed shows its children's progress.
             res.events.send(
@@ -317,9 +339,12 @@ class JobTracking(Middleware):
         cause: FailureCause | None,
         error: tuple[str, str] | None,
         result: Any,
-    ) -> tuple[dict[str, Any] | None, family.ChildDone | None]:
+    ) -> tuple[dict[str, Any] | None, family.ChildDone | None, str]:
         """Outcomes that touch more than the job row, atomically: fan-in on
-        the parent, the document of a failed job, a hand-over to children."""
+        the parent, the document of a failed job, a hand-over to children.
+        Returns the completion to send, the parent's fan-in count and the
+        outcome recorded (a hand-over whose job was cancelled meanwhile is
+        recorded as cancelled)."""
         from folio_shared.resources import resources
 
         res = resources()
@@ -331,10 +356,13 @@ class JobTracking(Middleware):
                 summary = result if isinstance(result, dict) else None
                 finished = await store.succeed(conn, ctx.job_id, ctx.attempt, summary)
             elif outcome == Outcome.WAITING:
-                ok = await store.wait_for_children(conn, ctx.job_id, ctx.attempt, ctx.stage)
-                completion = await family.take_completion(conn, ctx.job_id) if ok else None
+                ok, cancel = await store.wait_for_children(conn, ctx.job_id, ctx.attempt, ctx.stage)
                 finished = None
-            else:
+                if cancel:
+                    outcome, cause, error = Outcome.CANCELLED, FailureCause.CANCELLED, _CANCELLED
+                else:
+                    completion = await family.take_completion(conn, ctx.job_id) if ok else None
+            if outcome not in (Outcome.SUCCEEDED, Outcome.WAITING):
                 status = {
                     Outcome.RETRY: JobStatus.QUEUED,
                     Outcome.FAILED: JobStatus.FAILED,
@@ -362,7 +390,7 @@ class JobTracking(Middleware):
                 counted = await family.child_finished(conn, finished.parent_id)
                 completion = counted.completion
             await conn.commit()
-        return completion, counted
+        return completion, counted, outcome
 
     def _send_completion(self, parent_id: uuid.UUID, env: dict[str, Any]) -> None:
         assert self.broker is not None

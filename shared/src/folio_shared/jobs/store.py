@@ -160,6 +160,9 @@ _WAIT = sa.text(
     _FINISH.format(
         sets="worker = NULL, stage = coalesce(CAST(:stage AS text), stage)",
         event=_event("running", "jsonb_build_object('waiting_for_children', true)"),
+    ).replace(
+        "RETURNING id, parent_id",
+        "RETURNING id, parent_id, cancel_requested_at IS NOT NULL AS cancel",
     )
 )
 
@@ -179,11 +182,16 @@ async def succeed(
 
 async def wait_for_children(
     conn: AsyncConnection, job_id: uuid.UUID, attempt: int, stage: str | None
-) -> bool:
+) -> tuple[bool, bool]:
     """The attempt handed the work to child jobs: the job stays ``running``
-    without a lease until its completion step runs."""
+    without a lease until its completion step runs. Returns ``(handed
+    over, cancel requested)``: a cancel that arrived while the attempt ran
+    (the job then still held its lease, so the cancel could only be
+    requested) must be carried out by the caller now, or nobody would."""
     row = (await conn.execute(_WAIT, {"id": job_id, "attempt": attempt, "stage": stage})).first()
-    return row is not None
+    if row is None:
+        return False, False
+    return True, bool(row.cancel)
 
 
 _FAIL = sa.text(
