@@ -175,3 +175,75 @@ async def test_terminal_job_with_lost_stream_gets_a_synthesized_end(
         "synthesized": True,
         "error": {"type": "ExtractionError", "message": "bad pdf"},
     }
+
+
+async def test_retry_keeps_one_active_job_per_document(
+    client: Client, alice: TenantKey, engine: AsyncEngine
+) -> None:
+    r = await client.post(
+        "/v1/documents",
+        headers=alice.headers,
+        files={"file": ("r.pdf", pdf_bytes("retry-one-active"), "application/pdf")},
+    )
+    assert r.status_code == 201, r.text
+    doc_id, first = r.json()["document"]["id"], r.json()["job"]["job_id"]
+    assert (await client.post(f"/v1/jobs/{first}/cancel", headers=alice.headers)).status_code == 200
+    again = await client.post(f"/v1/documents/{doc_id}/process", headers=alice.headers)
+    second = again.json()["job"]["job_id"]
+    assert second != first
+    # the old job cannot come back while the new one is active
+    refused = problem(
+        await client.post(f"/v1/jobs/{first}/retry", headers=alice.headers),
+        409,
+        "job_state_conflict",
+    )
+    assert second in refused["detail"]
+    async with engine.connect() as conn:
+        status = await conn.scalar(sa.select(Job.status).where(Job.id == uuid.UUID(first)))
+    assert status == "cancelled"
+    # once it is not, it can; the document is queued again with it
+    assert (
+        await client.post(f"/v1/jobs/{second}/cancel", headers=alice.headers)
+    ).status_code == 200
+    retried = await client.post(f"/v1/jobs/{first}/retry", headers=alice.headers)
+    assert retried.status_code == 202, retried.text
+    document = await client.get(f"/v1/documents/{doc_id}", headers=alice.headers)
+    assert document.json()["status"] == "queued"
+
+
+async def test_retrying_a_running_parent_is_refused_and_keeps_its_children(
+    alice: TenantKey, engine: AsyncEngine, settings: Any
+) -> None:
+    """A job that cannot be retried (running, waiting for its children)
+    keeps its children: nothing is deleted before the state is checked."""
+    from folio_shared.broker import create_broker
+    from folio_shared.errors import JobStateConflict
+    from folio_shared.jobs import Jobs
+
+    parent = uuid.uuid4()
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.insert(Job).values(
+                id=parent, tenant_id=alice.tenant_id, actor_name="docs.process",
+                queue_name="documents", status="running", message={},
+            )
+        )  # fmt: skip
+        await conn.execute(
+            sa.insert(Job).values(
+                id=uuid.uuid4(), tenant_id=alice.tenant_id, parent_id=parent,
+                actor_name="ocr.page", queue_name="ocr", status="queued", message={},
+            )
+        )  # fmt: skip
+    broker = create_broker(settings, middleware=[])
+    redis = Redis.from_url(settings.redis.url)
+    try:
+        with pytest.raises(JobStateConflict):
+            await Jobs(engine, broker, redis).retry(parent, tenant_id=alice.tenant_id)
+    finally:
+        broker.close()
+        await redis.aclose()
+    async with engine.connect() as conn:
+        children = await conn.scalar(
+            sa.select(sa.func.count()).select_from(Job).where(Job.parent_id == parent)
+        )
+    assert children == 1

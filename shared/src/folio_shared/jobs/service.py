@@ -19,7 +19,7 @@ from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_shared.db.engine import create_session_factory
-from folio_shared.db.models import Job
+from folio_shared.db.models import Document, Job
 from folio_shared.errors import JobNotFound, JobStateConflict
 from folio_shared.jobs import events, family, outbox
 from folio_shared.messages import Message, Priority
@@ -148,18 +148,51 @@ class Jobs:
         import json
 
         job = await self.get(job_id, tenant_id=tenant_id)
+        document_job = job.document_id is not None and job.parent_id is None
         async with self.engine.connect() as conn:
-            await conn.execute(sa.delete(Job).where(Job.parent_id == job_id))
+            if document_job:
+                # One active top-level job per document: the document row is
+                # the lock that POST .../process takes too.
+                await conn.execute(
+                    sa.select(Document.id).where(Document.id == job.document_id).with_for_update()
+                )
+                other = await conn.scalar(
+                    sa.select(Job.id)
+                    .where(
+                        Job.document_id == job.document_id,
+                        Job.parent_id.is_(None),
+                        Job.id != job_id,
+                        Job.status.in_(("pending", "queued", "running")),
+                    )
+                    .limit(1)
+                )
+                if other is not None:
+                    await conn.rollback()
+                    raise JobStateConflict(
+                        f"document {job.document_id} is already being processed by job {other}",
+                        job_id=str(job_id),
+                        active_job_id=str(other),
+                    )
             reset = await conn.scalar(
                 _RESET, {"id": job_id, "options": json.dumps(options) if options else None}
             )
+            if reset is None:
+                await conn.rollback()
+                raise JobStateConflict(
+                    f"job {job_id} is {job.status}; "
+                    "only failed, dead or cancelled jobs can be retried",
+                    job_id=str(job_id),
+                    status=str(job.status),
+                )
+            # only now: a job that cannot be retried keeps its children
+            await conn.execute(sa.delete(Job).where(Job.parent_id == job_id))
+            if document_job:
+                await conn.execute(
+                    sa.update(Document)
+                    .where(Document.id == job.document_id, Document.status != "deleted")
+                    .values(status="queued", error=None, updated_at=sa.func.now())
+                )
             await conn.commit()
-        if reset is None:
-            raise JobStateConflict(
-                f"job {job_id} is {job.status}; only failed, dead or cancelled jobs can be retried",
-                job_id=str(job_id),
-                status=str(job.status),
-            )
         await self.dispatch([job_id])
         return await self.get(job_id)
 
