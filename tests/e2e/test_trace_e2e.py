@@ -9,7 +9,9 @@ completion step (chunking and embedding).
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -108,8 +110,15 @@ async def test_one_trace_runs_from_the_upload_through_both_workers(
     assert "send docs.process" in sent
 
     # and both workers' spans belong to it: the job, each page, the completion
-    docs = [name for name, trace in worker_spans(logs / "docs-0.log") if trace == trace_id]
-    ocr = [name for name, trace in worker_spans(logs / "ocr-0.log") if trace == trace_id]
+    # (a span is printed when it ends, just after the job's outcome is
+    # recorded: give the last one a moment to reach the log)
+    deadline = time.monotonic() + 15
+    while True:
+        docs = [name for name, trace in worker_spans(logs / "docs-0.log") if trace == trace_id]
+        ocr = [name for name, trace in worker_spans(logs / "ocr-0.log") if trace == trace_id]
+        if "process docs.finalize" in docs or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
     assert "process docs.process" in docs
     assert "process docs.finalize" in docs
     assert ocr.count("process ocr.page") == 2
