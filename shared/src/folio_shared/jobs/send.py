@@ -28,6 +28,10 @@ from dramatiq.common import current_millis, dq_name
 from redis.exceptions import NoScriptError
 
 from folio_shared.jobs import reconcile
+from folio_shared.jobs.middleware import MessagePointers
+from folio_shared.logging import get_logger
+
+log = get_logger(__name__)
 
 
 class AsyncSender:
@@ -82,7 +86,16 @@ class AsyncSender:
         ]
         job_id = message.options.get("job_id")
         await self._dispatch(args, job_id, redis_id)
-        broker.emit_after("enqueue", message, delay_ms)
+        # The other after_enqueue hooks, as Dramatiq runs them; not
+        # MessagePointers: the pointer went out in the round trip above,
+        # and its blocking SET would stall the event loop a second time.
+        for middleware in reversed(broker.middleware):
+            if isinstance(middleware, MessagePointers):
+                continue
+            try:
+                middleware.after_enqueue(broker, message, delay_ms)  # type: ignore[arg-type]  # None as Dramatiq passes it
+            except Exception:  # as Broker.emit_after: a hook never fails the send
+                log.exception("after_enqueue hook failed", middleware=type(middleware).__name__)
         return message
 
     async def _dispatch(self, args: list[Any], job_id: str | None, redis_id: str) -> None:
