@@ -22,7 +22,7 @@ from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from folio_shared.db.engine import create_engine, create_session_factory
+from folio_shared.db.engine import create_engine, create_raw_pool, create_session_factory
 from folio_shared.errors import ConfigurationError
 from folio_shared.jobs.events import EventSender
 from folio_shared.settings import FolioSettings, get_settings
@@ -50,11 +50,8 @@ class Resources:
         storage = create_storage(settings)
         await storage.open()
         client = aioredis.Redis.from_url(settings.redis.url)
-        pg = await asyncpg.create_pool(
-            _asyncpg_dsn(settings.database.url),
-            min_size=1,
-            max_size=max(4, settings.worker.threads + 2),
-            reset=_no_reset,
+        pg = await create_raw_pool(
+            settings, min_size=1, max_size=max(4, settings.worker.threads + 2)
         )
         sender = EventSender(client)
         sender.start()
@@ -66,15 +63,6 @@ class Resources:
         await self.storage.close()
         await self.redis.aclose()
         await self.engine.dispose()
-
-
-def _asyncpg_dsn(url: str) -> str:
-    return "postgresql://" + url.split("://", 1)[1]
-
-
-async def _no_reset(conn: asyncpg.Connection) -> None:
-    """Connections of the job pool hold no session state to reset: every
-    statement is a single autocommitted one."""
 
 
 _current: Resources | None = None

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_api.domain.documents import queueing
 from folio_shared.broker import create_broker
+from folio_shared.db.engine import asyncpg_dsn
 from folio_shared.db.models import Document, Job, JobEvent
 from folio_shared.jobs import outbox, reconcile
 from folio_shared.messages import Priority, ProcessDocumentV1
@@ -146,7 +147,7 @@ async def test_a_job_written_but_never_sent_is_sent_by_the_reconciler(
     import asyncpg
 
     doc_id = await stored_document(client, alice, "fast-crash")
-    dsn = "postgresql://" + settings.database.url.split("://", 1)[1]
+    dsn = asyncpg_dsn(settings.database.url)
     conn = await asyncpg.connect(dsn)
     try:
         await queueing.init_connection(conn)

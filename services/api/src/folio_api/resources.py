@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from folio_api.domain.documents.queueing import init_connection
 from folio_api.relay import run_relay
 from folio_shared.broker import create_broker
-from folio_shared.db.engine import create_engine, create_session_factory
+from folio_shared.db.engine import create_engine, create_raw_pool, create_session_factory
 from folio_shared.jobs import Jobs
 from folio_shared.jobs.middleware import MessagePointers
 from folio_shared.jobs.send import AsyncSender
@@ -89,12 +89,8 @@ def lifespan(
             engine = create_engine(settings)
             stack.push_async_callback(engine.dispose)
             # min_size=0: nothing connects before the first request
-            pg = asyncpg.create_pool(
-                "postgresql://" + settings.database.url.split("://", 1)[1],
-                min_size=0,
-                max_size=settings.database.pool_size * 2,
-                init=init_connection,
-                reset=_no_reset,
+            pg = create_raw_pool(
+                settings, min_size=0, max_size=settings.database.pool_size * 2, init=init_connection
             )
             await pg
             stack.push_async_callback(pg.close)
@@ -129,8 +125,3 @@ def lifespan(
                 app.state.pop(STATE_KEY, None)
 
     return manage
-
-
-async def _no_reset(conn: asyncpg.Connection) -> None:
-    """The raw pool's statements are single autocommitted ones: no session
-    state to reset when a connection goes back to the pool."""

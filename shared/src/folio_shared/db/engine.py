@@ -6,6 +6,10 @@ their start-up hook and ``await engine.dispose()`` on shutdown.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -48,3 +52,33 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     (``expire_on_commit=False``): an expired attribute would need a lazy
     load, which async sessions cannot do implicitly."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """``url`` (any of the forms the settings accept) as a plain
+    ``postgresql://`` DSN for asyncpg itself."""
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    """Connections of a raw pool hold no session state to reset: every
+    statement on them is a single autocommitted one."""
+
+
+def create_raw_pool(
+    settings: FolioSettings,
+    *,
+    min_size: int,
+    max_size: int,
+    init: Callable[[asyncpg.Connection], Awaitable[Any]] | None = None,
+) -> asyncpg.Pool:
+    """A raw asyncpg pool for hot paths (await it to open): autocommitted
+    prepared statements, one round trip each, no pre-ping, no reset on
+    release. ``min_size=0`` connects nothing before the first use."""
+    return asyncpg.create_pool(
+        asyncpg_dsn(settings.database.url),
+        min_size=min_size,
+        max_size=max_size,
+        init=init,
+        reset=_no_reset,
+    )
