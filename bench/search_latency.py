@@ -6,7 +6,8 @@ PostgreSQL (texts of 60 words from a 20,000-word vocabulary with a
 Zipf-like frequency curve, random 384-dimension vectors;
 random vectors are the hard case for HNSW: no cluster structure to
 exploit), builds the HNSW index, then times ``--queries`` hybrid searches,
-each embedding its query with the real model first. Reports p50/p95/p99
+each embedding its query with the real model first (through ONNX Runtime,
+as worker-docs does by default). Reports p50/p95/p99
 (target p95 <= 50 ms) and drops the database.
 
     .venv/bin/python bench/search_latency.py [--pg-url postgresql://postgres@HOST:PORT/postgres]
@@ -53,7 +54,7 @@ VOCABULARY = 20_000
 
 #: Rows of the result table: (key, label).
 PARTS = [
-    ("embed", "query embedding (Folio `encode_query`)"),
+    ("embed", "query embedding (Folio `encode_query`, ONNX Runtime)"),
     ("embed_base", "baseline: sentence-transformers `encode`, same query"),
     ("search", "SQL hybrid search (tenant-scoped, fused, snippets)"),
     ("search_base", "baseline: bare pgvector top-10 (`ORDER BY <=> LIMIT 10`)"),
@@ -131,6 +132,9 @@ async def run(
         print(f"built the HNSW index in {time.perf_counter() - started:.1f}s")
 
         embedder = get_embedder()
+        # as worker-docs does by default (FOLIO_PIPELINE_QUERY_RUNTIME=onnx)
+        runtime = "ONNX Runtime" if embedder.use_onnx_for_queries() else "torch"
+        print(f"queries embedded in process with {runtime}")
         rng = random.Random(3)
         texts = [
             " ".join(f"w{int(math.exp(rng.uniform(2, math.log(VOCABULARY))))}" for _ in range(2))

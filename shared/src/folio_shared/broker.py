@@ -10,12 +10,15 @@ service's entry point (or a test), which then imports its actors.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import dramatiq
+import redis
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import (
     AsyncIO,
     Callbacks,
@@ -47,33 +50,96 @@ RESULTS_NAMESPACE = "folio-results"
 
 
 class FolioRedisBroker(RedisBroker):
-    """Dramatiq's Redis broker with short idle polls where latency matters.
+    """Dramatiq's Redis broker with short idle polls where latency matters,
+    and wake-ups for search queries.
 
     Dramatiq's Redis consumer backs off up to the worker's ``worker_timeout``
     (1 s) when a queue is empty, and its CLI offers no way to change it. A
     ``critical`` or ``high`` job sent to an idle sub-queue would then wait up
     to a second before anyone looks; those sub-queues are polled at least
-    every ``priority_poll_ms`` instead (default 100 ms). Search queries wait
-    on their reply (``queries.embed``), so ``queries.critical`` and
-    ``queries.high`` are polled every ``query_poll_ms`` (default 10 ms:
-    about 200 cheap fetches a second per idle worker process; the 100 ms
-    poll added ~60 ms to a search).
+    every ``priority_poll_ms`` instead (default 100 ms).
+
+    Search queries wait on their reply (``queries.embed``), and even a 10 ms
+    poll added ~5 ms on average to every search. So every message sent to
+    ``queries.critical`` or ``queries.high`` also pushes a token to the
+    queue's wake-up list (``<namespace>:<queue>.wake``, at most
+    :data:`WAKE_TOKENS_MAX` tokens, expiring after a minute), and an idle
+    consumer of those queues waits on that list with a blocking pop instead
+    of sleeping: it fetches within a Redis round trip of the send. A token
+    only says "look now"; the message itself is fetched (and acknowledged)
+    the usual way, so a token that wakes no one, or wakes a worker that
+    then finds the queue empty, costs nothing. Without a token, the consumer
+    still looks every ``query_poll_ms`` (default 50 ms), so a message sent
+    by an older sender is not stranded.
     """
 
     def __init__(
-        self, *, priority_poll_ms: int = 100, query_poll_ms: int = 10, **kwargs: Any
+        self, *, priority_poll_ms: int = 100, query_poll_ms: int = 50, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)  # type: ignore[no-untyped-call]
         self.priority_poll_ms = priority_poll_ms
         self.query_poll_ms = query_poll_ms
 
+    def wake_key(self, queue_name: str) -> str:
+        """The Redis list that wakes the consumers of ``queue_name``."""
+        return f"{self.namespace}:{queue_name}.wake"
+
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Any:
+        if _wakes(queue_name):
+            return _WakingConsumer(self, queue_name, prefetch, min(timeout, self.query_poll_ms))
         if queue_name.endswith((".critical", ".high")):
-            poll = (
-                self.query_poll_ms if queue_name.startswith("queries.") else self.priority_poll_ms
-            )
-            timeout = min(timeout, poll)
+            timeout = min(timeout, self.priority_poll_ms)
         return super().consume(queue_name, prefetch, timeout)
+
+    def enqueue(self, message: Any, *, delay: int | None = None) -> Any:
+        sent = super().enqueue(message, delay=delay)
+        if delay is None and _wakes(sent.queue_name):
+            key = self.wake_key(sent.queue_name)
+            with self.client.pipeline(transaction=False) as pipe:
+                pipe.lpush(key, 1)
+                pipe.ltrim(key, 0, WAKE_TOKENS_MAX - 1)
+                pipe.pexpire(key, 60_000)
+                pipe.execute()
+        return sent
+
+
+#: Most tokens a wake-up list keeps (a backlog of tokens only makes idle
+#: consumers look once more).
+WAKE_TOKENS_MAX = 64
+
+
+def _wakes(queue_name: str) -> bool:
+    return queue_name in ("queries.critical", "queries.high")
+
+
+class _WakingConsumer(_RedisConsumer):
+    """Dramatiq's Redis consumer, waiting on its queue's wake-up list when
+    idle (see :class:`FolioRedisBroker`). Dramatiq has no hook for how a
+    consumer waits, so this subclasses its private consumer: its own backoff
+    sleep is given a 1 ms ceiling (it sleeps 0), and the wait happens here."""
+
+    def __init__(
+        self, broker: FolioRedisBroker, queue_name: str, prefetch: int, wait_ms: int
+    ) -> None:
+        super().__init__(broker, queue_name, prefetch, 1)  # type: ignore[no-untyped-call]
+        self.wake_key = broker.wake_key(queue_name)
+        self.wait_s = max(wait_ms, 1) / 1000
+
+    def __next__(self) -> Any:
+        message = super().__next__()  # type: ignore[no-untyped-call]
+        if message is not None:
+            return message
+        if self.outstanding_message_count >= self.prefetch:
+            # Busy: leave the tokens to idle consumers.
+            time.sleep(self.wait_s)
+            return None
+        try:
+            self.broker.client.blpop([self.wake_key], timeout=self.wait_s)
+        except redis.TimeoutError:
+            pass  # a wait longer than the client's socket timeout: just look again
+        except redis.ConnectionError as e:
+            raise ConnectionClosed(e) from None  # type: ignore[no-untyped-call]
+        return None
 
 
 class FolioResults(Results):

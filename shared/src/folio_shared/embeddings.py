@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,6 +84,9 @@ class Embedder:
     dimensions: int
     batch_size: int = DEFAULT_BATCH_SIZE
     _tokenizer: Any = field(default=None, repr=False)
+    #: Set by :meth:`use_onnx_for_queries`: a faster encoder of one text.
+    query_encoder: Callable[[str], list[float]] | None = field(default=None, repr=False)
+    _onnx_tried: bool = field(default=False, repr=False)
 
     def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Unit-length vectors of ``texts``, one row each (``float32``)."""
@@ -100,8 +104,26 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> list[float]:
-        """The vector of one search query, as a plain list."""
+        """The vector of one search query, as a plain list (by the ONNX
+        encoder once :meth:`use_onnx_for_queries` found it exact)."""
+        if self.query_encoder is not None:
+            return self.query_encoder(text)
         return [float(x) for x in self.encode([text])[0]]
+
+    def use_onnx_for_queries(self, *, cache_dir: Path | None = None, threads: int = 2) -> bool:
+        """Embed queries with ONNX Runtime from now on, if it gives this
+        model's vectors (:mod:`folio_shared.query_encoder`); ``False``, and
+        queries stay on torch, when it does not. Idempotent."""
+        if not self._onnx_tried:
+            from folio_shared.query_encoder import load_onnx_query_encoder
+
+            with _LOCK:
+                if not self._onnx_tried:
+                    self.query_encoder = load_onnx_query_encoder(
+                        self, cache_dir=cache_dir, threads=threads
+                    )
+                    self._onnx_tried = True
+        return self.query_encoder is not None
 
     @property
     def token_spans(self) -> TokenSpans:

@@ -15,3 +15,22 @@ QUEUES = (
 
 def run() -> None:
     run_worker("folio_worker_docs.main", QUEUES)
+
+
+def export_query_model() -> None:
+    """``folio-worker-docs-export-query-model``: export the embedding model
+    for ONNX Runtime into ``FOLIO_PIPELINE_MODEL_CACHE_DIR`` ahead of time
+    (the image build does, so workers start without it); exit status 1 when
+    queries would stay on torch."""
+    import logging
+    import sys
+
+    from folio_shared.embeddings import get_embedder
+    from folio_shared.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = get_settings().pipeline
+    if not get_embedder().use_onnx_for_queries(
+        cache_dir=settings.model_cache_dir, threads=settings.query_threads
+    ):
+        sys.exit(1)

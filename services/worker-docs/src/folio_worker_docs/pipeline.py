@@ -87,8 +87,15 @@ def _extraction_pool() -> IsolatedPool:
 
 @functools.cache
 def embedder() -> Embedder:
-    """The process's embedding model, loaded on first use."""
-    return get_embedder()
+    """The process's embedding model, loaded on first use (with the ONNX
+    query encoder unless ``FOLIO_PIPELINE_QUERY_RUNTIME=torch``)."""
+    model = get_embedder()
+    settings = resources().settings.pipeline
+    if settings.query_runtime == "onnx":
+        model.use_onnx_for_queries(
+            cache_dir=settings.model_cache_dir, threads=settings.query_threads
+        )
+    return model
 
 
 def close_pools() -> None:

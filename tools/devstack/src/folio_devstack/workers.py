@@ -47,6 +47,8 @@ def worker_env(
         FOLIO_LOG_LEVEL="WARNING",
         HF_HUB_OFFLINE="1",
     )
+    if settings.pipeline.model_cache_dir is not None:
+        env["FOLIO_PIPELINE_MODEL_CACHE_DIR"] = str(settings.pipeline.model_cache_dir)
     if python_path:
         env["PYTHONPATH"] = os.pathsep.join([*map(str, python_path), env.get("PYTHONPATH", "")])
     for name in _JOB_SETTINGS:

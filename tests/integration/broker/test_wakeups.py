@@ -1,0 +1,126 @@
+"""Search queries wake an idle consumer instead of waiting for its next poll
+(real Redis of the test run)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import dramatiq
+import pytest
+import redis
+
+from folio_shared.broker import WAKE_TOKENS_MAX, FolioRedisBroker
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def client(test_servers) -> Iterator[redis.Redis]:
+    c = redis.Redis.from_url(test_servers.redis_url)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def make_broker(test_servers, client: redis.Redis) -> Iterator:
+    namespace = f"folio-test-{uuid.uuid4().hex[:8]}"
+    made: list[FolioRedisBroker] = []
+
+    def make(**kwargs: int) -> FolioRedisBroker:
+        broker = FolioRedisBroker(
+            url=test_servers.redis_url, namespace=namespace, middleware=[], **kwargs
+        )
+        broker.declare_queue("queries.high")
+        broker.declare_queue("queries")
+        made.append(broker)
+        return broker
+
+    yield make
+    for broker in made:
+        broker.close()
+    keys = list(client.scan_iter(f"{namespace}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+def _message(queue: str) -> dramatiq.Message:
+    return dramatiq.Message(
+        queue_name=queue, actor_name="queries.embed.v1", args=("q",), kwargs={}, options={}
+    )
+
+
+def test_a_send_wakes_an_idle_consumer_long_before_its_poll(make_broker) -> None:
+    # Given a consumer that would look again only after 3 s, already waiting
+    worker_side = make_broker(query_poll_ms=3_000)
+    sender = make_broker()
+    consumer = worker_side.consume("queries.high", prefetch=1)
+    received: list[tuple[str, float]] = []
+
+    def consume() -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            proxy = next(consumer)
+            if proxy is not None:
+                received.append((proxy.message_id, time.monotonic()))
+                consumer.ack(proxy)
+                return
+
+    thread = threading.Thread(target=consume)
+    thread.start()
+    next_check = consumer.wait_s
+    time.sleep(0.5)  # the consumer is blocked on its wake-up list by now
+
+    # When a query message is sent
+    sent_at = time.monotonic()
+    message = sender.enqueue(_message("queries.high"))
+    thread.join(timeout=15)
+
+    # Then it is received at once, not at the consumer's next look 3 s on
+    assert next_check == 3.0
+    assert [mid for mid, _ in received] == [message.message_id]
+    assert received[0][1] - sent_at < 1.0
+
+
+def test_wake_tokens_are_bounded_expire_and_only_for_query_queues(
+    make_broker, client: redis.Redis
+) -> None:
+    broker = make_broker()
+    for _ in range(WAKE_TOKENS_MAX + 40):
+        broker.enqueue(_message("queries.high"))
+    key = broker.wake_key("queries.high")
+    assert client.llen(key) == WAKE_TOKENS_MAX
+    assert 0 < client.pttl(key) <= 60_000
+    broker.enqueue(_message("queries"))
+    broker.enqueue(_message("queries.high"), delay=60_000)
+    assert not client.exists(broker.wake_key("queries"))
+    assert client.llen(key) == WAKE_TOKENS_MAX
+
+
+def test_a_busy_consumer_leaves_tokens_and_messages_to_others(make_broker) -> None:
+    # Given a consumer holding as many messages as it may prefetch
+    broker = make_broker(query_poll_ms=20)
+    busy = broker.consume("queries.high", prefetch=1)
+    broker.enqueue(_message("queries.high"))
+    held = None
+    deadline = time.monotonic() + 5
+    while held is None and time.monotonic() < deadline:
+        held = next(busy)
+    assert held is not None
+
+    # When another message is sent, the busy consumer neither takes it nor its token
+    second = broker.enqueue(_message("queries.high"))
+    assert next(busy) is None
+    idle = broker.consume("queries.high", prefetch=1)
+    got = None
+    deadline = time.monotonic() + 5
+    while got is None and time.monotonic() < deadline:
+        got = next(idle)
+
+    # Then an idle consumer gets it
+    assert got is not None
+    assert got.message_id == second.message_id
+    busy.ack(held)
+    idle.ack(got)
