@@ -147,6 +147,11 @@ HTTP_DURATION = Histogram(
     ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+API_QUEUE_BATCH_SIZE = Histogram(
+    "folio_api_queue_batch_size",
+    "Process requests of one API process queued together (one read, one write, one send).",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 
 #: Cluster gauges (:class:`ClusterCollector`): name → (help, label names).
 CLUSTER_GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -185,6 +190,7 @@ def _exported_names() -> frozenset[str]:
         EMBEDDING_DURATION,
         HTTP_REQUESTS,
         HTTP_DURATION,
+        API_QUEUE_BATCH_SIZE,
     ):
         for family in m.describe():
             if family.type == "counter":

@@ -22,6 +22,7 @@ from litestar.datastructures import State
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from folio_api.domain.documents.batching import QueueBatcher
 from folio_api.domain.documents.queueing import init_connection
 from folio_api.relay import run_relay
 from folio_shared.broker import create_broker
@@ -45,8 +46,10 @@ class Resources:
     ``storage``, ``broker`` (sends only; no middleware), ``jobs`` and
     ``sessions`` (an ``async_sessionmaker`` on ``engine``); for the hot
     paths, ``pg`` (a raw asyncpg pool: autocommitted prepared statements,
-    no pre-ping, no reset) and ``sender`` (non-blocking sends of tracked
-    jobs' messages, :class:`~folio_shared.jobs.send.AsyncSender`)."""
+    no pre-ping, no reset), ``sender`` (non-blocking sends of tracked
+    jobs' messages, :class:`~folio_shared.jobs.send.AsyncSender`) and
+    ``batcher`` (``process`` requests queued together on both,
+    :class:`~folio_api.domain.documents.batching.QueueBatcher`)."""
 
     settings: FolioSettings
     redis: Redis
@@ -57,6 +60,7 @@ class Resources:
     sessions: async_sessionmaker[AsyncSession] | None = None
     pg: asyncpg.Pool | None = None
     sender: AsyncSender | None = None
+    batcher: QueueBatcher | None = None
 
 
 def get_resources(state: State) -> Resources:
@@ -104,6 +108,7 @@ def lifespan(
             broker = create_broker(settings, middleware=[Tracing(), MessagePointers()])
             stack.callback(broker.close)
             jobs = Jobs(engine, broker, redis)
+            sender = AsyncSender(broker, redis)
             app.state[STATE_KEY] = Resources(
                 settings,
                 redis,
@@ -113,7 +118,8 @@ def lifespan(
                 jobs,
                 create_session_factory(engine),
                 pg,
-                AsyncSender(broker, redis),
+                sender,
+                QueueBatcher(pg, sender),
             )
             relay = asyncio.create_task(run_relay(engine, broker, interval_s=relay_interval_s))
             try:

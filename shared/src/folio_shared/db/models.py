@@ -240,6 +240,15 @@ class Job(Base):
         ),
         sa.Index("ix_jobs_parent_id", "parent_id"),
         sa.Index("ix_jobs_document_id", "document_id"),
+        # the document's active top-level job (every process request)
+        sa.Index(
+            "ix_jobs_active_top_level",
+            "document_id",
+            "created_at",
+            postgresql_where=sa.text(
+                "parent_id IS NULL AND status IN ('pending', 'queued', 'running')"
+            ),
+        ),
         sa.Index("ix_jobs_status_lease_expires_at", "status", "lease_expires_at"),
     )
 

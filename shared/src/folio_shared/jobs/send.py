@@ -60,6 +60,39 @@ class AsyncSender:
         self._declare(message.queue_name)
         if not self._redis:
             return await asyncio.to_thread(self.broker.enqueue, message, delay=delay_ms)
+        message, args = self._prepare(message, delay_ms)
+        (error,) = await self._dispatch([(args, message)])
+        if error is not None:
+            raise error
+        self._after_enqueue(message, delay_ms)
+        return message
+
+    async def send_many(self, messages: list[dramatiq.Message[Any]]) -> list[Exception | None]:
+        """Enqueue ``messages`` (no delay) in one Redis round trip; the
+        error of each (``None``: sent), in order."""
+        if not self._redis:
+            errors: list[Exception | None] = []
+            for message in messages:
+                try:
+                    await self.send(message)
+                    errors.append(None)
+                except Exception as e:  # each message's own outcome
+                    errors.append(e)
+            return errors
+        prepared = []
+        for message in messages:
+            self._declare(message.queue_name)
+            prepared.append(self._prepare(message, None))
+        errors = await self._dispatch([(args, m) for m, args in prepared])
+        for (message, _), error in zip(prepared, errors, strict=True):
+            if error is None:
+                self._after_enqueue(message, None)
+        return errors
+
+    def _prepare(
+        self, message: dramatiq.Message[Any], delay_ms: int | None
+    ) -> tuple[dramatiq.Message[Any], list[Any]]:
+        """The message as it will be sent, and the dispatch script's arguments."""
         broker = self.broker
         assert isinstance(broker, RedisBroker)
         queue_name = message.queue_name
@@ -70,7 +103,6 @@ class AsyncSender:
                 queue_name=queue_name, options={"eta": current_millis() + delay_ms}
             )
         broker.emit_before("enqueue", message, delay_ms)
-        redis_id = message.options["redis_message_id"]
         args = [
             "enqueue",
             current_millis(),
@@ -81,44 +113,62 @@ class AsyncSender:
             # the same chance of Dramatiq's queue maintenance as a sync send
             broker._should_do_maintenance("enqueue"),
             broker._max_unpack_size(),  # type: ignore[no-untyped-call]
-            redis_id,
+            message.options["redis_message_id"],
             message.encode(),
         ]
-        job_id = message.options.get("job_id")
-        await self._dispatch(args, job_id, redis_id)
+        return message, args
+
+    def _after_enqueue(self, message: dramatiq.Message[Any], delay_ms: int | None) -> None:
         # The other after_enqueue hooks, as Dramatiq runs them; not
-        # MessagePointers: the pointer went out in the round trip above,
-        # and its blocking SET would stall the event loop a second time.
-        for middleware in reversed(broker.middleware):
+        # MessagePointers: the pointer went out in the round trip of the
+        # send, and its blocking SET would stall the event loop a second time.
+        for middleware in reversed(self.broker.middleware):
             if isinstance(middleware, MessagePointers):
                 continue
             try:
-                middleware.after_enqueue(broker, message, delay_ms)  # type: ignore[arg-type]  # None as Dramatiq passes it
+                middleware.after_enqueue(self.broker, message, delay_ms)  # type: ignore[arg-type]  # None as Dramatiq passes it
             except Exception:  # as Broker.emit_after: a hook never fails the send
                 log.exception("after_enqueue hook failed", middleware=type(middleware).__name__)
-        return message
 
-    async def _dispatch(self, args: list[Any], job_id: str | None, redis_id: str) -> None:
+    async def _dispatch(
+        self, sends: list[tuple[list[Any], dramatiq.Message[Any]]]
+    ) -> list[Exception | None]:
+        """Run the dispatch script for each send, with its job's message
+        pointer, in one round trip; each send's error (``None``: sent)."""
         broker = self.broker
         assert isinstance(broker, RedisBroker)
+        errors: list[Exception | None] = [None] * len(sends)
+        todo = list(range(len(sends)))
         for _ in range(2):
-            # One round trip: the script by its digest (redis-py's pipelined
-            # Script objects would ask SCRIPT EXISTS first, every time) and
-            # the job's message pointer.
+            # The script by its digest (redis-py's pipelined Script objects
+            # would ask SCRIPT EXISTS first, every time) and the pointers.
             async with self.client.pipeline(transaction=False) as pipe:
-                pipe.evalsha(self._script.sha, 1, broker.namespace, *args)
-                if job_id:
-                    pipe.set(
-                        reconcile.message_pointer_key(broker.namespace, job_id),
-                        redis_id,
-                        ex=reconcile.MESSAGE_POINTER_TTL_S,
-                    )
-                results = await pipe.execute(raise_on_error=False)
-            if not isinstance(results[0], NoScriptError):
-                for result in results:
-                    if isinstance(result, Exception):
-                        raise result
-                return
+                for i in todo:
+                    args, message = sends[i]
+                    pipe.evalsha(self._script.sha, 1, broker.namespace, *args)
+                    job_id = message.options.get("job_id")
+                    if job_id:
+                        pipe.set(
+                            reconcile.message_pointer_key(broker.namespace, job_id),
+                            message.options["redis_message_id"],
+                            ex=reconcile.MESSAGE_POINTER_TTL_S,
+                        )
+                results = iter(await pipe.execute(raise_on_error=False))
+            retry = []
+            for i in todo:
+                outcome = [next(results)]
+                if sends[i][1].options.get("job_id"):
+                    outcome.append(next(results))
+                if isinstance(outcome[0], NoScriptError):
+                    retry.append(i)
+                    continue
+                failed = [r for r in outcome if isinstance(r, Exception)]
+                errors[i] = failed[0] if failed else None
+            if not retry:
+                return errors
             # a fresh or flushed Redis: load Dramatiq's script, then again
             await self.client.script_load(self._script.script)
-        raise RuntimeError("Redis refused Dramatiq's dispatch script twice")
+            todo = retry
+        for i in todo:
+            errors[i] = RuntimeError("Redis refused Dramatiq's dispatch script twice")
+        return errors

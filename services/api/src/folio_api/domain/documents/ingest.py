@@ -33,7 +33,7 @@ from multipart import MultipartSegment  # type: ignore[import-untyped]
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio_api.domain.documents import queueing, repository
+from folio_api.domain.documents import batching, queueing, repository
 from folio_api.domain.documents.form_stream import END, FormStream, boundary_of
 from folio_api.resources import Resources
 from folio_shared.db.enums import DocumentStatus, JobStatus
@@ -331,9 +331,39 @@ FAST_ATTEMPTS = 3
 async def _queue_fast(
     resources: Resources, tenant_id: uuid.UUID, document_id: uuid.UUID, options: _Options
 ) -> Ingested | None:
-    """:func:`queue_processing` for stored documents; ``None``: use the ORM path."""
+    """:func:`queue_processing` for stored documents; ``None``: use the ORM path.
+
+    First in a batch with the requests of this process that arrive
+    meanwhile (:mod:`~folio_api.domain.documents.batching`); a document that
+    changed under its batch is read again here, alone."""
     assert resources.pg is not None
     assert resources.sender is not None
+
+    def prepare(document: Document, job_id: uuid.UUID) -> tuple[dict[str, Any], Any]:
+        env = outbox.envelope(
+            _message(document, job_id, options),
+            priority=options.priority,
+            queue=_queue_of(resources, document),
+        )
+        return env, outbox.to_dramatiq(job_id, env)
+
+    if resources.batcher is not None:
+        outcome, document, job = await resources.batcher.queue(
+            batching.Request(
+                tenant_id,
+                document_id,
+                prepare,
+                options.priority.value,
+                resources.settings.jobs.max_retries,
+            )
+        )
+        if outcome is batching.Outcome.NOT_FOUND:
+            raise DocumentNotFound(f"no document {document_id}", document_id=str(document_id))
+        if outcome is batching.Outcome.AWAITING_UPLOAD:
+            return None
+        if outcome is batching.Outcome.QUEUED:
+            assert document is not None
+            return Ingested(document, job)
     async with resources.pg.acquire() as conn:
         for _ in range(FAST_ATTEMPTS):
             row = await queueing.read(conn, document_id, tenant_id)
@@ -346,12 +376,7 @@ async def _queue_fast(
             if document.status == DocumentStatus.AWAITING_UPLOAD:
                 return None
             job_id = uuid.uuid4()
-            env = outbox.envelope(
-                _message(document, job_id, options),
-                priority=options.priority,
-                queue=_queue_of(resources, document),
-            )
-            message = outbox.to_dramatiq(job_id, env)
+            env, message = prepare(document, job_id)
             job = await queueing.insert(
                 conn,
                 document,

@@ -47,8 +47,8 @@ def _columns(model: type[Base], alias: str, prefix: str) -> str:
     return ", ".join(f"{alias}.{c.name} AS {prefix}{c.name}" for c in sa.inspect(model).columns)
 
 
-#: $1 document id, $2 tenant id.
-READ = f"""
+#: Documents with their active top-level job (``ix_jobs_active_top_level``).
+_WITH_ACTIVE_JOB = f"""
 SELECT {_columns(Document, "d", "d_")}, d.xmin::text AS d_version, {_columns(Job, "j", "j_")}
 FROM documents d
 LEFT JOIN LATERAL (
@@ -56,8 +56,10 @@ LEFT JOIN LATERAL (
   WHERE document_id = d.id AND parent_id IS NULL AND status IN {ACTIVE}
   ORDER BY created_at DESC LIMIT 1
 ) j ON true
-WHERE d.id = $1 AND d.tenant_id = $2 AND d.status <> 'deleted'
 """  # noqa: S608 - built from the models' column names only
+
+#: $1 document id, $2 tenant id.
+READ = _WITH_ACTIVE_JOB + "WHERE d.id = $1 AND d.tenant_id = $2 AND d.status <> 'deleted'"
 
 #: $1 document id, $2 version read, $3 job id, $4 tenant id, $5 actor,
 #: $6 queue, $7 priority, $8 max retries, $9 message (jsonb), $10 message id.
@@ -85,11 +87,62 @@ WITH d AS (
 SELECT now() AS at FROM u
 """
 
+#: :data:`READ` for many documents at once: $1 document ids. One row per
+#: document found, whatever its tenant: the caller matches each row's tenant
+#: with its request's. Only the primary key is looked up: a join with
+#: ``unnest`` of a parameter got a hash join over the whole table in the
+#: generic plan, and a ``tenant_id = ANY(...)`` condition a bitmap AND with
+#: the tenant's index, reading every document of the tenant.
+READ_MANY = _WITH_ACTIVE_JOB + "WHERE d.id = ANY($1::uuid[]) AND d.status <> 'deleted'"
+
+#: :data:`INSERT` for many distinct documents at once, one array per
+#: parameter of :data:`INSERT` (messages as JSON text). The rows are locked
+#: in id order, so two batches never wait on each other in a cycle. Returns
+#: ``(document_id, at)`` for each document queued; a document missing from
+#: the answer changed since it was read.
+INSERT_MANY = """
+WITH r AS (
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::text[],
+                       $7::text[], $8::int[], $9::text[], $10::text[])
+    AS r(document_id, version, job_id, tenant_id, actor, queue, priority, max_retries, message,
+         message_id)
+), d AS (
+  SELECT documents.id FROM documents JOIN r ON documents.id = r.document_id
+  WHERE documents.id = ANY($1::uuid[]) AND documents.xmin::text = r.version
+  ORDER BY documents.id FOR UPDATE OF documents
+), j AS (
+  INSERT INTO jobs (id, tenant_id, document_id, actor_name, queue_name, priority, status,
+                    max_retries, message, message_id, sent_at, queued_at)
+  SELECT r.job_id, r.tenant_id, d.id, r.actor, r.queue, r.priority, 'queued', r.max_retries,
+         r.message::jsonb, r.message_id, now(), now()
+  FROM d JOIN r ON r.document_id = d.id
+  RETURNING id, document_id, message_id
+), e AS (
+  INSERT INTO job_events (job_id, kind, status, data)
+  SELECT j.id, 'state', s.status,
+         CASE WHEN s.n = 1 THEN '{}'::jsonb ELSE jsonb_build_object('message_id', j.message_id) END
+  FROM j, (VALUES (1, 'pending'), (2, 'queued')) AS s(n, status)
+  ORDER BY j.id, s.n
+), u AS (
+  UPDATE documents SET status = 'queued', error = NULL, updated_at = now()
+  WHERE documents.id = ANY(ARRAY(SELECT document_id FROM j))
+  RETURNING documents.id
+)
+SELECT u.id AS document_id, now() AS at FROM u
+"""
+
 #: A failed send: back to ``pending`` (unsent) for the outbox relay. $1 job id.
 UNSENT = """
 UPDATE jobs SET status = 'pending', sent_at = NULL, message_id = NULL, queued_at = NULL,
   updated_at = now()
 WHERE id = $1 AND status = 'queued'
+"""
+
+#: :data:`UNSENT` for many jobs: $1 job ids.
+UNSENT_MANY = """
+UPDATE jobs SET status = 'pending', sent_at = NULL, message_id = NULL, queued_at = NULL,
+  updated_at = now()
+WHERE id = ANY($1::uuid[]) AND status = 'queued'
 """
 
 M = TypeVar("M", bound=Base)
@@ -184,6 +237,29 @@ async def insert(
     )
     if at is None:
         return None
+    return queued_job(
+        document,
+        job_id=job_id,
+        envelope=envelope,
+        priority=priority,
+        max_retries=max_retries,
+        message_id=message_id,
+        at=at,
+    )
+
+
+def queued_job(
+    document: Document,
+    *,
+    job_id: uuid.UUID,
+    envelope: dict[str, Any],
+    priority: str,
+    max_retries: int,
+    message_id: str,
+    at: Any,
+) -> Job:
+    """The job :data:`INSERT` wrote at ``at``, with ``document`` updated to
+    match its row."""
     document.__dict__.update(status=DocumentStatus.QUEUED, error=None, updated_at=at)
     job = _instance(Job)
     job.__dict__.update({attr: None for attr, _, _ in _JOB})
