@@ -60,3 +60,44 @@ async def test_replicas_share_the_limit(redis: Redis) -> None:
     ok = await allowed(replicas, redis, uuid.uuid4(), 1500)
     # never past the limit; at most each replica's unspent lease short of it
     assert 1000 - 3 * replicas[0].lease_size <= ok <= 1000
+
+
+async def test_concurrent_requests_share_one_lease_at_a_time(redis: Redis) -> None:
+    # Given a limiter of leases of 10, and 100 requests of one key at once
+    await fresh_window()
+    limiter = RateLimiter(1000)
+    key = uuid.uuid4()
+    calls = 0
+    real_pipeline = redis.pipeline
+
+    def counting_pipeline(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        return real_pipeline(*args, **kwargs)
+
+    redis.pipeline = counting_pipeline  # type: ignore[method-assign]
+    try:
+        await asyncio.gather(*[limiter.hit(redis, key) for _ in range(100)])
+    finally:
+        redis.pipeline = real_pipeline  # type: ignore[method-assign]
+
+    # Then Redis was asked for 10 leases, one at a time, and counted exactly 100
+    # (requests that found a lease being fetched waited for it instead of
+    # each fetching their own and dropping the others' unspent requests)
+    window = int(time.time() // 60)
+    assert int(await redis.get(f"folio:ratelimit:{key}:{window}")) == 100
+    assert calls == 10
+
+
+async def test_a_refused_key_is_refused_without_asking_redis_again(redis: Redis) -> None:
+    await fresh_window()
+    limiter = RateLimiter(150)
+    key = uuid.uuid4()
+    assert await allowed([limiter], redis, key, 150) == 150
+    refused = await asyncio.gather(
+        *[limiter.hit(redis, key) for _ in range(20)], return_exceptions=True
+    )
+    assert all(isinstance(r, RateLimited) for r in refused)
+    window = int(time.time() // 60)
+    # one more ask of Redis found the limit spent; the others were refused locally
+    assert int(await redis.get(f"folio:ratelimit:{key}:{window}")) == 151

@@ -15,6 +15,14 @@ still asks Redis and the count is exact; with a large one, each replica may
 hold up to 1 % of the limit unspent when the window ends, so a client of a
 large limit may be refused that much early (never let past the limit).
 
+One lease at a time: requests of a key that find its lease being fetched
+wait for that fetch and spend from it, instead of each fetching a lease of
+its own (under concurrency that counted every waiting request's lease in
+Redis, spent one request of each and dropped the rest, so a busy key was
+refused long before its limit). A key refused in a window is refused by the
+process for the rest of that window without asking Redis again (a fixed
+window's count only grows).
+
 Redis down: requests are **allowed** (an outage of the limiter must not
 take the API down with it, and uploads must keep working while Redis is
 away). After a failure the limiter is skipped for ``open_for_s`` seconds
@@ -23,6 +31,7 @@ away). After a failure the limiter is skipped for ``open_for_s`` seconds
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -61,6 +70,10 @@ class RateLimiter:
     _skip_until: float = 0.0
     #: key id → (window, requests left in this process's lease)
     _leases: dict[uuid.UUID, tuple[int, int]] = field(default_factory=dict)
+    #: key id → the lease being fetched from Redis
+    _fetching: dict[uuid.UUID, asyncio.Future[None]] = field(default_factory=dict)
+    #: key id → (window refused in, retry after this time.time())
+    _refused: dict[uuid.UUID, tuple[int, float]] = field(default_factory=dict)
 
     @property
     def lease_size(self) -> int:
@@ -69,15 +82,32 @@ class RateLimiter:
     async def hit(self, redis: Redis, key_id: uuid.UUID) -> None:
         """Count one request of ``key_id``; raises :class:`RateLimited`
         past the limit."""
-        now_mono = time.monotonic()
-        if now_mono < self._skip_until:
-            return
-        now = time.time()
-        window = int(now // WINDOW_S)
-        lease = self._leases.get(key_id)
-        if lease is not None and lease[0] == window and lease[1] > 0:
-            self._leases[key_id] = (window, lease[1] - 1)
-            return
+        while True:
+            if time.monotonic() < self._skip_until:
+                return
+            now = time.time()
+            window = int(now // WINDOW_S)
+            refused = self._refused.get(key_id)
+            if refused is not None and refused[0] == window:
+                raise self._limited(refused[1] - now)
+            lease = self._leases.get(key_id)
+            if lease is not None and lease[0] == window and lease[1] > 0:
+                self._leases[key_id] = (window, lease[1] - 1)
+                return
+            fetching = self._fetching.get(key_id)
+            if fetching is None:
+                break
+            await asyncio.shield(fetching)  # then spend from what it brought
+        done = asyncio.get_running_loop().create_future()
+        self._fetching[key_id] = done
+        try:
+            await self._fetch(redis, key_id, window, now)
+        finally:
+            del self._fetching[key_id]
+            done.set_result(None)
+
+    async def _fetch(self, redis: Redis, key_id: uuid.UUID, window: int, now: float) -> None:
+        """Take a lease for ``key_id`` and spend one request of it."""
         size = self.lease_size
         key = window_key(key_id, window)
         try:
@@ -86,18 +116,24 @@ class RateLimiter:
                 pipe.expire(key, WINDOW_S + 1, nx=True)
                 count, _ = await pipe.execute()
         except Exception as e:
-            self._skip_until = now_mono + self.open_for_s
+            self._skip_until = time.monotonic() + self.open_for_s
             log.warning("rate limiter unavailable; allowing requests", error=repr(e))
             return
+        if len(self._leases) >= MAX_TRACKED_KEYS:
+            self._leases.clear()
+            self._refused.clear()
         granted = min(size, self.limit_per_minute - (int(count) - size))
         if granted <= 0:
             self._leases.pop(key_id, None)
-            retry_after_s = max(1, int((window + 1) * WINDOW_S - now + 0.999))
-            raise RateLimited(
-                f"more than {self.limit_per_minute} requests per minute with this key; "
-                f"retry in {retry_after_s} s",
-                retry_after_s=retry_after_s,
-            )
-        if len(self._leases) >= MAX_TRACKED_KEYS:
-            self._leases.clear()
+            retry_at = (window + 1) * WINDOW_S
+            self._refused[key_id] = (window, retry_at)
+            raise self._limited(retry_at - now)
         self._leases[key_id] = (window, granted - 1)
+
+    def _limited(self, seconds_left: float) -> RateLimited:
+        retry_after_s = max(1, int(seconds_left + 0.999))
+        return RateLimited(
+            f"more than {self.limit_per_minute} requests per minute with this key; "
+            f"retry in {retry_after_s} s",
+            retry_after_s=retry_after_s,
+        )
