@@ -25,6 +25,7 @@ from litestar.types import ControllerRouterHandler
 
 from folio_api.domain.auth.guards import (
     AUTH_STATE_KEY,
+    AuthMiddleware,
     AuthState,
     dependencies,
     security_components,
@@ -60,7 +61,7 @@ def v1_router() -> Router:
     return Router(
         "/v1",
         route_handlers=list(V1_HANDLERS),
-        guards=[tenant_guard],
+        middleware=[AuthMiddleware(tenant_guard)],
         dependencies=dependencies,
         security=security_requirement,
     )

@@ -16,7 +16,12 @@ from litestar import Controller, Router, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 
-from folio_api.domain.auth.guards import dependencies, operator_guard, security_requirement
+from folio_api.domain.auth.guards import (
+    AuthMiddleware,
+    dependencies,
+    operator_guard,
+    security_requirement,
+)
 from folio_api.domain.auth.principal import Principal
 from folio_api.domain.ops.schemas import (
     MAX_SELECTION,
@@ -206,7 +211,7 @@ def ops_router() -> Router:
     return Router(
         "/v1/ops",
         route_handlers=[OpsController],
-        guards=[operator_guard],
+        middleware=[AuthMiddleware(operator_guard)],
         dependencies=dependencies,
         security=security_requirement,
     )
