@@ -11,6 +11,7 @@ Actors reach them through :func:`resources`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from folio_shared.db.engine import create_engine, create_raw_pool, create_session_factory
 from folio_shared.errors import ConfigurationError
 from folio_shared.jobs.events import EventSender
+from folio_shared.logging import get_logger
 from folio_shared.settings import FolioSettings, get_settings
 from folio_shared.storage import Storage, create_storage
+
+log = get_logger(__name__)
 
 
 @dataclass
@@ -106,6 +110,27 @@ class WorkerResources(Middleware):
         if _current is not None and loop is not None:
             loop.run_coroutine(_current.close())
         _current = None
+
+
+class OnBoot(Middleware):
+    """Runs ``fn`` in a thread of its own once the worker has booted (model
+    loading, caches), so the worker consumes meanwhile and a slow ``fn``
+    never holds up its start.
+
+    - ``fn``: a no-argument callable; its errors are logged, not raised.
+    """
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self.fn = fn
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+        threading.Thread(target=self._run, name="folio-on-boot", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self.fn()
+        except Exception:  # a failed warm-up leaves the work to the first job
+            log.exception("start-up task failed", task=getattr(self.fn, "__name__", "?"))
 
 
 class OnShutdown(Middleware):

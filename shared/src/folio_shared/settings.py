@@ -229,6 +229,9 @@ class PipelineSettings(BaseSettings):
       query; falls back to ``torch`` when it cannot) or ``torch``.
     - ``FOLIO_PIPELINE_QUERY_THREADS``: ONNX Runtime threads per query
       (default 2).
+    - ``FOLIO_PIPELINE_WARM_UP``: load the embedding model (and the query
+      encoder) when worker-docs starts, not on its first document or query
+      (default true: loading takes seconds, longer than a search waits).
     - ``FOLIO_PIPELINE_MODEL_CACHE_DIR``: where the ONNX export is kept
       (default ``~/.cache/folio``; a temporary directory
       when it cannot be written).
@@ -240,6 +243,7 @@ class PipelineSettings(BaseSettings):
     large_document_pages: int = Field(default=100, ge=1)
     query_runtime: Literal["onnx", "torch"] = "onnx"
     query_threads: int = Field(default=2, ge=1, le=64)
+    warm_up: bool = True
     model_cache_dir: Path | None = None
 
 

@@ -230,7 +230,7 @@ async def test_cancelling_a_parent_cancels_its_children(
     jobs: Jobs, key: str, settings: FolioSettings
 ) -> None:
     parent_id = new_id()
-    await jobs.enqueue(ParentV1(job_id=str(parent_id), key=key, children=30, child_sleep_ms=400))
+    await jobs.enqueue(ParentV1(job_id=str(parent_id), key=key, children=30, child_sleep_ms=1000))
     await wait_for(lambda: _at_least(counter(settings, key, "child"), 1), what="children running")
     await jobs.cancel(parent_id)
     await wait_status(jobs, parent_id, {"cancelled"})

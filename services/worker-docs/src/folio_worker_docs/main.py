@@ -13,10 +13,13 @@ configure_logging(service="worker-docs")
 configure_tracing(get_settings(), service_name="worker-docs")
 broker = setup_broker()
 
-from folio_shared.resources import OnShutdown  # noqa: E402
+from folio_shared.resources import OnBoot, OnShutdown  # noqa: E402
 from folio_worker_docs import actors  # noqa: E402  (actors bind to the broker set up above)
 from folio_worker_docs.pipeline import close_pools as close_pool  # noqa: E402
+from folio_worker_docs.pipeline import warm_up  # noqa: E402
 
 broker.add_middleware(OnShutdown(close_pool))
+if get_settings().pipeline.warm_up:
+    broker.add_middleware(OnBoot(warm_up))
 
 __all__ = ["actors", "broker"]

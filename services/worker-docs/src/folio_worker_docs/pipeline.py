@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from folio_shared.errors import DocumentNotFound, InvalidInput
 from folio_shared.isolation import IsolatedPool
 from folio_shared.jobs import WAITING, add_children, current_job, outbox, progress
 from folio_shared.jobs.family import child_job_id
+from folio_shared.logging import get_logger
 from folio_shared.messages import (
     FinalizeDocumentV1,
     OcrPageV1,
@@ -59,6 +61,8 @@ from folio_shared.text.chunking import ChunkingOptions, chunk_pages
 from folio_shared.text.extract import IMAGE_KINDS, extract_document
 from folio_shared.text.pdf import extract_pdf_pages, pdf_page_count
 from folio_shared.text.types import Extraction
+
+log = get_logger(__name__)
 
 #: Texts embedded per call (progress is reported between calls).
 EMBED_SLICE = 256
@@ -96,6 +100,19 @@ def embedder() -> Embedder:
             cache_dir=settings.model_cache_dir, threads=settings.query_threads
         )
     return model
+
+
+def warm_up() -> None:
+    """Load the embedding model and embed one query (worker start-up)."""
+    started = time.monotonic()
+    model = embedder()
+    model.encode_query("warm up")
+    log.info(
+        "embedding model ready",
+        model_version=model.model_version,
+        onnx_queries=model.query_encoder is not None,
+        seconds=round(time.monotonic() - started, 1),
+    )
 
 
 def close_pools() -> None:

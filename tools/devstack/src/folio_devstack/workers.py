@@ -47,6 +47,8 @@ def worker_env(
         FOLIO_LOG_LEVEL="WARNING",
         HF_HUB_OFFLINE="1",
     )
+    if not settings.pipeline.warm_up:
+        env["FOLIO_PIPELINE_WARM_UP"] = "false"
     if settings.pipeline.model_cache_dir is not None:
         env["FOLIO_PIPELINE_MODEL_CACHE_DIR"] = str(settings.pipeline.model_cache_dir)
     if python_path:
