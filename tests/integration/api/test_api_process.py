@@ -151,7 +151,7 @@ async def test_a_job_written_but_never_sent_is_sent_by_the_reconciler(
     conn = await asyncpg.connect(dsn)
     try:
         await queueing.init_connection(conn)
-        row = await queueing.read(conn, uuid.UUID(doc_id), alice.tenant_id)
+        row = next(iter(await queueing.read(conn, [uuid.UUID(doc_id)])), None)
         assert row is not None
         document = queueing.document_of(row)
         job_id = uuid.uuid4()
@@ -163,8 +163,7 @@ async def test_a_job_written_but_never_sent_is_sent_by_the_reconciler(
             content_type=document.content_type or "application/pdf",
         )
         env = outbox.envelope(msg)
-        job = await queueing.insert(
-            conn,
+        write = queueing.Write(
             document,
             version=row["d_version"],
             job_id=job_id,
@@ -173,12 +172,12 @@ async def test_a_job_written_but_never_sent_is_sent_by_the_reconciler(
             max_retries=3,
             message_id=outbox.to_dramatiq(job_id, env).message_id,
         )
+        job = (await queueing.insert(conn, [write])).get(document.id)
         assert job is not None
         assert job.status == "queued"
         assert document.status == "queued"
         # a stale version (the row changed since): nothing is inserted
-        again = await queueing.insert(
-            conn,
+        stale = queueing.Write(
             queueing.document_of(row),
             version=row["d_version"],
             job_id=uuid.uuid4(),
@@ -187,6 +186,7 @@ async def test_a_job_written_but_never_sent_is_sent_by_the_reconciler(
             max_retries=3,
             message_id="x",
         )
+        again = (await queueing.insert(conn, [stale])).get(document.id)
         assert again is None
     finally:
         await conn.close()

@@ -1,6 +1,6 @@
 """``process`` requests arriving together are queued in batches
 (:mod:`folio_api.domain.documents.batching`): each document still gets
-exactly one job, one message and the single path's answers. Real
+exactly one job, one message and the answers each would get alone. Real
 PostgreSQL and Redis."""
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ async def test_requests_arriving_together_share_batches_and_each_document_one_jo
     assert requests_after - requests_before == len(asked)
     assert batches_after - batches_before < len(asked)
 
-    # and every request got the single path's answer
+    # and every request got the answer it would get alone
     by_doc: dict[str, set[str]] = {}
     for doc_id, r in zip(asked, responses, strict=True):
         if doc_id in foreign:
@@ -115,7 +115,7 @@ async def test_requests_arriving_together_share_batches_and_each_document_one_jo
     for doc_id in active:
         assert by_doc[doc_id] == {earlier[doc_id]}
 
-    # one job per document in the database, written like the single path's
+    # one job per document in the database, written as one at a time would be
     async with engine.connect() as conn:
         rows = (
             await conn.execute(
@@ -147,13 +147,17 @@ async def test_requests_arriving_together_share_batches_and_each_document_one_jo
 
 
 class _TouchingBatcher(QueueBatcher):
-    """Changes the first document of each write after its batch read it,
-    as a concurrent writer would."""
+    """Changes the first document of its first write after the batch read
+    it, as a concurrent writer would."""
+
+    touched = False
 
     async def _write(self, conn: asyncpg.Connection, writes: list[_Write]) -> None:
-        await conn.execute(
-            "UPDATE documents SET updated_at = now() WHERE id = $1", writes[0].document.id
-        )
+        if not self.touched:
+            self.touched = True
+            await conn.execute(
+                "UPDATE documents SET updated_at = now() WHERE id = $1", writes[0].row.document.id
+            )
         await super()._write(conn, writes)
 
 
@@ -169,6 +173,6 @@ async def test_a_document_changed_under_its_batch_is_read_again_and_queued_once(
             await conn.execute(sa.select(Job.id).where(Job.document_id == uuid.UUID(doc_id)))
         ).all()
     # the batch's write found the row changed and wrote nothing; the
-    # request read it again on the single path and queued one job
+    # request read it again in a second batch and queued one job
     assert [str(j) for (j,) in jobs] == [r.json()["job"]["job_id"]]
     assert r.json()["job"]["status"] == "queued"

@@ -6,16 +6,16 @@ that cost is per statement and per round trip, not per document: one at a
 time, a request cost the API ~480 µs and PostgreSQL ~1,000 µs of CPU; in
 batches of 16, ~90 µs and ~240 µs per document (same machine, same
 statements over arrays). So requests that arrive while earlier ones are in
-flight wait for the next batch: one :data:`~.queueing.READ_MANY`, one
-:data:`~.queueing.INSERT_MANY`, one Redis pipeline of sends. A request
+flight wait for the next batch: one :data:`~.queueing.READ`, one
+:data:`~.queueing.INSERT`, one Redis pipeline of sends. A request
 that arrives when a batch slot is free goes at once, alone: batching adds
 no wait when the API is idle, and batches grow only with the load.
 
-Every request keeps the single path's answers: the document's active job
-if it has one, 404 if there is no such document of the tenant, the ORM
-path for presigned uploads, and a read again (on the single path) if the
-row changed between the read and the write. Requests for the same document
-in one batch share one new job, as racing requests do on the single path.
+Every request gets the answer it would get alone: the document's active
+job if it has one, 404 if there is no such document of the tenant, the ORM
+path for presigned uploads, and a read again (in a later batch) if the row
+changed between the read and the write. Requests for the same document in
+one batch share one new job, as racing requests would.
 A failed send puts that job back to ``pending`` for the outbox relay.
 """
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -127,7 +126,7 @@ class QueueBatcher:
         for request in batch:
             groups.setdefault((request.document_id, request.tenant_id), []).append(request)
         async with self.pool.acquire() as conn:
-            rows = await conn.fetch(queueing.READ_MANY, list({k[0] for k in groups}))
+            rows = await queueing.read(conn, list({k[0] for k in groups}))
             # a row of another tenant than the request's is not found for it
             found = {(row["d_id"], row["d_tenant_id"]): row for row in rows}
             writes: list[_Write] = []
@@ -149,42 +148,16 @@ class QueueBatcher:
 
     async def _write(self, conn: asyncpg.Connection, writes: list[_Write]) -> None:
         try:
-            rows = await conn.fetch(
-                queueing.INSERT_MANY,
-                [w.document.id for w in writes],
-                [w.version for w in writes],
-                [w.job_id for w in writes],
-                [w.document.tenant_id for w in writes],
-                [w.envelope["actor"] for w in writes],
-                [w.envelope["queue"] for w in writes],
-                [w.priority for w in writes],
-                [w.max_retries for w in writes],
-                [json.dumps(w.envelope) for w in writes],
-                [w.message.message_id for w in writes],
-            )
+            jobs = await queueing.insert(conn, [w.row for w in writes])
         except asyncpg.DeadlockDetectedError:
-            # Not expected (rows are locked in id order); the single path
-            # reads each document again.
-            for w in writes:
-                _answer(w.requests, Outcome.CHANGED, None, None)
-            return
-        queued_at = {row["document_id"]: row["at"] for row in rows}
+            jobs = {}  # not expected (rows are locked in id order): read again
         done: list[tuple[_Write, Job]] = []
         for w in writes:
-            at = queued_at.get(w.document.id)
-            if at is None:
+            job = jobs.get(w.row.document.id)
+            if job is None:
                 _answer(w.requests, Outcome.CHANGED, None, None)
-                continue
-            job = queueing.queued_job(
-                w.document,
-                job_id=w.job_id,
-                envelope=w.envelope,
-                priority=w.priority,
-                max_retries=w.max_retries,
-                message_id=w.message.message_id,
-                at=at,
-            )
-            done.append((w, job))
+            else:
+                done.append((w, job))
         if not done:
             return
         try:
@@ -198,43 +171,38 @@ class QueueBatcher:
                 jobs=len(unsent),
                 error=repr(next(e for e in errors if e is not None)),
             )
-            await conn.execute(queueing.UNSENT_MANY, [job.id for job in unsent])
+            await queueing.unsent(conn, [job.id for job in unsent])
             for job in unsent:
                 job.status = JobStatus.PENDING
         for w, job in done:
-            _answer(w.requests, Outcome.QUEUED, w.document, job)
+            _answer(w.requests, Outcome.QUEUED, w.row.document, job)
 
 
 @dataclass
 class _Write:
-    """A document to queue in :data:`~.queueing.INSERT_MANY`."""
+    """The requests of one document, its :class:`~.queueing.Write` and message."""
 
     requests: list[Request]
-    document: Document
-    version: str
-    job_id: uuid.UUID
-    envelope: dict[str, Any]
+    row: queueing.Write
     message: dramatiq.Message[Any]
-    priority: str
-    max_retries: int
 
     @classmethod
     def of(cls, requests: list[Request], document: Document, version: str) -> _Write:
         """The first request decides the job's options (as the first of
-        racing requests does on the single path)."""
+        racing requests would, one at a time)."""
         first = requests[0]
         job_id = uuid.uuid4()
         envelope, message = first.prepare(document, job_id)
-        return cls(
-            requests=requests,
+        row = queueing.Write(
             document=document,
             version=version,
             job_id=job_id,
             envelope=envelope,
-            message=message,
             priority=first.priority,
             max_retries=first.max_retries,
+            message_id=message.message_id,
         )
+        return cls(requests, row, message)
 
 
 def _answer(

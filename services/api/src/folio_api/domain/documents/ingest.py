@@ -33,7 +33,7 @@ from multipart import MultipartSegment  # type: ignore[import-untyped]
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio_api.domain.documents import batching, queueing, repository
+from folio_api.domain.documents import batching, repository
 from folio_api.domain.documents.form_stream import END, FormStream, boundary_of
 from folio_api.resources import Resources
 from folio_shared.db.enums import DocumentStatus, JobStatus
@@ -313,7 +313,7 @@ async def queue_processing(
     any request while that path's connection fails, take the ORM path.
     """
     options = _Options(priority, force_ocr, ocr_languages)
-    if resources.pg is not None and resources.sender is not None:
+    if resources.batcher is not None:
         try:
             fast = await _queue_fast(resources, tenant_id, document_id, options)
         except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as e:
@@ -331,13 +331,11 @@ FAST_ATTEMPTS = 3
 async def _queue_fast(
     resources: Resources, tenant_id: uuid.UUID, document_id: uuid.UUID, options: _Options
 ) -> Ingested | None:
-    """:func:`queue_processing` for stored documents; ``None``: use the ORM path.
-
-    First in a batch with the requests of this process that arrive
-    meanwhile (:mod:`~folio_api.domain.documents.batching`); a document that
-    changed under its batch is read again here, alone."""
-    assert resources.pg is not None
-    assert resources.sender is not None
+    """:func:`queue_processing` for stored documents, in a batch with the
+    requests of this process that arrive meanwhile
+    (:mod:`~folio_api.domain.documents.batching`); ``None``: use the ORM path."""
+    if resources.batcher is None:
+        return None
 
     def prepare(document: Document, job_id: uuid.UUID) -> tuple[dict[str, Any], Any]:
         env = outbox.envelope(
@@ -347,7 +345,7 @@ async def _queue_fast(
         )
         return env, outbox.to_dramatiq(job_id, env)
 
-    if resources.batcher is not None:
+    for _ in range(FAST_ATTEMPTS):
         outcome, document, job = await resources.batcher.queue(
             batching.Request(
                 tenant_id,
@@ -364,40 +362,7 @@ async def _queue_fast(
         if outcome is batching.Outcome.QUEUED:
             assert document is not None
             return Ingested(document, job)
-    async with resources.pg.acquire() as conn:
-        for _ in range(FAST_ATTEMPTS):
-            row = await queueing.read(conn, document_id, tenant_id)
-            if row is None:
-                raise DocumentNotFound(f"no document {document_id}", document_id=str(document_id))
-            document = queueing.document_of(row)
-            active = queueing.job_of(row)
-            if active is not None:
-                return Ingested(document, active)
-            if document.status == DocumentStatus.AWAITING_UPLOAD:
-                return None
-            job_id = uuid.uuid4()
-            env, message = prepare(document, job_id)
-            job = await queueing.insert(
-                conn,
-                document,
-                version=row["d_version"],
-                job_id=job_id,
-                envelope=env,
-                priority=options.priority.value,
-                max_retries=resources.settings.jobs.max_retries,
-                message_id=message.message_id,
-            )
-            if job is None:
-                continue  # changed meanwhile (queued by another request?): read again
-            try:
-                await resources.sender.send(message)
-            except Exception as e:  # Redis down: the relay sends it once it is back
-                log.warning(
-                    "send failed; the outbox relay will send", job_id=str(job_id), error=repr(e)
-                )
-                await queueing.unsent(conn, job_id)
-                job.status = JobStatus.PENDING
-            return Ingested(document, job)
+        # CHANGED: queued by another request meanwhile? read again
     return None
 
 

@@ -3,11 +3,13 @@
 ``POST /v1/documents/{id}/process`` is the API's hottest write. Through the
 ORM it took two pooled sessions (pre-ping and reset each), about eight
 statements and a blocking broker send. Here it is, on the API's raw asyncpg
-pool, each statement autocommitted and prepared:
+pool, each statement autocommitted and prepared, and each taking many
+documents (the requests :mod:`~folio_api.domain.documents.batching` queues
+together):
 
-1. :data:`READ`: the tenant's document and its active top-level job, if
-   any, with the row's version (``xmin``).
-2. :data:`INSERT`: one statement that locks the document row *only if it
+1. :data:`READ`: the documents and their active top-level jobs, if any,
+   with each row's version (``xmin``).
+2. :data:`INSERT`: one statement that locks each document row *only if it
    still has the version read in 1* (under READ COMMITTED a row changed
    meanwhile is re-checked against its newest version, so the lock finds
    nothing), then inserts the job already ``queued`` with the message id it
@@ -15,8 +17,8 @@ pool, each statement autocommitted and prepared:
    sets the document ``queued``. Whoever queued the document meanwhile
    changed its row, so two racing requests never both insert: the loser
    reads again and answers the winner's job.
-3. The message goes to Redis with :class:`~folio_shared.jobs.send.AsyncSender`
-   (one round trip, pointer included). If the send fails, the job goes
+3. The messages go to Redis with :class:`~folio_shared.jobs.send.AsyncSender`
+   (one round trip, pointers included). If a send fails, the job goes
    back to ``pending`` and the outbox relay sends it later; if the process
    dies between 2 and 3, the job is ``queued`` with a message nowhere in
    Redis, which the reconciler re-sends (:mod:`folio_shared.jobs.reconcile`).
@@ -31,6 +33,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
@@ -58,49 +61,23 @@ LEFT JOIN LATERAL (
 ) j ON true
 """  # noqa: S608 - built from the models' column names only
 
-#: $1 document id, $2 tenant id.
-READ = _WITH_ACTIVE_JOB + "WHERE d.id = $1 AND d.tenant_id = $2 AND d.status <> 'deleted'"
+#: Documents and their active top-level jobs, with each row's version
+#: (``xmin``): $1 document ids. One row per document found, whatever its
+#: tenant: the caller matches each row's tenant with its request's. Only
+#: the primary key is looked up: a join with ``unnest`` of a parameter got
+#: a hash join over the whole table in the generic plan, and a
+#: ``tenant_id = ANY(...)`` condition a bitmap AND with the tenant's index,
+#: reading every document of the tenant.
+READ = _WITH_ACTIVE_JOB + "WHERE d.id = ANY($1::uuid[]) AND d.status <> 'deleted'"
 
-#: $1 document id, $2 version read, $3 job id, $4 tenant id, $5 actor,
-#: $6 queue, $7 priority, $8 max retries, $9 message (jsonb), $10 message id.
-#: Returns the statement's ``now()`` (the rest of the rows is known), or no
-#: row when the document changed since it was read.
-INSERT = """
-WITH d AS (
-  SELECT id FROM documents WHERE id = $1 AND xmin::text = $2 FOR UPDATE
-), j AS (
-  INSERT INTO jobs (id, tenant_id, document_id, actor_name, queue_name, priority, status,
-                    max_retries, message, message_id, sent_at, queued_at)
-  SELECT $3, $4, d.id, $5, $6, $7, 'queued', $8, $9, $10, now(), now() FROM d
-  RETURNING id, document_id
-), e AS (
-  INSERT INTO job_events (job_id, kind, status, data)
-  SELECT id, 'state', s.status, s.data FROM j, (VALUES
-    (1, 'pending', '{}'::jsonb),
-    (2, 'queued', jsonb_build_object('message_id', $10::text))) AS s(n, status, data)
-  ORDER BY s.n
-), u AS (
-  UPDATE documents SET status = 'queued', error = NULL, updated_at = now()
-  FROM j WHERE documents.id = j.document_id
-  RETURNING documents.id
-)
-SELECT now() AS at FROM u
-"""
-
-#: :data:`READ` for many documents at once: $1 document ids. One row per
-#: document found, whatever its tenant: the caller matches each row's tenant
-#: with its request's. Only the primary key is looked up: a join with
-#: ``unnest`` of a parameter got a hash join over the whole table in the
-#: generic plan, and a ``tenant_id = ANY(...)`` condition a bitmap AND with
-#: the tenant's index, reading every document of the tenant.
-READ_MANY = _WITH_ACTIVE_JOB + "WHERE d.id = ANY($1::uuid[]) AND d.status <> 'deleted'"
-
-#: :data:`INSERT` for many distinct documents at once, one array per
-#: parameter of :data:`INSERT` (messages as JSON text). The rows are locked
-#: in id order, so two batches never wait on each other in a cycle. Returns
+#: Queue distinct documents, each only if its row still has the version
+#: read: one array per column ($1 document ids, $2 versions, $3 job ids,
+#: $4 tenant ids, $5 actors, $6 queues, $7 priorities, $8 max retries,
+#: $9 messages as JSON text, $10 message ids). The rows are locked in id
+#: order, so two batches never wait on each other in a cycle. Returns
 #: ``(document_id, at)`` for each document queued; a document missing from
 #: the answer changed since it was read.
-INSERT_MANY = """
+INSERT = """
 WITH r AS (
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::text[],
                        $7::text[], $8::int[], $9::text[], $10::text[])
@@ -131,15 +108,8 @@ WITH r AS (
 SELECT u.id AS document_id, now() AS at FROM u
 """
 
-#: A failed send: back to ``pending`` (unsent) for the outbox relay. $1 job id.
+#: Failed sends: back to ``pending`` (unsent) for the outbox relay. $1 job ids.
 UNSENT = """
-UPDATE jobs SET status = 'pending', sent_at = NULL, message_id = NULL, queued_at = NULL,
-  updated_at = now()
-WHERE id = $1 AND status = 'queued'
-"""
-
-#: :data:`UNSENT` for many jobs: $1 job ids.
-UNSENT_MANY = """
 UPDATE jobs SET status = 'pending', sent_at = NULL, message_id = NULL, queued_at = NULL,
   updated_at = now()
 WHERE id = ANY($1::uuid[]) AND status = 'queued'
@@ -202,79 +172,69 @@ async def init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def read(
-    conn: asyncpg.Connection, document_id: uuid.UUID, tenant_id: uuid.UUID
-) -> asyncpg.Record | None:
-    return await conn.fetchrow(READ, document_id, tenant_id)
+@dataclass
+class Write:
+    """One document to queue with :data:`INSERT` (as read, at ``version``)."""
+
+    document: Document
+    version: str
+    job_id: uuid.UUID
+    envelope: dict[str, Any]
+    priority: str
+    max_retries: int
+    message_id: str
 
 
-async def insert(
-    conn: asyncpg.Connection,
-    document: Document,
-    *,
-    version: str,
-    job_id: uuid.UUID,
-    envelope: dict[str, Any],
-    priority: str,
-    max_retries: int,
-    message_id: str,
-) -> Job | None:
-    """Queue ``document`` (as read, at ``version``): the new job, with
-    ``document`` updated to match the row; ``None`` if the row changed since
-    it was read (read again)."""
-    at = await conn.fetchval(
+async def read(conn: asyncpg.Connection, document_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    """:data:`READ` rows of ``document_ids`` (any tenant's: match them)."""
+    rows: list[asyncpg.Record] = await conn.fetch(READ, document_ids)
+    return rows
+
+
+async def insert(conn: asyncpg.Connection, writes: list[Write]) -> dict[uuid.UUID, Job]:
+    """Queue ``writes`` (distinct documents): the new job of each document
+    queued, by document id, with its document updated to match the row; a
+    document missing changed since it was read (read again)."""
+    rows = await conn.fetch(
         INSERT,
-        document.id,
-        version,
-        job_id,
-        document.tenant_id,
-        envelope["actor"],
-        envelope["queue"],
-        priority,
-        max_retries,
-        envelope,
-        message_id,
+        [w.document.id for w in writes],
+        [w.version for w in writes],
+        [w.job_id for w in writes],
+        [w.document.tenant_id for w in writes],
+        [w.envelope["actor"] for w in writes],
+        [w.envelope["queue"] for w in writes],
+        [w.priority for w in writes],
+        [w.max_retries for w in writes],
+        [json.dumps(w.envelope) for w in writes],
+        [w.message_id for w in writes],
     )
-    if at is None:
-        return None
-    return queued_job(
-        document,
-        job_id=job_id,
-        envelope=envelope,
-        priority=priority,
-        max_retries=max_retries,
-        message_id=message_id,
-        at=at,
-    )
+    queued_at = {row["document_id"]: row["at"] for row in rows}
+    return {
+        w.document.id: queued_job(w, queued_at[w.document.id])
+        for w in writes
+        if w.document.id in queued_at
+    }
 
 
-def queued_job(
-    document: Document,
-    *,
-    job_id: uuid.UUID,
-    envelope: dict[str, Any],
-    priority: str,
-    max_retries: int,
-    message_id: str,
-    at: Any,
-) -> Job:
-    """The job :data:`INSERT` wrote at ``at``, with ``document`` updated to
-    match its row."""
+def queued_job(write: Write, at: Any) -> Job:
+    """The job :data:`INSERT` wrote at ``at``, with the write's document
+    updated to match its row."""
+    document = write.document
     document.__dict__.update(status=DocumentStatus.QUEUED, error=None, updated_at=at)
     job = _instance(Job)
     job.__dict__.update({attr: None for attr, _, _ in _JOB})
     job.__dict__.update(
-        id=job_id,
+        id=write.job_id,
         tenant_id=document.tenant_id,
         document_id=document.id,
-        actor_name=envelope["actor"],
-        queue_name=envelope["queue"],
-        priority=priority,
+        actor_name=write.envelope["actor"],
+        queue_name=write.envelope["queue"],
+        priority=write.priority,
         status=JobStatus.QUEUED,
         attempts=0,
-        max_retries=max_retries,
-        message=envelope,
-        message_id=message_id,
+        max_retries=write.max_retries,
+        message=write.envelope,
+        message_id=write.message_id,
         sent_at=at,
         progress=0,
         units_done=0,
@@ -287,5 +247,6 @@ def queued_job(
     return job
 
 
-async def unsent(conn: asyncpg.Connection, job_id: uuid.UUID) -> None:
-    await conn.execute(UNSENT, job_id)
+async def unsent(conn: asyncpg.Connection, job_ids: list[uuid.UUID]) -> None:
+    """Jobs whose message could not be sent: back to ``pending``."""
+    await conn.execute(UNSENT, job_ids)
