@@ -143,9 +143,6 @@ def _cosine(a: list[float], b: Any) -> float:
     return float(x @ y / max(float(np.linalg.norm(x) * np.linalg.norm(y)), 1e-12))
 
 
-_EXPORTED: set[Path] = set()
-
-
 def _writable(directory: Path) -> Path:
     """``directory``, or a temporary one when it cannot be written."""
     try:
@@ -157,39 +154,29 @@ def _writable(directory: Path) -> Path:
     return Path(tempfile.gettempdir()) / "folio"
 
 
-def _exported_now(target: Path) -> bool:
-    return target in _EXPORTED
+def _checked(embedder: Embedder, target: Path, threads: int) -> tuple[OnnxQueryEncoder | None, str]:
+    """The encoder of the exported ``target`` if it loads and gives the
+    model's vectors; else ``None`` and why."""
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
 
-
-def _encoder(
-    embedder: Embedder, target: Path, threads: int, ort: Any, tokenizer_class: Any
-) -> OnnxQueryEncoder:
-    """The encoder of ``target``, exported first if missing; a cached file
-    that does not load is exported again."""
-    if not target.is_file():
-        _export(embedder, target)
-        _EXPORTED.add(target)
-        log.info("exported the query encoder to %s", target)
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(1, threads)
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         session = ort.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
-    except Exception:
-        if _exported_now(target):
-            raise
-        target.unlink()
-        return _encoder(embedder, target, threads, ort, tokenizer_class)
-    tokenizer = tokenizer_class.from_file(str(embedder.model_path / "tokenizer.json"))
+    except Exception as e:  # ONNX Runtime's load errors have no common base
+        return None, f"cannot load {target}: {e}"
+    tokenizer = Tokenizer.from_file(str(embedder.model_path / "tokenizer.json"))
     tokenizer.no_padding()
     tokenizer.enable_truncation(max_length=int(embedder.model.max_seq_length))
-    return OnnxQueryEncoder(session, tokenizer)
-
-
-def _worst_probe(embedder: Embedder, encoder: OnnxQueryEncoder) -> float:
+    encoder = OnnxQueryEncoder(session, tokenizer)
     expected = embedder.encode(list(PROBES))
-    return min(_cosine(encoder(p), v) for p, v in zip(PROBES, expected, strict=True))
+    worst = min(_cosine(encoder(p), v) for p, v in zip(PROBES, expected, strict=True))
+    if worst < MIN_COSINE:
+        return None, f"ONNX vectors differ (cosine {worst:.6f})"
+    return encoder, ""
 
 
 def load_onnx_query_encoder(
@@ -197,13 +184,15 @@ def load_onnx_query_encoder(
 ) -> OnnxQueryEncoder | None:
     """An ONNX query encoder for ``embedder``'s model, exported on first use
     into ``cache_dir`` (default :func:`default_cache_dir`), or ``None`` (with
-    the reason logged) when it cannot give the same vectors.
+    the reason logged) when it cannot give the same vectors. A cached export
+    that does not load or disagrees (another torch, a damaged copy) is
+    exported again once.
 
     ``threads``: ONNX Runtime's intra-op threads (default 2; threads do not
     spin between queries)."""
     try:
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
+        import onnxruntime  # noqa: F401
+        import tokenizers  # noqa: F401
     except ImportError as e:
         log.warning("query embedding on torch: %s", e)
         return None
@@ -216,18 +205,14 @@ def load_onnx_query_encoder(
         directory = _writable(directory)
     target = directory / name
     try:
-        encoder = _encoder(embedder, target, threads, ort, Tokenizer)
-        worst = _worst_probe(embedder, encoder)
-        if worst < MIN_COSINE and not _exported_now(target):
-            # A cached file from elsewhere (another torch, a damaged copy):
-            # export it again once before giving up.
-            target.unlink()
-            encoder = _encoder(embedder, target, threads, ort, Tokenizer)
-            worst = _worst_probe(embedder, encoder)
+        encoder, why = _checked(embedder, target, threads) if target.is_file() else (None, "")
+        if encoder is None:
+            _export(embedder, target)
+            log.info("exported the query encoder to %s", target)
+            encoder, why = _checked(embedder, target, threads)
     except Exception as e:  # export and runtime errors have no common base
         log.warning("query embedding on torch: the ONNX encoder failed: %s", e)
         return None
-    if worst < MIN_COSINE:
-        log.warning("query embedding on torch: ONNX vectors differ (cosine %.6f)", worst)
-        return None
+    if encoder is None:
+        log.warning("query embedding on torch: %s", why)
     return encoder
