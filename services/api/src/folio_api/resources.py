@@ -5,7 +5,9 @@ Opened in Litestar's lifespan (never at import), kept in ``app.state`` under
 :data:`STATE_KEY`, closed at shutdown in reverse order. The lifespan also
 runs the outbox relay (:mod:`folio_api.relay`) as a background task, so jobs
 written while Redis was down are sent once it is back even when no worker
-runs the reconciler.
+runs the reconciler. Once all is open, the heap is settled
+(:func:`folio_shared.heap.settle`): no full garbage collection walks the
+process's long-lived objects again.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from folio_api.domain.documents.queueing import init_connection
 from folio_api.relay import run_relay
 from folio_shared.broker import create_broker
 from folio_shared.db.engine import create_engine, create_raw_pool, create_session_factory
+from folio_shared.heap import settle
 from folio_shared.jobs import Jobs
 from folio_shared.jobs.middleware import MessagePointers
 from folio_shared.jobs.send import AsyncSender
@@ -122,6 +125,7 @@ def lifespan(
                 QueueBatcher(pg, sender),
             )
             relay = asyncio.create_task(run_relay(engine, broker, interval_s=relay_interval_s))
+            settle()  # everything opened so far lives as long as the process
             try:
                 yield
             finally:
