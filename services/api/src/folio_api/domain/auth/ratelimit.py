@@ -12,16 +12,22 @@ the busiest routes feel. A process instead takes a *lease* of
 lease is ``limit_per_minute / 100`` requests, at least 1 and at most
 :data:`MAX_LEASE`. With a small limit (under 200 a minute) every request
 still asks Redis and the count is exact; with a large one, each replica may
-hold up to 1 % of the limit unspent when the window ends, so a client of a
-large limit may be refused that much early (never let past the limit).
+hold up to 1.5 % of the limit unspent when the window ends (see below), so
+a client of a large limit may be refused that much early (never let past
+the limit).
 
-One lease at a time: requests of a key that find its lease being fetched
-wait for that fetch and spend from it, instead of each fetching a lease of
-its own (under concurrency that counted every waiting request's lease in
-Redis, spent one request of each and dropped the rest, so a busy key was
-refused long before its limit). A key refused in a window is refused by the
-process for the rest of that window without asking Redis again (a fixed
-window's count only grows).
+One lease at a time, fetched ahead: requests of a key that find its lease
+being fetched wait for that fetch and spend from it, instead of each
+fetching a lease of its own (under concurrency that counted every waiting
+request's lease in Redis, spent one request of each and dropped the rest,
+so a busy key was refused long before its limit). Once half a lease is
+spent, the next one is fetched in the background, so a busy key's requests
+do not stop for a Redis round trip every ``lease_size`` requests (they
+did: under load that wait was the longest part of a request). A process
+thus holds up to one and a half leases of a key unspent. A key refused in a
+window is refused by the process for the rest of that window, once its
+lease is spent, without asking Redis again (a fixed window's count only
+grows).
 
 Redis down: requests are **allowed** (an outage of the limiter must not
 take the API down with it, and uploads must keep working while Redis is
@@ -71,7 +77,7 @@ class RateLimiter:
     #: key id → (window, requests left in this process's lease)
     _leases: dict[uuid.UUID, tuple[int, int]] = field(default_factory=dict)
     #: key id → the lease being fetched from Redis
-    _fetching: dict[uuid.UUID, asyncio.Future[None]] = field(default_factory=dict)
+    _fetching: dict[uuid.UUID, asyncio.Task[None]] = field(default_factory=dict)
     #: key id → (window refused in, retry after this time.time())
     _refused: dict[uuid.UUID, tuple[int, float]] = field(default_factory=dict)
 
@@ -87,27 +93,41 @@ class RateLimiter:
                 return
             now = time.time()
             window = int(now // WINDOW_S)
+            lease = self._leases.get(key_id)
+            if lease is not None and lease[0] == window and lease[1] > 0:
+                left = lease[1] - 1
+                self._leases[key_id] = (window, left)
+                size = self.lease_size
+                if size > 1 and left <= size // 2 and key_id not in self._fetching:
+                    self._fetch(redis, key_id, window)  # the next lease, ahead
+                return
             refused = self._refused.get(key_id)
             if refused is not None and refused[0] == window:
                 raise self._limited(refused[1] - now)
-            lease = self._leases.get(key_id)
-            if lease is not None and lease[0] == window and lease[1] > 0:
-                self._leases[key_id] = (window, lease[1] - 1)
-                return
-            fetching = self._fetching.get(key_id)
-            if fetching is None:
-                break
+            fetching = self._fetching.get(key_id) or self._fetch(redis, key_id, window)
             await asyncio.shield(fetching)  # then spend from what it brought
-        done = asyncio.get_running_loop().create_future()
-        self._fetching[key_id] = done
+
+    def _fetch(self, redis: Redis, key_id: uuid.UUID, window: int) -> asyncio.Task[None]:
+        """Fetch a lease of ``key_id`` for ``window`` (a task; requests of
+        the key wait for it rather than fetch their own)."""
+        task = asyncio.get_running_loop().create_task(self._take_lease(redis, key_id, window))
+        self._fetching[key_id] = task
+        return task
+
+    async def _take_lease(self, redis: Redis, key_id: uuid.UUID, window: int) -> None:
+        """Take a lease of ``key_id`` in Redis and add it to the process's;
+        a key past its limit is remembered as refused until the window ends.
+
+        The task leaves :attr:`_fetching` as it ends, not in a done
+        callback: a request that ran between the end and the callback found
+        a finished fetch, awaited it without yielding and, with its lease
+        of the window before, looped on it forever."""
         try:
-            await self._fetch(redis, key_id, window, now)
+            await self._take_lease_now(redis, key_id, window)
         finally:
             del self._fetching[key_id]
-            done.set_result(None)
 
-    async def _fetch(self, redis: Redis, key_id: uuid.UUID, window: int, now: float) -> None:
-        """Take a lease for ``key_id`` and spend one request of it."""
+    async def _take_lease_now(self, redis: Redis, key_id: uuid.UUID, window: int) -> None:
         size = self.lease_size
         key = window_key(key_id, window)
         try:
@@ -124,11 +144,11 @@ class RateLimiter:
             self._refused.clear()
         granted = min(size, self.limit_per_minute - (int(count) - size))
         if granted <= 0:
-            self._leases.pop(key_id, None)
-            retry_at = (window + 1) * WINDOW_S
-            self._refused[key_id] = (window, retry_at)
-            raise self._limited(retry_at - now)
-        self._leases[key_id] = (window, granted - 1)
+            self._refused[key_id] = (window, (window + 1) * WINDOW_S)
+            return
+        lease = self._leases.get(key_id)
+        left = lease[1] if lease is not None and lease[0] == window else 0
+        self._leases[key_id] = (window, left + granted)
 
     def _limited(self, seconds_left: float) -> RateLimited:
         retry_after_s = max(1, int(seconds_left + 0.999))
