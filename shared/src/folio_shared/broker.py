@@ -32,6 +32,7 @@ from dramatiq.middleware import (
 from dramatiq.results import Results
 from dramatiq.results.backends.redis import RedisBackend
 
+from folio_shared import encoder
 from folio_shared.errors import ConfigurationError
 from folio_shared.jobs.middleware import JobTracking
 from folio_shared.messages import Message as FolioMessage
@@ -239,6 +240,7 @@ def create_broker(
     """
     settings = settings or get_settings()
     url = url or settings.broker_url
+    encoder.install()  # Dramatiq's encoder is process-wide
     stack = list(middleware) if middleware is not None else folio_middleware(settings)
     if url.startswith(("redis://", "rediss://", "unix://")):
         return FolioRedisBroker(
