@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+from folio_devstack.ports import pick_port
+from folio_devstack.servers import RedisServer
 from folio_shared.db import migrate
 from folio_shared.db.engine import async_database_url, create_session_factory
 
@@ -111,3 +114,13 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     async with create_session_factory(engine)() as session:
         yield session
         await session.rollback()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis of the test's own (AOF on, a free loopback port), which it
+    may stop, restart or flush; stopped at the end."""
+    server = RedisServer(pick_port(17379), tmp_path / "redis", appendonly=True)
+    server.start()
+    yield server
+    server.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,19 +14,10 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_api.app import create_app
-from folio_devstack.ports import pick_port
 from folio_devstack.servers import RedisServer
 from folio_shared.db.models import Job
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(pick_port(17479), tmp_path / "redis", appendonly=True)
-    server.start()
-    yield server
-    server.stop()
 
 
 async def job_status(engine: AsyncEngine, job_id: str) -> str:

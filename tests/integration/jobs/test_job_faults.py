@@ -20,7 +20,6 @@ from job_actors import EchoV1, SlowV1, SuicideV1
 from jobkit import counter, job_settings_for, wait_for
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from folio_devstack.ports import pick_port
 from folio_devstack.servers import RedisServer
 from folio_devstack.workers import WorkerProcess, worker_env
 from folio_shared.broker import create_broker
@@ -36,17 +35,8 @@ QUEUES = [name for q in (Queue.DOCUMENTS, Queue.OCR) for name in physical_queue_
 
 
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A Redis of the test's own (AOF on), which it may stop, restart or flush."""
-    server = RedisServer(pick_port(17379), tmp_path / "redis", appendonly=True)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fault_settings(database_url: str, redis_server: RedisServer, tmp_path: Path) -> FolioSettings:
-    return job_settings_for(database_url, redis_server.url, tmp_path, lease_ms=1_500)
+def fault_settings(database_url: str, own_redis: RedisServer, tmp_path: Path) -> FolioSettings:
+    return job_settings_for(database_url, own_redis.url, tmp_path, lease_ms=1_500)
 
 
 def worker_argv(*, shutdown_ms: int = 10_000, threads: int = 4) -> list[str]:
@@ -148,13 +138,13 @@ async def test_sigkilled_worker_loses_nothing(
 
 
 async def test_redis_down_at_upload_then_relayed(
-    api: Jobs, spawn: Any, fault_settings: FolioSettings, redis_server: RedisServer
+    api: Jobs, spawn: Any, fault_settings: FolioSettings, own_redis: RedisServer
 ) -> None:
     key = uuid.uuid4().hex[:8]
-    redis_server.stop()
+    own_redis.stop()
     ids = await send_echoes(api, key, 50, sleep_ms=0)
     assert await final_states(api.engine, ids) == {"pending": 50}
-    redis_server.start()
+    own_redis.start()
     spawn(fault_settings)  # its reconciler relays the outbox
     await all_succeeded(api, ids, timeout_s=60)
     assert await terminal_events_per_job(api.engine, ids) == {1}
@@ -162,7 +152,7 @@ async def test_redis_down_at_upload_then_relayed(
 
 @pytest.mark.parametrize("fault", ["restart", "flushall"])
 async def test_redis_restart_or_flush_mid_run(
-    api: Jobs, spawn: Any, fault_settings: FolioSettings, redis_server: RedisServer, fault: str
+    api: Jobs, spawn: Any, fault_settings: FolioSettings, own_redis: RedisServer, fault: str
 ) -> None:
     key = uuid.uuid4().hex[:8]
     ids = await send_echoes(api, key, 150, sleep_ms=30)
@@ -173,9 +163,9 @@ async def test_redis_restart_or_flush_mid_run(
         what="the worker to be busy",
     )
     if fault == "restart":
-        redis_server.restart()
+        own_redis.restart()
     else:
-        client = aioredis.Redis.from_url(redis_server.url)
+        client = aioredis.Redis.from_url(own_redis.url)
         await client.flushall()
         await client.aclose()
     await all_succeeded(api, ids, timeout_s=120)
