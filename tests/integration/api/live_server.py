@@ -1,4 +1,5 @@
-"""The real API served by uvicorn on a free loopback port, in a thread."""
+"""The real API served by uvicorn on a free loopback port, in a thread, with
+the HTTP protocol ``folio-api`` uses (:mod:`folio_api.http`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from folio_api.app import create_app
+from folio_api.http import HttpToolsProtocol
 from folio_shared.settings import FolioSettings
 
 
@@ -33,7 +35,12 @@ def serve(
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = settings_for(base_url)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, **app_options), log_level="warning", lifespan="on")
+        uvicorn.Config(
+            create_app(settings, **app_options),
+            log_level="warning",
+            lifespan="on",
+            http=HttpToolsProtocol,  # as folio-api serves it
+        )
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

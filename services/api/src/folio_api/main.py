@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 
 from folio_api.app import create_app
+from folio_api.http import HttpToolsProtocol
 from folio_shared.settings import get_settings
 
 
@@ -17,6 +18,7 @@ def run() -> None:
         port=settings.api.port,
         log_level=settings.log.level.lower(),
         proxy_headers=True,
+        http=HttpToolsProtocol,  # each answer in one write (see folio_api.http)
     )
 
 
