@@ -227,11 +227,26 @@ def record_embedding_batch(size: int, duration_s: float, *, kind: str = "chunks"
     EMBEDDING_DURATION.labels(kind).observe(duration_s)
 
 
+#: (method, route, status) → that request kind's counter and histogram.
+#: ``labels()`` validates and joins its label values on every call, a
+#: visible cost on a route answering thousands of requests a second; the
+#: label set is bounded (route templates), and so is this cache.
+_HTTP_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe_http_request(method: str, route: str, status: int, duration_s: float) -> None:
     """Count one HTTP request. ``route`` must be the route *template*
     (``/v1/jobs/{job_id}``), never the raw path, to bound the label set."""
-    HTTP_REQUESTS.labels(method, route, str(status)).inc()
-    HTTP_DURATION.labels(method, route).observe(duration_s)
+    key = (method, route, status)
+    children = _HTTP_CHILDREN.get(key)
+    if children is None:
+        children = (
+            HTTP_REQUESTS.labels(method, route, str(status)),
+            HTTP_DURATION.labels(method, route),
+        )
+        _HTTP_CHILDREN[key] = children
+    children[0].inc()
+    children[1].observe(duration_s)
 
 
 @contextlib.contextmanager

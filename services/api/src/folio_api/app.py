@@ -10,10 +10,10 @@ Routes:
 - ``/healthz``, ``/readyz``, ``/metrics`` (no authentication) and, for
   local storage, the signed ``/storage/*`` routes;
 - ``/v1/...``: the public API, every route behind a tenant API key
-  (:func:`~folio_api.domain.auth.guards.tenant_guard`) and its rate limit.
+  (:func:`~folio_api.domain.auth.guards.require_tenant`) and its rate limit.
   Domains add their controller to :data:`V1_HANDLERS` (search goes there);
   operator routes go on a router guarded by
-  :func:`~folio_api.domain.auth.guards.operator_guard` under ``/v1/ops``.
+  :func:`~folio_api.domain.auth.guards.require_operator` under ``/v1/ops``.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from folio_api.domain.auth.guards import (
     AuthMiddleware,
     AuthState,
     dependencies,
+    require_tenant,
     security_components,
     security_requirement,
-    tenant_guard,
 )
 from folio_api.domain.auth.keys import KeyCache
 from folio_api.domain.auth.ratelimit import RateLimiter
@@ -61,7 +61,7 @@ def v1_router() -> Router:
     return Router(
         "/v1",
         route_handlers=list(V1_HANDLERS),
-        middleware=[AuthMiddleware(tenant_guard)],
+        middleware=[AuthMiddleware(require_tenant)],
         dependencies=dependencies,
         security=security_requirement,
     )

@@ -1,12 +1,14 @@
 """Authentication of API keys, and the ``principal`` dependency.
 
-- :func:`tenant_guard` (every ``/v1`` route): a valid tenant key, within its
-  rate limit. An operator key gets 403 ``forbidden`` here.
-- :func:`operator_guard` (``/v1/ops`` routes): a valid operator key, within
-  its rate limit; a tenant key gets 403 ``forbidden``.
-- :class:`AuthMiddleware`: either check as route middleware, which is how
-  the routers use them: Litestar copies the route handler for every guard
-  call, which cost ~4 % of the API's CPU on its busiest route.
+- :func:`require_tenant` (every ``/v1`` route): a valid tenant key, within
+  its rate limit. An operator key gets 403 ``forbidden`` here.
+- :func:`require_operator` (``/v1/ops`` routes): a valid operator key,
+  within its rate limit; a tenant key gets 403 ``forbidden``.
+- :class:`AuthMiddleware`: authentication and either check as route
+  middleware, which is how the routers use them: Litestar copies the route
+  handler for every guard call, which cost ~4 % of the API's CPU on its
+  busiest route. :func:`tenant_guard` and :func:`operator_guard` are the
+  same checks as Litestar guards.
 
 The resolved :class:`Principal` is put in the connection's state; handlers
 receive it by declaring a ``principal`` parameter (see :data:`dependencies`).
@@ -14,7 +16,7 @@ receive it by declaring a ``principal`` parameter (see :data:`dependencies`).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,49 +63,68 @@ class AuthState:
     limiter: RateLimiter
 
 
-async def _authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-    existing = connection.state.get(PRINCIPAL_KEY)
+def _authorization(scope: Scope) -> str | None:
+    """The ``Authorization`` header, read from the scope (Litestar's
+    ``Headers`` would parse every header of the request for it)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return value.decode("latin-1")
+    return None
+
+
+async def _authenticate(scope: Scope) -> Principal:
+    """The request's principal: its key resolved, then counted against
+    the key's rate limit; kept in the connection state (``scope["state"]``,
+    which Litestar's ``request.state`` wraps)."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    existing = state.get(PRINCIPAL_KEY)
     if isinstance(existing, Principal):
         return existing
-    key = bearer_key(connection.headers.get("authorization"))
-    auth: AuthState = connection.app.state[AUTH_STATE_KEY]
-    resources = get_resources(connection.app.state)
+    key = bearer_key(_authorization(scope))
+    app_state = scope["litestar_app"].state
+    auth: AuthState = app_state[AUTH_STATE_KEY]
+    resources = get_resources(app_state)
     assert resources.sessions is not None
     principal = await auth.keys.resolve(key, resources.sessions)
     await auth.limiter.hit(resources.redis, principal.key_id)
-    connection.state[PRINCIPAL_KEY] = principal
+    state[PRINCIPAL_KEY] = principal
     return principal
 
 
-async def tenant_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Allow tenant keys only."""
-    principal = await _authenticate(connection)
+def require_tenant(principal: Principal) -> None:
+    """Tenant keys only."""
     if principal.tenant_id is None:
         raise Forbidden("this route needs a tenant API key (an operator key was given)")
+
+
+def require_operator(principal: Principal) -> None:
+    """Operator keys only."""
+    if not principal.is_operator:
+        raise Forbidden("this route needs an operator API key")
+
+
+async def tenant_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Allow tenant keys only (as a Litestar guard)."""
+    require_tenant(await _authenticate(connection.scope))
 
 
 async def operator_guard(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
-    """Allow operator keys only."""
-    principal = await _authenticate(connection)
-    if not principal.is_operator:
-        raise Forbidden("this route needs an operator API key")
+    """Allow operator keys only (as a Litestar guard)."""
+    require_operator(await _authenticate(connection.scope))
 
 
 class AuthMiddleware(ASGIMiddleware):
-    """Runs ``check`` (:func:`tenant_guard` or :func:`operator_guard`) on
-    every request of the routes it wraps; its errors become problem
-    details like any handler's."""
+    """Authenticates every request of the routes it wraps and runs
+    ``require`` (:func:`require_tenant` or :func:`require_operator`) on its
+    principal; its errors become problem details like any handler's."""
 
-    def __init__(
-        self,
-        check: Callable[[ASGIConnection[Any, Any, Any, Any], Any], Awaitable[None]],
-    ) -> None:
-        self.check = check
+    def __init__(self, require: Callable[[Principal], None]) -> None:
+        self.require = require
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        await self.check(ASGIConnection(scope, receive, send), None)
+        self.require(await _authenticate(scope))
         await next_app(scope, receive, send)
 
 

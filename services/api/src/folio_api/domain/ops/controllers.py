@@ -19,7 +19,7 @@ from litestar.params import Parameter
 from folio_api.domain.auth.guards import (
     AuthMiddleware,
     dependencies,
-    operator_guard,
+    require_operator,
     security_requirement,
 )
 from folio_api.domain.auth.principal import Principal
@@ -211,7 +211,7 @@ def ops_router() -> Router:
     return Router(
         "/v1/ops",
         route_handlers=[OpsController],
-        middleware=[AuthMiddleware(operator_guard)],
+        middleware=[AuthMiddleware(require_operator)],
         dependencies=dependencies,
         security=security_requirement,
     )
