@@ -90,3 +90,63 @@ def test_accepts_plain_postgresql_urls(empty_database_url: str) -> None:
     url = plain.render_as_string(hide_password=False)
     migrate.upgrade(url)
     assert migrate.current(url) == migrate.head()
+
+
+async def _run(url: str, *statements: str) -> list[tuple[object, ...]]:
+    """Run ``statements`` in one transaction; the rows of the last."""
+    engine = create_async_engine(async_database_url(url), poolclass=pool.NullPool)
+    try:
+        async with engine.begin() as conn:
+            result = None
+            for statement in statements:
+                result = await conn.execute(sa.text(statement))
+            return [tuple(r) for r in result] if result is not None and result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+def test_0004_keeps_the_newest_active_job_of_a_document_and_enforces_one(
+    empty_database_url: str,
+) -> None:
+    # Given a database at 0003 holding two active top-level jobs of one
+    # document (only a bug could have made them), and a finished one
+    url = empty_database_url
+    migrate.downgrade(url, "base")
+    migrate.upgrade(url, "0003")
+    asyncio.run(
+        _run(
+            url,
+            "INSERT INTO tenants (id, name) VALUES ('00000000-0000-0000-0000-000000000001', 't')",
+            "INSERT INTO documents (id, tenant_id, filename, storage_key, status) VALUES"
+            " ('00000000-0000-0000-0000-0000000000d1', '00000000-0000-0000-0000-000000000001',"
+            " 'a.pdf', 'k1', 'queued')",
+            "INSERT INTO jobs (id, tenant_id, document_id, actor_name, queue_name, status,"
+            " created_at) SELECT ('00000000-0000-0000-0000-00000000000' || n)::uuid,"
+            " '00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-0000000000d1',"
+            " 'docs.process', 'documents', s, now() - make_interval(secs => n)"
+            " FROM (VALUES (1, 'queued'), (2, 'running'), (3, 'succeeded')) AS v(n, s)",
+        )
+    )
+    # When it is migrated to 0004
+    migrate.upgrade(url, "0004")
+    # Then the newest stays active, the older one is cancelled with the reason
+    rows = asyncio.run(_run(url, "SELECT id, status, error_type FROM jobs ORDER BY id"))
+    assert [(str(i)[-1], s, e) for i, s, e in rows] == [
+        ("1", "queued", None),
+        ("2", "cancelled", "DuplicateActiveJob"),
+        ("3", "succeeded", None),
+    ]
+    # and the database refuses a second active job of the document
+    with pytest.raises(sa.exc.IntegrityError, match="uq_jobs_active_top_level"):
+        asyncio.run(
+            _run(
+                url,
+                "INSERT INTO jobs (tenant_id, document_id, actor_name, queue_name, status)"
+                " VALUES ('00000000-0000-0000-0000-000000000001',"
+                " '00000000-0000-0000-0000-0000000000d1', 'docs.process', 'documents', 'pending')",
+            )
+        )
+    # and down and up again it goes
+    migrate.downgrade(url, "0003")
+    migrate.upgrade(url, "head")
+    assert migrate.current(url) == migrate.head()

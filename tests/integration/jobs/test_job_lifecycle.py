@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 import redis.asyncio as aioredis
+import sqlalchemy as sa
 from job_actors import BrokenV1, EchoV1, ParentV1, SlowV1, TimedV1
 from jobkit import RunningWorker, counter, state_history, wait_for, wait_status
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -145,6 +146,58 @@ async def test_exhausted_retries_go_dead_then_retry_and_redrive_run_them_once(
     assert await dead_letters(settings, "documents") == []
     with pytest.raises(JobStateConflict):
         await jobs.retry(first)
+
+
+async def test_a_redrive_never_makes_a_second_active_job_of_a_document(
+    jobs: Jobs, engine: AsyncEngine, key: str, settings: FolioSettings
+) -> None:
+    # Given a document whose dead job waits in the dead-letter queue
+    tenant_id, doc_id, other = new_id(), new_id(), new_id()
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.text("INSERT INTO tenants (id, name) VALUES (:t, :n)"),
+            {"t": tenant_id, "n": f"t-{tenant_id.hex[:8]}"},
+        )
+        await conn.execute(
+            sa.text(
+                "INSERT INTO documents (id, tenant_id, filename, storage_key, status)"
+                " VALUES (:d, :t, 'a.pdf', :k, 'queued')"
+            ),
+            {"d": doc_id, "t": tenant_id, "k": f"k/{doc_id}"},
+        )
+    dead = new_id()
+    await jobs.enqueue(
+        EchoV1(job_id=str(dead), key=key, fail_times=1),
+        tenant_id=tenant_id,
+        document_id=doc_id,
+        max_retries=0,
+    )
+    await wait_status(jobs, dead, {"dead"})
+    await wait_for(
+        lambda: _count_at_least(dead_letters(settings, "documents"), 1), what="a dead letter"
+    )
+    # and another job of the document that is active now
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.text(
+                "INSERT INTO jobs (id, tenant_id, document_id, actor_name, queue_name, status)"
+                " VALUES (:j, :t, :d, 'echo', 'documents', 'running')"
+            ),
+            {"j": other, "t": tenant_id, "d": doc_id},
+        )
+    # When the dead-letter queue is re-driven
+    resent = await jobs.redrive("documents")
+    # Then that job stays dead and its dead letter stays for later
+    assert resent == 0
+    assert str((await jobs.get(dead)).status) == "dead"
+    assert len(await dead_letters(settings, "documents")) == 1
+    # and once the other job is done, the re-drive runs it
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.text("UPDATE jobs SET status = 'succeeded' WHERE id = :j"), {"j": other}
+        )
+    assert await jobs.redrive("documents") == 1
+    assert (await wait_status(jobs, dead, {"succeeded"})).attempts == 1
 
 
 async def _count_at_least(coro: object, n: int) -> bool:

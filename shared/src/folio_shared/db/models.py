@@ -55,6 +55,18 @@ TEXT_SEARCH_CONFIG = "simple"
 #: Job priorities, lowest first (the broker-side priority enum lives with the
 #: queue definitions; this is only the column's guard).
 JOB_PRIORITIES = ("low", "normal", "high", "critical")
+#: Job statuses after which a job never runs again (but by a retry).
+FINISHED_JOB_STATUSES = ("succeeded", "failed", "dead", "cancelled")
+#: The condition of a document's active (pending, queued or running)
+#: top-level job, at most one each (``uq_jobs_active_top_level``). Written
+#: as "not finished" on purpose: no index on ``status`` can serve a ``NOT
+#: IN``, so a query with this condition finds the job through that unique
+#: index (or the document's jobs), never by reading every active job of
+#: the system, which the planner chose for ``status IN (...)`` when its
+#: statistics said active jobs were rare, in the middle of a backlog.
+ACTIVE_TOP_LEVEL = (
+    "parent_id IS NULL AND status NOT IN ('succeeded', 'failed', 'dead', 'cancelled')"
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -231,23 +243,25 @@ class Job(Base):
         _check_in("priority", JOB_PRIORITIES, "priority"),
         sa.CheckConstraint("progress BETWEEN 0 AND 100", name="progress_percent"),
         sa.CheckConstraint("attempts >= 0 AND max_retries >= 0", name="attempts_positive"),
-        sa.Index("ix_jobs_status", "status"),
         sa.Index("ix_jobs_tenant_id_created_at", "tenant_id", "created_at"),
         sa.Index(
             "ix_jobs_outbox",
             "created_at",
             postgresql_where=sa.text("sent_at IS NULL AND status = 'pending'"),
         ),
-        sa.Index("ix_jobs_parent_id", "parent_id"),
-        sa.Index("ix_jobs_document_id", "document_id"),
-        # the document's active top-level job (every process request)
+        # children by parent (top-level jobs are not in it: no plan can read
+        # every top-level job through it)
         sa.Index(
-            "ix_jobs_active_top_level",
+            "ix_jobs_children", "parent_id", postgresql_where=sa.text("parent_id IS NOT NULL")
+        ),
+        sa.Index("ix_jobs_document_id", "document_id"),
+        # a document has at most one active top-level job (every process
+        # request looks it up, and queues with ON CONFLICT on it)
+        sa.Index(
+            "uq_jobs_active_top_level",
             "document_id",
-            "created_at",
-            postgresql_where=sa.text(
-                "parent_id IS NULL AND status IN ('pending', 'queued', 'running')"
-            ),
+            unique=True,
+            postgresql_where=sa.text(ACTIVE_TOP_LEVEL),
         ),
         sa.Index("ix_jobs_status_lease_expires_at", "status", "lease_expires_at"),
     )

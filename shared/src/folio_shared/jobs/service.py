@@ -16,13 +16,17 @@ import dramatiq
 import redis.asyncio as aioredis
 import sqlalchemy as sa
 from dramatiq.brokers.redis import RedisBroker
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_shared.db.engine import create_session_factory
-from folio_shared.db.models import Document, Job
+from folio_shared.db.models import ACTIVE_TOP_LEVEL, Document, Job
 from folio_shared.errors import JobNotFound, JobStateConflict
 from folio_shared.jobs import events, family, outbox
+from folio_shared.logging import get_logger
 from folio_shared.messages import Message, Priority
+
+log = get_logger(__name__)
 
 _CANCEL = sa.text(
     """
@@ -160,9 +164,8 @@ class Jobs:
                     sa.select(Job.id)
                     .where(
                         Job.document_id == job.document_id,
-                        Job.parent_id.is_(None),
                         Job.id != job_id,
-                        Job.status.in_(("pending", "queued", "running")),
+                        sa.text(ACTIVE_TOP_LEVEL),
                     )
                     .limit(1)
                 )
@@ -222,9 +225,17 @@ class Jobs:
             message = dramatiq.Message.decode(data if isinstance(data, bytes) else data.encode())
             job_id = message.options.get("job_id")
             if job_id:
-                async with self.engine.connect() as conn:
-                    reset = await conn.scalar(_RESET, {"id": uuid.UUID(job_id), "options": None})
-                    await conn.commit()
+                try:
+                    async with self.engine.connect() as conn:
+                        reset = await conn.scalar(
+                            _RESET, {"id": uuid.UUID(job_id), "options": None}
+                        )
+                        await conn.commit()
+                except IntegrityError:  # uq_jobs_active_top_level
+                    # its document is being processed by another job: the
+                    # dead letter stays, for a re-drive once that one is done
+                    log.warning("re-drive skipped: document already in process", job_id=job_id)
+                    continue
                 if reset is not None:
                     await self.dispatch([uuid.UUID(job_id)])
                     resent += 1

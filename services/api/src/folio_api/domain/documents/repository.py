@@ -10,12 +10,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_api.pagination import after_cursor
-from folio_shared.db.enums import DocumentKind, DocumentStatus, JobStatus
-from folio_shared.db.models import Chunk, Document, Job, Page
+from folio_shared.db.enums import DocumentKind, DocumentStatus
+from folio_shared.db.models import (
+    ACTIVE_TOP_LEVEL,
+    FINISHED_JOB_STATUSES,
+    Chunk,
+    Document,
+    Job,
+    Page,
+)
 from folio_shared.errors import DocumentNotFound
-
-#: Job statuses during which a document is being worked on.
-ACTIVE_JOB_STATUSES = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 async def get_document(
@@ -102,11 +106,7 @@ async def active_job(session: AsyncSession, document_id: uuid.UUID) -> Job | Non
     """The document's top-level job still pending, queued or running, if any."""
     return await session.scalar(
         sa.select(Job)
-        .where(
-            Job.document_id == document_id,
-            Job.parent_id.is_(None),
-            Job.status.in_(ACTIVE_JOB_STATUSES),
-        )
+        .where(Job.document_id == document_id, sa.text(ACTIVE_TOP_LEVEL))
         .order_by(Job.created_at.desc())
         .limit(1)
     )
@@ -116,7 +116,7 @@ async def active_job_ids(session: AsyncSession, document_id: uuid.UUID) -> list[
     """Every job of the document not yet finished (top-level first)."""
     rows = await session.scalars(
         sa.select(Job.id)
-        .where(Job.document_id == document_id, Job.status.in_(ACTIVE_JOB_STATUSES))
+        .where(Job.document_id == document_id, Job.status.not_in(FINISHED_JOB_STATUSES))
         .order_by(Job.parent_id.is_not(None), Job.created_at)
     )
     return list(rows)
