@@ -41,8 +41,8 @@ import dramatiq
 import structlog
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
+from opentelemetry import baggage, propagate, trace
 from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -156,10 +156,21 @@ def configure_tracing(
     return provider
 
 
-def inject(options: dict[str, Any]) -> None:
-    """Write the current trace context into message ``options``."""
+def trace_carrier() -> dict[str, str]:
+    """The current trace context as a message carries it (empty when there
+    is none: no span and no baggage, which every propagator writes as
+    nothing; the common case in a process that exports no spans, decided
+    without running the propagators)."""
+    if not trace.get_current_span().get_span_context().is_valid and not baggage.get_all():
+        return {}
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
+    return carrier
+
+
+def inject(options: dict[str, Any]) -> None:
+    """Write the current trace context into message ``options``."""
+    carrier = trace_carrier()
     if carrier:
         options[TRACE_OPTION] = carrier
 

@@ -1,7 +1,8 @@
-"""``POST /v1/documents/{id}/process`` on a stored document: the two-statement
+"""``POST /v1/documents/{id}/process`` on a stored document: the one-statement
 path (:mod:`folio_api.domain.documents.queueing`) against the real
-PostgreSQL and Redis: what it writes, what it sends, racing requests, and a
-process that dies between the insert and the send."""
+PostgreSQL and Redis: what it writes, what it sends, the message it builds
+from the document row, racing requests, and a process that dies between
+the insert and the send."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from apikit import TenantKey, pdf_bytes
@@ -17,12 +19,12 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from folio_api.domain.documents import queueing
+from folio_api.domain.documents import ingest, queueing
 from folio_shared.broker import create_broker
 from folio_shared.db.engine import asyncpg_dsn
 from folio_shared.db.models import Document, Job, JobEvent
 from folio_shared.jobs import outbox, reconcile
-from folio_shared.messages import Priority, ProcessDocumentV1
+from folio_shared.messages import Priority
 from folio_shared.settings import FolioSettings
 
 pytestmark = pytest.mark.integration
@@ -39,6 +41,11 @@ async def stored_document(client: Client, who: TenantKey, tag: str) -> str:
     )
     assert r.status_code == 201, r.text
     return str(r.json()["document"]["id"])
+
+
+def _ask(settings: FolioSettings, who: TenantKey, doc_id: str, **options: Any) -> queueing.Ask:
+    """What the API asks the statement for, to process ``doc_id``."""
+    return ingest.process_ask(settings, who.tenant_id, uuid.UUID(doc_id), **options)
 
 
 async def queued_messages(redis: Redis, namespace: str, queue: str) -> dict[str, dict[str, Any]]:
@@ -144,50 +151,25 @@ async def test_a_job_written_but_never_sent_is_sent_by_the_reconciler(
 ) -> None:
     """The process died between the insert and the send: the job is
     ``queued`` with no message in Redis; the reconciler sends it."""
-    import asyncpg
-
     doc_id = await stored_document(client, alice, "fast-crash")
     dsn = asyncpg_dsn(settings.database.url)
     conn = await asyncpg.connect(dsn)
     try:
         await queueing.init_connection(conn)
-        row = next(iter(await queueing.read(conn, [uuid.UUID(doc_id)])), None)
-        assert row is not None
-        document = queueing.document_of(row)
-        job_id = uuid.uuid4()
-        msg = ProcessDocumentV1(
-            job_id=str(job_id),
-            tenant_id=str(document.tenant_id),
-            document_id=doc_id,
-            storage_key=document.storage_key,
-            content_type=document.content_type or "application/pdf",
-        )
-        env = outbox.envelope(msg)
-        write = queueing.Write(
-            document,
-            version=row["d_version"],
-            job_id=job_id,
-            envelope=env,
-            priority=Priority.NORMAL.value,
-            max_retries=3,
-            message_id=outbox.to_dramatiq(job_id, env).message_id,
-        )
-        job = (await queueing.insert(conn, [write])).get(document.id)
+        ask = _ask(settings, alice, doc_id)
+        job_id = ask.job_id
+        queued = (await queueing.queue(conn, [ask]))[uuid.UUID(doc_id)]
+        job = queued.new
         assert job is not None
         assert job.status == "queued"
-        assert document.status == "queued"
-        # a stale version (the row changed since): nothing is inserted
-        stale = queueing.Write(
-            queueing.document_of(row),
-            version=row["d_version"],
-            job_id=uuid.uuid4(),
-            envelope=env,
-            priority=Priority.NORMAL.value,
-            max_retries=3,
-            message_id="x",
-        )
-        again = (await queueing.insert(conn, [stale])).get(document.id)
-        assert again is None
+        assert queued.document.status == "queued"
+        env = job.message
+        assert env is not None
+        # asked again (another request): the job just written is the active one
+        again = (await queueing.queue(conn, [_ask(settings, alice, doc_id)]))[uuid.UUID(doc_id)]
+        assert again.new is None
+        assert again.active is not None
+        assert again.active.id == job_id
     finally:
         await conn.close()
 
@@ -229,3 +211,56 @@ async def test_an_upload_records_its_jobs_message_pointer(
     assert pointer is not None
     sent = await queued_messages(redis, ns, "documents")
     assert sent[pointer.decode()]["options"]["job_id"] == job_id
+
+
+@pytest.mark.parametrize(
+    ("size_bytes", "content_type", "options"),
+    [
+        (1000, "application/pdf", {}),
+        (None, None, {"priority": Priority.HIGH, "force_ocr": True, "ocr_languages": "eng+por"}),
+        (10**12, "", {"priority": Priority.LOW}),
+    ],
+    ids=["small", "unknown-size-and-type", "large"],
+)
+async def test_the_statement_writes_the_message_the_orm_path_writes(
+    client: Client,
+    alice: TenantKey,
+    engine: AsyncEngine,
+    settings: FolioSettings,
+    size_bytes: int | None,
+    content_type: str | None,
+    options: dict[str, Any],
+) -> None:
+    """The fast path completes its message from the document row in SQL
+    (``PAYLOAD_FROM_DOCUMENT``, the queue by size); the ORM path builds it
+    in Python. Both must write the same message for the same document."""
+    doc_id = await stored_document(client, alice, f"same-message-{size_bytes}")
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.update(Document)
+            .where(Document.id == uuid.UUID(doc_id))
+            .values(size_bytes=size_bytes, content_type=content_type)
+        )
+    conn_pg = await asyncpg.connect(asyncpg_dsn(settings.database.url))
+    try:
+        await queueing.init_connection(conn_pg)
+        ask = _ask(settings, alice, doc_id, **options)
+        queued = (await queueing.queue(conn_pg, [ask]))[uuid.UUID(doc_id)]
+    finally:
+        await conn_pg.close()
+    assert queued.new is not None
+    # the ORM path's message for the document as it was read
+    document = queued.document
+    process = ingest.ProcessOptions(
+        options.get("priority", Priority.NORMAL),
+        options.get("force_ocr", False),
+        options.get("ocr_languages"),
+    )
+    expected = outbox.envelope(
+        ingest.process_message(document, ask.job_id, process),
+        priority=process.priority,
+        queue=ingest.queue_of(settings, document),
+    )
+    assert queued.new.message == expected
+    assert queued.new.queue_name == expected["queue"]
+    assert queued.new.message_id == ask.message_id

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -23,10 +22,10 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from test_api_process import queued_messages, stored_document
 
-from folio_api.domain.documents.batching import QueueBatcher, _Write
+from folio_api.domain.documents.batching import QueueBatcher
 from folio_api.resources import STATE_KEY, Resources
 from folio_shared import metrics
-from folio_shared.db.models import Job, JobEvent
+from folio_shared.db.models import Document, Job, JobEvent
 from folio_shared.settings import FolioSettings
 
 pytestmark = pytest.mark.integration
@@ -43,9 +42,9 @@ def live(settings: FolioSettings) -> Iterator[LiveServer]:
 
 
 @contextlib.contextmanager
-def _batcher(client: Client, kind: type[QueueBatcher], **options: int) -> Iterator[None]:
-    """The API's batcher replaced by a ``kind`` one, for the block."""
-    state = client.app.state
+def _batcher(app: Any, kind: type[QueueBatcher], **options: float) -> Iterator[None]:
+    """The batcher of ``app`` (started) replaced by a ``kind`` one, for the block."""
+    state = app.state
     resources: Resources = state[STATE_KEY]
     assert resources.pg is not None
     assert resources.sender is not None
@@ -146,33 +145,108 @@ async def test_requests_arriving_together_share_batches_and_each_document_one_jo
     assert sorted(j for j in sent_jobs if j in new_jobs) == sorted(new_jobs)
 
 
-class _TouchingBatcher(QueueBatcher):
-    """Changes the first document of its first write after the batch read
-    it, as a concurrent writer would."""
-
-    touched = False
-
-    async def _write(self, conn: asyncpg.Connection, writes: list[_Write]) -> None:
-        if not self.touched:
-            self.touched = True
-            await conn.execute(
-                "UPDATE documents SET updated_at = now() WHERE id = $1", writes[0].row.document.id
-            )
-        await super()._write(conn, writes)
-
-
-async def test_a_document_changed_under_its_batch_is_read_again_and_queued_once(
-    client: Client, alice: TenantKey, engine: AsyncEngine
+async def test_a_document_queued_by_another_writer_meanwhile_answers_that_job(
+    client: Client, live: LiveServer, alice: TenantKey, engine: AsyncEngine
 ) -> None:
-    doc_id = await stored_document(client, alice, "batch-touched")
-    with _batcher(client, _TouchingBatcher):
-        r = await client.post(f"/v1/documents/{doc_id}/process", headers=alice.headers)
+    # Given a document whose row another transaction holds while it queues
+    # a job of its own (a racing request of another API process)
+    doc_id = await stored_document(client, alice, "batch-raced")
+    other_id = uuid.uuid4()
+    async with engine.connect() as conn:
+        await conn.execute(
+            sa.select(Document.id).where(Document.id == uuid.UUID(doc_id)).with_for_update()
+        )
+        await conn.execute(
+            sa.insert(Job).values(
+                id=other_id,
+                tenant_id=alice.tenant_id,
+                document_id=uuid.UUID(doc_id),
+                actor_name="docs.process",
+                queue_name="documents",
+                status="queued",
+                message={},
+            )
+        )
+        # When a process request arrives meanwhile (over HTTP: the test
+        # client would run it to its end before anything else): it waits
+        async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+            request = asyncio.create_task(
+                http.post(f"/v1/documents/{doc_id}/process", headers=alice.headers)
+            )
+            await asyncio.sleep(0.5)
+            assert not request.done()
+            await conn.commit()
+            r = await asyncio.wait_for(request, 10)
+    # Then its insert found the other job (the unique index), it asked again
+    # and answered that job; the document has that one job only
     assert r.status_code == 202, r.text
+    assert r.json()["job"]["job_id"] == str(other_id)
     async with engine.connect() as conn:
         jobs = (
             await conn.execute(sa.select(Job.id).where(Job.document_id == uuid.UUID(doc_id)))
         ).all()
-    # the batch's write found the row changed and wrote nothing; the
-    # request read it again in a second batch and queued one job
-    assert [str(j) for (j,) in jobs] == [r.json()["job"]["job_id"]]
-    assert r.json()["job"]["status"] == "queued"
+    assert [j for (j,) in jobs] == [other_id]
+
+
+async def test_the_database_refuses_a_second_active_job_of_a_document(
+    client: Client, alice: TenantKey, engine: AsyncEngine
+) -> None:
+    doc_id = await stored_document(client, alice, "batch-unique")
+    r = await client.post(f"/v1/documents/{doc_id}/process", headers=alice.headers)
+    assert r.status_code == 202, r.text
+    with pytest.raises(sa.exc.IntegrityError, match="uq_jobs_active_top_level"):
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.insert(Job).values(
+                    tenant_id=alice.tenant_id,
+                    document_id=uuid.UUID(doc_id),
+                    actor_name="docs.process",
+                    queue_name="documents",
+                    status="pending",
+                    message={},
+                )
+            )
+
+
+async def _stalled_then_other(
+    client: Client, base_url: str, alice: TenantKey, engine: AsyncEngine
+) -> float:
+    """Seconds a request for document B took while the batch of a request
+    for document A waited for A's row (held by another transaction);
+    infinite if B was not answered within 1.5 s."""
+    a_id = await stored_document(client, alice, f"stall-a-{uuid.uuid4().hex[:6]}")
+    b_id = await stored_document(client, alice, f"stall-b-{uuid.uuid4().hex[:6]}")
+    async with (
+        engine.connect() as conn,
+        httpx.AsyncClient(base_url=base_url, timeout=30) as http,
+    ):
+        await conn.execute(
+            sa.select(Document.id).where(Document.id == uuid.UUID(a_id)).with_for_update()
+        )
+        stalled = asyncio.create_task(
+            http.post(f"/v1/documents/{a_id}/process", headers=alice.headers)
+        )
+        await asyncio.sleep(0.2)
+        started = asyncio.get_running_loop().time()
+        other = asyncio.create_task(
+            http.post(f"/v1/documents/{b_id}/process", headers=alice.headers)
+        )
+        done, _ = await asyncio.wait({other}, timeout=1.5)
+        took = asyncio.get_running_loop().time() - started
+        await conn.commit()
+        assert (await asyncio.wait_for(stalled, 10)).status_code == 202
+        assert (await asyncio.wait_for(other, 10)).status_code == 202
+    return took if done else float("inf")
+
+
+async def test_a_stalled_batch_does_not_hold_up_the_next_requests(
+    client: Client, alice: TenantKey, engine: AsyncEngine, settings: FolioSettings
+) -> None:
+    # Given a batch waiting for a row lock, a request for another document
+    # is answered at once (a second batch starts beside the stalled one)
+    with serve(lambda _: settings) as server:
+        assert await _stalled_then_other(client, server.base_url, alice, engine) < 1.0
+        # while batches that may never overlap make it wait for the lock
+        with _batcher(server.server.config.app, QueueBatcher, overlap_after_ms=60_000):
+            took = await _stalled_then_other(client, server.base_url, alice, engine)
+        assert took == float("inf")

@@ -96,8 +96,13 @@ def lifespan(
             engine = create_engine(settings)
             stack.push_async_callback(engine.dispose)
             # min_size=0: nothing connects before the first request
+            # connections renewed every 5,000 statements: see queueing.SESSION_SETTINGS
             pg = create_raw_pool(
-                settings, min_size=0, max_size=settings.database.pool_size * 2, init=init_connection
+                settings,
+                min_size=0,
+                max_size=settings.database.pool_size * 2,
+                init=init_connection,
+                max_queries=5_000,
             )
             await pg
             stack.push_async_callback(pg.close)

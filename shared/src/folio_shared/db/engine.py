@@ -71,14 +71,18 @@ def create_raw_pool(
     min_size: int,
     max_size: int,
     init: Callable[[asyncpg.Connection], Awaitable[Any]] | None = None,
+    max_queries: int = 50_000,
 ) -> asyncpg.Pool:
     """A raw asyncpg pool for hot paths (await it to open): autocommitted
     prepared statements, one round trip each, no pre-ping, no reset on
-    release. ``min_size=0`` connects nothing before the first use."""
+    release. ``min_size=0`` connects nothing before the first use; a
+    connection is replaced after ``max_queries`` statements (asyncpg's
+    default 50,000)."""
     return asyncpg.create_pool(
         asyncpg_dsn(settings.database.url),
         min_size=min_size,
         max_size=max_size,
         init=init,
         reset=_no_reset,
+        max_queries=max_queries,
     )

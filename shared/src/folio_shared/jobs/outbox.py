@@ -49,18 +49,25 @@ def envelope(
 
 
 def to_dramatiq(
-    job_id: uuid.UUID, env: dict[str, Any], *, continuation: bool = False
+    job_id: uuid.UUID,
+    env: dict[str, Any],
+    *,
+    continuation: bool = False,
+    message_id: str | None = None,
 ) -> dramatiq.Message[Any]:
-    """The Dramatiq message for one send of ``job_id``."""
+    """The Dramatiq message for one send of ``job_id`` (``message_id``:
+    the id it is recorded under already; default a fresh one)."""
     options = {**env.get("options", {}), "job_id": str(job_id)}
     if continuation:
         options["continuation"] = True
+    given: dict[str, Any] = {} if message_id is None else {"message_id": message_id}
     return dramatiq.Message(
         queue_name=env["queue"],
         actor_name=env["actor"],
         args=(env["payload"],),
         kwargs={},
         options=options,
+        **given,
     )
 
 

@@ -33,8 +33,10 @@ from multipart import MultipartSegment  # type: ignore[import-untyped]
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio_api.domain.documents import batching, repository
+from folio_api.domain.documents import batching, queueing, repository
 from folio_api.domain.documents.form_stream import END, FormStream, boundary_of
+from folio_api.domain.documents.schemas import DocumentFields
+from folio_api.domain.jobs.schemas import JobFields
 from folio_api.resources import Resources
 from folio_shared.db.enums import DocumentStatus, JobStatus
 from folio_shared.db.models import Document, Job
@@ -42,7 +44,8 @@ from folio_shared.errors import DocumentNotFound, FileTooLarge, InvalidInput, Ob
 from folio_shared.filetypes import SNIFF_BYTES, FileType, check_upload, sanitize_filename
 from folio_shared.jobs import outbox
 from folio_shared.logging import get_logger
-from folio_shared.messages import Priority, ProcessDocumentV1, Queue
+from folio_shared.messages import Priority, ProcessDocumentV1, Queue, physical_queue_name
+from folio_shared.settings import FolioSettings
 
 log = get_logger(__name__)
 
@@ -57,8 +60,8 @@ class Ingested:
     """Outcome of an upload or process request: the document, its job
     (``None`` when not queued), and whether the document already existed."""
 
-    document: Document
-    job: Job | None
+    document: DocumentFields
+    job: JobFields | None
     duplicate: bool = False
 
 
@@ -173,7 +176,9 @@ async def upload_form(
             try:
                 await session.flush()
                 job = (
-                    await _enqueue(resources, session, document, _Options(priority, False, None))
+                    await _enqueue(
+                        resources, session, document, ProcessOptions(priority, False, None)
+                    )
                     if process
                     else None
                 )
@@ -237,7 +242,7 @@ async def _existing(resources: Resources, document: Document) -> Ingested:
 
 
 @dataclass(frozen=True, slots=True)
-class _Options:
+class ProcessOptions:
     """What a process request asks for."""
 
     priority: Priority
@@ -245,7 +250,11 @@ class _Options:
     ocr_languages: str | None
 
 
-def _message(document: Document, job_id: uuid.UUID, options: _Options) -> ProcessDocumentV1:
+def process_message(
+    document: Document, job_id: uuid.UUID, options: ProcessOptions
+) -> ProcessDocumentV1:
+    """The processing message of ``document`` (the fast path builds the same
+    from the row: :data:`~.queueing.PAYLOAD_FROM_DOCUMENT`)."""
     return ProcessDocumentV1(
         job_id=str(job_id),
         tenant_id=str(document.tenant_id),
@@ -258,23 +267,24 @@ def _message(document: Document, job_id: uuid.UUID, options: _Options) -> Proces
     )
 
 
-def _queue_of(resources: Resources, document: Document) -> Queue | None:
+def queue_of(settings: FolioSettings, document: Document) -> Queue | None:
     """``Queue.DOCUMENTS_LARGE`` for large files
-    (``FOLIO_PIPELINE_LARGE_DOCUMENT_BYTES``), else the type's own."""
-    large = (document.size_bytes or 0) >= resources.settings.pipeline.large_document_bytes
+    (``FOLIO_PIPELINE_LARGE_DOCUMENT_BYTES``), else the type's own (the
+    fast path decides the same from the row: :data:`~.queueing.QUEUE`)."""
+    large = (document.size_bytes or 0) >= settings.pipeline.large_document_bytes
     return Queue.DOCUMENTS_LARGE if large else None
 
 
 async def _enqueue(
-    resources: Resources, session: AsyncSession, document: Document, options: _Options
+    resources: Resources, session: AsyncSession, document: Document, options: ProcessOptions
 ) -> Job:
     return await outbox.enqueue(
         session,
-        _message(document, uuid.uuid4(), options),
+        process_message(document, uuid.uuid4(), options),
         tenant_id=document.tenant_id,
         document_id=document.id,
         max_retries=resources.settings.jobs.max_retries,
-        queue=_queue_of(resources, document),
+        queue=queue_of(resources.settings, document),
     )
 
 
@@ -308,11 +318,11 @@ async def queue_processing(
     within the size limit and have the type its name promised; a document
     with the same bytes already stored answers that document instead.
 
-    Stored documents take the two-statement path of
+    Stored documents take the one-statement path of
     :mod:`~folio_api.domain.documents.queueing`; presigned uploads, and
     any request while that path's connection fails, take the ORM path.
     """
-    options = _Options(priority, force_ocr, ocr_languages)
+    options = ProcessOptions(priority, force_ocr, ocr_languages)
     if resources.batcher is not None:
         try:
             fast = await _queue_fast(resources, tenant_id, document_id, options)
@@ -324,12 +334,49 @@ async def queue_processing(
     return await _queue_orm(resources, tenant_id, document_id, options)
 
 
+def process_ask(
+    settings: FolioSettings,
+    tenant_id: uuid.UUID,
+    document_id: uuid.UUID,
+    *,
+    priority: Priority = Priority.NORMAL,
+    force_ocr: bool = False,
+    ocr_languages: str | None = None,
+) -> queueing.Ask:
+    """The fast path's request: the job's message but for the fields the
+    statement takes from the document row (empty here)."""
+    job_id = uuid.uuid4()
+    msg = ProcessDocumentV1(
+        job_id=str(job_id),
+        tenant_id=str(tenant_id),
+        document_id=str(document_id),
+        storage_key="",
+        content_type="",
+        priority=priority,
+        force_ocr=force_ocr,
+        ocr_languages=ocr_languages,
+    )
+    env = outbox.envelope(msg, priority=priority)
+    return queueing.Ask(
+        document_id=document_id,
+        tenant_id=tenant_id,
+        job_id=job_id,
+        message_id=str(uuid.uuid4()),
+        priority=priority.value,
+        max_retries=settings.jobs.max_retries,
+        envelope=env,
+        queue=env["queue"],
+        large_queue=physical_queue_name(Queue.DOCUMENTS_LARGE, priority),
+        large_bytes=settings.pipeline.large_document_bytes,
+    )
+
+
 #: Attempts of the fast path when the document changes under it.
 FAST_ATTEMPTS = 3
 
 
 async def _queue_fast(
-    resources: Resources, tenant_id: uuid.UUID, document_id: uuid.UUID, options: _Options
+    resources: Resources, tenant_id: uuid.UUID, document_id: uuid.UUID, options: ProcessOptions
 ) -> Ingested | None:
     """:func:`queue_processing` for stored documents, in a batch with the
     requests of this process that arrive meanwhile
@@ -337,22 +384,17 @@ async def _queue_fast(
     if resources.batcher is None:
         return None
 
-    def prepare(document: Document, job_id: uuid.UUID) -> tuple[dict[str, Any], Any]:
-        env = outbox.envelope(
-            _message(document, job_id, options),
-            priority=options.priority,
-            queue=_queue_of(resources, document),
-        )
-        return env, outbox.to_dramatiq(job_id, env)
-
     for _ in range(FAST_ATTEMPTS):
         outcome, document, job = await resources.batcher.queue(
             batching.Request(
-                tenant_id,
-                document_id,
-                prepare,
-                options.priority.value,
-                resources.settings.jobs.max_retries,
+                process_ask(
+                    resources.settings,
+                    tenant_id,
+                    document_id,
+                    priority=options.priority,
+                    force_ocr=options.force_ocr,
+                    ocr_languages=options.ocr_languages,
+                )
             )
         )
         if outcome is batching.Outcome.NOT_FOUND:
@@ -367,7 +409,7 @@ async def _queue_fast(
 
 
 async def _queue_orm(
-    resources: Resources, tenant_id: uuid.UUID, document_id: uuid.UUID, options: _Options
+    resources: Resources, tenant_id: uuid.UUID, document_id: uuid.UUID, options: ProcessOptions
 ) -> Ingested:
     """:func:`queue_processing` through the ORM and the outbox."""
     assert resources.sessions is not None

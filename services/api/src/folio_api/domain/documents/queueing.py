@@ -1,28 +1,28 @@
-"""Queuing a stored document's processing in two statements and one send.
+"""Queuing stored documents' processing in one statement and one send.
 
 ``POST /v1/documents/{id}/process`` is the API's hottest write. Through the
 ORM it took two pooled sessions (pre-ping and reset each), about eight
-statements and a blocking broker send. Here it is, on the API's raw asyncpg
-pool, each statement autocommitted and prepared, and each taking many
-documents (the requests :mod:`~folio_api.domain.documents.batching` queues
-together):
+statements and a blocking broker send. Here it is one autocommitted,
+prepared statement on the API's raw asyncpg pool, for as many documents as
+the requests :mod:`~folio_api.domain.documents.batching` queues together,
+then one Redis round trip:
 
-1. :data:`READ`: the documents and their active top-level jobs, if any,
-   with each row's version (``xmin``).
-2. :data:`INSERT`: one statement that locks each document row *only if it
-   still has the version read in 1* (under READ COMMITTED a row changed
-   meanwhile is re-checked against its newest version, so the lock finds
-   nothing), then inserts the job already ``queued`` with the message id it
-   is about to be sent under, its ``pending`` and ``queued`` events, and
-   sets the document ``queued``. Whoever queued the document meanwhile
-   changed its row, so two racing requests never both insert: the loser
-   reads again and answers the winner's job.
-3. The messages go to Redis with :class:`~folio_shared.jobs.send.AsyncSender`
+1. :data:`QUEUE` locks each document row of the asking tenant (in id
+   order, so two batches never wait on each other in a cycle), finds its
+   active top-level job if it has one, and for a stored document without
+   one inserts the job already ``queued`` with the message id it is about
+   to be sent under, its ``pending`` and ``queued`` events, and sets the
+   document ``queued``. The job's message is the request's, completed from
+   the document row (:data:`PAYLOAD_FROM_DOCUMENT`, and the queue, by size).
+   Two racing requests never both insert: the unique index
+   ``uq_jobs_active_top_level`` makes the second insert do nothing, and
+   that request asks again and answers the first one's job.
+2. The messages go to Redis with :class:`~folio_shared.jobs.send.AsyncSender`
    (one round trip, pointers included). If a send fails, the job goes
-   back to ``pending`` and the outbox relay sends it later; if the process
-   dies between 2 and 3, the job is ``queued`` with a message nowhere in
-   Redis, which the reconciler re-sends (:mod:`folio_shared.jobs.reconcile`).
-   Nothing is lost either way.
+   back to ``pending`` (:data:`UNSENT`) and the outbox relay sends it
+   later; if the process dies between 1 and 2, the job is ``queued`` with
+   a message nowhere in Redis, which the reconciler re-sends
+   (:mod:`folio_shared.jobs.reconcile`). Nothing is lost either way.
 
 Presigned uploads (``awaiting_upload``) need their object checked first and
 take the ORM path in :mod:`folio_api.domain.documents.ingest`.
@@ -34,79 +34,95 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from types import SimpleNamespace
+from typing import Any
 
 import asyncpg
+import msgspec
 import sqlalchemy as sa
 
-from folio_shared.db.enums import DocumentStatus, JobStatus
-from folio_shared.db.models import Base, Document, Job
+from folio_api.domain.documents.schemas import DocumentFields
+from folio_api.domain.jobs.schemas import JobFields
+from folio_shared.db.models import ACTIVE_TOP_LEVEL, Base, Document, Job
 
-#: Top-level job statuses that make a new ``process`` answer the running job.
-ACTIVE = "('pending', 'queued', 'running')"
+#: Fields of a ``docs.process`` payload taken from the document row (the
+#: others are known before it is read), as SQL over the locked row ``w``;
+#: what :func:`folio_api.domain.documents.ingest.process_message` writes for
+#: the same document (``tests/integration/api/test_api_process.py`` compares).
+PAYLOAD_FROM_DOCUMENT = {
+    "storage_key": "w.storage_key",
+    "content_type": "coalesce(nullif(w.content_type, ''), 'application/octet-stream')",
+}
 
+_UPDATED = ("status", "error", "updated_at")
+_DOCUMENT_OUT = [
+    f"CASE WHEN u.id IS NULL THEN d.{c.name} ELSE u.{c.name} END AS d_{c.name}"
+    if c.name in _UPDATED
+    else f"d.{c.name} AS d_{c.name}"
+    for c in sa.inspect(Document).columns
+]
+#: the job answering: the one inserted, else the active one found
+_JOB_OUT = [
+    f"CASE WHEN j.id IS NULL THEN a.{c.name} ELSE j.{c.name} END AS j_{c.name}"
+    for c in sa.inspect(Job).columns
+]
+_PAYLOAD = ", ".join(f"'{k}', {v}" for k, v in PAYLOAD_FROM_DOCUMENT.items())
 
-def _columns(model: type[Base], alias: str, prefix: str) -> str:
-    return ", ".join(f"{alias}.{c.name} AS {prefix}{c.name}" for c in sa.inspect(model).columns)
-
-
-#: Documents with their active top-level job (``ix_jobs_active_top_level``).
-_WITH_ACTIVE_JOB = f"""
-SELECT {_columns(Document, "d", "d_")}, d.xmin::text AS d_version, {_columns(Job, "j", "j_")}
-FROM documents d
-LEFT JOIN LATERAL (
-  SELECT * FROM jobs
-  WHERE document_id = d.id AND parent_id IS NULL AND status IN {ACTIVE}
-  ORDER BY created_at DESC LIMIT 1
-) j ON true
-"""  # noqa: S608 - built from the models' column names only
-
-#: Documents and their active top-level jobs, with each row's version
-#: (``xmin``): $1 document ids. One row per document found, whatever its
-#: tenant: the caller matches each row's tenant with its request's. Only
-#: the primary key is looked up: a join with ``unnest`` of a parameter got
-#: a hash join over the whole table in the generic plan, and a
-#: ``tenant_id = ANY(...)`` condition a bitmap AND with the tenant's index,
-#: reading every document of the tenant.
-READ = _WITH_ACTIVE_JOB + "WHERE d.id = ANY($1::uuid[]) AND d.status <> 'deleted'"
-
-#: Queue distinct documents, each only if its row still has the version
-#: read: one array per column ($1 document ids, $2 versions, $3 job ids,
-#: $4 tenant ids, $5 actors, $6 queues, $7 priorities, $8 max retries,
-#: $9 messages as JSON text, $10 message ids). The rows are locked in id
-#: order, so two batches never wait on each other in a cycle. Returns
-#: ``(document_id, at)`` for each document queued; a document missing from
-#: the answer changed since it was read.
-INSERT = """
+#: Queue documents: one array per field of :class:`Ask` ($1 document ids,
+#: $2 tenant ids, $3 job ids, $4 message ids, $5 priorities, $6 max
+#: retries, $7 envelopes as JSON text, $8 queues, $9 queues of large
+#: documents, $10 the size from which a document is large), one element per
+#: distinct document. One row per document of the asking tenant found:
+#: ``d_*`` the document (as updated), ``j_*`` the job inserted
+#: (``inserted``) or else its active job found. A stored document with
+#: neither was queued meanwhile by another request: ask again.
+QUEUE = f"""
 WITH r AS (
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::text[],
-                       $7::text[], $8::int[], $9::text[], $10::text[])
-    AS r(document_id, version, job_id, tenant_id, actor, queue, priority, max_retries, message,
-         message_id)
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int[],
+                       $7::text[], $8::text[], $9::text[], $10::bigint[])
+    AS r(document_id, tenant_id, job_id, message_id, priority, max_retries, envelope, queue,
+         large_queue, large_bytes)
 ), d AS (
-  SELECT documents.id FROM documents JOIN r ON documents.id = r.document_id
-  WHERE documents.id = ANY($1::uuid[]) AND documents.xmin::text = r.version
+  SELECT documents.* FROM documents JOIN r ON r.document_id = documents.id
+  WHERE documents.id = ANY($1::uuid[]) AND documents.tenant_id = r.tenant_id
+    AND documents.status <> 'deleted'
   ORDER BY documents.id FOR UPDATE OF documents
+), a AS (
+  SELECT * FROM jobs WHERE document_id = ANY($1::uuid[]) AND {ACTIVE_TOP_LEVEL}
+), w AS (
+  SELECT r.*, d.storage_key, d.content_type,
+         CASE WHEN coalesce(d.size_bytes, 0) >= r.large_bytes THEN r.large_queue ELSE r.queue END
+           AS q
+  FROM d JOIN r ON r.document_id = d.id AND r.tenant_id = d.tenant_id
+  WHERE d.status <> 'awaiting_upload' AND NOT EXISTS (SELECT FROM a WHERE a.document_id = d.id)
 ), j AS (
   INSERT INTO jobs (id, tenant_id, document_id, actor_name, queue_name, priority, status,
                     max_retries, message, message_id, sent_at, queued_at)
-  SELECT r.job_id, r.tenant_id, d.id, r.actor, r.queue, r.priority, 'queued', r.max_retries,
-         r.message::jsonb, r.message_id, now(), now()
-  FROM d JOIN r ON r.document_id = d.id
-  RETURNING id, document_id, message_id
+  SELECT w.job_id, w.tenant_id, w.document_id, w.envelope::jsonb ->> 'actor', w.q, w.priority,
+         'queued', w.max_retries,
+         w.envelope::jsonb || jsonb_build_object(
+           'queue', w.q,
+           'payload', (w.envelope::jsonb -> 'payload') || jsonb_build_object({_PAYLOAD})),
+         w.message_id, now(), now()
+  FROM w
+  ON CONFLICT (document_id) WHERE {ACTIVE_TOP_LEVEL} DO NOTHING
+  RETURNING *
 ), e AS (
   INSERT INTO job_events (job_id, kind, status, data)
   SELECT j.id, 'state', s.status,
-         CASE WHEN s.n = 1 THEN '{}'::jsonb ELSE jsonb_build_object('message_id', j.message_id) END
+         CASE WHEN s.n = 1 THEN '{{}}'::jsonb
+              ELSE jsonb_build_object('message_id', j.message_id) END
   FROM j, (VALUES (1, 'pending'), (2, 'queued')) AS s(n, status)
   ORDER BY j.id, s.n
 ), u AS (
   UPDATE documents SET status = 'queued', error = NULL, updated_at = now()
   WHERE documents.id = ANY(ARRAY(SELECT document_id FROM j))
-  RETURNING documents.id
+  RETURNING documents.*
 )
-SELECT u.id AS document_id, now() AS at FROM u
-"""
+SELECT {", ".join([*_DOCUMENT_OUT, *_JOB_OUT])}, j.id IS NOT NULL AS inserted
+FROM d LEFT JOIN a ON a.document_id = d.id LEFT JOIN j ON j.document_id = d.id
+  LEFT JOIN u ON u.id = d.id
+"""  # noqa: S608 - built from the models' column names and constants only
 
 #: Failed sends: back to ``pending`` (unsent) for the outbox relay. $1 job ids.
 UNSENT = """
@@ -115,10 +131,46 @@ UPDATE jobs SET status = 'pending', sent_at = NULL, message_id = NULL, queued_at
 WHERE id = ANY($1::uuid[]) AND status = 'queued'
 """
 
-M = TypeVar("M", bound=Base)
+_decode_json = msgspec.json.Decoder().decode
+_encode_json = msgspec.json.Encoder().encode
 
 
-def _converters(model: type[Base]) -> list[tuple[str, str, Any]]:
+def _json_text(value: Any) -> str:
+    return _encode_json(value).decode()
+
+
+def _json_value(text: str) -> Any:
+    """A JSON column's value (msgspec; the standard library for the
+    numbers msgspec refuses, such as a jsonb decimal beyond a float)."""
+    try:
+        return _decode_json(text)
+    except msgspec.DecodeError:
+        return json.loads(text)
+
+
+#: Session settings of the API's asyncpg connections, which run only the
+#: statements here: :data:`QUEUE` looks documents and jobs up by primary key
+#: and ``uq_jobs_active_top_level`` whatever its arrays hold, yet PostgreSQL
+#: planned every execution afresh (custom plans), which was most of its CPU
+#: for a batch of one (a read: 335 µs → 115 µs, an insert: 675 µs → 400 µs,
+#: with generic plans). A generic plan is made once per connection (and
+#: again after each ``ANALYZE`` of its tables), from the statistics of that
+#: moment: with none yet (a fresh install, a restored database) it looked
+#: the active jobs up through an index of all top-level jobs, and kept
+#: doing so as the table grew. So generic plans only once ``jobs`` has
+#: statistics of at least :data:`GENERIC_PLANS_FROM_JOBS` rows; before, the
+#: connection plans each execution, and the pool replaces its connections
+#: every few thousand statements (``max_queries``), so a young database's
+#: connections move to generic plans soon after it has grown.
+#: ``enable_seqscan = off`` keeps index plans on small tables too.
+#: ``tests/integration/api/test_queueing_plans.py`` checks the plans.
+GENERIC_PLANS_FROM_JOBS = 1000
+SESSION_SETTINGS = {"plan_cache_mode": "force_generic_plan", "enable_seqscan": "off"}
+
+_JOBS_ANALYSED = "SELECT reltuples FROM pg_class WHERE oid = 'jobs'::regclass"
+
+
+def _attributes(model: type[Base]) -> list[tuple[str, str, Any]]:
     """(attribute, column, enum class or None) of each mapped column."""
     out = []
     for attr in sa.inspect(model).column_attrs:
@@ -127,126 +179,108 @@ def _converters(model: type[Base]) -> list[tuple[str, str, Any]]:
     return out
 
 
-_DOCUMENT = _converters(Document)
-_JOB = _converters(Job)
+_DOCUMENT = [(a, "d_" + c, e) for a, c, e in _attributes(Document)]
+_JOB = [(a, "j_" + c, e) for a, c, e in _attributes(Job)]
 
 
-def _build(
-    model: type[M], spec: list[tuple[str, str, Any]], row: Mapping[str, Any], prefix: str
-) -> M:
-    values: dict[str, Any] = {}
+def _view(spec: list[tuple[str, str, Any]], row: Mapping[str, Any]) -> SimpleNamespace:
+    """A row's columns as attributes, under the model's attribute names:
+    what the answers read (:class:`~.schemas.DocumentFields`,
+    :class:`~folio_api.domain.jobs.schemas.JobFields`), without an ORM
+    instance (its instrumented attributes were a visible part of every
+    answer's CPU, and these are only read)."""
+    values = {}
     for attr, column, enum in spec:
-        value = row[prefix + column]
-        if enum is not None and value is not None:
-            value = enum(value)
-        values[attr] = value
-    # As SQLAlchemy's own loading does: a fresh instance state, the values
-    # put straight in its dict (no attribute events; the object is detached
-    # and only read).
-    instance = _instance(model)
-    instance.__dict__.update(values)
-    return instance
+        value = row[column]
+        values[attr] = value if enum is None or value is None else enum(value)
+    return SimpleNamespace(**values)
 
 
-def _instance(model: type[M]) -> M:
-    """An empty, detached instance of ``model`` (a fresh instance state)."""
-    instance: M = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
-    return instance
+def document_of(row: Mapping[str, Any]) -> DocumentFields:
+    """The document of a :data:`QUEUE` row."""
+    view: DocumentFields = _view(_DOCUMENT, row)
+    return view
 
 
-def document_of(row: Mapping[str, Any]) -> Document:
-    """The (detached) document of a :data:`READ` row."""
-    return _build(Document, _DOCUMENT, row, "d_")
-
-
-def job_of(row: Mapping[str, Any]) -> Job | None:
-    """The (detached) active job of a :data:`READ` row, if any."""
+def _job(row: Mapping[str, Any]) -> JobFields | None:
     if row["j_id"] is None:
         return None
-    return _build(Job, _JOB, row, "j_")
+    view: JobFields = _view(_JOB, row)
+    return view
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
-    """JSON columns as Python values on the API's asyncpg connections."""
+    """JSON columns as Python values, and :data:`SESSION_SETTINGS`, on the
+    API's asyncpg connections."""
     for name in ("json", "jsonb"):
-        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+        await conn.set_type_codec(
+            name, encoder=_json_text, decoder=_json_value, schema="pg_catalog"
+        )
+    settings = dict(SESSION_SETTINGS)
+    if (await conn.fetchval(_JOBS_ANALYSED) or -1) < GENERIC_PLANS_FROM_JOBS:
+        settings.pop("plan_cache_mode")  # PostgreSQL's own choice, per execution
+    for name, value in settings.items():
+        await conn.execute("SELECT set_config($1, $2, false)", name, value)
 
 
-@dataclass
-class Write:
-    """One document to queue with :data:`INSERT` (as read, at ``version``)."""
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """A request to queue ``document_id`` of ``tenant_id`` as job ``job_id``,
+    sent as Dramatiq message ``message_id``. ``envelope``: the job's message
+    as the outbox stores it, but for :data:`PAYLOAD_FROM_DOCUMENT`;
+    ``queue``, or ``large_queue`` for a document of ``large_bytes`` or more."""
 
-    document: Document
-    version: str
+    document_id: uuid.UUID
+    tenant_id: uuid.UUID
     job_id: uuid.UUID
-    envelope: dict[str, Any]
+    message_id: str
     priority: str
     max_retries: int
-    message_id: str
+    envelope: dict[str, Any]
+    queue: str
+    large_queue: str
+    large_bytes: int
 
 
-async def read(conn: asyncpg.Connection, document_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
-    """:data:`READ` rows of ``document_ids`` (any tenant's: match them)."""
-    rows: list[asyncpg.Record] = await conn.fetch(READ, document_ids)
-    return rows
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A document found by :func:`queue`, with its ``active`` job (found),
+    or the ``new`` one just queued; neither: queued meanwhile, ask again."""
+
+    document: DocumentFields
+    active: JobFields | None
+    new: JobFields | None
 
 
-async def insert(conn: asyncpg.Connection, writes: list[Write]) -> dict[uuid.UUID, Job]:
-    """Queue ``writes`` (distinct documents): the new job of each document
-    queued, by document id, with its document updated to match the row; a
-    document missing changed since it was read (read again)."""
+async def queue(conn: asyncpg.Connection, asks: list[Ask]) -> dict[uuid.UUID, Queued]:
+    """Run :data:`QUEUE` for ``asks`` (distinct documents); what it found,
+    by document id (a document missing: not one of its tenant's)."""
     rows = await conn.fetch(
-        INSERT,
-        [w.document.id for w in writes],
-        [w.version for w in writes],
-        [w.job_id for w in writes],
-        [w.document.tenant_id for w in writes],
-        [w.envelope["actor"] for w in writes],
-        [w.envelope["queue"] for w in writes],
-        [w.priority for w in writes],
-        [w.max_retries for w in writes],
-        [json.dumps(w.envelope) for w in writes],
-        [w.message_id for w in writes],
+        QUEUE,
+        [a.document_id for a in asks],
+        [a.tenant_id for a in asks],
+        [a.job_id for a in asks],
+        [a.message_id for a in asks],
+        [a.priority for a in asks],
+        [a.max_retries for a in asks],
+        [_json_text(a.envelope) for a in asks],
+        [a.queue for a in asks],
+        [a.large_queue for a in asks],
+        [a.large_bytes for a in asks],
     )
-    queued_at = {row["document_id"]: row["at"] for row in rows}
-    return {
-        w.document.id: queued_job(w, queued_at[w.document.id])
-        for w in writes
-        if w.document.id in queued_at
-    }
-
-
-def queued_job(write: Write, at: Any) -> Job:
-    """The job :data:`INSERT` wrote at ``at``, with the write's document
-    updated to match its row."""
-    document = write.document
-    document.__dict__.update(status=DocumentStatus.QUEUED, error=None, updated_at=at)
-    job = _instance(Job)
-    job.__dict__.update({attr: None for attr, _, _ in _JOB})
-    job.__dict__.update(
-        id=write.job_id,
-        tenant_id=document.tenant_id,
-        document_id=document.id,
-        actor_name=write.envelope["actor"],
-        queue_name=write.envelope["queue"],
-        priority=write.priority,
-        status=JobStatus.QUEUED,
-        attempts=0,
-        max_retries=write.max_retries,
-        message=write.envelope,
-        message_id=write.message_id,
-        sent_at=at,
-        progress=0,
-        units_done=0,
-        children_total=0,
-        children_done=0,
-        created_at=at,
-        queued_at=at,
-        updated_at=at,
-    )
-    return job
+    out = {}
+    for row in rows:
+        job = _job(row)
+        new = row["inserted"]
+        out[row["d_id"]] = Queued(document_of(row), None if new else job, job if new else None)
+    return out
 
 
 async def unsent(conn: asyncpg.Connection, job_ids: list[uuid.UUID]) -> None:
-    """Jobs whose message could not be sent: back to ``pending``."""
-    await conn.execute(UNSENT, job_ids)
+    """Jobs whose message could not be sent: back to ``pending``.
+
+    Planned for these ids each time (a rare path): a generic plan made on
+    an empty ``jobs`` table walked the status index over every queued job."""
+    async with conn.transaction():
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        await conn.execute(UNSENT, job_ids)

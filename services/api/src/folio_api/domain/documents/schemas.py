@@ -4,13 +4,49 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import msgspec
 
 from folio_api.domain.jobs.schemas import JobOut, JobRef
-from folio_shared.db.models import Document
+from folio_shared.db.enums import DocumentKind, DocumentStatus
 from folio_shared.messages import Priority
+
+
+class DocumentFields(Protocol):
+    """What the answers read of a document: a
+    :class:`~folio_shared.db.models.Document`, or the same columns of a row
+    read without the ORM (the queueing fast path)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def tenant_id(self) -> uuid.UUID: ...
+    @property
+    def filename(self) -> str: ...
+    @property
+    def kind(self) -> DocumentKind | None: ...
+    @property
+    def content_type(self) -> str | None: ...
+    @property
+    def size_bytes(self) -> int | None: ...
+    @property
+    def sha256(self) -> str | None: ...
+    @property
+    def status(self) -> DocumentStatus: ...
+    @property
+    def page_count(self) -> int | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def meta(self) -> dict[str, Any]: ...
+    @property
+    def low_confidence_pages(self) -> list[int]: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
 
 #: Tesseract languages, ``+``-separated (``eng+por``).
 OcrLanguages = Annotated[
@@ -175,7 +211,7 @@ def document_links(document_id: uuid.UUID) -> DocumentLinks:
     )
 
 
-def document_out(document: Document, latest_job: JobOut | None = None) -> DocumentOut:
+def document_out(document: DocumentFields, latest_job: JobOut | None = None) -> DocumentOut:
     return DocumentOut(
         id=document.id,
         filename=document.filename,

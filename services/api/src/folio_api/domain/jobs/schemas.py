@@ -4,11 +4,65 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
-from folio_shared.db.models import Job
+from folio_shared.db.enums import FailureCause, JobStatus
+
+
+class JobFields(Protocol):
+    """What the answers read of a job: a :class:`~folio_shared.db.models.Job`,
+    or the same columns of a row read without the ORM (the queueing fast path)."""
+
+    status: JobStatus
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def document_id(self) -> uuid.UUID | None: ...
+    @property
+    def parent_id(self) -> uuid.UUID | None: ...
+    @property
+    def actor_name(self) -> str: ...
+    @property
+    def queue_name(self) -> str: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def stage(self) -> str | None: ...
+    @property
+    def progress(self) -> int: ...
+    @property
+    def units_done(self) -> int: ...
+    @property
+    def units_total(self) -> int | None: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def max_retries(self) -> int: ...
+    @property
+    def error_type(self) -> str | None: ...
+    @property
+    def error_message(self) -> str | None: ...
+    @property
+    def cause(self) -> FailureCause | None: ...
+    @property
+    def result(self) -> dict[str, Any] | None: ...
+    @property
+    def message(self) -> dict[str, Any] | None: ...
+    @property
+    def message_id(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def queued_at(self) -> datetime | None: ...
+    @property
+    def started_at(self) -> datetime | None: ...
+    @property
+    def finished_at(self) -> datetime | None: ...
+    @property
+    def updated_at(self) -> datetime: ...
 
 
 class JobLinks(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,11 +132,11 @@ def job_links(job_id: uuid.UUID, document_id: uuid.UUID | None) -> JobLinks:
     )
 
 
-def job_ref(job: Job) -> JobRef:
+def job_ref(job: JobFields) -> JobRef:
     return JobRef(job_id=job.id, status=str(job.status), links=job_links(job.id, job.document_id))
 
 
-def job_out(job: Job) -> JobOut:
+def job_out(job: JobFields) -> JobOut:
     error = (
         JobError(type=job.error_type, message=job.error_message)
         if job.error_type or job.error_message
