@@ -34,6 +34,9 @@ help: ## Show this help
 venv: $(STAMP) ## Create .venv and install Folio (editable) + dev tools; reruns when a pyproject or the lock changes
 
 $(STAMP): $(PYPROJECTS) requirements/constraints.txt requirements/dev.txt
+	@# tesserocr compiles against Tesseract's headers: say what to install
+	@# (instead of a compiler error) when a system package is missing.
+	@scripts/install-system-deps.sh --check
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# CPU PyTorch first, by exact version: any other spec pulls GPU wheels.
 	$(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
