@@ -25,6 +25,7 @@ name must then agree with the bytes:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -83,6 +84,10 @@ _ALIASES: dict[DocumentKind, frozenset[str]] = {
     DocumentKind.PDF: frozenset({"application/x-pdf"}),
 }
 
+#: Control characters no text file holds (tab, line feed, form feed and
+#: carriage return are fine).
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
 _HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<!--", b"<meta", b"<title")
 
 
@@ -135,11 +140,13 @@ def _sniff_text(head: bytes) -> DocumentKind | None:
         # A multi-byte character cut at the end of the sample is fine.
         if e.start < len(body) - 3 or len(head) < SNIFF_BYTES:
             return None
-    if any((b < 0x20 and b not in (0x09, 0x0A, 0x0C, 0x0D)) or b == 0x7F for b in body):
+    if _CONTROL.search(body):
         return None
-    if body.lstrip()[:64].lower().startswith(_HTML_STARTS):
+    start = body.lstrip()
+    if start[:64].lower().startswith(_HTML_STARTS):
         return DocumentKind.HTML
-    if magic.from_buffer(head, mime=True) == "text/html" and body.lstrip().startswith(b"<"):
+    # libmagic (~1 ms on 8 KB of text) only for what may be markup
+    if start.startswith(b"<") and magic.from_buffer(head, mime=True) == "text/html":
         return DocumentKind.HTML
     return DocumentKind.TEXT
 

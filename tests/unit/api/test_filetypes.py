@@ -34,6 +34,11 @@ def docx_head() -> bytes:
         (b"hello\nworld", DocumentKind.TEXT),
         ("ol\u00e1, mundo".encode(), DocumentKind.TEXT),
         (b"\xef\xbb\xbf<!doctype html><p>", DocumentKind.HTML),
+        (b"  <table><tr><td>x</td></tr></table>", DocumentKind.HTML),  # libmagic's verdict
+        (b"tab\tform feed\x0c crlf\r\n", DocumentKind.TEXT),
+        (b"vertical\x0btab", None),
+        (b"escape \x1b[0m", None),
+        (b"delete \x7f", None),
         (b"MZ\x90\x00", None),
         (b"\x7fELF", None),
         (b"abc\x00def", None),
