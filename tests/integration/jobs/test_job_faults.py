@@ -8,6 +8,9 @@ PostgreSQL: every job reaches its final state, written once.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -148,6 +151,42 @@ async def test_redis_down_at_upload_then_relayed(
     spawn(fault_settings)  # its reconciler relays the outbox
     await all_succeeded(api, ids, timeout_s=60)
     assert await terminal_events_per_job(api.engine, ids) == {1}
+
+
+async def test_a_frozen_redis_does_not_stall_the_event_loop(
+    api: Jobs, spawn: Any, fault_settings: FolioSettings, own_redis: RedisServer
+) -> None:
+    # Given a Redis that hangs (the process stopped: connections open, no
+    # reply) while a job is created and sent, as the API does per upload
+    key = uuid.uuid4().hex[:8]
+    await send_echoes(api, key, 1, sleep_ms=0)  # the sender's connection is open
+    assert own_redis.pid is not None
+    loop = asyncio.get_running_loop()
+    longest_gap = 0.0
+
+    async def ticker() -> None:
+        nonlocal longest_gap
+        last = loop.time()
+        while True:
+            await asyncio.sleep(0.01)
+            longest_gap = max(longest_gap, loop.time() - last)
+            last = loop.time()
+
+    ticks = asyncio.create_task(ticker())
+    os.kill(own_redis.pid, signal.SIGSTOP)
+    try:
+        sending = asyncio.create_task(send_echoes(api, key, 1, sleep_ms=0))
+        await asyncio.sleep(1.0)
+        assert not sending.done(), "the send waits for Redis"
+    finally:
+        os.kill(own_redis.pid, signal.SIGCONT)
+    (job_id,) = await sending
+    ticks.cancel()
+    # Then the loop kept serving other work meanwhile (a blocking enqueue
+    # would have held it for the whole second), and the job still runs
+    assert longest_gap < 0.25
+    spawn(fault_settings)
+    await all_succeeded(api, [job_id], timeout_s=60)
 
 
 @pytest.mark.parametrize("fault", ["restart", "flushall"])

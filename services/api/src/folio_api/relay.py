@@ -17,15 +17,23 @@ import dramatiq
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_shared.jobs import outbox
+from folio_shared.jobs.send import AsyncSender
 from folio_shared.logging import get_logger
 
 log = get_logger(__name__)
 
 
-async def relay_once(engine: AsyncEngine, broker: dramatiq.Broker, *, min_age_ms: int) -> int:
-    """One pass of the relay; returns how many jobs were sent."""
+async def relay_once(
+    engine: AsyncEngine,
+    broker: dramatiq.Broker,
+    *,
+    min_age_ms: int,
+    sender: AsyncSender | None = None,
+) -> int:
+    """One pass of the relay; returns how many jobs were sent (with
+    ``sender``: a Redis that hangs must not stall the API's event loop)."""
     async with engine.connect() as conn:
-        return await outbox.relay(conn, broker, min_age_ms=min_age_ms)
+        return await outbox.relay(conn, broker, min_age_ms=min_age_ms, sender=sender)
 
 
 async def run_relay(
@@ -34,12 +42,13 @@ async def run_relay(
     *,
     interval_s: float = 2.0,
     min_age_ms: int = 2_000,
+    sender: AsyncSender | None = None,
 ) -> None:
     """Relay pending jobs every ``interval_s`` seconds until cancelled."""
     while True:
         await asyncio.sleep(interval_s)
         try:
-            await relay_once(engine, broker, min_age_ms=min_age_ms)
+            await relay_once(engine, broker, min_age_ms=min_age_ms, sender=sender)
         except asyncio.CancelledError:
             raise
         except Exception as e:  # the next tick tries again

@@ -115,8 +115,8 @@ def lifespan(
             # MessagePointers lets the reconciler find the messages it sent.
             broker = create_broker(settings, middleware=[Tracing(), MessagePointers()])
             stack.callback(broker.close)
-            jobs = Jobs(engine, broker, redis)
             sender = AsyncSender(broker, redis)
+            jobs = Jobs(engine, broker, redis, sender=sender)
             app.state[STATE_KEY] = Resources(
                 settings,
                 redis,
@@ -129,7 +129,9 @@ def lifespan(
                 sender,
                 QueueBatcher(pg, sender),
             )
-            relay = asyncio.create_task(run_relay(engine, broker, interval_s=relay_interval_s))
+            relay = asyncio.create_task(
+                run_relay(engine, broker, interval_s=relay_interval_s, sender=sender)
+            )
             settle()  # everything opened so far lives as long as the process
             try:
                 yield

@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dramatiq
 import sqlalchemy as sa
@@ -30,6 +30,9 @@ from folio_shared.db.enums import JobStatus
 from folio_shared.db.models import Job, JobEvent
 from folio_shared.logging import get_logger
 from folio_shared.messages import Message, Priority, Queue, route
+
+if TYPE_CHECKING:  # send -> middleware -> outbox: only the type here
+    from folio_shared.jobs.send import AsyncSender
 
 log = get_logger(__name__)
 
@@ -149,6 +152,16 @@ _MARK_SENT = sa.text(
 )
 
 
+async def _send_row(broker: dramatiq.Broker, sender: AsyncSender | None, row: Any) -> str:
+    """Send the job of ``row`` (id, message, eta, now) with ``sender``, or
+    with ``broker.enqueue`` (blocking) when there is none."""
+    delay_ms = _delay_ms(row.eta, row.now)
+    if sender is None:
+        return _send(broker, row.id, row.message, delay_ms)
+    sent = await sender.send(to_dramatiq(row.id, row.message), delay_ms=delay_ms)
+    return sent.message_id
+
+
 def _delay_ms(eta: datetime | None, now: datetime) -> int | None:
     if eta is None:
         return None
@@ -157,12 +170,18 @@ def _delay_ms(eta: datetime | None, now: datetime) -> int | None:
 
 
 async def dispatch(
-    conn: AsyncConnection, broker: dramatiq.Broker, job_ids: Sequence[uuid.UUID]
+    conn: AsyncConnection,
+    broker: dramatiq.Broker,
+    job_ids: Sequence[uuid.UUID],
+    *,
+    sender: AsyncSender | None = None,
 ) -> int:
     """Send the messages of committed ``pending`` jobs; returns how many went.
 
     A send that fails (broker unreachable) leaves its job ``pending`` for the
     relay; it is logged, never raised: the caller's work is already safe.
+    ``sender``: send with it instead of ``broker.enqueue``, whose blocking
+    round trip stalls an event loop that serves other work (the API's).
     """
     if not job_ids:
         return 0
@@ -178,7 +197,7 @@ async def dispatch(
     sent = 0
     for row in rows:
         try:
-            message_id = _send(broker, row.id, row.message, _delay_ms(row.eta, row.now))
+            message_id = await _send_row(broker, sender, row)
         except Exception as e:
             log.warning(
                 "outbox send failed; the relay will retry", job_id=str(row.id), error=repr(e)
@@ -191,12 +210,18 @@ async def dispatch(
 
 
 async def relay(
-    conn: AsyncConnection, broker: dramatiq.Broker, *, min_age_ms: int = 2_000, batch: int = 500
+    conn: AsyncConnection,
+    broker: dramatiq.Broker,
+    *,
+    min_age_ms: int = 2_000,
+    batch: int = 500,
+    sender: AsyncSender | None = None,
 ) -> int:
     """Send pending jobs older than ``min_age_ms``; returns how many went.
 
     One transaction: rows locked ``FOR UPDATE SKIP LOCKED``, sent, marked.
     Stops at the first failed send (the broker is down: try again later).
+    ``sender``: as for :func:`dispatch`.
     """
     rows = (
         await conn.execute(
@@ -212,7 +237,7 @@ async def relay(
     sent = 0
     for row in rows:
         try:
-            message_id = _send(broker, row.id, row.message, _delay_ms(row.eta, row.now))
+            message_id = await _send_row(broker, sender, row)
         except Exception as e:
             log.warning("outbox relay could not send", job_id=str(row.id), error=repr(e))
             break

@@ -23,6 +23,7 @@ from folio_shared.db.engine import create_session_factory
 from folio_shared.db.models import ACTIVE_TOP_LEVEL, Document, Job
 from folio_shared.errors import JobNotFound, JobStateConflict
 from folio_shared.jobs import events, family, outbox
+from folio_shared.jobs.send import AsyncSender
 from folio_shared.logging import get_logger
 from folio_shared.messages import Message, Priority
 
@@ -75,12 +76,26 @@ _RESET = sa.text(
 
 
 class Jobs:
-    """Job operations over one engine, broker and Redis client."""
+    """Job operations over one engine, broker and Redis client (the broker's
+    Redis, for a :class:`RedisBroker`).
 
-    def __init__(self, engine: AsyncEngine, broker: dramatiq.Broker, redis: aioredis.Redis) -> None:
+    Jobs are sent with ``sender`` (default: an :class:`AsyncSender` of its
+    own), never with the broker's blocking ``enqueue``: these operations run
+    on event loops that serve other requests.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        broker: dramatiq.Broker,
+        redis: aioredis.Redis,
+        *,
+        sender: AsyncSender | None = None,
+    ) -> None:
         self.engine = engine
         self.broker = broker
         self.redis = redis
+        self.sender = sender or AsyncSender(broker, redis)
         self.sessions = create_session_factory(engine)
 
     async def enqueue(
@@ -110,7 +125,7 @@ class Jobs:
     async def dispatch(self, job_ids: list[uuid.UUID]) -> int:
         """Send the committed jobs ``job_ids`` (see :func:`outbox.dispatch`)."""
         async with self.engine.connect() as conn:
-            return await outbox.dispatch(conn, self.broker, job_ids)
+            return await outbox.dispatch(conn, self.broker, job_ids, sender=self.sender)
 
     async def get(self, job_id: uuid.UUID, *, tenant_id: uuid.UUID | None = None) -> Job:
         async with self.sessions() as session:
@@ -240,7 +255,7 @@ class Jobs:
                     await self.dispatch([uuid.UUID(job_id)])
                     resent += 1
             else:
-                self.broker.enqueue(message.copy(options={"retries": 0}))
+                await self.sender.send(message.copy(options={"retries": 0}))
                 resent += 1
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.zrem(xq, message_id)
