@@ -33,7 +33,9 @@ class DatabaseSettings(BaseSettings):
 
     - ``FOLIO_DATABASE_URL``: SQLAlchemy URL, ``postgresql+asyncpg://...``.
       Default: the embedded server of ``make dev`` on 127.0.0.1:5433.
-    - ``FOLIO_DATABASE_POOL_SIZE``: connections kept per process (default 5).
+    - ``FOLIO_DATABASE_POOL_SIZE``: sizes each process's pools (default 5):
+      a pool opens connections as the load needs them, up to twice this
+      many, and keeps them.
     - ``FOLIO_DATABASE_ECHO``: log every statement (default false).
     """
 
