@@ -15,7 +15,11 @@ empty prefix is allowed and a trailing ``/`` is allowed.
 
 from __future__ import annotations
 
+import re
+
 from folio_shared.errors import InvalidStorageKey
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 #: Longest key accepted, in UTF-8 bytes (S3's own limit).
 MAX_KEY_BYTES = 1024
@@ -52,7 +56,7 @@ def _check_path(path: str, *, what: str, raw: str | None = None) -> None:
         raise InvalidStorageKey(f"{what} is absolute", key=shown)
     if "\\" in path:
         raise InvalidStorageKey(f"{what} contains a backslash", key=shown)
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+    if _CONTROL.search(path):
         raise InvalidStorageKey(f"{what} contains a control character", key=shown)
     for segment in path.split("/"):
         if segment in ("", ".", ".."):
