@@ -53,9 +53,9 @@ def create_engine(settings: FolioSettings | None = None) -> AsyncEngine:
     use, so a PostgreSQL restart costs a retry, not a burst of errors.
     Not ``pool_pre_ping``: the asyncpg dialect pings every checkout with
     three round trips (``BEGIN``, an empty statement, ``ROLLBACK``), six of
-    the fourteen statements of an upload. A connection given back a moment
-    ago has just worked; one that died since fails like any connection
-    lost mid-request, and SQLAlchemy then renews the pool.
+    an upload's sixteen. A connection given back a moment ago has just
+    worked; one that died since fails like any connection lost mid-request,
+    and SQLAlchemy then renews the pool.
     """
     db = (settings or get_settings()).database
     engine = create_async_engine(
