@@ -103,7 +103,7 @@ async def terminal_events_per_job(engine: AsyncEngine, ids: list[uuid.UUID]) -> 
             )
             .group_by(JobEvent.job_id)
         )
-        counts = dict(rows.tuples().all())
+        counts = dict(rows.all())
     return {counts.get(i, 0) for i in ids}
 
 

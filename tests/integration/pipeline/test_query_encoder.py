@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.models import Pooling
+from sentence_transformers.sentence_transformer.modules import Pooling
 
 from folio_shared.embeddings import Embedder
 from folio_shared.query_encoder import MIN_COSINE, load_onnx_query_encoder

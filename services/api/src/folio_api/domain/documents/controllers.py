@@ -9,9 +9,10 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.response import Redirect, Stream
 
 from folio_api.domain.auth.principal import Principal
@@ -105,7 +106,7 @@ class DocumentsController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        principal: Principal,
+        principal: NamedDependency[Principal],
         process: Annotated[bool, Parameter(description="queue processing at once")] = True,
         priority: Annotated[Priority, Parameter(description="job priority")] = Priority.NORMAL,
     ) -> Response[UploadOut]:
@@ -133,11 +134,11 @@ class DocumentsController(Controller):
     async def list_documents(
         self,
         state: State,
-        principal: Principal,
-        status: DocumentStatus | None = None,
+        principal: NamedDependency[Principal],
+        status: FromQuery[DocumentStatus | None] = None,
         kind: Annotated[DocumentKind | None, Parameter(description="type, from the bytes")] = None,
-        created_after: datetime | None = None,
-        created_before: datetime | None = None,
+        created_after: FromQuery[datetime | None] = None,
+        created_before: FromQuery[datetime | None] = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> DocumentPage:
@@ -158,7 +159,7 @@ class DocumentsController(Controller):
         responses=problem_responses(404),
     )
     async def get_document(
-        self, state: State, principal: Principal, document_id: uuid.UUID
+        self, state: State, principal: NamedDependency[Principal], document_id: FromPath[uuid.UUID]
     ) -> DocumentOut:
         return await services.get_document(get_resources(state), principal.tenant(), document_id)
 
@@ -170,8 +171,8 @@ class DocumentsController(Controller):
     async def get_text(
         self,
         state: State,
-        principal: Principal,
-        document_id: uuid.UUID,
+        principal: NamedDependency[Principal],
+        document_id: FromPath[uuid.UUID],
         page: Annotated[int | None, Parameter(ge=1, le=1_000_000)] = None,
     ) -> TextOut:
         return await services.get_text(get_resources(state), principal.tenant(), document_id, page)
@@ -184,8 +185,8 @@ class DocumentsController(Controller):
     async def get_chunks(
         self,
         state: State,
-        principal: Principal,
-        document_id: uuid.UUID,
+        principal: NamedDependency[Principal],
+        document_id: FromPath[uuid.UUID],
         after: Annotated[int, Parameter(ge=-1, le=10_000_000)] = -1,
         limit: Limit = DEFAULT_LIMIT,
     ) -> ChunkPage:
@@ -207,7 +208,7 @@ class DocumentsController(Controller):
         },
     )
     async def get_file(
-        self, state: State, principal: Principal, document_id: uuid.UUID
+        self, state: State, principal: NamedDependency[Principal], document_id: FromPath[uuid.UUID]
     ) -> Response[Any]:
         resources = get_resources(state)
         document = await services.document_row(resources, principal.tenant(), document_id)
@@ -238,7 +239,7 @@ class DocumentsController(Controller):
         responses=problem_responses(404),
     )
     async def delete_document(
-        self, state: State, principal: Principal, document_id: uuid.UUID
+        self, state: State, principal: NamedDependency[Principal], document_id: FromPath[uuid.UUID]
     ) -> None:
         await services.delete_document(get_resources(state), principal.tenant(), document_id)
 
@@ -258,9 +259,9 @@ class DocumentsController(Controller):
     async def process(
         self,
         state: State,
-        principal: Principal,
-        document_id: uuid.UUID,
-        data: ProcessRequest | None = None,
+        principal: NamedDependency[Principal],
+        document_id: FromPath[uuid.UUID],
+        data: JSONBody[ProcessRequest | None] = None,
     ) -> Response[UploadOut]:
         options = data or ProcessRequest()
         result = await ingest.queue_processing(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_api.pagination import after_cursor
@@ -97,7 +98,7 @@ async def latest_jobs(
         sa.select(Job)
         .where(Job.document_id.in_(document_ids), Job.parent_id.is_(None))
         .order_by(Job.document_id, Job.created_at.desc(), Job.id.desc())
-        .distinct(Job.document_id)
+        .ext(distinct_on(Job.document_id))
     )
     return {job.document_id: job for job in rows if job.document_id is not None}
 

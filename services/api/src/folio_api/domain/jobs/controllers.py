@@ -8,8 +8,9 @@ from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, Parameter
 from litestar.response import ServerSentEvent
 
 from folio_api.domain.auth.principal import Principal
@@ -35,14 +36,14 @@ class JobsController(Controller):
     async def list_jobs(
         self,
         state: State,
-        principal: Principal,
-        status: JobStatus | None = None,
-        document_id: uuid.UUID | None = None,
+        principal: NamedDependency[Principal],
+        status: FromQuery[JobStatus | None] = None,
+        document_id: FromQuery[uuid.UUID | None] = None,
         top_level: Annotated[
             bool, Parameter(description="only jobs without a parent (no per-page jobs)")
         ] = False,
-        created_after: datetime | None = None,
-        created_before: datetime | None = None,
+        created_after: FromQuery[datetime | None] = None,
+        created_before: FromQuery[datetime | None] = None,
         cursor: Annotated[str | None, Parameter(max_length=512)] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     ) -> JobPage:
@@ -59,7 +60,9 @@ class JobsController(Controller):
         )
 
     @get("/{job_id:uuid}", summary="A job", responses=problem_responses(404))
-    async def get_job(self, state: State, principal: Principal, job_id: uuid.UUID) -> JobOut:
+    async def get_job(
+        self, state: State, principal: NamedDependency[Principal], job_id: FromPath[uuid.UUID]
+    ) -> JobOut:
         jobs = get_resources(state).jobs
         assert jobs is not None
         return job_out(await jobs.get(job_id, tenant_id=principal.tenant()))
@@ -70,7 +73,9 @@ class JobsController(Controller):
         status_code=200,
         responses=problem_responses(404, 409),
     )
-    async def cancel(self, state: State, principal: Principal, job_id: uuid.UUID) -> JobOut:
+    async def cancel(
+        self, state: State, principal: NamedDependency[Principal], job_id: FromPath[uuid.UUID]
+    ) -> JobOut:
         jobs = get_resources(state).jobs
         assert jobs is not None
         return job_out(await jobs.cancel(job_id, tenant_id=principal.tenant()))
@@ -81,7 +86,9 @@ class JobsController(Controller):
         status_code=202,
         responses=problem_responses(404, 409),
     )
-    async def retry(self, state: State, principal: Principal, job_id: uuid.UUID) -> JobOut:
+    async def retry(
+        self, state: State, principal: NamedDependency[Principal], job_id: FromPath[uuid.UUID]
+    ) -> JobOut:
         jobs = get_resources(state).jobs
         assert jobs is not None
         return job_out(await jobs.retry(job_id, tenant_id=principal.tenant()))
@@ -102,10 +109,10 @@ class JobsController(Controller):
     async def events(
         self,
         state: State,
-        principal: Principal,
-        job_id: uuid.UUID,
+        principal: NamedDependency[Principal],
+        job_id: FromPath[uuid.UUID],
         last_event_id: Annotated[
-            str | None, Parameter(header="Last-Event-ID", max_length=64)
+            str | None, HeaderParameter(name="Last-Event-ID", max_length=64)
         ] = None,
     ) -> ServerSentEvent:
         resources = get_resources(state)

@@ -14,7 +14,8 @@ from typing import Annotated
 
 from litestar import Controller, Router, get, post
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from folio_api.domain.auth.guards import (
     AuthMiddleware,
@@ -50,7 +51,7 @@ from folio_shared.messages import Queue
 from folio_shared.ops import dead, pause, queues, stalled, workers
 
 
-def audit_actor(principal: Principal) -> str:
+def audit_actor(principal: NamedDependency[Principal]) -> str:
     """How the audit log names the operator key that acted."""
     return f"api_key:{principal.key_id}"
 
@@ -100,9 +101,9 @@ class OpsController(Controller):
         queue: Annotated[str | None, Parameter(max_length=100)] = None,
         actor: Annotated[str | None, Parameter(max_length=200)] = None,
         error_type: Annotated[str | None, Parameter(max_length=200)] = None,
-        tenant_id: uuid.UUID | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
+        tenant_id: FromQuery[uuid.UUID | None] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_SELECTION)] = 100,
     ) -> DeadJobsOut:
         flt = dead_filter(queue, actor, error_type, tenant_id, since, until, limit)
@@ -114,7 +115,7 @@ class OpsController(Controller):
         summary="A job: payload and every attempt with its error and traceback",
         responses=problem_responses(403, 404),
     )
-    async def inspect_dead(self, state: State, job_id: uuid.UUID) -> JobDetailOut:
+    async def inspect_dead(self, state: State, job_id: FromPath[uuid.UUID]) -> JobDetailOut:
         detail = await dead.inspect_job(get_resources(state).engine, job_id)
         out: JobDetailOut = convert(detail, JobDetailOut)
         return out
@@ -125,7 +126,9 @@ class OpsController(Controller):
         status_code=200,
         responses=problem_responses(403),
     )
-    async def redrive(self, state: State, principal: Principal, data: RedriveIn) -> RedriveOut:
+    async def redrive(
+        self, state: State, principal: NamedDependency[Principal], data: JSONBody[RedriveIn]
+    ) -> RedriveOut:
         job_ids, flt = selection(data.job_ids, data.filter, data.all)
         report = await dead.redrive(
             _jobs(get_resources(state)),
@@ -142,7 +145,9 @@ class OpsController(Controller):
         status_code=200,
         responses=problem_responses(403),
     )
-    async def purge(self, state: State, principal: Principal, data: DeadSelection) -> PurgeOut:
+    async def purge(
+        self, state: State, principal: NamedDependency[Principal], data: JSONBody[DeadSelection]
+    ) -> PurgeOut:
         job_ids, flt = selection(data.job_ids, data.filter, data.all)
         gone = await dead.purge(
             _jobs(get_resources(state)), job_ids=job_ids, flt=flt, actor=audit_actor(principal)
@@ -155,7 +160,9 @@ class OpsController(Controller):
         status_code=200,
         responses=problem_responses(403),
     )
-    async def pause_queue(self, state: State, principal: Principal, queue: str) -> PauseOut:
+    async def pause_queue(
+        self, state: State, principal: NamedDependency[Principal], queue: FromPath[str]
+    ) -> PauseOut:
         r = get_resources(state)
         name = Queue.parse(queue).value
         changed = await pause.pause_queue(
@@ -173,7 +180,9 @@ class OpsController(Controller):
         status_code=200,
         responses=problem_responses(403),
     )
-    async def resume_queue(self, state: State, principal: Principal, queue: str) -> PauseOut:
+    async def resume_queue(
+        self, state: State, principal: NamedDependency[Principal], queue: FromPath[str]
+    ) -> PauseOut:
         r = get_resources(state)
         name = Queue.parse(queue).value
         changed = await pause.resume_queue(

@@ -17,7 +17,8 @@ import anyio
 import msgspec
 from litestar import Controller, get
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, Parameter
 
 from folio_api.domain.auth.principal import Principal
 from folio_api.errors import problem_responses
@@ -33,7 +34,7 @@ class SearchHitOut(msgspec.Struct, frozen=True, kw_only=True):
     (HTML-safe, matches in ``<mark>``) and the fused score."""
 
     chunk_id: uuid.UUID
-    document_id: uuid.UUID
+    document_id: FromPath[uuid.UUID]
     filename: str
     kind: str | None
     page_start: int
@@ -73,18 +74,18 @@ class SearchController(Controller):
     async def search(
         self,
         state: State,
-        principal: Principal,
+        principal: NamedDependency[Principal],
         q: Annotated[str, Parameter(min_length=1, max_length=1000, description="the query")],
         k: Annotated[int, Parameter(ge=1, le=100, description="results wanted")] = 10,
-        mode: SearchMode = SearchMode.HYBRID,
+        mode: FromQuery[SearchMode] = SearchMode.HYBRID,
         document_ids: Annotated[
             list[uuid.UUID] | None, Parameter(description="only these documents")
         ] = None,
         kind: Annotated[
             list[DocumentKind] | None, Parameter(description="only these types")
         ] = None,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
+        created_from: FromQuery[datetime | None] = None,
+        created_to: FromQuery[datetime | None] = None,
     ) -> SearchResults:
         res = get_resources(state)
         tenant_id = principal.tenant()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from litestar import Controller, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from folio_api.domain.auth.principal import Principal
 from folio_api.domain.documents.schemas import (
@@ -30,7 +32,7 @@ class UploadsController(Controller):
         responses=problem_responses(413, 415),
     )
     async def create(
-        self, state: State, principal: Principal, data: UploadRequest
+        self, state: State, principal: NamedDependency[Principal], data: JSONBody[UploadRequest]
     ) -> UploadGrantOut:
         document, grant = await create_upload(
             get_resources(state),
