@@ -28,7 +28,7 @@ async def relay_once(
     broker: dramatiq.Broker,
     *,
     min_age_ms: int,
-    sender: AsyncSender | None = None,
+    sender: AsyncSender,
 ) -> int:
     """One pass of the relay; returns how many jobs were sent (with
     ``sender``: a Redis that hangs must not stall the API's event loop)."""
@@ -42,7 +42,7 @@ async def run_relay(
     *,
     interval_s: float = 2.0,
     min_age_ms: int = 2_000,
-    sender: AsyncSender | None = None,
+    sender: AsyncSender,
 ) -> None:
     """Relay pending jobs every ``interval_s`` seconds until cancelled."""
     while True:
