@@ -151,7 +151,11 @@ def declare(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor[..., Any]]:
                 "SELECT cancel_requested_at IS NOT NULL FROM jobs WHERE id = $1", ctx.job_id
             )
             if requested:
-                break  # return at once: before the heartbeat notices the cancel
+                # Seen while this attempt holds its lease: the cancel was
+                # only requested. Return at once, before the heartbeat
+                # notices it, so the hand-over has to carry it out.
+                await count(msg.key, "cancel seen while holding")
+                break
             await asyncio.sleep(0.02)
         return WAITING
 
