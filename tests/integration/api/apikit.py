@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_shared.db.engine import create_session_factory
@@ -110,3 +112,14 @@ def problem(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body["title"]
     assert body["detail"]
     return body
+
+
+async def queued_messages(redis: Redis, namespace: str, queue: str) -> dict[str, dict[str, Any]]:
+    """Redis message id → decoded Dramatiq message, of ``queue``'s ready list."""
+    ids = [i.decode() for i in await redis.lrange(f"{namespace}:{queue}", 0, -1)]
+    out = {}
+    for rid in ids:
+        raw = await redis.hget(f"{namespace}:{queue}.msgs", rid)
+        assert raw is not None
+        out[rid] = json.loads(raw)
+    return out

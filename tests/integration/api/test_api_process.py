@@ -7,14 +7,13 @@ the insert and the send."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from typing import Any
 
 import asyncpg
 import pytest
 import sqlalchemy as sa
-from apikit import TenantKey, pdf_bytes
+from apikit import TenantKey, pdf_bytes, queued_messages
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -46,17 +45,6 @@ async def stored_document(client: Client, who: TenantKey, tag: str) -> str:
 def _ask(settings: FolioSettings, who: TenantKey, doc_id: str, **options: Any) -> queueing.Ask:
     """What the API asks the statement for, to process ``doc_id``."""
     return ingest.process_ask(settings, who.tenant_id, uuid.UUID(doc_id), **options)
-
-
-async def queued_messages(redis: Redis, namespace: str, queue: str) -> dict[str, dict[str, Any]]:
-    """Redis message id → decoded Dramatiq message, of ``queue``'s ready list."""
-    ids = [i.decode() for i in await redis.lrange(f"{namespace}:{queue}", 0, -1)]
-    out = {}
-    for rid in ids:
-        raw = await redis.hget(f"{namespace}:{queue}.msgs", rid)
-        assert raw is not None
-        out[rid] = json.loads(raw)
-    return out
 
 
 async def test_process_writes_the_job_queued_and_sends_it_once_with_its_pointer(

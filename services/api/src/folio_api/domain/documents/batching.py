@@ -66,9 +66,10 @@ Answer = tuple[Outcome, DocumentFields | None, JobFields | None]
 
 @dataclass
 class Request:
-    """One request to queue a document's processing (``ask``)."""
+    """One request to queue a document's processing (``ask``), or to send
+    the message of a job written already (no ``ask``: an upload's)."""
 
-    ask: queueing.Ask
+    ask: queueing.Ask | None = None
     #: the trace context of the request, for its message: the batch runs in
     #: a task of its own, whose context is another request's
     trace: dict[str, str] = field(default_factory=trace_carrier)
@@ -128,6 +129,15 @@ class QueueBatcher:
         # future only; its job is still queued and sent with its batch
         return await request.future
 
+    async def send(self, request: Request, document: DocumentFields, job: JobFields) -> Answer:
+        """Send the message of ``job``, written ``queued`` elsewhere (an
+        upload's, :data:`~.queueing.STORE`), with the next send batch:
+        answered like a queued request (``job`` back to ``pending`` if the
+        send failed)."""
+        self._to_send.append(([request], document, job))
+        self._start_sending()
+        return await request.future
+
     def _may_start(self) -> bool:
         """Requests wait, and no write batch runs, or the youngest running
         one has run ``overlap_after_ms`` (and fewer than ``max_in_flight`` do)."""
@@ -181,10 +191,10 @@ class QueueBatcher:
         # requests of one document share its job (the first one's ask)
         groups: dict[tuple[uuid.UUID, uuid.UUID], list[Request]] = {}
         for request in batch:
-            ask = request.ask
+            ask = _ask(request)
             groups.setdefault((ask.document_id, ask.tenant_id), []).append(request)
         async with self.pool.acquire() as conn:
-            found = await queueing.queue(conn, [requests[0].ask for requests in groups.values()])
+            found = await queueing.queue(conn, [_ask(requests[0]) for requests in groups.values()])
         for (document_id, tenant_id), requests in groups.items():
             queued = found.get(document_id)
             if queued is None or queued.document.tenant_id != tenant_id:
@@ -197,6 +207,9 @@ class QueueBatcher:
                 _answer(requests, Outcome.AWAITING_UPLOAD, queued.document, None)
             else:
                 _answer(requests, Outcome.CHANGED, None, None)
+        self._start_sending()
+
+    def _start_sending(self) -> None:
         if self._to_send and not self._sending:
             self._sending = True
             self._spawn(self._send())
@@ -249,6 +262,11 @@ def _message(requests: list[Request], job: JobFields) -> dramatiq.Message[Any]:
     if requests[0].trace:
         message.options[TRACE_OPTION] = requests[0].trace
     return message
+
+
+def _ask(request: Request) -> queueing.Ask:
+    assert request.ask is not None
+    return request.ask
 
 
 def _answer(

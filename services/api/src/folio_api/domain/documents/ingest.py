@@ -10,6 +10,13 @@ counted. Past ``settings.upload.max_bytes`` the stream stops with 413 and
 the storage keeps nothing. Same SHA-256 as one of the tenant's documents:
 the new object is removed and the existing document is the answer.
 
+Rows: the document and its job (already ``queued``, with its events) are
+written by one autocommitted statement (:data:`~.queueing.STORE`) on the
+API's asyncpg pool, and the job's message goes out with the ``process``
+requests' sends (:mod:`~.batching`): what was two transactions of about
+eight statements and a re-read of the job. The ORM path below answers
+duplicates, and takes over when that pool's connection fails.
+
 Processing (:func:`queue_processing`): the document row and the job (with
 its message, the outbox) are written in one transaction; after the commit
 the message is sent at once. If the broker is down, the job stays
@@ -21,6 +28,7 @@ Files of ``FOLIO_PIPELINE_LARGE_DOCUMENT_BYTES`` or more go to
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -168,9 +176,15 @@ async def upload_form(
         status=DocumentStatus.QUEUED if process else DocumentStatus.UPLOADED,
         meta=metadata,
     )
+    if resources.batcher is not None:
+        fast = await _store_fast(resources, document, process, priority)
+        if fast is not None:
+            return fast
     assert resources.sessions is not None
     async with resources.sessions() as session:
         existing = await repository.find_by_sha256(session, tenant_id, sha256)
+        if existing is not None and existing.storage_key == key:
+            return await _lost_answer(resources, existing)
         if existing is None:
             session.add(document)
             try:
@@ -195,6 +209,69 @@ async def upload_form(
         return await _existing(resources, existing)
     await _dispatch(resources, ids, job)
     return Ingested(document, job)
+
+
+async def _store_fast(
+    resources: Resources, document: Document, process: bool, priority: Priority
+) -> Ingested | None:
+    """Write ``document`` (and its job, when ``process``) in one statement
+    (:data:`~.queueing.STORE`) and send the job's message with the
+    ``process`` requests' sends (:meth:`~.batching.QueueBatcher.send`);
+    ``None``: for the ORM path to answer (the tenant holds these bytes
+    already, or the statement's connection failed: it may have written
+    them, see :func:`_lost_answer`)."""
+    batcher = resources.batcher
+    assert batcher is not None
+    upload = queueing.Upload(
+        document_id=document.id,
+        tenant_id=document.tenant_id,
+        filename=document.filename,
+        kind=str(document.kind),
+        content_type=document.content_type or "application/octet-stream",
+        size_bytes=document.size_bytes or 0,
+        sha256=document.sha256 or "",
+        storage_key=document.storage_key,
+        metadata=document.meta,
+    )
+    if process:
+        job_id = uuid.uuid4()
+        options = ProcessOptions(priority, False, None)
+        env = outbox.envelope(
+            process_message(document, job_id, options),
+            priority=priority,
+            queue=queue_of(resources.settings, document),
+        )
+        upload = dataclasses.replace(
+            upload,
+            job_id=job_id,
+            message_id=str(uuid.uuid4()),
+            priority=priority.value,
+            max_retries=resources.settings.jobs.max_retries,
+            envelope=env,
+        )
+    try:
+        async with batcher.pool.acquire() as conn:
+            stored = await queueing.store(conn, upload)
+    except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as e:
+        log.warning("fast upload path unavailable; using the ORM path", error=repr(e))
+        return None
+    if stored is None:
+        return None
+    fields, job = stored
+    if job is not None:
+        await batcher.send(batching.Request(), fields, job)
+    return Ingested(fields, job)
+
+
+async def _lost_answer(resources: Resources, document: Document) -> Ingested:
+    """The upload's own document, written by :data:`~.queueing.STORE`
+    whose connection failed before its answer came back: its job (if any)
+    was never sent, so it is sent now."""
+    answer = await _existing(resources, document, duplicate=False)
+    job = answer.job
+    if job is not None and job.status == JobStatus.QUEUED and resources.batcher is not None:
+        await resources.batcher.send(batching.Request(), document, job)
+    return answer
 
 
 async def _store_file(
@@ -234,11 +311,13 @@ async def _remove(resources: Resources, key: str) -> None:
         await resources.storage.delete(key)
 
 
-async def _existing(resources: Resources, document: Document) -> Ingested:
+async def _existing(
+    resources: Resources, document: Document, *, duplicate: bool = True
+) -> Ingested:
     assert resources.sessions is not None
     async with resources.sessions() as session:
         latest = await repository.latest_jobs(session, [document.id])
-    return Ingested(document, latest.get(document.id), duplicate=True)
+    return Ingested(document, latest.get(document.id), duplicate=duplicate)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,9 @@ then one Redis round trip:
 
 Presigned uploads (``awaiting_upload``) need their object checked first and
 take the ORM path in :mod:`folio_api.domain.documents.ingest`.
+
+A multipart upload's rows are one statement too (:data:`STORE`: the
+document, and its job queued as above), sent the same way.
 """
 
 from __future__ import annotations
@@ -67,6 +70,14 @@ _JOB_OUT = [
     for c in sa.inspect(Job).columns
 ]
 _PAYLOAD = ", ".join(f"'{k}', {v}" for k, v in PAYLOAD_FROM_DOCUMENT.items())
+#: the ``pending`` and ``queued`` events of the jobs inserted as ``j``
+_EVENTS = """
+  INSERT INTO job_events (job_id, kind, status, data)
+  SELECT j.id, 'state', s.status,
+         CASE WHEN s.n = 1 THEN '{}'::jsonb
+              ELSE jsonb_build_object('message_id', j.message_id) END
+  FROM j, (VALUES (1, 'pending'), (2, 'queued')) AS s(n, status)
+  ORDER BY j.id, s.n"""
 
 #: Queue documents: one array per field of :class:`Ask` ($1 document ids,
 #: $2 tenant ids, $3 job ids, $4 message ids, $5 priorities, $6 max
@@ -107,13 +118,7 @@ WITH r AS (
   FROM w
   ON CONFLICT (document_id) WHERE {ACTIVE_TOP_LEVEL} DO NOTHING
   RETURNING *
-), e AS (
-  INSERT INTO job_events (job_id, kind, status, data)
-  SELECT j.id, 'state', s.status,
-         CASE WHEN s.n = 1 THEN '{{}}'::jsonb
-              ELSE jsonb_build_object('message_id', j.message_id) END
-  FROM j, (VALUES (1, 'pending'), (2, 'queued')) AS s(n, status)
-  ORDER BY j.id, s.n
+), e AS ({_EVENTS}
 ), u AS (
   UPDATE documents SET status = 'queued', error = NULL, updated_at = now()
   WHERE documents.id = ANY(ARRAY(SELECT document_id FROM j))
@@ -122,6 +127,39 @@ WITH r AS (
 SELECT {", ".join([*_DOCUMENT_OUT, *_JOB_OUT])}, j.id IS NOT NULL AS inserted
 FROM d LEFT JOIN a ON a.document_id = d.id LEFT JOIN j ON j.document_id = d.id
   LEFT JOIN u ON u.id = d.id
+"""  # noqa: S608 - built from the models' column names and constants only
+
+_STORED_OUT = [f"d.{c.name} AS d_{c.name}" for c in sa.inspect(Document).columns] + [
+    f"j.{c.name} AS j_{c.name}" for c in sa.inspect(Job).columns
+]
+
+#: Store an uploaded document, and when it is to be processed its job,
+#: already ``queued`` under the message id it is about to be sent with
+#: (and its events), in one statement: $1 document id, $2 tenant id,
+#: $3 filename, $4 kind, $5 content type, $6 size, $7 SHA-256, $8 storage
+#: key, $9 metadata; $10 job id (NULL: not processed), $11 message id,
+#: $12 priority, $13 max retries, $14 the job's message (the outbox
+#: envelope). No row: the tenant holds these bytes already
+#: (``uq_documents_tenant_id_sha256``), and nothing was written.
+STORE = f"""
+WITH d AS (
+  INSERT INTO documents (id, tenant_id, filename, kind, content_type, size_bytes, sha256,
+                         storage_key, status, metadata)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+          CASE WHEN $10::uuid IS NULL THEN 'uploaded' ELSE 'queued' END, $9::jsonb)
+  ON CONFLICT (tenant_id, sha256) WHERE status NOT IN ('awaiting_upload', 'deleted')
+    DO NOTHING
+  RETURNING *
+), j AS (
+  INSERT INTO jobs (id, tenant_id, document_id, actor_name, queue_name, priority, status,
+                    max_retries, message, message_id, sent_at, queued_at)
+  SELECT $10::uuid, d.tenant_id, d.id, $14::jsonb ->> 'actor', $14::jsonb ->> 'queue', $12,
+         'queued', $13, $14::jsonb, $11, now(), now()
+  FROM d WHERE $10::uuid IS NOT NULL
+  RETURNING *
+), e AS ({_EVENTS}
+)
+SELECT {", ".join(_STORED_OUT)} FROM d LEFT JOIN j ON j.document_id = d.id
 """  # noqa: S608 - built from the models' column names and constants only
 
 #: Failed sends: back to ``pending`` (unsent) for the outbox relay. $1 job ids.
@@ -274,6 +312,55 @@ async def queue(conn: asyncpg.Connection, asks: list[Ask]) -> dict[uuid.UUID, Qu
         new = row["inserted"]
         out[row["d_id"]] = Queued(document_of(row), None if new else job, job if new else None)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """What :data:`STORE` writes: the document's fields, and ``job_id``
+    (``None``: not processed) with its ``message_id``, ``priority``,
+    ``max_retries`` and ``envelope``."""
+
+    document_id: uuid.UUID
+    tenant_id: uuid.UUID
+    filename: str
+    kind: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    storage_key: str
+    metadata: dict[str, Any]
+    job_id: uuid.UUID | None = None
+    message_id: str | None = None
+    priority: str | None = None
+    max_retries: int | None = None
+    envelope: dict[str, Any] | None = None
+
+
+async def store(
+    conn: asyncpg.Connection, upload: Upload
+) -> tuple[DocumentFields, JobFields | None] | None:
+    """Run :data:`STORE`: the document and job written, or ``None`` if the
+    tenant holds the same bytes already (nothing written)."""
+    row = await conn.fetchrow(
+        STORE,
+        upload.document_id,
+        upload.tenant_id,
+        upload.filename,
+        upload.kind,
+        upload.content_type,
+        upload.size_bytes,
+        upload.sha256,
+        upload.storage_key,
+        upload.metadata,
+        upload.job_id,
+        upload.message_id,
+        upload.priority,
+        upload.max_retries,
+        upload.envelope,
+    )
+    if row is None:
+        return None
+    return document_of(row), _job(row)
 
 
 async def unsent(conn: asyncpg.Connection, job_ids: list[uuid.UUID]) -> None:
