@@ -175,6 +175,49 @@ def inject(options: dict[str, Any]) -> None:
         options[TRACE_OPTION] = carrier
 
 
+def trace_send(message: Any, carrier: dict[str, str]) -> None:
+    """What :class:`Tracing` does for a message sent in the current context
+    (a ``send`` span, whose context the message carries), for one sent
+    later, from another task, on behalf of the trace in ``carrier`` (an
+    API request's, taken with :func:`trace_carrier`): the send span is
+    that request's child."""
+    _trace_send(trace.get_tracer(__name__), message, None, carrier)
+
+
+def _trace_send(
+    tracer: trace.Tracer, message: Any, delay: int | None, carrier: dict[str, str] | None
+) -> None:
+    """A ``send`` span for ``message`` (under ``carrier``'s context, or the
+    current one), and its context into the message's options."""
+    if not exporting():  # the context, if any, travels on
+        if carrier is None:
+            inject(message.options)
+        elif carrier:
+            message.options[TRACE_OPTION] = carrier
+        return
+    with tracer.start_as_current_span(
+        f"send {message.actor_name}",
+        context=None if carrier is None else propagate.extract(carrier),
+        kind=SpanKind.PRODUCER,
+        attributes={
+            **_message_attributes(message),
+            "folio.job_id": str(message.options.get("job_id") or ""),
+            "folio.delay_ms": int(delay or 0),
+        },
+    ):
+        inject(message.options)
+
+
+def _message_attributes(message: Any) -> dict[str, str]:
+    """The span attributes of every message's span, sent or processed."""
+    return {
+        "messaging.system": "dramatiq",
+        "messaging.destination.name": message.queue_name,
+        "messaging.message.id": message.message_id,
+        "folio.actor": message.actor_name,
+    }
+
+
 def extract(options: dict[str, Any]) -> otel_context.Context:
     """The trace context a message carries (empty when none)."""
     carrier = options.get(TRACE_OPTION)
@@ -206,23 +249,8 @@ class Tracing(Middleware):
 
     def before_enqueue(self, broker: dramatiq.Broker, message: Any, delay: int | None) -> None:
         if TRACE_OPTION in message.options:
-            return  # a retry or a delayed message moving on: same trace
-        if not exporting():
-            inject(message.options)  # the current context, if any, travels on
-            return
-        with self._tracer.start_as_current_span(
-            f"send {message.actor_name}",
-            kind=SpanKind.PRODUCER,
-            attributes={
-                "messaging.system": "dramatiq",
-                "messaging.destination.name": message.queue_name,
-                "messaging.message.id": message.message_id,
-                "folio.actor": message.actor_name,
-                "folio.job_id": str(message.options.get("job_id") or ""),
-                "folio.delay_ms": int(delay or 0),
-            },
-        ):
-            inject(message.options)
+            return  # a retry, a delayed message moving on, or marked by trace_send
+        _trace_send(self._tracer, message, delay, None)
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         span = self._tracer.start_span(
@@ -230,10 +258,7 @@ class Tracing(Middleware):
             context=extract(message.options),
             kind=SpanKind.CONSUMER,
             attributes={
-                "messaging.system": "dramatiq",
-                "messaging.destination.name": message.queue_name,
-                "messaging.message.id": message.message_id,
-                "folio.actor": message.actor_name,
+                **_message_attributes(message),
                 "folio.retries": int(message.options.get("retries") or 0),
             },
         )

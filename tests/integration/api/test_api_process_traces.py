@@ -77,3 +77,8 @@ async def test_each_request_of_a_batch_sends_its_own_trace(
     ]
     assert len(message_traces) == len(docs)
     assert set(message_traces) == server_traces  # one trace each, none shared
+    # and each request's trace shows its send, a child of the request's span
+    server_spans = {s.context.span_id for s in spans.get_finished_spans() if s.name == ROUTE}
+    send_spans = [s for s in spans.get_finished_spans() if s.name == "send docs.process"]
+    assert sorted(s.context.trace_id for s in send_spans) == sorted(server_traces)
+    assert all(s.parent is not None and s.parent.span_id in server_spans for s in send_spans)

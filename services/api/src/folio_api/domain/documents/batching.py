@@ -46,7 +46,7 @@ from folio_shared.db.enums import DocumentStatus, JobStatus
 from folio_shared.jobs import outbox
 from folio_shared.jobs.send import AsyncSender
 from folio_shared.logging import get_logger
-from folio_shared.telemetry import TRACE_OPTION, trace_carrier
+from folio_shared.telemetry import trace_carrier, trace_send
 
 log = get_logger(__name__)
 
@@ -255,12 +255,11 @@ _Sent = tuple[list[Request], DocumentFields, JobFields]
 
 
 def _message(requests: list[Request], job: JobFields) -> dramatiq.Message[Any]:
-    """The Dramatiq message of ``job`` as stored, with the trace context of
-    the first request (whose ask it was)."""
+    """The Dramatiq message of ``job`` as stored, sent in the trace of the
+    first request (whose ask it was)."""
     assert job.message is not None
     message = outbox.to_dramatiq(job.id, job.message, message_id=job.message_id)
-    if requests[0].trace:
-        message.options[TRACE_OPTION] = requests[0].trace
+    trace_send(message, requests[0].trace)
     return message
 
 
