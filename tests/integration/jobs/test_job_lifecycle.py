@@ -17,8 +17,10 @@ from job_actors import BrokenV1, EchoV1, ParentV1, SlowV1, TimedV1
 from jobkit import RunningWorker, counter, state_history, wait_for, wait_status
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from folio_shared.db.engine import create_session_factory
+from folio_shared.db.models import Job, JobEvent
 from folio_shared.errors import JobStateConflict
-from folio_shared.jobs import Jobs, outbox
+from folio_shared.jobs import Jobs, outbox, store
 from folio_shared.jobs.family import child_job_id
 from folio_shared.messages import Priority, Queue
 from folio_shared.settings import FolioSettings
@@ -104,6 +106,45 @@ async def test_a_timed_out_attempt_is_recorded_as_a_timeout(
         "queued",
         "running",
         "dead",
+    ]
+
+
+async def test_a_job_claimed_before_its_send_is_recorded_reads_pending_queued_running(
+    engine: AsyncEngine, key: str
+) -> None:
+    """The sender records a send after it (send, then update): a fast
+    worker can claim the job in between, still ``pending``. The claim
+    records the send itself, and the sender's late update changes nothing."""
+    job_id = new_id()
+    async with create_session_factory(engine)() as session:
+        await outbox.enqueue(session, EchoV1(job_id=str(job_id), key=key))
+        await session.commit()
+    async with engine.connect() as conn:
+        claim = await store.claim(
+            conn, job_id, worker="w-early", lease_ms=2_000, message_id="m-early"
+        )
+        await conn.commit()
+        assert claim is not None
+        assert claim.attempt == 1
+        # the sender's update, arriving after the claim
+        await conn.execute(outbox._MARK_SENT, {"id": job_id, "message_id": "m-late"})
+        await conn.commit()
+        job = (await conn.execute(sa.select(Job).where(Job.id == job_id))).one()
+        events = (
+            await conn.execute(
+                sa.select(JobEvent.status, JobEvent.data)
+                .where(JobEvent.job_id == job_id)
+                .order_by(JobEvent.id)
+            )
+        ).all()
+    assert job.status == "running"
+    assert job.message_id == "m-early"
+    assert job.sent_at is not None
+    assert job.queued_at is not None
+    assert [(e.status, e.data) for e in events] == [
+        ("pending", {}),
+        ("queued", {"message_id": "m-early"}),
+        ("running", {"attempt": 1, "worker": "w-early"}),
     ]
 
 

@@ -160,7 +160,7 @@ class JobTracking(Middleware):
         if not job_id:
             return
         continuation = bool(message.options.get("continuation"))
-        claim = self._run(self._claim(uuid.UUID(job_id), continuation))
+        claim = self._run(self._claim(uuid.UUID(job_id), continuation, message.message_id))
         if claim is None:
             raise SkipMessage()
         ctx = JobContext(
@@ -237,7 +237,9 @@ class JobTracking(Middleware):
             raise RuntimeError("JobTracking needs the AsyncIO middleware")
         return loop.run_coroutine(coro)
 
-    async def _claim(self, job_id: uuid.UUID, continuation: bool) -> store.Claim | None:
+    async def _claim(
+        self, job_id: uuid.UUID, continuation: bool, message_id: str
+    ) -> store.Claim | None:
         from folio_shared.resources import resources
 
         res = resources()
@@ -247,6 +249,7 @@ class JobTracking(Middleware):
             worker=self.worker_id,
             lease_ms=self.settings.jobs.lease_ms,
             continuation=continuation,
+            message_id=message_id,
         )
         if claim is None:
             log.info("message skipped: job not claimable", job_id=str(job_id))

@@ -69,27 +69,45 @@ def _event(status: str, data_sql: str) -> str:
     )
 
 
-_CLAIM_EVENT = _event(
-    "running", "jsonb_build_object('attempt', attempts, 'worker', CAST(:worker AS text))"
-)
+#: A claim's events: ``running``, after a ``queued`` one when the job was
+#: still ``pending`` (see :data:`_CLAIM`).
+_CLAIM_EVENTS = """
+  INSERT INTO job_events (job_id, kind, status, data)
+  SELECT t.id, 'state', s.status,
+         CASE WHEN s.n = 1 THEN jsonb_build_object('message_id', t.message_id)
+              ELSE jsonb_build_object('attempt', t.attempts, 'worker', CAST(:worker AS text)) END
+  FROM t, (VALUES (1, 'queued'), (2, 'running')) AS s(n, status)
+  WHERE s.n = 2 OR t.was = 'pending'
+  ORDER BY s.n"""
+#: Claim a job for one attempt. A ``pending`` job is claimed when its message
+#: arrived before its sender recorded the send (the sender's update then
+#: finds it ``running`` and does nothing): the claim records what that
+#: update would have, the send time, the message id and the ``queued``
+#: event, so the history still reads pending, queued, running.
 _CLAIM = sa.text(
     f"""
-    WITH t AS (
+    WITH o AS (
+      SELECT id, status AS was FROM jobs WHERE id = :id FOR UPDATE
+    ), t AS (
       UPDATE jobs SET
         status = 'running',
         attempts = CASE WHEN completion_sent_at IS NULL THEN attempts + 1 ELSE attempts END,
         started_at = coalesce(started_at, now()), updated_at = now(),
         worker = :worker, eta = NULL,
-        lease_expires_at = now() + make_interval(secs => CAST(:lease_s AS double precision))
-      WHERE id = :id AND cancel_requested_at IS NULL AND (
+        lease_expires_at = now() + make_interval(secs => CAST(:lease_s AS double precision)),
+        sent_at = coalesce(sent_at, now()), queued_at = coalesce(queued_at, now()),
+        message_id = coalesce(message_id, CAST(:message_id AS text))
+      FROM o
+      WHERE jobs.id = o.id AND cancel_requested_at IS NULL AND (
         status IN {_CLAIMABLE}
         OR (status = 'running' AND lease_expires_at < now())
         OR (status = 'running' AND lease_expires_at IS NULL
             AND completion_sent_at IS NOT NULL AND CAST(:continuation AS boolean))
       )
-      RETURNING id, attempts, max_retries, tenant_id, document_id, parent_id,
-                completion_sent_at IS NOT NULL AS continuation, cause
-    ), e AS ({_CLAIM_EVENT})
+      RETURNING jobs.id, attempts, max_retries, tenant_id, document_id, parent_id,
+                completion_sent_at IS NOT NULL AS continuation, cause, jobs.message_id, o.was
+    ), e AS ({_CLAIM_EVENTS}
+    )
     SELECT * FROM t
     """  # noqa: S608 - built from this module's literals only
 )
@@ -102,9 +120,11 @@ async def claim(
     worker: str,
     lease_ms: int,
     continuation: bool = False,
+    message_id: str | None = None,
 ) -> Claim | None:
     """Take the job for one attempt, or ``None`` if someone else holds it,
-    it is finished, or it was cancelled."""
+    it is finished, or it was cancelled. ``message_id``: of the message
+    claiming it (recorded if the sender has not yet)."""
     row = (
         await conn.execute(
             _CLAIM,
@@ -113,6 +133,7 @@ async def claim(
                 "worker": worker,
                 "lease_s": lease_ms / 1000,
                 "continuation": continuation,
+                "message_id": message_id,
             },
         )
     ).first()
@@ -334,7 +355,13 @@ FAST = FastStatements()
 
 
 async def claim_fast(
-    pool: asyncpg.Pool, job_id: uuid.UUID, *, worker: str, lease_ms: int, continuation: bool
+    pool: asyncpg.Pool,
+    job_id: uuid.UUID,
+    *,
+    worker: str,
+    lease_ms: int,
+    continuation: bool,
+    message_id: str | None = None,
 ) -> Claim | None:
     """:func:`claim` in one round trip."""
     values = {
@@ -342,6 +369,7 @@ async def claim_fast(
         "worker": worker,
         "lease_s": lease_ms / 1000,
         "continuation": continuation,
+        "message_id": message_id,
     }
     row = await pool.fetchrow(FAST.claim[0], *FAST.args(FAST.claim, values))
     if row is None:
