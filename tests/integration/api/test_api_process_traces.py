@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from apikit import TenantKey
+from apikit import TenantKey, queued_messages
 from live_server import LiveServer, serve
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from redis.asyncio import Redis
-from test_api_process import queued_messages, stored_document
+from test_api_process import stored_document
 from test_api_process_batches import _batch_stats
 
 from folio_shared.settings import FolioSettings

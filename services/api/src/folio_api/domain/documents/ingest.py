@@ -28,7 +28,6 @@ Files of ``FOLIO_PIPELINE_LARGE_DOCUMENT_BYTES`` or more go to
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import uuid
@@ -222,6 +221,19 @@ async def _store_fast(
     them, see :func:`_lost_answer`)."""
     batcher = resources.batcher
     assert batcher is not None
+    job: dict[str, Any] = {}
+    if process:
+        job_id = uuid.uuid4()
+        message = process_message(document, job_id, ProcessOptions(priority, False, None))
+        job = {
+            "job_id": job_id,
+            "message_id": str(uuid.uuid4()),
+            "priority": priority.value,
+            "max_retries": resources.settings.jobs.max_retries,
+            "envelope": outbox.envelope(
+                message, priority=priority, queue=queue_of(resources.settings, document)
+            ),
+        }
     upload = queueing.Upload(
         document_id=document.id,
         tenant_id=document.tenant_id,
@@ -232,23 +244,8 @@ async def _store_fast(
         sha256=document.sha256 or "",
         storage_key=document.storage_key,
         metadata=document.meta,
+        **job,
     )
-    if process:
-        job_id = uuid.uuid4()
-        options = ProcessOptions(priority, False, None)
-        env = outbox.envelope(
-            process_message(document, job_id, options),
-            priority=priority,
-            queue=queue_of(resources.settings, document),
-        )
-        upload = dataclasses.replace(
-            upload,
-            job_id=job_id,
-            message_id=str(uuid.uuid4()),
-            priority=priority.value,
-            max_retries=resources.settings.jobs.max_retries,
-            envelope=env,
-        )
     try:
         async with batcher.pool.acquire() as conn:
             stored = await queueing.store(conn, upload)
@@ -257,10 +254,10 @@ async def _store_fast(
         return None
     if stored is None:
         return None
-    fields, job = stored
-    if job is not None:
-        await batcher.send(batching.Request(), fields, job)
-    return Ingested(fields, job)
+    fields, written = stored
+    if written is not None:
+        await batcher.send(batching.Request(), fields, written)
+    return Ingested(fields, written)
 
 
 async def _lost_answer(resources: Resources, document: Document) -> Ingested:
