@@ -2,8 +2,10 @@
 
 Starts a private Redis and PostgreSQL (see :mod:`_servers`), creates a
 tenant and ``--documents`` stored documents (rows only, status
-``uploaded``), serves the API as ``folio-api`` does (uvicorn, Folio's HTTP
-protocol, uvloop; ``--workers`` processes, loopback) and loads it:
+``uploaded``), leaves WAL segments ready for reuse as a server that has
+been running has them (``--fresh-wal``: not), serves the API as
+``folio-api`` does (uvicorn, Folio's HTTP protocol, uvloop; ``--workers``
+processes, loopback) and loads it:
 
 0. ``GET /healthz`` (no I/O at all) with ``wrk``: the baseline, what the
    framework and the server stack answer on this machine; every row gives
@@ -142,6 +144,12 @@ async def seed(database_url: str, documents: int) -> tuple[str, uuid.UUID, list[
     finally:
         await engine.dispose()
     return key, tenant.id, ids
+
+
+#: WAL segment files made ready for reuse before the runs (see
+#: ``BenchServers.recycle_wal``): more than the runs fill (~2.5 KB of WAL per
+#: queued document; the bench prints what they wrote).
+WAL_SEGMENTS = 64
 
 
 def parse_wrk(output: str) -> dict[str, float]:
@@ -336,6 +344,11 @@ def main() -> None:
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--documents", type=int, default=200_000)
     parser.add_argument(
+        "--fresh-wal",
+        action="store_true",
+        help="measure with no WAL segments ready for reuse, as a freshly initialised cluster",
+    )
+    parser.add_argument(
         "--rates",
         type=float,
         nargs="*",
@@ -350,6 +363,8 @@ def main() -> None:
     cpu: list[tuple[str, float, dict[str, float]]] = []  # run, requests, CPU s by part
     with BenchServers(work / "servers") as servers:
         key, tenant_id, ids = asyncio.run(seed(servers.database_url, args.documents))
+        ready = 0 if args.fresh_wal else servers.recycle_wal(WAL_SEGMENTS)
+        wal_at_start = servers.wal_position()
         fresh = iter(ids)
 
         def take(n: int) -> list[str]:
@@ -439,6 +454,14 @@ def main() -> None:
             )
         finally:
             stop(bare)
+        wal_mb = (servers.wal_position() - wal_at_start) / 2**20
+    wal_ready = f"{ready} segments ({ready * 16} MB) were" if ready else "none was"
+    print(
+        f"\nPostgreSQL wrote {wal_mb:.0f} MB of WAL during the runs; of the"
+        f" 16 MB WAL segment files, {wal_ready} ready for reuse at the start"
+    )
+    if ready and wal_mb > ready * 16:
+        print("warning: the runs created new WAL segments (see WAL_SEGMENTS)")
     print(
         f"\n{args.connections} connections, {args.workers} uvicorn workers, "
         f"{args.duration_s} s per run, {os.cpu_count()} CPUs (API, PostgreSQL, Redis and the "
