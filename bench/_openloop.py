@@ -29,6 +29,10 @@ class Result:
     """Latencies (ms) of the answered requests, status counts, errors."""
 
     latencies_ms: list[float] = field(default_factory=list)
+    #: each answered request's scheduled time, in s from the run's start
+    #: (``started_at``, a ``time.perf_counter()`` value), beside its latency
+    scheduled_s: list[float] = field(default_factory=list)
+    started_at: float = 0.0
     statuses: dict[int, int] = field(default_factory=dict)
     errors: int = 0
     late_starts: int = 0
@@ -43,6 +47,38 @@ class Result:
     @property
     def rate(self) -> float:
         return len(self.latencies_ms) / self.duration_s if self.duration_s else 0.0
+
+    def stalls(
+        self, *, over_ms: float = 10.0, within_s: float = 0.1, at_least: int = 5
+    ) -> list[Stall]:
+        """Spans where ``at_least`` requests, each scheduled within
+        ``within_s`` of the one before, all took longer than ``over_ms``:
+        the server (or the machine) held them up together."""
+        slow = sorted(
+            (s, ms)
+            for s, ms in zip(self.scheduled_s, self.latencies_ms, strict=True)
+            if ms > over_ms
+        )
+        spans: list[Stall] = []
+        for at, ms in slow:
+            last = spans[-1] if spans else None
+            if last is not None and at - last.end_s <= within_s:
+                last.end_s, last.requests = at, last.requests + 1
+                last.max_ms = max(last.max_ms, ms)
+            else:
+                spans.append(Stall(at, at, 1, ms))
+        return [span for span in spans if span.requests >= at_least]
+
+
+@dataclass
+class Stall:
+    """Requests held up together (see :meth:`Result.stalls`); times in s
+    from the run's start, by scheduled time."""
+
+    start_s: float
+    end_s: float
+    requests: int
+    max_ms: float
 
 
 #: Shortest sleep of the scheduler: requests due meanwhile go out together
@@ -136,6 +172,7 @@ class _Generator:
     def answered(self, conn: _Connection, status: int, scheduled: float) -> None:
         result = self.result
         result.latencies_ms.append((time.perf_counter() - scheduled) * 1000)
+        result.scheduled_s.append(scheduled - result.started_at)
         result.statuses[status] = result.statuses.get(status, 0) + 1
         self.outstanding -= 1
         if self.backlog:
@@ -175,7 +212,7 @@ async def run(
         (await loop.create_connection(lambda: _Connection(generator), host, port))[1]
         for _ in range(connections)
     ]
-    started = time.perf_counter()
+    started = generator.result.started_at = time.perf_counter()
     i = 0
     while i < total:
         now = time.perf_counter()

@@ -42,6 +42,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -65,6 +66,9 @@ from folio_shared.db.repositories.tenants import create_tenant
 PROCESS_ROUTE = "POST /v1/documents/{id}/process"
 #: Documents queued by the closed-loop warm-up (3 s), not by the measured run.
 WARM_UP_DOCUMENTS = 10_000
+#: the bare app's warm-up (2 s in open loop); without one its first requests
+#: wait for its connection pools to fill (stalls of ~100 requests at the start)
+BARE_WARM_UP_DOCUMENTS = 2_000
 
 PROCESS_LUA = """
 local ids = {}
@@ -316,9 +320,83 @@ class Meter:
         return {part: after[part] - self.parts[part] for part in after}
 
 
+class WalSwitches:
+    """Times (``time.perf_counter()``) at which PostgreSQL's WAL insert
+    position entered a new segment, sampled every 10 ms in a thread between
+    :meth:`start` and :meth:`stop` (with ``--stalls``: to set the stalls of
+    a run beside the WAL segments)."""
+
+    def __init__(self, database_url: str) -> None:
+        self.engine = sa.create_engine(
+            database_url.replace("postgresql://", "postgresql+psycopg2://"),
+            isolation_level="AUTOCOMMIT",
+        )
+        self.times: list[float] = []
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _sample(self) -> None:
+        sql = sa.text(
+            "SELECT (pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')"
+            " / pg_size_bytes(current_setting('wal_segment_size')))::bigint"
+        )
+        with self.engine.connect() as conn:
+            segment = conn.execute(sql).scalar_one()
+            while not self._done.wait(0.01):
+                now, current = time.perf_counter(), conn.execute(sql).scalar_one()
+                if current != segment:
+                    self.times.append(now)
+                    segment = current
+
+    def start(self) -> None:
+        self.times, self._done = [], threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> list[float]:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+        return self.times
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+class _NoWal(WalSwitches):
+    """Without ``--stalls``: samples nothing."""
+
+    def __init__(self) -> None:
+        self.times = []
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> list[float]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+def describe_stalls(result: _openloop.Result, switches: list[float]) -> str:
+    """The run's stalls, each with the WAL segment switches near it."""
+    at = [t - result.started_at for t in switches]
+    lines = []
+    for stall in result.stalls():
+        near = [f"{t:.2f}" for t in at if stall.start_s - 0.15 <= t <= stall.end_s + 0.05]
+        wal = f"; WAL segment switch at {', '.join(near)} s" if near else ""
+        lines.append(
+            f"  {stall.start_s:5.2f}-{stall.end_s:5.2f} s: {stall.requests:4d} requests"
+            f" over 10 ms, up to {stall.max_ms:.0f} ms{wal}"
+        )
+    lines.append("  WAL segment switches at: " + (", ".join(f"{t:.2f}" for t in at) or "none"))
+    return "\n".join(lines)
+
+
 def open_loop(
     base_url: str, key: str, ids: list[str], rate: float, connections: int, duration_s: int
-) -> dict[str, float]:
+) -> tuple[dict[str, float], _openloop.Result]:
     r = _openloop.run_sync(
         base_url,
         rate=rate,
@@ -333,7 +411,7 @@ def open_loop(
         "p50_ms": r.percentile(50),
         "p99_ms": r.percentile(99),
         "non_2xx": float(sum(n for s, n in r.statuses.items() if s >= 300) + r.errors),
-    }
+    }, r
 
 
 def main() -> None:
@@ -347,6 +425,12 @@ def main() -> None:
         "--fresh-wal",
         action="store_true",
         help="measure with no WAL segments ready for reuse, as a freshly initialised cluster",
+    )
+    parser.add_argument(
+        "--stalls",
+        action="store_true",
+        help="list each open-loop run's stalls (5+ requests over 10 ms within 100 ms)"
+        " beside PostgreSQL's WAL segment switches",
     )
     parser.add_argument(
         "--rates",
@@ -365,6 +449,9 @@ def main() -> None:
         key, tenant_id, ids = asyncio.run(seed(servers.database_url, args.documents))
         ready = 0 if args.fresh_wal else servers.recycle_wal(WAL_SEGMENTS)
         wal_at_start = servers.wal_position()
+        # --stalls: the WAL sampler runs during the open-loop runs only
+        wal = WalSwitches(servers.database_url) if args.stalls else _NoWal()
+        stalls: list[tuple[str, _openloop.Result, list[float]]] = []
         fresh = iter(ids)
 
         def take(n: int) -> list[str]:
@@ -396,6 +483,7 @@ def main() -> None:
             (work / "warm-ids.txt").write_text("\n".join(take(WARM_UP_DOCUMENTS)) + "\n")
             # the closed loop takes what the open-loop runs (and the bare app's) leave
             later = int(sum(args.rates) * args.duration_s + max(args.rates) * args.duration_s)
+            later += BARE_WARM_UP_DOCUMENTS
             if len(ids) - WARM_UP_DOCUMENTS - later < 1_000:
                 sys.exit(f"--documents {len(ids)} is too few for these rates and duration")
             closed_ids = take(len(ids) - WARM_UP_DOCUMENTS - later)
@@ -419,7 +507,9 @@ def main() -> None:
             for rate in args.rates:
                 batch = take(int(rate * args.duration_s))
                 meter.start()
-                r = open_loop(base_url, key, batch, rate, args.connections, args.duration_s)
+                wal.start()
+                r, result = open_loop(base_url, key, batch, rate, args.connections, args.duration_s)
+                stalls.append((f"process, open loop {rate:.0f}/s", result, wal.stop()))
                 cpu.append((f"process, open loop {rate:.0f}/s", len(batch), meter.stop()))
                 rows.append((PROCESS_ROUTE, "API", f"open loop, {rate:.0f}/s offered", r))
             upload_lua = work / "upload.lua"
@@ -445,9 +535,14 @@ def main() -> None:
         meter = Meter(bare.pid, work / "servers")
         try:
             rate = max(args.rates)
+            # warmed up as the API was: its pools fill, its code paths run once
+            warm = take(BARE_WARM_UP_DOCUMENTS)
+            open_loop(base_url, key, warm, BARE_WARM_UP_DOCUMENTS / 2, args.connections, 2)
             batch = take(int(rate * args.duration_s))
             meter.start()
-            r = open_loop(base_url, key, batch, rate, args.connections, args.duration_s)
+            wal.start()
+            r, result = open_loop(base_url, key, batch, rate, args.connections, args.duration_s)
+            stalls.append((f"bare app, open loop {rate:.0f}/s", result, wal.stop()))
             cpu.append((f"bare app, open loop {rate:.0f}/s", len(batch), meter.stop()))
             rows.append(
                 (PROCESS_ROUTE, "bare ASGI app (baseline)", f"open loop, {rate:.0f}/s offered", r)
@@ -462,6 +557,11 @@ def main() -> None:
     )
     if ready and wal_mb > ready * 16:
         print("warning: the runs created new WAL segments (see WAL_SEGMENTS)")
+    if args.stalls:
+        wal.close()
+        for run, result, switches in stalls:
+            print(f"\nStalls of {run} (by scheduled time, s from its start):")
+            print(describe_stalls(result, switches))
     print(
         f"\n{args.connections} connections, {args.workers} uvicorn workers, "
         f"{args.duration_s} s per run, {os.cpu_count()} CPUs (API, PostgreSQL, Redis and the "
