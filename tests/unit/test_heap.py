@@ -21,7 +21,10 @@ def restored_gc() -> Iterator[None]:
 def test_settle_freezes_the_survivors_and_raises_the_young_threshold(restored_gc: None) -> None:
     long_lived = [{"n": i} for i in range(1000)]  # tracked objects that survive
     frozen = settle()
-    assert frozen == gc.get_freeze_count() >= len(long_lived)
+    # frozen objects that die later leave the count (another thread's garbage
+    # can do so at any moment), so it may only have fallen since, and it still
+    # holds everything that is alive
+    assert frozen >= gc.get_freeze_count() >= len(long_lived)
     assert gc.get_threshold()[0] == YOUNG_THRESHOLD
     # a full collection no longer walks them: only objects made since are tracked
     assert not any(obj is long_lived for obj in gc.get_objects(generation=2))
