@@ -185,10 +185,12 @@ def _proc_cpu_s(pid: int) -> float:
     return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_by_role(api_pid: int, servers_dir: Path) -> dict[str, float]:
+def cpu_by_role(api_pid: int, servers_dir: Path, redis_port: int) -> dict[str, float]:
     """CPU seconds used so far by the API (uvicorn and its workers), by
     PostgreSQL (the server started in ``servers_dir`` and its backends) and
-    by Redis (``redis-server`` processes)."""
+    by Redis (the ``redis-server`` on ``redis_port``: not the machine's own,
+    nor one that another program starts and stops during a run, whose
+    exit would take its time out of the sum)."""
     procs: dict[int, tuple[int, str, str, float]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -210,12 +212,12 @@ def cpu_by_role(api_pid: int, servers_dir: Path) -> dict[str, float]:
         if comm == "postgres" and str(servers_dir) in cmd
     }
     out = {"api": 0.0, "postgres": 0.0, "redis": 0.0}
-    for pid, (ppid, comm, _cmd, cpu) in procs.items():
+    for pid, (ppid, comm, cmd, cpu) in procs.items():
         if api_pid in (pid, ppid):
             out["api"] += cpu
         elif pid in postmasters or ppid in postmasters:
             out["postgres"] += cpu
-        elif comm == "redis-server":
+        elif comm == "redis-server" and cmd.rstrip().endswith(f":{redis_port}"):
             out["redis"] += cpu
     return out
 
@@ -295,15 +297,19 @@ def stop(proc: Any) -> None:
 
 @dataclass
 class Meter:
-    """CPU seconds used, by part, between :meth:`start` and :meth:`stop`."""
+    """CPU seconds used, by part, between :meth:`start` and :meth:`stop`,
+    and the wall-clock seconds between them (``"elapsed"``: a run that falls
+    behind lasts longer than its nominal duration while it drains)."""
 
     api_pid: int
     servers_dir: Path
+    redis_port: int
     parts: dict[str, float] = field(default_factory=dict)
 
     def _now(self) -> dict[str, float]:
-        used = cpu_by_role(self.api_pid, self.servers_dir)
+        used = cpu_by_role(self.api_pid, self.servers_dir, self.redis_port)
         used["stolen"] = _stolen_s()
+        used["elapsed"] = time.perf_counter()
         me, children = (
             resource.getrusage(resource.RUSAGE_SELF),
             resource.getrusage(resource.RUSAGE_CHILDREN),
@@ -468,7 +474,7 @@ def main() -> None:
         api = serve(
             ["--factory", "folio_api.app:create_app"], env, port, args.workers, work / "api.log"
         )
-        meter = Meter(api.pid, work / "servers")
+        meter = Meter(api.pid, work / "servers", servers.redis.port)
         try:
             health_lua = work / "health.lua"
             health_lua.write_text('wrk.method = "GET"\n')
@@ -532,7 +538,7 @@ def main() -> None:
             args.workers,
             work / "bare.log",
         )
-        meter = Meter(bare.pid, work / "servers")
+        meter = Meter(bare.pid, work / "servers", servers.redis.port)
         try:
             rate = max(args.rates)
             # warmed up as the API was: its pools fill, its code paths run once
@@ -584,8 +590,8 @@ def main() -> None:
     print("|---|" + "---:|" * (len(parts) + 3))
     for run, requests, used in cpu:
         per = [1000 * used[p] / requests for p in parts]
-        cores = sum(used[p] for p in parts) / args.duration_s
-        stolen = used["stolen"] / args.duration_s
+        cores = sum(used[p] for p in parts) / used["elapsed"]
+        stolen = used["stolen"] / used["elapsed"]
         cells = " | ".join(f"{v:.3f}" for v in per)
         print(f"| {run} | {cells} | {sum(per):.3f} | {cores:.2f} | {stolen:.2f} |")
 
