@@ -431,3 +431,45 @@ async def test_local_root_cannot_be_escaped(local: LocalStorage, tmp_path: Path)
     with pytest.raises(InvalidStorageKey):
         await local.put_bytes("../../outside/x", b"x", content_type="text/plain")
     assert not (tmp_path / "outside" / "x").exists()
+
+
+async def test_local_write_syncs_every_folder_it_changed(
+    local: LocalStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rename lasts a power cut only once its folder is synced, and a new
+    folder only once its parent is: the write syncs the file, its metadata,
+    and each folder that gained an entry, before it returns."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    await local.put_bytes("t/deep/new/doc.txt", b"kept", content_type="text/plain")
+    objects, meta = local.root / "objects", local.root / "meta"
+    folders = {p for p in synced if Path(p).is_dir()}
+    expected = {
+        str(tree / sub) for tree in (objects, meta) for sub in ("", "t", "t/deep", "t/deep/new")
+    }
+    assert folders == {str(Path(p).resolve()) for p in expected}
+    # the data and metadata files were synced before their renames (from tmp/)
+    assert sum(1 for p in synced if Path(p).parent.name == "tmp") == 2
+
+    # a second object in the same folder syncs only that folder (in each tree)
+    synced.clear()
+    await local.put_bytes("t/deep/new/other.txt", b"too", content_type="text/plain")
+    assert {p for p in synced if Path(p).is_dir()} == {
+        str((tree / "t/deep/new").resolve()) for tree in (objects, meta)
+    }
+
+
+async def test_local_key_under_an_object_is_refused(local: LocalStorage) -> None:
+    """A file system cannot hold ``a`` and ``a/b`` both: the second is
+    refused, the first is left as it was."""
+    await local.put_bytes("n/a", b"object", content_type="text/plain")
+    with pytest.raises(InvalidStorageKey):
+        await local.put_bytes("n/a/b", b"under it", content_type="text/plain")
+    assert await local.get_bytes("n/a") == b"object"
+    assert list((local.root / "tmp").iterdir()) == []

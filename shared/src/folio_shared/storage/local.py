@@ -8,8 +8,10 @@ Layout under ``root`` (``FOLIO_STORAGE_LOCAL_ROOT``)::
 
 Blocking file calls run in worker threads (:func:`asyncio.to_thread`), so the
 event loop never waits on the disk. Writes go to ``tmp/`` first, are fsynced,
-then renamed over ``objects/<key>``: a reader sees the old object or the
-whole new one, and a crash leaves at most a stray temp file (removed by
+then renamed over ``objects/<key>``, and the folders that changed are
+fsynced before the write returns: a reader sees the old object or the
+whole new one, a written object survives a power cut, and a crash leaves
+at most a stray temp file (removed by
 :meth:`LocalStorage.open` once older than an hour). Every path is resolved
 and must stay inside ``objects/`` (a symlink pointing out is refused).
 
@@ -210,17 +212,22 @@ class LocalStorage(Storage):
     ) -> None:
         meta_tmp = self._tmp / f"{uuid.uuid4().hex}.meta"
         try:
-            meta_tmp.write_bytes(json.dumps(meta).encode())
+            with open(meta_tmp, "xb") as handle:
+                _write(handle, None, json.dumps(meta).encode(), sync=True)
             for attempt in range(3):  # a concurrent delete may prune a fresh folder
                 try:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    meta_target.parent.mkdir(parents=True, exist_ok=True)
+                    changed = _make_dirs(target.parent, self._objects)
+                    changed |= _make_dirs(meta_target.parent, self._meta)
                     os.replace(meta_tmp, meta_target)
                     os.replace(tmp, target)
-                    return
+                    break
                 except FileNotFoundError:
                     if attempt == 2 or not tmp.exists():
                         raise
+            # A rename is durable once its folder is: without this, a power
+            # cut after the answer could lose an object the database names.
+            for folder in changed | {target.parent, meta_target.parent}:
+                _sync_dir(folder)
         except (FileExistsError, NotADirectoryError, IsADirectoryError) as e:
             raise InvalidStorageKey(
                 "storage key conflicts with an existing object or folder", key=key
@@ -427,7 +434,8 @@ def _discard(handle: BinaryIO | None, tmp: Path) -> None:
 def _write(handle: Any, digest: Any, data: bytes, *, sync: bool = False) -> None:
     if data:
         handle.write(data)
-        digest.update(data)
+        if digest is not None:
+            digest.update(data)
     if sync:
         handle.flush()
         os.fsync(handle.fileno())
@@ -435,3 +443,30 @@ def _write(handle: Any, digest: Any, data: bytes, *, sync: bool = False) -> None
 
 def _query(token: str) -> str:
     return urlencode({"token": token})
+
+
+def _make_dirs(folder: Path, tree: Path) -> set[Path]:
+    """Create ``folder`` and its missing parents (under ``tree``, which
+    exists); returns the folders that gained an entry, whose own entries
+    must be synced for the new folders to last."""
+    missing: list[Path] = []
+    while folder != tree and folder != folder.parent and not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        try:
+            new.mkdir()
+        except FileExistsError:
+            if not new.is_dir():  # an object where a folder should be
+                raise
+            # else a concurrent write made it
+    return {new.parent for new in missing}
+
+
+def _sync_dir(folder: Path) -> None:
+    """fsync a folder, so the entries renamed or created in it are on disk."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
