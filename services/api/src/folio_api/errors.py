@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from enum import Enum
 from http import HTTPStatus
 from typing import Any
 
@@ -84,14 +85,21 @@ def validation_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Respo
     errors = [e for e in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(e, dict)]
     if errors:
         detail = "; ".join(
-            f"{e.get('source', 'request')} field {e.get('key', '?')!r}: {e.get('message', '')}"
-            for e in errors
+            f"{_source(e)} field {e.get('key', '?')!r}: {e.get('message', '')}" for e in errors
         )
     else:
         detail = exc.detail
     return problem_response(
         400, "invalid_input", detail, extra={"errors": errors} if errors else None
     )
+
+
+def _source(error: dict[str, Any]) -> str:
+    """Where a validation error's field is (``query``, ``path``, ``body``,
+    ...): Litestar gives a ``ParamType``, whose ``str()`` is its member
+    name on Python 3.11 (``ParamType.QUERY``), not its value."""
+    source = error.get("source", "request")
+    return str(source.value if isinstance(source, Enum) else source)
 
 
 def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
