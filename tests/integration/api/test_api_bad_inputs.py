@@ -3,6 +3,7 @@ and nothing is stored."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -171,9 +172,23 @@ async def test_declared_length_over_the_limit_is_413_before_reading(
 @pytest.mark.parametrize(
     ("method", "path", "kwargs", "status", "code", "field"),
     [
-        ("get", "/v1/documents", {"params": {"limit": "0"}}, 400, "invalid_input", "limit"),
+        (
+            "get",
+            "/v1/documents",
+            {"params": {"limit": "0"}},
+            400,
+            "invalid_input",
+            "query field 'limit'",
+        ),
         ("get", "/v1/documents", {"params": {"limit": "1000"}}, 400, "invalid_input", "limit"),
-        ("get", "/v1/documents", {"params": {"status": "nope"}}, 400, "invalid_input", "status"),
+        (
+            "get",
+            "/v1/documents",
+            {"params": {"status": "nope"}},
+            400,
+            "invalid_input",
+            "query field 'status'",
+        ),
         ("get", "/v1/documents", {"params": {"kind": "exe"}}, 400, "invalid_input", "kind"),
         (
             "get",
@@ -246,3 +261,72 @@ async def test_malformed_ids_and_last_event_id(client: Client, alice: TenantKey)
         f"/v1/jobs/{job_id}/events", headers={**alice.headers, "Last-Event-ID": "drop table"}
     )
     problem(response, 400, "invalid_input")
+
+
+UNSTORABLE_METADATA = [
+    # (id, the metadata field as sent, what the detail says)
+    ("nul-in-value", '{"a": "x\\u0000y"}', "NUL"),
+    ("nul-in-key", '{"a\\u0000": 1}', "NUL"),
+    ("lone-surrogate", '{"a": "\\ud800"}', "surrogate"),
+    ("too-large-number", '{"a": 1e400}', "finite"),
+    ("nan", '{"a": NaN}', "not valid JSON"),
+    ("too-deep", '{"a": ' + "[" * 40 + "]" * 40 + "}", "nested deeper than 32"),
+    ("deeper-than-python", '{"a": ' + "[" * 6000 + "]" * 6000 + "}", "nested deeper than 32"),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [case[1:] for case in UNSTORABLE_METADATA],
+    ids=[case[0] for case in UNSTORABLE_METADATA],
+)
+async def test_metadata_the_database_cannot_keep_is_400_and_stores_nothing(
+    client: Client, alice: TenantKey, store_root: Path, raw: str, says: str
+) -> None:
+    before = sorted((store_root / "objects").rglob("*"))
+    response = await client.post(
+        "/v1/documents",
+        headers=alice.headers,
+        files={"file": ("m.txt", uuid.uuid4().bytes.hex().encode(), "text/plain")},
+        data={"metadata": raw},
+    )
+    detail = problem(response, 400, "invalid_input")["detail"]
+    assert "'metadata'" in detail
+    assert says in detail
+    assert sorted((store_root / "objects").rglob("*")) == before
+
+
+async def test_metadata_as_deep_as_allowed_is_kept(client: Client, alice: TenantKey) -> None:
+    nested: Any = "leaf"
+    for _ in range(31):
+        nested = [nested]
+    response = await client.post(
+        "/v1/documents",
+        headers=alice.headers,
+        params={"process": "false"},
+        files={"file": ("m.txt", uuid.uuid4().bytes.hex().encode(), "text/plain")},
+        data={"metadata": json.dumps({"a": nested, "n": -0.125, "text": "ünï ✓"})},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["document"]["metadata"] == {"a": nested, "n": -0.125, "text": "ünï ✓"}
+
+
+@pytest.mark.parametrize(
+    ("metadata", "says"),
+    [
+        ('{"a": "x\\u0000y"}', "NUL"),
+        ('{"a": "' + "x" * 17_000 + '"}', "over 16384 bytes"),
+    ],
+    ids=["nul", "too-large"],
+)
+async def test_presigned_upload_metadata_is_checked_the_same_way(
+    client: Client, alice: TenantKey, metadata: str, says: str
+) -> None:
+    response = await client.post(
+        "/v1/uploads",
+        headers={**alice.headers, "Content-Type": "application/json"},
+        content=b'{"filename": "p.txt", "metadata": ' + metadata.encode() + b"}",
+    )
+    detail = problem(response, 400, "invalid_input")["detail"]
+    assert "body field 'metadata'" in detail
+    assert says in detail

@@ -172,3 +172,51 @@ async def test_a_lost_statement_connection_falls_back_and_loses_nothing(
     ]
     assert len(sent) == 1
     assert sent[0]["message_id"] == jobs[0].message_id
+
+
+REFUSED_NAME = "refused-by-the-database.txt"
+
+
+async def test_an_upload_the_database_refuses_keeps_no_object(
+    client: Client, alice: TenantKey, engine: AsyncEngine, store_root: Path
+) -> None:
+    """The statement fails with an error of the database's (a trigger
+    refuses this one file name): nothing was written, so the stored file
+    is removed at once instead of waiting for the orphan sweep."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.text(
+                "CREATE FUNCTION refuse_upload() RETURNS trigger LANGUAGE plpgsql AS $$"
+                f" BEGIN IF NEW.filename = '{REFUSED_NAME}' THEN"
+                " RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$"
+            )
+        )
+        await conn.execute(
+            sa.text(
+                "CREATE TRIGGER refuse_upload BEFORE INSERT ON documents"
+                " FOR EACH ROW EXECUTE FUNCTION refuse_upload()"
+            )
+        )
+    try:
+        before = sorted((store_root / "objects").rglob("*"))
+        data = text_bytes()
+        r = await client.post(
+            "/v1/documents",
+            headers=alice.headers,
+            files={"file": (REFUSED_NAME, data, "text/plain")},
+        )
+        assert r.status_code == 500, r.text
+        assert r.json()["code"] == "internal_error"
+        after = sorted((store_root / "objects").rglob("*"))
+        assert [p for p in after if p.is_file()] == [p for p in before if p.is_file()]
+        async with engine.connect() as conn:
+            count = await conn.scalar(
+                sa.select(sa.func.count())
+                .select_from(Document)
+                .where(Document.sha256 == hashlib.sha256(data).hexdigest())
+            )
+        assert count == 0
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("DROP TRIGGER refuse_upload ON documents"))
+            await conn.execute(sa.text("DROP FUNCTION refuse_upload()"))

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from typing import Any
 
 import asyncpg
 from multipart import MultipartSegment  # type: ignore[import-untyped]
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_api.domain.documents import batching, queueing, repository
@@ -58,8 +59,10 @@ log = get_logger(__name__)
 
 #: Room for the multipart framing and text fields on top of the file limit.
 FORM_OVERHEAD_BYTES = 256 * 1024
-#: Largest ``metadata`` form field, in bytes.
+#: Largest ``metadata`` (the form field, or a presigned upload's), in bytes.
 MAX_METADATA_BYTES = 16 * 1024
+#: Deepest nesting of objects and arrays in ``metadata``.
+MAX_METADATA_DEPTH = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +81,60 @@ def storage_key_for(tenant_id: uuid.UUID) -> str:
 
 
 def parse_metadata(raw: bytes) -> dict[str, Any]:
-    """The ``metadata`` form field: a JSON object."""
+    """The ``metadata`` form field: a JSON object (see :func:`check_metadata`)."""
     try:
-        value = json.loads(raw or b"{}")
+        value = json.loads(raw or b"{}", parse_constant=_no_constant)
+    except RecursionError as e:
+        raise InvalidInput(
+            f"form field 'metadata': nested deeper than {MAX_METADATA_DEPTH} levels"
+        ) from e
     except (ValueError, UnicodeDecodeError) as e:
         raise InvalidInput("form field 'metadata': not valid JSON") from e
     if not isinstance(value, dict):
         raise InvalidInput("form field 'metadata': must be a JSON object")
+    return check_metadata(value, "form field 'metadata'")
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def check_metadata(value: dict[str, Any], field: str) -> dict[str, Any]:
+    """``value`` if PostgreSQL's ``jsonb`` can keep it as the client sent it,
+    else :class:`InvalidInput` naming ``field``: at most
+    :data:`MAX_METADATA_BYTES` as JSON and :data:`MAX_METADATA_DEPTH`
+    levels deep, no NUL character (``\\u0000``) or lone surrogate in a
+    key or string, no number too large for a double (``1e400``) or
+    ``NaN``. Found here, these are a 400; found by the database, they
+    were a 500 after the file was stored."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_METADATA_DEPTH:
+                raise InvalidInput(f"{field}: nested deeper than {MAX_METADATA_DEPTH} levels")
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    _check_text(key, field)
+                    stack.append((child, depth + 1))
+            else:
+                stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, str):
+            _check_text(item, field)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise InvalidInput(f"{field}: numbers must be finite (and within a double's range)")
+    if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
+        raise InvalidInput(f"{field}: over {MAX_METADATA_BYTES} bytes as JSON")
     return value
+
+
+def _check_text(text: str, field: str) -> None:
+    if "\x00" in text:
+        raise InvalidInput(f"{field}: text may not contain the NUL character (\\u0000)")
+    try:
+        text.encode()
+    except UnicodeEncodeError as e:
+        raise InvalidInput(f"{field}: text may not contain a lone UTF-16 surrogate") from e
 
 
 class _Measured:
@@ -175,10 +224,17 @@ async def upload_form(
         status=DocumentStatus.QUEUED if process else DocumentStatus.UPLOADED,
         meta=metadata,
     )
+    fast_unsure = False  # the fast statement's connection failed: it may have written
     if resources.batcher is not None:
-        fast = await _store_fast(resources, document, process, priority)
-        if fast is not None:
+        try:
+            fast = await _store_fast(resources, document, process, priority)
+        except BaseException as e:
+            if _refused(e):  # an autocommitted statement the database refused
+                await _remove(resources, key)
+            raise
+        if isinstance(fast, Ingested):
             return fast
+        fast_unsure = fast is _UNSURE
     assert resources.sessions is not None
     async with resources.sessions() as session:
         existing = await repository.find_by_sha256(session, tenant_id, sha256)
@@ -200,7 +256,13 @@ async def upload_form(
                 await session.rollback()  # the same bytes, uploaded concurrently
                 existing = await repository.find_by_sha256(session, tenant_id, sha256)
                 if existing is None:
+                    if not fast_unsure:
+                        await _remove(resources, key)
                     raise
+            except BaseException as e:
+                if not fast_unsure and _refused(e):  # rolled back: no row names the object
+                    await _remove(resources, key)
+                raise
             else:
                 ids = outbox.pending_ids(session)
     if existing is not None:
@@ -210,15 +272,36 @@ async def upload_form(
     return Ingested(document, job)
 
 
+#: :func:`_store_fast`'s answer when its connection failed mid-statement.
+_UNSURE = object()
+
+
+def _refused(error: BaseException) -> bool:
+    """Whether ``error`` means the write it came from certainly wrote
+    nothing: the database answered with an error (a refused statement, or
+    a transaction that failed before or at its commit), or Python failed
+    before the commit was sent. A lost connection or a cancelled request
+    (client gone) may have committed; their object is left to the
+    scheduler's orphan sweep, which checks the database before it deletes."""
+    if not isinstance(error, Exception):  # cancelled, or the process is stopping
+        return False
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return False
+        if error.orig is not None:  # the driver's error, or the asyncpg one under it
+            error = error.orig.__cause__ or error.orig
+    return not isinstance(error, OSError | asyncpg.InterfaceError | asyncpg.PostgresConnectionError)
+
+
 async def _store_fast(
     resources: Resources, document: Document, process: bool, priority: Priority
-) -> Ingested | None:
+) -> Ingested | object | None:
     """Write ``document`` (and its job, when ``process``) in one statement
     (:data:`~.queueing.STORE`) and send the job's message with the
-    ``process`` requests' sends (:meth:`~.batching.QueueBatcher.send`);
-    ``None``: for the ORM path to answer (the tenant holds these bytes
-    already, or the statement's connection failed: it may have written
-    them, see :func:`_lost_answer`)."""
+    ``process`` requests' sends (:meth:`~.batching.QueueBatcher.send`).
+    For the ORM path to answer: ``None`` when the tenant holds these bytes
+    already (nothing written), :data:`_UNSURE` when the statement's
+    connection failed (it may have written them, see :func:`_lost_answer`)."""
     batcher = resources.batcher
     assert batcher is not None
     job: dict[str, Any] = {}
@@ -251,7 +334,7 @@ async def _store_fast(
             stored = await queueing.store(conn, upload)
     except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as e:
         log.warning("fast upload path unavailable; using the ORM path", error=repr(e))
-        return None
+        return _UNSURE
     if stored is None:
         return None
     fields, written = stored

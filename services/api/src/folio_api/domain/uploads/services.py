@@ -21,7 +21,7 @@ import hashlib
 import uuid
 from typing import Any
 
-from folio_api.domain.documents.ingest import storage_key_for
+from folio_api.domain.documents.ingest import check_metadata, storage_key_for
 from folio_api.resources import Resources
 from folio_shared.db.enums import DocumentStatus
 from folio_shared.db.models import Document
@@ -66,7 +66,7 @@ async def create_upload(
         content_type=file_type.content_type,
         storage_key=storage_key_for(tenant_id),
         status=DocumentStatus.AWAITING_UPLOAD,
-        meta=metadata,
+        meta=check_metadata(metadata, "body field 'metadata'"),
     )
     grant = await resources.storage.presign_upload(
         document.storage_key,
