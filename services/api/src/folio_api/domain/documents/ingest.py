@@ -226,12 +226,7 @@ async def upload_form(
     )
     fast_unsure = False  # the fast statement's connection failed: it may have written
     if resources.batcher is not None:
-        try:
-            fast = await _store_fast(resources, document, process, priority)
-        except BaseException as e:
-            if _refused(e):  # an autocommitted statement the database refused
-                await _remove(resources, key)
-            raise
+        fast = await _store_fast(resources, document, process, priority)
         if isinstance(fast, Ingested):
             return fast
         fast_unsure = fast is _UNSURE
@@ -243,28 +238,27 @@ async def upload_form(
         if existing is None:
             session.add(document)
             try:
-                await session.flush()
-                job = (
-                    await _enqueue(
-                        resources, session, document, ProcessOptions(priority, False, None)
+                try:
+                    await session.flush()
+                    job = (
+                        await _enqueue(
+                            resources, session, document, ProcessOptions(priority, False, None)
+                        )
+                        if process
+                        else None
                     )
-                    if process
-                    else None
-                )
-                await session.commit()
-            except IntegrityError:
-                await session.rollback()  # the same bytes, uploaded concurrently
-                existing = await repository.find_by_sha256(session, tenant_id, sha256)
-                if existing is None:
-                    if not fast_unsure:
-                        await _remove(resources, key)
-                    raise
+                    await session.commit()
+                except IntegrityError:
+                    await session.rollback()  # the same bytes, uploaded concurrently
+                    existing = await repository.find_by_sha256(session, tenant_id, sha256)
+                    if existing is None:
+                        raise
+                else:
+                    ids = outbox.pending_ids(session)
             except BaseException as e:
                 if not fast_unsure and _refused(e):  # rolled back: no row names the object
                     await _remove(resources, key)
                 raise
-            else:
-                ids = outbox.pending_ids(session)
     if existing is not None:
         await _remove(resources, key)
         return await _existing(resources, existing)
@@ -274,6 +268,8 @@ async def upload_form(
 
 #: :func:`_store_fast`'s answer when its connection failed mid-statement.
 _UNSURE = object()
+#: What a lost database connection raises: the statement may have run.
+_CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
 
 
 def _refused(error: BaseException) -> bool:
@@ -290,7 +286,7 @@ def _refused(error: BaseException) -> bool:
             return False
         if error.orig is not None:  # the driver's error, or the asyncpg one under it
             error = error.orig.__cause__ or error.orig
-    return not isinstance(error, OSError | asyncpg.InterfaceError | asyncpg.PostgresConnectionError)
+    return not isinstance(error, _CONNECTION_ERRORS)
 
 
 async def _store_fast(
@@ -332,9 +328,12 @@ async def _store_fast(
     try:
         async with batcher.pool.acquire() as conn:
             stored = await queueing.store(conn, upload)
-    except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as e:
+    except _CONNECTION_ERRORS as e:
         log.warning("fast upload path unavailable; using the ORM path", error=repr(e))
         return _UNSURE
+    except Exception:  # refused by the database (autocommitted): nothing written
+        await _remove(resources, document.storage_key)
+        raise
     if stored is None:
         return None
     fields, written = stored
@@ -485,7 +484,7 @@ async def queue_processing(
     if resources.batcher is not None:
         try:
             fast = await _queue_fast(resources, tenant_id, document_id, options)
-        except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as e:
+        except _CONNECTION_ERRORS as e:
             log.warning("fast queue path unavailable; using the ORM path", error=repr(e))
             fast = None
         if fast is not None:
