@@ -330,3 +330,29 @@ async def test_presigned_upload_metadata_is_checked_the_same_way(
     detail = problem(response, 400, "invalid_input")["detail"]
     assert "body field 'metadata'" in detail
     assert says in detail
+
+
+@pytest.mark.parametrize("mode", ["keyword", "hybrid"])
+async def test_search_query_with_a_nul_is_invalid_input(
+    client: Client, alice: TenantKey, mode: str
+) -> None:
+    # PostgreSQL's text cannot hold NUL: this was a 500 from the database
+    response = await client.get(
+        "/v1/search", headers=alice.headers, params={"q": "tax\x00return", "mode": mode}
+    )
+    detail = problem(response, 400, "invalid_input")["detail"]
+    assert "query field 'q'" in detail
+
+
+@pytest.mark.parametrize("field", ["queue", "actor", "error_type"])
+async def test_dead_job_filters_with_a_nul_are_invalid_input(
+    client: Client, operator_key: str, field: str
+) -> None:
+    ops = {"Authorization": f"Bearer {operator_key}"}
+    listed = await client.get("/v1/ops/dead", headers=ops, params={field: "ocr\x00"})
+    assert f"query field {field!r}" in problem(listed, 400, "invalid_input")["detail"]
+    for action in ("redrive", "purge"):
+        chosen = await client.post(
+            f"/v1/ops/dead/{action}", headers=ops, json={"filter": {field: "ocr\x00"}}
+        )
+        assert field in problem(chosen, 400, "invalid_input")["detail"]

@@ -45,6 +45,7 @@ from folio_api.domain.ops.schemas import (
     selection,
 )
 from folio_api.errors import problem_responses
+from folio_api.params import NO_NUL
 from folio_api.resources import Resources, get_resources
 from folio_shared.jobs import Jobs
 from folio_shared.messages import Queue
@@ -98,9 +99,9 @@ class OpsController(Controller):
     async def list_dead(
         self,
         state: State,
-        queue: Annotated[str | None, Parameter(max_length=100)] = None,
-        actor: Annotated[str | None, Parameter(max_length=200)] = None,
-        error_type: Annotated[str | None, Parameter(max_length=200)] = None,
+        queue: Annotated[str | None, Parameter(max_length=100, pattern=NO_NUL)] = None,
+        actor: Annotated[str | None, Parameter(max_length=200, pattern=NO_NUL)] = None,
+        error_type: Annotated[str | None, Parameter(max_length=200, pattern=NO_NUL)] = None,
         tenant_id: FromQuery[uuid.UUID | None] = None,
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,

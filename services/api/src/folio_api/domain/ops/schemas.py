@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from folio_api.params import NoNulText
 from folio_shared.errors import InvalidInput
 from folio_shared.ops import dead
 
@@ -122,9 +123,9 @@ class DeadFilterIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     ``until``: time of death (UTC when naive); ``limit``: at most this many
     jobs (default 100)."""
 
-    queue: str | None = None
-    actor: str | None = None
-    error_type: str | None = None
+    queue: NoNulText | None = None
+    actor: NoNulText | None = None
+    error_type: NoNulText | None = None
     tenant_id: uuid.UUID | None = None
     since: datetime | None = None
     until: datetime | None = None

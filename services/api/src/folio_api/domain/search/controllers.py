@@ -22,6 +22,7 @@ from litestar.params import FromPath, FromQuery, Parameter
 
 from folio_api.domain.auth.principal import Principal
 from folio_api.errors import problem_responses
+from folio_api.params import NO_NUL
 from folio_api.resources import get_resources
 from folio_shared.db.enums import DocumentKind
 from folio_shared.errors import DependencyUnavailable
@@ -75,7 +76,9 @@ class SearchController(Controller):
         self,
         state: State,
         principal: NamedDependency[Principal],
-        q: Annotated[str, Parameter(min_length=1, max_length=1000, description="the query")],
+        q: Annotated[
+            str, Parameter(min_length=1, max_length=1000, pattern=NO_NUL, description="the query")
+        ],
         k: Annotated[int, Parameter(ge=1, le=100, description="results wanted")] = 10,
         mode: FromQuery[SearchMode] = SearchMode.HYBRID,
         document_ids: Annotated[
