@@ -23,7 +23,7 @@ import msgspec
 
 from folio_api.app import create_app
 from folio_api.domain.documents import ingest
-from folio_api.domain.documents.controllers import upload_out
+from folio_api.domain.documents.schemas import upload_out
 from folio_api.resources import get_resources
 from folio_shared.messages import Priority
 

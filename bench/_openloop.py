@@ -191,14 +191,19 @@ async def run(
     method: str = "GET",
     headers: dict[str, str] | None = None,
     path_of: Callable[[int], str] | None = None,
+    body: bytes = b"",
 ) -> Result:
     """Send ``rate`` requests/s for ``duration_s`` over ``connections``
-    connections; request *i* goes to ``path_of(i)`` (default: the URL's path)."""
+    connections; request *i* goes to ``path_of(i)`` (default: the URL's
+    path), each with ``body``."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     default_path = parts.path or "/"
     extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
-    tail = f" HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}Content-Length: 0\r\n\r\n".encode()
+    tail = (
+        f" HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
     head = f"{method} ".encode()
 
     def request_of(i: int) -> bytes:

@@ -64,6 +64,8 @@ from folio_shared.db.engine import create_session_factory
 from folio_shared.db.repositories.tenants import create_tenant
 
 PROCESS_ROUTE = "POST /v1/documents/{id}/process"
+#: The body of every ``process`` request: what ``folio-client`` sends by default.
+PROCESS_BODY = b'{"priority": "normal"}'
 #: Documents queued by the closed-loop warm-up (3 s), not by the measured run.
 WARM_UP_DOCUMENTS = 10_000
 #: the bare app's warm-up (2 s in open loop); without one its first requests
@@ -86,7 +88,8 @@ function request()
   counter = counter + %(threads)d
   local id = ids[(counter %% #ids) + 1]
   return wrk.format("POST", "/v1/documents/" .. id .. "/process", {
-    ["Authorization"] = "Bearer %(key)s"}, nil)
+    ["Authorization"] = "Bearer %(key)s", ["Content-Type"] = "application/json"},
+    '%(body)s')
 end
 """
 
@@ -409,8 +412,9 @@ def open_loop(
         connections=connections,
         duration_s=duration_s,
         method="POST",
-        headers={"Authorization": f"Bearer {key}"},
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
         path_of=lambda i: f"/v1/documents/{ids[i]}/process",
+        body=PROCESS_BODY,
     )
     return {
         "rps": r.rate,
@@ -497,7 +501,13 @@ def main() -> None:
             warm_lua, process_lua = work / "warm.lua", work / "process.lua"
             for script, file in ((warm_lua, "warm-ids.txt"), (process_lua, "run-ids.txt")):
                 script.write_text(
-                    PROCESS_LUA % {"ids": work / file, "threads": args.wrk_threads, "key": key}
+                    PROCESS_LUA
+                    % {
+                        "ids": work / file,
+                        "threads": args.wrk_threads,
+                        "key": key,
+                        "body": PROCESS_BODY.decode(),
+                    }
                 )
             run_wrk(base_url, warm_lua, args.connections, args.wrk_threads, 3)  # warm-up
             meter.start()

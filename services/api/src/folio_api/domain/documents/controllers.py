@@ -17,7 +17,6 @@ from litestar.response import Redirect, Stream
 
 from folio_api.domain.auth.principal import Principal
 from folio_api.domain.documents import ingest, services
-from folio_api.domain.documents.ingest import Ingested
 from folio_api.domain.documents.schemas import (
     ChunkPage,
     DocumentOut,
@@ -25,9 +24,9 @@ from folio_api.domain.documents.schemas import (
     ProcessRequest,
     TextOut,
     UploadOut,
-    document_out,
+    upload_out,
 )
-from folio_api.domain.jobs.schemas import job_out, job_ref
+from folio_api.domain.documents.shortcut import ProcessShortcut, process_status
 from folio_api.errors import problem_responses
 from folio_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from folio_api.resources import get_resources
@@ -69,15 +68,6 @@ class MultipartUploadOperation(Operation):
                 )
             },
         )
-
-
-def upload_out(result: Ingested) -> UploadOut:
-    job = result.job
-    return UploadOut(
-        document=document_out(result.document, job_out(job) if job else None),
-        job=job_ref(job) if job else None,
-        duplicate=result.duplicate,
-    )
 
 
 class DocumentsController(Controller):
@@ -251,6 +241,7 @@ class DocumentsController(Controller):
             "first. A document already being processed answers its current job."
         ),
         status_code=202,
+        middleware=[ProcessShortcut()],
         responses={
             200: ResponseSpec(UploadOut, description="Same bytes already stored: that document"),
             **problem_responses(404, 409, 413, 415),
@@ -272,4 +263,4 @@ class DocumentsController(Controller):
             force_ocr=options.force_ocr,
             ocr_languages=options.ocr_languages,
         )
-        return Response(upload_out(result), status_code=200 if result.duplicate else 202)
+        return Response(upload_out(result), status_code=process_status(result))

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import msgspec
 
-from folio_api.domain.jobs.schemas import JobOut, JobRef
+from folio_api.domain.jobs.schemas import JobOut, JobRef, job_out, job_ref
 from folio_shared.db.enums import DocumentKind, DocumentStatus
 from folio_shared.messages import Priority
+
+if TYPE_CHECKING:
+    from folio_api.domain.documents.ingest import Ingested
 
 
 class DocumentFields(Protocol):
@@ -228,4 +231,14 @@ def document_out(document: DocumentFields, latest_job: JobOut | None = None) -> 
         updated_at=document.updated_at,
         latest_job=latest_job,
         links=document_links(document.id),
+    )
+
+
+def upload_out(result: Ingested) -> UploadOut:
+    """The answer of an upload or a ``process`` request."""
+    job = result.job
+    return UploadOut(
+        document=document_out(result.document, job_out(job) if job else None),
+        job=job_ref(job) if job else None,
+        duplicate=result.duplicate,
     )
