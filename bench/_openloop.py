@@ -254,7 +254,7 @@ def _runner() -> Callable[..., Result]:
         import uvloop
     except ImportError:
         return asyncio.run
-    return uvloop.run  # type: ignore[no-any-return]
+    return uvloop.run
 
 
 def main() -> None:
