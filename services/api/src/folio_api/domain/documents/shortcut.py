@@ -74,6 +74,9 @@ def _json_or_no_type(scope: Scope) -> bool:
 
 
 def _declared_length(scope: Scope) -> int | None:
+    """The declared ``Content-Length``: 0 when there is none (no body, or
+    a chunked one, which is counted as it is read), ``None`` when it is
+    not a number."""
     for name, value in scope["headers"]:
         if name == b"content-length":
             try:
