@@ -71,6 +71,7 @@ async def test_bodies_it_answers_itself(scope: Any, messages: Any, expected: Any
         # the handler coerces what strict decoding refuses; it decides
         (_scope(JSON), [_body(b'{"force_ocr": "true"}')], 1),
         # not read at all
+        ({**_scope(), "query_string": b"force_ocr=true"}, [_body(b"")], 0),
         (_scope((b"content-type", b"text/plain")), [_body(b"{}")], 0),
         (_scope(JSON, (b"content-length", b"4097")), [_body(b" " * 4097)], 0),
         (_scope(JSON, (b"content-length", b"ten")), [_body(b"{}")], 0),
@@ -84,6 +85,7 @@ async def test_bodies_it_answers_itself(scope: Any, messages: Any, expected: Any
         "not-json",
         "blank",
         "coercion",
+        "query-string",
         "text-type",
         "declared-too-long",
         "bad-length",

@@ -18,8 +18,8 @@ metrics and tracing middleware: a request it answers is counted, traced and
 authenticated like any other. It answers a request whose body is empty or
 a :class:`~.schemas.ProcessRequest` in JSON (strictly typed: no coercion)
 exactly as the handler would (status, headers, body). Any other request
-(another content type, a body over :data:`MAX_BODY_BYTES`, a body it cannot
-decode) goes on to the handler with the body it read, and Litestar answers
+(a query string, another content type, a body over :data:`MAX_BODY_BYTES`,
+a body it cannot decode) goes on to the handler with the body it read, and Litestar answers
 it as before: the handler stays the reference, and its errors and schema
 are Litestar's. Errors of the queueing itself (no such document, a
 presigned upload whose object is wrong) are raised; the exception handlers
@@ -92,6 +92,8 @@ async def read_options(
     """The request's options, read from its body; ``None`` if the handler
     must answer it instead. Every message taken from ``receive`` is
     appended to ``read``, for the handler to be given again."""
+    if scope.get("query_string"):  # a query parameter is the handler's to read
+        return None
     declared = _declared_length(scope)
     if not _json_or_no_type(scope) or declared is None or declared > MAX_BODY_BYTES:
         return None
