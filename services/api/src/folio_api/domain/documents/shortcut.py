@@ -17,10 +17,11 @@ the path), after authentication and the rate limit
 metrics and tracing middleware: a request it answers is counted, traced and
 authenticated like any other. It answers a request whose body is empty or
 a :class:`~.schemas.ProcessRequest` in JSON (strictly typed: no coercion)
-exactly as the handler would (status, headers, body). Any other request
+exactly as the handler would: both build the answer with
+:func:`process_answer`. Any other request
 (a query string, another content type, a body over :data:`MAX_BODY_BYTES`,
-a body it cannot decode) goes on to the handler with the body it read, and Litestar answers
-it as before: the handler stays the reference, and its errors and schema
+a body it cannot decode) goes on to the handler with the body it read, and
+Litestar answers it as before: the handler stays the reference, and its errors and schema
 are Litestar's. Errors of the queueing itself (no such document, a
 presigned upload whose object is wrong) are raised; the exception handlers
 around the route make them problem details, as for the handler.
@@ -49,9 +50,8 @@ from litestar.types import (
 from folio_api.domain.auth.guards import PRINCIPAL_KEY
 from folio_api.domain.auth.principal import Principal
 from folio_api.domain.documents import ingest
-from folio_api.domain.documents.ingest import Ingested
-from folio_api.domain.documents.schemas import ProcessRequest, upload_out
-from folio_api.resources import get_resources
+from folio_api.domain.documents.schemas import ProcessRequest, UploadOut, upload_out
+from folio_api.resources import Resources, get_resources
 
 #: Largest body the shortcut reads; a larger one goes to the handler.
 MAX_BODY_BYTES = 4096
@@ -59,31 +59,38 @@ MAX_BODY_BYTES = 4096
 _decode = msgspec.json.Decoder(ProcessRequest | None).decode
 
 
-def process_status(result: Ingested) -> int:
-    """The status of a ``process`` answer: 200 when the same bytes were
-    already stored (a presigned upload's duplicate), else 202."""
-    return 200 if result.duplicate else 202
+async def process_answer(
+    resources: Resources, tenant_id: uuid.UUID, document_id: uuid.UUID, options: ProcessRequest
+) -> tuple[UploadOut, int]:
+    """Queue ``document_id`` with ``options``: the answer and its status
+    (200 when the same bytes were already stored, a presigned upload's
+    duplicate; else 202), for the handler and the shortcut alike."""
+    result = await ingest.queue_processing(
+        resources,
+        tenant_id,
+        document_id,
+        priority=options.priority,
+        force_ocr=options.force_ocr,
+        ocr_languages=options.ocr_languages,
+    )
+    return upload_out(result), 200 if result.duplicate else 202
 
 
-def _json_or_no_type(scope: Scope) -> bool:
-    """Whether the request declares no content type, or JSON."""
+def _headers_allow(scope: Scope) -> bool:
+    """Whether the headers leave the body to the shortcut: no content type
+    or JSON, and no declared length over :data:`MAX_BODY_BYTES` (none at
+    all: no body, or a chunked one, counted as it is read)."""
     for name, value in scope["headers"]:
         if name == b"content-type":
-            return value.split(b";", 1)[0].strip().lower() == b"application/json"
-    return True
-
-
-def _declared_length(scope: Scope) -> int | None:
-    """The declared ``Content-Length``: 0 when there is none (no body, or
-    a chunked one, which is counted as it is read), ``None`` when it is
-    not a number."""
-    for name, value in scope["headers"]:
-        if name == b"content-length":
+            if value.split(b";", 1)[0].strip().lower() != b"application/json":
+                return False
+        elif name == b"content-length":
             try:
-                return int(value)
+                if int(value) > MAX_BODY_BYTES:
+                    return False
             except ValueError:
-                return None
-    return 0
+                return False
+    return True
 
 
 async def read_options(
@@ -92,10 +99,8 @@ async def read_options(
     """The request's options, read from its body; ``None`` if the handler
     must answer it instead. Every message taken from ``receive`` is
     appended to ``read``, for the handler to be given again."""
-    if scope.get("query_string"):  # a query parameter is the handler's to read
-        return None
-    declared = _declared_length(scope)
-    if not _json_or_no_type(scope) or declared is None or declared > MAX_BODY_BYTES:
+    # a query parameter is the handler's to read
+    if scope.get("query_string") or not _headers_allow(scope):
         return None
     body = b""
     while True:
@@ -143,23 +148,18 @@ class ProcessShortcut(ASGIMiddleware):
             return
         document_id = scope["path_params"]["document_id"]
         assert isinstance(document_id, uuid.UUID)  # the route's ``{document_id:uuid}``
-        result = await ingest.queue_processing(
-            get_resources(scope["litestar_app"].state),
-            principal.tenant(),
-            document_id,
-            priority=options.priority,
-            force_ocr=options.force_ocr,
-            ocr_languages=options.ocr_languages,
+        answer, status = await process_answer(
+            get_resources(scope["litestar_app"].state), principal.tenant(), document_id, options
         )
-        body = encode_json(upload_out(result))
+        body = encode_json(answer)
         start: HTTPResponseStartEvent = {
             "type": "http.response.start",
-            "status": process_status(result),
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
             ],
         }
-        answer: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body}
+        content: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body}
         await send(start)
-        await send(answer)
+        await send(content)
