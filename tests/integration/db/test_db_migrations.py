@@ -150,3 +150,80 @@ def test_0004_keeps_the_newest_active_job_of_a_document_and_enforces_one(
     migrate.downgrade(url, "0003")
     migrate.upgrade(url, "head")
     assert migrate.current(url) == migrate.head()
+
+
+_TENANT = "00000000-0000-0000-0000-000000000001"
+
+
+def _document(n: int, status: str, sha256: str | None) -> str:
+    digest = "NULL" if sha256 is None else f"'{sha256}'"
+    return (
+        "INSERT INTO documents (id, tenant_id, filename, storage_key, status, sha256) VALUES"  # noqa: S608 - the test's constants
+        f" ('00000000-0000-0000-0000-0000000000d{n}', '{_TENANT}', 'a.pdf', 'k{n}',"
+        f" '{status}', {digest})"
+    )
+
+
+def test_0005_keeps_the_duplicate_rule_and_makes_status_changes_hot(
+    empty_database_url: str,
+) -> None:
+    # Given a database at 0004 with a stored document, a deleted one of the
+    # same bytes, and an upload still awaited
+    url = empty_database_url
+    migrate.downgrade(url, "base")
+    migrate.upgrade(url, "0004")
+    asyncio.run(
+        _run(
+            url,
+            f"INSERT INTO tenants (id, name) VALUES ('{_TENANT}', 't')",  # noqa: S608 - the test's constants
+            _document(1, "ready", "a" * 64),
+            _document(2, "deleted", "a" * 64),
+            _document(3, "awaiting_upload", None),
+        )
+    )
+    # When it is migrated to 0005
+    migrate.upgrade(url, "0005")
+    # Then only the stored document's bytes count as held
+    rows = asyncio.run(_run(url, "SELECT status, dedupe_sha256 FROM documents ORDER BY id"))
+    assert rows == [("ready", "a" * 64), ("deleted", None), ("awaiting_upload", None)]
+    # and a second stored document of the same bytes is refused, as before
+    with pytest.raises(sa.exc.IntegrityError, match="uq_documents_tenant_id_sha256"):
+        asyncio.run(_run(url, _document(4, "uploaded", "a" * 64)))
+    # and an awaited upload whose bytes turn out to be held is refused when it
+    # stops awaiting, not before
+    asyncio.run(
+        _run(
+            url,
+            "UPDATE documents SET sha256 = repeat('a', 64)"
+            " WHERE id = '00000000-0000-0000-0000-0000000000d3'",
+        )
+    )
+    with pytest.raises(sa.exc.IntegrityError, match="uq_documents_tenant_id_sha256"):
+        asyncio.run(
+            _run(
+                url,
+                "UPDATE documents SET status = 'uploaded'"
+                " WHERE id = '00000000-0000-0000-0000-0000000000d3'",
+            )
+        )
+    # and status changes of a stored document are HOT updates (in place,
+    # no new index entries), where each was a full update before
+    hot = asyncio.run(
+        _run(
+            url,
+            *(
+                f"UPDATE documents SET status = '{s}', updated_at = now()"  # noqa: S608 - the test's constants
+                " WHERE id = '00000000-0000-0000-0000-0000000000d1'"
+                for s in ("queued", "processing", "ready")
+            ),
+            "SELECT pg_stat_get_xact_tuples_updated('documents'::regclass),"
+            " pg_stat_get_xact_tuples_hot_updated('documents'::regclass)",
+        )
+    )
+    assert hot == [(3, 3)]
+    # and down and up again it goes
+    migrate.downgrade(url, "0004")
+    rows = asyncio.run(_run(url, "SELECT count(*) FROM documents"))
+    assert rows == [(3,)]
+    migrate.upgrade(url, "head")
+    assert migrate.current(url) == migrate.head()

@@ -147,8 +147,7 @@ WITH d AS (
                          storage_key, status, metadata)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
           CASE WHEN $10::uuid IS NULL THEN 'uploaded' ELSE 'queued' END, $9::jsonb)
-  ON CONFLICT (tenant_id, sha256) WHERE status NOT IN ('awaiting_upload', 'deleted')
-    DO NOTHING
+  ON CONFLICT (tenant_id, dedupe_sha256) WHERE dedupe_sha256 IS NOT NULL DO NOTHING
   RETURNING *
 ), j AS (
   INSERT INTO jobs (id, tenant_id, document_id, actor_name, queue_name, priority, status,

@@ -48,13 +48,10 @@ async def get_document(
 async def find_by_sha256(
     session: AsyncSession, tenant_id: uuid.UUID, sha256: str
 ) -> Document | None:
-    """The tenant's stored document with these bytes, if any."""
+    """The tenant's stored document with these bytes, if any (neither
+    awaiting its upload nor deleted: ``dedupe_sha256`` is set)."""
     return await session.scalar(
-        sa.select(Document).where(
-            Document.tenant_id == tenant_id,
-            Document.sha256 == sha256,
-            Document.status.not_in((DocumentStatus.AWAITING_UPLOAD, DocumentStatus.DELETED)),
-        )
+        sa.select(Document).where(Document.tenant_id == tenant_id, Document.dedupe_sha256 == sha256)
     )
 
 
