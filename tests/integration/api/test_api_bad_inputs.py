@@ -316,8 +316,9 @@ async def test_metadata_as_deep_as_allowed_is_kept(client: Client, alice: Tenant
     [
         ('{"a": "x\\u0000y"}', "NUL"),
         ('{"a": "' + "x" * 17_000 + '"}', "over 16384 bytes"),
+        ('{"a": {"b": [1, 1e400]}}', "finite"),
     ],
-    ids=["nul", "too-large"],
+    ids=["nul", "too-large", "too-large-number"],
 )
 async def test_presigned_upload_metadata_is_checked_the_same_way(
     client: Client, alice: TenantKey, metadata: str, says: str
@@ -330,6 +331,32 @@ async def test_presigned_upload_metadata_is_checked_the_same_way(
     detail = problem(response, 400, "invalid_input")["detail"]
     assert "body field 'metadata'" in detail
     assert says in detail
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "says"),
+    [
+        # a number beyond a double's range is a value of a named field ...
+        (b'{"filename": "p.txt", "size_bytes": 1e400}', 400, "invalid_input", "size_bytes"),
+        (b'{"filename": "p.txt", "size_bytes": 2048, "metadata": {}}', 201, None, None),
+        # ... but what is not JSON stays malformed
+        (b'{"filename": "p.txt", "metadata": {"a": 1e400, "b": NaN}}', 400, "bad_request", None),
+        (b'{"filename": "p.txt", "metadata": {"a": 1e400}', 400, "bad_request", None),
+    ],
+    ids=["number-in-a-typed-field", "well-formed", "nan-after-it", "truncated-after-it"],
+)
+async def test_json_numbers_beyond_a_double_name_their_field(
+    client: Client, alice: TenantKey, body: bytes, status: int, code: str | None, says: str | None
+) -> None:
+    response = await client.post(
+        "/v1/uploads", headers={**alice.headers, "Content-Type": "application/json"}, content=body
+    )
+    if code is None:
+        assert response.status_code == status, response.text
+        return
+    detail = problem(response, status, code)["detail"]
+    if says is not None:
+        assert f"'{says}'" in detail, detail
 
 
 @pytest.mark.parametrize("mode", ["keyword", "hybrid"])

@@ -23,6 +23,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
 
+from folio_api.body import FolioRequest
 from folio_api.domain.auth.guards import (
     AUTH_STATE_KEY,
     AuthMiddleware,
@@ -108,6 +109,7 @@ def create_app(
         lifespan=[lifespan(settings, relay_interval_s=relay_interval_s)],
         exception_handlers=exception_handlers(),
         middleware=[HttpMetricsMiddleware()],
+        request_class=FolioRequest,
         openapi_config=OpenAPIConfig(
             title="Folio API",
             version="0.1.0",
