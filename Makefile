@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.folio-installed
 
 # Installable parts (editable), in dependency order.
-PARTS := shared services/api services/worker-docs services/worker-ocr services/scheduler tools/devstack clients/python
+PARTS := shared services/api services/worker-docs services/worker-ocr services/scheduler clients/cli tools/devstack clients/python
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PARTS))
 # Source trees checked by mypy (those that hold Python files yet).
 TYPED_SRC := $(foreach part,$(PARTS),$(if $(shell find $(part)/src -name '*.py' -print -quit 2>/dev/null),$(part)/src))

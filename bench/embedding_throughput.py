@@ -14,9 +14,9 @@ import argparse
 import random
 import time
 
-from folio_shared.embeddings import get_embedder
-from folio_shared.text.chunking import ChunkingOptions, chunk_pages
-from folio_shared.text.types import ExtractedPage
+from folio_worker_docs.embeddings.model import get_embedder
+from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
+from folio_worker_docs.text.types import ExtractedPage
 
 WORDS = [
     "archive",

@@ -34,18 +34,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from folio_api.domain.search.repository import SearchMode, search
 from folio_shared.db import migrate
 from folio_shared.db.engine import async_database_url, create_session_factory
-from folio_shared.embeddings import get_embedder
-from folio_shared.search import SearchMode, search
+from folio_worker_docs.embeddings.model import get_embedder
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _servers import NAMESPACE, BenchServers
 
+from folio_api.domain.search.queries import QueryTimeout, embed_query, results_backend
 from folio_devstack.workers import WorkerProcess
 from folio_shared.broker import create_broker
 from folio_shared.messages import Queue, physical_queue_names
-from folio_shared.queries import QueryTimeout, embed_query, results_backend
 from folio_shared.settings import BrokerSettings, FolioSettings, RedisSettings
 
 #: Distinct words of the generated texts; word ``wN`` is drawn with a

@@ -16,7 +16,9 @@ WORKDIR /src
 COPY requirements/constraints.txt requirements/constraints.txt
 COPY shared shared
 COPY services/api services/api
-RUN pip install -c requirements/constraints.txt ./shared ./services/api
+# The `folio` command line, for `folio migrate` (the init container) and admin commands.
+COPY clients/cli clients/cli
+RUN pip install -c requirements/constraints.txt ./shared ./services/api ./clients/cli
 
 # ---- runtime: no compilers, no pip cache, a non-root user ----------------
 FROM python:3.11-slim-bookworm AS runtime

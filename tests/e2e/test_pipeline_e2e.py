@@ -29,12 +29,12 @@ from e2ekit import (
     submit,
 )
 
+from folio_api.domain.search.queries import embed_query
+from folio_api.domain.search.repository import search
 from folio_shared.db.enums import DocumentKind
 from folio_shared.db.models import Chunk, Document, Job
 from folio_shared.jobs import outbox
 from folio_shared.messages import Queue
-from folio_shared.queries import embed_query
-from folio_shared.search import search
 from folio_shared.settings import FolioSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from e2ekit import e2e_settings, start_worker
 
+from folio_api.domain.search.queries import embed_query, results_backend
 from folio_shared.broker import create_broker
-from folio_shared.queries import embed_query, results_backend
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""folio_shared.heap: what a settled process's collector walks."""
+"""folio_api.heap: what a settled process's collector walks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from folio_shared.heap import YOUNG_THRESHOLD, settle
+from folio_api.heap import YOUNG_THRESHOLD, settle
 
 
 @pytest.fixture

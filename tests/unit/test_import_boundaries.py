@@ -2,6 +2,9 @@
 
 - ``folio_shared`` is a library: it imports none of its consumers.
 - A service never imports another service: services talk through messages.
+- The ``folio`` command line (``folio_cli``) is an application on top of the
+  kernel: it imports no service (it starts them by their console scripts),
+  and nothing imports it.
 - ``folio_devstack`` (developer tooling) is imported by tests and tools only.
 """
 
@@ -14,6 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("folio_api", "folio_worker_docs", "folio_worker_ocr", "folio_scheduler")
+APPS = ("folio_cli",)
 TOOLING = ("folio_devstack",)
 
 #: import package -> its source folder
@@ -23,11 +27,13 @@ PACKAGES = {
     "folio_worker_docs": ROOT / "services/worker-docs/src/folio_worker_docs",
     "folio_worker_ocr": ROOT / "services/worker-ocr/src/folio_worker_ocr",
     "folio_scheduler": ROOT / "services/scheduler/src/folio_scheduler",
+    "folio_cli": ROOT / "clients/cli/src/folio_cli",
 }
 
 FORBIDDEN = {
-    "folio_shared": {*SERVICES, *TOOLING},
-    **{service: {*(s for s in SERVICES if s != service), *TOOLING} for service in SERVICES},
+    "folio_shared": {*SERVICES, *APPS, *TOOLING},
+    **{service: {*(s for s in SERVICES if s != service), *APPS, *TOOLING} for service in SERVICES},
+    "folio_cli": {*SERVICES, *TOOLING},
 }
 
 

@@ -46,7 +46,7 @@ from folio_shared.resources import WorkerResources
 from folio_shared.settings import FolioSettings, get_settings
 from folio_shared.telemetry import JobSpanAttributes, Tracing
 
-#: Namespace of request/reply results in Redis (see folio_shared.queries).
+#: Namespace of request/reply results in Redis (see folio_api.domain.search.queries).
 RESULTS_NAMESPACE = "folio-results"
 
 

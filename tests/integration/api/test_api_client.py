@@ -10,6 +10,10 @@ from typing import Any
 
 import pytest
 from apikit import TenantKey, api_settings, make_tenant, pdf_bytes, text_bytes
+from live_server import LiveServer, serve
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from folio_client import (
     AsyncFolio,
     FileRejected,
@@ -18,10 +22,6 @@ from folio_client import (
     NotFound,
     Unauthorized,
 )
-from live_server import LiveServer, serve
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from folio_shared.jobs import events
 
 pytestmark = pytest.mark.integration

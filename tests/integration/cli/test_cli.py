@@ -134,7 +134,7 @@ def test_unreachable_database_is_a_clear_error() -> None:
 
 def test_runs_as_a_module() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "folio_shared.cli", "--help"],
+        [sys.executable, "-m", "folio_cli.app", "--help"],
         capture_output=True,
         text=True,
         timeout=60,

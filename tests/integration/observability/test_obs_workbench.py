@@ -177,7 +177,7 @@ def folio(settings: FolioSettings, *args: str) -> subprocess.CompletedProcess[st
         "FOLIO_LOG_FORMAT": "console",
     }
     return subprocess.run(
-        [sys.executable, "-m", "folio_shared.cli", *args],
+        [sys.executable, "-m", "folio_cli.app", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from folio_shared.embeddings import Embedder, get_embedder
+from folio_worker_docs.embeddings.model import Embedder, get_embedder
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,12 @@ import sqlalchemy as sa
 from pipeline_helpers import make_document, make_tenant
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio_shared.chunks_store import delete_document_chunks, replace_document_chunks
 from folio_shared.db.models import Chunk
-from folio_shared.embeddings import Embedder
 from folio_shared.errors import DocumentNotFound, InvalidInput
-from folio_shared.text.chunking import ChunkingOptions, chunk_pages
-from folio_shared.text.types import ExtractedPage
+from folio_worker_docs.chunks_store import delete_document_chunks, replace_document_chunks
+from folio_worker_docs.embeddings.model import Embedder
+from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
+from folio_worker_docs.text.types import ExtractedPage
 
 pytestmark = pytest.mark.integration
 

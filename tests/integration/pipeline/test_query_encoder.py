@@ -14,8 +14,8 @@ import pytest
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 
-from folio_shared.embeddings import Embedder
-from folio_shared.query_encoder import MIN_COSINE, load_onnx_query_encoder
+from folio_worker_docs.embeddings.model import Embedder
+from folio_worker_docs.embeddings.onnx import MIN_COSINE, load_onnx_query_encoder
 from tests.integration.pipeline.relevance_corpus import QUERIES
 
 pytestmark = pytest.mark.integration
@@ -92,7 +92,7 @@ def test_a_model_that_is_not_mean_pooled_stays_on_torch(
         modules=[embedder.model[0], Pooling(384, pooling_mode="cls")], device="cpu"
     )
     fresh = _fresh(embedder, cls_model)
-    with caplog.at_level(logging.WARNING, logger="folio_shared.query_encoder"):
+    with caplog.at_level(logging.WARNING, logger="folio_worker_docs.embeddings.onnx"):
         assert not fresh.use_onnx_for_queries(cache_dir=tmp_path)
     assert "not mean-pooled" in caplog.text
     assert not list(tmp_path.glob("*.onnx"))

@@ -14,12 +14,12 @@ from pipeline_helpers import make_document, make_tenant
 from relevance_corpus import DOCUMENTS, QUERIES
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from folio_shared.chunks_store import replace_document_chunks
+from folio_api.domain.search.repository import SearchMode, search
 from folio_shared.db.engine import create_session_factory
-from folio_shared.embeddings import Embedder
-from folio_shared.search import SearchMode, search
-from folio_shared.text.chunking import chunk_pages
-from folio_shared.text.types import ExtractedPage
+from folio_worker_docs.chunks_store import replace_document_chunks
+from folio_worker_docs.embeddings.model import Embedder
+from folio_worker_docs.text.chunking import chunk_pages
+from folio_worker_docs.text.types import ExtractedPage
 
 pytestmark = pytest.mark.integration
 

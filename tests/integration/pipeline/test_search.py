@@ -10,13 +10,13 @@ import sqlalchemy as sa
 from pipeline_helpers import make_document, make_tenant
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio_shared.chunks_store import replace_document_chunks
+from folio_api.domain.search.repository import SearchFilters, SearchMode, search
 from folio_shared.db.models import Document
-from folio_shared.embeddings import Embedder
 from folio_shared.errors import InvalidInput
-from folio_shared.search import SearchFilters, SearchMode, search
-from folio_shared.text.chunking import ChunkingOptions, chunk_pages
-from folio_shared.text.types import ExtractedPage
+from folio_worker_docs.chunks_store import replace_document_chunks
+from folio_worker_docs.embeddings.model import Embedder
+from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
+from folio_worker_docs.text.types import ExtractedPage
 
 pytestmark = pytest.mark.integration
 
@@ -160,7 +160,7 @@ async def test_bad_arguments(session: AsyncSession) -> None:
 async def test_keyword_ranks_at_most_max_matches_of_a_very_common_word(
     session: AsyncSession, embedder: Embedder
 ) -> None:
-    from folio_shared.search import SearchOptions
+    from folio_api.domain.search.repository import SearchOptions
 
     tenant = await make_tenant(session)
     # 30 one-chunk documents share "harbour"; the last one says it most

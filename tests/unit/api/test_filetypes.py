@@ -7,9 +7,14 @@ import zipfile
 
 import pytest
 
+from folio_api.domain.documents.filetypes import (
+    check_upload,
+    content_type_for,
+    sanitize_filename,
+    sniff,
+)
 from folio_shared.db.enums import DocumentKind
 from folio_shared.errors import EmptyFile, FileTypeMismatch, InvalidFilename, UnsupportedFileType
-from folio_shared.filetypes import check_upload, content_type_for, sanitize_filename, sniff
 
 ALL = frozenset(k.value for k in DocumentKind)
 

@@ -6,15 +6,15 @@ import itertools
 
 import pytest
 
-from folio_shared.embeddings import load_token_spans
-from folio_shared.text.chunking import (
+from folio_worker_docs.embeddings.model import load_token_spans
+from folio_worker_docs.text.chunking import (
     PAGE_SEPARATOR,
     ChunkingOptions,
     TokenSpans,
     chunk_pages,
     document_text,
 )
-from folio_shared.text.types import ExtractedPage
+from folio_worker_docs.text.types import ExtractedPage
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pytest
 from text_documents import make_docx, make_pdf
 
 from folio_shared.errors import UnsupportedFileType
-from folio_shared.text.errors import CorruptDocument, EncryptedDocument, TruncatedDocument
-from folio_shared.text.extract import extract_document
+from folio_worker_docs.text.errors import CorruptDocument, EncryptedDocument, TruncatedDocument
+from folio_worker_docs.text.extract import extract_document
 
 
 def test_pdf_text_per_page() -> None:
@@ -151,7 +151,7 @@ def test_results_are_picklable_for_the_isolation_pool() -> None:
 
 
 def test_pdf_pages_are_read_in_batches_with_the_same_result() -> None:
-    from folio_shared.text.pdf import extract_pdf_pages, pdf_page_count
+    from folio_worker_docs.text.pdf import extract_pdf_pages, pdf_page_count
 
     text = "A page with a proper text layer and enough words to be usable."
     data = make_pdf(
@@ -169,7 +169,7 @@ def test_pdf_pages_are_read_in_batches_with_the_same_result() -> None:
 
 
 def test_pdf_page_count_checks_the_file_like_extraction() -> None:
-    from folio_shared.text.pdf import pdf_page_count
+    from folio_worker_docs.text.pdf import pdf_page_count
 
     with pytest.raises(EncryptedDocument):
         pdf_page_count(make_pdf(["secret"], encrypt="hunter2"))

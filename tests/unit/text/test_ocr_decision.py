@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from folio_shared.text.ocr_decision import PageTextStatus, classify_page, needs_ocr
+from folio_worker_docs.text.ocr_decision import PageTextStatus, classify_page, needs_ocr
 
 PROSE = "The committee approved the budget for the new library after a long debate. " * 4
 

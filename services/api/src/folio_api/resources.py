@@ -6,7 +6,7 @@ Opened in Litestar's lifespan (never at import), kept in ``app.state`` under
 runs the outbox relay (:mod:`folio_api.relay`) as a background task, so jobs
 written while Redis was down are sent once it is back even when no worker
 runs the reconciler. Once all is open, the heap is settled
-(:func:`folio_shared.heap.settle`): no full garbage collection walks the
+(:func:`folio_api.heap.settle`): no full garbage collection walks the
 process's long-lived objects again.
 """
 
@@ -26,10 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from folio_api.domain.documents.batching import QueueBatcher
 from folio_api.domain.documents.queueing import init_connection
+from folio_api.heap import settle
 from folio_api.relay import run_relay
 from folio_shared.broker import create_broker
 from folio_shared.db.engine import create_engine, create_raw_pool, create_session_factory
-from folio_shared.heap import settle
 from folio_shared.jobs import Jobs
 from folio_shared.jobs.middleware import MessagePointers
 from folio_shared.jobs.send import AsyncSender

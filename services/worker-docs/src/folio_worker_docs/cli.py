@@ -25,8 +25,8 @@ def export_query_model() -> None:
     import logging
     import sys
 
-    from folio_shared.embeddings import get_embedder
     from folio_shared.settings import get_settings
+    from folio_worker_docs.embeddings.model import get_embedder
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = get_settings().pipeline

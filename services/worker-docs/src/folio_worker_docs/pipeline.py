@@ -31,10 +31,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_shared import metrics
-from folio_shared.chunks_store import replace_document_chunks, reusable_vectors
 from folio_shared.db.enums import DocumentStatus, JobStatus, PageMethod
 from folio_shared.db.models import Document, Job
-from folio_shared.embeddings import Embedder, get_embedder
 from folio_shared.errors import DocumentNotFound, InvalidInput
 from folio_shared.isolation import IsolatedPool
 from folio_shared.jobs import WAITING, add_children, current_job, outbox, progress
@@ -57,10 +55,12 @@ from folio_shared.pages import (
 )
 from folio_shared.resources import resources
 from folio_shared.storage.files import download
-from folio_shared.text.chunking import ChunkingOptions, chunk_pages
-from folio_shared.text.extract import IMAGE_KINDS, extract_document
-from folio_shared.text.pdf import extract_pdf_pages, pdf_page_count
-from folio_shared.text.types import Extraction
+from folio_worker_docs.chunks_store import replace_document_chunks, reusable_vectors
+from folio_worker_docs.embeddings.model import Embedder, get_embedder
+from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
+from folio_worker_docs.text.extract import IMAGE_KINDS, extract_document
+from folio_worker_docs.text.pdf import extract_pdf_pages, pdf_page_count
+from folio_worker_docs.text.types import Extraction
 
 log = get_logger(__name__)
 

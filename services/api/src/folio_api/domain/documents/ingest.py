@@ -2,8 +2,8 @@
 
 Upload (:func:`upload_form`): the form is read as a stream
 (:class:`~folio_api.domain.documents.form_stream.FormStream`). The file
-part's first :data:`~folio_shared.filetypes.SNIFF_BYTES` decide its type
-(:func:`~folio_shared.filetypes.check_upload`) before anything is stored;
+part's first :data:`~folio_api.domain.documents.filetypes.SNIFF_BYTES` decide its type
+(:func:`~folio_api.domain.documents.filetypes.check_upload`) before anything is stored;
 then the part is streamed to storage under a random key
 ``tenants/<tenant>/documents/<uuid>`` while it is hashed (SHA-256) and
 counted. Past ``settings.upload.max_bytes`` the stream stops with 413 and
@@ -42,6 +42,12 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_api.domain.documents import batching, queueing, repository
+from folio_api.domain.documents.filetypes import (
+    SNIFF_BYTES,
+    FileType,
+    check_upload,
+    sanitize_filename,
+)
 from folio_api.domain.documents.form_stream import END, FormStream, boundary_of
 from folio_api.domain.documents.schemas import DocumentFields
 from folio_api.domain.jobs.schemas import JobFields
@@ -49,7 +55,6 @@ from folio_api.resources import Resources
 from folio_shared.db.enums import DocumentStatus, JobStatus
 from folio_shared.db.models import Document, Job
 from folio_shared.errors import DocumentNotFound, FileTooLarge, InvalidInput, ObjectNotFound
-from folio_shared.filetypes import SNIFF_BYTES, FileType, check_upload, sanitize_filename
 from folio_shared.jobs import outbox
 from folio_shared.logging import get_logger
 from folio_shared.messages import Priority, ProcessDocumentV1, Queue, physical_queue_name

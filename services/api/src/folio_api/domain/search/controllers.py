@@ -21,13 +21,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, Parameter
 
 from folio_api.domain.auth.principal import Principal
+from folio_api.domain.search.queries import embed_query, results_backend
+from folio_api.domain.search.repository import SearchFilters, SearchMode, search
 from folio_api.errors import problem_responses
 from folio_api.params import NO_NUL
 from folio_api.resources import get_resources
 from folio_shared.db.enums import DocumentKind
 from folio_shared.errors import DependencyUnavailable
-from folio_shared.queries import embed_query, results_backend
-from folio_shared.search import SearchFilters, SearchMode, search
 
 
 class SearchHitOut(msgspec.Struct, frozen=True, kw_only=True):

@@ -21,6 +21,12 @@ import hashlib
 import uuid
 from typing import Any
 
+from folio_api.domain.documents.filetypes import (
+    SNIFF_BYTES,
+    check_upload,
+    content_type_for,
+    sanitize_filename,
+)
 from folio_api.domain.documents.ingest import check_metadata, storage_key_for
 from folio_api.resources import Resources
 from folio_shared.db.enums import DocumentStatus
@@ -33,7 +39,6 @@ from folio_shared.errors import (
     InvalidInput,
     ObjectNotFound,
 )
-from folio_shared.filetypes import SNIFF_BYTES, check_upload, content_type_for, sanitize_filename
 from folio_shared.storage import PresignedUpload
 
 

@@ -24,9 +24,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio_shared import cli_ops
-from folio_shared.cli_maintenance import maintenance_app
-from folio_shared.cli_worker import worker_app
+from folio_cli import ops as cli_ops
+from folio_cli.maintenance import maintenance_app
+from folio_cli.worker import worker_app
 from folio_shared.db import migrate as migrations
 from folio_shared.db.engine import create_engine, create_session_factory
 from folio_shared.db.repositories import api_keys, tenants

@@ -1,7 +1,7 @@
 """Text extraction, by document type: the entry point the workers call.
 
 :func:`extract_document` is a plain top-level function taking bytes or a
-file path and returning a plain :class:`~folio_shared.text.types.Extraction`
+file path and returning a plain :class:`~folio_worker_docs.text.types.Extraction`
 (picklable), so it can run inside the isolated child-process pool that
 parses untrusted files.
 
@@ -20,13 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from folio_shared.errors import InvalidInput, UnsupportedFileType
-from folio_shared.text.docx import extract_docx
-from folio_shared.text.errors import CorruptDocument
-from folio_shared.text.html import extract_html
-from folio_shared.text.ocr_decision import PageTextStatus
-from folio_shared.text.pdf import extract_pdf
-from folio_shared.text.plain import extract_markdown, extract_plain_text
-from folio_shared.text.types import ExtractedPage, Extraction
+from folio_worker_docs.text.docx import extract_docx
+from folio_worker_docs.text.errors import CorruptDocument
+from folio_worker_docs.text.html import extract_html
+from folio_worker_docs.text.ocr_decision import PageTextStatus
+from folio_worker_docs.text.pdf import extract_pdf
+from folio_worker_docs.text.plain import extract_markdown, extract_plain_text
+from folio_worker_docs.text.types import ExtractedPage, Extraction
 
 IMAGE_KINDS = frozenset({"png", "jpeg", "tiff", "webp"})
 
@@ -43,7 +43,7 @@ class TooManyImagePages(InvalidInput):
 def image_page_count(kind: str, source: bytes | str | Path) -> int:
     """Frames of an image file (1 except for multi-page TIFFs); raises
     :class:`TooManyImagePages` past :data:`MAX_IMAGE_PAGES` and
-    :class:`~folio_shared.text.errors.CorruptDocument` for an unreadable file."""
+    :class:`~folio_worker_docs.text.errors.CorruptDocument` for an unreadable file."""
     if kind != "tiff":
         return 1
     from PIL import Image, UnidentifiedImageError
@@ -96,7 +96,7 @@ def extract_document(kind: str, source: bytes | str | Path) -> Extraction:
     its file path.
 
     Raises :class:`~folio_shared.errors.UnsupportedFileType` for an unknown
-    ``kind`` and an :class:`~folio_shared.text.errors.ExtractionError`
+    ``kind`` and an :class:`~folio_worker_docs.text.errors.ExtractionError`
     (corrupt, encrypted, truncated) for a document that cannot be read.
     """
     if kind == "pdf":

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_shared.db.models import EMBEDDING_DIMENSIONS, Chunk, Document
 from folio_shared.errors import DocumentNotFound, InvalidInput
-from folio_shared.text.chunking import TextChunk
+from folio_worker_docs.text.chunking import TextChunk
 
 #: Rows per multi-row INSERT statement.
 INSERT_BATCH_ROWS = 500

@@ -14,8 +14,8 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from folio_shared.text.plain import clean_text, decode_text
-from folio_shared.text.types import ExtractedPage, Extraction
+from folio_worker_docs.text.plain import clean_text, decode_text
+from folio_worker_docs.text.types import ExtractedPage, Extraction
 
 _DROPPED = (
     "script",
@@ -91,7 +91,7 @@ def _tidy(text: str) -> str:
 
 
 def extract_html(data: bytes) -> Extraction:
-    """HTML bytes: decoded (see :func:`~folio_shared.text.plain.decode_text`),
+    """HTML bytes: decoded (see :func:`~folio_worker_docs.text.plain.decode_text`),
     readable text as one page."""
     html, encoding = decode_text(data)
     text, title = html_to_text(html)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from folio_shared.errors import ConfigurationError
-from folio_shared.text.chunking import TokenSpans
+from folio_worker_docs.text.chunking import TokenSpans
 
 if TYPE_CHECKING:
     import numpy as np
@@ -112,10 +112,10 @@ class Embedder:
 
     def use_onnx_for_queries(self, *, cache_dir: Path | None = None, threads: int = 2) -> bool:
         """Embed queries with ONNX Runtime from now on, if it gives this
-        model's vectors (:mod:`folio_shared.query_encoder`); ``False``, and
+        model's vectors (:mod:`folio_worker_docs.embeddings.onnx`); ``False``, and
         queries stay on torch, when it does not. Idempotent."""
         if not self._onnx_tried:
-            from folio_shared.query_encoder import load_onnx_query_encoder
+            from folio_worker_docs.embeddings.onnx import load_onnx_query_encoder
 
             with _LOCK:
                 if not self._onnx_tried:
@@ -127,7 +127,7 @@ class Embedder:
 
     @property
     def token_spans(self) -> TokenSpans:
-        """The model's tokenizer as a :data:`~folio_shared.text.chunking.TokenSpans`."""
+        """The model's tokenizer as a :data:`~folio_worker_docs.text.chunking.TokenSpans`."""
         if self._tokenizer is None:
             self._tokenizer = load_token_spans(self.model_path)
         spans: TokenSpans = self._tokenizer

@@ -16,7 +16,7 @@ class ExtractedPage:
 
     ``needs_ocr``: the text layer is missing or unusable and the page must be
     OCRed (``text`` then holds whatever the layer had, possibly nothing).
-    ``ocr_reason``: why (a :class:`~folio_shared.text.ocr_decision.PageTextStatus`
+    ``ocr_reason``: why (a :class:`~folio_worker_docs.text.ocr_decision.PageTextStatus`
     value), ``None`` when the text is usable. ``image_area_ratio``: share of
     the page covered by images (0-1), ``None`` when not measured.
     """

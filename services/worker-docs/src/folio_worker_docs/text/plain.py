@@ -17,7 +17,7 @@ import re
 
 from charset_normalizer import from_bytes
 
-from folio_shared.text.types import ExtractedPage, Extraction
+from folio_worker_docs.text.types import ExtractedPage, Extraction
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),

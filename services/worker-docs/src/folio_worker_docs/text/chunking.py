@@ -7,7 +7,7 @@ inclusive, ``char_end`` exclusive), the pages it covers (``page_start`` to
 its size in the embedding model's tokens.
 
 Tokens come from a :data:`TokenSpans` function (the model's own tokenizer:
-:func:`folio_shared.embeddings.load_token_spans`), so a chunk never holds
+:func:`folio_worker_docs.embeddings.model.load_token_spans`), so a chunk never holds
 more than the model reads. Windows of ``max_tokens`` advance by
 ``max_tokens - overlap_tokens``; each window ends, when it can, at a
 paragraph break, else a line break, else a sentence end, found in its last

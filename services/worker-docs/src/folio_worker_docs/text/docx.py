@@ -16,8 +16,8 @@ from typing import Any
 from docx import Document as open_docx
 from docx.opc.exceptions import PackageNotFoundError
 
-from folio_shared.text.errors import CorruptDocument, EncryptedDocument
-from folio_shared.text.types import ExtractedPage, Extraction
+from folio_worker_docs.text.errors import CorruptDocument, EncryptedDocument
+from folio_worker_docs.text.types import ExtractedPage, Extraction
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from folio_shared.embeddings import Embedder
+    from folio_worker_docs.embeddings.model import Embedder
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """PDF: the text layer page by page (PDFium through ``pypdfium2``).
 
 Every page gets its text and the share of its area covered by images;
-:func:`~folio_shared.text.ocr_decision.classify_page` then decides whether
+:func:`~folio_worker_docs.text.ocr_decision.classify_page` then decides whether
 its text layer is usable or the page must be OCRed, so a mixed PDF OCRs
 only the pages that need it.
 
@@ -20,15 +20,15 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from folio_shared.text.errors import CorruptDocument, EncryptedDocument, TruncatedDocument
-from folio_shared.text.ocr_decision import (
+from folio_worker_docs.text.errors import CorruptDocument, EncryptedDocument, TruncatedDocument
+from folio_worker_docs.text.ocr_decision import (
     DEFAULT_THRESHOLDS,
     OcrThresholds,
     PageTextStatus,
     classify_page,
 )
-from folio_shared.text.plain import clean_text
-from folio_shared.text.types import ExtractedPage, Extraction
+from folio_worker_docs.text.plain import clean_text
+from folio_worker_docs.text.types import ExtractedPage, Extraction
 
 #: The PDF specification lets readers look for the header and the final
 #: ``%%EOF`` within this many bytes of the start and the end.

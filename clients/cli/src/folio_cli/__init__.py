@@ -1,0 +1,1 @@
+"""``folio``: the command line of a Folio deployment (``folio --help``)."""
