@@ -1,4 +1,5 @@
-"""The message-schema package: contracts, codec, registry, queues and priorities."""
+"""The message-schema package: contracts, codec, registry, routing (queues and
+priorities: ``test_queues.py``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import pytest
 
 from folio_shared.errors import (
     FolioError,
-    InvalidInput,
     InvalidMessage,
     UnknownMessageType,
     UnsupportedMessageVersion,
@@ -36,9 +36,6 @@ from folio_shared.messages import (
     known_tags,
     known_versions,
     message_type,
-    parse_physical_queue_name,
-    physical_queue_name,
-    physical_queue_names,
     registry,
     route,
     split_tag,
@@ -329,70 +326,6 @@ def test_docs_list_every_message() -> None:
         assert f"`{spec.tag}`" in text, f"docs/messages.md lacks {spec.tag}"
         for f in spec.fields:
             assert f"`{f.name}`" in text
-
-
-# --- queues and priorities ---------------------------------------------------------
-
-
-def test_priority_order_is_critical_first() -> None:
-    assert Priority.in_order() == (
-        Priority.CRITICAL,
-        Priority.HIGH,
-        Priority.NORMAL,
-        Priority.LOW,
-    )
-    assert [p.rank for p in Priority.in_order()] == [0, 1, 2, 3]
-    assert sorted(Priority, key=lambda p: p.rank)[0] is Priority.CRITICAL
-
-
-@pytest.mark.parametrize(
-    ("text", "priority"),
-    [("critical", Priority.CRITICAL), (" HIGH ", Priority.HIGH), ("low", Priority.LOW)],
-)
-def test_priority_parse(text: str, priority: Priority) -> None:
-    assert Priority.parse(text) is priority
-    assert Priority.parse(priority) is priority
-
-
-def test_unknown_priority_is_a_clear_error() -> None:
-    with pytest.raises(InvalidInput, match="unknown priority 'urgent'") as info:
-        Priority.parse("urgent")
-    assert "critical, high, normal, low" in str(info.value)
-
-
-def test_queue_parse() -> None:
-    assert Queue.parse("OCR") is Queue.OCR
-    assert Queue.parse("documents-large") is Queue.DOCUMENTS_LARGE
-    with pytest.raises(InvalidInput, match="unknown queue 'pages'"):
-        Queue.parse("pages")
-
-
-def test_physical_queue_names() -> None:
-    assert physical_queue_name(Queue.OCR, Priority.CRITICAL) == "ocr.critical"
-    assert physical_queue_name(Queue.OCR, Priority.HIGH) == "ocr.high"
-    assert physical_queue_name(Queue.OCR, Priority.NORMAL) == "ocr"
-    assert physical_queue_name(Queue.OCR) == "ocr"
-    assert physical_queue_name(Queue.OCR, Priority.LOW) == "ocr.low"
-    assert physical_queue_name(Queue.DOCUMENTS_LARGE, Priority.HIGH) == "documents-large.high"
-    assert physical_queue_names(Queue.OCR) == ("ocr.critical", "ocr.high", "ocr", "ocr.low")
-
-
-def test_physical_names_are_unique_and_parse_back() -> None:
-    seen = set()
-    for queue in Queue:
-        for priority in Priority:
-            name = physical_queue_name(queue, priority)
-            # Dramatiq's Redis broker reserves the .DQ / .XQ suffixes
-            assert not name.endswith((".DQ", ".XQ"))
-            assert parse_physical_queue_name(name) == (queue, priority)
-            seen.add(name)
-    assert len(seen) == len(Queue) * len(Priority)
-
-
-@pytest.mark.parametrize("name", ["pages", "ocr.urgent", "ocr.normal", "pages.high", "", "ocr.DQ"])
-def test_unknown_physical_names_are_refused(name: str) -> None:
-    with pytest.raises(InvalidInput):
-        parse_physical_queue_name(name)
 
 
 # --- routing -----------------------------------------------------------------------
