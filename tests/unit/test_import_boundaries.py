@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,15 +38,27 @@ FORBIDDEN = {
 }
 
 
-def imported_packages(path: Path) -> set[tuple[str, int]]:
-    """Top-level package of every absolute import in ``path``, with its line."""
+def imported_names(path: Path, module: str = "") -> Iterator[tuple[str, str | None, int]]:
+    """``(module, name or None, line)`` of every import in ``path``, wherever it
+    is written (in a function, under ``TYPE_CHECKING``), and of every
+    ``importlib.import_module`` of a literal name. Relative imports are
+    resolved against ``module`` (the dotted name of ``path``), or left out
+    when it is not given."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    found: set[tuple[str, int]] = set()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found.update((alias.name.split(".")[0], node.lineno) for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add((node.module.split(".")[0], node.lineno))
+            for alias in node.names:
+                yield alias.name, None, node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                if not module:
+                    continue
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                yield base, alias.name, node.lineno
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -54,8 +67,12 @@ def imported_packages(path: Path) -> set[tuple[str, int]]:
             and isinstance(node.args[0], ast.Constant)
             and isinstance(node.args[0].value, str)
         ):
-            found.add((node.args[0].value.split(".")[0], node.lineno))
-    return found
+            yield node.args[0].value, None, node.lineno
+
+
+def imported_packages(path: Path) -> set[tuple[str, int]]:
+    """Top-level package of every absolute import in ``path``, with its line."""
+    return {(target.split(".")[0], line) for target, _name, line in imported_names(path)}
 
 
 def violations(package: str) -> list[str]:

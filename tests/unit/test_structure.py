@@ -35,14 +35,13 @@ fails the check too, so the list only shrinks.
 
 from __future__ import annotations
 
-import ast
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from test_import_boundaries import PACKAGES
+from test_import_boundaries import PACKAGES, imported_names
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_LINES = 400
@@ -62,7 +61,7 @@ SIZE_SKIP = frozenset({"migrations", "node_modules", "__pycache__", "build", "di
 
 @dataclass(frozen=True)
 class Allowed:
-    """An allow-list entry: the modules (or files) it covers, and why."""
+    """An allowed import cycle: its modules, and why it is allowed for now."""
 
     members: frozenset[str]
     reason: str
@@ -140,36 +139,9 @@ def module_files(packages: Mapping[str, Path], flat: Iterable[Path]) -> dict[str
     return modules
 
 
-def imported_names(path: Path, module: str) -> Iterator[tuple[str, str | None, int]]:
-    """``(module, name or None, line)`` of every import in ``path``, relative ones resolved."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield alias.name, None, node.lineno
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*anchor, base] if base else anchor)
-            for alias in node.names:
-                yield base, alias.name, node.lineno
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "import_module"
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-        ):
-            yield node.args[0].value, None, node.lineno
-
-
-def resolve(known: Iterable[str], target: str, name: str | None) -> str | None:
+def resolve(known: Container[str], target: str, name: str | None) -> str | None:
     """The known module an import names: the submodule if there is one, else the
     longest known prefix of ``target``."""
-    known = set(known)
     if name is not None and f"{target}.{name}" in known:
         return f"{target}.{name}"
     parts = target.split(".")
