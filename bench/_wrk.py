@@ -7,14 +7,20 @@ import re
 import subprocess
 from pathlib import Path
 
-PROCESS_LUA = """
-local ids = {}
-local counter = 0
+#: Numbers wrk's threads (``tid``: 0, 1, ...) so that each takes its own requests.
+THREAD_IDS = """
 local threads = {}
 function setup(thread)
   thread:set("tid", #threads)
   table.insert(threads, thread)
 end
+"""
+
+PROCESS_LUA = (
+    THREAD_IDS
+    + """
+local ids = {}
+local counter = 0
 function init(args)
   for line in io.lines("%(ids)s") do table.insert(ids, line) end
   counter = tid
@@ -27,14 +33,12 @@ function request()
     '%(body)s')
 end
 """
+)
 
-UPLOAD_LUA = """
+UPLOAD_LUA = (
+    THREAD_IDS
+    + """
 local counter = 0
-local threads = {}
-function setup(thread)
-  thread:set("tid", #threads)
-  table.insert(threads, thread)
-end
 function init(args) counter = tid * 100000000 end
 function request()
   counter = counter + 1
@@ -47,6 +51,7 @@ function request()
     ["Content-Type"] = "multipart/form-data; boundary=BENCH"}, body)
 end
 """
+)
 
 
 def run_wrk(base_url: str, script: Path, connections: int, threads: int, duration_s: int) -> str:
