@@ -17,7 +17,7 @@ leaving ``awaiting_upload`` or ``deleted``) changes no indexed column. And
 (new pages only: those written before fill up as rows move).
 
 In the benchmark of ``POST /v1/documents/{id}/process`` this cut
-PostgreSQL's CPU per queued document by ~5.5 % (docs/benchmarks.md).
+PostgreSQL's CPU per queued document by ~5.5 % (docs/benchmarks-log.md).
 
 Adding a stored generated column rewrites ``documents``, under a lock that
 blocks its reads and writes while it runs (a few seconds per million rows).
