@@ -6,6 +6,8 @@
   kernel: it imports no service (it starts them by their console scripts),
   and nothing imports it.
 - ``folio_devstack`` (developer tooling) is imported by tests and tools only.
+- The Python client (``folio_client``) talks to the HTTP API only: it imports
+  no other Folio package, so an app installs it without the kernel.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ PACKAGES = {
     "folio_worker_ocr": ROOT / "services/worker-ocr/src/folio_worker_ocr",
     "folio_scheduler": ROOT / "services/scheduler/src/folio_scheduler",
     "folio_cli": ROOT / "clients/cli/src/folio_cli",
+    "folio_client": ROOT / "clients/python/src/folio_client",
 }
 
 FORBIDDEN = {
     "folio_shared": {*SERVICES, *APPS, *TOOLING},
     **{service: {*(s for s in SERVICES if s != service), *APPS, *TOOLING} for service in SERVICES},
     "folio_cli": {*SERVICES, *TOOLING},
+    "folio_client": {"folio_shared", *SERVICES, *APPS, *TOOLING},
 }
 
 

@@ -49,7 +49,6 @@ MAX_LINES = 400
 #: import package -> its source folder (every first-party package).
 GRAPH_PACKAGES: dict[str, Path] = {
     **PACKAGES,
-    "folio_client": ROOT / "clients/python/src/folio_client",
     "folio_devstack": ROOT / "tools/devstack/src/folio_devstack",
 }
 #: folders whose files are top-level modules (``MYPYPATH=bench:bench/noop``).
