@@ -1,0 +1,86 @@
+"""Structured fields of payment documents (PIX receipts, boletos, NF-e).
+
+:func:`extract` classifies a document's page texts and runs the matching
+extractor; :func:`compare_expected` checks a client's expected values
+against the result. Extractors are plugins (:mod:`.registry`); the built-in
+ones are :mod:`.pix`, :mod:`.boleto` and :mod:`.nfe`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from folio_worker_docs.extraction.classify import OTHER, classify
+from folio_worker_docs.extraction.registry import installed
+from folio_worker_docs.extraction.types import DocumentFields, Extractor, Field
+
+#: Version of the classifier, stored as ``other/<this>`` when no extractor applies.
+CLASSIFIER_VERSION = "1"
+
+Verdict = Literal["match", "mismatch", "missing"]
+
+
+def extract(pages: list[str], extractors: Sequence[Extractor] | None = None) -> DocumentFields:
+    """The document's type and fields, from its pages' texts (page 1 first)."""
+    chosen = classify(pages, installed() if extractors is None else extractors)
+    if chosen is None:
+        return DocumentFields(OTHER, f"{OTHER}/{CLASSIFIER_VERSION}")
+    return DocumentFields(
+        chosen.document_type, f"{chosen.document_type}/{chosen.version}", chosen.extract(pages)
+    )
+
+
+def _same(expected: str, found: str) -> bool:
+    if expected == found:
+        return True
+    digits = "".join(ch for ch in expected if ch.isdigit())
+    if len(digits) in (11, 14) and digits == found:
+        return True
+    try:
+        return float(expected.replace(",", ".")) == float(found)
+    except ValueError:
+        return expected.strip().casefold() == found.strip().casefold()
+
+
+def compare_expected(
+    expected: Mapping[str, str], fields: Mapping[str, Field]
+) -> dict[str, Verdict]:
+    """``match``/``mismatch``/``missing`` for each expected field.
+
+    Tax ids compare by digits, amounts by value (``"150"`` matches
+    ``"150.00"``), other text without regard to case. A masked CPF matches an
+    expected CPF whose visible digits agree.
+    """
+    out: dict[str, Verdict] = {}
+    for name, want in expected.items():
+        got = fields.get(name)
+        if got is None:
+            out[name] = "missing"
+        elif _same(want, got.value) or _masked_match(want, got.value):
+            out[name] = "match"
+        else:
+            out[name] = "mismatch"
+    return out
+
+
+def _masked_match(expected: str, printed: str) -> bool:
+    digits = "".join(ch for ch in expected if ch.isdigit())
+    visible = "".join(ch if ch.isdigit() else "?" for ch in printed if ch.isdigit() or ch in "*•xX")
+    return (
+        len(digits) == 11 == len(visible)
+        and all(v == "?" or v == d for v, d in zip(visible, digits, strict=True))
+        and "?" in visible
+    )
+
+
+__all__ = [
+    "CLASSIFIER_VERSION",
+    "OTHER",
+    "DocumentFields",
+    "Extractor",
+    "Field",
+    "Verdict",
+    "compare_expected",
+    "extract",
+]

@@ -1,0 +1,108 @@
+"""The built-in boleto extractor (``boleto``).
+
+Fields: ``digitable_line`` (47-digit bank or 48-digit arrecadação line, check
+digits validated), ``amount``, ``due_date``, ``beneficiary_name``,
+``beneficiary_tax_id``, ``payer_name``. A bank line also carries the amount:
+when the printed amount is missing it comes from the line, when the two
+disagree the line's is listed as an alternative.
+"""
+
+from __future__ import annotations
+
+import re
+
+from folio_worker_docs.extraction import candidates
+from folio_worker_docs.extraction.labels import Page, labels, name_after, values_after
+from folio_worker_docs.extraction.parties import STOP, TAX_LABEL
+from folio_worker_docs.extraction.types import Candidate, Field
+from folio_worker_docs.extraction.validators import digitable_line_valid
+
+#: A run of digit groups separated by dots and spaces, long enough for a line.
+LINE_PATTERN = re.compile(r"(?<![\dA-Za-z])\d[\dOoIl .]{45,62}[\dOoIl](?![\dA-Za-z])")
+AMOUNT_LABEL = labels(
+    "valor do documento",
+    "(=) valor cobrado",
+    "valor cobrado",
+    "valor a pagar",
+    "valor",
+    "total a pagar",
+    "valor do boleto",
+)
+DUE_LABEL = labels("vencimento", "data de vencimento", "vence em", "pagavel ate")
+BENEFICIARY_LABEL = labels("beneficiario", "cedente", "beneficiario final", "nome do beneficiario")
+PAYER_LABEL = labels("pagador", "sacado", "nome do pagador")
+BOLETO_WORDS = labels(
+    "boleto",
+    "ficha de compensacao",
+    "recibo do pagador",
+    "linha digitavel",
+    "nosso numero",
+    "local de pagamento",
+    "cedente",
+    "beneficiario",
+)
+
+
+def digitable_lines(page: Page) -> list[Candidate]:
+    """47- or 48-digit lines, look-alikes read as digits, check digits verdict."""
+    return candidates.digit_ids(page, LINE_PATTERN, (47, 48), digitable_line_valid)
+
+
+def line_amount(line: str) -> str | None:
+    """The amount a bank line carries (``None`` for a zero amount or an arrecadação line)."""
+    if len(line) != 47 or int(line[37:]) == 0:
+        return None
+    return f"{int(line[37:]) / 100:.2f}"
+
+
+class BoletoExtractor:
+    """Fields of a boleto (bank slip) or an arrecadação slip."""
+
+    document_type = "boleto"
+    version = "1"
+
+    def score(self, pages: list[str]) -> float:
+        """A digitable line and the wordings a slip prints."""
+        page = Page.of(1, "\n".join(pages))
+        score = 0.6 if digitable_lines(page) else 0.0
+        score += min(0.4, 0.15 * len({m.group() for m in BOLETO_WORDS.finditer(page.folded)}))
+        score += 0.1 if DUE_LABEL.search(page.folded) else 0.0
+        return min(score, 1.0)
+
+    def extract(self, pages: list[str]) -> dict[str, Field]:
+        """The slip's fields; a valid bank line's amount competes with the printed one."""
+        found = candidates.gather(pages, self._page)
+        fields = candidates.fields_of(found)
+        line = fields.get("digitable_line")
+        from_line = line_amount(line.value) if line is not None and line.valid else None
+        if line is not None and from_line is not None:
+            cand = Candidate(from_line, 0.8, line.page, line.span, True)
+            others = [c for c in found.get("amount", []) if c is not None]
+            best = max([*others, cand], key=lambda c: c.confidence)
+            fields["amount"] = Field.from_candidates(
+                best, [c for c in [*others, cand] if c is not best]
+            )
+        return fields
+
+    def _page(self, page: Page) -> candidates.Found:
+        beneficiary = list(BENEFICIARY_LABEL.finditer(page.folded))
+        tax_ids = [
+            candidates.tax_id(h)
+            for h in values_after(page, TAX_LABEL, candidates.TAX_ID_PATTERN)
+            if any(0 <= h.start - b.start() <= 250 for b in beneficiary)
+        ]
+        return {
+            "digitable_line": list(digitable_lines(page)),
+            "amount": [
+                candidates.amount(h)
+                for h in values_after(page, AMOUNT_LABEL, candidates.AMOUNT_PATTERN)
+            ],
+            "due_date": [
+                candidates.day(h) for h in values_after(page, DUE_LABEL, candidates.DATE_PATTERN)
+            ],
+            "beneficiary_name": [
+                candidates.name(h) for h in name_after(page, BENEFICIARY_LABEL, STOP)
+            ],
+            "beneficiary_tax_id": list(tax_ids),
+            "payer_name": [candidates.name(h) for h in name_after(page, PAYER_LABEL, STOP)],
+        }

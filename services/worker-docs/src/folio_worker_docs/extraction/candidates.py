@@ -1,0 +1,138 @@
+"""Turning label hits into candidates, and candidates into a field.
+
+Shared by the built-in extractors: the value patterns of tax ids, amounts,
+dates and date-times, each hit normalised into a
+:class:`~folio_worker_docs.extraction.types.Candidate`, and :func:`choose`,
+which keeps the most confident and lists the rest as alternatives.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from folio_worker_docs.extraction.labels import Hit, Page
+from folio_worker_docs.extraction.normalise import (
+    AMOUNT_PATTERN,
+    DATE_PATTERN,
+    date_from_match,
+    parse_amount,
+    time_after,
+)
+from folio_worker_docs.extraction.types import Candidate, Field
+from folio_worker_docs.extraction.validators import DIGIT_LOOKALIKES, MASKED_CPF, tax_id_valid
+
+#: Candidates by field name.
+Found = dict[str, list["Candidate | None"]]
+
+#: CNPJ (``11.222.333/0001-81``), CPF (``123.456.789-09``), a masked CPF, or 11/14 bare digits.
+TAX_ID_PATTERN = re.compile(
+    r"(?<![\d*./])(?:\d{2}\.?\d{3}\.?\d{3}\s?/?\s?\d{4}\s?-?\s?\d{2}"
+    r"|\d{3}\.?\d{3}\.?\d{3}\s?-?\s?\d{2}"
+    r"|[*•x]{3}\.?\d{3}\.?\d{3}-?[*•x]{2})(?![\d*]|[./]\d)"
+)
+
+
+def tax_id(hit: Hit) -> Candidate:
+    """A tax id candidate: digits only, or a masked CPF as printed; check digits verdict."""
+    printed = hit.text
+    value = printed if MASKED_CPF.fullmatch(printed) else re.sub(r"\D", "", printed)
+    valid = tax_id_valid(value)
+    confidence = hit.confidence * (0.7 if valid is False else 1.0)
+    return Candidate(value, confidence, hit.page.number, (hit.start, hit.end), valid)
+
+
+def amount(hit: Hit) -> Candidate | None:
+    """An amount candidate (``"1234.56"``)."""
+    value = parse_amount(hit.text)
+    if value is None:
+        return None
+    return Candidate(value, hit.confidence, hit.page.number, (hit.start, hit.end))
+
+
+def day(hit: Hit) -> Candidate | None:
+    """A date candidate (``YYYY-MM-DD``)."""
+    value = date_from_match(hit.match)
+    if value is None:
+        return None
+    return Candidate(value, hit.confidence, hit.page.number, (hit.start, hit.end))
+
+
+def moment(hit: Hit) -> Candidate | None:
+    """A date-time candidate (``YYYY-MM-DDTHH:MM``); a date without a time keeps ``T00:00``
+    at lower confidence."""
+    value = date_from_match(hit.match)
+    if value is None:
+        return None
+    clock = time_after(hit.page.folded, hit.end)
+    if clock is None:
+        return Candidate(
+            f"{value}T00:00", hit.confidence * 0.6, hit.page.number, (hit.start, hit.end)
+        )
+    return Candidate(f"{value}T{clock[0]}", hit.confidence, hit.page.number, (hit.start, clock[1]))
+
+
+def name(hit: Hit) -> Candidate:
+    """A name candidate, as printed (surrounding spaces trimmed)."""
+    text = hit.text.strip(" -")
+    start = hit.start + hit.text.index(text[:1]) if text else hit.start
+    return Candidate(text, hit.confidence * 0.95, hit.page.number, (start, start + len(text)))
+
+
+def digit_ids(
+    page: Page, pattern: re.Pattern[str], lengths: tuple[int, ...], valid: Callable[[str], bool]
+) -> list[Candidate]:
+    """Long digit ids (boleto lines, access keys) printed in groups: look-alikes read
+    as digits, the check-digit verdict kept (an invalid one at lower confidence)."""
+    found = []
+    for m in pattern.finditer(page.text):
+        digits = re.sub(r"[ .]", "", m.group()).translate(DIGIT_LOOKALIKES)
+        if len(digits) in lengths and digits.isdigit():
+            ok = valid(digits)
+            found.append(
+                Candidate(digits, 0.97 if ok else 0.5, page.number, (m.start(), m.end()), ok)
+            )
+    return found
+
+
+def gather(pages: list[str], per_page: Callable[[Page], Found]) -> Found:
+    """Every page's candidates, by field name (page 1 first)."""
+    found: Found = {}
+    for number, text in enumerate(pages, start=1):
+        for key, values in per_page(Page.of(number, text)).items():
+            found.setdefault(key, []).extend(values)
+    return found
+
+
+def fields_of(found: Found) -> dict[str, Field]:
+    """The chosen field of each name that has a candidate."""
+    fields = {key: choose(values) for key, values in found.items()}
+    return {key: f for key, f in fields.items() if f is not None}
+
+
+def choose(candidates: list[Candidate | None]) -> Field | None:
+    """The most confident candidate as a field (earliest wins a tie), others as alternatives."""
+    found = [c for c in candidates if c is not None]
+    if not found:
+        return None
+    best = max(found, key=lambda c: c.confidence)
+    rest = sorted((c for c in found if c is not best), key=lambda c: -c.confidence)
+    return Field.from_candidates(best, rest)
+
+
+__all__ = [
+    "AMOUNT_PATTERN",
+    "DATE_PATTERN",
+    "TAX_ID_PATTERN",
+    "Found",
+    "Page",
+    "amount",
+    "choose",
+    "day",
+    "digit_ids",
+    "fields_of",
+    "gather",
+    "moment",
+    "name",
+    "tax_id",
+]

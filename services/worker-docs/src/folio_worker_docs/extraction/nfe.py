@@ -1,0 +1,108 @@
+"""The built-in NF-e extractor (``nfe``), from a DANFE's text.
+
+Fields: ``access_key`` (44 digits, modulo-11 check digit), ``number``,
+``series``, ``issued_at``, ``issuer_name``, ``issuer_tax_id``,
+``recipient_name``, ``recipient_tax_id``, ``total_amount``. A valid access
+key carries the issuer's CNPJ, the series and the number: they are used when
+the printed ones are missing and listed as alternatives when they differ.
+"""
+
+from __future__ import annotations
+
+import re
+
+from folio_worker_docs.extraction import candidates
+from folio_worker_docs.extraction.labels import Page, labels, name_after, values_after
+from folio_worker_docs.extraction.parties import STOP, TAX_LABEL
+from folio_worker_docs.extraction.types import Candidate, Field
+from folio_worker_docs.extraction.validators import nfe_key_valid
+
+KEY_PATTERN = re.compile(r"(?<![\dA-Za-z])\d[\dOoIl .]{42,56}[\dOoIl](?![\dA-Za-z])")
+NUMBER_PATTERN = re.compile(r"\d{1,3}(?:\.?\d{3}){0,3}")
+NFE_WORDS = labels(
+    "danfe",
+    "nota fiscal eletronica",
+    "chave de acesso",
+    "nf-e",
+    "documento auxiliar da nota fiscal",
+    "protocolo de autorizacao",
+)
+NUMBER_LABEL = labels("n[o°º.]*", "numero", "nf-e n[o°º.]*", "no.")
+SERIES_LABEL = labels("serie", "ser.")
+ISSUED_LABEL = labels("data de emissao", "data da emissao", "emissao", "dt. emissao", "emitida em")
+ISSUER_LABEL = labels("emitente", "identificacao do emitente", "razao social do emitente")
+RECIPIENT_LABEL = labels("destinatario", "destinatario/remetente", "destinatario / remetente")
+NAME_LABEL = labels("nome/razao social", "nome / razao social", "razao social", "nome")
+TOTAL_LABEL = labels(
+    "valor total da nota", "v. total da nota", "valor total da nf-e", "total da nota", "valor total"
+)
+
+
+def access_keys(page: Page) -> list[Candidate]:
+    """44-digit keys, look-alikes read as digits, check-digit verdict."""
+    return candidates.digit_ids(page, KEY_PATTERN, (44,), nfe_key_valid)
+
+
+def _in_block(page: Page, block: re.Pattern[str], hits: list[Candidate]) -> list[Candidate]:
+    starts = [m.start() for m in block.finditer(page.folded)]
+    return [c for c in hits if any(0 <= c.span[0] - s <= 400 for s in starts)]
+
+
+class NfeExtractor:
+    """Fields of an NF-e from its DANFE (the printed auxiliary document)."""
+
+    document_type = "nfe"
+    version = "1"
+
+    def score(self, pages: list[str]) -> float:
+        """An access key and the wordings a DANFE prints."""
+        page = Page.of(1, "\n".join(pages))
+        score = 0.5 if access_keys(page) else 0.0
+        score += min(0.5, 0.2 * len({m.group() for m in NFE_WORDS.finditer(page.folded)}))
+        return min(score, 1.0)
+
+    def _page(self, page: Page) -> candidates.Found:
+        taxes = [
+            candidates.tax_id(h)
+            for h in values_after(page, TAX_LABEL, candidates.TAX_ID_PATTERN, lines_below=1)
+        ]
+        names = [candidates.name(h) for h in name_after(page, NAME_LABEL, STOP)]
+        numbers = [
+            Candidate(
+                str(int(re.sub(r"\D", "", h.text))), h.confidence, page.number, (h.start, h.end)
+            )
+            for h in values_after(page, NUMBER_LABEL, NUMBER_PATTERN, lines_below=1)
+        ]
+        return {
+            "access_key": list(access_keys(page)),
+            "number": list(numbers),
+            "series": [
+                Candidate(str(int(h.text)), h.confidence, page.number, (h.start, h.end))
+                for h in values_after(page, SERIES_LABEL, re.compile(r"\d{1,3}"), lines_below=1)
+            ],
+            "issued_at": [
+                candidates.day(h) for h in values_after(page, ISSUED_LABEL, candidates.DATE_PATTERN)
+            ],
+            "issuer_name": [
+                *(candidates.name(h) for h in name_after(page, ISSUER_LABEL, STOP)),
+                *_in_block(page, ISSUER_LABEL, names),
+            ],
+            "issuer_tax_id": list(_in_block(page, ISSUER_LABEL, taxes)),
+            "recipient_name": list(_in_block(page, RECIPIENT_LABEL, names)),
+            "recipient_tax_id": list(_in_block(page, RECIPIENT_LABEL, taxes)),
+            "total_amount": [
+                candidates.amount(h)
+                for h in values_after(page, TOTAL_LABEL, candidates.AMOUNT_PATTERN)
+            ],
+        }
+
+    def extract(self, pages: list[str]) -> dict[str, Field]:
+        """The DANFE's fields, completed from a valid access key."""
+        found = candidates.gather(pages, self._page)
+        access = candidates.choose(found["access_key"])
+        if access is not None and access.valid:
+            cnpj = access.value[6:20]
+            found["issuer_tax_id"].append(Candidate(cnpj, 0.96, access.page, access.span, True))
+            for name, value in (("series", access.value[22:25]), ("number", access.value[25:34])):
+                found[name].append(Candidate(str(int(value)), 0.9, access.page, access.span))
+        return candidates.fields_of(found)

@@ -1,0 +1,142 @@
+"""Normalisers: amounts, dates and date-times as printed on Brazilian documents.
+
+Each ``parse_*`` takes the printed text and returns the normalised value, or
+``None`` when the text is not one: amounts ``"1234.56"``, dates
+``YYYY-MM-DD``, date-times ``YYYY-MM-DDTHH:MM``. The ``*_PATTERN`` regexes
+find candidates in a page (they run on accent-folded, lower-cased text, see
+:func:`fold`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+MONTHS = {
+    "jan": 1,
+    "janeiro": 1,
+    "fev": 2,
+    "fevereiro": 2,
+    "mar": 3,
+    "marco": 3,
+    "abr": 4,
+    "abril": 4,
+    "mai": 5,
+    "maio": 5,
+    "jun": 6,
+    "junho": 6,
+    "jul": 7,
+    "julho": 7,
+    "ago": 8,
+    "agosto": 8,
+    "set": 9,
+    "setembro": 9,
+    "out": 10,
+    "outubro": 10,
+    "nov": 11,
+    "novembro": 11,
+    "dez": 12,
+    "dezembro": 12,
+}
+
+_MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
+
+#: An amount: optional ``R$``, digits with ``.``/``,``/space thousands, two decimals.
+AMOUNT_PATTERN = re.compile(
+    r"(?<![\d.,])(?:r\s?\$\s*)?-?(\d{1,3}(?:[.,\s]\d{3})+|\d+)\s?[.,]\s?(\d{2})(?![\d])"
+)
+
+#: A numeric date (``05/12/2026``, ``05.12.26``, ``2026-12-05``) or a spelled one
+#: (``5 dez 2026``, ``5 de dezembro de 2026``, ``05/dez/2026``).
+DATE_PATTERN = re.compile(
+    r"(?<!\d)(?:"
+    r"(?P<d>\d{1,2})\s?[/.-]\s?(?P<m>\d{1,2})\s?[/.-]\s?(?P<y>\d{4}|\d{2})"
+    r"|(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})"
+    r"|(?P<sd>\d{1,2})(?:\s+de\s+|\s*[/.-]\s*|\s+)(?P<sm>" + _MONTH_ALT + r")\.?"
+    r"(?:\s+de\s+|\s*[/.-]\s*|\s+)(?P<sy>\d{4})"
+    r")(?!\d)"
+)
+
+#: A time after a date: ``14:32``, ``14h32``, ``14:32:10``, optionally led by ``às``/``-``/``,``.
+TIME_PATTERN = re.compile(
+    r"^[\s,\-\u2013]*(?:as\s+|a\s+|-\s*)?(\d{1,2})\s?[:h]\s?(\d{2})(?::\d{2})?"
+)
+
+
+def fold(text: str) -> str:
+    """Lower-cased text without accents, one character for each input character.
+
+    Offsets in the folded text are offsets in the original, so spans found in
+    it point at the printed value.
+    """
+    out = []
+    for ch in text:
+        base = unicodedata.normalize("NFD", ch)[0].lower()
+        out.append(base if len(base) == 1 else ch)
+    return "".join(out)
+
+
+def parse_amount(text: str) -> str | None:
+    """``"1234.56"`` from ``R$ 1.234,56``, ``1234,56``, ``1,234.56``, ``R$1 234,56``."""
+    match = AMOUNT_PATTERN.search(fold(text))
+    if match is None:
+        return None
+    whole = re.sub(r"[.,\s]", "", match.group(1))
+    try:
+        value = Decimal(f"{whole}.{match.group(2)}")
+    except InvalidOperation:
+        return None
+    return f"{value:.2f}"
+
+
+def _make_date(year: int, month: int, day: int) -> str | None:
+    if year < 100:
+        year += 2000
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def date_from_match(match: re.Match[str]) -> str | None:
+    """The ISO date of a :data:`DATE_PATTERN` match, ``None`` if no such day."""
+    if match.group("d"):
+        return _make_date(int(match.group("y")), int(match.group("m")), int(match.group("d")))
+    if match.group("iy"):
+        return _make_date(int(match.group("iy")), int(match.group("im")), int(match.group("id")))
+    month = MONTHS[match.group("sm")]
+    return _make_date(int(match.group("sy")), month, int(match.group("sd")))
+
+
+def parse_date(text: str) -> str | None:
+    """``YYYY-MM-DD`` from ``05/12/2026``, ``5 dez 2026``, ``5 de dezembro de 2026`` ..."""
+    for match in DATE_PATTERN.finditer(fold(text)):
+        value = date_from_match(match)
+        if value is not None:
+            return value
+    return None
+
+
+def time_after(folded: str, end: int) -> tuple[str, int] | None:
+    """``("HH:MM", end)`` for a time right after offset ``end`` (same line), else ``None``."""
+    line_end = folded.find("\n", end)
+    match = TIME_PATTERN.match(folded[end : len(folded) if line_end < 0 else line_end])
+    if match is None:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour > 23 or minute > 59:
+        return None
+    return f"{hour:02d}:{minute:02d}", end + match.end()
+
+
+def parse_datetime(text: str) -> str | None:
+    """``YYYY-MM-DDTHH:MM`` from ``05/12/2026 14:32`` or ``5 dez 2026 às 14:32``."""
+    folded = fold(text)
+    for match in DATE_PATTERN.finditer(folded):
+        day = date_from_match(match)
+        clock = time_after(folded, match.end())
+        if day is not None and clock is not None:
+            return f"{day}T{clock[0]}"
+    return None

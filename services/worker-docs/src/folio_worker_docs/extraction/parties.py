@@ -1,0 +1,167 @@
+"""Parties on a payment document: who paid and who received.
+
+Receipts print each party in a section (``De``/``Para``, ``Pagador``/
+``Recebedor``, ``Origem``/``Destino``, ``Quem pagou``/``Quem recebeu``) holding
+a name, a tax id and an institution, or flat, with the party in the label
+(``Nome do recebedor``, ``CPF do pagador``). :class:`PartyRules` finds both.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from folio_worker_docs.extraction import candidates
+from folio_worker_docs.extraction.labels import Hit, Page, labels, name_after, values_after
+from folio_worker_docs.extraction.types import Candidate
+
+NAME_LABEL = labels(
+    "nome", "razao social", "nome/razao social", "nome / razao social", "nome completo", "titular"
+)
+TAX_LABEL = labels(
+    "cpf/cnpj", "cnpj/cpf", "cpf / cnpj", "cnpj / cpf", "cpf", "cnpj", "documento", "cpf ou cnpj"
+)
+INSTITUTION_LABEL = labels(
+    "instituicao",
+    "instituicao financeira",
+    "banco",
+    "inst. financeira",
+    "instituicao de pagamento",
+    "psp",
+)
+
+#: Any wording that is a label, not a value (a name is never one of these alone).
+STOP = re.compile(
+    r"(?:cpf|cnpj|cpf/cnpj|nome|instituicao|instituicao financeira|banco|agencia|conta|chave|"
+    r"tipo|valor|data|id|identificador|autenticacao|documento|razao social|pagador|recebedor|"
+    r"favorecido|beneficiario|origem|destino|de|para|danfe|nf-e|emitente|destinatario)"
+    r"(?:\s*[:/]|\s*$)"
+)
+
+
+@dataclass(frozen=True)
+class PartyRules:
+    """How one party (payer or payee) is labelled.
+
+    - ``headers``: section header wordings (matched at a line start).
+    - ``suffixes``: the party words of flat labels (``do recebedor``).
+    """
+
+    headers: tuple[str, ...]
+    suffixes: tuple[str, ...]
+
+    def _header(self) -> re.Pattern[str]:
+        words = "|".join(sorted(self.headers, key=len, reverse=True))
+        return re.compile(
+            r"(?m)^[ \t]*(?:pix |dados d[oae] |conta d[eao] |quem )?(?:"
+            + words
+            + r")(?![a-z0-9])[ \t]*:?"
+        )
+
+    def _flat(self, field_words: str) -> re.Pattern[str]:
+        party = "|".join(self.suffixes)
+        return re.compile(
+            r"(?<![a-z0-9])(?:"
+            + field_words
+            + r")\s+(?:d[oae]\s+)?(?:"
+            + party
+            + r")(?![a-z0-9])[ \t]*:?"
+        )
+
+    def sections(self, page: Page, others: PartyRules) -> list[tuple[int, int]]:
+        """Offsets of this party's sections: each header up to the next header of either party."""
+        mine = list(self._header().finditer(page.folded))
+        bounds = sorted(
+            {m.start() for m in mine} | {m.start() for m in others._header().finditer(page.folded)}
+        )
+        out = []
+        for m in mine:
+            later = [b for b in bounds if b > m.start()]
+            out.append((m.start(), min(later[0] if later else len(page.folded), m.start() + 600)))
+        return out
+
+    def names(self, page: Page, others: PartyRules) -> list[Candidate]:
+        """Name candidates: flat labels, ``Nome`` in a section, the header's own line or next."""
+        found = [
+            candidates.name(h)
+            for h in name_after(page, self._flat("nome|razao social|nome/razao social"), STOP)
+        ]
+        for start, end in self.sections(page, others):
+            in_section = [
+                h for h in name_after(page, NAME_LABEL, STOP) if start <= h.label_start < end
+            ]
+            if not in_section:
+                in_section = [
+                    h for h in name_after(page, self._header(), STOP) if h.label_start == start
+                ]
+            found.extend(candidates.name(h) for h in in_section[:1])
+        return found
+
+    def tax_ids(self, page: Page, others: PartyRules) -> list[Candidate]:
+        """Tax id candidates: flat labels, then the first tax id in each section."""
+        found = [
+            candidates.tax_id(h)
+            for h in values_after(
+                page, self._flat("cpf/cnpj|cnpj/cpf|cpf|cnpj|documento"), candidates.TAX_ID_PATTERN
+            )
+        ]
+        for start, end in self.sections(page, others):
+            m = candidates.TAX_ID_PATTERN.search(page.folded, start, end)
+            if m is not None:
+                hits = [
+                    h
+                    for h in values_after(page, TAX_LABEL, candidates.TAX_ID_PATTERN)
+                    if h.start == m.start()
+                ]
+                conf = hits[0].confidence if hits else 0.8
+                found.append(candidates.tax_id(_hit(page, m, conf)))
+        return found
+
+    def institutions(self, page: Page, others: PartyRules) -> list[Candidate]:
+        """Institution candidates: flat labels, then ``Instituição``/``Banco`` in a section."""
+        found = [
+            candidates.name(h)
+            for h in name_after(page, self._flat("instituicao|banco|instituicao financeira"), STOP)
+        ]
+        for start, end in self.sections(page, others):
+            found.extend(
+                candidates.name(h)
+                for h in name_after(page, INSTITUTION_LABEL, STOP)
+                if start <= h.label_start < end
+            )
+        return found
+
+
+def _hit(page: Page, match: re.Match[str], confidence: float) -> Hit:
+    return Hit(page, match.start(), match.end(), match, confidence, match.start())
+
+
+PAYER = PartyRules(
+    headers=(
+        "de",
+        "pagador",
+        "origem",
+        "pagou",
+        "remetente",
+        "dados do pagador",
+        "enviado por",
+        "conta debitada",
+        "debitado de",
+    ),
+    suffixes=("pagador", "pagadora", "remetente", "origem", "depositante"),
+)
+PAYEE = PartyRules(
+    headers=(
+        "para",
+        "recebedor",
+        "destino",
+        "recebeu",
+        "favorecido",
+        "destinatario",
+        "beneficiario",
+        "enviado para",
+        "creditado para",
+        "conta creditada",
+    ),
+    suffixes=("recebedor", "recebedora", "favorecido", "destinatario", "destino", "beneficiario"),
+)

@@ -1,0 +1,168 @@
+"""Check digits and shapes of Brazilian payment identifiers.
+
+Each ``*_valid`` function takes the identifier as digits (or, for PIX ids,
+characters) and says whether its check digits or shape hold. None of them
+raise: an invalid identifier is reported, never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+#: A masked CPF as printed on PIX receipts (``***.456.789-**``): kept as printed.
+MASKED_CPF = re.compile(r"[*•xX]{3}\.?\d{3}\.?\d{3}-?[*•xX]{2}")
+
+#: Characters OCR confuses with digits, and the digit each one stands for.
+DIGIT_LOOKALIKES = str.maketrans(
+    {
+        "O": "0",
+        "o": "0",
+        "D": "0",
+        "Q": "0",
+        "I": "1",
+        "l": "1",
+        "|": "1",
+        "i": "1",
+        "!": "1",
+        "Z": "2",
+        "z": "2",
+        "S": "5",
+        "s": "5",
+        "B": "8",
+        "G": "6",
+        "b": "6",
+        "T": "7",
+        "g": "9",
+        "q": "9",
+    }
+)
+
+
+def _mod11_weights(digits: str, max_weight: int = 9) -> int:
+    total, weight = 0, 2
+    for ch in reversed(digits):
+        total += int(ch) * weight
+        weight = 2 if weight == max_weight else weight + 1
+    return total
+
+
+def _mod10(digits: str) -> int:
+    total, factor = 0, 2
+    for ch in reversed(digits):
+        product = int(ch) * factor
+        total += product // 10 + product % 10
+        factor = 1 if factor == 2 else 2
+    return (10 - total % 10) % 10
+
+
+def cpf_valid(digits: str) -> bool:
+    """Whether an 11-digit CPF's two check digits hold (repeated digits fail)."""
+    if len(digits) != 11 or not digits.isdigit() or len(set(digits)) == 1:
+        return False
+    for size in (9, 10):
+        total = sum(int(d) * w for d, w in zip(digits[:size], range(size + 1, 1, -1), strict=True))
+        if (total * 10) % 11 % 10 != int(digits[size]):
+            return False
+    return True
+
+
+def cnpj_valid(digits: str) -> bool:
+    """Whether a 14-digit CNPJ's two check digits hold (repeated digits fail)."""
+    if len(digits) != 14 or not digits.isdigit() or len(set(digits)) == 1:
+        return False
+    for size in (12, 13):
+        rest = _mod11_weights(digits[:size]) % 11
+        if (0 if rest < 2 else 11 - rest) != int(digits[size]):
+            return False
+    return True
+
+
+def tax_id_valid(value: str) -> bool | None:
+    """CPF or CNPJ by length; ``None`` for a masked CPF (nothing to check)."""
+    if MASKED_CPF.fullmatch(value):
+        return None
+    if len(value) == 11:
+        return cpf_valid(value)
+    return cnpj_valid(value) if len(value) == 14 else False
+
+
+def nfe_key_valid(digits: str) -> bool:
+    """Whether a 44-digit NF-e access key's modulo-11 check digit holds."""
+    if len(digits) != 44 or not digits.isdigit():
+        return False
+    rest = _mod11_weights(digits[:43]) % 11
+    return (0 if rest < 2 else 11 - rest) == int(digits[43])
+
+
+def bank_barcode_from_line(line: str) -> str:
+    """The 44-digit barcode of a 47-digit bank-slip digitable line."""
+    return line[0:4] + line[32] + line[33:47] + line[4:9] + line[10:20] + line[21:31]
+
+
+def bank_line_valid(line: str) -> bool:
+    """Whether a 47-digit bank boleto line's three field digits and general digit hold."""
+    if len(line) != 47 or not line.isdigit():
+        return False
+    for body, dv in ((line[0:9], line[9]), (line[10:20], line[20]), (line[21:31], line[31])):
+        if _mod10(body) != int(dv):
+            return False
+    barcode = bank_barcode_from_line(line)
+    general = 11 - _mod11_weights(barcode[:4] + barcode[5:]) % 11
+    return (1 if general in (0, 10, 11) else general) == int(barcode[4])
+
+
+def _arrecadacao_dv(digits: str, use_mod10: bool) -> int:
+    if use_mod10:
+        return _mod10(digits)
+    rest = _mod11_weights(digits) % 11
+    return 0 if rest in (0, 1) else 11 - rest
+
+
+def collection_line_valid(line: str) -> bool:
+    """Whether a 48-digit arrecadação (utility/tax) line's block and general digits hold.
+
+    The third digit picks the modulus: 6 or 7 modulo 10, 8 or 9 modulo 11.
+    """
+    if len(line) != 48 or not line.isdigit() or line[0] != "8" or line[2] not in "6789":
+        return False
+    use_mod10 = line[2] in "67"
+    blocks = [line[i : i + 12] for i in range(0, 48, 12)]
+    if any(_arrecadacao_dv(b[:11], use_mod10) != int(b[11]) for b in blocks):
+        return False
+    barcode = "".join(b[:11] for b in blocks)
+    return _arrecadacao_dv(barcode[:3] + barcode[4:], use_mod10) == int(barcode[3])
+
+
+def digitable_line_valid(line: str) -> bool:
+    """A bank (47 digits) or arrecadação (48 digits) line's check digits."""
+    return collection_line_valid(line) if len(line) == 48 else bank_line_valid(line)
+
+
+_E2E_SHAPE = re.compile(r"E\d{20}[A-Za-z0-9]{11}")
+
+
+def e2e_date(value: str) -> datetime | None:
+    """The date-time embedded in a PIX end-to-end id, or ``None`` if not a real one."""
+    try:
+        return datetime.strptime(value[9:21], "%Y%m%d%H%M")
+    except ValueError:
+        return None
+
+
+def e2e_valid(value: str) -> bool:
+    """Whether a PIX end-to-end id has its shape (``E`` + 8-digit ISPB +
+    ``yyyyMMddHHmm`` + 11 alphanumerics, 32 characters) and a real embedded date."""
+    return bool(_E2E_SHAPE.fullmatch(value)) and e2e_date(value) is not None
+
+
+def repair_e2e(raw: str) -> str | None:
+    """A 32-character id read by OCR, with look-alikes fixed where the shape
+    requires a digit (``O`` → ``0``, ``l`` → ``1``, ``e`` → ``E`` ...); ``None``
+    when no repair gives the shape."""
+    if len(raw) != 32:
+        return None
+    head = "E" if raw[0] in "Ee€" else raw[0]
+    digits = raw[1:21].translate(DIGIT_LOOKALIKES)
+    fixed = head + digits + raw[21:]
+    return fixed if _E2E_SHAPE.fullmatch(fixed) else None

@@ -1,0 +1,117 @@
+"""The built-in extractors on hand-written pages: alternatives, invalid ids, plugins."""
+
+from __future__ import annotations
+
+from folio_worker_docs.extraction import compare_expected, extract
+from folio_worker_docs.extraction.registry import GROUP, installed
+from folio_worker_docs.extraction.types import Field
+
+RECEIPT = """Comprovante Pix
+Valor pago: R$ 1.234,56
+Tarifa: R$ 2,50
+Data do pagamento: 05/12/2026 14:32
+Emitido em 06/12/2026 09:00
+Para
+Nome: Padaria Pão Quente Ltda
+CNPJ: 11.222.333/0001-82
+Instituição: Banco Inter S.A.
+De
+Nome: Ana Souza
+CPF: ***.456.789-**
+Identificador: E0O416968202612O51732aB3dE4fG5hI
+"""
+
+
+def test_receipt_fields_with_alternatives_and_spans() -> None:
+    result = extract([RECEIPT])
+    assert result.document_type == "pix_receipt"
+    assert result.extractor_version.startswith("pix_receipt/")
+    fields = result.fields
+    amount = fields["amount"]
+    assert amount.value == "1234.56"
+    assert [a.value for a in amount.alternatives] == ["2.50"]
+    assert RECEIPT[amount.span[0] : amount.span[1]] == "R$ 1.234,56"
+    assert fields["paid_at"].value == "2026-12-05T14:32"
+    assert "2026-12-06T09:00" in [a.value for a in fields["paid_at"].alternatives]
+    assert fields["payee_name"].value == "Padaria Pão Quente Ltda"
+    assert fields["payee_institution"].value == "Banco Inter S.A."
+    assert fields["payer_name"].value == "Ana Souza"
+    assert fields["payer_tax_id"].value == "***.456.789-**"
+    assert fields["payer_tax_id"].valid is None
+
+
+def test_invalid_cnpj_is_returned_flagged() -> None:
+    payee = extract([RECEIPT]).fields["payee_tax_id"]
+    assert payee.value == "11222333000182"
+    assert payee.valid is False
+
+
+def test_e2e_id_read_with_o_for_zero_is_repaired() -> None:
+    e2e = extract([RECEIPT]).fields["end_to_end_id"]
+    assert e2e.value == "E00416968202612051732aB3dE4fG5hI"
+    assert e2e.valid is True
+    assert e2e.confidence < 0.95  # repaired, so less sure than a clean read
+
+
+def test_invalid_boleto_line_is_flagged() -> None:
+    page = (
+        "Boleto\nBeneficiário: Clínica Sorriso Ltda\nVencimento: 10/03/2026\n"
+        "Linha digitável: 34191.09008 12345.678901 23456.789012 3 10000000015000\n"
+        "Valor do documento: R$ 150,00\n"
+    )
+    fields = extract([page]).fields
+    assert extract([page]).document_type == "boleto"
+    assert fields["digitable_line"].valid is False
+    assert fields["digitable_line"].value == "34191090081234567890123456789012310000000015000"
+    assert fields["amount"].value == "150.00"
+    assert fields["due_date"].value == "2026-03-10"
+
+
+def test_invalid_access_key_is_flagged() -> None:
+    page = (
+        "DANFE\nDocumento Auxiliar da Nota Fiscal Eletrônica\nChave de acesso\n"
+        "3526 0111 2223 3300 0181 5500 1000 0012 3410 0000 0011\n"
+        "Valor total da nota: R$ 99,00\n"
+    )
+    result = extract([page])
+    assert result.document_type == "nfe"
+    assert result.fields["access_key"].valid is False
+    assert "issuer_tax_id" not in result.fields  # an invalid key does not vouch for its parts
+
+
+def test_non_payment_document_is_other_with_no_fields() -> None:
+    result = extract(["Ata da reunião\nO valor de R$ 10,00 será pago via Pix em 05/12/2026."])
+    assert result.document_type == "other"
+    assert result.fields == {}
+
+
+def test_expected_values() -> None:
+    fields = {
+        "amount": Field("150.00", 0.9, 1, (0, 5)),
+        "payee_tax_id": Field("11222333000181", 0.9, 1, (6, 20)),
+        "payer_tax_id": Field("***.456.789-**", 0.9, 1, (21, 35)),
+    }
+    verdicts = compare_expected(
+        {
+            "amount": "150",
+            "payee_tax_id": "11.222.333/0001-81",
+            "payer_tax_id": "123.456.789-09",
+            "end_to_end_id": "E1",
+        },
+        fields,
+    )
+    assert verdicts == {
+        "amount": "match",
+        "payee_tax_id": "match",
+        "payer_tax_id": "match",
+        "end_to_end_id": "missing",
+    }
+    assert compare_expected({"amount": "150.01"}, fields) == {"amount": "mismatch"}
+    assert compare_expected({"payer_tax_id": "123.999.789-09"}, fields) == {
+        "payer_tax_id": "mismatch"
+    }
+
+
+def test_builtins_register_through_the_entry_point_group() -> None:
+    assert GROUP == "folio.extractors"
+    assert [e.document_type for e in installed()] == ["boleto", "nfe", "pix_receipt"]

@@ -1,0 +1,65 @@
+"""Amounts, dates and date-times as printed, normalised."""
+
+from __future__ import annotations
+
+import pytest
+
+from folio_worker_docs.extraction.normalise import fold, parse_amount, parse_date, parse_datetime
+
+
+@pytest.mark.parametrize(
+    ("printed", "value"),
+    [
+        ("R$ 1.234,56", "1234.56"),
+        ("R$1234,56", "1234.56"),
+        ("1,234.56", "1234.56"),
+        ("R$ 0,99", "0.99"),
+        ("R$ 12.345.678,00", "12345678.00"),
+        ("150,00", "150.00"),
+        ("R$ 1 234,56", "1234.56"),
+        ("valor: R$ 85,5", None),
+        ("sem valor", None),
+    ],
+)
+def test_amounts(printed: str, value: str | None) -> None:
+    assert parse_amount(printed) == value
+
+
+@pytest.mark.parametrize(
+    ("printed", "value"),
+    [
+        ("05/12/2026", "2026-12-05"),
+        ("5 dez 2026", "2026-12-05"),
+        ("05 DEZ 2026", "2026-12-05"),
+        ("5 de dezembro de 2026", "2026-12-05"),
+        ("05.12.26", "2026-12-05"),
+        ("2026-12-05", "2026-12-05"),
+        ("1º de março de 2026", None),
+        ("31/02/2026", None),
+        ("5 de março de 2026", "2026-03-05"),
+        ("05/dez/2026", "2026-12-05"),
+    ],
+)
+def test_dates(printed: str, value: str | None) -> None:
+    assert parse_date(printed) == value
+
+
+@pytest.mark.parametrize(
+    ("printed", "value"),
+    [
+        ("05/12/2026 14:32", "2026-12-05T14:32"),
+        ("5 dez 2026 às 14:32", "2026-12-05T14:32"),
+        ("05/12/2026 - 14:32:10", "2026-12-05T14:32"),
+        ("5 de dezembro de 2026, 9h05", "2026-12-05T09:05"),
+        ("05/12/2026", None),
+        ("05/12/2026 25:00", None),
+    ],
+)
+def test_datetimes(printed: str, value: str | None) -> None:
+    assert parse_datetime(printed) == value
+
+
+def test_fold_keeps_offsets() -> None:
+    text = "Instituição: Açaí Ltda"
+    assert fold(text) == "instituicao: acai ltda"
+    assert len(fold(text)) == len(text)
