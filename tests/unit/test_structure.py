@@ -116,7 +116,6 @@ ALLOWED_BIG_MODULES: Mapping[str, str] = {
     "clients/cli/src/folio_cli/ops.py": "being split: one module per ops group",
     "tests/e2e/test_pipeline_e2e.py": "being reworked to submit through the upload route",
     "tests/integration/jobs/test_job_lifecycle.py": "being reworked with the job test support",
-    "tests/integration/storage/test_storage_contract.py": "being split with local storage",
 }
 
 
