@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from folio_shared.errors import ConfigurationError
+from folio_worker_docs.embeddings.onnx import load_onnx_query_encoder
 from folio_worker_docs.text.chunking import TokenSpans
 
 if TYPE_CHECKING:
@@ -115,8 +116,6 @@ class Embedder:
         model's vectors (:mod:`folio_worker_docs.embeddings.onnx`); ``False``, and
         queries stay on torch, when it does not. Idempotent."""
         if not self._onnx_tried:
-            from folio_worker_docs.embeddings.onnx import load_onnx_query_encoder
-
             with _LOCK:
                 if not self._onnx_tried:
                     self.query_encoder = load_onnx_query_encoder(

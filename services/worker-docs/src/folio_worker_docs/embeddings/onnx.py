@@ -28,10 +28,7 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from folio_worker_docs.embeddings.model import Embedder
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +42,19 @@ PROBES = (
     " ".join(["the quarterly maintenance report for the northern warehouse"] * 6),
 )
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+class SentenceModel(Protocol):
+    """What the export needs of a loaded model (an
+    :class:`~folio_worker_docs.embeddings.model.Embedder`): the
+    sentence-transformers ``model``, where its files are, its version, and
+    its own vectors to check the export against."""
+
+    model: Any
+    model_path: Path
+    model_version: str
+
+    def encode(self, texts: list[str]) -> Any: ...
 
 
 def default_cache_dir() -> Path:
@@ -85,7 +95,7 @@ class OnnxQueryEncoder:
         return [float(x) for x in vector]
 
 
-def _mean_pooled(embedder: Embedder) -> bool:
+def _mean_pooled(embedder: SentenceModel) -> bool:
     """Whether the model is Transformer → mean Pooling [→ Normalize]."""
     names = [type(m).__name__ for m in embedder.model]
     if names not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
@@ -94,7 +104,7 @@ def _mean_pooled(embedder: Embedder) -> bool:
     return bool(config.get("pooling_mode_mean_tokens") or config.get("pooling_mode") == "mean")
 
 
-def _export(embedder: Embedder, target: Path) -> None:
+def _export(embedder: SentenceModel, target: Path) -> None:
     import torch
 
     transformer = embedder.model[0].auto_model.eval()
@@ -154,7 +164,9 @@ def _writable(directory: Path) -> Path:
     return Path(tempfile.gettempdir()) / "folio"
 
 
-def _checked(embedder: Embedder, target: Path, threads: int) -> tuple[OnnxQueryEncoder | None, str]:
+def _checked(
+    embedder: SentenceModel, target: Path, threads: int
+) -> tuple[OnnxQueryEncoder | None, str]:
     """The encoder of the exported ``target`` if it loads and gives the
     model's vectors; else ``None`` and why."""
     import onnxruntime as ort
@@ -180,7 +192,7 @@ def _checked(embedder: Embedder, target: Path, threads: int) -> tuple[OnnxQueryE
 
 
 def load_onnx_query_encoder(
-    embedder: Embedder, *, cache_dir: Path | None = None, threads: int = 2
+    embedder: SentenceModel, *, cache_dir: Path | None = None, threads: int = 2
 ) -> OnnxQueryEncoder | None:
     """An ONNX query encoder for ``embedder``'s model, exported on first use
     into ``cache_dir`` (default :func:`default_cache_dir`), or ``None`` (with
