@@ -52,6 +52,7 @@ from folio_shared.storage.base import (
     check_presign,
     check_range,
 )
+from folio_shared.storage.durable import commit, create_temp, discard, write_data
 from folio_shared.storage.keys import validate_key, validate_prefix
 from folio_shared.storage.signing import SignedGrant, Signer
 
@@ -167,8 +168,8 @@ class LocalStorage(Storage):
                 buffer += chunk
                 if len(buffer) >= _WRITE_BUFFER_BYTES:
                     if handle is None:
-                        handle = await asyncio.to_thread(_create, tmp, key)
-                    await asyncio.to_thread(_write, handle, digest, bytes(buffer))
+                        handle = await asyncio.to_thread(create_temp, tmp, key)
+                    await asyncio.to_thread(write_data, handle, digest, bytes(buffer))
                     buffer.clear()
             # The rest, fsync, rename into place and stat in one thread hop
             # (a small file is written in that one alone: each hop costs
@@ -179,7 +180,7 @@ class LocalStorage(Storage):
             )  # fmt: skip
         except BaseException:
             with contextlib.suppress(OSError):
-                await asyncio.shield(asyncio.to_thread(_discard, handle, tmp))
+                await asyncio.shield(asyncio.to_thread(discard, handle, tmp))
             raise
 
     def _finish(
@@ -194,11 +195,12 @@ class LocalStorage(Storage):
         key: str,
     ) -> StoredObject:
         if handle is None:
-            handle = _create(tmp, key)
+            handle = create_temp(tmp, key)
         with handle:
-            _write(handle, digest, rest, sync=True)
+            write_data(handle, digest, rest, sync=True)
         meta = {"content_type": content_type, "etag": digest.hexdigest()}
-        self._commit(tmp, target, meta_target, meta, key)
+        meta_tmp = self._tmp / f"{uuid.uuid4().hex}.meta"
+        commit(tmp, meta_tmp, target, meta_target, meta, key=key, trees=(self._objects, self._meta))
         try:
             stored = self._stat_sync(key, target, meta_target, True)
         except OSError as e:
@@ -206,36 +208,6 @@ class LocalStorage(Storage):
         if stored is None:  # deleted concurrently, right after the write
             raise StorageError("object vanished right after it was written", key=key)
         return stored
-
-    def _commit(
-        self, tmp: Path, target: Path, meta_target: Path, meta: dict[str, str], key: str
-    ) -> None:
-        meta_tmp = self._tmp / f"{uuid.uuid4().hex}.meta"
-        try:
-            with open(meta_tmp, "xb") as handle:
-                _write(handle, None, json.dumps(meta).encode(), sync=True)
-            for attempt in range(3):  # a concurrent delete may prune a fresh folder
-                try:
-                    changed = _make_dirs(target.parent, self._objects)
-                    changed |= _make_dirs(meta_target.parent, self._meta)
-                    os.replace(meta_tmp, meta_target)
-                    os.replace(tmp, target)
-                    break
-                except FileNotFoundError:
-                    if attempt == 2 or not tmp.exists():
-                        raise
-            # A rename is durable once its folder is: without this, a power
-            # cut after the answer could lose an object the database names.
-            for folder in changed | {target.parent, meta_target.parent}:
-                _sync_dir(folder)
-        except (FileExistsError, NotADirectoryError, IsADirectoryError) as e:
-            raise InvalidStorageKey(
-                "storage key conflicts with an existing object or folder", key=key
-            ) from e
-        except OSError as e:
-            raise StorageError(f"cannot write to local storage: {e}", key=key) from e
-        finally:
-            meta_tmp.unlink(missing_ok=True)
 
     async def delete(self, key: str) -> None:
         target = self._path(self._objects, key)
@@ -417,56 +389,5 @@ class LocalStorage(Storage):
         return grant
 
 
-def _create(tmp: Path, key: str) -> BinaryIO:
-    try:
-        return open(tmp, "xb")  # closed by the caller
-    except OSError as e:
-        raise StorageError(f"cannot write to local storage: {e}", key=key) from e
-
-
-def _discard(handle: BinaryIO | None, tmp: Path) -> None:
-    """Close and remove a write that did not complete."""
-    if handle is not None:
-        handle.close()
-    tmp.unlink(missing_ok=True)
-
-
-def _write(handle: Any, digest: Any, data: bytes, *, sync: bool = False) -> None:
-    if data:
-        handle.write(data)
-        if digest is not None:
-            digest.update(data)
-    if sync:
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
 def _query(token: str) -> str:
     return urlencode({"token": token})
-
-
-def _make_dirs(folder: Path, tree: Path) -> set[Path]:
-    """Create ``folder`` and its missing parents (under ``tree``, which
-    exists); returns the folders that gained an entry, whose own entries
-    must be synced for the new folders to last."""
-    missing: list[Path] = []
-    while folder != tree and folder != folder.parent and not folder.is_dir():
-        missing.append(folder)
-        folder = folder.parent
-    for new in reversed(missing):
-        try:
-            new.mkdir()
-        except FileExistsError:
-            if not new.is_dir():  # an object where a folder should be
-                raise
-            # else a concurrent write made it
-    return {new.parent for new in missing}
-
-
-def _sync_dir(folder: Path) -> None:
-    """fsync a folder, so the entries renamed or created in it are on disk."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -1,0 +1,180 @@
+"""Documents, the text of their pages, and their searchable chunks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pgvector.sqlalchemy import Vector
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from folio_shared.db.enums import DocumentKind, DocumentStatus, PageMethod
+from folio_shared.db.models.base import (
+    Base,
+    check_in,
+    created_at_column,
+    enum_type,
+    tenant_fk,
+    updated_at_column,
+    uuid_pk,
+)
+
+#: Dimension of the embedding vectors (the default model's output size).
+EMBEDDING_DIMENSIONS = 384
+
+#: Text search configuration of ``chunks.tsv``. ``simple`` (lower-casing, no
+#: stemming, no stop words) because documents come in several languages
+#: (OCR defaults to English + Portuguese): an ``english`` stemmer would
+#: mangle the others, and meaning-level matching is the vector side's job
+#: in hybrid search. Queries must use the same configuration, e.g.
+#: ``tsv @@ websearch_to_tsquery('simple', :q)``.
+TEXT_SEARCH_CONFIG = "simple"
+
+#: ``documents.dedupe_sha256``: the bytes' hash while the document holds
+#: them and is not deleted (what duplicates are looked up by).
+DEDUPE_SHA256 = "CASE WHEN status IN ('awaiting_upload', 'deleted') THEN NULL ELSE sha256 END"
+#: Room left on each page of ``documents`` for its rows' next versions.
+DOCUMENTS_FILLFACTOR = 80
+
+
+class Document(Base):
+    """An uploaded file and what Folio made of it.
+
+    ``filename`` is the client's name, sanitised, and metadata only; the file
+    lives under the random ``storage_key``. ``kind`` (the real type, from the
+    bytes), ``size_bytes`` and ``sha256`` are unknown (``None``) while
+    ``awaiting_upload``. ``meta`` is the ``metadata`` column (client and
+    extraction metadata). ``low_confidence_pages``: page numbers whose OCR
+    confidence was low.
+
+    Duplicates: one tenant holds a given ``sha256`` once, enforced by the
+    unique index ``uq_documents_tenant_id_sha256`` on ``dedupe_sha256``:
+    the ``sha256`` of a document whose status is neither ``awaiting_upload``
+    (no bytes yet) nor ``deleted`` (so a deleted file can be uploaded
+    again), else ``NULL``. A generated column rather than a predicate on
+    ``status``, so that a status change touches no indexed column and is a
+    HOT update (migration 0005; ``fillfactor`` leaves room for it).
+    """
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        check_in("kind", [k.value for k in DocumentKind], "kind"),
+        check_in("status", [s.value for s in DocumentStatus], "status"),
+        sa.CheckConstraint("size_bytes >= 0", name="size_bytes_positive"),
+        sa.Index(
+            "uq_documents_tenant_id_sha256",
+            "tenant_id",
+            "dedupe_sha256",
+            unique=True,
+            postgresql_where=sa.text("dedupe_sha256 IS NOT NULL"),
+        ),
+        sa.Index("ix_documents_tenant_id_created_at", "tenant_id", "created_at"),
+        {"postgresql_with": {"fillfactor": DOCUMENTS_FILLFACTOR}},
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = tenant_fk()
+    filename: Mapped[str] = mapped_column(sa.Text)
+    kind: Mapped[DocumentKind | None] = mapped_column(enum_type(DocumentKind))
+    content_type: Mapped[str | None] = mapped_column(sa.Text)
+    size_bytes: Mapped[int | None] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    dedupe_sha256: Mapped[str | None] = mapped_column(
+        sa.String(64), sa.Computed(DEDUPE_SHA256, persisted=True)
+    )
+    storage_key: Mapped[str] = mapped_column(sa.Text, unique=True)
+    status: Mapped[DocumentStatus] = mapped_column(
+        enum_type(DocumentStatus), server_default=DocumentStatus.AWAITING_UPLOAD.value
+    )
+    page_count: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    meta: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONB, default=dict, server_default=sa.text("'{}'::jsonb")
+    )
+    low_confidence_pages: Mapped[list[int]] = mapped_column(
+        ARRAY(sa.Integer), default=list, server_default=sa.text("'{}'::integer[]")
+    )
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
+class Page(Base):
+    """The text of one page of a document (``page_no`` counts from 1).
+
+    ``method``: from the text layer or OCR; for OCR, ``ocr_confidence``
+    (mean word confidence, 0-100), ``ocr_languages`` (Tesseract's, e.g.
+    ``eng+por``), ``dpi``; ``duration_ms`` the time it took.
+    """
+
+    __tablename__ = "pages"
+    __table_args__ = (
+        check_in("method", [m.value for m in PageMethod], "method"),
+        sa.UniqueConstraint("document_id", "page_no"),
+        sa.CheckConstraint("page_no >= 1", name="page_no_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("documents.id", ondelete="CASCADE")
+    )
+    page_no: Mapped[int]
+    text: Mapped[str] = mapped_column(sa.Text)
+    method: Mapped[PageMethod] = mapped_column(enum_type(PageMethod))
+    ocr_confidence: Mapped[float | None] = mapped_column(sa.Double)
+    ocr_languages: Mapped[str | None] = mapped_column(sa.Text)
+    dpi: Mapped[int | None]
+    duration_ms: Mapped[int | None]
+    pipeline_version: Mapped[str] = mapped_column(sa.Text)
+    low_confidence: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class Chunk(Base):
+    """A searchable piece of a document: its text, where it came from
+    (pages, character offsets), its embedding and its full-text vector.
+
+    ``embedding``: ``vector(384)`` (``None`` until embedded), searched by
+    cosine distance through the HNSW index ``ix_chunks_embedding_hnsw``.
+    Read back as ``list[float]`` (a numpy array when numpy is installed).
+    ``tsv``: generated by PostgreSQL from ``text`` with the
+    :data:`TEXT_SEARCH_CONFIG` configuration; never written. ``tenant_id``
+    is copied from the document so search filters without a join.
+    """
+
+    __tablename__ = "chunks"
+    __table_args__ = (
+        sa.UniqueConstraint("document_id", "chunk_index"),
+        sa.Index(
+            "ix_chunks_embedding_hnsw",
+            "embedding",
+            postgresql_using="hnsw",
+            postgresql_ops={"embedding": "vector_cosine_ops"},
+        ),
+        sa.Index("ix_chunks_tsv", "tsv", postgresql_using="gin"),
+        sa.Index("ix_chunks_tenant_id", "tenant_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = tenant_fk()
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("documents.id", ondelete="CASCADE")
+    )
+    chunk_index: Mapped[int]
+    page_start: Mapped[int]
+    page_end: Mapped[int]
+    char_start: Mapped[int]
+    char_end: Mapped[int]
+    text: Mapped[str] = mapped_column(sa.Text)
+    token_count: Mapped[int]
+    embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIMENSIONS), nullable=True)
+    tsv: Mapped[Any] = mapped_column(
+        TSVECTOR,
+        sa.Computed(f"to_tsvector('{TEXT_SEARCH_CONFIG}'::regconfig, text)", persisted=True),
+        nullable=True,
+    )
+    model_version: Mapped[str | None] = mapped_column(sa.Text)
+    pipeline_version: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = created_at_column()
