@@ -35,9 +35,9 @@ from dramatiq.results.backends.redis import RedisBackend
 from folio_shared import encoder
 from folio_shared.errors import ConfigurationError
 from folio_shared.jobs.middleware import JobTracking
+from folio_shared.jobs.pointers import MessagePointers
 from folio_shared.messages import Message as FolioMessage
 from folio_shared.messages import Priority, route
-from folio_shared.metrics import Metrics
 from folio_shared.ops.attempts import AttemptErrors
 from folio_shared.ops.pause import QueuePause
 from folio_shared.ops.snapshot import worker_sampler
@@ -45,6 +45,7 @@ from folio_shared.ops.workers import WorkerRegistry
 from folio_shared.resources import WorkerResources
 from folio_shared.settings import FolioSettings, get_settings
 from folio_shared.telemetry import JobSpanAttributes, Tracing
+from folio_shared.worker_metrics import Metrics
 
 #: Namespace of request/reply results in Redis (see folio_api.domain.search.queries).
 RESULTS_NAMESPACE = "folio-results"
@@ -213,6 +214,8 @@ def folio_middleware(settings: FolioSettings) -> list[Middleware]:
         # JobTracking, so a deferred message is never claimed).
         WorkerRegistry(settings.redis.url, namespace=namespace),
         QueuePause(settings.redis.url, namespace=namespace),
+        # Where each tracked job's latest message is (for the reconciler).
+        MessagePointers(),
         # Its after_* hooks run before the ones above (before Retries
         # decides, and while WorkerResources still has the database open).
         tracking,

@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from folio_shared.db.engine import create_engine, create_raw_pool, create_session_factory
 from folio_shared.errors import ConfigurationError
-from folio_shared.jobs.events import EventSender
 from folio_shared.logging import get_logger
 from folio_shared.settings import FolioSettings, get_settings
 from folio_shared.storage import Storage, create_storage
@@ -45,8 +44,6 @@ class Resources:
     #: Raw asyncpg pool for the job engine's per-message statements (one
     #: round trip each: no pre-ping, no BEGIN/COMMIT, no reset on release).
     pg: asyncpg.Pool
-    #: Ordered, batched publisher of job events.
-    events: EventSender
 
     @classmethod
     async def open(cls, settings: FolioSettings) -> Resources:
@@ -57,12 +54,9 @@ class Resources:
         pg = await create_raw_pool(
             settings, min_size=1, max_size=max(4, settings.worker.threads + 2)
         )
-        sender = EventSender(client)
-        sender.start()
-        return cls(settings, engine, create_session_factory(engine), storage, client, pg, sender)
+        return cls(settings, engine, create_session_factory(engine), storage, client, pg)
 
     async def close(self) -> None:
-        await self.events.close()
         await self.pg.close()
         await self.storage.close()
         await self.redis.aclose()

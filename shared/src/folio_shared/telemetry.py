@@ -54,6 +54,7 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from folio_shared.errors import ConfigurationError
+from folio_shared.jobs.context import current_job_or_none
 from folio_shared.logging import bind_context, get_logger
 
 log = get_logger(__name__)
@@ -325,8 +326,6 @@ class JobSpanAttributes(Middleware):
     """
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
-        from folio_shared.jobs.context import current_job_or_none
-
         ctx = current_job_or_none()
         span = trace.get_current_span()
         payload = message.args[0] if message.args and isinstance(message.args[0], dict) else {}

@@ -22,7 +22,7 @@ from folio_api.domain.documents import ingest, queueing
 from folio_shared.broker import create_broker
 from folio_shared.db.engine import asyncpg_dsn
 from folio_shared.db.models import Document, Job, JobEvent
-from folio_shared.jobs import outbox, reconcile
+from folio_shared.jobs import outbox, pointers, reconcile
 from folio_shared.messages import Priority
 from folio_shared.settings import FolioSettings
 
@@ -91,10 +91,10 @@ async def test_process_writes_the_job_queued_and_sends_it_once_with_its_pointer(
     assert message["message_id"] == job.message_id
     assert message["actor_name"] == "docs.process"
     assert message["args"][0]["document_id"] == doc_id
-    pointer = await redis.get(reconcile.message_pointer_key(ns, job_id))
+    pointer = await redis.get(pointers.message_pointer_key(ns, job_id))
     assert pointer is not None
     assert pointer.decode() == rid
-    assert await redis.ttl(reconcile.message_pointer_key(ns, job_id)) > 0
+    assert await redis.ttl(pointers.message_pointer_key(ns, job_id)) > 0
 
 
 async def test_racing_process_requests_queue_exactly_one_job(
@@ -195,7 +195,7 @@ async def test_an_upload_records_its_jobs_message_pointer(
     assert r.status_code == 201, r.text
     job_id = r.json()["job"]["job_id"]
     ns = settings.broker.namespace
-    pointer = await redis.get(reconcile.message_pointer_key(ns, job_id))
+    pointer = await redis.get(pointers.message_pointer_key(ns, job_id))
     assert pointer is not None
     sent = await queued_messages(redis, ns, "documents")
     assert sent[pointer.decode()]["options"]["job_id"] == job_id

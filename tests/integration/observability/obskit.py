@@ -18,7 +18,6 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from folio_shared.jobs import Jobs
-from folio_shared.metrics import Metrics
 from folio_shared.ops.pause import QueuePause
 from folio_shared.ops.workers import WorkerRegistry
 from folio_shared.settings import (
@@ -29,6 +28,7 @@ from folio_shared.settings import (
     RedisSettings,
     StorageSettings,
 )
+from folio_shared.worker_metrics import Metrics
 
 
 def settings_for(database_url: str, redis_url: str, tmp: Path) -> FolioSettings:

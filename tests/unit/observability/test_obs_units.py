@@ -11,8 +11,9 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from folio_shared import metrics
+from folio_shared.messages import logical_of
 from folio_shared.ops.dead import _attempts
-from folio_shared.ops.queues import QueueStats, logical_of
+from folio_shared.ops.queues import QueueStats
 from folio_shared.ops.snapshot import Snapshot
 from folio_shared.telemetry import TRACE_OPTION, extract, inject
 

@@ -31,7 +31,7 @@ from folio_api.relay import run_relay
 from folio_shared.broker import create_broker
 from folio_shared.db.engine import create_engine, create_raw_pool, create_session_factory
 from folio_shared.jobs import Jobs
-from folio_shared.jobs.middleware import MessagePointers
+from folio_shared.jobs.pointers import MessagePointers
 from folio_shared.jobs.send import AsyncSender
 from folio_shared.settings import FolioSettings
 from folio_shared.storage import Storage, create_storage

@@ -7,8 +7,17 @@
 - :mod:`.context`: :func:`current_job` and :func:`progress` inside an actor
 - :mod:`.family`: child jobs and a completion step run exactly once
 - :mod:`.events`: per-job event streams in Redis
+- :mod:`.send`: :class:`~.send.AsyncSender`, sending from asyncio code
+- :mod:`.pointers`: where a job's latest message is in Redis
 - :mod:`.reconcile`: re-sending what Redis forgot
+- :mod:`.purge`: deleting finished and dead jobs
+- :mod:`.attempt_errors`: an attempt's error in the job's history
 - :mod:`.service`: :class:`Jobs` (enqueue, get, cancel, retry, events, redrive)
+
+Layers, each importing only those below it: ``store``, ``events``,
+``pointers``, ``purge`` and ``attempt_errors`` (rows and keys); ``send``;
+``outbox``; ``family``; ``context`` and ``reconcile`` (with the worker's
+:mod:`folio_shared.resources`); ``middleware``, ``actor`` and ``service``.
 """
 
 from folio_shared.jobs.actor import job_actor

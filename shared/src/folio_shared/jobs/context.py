@@ -23,7 +23,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from folio_shared.errors import ConfigurationError, JobCancelled
-from folio_shared.jobs.store import positional
+from folio_shared.jobs.events import EventSender
+from folio_shared.jobs.store_asyncpg import positional
+from folio_shared.resources import resources
 
 #: Least time between two writes of a job row's progress, in seconds.
 ROW_WRITE_INTERVAL_S = 1.0
@@ -46,6 +48,8 @@ class JobContext:
     quarantined: bool = False
     stage: str | None = None
     failure: BaseException | None = None
+    #: Where progress events go (the worker's job event publisher).
+    events: EventSender | None = field(default=None, repr=False)
     _row_written_at: float = field(default=0.0, repr=False)
     _event_sent_at: float = field(default=0.0, repr=False)
 
@@ -97,8 +101,6 @@ async def progress(
 ) -> None:
     """Report progress of the current job; raise :class:`JobCancelled` when
     it was cancelled. Cheap to call often."""
-    from folio_shared.resources import resources  # the worker's open clients
-
     ctx = current_job()
     if ctx.cancelled:
         raise JobCancelled("job cancelled", job_id=str(ctx.job_id))
@@ -106,7 +108,6 @@ async def progress(
         percent = max(0, min(100, done * 100 // total))
     now = time.monotonic()
     stage_changed = stage is not None and stage != ctx.stage
-    res = resources()
     if stage_changed or now - ctx._row_written_at >= ROW_WRITE_INTERVAL_S:
         ctx._row_written_at = now
         values = {
@@ -117,17 +118,19 @@ async def progress(
             "done": done,
             "total": total,
         }
-        row = await res.pg.fetchrow(_PROGRESS_SQL[0], *[values[n] for n in _PROGRESS_SQL[1]])
+        row = await resources().pg.fetchrow(
+            _PROGRESS_SQL[0], *[values[n] for n in _PROGRESS_SQL[1]]
+        )
         if row is not None and row["cancel"]:
             ctx.cancelled = True
             raise JobCancelled("job cancelled", job_id=str(ctx.job_id))
     if stage is not None:
         ctx.stage = stage
-    if stage_changed or now - ctx._event_sent_at >= EVENT_INTERVAL_S:
+    if ctx.events is not None and (stage_changed or now - ctx._event_sent_at >= EVENT_INTERVAL_S):
         ctx._event_sent_at = now
         data: dict[str, Any] = {"stage": ctx.stage, "percent": percent}
         if done is not None:
             data["done"] = done
         if total is not None:
             data["total"] = total
-        res.events.send(ctx.job_id, "progress", data)
+        ctx.events.send(ctx.job_id, "progress", data)

@@ -33,64 +33,28 @@ import uuid
 from typing import Any
 
 import dramatiq
-import redis
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.broker import MessageProxy
-from dramatiq.brokers.redis import RedisBroker
-from dramatiq.middleware import Middleware, SkipMessage, TimeLimitExceeded
+from dramatiq.middleware import Middleware, SkipMessage
 
-from folio_shared.db.enums import FailureCause, JobStatus
-from folio_shared.errors import JobCancelled, MessageError
-from folio_shared.jobs import family, outbox, reconcile, store
+from folio_shared.db.enums import FailureCause
+from folio_shared.jobs import family, outbox, reconcile, store, store_asyncpg
 from folio_shared.jobs.context import JobContext, reset_current, set_current
+from folio_shared.jobs.events import EventSender
+from folio_shared.jobs.outcomes import (
+    CANCELLED_ERROR,
+    STATUS,
+    Outcome,
+    decide,
+    poison_error,
+    record_fast,
+    record_in_transaction,
+)
 from folio_shared.logging import get_logger
+from folio_shared.resources import resources
 from folio_shared.settings import FolioSettings
 
 log = get_logger(__name__)
-
-
-class Outcome:
-    SUCCEEDED = "succeeded"
-    WAITING = "waiting"
-    RETRY = "retry"
-    FAILED = "failed"
-    DEAD = "dead"
-    CANCELLED = "cancelled"
-
-
-def backoff_ms(settings: FolioSettings, attempt: int) -> int:
-    """Upper bound of the delay ``Retries`` applies before retry ``attempt``."""
-    jobs = settings.jobs
-    return int(min(jobs.max_backoff_ms, jobs.min_backoff_ms * 2 ** max(attempt, 0)))
-
-
-#: Error type and message recorded for a cancelled attempt.
-_CANCELLED = ("JobCancelled", "cancelled on request")
-
-
-class MessagePointers(Middleware):
-    """Remember the Redis id of a tracked job's latest message, whoever sent
-    it (see :func:`reconcile.message_pointer_key`): without it the
-    reconciler takes a queued job's message for lost and sends it again.
-    JobTracking does this in workers; send-only brokers (the API's) install
-    this middleware alone."""
-
-    def after_enqueue(
-        self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None
-    ) -> None:
-        self.record(broker, message)
-
-    @staticmethod
-    def record(broker: dramatiq.Broker, message: dramatiq.Message[Any]) -> None:
-        job_id = message.options.get("job_id")
-        redis_id = message.options.get("redis_message_id")
-        if not job_id or not redis_id or not isinstance(broker, RedisBroker):
-            return
-        key = reconcile.message_pointer_key(broker.namespace, job_id)
-        try:
-            broker.client.set(key, redis_id, ex=reconcile.MESSAGE_POINTER_TTL_S)
-        except redis.RedisError as e:
-            log.warning("message pointer not stored", job_id=job_id, error=repr(e))
 
 
 class JobTracking(Middleware):
@@ -106,6 +70,8 @@ class JobTracking(Middleware):
         self.reconcile_every_s = settings.jobs.reconcile_interval_ms / 1000
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.broker: dramatiq.Broker | None = None
+        #: The job events' publisher, open while the worker runs.
+        self.events: EventSender | None = None
         self._running: dict[str, tuple[JobContext, Any]] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -124,6 +90,10 @@ class JobTracking(Middleware):
         return retries < self.settings.jobs.max_retries
 
     # -- worker lifecycle ---------------------------------------------------------
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+        # After WorkerResources opened the worker's Redis client.
+        self.events = self._run(_open_events())
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
         self.broker = broker
@@ -147,13 +117,12 @@ class JobTracking(Middleware):
         if ids:
             log.warning("handing back unfinished jobs", count=len(ids))
             self._run(self._release(ids))
+        if self.events is not None:
+            # Before WorkerResources closes the Redis client.
+            self._run(self.events.close())
+            self.events = None
 
     # -- per message ------------------------------------------------------------
-
-    def after_enqueue(
-        self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None
-    ) -> None:
-        MessagePointers.record(broker, message)
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         job_id = message.options.get("job_id")
@@ -171,12 +140,13 @@ class JobTracking(Middleware):
             parent_id=claim.parent_id,
             continuation=claim.continuation,
             max_retries=self._max_retries(broker, message, claim.max_retries),
+            events=self.events,
         )
         if not claim.continuation and claim.attempt > ctx.max_retries + 1:
             # Every attempt was used and the job is still being delivered: the
             # earlier ones died with their worker. Quarantine it.
             ctx.quarantined = True
-            self._run(self._finish(ctx, Outcome.DEAD, FailureCause.POISON, _poison(claim)))
+            self._run(self._finish(ctx, Outcome.DEAD, FailureCause.POISON, poison_error(claim)))
             raise SkipMessage()
         token = set_current(ctx)
         with self._lock:
@@ -197,7 +167,7 @@ class JobTracking(Middleware):
         if entry is None:
             return
         ctx = entry
-        outcome, cause, error = self._decide(ctx, result, exception, ctx.max_retries)
+        outcome, cause, error = decide(ctx, result, exception, ctx.max_retries)
         self._local.retry = outcome == Outcome.RETRY
         self._run(self._finish(ctx, outcome, cause, error, result=result))
 
@@ -208,26 +178,6 @@ class JobTracking(Middleware):
         """The job row's limit, capped by the actor's own ``max_retries``."""
         actor_value = broker.get_actor(message.actor_name).options.get("max_retries")
         return min(row_value, int(actor_value)) if actor_value is not None else row_value
-
-    def _decide(
-        self, ctx: JobContext, result: Any, exception: BaseException | None, limit: int
-    ) -> tuple[str, FailureCause | None, tuple[str, str] | None]:
-        if ctx.cancelled or isinstance(exception, JobCancelled):
-            return Outcome.CANCELLED, FailureCause.CANCELLED, ("JobCancelled", "cancelled")
-        if ctx.failure is not None:
-            err = ctx.failure
-            return Outcome.FAILED, FailureCause.ERROR, (type(err).__name__, str(err))
-        if exception is None:
-            return (Outcome.WAITING if result is family.WAITING else Outcome.SUCCEEDED), None, None
-        error = (type(exception).__name__, str(exception) or repr(exception))
-        if isinstance(exception, MessageError):
-            return Outcome.DEAD, FailureCause.POISON, error
-        cause = (
-            FailureCause.TIMEOUT if isinstance(exception, TimeLimitExceeded) else FailureCause.ERROR
-        )
-        if ctx.attempt <= limit:
-            return Outcome.RETRY, cause, error
-        return Outcome.DEAD, cause, error
 
     # -- database work (on the worker's event loop) ------------------------------
 
@@ -240,11 +190,8 @@ class JobTracking(Middleware):
     async def _claim(
         self, job_id: uuid.UUID, continuation: bool, message_id: str
     ) -> store.Claim | None:
-        from folio_shared.resources import resources
-
-        res = resources()
-        claim = await store.claim_fast(
-            res.pg,
+        claim = await store_asyncpg.claim_fast(
+            resources().pg,
             job_id,
             worker=self.worker_id,
             lease_ms=self.settings.jobs.lease_ms,
@@ -254,39 +201,8 @@ class JobTracking(Middleware):
         if claim is None:
             log.info("message skipped: job not claimable", job_id=str(job_id))
             return None
-        res.events.send(job_id, "state", {"status": "running", "attempt": claim.attempt})
+        self._event(job_id, "state", {"status": "running", "attempt": claim.attempt})
         return claim
-
-    async def _finish_fast(
-        self,
-        ctx: JobContext,
-        outcome: str,
-        cause: FailureCause | None,
-        error: tuple[str, str] | None,
-        result: Any,
-    ) -> bool:
-        """The common outcomes in one round trip: a success of a job without
-        a parent, or a failed attempt that will be retried. ``False`` when
-        the outcome needs a transaction (fan-in, document, hand-over)."""
-        from folio_shared.resources import resources
-
-        pool = resources().pg
-        if outcome == Outcome.SUCCEEDED and ctx.parent_id is None:
-            summary = result if isinstance(result, dict) else None
-            await store.succeed_fast(pool, ctx.job_id, ctx.attempt, summary)
-            return True
-        if outcome == Outcome.RETRY and cause is not None and error is not None:
-            await store.retry_fast(
-                pool,
-                ctx.job_id,
-                ctx.attempt,
-                cause=cause,
-                error_type=error[0],
-                error_message=error[1],
-                retry_in_ms=backoff_ms(self.settings, ctx.attempt),
-            )
-            return True
-        return False
 
     async def _finish(
         self,
@@ -297,29 +213,19 @@ class JobTracking(Middleware):
         *,
         result: Any = None,
     ) -> None:
-        from folio_shared.resources import resources
-
-        res = resources()
         completion: dict[str, Any] | None = None
         counted: family.ChildDone | None = None
-        status: str = {
-            Outcome.SUCCEEDED: "succeeded",
-            Outcome.WAITING: "running",
-            Outcome.RETRY: "queued",
-            Outcome.FAILED: "failed",
-            Outcome.DEAD: "dead",
-            Outcome.CANCELLED: "cancelled",
-        }[outcome]
-        if not await self._finish_fast(ctx, outcome, cause, error, result):
-            completion, counted, outcome = await self._finish_in_transaction(
-                ctx, outcome, cause, error, result
+        status = STATUS[outcome]
+        if not await record_fast(self.settings, ctx, outcome, cause, error, result):
+            completion, counted, outcome = await record_in_transaction(
+                self.settings, ctx, outcome, cause, error, result
             )
             if outcome == Outcome.CANCELLED:
                 status = "cancelled"
-                cause, error = FailureCause.CANCELLED, _CANCELLED
+                cause, error = FailureCause.CANCELLED, CANCELLED_ERROR
         if counted is not None and ctx.parent_id is not None:
             # The parent's live feed shows its children's progress.
-            res.events.send(
+            self._event(
                 ctx.parent_id,
                 "progress",
                 {"stage": "children", "done": counted.done, "total": counted.total},
@@ -333,67 +239,11 @@ class JobTracking(Middleware):
             data.update(error_type=error[0], error=error[1], cause=cause.value if cause else None)
         if outcome == Outcome.WAITING:
             data["waiting_for_children"] = True
-        res.events.send(ctx.job_id, "state", data)
+        self._event(ctx.job_id, "state", data)
 
-    async def _finish_in_transaction(
-        self,
-        ctx: JobContext,
-        outcome: str,
-        cause: FailureCause | None,
-        error: tuple[str, str] | None,
-        result: Any,
-    ) -> tuple[dict[str, Any] | None, family.ChildDone | None, str]:
-        """Outcomes that touch more than the job row, atomically: fan-in on
-        the parent, the document of a failed job, a hand-over to children.
-        Returns the completion to send, the parent's fan-in count and the
-        outcome recorded (a hand-over whose job was cancelled meanwhile is
-        recorded as cancelled)."""
-        from folio_shared.resources import resources
-
-        res = resources()
-        completion: dict[str, Any] | None = None
-        counted: family.ChildDone | None = None
-        async with res.engine.connect() as conn:
-            finished: store.Finished | None
-            if outcome == Outcome.SUCCEEDED:
-                summary = result if isinstance(result, dict) else None
-                finished = await store.succeed(conn, ctx.job_id, ctx.attempt, summary)
-            elif outcome == Outcome.WAITING:
-                ok, cancel = await store.wait_for_children(conn, ctx.job_id, ctx.attempt, ctx.stage)
-                finished = None
-                if cancel:
-                    outcome, cause, error = Outcome.CANCELLED, FailureCause.CANCELLED, _CANCELLED
-                else:
-                    completion = await family.take_completion(conn, ctx.job_id) if ok else None
-            if outcome not in (Outcome.SUCCEEDED, Outcome.WAITING):
-                status = {
-                    Outcome.RETRY: JobStatus.QUEUED,
-                    Outcome.FAILED: JobStatus.FAILED,
-                    Outcome.DEAD: JobStatus.DEAD,
-                    Outcome.CANCELLED: JobStatus.CANCELLED,
-                }[outcome].value
-                assert cause is not None
-                assert error is not None
-                finished = await store.fail(
-                    conn,
-                    ctx.job_id,
-                    ctx.attempt,
-                    status=JobStatus(status),
-                    cause=cause,
-                    error_type=error[0],
-                    error_message=error[1],
-                    retry_in_ms=backoff_ms(self.settings, ctx.attempt),
-                    uncount=ctx.quarantined,
-                )
-            final_failure = outcome in (Outcome.FAILED, Outcome.DEAD, Outcome.CANCELLED)
-            if finished is not None and final_failure and ctx.document_id and not ctx.parent_id:
-                assert error is not None
-                await store.fail_document(conn, ctx.document_id, f"{error[0]}: {error[1]}")
-            if finished is not None and finished.parent_id and outcome != Outcome.RETRY:
-                counted = await family.child_finished(conn, finished.parent_id)
-                completion = counted.completion
-            await conn.commit()
-        return completion, counted, outcome
+    def _event(self, job_id: uuid.UUID, type_: str, data: dict[str, Any]) -> None:
+        if self.events is not None:
+            self.events.send(job_id, type_, data)
 
     def _send_completion(self, parent_id: uuid.UUID, env: dict[str, Any]) -> None:
         assert self.broker is not None
@@ -405,8 +255,6 @@ class JobTracking(Middleware):
             )
 
     async def _release(self, ids: list[uuid.UUID]) -> None:
-        from folio_shared.resources import resources
-
         async with resources().engine.connect() as conn:
             await store.release(conn, ids, worker=self.worker_id)
             await conn.commit()
@@ -432,9 +280,7 @@ class JobTracking(Middleware):
                 log.warning("job heartbeat failed", error=repr(e))
 
     async def _renew(self, ids: list[uuid.UUID]) -> set[uuid.UUID]:
-        from folio_shared.resources import resources
-
-        return await store.renew_leases_fast(
+        return await store_asyncpg.renew_leases_fast(
             resources().pg, ids, worker=self.worker_id, lease_ms=self.settings.jobs.lease_ms
         )
 
@@ -451,9 +297,7 @@ class JobTracking(Middleware):
         return ctx
 
 
-def _poison(claim: store.Claim) -> tuple[str, str]:
-    return (
-        "WorkerLost",
-        f"quarantined: all {claim.max_retries + 1} attempts allowed were used and"
-        f" ended with their worker ({claim.previous_cause or 'crash'})",
-    )
+async def _open_events() -> EventSender:
+    sender = EventSender(resources().redis)
+    sender.start()
+    return sender

@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dramatiq
 import sqlalchemy as sa
@@ -28,11 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from folio_shared.db.enums import JobStatus
 from folio_shared.db.models import Job, JobEvent
+from folio_shared.jobs.send import AsyncSender
 from folio_shared.logging import get_logger
 from folio_shared.messages import Message, Priority, Queue, route
-
-if TYPE_CHECKING:  # send -> middleware -> outbox: only the type here
-    from folio_shared.jobs.send import AsyncSender
 
 log = get_logger(__name__)
 

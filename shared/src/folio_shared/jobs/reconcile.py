@@ -33,7 +33,9 @@ from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from folio_shared.jobs import family, outbox, store
+from folio_shared.jobs.pointers import message_present
 from folio_shared.logging import get_logger
+from folio_shared.resources import resources
 from folio_shared.settings import FolioSettings
 
 log = get_logger(__name__)
@@ -63,42 +65,6 @@ class Report:
             + self.completions_resent
             + self.relayed
         )
-
-
-#: How long the pointer from a job to its latest Redis message is kept.
-MESSAGE_POINTER_TTL_S = 7 * 24 * 3600
-
-
-def message_pointer_key(namespace: str, job_id: uuid.UUID | str) -> str:
-    """Redis key holding the Redis id of the latest message sent for a job.
-
-    Dramatiq's Redis broker stores each send under a fresh id of its own
-    (``redis_message_id``), not the Dramatiq message id, so JobTracking
-    records it at every enqueue (dispatch, relay, retry, delay expiry). The
-    pointer lives in the same Redis as the messages: a flush or a failover
-    loses both, which is exactly when a re-send is needed.
-    """
-    return f"folio:{namespace}:job:{job_id}:msg"
-
-
-async def message_present(
-    client: aioredis.Redis, broker: dramatiq.Broker, queue: str, job_id: uuid.UUID | str
-) -> tuple[bool, bool]:
-    """``(anywhere, only_delayed)`` for the latest message of a job on a
-    Redis broker. Other brokers (RabbitMQ) keep their own messages: present."""
-    if not isinstance(broker, RedisBroker):
-        return True, False
-    ns = broker.namespace
-    redis_id = await client.get(message_pointer_key(ns, job_id))
-    if redis_id is None:
-        return False, False
-    rid = redis_id.decode() if isinstance(redis_id, bytes) else str(redis_id)
-    base = queue.removesuffix(".DQ")
-    async with client.pipeline(transaction=False) as pipe:
-        pipe.hexists(f"{ns}:{base}.msgs", rid)
-        pipe.hexists(f"{ns}:{base}.DQ.msgs", rid)
-        ready, delayed = await pipe.execute()
-    return bool(ready or delayed), bool(delayed and not ready)
 
 
 def redis_maintenance(broker: dramatiq.Broker) -> None:
@@ -295,8 +261,6 @@ async def reconcile(
 
 async def run_if_leader(broker: dramatiq.Broker, settings: FolioSettings) -> Report | None:
     """Run a pass unless another process holds the reconciler lock."""
-    from folio_shared.resources import resources
-
     res = resources()
     token = uuid.uuid4().hex
     lock_ms = max(30_000, settings.jobs.reconcile_interval_ms * 3)

@@ -8,9 +8,9 @@ of the request. :class:`AsyncSender` does what ``RedisBroker.enqueue``
 does (fresh ``redis_message_id``, delay queue and ``eta`` option, the
 broker's ``before_enqueue``/``after_enqueue`` hooks, Dramatiq's own
 ``dispatch.lua``) over an asyncio Redis client, and records the job's
-message pointer (:func:`folio_shared.jobs.reconcile.message_pointer_key`)
-in the same round trip, which ``JobTracking.after_enqueue`` does for
-senders that run Folio's worker middleware.
+message pointer (:mod:`folio_shared.jobs.pointers`) in the same round
+trip, which the :class:`~folio_shared.jobs.pointers.MessagePointers`
+middleware does after a blocking send.
 
 Other brokers (RabbitMQ) are sent to with ``broker.enqueue`` in a thread.
 """
@@ -28,8 +28,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import current_millis, dq_name
 from redis.exceptions import NoScriptError, ResponseError
 
-from folio_shared.jobs import reconcile
-from folio_shared.jobs.middleware import MessagePointers
+from folio_shared.jobs import pointers
 from folio_shared.logging import get_logger
 from folio_shared.redis_pipe import RedisPipe
 
@@ -127,7 +126,7 @@ class AsyncSender:
         # MessagePointers: the pointer went out in the round trip of the
         # send, and its blocking SET would stall the event loop a second time.
         for middleware in reversed(self.broker.middleware):
-            if isinstance(middleware, MessagePointers):
+            if isinstance(middleware, pointers.MessagePointers):
                 continue
             try:
                 middleware.after_enqueue(self.broker, message, delay_ms)  # type: ignore[arg-type]  # None as Dramatiq passes it
@@ -153,12 +152,8 @@ class AsyncSender:
                 job_id = message.options.get("job_id")
                 if job_id:
                     commands.append(
-                        (
-                            b"SET",
-                            reconcile.message_pointer_key(broker.namespace, job_id),
-                            message.options["redis_message_id"],
-                            b"EX",
-                            reconcile.MESSAGE_POINTER_TTL_S,
+                        pointers.set_command(
+                            broker.namespace, job_id, message.options["redis_message_id"]
                         )
                     )
             results = iter(await self._execute(commands))

@@ -9,6 +9,7 @@ engine, the broker, Redis) and offers ``enqueue``, ``get``, ``cancel``,
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -164,8 +165,6 @@ class Jobs:
         """Run a ``failed``, ``dead`` or ``cancelled`` job again from the
         start (attempts reset; its old children are removed). ``options``
         overrides payload fields (for example ``{"force_ocr": true}``)."""
-        import json
-
         job = await self.get(job_id, tenant_id=tenant_id)
         document_job = job.document_id is not None and job.parent_id is None
         async with self.engine.connect() as conn:

@@ -13,17 +13,17 @@ redelivered message can never both win:
   wakes up late changes nothing.
 
 Functions take an ``AsyncConnection``; callers choose the transaction.
+:mod:`folio_shared.jobs.store_asyncpg` runs the per-message statements
+(claim, success, retry, lease renewal) on a raw asyncpg pool instead.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -70,7 +70,7 @@ def _event(status: str, data_sql: str) -> str:
 
 
 #: A claim's events: ``running``, after a ``queued`` one when the job was
-#: still ``pending`` (see :data:`_CLAIM`).
+#: still ``pending`` (see :data:`CLAIM`).
 _CLAIM_EVENTS = """
   INSERT INTO job_events (job_id, kind, status, data)
   SELECT t.id, 'state', s.status,
@@ -84,7 +84,7 @@ _CLAIM_EVENTS = """
 #: finds it ``running`` and does nothing): the claim records what that
 #: update would have, the send time, the message id and the ``queued``
 #: event, so the history still reads pending, queued, running.
-_CLAIM = sa.text(
+CLAIM = sa.text(
     f"""
     WITH o AS (
       SELECT id, status AS was FROM jobs WHERE id = :id FOR UPDATE
@@ -127,7 +127,7 @@ async def claim(
     claiming it (recorded if the sender has not yet)."""
     row = (
         await conn.execute(
-            _CLAIM,
+            CLAIM,
             {
                 "id": _uuid(job_id),
                 "worker": worker,
@@ -168,7 +168,7 @@ _FINISH = """
     SELECT * FROM t
 """
 
-_SUCCEED = sa.text(
+SUCCEED = sa.text(
     _FINISH.format(
         sets=(
             "status = 'succeeded', finished_at = now(), progress = 100,"
@@ -194,7 +194,7 @@ async def succeed(
     """Record a successful attempt (fenced on ``attempt``)."""
     row = (
         await conn.execute(
-            _SUCCEED,
+            SUCCEED,
             {"id": job_id, "attempt": attempt, "result": json.dumps(result) if result else None},
         )
     ).first()
@@ -215,7 +215,7 @@ async def wait_for_children(
     return True, bool(row.cancel)
 
 
-_FAIL = sa.text(
+FAIL = sa.text(
     _FINISH.format(
         sets=(
             "status = :status, cause = :cause, error_type = :error_type,"
@@ -256,7 +256,7 @@ async def fail(
     final = status is not JobStatus.QUEUED
     row = (
         await conn.execute(
-            _FAIL,
+            FAIL,
             {
                 "id": job_id,
                 "attempt": attempt,
@@ -315,122 +315,3 @@ async def fail_document(conn: AsyncConnection, document_id: uuid.UUID, reason: s
         ),
         {"id": document_id, "reason": reason[:2000]},
     )
-
-
-# --- the hot path: the same statements on a raw asyncpg pool ----------------------
-#
-# A tracked message costs a claim and an outcome. Through SQLAlchemy each is
-# a checkout ping, BEGIN, the statement, COMMIT and a reset on release: five
-# round trips. Each statement is atomic on its own, so the job engine runs
-# them autocommitted on asyncpg, with prepared statements: one round trip.
-
-
-def positional(statement: sa.TextClause) -> tuple[str, list[str]]:
-    """``:name`` parameters → asyncpg's ``$n``, with the names in order."""
-    names: list[str] = []
-
-    def number(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in names:
-            names.append(name)
-        return f"${names.index(name) + 1}"
-
-    return re.sub(r"(?<![:\w]):([a-z_]+)", number, statement.text), names
-
-
-class FastStatements:
-    """The job engine's per-message statements, ready for asyncpg."""
-
-    def __init__(self) -> None:
-        self.claim = positional(_CLAIM)
-        self.succeed = positional(_SUCCEED)
-        self.fail = positional(_FAIL)
-
-    @staticmethod
-    def args(spec: tuple[str, list[str]], values: dict[str, Any]) -> list[Any]:
-        return [values[name] for name in spec[1]]
-
-
-FAST = FastStatements()
-
-
-async def claim_fast(
-    pool: asyncpg.Pool,
-    job_id: uuid.UUID,
-    *,
-    worker: str,
-    lease_ms: int,
-    continuation: bool,
-    message_id: str | None = None,
-) -> Claim | None:
-    """:func:`claim` in one round trip."""
-    values = {
-        "id": job_id,
-        "worker": worker,
-        "lease_s": lease_ms / 1000,
-        "continuation": continuation,
-        "message_id": message_id,
-    }
-    row = await pool.fetchrow(FAST.claim[0], *FAST.args(FAST.claim, values))
-    if row is None:
-        return None
-    return Claim(
-        job_id=row["id"],
-        attempt=row["attempts"],
-        max_retries=row["max_retries"],
-        tenant_id=row["tenant_id"],
-        document_id=row["document_id"],
-        parent_id=row["parent_id"],
-        continuation=row["continuation"],
-        previous_cause=row["cause"],
-    )
-
-
-async def succeed_fast(
-    pool: asyncpg.Pool, job_id: uuid.UUID, attempt: int, result: dict[str, Any] | None
-) -> bool:
-    """:func:`succeed` in one round trip (for jobs without a parent)."""
-    values = {"id": job_id, "attempt": attempt, "result": json.dumps(result) if result else None}
-    return await pool.fetchrow(FAST.succeed[0], *FAST.args(FAST.succeed, values)) is not None
-
-
-async def retry_fast(
-    pool: asyncpg.Pool,
-    job_id: uuid.UUID,
-    attempt: int,
-    *,
-    cause: FailureCause,
-    error_type: str,
-    error_message: str,
-    retry_in_ms: int,
-) -> bool:
-    """A failed attempt with a retry scheduled, in one round trip."""
-    values = {
-        "id": job_id,
-        "attempt": attempt,
-        "status": JobStatus.QUEUED.value,
-        "cause": cause.value,
-        "error_type": error_type[:200],
-        "error_message": error_message[:4000],
-        "final": False,
-        "retry_in_s": retry_in_ms / 1000,
-        "uncount": 0,
-    }
-    return await pool.fetchrow(FAST.fail[0], *FAST.args(FAST.fail, values)) is not None
-
-
-async def renew_leases_fast(
-    pool: asyncpg.Pool, job_ids: list[uuid.UUID], *, worker: str, lease_ms: int
-) -> set[uuid.UUID]:
-    """:func:`renew_leases` on the asyncpg pool."""
-    if not job_ids:
-        return set()
-    rows = await pool.fetch(
-        "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::float8)"
-        " WHERE id = ANY($1::uuid[]) AND status = 'running' AND worker = $2"
-        " RETURNING id, cancel_requested_at IS NOT NULL AS cancel",
-        job_ids,
-        worker,
-        lease_ms / 1000,
-    )
-    return {r["id"] for r in rows if r["cancel"]}

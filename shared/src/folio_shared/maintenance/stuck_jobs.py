@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from folio_shared.jobs import reconcile
+from folio_shared.jobs.pointers import message_present
 from folio_shared.maintenance.summary import Summary
 
 _EXPIRED_COUNTS = sa.text(
@@ -64,7 +65,7 @@ async def _preview(
     report.crashed_requeued, report.crashed_dead = int(counts.requeue), int(counts.dead)
     rows = (await conn.execute(_QUEUED_STALE, {"lost_s": lost_after_s, "batch": batch})).all()
     for row in rows:
-        present, _ = await reconcile.message_present(client, broker, row.queue_name, row.id)
+        present, _ = await message_present(client, broker, row.queue_name, row.id)
         report.lost_resent += 0 if present else 1
     report.relayed = int(
         await conn.scalar(_UNSENT, {"age_s": lost_after_s / 3}) or 0,

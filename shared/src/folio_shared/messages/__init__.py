@@ -32,6 +32,7 @@ from folio_shared.messages.queries import EmbedQueryV1
 from folio_shared.messages.queues import (
     Priority,
     Queue,
+    logical_of,
     parse_physical_queue_name,
     physical_queue_name,
     physical_queue_names,
@@ -84,6 +85,7 @@ __all__ = [
     "json_schema",
     "known_tags",
     "known_versions",
+    "logical_of",
     "message_priority",
     "message_type",
     "parse_physical_queue_name",

@@ -162,3 +162,14 @@ def parse_physical_queue_name(name: str) -> tuple[Queue, Priority]:
 
 
 _SUFFIXES = frozenset(p.value for p in _ORDER if p is not Priority.NORMAL)
+
+
+def logical_of(physical: str) -> tuple[str, str]:
+    """``(logical, priority)`` of a physical queue name (``.DQ``/``.XQ``
+    suffixes ignored); a foreign name is its own logical queue."""
+    name = physical.removesuffix(".DQ").removesuffix(".XQ")
+    try:
+        queue, priority = parse_physical_queue_name(name)
+    except InvalidInput:
+        return name, "normal"
+    return queue.value, priority.value

@@ -33,9 +33,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from folio_shared.db.models import Job, JobEvent
 from folio_shared.errors import JobNotFound, JobStateConflict
 from folio_shared.jobs import Jobs
+from folio_shared.jobs.attempt_errors import ERROR_EVENT
+from folio_shared.jobs.purge import purge_dead
 from folio_shared.logging import get_logger
 from folio_shared.ops import audit
-from folio_shared.ops.attempts import ERROR_EVENT
 
 log = get_logger(__name__)
 
@@ -325,12 +326,7 @@ async def purge(
     if not ids:
         return []
     async with jobs.engine.begin() as conn:
-        deleted = (
-            await conn.execute(
-                sa.delete(Job).where(Job.id.in_(ids), Job.status == "dead").returning(Job.id)
-            )
-        ).all()
-        gone = [r.id for r in deleted]
+        gone = await purge_dead(conn, ids)
         for jid in gone:
             await audit.record(
                 conn,

@@ -34,9 +34,8 @@ from dramatiq.middleware import Middleware, SkipMessage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_shared.logging import get_logger
-from folio_shared.messages import Queue
+from folio_shared.messages import Queue, logical_of
 from folio_shared.ops import audit
-from folio_shared.ops.queues import logical_of
 
 log = get_logger(__name__)
 

@@ -27,8 +27,8 @@ import redis.asyncio as aioredis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from folio_shared.errors import InvalidInput
-from folio_shared.messages import Queue, parse_physical_queue_name, physical_queue_names
+from folio_shared.messages import Queue, logical_of, physical_queue_names
+from folio_shared.ops.pause import paused_queues
 
 
 @dataclass(frozen=True)
@@ -55,17 +55,6 @@ class QueueStats:
 def all_physical_queues() -> list[str]:
     """Every physical queue of every Folio queue, in consumption order."""
     return [name for q in Queue for name in physical_queue_names(q)]
-
-
-def logical_of(physical: str) -> tuple[str, str]:
-    """``(logical, priority)`` of a physical queue name (``.DQ``/``.XQ``
-    suffixes ignored); a foreign name is its own logical queue."""
-    name = physical.removesuffix(".DQ").removesuffix(".XQ")
-    try:
-        queue, priority = parse_physical_queue_name(name)
-    except InvalidInput:
-        return name, "normal"
-    return queue.value, priority.value
 
 
 def _decode(value: object) -> str:
@@ -162,8 +151,6 @@ async def queue_stats(
 ) -> list[QueueStats]:
     """Stats of ``queues`` (physical names; default: every Folio queue), with
     throughput over the last ``minutes`` when ``engine`` is given."""
-    from folio_shared.ops.pause import paused_queues
-
     names = list(queues) if queues is not None else all_physical_queues()
     workers = await broker_workers(client, namespace)
     depths = await _depths(client, namespace, names, workers)

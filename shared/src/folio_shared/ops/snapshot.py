@@ -4,7 +4,7 @@
 and the outbox backlog and stalled jobs from PostgreSQL; a dependency that
 does not answer is reported down (``folio_redis_up`` / ``folio_database_up``
 0) and the rest is still reported. :func:`worker_sampler` gives the
-sample function a worker's :class:`~folio_shared.metrics.Metrics`
+sample function a worker's :class:`~folio_shared.worker_metrics.Metrics`
 middleware serves, run on the worker's event loop with its open clients.
 """
 
@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
+from dramatiq.asyncio import get_event_loop_thread
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_shared.logging import get_logger
@@ -23,6 +24,7 @@ from folio_shared.ops.pause import paused_queues
 from folio_shared.ops.queues import QueueStats, queue_stats
 from folio_shared.ops.stalled import DEFAULT_STALL_AFTER_MS, count_stalled, outbox_backlog
 from folio_shared.ops.workers import alive_per_queue, list_workers
+from folio_shared.resources import resources
 
 log = get_logger(__name__)
 
@@ -95,10 +97,6 @@ def worker_sampler(
     worker's event loop with its open Redis client and engine."""
 
     def sample() -> Snapshot | None:
-        from dramatiq.asyncio import get_event_loop_thread
-
-        from folio_shared.resources import resources
-
         loop = get_event_loop_thread()
         if loop is None:
             return None

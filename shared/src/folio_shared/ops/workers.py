@@ -29,7 +29,7 @@ from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
 from folio_shared.logging import get_logger
-from folio_shared.ops.queues import logical_of
+from folio_shared.messages import logical_of
 
 log = get_logger(__name__)
 

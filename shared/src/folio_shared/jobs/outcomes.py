@@ -1,0 +1,172 @@
+"""What an attempt's end means for its job, and how it is recorded.
+
+:func:`decide` turns an actor's result or exception into an
+:class:`Outcome` (with the failure's cause and error); the job engine then
+records it in one round trip on the asyncpg pool when only the job row
+changes (:func:`record_fast`), or in one transaction when the parent, the
+document or the children are involved (:func:`record_in_transaction`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dramatiq.middleware import TimeLimitExceeded
+
+from folio_shared.db.enums import FailureCause, JobStatus
+from folio_shared.errors import JobCancelled, MessageError
+from folio_shared.jobs import family, store, store_asyncpg
+from folio_shared.jobs.context import JobContext
+from folio_shared.resources import resources
+from folio_shared.settings import FolioSettings
+
+
+class Outcome:
+    """How an attempt ended, as the job engine records it."""
+
+    SUCCEEDED = "succeeded"
+    WAITING = "waiting"
+    RETRY = "retry"
+    FAILED = "failed"
+    DEAD = "dead"
+    CANCELLED = "cancelled"
+
+
+def backoff_ms(settings: FolioSettings, attempt: int) -> int:
+    """Upper bound of the delay ``Retries`` applies before retry ``attempt``."""
+    jobs = settings.jobs
+    return int(min(jobs.max_backoff_ms, jobs.min_backoff_ms * 2 ** max(attempt, 0)))
+
+
+#: Error type and message recorded for a cancelled attempt.
+CANCELLED_ERROR = ("JobCancelled", "cancelled on request")
+
+
+#: The status a job's live feed shows after each outcome.
+STATUS = {
+    Outcome.SUCCEEDED: "succeeded",
+    Outcome.WAITING: "running",
+    Outcome.RETRY: "queued",
+    Outcome.FAILED: "failed",
+    Outcome.DEAD: "dead",
+    Outcome.CANCELLED: "cancelled",
+}
+
+
+def decide(
+    ctx: JobContext, result: Any, exception: BaseException | None, limit: int
+) -> tuple[str, FailureCause | None, tuple[str, str] | None]:
+    """The outcome of an attempt, its failure cause and its error (type,
+    message); ``limit``: the retries the job is allowed."""
+    if ctx.cancelled or isinstance(exception, JobCancelled):
+        return Outcome.CANCELLED, FailureCause.CANCELLED, ("JobCancelled", "cancelled")
+    if ctx.failure is not None:
+        err = ctx.failure
+        return Outcome.FAILED, FailureCause.ERROR, (type(err).__name__, str(err))
+    if exception is None:
+        return (Outcome.WAITING if result is family.WAITING else Outcome.SUCCEEDED), None, None
+    error = (type(exception).__name__, str(exception) or repr(exception))
+    if isinstance(exception, MessageError):
+        return Outcome.DEAD, FailureCause.POISON, error
+    cause = FailureCause.TIMEOUT if isinstance(exception, TimeLimitExceeded) else FailureCause.ERROR
+    if ctx.attempt <= limit:
+        return Outcome.RETRY, cause, error
+    return Outcome.DEAD, cause, error
+
+
+async def record_fast(
+    settings: FolioSettings,
+    ctx: JobContext,
+    outcome: str,
+    cause: FailureCause | None,
+    error: tuple[str, str] | None,
+    result: Any,
+) -> bool:
+    """The common outcomes in one round trip: a success of a job without
+    a parent, or a failed attempt that will be retried. ``False`` when
+    the outcome needs a transaction (fan-in, document, hand-over)."""
+    pool = resources().pg
+    if outcome == Outcome.SUCCEEDED and ctx.parent_id is None:
+        summary = result if isinstance(result, dict) else None
+        await store_asyncpg.succeed_fast(pool, ctx.job_id, ctx.attempt, summary)
+        return True
+    if outcome == Outcome.RETRY and cause is not None and error is not None:
+        await store_asyncpg.retry_fast(
+            pool,
+            ctx.job_id,
+            ctx.attempt,
+            cause=cause,
+            error_type=error[0],
+            error_message=error[1],
+            retry_in_ms=backoff_ms(settings, ctx.attempt),
+        )
+        return True
+    return False
+
+
+async def record_in_transaction(
+    settings: FolioSettings,
+    ctx: JobContext,
+    outcome: str,
+    cause: FailureCause | None,
+    error: tuple[str, str] | None,
+    result: Any,
+) -> tuple[dict[str, Any] | None, family.ChildDone | None, str]:
+    """Outcomes that touch more than the job row, atomically: fan-in on
+    the parent, the document of a failed job, a hand-over to children.
+    Returns the completion to send, the parent's fan-in count and the
+    outcome recorded (a hand-over whose job was cancelled meanwhile is
+    recorded as cancelled)."""
+    res = resources()
+    completion: dict[str, Any] | None = None
+    counted: family.ChildDone | None = None
+    async with res.engine.connect() as conn:
+        finished: store.Finished | None
+        if outcome == Outcome.SUCCEEDED:
+            summary = result if isinstance(result, dict) else None
+            finished = await store.succeed(conn, ctx.job_id, ctx.attempt, summary)
+        elif outcome == Outcome.WAITING:
+            ok, cancel = await store.wait_for_children(conn, ctx.job_id, ctx.attempt, ctx.stage)
+            finished = None
+            if cancel:
+                outcome, cause, error = Outcome.CANCELLED, FailureCause.CANCELLED, CANCELLED_ERROR
+            else:
+                completion = await family.take_completion(conn, ctx.job_id) if ok else None
+        if outcome not in (Outcome.SUCCEEDED, Outcome.WAITING):
+            status = {
+                Outcome.RETRY: JobStatus.QUEUED,
+                Outcome.FAILED: JobStatus.FAILED,
+                Outcome.DEAD: JobStatus.DEAD,
+                Outcome.CANCELLED: JobStatus.CANCELLED,
+            }[outcome].value
+            assert cause is not None
+            assert error is not None
+            finished = await store.fail(
+                conn,
+                ctx.job_id,
+                ctx.attempt,
+                status=JobStatus(status),
+                cause=cause,
+                error_type=error[0],
+                error_message=error[1],
+                retry_in_ms=backoff_ms(settings, ctx.attempt),
+                uncount=ctx.quarantined,
+            )
+        final_failure = outcome in (Outcome.FAILED, Outcome.DEAD, Outcome.CANCELLED)
+        if finished is not None and final_failure and ctx.document_id and not ctx.parent_id:
+            assert error is not None
+            await store.fail_document(conn, ctx.document_id, f"{error[0]}: {error[1]}")
+        if finished is not None and finished.parent_id and outcome != Outcome.RETRY:
+            counted = await family.child_finished(conn, finished.parent_id)
+            completion = counted.completion
+        await conn.commit()
+    return completion, counted, outcome
+
+
+def poison_error(claim: store.Claim) -> tuple[str, str]:
+    """The error recorded for a job quarantined as it was claimed."""
+    return (
+        "WorkerLost",
+        f"quarantined: all {claim.max_retries + 1} attempts allowed were used and"
+        f" ended with their worker ({claim.previous_cause or 'crash'})",
+    )

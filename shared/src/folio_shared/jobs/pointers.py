@@ -1,0 +1,85 @@
+"""Message pointers: where in Redis the latest message of a job is.
+
+Dramatiq's Redis broker stores each send under a fresh id of its own
+(``redis_message_id``), not the Dramatiq message id. So every send of a
+tracked job records that id under :func:`message_pointer_key`: the
+:class:`MessagePointers` middleware does it after a broker's ``enqueue``
+(dispatch, relay, retry, delay expiry), and
+:class:`~folio_shared.jobs.send.AsyncSender` in the round trip of its own
+send (:func:`set_command`). The reconciler reads the pointer back
+(:func:`message_present`): a ``queued`` job whose message is in neither its
+queue nor its delay queue was lost and is sent again.
+
+The pointer lives in the same Redis as the messages: a flush or a failover
+loses both, which is exactly when a re-send is needed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import dramatiq
+import redis
+import redis.asyncio as aioredis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import Middleware
+
+from folio_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+#: How long the pointer from a job to its latest Redis message is kept.
+MESSAGE_POINTER_TTL_S = 7 * 24 * 3600
+
+
+def message_pointer_key(namespace: str, job_id: uuid.UUID | str) -> str:
+    """Redis key holding the Redis id of the latest message sent for a job."""
+    return f"folio:{namespace}:job:{job_id}:msg"
+
+
+def set_command(namespace: str, job_id: uuid.UUID | str, redis_id: str) -> tuple[Any, ...]:
+    """The Redis command that records ``redis_id`` as the job's latest
+    message, for a caller that pipelines it with the send."""
+    return (b"SET", message_pointer_key(namespace, job_id), redis_id, b"EX", MESSAGE_POINTER_TTL_S)
+
+
+class MessagePointers(Middleware):
+    """Records the pointer of every tracked job's message a broker sends
+    (see the module doc): without it the reconciler takes a queued job's
+    message for lost and sends it again. Part of every worker's stack;
+    send-only brokers (the API's) install it alone. A failed write is
+    logged, never raised: the send itself succeeded."""
+
+    def after_enqueue(
+        self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None
+    ) -> None:
+        job_id = message.options.get("job_id")
+        redis_id = message.options.get("redis_message_id")
+        if not job_id or not redis_id or not isinstance(broker, RedisBroker):
+            return
+        key = message_pointer_key(broker.namespace, job_id)
+        try:
+            broker.client.set(key, redis_id, ex=MESSAGE_POINTER_TTL_S)
+        except redis.RedisError as e:
+            log.warning("message pointer not stored", job_id=job_id, error=repr(e))
+
+
+async def message_present(
+    client: aioredis.Redis, broker: dramatiq.Broker, queue: str, job_id: uuid.UUID | str
+) -> tuple[bool, bool]:
+    """``(anywhere, only_delayed)`` for the latest message of a job on a
+    Redis broker. Other brokers (RabbitMQ) keep their own messages: present."""
+    if not isinstance(broker, RedisBroker):
+        return True, False
+    ns = broker.namespace
+    redis_id = await client.get(message_pointer_key(ns, job_id))
+    if redis_id is None:
+        return False, False
+    rid = redis_id.decode() if isinstance(redis_id, bytes) else str(redis_id)
+    base = queue.removesuffix(".DQ")
+    async with client.pipeline(transaction=False) as pipe:
+        pipe.hexists(f"{ns}:{base}.msgs", rid)
+        pipe.hexists(f"{ns}:{base}.DQ.msgs", rid)
+        ready, delayed = await pipe.execute()
+    return bool(ready or delayed), bool(delayed and not ready)

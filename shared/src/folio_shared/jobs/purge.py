@@ -1,0 +1,59 @@
+"""Deleting jobs: finished ones past their retention, dead ones on request.
+
+A job's ``job_events`` rows go with it (``ON DELETE CASCADE``). A deleted
+parent's remaining children are detached (``parent_id`` cleared) or, for a
+dead parent, deleted with it by the same cascade.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from folio_shared.db.enums import JobStatus
+from folio_shared.db.models import Job
+
+#: Job states a job never leaves by itself; their history may be purged.
+FINISHED = (JobStatus.SUCCEEDED, JobStatus.DEAD, JobStatus.CANCELLED, JobStatus.FAILED)
+
+
+def _finished_before(cutoff: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(Job.status.in_(FINISHED), Job.finished_at < cutoff)
+
+
+async def count_finished(session: AsyncSession, *, before: datetime) -> int:
+    """How many jobs reached a final state before ``before``."""
+    return int(
+        await session.scalar(sa.select(sa.func.count()).where(_finished_before(before))) or 0
+    )
+
+
+async def purge_finished(session: AsyncSession, *, before: datetime, batch_size: int = 1000) -> int:
+    """Delete jobs that reached a final state before ``before``, in batches
+    of ``batch_size``, each committed; returns how many were deleted. Jobs
+    still pending, queued or running are never touched; a purged parent's
+    remaining children are detached from it, never deleted with it."""
+    old = _finished_before(before)
+    deleted = 0
+    while True:
+        ids = (await session.scalars(sa.select(Job.id).where(old).limit(batch_size))).all()
+        if not ids:
+            return deleted
+        # Children first: a parent row is referenced by its children.
+        await session.execute(sa.update(Job).where(Job.parent_id.in_(ids)).values(parent_id=None))
+        result = await session.execute(sa.delete(Job).where(Job.id.in_(ids)))
+        deleted += int(getattr(result, "rowcount", 0) or 0)
+        await session.commit()
+
+
+async def purge_dead(conn: AsyncConnection, job_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """Delete those of ``job_ids`` that are ``dead`` (in the caller's
+    transaction); returns the ids deleted."""
+    deleted = await conn.execute(
+        sa.delete(Job).where(Job.id.in_(list(job_ids)), Job.status == "dead").returning(Job.id)
+    )
+    return [r.id for r in deleted.all()]
