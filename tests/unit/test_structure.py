@@ -83,35 +83,10 @@ ALLOWED_CYCLES: tuple[Allowed, ...] = (
         ),
         "being removed: the documents domain is split by concern",
     ),
-    Allowed(
-        frozenset(
-            {
-                "folio_shared.jobs.family",
-                "folio_shared.jobs.middleware",
-                "folio_shared.jobs.outbox",
-                "folio_shared.jobs.reconcile",
-                "folio_shared.jobs.send",
-            }
-        ),
-        "being removed: job rows are written by the job engine only",
-    ),
-    Allowed(
-        frozenset({"folio_shared.ops.pause", "folio_shared.ops.queues"}),
-        "being removed: ops pause and queues untangled",
-    ),
-    Allowed(
-        frozenset({"folio_worker_docs.embeddings.model", "folio_worker_docs.embeddings.onnx"}),
-        "being removed: the embedding model and its ONNX runner untangled",
-    ),
 )
 
 #: Modules over MAX_LINES lines allowed for now: path -> reason.
 ALLOWED_BIG_MODULES: Mapping[str, str] = {
-    "shared/src/folio_shared/db/models.py": "being split: one module per table group",
-    "shared/src/folio_shared/jobs/middleware.py": "being split with the job engine's cycle",
-    "shared/src/folio_shared/jobs/store.py": "being split with the job engine's cycle",
-    "shared/src/folio_shared/metrics.py": "being split: metrics by concern",
-    "shared/src/folio_shared/storage/local.py": "being split: local storage by concern",
     "services/api/src/folio_api/domain/documents/ingest.py": "being split by concern",
     "clients/cli/src/folio_cli/ops.py": "being split: one module per ops group",
     "tests/e2e/test_pipeline_e2e.py": "being reworked to submit through the upload route",
