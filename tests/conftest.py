@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,11 +63,11 @@ def test_servers() -> TestServers:
 # --- a fresh PostgreSQL database per test module ---------------------------------
 
 
-async def _admin(admin_url: str, statement: str) -> None:
+async def _admin(admin_url: str, statement: str, **params: Any) -> None:
     engine = create_async_engine(async_database_url(admin_url), isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
-            await conn.execute(sa.text(statement))
+            await conn.execute(sa.text(statement), params)
     finally:
         await engine.dispose()
 
@@ -83,6 +84,33 @@ async def create_database(admin_url: str, label: str) -> str:
 async def drop_database(admin_url: str, database_url: str) -> None:
     name = make_url(database_url).database
     await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def refused_connections(admin_url: str, database_url: str) -> AsyncIterator[None]:
+    """A real PostgreSQL outage for one database: it refuses new connections
+    (``ALLOW_CONNECTIONS false``) and its open sessions are ended; both are
+    undone on exit."""
+    name = make_url(database_url).database
+    await _admin(admin_url, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    await _admin(
+        admin_url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name",
+        name=name,
+    )
+    try:
+        yield
+    finally:
+        await _admin(admin_url, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
+@pytest.fixture
+def database_outage(
+    test_servers: Any, database_url: str
+) -> Callable[[], AbstractAsyncContextManager[None]]:
+    """``async with database_outage(): ...``: the test's database is down
+    inside the block (:func:`refused_connections`)."""
+    return lambda: refused_connections(test_servers.pg_admin_url, database_url)
 
 
 @pytest.fixture(scope="module")

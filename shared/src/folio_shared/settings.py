@@ -281,6 +281,7 @@ class SchedulerSettings(BaseSettings):
     - ``FOLIO_SCHEDULER_APPLY_DOCUMENT_RETENTION_CRON`` (default ``45 4 * * *``)
     - ``FOLIO_SCHEDULER_TICK_LOCK_TTL_S``: how long a sent tick is remembered,
       so a second scheduler replica does not send it again (default 86400).
+    - ``FOLIO_SCHEDULER_CATCH_UP_RETRY_S``: period of missed ticks' catch-up tries (default 10).
     """
 
     model_config = _group("FOLIO_SCHEDULER_")
@@ -292,6 +293,7 @@ class SchedulerSettings(BaseSettings):
     relay_outbox_cron: str = "* * * * *"
     apply_document_retention_cron: str = "45 4 * * *"
     tick_lock_ttl_s: int = Field(default=86_400, ge=60)
+    catch_up_retry_s: float = Field(default=10.0, gt=0)
 
 
 class MetricsSettings(BaseSettings):

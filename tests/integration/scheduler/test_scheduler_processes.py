@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import os
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from schedkit import scheduler_env
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_shared.db.models import Job
@@ -27,18 +27,11 @@ EVERY_MINUTE = ("expire_uploads", "purge_job_history", "reap_stuck_jobs", "relay
 
 
 def _env(settings: FolioSettings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")}
-    env.update(
-        FOLIO_ENV="test",
-        FOLIO_DATABASE_URL=settings.database.url,
-        FOLIO_REDIS_URL=settings.redis.url,
-        FOLIO_BROKER_NAMESPACE=settings.broker.namespace,
-        FOLIO_LOG_FORMAT="console",
-        FOLIO_LOG_LEVEL="WARNING",
+    return scheduler_env(
+        settings,
         FOLIO_SCHEDULER_EXPIRE_UPLOADS_CRON="* * * * *",
         FOLIO_SCHEDULER_PURGE_JOB_HISTORY_CRON="* * * * *",
     )
-    return env
 
 
 async def _sent(engine: AsyncEngine) -> collections.Counter[tuple[str, str]]:

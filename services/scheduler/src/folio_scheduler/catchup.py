@@ -9,6 +9,11 @@ is later. A task that has no last tick yet (a new deployment, a flushed
 Redis) counts as overdue: maintenance runs are idempotent, so one run too
 many is harmless, one too few is not. The catch-up run claims the same
 tick key as a regular send, so two replicas starting together send it once.
+
+The same catch-up sends the ticks missed during a Redis or PostgreSQL
+outage, once both are back (:mod:`folio_scheduler.recovery`): one run per
+task, for its latest due tick. Maintenance runs are sweeps of the current
+state, so one run does the work of every tick it stands for.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pendulum
+
+from folio_scheduler.ticks import SEND_ATTEMPTS, PeriodicTask, TickNotSent
 
 #: How far back a cron's last due time is looked for.
 MAX_LOOKBACK = timedelta(days=400)
@@ -41,17 +48,27 @@ def previous_due(spec: Any, now: datetime) -> datetime | None:
     return None
 
 
-def catch_up(tasks: Sequence[Any], now: datetime) -> list[str]:
+def catch_up(
+    tasks: Sequence[PeriodicTask], now: datetime, *, attempts: int = SEND_ATTEMPTS
+) -> list[str]:
     """Send a catch-up run for each task whose last due tick was not sent;
     returns the names of the tasks sent (see the module docstring).
 
-    ``tasks`` are :class:`~folio_scheduler.ticks.PeriodicTask`\\ s.
+    Every task is tried; when one could not be sent (Redis or PostgreSQL
+    unreachable, ``attempts`` tries each), raises :class:`TickNotSent`
+    naming them after the others were sent.
     """
     sent: list[str] = []
+    failed: list[str] = []
     for task in tasks:
         due = previous_due(task.options["periodic"], now)
-        if due is None or not task.missed(due):
-            continue
-        if task.send_tick(due, catch_up=True) is not None:
-            sent.append(task.task.name)
+        try:
+            if due is None or not task.missed(due):
+                continue
+            if task.send_tick(due, catch_up=True, attempts=attempts) is not None:
+                sent.append(task.task.name)
+        except TickNotSent:
+            failed.append(task.task.name)
+    if failed:
+        raise TickNotSent("missed ticks not sent yet", tasks=failed, sent=sent)
     return sent

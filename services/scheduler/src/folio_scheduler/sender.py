@@ -6,12 +6,14 @@ loop and a database engine on it, and turns one maintenance message into a
 job: the job row (``pending``) committed first, then the message sent and
 the job marked ``queued``. When the broker is down the job stays
 ``pending`` and the workers' outbox relay sends it later: a tick is never
-lost once its job is committed.
+lost once its job is committed. Sends are serialised (a lock): periodiq's
+thread and the catch-up keeper's share the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 
 import dramatiq
@@ -40,11 +42,13 @@ class JobSender:
         self.max_retries = settings.jobs.max_retries if max_retries is None else max_retries
         self._loop = asyncio.new_event_loop()
         self._engine: AsyncEngine | None = None
+        self._lock = threading.Lock()
 
     def send(self, msg: MaintenanceMessage) -> uuid.UUID:
         """Create and send the job of ``msg``; returns its id. Raises when
         the job could not be committed (PostgreSQL unreachable)."""
-        return self._loop.run_until_complete(self._send(msg))
+        with self._lock:
+            return self._loop.run_until_complete(self._send(msg))
 
     async def _send(self, msg: MaintenanceMessage) -> uuid.UUID:
         if self._engine is None:
@@ -60,6 +64,10 @@ class JobSender:
 
     def close(self) -> None:
         """Dispose of the engine and the loop (idempotent)."""
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._loop.is_closed():
             return
         if self._engine is not None:

@@ -9,9 +9,12 @@ replica (a rolling update, a mistake) finds the key and sends nothing. Ticks
 are named in UTC to the minute, so replicas in different time zones, or
 whose clocks wake a few hundred milliseconds apart, name a tick the same way.
 
-When the job cannot be created (PostgreSQL down) after a few tries, the
-claim is released and the tick is not recorded as sent, so the next start
-of a scheduler catches it up (:mod:`folio_scheduler.catchup`).
+When the tick cannot be claimed (Redis down) or its job cannot be created
+(PostgreSQL down, after a few tries), the claim is released and the tick is
+not recorded as sent: :meth:`PeriodicTask.send_tick` raises
+:class:`TickNotSent`, periodiq's call logs it and tells the scheduler's
+:class:`~folio_scheduler.recovery.CatchUpKeeper`, which sends the missed
+tick once both are back. The scheduler never exits on an outage.
 
 The worker side does not install periodiq's middleware, which silently drops
 periodic messages older than its ``skip_delay``: a backlogged or retried
@@ -20,10 +23,12 @@ maintenance run still runs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +36,7 @@ import dramatiq
 import redis
 
 from folio_scheduler.sender import JobSender
+from folio_shared.errors import FolioError
 from folio_shared.logging import get_logger
 from folio_shared.maintenance.registry import Task, last_tick_key, normalise_tick, tick_key
 
@@ -58,6 +64,14 @@ return 0
 """
 
 
+class TickNotSent(FolioError):
+    """A tick could not be claimed or its job not created (Redis or
+    PostgreSQL unreachable); it is left to the catch-up."""
+
+    code = "tick_not_sent"
+    retryable = True
+
+
 class PeriodicTask(dramatiq.Actor[[], None]):
     """A periodiq actor whose tick creates one maintenance job, once.
 
@@ -68,6 +82,9 @@ class PeriodicTask(dramatiq.Actor[[], None]):
     - ``namespace``: key namespace, the broker's (``FOLIO_BROKER_NAMESPACE``).
     - ``lock_ttl_s``: how long a claimed tick is remembered (seconds); longer
       than any gap between two replicas' wake-ups.
+    - ``on_missed``: called (no arguments) when periodiq's tick could not be
+      sent; the scheduler passes its catch-up keeper's ``owe`` (default:
+      nothing, the next start catches up).
     """
 
     def __init__(
@@ -80,8 +97,10 @@ class PeriodicTask(dramatiq.Actor[[], None]):
         cron: Any,
         namespace: str,
         lock_ttl_s: int,
+        on_missed: Callable[[], None] | None = None,
     ) -> None:
         self.task = task
+        self.on_missed = on_missed
         self.client = client
         self.sender = sender
         self.namespace = namespace
@@ -103,7 +122,13 @@ class PeriodicTask(dramatiq.Actor[[], None]):
     def send_with_options(self, **options: Any) -> dramatiq.Message[None]:
         """periodiq's call at a tick: send the tick's job (once)."""
         scheduled_at = options.get("scheduled_at") or datetime.now(UTC)
-        job_id = self.send_tick(scheduled_at)
+        try:
+            job_id = self.send_tick(scheduled_at)
+        except TickNotSent as e:
+            log.warning("tick missed; sent when Redis and PostgreSQL are back", **e.details)
+            job_id = None
+            if self.on_missed is not None:
+                self.on_missed()
         return dramatiq.Message(
             queue_name=self.queue_name,
             actor_name=self.actor_name,
@@ -113,39 +138,58 @@ class PeriodicTask(dramatiq.Actor[[], None]):
         )
 
     def missed(self, due: datetime) -> bool:
-        """Whether the tick due at ``due`` was never sent (nor a later one)."""
-        last = self.client.get(last_tick_key(self.namespace, self.task.name))
+        """Whether the tick due at ``due`` was never sent (nor a later one).
+        Raises :class:`TickNotSent` when Redis cannot be read."""
+        try:
+            last = self.client.get(last_tick_key(self.namespace, self.task.name))
+        except redis.RedisError as e:
+            raise TickNotSent("Redis unreachable", task=self.task.name, error=repr(e)) from e
         if last is None:
             return True
         last_tick = last.decode() if isinstance(last, bytes) else str(last)
         return last_tick < normalise_tick(due)
 
-    def send_tick(self, when: str | datetime, *, catch_up: bool = False) -> uuid.UUID | None:
+    def send_tick(
+        self, when: str | datetime, *, catch_up: bool = False, attempts: int = SEND_ATTEMPTS
+    ) -> uuid.UUID | None:
         """Claim tick ``when`` and create its job; returns the job id, or
-        ``None`` when another replica sent it (or it could not be sent)."""
+        ``None`` when another replica sent it. Raises :class:`TickNotSent`
+        when Redis or PostgreSQL (``attempts`` tries) is unreachable."""
         tick = normalise_tick(when)
         name = self.task.name
         key = tick_key(self.namespace, name, tick)
-        if not self.client.set(key, self.replica, nx=True, ex=self.lock_ttl_s):
+        try:
+            claimed = self.client.set(key, self.replica, nx=True, ex=self.lock_ttl_s)
+        except redis.RedisError as e:
+            raise TickNotSent("Redis unreachable", task=name, tick=tick, error=repr(e)) from e
+        if not claimed:
             log.info("tick already sent by another scheduler", task=name, tick=tick)
             return None
-        for attempt in range(1, SEND_ATTEMPTS + 1):
+        job_id = self._create_job(key, tick, attempts)
+        try:
+            self.client.eval(_SET_LATEST, 1, last_tick_key(self.namespace, name), tick)
+        except redis.RedisError as e:
+            # The job exists and its claim holds: a catch-up finds the claim
+            # and sends nothing twice.
+            log.warning("last tick not recorded", task=name, tick=tick, error=repr(e))
+        log.info("tick sent", task=name, tick=tick, job_id=str(job_id), catch_up=catch_up)
+        return job_id
+
+    def _create_job(self, key: str, tick: str, attempts: int) -> uuid.UUID:
+        name = self.task.name
+        attempt = 1
+        while True:
             try:
-                job_id = self.sender.send(self.task.message_type(tick=tick))
-                break
+                return self.sender.send(self.task.message_type(tick=tick))
             except Exception as e:
                 log.warning(
                     "tick job not created", task=name, tick=tick, attempt=attempt, error=repr(e)
                 )
-                if attempt == SEND_ATTEMPTS:
-                    self.client.eval(_RELEASE, 1, key, self.replica)
-                    log.error(
-                        "tick given up; the next scheduler start catches it up",
-                        task=name,
-                        tick=tick,
-                    )
-                    return None
-                time.sleep(attempt)
-        self.client.eval(_SET_LATEST, 1, last_tick_key(self.namespace, name), tick)
-        log.info("tick sent", task=name, tick=tick, job_id=str(job_id), catch_up=catch_up)
-        return job_id
+                if attempt >= attempts:
+                    with contextlib.suppress(redis.RedisError):
+                        self.client.eval(_RELEASE, 1, key, self.replica)
+                    raise TickNotSent(
+                        "PostgreSQL unreachable", task=name, tick=tick, error=repr(e)
+                    ) from e
+            time.sleep(attempt)
+            attempt += 1
