@@ -297,6 +297,7 @@ async def test_stalled_jobs_are_listed_and_make_readyz_degraded(
         assert degraded.status_code == 200, degraded.text
         assert degraded.json() == {
             "status": "degraded",
+            "degraded": ["jobs_stalled"],
             "checks": {"redis": "ok", "postgres": "ok", "storage": "ok"},
             "stalled_jobs": 1,
         }

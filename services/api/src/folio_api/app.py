@@ -45,6 +45,7 @@ from folio_api.domain.search.controllers import SearchController
 from folio_api.domain.storage.controllers import LocalStorageController
 from folio_api.domain.uploads.controllers import UploadsController
 from folio_api.errors import exception_handlers
+from folio_api.headers import SecurityHeaders
 from folio_api.resources import lifespan
 from folio_shared.settings import FolioSettings, get_settings
 
@@ -108,7 +109,7 @@ def create_app(
         route_handlers=handlers,
         lifespan=[lifespan(settings, relay_interval_s=relay_interval_s)],
         exception_handlers=exception_handlers(),
-        middleware=[HttpMetricsMiddleware()],
+        middleware=[HttpMetricsMiddleware(), SecurityHeaders()],
         request_class=FolioRequest,
         openapi_config=OpenAPIConfig(
             title="Folio API",
