@@ -327,6 +327,7 @@ class ApiSettings(BaseSettings):
 
     - ``FOLIO_API_HOST`` (default 127.0.0.1), ``FOLIO_API_PORT`` (default 8000).
     - ``FOLIO_API_RATE_LIMIT_PER_MINUTE``: requests per key (default 600).
+    - ``FOLIO_API_AUTH_FAILURES_PER_MINUTE``: failed authentications per address (default 30).
     """
 
     model_config = _group("FOLIO_API_")
@@ -334,6 +335,7 @@ class ApiSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     rate_limit_per_minute: int = Field(default=600, ge=1)
+    auth_failures_per_minute: int = Field(default=30, ge=1)
 
 
 class LogSettings(BaseSettings):

@@ -59,6 +59,7 @@ def api_settings(
     redis_url: str,
     max_bytes: int = TEST_MAX_BYTES,
     rate_limit_per_minute: int = 100_000,
+    auth_failures_per_minute: int = 100_000,
     public_base_url: str = "http://127.0.0.1:8000",
 ) -> FolioSettings:
     return FolioSettings(
@@ -73,7 +74,10 @@ def api_settings(
             public_base_url=public_base_url,
         ),
         upload=UploadSettings(max_bytes=max_bytes),
-        api=ApiSettings(rate_limit_per_minute=rate_limit_per_minute),
+        api=ApiSettings(
+            rate_limit_per_minute=rate_limit_per_minute,
+            auth_failures_per_minute=auth_failures_per_minute,
+        ),
     )
 
 

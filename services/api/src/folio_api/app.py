@@ -24,6 +24,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
 
 from folio_api.body import FolioRequest
+from folio_api.domain.auth.failures import AuthFailureLimiter
 from folio_api.domain.auth.guards import (
     AUTH_STATE_KEY,
     AuthMiddleware,
@@ -101,6 +102,9 @@ def create_app(
             AUTH_STATE_KEY: AuthState(
                 keys=KeyCache(ttl_s=key_cache_ttl_s),
                 limiter=RateLimiter(settings.api.rate_limit_per_minute),
+                failures=AuthFailureLimiter(
+                    settings.api.auth_failures_per_minute, settings.broker.namespace
+                ),
             ),
             SSE_HEARTBEAT_KEY: sse_heartbeat_s,
         }

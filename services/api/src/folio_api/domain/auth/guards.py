@@ -10,6 +10,10 @@
   busiest route. :func:`tenant_guard` and :func:`operator_guard` are the
   same checks as Litestar guards.
 
+Failed authentications are limited per client address
+(:mod:`folio_api.domain.auth.failures`): an address past the limit is
+refused with 429 before its key is looked at.
+
 The resolved :class:`Principal` is put in the connection's state; handlers
 receive it by declaring a ``principal`` parameter (see :data:`dependencies`).
 """
@@ -28,11 +32,12 @@ from litestar.middleware import ASGIMiddleware
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from folio_api.domain.auth.failures import AuthFailureLimiter
 from folio_api.domain.auth.keys import KeyCache, bearer_key
 from folio_api.domain.auth.principal import Principal
 from folio_api.domain.auth.ratelimit import RateLimiter
 from folio_api.resources import get_resources
-from folio_shared.errors import Forbidden
+from folio_shared.errors import Forbidden, Unauthorized
 
 #: ``app.state`` key of the :class:`AuthState`.
 AUTH_STATE_KEY = "auth"
@@ -57,10 +62,11 @@ security_requirement: list[dict[str, list[str]]] = [{SECURITY_SCHEME: []}]
 
 @dataclass
 class AuthState:
-    """The process's key cache and rate limiter."""
+    """The process's key cache, rate limiter and failed-authentication limiter."""
 
     keys: KeyCache
     limiter: RateLimiter
+    failures: AuthFailureLimiter
 
 
 def _authorization(scope: Scope) -> str | None:
@@ -80,12 +86,18 @@ async def _authenticate(scope: Scope) -> Principal:
     existing = state.get(PRINCIPAL_KEY)
     if isinstance(existing, Principal):
         return existing
-    key = bearer_key(_authorization(scope))
     app_state = scope["litestar_app"].state
     auth: AuthState = app_state[AUTH_STATE_KEY]
     resources = get_resources(app_state)
     assert resources.sessions is not None
-    principal = await auth.keys.resolve(key, resources.sessions)
+    client = scope.get("client")
+    address = client[0] if client else "unknown"
+    auth.failures.check(address)
+    try:
+        principal = await auth.keys.resolve(bearer_key(_authorization(scope)), resources.sessions)
+    except Unauthorized:
+        await auth.failures.failed(resources.redis, address)
+        raise
     await auth.limiter.hit(resources.redis, principal.key_id)
     state[PRINCIPAL_KEY] = principal
     return principal
