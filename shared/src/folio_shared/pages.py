@@ -3,6 +3,10 @@
 Each page is written once per pipeline version (an upsert keyed by document
 and page number), so a retried or resumed document never redoes a finished
 page: :func:`finished_pages` tells what is already there.
+
+Pages go in as one multi-row upsert per batch of :data:`UPSERT_BATCH_ROWS`:
+a statement may carry at most 32,767 bind parameters (asyncpg), and a page
+row takes 11, so one statement for a whole 3,000-page text document failed.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from folio_shared.db.models import Page
 #: Version of the extraction/OCR/chunking pipeline, stored with every page
 #: and chunk; pages of another version are redone on reprocessing.
 PIPELINE_VERSION = "1"
+
+#: Page rows per upsert statement (11 parameters each: 11,000 per statement).
+UPSERT_BATCH_ROWS = 1_000
 
 
 @dataclass(frozen=True)
@@ -39,9 +46,15 @@ class PageText:
 async def upsert_pages(
     session: AsyncSession, document_id: uuid.UUID, pages: list[PageText]
 ) -> None:
-    """Write pages (insert or replace), in the caller's transaction."""
-    if not pages:
-        return
+    """Write pages (insert or replace), in the caller's transaction, in
+    batches of :data:`UPSERT_BATCH_ROWS`."""
+    for offset in range(0, len(pages), UPSERT_BATCH_ROWS):
+        await _upsert_batch(session, document_id, pages[offset : offset + UPSERT_BATCH_ROWS])
+
+
+async def _upsert_batch(
+    session: AsyncSession, document_id: uuid.UUID, pages: list[PageText]
+) -> None:
     stmt = insert(Page).values(
         [
             {
