@@ -12,7 +12,10 @@ is reused by the next run:
 - local storage in ``.folio/storage``; server logs in ``.folio/logs``;
 - the services ``folio-api``, ``folio-worker-docs``, ``folio-worker-ocr`` and
   ``folio-scheduler`` (those installed; a missing one is reported and
-  skipped), their output merged into this terminal as ``api | ...`` lines.
+  skipped), their output merged into this terminal as ``api | ...`` lines;
+- each worker's metrics on a port of its own (one host, unlike pods):
+  worker-docs on ``FOLIO_METRICS_PORT`` (default 9191), worker-ocr on the
+  next port (9192).
 
 Ctrl-C or SIGTERM stops the services (SIGTERM, SIGKILL after
 ``STOP_TIMEOUT_S``), then PostgreSQL and Redis. A second Ctrl-C kills at
@@ -49,6 +52,8 @@ SERVICES = (
     ("worker-ocr", "folio-worker-ocr"),
     ("scheduler", "folio-scheduler"),
 )
+#: Services serving their own metrics port, in the order their ports are given.
+METRICS_SERVICES = ("worker-docs", "worker-ocr")
 #: How long services get to stop after SIGTERM before SIGKILL, in seconds.
 STOP_TIMEOUT_S = 30.0
 DEMO_TENANT = "demo"
@@ -75,6 +80,7 @@ class DevPlan:
     dbname: str
     api_host: str
     api_port: int
+    metrics_port: int = 9191
 
     @classmethod
     def from_settings(cls, settings: FolioSettings) -> DevPlan:
@@ -93,6 +99,7 @@ class DevPlan:
             dbname=database.path.lstrip("/") or "folio",
             api_host=settings.api.host,
             api_port=settings.api.port,
+            metrics_port=settings.metrics.port,
         )
 
     def environment(self) -> dict[str, str]:
@@ -111,6 +118,17 @@ class DevPlan:
             PYTHONUNBUFFERED="1",
         )
         return env
+
+    def metrics_ports(self) -> dict[str, int]:
+        """Each worker's metrics port (none when ``FOLIO_METRICS_PORT`` is 0)."""
+        if not self.metrics_port:
+            return {}
+        return {name: self.metrics_port + i for i, name in enumerate(METRICS_SERVICES)}
+
+    def service_environment(self, env: dict[str, str], name: str) -> dict[str, str]:
+        """``env`` for the service ``name``: its own metrics port, if it serves one."""
+        port = self.metrics_ports().get(name)
+        return env if port is None else {**env, "FOLIO_METRICS_PORT": str(port)}
 
 
 def _raise_stop(_signum: int, _frame: FrameType | None) -> None:
@@ -132,8 +150,8 @@ def ensure_redis_installed(mux: LogMux) -> None:
         return
     script = Path("scripts/install-system-deps.sh")
     if os.geteuid() == 0 and script.exists():
-        mux.say("dev", "redis-server is missing: running scripts/install-system-deps.sh")
-        subprocess.run(["bash", str(script)], check=True)
+        mux.say("dev", "redis-server is missing: running scripts/install-system-deps.sh dev")
+        subprocess.run(["bash", str(script), "dev"], check=True)
         return
     raise MissingSystemDependency(
         "redis-server is not installed. On Debian/Ubuntu run `sudo make system-deps` "
@@ -175,7 +193,7 @@ def demo_key(mux: LogMux, plan: DevPlan, env: dict[str, str]) -> str | None:
     return None
 
 
-def start_services(mux: LogMux, env: dict[str, str]) -> list[Service]:
+def start_services(mux: LogMux, plan: DevPlan, env: dict[str, str]) -> list[Service]:
     services: list[Service] = []
     for name, script in SERVICES:
         path = script_path(script)
@@ -184,7 +202,7 @@ def start_services(mux: LogMux, env: dict[str, str]) -> list[Service]:
             continue
         proc = subprocess.Popen(
             [str(path)],
-            env=env,
+            env=plan.service_environment(env, name),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -254,6 +272,10 @@ def banner(mux: LogMux, plan: DevPlan, key: str | None, services: list[Service])
         f"  Redis        redis://127.0.0.1:{plan.redis_port}/0",
         f"  PostgreSQL   postgresql://postgres@127.0.0.1:{plan.pg_port}/{plan.dbname}",
         f"  storage      {plan.home / 'storage'}   logs {plan.home / 'logs'}",
+        *(
+            f"  metrics      {name}: http://127.0.0.1:{port}/metrics"
+            for name, port in plan.metrics_ports().items()
+        ),
         f"  services     {running}",
         "Press Ctrl-C to stop.",
     ]
@@ -285,6 +307,9 @@ def main(argv: list[str]) -> int:
                 )
         if port_accepts(plan.api_port):
             raise PortInUse(f"port {plan.api_port} for the API is taken", port=plan.api_port)
+        for name, port in plan.metrics_ports().items():
+            if port_accepts(port):
+                mux.say("dev", f"!! port {port} for {name}'s metrics is taken: it serves none")
         for folder in ("storage", "logs"):
             (plan.home / folder).mkdir(parents=True, exist_ok=True)
         env = plan.environment()
@@ -301,7 +326,7 @@ def main(argv: list[str]) -> int:
         key: str | None = None
         if run_cli(mux, ["migrate"], env) is not None:
             key = demo_key(mux, plan, env)
-        services = start_services(mux, env)
+        services = start_services(mux, plan, env)
         banner(mux, plan, key, services)
         if key:
             print(f"\nDemo API key: {key}\n", flush=True)

@@ -1,0 +1,37 @@
+"""The dev stack's plan: every service that serves metrics gets a port of
+its own (on one host, worker-docs and worker-ocr both took 9191, and the
+second served none)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from folio_devstack.dev import SERVICES, DevPlan
+from folio_shared.settings import FolioSettings, MetricsSettings
+
+
+def _ports(plan: DevPlan) -> dict[str, str | None]:
+    env = plan.environment()
+    return {
+        name: plan.service_environment(env, name).get("FOLIO_METRICS_PORT") for name, _ in SERVICES
+    }
+
+
+def test_each_worker_serves_metrics_on_its_own_port(tmp_path: Path) -> None:
+    plan = DevPlan.from_settings(FolioSettings(env="dev", home=tmp_path))
+    ports = _ports(plan)
+    assert ports["worker-docs"] == "9191"
+    assert ports["worker-ocr"] == "9192"
+    served = [p for p in ports.values() if p is not None]
+    assert len(served) == len(set(served))
+
+
+def test_the_metrics_base_port_is_the_setting_and_zero_turns_them_off(tmp_path: Path) -> None:
+    moved = DevPlan.from_settings(
+        FolioSettings(env="dev", home=tmp_path, metrics=MetricsSettings(port=9300))
+    )
+    assert _ports(moved)["worker-ocr"] == "9301"
+    off = DevPlan.from_settings(
+        FolioSettings(env="dev", home=tmp_path, metrics=MetricsSettings(port=0))
+    )
+    assert set(_ports(off).values()) <= {None, "0"}
