@@ -1,5 +1,5 @@
 """``POST /v1/documents/{id}/process`` on a stored document: the one-statement
-path (:mod:`folio_api.domain.documents.queueing`) against the real
+path (:mod:`folio_api.domain.documents.fast.queueing`) against the real
 PostgreSQL and Redis: what it writes, what it sends, the message it builds
 from the document row, racing requests, and a process that dies between
 the insert and the send."""
@@ -18,7 +18,9 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from folio_api.domain.documents import ingest, queueing
+from folio_api.domain.documents import processing
+from folio_api.domain.documents.fast import queueing
+from folio_api.domain.documents.fast.process import process_ask
 from folio_shared.broker import create_broker
 from folio_shared.db.engine import asyncpg_dsn
 from folio_shared.db.models import Document, Job, JobEvent
@@ -44,7 +46,7 @@ async def stored_document(client: Client, who: TenantKey, tag: str) -> str:
 
 def _ask(settings: FolioSettings, who: TenantKey, doc_id: str, **options: Any) -> queueing.Ask:
     """What the API asks the statement for, to process ``doc_id``."""
-    return ingest.process_ask(settings, who.tenant_id, uuid.UUID(doc_id), **options)
+    return process_ask(settings, who.tenant_id, uuid.UUID(doc_id), **options)
 
 
 async def test_process_writes_the_job_queued_and_sends_it_once_with_its_pointer(
@@ -239,15 +241,15 @@ async def test_the_statement_writes_the_message_the_orm_path_writes(
     assert queued.new is not None
     # the ORM path's message for the document as it was read
     document = queued.document
-    process = ingest.ProcessOptions(
+    process = processing.ProcessOptions(
         options.get("priority", Priority.NORMAL),
         options.get("force_ocr", False),
         options.get("ocr_languages"),
     )
     expected = outbox.envelope(
-        ingest.process_message(document, ask.job_id, process),
+        processing.process_message(document, ask.job_id, process),
         priority=process.priority,
-        queue=ingest.queue_of(settings, document),
+        queue=processing.queue_of(settings, document),
     )
     assert queued.new.message == expected
     assert queued.new.queue_name == expected["queue"]

@@ -1,5 +1,5 @@
 """``process`` requests arriving together are queued in batches
-(:mod:`folio_api.domain.documents.batching`): each document still gets
+(:mod:`folio_api.domain.documents.fast.batching`): each document still gets
 exactly one job, one message and the answers each would get alone. Real
 PostgreSQL and Redis."""
 
@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from test_api_process import queued_messages, stored_document
 
-from folio_api.domain.documents.batching import QueueBatcher
+from folio_api.domain.documents.fast.batching import QueueBatcher
 from folio_api.resources import STATE_KEY, Resources
 from folio_shared import metrics
 from folio_shared.db.models import Document, Job, JobEvent

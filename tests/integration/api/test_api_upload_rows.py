@@ -1,5 +1,5 @@
 """``POST /v1/documents``'s rows: one statement (:data:`~folio_api.domain.
-documents.queueing.STORE`) writes the document and its queued job, then the
+documents.fast.queueing.STORE`) writes the document and its queued job, then the
 message goes out with the batcher's sends; a statement whose connection
 fails falls back to the ORM path, which answers the upload's own document
 if the statement had written it. Against the real PostgreSQL and Redis."""
@@ -19,7 +19,8 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from folio_api.domain.documents import ingest, queueing
+from folio_api.domain.documents import processing
+from folio_api.domain.documents.fast import queueing
 from folio_shared.db.models import Document, Job, JobEvent
 from folio_shared.jobs import outbox
 from folio_shared.messages import Priority
@@ -84,11 +85,11 @@ async def test_an_upload_writes_document_job_and_events_in_one_transaction(
     assert job.priority == "high"
     assert job.max_retries == settings.jobs.max_retries
     # the message the ORM path builds for this document
-    options = ingest.ProcessOptions(Priority.HIGH, False, None)
+    options = processing.ProcessOptions(Priority.HIGH, False, None)
     expected = outbox.envelope(
-        ingest.process_message(document, job.id, options),
+        processing.process_message(document, job.id, options),
         priority=Priority.HIGH,
-        queue=ingest.queue_of(settings, document),
+        queue=processing.queue_of(settings, document),
     )
     assert job.message == expected
     assert job.queue_name == expected["queue"]

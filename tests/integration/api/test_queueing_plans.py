@@ -15,7 +15,7 @@ import pytest
 from apikit import make_tenant
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from folio_api.domain.documents import queueing
+from folio_api.domain.documents.fast import queueing
 from folio_shared.db.engine import asyncpg_dsn
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ multipart upload is a 400 ``invalid_input`` naming ``metadata``.
 
 :class:`FolioRequest` decodes such a body again with the standard library,
 which reads the number as ``inf``: the conversion then names a typed field
-(``size_bytes``), and :func:`~folio_api.domain.documents.ingest.check_metadata`
+(``size_bytes``), and :func:`~folio_api.domain.documents.metadata.check_metadata`
 names ``metadata``. Only well-formed JSON gets the second decode (msgspec
 refused a value, not the syntax), and ``NaN`` and ``Infinity``, which are
 not JSON, stay refused. Litestar has no hook for this: its ``type_decoders``

@@ -24,8 +24,8 @@ from litestar.datastructures import State
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from folio_api.domain.documents.batching import QueueBatcher
-from folio_api.domain.documents.queueing import init_connection
+from folio_api.domain.documents.fast.batching import QueueBatcher
+from folio_api.domain.documents.fast.queueing import init_connection
 from folio_api.heap import settle
 from folio_api.relay import run_relay
 from folio_shared.broker import create_broker
@@ -52,7 +52,7 @@ class Resources:
     no pre-ping, no reset), ``sender`` (non-blocking sends of tracked
     jobs' messages, :class:`~folio_shared.jobs.send.AsyncSender`) and
     ``batcher`` (``process`` requests queued together on both,
-    :class:`~folio_api.domain.documents.batching.QueueBatcher`)."""
+    :class:`~folio_api.domain.documents.fast.batching.QueueBatcher`)."""
 
     settings: FolioSettings
     redis: Redis

@@ -26,7 +26,7 @@ from folio_api.domain.documents.schemas import (
     UploadOut,
     upload_out,
 )
-from folio_api.domain.documents.shortcut import ProcessShortcut, process_answer
+from folio_api.domain.documents.shortcut import ProcessShortcut
 from folio_api.errors import problem_responses
 from folio_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from folio_api.resources import get_resources
@@ -254,7 +254,7 @@ class DocumentsController(Controller):
         document_id: FromPath[uuid.UUID],
         data: JSONBody[ProcessRequest | None] = None,
     ) -> Response[UploadOut]:
-        answer, status = await process_answer(
+        answer, status = await ingest.process_answer(
             get_resources(state), principal.tenant(), document_id, data or ProcessRequest()
         )
         return Response(answer, status_code=status)

@@ -1,19 +1,18 @@
-"""Wire types of the documents and uploads routes (never ORM objects)."""
+"""Wire types of the documents and uploads routes (never ORM objects), and
+the outcome (:class:`Ingested`) the ingest services hand their routes."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol
 
 import msgspec
 
-from folio_api.domain.jobs.schemas import JobOut, JobRef, job_out, job_ref
+from folio_api.domain.jobs.schemas import JobFields, JobOut, JobRef, job_out, job_ref
 from folio_shared.db.enums import DocumentKind, DocumentStatus
 from folio_shared.messages import Priority
-
-if TYPE_CHECKING:
-    from folio_api.domain.documents.ingest import Ingested
 
 
 class DocumentFields(Protocol):
@@ -49,6 +48,16 @@ class DocumentFields(Protocol):
     def created_at(self) -> datetime: ...
     @property
     def updated_at(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """Outcome of an upload or process request: the document, its job
+    (``None`` when not queued), and whether the document already existed."""
+
+    document: DocumentFields
+    job: JobFields | None
+    duplicate: bool = False
 
 
 #: Tesseract languages, ``+``-separated (``eng+por``).

@@ -18,7 +18,7 @@ metrics and tracing middleware: a request it answers is counted, traced and
 authenticated like any other. It answers a request whose body is empty or
 a :class:`~.schemas.ProcessRequest` in JSON (strictly typed: no coercion)
 exactly as the handler would: both build the answer with
-:func:`process_answer`. Any other request
+:func:`~folio_api.domain.documents.ingest.process_answer`. Any other request
 (a query string, another content type, a body over :data:`MAX_BODY_BYTES`,
 a body it cannot decode) goes on to the handler with the body it read, and
 Litestar answers it as before: the handler stays the reference, and its errors and schema
@@ -49,31 +49,14 @@ from litestar.types import (
 
 from folio_api.domain.auth.guards import PRINCIPAL_KEY
 from folio_api.domain.auth.principal import Principal
-from folio_api.domain.documents import ingest
-from folio_api.domain.documents.schemas import ProcessRequest, UploadOut, upload_out
-from folio_api.resources import Resources, get_resources
+from folio_api.domain.documents.ingest import process_answer
+from folio_api.domain.documents.schemas import ProcessRequest
+from folio_api.resources import get_resources
 
 #: Largest body the shortcut reads; a larger one goes to the handler.
 MAX_BODY_BYTES = 4096
 
 _decode = msgspec.json.Decoder(ProcessRequest | None).decode
-
-
-async def process_answer(
-    resources: Resources, tenant_id: uuid.UUID, document_id: uuid.UUID, options: ProcessRequest
-) -> tuple[UploadOut, int]:
-    """Queue ``document_id`` with ``options``: the answer and its status
-    (200 when the same bytes were already stored, a presigned upload's
-    duplicate; else 202), for the handler and the shortcut alike."""
-    result = await ingest.queue_processing(
-        resources,
-        tenant_id,
-        document_id,
-        priority=options.priority,
-        force_ocr=options.force_ocr,
-        ocr_languages=options.ocr_languages,
-    )
-    return upload_out(result), 200 if result.duplicate else 202
 
 
 def _headers_allow(scope: Scope) -> bool:

@@ -27,7 +27,8 @@ from folio_api.domain.documents.filetypes import (
     content_type_for,
     sanitize_filename,
 )
-from folio_api.domain.documents.ingest import check_metadata, storage_key_for
+from folio_api.domain.documents.metadata import check_metadata
+from folio_api.domain.documents.upload_form import storage_key_for
 from folio_api.resources import Resources
 from folio_shared.db.enums import DocumentStatus
 from folio_shared.db.models import Document

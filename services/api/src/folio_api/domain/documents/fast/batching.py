@@ -38,7 +38,7 @@ from typing import Any
 import asyncpg
 import dramatiq
 
-from folio_api.domain.documents import queueing
+from folio_api.domain.documents.fast import queueing
 from folio_api.domain.documents.schemas import DocumentFields
 from folio_api.domain.jobs.schemas import JobFields
 from folio_shared import metrics
@@ -129,11 +129,12 @@ class QueueBatcher:
         # future only; its job is still queued and sent with its batch
         return await request.future
 
-    async def send(self, request: Request, document: DocumentFields, job: JobFields) -> Answer:
+    async def send(self, document: DocumentFields, job: JobFields) -> Answer:
         """Send the message of ``job``, written ``queued`` elsewhere (an
         upload's, :data:`~.queueing.STORE`), with the next send batch:
         answered like a queued request (``job`` back to ``pending`` if the
         send failed)."""
+        request = Request()
         self._to_send.append(([request], document, job))
         self._start_sending()
         return await request.future

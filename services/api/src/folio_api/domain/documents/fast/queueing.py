@@ -4,7 +4,7 @@
 ORM it took two pooled sessions (pre-ping and reset each), about eight
 statements and a blocking broker send. Here it is one autocommitted,
 prepared statement on the API's raw asyncpg pool, for as many documents as
-the requests :mod:`~folio_api.domain.documents.batching` queues together,
+the requests :mod:`~.batching` queues together,
 then one Redis round trip:
 
 1. :data:`QUEUE` locks each document row of the asking tenant (in id
@@ -25,7 +25,7 @@ then one Redis round trip:
    (:mod:`folio_shared.jobs.reconcile`). Nothing is lost either way.
 
 Presigned uploads (``awaiting_upload``) need their object checked first and
-take the ORM path in :mod:`folio_api.domain.documents.ingest`.
+take the reference path (:mod:`folio_api.domain.documents.reference`).
 
 A multipart upload's rows are one statement too (:data:`STORE`: the
 document, and its job queued as above), sent the same way.
@@ -50,7 +50,7 @@ from folio_shared.db.models import ACTIVE_TOP_LEVEL, Base, Document, Job
 
 #: Fields of a ``docs.process`` payload taken from the document row (the
 #: others are known before it is read), as SQL over the locked row ``w``;
-#: what :func:`folio_api.domain.documents.ingest.process_message` writes for
+#: what :func:`folio_api.domain.documents.processing.process_message` writes for
 #: the same document (``tests/integration/api/test_api_process.py`` compares).
 PAYLOAD_FROM_DOCUMENT = {
     "storage_key": "w.storage_key",
