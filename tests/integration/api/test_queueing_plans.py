@@ -1,4 +1,4 @@
-"""The plans of the API's hot statement (:mod:`folio_api.domain.documents.queueing`)
+"""The plans of the API's hot statement (:mod:`folio_api.domain.documents.fast.queueing`)
 on its own connections: generic plans (made once per connection) only once
 ``jobs`` has statistics to make them from, and then plans that look
 documents and the active job up by their own indexes. Real PostgreSQL, a
