@@ -36,7 +36,7 @@ fails the check too, so the list only shrinks.
 from __future__ import annotations
 
 import os
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Collection, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,18 +110,19 @@ def resolve(known: Container[str], target: str, name: str | None) -> str | None:
     return None
 
 
-def import_graph(modules: Mapping[str, Path]) -> dict[str, set[str]]:
-    """Module -> the modules it imports (anywhere in its file)."""
-    graph: dict[str, set[str]] = {module: set() for module in modules}
+def import_graph(modules: Mapping[str, Path]) -> dict[str, dict[str, int]]:
+    """Module -> the modules it imports (anywhere in its file), each with the
+    line of its first import."""
+    graph: dict[str, dict[str, int]] = {module: {} for module in modules}
     for module, path in modules.items():
-        for target, name, _line in imported_names(path, module):
+        for target, name, line in imported_names(path, module):
             found = resolve(modules, target, name)
             if found is not None and found != module:
-                graph[module].add(found)
+                graph[module].setdefault(found, line)
     return graph
 
 
-def cycles(graph: Mapping[str, set[str]]) -> list[frozenset[str]]:
+def cycles(graph: Mapping[str, Collection[str]]) -> list[frozenset[str]]:
     """The graph's strongly connected components of more than one module (Tarjan, iterative)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -163,15 +164,27 @@ def cycles(graph: Mapping[str, set[str]]) -> list[frozenset[str]]:
     return sorted(found, key=sorted)
 
 
-def cycle_problems(found: Iterable[frozenset[str]], allowed: Iterable[Allowed]) -> list[str]:
-    """Cycles no entry allows, and entries naming a module that is no longer in an allowed cycle."""
+def cycle_problems(
+    found: Iterable[frozenset[str]],
+    allowed: Iterable[Allowed],
+    graph: Mapping[str, Mapping[str, int]] | None = None,
+) -> list[str]:
+    """Cycles no entry allows (with the imports that close them, when
+    ``graph`` is given), and entries naming a module no longer in a cycle."""
     allowed = list(allowed)
     problems: list[str] = []
     covered: set[str] = set()
     for component in found:
         entry = next((a for a in allowed if component <= a.members), None)
         if entry is None:
-            problems.append("import cycle: " + " <-> ".join(sorted(component)))
+            edges = [
+                f"{module}:{line} imports {target}"
+                for module in sorted(component)
+                for target, line in sorted((graph or {}).get(module, {}).items())
+                if target in component
+            ]
+            where = f" ({'; '.join(edges)})" if edges else ""
+            problems.append("import cycle: " + " <-> ".join(sorted(component)) + where)
         else:
             covered |= component
     for entry in allowed:
@@ -221,7 +234,7 @@ def test_no_import_cycles() -> None:
     # TYPE_CHECKING ones too), When cycles are searched,
     # Then each one is on the reviewed allow-list, and the list is current.
     graph = import_graph(module_files(GRAPH_PACKAGES, FLAT_FOLDERS))
-    assert cycle_problems(cycles(graph), ALLOWED_CYCLES) == []
+    assert cycle_problems(cycles(graph), ALLOWED_CYCLES, graph) == []
 
 
 def test_no_module_over_size() -> None:
@@ -267,7 +280,9 @@ def test_the_checker_finds_a_cycle_dodged_by_a_function_level_import(tmp_path: P
     )
     found = cycles(graph)
     assert found == [frozenset({"pkg.a", "pkg.b"})]
-    assert cycle_problems(found, ()) == ["import cycle: pkg.a <-> pkg.b"]
+    assert cycle_problems(found, (), graph) == [
+        "import cycle: pkg.a <-> pkg.b (pkg.a:1 imports pkg.b; pkg.b:2 imports pkg.a)"
+    ]
 
 
 def test_the_checker_counts_type_checking_and_relative_imports(tmp_path: Path) -> None:
