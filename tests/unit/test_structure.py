@@ -40,7 +40,6 @@ from collections.abc import Collection, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from test_import_boundaries import PACKAGES, imported_names
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -251,9 +250,11 @@ def test_every_allowed_cycle_has_a_reason() -> None:
         assert len(entry.members) > 1, sorted(entry.members)
 
 
-@pytest.mark.parametrize("path", sorted(ALLOWED_BIG_MODULES))
-def test_every_allowed_big_module_has_a_reason(path: str) -> None:
-    assert ALLOWED_BIG_MODULES[path].strip()
+def test_every_allowed_big_module_has_a_reason() -> None:
+    # one test over the list, like the cycles': it must not become a skip
+    # when the list is empty
+    for path, reason in ALLOWED_BIG_MODULES.items():
+        assert reason.strip(), path
 
 
 # --- the checker finds what it must find ------------------------------------------
