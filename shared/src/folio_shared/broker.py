@@ -144,23 +144,28 @@ class _WakingConsumer(_RedisConsumer):
         return None
 
 
-class FolioResults(Results):
-    """Dramatiq's Results, quiet about tracked jobs.
+class UntrackedResults(RedisBackend):
+    """Dramatiq's Redis result backend, for the results no job row keeps.
 
-    A job actor's return value is its job's result summary, kept in the job
-    row by JobTracking; Results would warn about every one of them that it
-    is discarded. Only request/reply actors (``store_results=True``, such as
-    ``queries.embed``) use the result backend.
+    Folio's broker runs Dramatiq's own ``Results`` middleware with
+    ``store_results=True``: an actor's return value is always a result, kept
+    where it belongs. A tracked job's (``job_id`` in its message options) is
+    its job's result, written to the job row by JobTracking, so it is not
+    stored again here; any other actor's (request/reply actors such as
+    ``queries.embed``) is kept in Redis for its ``result_ttl`` (Dramatiq's
+    default, 10 minutes). Dramatiq's worker only counts that exact
+    middleware class as "results are handled": the subclass Folio used
+    before made it warn, for every job actor returning a value (each
+    maintenance run every minute), that the value was discarded.
     """
 
-    def after_process_message(
-        self, broker: dramatiq.Broker, message: Any, *, result: Any = None, exception: Any = None
-    ) -> None:
-        if message.options.get("job_id"):
-            return
-        super().after_process_message(  # type: ignore[no-untyped-call]
-            broker, message, result=result, exception=exception
-        )
+    def store_result(self, message: Any, result: Any, ttl: int) -> None:
+        if not message.options.get("job_id"):
+            super().store_result(message, result, ttl)
+
+    def store_exception(self, message: Any, exception: Exception, ttl: int) -> None:
+        if not message.options.get("job_id"):
+            super().store_exception(message, exception, ttl)
 
 
 def folio_middleware(settings: FolioSettings) -> list[Middleware]:
@@ -200,11 +205,13 @@ def folio_middleware(settings: FolioSettings) -> list[Middleware]:
         ),
         # Lets Folio code find the message it runs under (job id, trace).
         CurrentMessage(),
-        # Request/reply actors (query embedding) keep results in Redis briefly.
-        FolioResults(  # type: ignore[no-untyped-call]
-            backend=RedisBackend(  # type: ignore[no-untyped-call]
+        # Every actor's return value is a result: tracked jobs' go to their
+        # job rows (JobTracking), the others' (query embedding) to Redis.
+        Results(  # type: ignore[no-untyped-call]
+            backend=UntrackedResults(  # type: ignore[no-untyped-call]
                 url=settings.redis.url, namespace=RESULTS_NAMESPACE
-            )
+            ),
+            store_results=True,
         ),
         # Async actors: an event-loop thread per worker process, then the
         # clients opened on it at boot (database, storage, Redis).

@@ -33,7 +33,12 @@ HERE = Path(__file__).parent
 
 
 @pytest.fixture
-def worker(settings: FolioSettings) -> Iterator[subprocess.Popen[bytes]]:
+def worker_log(tmp_path: Path) -> Path:
+    return tmp_path / "worker.log"
+
+
+@pytest.fixture
+def worker(settings: FolioSettings, worker_log: Path) -> Iterator[subprocess.Popen[bytes]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")}
     env.update(
         FOLIO_ENV="test",
@@ -48,14 +53,16 @@ def worker(settings: FolioSettings) -> Iterator[subprocess.Popen[bytes]]:
         PYTHONPATH=os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]),
     )
     queues = physical_queue_names(Queue.MAINTENANCE)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dramatiq", "maintenance_worker", "--processes", "1",
-         "--threads", "2", "--queues", *queues],
-        env=env,
-    )  # fmt: skip
-    yield proc
-    proc.terminate()
-    proc.wait(timeout=30)
+    with worker_log.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dramatiq", "maintenance_worker", "--processes", "1",
+             "--threads", "2", "--queues", *queues],
+            env=env,
+            stderr=log,
+        )  # fmt: skip
+        yield proc
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 async def _wait_job(engine: AsyncEngine, job_id: uuid.UUID, done: set[str]) -> Any:
@@ -71,6 +78,7 @@ async def _wait_job(engine: AsyncEngine, job_id: uuid.UUID, done: set[str]) -> A
 
 async def test_a_maintenance_run_is_a_job_with_its_summary(
     worker: subprocess.Popen[bytes],
+    worker_log: Path,
     settings: FolioSettings,
     broker: dramatiq.Broker,
     engine: AsyncEngine,
@@ -109,6 +117,8 @@ async def test_a_maintenance_run_is_a_job_with_its_summary(
         async with engine.connect() as conn:
             keys = set((await conn.scalars(sa.select(Document.storage_key))).all())
         assert keys == {"m/fresh"}
+        # and the worker did not call the returned summary a discarded value
+        assert "returned a value" not in worker_log.read_text(), worker_log.read_text()
 
         # When a run fails (its table is unavailable), it is retried, visibly
         async with engine.begin() as conn:
