@@ -29,6 +29,8 @@ from folio_shared.messages import (
 
 GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_FILES = sorted(GOLDEN.glob("*.json"))
+#: Shapes added by minor changes (a new optional field set): ``minor/<tag>.<what>.json``.
+MINOR_FILES = sorted((GOLDEN / "minor").glob("*.json"))
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -87,3 +89,23 @@ def test_golden_file_sets_every_field_it_knew(path: Path) -> None:
     for f in spec.fields:
         if f.name in golden and not f.required:
             assert golden[f.name] != f.default, f"{path.stem}: {f.name!r} holds its default"
+
+
+@pytest.mark.parametrize("path", MINOR_FILES, ids=lambda p: p.stem)
+def test_minor_shape_decodes_with_its_values_and_older_shapes_still_do(path: Path) -> None:
+    # Given a payload using a field added in a minor change
+    golden = _load(path)
+    expected_type = registry()[golden["type"]]
+    assert path.stem.startswith(golden["type"] + ".")
+
+    # When it is decoded, Then it is its type with every value intact
+    decoded = decode(golden)
+    assert type(decoded) is expected_type
+    encoded = encode(decoded)
+    for key, value in golden.items():
+        assert encoded[key] == value, f"{path.stem}: field {key!r} changed"
+    # and the shipped shape without the new fields decodes to their defaults
+    shipped = _load(GOLDEN / f"{golden['type']}.json")
+    spec = {f.name: f for f in describe(expected_type).fields}
+    for name in set(golden) - set(shipped):
+        assert getattr(decode(shipped), name) == spec[name].default

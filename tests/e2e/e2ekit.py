@@ -100,6 +100,7 @@ async def submit(
     force_ocr: bool = False,
     ocr_dpi: int | None = None,
     queue: Queue | None = None,
+    expected: dict[str, str] | None = None,
 ) -> uuid.UUID:
     """Store the bytes and queue the document, as the API does."""
     _, engine, storage, tenant_id = api
@@ -121,7 +122,14 @@ async def submit(
             )
         )
     await queue_job(
-        api, document_id, key, content_type, force_ocr=force_ocr, ocr_dpi=ocr_dpi, queue=queue
+        api,
+        document_id,
+        key,
+        content_type,
+        force_ocr=force_ocr,
+        ocr_dpi=ocr_dpi,
+        queue=queue,
+        expected=expected,
     )
     return document_id
 
@@ -135,6 +143,7 @@ async def queue_job(
     force_ocr: bool = False,
     ocr_dpi: int | None = None,
     queue: Queue | None = None,
+    expected: dict[str, str] | None = None,
 ) -> uuid.UUID:
     """Queue a stored document's processing through the outbox; the job id."""
     jobs, _, _, tenant_id = api
@@ -147,6 +156,7 @@ async def queue_job(
         content_type=content_type,
         force_ocr=force_ocr,
         ocr_dpi=ocr_dpi,
+        expected=expected,
     )
     async with jobs.sessions() as session:
         await outbox.enqueue(

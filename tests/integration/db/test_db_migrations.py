@@ -24,6 +24,7 @@ EXPECTED_TABLES = {
     "pages",
     "chunks",
     "audit_log",
+    "document_fields",
 }
 
 
@@ -227,3 +228,37 @@ def test_0005_keeps_the_duplicate_rule_and_makes_status_changes_hot(
     assert rows == [(3,)]
     migrate.upgrade(url, "head")
     assert migrate.current(url) == migrate.head()
+
+
+def test_0006_adds_document_fields_that_go_with_their_document(empty_database_url: str) -> None:
+    # Given a database at 0005 with a document
+    url = empty_database_url
+    migrate.downgrade(url, "base")
+    migrate.upgrade(url, "0005")
+    asyncio.run(
+        _run(
+            url,
+            f"INSERT INTO tenants (id, name) VALUES ('{_TENANT}', 't')",  # noqa: S608 - the test's constants
+            _document(1, "ready", "a" * 64),
+        )
+    )
+    # When it is migrated to 0006 and the document gets its fields
+    migrate.upgrade(url, "0006")
+    doc = "00000000-0000-0000-0000-0000000000d1"
+    asyncio.run(
+        _run(
+            url,
+            "INSERT INTO document_fields (document_id, tenant_id, document_type, extractor_version)"  # noqa: S608 - the test's constants
+            f" VALUES ('{doc}', '{_TENANT}', 'other', 'other/1')",
+        )
+    )
+    rows = asyncio.run(_run(url, "SELECT document_type, fields::text FROM document_fields"))
+    assert rows == [("other", "{}")]
+    # Then deleting the document deletes its fields
+    asyncio.run(_run(url, f"DELETE FROM documents WHERE id = '{doc}'"))  # noqa: S608 - the test's constants
+    assert asyncio.run(_run(url, "SELECT count(*) FROM document_fields")) == [(0,)]
+    # and the migration goes down and up again
+    migrate.downgrade(url, "0005")
+    tables, _ = asyncio.run(_schema(url))
+    assert "document_fields" not in tables
+    migrate.upgrade(url, "head")

@@ -4,7 +4,10 @@
 isolated child process, stores the pages that have text, and hands the
 pages that need OCR to ``ocr.page`` child jobs; the job then waits for them.
 ``finalize`` is the completion step of that same job, run exactly once when
-the last page is done: it chunks the pages, embeds the chunks, and replaces
+the last page is done: it classifies the document and extracts its
+structured fields (stage ``fields``; stored with the extractor's version,
+and re-run on every finalize, so a newer extractor re-extracts from the
+stored pages without re-OCR), chunks the pages, embeds the chunks, and replaces
 the document's chunks in one transaction (search never sees a half-replaced
 document), then marks the document ``ready`` — or ``partial`` when some
 pages failed OCR (they are listed in the document's metadata) — or
@@ -57,6 +60,9 @@ from folio_shared.resources import resources
 from folio_shared.storage.files import download
 from folio_worker_docs.chunks_store import replace_document_chunks, reusable_vectors
 from folio_worker_docs.embeddings.model import Embedder, get_embedder
+from folio_worker_docs.extraction import extract as extract_fields
+from folio_worker_docs.extraction.privacy import masked_fields
+from folio_worker_docs.fields_store import page_texts, save_expected, save_fields
 from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
 from folio_worker_docs.text.extract import IMAGE_KINDS, extract_document
 from folio_worker_docs.text.pdf import extract_pdf_pages, pdf_page_count
@@ -216,6 +222,10 @@ async def process(msg: ProcessDocumentV1) -> object:
         doc = await _document(session, document_id, tenant_id)
         doc.status = DocumentStatus.PROCESSING
         kind = str(doc.kind or "")
+        if msg.expected is not None:
+            await save_expected(
+                session, tenant_id=tenant_id, document_id=document_id, expected=msg.expected
+            )
         await session.commit()
 
     await progress("downloading")
@@ -307,11 +317,11 @@ def _describe(failed: dict[int, str]) -> str:
 
 
 async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
-    """Chunk, embed and index the document; decide its final status."""
+    """Extract fields, chunk, embed and index the document; decide its final status."""
     ctx = current_job()
     res = resources()
     tenant_id, document_id = uuid.UUID(msg.tenant_id), uuid.UUID(msg.document_id)
-    await progress("chunking")
+    await progress("fields")
     model = await asyncio.to_thread(embedder)
     async with res.sessions() as session:
         pages = await load_pages(session, document_id)
@@ -320,6 +330,8 @@ async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
         reusable = await reusable_vectors(
             session, document_id=document_id, model_version=model.model_version
         )
+    fields = await asyncio.to_thread(extract_fields, page_texts(pages))
+    await progress("chunking")
     chunks = chunk_pages(pages, model.token_spans, ChunkingOptions())
     vectors: list[Any] = [reusable.get(c.text.replace("\x00", "")) for c in chunks]
     missing = [i for i, v in enumerate(vectors) if v is None]
@@ -344,6 +356,9 @@ async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
             model_version=model.model_version,
             pipeline_version=PIPELINE_VERSION,
         )
+        verdicts = await save_fields(
+            session, tenant_id=tenant_id, document_id=document_id, result=fields
+        )
         doc = await _document(session, document_id, tenant_id)
         doc.low_confidence_pages = low_confidence
         doc.meta = {**(doc.meta or {}), "failed_pages": sorted(failed)}
@@ -362,8 +377,17 @@ async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
         raise DocumentUnreadable(
             f"no text could be read from document {document_id}", document_id=str(document_id)
         )
+    log.info(
+        "document fields extracted",
+        document_type=fields.document_type,
+        extractor_version=fields.extractor_version,
+        fields=masked_fields(fields),
+        verdicts=verdicts,
+    )
     return {
         "pages": len(pages),
+        "document_type": fields.document_type,
+        "fields": sorted(fields.fields),
         "chunks": written,
         "embedded": len(missing),
         "reused_vectors": written - len(missing),

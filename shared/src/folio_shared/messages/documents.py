@@ -26,6 +26,14 @@ Dpi = Annotated[int, msgspec.Meta(ge=50, le=1200)]
 #: A page count (0 for a document with no pages).
 PageCount = Annotated[int, msgspec.Meta(ge=0)]
 
+#: A field name a client expects a value for (``payee_tax_id``).
+FieldName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+
+#: Expected field values, by field name (at most 32, each at most 256 characters).
+ExpectedValues = Annotated[
+    dict[FieldName, Annotated[str, msgspec.Meta(max_length=256)]], msgspec.Meta(max_length=32)
+]
+
 
 class ProcessDocumentV1(Message, frozen=True, tag="docs.process.v1"):
     """Extract a stored upload's text, page by page (actor ``docs.process``).
@@ -50,6 +58,10 @@ class ProcessDocumentV1(Message, frozen=True, tag="docs.process.v1"):
       ``FOLIO_OCR_DPI``).
     - ``embedding_model``: model to embed the chunks with (default none:
       the configured model).
+    - ``expected``: field values the client expects, by field name (e.g.
+      ``{"payee_tax_id": "11222333000181", "amount": "150.00"}``); the
+      document's fields then say ``match``/``mismatch``/``missing`` for each
+      (default none: no check; added in a minor change).
     """
 
     actor_name = "docs.process"
@@ -65,6 +77,7 @@ class ProcessDocumentV1(Message, frozen=True, tag="docs.process.v1"):
     ocr_languages: Languages | None = None
     ocr_dpi: Dpi | None = None
     embedding_model: str | None = None
+    expected: ExpectedValues | None = None
 
 
 class FinalizeDocumentV1(Message, frozen=True, tag="docs.finalize.v1"):

@@ -31,6 +31,7 @@ from folio_shared.db.models.documents import (
     Document,
     Page,
 )
+from folio_shared.db.models.fields import DocumentFields
 from folio_shared.db.models.jobs import (
     ACTIVE_TOP_LEVEL,
     FINISHED_JOB_STATUSES,
@@ -54,6 +55,7 @@ __all__ = [
     "Base",
     "Chunk",
     "Document",
+    "DocumentFields",
     "Job",
     "JobEvent",
     "Page",

@@ -1,0 +1,144 @@
+"""Structured fields through the real workers: a PIX receipt as a text PDF and as
+a scan, expected values checked, the ``fields`` stage in the job's events, and
+a reprocess that leaves one row."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from documents import pdf, png, scanned_page
+from e2ekit import Api, e2e_settings, finished, job_done, open_api, requeue, start_worker, submit
+
+from folio_shared.db.enums import DocumentKind
+from folio_shared.db.models import DocumentFields, Job
+from folio_shared.jobs import events
+from folio_shared.settings import FolioSettings
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+RECEIPT = [
+    "Comprovante de transferencia Pix",
+    "Valor pago: R$ 150,00",
+    "Data do pagamento: 05/12/2026 14:32",
+    "Para",
+    "Nome: Padaria Pao Quente Ltda",
+    "CNPJ: 11.222.333/0001-81",
+    "Instituicao: Banco Inter S.A.",
+    "De",
+    "Nome: Ana Souza",
+    "CPF: ***.456.789-**",
+    "ID da transacao: E00416968202612051732aB3dE4fG5hI",
+]
+
+
+@pytest.fixture(scope="module")
+def settings(database_url: str, test_servers: Any, tmp_path_factory: Any) -> FolioSettings:
+    return e2e_settings(database_url, test_servers.redis_url, tmp_path_factory.mktemp("e2e"))
+
+
+@pytest.fixture(scope="module")
+def workers(settings: FolioSettings, tmp_path_factory: Any) -> Iterator[None]:
+    logs = tmp_path_factory.mktemp("logs")
+    started = [start_worker(settings, "docs", logs), start_worker(settings, "ocr", logs)]
+    yield
+    for worker in started:
+        worker.terminate(timeout_s=30)
+        worker.close()
+
+
+@pytest.fixture(scope="module")
+async def api(database_url: str, settings: FolioSettings, workers: None) -> AsyncIterator[Api]:
+    async for opened in open_api(database_url, settings):
+        yield opened
+
+
+async def _fields(api: Api, document_id: uuid.UUID) -> list[DocumentFields]:
+    _, engine, _, _ = api
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(DocumentFields).where(DocumentFields.document_id == document_id)
+        )
+        return [DocumentFields(**row._mapping) for row in rows]
+
+
+async def test_receipt_fields_and_expected_values_from_a_text_pdf(api: Api) -> None:
+    jobs, engine, _, _ = api
+    # Given a receipt PDF sent with the values the client expects
+    document_id = await submit(
+        api,
+        DocumentKind.PDF,
+        "application/pdf",
+        pdf(["\n".join(RECEIPT)]),
+        expected={
+            "payee_tax_id": "11222333000181",
+            "amount": "150.00",
+            "end_to_end_id": "E00416968202612051732aB3dE4fG5hX",
+            "payer_name": "Ana Souza",
+            "due_date": "2026-12-05",
+        },
+    )
+    # When it has been processed
+    assert await finished(engine, document_id) == "ready"
+
+    # Then its fields are stored with the type, the version and the verdicts
+    [row] = await _fields(api, document_id)
+    assert row.document_type == "pix_receipt"
+    assert row.extractor_version == "pix_receipt/1"
+    assert row.fields["amount"]["value"] == "150.00"
+    assert row.fields["payee_tax_id"] == {
+        **row.fields["payee_tax_id"],
+        "value": "11222333000181",
+        "valid": True,
+    }
+    assert row.fields["paid_at"]["value"] == "2026-12-05T14:32"
+    assert row.verdicts == {
+        "payee_tax_id": "match",
+        "amount": "match",
+        "end_to_end_id": "mismatch",
+        "payer_name": "match",
+        "due_date": "missing",
+    }
+
+    # and the job reported the fields stage
+    async with engine.connect() as conn:
+        job_id = await conn.scalar(sa.select(Job.id).where(Job.document_id == document_id))
+    stages = [e.data.get("stage") for e in await events.read(jobs.redis, job_id)]
+    assert "fields" in stages
+    assert "chunking" in stages[stages.index("fields") :]  # finalize: fields, then chunks
+
+    # When it is processed again, Then it still has one row, re-extracted
+    await job_done(engine, await requeue(api, document_id))
+    assert await finished(engine, document_id) == "ready"
+    [again] = await _fields(api, document_id)
+    assert again.fields == row.fields
+    assert again.expected == row.expected  # kept: the new request sent none
+    assert again.extracted_at is not None
+    assert row.extracted_at is not None
+    assert again.extracted_at > row.extracted_at
+
+
+async def test_scanned_receipt_and_a_non_payment_document(api: Api) -> None:
+    _, engine, _, _ = api
+    # Given a scanned receipt (OCR) and a letter
+    scan = await submit(api, DocumentKind.PNG, "image/png", png(scanned_page(RECEIPT)))
+    letter = await submit(
+        api,
+        DocumentKind.PDF,
+        "application/pdf",
+        pdf(["Prezada Juliana,\nSegue o relatorio do trimestre.\nAbracos"]),
+    )
+    # When both are processed
+    assert await finished(engine, scan) == "ready"
+    assert await finished(engine, letter) == "ready"
+    # Then the scan's fields are read from its OCR text, the letter is "other"
+    [row] = await _fields(api, scan)
+    assert row.document_type == "pix_receipt"
+    assert row.fields["amount"]["value"] == "150.00"
+    assert row.fields["payee_tax_id"]["value"] == "11222333000181"
+    assert row.verdicts is None
+    [other] = await _fields(api, letter)
+    assert (other.document_type, other.fields) == ("other", {})
