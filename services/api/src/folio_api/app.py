@@ -37,6 +37,7 @@ from folio_api.domain.auth.guards import (
 from folio_api.domain.auth.keys import KeyCache
 from folio_api.domain.auth.ratelimit import RateLimiter
 from folio_api.domain.documents.controllers import DocumentsController
+from folio_api.domain.fields.controllers import FieldsController
 from folio_api.domain.health.controllers import HealthController
 from folio_api.domain.jobs.controllers import SSE_HEARTBEAT_KEY, JobsController
 from folio_api.domain.metrics.controllers import MetricsController
@@ -53,6 +54,7 @@ from folio_shared.settings import FolioSettings, get_settings
 #: The tenant-key routes under ``/v1``.
 V1_HANDLERS: list[ControllerRouterHandler] = [
     DocumentsController,
+    FieldsController,
     UploadsController,
     JobsController,
     SearchController,

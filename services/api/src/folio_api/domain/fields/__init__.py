@@ -1,0 +1,1 @@
+"""Structured fields of payment documents: ``GET /v1/documents/{id}/fields``."""

@@ -1,0 +1,128 @@
+"""``GET /v1/documents/{id}/fields``: stored fields as the API returns them,
+404 before processing, tenant-scoped, ``other`` with no fields."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+import pytest
+from apikit import TenantKey, problem
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from folio_shared.db.engine import create_session_factory
+from folio_shared.db.enums import DocumentStatus
+from folio_shared.db.models import Document
+from folio_worker_docs.extraction import extract
+from folio_worker_docs.fields_store import save_expected, save_fields
+
+pytestmark = pytest.mark.integration
+
+RECEIPT = """Pix enviado
+Valor: R$ 150,00
+Tarifa: R$ 1,50
+Data e hora: 05/12/2026 - 14:32
+Para
+Nome: Padaria Pão Quente Ltda
+CNPJ: 11.222.333/0001-81
+ID da transação: E00416968202612051732aB3dE4fG5hI
+"""
+
+
+async def _document(engine: AsyncEngine, tenant_id: uuid.UUID) -> uuid.UUID:
+    async with create_session_factory(engine)() as session:
+        doc = Document(
+            tenant_id=tenant_id,
+            filename="recibo.pdf",
+            kind="pdf",
+            storage_key=f"tenants/{tenant_id}/documents/{uuid.uuid4()}",
+            sha256=hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
+            size_bytes=1,
+            status=DocumentStatus.READY,
+        )
+        session.add(doc)
+        await session.commit()
+        return doc.id
+
+
+async def _store(
+    engine: AsyncEngine,
+    tenant_id: uuid.UUID,
+    document_id: uuid.UUID,
+    text: str,
+    expected: dict[str, str] | None = None,
+) -> None:
+    async with create_session_factory(engine)() as session, session.begin():
+        if expected is not None:
+            await save_expected(
+                session, tenant_id=tenant_id, document_id=document_id, expected=expected
+            )
+        await save_fields(
+            session, tenant_id=tenant_id, document_id=document_id, result=extract([text])
+        )
+
+
+async def test_fields_of_a_processed_receipt(
+    client: AsyncTestClient[Any], engine: AsyncEngine, alice: TenantKey, bob: TenantKey
+) -> None:
+    # Given a receipt processed with expected values
+    document_id = await _document(engine, alice.tenant_id)
+    await _store(
+        engine,
+        alice.tenant_id,
+        document_id,
+        RECEIPT,
+        {"payee_tax_id": "11.222.333/0001-81", "amount": "149.00", "payer_name": "Ana"},
+    )
+
+    # When its owner asks for its fields
+    response = await client.get(f"/v1/documents/{document_id}/fields", headers=alice.headers)
+
+    # Then they come typed, with spans, check digits, alternatives and verdicts
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["document_type"] == "pix_receipt"
+    assert body["extractor_version"] == "pix_receipt/1"
+    amount = body["fields"]["amount"]
+    assert amount["value"] == "150.00"
+    assert RECEIPT[amount["span"][0] : amount["span"][1]] == "R$ 150,00"
+    assert amount["page"] == 1
+    assert [a["value"] for a in amount["alternatives"]] == ["1.50"]
+    assert body["fields"]["payee_tax_id"]["valid"] is True
+    assert body["fields"]["end_to_end_id"]["value"] == "E00416968202612051732aB3dE4fG5hI"
+    assert body["expected"] == {
+        "payee_tax_id": {"value": "11.222.333/0001-81", "result": "match"},
+        "amount": {"value": "149.00", "result": "mismatch"},
+        "payer_name": {"value": "Ana", "result": "missing"},
+    }
+
+    # and another tenant gets a 404 that does not confirm it exists
+    other = await client.get(f"/v1/documents/{document_id}/fields", headers=bob.headers)
+    problem(other, 404, "document_not_found")
+
+
+async def test_404_until_processed_and_other_with_no_fields(
+    client: AsyncTestClient[Any], engine: AsyncEngine, alice: TenantKey
+) -> None:
+    # Given a document not processed yet (expected values stored, nothing extracted)
+    document_id = await _document(engine, alice.tenant_id)
+    async with create_session_factory(engine)() as session, session.begin():
+        await save_expected(
+            session,
+            tenant_id=alice.tenant_id,
+            document_id=document_id,
+            expected={"amount": "10.00"},
+        )
+    response = await client.get(f"/v1/documents/{document_id}/fields", headers=alice.headers)
+    problem(response, 404, "fields_not_ready")
+    unknown = await client.get(f"/v1/documents/{uuid.uuid4()}/fields", headers=alice.headers)
+    problem(unknown, 404, "document_not_found")
+
+    # When a letter is processed, Then it is "other" with no fields
+    await _store(engine, alice.tenant_id, document_id, "Prezada Ana,\nSegue o relatório.")
+    body = (await client.get(f"/v1/documents/{document_id}/fields", headers=alice.headers)).json()
+    assert body["document_type"] == "other"
+    assert body["fields"] == {}
+    assert body["expected"] == {"amount": {"value": "10.00", "result": "missing"}}
