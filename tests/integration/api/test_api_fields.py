@@ -8,13 +8,14 @@ import uuid
 from typing import Any
 
 import pytest
-from apikit import TenantKey, problem
+import sqlalchemy as sa
+from apikit import TenantKey, pdf_bytes, problem
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_shared.db.engine import create_session_factory
 from folio_shared.db.enums import DocumentStatus
-from folio_shared.db.models import Document
+from folio_shared.db.models import Document, Job
 from folio_worker_docs.extraction import extract
 from folio_worker_docs.fields_store import save_expected, save_fields
 
@@ -126,3 +127,44 @@ async def test_404_until_processed_and_other_with_no_fields(
     assert body["document_type"] == "other"
     assert body["fields"] == {}
     assert body["expected"] == {"amount": {"value": "10.00", "result": "missing"}}
+
+
+async def test_process_request_carries_expected_values_to_the_job(
+    client: AsyncTestClient[Any], engine: AsyncEngine, alice: TenantKey
+) -> None:
+    # Given a stored document
+    r = await client.post(
+        "/v1/documents",
+        headers=alice.headers,
+        params={"process": "false"},
+        files={"file": ("recibo.pdf", pdf_bytes("expected"), "application/pdf")},
+    )
+    assert r.status_code == 201, r.text
+    doc_id = r.json()["document"]["id"]
+    expected = {"payee_tax_id": "11222333000181", "amount": "150.00"}
+
+    # When it is processed with expected values
+    r = await client.post(
+        f"/v1/documents/{doc_id}/process", headers=alice.headers, json={"expected": expected}
+    )
+
+    # Then the job's message carries them to worker-docs
+    assert r.status_code == 202, r.text
+    async with engine.connect() as conn:
+        message = await conn.scalar(
+            sa.select(Job.message).where(Job.id == uuid.UUID(r.json()["job"]["job_id"]))
+        )
+    assert message["payload"]["expected"] == expected
+
+    # and malformed expected values are a 400 naming nothing stored
+    bad = await client.post(
+        f"/v1/documents/{doc_id}/process",
+        headers=alice.headers,
+        json={"expected": {"Not A Field": "1"}},
+    )
+    assert bad.status_code == 400, bad.text
+    many = {f"f{i}": "1" for i in range(33)}
+    too_many = await client.post(
+        f"/v1/documents/{doc_id}/process", headers=alice.headers, json={"expected": many}
+    )
+    assert too_many.status_code == 400, too_many.text

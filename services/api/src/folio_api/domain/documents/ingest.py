@@ -91,6 +91,7 @@ async def queue_processing(
     priority: Priority,
     force_ocr: bool = False,
     ocr_languages: str | None = None,
+    expected: dict[str, str] | None = None,
 ) -> Ingested:
     """(Re)queue a document's processing.
 
@@ -104,7 +105,7 @@ async def queue_processing(
     uploads, and any request while that path's connection fails, take the
     reference path (:func:`.reference.queue_processing`).
     """
-    options = ProcessOptions(priority, force_ocr, ocr_languages)
+    options = ProcessOptions(priority, force_ocr, ocr_languages, expected)
     if resources.batcher is not None:
         try:
             fast = await fast_process.queue_processing(resources, tenant_id, document_id, options)
@@ -130,5 +131,6 @@ async def process_answer(
         priority=options.priority,
         force_ocr=options.force_ocr,
         ocr_languages=options.ocr_languages,
+        expected=options.expected,
     )
     return upload_out(result), 200 if result.duplicate else 202

@@ -24,6 +24,7 @@ class ProcessOptions:
     priority: Priority
     force_ocr: bool
     ocr_languages: str | None
+    expected: dict[str, str] | None = None
 
 
 def process_message(
@@ -40,6 +41,7 @@ def process_message(
         priority=options.priority,
         force_ocr=options.force_ocr,
         ocr_languages=options.ocr_languages,
+        expected=options.expected,
     )
 
 

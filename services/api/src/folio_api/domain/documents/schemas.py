@@ -13,6 +13,7 @@ import msgspec
 from folio_api.domain.jobs.schemas import JobFields, JobOut, JobRef, job_out, job_ref
 from folio_shared.db.enums import DocumentKind, DocumentStatus
 from folio_shared.messages import Priority
+from folio_shared.messages.documents import ExpectedValues
 
 
 class DocumentFields(Protocol):
@@ -205,11 +206,15 @@ class ProcessRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """Options of a processing run: ``priority`` (``low``, ``normal``,
     ``high``, ``critical``; default ``normal``), ``force_ocr`` (OCR every
     page; default false), ``ocr_languages`` (Tesseract's, e.g. ``eng+por``;
-    default: the configured ones)."""
+    default: the configured ones), ``expected`` (field values the client
+    expects, e.g. ``{"amount": "150.00"}``; each gets a ``match`` /
+    ``mismatch`` / ``missing`` verdict in ``GET /v1/documents/{id}/fields``;
+    default none)."""
 
     priority: Priority = Priority.NORMAL
     force_ocr: bool = False
     ocr_languages: OcrLanguages | None = None
+    expected: ExpectedValues | None = None
 
 
 def document_links(document_id: uuid.UUID) -> DocumentLinks:

@@ -30,6 +30,7 @@ def process_ask(
     priority: Priority = Priority.NORMAL,
     force_ocr: bool = False,
     ocr_languages: str | None = None,
+    expected: dict[str, str] | None = None,
 ) -> queueing.Ask:
     """The fast path's request: the job's message but for the fields the
     statement takes from the document row (empty here)."""
@@ -43,6 +44,7 @@ def process_ask(
         priority=priority,
         force_ocr=force_ocr,
         ocr_languages=ocr_languages,
+        expected=expected,
     )
     env = outbox.envelope(msg, priority=priority)
     return queueing.Ask(
@@ -76,6 +78,7 @@ async def queue_processing(
                     priority=options.priority,
                     force_ocr=options.force_ocr,
                     ocr_languages=options.ocr_languages,
+                    expected=options.expected,
                 )
             )
         )
