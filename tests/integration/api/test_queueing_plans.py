@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_api.domain.documents.fast import queueing
 from folio_shared.db.engine import asyncpg_dsn
+from folio_shared.jobs import rows
 
 pytestmark = pytest.mark.integration
 
@@ -110,7 +111,7 @@ async def test_unsent_jobs_are_planned_for_their_ids(connect: object, engine: As
     # Then the rare path, planned for the ids given, looks them up by primary key
     async with conn.transaction():
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        plan = await plan_of(conn, queueing.UNSENT, "ARRAY[gen_random_uuid()]")
+        plan = await plan_of(conn, rows.UNSENT, "ARRAY[gen_random_uuid()]")
     assert "pk_jobs" in plan, plan
     # and it sets a job back to pending, leaving the session as it was
     mode = await conn.fetchval("SHOW plan_cache_mode")

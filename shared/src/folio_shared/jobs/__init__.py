@@ -2,6 +2,7 @@
 
 - :mod:`.store`: fenced state transitions in PostgreSQL (claim, outcomes, leases)
 - :mod:`.outbox`: job row and message in one transaction; dispatch and relay
+- :mod:`.rows`: a new job's rows, for the outbox and for batched SQL
 - :mod:`.middleware`: :class:`JobTracking`, recording every attempt
 - :mod:`.actor`: :func:`job_actor`, declaring an actor from a message type
 - :mod:`.context`: :func:`current_job` and :func:`progress` inside an actor
@@ -14,7 +15,7 @@
 - :mod:`.attempt_errors`: an attempt's error in the job's history
 - :mod:`.service`: :class:`Jobs` (enqueue, get, cancel, retry, events, redrive)
 
-Layers, each importing only those below it: ``store``, ``events``,
+Layers, each importing only those below it: ``store``, ``rows``, ``events``,
 ``pointers``, ``purge`` and ``attempt_errors`` (rows and keys); ``send``;
 ``outbox``; ``family``; ``context`` and ``reconcile`` (with the worker's
 :mod:`folio_shared.resources`); ``middleware``, ``actor`` and ``service``.

@@ -26,8 +26,8 @@ import dramatiq
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from folio_shared.db.enums import JobStatus
-from folio_shared.db.models import Job, JobEvent
+from folio_shared.db.models import Job
+from folio_shared.jobs import rows
 from folio_shared.jobs.send import AsyncSender
 from folio_shared.logging import get_logger
 from folio_shared.messages import Message, Priority, Queue, route
@@ -96,22 +96,18 @@ async def enqueue(
     After the commit, call :func:`dispatch` with :func:`pending_ids` of the
     session.
     """
-    env = envelope(msg, priority=priority, queue=queue)
-    job = Job(
-        id=_job_id_of(msg),
+    job = rows.new_job(
+        envelope(msg, priority=priority, queue=queue),
+        job_id=_job_id_of(msg),
         tenant_id=tenant_id,
         document_id=document_id,
         parent_id=parent_id,
-        actor_name=env["actor"],
-        queue_name=env["queue"],
         priority=(priority or route(msg).priority).value,
-        status=JobStatus.PENDING,
         max_retries=max_retries,
-        message=env,
         eta=eta,
     )
     session.add(job)
-    session.add(JobEvent(job_id=job.id, kind="state", status=JobStatus.PENDING, data={}))
+    session.add(rows.pending_event(job.id))
     session.info.setdefault(OUTBOX_KEY, []).append(job.id)
     return job
 

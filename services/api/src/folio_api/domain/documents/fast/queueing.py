@@ -7,6 +7,9 @@ prepared statement on the API's raw asyncpg pool, for as many documents as
 the requests :mod:`~.batching` queues together,
 then one Redis round trip:
 
+The jobs' rows are the job engine's SQL (:func:`folio_shared.jobs.rows.insert_queued`),
+the same rows its outbox writes for a job sent.
+
 1. :data:`QUEUE` locks each document row of the asking tenant (in id
    order, so two batches never wait on each other in a cycle), finds its
    active top-level job if it has one, and for a stored document without
@@ -19,8 +22,8 @@ then one Redis round trip:
    that request asks again and answers the first one's job.
 2. The messages go to Redis with :class:`~folio_shared.jobs.send.AsyncSender`
    (one round trip, pointers included). If a send fails, the job goes
-   back to ``pending`` (:data:`UNSENT`) and the outbox relay sends it
-   later; if the process dies between 1 and 2, the job is ``queued`` with
+   back to ``pending`` (:data:`~folio_shared.jobs.rows.UNSENT`) and the
+   outbox relay sends it later; if the process dies between 1 and 2, the job is ``queued`` with
    a message nowhere in Redis, which the reconciler re-sends
    (:mod:`folio_shared.jobs.reconcile`). Nothing is lost either way.
 
@@ -47,6 +50,7 @@ import sqlalchemy as sa
 from folio_api.domain.documents.schemas import DocumentFields
 from folio_api.domain.jobs.schemas import JobFields
 from folio_shared.db.models import ACTIVE_TOP_LEVEL, Base, Document, Job
+from folio_shared.jobs import rows
 
 #: Fields of a ``docs.process`` payload taken from the document row (the
 #: others are known before it is read), as SQL over the locked row ``w``;
@@ -70,14 +74,23 @@ _JOB_OUT = [
     for c in sa.inspect(Job).columns
 ]
 _PAYLOAD = ", ".join(f"'{k}', {v}" for k, v in PAYLOAD_FROM_DOCUMENT.items())
-#: the ``pending`` and ``queued`` events of the jobs inserted as ``j``
-_EVENTS = """
-  INSERT INTO job_events (job_id, kind, status, data)
-  SELECT j.id, 'state', s.status,
-         CASE WHEN s.n = 1 THEN '{}'::jsonb
-              ELSE jsonb_build_object('message_id', j.message_id) END
-  FROM j, (VALUES (1, 'pending'), (2, 'queued')) AS s(n, status)
-  ORDER BY j.id, s.n"""
+#: The jobs of :data:`QUEUE` (the job engine's SQL): the request's
+#: message, completed from the document row and sent to the queue for its size.
+_QUEUED_JOBS = rows.insert_queued(
+    "j",
+    source="w",
+    job_id="w.job_id",
+    tenant_id="w.tenant_id",
+    document_id="w.document_id",
+    priority="w.priority",
+    max_retries="w.max_retries",
+    message=(
+        "w.envelope::jsonb || jsonb_build_object('queue', w.q, 'payload',"
+        f" (w.envelope::jsonb -> 'payload') || jsonb_build_object({_PAYLOAD}))"
+    ),
+    message_id="w.message_id",
+    on_conflict=f"ON CONFLICT (document_id) WHERE {ACTIVE_TOP_LEVEL} DO NOTHING",
+)
 
 #: Queue documents: one array per field of :class:`Ask` ($1 document ids,
 #: $2 tenant ids, $3 job ids, $4 message ids, $5 priorities, $6 max
@@ -106,20 +119,7 @@ WITH r AS (
            AS q
   FROM d JOIN r ON r.document_id = d.id AND r.tenant_id = d.tenant_id
   WHERE d.status <> 'awaiting_upload' AND NOT EXISTS (SELECT FROM a WHERE a.document_id = d.id)
-), j AS (
-  INSERT INTO jobs (id, tenant_id, document_id, actor_name, queue_name, priority, status,
-                    max_retries, message, message_id, sent_at, queued_at)
-  SELECT w.job_id, w.tenant_id, w.document_id, w.envelope::jsonb ->> 'actor', w.q, w.priority,
-         'queued', w.max_retries,
-         w.envelope::jsonb || jsonb_build_object(
-           'queue', w.q,
-           'payload', (w.envelope::jsonb -> 'payload') || jsonb_build_object({_PAYLOAD})),
-         w.message_id, now(), now()
-  FROM w
-  ON CONFLICT (document_id) WHERE {ACTIVE_TOP_LEVEL} DO NOTHING
-  RETURNING *
-), e AS ({_EVENTS}
-), u AS (
+), {_QUEUED_JOBS}, u AS (
   UPDATE documents SET status = 'queued', error = NULL, updated_at = now()
   WHERE documents.id = ANY(ARRAY(SELECT document_id FROM j))
   RETURNING documents.*
@@ -132,6 +132,20 @@ FROM d LEFT JOIN a ON a.document_id = d.id LEFT JOIN j ON j.document_id = d.id
 _STORED_OUT = [f"d.{c.name} AS d_{c.name}" for c in sa.inspect(Document).columns] + [
     f"j.{c.name} AS j_{c.name}" for c in sa.inspect(Job).columns
 ]
+
+#: The job of :data:`STORE` (the job engine's SQL), when there is one.
+_STORED_JOB = rows.insert_queued(
+    "j",
+    source="d",
+    where="$10::uuid IS NOT NULL",
+    job_id="$10::uuid",
+    tenant_id="d.tenant_id",
+    document_id="d.id",
+    priority="$12",
+    max_retries="$13",
+    message="$14::jsonb",
+    message_id="$11",
+)
 
 #: Store an uploaded document, and when it is to be processed its job,
 #: already ``queued`` under the message id it is about to be sent with
@@ -149,24 +163,9 @@ WITH d AS (
           CASE WHEN $10::uuid IS NULL THEN 'uploaded' ELSE 'queued' END, $9::jsonb)
   ON CONFLICT (tenant_id, dedupe_sha256) WHERE dedupe_sha256 IS NOT NULL DO NOTHING
   RETURNING *
-), j AS (
-  INSERT INTO jobs (id, tenant_id, document_id, actor_name, queue_name, priority, status,
-                    max_retries, message, message_id, sent_at, queued_at)
-  SELECT $10::uuid, d.tenant_id, d.id, $14::jsonb ->> 'actor', $14::jsonb ->> 'queue', $12,
-         'queued', $13, $14::jsonb, $11, now(), now()
-  FROM d WHERE $10::uuid IS NOT NULL
-  RETURNING *
-), e AS ({_EVENTS}
-)
+), {_STORED_JOB}
 SELECT {", ".join(_STORED_OUT)} FROM d LEFT JOIN j ON j.document_id = d.id
 """  # noqa: S608 - built from the models' column names and constants only
-
-#: Failed sends: back to ``pending`` (unsent) for the outbox relay. $1 job ids.
-UNSENT = """
-UPDATE jobs SET status = 'pending', sent_at = NULL, message_id = NULL, queued_at = NULL,
-  updated_at = now()
-WHERE id = ANY($1::uuid[]) AND status = 'queued'
-"""
 
 _decode_json = msgspec.json.Decoder().decode
 _encode_json = msgspec.json.Encoder().encode
@@ -369,4 +368,4 @@ async def unsent(conn: asyncpg.Connection, job_ids: list[uuid.UUID]) -> None:
     an empty ``jobs`` table walked the status index over every queued job."""
     async with conn.transaction():
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        await conn.execute(UNSENT, job_ids)
+        await conn.execute(rows.UNSENT, job_ids)
