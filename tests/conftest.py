@@ -28,6 +28,9 @@ from folio_devstack.servers import RedisServer
 from folio_shared.db import migrate
 from folio_shared.db.engine import async_database_url, create_session_factory
 
+# The fixtures every folder shares (worker, jobs, spawn, redis, spans, key).
+pytest_plugins = ["support.fixtures"]
+
 
 @dataclass(frozen=True)
 class TestServers:

@@ -92,7 +92,7 @@ def namespace() -> str:
 
 
 @pytest.fixture
-def client(test_servers: object, namespace: str) -> Iterator[redis.Redis]:
+def redis_sync(test_servers: object, namespace: str) -> Iterator[redis.Redis]:
     url: str = test_servers.redis_url  # type: ignore[attr-defined]
     c = redis.Redis.from_url(url, decode_responses=True)
     yield c
@@ -149,8 +149,8 @@ def _send(url: str, namespace: str, token: str, seconds: float) -> str:
         broker.close()
 
 
-def _records(client: redis.Redis, namespace: str, event: str) -> list[str]:
-    return [str(v) for v in client.lrange(f"{namespace}:deploy-test:{event}", 0, -1)]
+def _records(redis_sync: redis.Redis, namespace: str, event: str) -> list[str]:
+    return [str(v) for v in redis_sync.lrange(f"{namespace}:deploy-test:{event}", 0, -1)]
 
 
 def _wait_for(predicate: object, timeout_s: float, what: str, worker: WorkerProcess) -> None:
@@ -173,7 +173,7 @@ def test_manifests_give_workers_longer_than_their_shutdown_timeout() -> None:
 
 
 def test_sigterm_mid_job_lets_the_job_finish(
-    worker_env: dict[str, str], client: redis.Redis, namespace: str, tmp_path: Path
+    worker_env: dict[str, str], redis_sync: redis.Redis, namespace: str, tmp_path: Path
 ) -> None:
     # Given a worker running a 3 s job
     url = worker_env["FOLIO_REDIS_URL"]
@@ -182,9 +182,12 @@ def test_sigterm_mid_job_lets_the_job_finish(
         token = uuid.uuid4().hex
         _send(url, namespace, token, 3.0)
         _wait_for(
-            lambda: token in _records(client, namespace, "started"), BOOT_TIMEOUT_S, "start", worker
+            lambda: token in _records(redis_sync, namespace, "started"),
+            BOOT_TIMEOUT_S,
+            "start",
+            worker,
         )
-        assert token not in _records(client, namespace, "done")
+        assert token not in _records(redis_sync, namespace, "done")
 
         # When it is told to stop in the middle of the job
         took_s = worker.terminate_and_wait(limit_s=SHUTDOWN_TIMEOUT_MS / 1000 + 20)
@@ -193,14 +196,14 @@ def test_sigterm_mid_job_lets_the_job_finish(
 
     # Then the job finished before the process exited, in time, and nothing
     # is left on the queue.
-    assert _records(client, namespace, "done") == [token], worker.log()
+    assert _records(redis_sync, namespace, "done") == [token], worker.log()
     assert took_s < SHUTDOWN_TIMEOUT_MS / 1000 + 10, worker.log()
-    assert client.llen(f"{namespace}:{QUEUE}") == 0
+    assert redis_sync.llen(f"{namespace}:{QUEUE}") == 0
     assert worker.proc.returncode == 0, worker.log()
 
 
 def test_sigterm_past_the_shutdown_timeout_hands_the_job_back(
-    worker_env: dict[str, str], client: redis.Redis, namespace: str, tmp_path: Path
+    worker_env: dict[str, str], redis_sync: redis.Redis, namespace: str, tmp_path: Path
 ) -> None:
     # Given a worker running a job longer than its shutdown timeout
     url = worker_env["FOLIO_REDIS_URL"]
@@ -210,7 +213,10 @@ def test_sigterm_past_the_shutdown_timeout_hands_the_job_back(
         token = uuid.uuid4().hex
         message_id = _send(url, namespace, token, long_s)
         _wait_for(
-            lambda: token in _records(client, namespace, "started"), BOOT_TIMEOUT_S, "start", first
+            lambda: token in _records(redis_sync, namespace, "started"),
+            BOOT_TIMEOUT_S,
+            "start",
+            first,
         )
 
         # When it is told to stop
@@ -221,12 +227,12 @@ def test_sigterm_past_the_shutdown_timeout_hands_the_job_back(
     # Then it exited within the shutdown timeout (plus start-up/teardown
     # slack), without finishing the job ...
     assert took_s < SHUTDOWN_TIMEOUT_MS / 1000 + 10, first.log()
-    assert token not in _records(client, namespace, "done")
+    assert token not in _records(redis_sync, namespace, "done")
     # ... and the message is still in Redis: its body in the queue's message
     # hash, its id held by the stopped worker's acknowledgements.
-    assert client.hexists(f"{namespace}:{QUEUE}.msgs", message_id)
-    held = list(client.scan_iter(f"{namespace}:__acks__.*.{QUEUE}"))
-    assert any(client.sismember(k, message_id) for k in held), held
+    assert redis_sync.hexists(f"{namespace}:{QUEUE}.msgs", message_id)
+    held = list(redis_sync.scan_iter(f"{namespace}:__acks__.*.{QUEUE}"))
+    assert any(redis_sync.sismember(k, message_id) for k in held), held
 
     # When the stopped worker's heartbeat has expired and a broker runs its
     # maintenance (any worker's fetch does, by chance; here on purpose)
@@ -238,7 +244,7 @@ def test_sigterm_past_the_shutdown_timeout_hands_the_job_back(
         maintainer.close()
 
     # Then the message is back on its queue ...
-    queued = [str(v) for v in client.lrange(f"{namespace}:{QUEUE}", 0, -1)]
+    queued = [str(v) for v in redis_sync.lrange(f"{namespace}:{QUEUE}", 0, -1)]
     assert queued == [message_id]
 
     # ... and a second worker runs it to the end: handed back, not lost.
@@ -246,7 +252,7 @@ def test_sigterm_past_the_shutdown_timeout_hands_the_job_back(
     second = WorkerProcess(env, tmp_path / "second.log")
     try:
         _wait_for(
-            lambda: token in _records(client, namespace, "done"),
+            lambda: token in _records(redis_sync, namespace, "done"),
             BOOT_TIMEOUT_S + long_s,
             "redelivery",
             second,
@@ -254,4 +260,4 @@ def test_sigterm_past_the_shutdown_timeout_hands_the_job_back(
         second.terminate_and_wait(limit_s=30)
     finally:
         second.kill()
-    assert _records(client, namespace, "done") == [token]
+    assert _records(redis_sync, namespace, "done") == [token]

@@ -74,7 +74,6 @@ ALLOWED_CYCLES: tuple[Allowed, ...] = ()
 ALLOWED_BIG_MODULES: Mapping[str, str] = {
     "clients/cli/src/folio_cli/ops.py": "being split: one module per ops group",
     "tests/e2e/test_pipeline_e2e.py": "being reworked to submit through the upload route",
-    "tests/integration/jobs/test_job_lifecycle.py": "being reworked with the job test support",
 }
 
 

@@ -1,6 +1,9 @@
 """Fixtures of the API tests: one migrated database per module, the API in
 process (``AsyncTestClient`` runs its lifespan), two tenants and an
-operator key. Redis and PostgreSQL are the real servers of ``make test``."""
+operator key. Redis and PostgreSQL are the real servers of ``make test``.
+
+``client`` is the HTTP client of the API throughout the suite; ``redis``
+(an asyncio Redis client) comes from :mod:`support.fixtures`."""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ from typing import Any
 import pytest
 from apikit import TenantKey, api_settings, make_operator, make_tenant
 from litestar.testing import AsyncTestClient
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_api.app import create_app
@@ -49,13 +51,6 @@ async def bob(engine: AsyncEngine) -> TenantKey:
 @pytest.fixture(scope="module")
 async def operator_key(engine: AsyncEngine) -> str:
     return await make_operator(engine)
-
-
-@pytest.fixture
-async def redis(test_servers: Any) -> AsyncIterator[Redis]:
-    client = Redis.from_url(test_servers.redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture(scope="module")

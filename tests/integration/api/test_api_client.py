@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from apikit import TenantKey, api_settings, make_tenant, pdf_bytes, text_bytes
-from live_server import LiveServer, serve
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
+from support.live_server import LiveServer, serve
 
 from folio_client import (
     AsyncFolio,

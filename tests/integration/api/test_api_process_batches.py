@@ -17,9 +17,9 @@ import pytest
 import sqlalchemy as sa
 from apikit import TenantKey
 from litestar.testing import AsyncTestClient
-from live_server import LiveServer, serve
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
+from support.live_server import LiveServer, serve
 from test_api_process import queued_messages, stored_document
 
 from folio_api.domain.documents.fast.batching import QueueBatcher

@@ -12,26 +12,18 @@ from typing import Any
 import httpx
 import pytest
 from apikit import TenantKey, queued_messages
-from live_server import LiveServer, serve
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from redis.asyncio import Redis
+from support.live_server import LiveServer, serve
 from test_api_process import stored_document
 from test_api_process_batches import _batch_stats
 
 from folio_shared.settings import FolioSettings
-from folio_shared.telemetry import TRACE_OPTION, configure_tracing
+from folio_shared.telemetry import TRACE_OPTION
 
 pytestmark = pytest.mark.integration
 
 ROUTE = "POST /v1/documents/{document_id}/process"
-
-
-@pytest.fixture(scope="module")
-def spans() -> InMemorySpanExporter:
-    exporter = InMemorySpanExporter()
-    configure_tracing(service_name="folio-tests", processors=[SimpleSpanProcessor(exporter)])
-    return exporter
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from apikit import api_settings, make_tenant, pdf_bytes
-from live_server import LiveServer, serve
 from sqlalchemy.ext.asyncio import AsyncEngine
+from support.live_server import LiveServer, serve
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 from apikit import TenantKey, api_settings, make_tenant, pdf_bytes, problem
-from live_server import LiveServer, serve
 from sqlalchemy.ext.asyncio import AsyncEngine
+from support.live_server import LiveServer, serve
 
 pytestmark = pytest.mark.integration
 

@@ -18,14 +18,14 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def client(test_servers) -> Iterator[redis.Redis]:
+def redis_sync(test_servers) -> Iterator[redis.Redis]:
     c = redis.Redis.from_url(test_servers.redis_url)
     yield c
     c.close()
 
 
 @pytest.fixture
-def make_broker(test_servers, client: redis.Redis) -> Iterator:
+def make_broker(test_servers, redis_sync: redis.Redis) -> Iterator:
     namespace = f"folio-test-{uuid.uuid4().hex[:8]}"
     made: list[FolioRedisBroker] = []
 
@@ -41,9 +41,9 @@ def make_broker(test_servers, client: redis.Redis) -> Iterator:
     yield make
     for broker in made:
         broker.close()
-    keys = list(client.scan_iter(f"{namespace}:*"))
+    keys = list(redis_sync.scan_iter(f"{namespace}:*"))
     if keys:
-        client.delete(*keys)
+        redis_sync.delete(*keys)
 
 
 def _message(queue: str) -> dramatiq.Message:
@@ -85,18 +85,18 @@ def test_a_send_wakes_an_idle_consumer_long_before_its_poll(make_broker) -> None
 
 
 def test_wake_tokens_are_bounded_expire_and_only_for_query_queues(
-    make_broker, client: redis.Redis
+    make_broker, redis_sync: redis.Redis
 ) -> None:
     broker = make_broker()
     for _ in range(WAKE_TOKENS_MAX + 40):
         broker.enqueue(_message("queries.high"))
     key = broker.wake_key("queries.high")
-    assert client.llen(key) == WAKE_TOKENS_MAX
-    assert 0 < client.pttl(key) <= 60_000
+    assert redis_sync.llen(key) == WAKE_TOKENS_MAX
+    assert 0 < redis_sync.pttl(key) <= 60_000
     broker.enqueue(_message("queries"))
     broker.enqueue(_message("queries.high"), delay=60_000)
-    assert not client.exists(broker.wake_key("queries"))
-    assert client.llen(key) == WAKE_TOKENS_MAX
+    assert not redis_sync.exists(broker.wake_key("queries"))
+    assert redis_sync.llen(key) == WAKE_TOKENS_MAX
 
 
 def test_a_busy_consumer_leaves_tokens_and_messages_to_others(make_broker) -> None:

@@ -31,7 +31,7 @@ def own_postgres(tmp_path: Path) -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-async def engine(own_postgres: PostgresServer) -> AsyncIterator[AsyncEngine]:
+async def own_engine(own_postgres: PostgresServer) -> AsyncIterator[AsyncEngine]:
     settings = FolioSettings(database=DatabaseSettings(url=own_postgres.url(), pool_size=POOL_SIZE))
     engine = create_engine(settings)
     yield engine
@@ -47,35 +47,35 @@ async def backend_pid(engine: AsyncEngine, hold_s: float = 0.0) -> int:
         return pid
 
 
-async def test_a_burst_keeps_its_connections(engine: AsyncEngine) -> None:
+async def test_a_burst_keeps_its_connections(own_engine: AsyncEngine) -> None:
     # Given as many concurrent users as the pool holds (twice pool_size)
     burst = 2 * POOL_SIZE
-    first = set(await asyncio.gather(*(backend_pid(engine, 0.2) for _ in range(burst))))
+    first = set(await asyncio.gather(*(backend_pid(own_engine, 0.2) for _ in range(burst))))
     assert len(first) == burst
     # When the same burst comes again
-    again = set(await asyncio.gather(*(backend_pid(engine, 0.2) for _ in range(burst))))
+    again = set(await asyncio.gather(*(backend_pid(own_engine, 0.2) for _ in range(burst))))
     # Then it is served by the same connections: none was closed and reopened
     assert again == first
 
 
 async def test_a_restart_costs_no_request_an_error(
-    engine: AsyncEngine, own_postgres: PostgresServer
+    own_engine: AsyncEngine, own_postgres: PostgresServer
 ) -> None:
     # Given pooled connections to a server that then restarts
-    before = set(await asyncio.gather(*(backend_pid(engine, 0.1) for _ in range(POOL_SIZE))))
+    before = set(await asyncio.gather(*(backend_pid(own_engine, 0.1) for _ in range(POOL_SIZE))))
     own_postgres.restart()
     await asyncio.sleep(PING_AFTER_IDLE_S)
     # Then every next request is served, on new connections (the dead ones
     # were pinged on checkout and replaced)
-    after = await asyncio.gather(*(backend_pid(engine, 0.1) for _ in range(POOL_SIZE)))
+    after = await asyncio.gather(*(backend_pid(own_engine, 0.1) for _ in range(POOL_SIZE)))
     assert not before & set(after)
 
 
 async def test_a_connection_lost_just_after_use_fails_once(
-    engine: AsyncEngine, own_postgres: PostgresServer
+    own_engine: AsyncEngine, own_postgres: PostgresServer
 ) -> None:
     # Given a connection given back a moment ago, then killed server-side
-    victim = await backend_pid(engine)
+    victim = await backend_pid(own_engine)
     admin = await asyncpg.connect(own_postgres.url())
     try:
         assert await admin.fetchval("SELECT pg_terminate_backend($1)", victim) is True
@@ -84,6 +84,6 @@ async def test_a_connection_lost_just_after_use_fails_once(
     # When it is used again within PING_AFTER_IDLE_S (no ping): the request
     # fails as one whose connection dies mid-way, and the pool renews it
     with pytest.raises(DBAPIError) as failed:
-        await backend_pid(engine)
+        await backend_pid(own_engine)
     assert failed.value.connection_invalidated
-    assert await backend_pid(engine) != victim
+    assert await backend_pid(own_engine) != victim

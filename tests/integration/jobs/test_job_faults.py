@@ -12,69 +12,33 @@ import asyncio
 import os
 import signal
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 import sqlalchemy as sa
-from job_actors import EchoV1, SlowV1, SuicideV1
-from jobkit import counter, job_settings_for, wait_for
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from support.actors import EchoV1, SlowV1, SuicideV1
+from support.jobs import at_least, counter, job_settings, wait_for
 
 from folio_devstack.servers import RedisServer
-from folio_devstack.workers import WorkerProcess, worker_env
 from folio_shared.broker import create_broker
 from folio_shared.db.models import Job, JobEvent
 from folio_shared.jobs import Jobs
-from folio_shared.messages import Queue, physical_queue_names
 from folio_shared.settings import FolioSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-HERE = Path(__file__).parent
-QUEUES = [name for q in (Queue.DOCUMENTS, Queue.OCR) for name in physical_queue_names(q)]
-
 
 @pytest.fixture
 def fault_settings(database_url: str, own_redis: RedisServer, tmp_path: Path) -> FolioSettings:
-    return job_settings_for(database_url, own_redis.url, tmp_path, lease_ms=1_500)
-
-
-def worker_argv(*, shutdown_ms: int = 10_000, threads: int = 4) -> list[str]:
-    return [
-        "worker_main",
-        "--path",
-        str(HERE),
-        "--processes",
-        "1",
-        "--threads",
-        str(threads),
-        "--worker-shutdown-timeout",
-        str(shutdown_ms),
-        "--queues",
-        *QUEUES,
-    ]
+    return job_settings(database_url, own_redis.url, tmp_path, lease_ms=1_500)
 
 
 @pytest.fixture
-def spawn(tmp_path: Path) -> Iterator[Any]:
-    started: list[WorkerProcess] = []
-
-    def start(settings: FolioSettings, **kw: Any) -> WorkerProcess:
-        env = worker_env(settings, python_path=[HERE])
-        worker = WorkerProcess(worker_argv(**kw), env, tmp_path / f"worker-{len(started)}.log")
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.close()
-
-
-@pytest.fixture
-async def api(database_url: str, fault_settings: FolioSettings) -> AsyncIterator[Jobs]:
+async def jobs(database_url: str, fault_settings: FolioSettings) -> AsyncIterator[Jobs]:
     """The API side: what the HTTP API uses to create and follow jobs."""
     engine = create_async_engine(database_url)
     broker = create_broker(fault_settings)
@@ -107,59 +71,59 @@ async def terminal_events_per_job(engine: AsyncEngine, ids: list[uuid.UUID]) -> 
     return {counts.get(i, 0) for i in ids}
 
 
-async def all_succeeded(api: Jobs, ids: list[uuid.UUID], timeout_s: float) -> None:
+async def all_succeeded(jobs: Jobs, ids: list[uuid.UUID], timeout_s: float) -> None:
     async def done() -> bool:
-        return (await final_states(api.engine, ids)).get("succeeded", 0) == len(ids)
+        return (await final_states(jobs.engine, ids)).get("succeeded", 0) == len(ids)
 
     await wait_for(done, timeout_s=timeout_s, what=f"{len(ids)} jobs to succeed")
 
 
-async def send_echoes(api: Jobs, key: str, n: int, sleep_ms: int) -> list[uuid.UUID]:
+async def send_echoes(jobs: Jobs, key: str, n: int, sleep_ms: int) -> list[uuid.UUID]:
     ids = [uuid.uuid4() for _ in range(n)]
     for job_id in ids:
-        await api.enqueue(EchoV1(job_id=str(job_id), key=key, sleep_ms=sleep_ms))
+        await jobs.enqueue(EchoV1(job_id=str(job_id), key=key, sleep_ms=sleep_ms))
     return ids
 
 
 async def test_sigkilled_worker_loses_nothing(
-    api: Jobs, spawn: Any, fault_settings: FolioSettings
+    jobs: Jobs, spawn: Any, fault_settings: FolioSettings
 ) -> None:
     key = uuid.uuid4().hex[:8]
-    ids = await send_echoes(api, key, 200, sleep_ms=40)
+    ids = await send_echoes(jobs, key, 200, sleep_ms=40)
     first = spawn(fault_settings)
     await wait_for(
-        lambda: _at_least(counter(fault_settings, key, "echo"), 40),
+        lambda: at_least(counter(fault_settings, key, "echo"), 40),
         timeout_s=60,
         what="the first worker to be busy",
     )
     first.kill()
-    states = await final_states(api.engine, ids)
+    states = await final_states(jobs.engine, ids)
     assert states.get("succeeded", 0) < 200, "the kill happened mid-run"
     spawn(fault_settings)
-    await all_succeeded(api, ids, timeout_s=120)
-    assert await terminal_events_per_job(api.engine, ids) == {1}
+    await all_succeeded(jobs, ids, timeout_s=120)
+    assert await terminal_events_per_job(jobs.engine, ids) == {1}
 
 
 async def test_redis_down_at_upload_then_relayed(
-    api: Jobs, spawn: Any, fault_settings: FolioSettings, own_redis: RedisServer
+    jobs: Jobs, spawn: Any, fault_settings: FolioSettings, own_redis: RedisServer
 ) -> None:
     key = uuid.uuid4().hex[:8]
     own_redis.stop()
-    ids = await send_echoes(api, key, 50, sleep_ms=0)
-    assert await final_states(api.engine, ids) == {"pending": 50}
+    ids = await send_echoes(jobs, key, 50, sleep_ms=0)
+    assert await final_states(jobs.engine, ids) == {"pending": 50}
     own_redis.start()
     spawn(fault_settings)  # its reconciler relays the outbox
-    await all_succeeded(api, ids, timeout_s=60)
-    assert await terminal_events_per_job(api.engine, ids) == {1}
+    await all_succeeded(jobs, ids, timeout_s=60)
+    assert await terminal_events_per_job(jobs.engine, ids) == {1}
 
 
 async def test_a_frozen_redis_does_not_stall_the_event_loop(
-    api: Jobs, spawn: Any, fault_settings: FolioSettings, own_redis: RedisServer
+    jobs: Jobs, spawn: Any, fault_settings: FolioSettings, own_redis: RedisServer
 ) -> None:
     # Given a Redis that hangs (the process stopped: connections open, no
     # reply) while a job is created and sent, as the API does per upload
     key = uuid.uuid4().hex[:8]
-    await send_echoes(api, key, 1, sleep_ms=0)  # the sender's connection is open
+    await send_echoes(jobs, key, 1, sleep_ms=0)  # the sender's connection is open
     assert own_redis.pid is not None
     loop = asyncio.get_running_loop()
     longest_gap = 0.0
@@ -175,7 +139,7 @@ async def test_a_frozen_redis_does_not_stall_the_event_loop(
     ticks = asyncio.create_task(ticker())
     os.kill(own_redis.pid, signal.SIGSTOP)
     try:
-        sending = asyncio.create_task(send_echoes(api, key, 1, sleep_ms=0))
+        sending = asyncio.create_task(send_echoes(jobs, key, 1, sleep_ms=0))
         await asyncio.sleep(1.0)
         assert not sending.done(), "the send waits for Redis"
     finally:
@@ -186,18 +150,18 @@ async def test_a_frozen_redis_does_not_stall_the_event_loop(
     # would have held it for the whole second), and the job still runs
     assert longest_gap < 0.25
     spawn(fault_settings)
-    await all_succeeded(api, [job_id], timeout_s=60)
+    await all_succeeded(jobs, [job_id], timeout_s=60)
 
 
 @pytest.mark.parametrize("fault", ["restart", "flushall"])
 async def test_redis_restart_or_flush_mid_run(
-    api: Jobs, spawn: Any, fault_settings: FolioSettings, own_redis: RedisServer, fault: str
+    jobs: Jobs, spawn: Any, fault_settings: FolioSettings, own_redis: RedisServer, fault: str
 ) -> None:
     key = uuid.uuid4().hex[:8]
-    ids = await send_echoes(api, key, 150, sleep_ms=30)
+    ids = await send_echoes(jobs, key, 150, sleep_ms=30)
     spawn(fault_settings)
     await wait_for(
-        lambda: _at_least(counter(fault_settings, key, "echo"), 30),
+        lambda: at_least(counter(fault_settings, key, "echo"), 30),
         timeout_s=60,
         what="the worker to be busy",
     )
@@ -207,52 +171,48 @@ async def test_redis_restart_or_flush_mid_run(
         client = aioredis.Redis.from_url(own_redis.url)
         await client.flushall()
         await client.aclose()
-    await all_succeeded(api, ids, timeout_s=120)
-    assert await terminal_events_per_job(api.engine, ids) == {1}
+    await all_succeeded(jobs, ids, timeout_s=120)
+    assert await terminal_events_per_job(jobs.engine, ids) == {1}
 
 
 async def test_sigterm_finishes_or_hands_back_running_jobs(
-    api: Jobs, spawn: Any, fault_settings: FolioSettings
+    jobs: Jobs, spawn: Any, fault_settings: FolioSettings
 ) -> None:
     key = uuid.uuid4().hex[:8]
     short, long = uuid.uuid4(), uuid.uuid4()
     worker = spawn(fault_settings, shutdown_ms=2_000)
-    await api.enqueue(EchoV1(job_id=str(short), key=key, sleep_ms=1_000))
-    await api.enqueue(SlowV1(job_id=str(long), key=key, steps=150, step_ms=40))
+    await jobs.enqueue(EchoV1(job_id=str(short), key=key, sleep_ms=1_000))
+    await jobs.enqueue(SlowV1(job_id=str(long), key=key, steps=150, step_ms=40))
     await wait_for(
-        lambda: _at_least(counter(fault_settings, key, "slow:steps"), 3),
+        lambda: at_least(counter(fault_settings, key, "slow:steps"), 3),
         timeout_s=30,
         what="both jobs to run",
     )
     assert worker.terminate() == 0
     # The short job finished within the grace period; the long one was handed back.
-    assert str((await api.get(short)).status) == "succeeded"
-    assert str((await api.get(long)).status) in {"running", "queued"}
+    assert str((await jobs.get(short)).status) == "succeeded"
+    assert str((await jobs.get(long)).status) in {"running", "queued"}
     spawn(fault_settings)
-    await all_succeeded(api, [short, long], timeout_s=60)
+    await all_succeeded(jobs, [short, long], timeout_s=60)
 
 
 async def test_a_job_that_kills_its_worker_is_quarantined(
-    api: Jobs, spawn: Any, fault_settings: FolioSettings
+    jobs: Jobs, spawn: Any, fault_settings: FolioSettings
 ) -> None:
     key = uuid.uuid4().hex[:8]
     poison = uuid.uuid4()
     spawn(fault_settings)
-    await api.enqueue(SuicideV1(job_id=str(poison), key=key), max_retries=2)
-    ids = await send_echoes(api, key, 20, sleep_ms=0)
+    await jobs.enqueue(SuicideV1(job_id=str(poison), key=key), max_retries=2)
+    ids = await send_echoes(jobs, key, 20, sleep_ms=0)
 
     async def dead() -> bool:
-        return str((await api.get(poison)).status) == "dead"
+        return str((await jobs.get(poison)).status) == "dead"
 
     await wait_for(dead, timeout_s=120, what="the poison job to be quarantined")
-    job = await api.get(poison)
+    job = await jobs.get(poison)
     assert job.cause == "poison"
     assert job.attempts == 3
     assert await counter(fault_settings, key, "suicide") == 3
     # the worker came back each time and serves other work
-    more = await send_echoes(api, key, 10, sleep_ms=0)
-    await all_succeeded(api, ids + more, timeout_s=60)
-
-
-async def _at_least(coro: Any, n: int) -> bool:
-    return int(await coro) >= n
+    more = await send_echoes(jobs, key, 10, sleep_ms=0)
+    await all_succeeded(jobs, ids + more, timeout_s=60)

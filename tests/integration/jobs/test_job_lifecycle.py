@@ -1,35 +1,32 @@
 """The job lifecycle on real Redis and PostgreSQL, through Folio's middleware.
 
 Every state of the design is reached and recorded; retries, permanent
-failures, dead letters, cancellation, manual retry, re-drive and fan-in
-behave as the design says.
+failures, dead letters, cancellation, manual retry and re-drive behave as
+the design says (families of jobs: ``test_job_families.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis.asyncio as aioredis
 import sqlalchemy as sa
-from job_actors import BrokenV1, EchoV1, ParentV1, SlowV1, TimedV1
-from jobkit import RunningWorker, counter, state_history, wait_for, wait_status
 from sqlalchemy.ext.asyncio import AsyncEngine
+from support.actors import BrokenV1, EchoV1, SlowV1, TimedV1, new_id
+from support.jobs import at_least, counter, state_history, wait_for, wait_status
+from support.workers import RunningWorker
 
+from folio_shared.broker import create_broker
 from folio_shared.db.engine import create_session_factory
 from folio_shared.db.models import Job, JobEvent
 from folio_shared.errors import JobStateConflict
 from folio_shared.jobs import Jobs, outbox, store
-from folio_shared.jobs.family import child_job_id
 from folio_shared.messages import Priority, Queue
 from folio_shared.settings import FolioSettings
 
 pytestmark = pytest.mark.integration
-
-
-def new_id() -> uuid.UUID:
-    return uuid.uuid4()
 
 
 async def test_a_job_goes_from_pending_to_succeeded(
@@ -38,7 +35,7 @@ async def test_a_job_goes_from_pending_to_succeeded(
     job_id = new_id()
     job = await jobs.enqueue(EchoV1(job_id=str(job_id), key=key, value=7))
     assert job.id == job_id
-    done = await wait_status(jobs, job_id, {"succeeded"})
+    done = await wait_status(jobs, job_id, "succeeded")
     assert done.result == {"value": 7, "attempt": 1}
     assert done.attempts == 1
     assert done.progress == 100
@@ -58,7 +55,7 @@ async def test_a_transient_failure_is_retried_with_backoff(
 ) -> None:
     job_id = new_id()
     await jobs.enqueue(EchoV1(job_id=str(job_id), key=key, fail_times=2))
-    done = await wait_status(jobs, job_id, {"succeeded"})
+    done = await wait_status(jobs, job_id, "succeeded")
     assert done.attempts == 3
     assert await counter(settings, key, f"echo:{job_id}") == 3
     assert await state_history(engine, job_id) == [
@@ -78,7 +75,7 @@ async def test_a_permanent_error_fails_at_once_with_a_readable_reason(
 ) -> None:
     job_id = new_id()
     await jobs.enqueue(BrokenV1(job_id=str(job_id), key=key))
-    failed = await wait_status(jobs, job_id, {"failed"})
+    failed = await wait_status(jobs, job_id, "failed")
     assert failed.attempts == 1
     assert failed.error_type == "UnsupportedFileType"
     assert failed.error_message == "this file type cannot be processed"
@@ -93,7 +90,7 @@ async def test_a_timed_out_attempt_is_recorded_as_a_timeout(
     # Given an actor limited to 300 ms per attempt and one retry
     job_id = new_id()
     await jobs.enqueue(TimedV1(job_id=str(job_id), key=key))
-    dead = await wait_status(jobs, job_id, {"dead"})
+    dead = await wait_status(jobs, job_id, "dead")
     # Then both attempts were cut at the limit, and the cause says so
     assert dead.attempts == 2
     assert dead.cause == "timeout"
@@ -164,7 +161,7 @@ async def test_exhausted_retries_go_dead_then_retry_and_redrive_run_them_once(
     await jobs.enqueue(EchoV1(job_id=str(first), key=key, fail_times=3), max_retries=2)
     await jobs.enqueue(EchoV1(job_id=str(second), key=key, fail_times=3), max_retries=2)
     for job_id in (first, second):
-        dead = await wait_status(jobs, job_id, {"dead"})
+        dead = await wait_status(jobs, job_id, "dead")
         assert dead.attempts == 3
         assert dead.error_type == "ConnectionError"
         assert dead.cause == "error"
@@ -174,13 +171,13 @@ async def test_exhausted_retries_go_dead_then_retry_and_redrive_run_them_once(
 
     # When the first is retried by hand
     await jobs.retry(first)
-    assert (await wait_status(jobs, first, {"succeeded"})).attempts == 1
+    assert (await wait_status(jobs, first, "succeeded")).attempts == 1
     # and the dead-letter queue is re-driven
     resent = await jobs.redrive("documents")
 
     # Then only the second ran again (the first's dead letter is dropped, not re-run)
     assert resent == 1
-    assert (await wait_status(jobs, second, {"succeeded"})).attempts == 1
+    assert (await wait_status(jobs, second, "succeeded")).attempts == 1
     await asyncio.sleep(0.5)
     assert await counter(settings, key, f"echo:{first}") == 4
     assert await counter(settings, key, f"echo:{second}") == 4
@@ -213,7 +210,7 @@ async def test_a_redrive_never_makes_a_second_active_job_of_a_document(
         document_id=doc_id,
         max_retries=0,
     )
-    await wait_status(jobs, dead, {"dead"})
+    await wait_status(jobs, dead, "dead")
     await wait_for(
         lambda: _count_at_least(dead_letters(settings, "documents"), 1), what="a dead letter"
     )
@@ -238,7 +235,7 @@ async def test_a_redrive_never_makes_a_second_active_job_of_a_document(
             sa.text("UPDATE jobs SET status = 'succeeded' WHERE id = :j"), {"j": other}
         )
     assert await jobs.redrive("documents") == 1
-    assert (await wait_status(jobs, dead, {"succeeded"})).attempts == 1
+    assert (await wait_status(jobs, dead, "succeeded")).attempts == 1
 
 
 async def _count_at_least(coro: object, n: int) -> bool:
@@ -251,8 +248,6 @@ async def test_cancel_a_queued_job_and_it_never_runs(
     # Given a job whose message waits in the delay queue
     job_id = new_id()
     async with jobs.sessions() as session:
-        from datetime import UTC, datetime, timedelta
-
         await outbox.enqueue(
             session,
             EchoV1(job_id=str(job_id), key=key),
@@ -277,93 +272,15 @@ async def test_cancel_a_running_job_stops_it_at_its_next_progress_call(
     job_id = new_id()
     await jobs.enqueue(SlowV1(job_id=str(job_id), key=key, steps=400, step_ms=25))
     await wait_for(
-        lambda: _at_least(counter(settings, key, "slow:steps"), 5), what="the job to be running"
+        lambda: at_least(counter(settings, key, "slow:steps"), 5), what="the job to be running"
     )
     await jobs.cancel(job_id)
-    done = await wait_status(jobs, job_id, {"cancelled"}, timeout_s=10)
+    done = await wait_status(jobs, job_id, "cancelled", timeout_s=10)
     assert done.cause == "cancelled"
     steps = await counter(settings, key, "slow:steps")
     await asyncio.sleep(0.5)
     assert await counter(settings, key, "slow:steps") == steps, "the actor stopped"
     assert steps < 400
-
-
-async def _at_least(coro: object, n: int) -> bool:
-    return int(await coro) >= n  # type: ignore[misc]
-
-
-async def test_fan_out_runs_its_completion_once_despite_redeliveries(
-    jobs: Jobs, key: str, settings: FolioSettings, worker: RunningWorker
-) -> None:
-    parent_id = new_id()
-    await jobs.enqueue(ParentV1(job_id=str(parent_id), key=key, children=20, child_sleep_ms=150))
-    # redeliver three children while the family runs
-    await wait_for(lambda: _at_least(counter(settings, key, "child"), 1), what="children running")
-    for index in (0, 7, 19):
-        child = await jobs.get(child_job_id(parent_id, index))
-        assert child.message is not None
-        outbox.resend(worker.broker, child.id, child.message, continuation=False)
-    parent = await wait_status(jobs, parent_id, {"succeeded"}, timeout_s=60)
-    # and three more after everything finished
-    for index in (1, 2, 3):
-        child = await jobs.get(child_job_id(parent_id, index))
-        assert child.message is not None
-        outbox.resend(worker.broker, child.id, child.message, continuation=False)
-    await asyncio.sleep(1.5)
-
-    assert parent.children_total == 20
-    assert parent.children_done == 20
-    assert await counter(settings, key, "complete") == 1
-    assert await counter(settings, key, "parent") == 1
-    for index in range(20):
-        assert await counter(settings, key, f"child:{index}") == 1, f"child {index} ran twice"
-    assert parent.result == {"completions": 1}
-
-
-async def test_cancelling_a_parent_cancels_its_children(
-    jobs: Jobs, key: str, settings: FolioSettings
-) -> None:
-    parent_id = new_id()
-    await jobs.enqueue(ParentV1(job_id=str(parent_id), key=key, children=30, child_sleep_ms=1000))
-    await wait_for(lambda: _at_least(counter(settings, key, "child"), 1), what="children running")
-    await jobs.cancel(parent_id)
-    await wait_status(jobs, parent_id, {"cancelled"})
-    await asyncio.sleep(2)
-    statuses = [str((await jobs.get(child_job_id(parent_id, i))).status) for i in range(30)]
-    assert statuses.count("cancelled") >= 20
-    assert set(statuses) <= {"cancelled", "succeeded"}
-    assert await counter(settings, key, "complete") == 0
-
-
-async def test_a_parent_cancelled_while_it_hands_over_to_its_children_ends_cancelled(
-    jobs: Jobs, key: str, settings: FolioSettings
-) -> None:
-    """The cancel arrives after the parent's last progress() but before it
-    returns WAITING: it holds its lease, so the cancel is only requested;
-    the hand-over must carry it out (the parent would otherwise wait for
-    children that were cancelled, forever)."""
-    parent_id = new_id()
-    await jobs.enqueue(
-        ParentV1(job_id=str(parent_id), key=key, children=3, child_sleep_ms=3000, hold_ms=10_000)
-    )
-
-    async def holding() -> bool:
-        job = await jobs.get(parent_id)
-        return job.status == "running" and job.stage == "waiting for children"
-
-    await wait_for(holding, what="the parent to hold after its last progress()")
-    cancelled = await jobs.cancel(parent_id)
-    # Requested only (it holds its lease). cancel() reads the job back after
-    # its commit, and the parent polls every 20 ms, so the read may already
-    # see the hand-over's outcome: the parent itself says which path it took.
-    assert cancelled.cancel_requested_at is not None
-    assert cancelled.status in ("running", "cancelled")
-    done = await wait_status(jobs, parent_id, {"cancelled"}, timeout_s=20)
-    assert await counter(settings, key, "cancel seen while holding") == 1
-    assert done.cause == "cancelled"
-    assert done.lease_expires_at is None
-    await asyncio.sleep(1)
-    assert await counter(settings, key, "complete") == 0
 
 
 async def test_a_critical_job_overtakes_a_normal_backlog(
@@ -380,7 +297,7 @@ async def test_a_critical_job_overtakes_a_normal_backlog(
     # When a critical job is sent behind it
     critical = new_id()
     await jobs.enqueue(EchoV1(job_id=str(critical), key=key), priority=Priority.CRITICAL)
-    done = await wait_status(jobs, critical, {"succeeded"}, timeout_s=60)
+    done = await wait_status(jobs, critical, "succeeded", timeout_s=60)
     # Then it ran before most of the backlog
     started_before = 0
     for job_id in backlog:
@@ -397,8 +314,6 @@ async def test_the_reconciler_leaves_a_waiting_message_alone(
     # Given a job whose message waits, unconsumed, longer than lost_after
     # (no worker here consumes the embeddings queue; the sender is a broker
     # of its own, as the API's is)
-    from folio_shared.broker import create_broker
-
     api_broker = create_broker(settings)
     client = aioredis.Redis.from_url(settings.redis.url)
     api = Jobs(engine, api_broker, client)

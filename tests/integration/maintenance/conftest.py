@@ -11,9 +11,9 @@ from typing import Any
 
 import dramatiq
 import pytest
-import redis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from support.jobs import drop_namespace
 
 from folio_shared.broker import create_broker
 from folio_shared.db.engine import create_session_factory
@@ -80,9 +80,4 @@ def broker(settings: FolioSettings) -> Iterator[dramatiq.Broker]:
     b = create_broker(settings)
     yield b
     b.close()
-    client = redis.Redis.from_url(settings.redis.url)
-    keys = list(client.scan_iter(f"{settings.broker.namespace}:*", count=1000))
-    keys += list(client.scan_iter(f"folio:{settings.broker.namespace}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    drop_namespace(settings.redis.url, settings.broker.namespace)

@@ -6,12 +6,8 @@ and visible on its job, never dropped."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from folio_devstack.workers import WorkerProcess
 from folio_scheduler.sender import JobSender
 from folio_shared.db.enums import DocumentStatus
 from folio_shared.db.models import Document, Job, Tenant
@@ -29,40 +26,18 @@ from folio_shared.settings import FolioSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-HERE = Path(__file__).parent
-
 
 @pytest.fixture
-def worker_log(tmp_path: Path) -> Path:
-    return tmp_path / "worker.log"
-
-
-@pytest.fixture
-def worker(settings: FolioSettings, worker_log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")}
-    env.update(
-        FOLIO_ENV="test",
-        FOLIO_DATABASE_URL=settings.database.url,
-        FOLIO_REDIS_URL=settings.redis.url,
-        FOLIO_BROKER_NAMESPACE=settings.broker.namespace,
-        FOLIO_STORAGE_LOCAL_ROOT=str(settings.storage.local_root),
+def maintenance_worker(settings: FolioSettings, spawn: Any) -> WorkerProcess:
+    """worker-docs' maintenance actors in a real worker process."""
+    return spawn(
+        settings,
+        module="support.maintenance_worker",
+        queues=physical_queue_names(Queue.MAINTENANCE),
+        threads=2,
         FOLIO_JOBS_MIN_BACKOFF_MS="1000",
         FOLIO_JOBS_MAX_BACKOFF_MS="2000",
-        FOLIO_LOG_FORMAT="console",
-        FOLIO_LOG_LEVEL="WARNING",
-        PYTHONPATH=os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]),
     )
-    queues = physical_queue_names(Queue.MAINTENANCE)
-    with worker_log.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dramatiq", "maintenance_worker", "--processes", "1",
-             "--threads", "2", "--queues", *queues],
-            env=env,
-            stderr=log,
-        )  # fmt: skip
-        yield proc
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 async def _wait_job(engine: AsyncEngine, job_id: uuid.UUID, done: set[str]) -> Any:
@@ -77,8 +52,7 @@ async def _wait_job(engine: AsyncEngine, job_id: uuid.UUID, done: set[str]) -> A
 
 
 async def test_a_maintenance_run_is_a_job_with_its_summary(
-    worker: subprocess.Popen[bytes],
-    worker_log: Path,
+    maintenance_worker: WorkerProcess,
     settings: FolioSettings,
     broker: dramatiq.Broker,
     engine: AsyncEngine,
@@ -118,7 +92,8 @@ async def test_a_maintenance_run_is_a_job_with_its_summary(
             keys = set((await conn.scalars(sa.select(Document.storage_key))).all())
         assert keys == {"m/fresh"}
         # and the worker did not call the returned summary a discarded value
-        assert "returned a value" not in worker_log.read_text(), worker_log.read_text()
+        worker_log = Path(maintenance_worker.log.name).read_text()
+        assert "returned a value" not in worker_log, worker_log
 
         # When a run fails (its table is unavailable), it is retried, visibly
         async with engine.begin() as conn:

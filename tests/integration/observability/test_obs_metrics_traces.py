@@ -12,12 +12,14 @@ import uuid
 
 import pytest
 import redis.asyncio as aioredis
-from obs_actors import BrokenV1, BuggyV1, EchoV1, ParentV1, new_id
-from obskit import RunningWorker, scrape, value, wait_for, wait_status
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine
+from support.actors import BrokenV1, BuggyV1, EchoV1, ParentV1, new_id
+from support.jobs import wait_for, wait_status
+from support.metrics import scrape, value
+from support.workers import RunningWorker
 
 from folio_shared.jobs import Jobs
 from folio_shared.jobs.family import child_job_id
@@ -33,7 +35,7 @@ async def test_scraped_metrics_count_jobs_by_actor_queue_and_outcome(
 ) -> None:
     before = scrape(worker.metrics_port)
     key = uuid.uuid4().hex[:8]
-    ok = [uuid.UUID(new_id()) for _ in range(3)]
+    ok = [new_id() for _ in range(3)]
     for jid in ok:
         await jobs.enqueue(EchoV1(job_id=str(jid), key=key))
     flaky = uuid.uuid4()
@@ -50,8 +52,8 @@ async def test_scraped_metrics_count_jobs_by_actor_queue_and_outcome(
 
     async def settled() -> bool:
         after = scrape(worker.metrics_port)
-        return value(after, "folio_dead_letters_total", actor="obs.buggy", queue="documents") > (
-            value(before, "folio_dead_letters_total", actor="obs.buggy", queue="documents")
+        return value(after, "folio_dead_letters_total", actor="test.buggy", queue="documents") > (
+            value(before, "folio_dead_letters_total", actor="test.buggy", queue="documents")
         )
 
     await wait_for(settled, what="the dead letter counted")
@@ -60,15 +62,15 @@ async def test_scraped_metrics_count_jobs_by_actor_queue_and_outcome(
     def delta(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
 
-    echo = {"actor": "obs.echo", "queue": "documents"}
+    echo = {"actor": "test.echo", "queue": "documents"}
     assert delta("folio_jobs_total", outcome="succeeded", **echo) == 4
     assert delta("folio_jobs_total", outcome="retried", **echo) == 1
     assert delta("folio_job_retries_total", **echo) == 1
     assert delta("folio_job_duration_seconds_count", **echo) == 5
     assert delta("folio_job_duration_seconds_bucket", le="+Inf", **echo) == 5
-    broken_labels = {"actor": "obs.broken", "queue": "documents"}
+    broken_labels = {"actor": "test.broken", "queue": "documents"}
     assert delta("folio_jobs_total", outcome="failed", **broken_labels) == 1
-    buggy = {"actor": "obs.buggy", "queue": "documents"}
+    buggy = {"actor": "test.buggy", "queue": "documents"}
     assert delta("folio_jobs_total", outcome="retried", **buggy) == 1
     assert delta("folio_jobs_total", outcome="dead", **buggy) == 1
     assert delta("folio_dead_letters_total", **buggy) == 1
@@ -94,34 +96,34 @@ async def test_one_trace_runs_from_the_request_through_parent_children_and_compl
     parent = uuid.uuid4()
     tracer = trace.get_tracer("tests")
     with tracer.start_as_current_span("POST /v1/documents") as request:
-        await jobs.enqueue(ParentV1(job_id=str(parent), key=uuid.uuid4().hex[:8], pages=3))
+        await jobs.enqueue(ParentV1(job_id=str(parent), key=uuid.uuid4().hex[:8], children=3))
     trace_id = request.get_span_context().trace_id
     await wait_status(jobs, parent, "succeeded")
 
     async def all_spans() -> list[object] | None:
         mine = [s for s in spans.get_finished_spans() if s.context.trace_id == trace_id]
         names = [s.name for s in mine]
-        done = names.count("process obs.page") == 3 and "process obs.complete" in names
+        done = names.count("process test.child") == 3 and "process test.complete" in names
         return mine if done else None
 
     mine = await wait_for(all_spans, what="every span of the trace")
     consumers = {
-        s.name: s for s in mine if s.kind == SpanKind.CONSUMER and s.name != "process obs.page"
+        s.name: s for s in mine if s.kind == SpanKind.CONSUMER and s.name != "process test.child"
     }
-    pages = [s for s in mine if s.name == "process obs.page"]
+    pages = [s for s in mine if s.name == "process test.child"]
     producers = [s for s in mine if s.kind == SpanKind.PRODUCER]
     # The request sent the parent; the parent sent three pages; a page (the
     # last one) sent the completion.
     assert sorted(s.name for s in producers) == [
-        "send obs.complete",
-        "send obs.page",
-        "send obs.page",
-        "send obs.page",
-        "send obs.parent",
+        "send test.child",
+        "send test.child",
+        "send test.child",
+        "send test.complete",
+        "send test.parent",
     ]
-    process_parent = consumers["process obs.parent"]
+    process_parent = consumers["process test.parent"]
     assert process_parent.parent is not None
-    send_parent = next(s for s in producers if s.name == "send obs.parent")
+    send_parent = next(s for s in producers if s.name == "send test.parent")
     assert process_parent.parent.span_id == send_parent.context.span_id
     assert send_parent.parent is not None
     assert send_parent.parent.span_id == request.get_span_context().span_id
@@ -134,17 +136,17 @@ async def test_one_trace_runs_from_the_request_through_parent_children_and_compl
         assert s.attributes["folio.parent_job_id"] == str(parent)
         assert s.attributes["folio.page_no"] in (1, 2, 3)
         assert s.attributes["messaging.destination.name"] == "ocr"
-    assert consumers["process obs.complete"].attributes["folio.job_id"] == str(parent)  # type: ignore[index]
+    assert consumers["process test.complete"].attributes["folio.job_id"] == str(parent)  # type: ignore[index]
 
 
 async def test_live_workers_show_host_pid_queues_and_current_jobs(
-    jobs: Jobs, worker: RunningWorker, client: aioredis.Redis, settings: FolioSettings
+    jobs: Jobs, worker: RunningWorker, redis: aioredis.Redis, settings: FolioSettings
 ) -> None:
     slow = uuid.uuid4()
     await jobs.enqueue(EchoV1(job_id=str(slow), key=uuid.uuid4().hex[:8], sleep_ms=1_500))
 
     async def running() -> object:
-        found = await list_workers(client, settings.broker.namespace)
+        found = await list_workers(redis, settings.broker.namespace)
         return found if found and str(slow) in found[0].current_jobs else None
 
     (w,) = await wait_for(running, what="the worker to report its job")
@@ -166,7 +168,7 @@ async def test_a_job_whose_progress_stops_moving_is_reported_stalled(
         return [j for j in found if j.id == slow]
 
     (job,) = await wait_for(stalled, timeout_s=10, what="the job to be stalled")
-    assert job.actor == "obs.echo"
+    assert job.actor == "test.echo"
     assert job.idle_s >= 0.8
     assert job.stage == "echoing"
     await wait_status(jobs, slow, "succeeded")

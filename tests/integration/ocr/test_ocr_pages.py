@@ -36,7 +36,7 @@ OPTIONS = OcrOptions(languages="eng+por", dpi=300)
 
 
 @pytest.fixture(scope="module")
-def pool() -> Iterator[OcrPool]:
+def ocr_pool() -> Iterator[OcrPool]:
     with OcrPool(2, memory_limit_bytes=1024**3, wall_time_limit_s=60) as p:
         p.start()
         yield p
@@ -51,14 +51,14 @@ def png_source(data: bytes, page_no: int = 1) -> PageSource:
     [(ENGLISH, "png"), (PORTUGUESE, "png"), (ENGLISH, "pdf"), (PORTUGUESE, "pdf")],
     ids=["english-png", "portuguese-png", "english-pdf", "portuguese-pdf"],
 )
-def test_words_are_recovered_at_300_dpi(pool: OcrPool, lines: list[str], kind: str) -> None:
+def test_words_are_recovered_at_300_dpi(ocr_pool: OcrPool, lines: list[str], kind: str) -> None:
     page = text_page(lines)
     if kind == "pdf":
         source = PageSource(content_type="application/pdf", page_no=1, data=pdf_bytes(page))
     else:
         source = png_source(png_bytes(page))
 
-    result = pool.ocr_page(source, OPTIONS)
+    result = ocr_pool.ocr_page(source, OPTIONS)
 
     assert recovered_fraction(lines, result.text) >= 0.95, result.text
     assert result.dpi == 300
@@ -75,9 +75,9 @@ def test_words_are_recovered_at_300_dpi(pool: OcrPool, lines: list[str], kind: s
 
 
 @pytest.mark.parametrize("degrees", [90, 180])
-def test_rotated_page_is_recovered_with_rotation_on(pool: OcrPool, degrees: int) -> None:
+def test_rotated_page_is_recovered_with_rotation_on(ocr_pool: OcrPool, degrees: int) -> None:
     turned = text_page(ENGLISH).rotate(degrees, expand=True, fillcolor=255)
-    result = pool.ocr_page(
+    result = ocr_pool.ocr_page(
         png_source(png_bytes(turned)), OcrOptions(languages="eng+por", rotate=True)
     )
     assert recovered_fraction(ENGLISH, result.text) >= 0.95, result.text
@@ -85,20 +85,20 @@ def test_rotated_page_is_recovered_with_rotation_on(pool: OcrPool, degrees: int)
     assert (degrees + result.rotation_degrees) % 360 == 0
 
 
-def test_blank_page_is_flagged_low_confidence(pool: OcrPool) -> None:
-    result = pool.ocr_page(png_source(png_bytes(text_page([]))), OPTIONS)
+def test_blank_page_is_flagged_low_confidence(ocr_pool: OcrPool) -> None:
+    result = ocr_pool.ocr_page(png_source(png_bytes(text_page([]))), OPTIONS)
     assert result.word_count == 0
     assert result.mean_confidence == 0
     assert result.low_confidence
 
 
-def test_decompression_bomb_is_refused_before_decoding(pool: OcrPool) -> None:
+def test_decompression_bomb_is_refused_before_decoding(ocr_pool: OcrPool) -> None:
     bomb = png_claiming(100_000, 100_000)
     assert len(bomb) < 1000
     with pytest.raises(ImageTooLarge) as info:
-        pool.ocr_page(png_source(bomb), OPTIONS)
+        ocr_pool.ocr_page(png_source(bomb), OPTIONS)
     assert info.value.code == "image_too_large"
-    assert pool.ocr_page(png_source(png_bytes(text_page(ENGLISH[:1]))), OPTIONS).word_count > 0
+    assert ocr_pool.ocr_page(png_source(png_bytes(text_page(ENGLISH[:1]))), OPTIONS).word_count > 0
 
 
 def test_image_exploding_in_memory_kills_only_its_child() -> None:
@@ -113,36 +113,36 @@ def test_image_exploding_in_memory_kills_only_its_child() -> None:
     assert after.word_count > 0
 
 
-def test_truncated_png_is_unreadable(pool: OcrPool) -> None:
+def test_truncated_png_is_unreadable(ocr_pool: OcrPool) -> None:
     data = png_bytes(text_page(ENGLISH))
     with pytest.raises(UnreadableImage) as info:
-        pool.ocr_page(png_source(data[: len(data) // 2]), OPTIONS)
+        ocr_pool.ocr_page(png_source(data[: len(data) // 2]), OPTIONS)
     assert "truncated" in str(info.value)
-    assert pool.ocr_page(png_source(png_bytes(text_page(ENGLISH[:1]))), OPTIONS).word_count > 0
+    assert ocr_pool.ocr_page(png_source(png_bytes(text_page(ENGLISH[:1]))), OPTIONS).word_count > 0
 
 
-def test_tiff_with_a_thousand_pages_is_refused(pool: OcrPool) -> None:
+def test_tiff_with_a_thousand_pages_is_refused(ocr_pool: OcrPool) -> None:
     source = PageSource(content_type="image/tiff", page_no=1, data=many_page_tiff(1000))
     began = time.monotonic()
     with pytest.raises(TooManyPages) as info:
-        pool.ocr_page(source, OPTIONS)
+        ocr_pool.ocr_page(source, OPTIONS)
     assert time.monotonic() - began < 10
     assert info.value.details["max_pages"] == 500
-    assert pool.ocr_page(png_source(png_bytes(text_page(ENGLISH[:1]))), OPTIONS).word_count > 0
+    assert ocr_pool.ocr_page(png_source(png_bytes(text_page(ENGLISH[:1]))), OPTIONS).word_count > 0
 
 
-def test_tiff_frames_are_pages(pool: OcrPool) -> None:
+def test_tiff_frames_are_pages(ocr_pool: OcrPool) -> None:
     first, second = text_page(ENGLISH[:2]), text_page(PORTUGUESE)
     out = io.BytesIO()
     first.save(out, format="TIFF", save_all=True, append_images=[second], dpi=(300, 300))
     source = PageSource(content_type="image/tiff", page_no=2, data=out.getvalue())
-    result = pool.ocr_page(source, OPTIONS)
+    result = ocr_pool.ocr_page(source, OPTIONS)
     assert result.page_no == 2
     assert recovered_fraction(PORTUGUESE, result.text) >= 0.95, result.text
 
 
-def test_a_hanging_page_times_out_and_the_pool_lives_on(pool: OcrPool) -> None:
+def test_a_hanging_page_times_out_and_the_pool_lives_on(ocr_pool: OcrPool) -> None:
     # A 1 ms limit: no page finishes; the child is killed and replaced.
     with pytest.raises(ChildTimedOut):
-        pool.ocr_page(png_source(png_bytes(text_page(ENGLISH))), OPTIONS, timeout_s=0.001)
-    assert pool.ocr_page(png_source(png_bytes(text_page(ENGLISH[:1]))), OPTIONS).word_count > 0
+        ocr_pool.ocr_page(png_source(png_bytes(text_page(ENGLISH))), OPTIONS, timeout_s=0.001)
+    assert ocr_pool.ocr_page(png_source(png_bytes(text_page(ENGLISH[:1]))), OPTIONS).word_count > 0

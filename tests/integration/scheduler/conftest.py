@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
+from support.jobs import drop_namespace
 
 from folio_shared.settings import (
     BrokerSettings,
@@ -30,11 +30,4 @@ def settings(database_url: str, test_servers: Any, tmp_path: Path) -> Iterator[F
         broker=BrokerSettings(namespace=namespace),
         storage=StorageSettings(local_root=tmp_path / "store"),
     )
-    client = redis.Redis.from_url(test_servers.redis_url)
-    keys = [
-        *client.scan_iter(f"{namespace}:*", count=1000),
-        *client.scan_iter(f"folio:{namespace}:*", count=1000),
-    ]
-    if keys:
-        client.delete(*keys)
-    client.close()
+    drop_namespace(test_servers.redis_url, namespace)

@@ -8,19 +8,14 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
+from support.live_server import LiveServer, serve
 
-from folio_api.app import create_app
 from folio_shared.settings import (
     DatabaseSettings,
     FolioSettings,
@@ -32,54 +27,29 @@ from folio_shared.storage import LocalStorage, S3Storage, Signer, Storage
 SIGNING_SECRET = "contract-test-signing-secret-0123456789"
 
 
-@dataclass
-class LiveApi:
-    """A Folio API served by uvicorn in a background thread."""
-
-    base_url: str
-    server: uvicorn.Server
-    thread: threading.Thread
-
-
 @pytest.fixture
-def live_api(tmp_path: Path, test_servers: Any) -> Iterator[LiveApi]:
+def live_api(tmp_path: Path, test_servers: Any) -> Iterator[LiveServer]:
     """The API over local storage in ``tmp_path / "store"``, on a free port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    base_url = f"http://127.0.0.1:{port}"
-    settings = FolioSettings(
-        env="test",
-        storage=StorageSettings(
-            backend="local",
-            local_root=tmp_path / "store",
-            signing_secret=SIGNING_SECRET,
-            public_base_url=base_url,
-        ),
-        redis=RedisSettings(url=test_servers.redis_url),
-        database=DatabaseSettings(url=test_servers.pg_admin_url),
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the API server did not start", pytrace=False)
-        time.sleep(0.01)
-    try:
-        yield LiveApi(base_url, server, thread)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+
+    def settings_for(base_url: str) -> FolioSettings:
+        return FolioSettings(
+            env="test",
+            storage=StorageSettings(
+                backend="local",
+                local_root=tmp_path / "store",
+                signing_secret=SIGNING_SECRET,
+                public_base_url=base_url,
+            ),
+            redis=RedisSettings(url=test_servers.redis_url),
+            database=DatabaseSettings(url=test_servers.pg_admin_url),
+        )
+
+    with serve(settings_for) as server:
+        yield server
 
 
 @pytest.fixture
-async def local_storage(tmp_path: Path, live_api: LiveApi) -> AsyncIterator[LocalStorage]:
+async def local_storage(tmp_path: Path, live_api: LiveServer) -> AsyncIterator[LocalStorage]:
     """An open local storage in the live API's folder, signing URLs to it."""
     store = LocalStorage(
         tmp_path / "store", signer=Signer(SIGNING_SECRET), public_base_url=live_api.base_url

@@ -18,7 +18,7 @@ from folio_worker_docs.text.types import ExtractedPage
 
 
 @pytest.fixture(scope="module")
-def spans() -> TokenSpans:
+def token_spans() -> TokenSpans:
     return load_token_spans()
 
 
@@ -26,20 +26,20 @@ def _sentences(n: int, topic: str) -> str:
     return " ".join(f"Sentence {i} talks about {topic} in some detail." for i in range(n))
 
 
-def test_short_document_is_one_chunk(spans: TokenSpans) -> None:
-    chunks = chunk_pages([ExtractedPage(1, "Bees make honey.")], spans)
+def test_short_document_is_one_chunk(token_spans: TokenSpans) -> None:
+    chunks = chunk_pages([ExtractedPage(1, "Bees make honey.")], token_spans)
     assert len(chunks) == 1
     c = chunks[0]
     assert (c.index, c.text, c.page_start, c.page_end, c.char_start) == (
         0, "Bees make honey.", 1, 1, 0,
     )  # fmt: skip
-    assert c.token_count == len(spans("Bees make honey."))
+    assert c.token_count == len(token_spans("Bees make honey."))
 
 
-def test_chunks_respect_the_token_limit_and_overlap(spans: TokenSpans) -> None:
+def test_chunks_respect_the_token_limit_and_overlap(token_spans: TokenSpans) -> None:
     pages = [ExtractedPage(1, _sentences(200, "volcanoes"))]
     opts = ChunkingOptions(max_tokens=64, overlap_tokens=8)
-    chunks = chunk_pages(pages, spans, opts)
+    chunks = chunk_pages(pages, token_spans, opts)
     assert len(chunks) > 10
     text, _, _ = document_text(pages)
     for prev, cur in itertools.pairwise(chunks):
@@ -47,25 +47,25 @@ def test_chunks_respect_the_token_limit_and_overlap(spans: TokenSpans) -> None:
         assert cur.char_start > prev.char_start  # advancing
     for c in chunks:
         assert c.token_count <= 64
-        assert len(spans(c.text)) == c.token_count
+        assert len(token_spans(c.text)) == c.token_count
         assert text[c.char_start : c.char_end] == c.text
     assert chunks[-1].char_end == len(text)
 
 
-def test_chunks_prefer_sentence_ends(spans: TokenSpans) -> None:
+def test_chunks_prefer_sentence_ends(token_spans: TokenSpans) -> None:
     chunks = chunk_pages(
-        [ExtractedPage(1, _sentences(100, "tides"))], spans, ChunkingOptions(64, 8)
+        [ExtractedPage(1, _sentences(100, "tides"))], token_spans, ChunkingOptions(64, 8)
     )
     assert all(c.text.endswith(".") for c in chunks)
 
 
-def test_page_ranges_and_offsets(spans: TokenSpans) -> None:
+def test_page_ranges_and_offsets(token_spans: TokenSpans) -> None:
     pages = [
         ExtractedPage(1, _sentences(30, "glaciers")),
         ExtractedPage(2, ""),
         ExtractedPage(3, _sentences(30, "deserts")),
     ]
-    chunks = chunk_pages(pages, spans, ChunkingOptions(100, 10))
+    chunks = chunk_pages(pages, token_spans, ChunkingOptions(100, 10))
     _, starts, numbers = document_text(pages)
     assert numbers == [1, 2, 3]
     assert starts[1] == len(pages[0].text) + len(PAGE_SEPARATOR)
@@ -82,14 +82,14 @@ def test_page_ranges_and_offsets(spans: TokenSpans) -> None:
             assert "glaciers" not in c.text
 
 
-def test_empty_document_has_no_chunks(spans: TokenSpans) -> None:
-    assert chunk_pages([ExtractedPage(1, ""), ExtractedPage(2, "  \n")], spans) == []
+def test_empty_document_has_no_chunks(token_spans: TokenSpans) -> None:
+    assert chunk_pages([ExtractedPage(1, ""), ExtractedPage(2, "  \n")], token_spans) == []
 
 
-def test_text_without_spaces_still_advances(spans: TokenSpans) -> None:
+def test_text_without_spaces_still_advances(token_spans: TokenSpans) -> None:
     blob = "-".join(f"part{i}" for i in range(3000))  # tokens, but no spaces at all
-    chunks = chunk_pages([ExtractedPage(1, blob)], spans, ChunkingOptions(64, 16))
-    assert len(chunks) < 3 * len(spans(blob)) // 48
+    chunks = chunk_pages([ExtractedPage(1, blob)], token_spans, ChunkingOptions(64, 16))
+    assert len(chunks) < 3 * len(token_spans(blob)) // 48
 
 
 def test_invalid_options() -> None:

@@ -1,9 +1,12 @@
-"""Actors the job-engine tests run, declared on whichever broker is given.
+"""Actors the job-engine and observability tests run, declared on whichever
+broker is given.
 
 Their message types live here, not in Folio's registry: they exist for the
 tests only. Behaviour is driven by the message (sleep, fail N times, kill
-the worker) and every run is counted in Redis, so tests can tell how many
-times an actor body really ran.
+the worker) and every run is counted in Redis (``test:<key>:<what>``, read
+with :func:`support.jobs.runs`), so tests can tell how many times an actor
+body really ran. ``test.buggy`` fails with a bug until the test "fixes" it
+by setting ``test:<key>:fixed``.
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ class BrokenV1(Base, frozen=True, tag="test.broken.v1"):
     actor_name: ClassVar[str] = "test.broken"
 
 
+class BuggyV1(Base, frozen=True, tag="test.buggy.v1"):
+    actor_name: ClassVar[str] = "test.buggy"
+    mode: str = "normal"
+
+
 class SlowV1(Base, frozen=True, tag="test.slow.v1"):
     actor_name: ClassVar[str] = "test.slow"
     steps: int = 100
@@ -68,6 +76,7 @@ class ChildV1(Base, frozen=True, tag="test.child.v1"):
     actor_name: ClassVar[str] = "test.child"
     queue: ClassVar[Queue] = Queue.OCR
     index: int = 0
+    page_no: int = 1  # as an OCR page's message: telemetry labels its span with it
     sleep_ms: int = 0
 
 
@@ -98,6 +107,14 @@ def declare(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor[..., Any]]:
         await count(msg.key, "broken")
         raise UnsupportedFileType("this file type cannot be processed", job_id=msg.job_id)
 
+    @job_actor(BuggyV1, broker=broker, min_backoff_ms=20, max_backoff_ms=50)
+    async def buggy(msg: BuggyV1) -> dict[str, Any]:
+        await count(msg.key, f"buggy:{msg.job_id}")
+        if not await resources().redis.get(f"test:{msg.key}:fixed"):
+            raise RuntimeError(f"bug in mode {msg.mode}")
+        await count(msg.key, f"buggy-ok:{msg.job_id}")
+        return {"mode": msg.mode}
+
     @job_actor(SlowV1, broker=broker)
     async def slow(msg: SlowV1) -> dict[str, int]:
         await count(msg.key, "slow:started")
@@ -126,6 +143,7 @@ def declare(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor[..., Any]]:
                 job_id=_child_id(msg, i),
                 key=msg.key,
                 index=i,
+                page_no=i + 1,
                 sleep_ms=msg.child_sleep_ms,
             )
             for i in range(msg.children)
@@ -162,6 +180,7 @@ def declare(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor[..., Any]]:
     @job_actor(ChildV1, broker=broker)
     async def child(msg: ChildV1) -> dict[str, int]:
         await count(msg.key, f"child:{msg.index}")
+        await count(msg.key, f"child:{msg.job_id}")
         await count(msg.key, "child")
         if msg.sleep_ms:
             await asyncio.sleep(msg.sleep_ms / 1000)
@@ -175,6 +194,7 @@ def declare(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor[..., Any]]:
     return {
         "echo": echo,
         "broken": broken,
+        "buggy": buggy,
         "slow": slow,
         "suicide": suicide,
         "timed": timed,
@@ -186,3 +206,8 @@ def declare(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor[..., Any]]:
 
 def _child_id(msg: ParentV1, index: int) -> str:
     return str(child_job_id(uuid.UUID(msg.job_id), index))
+
+
+def new_id() -> uuid.UUID:
+    """A fresh job id."""
+    return uuid.uuid4()

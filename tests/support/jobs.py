@@ -1,16 +1,14 @@
-"""Helpers of the job-engine tests (settings, waiting, counters, history)."""
+"""Job-engine helpers of the tests: settings, waiting, counters, history."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import dramatiq
 import redis
 import redis.asyncio as aioredis
 import sqlalchemy as sa
@@ -27,17 +25,20 @@ from folio_shared.settings import (
     StorageSettings,
 )
 
+#: Job settings of the tests: short leases, quick retries and reconciling.
+TEST_JOB_SETTINGS: dict[str, Any] = {
+    "lease_ms": 2_000,
+    "min_backoff_ms": 50,
+    "max_backoff_ms": 200,
+    "reconcile_interval_ms": 500,
+    "lost_after_ms": 2_000,
+    "max_retries": 3,
+}
 
-def job_settings_for(database_url: str, redis_url: str, tmp: Path, **jobs: Any) -> FolioSettings:
-    defaults: dict[str, Any] = {
-        "lease_ms": 2_000,
-        "min_backoff_ms": 50,
-        "max_backoff_ms": 200,
-        "reconcile_interval_ms": 500,
-        "lost_after_ms": 2_000,
-        "max_retries": 3,
-    }
-    defaults.update(jobs)
+
+def job_settings(database_url: str, redis_url: str, tmp: Path, **jobs: Any) -> FolioSettings:
+    """Settings of a job-engine test: a broker namespace of its own, local
+    storage under ``tmp``, :data:`TEST_JOB_SETTINGS` updated with ``jobs``."""
     return FolioSettings(
         env="test",
         database=DatabaseSettings(url=database_url),
@@ -45,11 +46,12 @@ def job_settings_for(database_url: str, redis_url: str, tmp: Path, **jobs: Any) 
         # Dead workers are noticed after 5 s instead of Dramatiq's 60 s.
         broker=BrokerSettings(namespace=f"t{uuid.uuid4().hex[:10]}", heartbeat_timeout_ms=5_000),
         storage=StorageSettings(local_root=tmp / "store"),
-        jobs=JobSettings(**defaults),
+        jobs=JobSettings(**{**TEST_JOB_SETTINGS, **jobs}),
     )
 
 
 def drop_namespace(redis_url: str, namespace: str) -> None:
+    """Delete every Redis key of a broker namespace (queues, Folio's own)."""
     client = redis.Redis.from_url(redis_url)
     for pattern in (f"{namespace}:*", f"folio:{namespace}:*"):
         keys = list(client.scan_iter(pattern, count=1000))
@@ -58,16 +60,10 @@ def drop_namespace(redis_url: str, namespace: str) -> None:
     client.close()
 
 
-@dataclass
-class RunningWorker:
-    broker: dramatiq.Broker
-    worker: dramatiq.Worker
-    actors: dict[str, Any]
-
-
 async def wait_for(
-    predicate: Callable[[], Any], *, timeout_s: float = 30, what: str = "condition"
+    predicate: Callable[[], Awaitable[Any]], *, timeout_s: float = 30, what: str = "condition"
 ) -> Any:
+    """The first truthy value ``predicate`` gives, polled every 50 ms."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = await predicate()
@@ -78,18 +74,24 @@ async def wait_for(
         await asyncio.sleep(0.05)
 
 
-async def wait_status(
-    jobs: Jobs, job_id: uuid.UUID, statuses: set[str], timeout_s: float = 30
-) -> Job:
+async def at_least(value: Awaitable[int], n: int) -> bool:
+    """Whether ``value`` (a counter read) is at least ``n``."""
+    return await value >= n
+
+
+async def wait_status(jobs: Jobs, job_id: uuid.UUID, *statuses: str, timeout_s: float = 30) -> Job:
+    """The job once its status is one of ``statuses``."""
+
     async def check() -> Job | None:
         job = await jobs.get(job_id)
         return job if str(job.status) in statuses else None
 
-    result: Job = await wait_for(check, timeout_s=timeout_s, what=f"job in {statuses}")
+    result: Job = await wait_for(check, timeout_s=timeout_s, what=f"job {job_id} in {statuses}")
     return result
 
 
 async def state_history(engine: AsyncEngine, job_id: uuid.UUID) -> list[str]:
+    """The statuses a job went through, in order (its ``state`` events)."""
     async with engine.connect() as conn:
         rows = await conn.execute(
             sa.select(JobEvent.status)
@@ -99,10 +101,15 @@ async def state_history(engine: AsyncEngine, job_id: uuid.UUID) -> list[str]:
         return [str(r[0]) for r in rows]
 
 
+async def runs(redis_client: aioredis.Redis, key: str, what: str) -> int:
+    """How many times the test actors counted ``what`` under ``key``."""
+    return int(await redis_client.get(f"test:{key}:{what}") or 0)
+
+
 async def counter(settings: FolioSettings, key: str, what: str) -> int:
+    """:func:`runs`, with a Redis client of its own."""
     client = aioredis.Redis.from_url(settings.redis.url)
     try:
-        value = await client.get(f"test:{key}:{what}")
+        return await runs(client, key, what)
     finally:
         await client.aclose()
-    return int(value or 0)

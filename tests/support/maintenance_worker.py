@@ -1,5 +1,5 @@
 """A worker module running only worker-docs' maintenance actors on Folio's
-broker and middleware (``python -m dramatiq maintenance_worker``)."""
+broker and middleware (``python -m dramatiq support.maintenance_worker``)."""
 
 from folio_shared.broker import setup_broker
 from folio_shared.logging import configure_logging
