@@ -10,6 +10,8 @@ HTTP routes and the CLI are thin wrappers.
   and the live workers it shows;
 - :mod:`.pause`: pausing and resuming a queue (:class:`QueuePause`);
 - :mod:`.dead`: the dead-letter workbench (list, inspect, re-drive, purge);
+- :mod:`.selection`: which dead jobs a re-drive or purge touches (the one
+  rule the ops API and ``folio dead`` apply);
 - :mod:`.attempts`: the error and traceback of every failed attempt
   (:class:`AttemptErrors` middleware);
 - :mod:`.stalled`: the stalled-job watchdog and the outbox backlog;

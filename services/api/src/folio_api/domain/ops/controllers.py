@@ -25,7 +25,6 @@ from folio_api.domain.auth.guards import (
 )
 from folio_api.domain.auth.principal import Principal
 from folio_api.domain.ops.schemas import (
-    MAX_SELECTION,
     DeadJobOut,
     DeadJobsOut,
     DeadSelection,
@@ -41,7 +40,6 @@ from folio_api.domain.ops.schemas import (
     WorkerOut,
     WorkersOut,
     convert,
-    dead_filter,
     selection,
 )
 from folio_api.errors import problem_responses
@@ -50,6 +48,7 @@ from folio_api.resources import Resources, get_resources
 from folio_shared.jobs import Jobs
 from folio_shared.messages import Queue
 from folio_shared.ops import dead, pause, queues, stalled, workers
+from folio_shared.ops.selection import MAX_SELECTION, dead_filter
 
 
 def audit_actor(principal: NamedDependency[Principal]) -> str:
@@ -130,11 +129,11 @@ class OpsController(Controller):
     async def redrive(
         self, state: State, principal: NamedDependency[Principal], data: JSONBody[RedriveIn]
     ) -> RedriveOut:
-        job_ids, flt = selection(data.job_ids, data.filter, data.all)
+        chosen = selection(data.job_ids, data.filter, data.all)
         report = await dead.redrive(
             _jobs(get_resources(state)),
-            job_ids=job_ids,
-            flt=flt,
+            job_ids=chosen.job_ids,
+            flt=chosen.flt,
             options=data.options or None,
             actor=audit_actor(principal),
         )
@@ -149,9 +148,12 @@ class OpsController(Controller):
     async def purge(
         self, state: State, principal: NamedDependency[Principal], data: JSONBody[DeadSelection]
     ) -> PurgeOut:
-        job_ids, flt = selection(data.job_ids, data.filter, data.all)
+        chosen = selection(data.job_ids, data.filter, data.all)
         gone = await dead.purge(
-            _jobs(get_resources(state)), job_ids=job_ids, flt=flt, actor=audit_actor(principal)
+            _jobs(get_resources(state)),
+            job_ids=chosen.job_ids,
+            flt=chosen.flt,
+            actor=audit_actor(principal),
         )
         return PurgeOut(purged=gone)
 

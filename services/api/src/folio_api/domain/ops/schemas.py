@@ -4,17 +4,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
 
 from folio_api.params import NoNulText
-from folio_shared.errors import InvalidInput
-from folio_shared.ops import dead
-
-#: Most dead jobs one list, re-drive or purge touches.
-MAX_SELECTION = 10_000
+from folio_shared.ops.selection import MAX_SELECTION, Selection, dead_filter, select_dead
 
 
 class QueueOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -131,11 +127,6 @@ class DeadFilterIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     until: datetime | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_SELECTION)] = 100
 
-    def narrows(self) -> bool:
-        """Whether any field other than ``limit`` is set."""
-        fields = (self.queue, self.actor, self.error_type, self.tenant_id, self.since, self.until)
-        return any(v is not None for v in fields)
-
 
 class DeadSelection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The dead jobs to purge: ``job_ids``, or a ``filter`` that narrows,
@@ -208,52 +199,14 @@ def convert(value: Any, type_: type[Any]) -> Any:
     return msgspec.convert(value, type_, from_attributes=True)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
-def dead_filter(
-    queue: str | None = None,
-    actor: str | None = None,
-    error_type: str | None = None,
-    tenant_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 100,
-) -> dead.DeadFilter:
-    """A :class:`~folio_shared.ops.dead.DeadFilter`; naive times are UTC."""
-    return dead.DeadFilter(
-        queue=queue,
-        actor=actor,
-        error_type=error_type,
-        tenant_id=tenant_id,
-        since=_utc(since),
-        until=_utc(until),
-        limit=limit,
-    )
-
-
 def selection(
     job_ids: list[uuid.UUID] | None, flt: DeadFilterIn | None, everything: bool
-) -> tuple[list[uuid.UUID] | None, dead.DeadFilter | None]:
-    """``(job_ids, filter)`` for :func:`dead.redrive` / :func:`dead.purge`:
-    exactly one way of choosing, never an accidental "everything"."""
-    chosen = flt or DeadFilterIn()
-    ways = sum((bool(job_ids), chosen.narrows(), everything))
-    if ways != 1:
-        raise InvalidInput(
-            "choose dead jobs one way: non-empty job_ids, a filter that narrows, or all=true"
+) -> Selection:
+    """The dead jobs a re-drive or purge body chooses, by the kernel's rule
+    (:func:`folio_shared.ops.selection.select_dead`)."""
+    chosen = None
+    if flt is not None:
+        chosen = dead_filter(
+            flt.queue, flt.actor, flt.error_type, flt.tenant_id, flt.since, flt.until, flt.limit
         )
-    if job_ids:
-        if len(job_ids) > MAX_SELECTION:
-            raise InvalidInput(f"at most {MAX_SELECTION} job_ids at once")
-        return job_ids, None
-    return None, dead_filter(
-        chosen.queue,
-        chosen.actor,
-        chosen.error_type,
-        chosen.tenant_id,
-        chosen.since,
-        chosen.until,
-        chosen.limit,
-    )
+    return select_dead(job_ids, chosen, everything)

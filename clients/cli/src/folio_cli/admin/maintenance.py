@@ -8,30 +8,26 @@ Every task is idempotent: running it again finds nothing more to do.
 ``folio maintenance list`` shows each task's cron, the last tick the
 scheduler sent for it and its last job.
 
-Exit codes, as for every ``folio`` command: 0 success, 1 the request was
-refused, 2 a dependency (PostgreSQL, Redis, storage) failed.
+Exit codes: as for every ``folio`` command (:mod:`folio_cli.errors`); a
+storage failure is 2.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import redis.asyncio as aioredis
 import sqlalchemy as sa
 import typer
-from redis.exceptions import RedisError
-from sqlalchemy.exc import DBAPIError, ProgrammingError
 
+from folio_cli.admin.servers import run
 from folio_shared.broker import create_broker
 from folio_shared.db.engine import create_engine, create_session_factory
 from folio_shared.db.models import Job
-from folio_shared.errors import FolioError
-from folio_shared.maintenance import TASKS, Summary, TaskContext, run
+from folio_shared.maintenance import TASKS, Summary, TaskContext
+from folio_shared.maintenance import run as run_task
 from folio_shared.maintenance.registry import cron_of, last_tick_key
 from folio_shared.messages import (
     ApplyDocumentRetentionV1,
@@ -55,21 +51,6 @@ AS_JSON = typer.Option(False, "--json", help="Print the summary as JSON.")
 BATCH = typer.Option(None, "--batch-size", min=1, max=100_000, help="Rows or objects per batch.")
 
 
-@contextlib.contextmanager
-def _clean_errors() -> Iterator[None]:
-    try:
-        yield
-    except FolioError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2 if e.retryable else 1) from e
-    except ProgrammingError as e:
-        typer.echo(f"error: database schema problem ({e.orig}); has `folio migrate` run?", err=True)
-        raise typer.Exit(2) from e
-    except (OSError, DBAPIError, RedisError) as e:
-        typer.echo(f"error: a dependency failed: {e}", err=True)
-        raise typer.Exit(2) from e
-
-
 async def _run_inline(msg: MaintenanceMessage) -> Summary:
     settings = get_settings()
     engine = create_engine(settings)
@@ -86,7 +67,7 @@ async def _run_inline(msg: MaintenanceMessage) -> Summary:
             redis=client,
             broker=broker,
         )
-        return await run(msg, ctx)
+        return await run_task(msg, ctx)
     finally:
         broker.close()
         await storage.close()
@@ -95,8 +76,7 @@ async def _run_inline(msg: MaintenanceMessage) -> Summary:
 
 
 def _execute(msg: MaintenanceMessage, as_json: bool) -> None:
-    with _clean_errors():
-        summary = asyncio.run(_run_inline(msg))
+    summary = run(_run_inline(msg))
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), sort_keys=True))
         return
@@ -245,8 +225,7 @@ async def _listing() -> list[dict[str, Any]]:
 @maintenance_app.command("list")
 def list_tasks(as_json: bool = AS_JSON) -> None:
     """List the tasks: cron (UTC), last tick sent, last job."""
-    with _clean_errors():
-        rows = asyncio.run(_listing())
+    rows = run(_listing())
     if as_json:
         typer.echo(json.dumps(rows, sort_keys=True))
         return

@@ -4,7 +4,7 @@ The services are separate distributions (the shared package never imports
 them), so this starts their console scripts: ``docs`` → ``folio-worker-docs``,
 ``ocr`` → ``folio-worker-ocr``, ``scheduler`` → ``folio-scheduler``, ``api``
 → ``folio-api``. Extra arguments are passed on (``folio worker start docs
---threads 8``).
+--threads 8``). An unknown kind, or a service not installed, exits 2.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 
 import typer
+
+from folio_cli.errors import EXIT_UNAVAILABLE, fail
 
 #: What each kind runs.
 SCRIPTS = {
@@ -36,12 +38,10 @@ def start(
     """Replace this process with the chosen worker (or the scheduler, or the API)."""
     script = SCRIPTS.get(kind)
     if script is None:
-        typer.echo(f"error: unknown kind {kind!r}; choose one of {', '.join(SCRIPTS)}", err=True)
-        raise typer.Exit(2)
+        fail(f"unknown kind {kind!r}; choose one of {', '.join(SCRIPTS)}", EXIT_UNAVAILABLE)
     # Beside this interpreter first (a virtualenv not on PATH), then PATH.
     beside = Path(sys.executable).with_name(script)
     path = str(beside) if beside.exists() else shutil.which(script)
     if path is None:
-        typer.echo(f"error: {script} is not installed (pip install the {script} service)", err=True)
-        raise typer.Exit(2)
+        fail(f"{script} is not installed (pip install the {script} service)", EXIT_UNAVAILABLE)
     os.execv(path, [path, *ctx.args])  # noqa: S606 - a console script of Folio, no shell
