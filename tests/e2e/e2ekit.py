@@ -1,26 +1,33 @@
-"""Helpers of the end-to-end tests: settings, real workers, submitting and
-following documents the way the API does."""
+"""Helpers of the end-to-end tests: settings, real workers, the real API
+served on a loopback port, uploading documents through it and following
+them in PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
+import httpx
 import redis.asyncio as aioredis
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from support.live_server import serve
+from support.workers import start_process
 
-from folio_devstack.workers import WorkerProcess, worker_env
+from folio_devstack.workers import WorkerProcess
 from folio_shared.broker import create_broker
 from folio_shared.db.enums import DocumentKind, DocumentStatus
-from folio_shared.db.models import Document, Job, Page, Tenant
+from folio_shared.db.models import Document, Job, Page
+from folio_shared.db.repositories.tenants import create_tenant
 from folio_shared.jobs import Jobs, outbox
 from folio_shared.messages import ProcessDocumentV1, Queue, physical_queue_names
 from folio_shared.settings import (
+    ApiSettings,
     BrokerSettings,
     DatabaseSettings,
     FolioSettings,
@@ -29,7 +36,6 @@ from folio_shared.settings import (
     RedisSettings,
     StorageSettings,
 )
-from folio_shared.storage import LocalStorage
 
 DOCS_QUEUES = [
     name
@@ -40,8 +46,16 @@ OCR_QUEUES = list(physical_queue_names(Queue.OCR))
 
 
 def e2e_settings(
-    database_url: str, redis_url: str, root: Path, *, large_pages: int = 100
+    database_url: str,
+    redis_url: str,
+    root: Path,
+    *,
+    large_pages: int = 100,
+    large_bytes: int = 20 * 1024 * 1024,
 ) -> FolioSettings:
+    """Settings of an end-to-end module: a namespace of its own, local
+    storage under ``root``; documents of ``large_pages`` pages or
+    ``large_bytes`` bytes go to the large-documents queues."""
     return FolioSettings(
         env="test",
         database=DatabaseSettings(url=database_url),
@@ -49,7 +63,10 @@ def e2e_settings(
         broker=BrokerSettings(namespace=f"e2e{uuid.uuid4().hex[:8]}"),
         storage=StorageSettings(local_root=root / "store"),
         jobs=JobSettings(reconcile_interval_ms=1_000, lost_after_ms=5_000, lease_ms=10_000),
-        pipeline=PipelineSettings(large_document_pages=large_pages),
+        pipeline=PipelineSettings(
+            large_document_pages=large_pages, large_document_bytes=large_bytes
+        ),
+        api=ApiSettings(rate_limit_per_minute=100_000),
     )
 
 
@@ -63,30 +80,50 @@ def start_worker(
     else:
         module, queues = "folio_worker_ocr.main", OCR_QUEUES
     n = len(list(logs.glob(f"{kind}-*.log")))
-    return WorkerProcess(
-        [module, "-p", "1", "-t", str(threads), "--queues", *queues],
-        worker_env(settings, **env),
-        logs / f"{kind}-{n}.log",
-    )
+    log = logs / f"{kind}-{n}.log"
+    return start_process(settings, log, module=module, queues=queues, threads=threads, **env)
 
 
-#: What the tests use as "the API": jobs, database, storage, and a tenant.
-Api = tuple[Jobs, AsyncEngine, LocalStorage, uuid.UUID]
+@dataclass(frozen=True)
+class Api:
+    """The real API served on a loopback port, a tenant's key, and the job
+    engine and database the tests follow documents in."""
+
+    client: httpx.AsyncClient  # HTTP client of the served API
+    tenant_id: uuid.UUID
+    key: str
+    jobs: Jobs
+    engine: AsyncEngine
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    def as_tenant(self, tenant_id: uuid.UUID, key: str) -> Api:
+        """The same API, called with another tenant's key."""
+        return replace(self, tenant_id=tenant_id, key=key)
+
+
+async def new_tenant(jobs: Jobs, label: str) -> tuple[uuid.UUID, str]:
+    """A tenant and its API key."""
+    async with jobs.sessions() as session:
+        tenant, key = await create_tenant(session, f"{label}-{uuid.uuid4().hex[:6]}")
+        await session.commit()
+    return tenant.id, key
 
 
 async def open_api(database_url: str, settings: FolioSettings) -> AsyncIterator[Api]:
-    """Open the API side's clients and create a tenant (an async generator)."""
+    """Serve the API (``create_app(settings)`` under uvicorn on a free
+    loopback port) and create a tenant (an async generator)."""
     engine = create_async_engine(database_url)
     broker = create_broker(settings)
-    client = aioredis.Redis.from_url(settings.redis.url)
-    storage = LocalStorage.from_settings(settings)
-    await storage.open()
-    async with engine.begin() as conn:
-        tenant_id = uuid.uuid4()
-        await conn.execute(sa.insert(Tenant).values(id=tenant_id, name=f"e2e-{tenant_id.hex[:6]}"))
-    yield Jobs(engine, broker, client), engine, storage, tenant_id
-    await storage.close()
-    await client.aclose()
+    redis = aioredis.Redis.from_url(settings.redis.url)
+    jobs = Jobs(engine, broker, redis)
+    tenant_id, key = await new_tenant(jobs, "e2e")
+    with serve(lambda _: settings) as live:
+        async with httpx.AsyncClient(base_url=live.base_url, timeout=120) as client:
+            yield Api(client, tenant_id, key, jobs, engine)
+    await redis.aclose()
     broker.close()
     await engine.dispose()
 
@@ -99,72 +136,79 @@ async def submit(
     *,
     force_ocr: bool = False,
     ocr_dpi: int | None = None,
-    queue: Queue | None = None,
     expected: dict[str, str] | None = None,
 ) -> uuid.UUID:
-    """Store the bytes and queue the document, as the API does."""
-    _, engine, storage, tenant_id = api
-    document_id = uuid.uuid4()
-    key = f"tenants/{tenant_id}/documents/{document_id}"
-    await storage.put_bytes(key, data, content_type=content_type)
-    async with engine.begin() as conn:
-        await conn.execute(
-            sa.insert(Document).values(
-                id=document_id,
-                tenant_id=tenant_id,
-                filename=f"test.{kind.value}",
-                kind=kind,
-                content_type=content_type,
-                size_bytes=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-                storage_key=key,
-                status=DocumentStatus.QUEUED,
-            )
-        )
-    await queue_job(
-        api,
-        document_id,
-        key,
-        content_type,
-        force_ocr=force_ocr,
-        ocr_dpi=ocr_dpi,
-        queue=queue,
-        expected=expected,
+    """Upload the bytes through ``POST /v1/documents`` (multipart) and
+    queue their processing; the new document's id.
+
+    ``force_ocr``, ``expected``: uploaded with ``?process=false``, then
+    queued by ``POST /v1/documents/{id}/process`` with them. ``ocr_dpi``,
+    which the HTTP API does not offer, is put on the processing message
+    queued through the job engine for the uploaded document.
+    """
+    options: dict[str, Any] = {}
+    if force_ocr:
+        options["force_ocr"] = True
+    if expected is not None:
+        options["expected"] = expected
+    process_now = not options and ocr_dpi is None
+    answer = await api.client.post(
+        "/v1/documents",
+        params={"process": "true" if process_now else "false"},
+        headers=api.headers,
+        files={"file": (f"test.{kind.value}", data, content_type)},
     )
+    assert answer.status_code == 201, answer.text
+    document_id = uuid.UUID(answer.json()["document"]["id"])
+    if ocr_dpi is not None:
+        await queue_job(api, document_id, ocr_dpi=ocr_dpi, **options)
+    elif options:
+        await process(api, document_id, **options)
     return document_id
+
+
+async def process(api: Api, document_id: uuid.UUID, **options: Any) -> uuid.UUID:
+    """``POST /v1/documents/{id}/process`` with ``options``; the job's id."""
+    answer = await api.client.post(
+        f"/v1/documents/{document_id}/process", json=options, headers=api.headers
+    )
+    assert answer.status_code == 202, answer.text
+    return uuid.UUID(answer.json()["job"]["job_id"])
 
 
 async def queue_job(
     api: Api,
     document_id: uuid.UUID,
-    key: str,
-    content_type: str,
     *,
     force_ocr: bool = False,
     ocr_dpi: int | None = None,
-    queue: Queue | None = None,
     expected: dict[str, str] | None = None,
 ) -> uuid.UUID:
-    """Queue a stored document's processing through the outbox; the job id."""
-    jobs, _, _, tenant_id = api
+    """Queue a stored document's processing through the outbox with options
+    the HTTP API does not offer; the job id."""
+    async with api.engine.begin() as conn:
+        doc = (await conn.execute(sa.select(Document).where(Document.id == document_id))).one()
+        await conn.execute(
+            sa.update(Document)
+            .where(Document.id == document_id)
+            .values(status=DocumentStatus.QUEUED)
+        )
     job_id = uuid.uuid4()
     msg = ProcessDocumentV1(
         job_id=str(job_id),
-        tenant_id=str(tenant_id),
+        tenant_id=str(api.tenant_id),
         document_id=str(document_id),
-        storage_key=key,
-        content_type=content_type,
+        storage_key=doc.storage_key,
+        content_type=doc.content_type or "application/octet-stream",
         force_ocr=force_ocr,
         ocr_dpi=ocr_dpi,
         expected=expected,
     )
-    async with jobs.sessions() as session:
-        await outbox.enqueue(
-            session, msg, tenant_id=tenant_id, document_id=document_id, queue=queue
-        )
+    async with api.jobs.sessions() as session:
+        await outbox.enqueue(session, msg, tenant_id=api.tenant_id, document_id=document_id)
         await session.commit()
         ids = outbox.pending_ids(session)
-    await jobs.dispatch(ids)
+    await api.jobs.dispatch(ids)
     return job_id
 
 
@@ -190,19 +234,18 @@ async def pages_of(engine: AsyncEngine, document_id: uuid.UUID) -> list[tuple[in
 
 
 async def requeue(api: Api, document_id: uuid.UUID) -> uuid.UUID:
-    """Queue a stored document's processing again (as ``POST .../process``
-    does); returns the new job's id."""
-    _, engine, _, _ = api
-    async with engine.begin() as conn:
-        doc = (await conn.execute(sa.select(Document).where(Document.id == document_id))).one()
+    """Queue a stored document's processing again (``POST .../process``);
+    returns the new job's id."""
+    return await process(api, document_id)
+
+
+async def root_job(conn: AsyncConnection, document_id: uuid.UUID) -> Any:
+    """The document's one job without a parent (its processing request)."""
+    return (
         await conn.execute(
-            sa.update(Document)
-            .where(Document.id == document_id)
-            .values(status=DocumentStatus.QUEUED)
+            sa.select(Job).where(Job.document_id == document_id, Job.parent_id.is_(None))
         )
-    return await queue_job(
-        api, document_id, doc.storage_key, doc.content_type or "application/octet-stream"
-    )
+    ).one()
 
 
 async def job_done(engine: AsyncEngine, job_id: uuid.UUID, timeout_s: float = 120) -> Job:

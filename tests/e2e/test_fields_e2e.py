@@ -57,7 +57,7 @@ async def api(database_url: str, settings: FolioSettings, workers: None) -> Asyn
 
 
 async def _fields(api: Api, document_id: uuid.UUID) -> list[DocumentFields]:
-    _, engine, _, _ = api
+    engine = api.engine
     async with engine.connect() as conn:
         rows = await conn.execute(
             sa.select(DocumentFields).where(DocumentFields.document_id == document_id)
@@ -66,7 +66,7 @@ async def _fields(api: Api, document_id: uuid.UUID) -> list[DocumentFields]:
 
 
 async def test_receipt_fields_and_expected_values_from_a_text_pdf(api: Api) -> None:
-    jobs, engine, _, _ = api
+    jobs, engine = api.jobs, api.engine
     # Given a receipt PDF sent with the values the client expects
     document_id = await submit(
         api,
@@ -122,7 +122,7 @@ async def test_receipt_fields_and_expected_values_from_a_text_pdf(api: Api) -> N
 
 
 async def test_scanned_receipt_and_a_non_payment_document(api: Api) -> None:
-    _, engine, _, _ = api
+    engine = api.engine
     # Given a scanned receipt (OCR) and a letter
     scan = await submit(api, DocumentKind.PNG, "image/png", png(scanned_page(RECEIPT)))
     letter = await submit(

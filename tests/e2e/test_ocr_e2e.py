@@ -66,7 +66,7 @@ async def children(engine: Any, document_id: Any) -> list[Any]:
 
 
 async def test_two_ocr_workers_share_a_scanned_document(api: Api) -> None:
-    _, engine, _, _ = api
+    engine = api.engine
     document_id = await submit(
         api,
         DocumentKind.PDF,
@@ -98,7 +98,7 @@ async def test_two_ocr_workers_share_a_scanned_document(api: Api) -> None:
 async def test_hostile_images_fail_clearly_and_the_workers_carry_on(
     api: Api, name: str, kind: DocumentKind, content_type: str, data: bytes, reason: str
 ) -> None:
-    _, engine, _, _ = api
+    engine = api.engine
     bad = await submit(api, kind, content_type, data)
     assert await finished(engine, bad) == "failed", name
     async with engine.connect() as conn:
@@ -115,7 +115,7 @@ async def test_hostile_images_fail_clearly_and_the_workers_carry_on(
 async def test_a_killed_ocr_worker_resumes_without_redoing_finished_pages(
     api: Api, workers: list[WorkerProcess], settings: FolioSettings, logs: Path
 ) -> None:
-    _, engine, _, _ = api
+    engine = api.engine
     document_id = await submit(
         api,
         DocumentKind.PDF,
@@ -177,7 +177,7 @@ async def test_a_200_page_pdf_resumes_after_its_docs_worker_is_killed_half_way(
 
     from folio_devstack.ports import pick_port
 
-    _, engine, _, _ = api
+    engine = api.engine
     body = "\n".join(
         f"line {i} of the ledger of harbour dues and fishing rights" for i in range(45)
     )

@@ -3,14 +3,13 @@
 worker-docs and worker-ocr run as real supervised processes (their own
 entry modules, Folio's full middleware stack, the real embedding model and
 Tesseract) against the test Redis and PostgreSQL, with local storage. Each
-document is stored and queued the way the API does it (document row, job
-and message through the outbox), then followed in PostgreSQL.
+document is uploaded through the real API (``POST /v1/documents``, served by
+uvicorn on a loopback port), then followed in PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -22,9 +21,11 @@ from e2ekit import (
     e2e_settings,
     finished,
     job_done,
+    new_tenant,
     open_api,
     pages_of,
     requeue,
+    root_job,
     start_worker,
     submit,
 )
@@ -34,7 +35,6 @@ from folio_api.domain.search.repository import search
 from folio_shared.db.enums import DocumentKind
 from folio_shared.db.models import Chunk, Document, Job
 from folio_shared.jobs import outbox
-from folio_shared.messages import Queue
 from folio_shared.settings import FolioSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -47,8 +47,14 @@ SCANNED = [
 
 @pytest.fixture(scope="module")
 def settings(database_url: str, test_servers: Any, tmp_path_factory: Any) -> FolioSettings:
+    # Six pages make a document large for the workers, 256 KiB for the API's
+    # queue choice: only the 500-page manual below (~290 KB) is that big.
     return e2e_settings(
-        database_url, test_servers.redis_url, tmp_path_factory.mktemp("e2e"), large_pages=6
+        database_url,
+        test_servers.redis_url,
+        tmp_path_factory.mktemp("e2e"),
+        large_pages=6,
+        large_bytes=256 * 1024,
     )
 
 
@@ -69,7 +75,7 @@ async def api(database_url: str, settings: FolioSettings, workers: None) -> Asyn
 
 
 async def test_every_kind_goes_from_bytes_to_searchable_text(api: Any) -> None:
-    _, engine, _, tenant_id = api
+    engine, tenant_id = api.engine, api.tenant_id
     # Given one document of each kind, a mixed PDF (text, scan, text) among them
     mixed = await submit(
         api,
@@ -134,11 +140,7 @@ async def test_every_kind_goes_from_bytes_to_searchable_text(api: Any) -> None:
     # and the corrupt one fails with a readable reason, without stopping the rest
     assert await finished(engine, corrupt) == "failed"
     async with engine.connect() as conn:
-        job = (
-            await conn.execute(
-                sa.select(Job).where(Job.document_id == corrupt, Job.parent_id.is_(None))
-            )
-        ).one()
+        job = await root_job(conn, corrupt)
         error = await conn.scalar(sa.select(Document.error).where(Document.id == corrupt))
     assert job.status == "failed"
     assert error
@@ -165,7 +167,7 @@ async def test_every_kind_goes_from_bytes_to_searchable_text(api: Any) -> None:
     assert statuses == ["succeeded"]
 
     # And a query phrased differently finds the right document, through the queries actor
-    jobs = api[0]
+    jobs = api.jobs
     vector = await asyncio.to_thread(
         embed_query,
         jobs.broker,
@@ -187,7 +189,7 @@ async def test_every_kind_goes_from_bytes_to_searchable_text(api: Any) -> None:
 
 
 async def test_a_scanned_pdf_is_ocred_page_by_page_in_order(api: Any) -> None:
-    _, engine, _, _ = api
+    engine = api.engine
     pages = [
         scanned_page([f"Page {n} describes the harbour", "and its fishing boats"])
         for n in range(1, 5)
@@ -201,17 +203,13 @@ async def test_a_scanned_pdf_is_ocred_page_by_page_in_order(api: Any) -> None:
 
 
 async def test_a_finalize_delivered_twice_leaves_one_set_of_chunks(api: Any) -> None:
-    jobs, engine, _, _ = api
+    jobs, engine = api.jobs, api.engine
     document_id = await submit(
         api, DocumentKind.MARKDOWN, "text/markdown", b"# Tides\n\nThe moon pulls the oceans.\n"
     )
     assert await finished(engine, document_id) == "ready"
     async with engine.connect() as conn:
-        job = (
-            await conn.execute(
-                sa.select(Job).where(Job.document_id == document_id, Job.parent_id.is_(None))
-            )
-        ).one()
+        job = await root_job(conn, document_id)
         before = (
             (await conn.execute(sa.select(Chunk.id).where(Chunk.document_id == document_id)))
             .scalars()
@@ -234,7 +232,7 @@ async def test_a_finalize_delivered_twice_leaves_one_set_of_chunks(api: Any) -> 
 
 
 async def test_reprocessing_reuses_vectors_until_the_model_version_changes(api: Any) -> None:
-    _, engine, _, _ = api
+    engine = api.engine
     text = "".join(
         f"## Section {i}\n\nParagraph {i} about glaciers, tides and the slow drift of "
         f"continents, number {i}, with enough words to make its own chunk.\n\n"
@@ -283,16 +281,12 @@ async def test_reprocessing_reuses_vectors_until_the_model_version_changes(api: 
 async def test_a_document_with_many_pages_fans_out_at_low_priority(api: Any) -> None:
     """Six pages (the test's threshold): its OCR pages go at low priority
     and its final step to the large-documents queue; it still ends ready."""
-    _, engine, _, _ = api
+    engine = api.engine
     texts = [f"Page {n} of the long ledger about harbour tolls" for n in range(1, 7)]
     document_id = await submit(api, DocumentKind.PDF, "application/pdf", pdf(texts), force_ocr=True)
     assert await finished(engine, document_id) == "ready"
     async with engine.connect() as conn:
-        parent = (
-            await conn.execute(
-                sa.select(Job).where(Job.document_id == document_id, Job.parent_id.is_(None))
-            )
-        ).one()
+        parent = await root_job(conn, document_id)
         children = (
             await conn.execute(
                 sa.select(Job.queue_name, Job.status).where(Job.parent_id == parent.id)
@@ -306,11 +300,7 @@ async def test_a_document_with_many_pages_fans_out_at_low_priority(api: Any) -> 
     short = await submit(api, DocumentKind.PDF, "application/pdf", pdf(texts[:2]), force_ocr=True)
     assert await finished(engine, short) == "ready"
     async with engine.connect() as conn:
-        parent = (
-            await conn.execute(
-                sa.select(Job).where(Job.document_id == short, Job.parent_id.is_(None))
-            )
-        ).one()
+        parent = await root_job(conn, short)
         queues = (
             (await conn.execute(sa.select(Job.queue_name).where(Job.parent_id == parent.id)))
             .scalars()
@@ -321,7 +311,9 @@ async def test_a_document_with_many_pages_fans_out_at_low_priority(api: Any) -> 
 
 
 async def test_small_documents_overtake_a_large_one(api: Any) -> None:
-    _, engine, _, _ = api
+    """The API sends the 500-page manual to the large-documents queue (its
+    size); twenty receipts uploaded after it are all ready before it."""
+    engine = api.engine
     paragraph = (
         "This page of the annual maintenance manual describes pumps, valves, seals and "
         "the inspection schedule of the northern pumping station in some detail. "
@@ -331,7 +323,6 @@ async def test_small_documents_overtake_a_large_one(api: Any) -> None:
         DocumentKind.PDF,
         "application/pdf",
         pdf([f"{n}. {paragraph}" for n in range(1, 501)]),
-        queue=Queue.DOCUMENTS_LARGE,
     )
     small = [
         await submit(
@@ -342,64 +333,57 @@ async def test_small_documents_overtake_a_large_one(api: Any) -> None:
     for document_id in small:
         assert await finished(engine, document_id) == "ready"
     async with engine.connect() as conn:
+        big_queue = await conn.scalar(
+            sa.select(Job.queue_name).where(Job.document_id == big, Job.parent_id.is_(None))
+        )
+        assert big_queue == "documents-large"
         big_status = await conn.scalar(sa.select(Document.status).where(Document.id == big))
     assert big_status in {"queued", "processing"}, "the large document finished first"
     assert await finished(engine, big, timeout_s=600) == "ready"
 
 
-async def test_search_over_http_finds_documents_of_the_callers_tenant_only(
-    api: Any, settings: FolioSettings
-) -> None:
-    from litestar.testing import AsyncTestClient
-
-    from folio_api.app import create_app
-    from folio_shared.db.repositories.tenants import create_tenant
-
-    jobs, engine, storage, _ = api
+async def test_search_over_http_finds_documents_of_the_callers_tenant_only(api: Api) -> None:
     keys = {}
     tenants = {}
-    async with jobs.sessions() as session:
-        for name in ("north", "south"):
-            tenant, key = await create_tenant(session, f"{name}-{uuid.uuid4().hex[:6]}")
-            tenants[name], keys[name] = tenant.id, key
-        await session.commit()
+    for name in ("north", "south"):
+        tenants[name], keys[name] = await new_tenant(api.jobs, name)
     north_doc = await submit(
-        (jobs, engine, storage, tenants["north"]),
+        api.as_tenant(tenants["north"], keys["north"]),
         DocumentKind.MARKDOWN,
         "text/markdown",
         b"# Glaciers\n\nIce sheets advance and retreat over thousands of years.\n",
     )
     south_doc = await submit(
-        (jobs, engine, storage, tenants["south"]),
+        api.as_tenant(tenants["south"], keys["south"]),
         DocumentKind.MARKDOWN,
         "text/markdown",
         b"# Glaciers too\n\nRivers of ice carve valleys as they slowly move.\n",
     )
-    assert await finished(engine, north_doc) == "ready"
-    assert await finished(engine, south_doc) == "ready"
+    assert await finished(api.engine, north_doc) == "ready"
+    assert await finished(api.engine, south_doc) == "ready"
 
-    async with AsyncTestClient(app=create_app(settings)) as client:
-        for mode in ("hybrid", "semantic", "keyword"):
-            answer = await client.get(
-                "/v1/search",
-                params={
-                    "q": "frozen rivers shaping land" if mode != "keyword" else "glaciers",
-                    "k": 5,
-                    "mode": mode,
-                },
-                headers={"Authorization": f"Bearer {keys['north']}"},
-            )
-            assert answer.status_code == 200, answer.text
-            hits = answer.json()["results"]
-            assert hits, mode
-            assert {h["document_id"] for h in hits} == {str(north_doc)}, mode
-            assert hits[0]["page_start"] == 1
-        unauthenticated = await client.get("/v1/search", params={"q": "ice"})
-        assert unauthenticated.status_code == 401
-        bad = await client.get(
+    client = api.client
+    for mode in ("hybrid", "semantic", "keyword"):
+        answer = await client.get(
             "/v1/search",
-            params={"q": "ice", "mode": "psychic"},
+            params={
+                "q": "frozen rivers shaping land" if mode != "keyword" else "glaciers",
+                "k": 5,
+                "mode": mode,
+            },
             headers={"Authorization": f"Bearer {keys['north']}"},
         )
-        assert bad.status_code == 400
-        assert bad.headers["content-type"].startswith("application/problem+json")
+        assert answer.status_code == 200, answer.text
+        hits = answer.json()["results"]
+        assert hits, mode
+        assert {h["document_id"] for h in hits} == {str(north_doc)}, mode
+        assert hits[0]["page_start"] == 1
+    unauthenticated = await client.get("/v1/search", params={"q": "ice"})
+    assert unauthenticated.status_code == 401
+    bad = await client.get(
+        "/v1/search",
+        params={"q": "ice", "mode": "psychic"},
+        headers={"Authorization": f"Bearer {keys['north']}"},
+    )
+    assert bad.status_code == 400
+    assert bad.headers["content-type"].startswith("application/problem+json")

@@ -1,10 +1,11 @@
 """One trace from the upload request to the OCR of each page.
 
-The API runs in this process with an in-memory span exporter; worker-docs
-and worker-ocr run as real processes printing their spans (the ``console``
-exporter) into their logs. The trace id of the upload request's span must
-reappear in both workers' spans: the document job, each OCR page and the
-completion step (chunking and embedding).
+The API runs in this process (uvicorn on a loopback port, in a thread) with
+an in-memory span exporter; worker-docs and worker-ocr run as real processes
+printing their spans (the ``console`` exporter) into their logs. The trace
+id of the upload request's span must reappear in both workers' spans: the
+document job, each OCR page and the completion step (chunking and
+embedding).
 """
 
 from __future__ import annotations
@@ -20,14 +21,11 @@ from typing import Any
 import pytest
 from documents import pdf, scanned_page
 from e2ekit import Api, e2e_settings, finished, open_api, start_worker
-from litestar.testing import AsyncTestClient
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from folio_api.app import create_app
 from folio_devstack.workers import WorkerProcess
-from folio_shared.db.repositories.tenants import create_tenant
 from folio_shared.settings import FolioSettings
 from folio_shared.telemetry import configure_tracing
 
@@ -75,21 +73,17 @@ def worker_spans(log: Path) -> list[tuple[str, str]]:
 async def test_one_trace_runs_from_the_upload_through_both_workers(
     api: Api, settings: FolioSettings, logs: Path
 ) -> None:
-    jobs, engine, _, _ = api
+    engine = api.engine
     exporter = InMemorySpanExporter()
     configure_tracing(None, service_name="api", processors=[SimpleSpanProcessor(exporter)])
-    async with jobs.sessions() as session:
-        _, key = await create_tenant(session, f"trace-{uuid.uuid4().hex[:6]}")
-        await session.commit()
 
     # When a two-page scan is uploaded through the real API
     data = pdf([scanned_page(["Trace page one", "harbour"]), scanned_page(["Trace page two"])])
-    async with AsyncTestClient(app=create_app(settings)) as client:
-        answer = await client.post(
-            "/v1/documents",
-            headers={"Authorization": f"Bearer {key}"},
-            files={"file": ("scan.pdf", data, "application/pdf")},
-        )
+    answer = await api.client.post(
+        "/v1/documents",
+        headers=api.headers,
+        files={"file": ("scan.pdf", data, "application/pdf")},
+    )
     assert answer.status_code == 201, answer.text
     document_id = uuid.UUID(answer.json()["document"]["id"])
     assert await finished(engine, document_id) == "ready"
