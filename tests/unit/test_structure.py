@@ -256,7 +256,7 @@ def test_every_allowed_big_module_has_a_reason() -> None:
 # --- the checker finds what it must find ------------------------------------------
 
 
-def _package(tmp_path: Path, files: Mapping[str, str]) -> dict[str, set[str]]:
+def _package(tmp_path: Path, files: Mapping[str, str]) -> dict[str, dict[str, int]]:
     folder = tmp_path / "pkg"
     for name, text in files.items():
         path = folder / name
