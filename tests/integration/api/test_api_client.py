@@ -1,14 +1,17 @@
-"""The ``folio-client`` package (sync and async) against the real API."""
+"""The ``folio-client`` package (sync and async) against the real API,
+search included (hits carry the chunk's text, snippet and document metadata)."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from apikit import TenantKey, api_settings, make_tenant, pdf_bytes, text_bytes
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,7 +25,13 @@ from folio_client import (
     NotFound,
     Unauthorized,
 )
+from folio_shared.db.engine import create_session_factory
+from folio_shared.db.models import Document
 from folio_shared.jobs import events
+from folio_worker_docs.chunks_store import replace_document_chunks
+from folio_worker_docs.embeddings.model import get_embedder
+from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
+from folio_worker_docs.text.types import ExtractedPage
 
 pytestmark = pytest.mark.integration
 
@@ -111,3 +120,70 @@ async def test_async_client_follows_events_to_the_end(
         assert [e.type for e in resumed] == ["state"]
         docs = [d async for d in folio.documents(kind="pdf")]
         assert upload.document.id in {d.id for d in docs}
+
+
+TEXTS = {
+    "lease.txt": "O locatário devolverá o imóvel pintado e pagará a multa de rescisão.",
+    "boiler.txt": "Flush the boiler tank every six months to remove sediment.",
+}
+
+
+@pytest.fixture(scope="module")
+async def indexed(live: LiveServer, engine: AsyncEngine, tmp_path_factory: Any) -> TenantKey:
+    """Two uploaded documents, chunked and embedded as worker-docs does."""
+    tenant = await make_tenant(engine, "searcher")
+    folder: Path = tmp_path_factory.mktemp("docs")
+    embedder = get_embedder()
+    ids = {}
+    with Folio(live.base_url, tenant.key) as folio:
+        for name, text in TEXTS.items():
+            (folder / name).write_text(text)
+            team = "legal" if name == "lease.txt" else "ops"
+            ids[name] = folio.upload(folder / name, metadata={"team": team}).document.id
+    async with create_session_factory(engine)() as session, session.begin():
+        for name, text in TEXTS.items():
+            document_id = uuid.UUID(ids[name])
+            chunks = chunk_pages([ExtractedPage(1, text)], embedder.token_spans, ChunkingOptions())
+            await replace_document_chunks(
+                session,
+                tenant_id=tenant.tenant_id,
+                document_id=document_id,
+                chunks=chunks,
+                vectors=embedder.encode([c.text for c in chunks]),
+                model_version=embedder.model_version,
+                pipeline_version="test",
+                language="pt" if name == "lease.txt" else "en",
+            )
+            await session.execute(
+                sa.update(Document).where(Document.id == document_id).values(status="ready")
+            )
+    return tenant
+
+
+def test_sync_client_search_returns_text_snippet_and_metadata(
+    live: LiveServer, indexed: TenantKey
+) -> None:
+    with Folio(live.base_url, indexed.key) as folio:
+        # accents folded, Portuguese stemming: "imovel" finds "imóvel",
+        # "pagar" finds "pagará"
+        hits = folio.search("imovel pagar", mode="keyword")
+        assert [h.raw["filename"] for h in hits] == ["lease.txt"]
+        hit = hits[0]
+        assert hit.text == TEXTS["lease.txt"]
+        assert "<mark>" in hit.snippet
+        assert hit.metadata["team"] == "legal"
+        assert hit.page_start == hit.page_end == 1
+        assert hit.document_score > 0
+        only_ops = folio.search("boiler imovel", mode="keyword", **{"metadata.team": "ops"})
+        assert [h.raw["filename"] for h in only_ops] == ["boiler.txt"]
+        excluded = folio.search("boiler -sediment", mode="keyword")
+        assert excluded == []
+
+
+async def test_async_client_search_groups_by_document_or_chunk(
+    live: LiveServer, indexed: TenantKey
+) -> None:
+    async with AsyncFolio(live.base_url, indexed.key) as folio:
+        hits = await folio.search("sediment boiler tank", mode="keyword", group="chunk")
+        assert hits[0].text == TEXTS["boiler.txt"]
+        assert hits[0].raw["chunk_index"] == 0

@@ -134,14 +134,21 @@ class Event:
 
 @dataclass(frozen=True)
 class SearchHit:
-    """One search result: the chunk's ``text``, its ``document_id``, pages
-    and ``score`` (and the raw JSON)."""
+    """One search result: the chunk's whole ``text`` and its highlighted
+    ``snippet`` (HTML-safe, matches in ``<mark>``), its ``document_id``,
+    ``filename``, document ``metadata``, pages, the chunk's ``score`` and
+    its document's ``document_score`` (and the raw JSON)."""
 
     document_id: str
     text: str
     score: float
     page_start: int | None = None
     page_end: int | None = None
+    snippet: str = ""
+    filename: str = ""
+    chunk_id: str = ""
+    document_score: float = 0.0
+    metadata: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -152,6 +159,11 @@ class SearchHit:
             score=float(data.get("score") or 0.0),
             page_start=data.get("page_start"),
             page_end=data.get("page_end"),
+            snippet=str(data.get("snippet", "")),
+            filename=str(data.get("filename", "")),
+            chunk_id=str(data.get("chunk_id", "")),
+            document_score=float(data.get("document_score") or 0.0),
+            metadata=dict(data.get("metadata") or {}),
             raw=data,
         )
 

@@ -38,10 +38,13 @@ async def replace_document_chunks(
     vectors: Sequence[Sequence[float]] | Any,
     model_version: str,
     pipeline_version: str,
+    language: str | None = None,
 ) -> int:
     """Replace the chunks of ``document_id`` with ``chunks`` and their
     ``vectors`` (one row per chunk, :data:`EMBEDDING_DIMENSIONS` long; a
-    numpy array works). Returns the number of chunks written.
+    numpy array works), in the document's ``language`` (``"en"``, ``"pt"``,
+    ``None`` when unknown: it picks the keyword index's stemming). Returns
+    the number of chunks written.
 
     Runs in the caller's transaction and does not commit: the caller
     commits together with the job's state. Raises
@@ -90,6 +93,7 @@ async def replace_document_chunks(
                 "embedding": vector,
                 "model_version": model_version,
                 "pipeline_version": pipeline_version,
+                "language": language,
             }
         )
     table: Any = Chunk.__table__

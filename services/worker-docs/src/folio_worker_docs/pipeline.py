@@ -65,6 +65,7 @@ from folio_worker_docs.extraction.privacy import masked_fields
 from folio_worker_docs.fields_store import page_texts, save_expected, save_fields
 from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
 from folio_worker_docs.text.extract import IMAGE_KINDS, extract_document
+from folio_worker_docs.text.language import detect_language
 from folio_worker_docs.text.pdf import extract_pdf_pages, pdf_page_count
 from folio_worker_docs.text.types import Extraction
 
@@ -333,6 +334,7 @@ async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
     fields = await asyncio.to_thread(extract_fields, page_texts(pages))
     await progress("chunking")
     chunks = chunk_pages(pages, model.token_spans, ChunkingOptions())
+    language = detect_language("\n".join(p.text for p in pages))
     vectors: list[Any] = [reusable.get(c.text.replace("\x00", "")) for c in chunks]
     missing = [i for i, v in enumerate(vectors) if v is None]
     if not missing:
@@ -355,13 +357,14 @@ async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
             vectors=vectors,
             model_version=model.model_version,
             pipeline_version=PIPELINE_VERSION,
+            language=language,
         )
         verdicts = await save_fields(
             session, tenant_id=tenant_id, document_id=document_id, result=fields
         )
         doc = await _document(session, document_id, tenant_id)
         doc.low_confidence_pages = low_confidence
-        doc.meta = {**(doc.meta or {}), "failed_pages": sorted(failed)}
+        doc.meta = {**(doc.meta or {}), "failed_pages": sorted(failed), "language": language}
         if not has_text:
             doc.status = DocumentStatus.FAILED
             doc.error = "no text could be read from any page" + (

@@ -23,13 +23,18 @@ agree. Conventions:
 from folio_shared.db.models.audit import AuditLog
 from folio_shared.db.models.base import NAMING_CONVENTION, Base
 from folio_shared.db.models.documents import (
+    ACCENTED,
+    CHUNK_LANGUAGES,
+    CHUNK_TSV_SQL,
     DEDUPE_SHA256,
     DOCUMENTS_FILLFACTOR,
     EMBEDDING_DIMENSIONS,
     TEXT_SEARCH_CONFIG,
+    UNACCENTED,
     Chunk,
     Document,
     Page,
+    text_search_config_sql,
 )
 from folio_shared.db.models.fields import DocumentFields
 from folio_shared.db.models.jobs import (
@@ -42,7 +47,10 @@ from folio_shared.db.models.jobs import (
 from folio_shared.db.models.tenants import ApiKey, Tenant
 
 __all__ = [
+    "ACCENTED",
     "ACTIVE_TOP_LEVEL",
+    "CHUNK_LANGUAGES",
+    "CHUNK_TSV_SQL",
     "DEDUPE_SHA256",
     "DOCUMENTS_FILLFACTOR",
     "EMBEDDING_DIMENSIONS",
@@ -50,6 +58,7 @@ __all__ = [
     "JOB_PRIORITIES",
     "NAMING_CONVENTION",
     "TEXT_SEARCH_CONFIG",
+    "UNACCENTED",
     "ApiKey",
     "AuditLog",
     "Base",
@@ -60,4 +69,5 @@ __all__ = [
     "JobEvent",
     "Page",
     "Tenant",
+    "text_search_config_sql",
 ]

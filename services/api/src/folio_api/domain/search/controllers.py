@@ -4,44 +4,60 @@ The query is embedded by worker-docs (``queries.embed``, request and reply
 over the broker, a few seconds at most); the API never loads the model.
 Keyword-only searches need no embedding. Results are tenant-scoped: another
 tenant's documents are never searched.
+
+``group=document`` (default) returns each document once with its best
+chunk; ``group=chunk`` returns chunks. ``metadata.<key>=<value>`` (any
+number of them) keeps documents whose metadata has that top-level key with
+that value (compared as text).
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, Parameter
 
 from folio_api.domain.auth.principal import Principal
 from folio_api.domain.search.queries import embed_query, results_backend
-from folio_api.domain.search.repository import SearchFilters, SearchMode, search
+from folio_api.domain.search.repository import SearchFilters, SearchGroup, SearchMode, search
 from folio_api.errors import problem_responses
 from folio_api.params import NO_NUL
 from folio_api.resources import get_resources
 from folio_shared.db.enums import DocumentKind
-from folio_shared.errors import DependencyUnavailable
+from folio_shared.errors import DependencyUnavailable, InvalidInput
 
 
 class SearchHitOut(msgspec.Struct, frozen=True, kw_only=True):
-    """One hit: the chunk, its document and pages, a highlighted snippet
-    (HTML-safe, matches in ``<mark>``) and the fused score."""
+    """One hit: the chunk (its whole ``text``, its offsets in
+    ``GET /v1/documents/{id}/text`` and its pages), its document
+    (``filename``, ``kind``, ``metadata``, detected ``language``), a
+    highlighted snippet (HTML-safe, matches in ``<mark>``), the chunk's
+    fused ``score`` and its document's ``document_score`` (0-1)."""
 
     chunk_id: uuid.UUID
     document_id: FromPath[uuid.UUID]
     filename: str
     kind: str | None
+    metadata: dict[str, Any]
+    language: str | None
+    chunk_index: int
     page_start: int
     page_end: int
+    char_start: int
+    char_end: int
+    text: str
     snippet: str
     score: float
+    document_score: float
     semantic_rank: int | None
     keyword_rank: int | None
 
@@ -51,6 +67,7 @@ class SearchResults(msgspec.Struct, frozen=True, kw_only=True):
 
     query: str
     mode: str
+    group: str
     results: list[SearchHitOut]
 
 
@@ -61,6 +78,23 @@ EMBED_TIMEOUT_MS = 5_000
 @functools.cache
 def _backend(redis_url: str) -> object:
     return results_backend(redis_url)
+
+
+#: Query parameters ``metadata.<key>=<value>`` filter on document metadata.
+METADATA_PREFIX = "metadata."
+
+
+def metadata_filter(params: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """``{key: value}`` from the ``metadata.<key>=<value>`` parameters
+    (the last one wins for a repeated key); an empty key is invalid."""
+    out: dict[str, str] = {}
+    for name, value in params:
+        if name.startswith(METADATA_PREFIX):
+            key = name[len(METADATA_PREFIX) :]
+            if not key:
+                raise InvalidInput("metadata filter needs a key: metadata.<key>=<value>")
+            out[key] = value
+    return out
 
 
 class SearchController(Controller):
@@ -74,6 +108,7 @@ class SearchController(Controller):
     )
     async def search(
         self,
+        request: Request[Any, Any, Any],
         state: State,
         principal: NamedDependency[Principal],
         q: Annotated[
@@ -81,6 +116,7 @@ class SearchController(Controller):
         ],
         k: Annotated[int, Parameter(ge=1, le=100, description="results wanted")] = 10,
         mode: FromQuery[SearchMode] = SearchMode.HYBRID,
+        group: FromQuery[SearchGroup] = SearchGroup.DOCUMENT,
         document_ids: Annotated[
             list[uuid.UUID] | None, Parameter(description="only these documents")
         ] = None,
@@ -113,6 +149,7 @@ class SearchController(Controller):
             kinds=[str(k_) for k_ in kind] if kind else None,
             created_from=created_from,
             created_to=created_to,
+            metadata=metadata_filter(request.query_params.items()) or None,
         )
         assert res.sessions is not None
         async with res.sessions() as session:
@@ -123,21 +160,30 @@ class SearchController(Controller):
                 query_text=q,
                 k=k,
                 mode=mode,
+                group=group,
                 filters=filters,
             )
         return SearchResults(
             query=q,
             mode=mode.value,
+            group=group.value,
             results=[
                 SearchHitOut(
                     chunk_id=h.chunk_id,
                     document_id=h.document_id,
                     filename=h.filename,
                     kind=h.kind,
+                    metadata=h.metadata,
+                    language=h.language,
+                    chunk_index=h.chunk_index,
                     page_start=h.page_start,
                     page_end=h.page_end,
+                    char_start=h.char_start,
+                    char_end=h.char_end,
+                    text=h.text,
                     snippet=h.snippet,
                     score=h.score,
+                    document_score=h.document_score,
                     semantic_rank=h.semantic_rank,
                     keyword_rank=h.keyword_rank,
                 )

@@ -1,0 +1,70 @@
+"""A search query read as keywords: what to look for and what to exclude.
+
+Keyword search takes the query the way a person types it into a search
+box (web-search syntax): words, ``"quoted phrases"``, ``-word`` or
+``-"a phrase"`` to exclude. Every word or phrase is *optional*: a chunk
+matches when it holds any of them (OR), and the ranking
+(:mod:`folio_api.domain.search.repository`) rewards chunks and documents
+that hold more of them and rarer ones, so a question in other words than
+the document's still finds it by the words they share. Excluded words and
+phrases remove every chunk that holds them. ``or`` between words is
+accepted and means what a space means.
+
+Accents are folded on both sides (``informação`` and ``informacao``
+match): :data:`~folio_shared.db.models.ACCENTED` letters become their
+:data:`~folio_shared.db.models.UNACCENTED` counterparts before stemming.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from folio_shared.db.models import ACCENTED, UNACCENTED
+
+_TOKEN = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
+_FOLD = str.maketrans(ACCENTED, UNACCENTED)
+
+
+def fold_accents(text: str) -> str:
+    """``text`` with accented letters replaced as the index does."""
+    return text.translate(_FOLD)
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordQuery:
+    """The parts of a query, accents folded.
+
+    ``wanted``: web-search text whose parts are joined by ``or`` (words
+    and quoted phrases). ``words``: the wanted words, unquoted (their
+    lexemes weigh the ranking). ``excluded``: web-search text of the
+    excluded words and phrases joined by ``or``, ``""`` when none.
+    """
+
+    wanted: str
+    words: str
+    excluded: str
+
+
+def parse_keywords(query: str) -> KeywordQuery:
+    """Split ``query`` (see the module docstring)."""
+    wanted: list[str] = []
+    words: list[str] = []
+    excluded: list[str] = []
+    for match in _TOKEN.finditer(fold_accents(query)):
+        phrase_minus, phrase, word_minus, word = match.groups()
+        if phrase is not None:
+            text = " ".join(phrase.split())
+            if not text:
+                continue
+            (excluded if phrase_minus else wanted).append(f'"{text}"')
+            if not phrase_minus:
+                words.append(text)
+        elif word.lower() == "or" or not word.strip("-"):
+            continue
+        elif word_minus:
+            excluded.append(word)
+        else:
+            wanted.append(word)
+            words.append(word)
+    return KeywordQuery(" or ".join(wanted), " ".join(words), " or ".join(excluded))

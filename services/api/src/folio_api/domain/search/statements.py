@@ -1,0 +1,249 @@
+# ruff: noqa: S608
+"""The SQL of search: one statement per (mode, grouping, filters).
+
+Only fixed fragments of this module are joined here; every value the
+caller gives travels as a bound parameter (ruff's S608 does not apply).
+The lists and scores are described in
+:mod:`folio_api.domain.search.repository`.
+"""
+
+from __future__ import annotations
+
+from folio_shared.db.models import CHUNK_LANGUAGES, TEXT_SEARCH_CONFIG
+
+#: language key of a chunk (``''`` when unknown) -> its configuration
+CONFIGS = {**CHUNK_LANGUAGES, "": TEXT_SEARCH_CONFIG}
+_LANG = "coalesce(c.language, '')"
+_EMPTY = "SELECT NULL::uuid AS id, NULL::uuid AS document_id, NULL::float8 AS value WHERE false"
+
+
+def _query_cte(excluding: bool) -> str:
+    """Per configuration: the tsquery (``q_<key>``) and the wanted
+    lexemes (``l_<key>``)."""
+    parts = []
+    for key, config in CONFIGS.items():
+        name = key or "simple"
+        query = f"websearch_to_tsquery('{config}', :wanted)"
+        if excluding:
+            query += f" && !! websearch_to_tsquery('{config}', :excluded)"
+        parts.append(f"{query} AS q_{name}")
+        parts.append(f"tsvector_to_array(to_tsvector('{config}', :words)) AS l_{name}")
+    return "SELECT " + ", ".join(parts)
+
+
+def _per_language(template: str, alias: str) -> str:
+    """``CASE <language of alias's chunk> WHEN ... THEN template(name) ... END``."""
+    cases = " ".join(f"WHEN '{key}' THEN {template.format(name=key)}" for key in CHUNK_LANGUAGES)
+    return f"CASE coalesce({alias}.language, '') {cases} ELSE {template.format(name='simple')} END"
+
+
+def _match_sql() -> str:
+    """A chunk matches the query parsed in its own language."""
+    branches = [f"(c.language = '{key}' AND c.tsv @@ q.q_{key})" for key in CHUNK_LANGUAGES]
+    known = ", ".join(f"'{key}'" for key in CHUNK_LANGUAGES)
+    branches.append(
+        f"((c.language IS NULL OR c.language NOT IN ({known})) AND c.tsv @@ q.q_simple)"
+    )
+    return "(" + " OR ".join(branches) + ")"
+
+
+def filter_sql(
+    *, document_ids: bool, kinds: bool, created_from: bool, created_to: bool, metadata: bool
+) -> str:
+    parts = []
+    if document_ids:
+        parts.append("AND c.document_id = ANY(:document_ids)")
+    doc_conditions = []
+    if kinds:
+        doc_conditions.append("d.kind = ANY(:kinds)")
+    if created_from:
+        doc_conditions.append("d.created_at >= :created_from")
+    if created_to:
+        doc_conditions.append("d.created_at < :created_to")
+    if metadata:
+        doc_conditions.append(
+            "NOT EXISTS (SELECT 1 FROM unnest(CAST(:metadata_keys AS text[]), "
+            "CAST(:metadata_values AS text[])) AS f(key, value) "
+            "WHERE d.metadata ->> f.key IS DISTINCT FROM f.value)"
+        )
+    if doc_conditions:
+        parts.append(
+            "AND c.document_id IN (SELECT d.id FROM documents d "
+            "WHERE d.tenant_id = :tenant_id AND " + " AND ".join(doc_conditions) + ")"
+        )
+    return " ".join(parts)
+
+
+def _semantic_sql(where: str) -> str:
+    return (
+        "SELECT c.id, c.document_id, 1 - (c.embedding <=> CAST(:query_vector AS vector)) AS value "
+        "FROM chunks c WHERE c.tenant_id = :tenant_id AND c.embedding IS NOT NULL "
+        f"{where} ORDER BY c.embedding <=> CAST(:query_vector AS vector) LIMIT :candidates"
+    )
+
+
+def _keyword_ctes(where: str) -> str:
+    """BM25 of chunks (``kw_chunks``) and of documents (``kw_docs``, the
+    document's matching chunks taken together, its length all its
+    chunks'), over at most ``:max_matches`` matching chunks."""
+    lexemes = _per_language("q.l_{name}", "m")
+    return f"""
+matched AS (
+    SELECT c.id, c.document_id, c.tsv, c.token_count, c.language, {_LANG} AS lang
+    FROM chunks c, q WHERE c.tenant_id = :tenant_id AND {_match_sql()} {where}
+    LIMIT :max_matches
+),
+terms AS (
+    SELECT m.id, m.document_id, m.token_count, m.lang, t.lexeme,
+           cardinality(t.positions)::float8 AS tf
+    FROM matched m, q, unnest(m.tsv) t
+    WHERE t.lexeme = ANY({lexemes})
+),
+stats AS (
+    SELECT count(*)::float8 AS chunks, greatest(avg(token_count), 1)::float8 AS chunk_len,
+           count(DISTINCT document_id)::float8 AS docs
+    FROM chunks WHERE tenant_id = :tenant_id
+),
+chunk_idf AS (
+    SELECT lang, lexeme, ln(1 + (s.chunks - count(*) + 0.5) / (count(*) + 0.5)) AS idf
+    FROM terms, stats s GROUP BY lang, lexeme, s.chunks
+),
+kw_chunks AS (
+    SELECT t.id, t.document_id,
+           sum(i.idf * t.tf * (CAST(:k1 AS float8) + 1)
+               / (t.tf + CAST(:k1 AS float8)
+                  * (1 - CAST(:b AS float8) + CAST(:b AS float8) * t.token_count / s.chunk_len)))
+           AS value
+    FROM terms t JOIN chunk_idf i USING (lang, lexeme), stats s
+    GROUP BY t.id, t.document_id
+),
+doc_terms AS (
+    SELECT document_id, lang, lexeme, sum(tf) AS tf FROM terms GROUP BY 1, 2, 3
+),
+doc_len AS (
+    SELECT c.document_id, sum(c.token_count)::float8 AS len FROM chunks c
+    WHERE c.document_id IN (SELECT document_id FROM doc_terms) GROUP BY 1
+),
+doc_idf AS (
+    SELECT lang, lexeme, ln(1 + (s.docs - count(*) + 0.5) / (count(*) + 0.5)) AS idf
+    FROM doc_terms, stats s GROUP BY lang, lexeme, s.docs
+),
+kw_docs AS (
+    SELECT d.document_id,
+           sum(i.idf * d.tf * (CAST(:k1 AS float8) + 1)
+               / (d.tf + CAST(:k1 AS float8)
+                  * (1 - CAST(:b AS float8)
+                     + CAST(:b AS float8) * l.len * s.docs / greatest(s.chunks * s.chunk_len, 1))))
+           AS value
+    FROM doc_terms d JOIN doc_idf i USING (lang, lexeme) JOIN doc_len l USING (document_id), stats s
+    GROUP BY d.document_id
+)"""
+
+
+#: The fused score of a row holding ``s_value`` / ``k_value`` (and their
+#: ranks ``s_rank`` / ``k_rank``) and the list's ``s_min``, ``s_max``,
+#: ``k_max``: semantic alone reports the cosine similarity, keyword alone
+#: BM25 over its best, hybrid a convex combination of both (semantic min-max
+#: normalised) or weighted reciprocal ranks.
+_W = "CAST(:w_semantic AS float8)"
+_K = "CAST(:rrf_k AS float8)"
+_FUSE = f"""CASE
+    WHEN {_W} = 1 THEN s_value
+    WHEN {_W} = 0 THEN k_value / nullif(k_max, 0)
+    WHEN CAST(:fusion AS text) = 'rrf' THEN
+        coalesce({_W} * {_K} / ({_K} + s_rank), 0)
+        + coalesce((1 - {_W}) * {_K} / ({_K} + k_rank), 0)
+    ELSE coalesce({_W} * (s_value - s_min) / nullif(s_max - s_min, 0), 0)
+         + coalesce((1 - {_W}) * k_value / nullif(k_max, 0), 0)
+END"""
+
+_CHUNK_SCORES = f"""
+chunk_lists AS (
+    SELECT id, document_id, value AS s_value, NULL::float8 AS k_value FROM semantic
+    UNION ALL SELECT id, document_id, NULL, value FROM kw_chunks
+),
+chunk_scores AS (
+    SELECT id, document_id, max(s_value) AS s_value, max(k_value) AS k_value
+    FROM chunk_lists GROUP BY id, document_id
+),
+ranked_chunks AS (
+    SELECT *, CASE WHEN s_value IS NOT NULL
+                   THEN row_number() OVER (ORDER BY s_value DESC NULLS LAST, id) END AS s_rank,
+              CASE WHEN k_value IS NOT NULL
+                   THEN row_number() OVER (ORDER BY k_value DESC NULLS LAST, id) END AS k_rank,
+              max(s_value) OVER () AS s_max, min(s_value) OVER () AS s_min,
+              max(k_value) OVER () AS k_max
+    FROM chunk_scores
+),
+fused_chunks AS (SELECT *, {_FUSE} AS score FROM ranked_chunks),
+doc_lists AS (
+    SELECT document_id, max(s_value) AS s_value FROM chunk_scores GROUP BY document_id
+),
+doc_both AS (
+    SELECT coalesce(a.document_id, k.document_id) AS document_id, a.s_value, k.value AS k_value
+    FROM doc_lists a FULL JOIN kw_docs k USING (document_id)
+),
+ranked_docs AS (
+    SELECT *, CASE WHEN s_value IS NOT NULL
+                   THEN row_number() OVER (ORDER BY s_value DESC NULLS LAST, document_id)
+              END AS s_rank,
+              CASE WHEN k_value IS NOT NULL
+                   THEN row_number() OVER (ORDER BY k_value DESC NULLS LAST, document_id)
+              END AS k_rank,
+              max(s_value) OVER () AS s_max, min(s_value) OVER () AS s_min,
+              max(k_value) OVER () AS k_max
+    FROM doc_both
+),
+fused_docs AS (SELECT document_id, {_FUSE} AS document_score FROM ranked_docs)"""
+
+_BY_DOCUMENT = """
+best AS (
+    SELECT DISTINCT ON (f.document_id) f.*, d.document_score
+    FROM fused_chunks f JOIN fused_docs d USING (document_id)
+    ORDER BY f.document_id, f.score DESC NULLS LAST, f.id
+),
+picked AS (
+    SELECT * FROM best ORDER BY document_score DESC NULLS LAST, score DESC NULLS LAST, id
+    LIMIT :k
+)"""
+
+_BY_CHUNK = """
+picked AS (
+    SELECT f.*, d.document_score FROM fused_chunks f JOIN fused_docs d USING (document_id)
+    ORDER BY f.score DESC NULLS LAST, f.id LIMIT :k
+)"""
+
+_NO_KEYWORD = (
+    f"kw_chunks AS ({_EMPTY}), "
+    "kw_docs AS (SELECT NULL::uuid AS document_id, NULL::float8 AS value WHERE false)"
+)
+
+
+def statement(
+    *,
+    semantic: bool,
+    keyword: bool,
+    by_document: bool,
+    excluding: bool,
+    where: str,
+    headline_config: str,
+) -> str:
+    """The whole statement (see the repository's docstring)."""
+    order = "p.document_score DESC NULLS LAST, " if by_document else ""
+    return f"""
+WITH q AS ({_query_cte(excluding)}),
+semantic AS ({_semantic_sql(where) if semantic else _EMPTY}),
+{_keyword_ctes(where) if keyword else _NO_KEYWORD},
+{_CHUNK_SCORES},
+{_BY_DOCUMENT if by_document else _BY_CHUNK}
+SELECT c.id, c.document_id, d.filename, d.kind, d.metadata, c.chunk_index, c.page_start,
+       c.page_end, c.char_start, c.char_end, c.text, c.language,
+       p.score, p.document_score, p.s_rank AS semantic_rank, p.k_rank AS keyword_rank,
+       ts_headline({headline_config}, c.text, {_per_language("q.q_{name}", "c")},
+                   :headline_options) AS snippet
+FROM picked p
+JOIN chunks c ON c.id = p.id
+JOIN documents d ON d.id = c.document_id, q
+WHERE d.status <> 'deleted'
+ORDER BY {order}p.score DESC NULLS LAST, c.id
+"""

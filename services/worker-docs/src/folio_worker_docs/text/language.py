@@ -1,0 +1,165 @@
+"""Which language a document is written in: Portuguese, English or unknown.
+
+Keyword search stems and drops stop words with the document's language
+(:data:`folio_shared.db.models.CHUNK_LANGUAGES`), so each document is
+classified once, when it is chunked, from its own words: the share of its
+words that are frequent function words of each language ("de", "que",
+"não", "uma"... against "the", "and", "of", "with"...). Function words make
+up a third or more of running text in both languages and almost never
+belong to the other, so a few hundred words decide clearly; a text with
+too few of either (a table of numbers, a list of names, another language)
+is ``None`` and is indexed without stemming.
+
+:func:`detect_language` reads at most ``max_words`` words (default
+``5,000``) and decides when one language's function words are at least
+``min_share`` (default ``0.08``, 8 %) of the words read and ``margin``
+(default ``1.5``) times the other's.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import islice
+
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+_PORTUGUESE = frozenset(
+    {
+        "ao",
+        "aos",
+        "até",
+        "com",
+        "como",
+        "da",
+        "das",
+        "de",
+        "dela",
+        "dele",
+        "do",
+        "dos",
+        "e",
+        "é",
+        "ela",
+        "ele",
+        "em",
+        "entre",
+        "era",
+        "essa",
+        "esse",
+        "está",
+        "este",
+        "isso",
+        "já",
+        "mais",
+        "mas",
+        "na",
+        "nas",
+        "não",
+        "nem",
+        "no",
+        "nos",
+        "o",
+        "os",
+        "ou",
+        "para",
+        "pela",
+        "pelo",
+        "por",
+        "quando",
+        "que",
+        "se",
+        "sem",
+        "ser",
+        "seu",
+        "sua",
+        "são",
+        "também",
+        "um",
+        "uma",
+        "umas",
+        "uns",
+        "à",
+        "às",
+        "você",
+        "foi",
+        "tem",
+        "ter",
+        "sobre",
+        "após",
+        "pelas",
+        "pelos",
+        "deve",
+        "cada",
+        "onde",
+    }
+)
+_ENGLISH = frozenset(
+    {
+        "an",
+        "and",
+        "are",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "for",
+        "from",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "not",
+        "of",
+        "on",
+        "or",
+        "our",
+        "she",
+        "should",
+        "that",
+        "the",
+        "their",
+        "them",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "when",
+        "which",
+        "while",
+        "who",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+    }
+)
+
+
+def detect_language(
+    text: str, *, max_words: int = 5_000, min_share: float = 0.08, margin: float = 1.5
+) -> str | None:
+    """``"pt"``, ``"en"`` or ``None`` (see the module docstring)."""
+    words = [m.group(0).lower() for m in islice(_WORD.finditer(text), max_words)]
+    if not words:
+        return None
+    pt = sum(w in _PORTUGUESE for w in words) / len(words)
+    en = sum(w in _ENGLISH for w in words) / len(words)
+    if pt >= min_share and pt >= margin * en:
+        return "pt"
+    if en >= min_share and en >= margin * pt:
+        return "en"
+    return None

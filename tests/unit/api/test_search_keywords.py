@@ -1,0 +1,29 @@
+"""Reading a search query as keywords: OR, phrases, exclusions, accents."""
+
+from __future__ import annotations
+
+from folio_api.domain.search.keywords import fold_accents, parse_keywords
+
+
+def test_every_word_is_wanted_and_joined_by_or() -> None:
+    parsed = parse_keywords("how often descale coffee maker")
+    assert parsed.wanted == "how or often or descale or coffee or maker"
+    assert parsed.words == "how often descale coffee maker"
+    assert parsed.excluded == ""
+
+
+def test_phrases_stay_phrases_and_minus_excludes() -> None:
+    parsed = parse_keywords('"security deposit" refund -pets -"sub let" or lease')
+    assert parsed.wanted == '"security deposit" or refund or lease'
+    assert parsed.words == "security deposit refund lease"
+    assert parsed.excluded == 'pets or "sub let"'
+
+
+def test_accents_are_folded_and_empty_parts_dropped() -> None:
+    parsed = parse_keywords('Informação  "" - --  não')
+    assert parsed.wanted == "Informacao or nao"
+    assert fold_accents("Ação çÉ") == "Acao cE"
+
+
+def test_an_unclosed_quote_is_a_phrase_to_the_end() -> None:
+    assert parse_keywords('refund "security deposit').wanted == 'refund or "security deposit"'

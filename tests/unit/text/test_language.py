@@ -1,0 +1,29 @@
+"""Detecting a document's language from its function words."""
+
+from __future__ import annotations
+
+import pytest
+
+from folio_worker_docs.text.language import detect_language
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        (
+            "O locatário pagará o aluguel até o dia cinco de cada mês, e não poderá "
+            "sublocar o imóvel sem autorização por escrito do locador.",
+            "pt",
+        ),
+        (
+            "The tenant shall pay the rent on the first day of each month and shall "
+            "not sublet the property without the written consent of the landlord.",
+            "en",
+        ),
+        ("12,50 34,10 R$ 99 CNPJ 12.345.678/0001-90", None),
+        ("", None),
+        ("Der Mieter zahlt die Miete am ersten Tag jedes Monats.", None),
+    ],
+)
+def test_language_is_detected_from_function_words(text: str, language: str | None) -> None:
+    assert detect_language(text) == language
