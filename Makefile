@@ -87,7 +87,7 @@ format: venv ## Format the code and apply ruff's safe fixes
 typecheck: venv ## mypy (strict, config in pyproject.toml) on shared, the services, tools and benchmarks
 	$(BIN)/mypy $(TYPED_SRC)
 	@# the benchmarks import their helpers (and noop/'s worker modules) as top-level modules
-	MYPYPATH=bench:bench/noop $(BIN)/mypy bench
+	MYPYPATH=bench:bench/noop:tests/relevance $(BIN)/mypy bench
 
 .PHONY: bench
 bench: venv ## Run every benchmark (about 30 min); record the tables in docs/benchmarks.md

@@ -1,0 +1,115 @@
+"""Relevance of search on Folio's English and Portuguese sets.
+
+Indexes each set (``tests/relevance/{en,pt}``: documents of several chunks,
+paraphrased queries) in a fresh tenant of a private PostgreSQL (pgvector),
+with the real chunking and embedding model, asks every query in every
+search mode and prints a table per language: top-1, MRR@5 and nDCG@10 for
+the ``tune`` queries, the ``held`` ones (kept out of any tuning) and all.
+
+    .venv/bin/python bench/search_relevance.py [--pg-url postgresql://postgres@HOST:PORT/postgres]
+
+Targets: hybrid top-1 >= 90 % and hybrid >= max(semantic, keyword) on both
+sets; keyword alone >= 50 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from folio_api.domain.search.repository import Fusion, SearchOptions
+from folio_shared.db import migrate
+from folio_shared.db.engine import async_database_url, create_session_factory
+from folio_worker_docs.embeddings.model import get_embedder
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "relevance"))
+from _servers import BenchServers
+from runner import LANGUAGES, evaluate, index_documents, load_set, make_tenant, table
+
+
+async def run(pg_url: str, languages: list[str], configs: list[SearchOptions]) -> None:
+    admin = create_async_engine(async_database_url(pg_url), isolation_level="AUTOCOMMIT")
+    name = f"folio_bench_relevance_{uuid.uuid4().hex[:8]}"
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = make_url(async_database_url(pg_url)).set(database=name).render_as_string(False)
+    embedder = get_embedder()
+    embedder.use_onnx_for_queries()
+    try:
+        await asyncio.to_thread(migrate.upgrade, url)
+        engine = create_async_engine(url)
+        factory = create_session_factory(engine)
+        for language in languages:
+            relevance_set = load_set(language)
+            started = time.perf_counter()
+            async with factory() as session:
+                tenant_id = await make_tenant(session)
+                chunks = await index_documents(
+                    session, embedder, tenant_id, relevance_set.documents
+                )
+                await session.commit()
+                indexed = time.perf_counter() - started
+                vectors = [embedder.encode_query(q.text) for q in relevance_set.queries]
+                print(
+                    f"\n{language}: {len(relevance_set.documents)} documents, {chunks} chunks "
+                    f"(indexed in {indexed:.0f} s), {len(relevance_set.queries)} queries"
+                )
+                for options in configs:
+                    figures = await evaluate(
+                        session, embedder, tenant_id, relevance_set.queries, options, vectors
+                    )
+                    print(f"\nfusion {options.fusion}, semantic_weight {options.semantic_weight}\n")
+                    print(table(language, figures))
+                    for (mode, split), f in sorted(figures.items()):
+                        if split == "all" and f.misses:
+                            print(f"\n{language} {mode} misses: " + "; ".join(f.misses))
+        await engine.dispose()
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--pg-url",
+        help="superuser URL of a PostgreSQL server with pgvector "
+        "(default: a private server started for the run)",
+    )
+    parser.add_argument("--language", choices=LANGUAGES, action="append")
+    parser.add_argument(
+        "--fusion",
+        choices=[f.value for f in Fusion],
+        action="append",
+        help="hybrid's fusion; repeat to compare (default: the SearchOptions default)",
+    )
+    parser.add_argument(
+        "--semantic-weight",
+        type=float,
+        action="append",
+        help="hybrid's semantic weight; repeat to compare (default: the SearchOptions default)",
+    )
+    args = parser.parse_args()
+    languages = args.language or list(LANGUAGES)
+    weights = args.semantic_weight or [SearchOptions().semantic_weight]
+    fusions = args.fusion or [SearchOptions().fusion]
+    configs = [SearchOptions(fusion=Fusion(f), semantic_weight=w) for f in fusions for w in weights]
+    if args.pg_url:
+        asyncio.run(run(args.pg_url, languages, configs))
+        return
+    with BenchServers() as servers:
+        asyncio.run(run(servers.postgres.url("postgres"), languages, configs))
+
+
+if __name__ == "__main__":
+    main()

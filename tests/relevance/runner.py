@@ -1,0 +1,191 @@
+"""Runs Folio's relevance sets: index a set's documents in a tenant, ask
+its queries in every search mode, score the document ranking.
+
+The documents go through the worker's own steps (Markdown extraction,
+token-aware chunking, the real embedding model, the chunk store) and the
+queries through the API's search SQL, so the figures are those a client
+gets. Search groups hits by document, so its list is the document
+ranking. Measures, per mode and split:
+
+- ``top1``: share of queries whose expected document ranks first;
+- ``mrr5``: mean of ``1 / rank`` when the document is in the first 5;
+- ``ndcg10``: mean of ``1 / log2(rank + 1)`` when it is in the first 10
+  (one relevant document per query, so the ideal DCG is 1).
+
+Used by ``tests/integration/pipeline/test_relevance_sets.py`` (floors) and
+``bench/search_relevance.py`` (the table).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio_api.domain.search.repository import SearchGroup, SearchMode, SearchOptions, search
+from folio_shared.db.enums import DocumentKind, DocumentStatus
+from folio_shared.db.models import Document, Tenant
+from folio_worker_docs.chunks_store import replace_document_chunks
+from folio_worker_docs.embeddings.model import Embedder
+from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
+from folio_worker_docs.text.extract import extract_document
+from folio_worker_docs.text.language import detect_language
+
+HERE = Path(__file__).parent
+LANGUAGES = ("en", "pt")
+#: Documents asked of search per query (nDCG@10 reads 10).
+HITS_PER_QUERY = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    query_id: str
+    split: str  # "tune" or "held"
+    expected: str  # filename
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RelevanceSet:
+    language: str
+    documents: dict[str, str]  # filename -> Markdown
+    queries: list[Query]
+
+
+@dataclass(slots=True)
+class Figures:
+    """Scores of one mode over some queries (see the module docstring)."""
+
+    queries: int = 0
+    top1: float = 0.0
+    mrr5: float = 0.0
+    ndcg10: float = 0.0
+    misses: list[str] = field(default_factory=list)
+
+    def add(self, rank: int | None, note: str) -> None:
+        self.queries += 1
+        if rank == 1:
+            self.top1 += 1
+        else:
+            self.misses.append(note)
+        if rank is not None and rank <= 5:
+            self.mrr5 += 1 / rank
+        if rank is not None and rank <= 10:
+            self.ndcg10 += 1 / math.log2(rank + 1)
+
+    def averaged(self) -> Figures:
+        n = max(self.queries, 1)
+        return Figures(self.queries, self.top1 / n, self.mrr5 / n, self.ndcg10 / n, self.misses)
+
+
+def load_set(language: str) -> RelevanceSet:
+    folder = HERE / language
+    documents = {p.name: p.read_text() for p in sorted(folder.glob("*.md"))}
+    lines = (folder / "queries.tsv").read_text().splitlines()[1:]
+    queries = [Query(*line.split("\t", 3)) for line in lines if line.strip()]
+    return RelevanceSet(language, documents, queries)
+
+
+async def make_tenant(session: AsyncSession) -> uuid.UUID:
+    tenant = Tenant(name=f"relevance-{uuid.uuid4().hex[:10]}")
+    session.add(tenant)
+    await session.flush()
+    return tenant.id
+
+
+async def index_documents(
+    session: AsyncSession, embedder: Embedder, tenant_id: uuid.UUID, documents: dict[str, str]
+) -> int:
+    """Store ``documents`` (filename -> Markdown) as ready documents of
+    ``tenant_id`` with their chunks and vectors; returns the chunk count."""
+    total = 0
+    for filename, text in documents.items():
+        data = text.encode()
+        document = Document(
+            tenant_id=tenant_id,
+            filename=filename,
+            kind=DocumentKind.MARKDOWN,
+            storage_key=f"{tenant_id}/{uuid.uuid4().hex}",
+            sha256=hashlib.sha256(data).hexdigest(),
+            size_bytes=len(data),
+            status=DocumentStatus.READY,
+        )
+        session.add(document)
+        await session.flush()
+        pages = extract_document(DocumentKind.MARKDOWN, data).pages
+        chunks = chunk_pages(pages, embedder.token_spans, ChunkingOptions())
+        language = detect_language("\n".join(p.text for p in pages))
+        total += await replace_document_chunks(
+            session,
+            tenant_id=tenant_id,
+            document_id=document.id,
+            chunks=chunks,
+            vectors=embedder.encode([c.text for c in chunks]),
+            model_version=embedder.model_version,
+            pipeline_version="relevance",
+            language=language,
+        )
+    return total
+
+
+async def rank_documents(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    text: str,
+    vector: Sequence[float],
+    mode: SearchMode,
+    options: SearchOptions | None = None,
+) -> list[str]:
+    """The documents in search's order (one hit per document)."""
+    hits = await search(
+        session,
+        tenant_id=tenant_id,
+        query_vector=vector,
+        query_text=text,
+        k=HITS_PER_QUERY,
+        mode=mode,
+        group=SearchGroup.DOCUMENT,
+        options=options,
+    )
+    return list(dict.fromkeys(hit.filename for hit in hits))
+
+
+async def evaluate(
+    session: AsyncSession,
+    embedder: Embedder,
+    tenant_id: uuid.UUID,
+    queries: Sequence[Query],
+    options: SearchOptions | None = None,
+    vectors: Sequence[Sequence[float]] | None = None,
+) -> dict[tuple[SearchMode, str], Figures]:
+    """Figures per ``(mode, split)``; split ``all`` covers every query.
+    ``vectors``: the queries' (default: encoded here)."""
+    if vectors is None:
+        vectors = [embedder.encode_query(q.text) for q in queries]
+    out: dict[tuple[SearchMode, str], Figures] = {}
+    for mode in SearchMode:
+        for query, vector in zip(queries, vectors, strict=True):
+            ranking = await rank_documents(session, tenant_id, query.text, vector, mode, options)
+            rank = ranking.index(query.expected) + 1 if query.expected in ranking else None
+            note = f"{query.query_id} {query.text!r} -> {ranking[0] if ranking else None}"
+            for split in (query.split, "all"):
+                out.setdefault((mode, split), Figures()).add(rank, note)
+    return {key: figures.averaged() for key, figures in out.items()}
+
+
+def table(language: str, figures: dict[tuple[SearchMode, str], Figures]) -> str:
+    """A Markdown table: one row per mode and split."""
+    rows = [
+        f"| {language} | mode | queries | top-1 | MRR@5 | nDCG@10 |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for (mode, split), f in sorted(figures.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        rows.append(
+            f"| {split} | {mode} | {f.queries} | {f.top1:.1%} | {f.mrr5:.3f} | {f.ndcg10:.3f} |"
+        )
+    return "\n".join(rows)
