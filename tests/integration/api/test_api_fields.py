@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from typing import Any
 
@@ -168,3 +169,55 @@ async def test_process_request_carries_expected_values_to_the_job(
         f"/v1/documents/{doc_id}/process", headers=alice.headers, json={"expected": many}
     )
     assert too_many.status_code == 400, too_many.text
+
+
+async def test_upload_form_carries_expected_values_to_the_job(
+    client: AsyncTestClient[Any], engine: AsyncEngine, alice: TenantKey
+) -> None:
+    expected = {"payee_tax_id": "11222333000181", "amount": "150.00"}
+    # When a document is uploaded with the values the client expects
+    r = await client.post(
+        "/v1/documents",
+        headers=alice.headers,
+        files={"file": ("recibo.pdf", pdf_bytes("expected upload"), "application/pdf")},
+        data={"expected": json.dumps(expected)},
+    )
+    # Then its job's message carries them to worker-docs
+    assert r.status_code == 201, r.text
+    async with engine.connect() as conn:
+        message = await conn.scalar(
+            sa.select(Job.message).where(Job.id == uuid.UUID(r.json()["job"]["job_id"]))
+        )
+    assert message["payload"]["expected"] == expected
+
+
+@pytest.mark.parametrize(
+    ("expected", "says"),
+    [
+        ("not json", "not valid JSON"),
+        ('["amount"]', "Expected `object`"),
+        ('{"Not A Field": "1"}', "at `key`"),
+        ('{"amount": 150}', "Expected `str`"),
+        (json.dumps({f"f{i}": "1" for i in range(33)}), "length <= 32"),
+    ],
+)
+async def test_upload_with_malformed_expected_values_is_a_400_storing_nothing(
+    client: AsyncTestClient[Any], engine: AsyncEngine, alice: TenantKey, expected: str, says: str
+) -> None:
+    content = pdf_bytes(f"malformed expected {expected}")
+    r = await client.post(
+        "/v1/documents",
+        headers=alice.headers,
+        files={"file": ("recibo.pdf", content, "application/pdf")},
+        data={"expected": expected},
+    )
+    body = problem(r, 400, "invalid_input")
+    assert "form field 'expected'" in body["detail"]
+    assert says in body["detail"]
+    async with engine.connect() as conn:
+        stored = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(Document)
+            .where(Document.sha256 == hashlib.sha256(content).hexdigest())
+        )
+    assert stored == 0

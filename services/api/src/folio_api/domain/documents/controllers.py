@@ -53,7 +53,9 @@ class MultipartUploadOperation(Operation):
             required=True,
             description=(
                 "multipart/form-data: `file` (the document; its name's extension must "
-                "agree with its bytes) and optionally `metadata` (a JSON object)"
+                "agree with its bytes), optionally `metadata` (a JSON object) and "
+                "`expected` (a JSON object of field values the client expects, e.g. "
+                '`{"amount": "150.00"}`; each gets a verdict in `/fields`)'
             ),
             content={
                 "multipart/form-data": OpenAPIMediaType(
@@ -63,6 +65,7 @@ class MultipartUploadOperation(Operation):
                         properties={
                             "file": Schema(type=OpenAPIType.STRING, format="binary"),  # type: ignore[arg-type]
                             "metadata": Schema(type=OpenAPIType.STRING),
+                            "expected": Schema(type=OpenAPIType.STRING),
                         },
                     )
                 )

@@ -48,6 +48,7 @@ async def upload_form(
     form = await read_form(
         resources, tenant_id, body, content_type=content_type, content_length=content_length
     )
+    options = ProcessOptions(priority, False, None, form.expected)
     document = Document(
         id=uuid.uuid4(),
         tenant_id=tenant_id,
@@ -63,9 +64,7 @@ async def upload_form(
     fast_unsure = False  # the fast statement's connection failed: it may have written
     if resources.batcher is not None:
         try:
-            stored = await fast_upload.store(
-                resources, document, process=process, priority=priority
-            )
+            stored = await fast_upload.store(resources, document, process=process, options=options)
         except reference.CONNECTION_ERRORS as e:
             log.warning("fast upload path unavailable; using the ORM path", error=repr(e))
             fast_unsure = True
@@ -79,7 +78,7 @@ async def upload_form(
                     await resources.batcher.send(fields, job)
                 return Ingested(fields, job)
     return await reference.store_upload(
-        resources, document, process=process, priority=priority, fast_unsure=fast_unsure
+        resources, document, process=process, options=options, fast_unsure=fast_unsure
     )
 
 

@@ -37,7 +37,6 @@ from folio_api.resources import Resources
 from folio_shared.db.enums import DocumentStatus, JobStatus
 from folio_shared.db.models import Document, Job
 from folio_shared.jobs import outbox
-from folio_shared.messages import Priority
 
 #: What a lost database connection raises: the statement may have run.
 CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
@@ -65,11 +64,11 @@ async def store_upload(
     document: Document,
     *,
     process: bool,
-    priority: Priority,
+    options: ProcessOptions,
     fast_unsure: bool = False,
 ) -> Ingested:
     """Write the row of ``document`` (whose file is stored) and, when
-    ``process``, its job; send the job's message. ``fast_unsure``: the
+    ``process``, its job (run with ``options``); send the job's message. ``fast_unsure``: the
     fast path's statement lost its connection and may have written them."""
     tenant_id, key, sha256 = document.tenant_id, document.storage_key, document.sha256
     assert sha256 is not None  # a stored file's
@@ -83,13 +82,7 @@ async def store_upload(
             try:
                 try:
                     await session.flush()
-                    job = (
-                        await _enqueue(
-                            resources, session, document, ProcessOptions(priority, False, None)
-                        )
-                        if process
-                        else None
-                    )
+                    job = await _enqueue(resources, session, document, options) if process else None
                     await session.commit()
                 except IntegrityError:
                     await session.rollback()  # the same bytes, uploaded concurrently

@@ -6,8 +6,10 @@ first :data:`~.filetypes.SNIFF_BYTES` decide its type
 part is streamed to storage under a fresh key (:func:`storage_key_for`)
 while it is hashed (SHA-256) and counted. Past ``settings.upload.max_bytes``
 the stream stops with 413 and the storage keeps nothing. The ``metadata``
-part is checked by :func:`~.metadata.parse_metadata`; any other part is a
-400, and a file stored before the error is removed.
+part is checked by :func:`~.metadata.parse_metadata`, the ``expected`` part
+(field values the client expects, as in a process request) by
+:func:`parse_expected`; any other part is a 400, and a file stored before
+the error is removed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from multipart import MultipartSegment  # type: ignore[import-untyped]
 
 from folio_api.domain.documents.filetypes import (
@@ -31,9 +34,23 @@ from folio_api.domain.documents.form_stream import END, FormStream, boundary_of
 from folio_api.domain.documents.metadata import MAX_METADATA_BYTES, parse_metadata
 from folio_api.resources import Resources
 from folio_shared.errors import FileTooLarge, InvalidInput, ObjectNotFound
+from folio_shared.messages.documents import ExpectedValues
 
 #: Room for the multipart framing and text fields on top of the file limit.
 FORM_OVERHEAD_BYTES = 256 * 1024
+#: Largest ``expected`` form field, in bytes (32 names and values with room to spare).
+MAX_EXPECTED_BYTES = 16 * 1024
+
+
+def parse_expected(raw: bytes) -> dict[str, str]:
+    """The ``expected`` form field: a JSON object of at most 32 ``snake_case``
+    field names, each to a string of at most 256 characters."""
+    try:
+        return msgspec.json.decode(raw, type=ExpectedValues)
+    except msgspec.ValidationError as e:
+        raise InvalidInput(f"form field 'expected': {e}") from e
+    except msgspec.DecodeError as e:
+        raise InvalidInput("form field 'expected': not valid JSON") from e
 
 
 def storage_key_for(tenant_id: uuid.UUID) -> str:
@@ -50,8 +67,9 @@ async def remove_file(resources: Resources, key: str) -> None:
 @dataclass(frozen=True, slots=True)
 class UploadForm:
     """A form read: its file as stored (``key``, sanitised ``filename``,
-    ``file_type`` from the bytes, ``size_bytes``, ``sha256``) and its
-    ``metadata`` (``{}`` without the part)."""
+    ``file_type`` from the bytes, ``size_bytes``, ``sha256``), its
+    ``metadata`` (``{}`` without the part) and ``expected`` values (``None``
+    without the part)."""
 
     key: str
     filename: str
@@ -59,6 +77,7 @@ class UploadForm:
     size_bytes: int
     sha256: str
     metadata: dict[str, Any]
+    expected: dict[str, str] | None = None
 
 
 async def read_form(
@@ -80,6 +99,7 @@ async def read_form(
         )
     form = FormStream(body, boundary, max_body_bytes=max_bytes + FORM_OVERHEAD_BYTES)
     metadata: dict[str, Any] = {}
+    expected: dict[str, str] | None = None
     stored: tuple[str, str, FileType, int, str] | None = None  # key, name, type, size, sha
     try:
         while (event := await form.next()) is not END:
@@ -95,9 +115,12 @@ async def read_form(
                 stored = await _store_file(resources, tenant_id, form, event, max_bytes)
             elif event.name == "metadata":
                 metadata = parse_metadata(await form.read_part(MAX_METADATA_BYTES, "metadata"))
+            elif event.name == "expected":
+                expected = parse_expected(await form.read_part(MAX_EXPECTED_BYTES, "expected"))
             else:
                 raise InvalidInput(
-                    f"form field {event.name!r}: unknown (expected 'file' and 'metadata')"
+                    f"form field {event.name!r}: unknown "
+                    "(expected 'file', 'metadata' and 'expected')"
                 )
         if stored is None:
             raise InvalidInput("form field 'file': missing (send the file as the part 'file')")
@@ -105,7 +128,7 @@ async def read_form(
         if stored is not None:
             await remove_file(resources, stored[0])
         raise
-    return UploadForm(*stored, metadata=metadata)
+    return UploadForm(*stored, metadata=metadata, expected=expected)
 
 
 class _Measured:

@@ -20,13 +20,12 @@ from folio_api.domain.jobs.schemas import JobFields
 from folio_api.resources import Resources
 from folio_shared.db.models import Document
 from folio_shared.jobs import outbox
-from folio_shared.messages import Priority
 
 
 async def store(
-    resources: Resources, document: Document, *, process: bool, priority: Priority
+    resources: Resources, document: Document, *, process: bool, options: ProcessOptions
 ) -> tuple[DocumentFields, JobFields | None] | None:
-    """Write ``document`` (and its job, when ``process``) in one statement;
+    """Write ``document`` (and its job, when ``process``, run with ``options``) in one statement;
     the rows written, or ``None`` when the tenant holds these bytes already
     (nothing written). Raises what the statement raised: a refusal wrote
     nothing; a lost connection may have written both."""
@@ -35,7 +34,8 @@ async def store(
     job: dict[str, Any] = {}
     if process:
         job_id = uuid.uuid4()
-        message = process_message(document, job_id, ProcessOptions(priority, False, None))
+        message = process_message(document, job_id, options)
+        priority = options.priority
         job = {
             "job_id": job_id,
             "message_id": str(uuid.uuid4()),
