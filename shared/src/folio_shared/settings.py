@@ -83,9 +83,8 @@ class BrokerSettings(BaseSettings):
       default) means the Redis of ``FOLIO_REDIS_URL``.
     - ``FOLIO_BROKER_NAMESPACE``: Redis key namespace for queues
       (default ``folio``), so several stacks can share one Redis.
-    - ``FOLIO_BROKER_HEARTBEAT_TIMEOUT_MS``: after how long without a
-      heartbeat a Redis worker's unacked messages are requeued (default
-      60000, Dramatiq's own default).
+    - ``FOLIO_BROKER_HEARTBEAT_TIMEOUT_MS``: after how long without a heartbeat
+      a Redis worker's unacked messages are requeued (default 60000, Dramatiq's).
     """
 
     model_config = _group("FOLIO_BROKER_")
@@ -106,8 +105,7 @@ class StorageSettings(BaseSettings):
     """Object storage for uploaded files.
 
     - ``FOLIO_STORAGE_BACKEND``: ``local`` (default) or ``s3``.
-    - ``FOLIO_STORAGE_LOCAL_ROOT``: folder of the local backend
-      (default ``.folio/storage``).
+    - ``FOLIO_STORAGE_LOCAL_ROOT``: folder of the local backend (default ``.folio/storage``).
     - ``FOLIO_STORAGE_SIGNING_SECRET``: HMAC key of the local backend's
       signed URLs; every API replica must share it (default: a fixed
       development value; set it in production).
@@ -127,11 +125,10 @@ class StorageSettings(BaseSettings):
 class S3Settings(BaseSettings):
     """S3-compatible object storage (AWS, MinIO, Ceph, ...).
 
-    - ``FOLIO_S3_BUCKET`` (default ``folio``), ``FOLIO_S3_REGION``
-      (default ``us-east-1``), ``FOLIO_S3_ENDPOINT_URL`` (empty: AWS),
-      ``FOLIO_S3_ACCESS_KEY_ID`` / ``FOLIO_S3_SECRET_ACCESS_KEY`` (empty:
-      the default credential chain), ``FOLIO_S3_CREATE_BUCKET`` (create the
-      bucket at start-up when missing; default false).
+    - ``FOLIO_S3_BUCKET`` (default ``folio``), ``FOLIO_S3_REGION`` (default
+      ``us-east-1``), ``FOLIO_S3_ENDPOINT_URL`` (empty: AWS), ``FOLIO_S3_ACCESS_KEY_ID`` /
+      ``FOLIO_S3_SECRET_ACCESS_KEY`` (empty: the default credential chain),
+      ``FOLIO_S3_CREATE_BUCKET`` (create the bucket at start-up when missing; default false).
     """
 
     model_config = _group("FOLIO_S3_")
@@ -150,10 +147,8 @@ class UploadSettings(BaseSettings):
     - ``FOLIO_UPLOAD_MAX_BYTES``: largest accepted file (default 50 MiB).
     - ``FOLIO_UPLOAD_ALLOWED_TYPES``: comma-separated allow-list of kinds
       (default all: pdf, png, jpeg, tiff, webp, text, markdown, html, docx).
-    - ``FOLIO_UPLOAD_PRESIGN_EXPIRY_S``: lifetime of a presigned upload,
-      at most 900 (default 900).
-    - ``FOLIO_UPLOAD_ABANDONED_AFTER_S``: when an upload never completed is
-      cleaned up (default 86400).
+    - ``FOLIO_UPLOAD_PRESIGN_EXPIRY_S``: lifetime of a presigned upload, at most 900 (default 900).
+    - ``FOLIO_UPLOAD_ABANDONED_AFTER_S``: an upload never completed is cleaned up (default 86400).
     """
 
     model_config = _group("FOLIO_UPLOAD_")
@@ -174,11 +169,9 @@ class JobSettings(BaseSettings):
     - ``FOLIO_JOBS_MAX_RETRIES``: retries after the first attempt (default 3).
     - ``FOLIO_JOBS_MIN_BACKOFF_MS`` / ``FOLIO_JOBS_MAX_BACKOFF_MS``:
       exponential backoff bounds (defaults 1000 and 300000).
-    - ``FOLIO_JOBS_DOCUMENT_TIME_LIMIT_MS``: per attempt for document jobs
-      (default 30 min). ``FOLIO_JOBS_OCR_TIME_LIMIT_MS``: per OCR page
-      (default 5 min).
-    - ``FOLIO_JOBS_LEASE_MS``: a running job's lease, renewed by its worker
-      (default 30000).
+    - ``FOLIO_JOBS_DOCUMENT_TIME_LIMIT_MS``: per attempt for document jobs (default 30 min).
+      ``FOLIO_JOBS_OCR_TIME_LIMIT_MS``: per OCR page (default 5 min).
+    - ``FOLIO_JOBS_LEASE_MS``: a running job's lease, renewed by its worker (default 30000).
     - ``FOLIO_JOBS_RETENTION_DAYS``: finished job history kept (default 7).
     - ``FOLIO_JOBS_RECONCILE_INTERVAL_MS``: how often one worker of the
       cluster runs the reconciler (default 10000).
@@ -225,24 +218,25 @@ class PipelineSettings(BaseSettings):
       priority, so the pages of small documents sent later are read first,
       and their final step (chunking, embedding) to ``documents-large``
       (default 100).
-    - ``FOLIO_PIPELINE_QUERY_RUNTIME``: what embeds search queries
-      (``queries.embed``): ``onnx`` (default; the model exported to ONNX
-      Runtime, checked to give the same vectors, about twice as fast for one
-      query; falls back to ``torch`` when it cannot) or ``torch``.
-    - ``FOLIO_PIPELINE_QUERY_THREADS``: ONNX Runtime threads per query
-      (default 2).
+    - ``FOLIO_PIPELINE_MAX_DOCUMENT_PAGES``: most pages per document (default
+      2000), ``FOLIO_PIPELINE_TENANT_MAX_DOCUMENT_PAGES``: JSON {tenant id: pages}.
+    - ``FOLIO_PIPELINE_QUERY_RUNTIME``: what embeds search queries: ``onnx``
+      (default; the model exported to ONNX Runtime, checked to give the same
+      vectors, twice as fast per query; else falls back to ``torch``) or ``torch``.
+    - ``FOLIO_PIPELINE_QUERY_THREADS``: ONNX Runtime threads per query (default 2).
     - ``FOLIO_PIPELINE_WARM_UP``: load the embedding model (and the query
       encoder) when worker-docs starts, not on its first document or query
       (default true: loading takes seconds, longer than a search waits).
     - ``FOLIO_PIPELINE_MODEL_CACHE_DIR``: where the ONNX export is kept
-      (default ``~/.cache/folio``; a temporary directory
-      when it cannot be written).
+      (default ``~/.cache/folio``; a temporary directory when it cannot be written).
     """
 
     model_config = _group("FOLIO_PIPELINE_")
 
     large_document_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     large_document_pages: int = Field(default=100, ge=1)
+    max_document_pages: int = Field(default=2_000, ge=1)
+    tenant_max_document_pages: dict[str, int] = Field(default_factory=dict)
     query_runtime: Literal["onnx", "torch"] = "onnx"
     query_threads: int = Field(default=2, ge=1, le=64)
     warm_up: bool = True
@@ -299,8 +293,7 @@ class SchedulerSettings(BaseSettings):
 class MetricsSettings(BaseSettings):
     """Prometheus metrics of worker processes (the API serves ``/metrics``).
 
-    - ``FOLIO_METRICS_PORT``: port of a worker pod's metrics endpoint
-      (default 9191; 0 turns it off).
+    - ``FOLIO_METRICS_PORT``: port of a worker pod's metrics endpoint (default 9191; 0: off).
     """
 
     model_config = _group("FOLIO_METRICS_")

@@ -30,6 +30,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import dramatiq
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,6 +64,7 @@ from folio_worker_docs.embeddings.model import Embedder, get_embedder
 from folio_worker_docs.extraction import extract as extract_fields
 from folio_worker_docs.extraction.privacy import masked_fields
 from folio_worker_docs.fields_store import page_texts, save_expected, save_fields
+from folio_worker_docs.limits import check_page_count
 from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
 from folio_worker_docs.text.extract import IMAGE_KINDS, extract_document
 from folio_worker_docs.text.language import detect_language
@@ -146,6 +148,7 @@ async def _extract_whole(
     extraction: Extraction = await asyncio.to_thread(
         _extraction_pool().run, extract_document, kind, path
     )
+    check_page_count(res.settings.pipeline, msg.tenant_id, extraction.page_count)
     async with res.sessions() as session:
         done = await finished_pages(session, document_id)
         text_pages = [
@@ -175,6 +178,7 @@ async def _extract_pdf(
     res = resources()
     pool = _extraction_pool()
     page_count = await asyncio.to_thread(pool.run, pdf_page_count, path)
+    check_page_count(res.settings.pipeline, msg.tenant_id, page_count)
     async with res.sessions() as session:
         await drop_pages_after(session, document_id, page_count)
         await session.commit()
@@ -284,16 +288,9 @@ async def process(msg: ProcessDocumentV1) -> object:
         await session.commit()
         ids = outbox.pending_ids(session)
     async with res.engine.connect() as conn:
-        broker = _broker()
-        await outbox.dispatch(conn, broker, ids)
+        await outbox.dispatch(conn, dramatiq.get_broker(), ids)
     await progress("ocr" if children else "chunking", done=0, total=len(children))
     return WAITING
-
-
-def _broker() -> Any:
-    import dramatiq
-
-    return dramatiq.get_broker()
 
 
 async def _failed_pages(session: Any, job_id: uuid.UUID) -> dict[int, str]:
