@@ -321,6 +321,10 @@ class ApiSettings(BaseSettings):
     - ``FOLIO_API_HOST`` (default 127.0.0.1), ``FOLIO_API_PORT`` (default 8000).
     - ``FOLIO_API_RATE_LIMIT_PER_MINUTE``: requests per key (default 600).
     - ``FOLIO_API_AUTH_FAILURES_PER_MINUTE``: failed authentications per address (default 30).
+    - ``FOLIO_API_SSE_STREAMS_PER_KEY`` / ``_PER_PROCESS``: open event streams of one key and
+      of one API process (defaults 20 and 1000); past them, ``429`` with ``Retry-After``.
+      ``FOLIO_API_SSE_MAX_DURATION_S``: a stream then ends (default 900; clients reconnect).
+    - ``FOLIO_API_REDIS_MAX_CONNECTIONS``: the API process's Redis pool (default 50).
     """
 
     model_config = _group("FOLIO_API_")
@@ -329,6 +333,10 @@ class ApiSettings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     rate_limit_per_minute: int = Field(default=600, ge=1)
     auth_failures_per_minute: int = Field(default=30, ge=1)
+    sse_streams_per_key: int = Field(default=20, ge=1)
+    sse_streams_per_process: int = Field(default=1_000, ge=1)
+    sse_max_duration_s: float = Field(default=900.0, gt=0)
+    redis_max_connections: int = Field(default=50, ge=2)
 
 
 class LogSettings(BaseSettings):

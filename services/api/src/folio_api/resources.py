@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -21,11 +22,12 @@ import asyncpg
 import dramatiq
 from litestar import Litestar
 from litestar.datastructures import State
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from folio_api.domain.documents.fast.batching import QueueBatcher
 from folio_api.domain.documents.fast.queueing import init_connection
+from folio_api.domain.jobs.hub import StreamHub
 from folio_api.heap import settle
 from folio_api.relay import run_relay
 from folio_shared.broker import create_broker
@@ -52,7 +54,9 @@ class Resources:
     no pre-ping, no reset), ``sender`` (non-blocking sends of tracked
     jobs' messages, :class:`~folio_shared.jobs.send.AsyncSender`) and
     ``batcher`` (``process`` requests queued together on both,
-    :class:`~folio_api.domain.documents.fast.batching.QueueBatcher`)."""
+    :class:`~folio_api.domain.documents.fast.batching.QueueBatcher`);
+    ``streams``, the one reader of every open event stream
+    (:class:`~folio_api.domain.jobs.hub.StreamHub`)."""
 
     settings: FolioSettings
     redis: Redis
@@ -64,6 +68,7 @@ class Resources:
     pg: asyncpg.Pool | None = None
     sender: AsyncSender | None = None
     batcher: QueueBatcher | None = None
+    streams: StreamHub | None = None
 
 
 def get_resources(state: State) -> Resources:
@@ -72,6 +77,22 @@ def get_resources(state: State) -> Resources:
     if not isinstance(resources, Resources):
         raise RuntimeError("API resources are not open (the lifespan has not run)")
     return resources
+
+
+def open_redis(settings: FolioSettings) -> Redis:
+    """The API process's Redis client: a pool of at most
+    ``FOLIO_API_REDIS_MAX_CONNECTIONS`` connections (a command waits up to
+    :data:`REDIS_TIMEOUT_S` for one, then fails), named ``folio-api-<pid>``
+    in ``CLIENT LIST``."""
+    pool = BlockingConnectionPool.from_url(
+        settings.redis.url,
+        max_connections=settings.api.redis_max_connections,
+        timeout=REDIS_TIMEOUT_S,
+        socket_connect_timeout=REDIS_TIMEOUT_S,
+        socket_timeout=REDIS_TIMEOUT_S,
+        client_name=f"folio-api-{os.getpid()}",
+    )
+    return Redis.from_pool(pool)
 
 
 def lifespan(
@@ -87,12 +108,19 @@ def lifespan(
     @contextlib.asynccontextmanager
     async def manage(app: Litestar) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            redis = Redis.from_url(
-                settings.redis.url,
-                socket_connect_timeout=REDIS_TIMEOUT_S,
-                socket_timeout=REDIS_TIMEOUT_S,
-            )
+            redis = open_redis(settings)
             stack.push_async_callback(redis.aclose)
+            streams = StreamHub(
+                Redis.from_url(
+                    settings.redis.url,
+                    socket_connect_timeout=REDIS_TIMEOUT_S,
+                    socket_timeout=REDIS_TIMEOUT_S,
+                    client_name=f"folio-api-events-{os.getpid()}",
+                ),
+                per_key=settings.api.sse_streams_per_key,
+                per_process=settings.api.sse_streams_per_process,
+            )
+            stack.push_async_callback(streams.close)
             engine = create_engine(settings)
             stack.push_async_callback(engine.dispose)
             # min_size=0: nothing connects before the first request
@@ -128,6 +156,7 @@ def lifespan(
                 pg,
                 sender,
                 QueueBatcher(pg, sender),
+                streams,
             )
             relay = asyncio.create_task(
                 run_relay(engine, broker, interval_s=relay_interval_s, sender=sender)

@@ -99,7 +99,9 @@ class JobsController(Controller):
         description=(
             "`snapshot` first (without Last-Event-ID), then every `state` and `progress` "
             "event with its id, `: heartbeat` comments while idle; the stream ends after "
-            "the terminal state event."
+            "the terminal state event, or after FOLIO_API_SSE_MAX_DURATION_S (reconnect "
+            "with Last-Event-ID). 429 with Retry-After past the open streams allowed per "
+            "key or per API process."
         ),
         responses={
             200: ResponseSpec(str, description="text/event-stream", media_type="text/event-stream"),
@@ -117,10 +119,18 @@ class JobsController(Controller):
     ) -> ServerSentEvent:
         resources = get_resources(state)
         assert resources.jobs is not None
+        assert resources.streams is not None
         after = check_last_event_id(last_event_id)
         job = await resources.jobs.get(job_id, tenant_id=principal.tenant())
-        heartbeat_s = float(state.get(SSE_HEARTBEAT_KEY, 15.0))
+        follower = resources.streams.admit(job.id, key_id=principal.key_id, after=after)
         return ServerSentEvent(
-            stream_job_events(resources, job, last_event_id=after, heartbeat_s=heartbeat_s),
+            stream_job_events(
+                resources,
+                follower,
+                job,
+                last_event_id=after,
+                heartbeat_s=float(state.get(SSE_HEARTBEAT_KEY, 15.0)),
+                max_duration_s=resources.settings.api.sse_max_duration_s,
+            ),
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )

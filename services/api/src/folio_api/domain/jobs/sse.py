@@ -8,19 +8,24 @@ The stream, for ``GET /v1/jobs/{id}/events``:
    them without it), each with its stream id as ``id`` (so a reconnecting
    client resumes exactly where it stopped), ``event`` = ``state`` or
    ``progress``, and its JSON ``data``.
-3. Then new events as they come; a comment line (``: heartbeat``) every
-   ``heartbeat_s`` seconds (default 15) while nothing happens, so proxies
-   keep the connection open.
+3. Then new events as they come (the process's one
+   :class:`~folio_api.domain.jobs.hub.StreamHub` reader says when); a
+   comment line (``: heartbeat``) every ``heartbeat_s`` seconds (default
+   15) while nothing happens, so proxies keep the connection open.
 4. The stream ends after the terminal ``state`` event (``succeeded``,
    ``failed``, ``dead``, ``cancelled``). PostgreSQL is checked every
    ``check_s`` seconds (default 5) too: if the job finished but its stream
    lost the terminal event (Redis flushed or down), one is synthesised from
    the job row (``"synthesized": true``, no id) and the stream ends.
+5. A stream open for ``max_duration_s`` (``FOLIO_API_SSE_MAX_DURATION_S``)
+   ends without a terminal event; the client reconnects with the last
+   ``Last-Event-ID`` it got and resumes there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import time
@@ -31,6 +36,7 @@ from typing import Any
 import msgspec
 from litestar.response import ServerSentEventMessage
 
+from folio_api.domain.jobs.hub import Follower
 from folio_api.domain.jobs.schemas import job_out
 from folio_api.resources import Resources
 from folio_shared.db.models import Job
@@ -42,8 +48,8 @@ log = get_logger(__name__)
 
 #: A Redis stream id, the only valid ``Last-Event-ID``.
 EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
-#: How long one blocking read waits, in ms (under the Redis client's timeout).
-BLOCK_MS = 1000
+#: How often the job row is checked while Redis cannot be read, in seconds.
+REDIS_DOWN_CHECK_S = 1.0
 
 
 def check_last_event_id(value: str | None) -> str | None:
@@ -68,34 +74,53 @@ def _final_event(job: Job) -> ServerSentEventMessage:
 
 async def stream_job_events(
     resources: Resources,
+    follower: Follower,
     job: Job,
     *,
     last_event_id: str | None,
     heartbeat_s: float = 15.0,
     check_s: float = 5.0,
+    max_duration_s: float = 900.0,
 ) -> AsyncIterator[ServerSentEventMessage]:
-    """The SSE messages of ``job`` (already checked to be the caller's)."""
+    """The SSE messages of ``job`` (already checked to be the caller's),
+    woken by the process's :class:`~folio_api.domain.jobs.hub.StreamHub`
+    through ``follower``, which is released when the stream ends."""
+    assert resources.streams is not None
+    try:
+        async for message in _messages(
+            resources, follower, job, last_event_id, heartbeat_s, check_s, max_duration_s
+        ):
+            yield message
+    finally:
+        resources.streams.release(follower)
+
+
+async def _messages(
+    resources: Resources,
+    follower: Follower,
+    job: Job,
+    after: str | None,
+    heartbeat_s: float,
+    check_s: float,
+    max_duration_s: float,
+) -> AsyncIterator[ServerSentEventMessage]:
     assert resources.jobs is not None
     jobs = resources.jobs
-    after = last_event_id
     if after is None:
         yield ServerSentEventMessage(
             data=msgspec.json.encode(job_out(job)).decode(), event="snapshot"
         )
     job_id: uuid.UUID = job.id
-    last_sent = last_check = time.monotonic()
+    started = last_sent = last_check = time.monotonic()
     finished = job.status.is_final
     while True:
+        follower.woken.clear()  # before the read: a wake-up after it is not lost
+        every = check_s
         try:
-            batch = await events.read(
-                resources.redis, job_id, after=after, block_ms=None if finished else BLOCK_MS
-            )
+            batch = await events.read(resources.redis, job_id, after=after)
         except Exception as e:  # Redis away: fall back to the job row
             log.debug("job events unavailable", job_id=str(job_id), error=repr(e))
-            batch = []
-            if not finished:
-                await asyncio.sleep(BLOCK_MS / 1000)
-                last_check = 0.0
+            batch, every = [], REDIS_DOWN_CHECK_S
         for event in batch:
             yield _event(event)
             after = event.id
@@ -105,11 +130,23 @@ async def stream_job_events(
         if finished and not batch:
             yield _final_event(job)
             return
+        if batch:
+            continue  # there may be more than one read's worth
         now = time.monotonic()
-        if now - last_check >= check_s:
+        if now - started >= max_duration_s:
+            return  # the client reconnects with Last-Event-ID
+        if now - last_check >= every:
             last_check = now
             job = await jobs.get(job_id)
             finished = job.status.is_final  # read the stream once more, then end
-        if not batch and now - last_sent >= heartbeat_s:
+            continue
+        if now - last_sent >= heartbeat_s:
             yield ServerSentEventMessage(data=None, comment="heartbeat")
             last_sent = now
+        wait_s = min(
+            every - (now - last_check),
+            heartbeat_s - (now - last_sent),
+            max_duration_s - (now - started),
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(follower.woken.wait(), max(wait_s, 0.01))
