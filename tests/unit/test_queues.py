@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from folio_shared.errors import InvalidInput
+from folio_shared.jobs.outbox import kind_envelope
 from folio_shared.messages import (
     Priority,
     Queue,
+    check_queue_name,
     parse_physical_queue_name,
     physical_queue_name,
     physical_queue_names,
@@ -73,3 +75,27 @@ def test_physical_names_are_unique_and_parse_back() -> None:
 def test_unknown_physical_names_are_refused(name: str) -> None:
     with pytest.raises(InvalidInput):
         parse_physical_queue_name(name)
+
+
+@pytest.mark.parametrize("name", ["media", "audio-analysis", "q_2", "a" * 48])
+def test_kind_queue_names_that_are_accepted(name: str) -> None:
+    assert check_queue_name(name) == name
+    assert physical_queue_names(name) == (f"{name}.critical", f"{name}.high", name, f"{name}.low")
+
+
+@pytest.mark.parametrize("name", ["", "Media", "media.high", "2media", "a" * 49, "me dia", "-x"])
+def test_kind_queue_names_that_are_refused(name: str) -> None:
+    with pytest.raises(InvalidInput, match="invalid queue name"):
+        check_queue_name(name)
+
+
+def test_a_kind_envelope_tags_its_payload_and_routes_by_priority() -> None:
+    env = kind_envelope("audio.analyze", 2, "media", {"key": "k"}, priority=Priority.HIGH)
+    assert env == {
+        "actor": "audio.analyze",
+        "queue": "media.high",
+        "payload": {"key": "k", "type": "audio.analyze.v2"},
+        "options": {},
+    }
+    with pytest.raises(InvalidInput):
+        kind_envelope("audio.analyze", 1, "Media", {}, priority=Priority.NORMAL)

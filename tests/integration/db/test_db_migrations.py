@@ -25,6 +25,9 @@ EXPECTED_TABLES = {
     "chunks",
     "audit_log",
     "document_fields",
+    "job_kinds",
+    "job_kind_workers",
+    "batches",
 }
 
 

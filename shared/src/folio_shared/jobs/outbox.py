@@ -30,7 +30,15 @@ from folio_shared.db.models import Job
 from folio_shared.jobs import rows
 from folio_shared.jobs.send import AsyncSender
 from folio_shared.logging import get_logger
-from folio_shared.messages import Message, Priority, Queue, route
+from folio_shared.messages import (
+    TAG_FIELD,
+    Message,
+    Priority,
+    Queue,
+    check_queue_name,
+    physical_queue_name,
+    route,
+)
 
 log = get_logger(__name__)
 
@@ -47,6 +55,26 @@ def envelope(
     """
     r = route(msg, priority=priority, queue=queue)
     return {"actor": r.actor_name, "queue": r.queue_name, "payload": r.payload, "options": {}}
+
+
+def kind_envelope(
+    kind: str, version: int, queue: str, payload: dict[str, Any], *, priority: Priority
+) -> dict[str, Any]:
+    """What the outbox stores for a job of a declared kind (``audio.analyze``).
+
+    The actor is the kind's name; the payload is tagged ``<kind>.v<version>``
+    in its ``type`` field, as Folio's own messages are, so a worker knows
+    which major version of the payload it received. ``queue`` is the kind's
+    logical queue (checked with :func:`~folio_shared.messages.check_queue_name`).
+    """
+    check_queue_name(queue)
+    tagged = {**payload, TAG_FIELD: f"{kind}.v{version}"}
+    return {
+        "actor": kind,
+        "queue": physical_queue_name(queue, priority),
+        "payload": tagged,
+        "options": {},
+    }
 
 
 def to_dramatiq(
@@ -105,6 +133,40 @@ async def enqueue(
         priority=(priority or route(msg).priority).value,
         max_retries=max_retries,
         eta=eta,
+    )
+    session.add(job)
+    session.add(rows.pending_event(job.id))
+    session.info.setdefault(OUTBOX_KEY, []).append(job.id)
+    return job
+
+
+def enqueue_envelope(
+    session: AsyncSession,
+    env: dict[str, Any],
+    *,
+    job_id: uuid.UUID | None = None,
+    tenant_id: uuid.UUID | None = None,
+    parent_id: uuid.UUID | None = None,
+    priority: Priority = Priority.NORMAL,
+    max_retries: int = 3,
+    eta: datetime | None = None,
+    meta: dict[str, Any] | None = None,
+    batch_id: uuid.UUID | None = None,
+) -> Job:
+    """Add a ``pending`` job sending the envelope ``env`` (e.g. a
+    :func:`kind_envelope`) to the session's transaction; as :func:`enqueue`,
+    dispatch it after the commit."""
+    job = rows.new_job(
+        env,
+        job_id=job_id or uuid.uuid4(),
+        tenant_id=tenant_id,
+        document_id=None,
+        parent_id=parent_id,
+        priority=priority.value,
+        max_retries=max_retries,
+        eta=eta,
+        meta=meta,
+        batch_id=batch_id,
     )
     session.add(job)
     session.add(rows.pending_event(job.id))

@@ -39,8 +39,12 @@ def new_job(
     priority: str,
     max_retries: int,
     eta: datetime | None,
+    meta: dict[str, Any] | None = None,
+    batch_id: uuid.UUID | None = None,
 ) -> Job:
-    """A ``pending`` job sending the outbox envelope ``env`` (in no session)."""
+    """A ``pending`` job sending the outbox envelope ``env`` (in no session);
+    ``meta``: the client's labels (the ``metadata`` column), ``batch_id``:
+    the batch it belongs to."""
     return Job(
         id=job_id,
         tenant_id=tenant_id,
@@ -52,6 +56,8 @@ def new_job(
         max_retries=max_retries,
         message=env,
         eta=eta,
+        meta=meta,
+        batch_id=batch_id,
     )
 
 

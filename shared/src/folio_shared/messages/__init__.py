@@ -30,8 +30,10 @@ from folio_shared.messages.maintenance import (
 from folio_shared.messages.ocr import OcrPageV1
 from folio_shared.messages.queries import EmbedQueryV1
 from folio_shared.messages.queues import (
+    QUEUE_NAME,
     Priority,
     Queue,
+    check_queue_name,
     logical_of,
     parse_physical_queue_name,
     physical_queue_name,
@@ -54,6 +56,7 @@ from folio_shared.messages.routing import Route, message_priority, route
 
 __all__ = [
     "MESSAGE_TYPES",
+    "QUEUE_NAME",
     "TAG_FIELD",
     "ApplyDocumentRetentionV1",
     "ContentType",
@@ -77,6 +80,7 @@ __all__ = [
     "Route",
     "StorageKey",
     "actor_names",
+    "check_queue_name",
     "decode",
     "decode_as",
     "describe",

@@ -24,12 +24,30 @@ Everything here is pure: no broker, no settings, no I/O.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from folio_shared.errors import InvalidInput
 
 #: Separator between a queue's name and its priority in a physical queue name.
 PRIORITY_SEPARATOR = "."
+
+#: A logical queue name a job kind may use: lower case, digits, ``-`` and
+#: ``_``, starting with a letter, at most 48 characters (no ``.``: that
+#: separates the priority).
+QUEUE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,47}$")
+
+
+def check_queue_name(name: str) -> str:
+    """``name`` when it is a valid logical queue name (:data:`QUEUE_NAME`),
+    else :class:`~folio_shared.errors.InvalidInput` saying why."""
+    if not isinstance(name, str) or not QUEUE_NAME.match(name):
+        raise InvalidInput(
+            f"invalid queue name {name!r}: lower-case letters, digits, '-' and '_', "
+            "starting with a letter, at most 48 characters",
+            queue=name,
+        )
+    return name
 
 
 class Queue(StrEnum):
@@ -119,18 +137,20 @@ _ORDER: tuple[Priority, ...] = (
 _RANKS: dict[Priority, int] = {p: i for i, p in enumerate(_ORDER)}
 
 
-def physical_queue_name(queue: Queue, priority: Priority = Priority.NORMAL) -> str:
+def physical_queue_name(queue: Queue | str, priority: Priority = Priority.NORMAL) -> str:
     """The broker-level queue carrying ``queue``'s messages of ``priority``.
 
     ``physical_queue_name(Queue.OCR, Priority.CRITICAL) == "ocr.critical"``;
-    ``physical_queue_name(Queue.OCR, Priority.NORMAL) == "ocr"``.
+    ``physical_queue_name(Queue.OCR, Priority.NORMAL) == "ocr"``. ``queue``
+    may also be a job kind's own queue name (``"media"``).
     """
+    name = queue.value if isinstance(queue, Queue) else queue
     if priority is Priority.NORMAL:
-        return queue.value
-    return f"{queue.value}{PRIORITY_SEPARATOR}{priority.value}"
+        return name
+    return f"{name}{PRIORITY_SEPARATOR}{priority.value}"
 
 
-def physical_queue_names(queue: Queue) -> tuple[str, ...]:
+def physical_queue_names(queue: Queue | str) -> tuple[str, ...]:
     """Every physical queue of ``queue``, in the order workers consume them.
 
     ``physical_queue_names(Queue.OCR) == ("ocr.critical", "ocr.high", "ocr", "ocr.low")``.

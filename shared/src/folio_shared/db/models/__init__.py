@@ -44,6 +44,7 @@ from folio_shared.db.models.jobs import (
     Job,
     JobEvent,
 )
+from folio_shared.db.models.kinds import Batch, JobKind, JobKindWorker
 from folio_shared.db.models.tenants import ApiKey, Tenant
 
 __all__ = [
@@ -62,11 +63,14 @@ __all__ = [
     "ApiKey",
     "AuditLog",
     "Base",
+    "Batch",
     "Chunk",
     "Document",
     "DocumentFields",
     "Job",
     "JobEvent",
+    "JobKind",
+    "JobKindWorker",
     "Page",
     "Tenant",
     "text_search_config_sql",

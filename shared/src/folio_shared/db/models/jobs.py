@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from folio_shared.db.enums import FailureCause, JobStatus
@@ -80,6 +81,10 @@ class Job(Base):
             postgresql_where=sa.text(ACTIVE_TOP_LEVEL),
         ),
         sa.Index("ix_jobs_status_lease_expires_at", "status", "lease_expires_at"),
+        sa.Index("ix_jobs_batch_id", "batch_id", postgresql_where=sa.text("batch_id IS NOT NULL")),
+        sa.Index(
+            "ix_jobs_tenant_id_actor_name_created_at", "tenant_id", "actor_name", "created_at"
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -118,6 +123,12 @@ class Job(Base):
     completion_sent_at: Mapped[datetime | None]
     #: The message (as the outbox stores it) sent once all children finish.
     on_complete: Mapped[dict[str, Any] | None]
+    #: The client's labels (the ``metadata`` column; the name is SQLAlchemy's).
+    meta: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONB)
+    #: The batch this job belongs to.
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("batches.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = created_at_column()
     queued_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]

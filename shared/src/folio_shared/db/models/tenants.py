@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from folio_shared.db.enums import ApiKeyKind
@@ -27,11 +28,18 @@ class Tenant(Base):
     """
 
     __tablename__ = "tenants"
-    __table_args__ = (sa.CheckConstraint("document_retention_days > 0", name="retention_positive"),)
+    __table_args__ = (
+        sa.CheckConstraint("document_retention_days > 0", name="retention_positive"),
+        check_in("max_priority", ("low", "normal", "high", "critical"), "max_priority"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(sa.Text, unique=True)
     document_retention_days: Mapped[int | None]
+    #: The job kinds the tenant may submit (``None``: every kind).
+    allowed_kinds: Mapped[list[str] | None] = mapped_column(ARRAY(sa.Text))
+    #: The highest priority the tenant may ask for (``None``: any).
+    max_priority: Mapped[str | None] = mapped_column(sa.String(16))
     created_at: Mapped[datetime] = created_at_column()
 
 
