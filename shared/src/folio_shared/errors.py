@@ -114,6 +114,25 @@ class UploadRejected(StorageError):
     retryable = False
 
 
+class UploadClosed(StorageError):
+    """A presigned upload URL was used after its document's upload was
+    checked (``process``), or after the document was deleted: upload URLs
+    write until then only."""
+
+    code = "upload_closed"
+    http_status = 409
+    retryable = False
+
+
+class StoredFileChanged(StorageError):
+    """The stored object no longer matches the size or SHA-256 its document
+    row recorded when the upload was checked; a worker will not read it."""
+
+    code = "stored_file_changed"
+    http_status = 409
+    retryable = False
+
+
 # --- domain --------------------------------------------------------------------
 
 

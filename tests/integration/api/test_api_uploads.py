@@ -135,3 +135,37 @@ async def test_grant_expiry_is_at_most_15_minutes(live: LiveServer, gina: Tenant
         body = await grant(http, gina, "e.txt")
     expires = datetime.fromisoformat(body["upload"]["expires_at"])
     assert 0 < (expires - datetime.now(UTC)).total_seconds() <= 900
+
+
+async def test_an_upload_url_is_closed_once_processed(live: LiveServer, gina: TenantKey) -> None:
+    data = pdf_bytes("single-use")
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+        # Given a presigned upload, uploaded and processed
+        body = await grant(http, gina, "once.pdf")
+        upload, links = body["upload"], body["document"]["links"]
+        headers = {"Content-Type": upload["content_type"]}
+        put = await http.put(upload["url"], content=data, headers=headers)
+        assert put.status_code == 201, put.text
+        processed = await http.post(links["process"], headers=gina.headers)
+        assert processed.status_code == 202, processed.text
+        # When the same URL is used again with other bytes
+        again = await http.put(upload["url"], content=b"%PDF-1.4 other bytes", headers=headers)
+        # Then it is refused, and the file is still the one checked
+        problem(again, 409, "upload_closed")
+        file = await http.get(links["file"], headers=gina.headers)
+        assert file.status_code == 200
+        assert file.content == data
+
+
+async def test_an_upload_url_cannot_bring_a_deleted_file_back(
+    live: LiveServer, gina: TenantKey
+) -> None:
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+        body = await grant(http, gina, "gone.pdf")
+        upload, links = body["upload"], body["document"]["links"]
+        headers = {"Content-Type": upload["content_type"]}
+        assert (await http.put(upload["url"], content=pdf_bytes(), headers=headers)).is_success
+        deleted = await http.delete(links["self"], headers=gina.headers)
+        assert deleted.status_code == 204, deleted.text
+        after = await http.put(upload["url"], content=pdf_bytes(), headers=headers)
+        problem(after, 409, "upload_closed")

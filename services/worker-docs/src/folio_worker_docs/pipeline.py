@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import dramatiq
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_shared import metrics
-from folio_shared.db.enums import DocumentStatus, JobStatus, PageMethod
-from folio_shared.db.models import Document, Job
+from folio_shared.db.enums import DocumentStatus, PageMethod
+from folio_shared.db.models import Document
+from folio_shared.document_files import checked_file
 from folio_shared.errors import DocumentNotFound, InvalidInput
 from folio_shared.isolation import IsolatedPool
 from folio_shared.jobs import WAITING, add_children, current_job, outbox, progress
@@ -63,6 +63,7 @@ from folio_worker_docs.chunks_store import replace_document_chunks, reusable_vec
 from folio_worker_docs.embeddings.model import Embedder, get_embedder
 from folio_worker_docs.extraction import extract as extract_fields
 from folio_worker_docs.extraction.privacy import masked_fields
+from folio_worker_docs.failed_pages import describe_failed, failed_pages
 from folio_worker_docs.fields_store import page_texts, save_expected, save_fields
 from folio_worker_docs.limits import check_page_count
 from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
@@ -225,6 +226,7 @@ async def process(msg: ProcessDocumentV1) -> object:
     tenant_id, document_id = uuid.UUID(msg.tenant_id), uuid.UUID(msg.document_id)
     async with res.sessions() as session:
         doc = await _document(session, document_id, tenant_id)
+        expected = checked_file(doc, msg.storage_key)
         doc.status = DocumentStatus.PROCESSING
         kind = str(doc.kind or "")
         if msg.expected is not None:
@@ -235,7 +237,9 @@ async def process(msg: ProcessDocumentV1) -> object:
 
     await progress("downloading")
     with tempfile.TemporaryDirectory(prefix="folio-doc-") as tmp:
-        path = await download(res.storage, msg.storage_key, Path(tmp) / "document")
+        path = await download(
+            res.storage, msg.storage_key, Path(tmp) / "document", expected=expected
+        )
         await progress("extracting")
         if kind == "pdf":
             page_count, to_ocr = await _extract_pdf(msg, document_id, str(path))
@@ -293,27 +297,6 @@ async def process(msg: ProcessDocumentV1) -> object:
     return WAITING
 
 
-async def _failed_pages(session: Any, job_id: uuid.UUID) -> dict[int, str]:
-    """Pages whose OCR job ended without success: page number → reason."""
-    rows = await session.execute(
-        sa.select(Job.message, Job.error_type, Job.error_message).where(
-            Job.parent_id == job_id,
-            Job.status.in_([JobStatus.FAILED, JobStatus.DEAD, JobStatus.CANCELLED]),
-        )
-    )
-    return {
-        int(m["payload"]["page_no"]): f"{error_type}: {error_message}"
-        for m, error_type, error_message in sorted(rows, key=lambda r: r[0]["payload"]["page_no"])
-        if m
-    }
-
-
-def _describe(failed: dict[int, str]) -> str:
-    shown = [f"page {n}: {reason}" for n, reason in list(failed.items())[:5]]
-    more = f" (and {len(failed) - 5} more)" if len(failed) > 5 else ""
-    return "OCR failed on " + "; ".join(shown) + more
-
-
 async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
     """Extract fields, chunk, embed and index the document; decide its final status."""
     ctx = current_job()
@@ -323,7 +306,7 @@ async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
     model = await asyncio.to_thread(embedder)
     async with res.sessions() as session:
         pages = await load_pages(session, document_id)
-        failed = await _failed_pages(session, ctx.job_id)
+        failed = await failed_pages(session, ctx.job_id)
         # vectors this model already made for the same chunk texts
         reusable = await reusable_vectors(
             session, document_id=document_id, model_version=model.model_version
@@ -365,11 +348,11 @@ async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
         if not has_text:
             doc.status = DocumentStatus.FAILED
             doc.error = "no text could be read from any page" + (
-                f" ({_describe(failed)})" if failed else ""
+                f" ({describe_failed(failed)})" if failed else ""
             )
         elif failed:
             doc.status = DocumentStatus.PARTIAL
-            doc.error = _describe(failed)
+            doc.error = describe_failed(failed)
         else:
             doc.status = DocumentStatus.READY
             doc.error = None

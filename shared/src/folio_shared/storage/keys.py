@@ -61,3 +61,27 @@ def _check_path(path: str, *, what: str, raw: str | None = None) -> None:
     for segment in path.split("/"):
         if segment in ("", ".", ".."):
             raise InvalidStorageKey(f"{what} has an empty, '.' or '..' segment", key=shown)
+
+
+#: The prefix every tenant's stored documents live under.
+TENANTS_PREFIX = "tenants/"
+
+
+def tenant_prefix(tenant_id: object) -> str:
+    """The prefix every stored document of ``tenant_id`` lives under."""
+    return f"{TENANTS_PREFIX}{tenant_id}/"
+
+
+def check_document_key(key: str, *, tenant_id: object, recorded_key: str) -> str:
+    """``key`` if a worker may read it for a document of ``tenant_id``:
+    it must be the key the document's row records and lie under the
+    tenant's prefix. A message naming any other key (altered on the way,
+    or re-driven with other options) raises :class:`InvalidStorageKey`."""
+    validate_key(key)
+    if key != recorded_key:
+        raise InvalidStorageKey(
+            "the message's storage key is not the one its document records", key=key
+        )
+    if not key.startswith(tenant_prefix(tenant_id)):
+        raise InvalidStorageKey("the storage key is outside its tenant's prefix", key=key)
+    return key

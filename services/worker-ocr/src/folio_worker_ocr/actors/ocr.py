@@ -4,7 +4,9 @@ Rendering and Tesseract run in the OCR pool's child processes (memory,
 CPU and wall-time limits), waited on from a thread so the worker's event
 loop and broker heartbeats never stall. The page is stored with its text,
 confidence, languages, DPI and timing; a page that cannot be read fails its
-job with the reason (no retry), and the document lists it.
+job with the reason (no retry), and the document lists it. The page's
+file is read only if it is the one its document row records (same key,
+size and SHA-256: :mod:`folio_shared.document_files`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import uuid
 from typing import Any
 
 from folio_shared.db.enums import PageMethod
+from folio_shared.document_files import document_file
 from folio_shared.jobs import job_actor, progress
 from folio_shared.messages import OcrPageV1
 from folio_shared.pages import PageText, upsert_pages
@@ -50,7 +53,11 @@ def close_pool() -> None:
 async def ocr_page(msg: OcrPageV1) -> dict[str, Any]:
     res = resources()
     await progress("ocr", done=0, total=1)
-    path = await file_cache().path(res.storage, msg.storage_key)
+    async with res.sessions() as session:
+        expected = await document_file(
+            session, uuid.UUID(msg.tenant_id), uuid.UUID(msg.document_id), msg.storage_key
+        )
+    path = await file_cache().path(res.storage, msg.storage_key, expected=expected)
     options = options_from_settings(
         res.settings, languages=msg.languages, dpi=msg.dpi, rotate=msg.rotate
     )

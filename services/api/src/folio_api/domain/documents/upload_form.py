@@ -35,6 +35,7 @@ from folio_api.domain.documents.metadata import MAX_METADATA_BYTES, parse_metada
 from folio_api.resources import Resources
 from folio_shared.errors import FileTooLarge, InvalidInput, ObjectNotFound
 from folio_shared.messages.documents import ExpectedValues
+from folio_shared.storage.keys import tenant_prefix
 
 #: Room for the multipart framing and text fields on top of the file limit.
 FORM_OVERHEAD_BYTES = 256 * 1024
@@ -55,7 +56,7 @@ def parse_expected(raw: bytes) -> dict[str, str]:
 
 def storage_key_for(tenant_id: uuid.UUID) -> str:
     """A fresh random storage key under the tenant's prefix."""
-    return f"tenants/{tenant_id}/documents/{uuid.uuid4()}"
+    return f"{tenant_prefix(tenant_id)}documents/{uuid.uuid4()}"
 
 
 async def remove_file(resources: Resources, key: str) -> None:

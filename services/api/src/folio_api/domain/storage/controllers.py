@@ -9,7 +9,9 @@ to S3 directly). The token in ``?token=`` is verified first (403
   A declared ``Content-Length`` over the token's ``max_bytes`` is refused
   before reading (413 ``file_too_large``); otherwise the body is streamed to
   storage and reading stops at the first byte past ``max_bytes`` (413, and
-  nothing is stored). Success: 201 with the stored object.
+  nothing is stored). Success: 201 with the stored object. A document's
+  URL writes only while the document awaits its upload: after ``process``
+  checked it, or after ``DELETE``, 409 ``upload_closed``.
 - ``GET /storage/download?token=…``: the object, streamed, with its
   content type, ``ETag`` and, when the token names a file name,
   ``Content-Disposition: attachment``. 404 ``object_not_found`` if gone.
@@ -26,6 +28,7 @@ from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from folio_api.domain.storage.schemas import UploadedObject
+from folio_api.domain.uploads.services import check_upload_open
 from folio_api.resources import get_resources
 from folio_shared.errors import FileTooLarge, InvalidInput, ObjectNotFound, UnsupportedFileType
 from folio_shared.storage import (
@@ -65,6 +68,7 @@ class LocalStorageController(Controller):
     ) -> UploadedObject:
         storage = local_storage(state)
         grant = storage.verify_upload(token)
+        await check_upload_open(get_resources(state), grant.key)
         max_bytes = grant.max_bytes or 0
         content_type = (request.headers.get("content-type") or "").strip()
         if content_type != grant.content_type:

@@ -12,6 +12,14 @@ object must exist, be non-empty and within the limit, and its first bytes
 must be the type the name promised; it is then hashed (SHA-256) as a
 stream. A file that fails the check is removed from storage (the client
 may upload again while the grant lasts) and the request gets the 4xx.
+
+Upload URLs write until then only (:func:`check_upload_open`): once the
+upload is checked, or the document deleted, the local backend's upload
+route refuses the URL (409 ``upload_closed``), so a second PUT cannot swap
+the bytes past the type check nor bring a deleted file back. With S3 the
+client writes to S3 directly; there (and against a PUT racing the check)
+the workers' own check holds: they read the object only if its size and
+SHA-256 are those recorded here (:mod:`folio_shared.document_files`).
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ import contextlib
 import hashlib
 import uuid
 from typing import Any
+
+import sqlalchemy as sa
 
 from folio_api.domain.documents.filetypes import (
     SNIFF_BYTES,
@@ -39,8 +49,10 @@ from folio_shared.errors import (
     FolioError,
     InvalidInput,
     ObjectNotFound,
+    UploadClosed,
 )
 from folio_shared.storage import PresignedUpload
+from folio_shared.storage.keys import TENANTS_PREFIX
 
 
 async def create_upload(
@@ -128,3 +140,20 @@ async def verify_upload(resources: Resources, document: Document) -> str:
     document.size_bytes = size_bytes
     document.sha256 = digest.hexdigest()
     return document.sha256
+
+
+async def check_upload_open(resources: Resources, key: str) -> None:
+    """Refuse (:class:`UploadClosed`) a write to ``key`` when it is a
+    document's key (under a tenant's prefix) and that document no longer
+    awaits its upload: checked by ``process``, or deleted."""
+    if not key.startswith(TENANTS_PREFIX):
+        return  # not a document's key (the storage's own objects)
+    assert resources.sessions is not None
+    async with resources.sessions() as session:
+        status = await session.scalar(sa.select(Document.status).where(Document.storage_key == key))
+    if status != DocumentStatus.AWAITING_UPLOAD:
+        raise UploadClosed(
+            "this upload URL is closed: its document's upload was already checked "
+            "(processed) or the document was deleted",
+            key=key,
+        )
