@@ -13,6 +13,7 @@ import pytest
 from folio_shared.errors import (
     FolioError,
     InvalidMessage,
+    RedriveOptionRefused,
     UnknownMessageType,
     UnsupportedMessageVersion,
 )
@@ -27,6 +28,7 @@ from folio_shared.messages import (
     ProcessDocumentV1,
     Queue,
     actor_names,
+    check_redrive_options,
     decode,
     decode_as,
     describe,
@@ -41,7 +43,7 @@ from folio_shared.messages import (
     split_tag,
     types_for_actor,
 )
-from folio_shared.messages.base import check_message_type
+from folio_shared.messages.base import NEVER_REDRIVEN, check_message_type
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "messages.md"
 
@@ -356,3 +358,40 @@ def test_route_refuses_a_priority_the_message_contradicts() -> None:
     assert route(msg, priority=Priority.NORMAL).queue_name == "documents"
     with pytest.raises(ValueError, match="carries priority 'normal'"):
         route(msg, priority=Priority.CRITICAL)
+
+
+def test_every_type_allows_redrive_of_its_options_never_of_whose_data() -> None:
+    for cls in MESSAGE_TYPES:
+        names = {f.encode_name for f in msgspec.structs.fields(cls)}
+        assert cls.redrive_options <= names, cls
+        assert not cls.redrive_options & NEVER_REDRIVEN, cls
+    assert "storage_key" not in ProcessDocumentV1.redrive_options
+    assert "force_ocr" in ProcessDocumentV1.redrive_options
+
+
+def test_a_type_allowing_redrive_of_its_storage_key_fails_at_declaration() -> None:
+    class Sneaky(Message, frozen=True, tag="docs.sneaky.v1"):
+        actor_name = "docs.sneaky"
+        queue = Queue.DOCUMENTS
+        redrive_options = frozenset({"storage_key"})
+
+        storage_key: str
+
+    with pytest.raises(TypeError, match="storage_key"):
+        check_message_type(Sneaky)
+
+
+def test_redrive_options_are_checked_against_the_type() -> None:
+    payload = msgspec.to_builtins(
+        ProcessDocumentV1(
+            job_id="j", tenant_id="t", document_id="d", storage_key="k", content_type="text/plain"
+        )
+    )
+    check_redrive_options(payload, {"force_ocr": True, "ocr_dpi": 300})
+    for bad in ({"tenant_id": "other"}, {"storage_key": "x"}, {"ocr_dpi": "high"}, {"zzz": 1}):
+        with pytest.raises(RedriveOptionRefused):
+            check_redrive_options(payload, bad)
+    own_kind = {"type": "acme.invoice.v1", "job_id": "j", "vendor": "x"}
+    check_redrive_options(own_kind, {"vendor": "y"})
+    with pytest.raises(RedriveOptionRefused):
+        check_redrive_options(own_kind, {"job_id": "other"})

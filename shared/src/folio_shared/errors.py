@@ -203,6 +203,14 @@ class UnsupportedFileType(InvalidInput):
     http_status = 415
 
 
+class RedriveOptionRefused(InvalidInput):
+    """A re-drive named an option its message type does not allow (ids,
+    tenant, storage key are never allowed) or a value of the wrong type;
+    ``details["allowed"]`` lists what may be overridden."""
+
+    code = "redrive_option_refused"
+
+
 class FileTooLarge(InvalidInput):
     code = "file_too_large"
     http_status = 413

@@ -330,3 +330,34 @@ async def test_metrics_count_requests_by_route_template(
     assert float(line.rsplit(" ", 1)[1]) >= 1
     assert str(job_id) not in text  # raw paths never become labels
     assert "folio_http_request_duration_seconds_bucket{" in text
+
+
+async def test_a_redrive_cannot_change_whose_file_a_job_reads(
+    client: AsyncTestClient[Any], engine: AsyncEngine, alice: TenantKey, operator_key: str
+) -> None:
+    ops = bearer(operator_key)
+    doomed = await make_dead(engine, alice.tenant_id, "ParserBug")
+    before = (await client.get(f"/v1/ops/dead/{doomed}", headers=ops)).json()["payload"]
+    for options in (
+        {"tenant_id": str(uuid.uuid4())},
+        {"storage_key": "tenants/someone-else/documents/x"},
+        {"job_id": str(uuid.uuid4())},
+        {"force_ocr": True, "document_id": str(uuid.uuid4())},
+        {"ocr_dpi": "many"},
+    ):
+        refused = await client.post(
+            "/v1/ops/dead/redrive", json={"job_ids": [str(doomed)], "options": options}, headers=ops
+        )
+        body = problem(refused, 400, "redrive_option_refused")
+        assert "force_ocr" in body["detail"] or "ocr_dpi" in body["detail"]
+    # nothing was re-driven, nothing changed
+    assert await status_of(engine, doomed) == "dead"
+    after = (await client.get(f"/v1/ops/dead/{doomed}", headers=ops)).json()["payload"]
+    assert after == before
+    # an allowed option still works
+    allowed = await client.post(
+        "/v1/ops/dead/redrive",
+        json={"job_ids": [str(doomed)], "options": {"ocr_dpi": 400}},
+        headers=ops,
+    )
+    assert allowed.json()["redriven"] == [str(doomed)], allowed.text

@@ -26,7 +26,7 @@ from folio_shared.errors import JobNotFound, JobStateConflict
 from folio_shared.jobs import events, family, outbox
 from folio_shared.jobs.send import AsyncSender
 from folio_shared.logging import get_logger
-from folio_shared.messages import Message, Priority
+from folio_shared.messages import Message, Priority, check_redrive_options
 
 log = get_logger(__name__)
 
@@ -164,8 +164,13 @@ class Jobs:
     ) -> Job:
         """Run a ``failed``, ``dead`` or ``cancelled`` job again from the
         start (attempts reset; its old children are removed). ``options``
-        overrides payload fields (for example ``{"force_ocr": true}``)."""
+        overrides payload fields (for example ``{"force_ocr": true}``): only
+        those its message type allows on re-drive (``redrive_options``;
+        never ids, tenant or storage key), else
+        :class:`~folio_shared.errors.RedriveOptionRefused`."""
         job = await self.get(job_id, tenant_id=tenant_id)
+        if options:
+            check_redrive_options((job.message or {}).get("payload") or {}, options)
         document_job = job.document_id is not None and job.parent_id is None
         async with self.engine.connect() as conn:
             if document_job:

@@ -50,6 +50,13 @@ StorageKey = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 ContentType = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 
 
+#: Fields a re-drive may never override: who the job is, whose data it
+#: reads and where.
+NEVER_REDRIVEN = frozenset(
+    {"job_id", "parent_job_id", "tenant_id", "document_id", "storage_key", "content_type"}
+)
+
+
 class Message(msgspec.Struct, frozen=True, kw_only=True, tag_field=TAG_FIELD, tag=False):
     """Base of all of Folio's message contracts (never sent itself).
 
@@ -61,6 +68,10 @@ class Message(msgspec.Struct, frozen=True, kw_only=True, tag_field=TAG_FIELD, ta
     - ``default_priority``: the :class:`Priority` used when the sender
       names none and the message carries no ``priority`` field
       (default ``Priority.NORMAL``).
+    - ``redrive_options``: the fields an operator may override when
+      re-running a job of this type (default none). Never a field of
+      :data:`NEVER_REDRIVEN` (ids, tenant, storage key): declaring one
+      fails at import time.
 
     Fields are keyword-only, so adding one with a default never shifts
     another. A subclass declared with ``tag=False`` is an abstract base that
@@ -72,6 +83,7 @@ class Message(msgspec.Struct, frozen=True, kw_only=True, tag_field=TAG_FIELD, ta
     actor_name: ClassVar[str]
     queue: ClassVar[Queue]
     default_priority: ClassVar[Priority] = Priority.NORMAL
+    redrive_options: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def type_tag(cls) -> str:
@@ -121,3 +133,8 @@ def check_message_type(cls: type[Message]) -> None:
         raise TypeError(f"{name}: default_priority must be a Priority")
     if not config.frozen:
         raise TypeError(f"{name}: message types are frozen")
+    fields = {f.encode_name for f in msgspec.structs.fields(cls)}
+    if unknown := sorted(cls.redrive_options - fields):
+        raise TypeError(f"{name}: redrive_options names no field: {', '.join(unknown)}")
+    if fixed := sorted(cls.redrive_options & NEVER_REDRIVEN):
+        raise TypeError(f"{name}: redrive_options may not name {', '.join(fixed)}")

@@ -66,6 +66,9 @@ class ProcessDocumentV1(Message, frozen=True, tag="docs.process.v1"):
 
     actor_name = "docs.process"
     queue = Queue.DOCUMENTS
+    redrive_options = frozenset(
+        {"priority", "force_ocr", "ocr_languages", "ocr_dpi", "embedding_model"}
+    )
 
     job_id: Id
     tenant_id: Id
@@ -98,6 +101,7 @@ class FinalizeDocumentV1(Message, frozen=True, tag="docs.finalize.v1"):
 
     actor_name = "docs.finalize"
     queue = Queue.DOCUMENTS
+    redrive_options = frozenset({"priority", "embedding_model"})
 
     job_id: Id
     tenant_id: Id
@@ -123,6 +127,7 @@ class EmbedDocumentV1(Message, frozen=True, tag="docs.embed.v1"):
 
     actor_name = "docs.embed"
     queue = Queue.EMBEDDINGS
+    redrive_options = frozenset({"priority", "model", "only_missing"})
 
     job_id: Id
     tenant_id: Id

@@ -36,6 +36,8 @@ Duration = Annotated[int, msgspec.Meta(ge=0)]
 class MaintenanceMessage(Message, frozen=True, kw_only=True, tag=False):
     """Fields every maintenance message has (never sent itself)."""
 
+    redrive_options = frozenset({"dry_run", "batch_size"})
+
     tick: Tick | None = None
     dry_run: bool = False
     batch_size: BatchSize | None = None
@@ -51,6 +53,7 @@ class ExpireUploadsV1(MaintenanceMessage, frozen=True, tag="maintenance.expire_u
 
     actor_name = "maintenance.expire_uploads"
     queue = Queue.MAINTENANCE
+    redrive_options = MaintenanceMessage.redrive_options | {"abandoned_after_s"}
 
     abandoned_after_s: Duration | None = None
 
@@ -67,6 +70,7 @@ class FindOrphansV1(MaintenanceMessage, frozen=True, tag="maintenance.find_orpha
 
     actor_name = "maintenance.find_orphans"
     queue = Queue.MAINTENANCE
+    redrive_options = MaintenanceMessage.redrive_options | {"min_age_s"}
 
     min_age_s: Duration | None = None
 
@@ -81,6 +85,7 @@ class PurgeJobHistoryV1(MaintenanceMessage, frozen=True, tag="maintenance.purge_
 
     actor_name = "maintenance.purge_job_history"
     queue = Queue.MAINTENANCE
+    redrive_options = MaintenanceMessage.redrive_options | {"retention_days"}
 
     retention_days: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
@@ -97,6 +102,7 @@ class ReapStuckJobsV1(MaintenanceMessage, frozen=True, tag="maintenance.reap_stu
 
     actor_name = "maintenance.reap_stuck_jobs"
     queue = Queue.MAINTENANCE
+    redrive_options = MaintenanceMessage.redrive_options | {"grace_ms"}
 
     grace_ms: Duration | None = None
 
@@ -112,6 +118,7 @@ class RelayOutboxV1(MaintenanceMessage, frozen=True, tag="maintenance.relay_outb
 
     actor_name = "maintenance.relay_outbox"
     queue = Queue.MAINTENANCE
+    redrive_options = MaintenanceMessage.redrive_options | {"min_age_ms"}
 
     min_age_ms: Duration | None = None
 

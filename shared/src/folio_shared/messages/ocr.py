@@ -38,6 +38,7 @@ class OcrPageV1(Message, frozen=True, tag="ocr.page.v1"):
 
     actor_name = "ocr.page"
     queue = Queue.OCR
+    redrive_options = frozenset({"priority", "dpi", "languages", "rotate"})
 
     job_id: Id
     parent_job_id: Id

@@ -16,7 +16,14 @@ from typing import Any
 
 import msgspec
 
-from folio_shared.messages.base import Message, check_message_type, split_tag
+from folio_shared.errors import RedriveOptionRefused
+from folio_shared.messages.base import (
+    NEVER_REDRIVEN,
+    TAG_FIELD,
+    Message,
+    check_message_type,
+    split_tag,
+)
 from folio_shared.messages.documents import EmbedDocumentV1, FinalizeDocumentV1, ProcessDocumentV1
 from folio_shared.messages.maintenance import (
     ApplyDocumentRetentionV1,
@@ -148,6 +155,35 @@ def describe(cls: type[Message]) -> MessageSpec:
         type_name=cls.__name__,
         fields=fields,
     )
+
+
+def check_redrive_options(payload: Mapping[str, Any], options: Mapping[str, Any]) -> None:
+    """Refuse (:class:`RedriveOptionRefused`) ``options`` for re-running a
+    job whose message is ``payload``: each must be in its type's
+    ``redrive_options``, and the payload they make must still decode. A
+    type not in this registry (a job kind of a user's own) may have any
+    option changed but those of :data:`~.base.NEVER_REDRIVEN`."""
+    tag = payload.get(TAG_FIELD)
+    cls = _BY_TAG.get(tag) if isinstance(tag, str) else None
+    if cls is None:  # a job kind of a user's own: only the fixed fields are known
+        if fixed := sorted(set(options) & NEVER_REDRIVEN):
+            raise RedriveOptionRefused(
+                f"{tag}: option(s) {', '.join(fixed)} may never be changed on re-drive",
+                refused=fixed,
+            )
+        return
+    allowed = sorted(cls.redrive_options)
+    if refused := sorted(set(options) - cls.redrive_options):
+        raise RedriveOptionRefused(
+            f"{tag}: option(s) {', '.join(refused)} may not be changed on re-drive "
+            f"(allowed: {', '.join(allowed) or 'none'})",
+            refused=refused,
+            allowed=allowed,
+        )
+    try:
+        msgspec.convert({**payload, **options}, cls)
+    except msgspec.ValidationError as e:
+        raise RedriveOptionRefused(f"{tag}: invalid re-drive option: {e}", allowed=allowed) from e
 
 
 def json_schema() -> dict[str, Any]:

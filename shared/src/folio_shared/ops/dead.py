@@ -36,6 +36,7 @@ from folio_shared.jobs import Jobs
 from folio_shared.jobs.attempt_errors import ERROR_EVENT
 from folio_shared.jobs.purge import purge_dead
 from folio_shared.logging import get_logger
+from folio_shared.messages import check_redrive_options
 from folio_shared.ops import audit
 
 log = get_logger(__name__)
@@ -284,9 +285,18 @@ async def redrive(
     actor: str = "cli",
 ) -> RedriveReport:
     """Run dead jobs again (``job_ids``, or those matching ``flt``), with
-    ``options`` merged into their payload. Each job is reset and sent once;
+    ``options`` merged into their payload (only fields every chosen job's
+    message type allows on re-drive, else ``RedriveOptionRefused`` and
+    nothing is re-driven). Each job is reset and sent once;
     one that is no longer dead (re-driven meanwhile) is skipped."""
     chosen, skipped = await _selected(jobs.engine, job_ids, flt)
+    if options:  # every job's type must allow them, or none is re-driven
+        async with jobs.engine.connect() as conn:
+            messages = await conn.execute(
+                sa.select(Job.message).where(Job.id.in_([jid for jid, _ in chosen]))
+            )
+            for (message,) in messages:
+                check_redrive_options((message or {}).get("payload") or {}, options)
     done: list[uuid.UUID] = []
     for jid, queue in chosen:
         try:
