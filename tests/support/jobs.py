@@ -113,3 +113,21 @@ async def counter(settings: FolioSettings, key: str, what: str) -> int:
         return await runs(client, key, what)
     finally:
         await client.aclose()
+
+
+async def queued_document(engine: AsyncEngine) -> tuple[uuid.UUID, uuid.UUID]:
+    """A new tenant and a ``queued`` document of it: their ids."""
+    tenant_id, doc_id = uuid.uuid4(), uuid.uuid4()
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.text("INSERT INTO tenants (id, name) VALUES (:t, :n)"),
+            {"t": tenant_id, "n": f"t-{tenant_id.hex[:8]}"},
+        )
+        await conn.execute(
+            sa.text(
+                "INSERT INTO documents (id, tenant_id, filename, storage_key, status)"
+                " VALUES (:d, :t, 'a.pdf', :k, 'queued')"
+            ),
+            {"d": doc_id, "t": tenant_id, "k": f"k/{doc_id}"},
+        )
+    return tenant_id, doc_id

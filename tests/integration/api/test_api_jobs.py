@@ -247,3 +247,56 @@ async def test_retrying_a_running_parent_is_refused_and_keeps_its_children(
             sa.select(sa.func.count()).select_from(Job).where(Job.parent_id == parent)
         )
     assert children == 1
+
+
+INTERNAL_TEXT = (
+    'connection to server at "db-primary.internal" (10.0.3.7), port 5432 failed: '
+    'FATAL: password authentication failed for user "folio"'
+)
+
+
+async def test_a_tenant_sees_a_safe_error_and_an_operator_the_full_one(
+    client: Client, alice: TenantKey, engine: AsyncEngine, redis: Redis, operator_key: str
+) -> None:
+    # Given a job that died of an internal error, and one failed on purpose
+    _, dead_id = await new_job(client, alice)
+    _, failed_id = await new_job(client, alice)
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.update(Job)
+            .where(Job.id == uuid.UUID(dead_id))
+            .values(
+                status="dead", cause="error", error_type="OperationalError",
+                error_message=INTERNAL_TEXT, finished_at=sa.func.now(),
+            )
+        )  # fmt: skip
+        await conn.execute(
+            sa.update(Job)
+            .where(Job.id == uuid.UUID(failed_id))
+            .values(
+                status="failed", cause="error", error_type="DocumentUnreadable",
+                error_message="no text could be read from document 1",
+            )
+        )  # fmt: skip
+    await redis.delete(events.stream_key(dead_id))
+    # When the tenant reads them (the job, its document, its live feed)
+    dead = (await client.get(f"/v1/jobs/{dead_id}", headers=alice.headers)).json()
+    failed = (await client.get(f"/v1/jobs/{failed_id}", headers=alice.headers)).json()
+    listed = (await client.get("/v1/jobs", headers=alice.headers)).text
+    feed = await asyncio.wait_for(
+        client.get(f"/v1/jobs/{dead_id}/events", headers=alice.headers), timeout=10
+    )
+    # Then the internal error's text never reaches them, the purposeful one does
+    assert dead["error"] == {
+        "type": "OperationalError",
+        "message": "an internal error stopped the job; an operator can see the details",
+    }
+    for shown in (json.dumps(dead), listed, feed.text):
+        assert "db-primary" not in shown
+        assert "password" not in shown
+    assert failed["error"]["message"] == "no text could be read from document 1"
+    # and the operator sees the full error
+    ops = {"Authorization": f"Bearer {operator_key}"}
+    detail = await client.get(f"/v1/ops/dead/{dead_id}", headers=ops)
+    assert detail.status_code == 200, detail.text
+    assert detail.json()["job"]["error_message"] == INTERNAL_TEXT

@@ -15,7 +15,14 @@ import redis.asyncio as aioredis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from support.actors import BrokenV1, EchoV1, SlowV1, TimedV1, new_id
-from support.jobs import at_least, counter, state_history, wait_for, wait_status
+from support.jobs import (
+    at_least,
+    counter,
+    queued_document,
+    state_history,
+    wait_for,
+    wait_status,
+)
 from support.workers import RunningWorker
 
 from folio_shared.broker import create_broker
@@ -190,19 +197,8 @@ async def test_a_redrive_never_makes_a_second_active_job_of_a_document(
     jobs: Jobs, engine: AsyncEngine, key: str, settings: FolioSettings
 ) -> None:
     # Given a document whose dead job waits in the dead-letter queue
-    tenant_id, doc_id, other = new_id(), new_id(), new_id()
-    async with engine.begin() as conn:
-        await conn.execute(
-            sa.text("INSERT INTO tenants (id, name) VALUES (:t, :n)"),
-            {"t": tenant_id, "n": f"t-{tenant_id.hex[:8]}"},
-        )
-        await conn.execute(
-            sa.text(
-                "INSERT INTO documents (id, tenant_id, filename, storage_key, status)"
-                " VALUES (:d, :t, 'a.pdf', :k, 'queued')"
-            ),
-            {"d": doc_id, "t": tenant_id, "k": f"k/{doc_id}"},
-        )
+    tenant_id, doc_id = await queued_document(engine)
+    other = new_id()
     dead = new_id()
     await jobs.enqueue(
         EchoV1(job_id=str(dead), key=key, fail_times=1),

@@ -50,6 +50,7 @@ from folio_shared.jobs.outcomes import (
     record_fast,
     record_in_transaction,
 )
+from folio_shared.jobs.public_errors import tenant_message
 from folio_shared.logging import get_logger
 from folio_shared.resources import resources
 from folio_shared.settings import FolioSettings
@@ -236,7 +237,10 @@ class JobTracking(Middleware):
             self._send_completion(parent, completion)
         data: dict[str, Any] = {"status": status, "attempt": ctx.attempt}
         if error is not None:
-            data.update(error_type=error[0], error=error[1], cause=cause.value if cause else None)
+            # a tenant follows this feed: the full error stays in the job row
+            why = cause.value if cause else None
+            shown = tenant_message(status, why, error[0], error[1])
+            data.update(error_type=error[0], error=shown, cause=why)
         if outcome == Outcome.WAITING:
             data["waiting_for_children"] = True
         self._event(ctx.job_id, "state", data)

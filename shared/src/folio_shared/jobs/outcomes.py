@@ -17,6 +17,7 @@ from folio_shared.db.enums import FailureCause, JobStatus
 from folio_shared.errors import JobCancelled, MessageError
 from folio_shared.jobs import family, store, store_asyncpg
 from folio_shared.jobs.context import JobContext
+from folio_shared.jobs.public_errors import tenant_reason
 from folio_shared.resources import resources
 from folio_shared.settings import FolioSettings
 
@@ -155,7 +156,9 @@ async def record_in_transaction(
         final_failure = outcome in (Outcome.FAILED, Outcome.DEAD, Outcome.CANCELLED)
         if finished is not None and final_failure and ctx.document_id and not ctx.parent_id:
             assert error is not None
-            await store.fail_document(conn, ctx.document_id, f"{error[0]}: {error[1]}")
+            why = cause.value if cause else None
+            reason = tenant_reason(STATUS[outcome], why, error[0], error[1])
+            await store.fail_document(conn, ctx.document_id, reason)
         if finished is not None and finished.parent_id and outcome != Outcome.RETRY:
             counted = await family.child_finished(conn, finished.parent_id)
             completion = counted.completion

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import msgspec
 
 from folio_shared.db.enums import FailureCause, JobStatus
+from folio_shared.jobs.public_errors import tenant_message
 
 
 class JobFields(Protocol):
@@ -82,7 +83,10 @@ class JobRef(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class JobError(msgspec.Struct, frozen=True, kw_only=True):
-    """Why the last attempt failed: exception ``type`` and ``message``."""
+    """Why the last attempt failed: exception ``type`` and ``message`` — the
+    reason itself when the job failed on purpose (an unreadable file),
+    else Folio's sentence for an internal error (the full text is for
+    operators: :mod:`folio_shared.jobs.public_errors`)."""
 
     type: str | None
     message: str | None
@@ -138,7 +142,10 @@ def job_ref(job: JobFields) -> JobRef:
 
 def job_out(job: JobFields) -> JobOut:
     error = (
-        JobError(type=job.error_type, message=job.error_message)
+        JobError(
+            type=job.error_type,
+            message=tenant_message(job.status, job.cause, job.error_type, job.error_message),
+        )
         if job.error_type or job.error_message
         else None
     )

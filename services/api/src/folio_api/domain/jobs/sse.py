@@ -42,6 +42,7 @@ from folio_api.resources import Resources
 from folio_shared.db.models import Job
 from folio_shared.errors import InvalidInput
 from folio_shared.jobs import events
+from folio_shared.jobs.public_errors import tenant_message
 from folio_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -68,7 +69,8 @@ def _event(event: events.JobEvent) -> ServerSentEventMessage:
 def _final_event(job: Job) -> ServerSentEventMessage:
     data: dict[str, Any] = {"status": str(job.status), "synthesized": True}
     if job.error_type or job.error_message:
-        data["error"] = {"type": job.error_type, "message": job.error_message}
+        message = tenant_message(job.status, job.cause, job.error_type, job.error_message)
+        data["error"] = {"type": job.error_type, "message": message}
     return ServerSentEventMessage(data=json.dumps(data), event="state")
 
 
