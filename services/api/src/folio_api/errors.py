@@ -15,7 +15,13 @@ Mapping:
   ``invalid_input``, ``detail`` naming each bad field, ``errors`` listing them;
 - other :class:`~litestar.exceptions.HTTPException` → its status, ``code``
   derived from the status (``not_found``, ``method_not_allowed``, ...);
+- a dependency found unreachable (:func:`folio_api.outages.unavailable`:
+  PostgreSQL or Redis refusing or losing connections) → 503
+  ``dependency_unavailable`` naming it, with ``Retry-After``, logged as one
+  line without a traceback (an outage fails every request);
 - anything else → 500 ``internal_error`` without internals in the body.
+
+Every 503 carries ``Retry-After`` (:data:`RETRY_AFTER_S` unless the error says).
 """
 
 from __future__ import annotations
@@ -32,11 +38,15 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
+from folio_api.outages import NAMES, unavailable
 from folio_shared.errors import FolioError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 logger = logging.getLogger(__name__)
+
+#: ``Retry-After`` of a 503 whose error does not say, in seconds.
+RETRY_AFTER_S = 5
 
 
 def problem_response(
@@ -74,6 +84,8 @@ def folio_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[d
     headers: dict[str, str] = {}
     if "retry_after_s" in exc.details:
         headers["Retry-After"] = str(int(exc.details["retry_after_s"]))
+    elif exc.http_status == 503:
+        headers["Retry-After"] = str(RETRY_AFTER_S)
     if exc.http_status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="folio"'
     return problem_response(exc.http_status, exc.code, exc.message, headers=headers)
@@ -110,7 +122,17 @@ def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[di
 
 
 def internal_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    """An unexpected exception: logged with its traceback, answered without internals."""
+    """An unexpected exception: logged with its traceback, answered without
+    internals; a dependency outage is a 503 naming the dependency."""
+    dependency = unavailable(exc)
+    if dependency is not None:
+        logger.warning("request failed: %s unavailable (%s)", dependency, type(exc).__name__)
+        return problem_response(
+            503,
+            "dependency_unavailable",
+            f"{NAMES[dependency]} is unavailable; retry in {RETRY_AFTER_S} s",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
     logger.error("unhandled error", exc_info=exc)
     return problem_response(500, "internal_error", "an unexpected error occurred")
 

@@ -67,7 +67,7 @@ async def upload_form(
             stored = await fast_upload.store(resources, document, process=process, options=options)
         except reference.CONNECTION_ERRORS as e:
             log.warning("fast upload path unavailable; using the ORM path", error=repr(e))
-            fast_unsure = True
+            fast_unsure = not reference.never_sent(e)
         except Exception:  # refused by the database (autocommitted): nothing written
             await remove_file(resources, form.key)
             raise

@@ -22,6 +22,7 @@ connection fails.
 
 from __future__ import annotations
 
+import socket
 import uuid
 
 import asyncpg
@@ -59,6 +60,24 @@ def refused(error: BaseException) -> bool:
     return not isinstance(error, CONNECTION_ERRORS)
 
 
+#: What a connection that could not be opened raises: nothing was sent.
+NOT_CONNECTED = (
+    ConnectionRefusedError,
+    socket.gaierror,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.ObjectNotInPrerequisiteStateError,  # "not accepting connections"
+)
+
+
+def never_sent(error: BaseException) -> bool:
+    """Whether ``error`` (a statement's) means no connection could be opened,
+    so the statement was never sent and wrote nothing."""
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        error = error.orig.__cause__ or error.orig
+    return isinstance(error, NOT_CONNECTED)
+
+
 async def store_upload(
     resources: Resources,
     document: Document,
@@ -74,7 +93,12 @@ async def store_upload(
     assert sha256 is not None  # a stored file's
     assert resources.sessions is not None
     async with resources.sessions() as session:
-        existing = await repository.find_by_sha256(session, tenant_id, sha256)
+        try:
+            existing = await repository.find_by_sha256(session, tenant_id, sha256)
+        except Exception:  # nothing written by this path: the object is ours to remove
+            if not fast_unsure:
+                await remove_file(resources, key)
+            raise
         if existing is not None and existing.storage_key == key:
             return await _lost_answer(resources, existing)
         if existing is None:

@@ -2,8 +2,10 @@
 
 The query is embedded by worker-docs (``queries.embed``, request and reply
 over the broker, a few seconds at most); the API never loads the model.
-Keyword-only searches need no embedding. Results are tenant-scoped: another
-tenant's documents are never searched.
+Keyword-only searches need no embedding. When the query cannot be embedded
+(Redis unreachable, no worker answering in time), a hybrid search is ranked
+by keywords alone and says so (``fallback``); a semantic one answers 503.
+Results are tenant-scoped: another tenant's documents are never searched.
 
 ``group=document`` (default) returns each document once with its best
 chunk; ``group=chunk`` returns chunks. ``metadata.<key>=<value>`` (any
@@ -31,9 +33,12 @@ from folio_api.domain.search.queries import embed_query, results_backend
 from folio_api.domain.search.repository import SearchFilters, SearchGroup, SearchMode, search
 from folio_api.errors import problem_responses
 from folio_api.params import NO_NUL
-from folio_api.resources import get_resources
+from folio_api.resources import Resources, get_resources
 from folio_shared.db.enums import DocumentKind
 from folio_shared.errors import DependencyUnavailable, InvalidInput
+from folio_shared.logging import get_logger
+
+log = get_logger(__name__)
 
 
 class SearchHitOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,12 +68,16 @@ class SearchHitOut(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SearchResults(msgspec.Struct, frozen=True, kw_only=True):
-    """``results``, best first, for ``query`` in ``mode``."""
+    """``results``, best first, for ``query`` in ``mode``; ``fallback`` says
+    why a hybrid search was ranked by keywords only (the query could not
+    be embedded: Redis unreachable, no worker answering in time), else
+    ``None``."""
 
     query: str
     mode: str
     group: str
     results: list[SearchHitOut]
+    fallback: str | None = None
 
 
 #: How long the API waits for a query's vector, in milliseconds.
@@ -129,21 +138,15 @@ class SearchController(Controller):
         res = get_resources(state)
         tenant_id = principal.tenant()
         vector: list[float] | None = None
+        fallback: str | None = None
         if mode is not SearchMode.KEYWORD:
-            if res.broker is None:
-                raise DependencyUnavailable("the broker is not available")
-            broker = res.broker
-            backend = _backend(res.settings.redis.url)
-            vector = await anyio.to_thread.run_sync(
-                functools.partial(
-                    embed_query,
-                    broker,
-                    q,
-                    tenant_id=str(tenant_id),
-                    timeout_ms=EMBED_TIMEOUT_MS,
-                    backend=backend,  # type: ignore[arg-type]
-                )
-            )
+            try:
+                vector = await _embed(res, q, tenant_id)
+            except DependencyUnavailable as e:
+                if mode is SearchMode.SEMANTIC:
+                    raise
+                mode, fallback = SearchMode.KEYWORD, f"keyword ranking only: {e.message}"
+                log.warning("search falls back to keywords", reason=e.code)
         filters = SearchFilters(
             document_ids=document_ids,
             kinds=[str(k_) for k_ in kind] if kind else None,
@@ -189,4 +192,23 @@ class SearchController(Controller):
                 )
                 for h in hits
             ],
+            fallback=fallback,
         )
+
+
+async def _embed(res: Resources, q: str, tenant_id: uuid.UUID) -> list[float]:
+    """The query's vector, from worker-docs over the broker."""
+    if res.broker is None:
+        raise DependencyUnavailable("the broker is not available")
+    broker = res.broker
+    backend = _backend(res.settings.redis.url)
+    return await anyio.to_thread.run_sync(
+        functools.partial(
+            embed_query,
+            broker,
+            q,
+            tenant_id=str(tenant_id),
+            timeout_ms=EMBED_TIMEOUT_MS,
+            backend=backend,  # type: ignore[arg-type]
+        )
+    )

@@ -3,7 +3,8 @@
 The API never loads the embedding model: :func:`embed_query` sends a
 ``queries.embed`` message (high priority) and waits for its result, which
 worker-docs stores with Dramatiq's Results middleware. A worker that does
-not answer within ``timeout_ms`` gives :class:`QueryTimeout` (503).
+not answer within ``timeout_ms`` gives :class:`QueryTimeout` (503); Redis
+unreachable, :class:`RedisUnavailable` (503).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ class QueryTimeout(DependencyUnavailable):
     code = "query_timeout"
 
 
+class RedisUnavailable(DependencyUnavailable):
+    """Redis could not be reached to send the query or read its vector."""
+
+
 def results_backend(redis_url: str) -> RedisBackend:
     """The backend query results are read from (the workers' Results one)."""
     return RedisBackend(url=redis_url, namespace=RESULTS_NAMESPACE)  # type: ignore[no-untyped-call]
@@ -42,15 +47,15 @@ def embed_query(
 
     ``backend``: where to read the result (default: the broker's Results
     middleware's; a send-only broker passes :func:`results_backend`)."""
-    message = send_message(broker, EmbedQueryV1(query=query, tenant_id=tenant_id))
     try:
+        message = send_message(broker, EmbedQueryV1(query=query, tenant_id=tenant_id))
         result = message.get_result(
             backend=backend or broker.get_results_backend(), block=True, timeout=timeout_ms
         )
     except (ResultTimeout, ResultMissing, redis.TimeoutError) as e:
         raise QueryTimeout("the query could not be embedded in time; try again") from e
     except redis.RedisError as e:
-        raise DependencyUnavailable(f"Redis unavailable while embedding the query: {e}") from e
+        raise RedisUnavailable("Redis is unavailable: the query could not be embedded") from e
     except ResultFailure as e:
         raise QueryTimeout(f"query embedding failed: {e}") from e
     return [float(x) for x in result]  # type: ignore[attr-defined]
