@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from folio_devstack.dev import SERVICES, DevPlan
 from folio_shared.settings import FolioSettings, MetricsSettings
 
@@ -35,3 +37,21 @@ def test_the_metrics_base_port_is_the_setting_and_zero_turns_them_off(tmp_path: 
         FolioSettings(env="dev", home=tmp_path, metrics=MetricsSettings(port=0))
     )
     assert set(_ports(off).values()) <= {None, "0"}
+
+
+def test_the_dev_stack_signs_with_a_random_secret_made_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FOLIO_STORAGE_SIGNING_SECRET", raising=False)
+    plan = DevPlan.from_settings(FolioSettings(env="dev", home=tmp_path))
+    secret = plan.environment()["FOLIO_STORAGE_SIGNING_SECRET"]
+    assert secret != FolioSettings().storage.signing_secret.get_secret_value()
+    assert len(bytes.fromhex(secret)) == 32
+    kept = tmp_path / "signing-secret"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    # the next run keeps it (URLs signed before a restart still work)
+    again = DevPlan.from_settings(FolioSettings(env="dev", home=tmp_path))
+    assert again.environment()["FOLIO_STORAGE_SIGNING_SECRET"] == secret
+    # and an exported secret wins
+    monkeypatch.setenv("FOLIO_STORAGE_SIGNING_SECRET", "exported-secret-0123456789")
+    assert plan.environment()["FOLIO_STORAGE_SIGNING_SECRET"] == "exported-secret-0123456789"

@@ -108,7 +108,7 @@ class StorageSettings(BaseSettings):
     - ``FOLIO_STORAGE_LOCAL_ROOT``: folder of the local backend (default ``.folio/storage``).
     - ``FOLIO_STORAGE_SIGNING_SECRET``: HMAC key of the local backend's
       signed URLs; every API replica must share it (default: a fixed
-      development value; set it in production).
+      development value, refused in prod and beyond loopback: set it).
     - ``FOLIO_STORAGE_PUBLIC_BASE_URL``: where the API is reached, for the
       local backend's signed URLs (default ``http://127.0.0.1:8000``).
     - ``FOLIO_S3_*`` (see :class:`S3Settings`) when the backend is ``s3``.

@@ -47,6 +47,7 @@ from folio_api.domain.search.controllers import SearchController
 from folio_api.domain.storage.controllers import LocalStorageController
 from folio_api.domain.uploads.controllers import UploadsController
 from folio_api.errors import exception_handlers
+from folio_api.exposure import check_exposure
 from folio_api.headers import SecurityHeaders
 from folio_api.resources import lifespan
 from folio_shared.settings import FolioSettings, get_settings
@@ -88,9 +89,12 @@ def create_app(
     - ``relay_interval_s``: period of the outbox relay loop (default 2 s).
 
     The local storage backend's signed routes are mounted only when
-    ``settings.storage.backend`` is ``local``.
+    ``settings.storage.backend`` is ``local``. Settings that would expose
+    the development signing secret beyond loopback are refused
+    (:mod:`folio_api.exposure`).
     """
     settings = settings or get_settings()
+    check_exposure(settings)
     handlers: list[ControllerRouterHandler] = [
         HealthController,
         MetricsController,

@@ -9,7 +9,10 @@ is reused by the next run:
   5433), data in ``.folio/pg``, database ``folio``;
 - ``folio migrate``; a demo tenant created once, its API key kept in
   ``.folio/dev-api-key`` (mode 0600) and printed on every run;
-- local storage in ``.folio/storage``; server logs in ``.folio/logs``;
+- local storage in ``.folio/storage``, its URLs signed with a random
+  secret made once and kept in ``.folio/signing-secret`` (mode 0600; an
+  exported ``FOLIO_STORAGE_SIGNING_SECRET`` wins), never the public
+  development default; server logs in ``.folio/logs``;
 - the services ``folio-api``, ``folio-worker-docs``, ``folio-worker-ocr`` and
   ``folio-scheduler`` (those installed; a missing one is reported and
   skipped), their output merged into this terminal as ``api | ...`` lines;
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -105,6 +109,8 @@ class DevPlan:
     def environment(self) -> dict[str, str]:
         """The variables every service and CLI call of the stack gets."""
         env = dict(os.environ)
+        if not env.get("FOLIO_STORAGE_SIGNING_SECRET"):
+            env["FOLIO_STORAGE_SIGNING_SECRET"] = signing_secret(self.home)
         env.update(
             FOLIO_ENV="dev",
             FOLIO_HOME=str(self.home),
@@ -129,6 +135,21 @@ class DevPlan:
         """``env`` for the service ``name``: its own metrics port, if it serves one."""
         port = self.metrics_ports().get(name)
         return env if port is None else {**env, "FOLIO_METRICS_PORT": str(port)}
+
+
+def signing_secret(home: Path) -> str:
+    """The stack's signing secret: read from ``home/signing-secret``, or
+    made once (32 random bytes, hex) and kept there, readable by its owner only."""
+    path = home / "signing-secret"
+    if path.exists() and path.read_text().strip():
+        return path.read_text().strip()
+    home.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret + "\n")
+    path.chmod(0o600)
+    return secret
 
 
 def _raise_stop(_signum: int, _frame: FrameType | None) -> None:
