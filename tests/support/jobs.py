@@ -12,10 +12,11 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from folio_shared.db.engine import async_database_url
 from folio_shared.db.models import Job, JobEvent
-from folio_shared.jobs import Jobs
+from folio_shared.jobs import Jobs, events
 from folio_shared.settings import (
     BrokerSettings,
     DatabaseSettings,
@@ -131,3 +132,26 @@ async def queued_document(engine: AsyncEngine) -> tuple[uuid.UUID, uuid.UUID]:
             {"d": doc_id, "t": tenant_id, "k": f"k/{doc_id}"},
         )
     return tenant_id, doc_id
+
+
+async def finish_as_worker(
+    database_url: str,
+    redis_client: aioredis.Redis,
+    job_id: uuid.UUID | str,
+    status: str,
+    **data: Any,
+) -> str | None:
+    """End a job as its worker does: the row first, then the terminal event
+    on its live feed (whose id is returned). Opens its own engine, so it
+    may run on any event loop."""
+    engine = create_async_engine(async_database_url(database_url))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.update(Job)
+                .where(Job.id == uuid.UUID(str(job_id)))
+                .values(status=status, finished_at=sa.func.now())
+            )
+    finally:
+        await engine.dispose()
+    return await events.publish(redis_client, job_id, "state", {"status": status, **data})

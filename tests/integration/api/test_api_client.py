@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from apikit import TenantKey, api_settings, make_tenant, pdf_bytes, text_bytes
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
+from support.jobs import finish_as_worker
 from support.live_server import LiveServer, serve
 
 from folio_client import (
@@ -93,7 +94,7 @@ def test_sync_client_upload_list_text_and_errors(
 
 
 async def test_async_client_follows_events_to_the_end(
-    live: LiveServer, hana: TenantKey, test_servers: Any
+    live: LiveServer, hana: TenantKey, test_servers: Any, database_url: str
 ) -> None:
     async with AsyncFolio(live.base_url, hana.key) as folio:
         upload = await folio.upload(pdf_bytes("async"), filename="a.pdf")
@@ -106,7 +107,7 @@ async def test_async_client_follows_events_to_the_end(
                 await asyncio.sleep(0.2)
                 await events.publish(redis, job_id, "progress", {"stage": "extract", "done": 1})
                 await asyncio.sleep(0.5)
-                await events.publish(redis, job_id, "state", {"status": "succeeded"})
+                await finish_as_worker(database_url, redis, job_id, "succeeded")
             finally:
                 await redis.aclose()
 

@@ -18,6 +18,7 @@ import pytest
 from apikit import TenantKey, make_tenant, pdf_bytes
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
+from support.jobs import finish_as_worker
 from support.live_server import LiveServer, serve
 
 from folio_shared.jobs import events
@@ -120,7 +121,7 @@ async def test_streams_past_the_key_and_process_caps_get_429_with_retry_after(
 
 
 async def test_many_streams_share_one_redis_reader_and_a_bounded_pool(
-    settings: FolioSettings, engine: AsyncEngine, redis: Redis
+    settings: FolioSettings, engine: AsyncEngine, redis: Redis, database_url: str
 ) -> None:
     # Given an API whose Redis pool holds at most 4 connections
     alice = await make_tenant(engine, "alice")
@@ -145,7 +146,7 @@ async def test_many_streams_share_one_redis_reader_and_a_bounded_pool(
                 assert during - before <= 4 + 1
                 # And each stream still gets its job's end
                 for job_id in jobs:
-                    await events.publish(redis, job_id, "state", {"status": "succeeded"})
+                    await finish_as_worker(database_url, redis, job_id, "succeeded")
                 ends = await asyncio.wait_for(asyncio.gather(*readers), timeout=20)
             for received in ends:
                 assert received[0]["event"] == "snapshot"
@@ -153,7 +154,7 @@ async def test_many_streams_share_one_redis_reader_and_a_bounded_pool(
 
 
 async def test_a_stream_ends_after_its_maximum_duration_and_resumes_from_last_event_id(
-    settings: FolioSettings, engine: AsyncEngine, redis: Redis
+    settings: FolioSettings, engine: AsyncEngine, redis: Redis, database_url: str
 ) -> None:
     # Given an API whose streams last at most 1.5 s, and a job with one event
     alice = await make_tenant(engine, "alice")
@@ -173,7 +174,7 @@ async def test_a_stream_ends_after_its_maximum_duration_and_resumes_from_last_ev
             assert [e["event"] for e in first] == ["snapshot", "progress"]
             assert first[-1]["id"] == progress
             # And the client reconnecting with Last-Event-ID gets what followed
-            done = await events.publish(redis, job_id, "state", {"status": "succeeded"})
+            done = await finish_as_worker(database_url, redis, job_id, "succeeded")
             async with opened(client, job_id, alice, **{"Last-Event-ID": progress}) as stream:
                 rest = await asyncio.wait_for(events_until_end(stream), timeout=10)
             assert [(e["event"], e["id"]) for e in rest] == [("state", done)]

@@ -14,6 +14,7 @@ from apikit import TenantKey, pdf_bytes, problem
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
+from support.jobs import finish_as_worker
 
 from folio_shared.db.models import Job
 from folio_shared.jobs import events
@@ -96,7 +97,7 @@ async def test_cancel_then_retry(client: Client, alice: TenantKey) -> None:
 
 
 async def test_events_replay_and_close_after_terminal(
-    client: Client, alice: TenantKey, redis: Redis
+    client: Client, alice: TenantKey, redis: Redis, database_url: str
 ) -> None:
     _, job_id = await new_job(client, alice)
     ids = [
@@ -107,7 +108,7 @@ async def test_events_replay_and_close_after_terminal(
         await events.publish(
             redis, job_id, "progress", {"stage": "extract", "done": 2, "total": 2}
         ),
-        await events.publish(redis, job_id, "state", {"status": "succeeded"}),
+        await finish_as_worker(database_url, redis, job_id, "succeeded"),
     ]
     response = await client.get(f"/v1/jobs/{job_id}/events", headers=alice.headers)
     assert response.status_code == 200
@@ -126,7 +127,7 @@ async def test_events_replay_and_close_after_terminal(
 
 
 async def test_events_stream_live_with_heartbeats(
-    client: Client, alice: TenantKey, test_servers: Any
+    client: Client, alice: TenantKey, test_servers: Any, database_url: str
 ) -> None:
     _, job_id = await new_job(client, alice)
 
@@ -136,7 +137,7 @@ async def test_events_stream_live_with_heartbeats(
             await asyncio.sleep(0.3)
             await events.publish(own, job_id, "progress", {"stage": "ocr", "done": 1, "total": 1})
             await asyncio.sleep(1.3)  # longer than the test app's 0.5 s heartbeat
-            await events.publish(own, job_id, "state", {"status": "failed"})
+            await finish_as_worker(database_url, own, job_id, "failed")
         finally:
             await own.aclose()
 

@@ -208,14 +208,22 @@ class AsyncFolio:
     async def wait_for_job(
         self, job_id: str, *, timeout_s: float = 600.0, poll_s: float = 1.0
     ) -> Job:
-        """Wait until the job finishes: follows its events, and polls the
-        job if the stream fails (proxy, network)."""
+        """Wait until the job finishes: follows its events (reconnecting
+        with ``Last-Event-ID`` when the server ends a stream), and polls the
+        job if the stream fails (proxy, network). A terminal event counts
+        only once the job says it is finished (a retried job runs again)."""
         deadline = time.monotonic() + timeout_s
+        last_id: str | None = None
         try:
             async with asyncio.timeout(timeout_s):
-                async for event in self.events(job_id):
-                    if event.terminal:
-                        return await self.job(job_id)
+                while True:
+                    async for event in self.events(job_id, last_event_id=last_id):
+                        last_id = event.id or last_id
+                        if event.terminal:
+                            job = await self.job(job_id)
+                            if job.finished:
+                                return job
+                    await asyncio.sleep(poll_s)  # the server ended the stream: reconnect
         except (httpx.HTTPError, TimeoutError):
             pass
         except FolioApiError as e:

@@ -179,14 +179,23 @@ class Folio:
                         return
 
     def wait_for_job(self, job_id: str, *, timeout_s: float = 600.0, poll_s: float = 1.0) -> Job:
-        """Wait until the job finishes (SSE, then polling if the stream fails)."""
+        """Wait until the job finishes: follows its events (reconnecting
+        with ``Last-Event-ID`` when the server ends a stream), and polls the
+        job if the stream fails. A terminal event counts only once the job
+        says it is finished (a retried job runs again)."""
         deadline = time.monotonic() + timeout_s
+        last_id: str | None = None
         try:
-            for event in self.events(job_id):
-                if event.terminal:
-                    return self.job(job_id)
-                if time.monotonic() > deadline:
-                    break
+            while time.monotonic() < deadline:
+                for event in self.events(job_id, last_event_id=last_id):
+                    last_id = event.id or last_id
+                    if event.terminal:
+                        job = self.job(job_id)
+                        if job.finished:
+                            return job
+                    if time.monotonic() > deadline:
+                        break
+                time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
         except httpx.HTTPError:
             pass
         except FolioApiError as e:

@@ -74,6 +74,24 @@ async def publish(
     return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
 
 
+async def start_run(client: aioredis.Redis, job_id: uuid.UUID | str) -> None:
+    """A retried or re-driven job's feed starts again: the earlier runs'
+    events (their terminal event among them) are dropped and the new run's
+    first event, ``state`` ``{"status": "pending", "retried": true}``, is
+    written, in one transaction. Redis failing is logged, not raised (the
+    SSE route also never ends a stream on a terminal event the job row
+    does not confirm)."""
+    key = stream_key(job_id)
+    data = json.dumps({"status": "pending", "retried": True})
+    try:
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.xadd(key, {"type": "state", "data": data}, maxlen=MAX_EVENTS, approximate=True)
+            await pipe.execute()
+    except Exception as e:
+        log.warning("job feed not restarted", job_id=str(job_id), error=repr(e))
+
+
 def _decode(entries: Sequence[Any]) -> list[JobEvent]:
     events = []
     for raw_id, fields in entries:

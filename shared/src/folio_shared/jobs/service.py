@@ -215,6 +215,7 @@ class Jobs:
                     .values(status="queued", error=None, updated_at=sa.func.now())
                 )
             await conn.commit()
+        await events.start_run(self.redis, job_id)
         await self.dispatch([job_id])
         return await self.get(job_id)
 
@@ -256,6 +257,7 @@ class Jobs:
                     log.warning("re-drive skipped: document already in process", job_id=job_id)
                     continue
                 if reset is not None:
+                    await events.start_run(self.redis, job_id)
                     await self.dispatch([uuid.UUID(job_id)])
                     resent += 1
             else:

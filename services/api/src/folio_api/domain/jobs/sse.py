@@ -13,7 +13,11 @@ The stream, for ``GET /v1/jobs/{id}/events``:
    comment line (``: heartbeat``) every ``heartbeat_s`` seconds (default
    15) while nothing happens, so proxies keep the connection open.
 4. The stream ends after the terminal ``state`` event (``succeeded``,
-   ``failed``, ``dead``, ``cancelled``). PostgreSQL is checked every
+   ``failed``, ``dead``, ``cancelled``) of the job's current run: a retry
+   or re-drive starts a new run, whose feed starts again
+   (:func:`folio_shared.jobs.events.start_run`), and a terminal event the
+   job row does not confirm (an earlier run's, left if Redis failed at the
+   retry: its status is not the row's) is skipped. PostgreSQL is checked every
    ``check_s`` seconds (default 5) too: if the job finished but its stream
    lost the terminal event (Redis flushed or down), one is synthesised from
    the job row (``"synthesized": true``, no id) and the stream ends.
@@ -124,8 +128,13 @@ async def _messages(
             log.debug("job events unavailable", job_id=str(job_id), error=repr(e))
             batch, every = [], REDIS_DOWN_CHECK_S
         for event in batch:
-            yield _event(event)
             after = event.id
+            if event.terminal:
+                job = await jobs.get(job_id)
+                finished = job.status.is_final
+                if str(job.status) != event.data.get("status"):
+                    continue  # an earlier run's end, not the job's now
+            yield _event(event)
             last_sent = time.monotonic()
             if event.terminal:
                 return
