@@ -261,6 +261,13 @@ class ChildRaised(IsolationError):
     code = "child_raised"
 
 
+class ChildReplyUnreadable(ChildRaised):
+    """The child's reply is not a reply Folio's children send (undecodable,
+    or not of the function's return type): the child is killed."""
+
+    code = "child_reply_unreadable"
+
+
 class PoolClosed(IsolationError):
     """The pool was closed; no more work is accepted."""
 

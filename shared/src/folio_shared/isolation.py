@@ -12,8 +12,12 @@ fresh one on the next call; the pool itself never breaks (unlike
 ``concurrent.futures.ProcessPoolExecutor``, which a dead child poisons).
 
 Children are started with the ``forkserver`` method (never ``fork``: the
-worker's threads and sockets are not copied into them). Functions and their
-arguments must be picklable, i.e. module-level functions.
+worker's threads and sockets are not copied into them), with a scrubbed
+environment (no database URL, no S3 keys). Functions and their arguments
+must be picklable, i.e. module-level functions; their results must encode
+with msgspec and are decoded in the parent as the function's return
+annotation says — the parent never unpickles what a child sends
+(:mod:`folio_shared.isolation_wire`).
 """
 
 from __future__ import annotations
@@ -21,19 +25,30 @@ from __future__ import annotations
 import contextlib
 import math
 import multiprocessing
-import pickle
 import queue
 import resource
 import signal
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
-from folio_shared.errors import ChildCrashed, ChildRaised, ChildTimedOut, IsolationError, PoolClosed
+from folio_shared.errors import (
+    ChildCrashed,
+    ChildRaised,
+    ChildReplyUnreadable,
+    ChildTimedOut,
+    IsolationError,
+    PoolClosed,
+)
+from folio_shared.isolation_wire import (
+    MAX_REPLY_BYTES,
+    decode_reply,
+    encode_reply,
+    scrubbed_environ,
+)
 
 T = TypeVar("T")
 
@@ -52,7 +67,7 @@ def _child_main(
     initializer: Callable[..., object] | None,
     initargs: tuple[Any, ...],
 ) -> None:
-    """Loop of one child: receive ``(fn, args)``, send ``("ok", result)`` or ``("err", exc)``."""
+    """Loop of one child: receive ``(fn, args)``, send the encoded reply."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when children stop
     if memory_limit_bytes is not None:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
@@ -73,33 +88,11 @@ def _child_main(
         if cpu_time_limit_s is not None:
             _set_cpu_limit(cpu_time_limit_s)
         try:
-            reply: tuple[str, Any] = ("ok", fn(*args))
+            reply = encode_reply(fn, lambda: fn(*args))  # noqa: B023 - called at once
         except MemoryError:
             conn.close()
             raise SystemExit(_EXIT_MEMORY) from None
-        except BaseException as raised:
-            reply = ("err", raised)
-        try:
-            if reply[0] == "err":
-                pickle.loads(pickle.dumps(reply[1]))  # noqa: S301 - our own bytes
-            conn.send(reply)
-        except Exception:  # the result or the exception does not pickle both ways
-            conn.send(("err", _unpicklable(fn, reply)))
-
-
-def _unpicklable(fn: Callable[..., object], reply: tuple[str, Any]) -> ChildRaised:
-    """A picklable stand-in for a result or an exception that is not."""
-    if reply[0] == "ok":
-        name = getattr(fn, "__name__", repr(fn))
-        return ChildRaised(
-            f"the result of {name} cannot be pickled", type="TypeError", traceback=""
-        )
-    error: BaseException = reply[1]
-    return ChildRaised(
-        f"{type(error).__name__}: {error}",
-        type=type(error).__name__,
-        traceback="".join(traceback.format_exception(error)),
-    )
+        conn.send_bytes(reply)
 
 
 def _set_cpu_limit(limit_s: float) -> None:
@@ -114,6 +107,10 @@ def _set_cpu_limit(limit_s: float) -> None:
 
 
 # --- the parent side -----------------------------------------------------------
+
+
+#: Held while a child process starts (the environment is scrubbed meanwhile).
+_STARTING = threading.Lock()
 
 
 class _Slot:
@@ -153,9 +150,11 @@ class IsolatedPool:
     - ``start_method``: ``"forkserver"`` (default) or ``"spawn"``.
 
     :meth:`run` is synchronous and safe to call from many threads at once.
-    An exception raised by the function is raised again in the caller (if it
-    cannot be pickled, as :class:`ChildRaised`). Use the pool as a context
-    manager or call :meth:`close`.
+    A ``FolioError`` or built-in exception raised by the function is raised
+    again in the caller, any other as :class:`ChildRaised`; a reply that is
+    not of the function's return type raises :class:`ChildReplyUnreadable`
+    and its child is killed. Use the pool as a context manager or call
+    :meth:`close`.
     """
 
     def __init__(
@@ -271,7 +270,8 @@ class IsolatedPool:
             name="folio-isolated",
             daemon=True,
         )
-        process.start()
+        with _STARTING, scrubbed_environ():
+            process.start()
         child_conn.close()
         slot.process, slot.conn, slot.tasks = process, parent_conn, 0
 
@@ -297,20 +297,20 @@ class IsolatedPool:
                 kind="wall",
             )
         try:
-            status, value = conn.recv()
+            data = conn.recv_bytes(MAX_REPLY_BYTES)
         except (EOFError, OSError):
             raise self._death(slot) from None
-        except Exception as e:  # the reply does not unpickle here
-            self._kill(slot)
-            raise ChildRaised(
-                f"the child's reply cannot be read: {e}", type=type(e).__name__, traceback=""
-            ) from e
-        slot.tasks += 1
-        if self.max_tasks_per_child is not None and slot.tasks >= self.max_tasks_per_child:
-            self._retire(slot)
-        if status == "ok":
-            return value
-        raise value
+        try:
+            value = decode_reply(fn, data)
+        except ChildReplyUnreadable:
+            self._kill(slot)  # not what a Folio child sends: do not reuse it
+            raise
+        finally:
+            slot.tasks += 1
+            limit = self.max_tasks_per_child
+            if slot.process is not None and limit is not None and slot.tasks >= limit:
+                self._retire(slot)
+        return value
 
     def _death(self, slot: _Slot) -> IsolationError:
         """The error for a child whose pipe closed; the slot is reset."""

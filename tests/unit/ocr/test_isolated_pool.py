@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from folio_shared.errors import FolioError
+from folio_shared.errors import ChildReplyUnreadable, FolioError
 from folio_shared.isolation import (
     ChildCrashed,
     ChildRaised,
@@ -64,6 +68,25 @@ class Unpicklable(Exception):
 
 def raise_unpicklable() -> None:
     raise Unpicklable(1, 2)
+
+
+class Touches:
+    """Unpickling this runs ``Path.touch`` on ``path``: a stand-in for any
+    code a compromised child would have its parent run."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[Path]]:
+        return (Path.touch, (Path(self.path),))
+
+
+def return_touches(path: str) -> object:
+    return Touches(path)
+
+
+def claims_an_int() -> int:
+    return "not an int"  # type: ignore[return-value]
 
 
 _state: dict[str, int] = {}
@@ -204,3 +227,55 @@ def test_closed_pool_refuses_work() -> None:
     assert pool.pids() == []
     with pytest.raises(PoolClosed):
         pool.run(add, 1, 2)
+
+
+SECRETS = {
+    "FOLIO_DATABASE_URL": "postgresql://folio:hunter2@db.internal/folio",
+    "FOLIO_S3_SECRET_ACCESS_KEY": "s3-secret-key-0123456789",
+    "FOLIO_STORAGE_SIGNING_SECRET": "signing-secret-0123456789",
+    "AWS_SECRET_ACCESS_KEY": "aws-secret-0123456789",
+}
+
+CHILD_ENV_SCRIPT = """
+import json, os, pathlib
+from folio_shared.isolation import IsolatedPool
+with IsolatedPool(1) as pool:
+    environ = pool.run(pathlib.Path.read_bytes, pathlib.Path("/proc/self/environ"))
+    print(json.dumps({
+        "database_url": pool.run(os.getenv, "FOLIO_DATABASE_URL"),
+        "path": pool.run(os.getenv, "PATH"),
+        "proc_environ": environ.decode(errors="replace"),
+        "parent_still_has": os.getenv("FOLIO_DATABASE_URL"),
+    }))
+"""
+
+
+def test_children_do_not_see_the_workers_secrets() -> None:
+    # Given a worker process whose environment holds its secrets
+    env = {**os.environ, **SECRETS}
+    # When its isolated child reads its own environment
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD_ENV_SCRIPT],
+        env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    seen = json.loads(out.stdout)
+    # Then none of them is there (nor in the process's memory of it)
+    assert seen["database_url"] is None
+    for value in SECRETS.values():
+        assert value not in seen["proc_environ"]
+    assert seen["path"] == os.environ["PATH"]
+    assert seen["parent_still_has"] == SECRETS["FOLIO_DATABASE_URL"]
+
+
+def test_the_parent_never_unpickles_a_reply(pool: IsolatedPool, tmp_path: Path) -> None:
+    marker = tmp_path / "ran-in-the-parent"
+    with pytest.raises(ChildRaised):
+        pool.run(return_touches, str(marker))
+    assert not marker.exists()
+    assert pool.run(add, 1, 2) == 3
+
+
+def test_a_reply_of_another_type_is_refused_and_its_child_replaced(pool: IsolatedPool) -> None:
+    with pytest.raises(ChildReplyUnreadable):
+        pool.run(claims_an_int)
+    assert pool.run(add, 2, 2) == 4
