@@ -8,7 +8,10 @@ failover. So, every few seconds, one worker of the cluster (a Redis lock):
 
 1. takes over jobs whose lease expired (their worker died): the attempt is
    recorded as a ``crash``; the job is re-sent, or quarantined (``dead``,
-   cause ``poison``) when its attempts are used up;
+   cause ``poison``) when its attempts are used up. One action per lease
+   expiry: the lease is cleared as the job is re-sent (a completion step
+   stays ``running`` without a lease, waiting for its message, as after
+   its hand-over), so the next reconciler pass does not re-send it again;
 2. re-sends ``queued`` jobs whose message is no longer anywhere in Redis
    (flush, failover), or whose delayed message is long overdue (stranded);
 3. re-sends the completion step of a parent whose completion message was
@@ -110,11 +113,11 @@ _REQUEUE_CRASHED = sa.text(
     """
     WITH t AS (
       UPDATE jobs SET status = CASE WHEN completion_sent_at IS NULL THEN 'queued' ELSE status END,
-        lease_expires_at = CASE WHEN completion_sent_at IS NULL THEN NULL ELSE lease_expires_at END,
+        lease_expires_at = NULL,
         worker = NULL, cause = 'crash', error_type = 'WorkerLost',
         error_message = 'the worker running this job stopped (lease expired)',
         sent_at = now(), message_id = CAST(:message_id AS text), updated_at = now()
-      WHERE id = :id RETURNING id
+      WHERE id = :id AND status = 'running' AND lease_expires_at < now() RETURNING id
     ), e AS (
       INSERT INTO job_events (job_id, kind, status, data)
       SELECT id, 'state', 'queued', '{"cause": "crash"}'::jsonb FROM t

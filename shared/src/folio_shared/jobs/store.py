@@ -172,7 +172,9 @@ SUCCEED = sa.text(
     _FINISH.format(
         sets=(
             "status = 'succeeded', finished_at = now(), progress = 100,"
-            " result = CAST(:result AS jsonb)"
+            " result = CAST(:result AS jsonb),"
+            # an earlier attempt's failure (a crash, a retried error) is history
+            " cause = NULL, error_type = NULL, error_message = NULL"
         ),
         event=_event("succeeded", "jsonb_build_object('attempt', CAST(:attempt AS integer))"),
     )
