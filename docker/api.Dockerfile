@@ -40,7 +40,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     FOLIO_API_PORT=8000
 WORKDIR /home/folio
 USER 10001:10001
-EXPOSE 8000
+EXPOSE 8000 9191
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["python", "/opt/folio/healthcheck.py", "http", "http://127.0.0.1:8000/healthz"]
 CMD ["folio-api"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import httpx
 import uvicorn
 
 from folio_api.app import create_app
@@ -55,3 +57,19 @@ def serve(
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """Wait for ``GET {base_url}/healthz`` to answer 200; kill ``process``
+    and raise when it exits or ``timeout_s`` passes first."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("the API process did not start")
+        time.sleep(0.1)

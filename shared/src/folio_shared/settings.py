@@ -291,9 +291,9 @@ class SchedulerSettings(BaseSettings):
 
 
 class MetricsSettings(BaseSettings):
-    """Prometheus metrics of worker processes (the API serves ``/metrics``).
+    """Prometheus metrics of the API and the workers, each on its own port.
 
-    - ``FOLIO_METRICS_PORT``: port of a worker pod's metrics endpoint (default 9191; 0: off).
+    - ``FOLIO_METRICS_PORT``: port of a pod's metrics endpoint (default 9191; 0: off).
     """
 
     model_config = _group("FOLIO_METRICS_")

@@ -19,6 +19,7 @@ import psutil
 import pytest
 from apikit import make_tenant
 from sqlalchemy.ext.asyncio import AsyncEngine
+from support.live_server import wait_until_healthy
 
 from folio_devstack.ports import pick_port
 
@@ -61,17 +62,7 @@ def api_process(tmp_path: Path, database_url: str, test_servers: Any) -> Iterato
         env=env,
     )
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("the API process did not start", pytrace=False)
-        time.sleep(0.1)
+    wait_until_healthy(base_url, process, 30)
     try:
         yield f"{base_url}|{process.pid}"
     finally:

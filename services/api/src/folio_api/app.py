@@ -7,8 +7,9 @@ import or by :func:`create_app` itself; OpenAPI is served at ``/schema``.
 
 Routes:
 
-- ``/healthz``, ``/readyz``, ``/metrics`` (no authentication) and, for
-  local storage, the signed ``/storage/*`` routes;
+- ``/healthz``, ``/readyz`` (no authentication) and, for local storage,
+  the signed ``/storage/*`` routes (metrics are not here: ``folio-api``
+  serves them on a port of their own, :mod:`folio_api.domain.metrics.server`);
 - ``/v1/...``: the public API, every route behind a tenant API key
   (:func:`~folio_api.domain.auth.guards.require_tenant`) and its rate limit.
   Domains add their controller to :data:`V1_HANDLERS` (search goes there);
@@ -40,7 +41,6 @@ from folio_api.domain.documents.controllers import DocumentsController
 from folio_api.domain.fields.controllers import FieldsController
 from folio_api.domain.health.controllers import HealthController
 from folio_api.domain.jobs.controllers import SSE_HEARTBEAT_KEY, JobsController
-from folio_api.domain.metrics.controllers import MetricsController
 from folio_api.domain.metrics.middleware import HttpMetricsMiddleware
 from folio_api.domain.ops.controllers import ops_router
 from folio_api.domain.search.controllers import SearchController
@@ -97,7 +97,6 @@ def create_app(
     check_exposure(settings)
     handlers: list[ControllerRouterHandler] = [
         HealthController,
-        MetricsController,
         v1_router(),
         ops_router(),
     ]

@@ -16,9 +16,9 @@ is reused by the next run:
 - the services ``folio-api``, ``folio-worker-docs``, ``folio-worker-ocr`` and
   ``folio-scheduler`` (those installed; a missing one is reported and
   skipped), their output merged into this terminal as ``api | ...`` lines;
-- each worker's metrics on a port of its own (one host, unlike pods):
+- each service's metrics on a port of its own (one host, unlike pods):
   worker-docs on ``FOLIO_METRICS_PORT`` (default 9191), worker-ocr on the
-  next port (9192).
+  next port (9192), the API on the one after (9193).
 
 Ctrl-C or SIGTERM stops the services (SIGTERM, SIGKILL after
 ``STOP_TIMEOUT_S``), then PostgreSQL and Redis. A second Ctrl-C kills at
@@ -57,7 +57,7 @@ SERVICES = (
     ("scheduler", "folio-scheduler"),
 )
 #: Services serving their own metrics port, in the order their ports are given.
-METRICS_SERVICES = ("worker-docs", "worker-ocr")
+METRICS_SERVICES = ("worker-docs", "worker-ocr", "api")
 #: How long services get to stop after SIGTERM before SIGKILL, in seconds.
 STOP_TIMEOUT_S = 30.0
 DEMO_TENANT = "demo"
@@ -126,7 +126,7 @@ class DevPlan:
         return env
 
     def metrics_ports(self) -> dict[str, int]:
-        """Each worker's metrics port (none when ``FOLIO_METRICS_PORT`` is 0)."""
+        """Each service's metrics port (none when ``FOLIO_METRICS_PORT`` is 0)."""
         if not self.metrics_port:
             return {}
         return {name: self.metrics_port + i for i, name in enumerate(METRICS_SERVICES)}

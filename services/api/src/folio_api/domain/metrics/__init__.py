@@ -1,2 +1,2 @@
-"""``GET /metrics`` (Prometheus exposition) and the HTTP request metrics
-middleware."""
+"""The API's metrics server (a port of its own, not a public route) and the
+HTTP request metrics middleware."""
