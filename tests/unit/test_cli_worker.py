@@ -1,12 +1,15 @@
-"""``folio worker start KIND`` starts the chosen service's own script."""
+"""``folio worker start KIND`` starts the chosen service's own script;
+``--jobs`` a worker of job kinds."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 FOLIO = Path(sys.executable).with_name("folio")
+TESTS_DIR = Path(__file__).resolve().parent.parent
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -31,3 +34,23 @@ def test_arguments_reach_the_service_script() -> None:
     result = run("scheduler", "--version")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()[0].isdigit()
+
+
+def test_a_job_module_that_does_not_import_is_refused() -> None:
+    result = run("--jobs", "no_such_package.jobs")
+    assert result.returncode == 2
+    assert "cannot import job module 'no_such_package.jobs'" in result.stderr
+
+
+def test_a_queue_no_kind_uses_is_refused() -> None:
+    env = {**os.environ, "PYTHONPATH": str(TESTS_DIR)}
+    result = subprocess.run(
+        [str(FOLIO), "worker", "start", "--jobs", "support.kinds", "--queues", "media"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert "no job kind uses the queue(s) media" in result.stderr

@@ -42,13 +42,28 @@ def worker_argv(module: str, queues: Sequence[Queue], extra: Sequence[str] = ())
     with its priority sub-queues (critical, high, normal, low)."""
     settings = get_settings().worker
     logical = [Queue.parse(q.strip()) for q in settings.queues.split(",") if q.strip()]
-    chosen = [name for q in (logical or queues) for name in physical_queue_names(q)]
+    return dramatiq_argv([module], logical or queues, threads=settings.threads, extra=extra)
+
+
+def dramatiq_argv(
+    modules: Sequence[str],
+    queues: Sequence[Queue | str],
+    *,
+    threads: int,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """The Dramatiq CLI arguments importing ``modules`` (the first sets up
+    the broker), with ``threads`` threads per process, consuming every
+    priority sub-queue of ``queues``; process count and shutdown timeout
+    from settings."""
+    settings = get_settings().worker
+    chosen = [name for q in queues for name in physical_queue_names(q)]
     return [
-        module,
+        *modules,
         "--processes",
         str(settings.processes),
         "--threads",
-        str(settings.threads),
+        str(threads),
         "--worker-shutdown-timeout",
         str(settings.shutdown_timeout_ms),
         "--queues",
@@ -57,9 +72,12 @@ def worker_argv(module: str, queues: Sequence[Queue], extra: Sequence[str] = ())
     ]
 
 
-def supervise(argv: Sequence[str], *, restart: bool = True) -> int:
+def supervise(
+    argv: Sequence[str], *, restart: bool = True, env: dict[str, str] | None = None
+) -> int:
     """Run ``python -m dramatiq argv`` until it stops on request; restart it
-    after an unexpected exit. Returns the last exit code."""
+    after an unexpected exit. Returns the last exit code. ``env``: variables
+    added to the worker's environment."""
     stopping = False
     child: subprocess.Popen[bytes] | None = None
 
@@ -74,7 +92,7 @@ def supervise(argv: Sequence[str], *, restart: bool = True) -> int:
     # Several worker processes per pod: their metrics are summed through
     # prometheus_client's multiprocess mode, in a folder emptied at each start.
     metrics_dir = Path(tempfile.mkdtemp(prefix="folio-metrics-"))
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}  # noqa: TID251
+    env = {**os.environ, **(env or {}), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}  # noqa: TID251
     delay = 1.0
     while True:
         started = time.monotonic()

@@ -40,7 +40,7 @@ import msgspec
 
 from folio_shared.errors import FolioError, InvalidMessage, JobCancelled, MessageError
 from folio_shared.jobs.context import current_job_or_none
-from folio_shared.messages import Message, decode_as, physical_queue_names
+from folio_shared.messages import Message, Queue, decode_as, physical_queue_names
 
 M = TypeVar("M", bound=Message)
 
@@ -76,31 +76,18 @@ def job_actor(
             msg = decode(payload)
             try:
                 return await fn(msg)  # type: ignore[arg-type]
-            except JobCancelled:
-                ctx = current_job_or_none()
-                if ctx is None:
+            except BaseException as e:
+                if not settle(e, throws):
                     raise
-                ctx.cancelled = True
-                return None
-            except (FolioError, *throws) as e:  # type: ignore[misc]
-                ctx = current_job_or_none()
-                retryable = isinstance(e, FolioError) and e.retryable and not isinstance(e, throws)
-                if ctx is None or retryable or isinstance(e, MessageError):
-                    raise
-                ctx.failure = e
                 return None
 
-        options: dict[str, Any] = {}
-        if time_limit_ms is not None:
-            options["time_limit"] = time_limit_ms
-        if max_retries is not None:
-            options["max_retries"] = max_retries
-        if min_backoff_ms is not None:
-            options["min_backoff"] = min_backoff_ms
-        if max_backoff_ms is not None:
-            options["max_backoff"] = max_backoff_ms
-        if throws:
-            options["throws"] = throws
+        options = actor_options(
+            time_limit_ms=time_limit_ms,
+            max_retries=max_retries,
+            min_backoff_ms=min_backoff_ms,
+            max_backoff_ms=max_backoff_ms,
+            throws=throws,
+        )
         actor: dramatiq.Actor[..., Any] = dramatiq.actor(  # type: ignore[call-overload]
             run,
             actor_name=message_type.actor_name,
@@ -108,9 +95,58 @@ def job_actor(
             broker=broker,
             **options,
         )
-        for name in physical_queue_names(message_type.queue):
-            if name not in actor.broker.get_declared_queues():
-                actor.broker.declare_queue(name)
+        declare_queues(actor.broker, message_type.queue)
         return actor
 
     return decorate
+
+
+def settle(e: BaseException, throws: tuple[type[BaseException], ...] = ()) -> bool:
+    """Record on the running job what ``e`` means when it ends the job
+    without a retry: ``cancelled`` (:class:`JobCancelled`) or ``failed`` (a
+    non-retryable :class:`FolioError`, or one of ``throws``). ``False``: the
+    caller re-raises it (a retry, a dead letter for a
+    :class:`MessageError`, or no tracked job)."""
+    ctx = current_job_or_none()
+    if ctx is None:
+        return False
+    if isinstance(e, JobCancelled):
+        ctx.cancelled = True
+        return True
+    if not isinstance(e, (FolioError, *throws)) or isinstance(e, MessageError):
+        return False
+    if isinstance(e, FolioError) and e.retryable and not isinstance(e, throws):
+        return False
+    ctx.failure = e
+    return True
+
+
+def actor_options(
+    *,
+    time_limit_ms: int | None = None,
+    max_retries: int | None = None,
+    min_backoff_ms: int | None = None,
+    max_backoff_ms: int | None = None,
+    throws: tuple[type[BaseException], ...] = (),
+) -> dict[str, Any]:
+    """Dramatiq's actor options for Folio's names (``*_ms``); unset ones left out."""
+    options: dict[str, Any] = {}
+    if time_limit_ms is not None:
+        options["time_limit"] = time_limit_ms
+    if max_retries is not None:
+        options["max_retries"] = max_retries
+    if min_backoff_ms is not None:
+        options["min_backoff"] = min_backoff_ms
+    if max_backoff_ms is not None:
+        options["max_backoff"] = max_backoff_ms
+    if throws:
+        options["throws"] = throws
+    return options
+
+
+def declare_queues(broker: dramatiq.Broker, queue: Queue | str) -> None:
+    """Declare every priority sub-queue of ``queue`` on ``broker``, so a
+    worker consumes them all."""
+    for name in physical_queue_names(queue):
+        if name not in broker.get_declared_queues():
+            broker.declare_queue(name)

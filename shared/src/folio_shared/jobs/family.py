@@ -63,10 +63,8 @@ async def add_children(
     parent attempt must not fan out twice). ``then_queue`` overrides the
     completion message type's queue (a large document's final step goes to
     ``Queue.DOCUMENTS_LARGE``)."""
-    parent = await session.get(Job, parent_id, with_for_update=True)
+    parent = await _parent_without_children(session, parent_id)
     if parent is None:
-        raise LookupError(f"no job {parent_id}")
-    if parent.on_complete is not None:
         return False
     for child in children:
         await outbox.enqueue(
@@ -78,12 +76,55 @@ async def add_children(
             priority=priority,
             max_retries=max_retries,
         )
-    parent.children_total = len(children)
-    parent.children_done = 0
-    parent.units_total = len(children)
-    parent.units_done = 0
-    parent.on_complete = outbox.envelope(then, priority=priority, queue=then_queue)
+    _hand_over(parent, len(children), outbox.envelope(then, priority=priority, queue=then_queue))
     return True
+
+
+async def add_child_envelopes(
+    session: AsyncSession,
+    parent_id: uuid.UUID,
+    children: Sequence[dict[str, Any]],
+    *,
+    then: dict[str, Any],
+    tenant_id: uuid.UUID | None,
+    priority: Priority = Priority.NORMAL,
+    max_retries: int = 3,
+) -> bool:
+    """:func:`add_children` for outbox envelopes (job kinds'
+    :func:`~folio_shared.jobs.outbox.kind_envelope`): child ``i`` gets the
+    id :func:`child_job_id` ``(parent_id, i)``; ``then`` is the completion
+    step's envelope. ``False`` when the children already exist."""
+    parent = await _parent_without_children(session, parent_id)
+    if parent is None:
+        return False
+    for index, env in enumerate(children):
+        outbox.enqueue_envelope(
+            session,
+            env,
+            job_id=child_job_id(parent_id, index),
+            tenant_id=tenant_id,
+            parent_id=parent_id,
+            priority=priority,
+            max_retries=max_retries,
+        )
+    _hand_over(parent, len(children), then)
+    return True
+
+
+async def _parent_without_children(session: AsyncSession, parent_id: uuid.UUID) -> Job | None:
+    """The parent row, locked; ``None`` when it already has its children."""
+    parent = await session.get(Job, parent_id, with_for_update=True)
+    if parent is None:
+        raise LookupError(f"no job {parent_id}")
+    return None if parent.on_complete is not None else parent
+
+
+def _hand_over(parent: Job, count: int, then: dict[str, Any]) -> None:
+    parent.children_total = count
+    parent.children_done = 0
+    parent.units_total = count
+    parent.units_done = 0
+    parent.on_complete = then
 
 
 _CHILD_DONE = sa.text(

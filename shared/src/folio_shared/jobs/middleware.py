@@ -30,6 +30,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import dramatiq
@@ -78,6 +79,9 @@ class JobTracking(Middleware):
         self._local = threading.local()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: Coroutine functions the heartbeat also runs, each beat (other
+        #: middleware's own heartbeats: the job kinds a worker serves).
+        self.beats: list[Callable[[], Awaitable[None]]] = []
 
     # -- Retries integration ---------------------------------------------------
 
@@ -276,6 +280,11 @@ class JobTracking(Middleware):
                     cancelled = self._run(self._renew(list(running)))
                     for job_id in cancelled:
                         running[job_id].cancelled = True
+                for beat in list(self.beats):
+                    try:
+                        self._run(beat())
+                    except Exception as e:
+                        log.warning("heartbeat task failed", task=repr(beat), error=repr(e))
                 since_reconcile += interval
                 if since_reconcile >= self.reconcile_every_s and self.broker is not None:
                     since_reconcile = 0.0
