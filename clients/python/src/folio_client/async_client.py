@@ -145,11 +145,23 @@ class AsyncFolio:
             if not cursor:
                 return
 
-    async def text(self, document_id: str, *, page: int | None = None) -> Text:
-        params = clean_params({"page": page})
-        return Text.from_json(
-            await self._call("GET", f"/v1/documents/{document_id}/text", params=params)
-        )
+    async def text(
+        self,
+        document_id: str,
+        *,
+        page: int | None = None,
+        offset: int | None = None,
+        limit: int | None = None,
+    ) -> Text:
+        """The document's text (or page ``page``'s): whole, read window by
+        window, unless ``offset`` or ``limit`` asks for one window."""
+        path = f"/v1/documents/{document_id}/text"
+        params = clean_params({"page": page, "offset": offset, "limit": limit})
+        text = Text.from_json(await self._call("GET", path, params=params))
+        while offset is None and limit is None and text.next_offset is not None:
+            params = clean_params({"page": page, "offset": text.next_offset})
+            text = text.then(Text.from_json(await self._call("GET", path, params=params)))
+        return text
 
     async def delete(self, document_id: str) -> None:
         await self._call("DELETE", f"/v1/documents/{document_id}")

@@ -99,13 +99,17 @@ class Upload:
 
 @dataclass(frozen=True)
 class Text:
-    """A document's text (one page or all, pages joined by ``\\f``)."""
+    """A document's text (one page or all, pages joined by ``\\f``), or a
+    window of it: ``text`` from ``offset``; ``next_offset`` where the next
+    window starts (``None`` at the end)."""
 
     document_id: str
     text: str
     page: int | None
     page_count: int
     pages: list[dict[str, Any]]
+    offset: int = 0
+    next_offset: int | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Text:
@@ -115,6 +119,26 @@ class Text:
             page=data.get("page"),
             page_count=int(data.get("page_count") or 0),
             pages=list(data.get("pages") or []),
+            offset=int(data.get("offset") or 0),
+            next_offset=data.get("next_offset"),
+        )
+
+    def then(self, more: Text) -> Text:
+        """This window followed by the next one (a page cut between them is one)."""
+        pages = [dict(p) for p in self.pages]
+        for page in more.pages:
+            if pages and pages[-1].get("page_no") == page.get("page_no"):
+                pages[-1]["text"] = str(pages[-1]["text"]) + str(page["text"])
+            else:
+                pages.append(dict(page))
+        return Text(
+            self.document_id,
+            self.text + more.text,
+            self.page,
+            more.page_count,
+            pages,
+            self.offset,
+            more.next_offset,
         )
 
 

@@ -27,6 +27,7 @@ from folio_api.domain.documents.schemas import (
     upload_out,
 )
 from folio_api.domain.documents.shortcut import ProcessShortcut
+from folio_api.domain.documents.text import MAX_TEXT_CHARS
 from folio_api.errors import problem_responses
 from folio_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from folio_api.resources import get_resources
@@ -158,7 +159,12 @@ class DocumentsController(Controller):
 
     @get(
         "/{document_id:uuid}/text",
-        summary="A document's text, whole or one page",
+        summary="A document's text, whole or one page, a bounded window at a time",
+        description=(
+            "At most `limit` characters (at most 1,000,000) from `offset`, of the whole "
+            "text (pages joined by form feeds) or of `page`; `next_offset` says where the "
+            "next window starts (`null` at the end)."
+        ),
         responses=problem_responses(404, 409),
     )
     async def get_text(
@@ -167,8 +173,12 @@ class DocumentsController(Controller):
         principal: NamedDependency[Principal],
         document_id: FromPath[uuid.UUID],
         page: Annotated[int | None, Parameter(ge=1, le=1_000_000)] = None,
+        offset: Annotated[int, Parameter(ge=0, le=2_000_000_000)] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_TEXT_CHARS)] = MAX_TEXT_CHARS,
     ) -> TextOut:
-        return await services.get_text(get_resources(state), principal.tenant(), document_id, page)
+        return await services.get_text(
+            get_resources(state), principal.tenant(), document_id, page, offset=offset, limit=limit
+        )
 
     @get(
         "/{document_id:uuid}/chunks",

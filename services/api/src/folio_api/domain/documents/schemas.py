@@ -133,14 +133,21 @@ class PageText(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TextOut(msgspec.Struct, frozen=True, kw_only=True):
-    """A document's text: ``text`` is the requested page, or all pages
-    joined with a form feed (``\\f``) between them; ``pages`` lists each."""
+    """A window of a document's text: the requested page's, or the whole
+    text's (all pages joined with a form feed, ``\\f``, between them), at
+    most ``limit`` characters from ``offset``; ``total_chars`` is the length
+    of that page or whole, ``next_offset`` where the next window starts
+    (``None`` at the end). ``pages`` lists the pages the window overlaps,
+    each with its part of the window."""
 
     document_id: uuid.UUID
     page_count: int
     page: int | None
     text: str
     pages: list[PageText]
+    offset: int = 0
+    total_chars: int = 0
+    next_offset: int | None = None
 
 
 class ChunkOut(msgspec.Struct, frozen=True, kw_only=True):

@@ -16,6 +16,7 @@ from folio_api.domain.documents.schemas import (
     TextOut,
     document_out,
 )
+from folio_api.domain.documents.text import MAX_TEXT_CHARS, read_window
 from folio_api.domain.jobs.schemas import job_out
 from folio_api.pagination import encode_cursor
 from folio_api.resources import Resources
@@ -87,15 +88,23 @@ async def list_documents(
 
 
 async def get_text(
-    resources: Resources, tenant_id: uuid.UUID, document_id: uuid.UUID, page_no: int | None
+    resources: Resources,
+    tenant_id: uuid.UUID,
+    document_id: uuid.UUID,
+    page_no: int | None,
+    *,
+    offset: int = 0,
+    limit: int = MAX_TEXT_CHARS,
 ) -> TextOut:
-    """The document's text (one page or all); 409 while it has none yet."""
+    """A window of the document's text (all pages, or one), at most
+    ``limit`` characters from ``offset`` (see :mod:`.text`); 409 while it
+    has none yet."""
     assert resources.sessions is not None
     async with resources.sessions() as session:
         document = await repository.get_document(session, tenant_id, document_id)
-        pages = await repository.pages(session, document.id, page_no)
-        total = len(pages) if page_no is None else await repository.page_count(session, document.id)
-    if not pages:
+        window = await read_window(session, document.id, page=page_no, offset=offset, limit=limit)
+    total = window.page_count
+    if not window.found or not total:
         if page_no is not None and total:
             raise PageNotFound(
                 f"document {document_id} has no page {page_no} (it has {total})",
@@ -114,16 +123,16 @@ async def get_text(
         document_id=document.id,
         page_count=document.page_count or total,
         page=page_no,
-        text="\f".join(p.text for p in pages),
+        text=window.text,
         pages=[
             PageText(
-                page_no=p.page_no,
-                text=p.text,
-                method=str(p.method),
-                low_confidence=p.low_confidence,
+                page_no=p.page_no, text=p.text, method=p.method, low_confidence=p.low_confidence
             )
-            for p in pages
+            for p in window.parts
         ],
+        offset=window.offset,
+        total_chars=window.total_chars,
+        next_offset=window.next_offset,
     )
 
 
