@@ -16,6 +16,7 @@ that value (compared as text).
 from __future__ import annotations
 
 import functools
+import html
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -46,11 +47,16 @@ class SearchHitOut(msgspec.Struct, frozen=True, kw_only=True):
     ``GET /v1/documents/{id}/text`` and its pages), its document
     (``filename``, ``kind``, ``metadata``, detected ``language``), a
     highlighted snippet (HTML-safe, matches in ``<mark>``), the chunk's
-    fused ``score`` and its document's ``document_score`` (0-1)."""
+    fused ``score`` and its document's ``document_score`` (0-1).
+
+    ``snippet`` and ``filename_html`` are HTML, escaped, for a result list
+    built from them; every other field is plain text (``filename`` as the
+    client named the file), to be escaped by whoever puts it in a page."""
 
     chunk_id: uuid.UUID
     document_id: FromPath[uuid.UUID]
     filename: str
+    filename_html: str
     kind: str | None
     metadata: dict[str, Any]
     language: str | None
@@ -175,6 +181,7 @@ class SearchController(Controller):
                     chunk_id=h.chunk_id,
                     document_id=h.document_id,
                     filename=h.filename,
+                    filename_html=html.escape(h.filename),
                     kind=h.kind,
                     metadata=h.metadata,
                     language=h.language,
