@@ -24,6 +24,7 @@ from folio_shared.jobs import WAITING, add_children, current_job, job_actor, out
 from folio_shared.jobs.family import child_job_id
 from folio_shared.messages import Message, Queue
 from folio_shared.resources import resources
+from support.plain_kinds import declare_kinds
 
 
 class Base(Message, frozen=True, kw_only=True, tag=False):
@@ -192,6 +193,7 @@ def declare(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor[..., Any]]:
         return {"completions": n}
 
     return {
+        **declare_kinds(broker),
         "echo": echo,
         "broken": broken,
         "buggy": buggy,

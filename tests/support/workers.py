@@ -27,13 +27,16 @@ from folio_shared.settings import FolioSettings
 from folio_shared.worker_metrics import Metrics
 from support.actors import declare
 from support.jobs import drop_namespace
+from support.plain_kinds import KIND_QUEUE
 
 #: The folder holding the ``support`` package (a worker process's import path).
 TESTS_DIR = Path(__file__).resolve().parent.parent
 #: The worker module running the test actors (:mod:`support.worker_main`).
 TEST_WORKER_MODULE = "support.worker_main"
 #: The queues the test actors use, every priority.
-TEST_QUEUES = [name for q in (Queue.DOCUMENTS, Queue.OCR) for name in physical_queue_names(q)]
+TEST_QUEUES = [
+    name for q in (Queue.DOCUMENTS, Queue.OCR, KIND_QUEUE) for name in physical_queue_names(q)
+]
 
 
 @dataclass

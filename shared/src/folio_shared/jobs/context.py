@@ -48,6 +48,10 @@ class JobContext:
     quarantined: bool = False
     stage: str | None = None
     failure: BaseException | None = None
+    #: The batch the job belongs to, and the batch's completion job its
+    #: outcome wrote (to send once that outcome is committed).
+    batch_id: uuid.UUID | None = None
+    batch_completion: uuid.UUID | None = None
     #: Where progress events go (the worker's job event publisher).
     events: EventSender | None = field(default=None, repr=False)
     _row_written_at: float = field(default=0.0, repr=False)

@@ -146,6 +146,7 @@ class JobTracking(Middleware):
             continuation=claim.continuation,
             max_retries=self._max_retries(broker, message, claim.max_retries),
             events=self.events,
+            batch_id=claim.batch_id,
         )
         if not claim.continuation and claim.attempt > ctx.max_retries + 1:
             # Every attempt was used and the job is still being delivered: the
@@ -239,6 +240,8 @@ class JobTracking(Middleware):
             parent = ctx.job_id if outcome == Outcome.WAITING else ctx.parent_id
             assert parent is not None
             self._send_completion(parent, completion)
+        if ctx.batch_completion is not None and self.broker is not None:
+            await self._send_batch_completion(ctx.batch_completion)
         data: dict[str, Any] = {"status": status, "attempt": ctx.attempt}
         if error is not None:
             # a tenant follows this feed: the full error stays in the job row
@@ -260,6 +263,18 @@ class JobTracking(Middleware):
         except Exception as e:
             log.warning(
                 "completion not sent; the reconciler will", job_id=str(parent_id), error=repr(e)
+            )
+
+    async def _send_batch_completion(self, job_id: uuid.UUID) -> None:
+        """Send a batch's completion job, written with the outcome that
+        finished the batch (the outbox relay sends it if this fails)."""
+        assert self.broker is not None
+        try:
+            async with resources().engine.connect() as conn:
+                await outbox.dispatch(conn, self.broker, [job_id])
+        except Exception as e:
+            log.warning(
+                "batch completion not sent; the relay will", job_id=str(job_id), error=repr(e)
             )
 
     async def _release(self, ids: list[uuid.UUID]) -> None:

@@ -15,7 +15,7 @@ from dramatiq.middleware import TimeLimitExceeded
 
 from folio_shared.db.enums import FailureCause, JobStatus
 from folio_shared.errors import JobCancelled, MessageError
-from folio_shared.jobs import family, store, store_asyncpg
+from folio_shared.jobs import batches, family, store, store_asyncpg
 from folio_shared.jobs.context import JobContext
 from folio_shared.jobs.public_errors import tenant_reason
 from folio_shared.resources import resources
@@ -42,6 +42,9 @@ def backoff_ms(settings: FolioSettings, attempt: int) -> int:
 #: Error type and message recorded for a cancelled attempt.
 CANCELLED_ERROR = ("JobCancelled", "cancelled on request")
 
+
+#: Outcomes that leave the job in a final state.
+FINAL_OUTCOMES = frozenset({Outcome.SUCCEEDED, Outcome.FAILED, Outcome.DEAD, Outcome.CANCELLED})
 
 #: The status a job's live feed shows after each outcome.
 STATUS = {
@@ -84,10 +87,11 @@ async def record_fast(
     result: Any,
 ) -> bool:
     """The common outcomes in one round trip: a success of a job without
-    a parent, or a failed attempt that will be retried. ``False`` when
-    the outcome needs a transaction (fan-in, document, hand-over)."""
+    a parent or a batch, or a failed attempt that will be retried.
+    ``False`` when the outcome needs a transaction (fan-in, batch, document,
+    hand-over)."""
     pool = resources().pg
-    if outcome == Outcome.SUCCEEDED and ctx.parent_id is None:
+    if outcome == Outcome.SUCCEEDED and ctx.parent_id is None and ctx.batch_id is None:
         summary = result if isinstance(result, dict) else None
         await store_asyncpg.succeed_fast(pool, ctx.job_id, ctx.attempt, summary)
         return True
@@ -117,7 +121,9 @@ async def record_in_transaction(
     the parent, the document of a failed job, a hand-over to children.
     Returns the completion to send, the parent's fan-in count and the
     outcome recorded (a hand-over whose job was cancelled meanwhile is
-    recorded as cancelled)."""
+    recorded as cancelled). A batch member's final outcome is counted in
+    its batch in the same transaction; the batch's completion job, when
+    this outcome wrote it, is left in ``ctx.batch_completion``."""
     res = resources()
     completion: dict[str, Any] | None = None
     counted: family.ChildDone | None = None
@@ -162,6 +168,10 @@ async def record_in_transaction(
         if finished is not None and finished.parent_id and outcome != Outcome.RETRY:
             counted = await family.child_finished(conn, finished.parent_id)
             completion = counted.completion
+        if finished is not None and ctx.batch_id is not None and outcome in FINAL_OUTCOMES:
+            ctx.batch_completion = await batches.member_finished(
+                conn, ctx.batch_id, STATUS[outcome]
+            )
         await conn.commit()
     return completion, counted, outcome
 

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from folio_shared.jobs import family, outbox, store
+from folio_shared.jobs import batches, family, outbox, store
 from folio_shared.jobs.pointers import message_present
 from folio_shared.logging import get_logger
 from folio_shared.resources import resources
@@ -103,7 +103,7 @@ def redis_maintenance(broker: dramatiq.Broker) -> None:
 _EXPIRED = sa.text(
     """
     SELECT id, attempts, max_retries, message, on_complete, completion_sent_at, parent_id,
-      document_id
+      document_id, batch_id
     FROM jobs WHERE status = 'running' AND lease_expires_at < now()
     ORDER BY lease_expires_at LIMIT :batch FOR UPDATE SKIP LOCKED
     """
@@ -159,6 +159,10 @@ async def _crashed(
                 env = (await family.child_finished(conn, row.parent_id)).completion
                 if env is not None:
                     completions.append((row.parent_id, env))
+            if row.batch_id:
+                # its batch's completion job, if this was the last member,
+                # goes out with the outbox relay
+                await batches.member_finished(conn, row.batch_id, "dead")
             continue
         env = row.on_complete if continuation else row.message
         message_id = outbox.resend(broker, row.id, env, continuation=continuation)

@@ -18,12 +18,12 @@ import redis.asyncio as aioredis
 import sqlalchemy as sa
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from folio_shared.db.engine import create_session_factory
 from folio_shared.db.models import ACTIVE_TOP_LEVEL, Document, Job
 from folio_shared.errors import JobNotFound, JobStateConflict
-from folio_shared.jobs import events, family, outbox
+from folio_shared.jobs import batches, events, family, outbox
 from folio_shared.jobs.send import AsyncSender
 from folio_shared.logging import get_logger
 from folio_shared.messages import Message, Priority, check_redrive_options
@@ -57,23 +57,39 @@ _CANCEL = sa.text(
 
 _RESET = sa.text(
     """
-    WITH t AS (
+    WITH o AS (
+      SELECT id, status AS was, batch_id FROM jobs WHERE id = :id FOR UPDATE
+    ), t AS (
       UPDATE jobs SET status = 'pending', attempts = 0, cause = NULL, error_type = NULL,
         error_message = NULL, finished_at = NULL, cancel_requested_at = NULL,
         lease_expires_at = NULL, worker = NULL, sent_at = NULL, eta = NULL, progress = 0,
         stage = NULL, result = NULL, children_done = 0, children_total = 0, on_complete = NULL,
         completion_sent_at = NULL, updated_at = now(),
         message = CASE WHEN CAST(:options AS jsonb) IS NULL THEN message
-          ELSE jsonb_set(message, '{payload}', message->'payload' || CAST(:options AS jsonb)) END
-      WHERE id = :id AND status IN ('failed', 'dead', 'cancelled')
-      RETURNING id
+          ELSE jsonb_set(jobs.message, '{payload}', jobs.message->'payload'
+            || CAST(:options AS jsonb)) END
+      FROM o WHERE jobs.id = o.id AND jobs.status IN ('failed', 'dead', 'cancelled')
+      RETURNING jobs.id, o.was, o.batch_id
     ), e AS (
       INSERT INTO job_events (job_id, kind, status, data)
       SELECT id, 'state', 'pending', jsonb_build_object('retried', true) FROM t
     )
-    SELECT id FROM t
+    SELECT id, was, batch_id FROM t
     """
 )
+
+
+async def _reset(conn: AsyncConnection, job_id: uuid.UUID, options: str | None) -> uuid.UUID | None:
+    """Put a final job back to ``pending`` (:data:`_RESET`); a batch member
+    is counted out of its batch in the same transaction. ``None``: the job
+    was not in a final state."""
+    row = (await conn.execute(_RESET, {"id": job_id, "options": options})).first()
+    if row is None:
+        return None
+    if row.batch_id is not None:
+        await batches.member_reopened(conn, row.batch_id, str(row.was))
+    reset: uuid.UUID = row.id
+    return reset
 
 
 class Jobs:
@@ -148,9 +164,11 @@ class Jobs:
             row = (await conn.execute(_CANCEL, {"id": job_id})).one()
             if job.parent_id and job_id in row.cancelled:
                 completion = (await family.child_finished(conn, job.parent_id)).completion
+            batch_completions = await batches.count_finished(conn, list(row.cancelled))
             await conn.commit()
         if completion is not None and job.parent_id:
             outbox.resend(self.broker, job.parent_id, completion, continuation=True)
+        await self.dispatch(batch_completions)
         for cancelled in row.cancelled:
             await events.publish(self.redis, cancelled, "state", {"status": "cancelled"})
         return await self.get(job_id)
@@ -195,9 +213,7 @@ class Jobs:
                         job_id=str(job_id),
                         active_job_id=str(other),
                     )
-            reset = await conn.scalar(
-                _RESET, {"id": job_id, "options": json.dumps(options) if options else None}
-            )
+            reset = await _reset(conn, job_id, json.dumps(options) if options else None)
             if reset is None:
                 await conn.rollback()
                 raise JobStateConflict(
@@ -247,9 +263,7 @@ class Jobs:
             if job_id:
                 try:
                     async with self.engine.connect() as conn:
-                        reset = await conn.scalar(
-                            _RESET, {"id": uuid.UUID(job_id), "options": None}
-                        )
+                        reset = await _reset(conn, uuid.UUID(job_id), None)
                         await conn.commit()
                 except IntegrityError:  # uq_jobs_active_top_level
                     # its document is being processed by another job: the

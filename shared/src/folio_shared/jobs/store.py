@@ -45,6 +45,7 @@ class Claim:
     parent_id: uuid.UUID | None
     continuation: bool
     previous_cause: str | None
+    batch_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ CLAIM = sa.text(
             AND completion_sent_at IS NOT NULL AND CAST(:continuation AS boolean))
       )
       RETURNING jobs.id, attempts, max_retries, tenant_id, document_id, parent_id,
-                completion_sent_at IS NOT NULL AS continuation, cause, jobs.message_id, o.was
+                completion_sent_at IS NOT NULL AS continuation, cause, jobs.message_id, o.was,
+                jobs.batch_id
     ), e AS ({_CLAIM_EVENTS}
     )
     SELECT * FROM t
@@ -148,6 +150,7 @@ async def claim(
         parent_id=row.parent_id,
         continuation=row.continuation,
         previous_cause=row.cause,
+        batch_id=row.batch_id,
     )
 
 

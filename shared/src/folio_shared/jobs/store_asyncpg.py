@@ -80,6 +80,7 @@ async def claim_fast(
         parent_id=row["parent_id"],
         continuation=row["continuation"],
         previous_cause=row["cause"],
+        batch_id=row["batch_id"],
     )
 
 
