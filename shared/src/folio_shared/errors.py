@@ -18,12 +18,15 @@ class FolioError(Exception):
     ``code`` (class attribute): stable snake_case name shown to clients.
     ``http_status`` (class attribute): status the API answers with.
     ``retryable`` (class attribute): a job failing with it is retried.
+    ``public_details`` (class attribute): the keys of ``details`` the API
+    adds to its problem body (default none: details may hold internals).
     ``details``: the ids and values the error concerns.
     """
 
     code: ClassVar[str] = "folio_error"
     http_status: ClassVar[int] = 500
     retryable: ClassVar[bool] = False
+    public_details: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
@@ -330,3 +333,42 @@ class UnsupportedMediaType(InvalidInput):
 
     code = "unsupported_media_type"
     http_status = 415
+
+
+# --- job kinds (POST /v1/jobs) -------------------------------------------------
+
+
+class UnknownJobKind(InvalidInput):
+    """No worker has declared this job kind; ``details["known_kinds"]``
+    lists those that exist."""
+
+    code = "unknown_job_kind"
+    http_status = 422
+    public_details = ("known_kinds",)
+
+
+class InvalidPayload(InvalidInput):
+    """A job's payload does not match its kind's JSON schema;
+    ``details["errors"]``: one entry per bad field (``key``, ``message``)."""
+
+    code = "invalid_payload"
+    http_status = 422
+    public_details = ("errors",)
+
+
+class KindNotAllowed(Forbidden):
+    """The tenant may not submit this job kind (``tenants.allowed_kinds``)."""
+
+    code = "kind_not_allowed"
+
+
+class PriorityNotAllowed(Forbidden):
+    """The priority asked for is above the tenant's maximum
+    (``details["max_priority"]``)."""
+
+    code = "priority_not_allowed"
+    public_details = ("max_priority",)
+
+
+class BatchNotFound(NotFound):
+    code = "batch_not_found"

@@ -13,11 +13,15 @@ Routes:
 - ``/v1/...``: the public API, every route behind a tenant API key
   (:func:`~folio_api.domain.auth.guards.require_tenant`) and its rate limit.
   Domains add their controller to :data:`V1_HANDLERS` (search goes there);
+  the job routes (:data:`V1_JOB_HANDLERS`) take operator keys too
+  (:func:`~folio_api.domain.auth.guards.require_key`), which see every tenant;
   operator routes go on a router guarded by
   :func:`~folio_api.domain.auth.guards.require_operator` under ``/v1/ops``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from litestar import Litestar, Router
 from litestar.datastructures import State
@@ -31,16 +35,20 @@ from folio_api.domain.auth.guards import (
     AuthMiddleware,
     AuthState,
     dependencies,
+    require_key,
     require_tenant,
     security_components,
     security_requirement,
 )
 from folio_api.domain.auth.keys import KeyCache
+from folio_api.domain.auth.principal import Principal
 from folio_api.domain.auth.ratelimit import RateLimiter
+from folio_api.domain.batches.controllers import BatchesController
 from folio_api.domain.documents.controllers import DocumentsController
 from folio_api.domain.fields.controllers import FieldsController
 from folio_api.domain.health.controllers import HealthController
 from folio_api.domain.jobs.controllers import SSE_HEARTBEAT_KEY, JobsController
+from folio_api.domain.kinds.controllers import JobTypesController
 from folio_api.domain.metrics.middleware import HttpMetricsMiddleware
 from folio_api.domain.ops.controllers import ops_router
 from folio_api.domain.search.controllers import SearchController
@@ -57,20 +65,34 @@ V1_HANDLERS: list[ControllerRouterHandler] = [
     DocumentsController,
     FieldsController,
     UploadsController,
-    JobsController,
     SearchController,
 ]
+#: The job routes under ``/v1``: tenant or operator keys.
+V1_JOB_HANDLERS: list[ControllerRouterHandler] = [
+    JobsController,
+    JobTypesController,
+    BatchesController,
+]
+
+
+def _v1(handlers: list[ControllerRouterHandler], require: Callable[[Principal], None]) -> Router:
+    return Router(
+        "/v1",
+        route_handlers=list(handlers),
+        middleware=[AuthMiddleware(require)],
+        dependencies=dependencies,
+        security=security_requirement,
+    )
 
 
 def v1_router() -> Router:
     """``/v1``: every route needs a tenant key (and counts against its rate limit)."""
-    return Router(
-        "/v1",
-        route_handlers=list(V1_HANDLERS),
-        middleware=[AuthMiddleware(require_tenant)],
-        dependencies=dependencies,
-        security=security_requirement,
-    )
+    return _v1(V1_HANDLERS, require_tenant)
+
+
+def v1_jobs_router() -> Router:
+    """``/v1`` job routes: a tenant key (its tenant) or an operator key (all)."""
+    return _v1(V1_JOB_HANDLERS, require_key)
 
 
 def create_app(
@@ -98,6 +120,7 @@ def create_app(
     handlers: list[ControllerRouterHandler] = [
         HealthController,
         v1_router(),
+        v1_jobs_router(),
         ops_router(),
     ]
     if settings.storage.backend == "local":

@@ -4,7 +4,8 @@
 Body: ``type`` (``urn:folio:problem:<code>``), ``title``, ``status``,
 ``detail``, ``code`` (the stable machine-readable name, e.g.
 ``object_not_found``) and, for some problems, extra members (``errors`` for
-validation failures, ``checks`` for ``/readyz``).
+validation failures, ``checks`` for ``/readyz``, ``known_kinds`` for an
+unknown job kind, ``max_priority`` for a priority above the tenant's).
 
 Mapping:
 
@@ -88,7 +89,8 @@ def folio_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[d
         headers["Retry-After"] = str(RETRY_AFTER_S)
     if exc.http_status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="folio"'
-    return problem_response(exc.http_status, exc.code, exc.message, headers=headers)
+    extra = {k: exc.details[k] for k in exc.public_details if k in exc.details}
+    return problem_response(exc.http_status, exc.code, exc.message, extra=extra, headers=headers)
 
 
 def validation_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
@@ -174,16 +176,19 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
     code: str
     errors: list[dict[str, Any]] | None = None
     checks: dict[str, str] | None = None
+    known_kinds: list[str] | None = None
+    max_priority: str | None = None
 
 
 _PROBLEM_DESCRIPTIONS = {
     400: "Invalid input (the detail names the field)",
     401: "Missing, malformed, unknown or revoked API key",
-    403: "The API key is of the wrong kind for this route",
+    403: "The API key is of the wrong kind for this route, or the tenant may not do this",
     404: "No such resource for this tenant",
     409: "The resource is not in a state that allows this",
     413: "The file or body is over the upload limit",
     415: "Unsupported file or body type, or the name disagrees with the bytes",
+    422: "The job kind is unknown, or the payload does not match its schema",
     429: "Rate limit reached (see Retry-After)",
     503: "A dependency (database, storage) is unavailable",
 }

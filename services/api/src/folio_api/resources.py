@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 import dramatiq
@@ -25,6 +25,7 @@ from litestar.datastructures import State
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from folio_api.domain.auth.limits import TenantLimits
 from folio_api.domain.documents.fast.batching import QueueBatcher
 from folio_api.domain.documents.fast.queueing import init_connection
 from folio_api.domain.jobs.hub import StreamHub
@@ -56,7 +57,8 @@ class Resources:
     ``batcher`` (``process`` requests queued together on both,
     :class:`~folio_api.domain.documents.fast.batching.QueueBatcher`);
     ``streams``, the one reader of every open event stream
-    (:class:`~folio_api.domain.jobs.hub.StreamHub`)."""
+    (:class:`~folio_api.domain.jobs.hub.StreamHub`); ``limits``, what each
+    tenant may submit (:class:`~folio_api.domain.auth.limits.TenantLimits`)."""
 
     settings: FolioSettings
     redis: Redis
@@ -69,6 +71,7 @@ class Resources:
     sender: AsyncSender | None = None
     batcher: QueueBatcher | None = None
     streams: StreamHub | None = None
+    limits: TenantLimits = field(default_factory=TenantLimits)
 
 
 def get_resources(state: State) -> Resources:

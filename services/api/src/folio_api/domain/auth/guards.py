@@ -2,6 +2,8 @@
 
 - :func:`require_tenant` (every ``/v1`` route): a valid tenant key, within
   its rate limit. An operator key gets 403 ``forbidden`` here.
+- :func:`require_key` (the job routes): any valid key, within its rate
+  limit; an operator key acts for every tenant.
 - :func:`require_operator` (``/v1/ops`` routes): a valid operator key,
   within its rate limit; a tenant key gets 403 ``forbidden``.
 - :class:`AuthMiddleware`: authentication and either check as route
@@ -107,6 +109,10 @@ def require_tenant(principal: Principal) -> None:
     """Tenant keys only."""
     if principal.tenant_id is None:
         raise Forbidden("this route needs a tenant API key (an operator key was given)")
+
+
+def require_key(principal: Principal) -> None:
+    """Any valid key: tenant keys act for their tenant, operator keys for all."""
 
 
 def require_operator(principal: Principal) -> None:

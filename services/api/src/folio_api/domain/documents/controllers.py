@@ -93,7 +93,7 @@ class DocumentsController(Controller):
         status_code=201,
         responses={
             200: ResponseSpec(UploadOut, description="The same bytes were already uploaded"),
-            **problem_responses(413, 415),
+            **problem_responses(403, 413, 415),
         },
     )
     async def upload(
@@ -102,7 +102,15 @@ class DocumentsController(Controller):
         state: State,
         principal: NamedDependency[Principal],
         process: Annotated[bool, Parameter(description="queue processing at once")] = True,
-        priority: Annotated[Priority, Parameter(description="job priority")] = Priority.NORMAL,
+        priority: Annotated[
+            Priority,
+            Parameter(
+                description=(
+                    "job priority, at most the tenant's maximum (default high; "
+                    "a higher one is refused with 403)"
+                )
+            ),
+        ] = Priority.NORMAL,
     ) -> Response[UploadOut]:
         length = request.headers.get("content-length")
         try:
@@ -257,7 +265,7 @@ class DocumentsController(Controller):
         middleware=[ProcessShortcut()],
         responses={
             200: ResponseSpec(UploadOut, description="Same bytes already stored: that document"),
-            **problem_responses(404, 409, 413, 415),
+            **problem_responses(403, 404, 409, 413, 415),
         },
     )
     async def process(

@@ -44,7 +44,9 @@ async def upload_form(
     priority: Priority,
 ) -> Ingested:
     """Store the file of a multipart upload and (unless ``process`` is
-    false) queue its processing; see the module notes."""
+    false) queue its processing; see the module notes. A ``priority`` above
+    the tenant's maximum is refused before the body is read."""
+    await check_priority(resources, tenant_id, priority)
     form = await read_form(
         resources, tenant_id, body, content_type=content_type, content_length=content_length
     )
@@ -122,7 +124,9 @@ async def process_answer(
     """Queue ``document_id`` with ``options``: the answer and its status
     (200 when the same bytes were already stored, a presigned upload's
     duplicate; else 202), for the route's handler and its shortcut
-    (:mod:`.shortcut`) alike."""
+    (:mod:`.shortcut`) alike. A priority above the tenant's maximum is
+    refused (:mod:`folio_api.domain.auth.limits`)."""
+    await check_priority(resources, tenant_id, options.priority)
     result = await queue_processing(
         resources,
         tenant_id,
@@ -133,3 +137,10 @@ async def process_answer(
         expected=options.expected,
     )
     return upload_out(result), 200 if result.duplicate else 202
+
+
+async def check_priority(resources: Resources, tenant_id: uuid.UUID, priority: Priority) -> None:
+    """Refuse ``priority`` above the tenant's maximum (403 ``priority_not_allowed``)."""
+    if priority is not Priority.LOW:
+        assert resources.sessions is not None
+        (await resources.limits.of(resources.sessions, tenant_id)).check_priority(priority)

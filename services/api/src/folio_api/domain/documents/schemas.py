@@ -211,7 +211,9 @@ class UploadGrantOut(msgspec.Struct, frozen=True, kw_only=True):
 
 class ProcessRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Options of a processing run: ``priority`` (``low``, ``normal``,
-    ``high``, ``critical``; default ``normal``), ``force_ocr`` (OCR every
+    ``high``, ``critical``; default ``normal``; above the tenant's maximum,
+    ``high`` unless it was allowed more, it is refused with 403
+    ``priority_not_allowed``), ``force_ocr`` (OCR every
     page; default false), ``ocr_languages`` (Tesseract's, e.g. ``eng+por``;
     default: the configured ones), ``expected`` (field values the client
     expects, e.g. ``{"amount": "150.00"}``; each gets a ``match`` /

@@ -1,21 +1,32 @@
-"""``/v1/jobs`` routes: one job, the list, cancel, retry and live events."""
+"""``/v1/jobs`` routes: submit a job of a declared kind, one job, the list,
+cancel, retry and live events.
+
+Tenant keys see their tenant's jobs; operator keys see every tenant's
+(and submit jobs without a tenant, at any priority)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, HeaderParameter, Parameter
+from litestar.params import (
+    FromPath,
+    FromQuery,
+    HeaderParameter,
+    JSONBody,
+    Parameter,
+    QueryParameter,
+)
 from litestar.response import ServerSentEvent
 
 from folio_api.domain.auth.principal import Principal
-from folio_api.domain.jobs import services
-from folio_api.domain.jobs.schemas import JobOut, JobPage, job_out
+from folio_api.domain.jobs import services, stats, submit
+from folio_api.domain.jobs.schemas import JobCreate, JobOut, JobPage, job_out
 from folio_api.domain.jobs.sse import check_last_event_id, stream_job_events
 from folio_api.errors import problem_responses
 from folio_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -32,12 +43,49 @@ class JobsController(Controller):
     path = "/jobs"
     tags = ["jobs"]
 
-    @get("/", summary="List jobs, newest first", responses=problem_responses())
+    @post(
+        "/",
+        summary="Run a job of a declared kind (now, after delay_ms, or at run_at)",
+        description=(
+            "The payload is checked against the kind's JSON schema (`GET /v1/job-types`): "
+            "422 `invalid_payload` names each bad field, 422 `unknown_job_kind` lists the "
+            "kinds there are. A tenant may be limited to some kinds (403 `kind_not_allowed`) "
+            "and to a highest priority (default `high`): a higher one is refused with 403 "
+            "`priority_not_allowed`, never lowered."
+        ),
+        status_code=202,
+        responses=problem_responses(403, 422),
+    )
+    async def create_job(
+        self, state: State, principal: NamedDependency[Principal], data: JSONBody[JobCreate]
+    ) -> JobOut:
+        job = await submit.submit(get_resources(state), principal.tenant_id, data)
+        return job_out(job)
+
+    @get(
+        "/",
+        summary="List jobs, newest first",
+        description=(
+            "Filters: `type` (the job kind), `state` (or `status`), `since` (created at or "
+            "after), `metadata.<key>=<value>` (labels given at submission; several are "
+            "ANDed), `batch_id`, `document_id`, `top_level`."
+        ),
+        responses=problem_responses(),
+    )
     async def list_jobs(
         self,
+        request: Request[Any, Any, Any],
         state: State,
         principal: NamedDependency[Principal],
         status: FromQuery[JobStatus | None] = None,
+        job_state: Annotated[
+            JobStatus | None, QueryParameter(name="state", description="same as status")
+        ] = None,
+        kind: Annotated[
+            str | None, QueryParameter(name="type", max_length=128, description="job kind")
+        ] = None,
+        since: FromQuery[datetime | None] = None,
+        batch_id: FromQuery[uuid.UUID | None] = None,
         document_id: FromQuery[uuid.UUID | None] = None,
         top_level: Annotated[
             bool, Parameter(description="only jobs without a parent (no per-page jobs)")
@@ -47,25 +95,53 @@ class JobsController(Controller):
         cursor: Annotated[str | None, Parameter(max_length=512)] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     ) -> JobPage:
-        return await services.list_jobs(
-            get_resources(state),
-            principal.tenant(),
-            status=status,
+        where = services.JobFilter(
+            status=job_state or status,
+            kind=kind,
+            batch_id=batch_id,
             document_id=document_id,
             top_level=top_level,
-            created_after=created_after,
+            created_after=since or created_after,
             created_before=created_before,
-            cursor=cursor,
-            limit=limit,
+            metadata=services.metadata_filters(list(request.query_params.items())),
+        )
+        return await services.list_jobs(
+            get_resources(state), principal.tenant_id, where, cursor=cursor, limit=limit
         )
 
-    @get("/{job_id:uuid}", summary="A job", responses=problem_responses(404))
+    @get(
+        "/stats",
+        summary="Per job kind: counts by state, throughput, queue wait, run time, failures",
+        description=(
+            "Over the jobs created since `since` (default: the last 24 hours): counts by "
+            "state, finished per minute, queue wait (start - first send) and run time "
+            "(finish - start) p50/p95 in ms, failure rate ((failed + dead) / (succeeded + "
+            "failed + dead)). Operator keys see every tenant's jobs."
+        ),
+        responses=problem_responses(),
+    )
+    async def job_stats(
+        self,
+        state: State,
+        principal: NamedDependency[Principal],
+        kind: Annotated[
+            str | None, QueryParameter(name="type", max_length=128, description="job kind")
+        ] = None,
+        since: FromQuery[datetime | None] = None,
+    ) -> stats.JobStats:
+        return await stats.job_stats(
+            get_resources(state), principal.tenant_id, kind=kind, since=since
+        )
+
+    @get(
+        "/{job_id:uuid}",
+        summary="A job: state, result, error, attempts, progress and timeline",
+        responses=problem_responses(404),
+    )
     async def get_job(
         self, state: State, principal: NamedDependency[Principal], job_id: FromPath[uuid.UUID]
     ) -> JobOut:
-        jobs = get_resources(state).jobs
-        assert jobs is not None
-        return job_out(await jobs.get(job_id, tenant_id=principal.tenant()))
+        return await services.job_detail(get_resources(state), principal.tenant_id, job_id)
 
     @post(
         "/{job_id:uuid}/cancel",
@@ -78,7 +154,7 @@ class JobsController(Controller):
     ) -> JobOut:
         jobs = get_resources(state).jobs
         assert jobs is not None
-        return job_out(await jobs.cancel(job_id, tenant_id=principal.tenant()))
+        return job_out(await jobs.cancel(job_id, tenant_id=principal.tenant_id))
 
     @post(
         "/{job_id:uuid}/retry",
@@ -91,7 +167,7 @@ class JobsController(Controller):
     ) -> JobOut:
         jobs = get_resources(state).jobs
         assert jobs is not None
-        return job_out(await jobs.retry(job_id, tenant_id=principal.tenant()))
+        return job_out(await jobs.retry(job_id, tenant_id=principal.tenant_id))
 
     @get(
         "/{job_id:uuid}/events",
@@ -121,7 +197,7 @@ class JobsController(Controller):
         assert resources.jobs is not None
         assert resources.streams is not None
         after = check_last_event_id(last_event_id)
-        job = await resources.jobs.get(job_id, tenant_id=principal.tenant())
+        job = await resources.jobs.get(job_id, tenant_id=principal.tenant_id)
         follower = resources.streams.admit(job.id, key_id=principal.key_id, after=after)
         return ServerSentEvent(
             stream_job_events(

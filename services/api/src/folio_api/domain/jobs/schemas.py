@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 import msgspec
 
 from folio_shared.db.enums import FailureCause, JobStatus
 from folio_shared.jobs.public_errors import tenant_message
+from folio_shared.messages import Priority
+
+#: Longest delay a job may ask for: 30 days, in milliseconds.
+MAX_DELAY_MS = 30 * 24 * 3600 * 1000
+#: A client's labels on a job or batch: at most 16, keys of 1 to 64
+#: characters, string values of at most 256.
+Labels = Annotated[
+    dict[
+        Annotated[str, msgspec.Meta(min_length=1, max_length=64)],
+        Annotated[str, msgspec.Meta(max_length=256)],
+    ],
+    msgspec.Meta(max_length=16),
+]
 
 
 class JobFields(Protocol):
@@ -92,9 +105,22 @@ class JobError(msgspec.Struct, frozen=True, kw_only=True):
     message: str | None
 
 
+class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One state change of a job (``job_events``): ``status``, when
+    (``at``), and what the engine recorded with it (attempt, cause, error)."""
+
+    status: str
+    at: datetime
+    data: dict[str, Any]
+
+
 class JobOut(msgspec.Struct, frozen=True, kw_only=True):
     """A job: state, progress (``stage``, ``progress`` percent, ``units_done``
-    of ``units_total``), attempts, error and timestamps."""
+    of ``units_total``), attempts, error and timestamps. ``actor`` is the
+    job kind (``audio.analyze``, ``docs.process``); ``metadata``: the
+    client's labels; ``batch_id``: its batch; ``run_at``: when a delayed
+    job is due; ``timeline``: its state changes, oldest first (only in
+    ``GET /v1/jobs/{id}``)."""
 
     id: uuid.UUID
     document_id: uuid.UUID | None
@@ -118,6 +144,10 @@ class JobOut(msgspec.Struct, frozen=True, kw_only=True):
     finished_at: datetime | None
     updated_at: datetime
     links: JobLinks
+    metadata: dict[str, Any] | None = None
+    batch_id: uuid.UUID | None = None
+    run_at: datetime | None = None
+    timeline: list[TimelineEntry] | None = None
 
 
 class JobPage(msgspec.Struct, frozen=True, kw_only=True):
@@ -140,7 +170,10 @@ def job_ref(job: JobFields) -> JobRef:
     return JobRef(job_id=job.id, status=str(job.status), links=job_links(job.id, job.document_id))
 
 
-def job_out(job: JobFields) -> JobOut:
+def job_out(job: JobFields, *, timeline: list[TimelineEntry] | None = None) -> JobOut:
+    """``job`` on the wire; the job-kind columns (metadata, batch, due
+    time) are read when the row has them (the queueing fast path's rows
+    do not)."""
     error = (
         JobError(
             type=job.error_type,
@@ -172,4 +205,25 @@ def job_out(job: JobFields) -> JobOut:
         finished_at=job.finished_at,
         updated_at=job.updated_at,
         links=job_links(job.id, job.document_id),
+        metadata=getattr(job, "meta", None),
+        batch_id=getattr(job, "batch_id", None),
+        run_at=getattr(job, "eta", None),
+        timeline=timeline,
     )
+
+
+class JobCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A job to run: its kind (``type``, e.g. ``audio.analyze``) and
+    ``payload`` (checked against the kind's JSON schema); ``priority``
+    (default: the kind's, else ``normal``; at most the tenant's maximum);
+    ``delay_ms`` or ``run_at`` (not both) to run it later; ``metadata``:
+    labels to find it by (``GET /v1/jobs?metadata.<key>=<value>``; at most
+    16 string values); ``max_retries`` (default: the kind's, else 3)."""
+
+    type: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    payload: dict[str, Any] = msgspec.field(default_factory=dict)
+    priority: Priority | None = None
+    delay_ms: Annotated[int, msgspec.Meta(ge=0, le=MAX_DELAY_MS)] | None = None
+    run_at: datetime | None = None
+    metadata: Labels | None = None
+    max_retries: Annotated[int, msgspec.Meta(ge=0, le=25)] | None = None
