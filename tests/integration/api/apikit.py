@@ -127,3 +127,21 @@ async def queued_messages(redis: Redis, namespace: str, queue: str) -> dict[str,
         assert raw is not None
         out[rid] = json.loads(raw)
     return out
+
+
+def parse_sse(text: str) -> list[dict[str, Any]]:
+    """Events of an SSE body: dicts with id/event/data, comments as {"comment": ...}."""
+    out: list[dict[str, Any]] = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        if not block.strip():
+            continue
+        item: dict[str, Any] = {}
+        for line in block.split("\n"):
+            field, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if field == "":
+                item["comment"] = value
+            else:
+                item[field] = value
+        out.append(item)
+    return out

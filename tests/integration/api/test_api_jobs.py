@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from apikit import TenantKey, pdf_bytes, problem
+from apikit import TenantKey, parse_sse, pdf_bytes, problem
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -32,24 +32,6 @@ async def new_job(client: Client, who: TenantKey) -> tuple[str, str]:
     )
     assert r.status_code == 201, r.text
     return r.json()["document"]["id"], r.json()["job"]["job_id"]
-
-
-def parse_sse(text: str) -> list[dict[str, Any]]:
-    """Events of an SSE body: dicts with id/event/data, comments as {"comment": ...}."""
-    out: list[dict[str, Any]] = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        if not block.strip():
-            continue
-        item: dict[str, Any] = {}
-        for line in block.split("\n"):
-            field, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if field == "":
-                item["comment"] = value
-            else:
-                item[field] = value
-        out.append(item)
-    return out
 
 
 async def test_get_and_list_jobs(client: Client, alice: TenantKey) -> None:
