@@ -28,9 +28,16 @@ chunk's text, its offsets and pages, the document's metadata, and a
 snippet: the best fragment with the query's words in ``<mark>…</mark>``,
 the rest HTML-escaped. Chunks of deleted documents are never returned.
 
-HNSW with a filter (tenant, documents) filters the index's candidates
-after the scan, so the semantic list is searched ``ef_search =
-max(40, candidates)`` deep (``SET LOCAL``, this transaction only).
+The HNSW index holds every tenant's chunks and pgvector (0.6 here, no
+iterative scans) applies the tenant filter after the index scan: a tenant
+holding a small share of the chunks would get only the few of its chunks
+among the ``ef_search`` nearest of all. So a tenant with at most
+``exact_max_chunks`` chunks (counted, no further than that, with the
+``ef_search`` setting) is searched exactly: its chunks read through the
+tenant index, each compared with the query, the nearest kept; its results
+are the same whatever the other tenants hold. Larger tenants use the
+index, ``ef_search = max(40, candidates)`` deep (``SET LOCAL``, this
+transaction only).
 """
 
 from __future__ import annotations
@@ -115,7 +122,10 @@ class SearchOptions:
     and length normalisation. ``keyword_max_matches`` (default ``1000``
     chunks): at most this many matching chunks are scored; a query of only
     very common words matches most chunks, says little, and leaves the
-    ranking to the semantic list.
+    ranking to the semantic list. ``exact_max_chunks`` (default ``20000``
+    chunks): a tenant holding at most this many chunks is searched
+    exactly, every chunk compared with the query, instead of through the
+    HNSW index (see the module docstring).
     """
 
     candidates: int = 100
@@ -125,6 +135,7 @@ class SearchOptions:
     k1: float = 1.2
     b: float = 0.75
     keyword_max_matches: int = 1000
+    exact_max_chunks: int = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +189,25 @@ def _weight(mode: SearchMode, options: SearchOptions) -> float:
     return options.semantic_weight
 
 
+async def _small_tenant(
+    session: AsyncSession, tenant_id: uuid.UUID, options: SearchOptions
+) -> bool:
+    """Whether the tenant holds at most ``exact_max_chunks`` chunks (counted
+    no further than that); also sets this transaction's ``ef_search``."""
+    held = await session.scalar(
+        sa.text(
+            "SELECT (SELECT count(*) FROM (SELECT 1 FROM chunks WHERE tenant_id = :tenant_id "
+            "LIMIT :limit) AS s) FROM (SELECT set_config('hnsw.ef_search', :ef, true)) AS e"
+        ),
+        {
+            "tenant_id": tenant_id,
+            "limit": options.exact_max_chunks + 1,
+            "ef": str(max(40, options.candidates)),
+        },
+    )
+    return int(held or 0) <= options.exact_max_chunks
+
+
 async def search(
     session: AsyncSession,
     *,
@@ -207,12 +237,10 @@ async def search(
     opts = options or SearchOptions()
     filt = filters or SearchFilters()
     vector_text: str | None = None
+    exact = False
     if mode is not SearchMode.KEYWORD:
         vector_text = _vector_text(mode, query_vector)
-        await session.execute(
-            sa.text("SELECT set_config('hnsw.ef_search', :ef, true)"),
-            {"ef": str(max(40, opts.candidates))},
-        )
+        exact = await _small_tenant(session, tenant_id, opts)
     keywords = parse_keywords(query_text)
     where = filter_sql(
         document_ids=filt.document_ids is not None,
@@ -223,6 +251,7 @@ async def search(
     )
     sql = statement(
         semantic=mode is not SearchMode.KEYWORD,
+        exact=exact,
         keyword=mode is not SearchMode.SEMANTIC and bool(keywords.wanted),
         by_document=group is SearchGroup.DOCUMENT,
         excluding=bool(keywords.excluded),

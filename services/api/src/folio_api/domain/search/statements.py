@@ -74,11 +74,17 @@ def filter_sql(
     return " ".join(parts)
 
 
-def _semantic_sql(where: str) -> str:
+def _semantic_sql(where: str, exact: bool) -> str:
+    """The ``:candidates`` nearest chunks: through the HNSW index, or, when
+    ``exact``, by comparing the query with each of the tenant's chunks (the
+    ``+ 0`` keeps the planner off the index, which would filter the
+    tenant after its scan and lose the tenant's own nearest chunks)."""
+    distance = "(c.embedding <=> CAST(:query_vector AS vector))"
+    order = f"{distance} + 0" if exact else distance
     return (
-        "SELECT c.id, c.document_id, 1 - (c.embedding <=> CAST(:query_vector AS vector)) AS value "
+        f"SELECT c.id, c.document_id, 1 - {distance} AS value "
         "FROM chunks c WHERE c.tenant_id = :tenant_id AND c.embedding IS NOT NULL "
-        f"{where} ORDER BY c.embedding <=> CAST(:query_vector AS vector) LIMIT :candidates"
+        f"{where} ORDER BY {order} LIMIT :candidates"
     )
 
 
@@ -222,6 +228,7 @@ _NO_KEYWORD = (
 def statement(
     *,
     semantic: bool,
+    exact: bool = False,
     keyword: bool,
     by_document: bool,
     excluding: bool,
@@ -232,7 +239,7 @@ def statement(
     order = "p.document_score DESC NULLS LAST, " if by_document else ""
     return f"""
 WITH q AS ({_query_cte(excluding)}),
-semantic AS ({_semantic_sql(where) if semantic else _EMPTY}),
+semantic AS ({_semantic_sql(where, exact) if semantic else _EMPTY}),
 {_keyword_ctes(where) if keyword else _NO_KEYWORD},
 {_CHUNK_SCORES},
 {_BY_DOCUMENT if by_document else _BY_CHUNK}
