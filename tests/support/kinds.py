@@ -106,3 +106,14 @@ async def merge(ctx: JobContext, p: Merge) -> dict[str, object]:
         "squares": [c.result["square"] if c.result else None for c in children],
         "statuses": [c.status for c in children],
     }
+
+
+class Copy(msgspec.Struct, frozen=True):
+    key: str  # the input object
+
+
+@job("test.copy", queue="kinds-test", payload=Copy, max_retries=0)
+async def copy(ctx: JobContext, p: Copy) -> dict[str, str]:
+    """Reads the input object and writes it back upper-cased as the job's output."""
+    data = await ctx.read(p.key)
+    return {"output": await ctx.write("upper.txt", data.upper(), content_type="text/plain")}

@@ -28,16 +28,17 @@ from support.workers import TESTS_DIR, free_port, tune
 from folio_devstack.workers import worker_env
 from folio_shared.broker import create_broker
 from folio_shared.db.engine import create_session_factory
-from folio_shared.db.models import JobKind, JobKindWorker
+from folio_shared.db.models import JobKind, JobKindWorker, Tenant
 from folio_shared.jobs import Jobs, outbox
 from folio_shared.jobs.middleware import JobTracking
 from folio_shared.kinds import Kind
 from folio_shared.kinds.record import KindWorkers
 from folio_shared.settings import FolioSettings
+from folio_shared.storage import create_storage
 
 pytestmark = pytest.mark.integration
 
-KINDS = [k.nap, k.add, k.split, k.part, k.merge]
+KINDS = [k.nap, k.add, k.split, k.part, k.merge, k.copy]
 
 
 @pytest.fixture
@@ -162,6 +163,64 @@ async def test_child_jobs_fan_out_and_one_completion_step_gives_the_result(
     assert done.result == {"squares": [0, 1, 4, 9], "statuses": ["succeeded"] * 4}
     assert await counter(settings, key, "merge") == 1
     assert done.children_total == 4
+
+
+async def test_a_job_reads_its_tenants_objects_and_writes_under_its_own_prefix(
+    kjobs: Jobs, settings: FolioSettings
+) -> None:
+    async with create_session_factory(kjobs.engine)() as session:
+        tenant = Tenant(name=f"t-{uuid.uuid4().hex[:8]}")
+        session.add(tenant)
+        await session.commit()
+    own = f"tenants/{tenant.id}/uploads/in.txt"
+    foreign = f"tenants/{uuid.uuid4()}/uploads/in.txt"
+    async with create_storage(settings) as storage:
+        for key in (own, foreign):
+            await storage.put_bytes(key, b"hello", content_type="text/plain")
+        job_id = await submit(kjobs, k.copy, k.Copy(key=own), tenant_id=tenant.id)
+        done = await wait_status(kjobs, job_id, "succeeded")
+        assert done.result == {"output": f"tenants/{tenant.id}/jobs/{job_id}/upper.txt"}
+        assert await storage.get_bytes(done.result["output"]) == b"HELLO"
+        # another tenant's object: failed at once, with the reason
+        refused = await submit(kjobs, k.copy, k.Copy(key=foreign), tenant_id=tenant.id)
+        failed = await wait_status(kjobs, refused, "failed")
+        assert failed.error_type == "Forbidden"
+        assert failed.attempts == 1
+
+
+async def test_a_stopping_worker_deletes_its_rows_and_keeps_the_kinds(
+    settings: FolioSettings, engine: AsyncEngine
+) -> None:
+    broker = create_broker(settings)
+    broker.add_middleware(KindWorkers([k.add]), before=JobTracking)
+    tune(broker, metrics_port=free_port())
+    broker.emit_after("process_boot")
+    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
+    worker.start()
+
+    async def rows() -> tuple[int, int]:
+        async with engine.connect() as conn:
+            kinds = await conn.scalar(
+                sa.select(sa.func.count()).select_from(JobKind).where(JobKind.name == "test.add")
+            )
+            workers = await conn.scalar(
+                sa.select(sa.func.count())
+                .select_from(JobKindWorker)
+                .where(JobKindWorker.kind == "test.add")
+            )
+        return int(kinds or 0), int(workers or 0)
+
+    try:
+        assert await wait_for(lambda: _equals(rows(), (1, 1)), what="rows") is True
+    finally:
+        worker.stop(timeout=10_000)
+        broker.close()
+        drop_namespace(settings.redis.url, settings.broker.namespace)
+    assert await rows() == (1, 0)
+
+
+async def _equals(value: Any, expected: Any) -> bool:
+    return bool(await value == expected)
 
 
 async def test_the_worker_records_the_kinds_it_serves(
