@@ -22,11 +22,10 @@ annotation says — the parent never unpickles what a child sends
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import math
 import multiprocessing
 import queue
-import resource
 import signal
 import threading
 import time
@@ -43,68 +42,13 @@ from folio_shared.errors import (
     IsolationError,
     PoolClosed,
 )
-from folio_shared.isolation_wire import (
-    MAX_REPLY_BYTES,
-    decode_reply,
-    encode_reply,
-    scrubbed_environ,
-)
+from folio_shared.isolation_child import EXIT_MEMORY, child_main
+from folio_shared.isolation_wire import MAX_REPLY_BYTES, decode_reply, scrubbed_environ
 
 T = TypeVar("T")
 
-#: Exit code of a child that ran out of memory (``MemoryError``), so the
-#: parent can tell it from other deaths.
-_EXIT_MEMORY = 75
-
-
-# --- the child side ----------------------------------------------------------
-
-
-def _child_main(
-    conn: Connection,
-    memory_limit_bytes: int | None,
-    cpu_time_limit_s: float | None,
-    initializer: Callable[..., object] | None,
-    initargs: tuple[Any, ...],
-) -> None:
-    """Loop of one child: receive ``(fn, args)``, send the encoded reply."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when children stop
-    if memory_limit_bytes is not None:
-        resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
-    try:
-        if initializer is not None:
-            initializer(*initargs)
-    except MemoryError:
-        conn.close()
-        raise SystemExit(_EXIT_MEMORY) from None
-    while True:
-        try:
-            task = conn.recv()
-        except (EOFError, OSError):
-            return  # the parent is gone or closed the pool
-        if task is None:
-            return
-        fn, args = task
-        if cpu_time_limit_s is not None:
-            _set_cpu_limit(cpu_time_limit_s)
-        try:
-            reply = encode_reply(fn, lambda: fn(*args))  # noqa: B023 - called at once
-        except MemoryError:
-            conn.close()
-            raise SystemExit(_EXIT_MEMORY) from None
-        conn.send_bytes(reply)
-
-
-def _set_cpu_limit(limit_s: float) -> None:
-    """Allow ``limit_s`` more CPU seconds from now (``RLIMIT_CPU`` counts a lifetime)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    used_s = usage.ru_utime + usage.ru_stime
-    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    soft = math.ceil(used_s + limit_s)
-    if hard != resource.RLIM_INFINITY:
-        soft = min(soft, hard)
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
-
+#: How often a cancellable call looks at its cancel flag, in seconds.
+_CANCEL_POLL_S = 0.05
 
 # --- the parent side -----------------------------------------------------------
 
@@ -190,19 +134,46 @@ class IsolatedPool:
 
     # -- public -------------------------------------------------------------
 
-    def run(self, fn: Callable[..., T], *args: Any, timeout_s: float | None = None) -> T:
+    def run(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        timeout_s: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> T:
         """Call ``fn(*args)`` in a child and return its result.
 
         ``timeout_s`` (seconds) replaces ``wall_time_limit_s`` for this call.
+        ``cancel`` set: the child is killed at once (a call still waiting
+        for a child gives up), :class:`ChildTimedOut` with ``kind="cancelled"``.
         Raises :class:`ChildTimedOut`, :class:`ChildCrashed`,
         :class:`PoolClosed`, or whatever ``fn`` raised.
         """
         limit_s = self.wall_time_limit_s if timeout_s is None else timeout_s
-        slot = self._acquire()
+        slot = self._acquire(cancel)
         try:
-            return self._run_in(slot, fn, args, limit_s)  # type: ignore[no-any-return]
+            return self._run_in(slot, fn, args, limit_s, cancel)  # type: ignore[no-any-return]
         finally:
             self._idle.put(slot)
+
+    async def run_async(
+        self, fn: Callable[..., T], *args: Any, timeout_s: float | None = None
+    ) -> T:
+        """:meth:`run` from a coroutine, on a thread of its own. Cancelling
+        the coroutine (a job's time limit does) kills the child and frees
+        its slot before the cancellation goes on: no thread keeps waiting on
+        a child whose job is over."""
+        cancel = threading.Event()
+        call = asyncio.ensure_future(
+            asyncio.to_thread(self.run, fn, *args, timeout_s=timeout_s, cancel=cancel)
+        )
+        try:
+            return await asyncio.shield(call)
+        except asyncio.CancelledError:
+            cancel.set()
+            with contextlib.suppress(BaseException):
+                await call
+            raise
 
     def start(self) -> None:
         """Start every child now instead of on first use (warms initializers)."""
@@ -244,10 +215,17 @@ class IsolatedPool:
 
     # -- internals ------------------------------------------------------------
 
-    def _acquire(self) -> _Slot:
+    def _acquire(self, cancel: threading.Event | None = None) -> _Slot:
         if self._closed:
             raise PoolClosed("the isolated pool is closed")
-        slot = self._idle.get()
+        while True:
+            try:
+                slot = self._idle.get(timeout=_CANCEL_POLL_S if cancel else None)
+                break
+            except queue.Empty:
+                if cancel is not None and cancel.is_set():
+                    msg = "cancelled while waiting for a child"
+                    raise ChildTimedOut(msg, kind="cancelled") from None
         if self._closed:
             self._idle.put(slot)
             raise PoolClosed("the isolated pool is closed")
@@ -259,7 +237,7 @@ class IsolatedPool:
         self._kill(slot)
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(  # type: ignore[attr-defined]
-            target=_child_main,
+            target=child_main,
             args=(
                 child_conn,
                 self.memory_limit_bytes,
@@ -276,7 +254,12 @@ class IsolatedPool:
         slot.process, slot.conn, slot.tasks = process, parent_conn, 0
 
     def _run_in(
-        self, slot: _Slot, fn: Callable[..., Any], args: tuple[Any, ...], limit_s: float | None
+        self,
+        slot: _Slot,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        limit_s: float | None,
+        cancel: threading.Event | None = None,
     ) -> Any:
         self._ensure_started(slot)
         assert slot.conn is not None
@@ -284,12 +267,14 @@ class IsolatedPool:
         conn, process = slot.conn, slot.process
         try:
             conn.send((fn, args))
-            ready = conn.poll(limit_s)
+            ready = _wait(conn, limit_s, cancel)
         except (OSError, EOFError):
             ready = True  # the child died before or while reading; recv reports it
         if not ready:
             pid = process.pid
             self._kill(slot)
+            if cancel is not None and cancel.is_set():
+                raise ChildTimedOut("cancelled: the child was killed", pid=pid, kind="cancelled")
             raise ChildTimedOut(
                 f"the child ran longer than {limit_s} s and was killed",
                 pid=pid,
@@ -319,7 +304,7 @@ class IsolatedPool:
         process.join(5.0)
         exitcode, pid = process.exitcode, process.pid
         self._kill(slot)
-        if exitcode == _EXIT_MEMORY:
+        if exitcode == EXIT_MEMORY:
             return ChildCrashed(
                 f"the child ran out of memory (limit {self.memory_limit_bytes} bytes)",
                 pid=pid,
@@ -375,11 +360,19 @@ class IsolatedPool:
             process.close()
 
 
-__all__ = [
-    "ChildCrashed",
-    "ChildRaised",
-    "ChildTimedOut",
-    "IsolatedPool",
-    "IsolationError",
-    "PoolClosed",
-]
+def _wait(conn: Connection, limit_s: float | None, cancel: threading.Event | None) -> bool:
+    """Whether the child answered within ``limit_s`` (false once ``cancel`` is set)."""
+    if cancel is None:
+        return conn.poll(limit_s)
+    deadline = None if limit_s is None else time.monotonic() + limit_s
+    while not cancel.is_set():
+        left = _CANCEL_POLL_S if deadline is None else deadline - time.monotonic()
+        if conn.poll(max(0.0, min(_CANCEL_POLL_S, left))):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+    return False
+
+
+__all__ = ["ChildCrashed", "ChildRaised", "ChildTimedOut", "IsolatedPool", "IsolationError"]
+__all__ += ["PoolClosed"]

@@ -146,9 +146,7 @@ async def _extract_whole(
     """Extract a non-PDF document in one call; store its text pages.
     Returns the page count and the pages left to OCR."""
     res = resources()
-    extraction: Extraction = await asyncio.to_thread(
-        _extraction_pool().run, extract_document, kind, path
-    )
+    extraction: Extraction = await _extraction_pool().run_async(extract_document, kind, path)
     check_page_count(res.settings.pipeline, msg.tenant_id, extraction.page_count)
     async with res.sessions() as session:
         done = await finished_pages(session, document_id)
@@ -178,7 +176,7 @@ async def _extract_pdf(
     the page count and the pages left to OCR."""
     res = resources()
     pool = _extraction_pool()
-    page_count = await asyncio.to_thread(pool.run, pdf_page_count, path)
+    page_count = await pool.run_async(pdf_page_count, path)
     check_page_count(res.settings.pipeline, msg.tenant_id, page_count)
     async with res.sessions() as session:
         await drop_pages_after(session, document_id, page_count)
@@ -193,7 +191,7 @@ async def _extract_pdf(
         last = min(page_count, first + EXTRACT_BATCH_PAGES - 1)
         wanted = [n for n in range(first, last + 1) if n not in done]
         if wanted:
-            pages = await asyncio.to_thread(pool.run, extract_pdf_pages, path, wanted)
+            pages = await pool.run_async(extract_pdf_pages, path, wanted)
             metrics.PAGES_EXTRACTED.labels("pdf").inc(len(pages))
             async with res.sessions() as session:
                 await upsert_pages(

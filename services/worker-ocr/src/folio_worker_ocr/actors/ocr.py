@@ -11,7 +11,6 @@ size and SHA-256: :mod:`folio_shared.document_files`).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
 import uuid
@@ -62,7 +61,7 @@ async def ocr_page(msg: OcrPageV1) -> dict[str, Any]:
         res.settings, languages=msg.languages, dpi=msg.dpi, rotate=msg.rotate
     )
     source = PageSource(content_type=msg.content_type, page_no=msg.page_no, path=str(path))
-    result = await asyncio.to_thread(ocr_pool().ocr_page, source, options)
+    result = await ocr_pool().ocr_page_async(source, options)
     async with res.sessions() as session, session.begin():
         await upsert_pages(
             session,

@@ -105,6 +105,13 @@ class OcrPool:
         """
         return self.pool.run(recognize_page, source, options, timeout_s=timeout_s)
 
+    async def ocr_page_async(
+        self, source: PageSource, options: OcrOptions, *, timeout_s: float | None = None
+    ) -> PageResult:
+        """:meth:`ocr_page` from a coroutine: cancelling it (the job's time
+        limit) kills the child and frees its slot at once."""
+        return await self.pool.run_async(recognize_page, source, options, timeout_s=timeout_s)
+
     def start(self) -> None:
         """Start every child and load its models now (call at worker boot)."""
         self.pool.start()
