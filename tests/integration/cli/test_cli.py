@@ -107,6 +107,45 @@ async def test_tenants_list_and_operator_keys(database_url: str) -> None:
     assert await _resolve(database_url, key) == (ApiKeyKind.OPERATOR, None)
 
 
+async def test_tenant_limits_are_set_and_reset(database_url: str) -> None:
+    assert folio(database_url, "migrate").returncode == 0
+    folio(database_url, "tenants", "create", "limited")
+    set_ = folio(
+        database_url,
+        "tenants",
+        "limits",
+        "limited",
+        "--max-priority",
+        "critical",
+        "--kinds",
+        "audio.analyze, report.build",
+    )
+    assert set_.returncode == 0, set_.stderr
+    assert await _limits(database_url, "limited") == ("critical", ["audio.analyze", "report.build"])
+    reset = folio(database_url, "tenants", "limits", "limited")
+    assert reset.returncode == 0, reset.stderr
+    assert await _limits(database_url, "limited") == (None, None)
+    bad = folio(database_url, "tenants", "limits", "limited", "--max-priority", "urgent")
+    assert bad.returncode == 1
+    assert "max priority must be one of" in bad.stderr + bad.stdout
+    missing = folio(database_url, "tenants", "limits", "nobody")
+    assert missing.returncode == 1
+
+
+async def _limits(database_url: str, name: str) -> tuple[str | None, list[str] | None]:
+    engine = create_async_engine(async_database_url(database_url))
+    try:
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(Tenant.max_priority, Tenant.allowed_kinds).where(Tenant.name == name)
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    return row.max_priority, row.allowed_kinds
+
+
 async def test_migrate_down_to_base_and_back(database_url: str) -> None:
     down = folio(database_url, "migrate", "down", "base")
     assert down.returncode == 0, down.stderr

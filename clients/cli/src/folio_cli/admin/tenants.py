@@ -1,7 +1,10 @@
-"""``folio tenants create|list``: tenants, each created with its first API key.
+"""``folio tenants create|list|limits``: tenants, each created with its
+first API key, and what each may submit.
 
 ``create`` prints the tenant and its key (alone on the last line); a name
-taken is refused (exit 1). Creations are written to the audit log as ``cli``.
+taken is refused (exit 1). ``limits`` sets the highest priority the tenant
+may ask for and the job kinds it may submit. Changes are written to the
+audit log as ``cli``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,30 @@ def tenants_create(
     typer.echo(f"tenant id:  {tenant.id}")
     typer.echo(f"name:       {tenant.name}")
     echo_key(None, key)
+
+
+@tenants_app.command("limits")
+def tenants_limits(
+    name: str = typer.Argument(..., help="Tenant name."),
+    max_priority: str | None = typer.Option(
+        None,
+        "--max-priority",
+        help="Highest priority it may ask for: low, normal, high, critical (default: high).",
+    ),
+    kinds: str | None = typer.Option(
+        None, "--kinds", help="Comma-separated job kinds it may submit (default: every kind)."
+    ),
+) -> None:
+    """Set what a tenant may submit (options left out go back to their defaults)."""
+    allowed = [k.strip() for k in kinds.split(",") if k.strip()] if kinds is not None else None
+    tenant = in_session(
+        lambda s: tenants.set_tenant_limits(
+            s, name, max_priority=max_priority, allowed_kinds=allowed, actor=CLI_ACTOR
+        )
+    )
+    typer.echo(f"tenant:        {tenant.name}")
+    typer.echo(f"max priority:  {tenant.max_priority or 'high (default)'}")
+    typer.echo(f"kinds:         {', '.join(tenant.allowed_kinds or []) or 'every kind'}")
 
 
 @tenants_app.command("list")

@@ -1,4 +1,4 @@
-"""Tenants: creating and listing them."""
+"""Tenants: creating and listing them, and what each may submit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_shared.db.models import AuditLog, Tenant
 from folio_shared.db.repositories.api_keys import create_tenant_key
-from folio_shared.errors import InvalidInput, TenantExists
+from folio_shared.errors import InvalidInput, TenantExists, TenantNotFound
+
+#: Priorities a tenant's maximum may be set to.
+PRIORITIES = ("low", "normal", "high", "critical")
 
 #: Longest tenant name accepted.
 MAX_TENANT_NAME_LENGTH = 200
@@ -53,6 +56,29 @@ async def get_tenant_by_name(session: AsyncSession, name: str) -> Tenant | None:
 async def list_tenants(session: AsyncSession) -> list[Tenant]:
     """All tenants, by name."""
     return list(await session.scalars(sa.select(Tenant).order_by(Tenant.name)))
+
+
+async def set_tenant_limits(
+    session: AsyncSession,
+    name: str,
+    *,
+    max_priority: str | None,
+    allowed_kinds: list[str] | None,
+    actor: str = "system",
+) -> Tenant:
+    """Set the highest priority the tenant ``name`` may ask for
+    (``None``: the API's default, ``high``) and the job kinds it may submit
+    (``None``: every kind); audited. :class:`TenantNotFound` if there is no
+    such tenant. The API applies a change within its 30 s cache."""
+    if max_priority is not None and max_priority not in PRIORITIES:
+        raise InvalidInput(f"max priority must be one of {', '.join(PRIORITIES)}")
+    tenant = await get_tenant_by_name(session, name)
+    if tenant is None:
+        raise TenantNotFound(f"no tenant {name!r}", name=name)
+    tenant.max_priority = max_priority
+    tenant.allowed_kinds = allowed_kinds
+    session.add(AuditLog(actor=actor, action="tenant.limits", target=f"tenant:{tenant.id}"))
+    return tenant
 
 
 def validate_tenant_name(name: str) -> str:
