@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from fields_corpus import _mod10, _mod11, boleto_line, cnpj, cpf, nfe_key
 
-from folio_worker_docs.extraction.validators import (
+from folio_shared.identifiers import (
     bank_line_valid,
     cnpj_valid,
     collection_line_valid,

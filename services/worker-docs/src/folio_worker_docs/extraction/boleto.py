@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 
+from folio_shared.identifiers import digitable_line_valid
 from folio_worker_docs.extraction import candidates
 from folio_worker_docs.extraction.labels import Page, labels, name_after, values_after
 from folio_worker_docs.extraction.parties import STOP, TAX_LABEL
 from folio_worker_docs.extraction.types import Candidate, Field
-from folio_worker_docs.extraction.validators import digitable_line_valid
 
 #: A run of digit groups separated by dots and spaces, long enough for a line.
 LINE_PATTERN = re.compile(r"(?<![\dA-Za-z])\d[\dOoIl .]{45,62}[\dOoIl](?![\dA-Za-z])")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from folio_shared.identifiers import DIGIT_LOOKALIKES, MASKED_CPF, tax_id_valid
 from folio_worker_docs.extraction.labels import Hit, Page
 from folio_worker_docs.extraction.normalise import (
     AMOUNT_PATTERN,
@@ -20,7 +21,6 @@ from folio_worker_docs.extraction.normalise import (
     time_after,
 )
 from folio_worker_docs.extraction.types import Candidate, Field
-from folio_worker_docs.extraction.validators import DIGIT_LOOKALIKES, MASKED_CPF, tax_id_valid
 
 #: Candidates by field name.
 Found = dict[str, list["Candidate | None"]]

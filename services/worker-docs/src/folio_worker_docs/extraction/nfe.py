@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 
+from folio_shared.identifiers import nfe_key_valid
 from folio_worker_docs.extraction import candidates
 from folio_worker_docs.extraction.labels import Page, labels, name_after, values_after
 from folio_worker_docs.extraction.parties import STOP, TAX_LABEL
 from folio_worker_docs.extraction.types import Candidate, Field
-from folio_worker_docs.extraction.validators import nfe_key_valid
 
 KEY_PATTERN = re.compile(r"(?<![\dA-Za-z])\d[\dOoIl .]{42,56}[\dOoIl](?![\dA-Za-z])")
 NUMBER_PATTERN = re.compile(r"\d{1,3}(?:\.?\d{3}){0,3}")

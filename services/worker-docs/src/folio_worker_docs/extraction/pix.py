@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 
+from folio_shared.identifiers import e2e_valid, repair_e2e
 from folio_worker_docs.extraction import candidates
 from folio_worker_docs.extraction.labels import Hit, Page, labels, values_after
 from folio_worker_docs.extraction.parties import PAYEE, PAYER
 from folio_worker_docs.extraction.types import Candidate, Field
-from folio_worker_docs.extraction.validators import e2e_valid, repair_e2e
 
 AMOUNT_LABEL = labels(
     "valor pago",

@@ -1,4 +1,6 @@
-"""Check digits and shapes of Brazilian payment identifiers.
+"""Check digits and shapes of Brazilian payment identifiers (CPF, CNPJ, boleto
+lines, NF-e access keys, PIX end-to-end ids): read by worker-docs' field
+extractors and by worker-ocr's targeted re-reading of id regions.
 
 Each ``*_valid`` function takes the identifier as digits (or, for PIX ids,
 characters) and says whether its check digits or shape hold. None of them
