@@ -1,7 +1,8 @@
 """Runs extraction over the generated corpus as text, text PDFs, scans or photos.
 
 ``python tests/unit/fields/fields_measure.py pdf scan photo`` prints the figures
-recorded in ``docs/benchmarks.md``.
+recorded in ``docs/benchmarks.md``; ``scan-page`` and ``photo-page`` are the
+same images without the targeted re-reading of id regions (the page OCR alone).
 """
 
 from __future__ import annotations
@@ -41,13 +42,14 @@ def pdf_pages(doc: Doc) -> list[str]:
 def _ocr_pages(
     make: Callable[[bytes, random.Random], Image.Image],
     dpi: int,
+    reread_ids: bool = True,
 ) -> Callable[[Doc], list[str]]:
     engine = OcrEngine()
     rng = random.Random(7)
 
     def pages(doc: Doc) -> list[str]:
         image = make(render.pdf(doc), rng)
-        return [engine.recognize(image, languages="por", dpi=dpi).text]
+        return [engine.recognize(image, languages="por", dpi=dpi, reread_ids=reread_ids).text]
 
     return pages
 
@@ -57,6 +59,8 @@ READERS: dict[str, Callable[[], Callable[[Doc], list[str]]]] = {
     "pdf": lambda: pdf_pages,
     "scan": lambda: _ocr_pages(render.scan, 200),
     "photo": lambda: _ocr_pages(render.photo, 110),
+    "scan-page": lambda: _ocr_pages(render.scan, 200, reread_ids=False),
+    "photo-page": lambda: _ocr_pages(render.photo, 110, reread_ids=False),
 }
 
 

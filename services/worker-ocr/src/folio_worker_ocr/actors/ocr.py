@@ -85,4 +85,5 @@ async def ocr_page(msg: OcrPageV1) -> dict[str, Any]:
         "mean_confidence": round(result.mean_confidence, 1),
         "rotation_degrees": result.rotation_degrees,
         "low_confidence": result.low_confidence,
+        "ids_reread": result.ids_reread,
     }

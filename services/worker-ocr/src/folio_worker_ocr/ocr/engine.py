@@ -20,10 +20,14 @@ import tesserocr
 from PIL import Image
 
 from folio_worker_ocr.ocr.errors import UnknownLanguage
+from folio_worker_ocr.ocr.reread import reread
 
 #: Tesseract's page segmentation mode used unless told otherwise (3: fully
 #: automatic page segmentation, no orientation detection; Tesseract's default).
 DEFAULT_PSM = 3
+
+#: Tesseract language that re-reads identifier regions (see :meth:`OcrEngine.line_api`).
+LINE_LANGUAGE = "eng"
 
 #: Orientation confidence below which a detected rotation is not applied
 #: (Tesseract's documentation calls 15 "reasonably confident"; text pages
@@ -46,12 +50,15 @@ class Recognition:
     - ``word_count``: words recognised.
     - ``rotation_degrees``: counter-clockwise rotation applied before
       recognition (0, 90, 180 or 270).
+    - ``ids_reread``: identifier regions read again whose reading replaced
+      the page's (see :mod:`folio_worker_ocr.ocr.reread`).
     """
 
     text: str
     mean_confidence: float
     word_count: int
     rotation_degrees: int
+    ids_reread: int = 0
 
 
 class OcrEngine:
@@ -71,6 +78,7 @@ class OcrEngine:
         self.max_language_sets = max(1, max_language_sets)
         self._apis: OrderedDict[str, tesserocr.PyTessBaseAPI] = OrderedDict()
         self._osd: tesserocr.PyTessBaseAPI | None = None
+        self._line: tesserocr.PyTessBaseAPI | None = None
 
     def _kwargs(self) -> dict[str, str]:
         return {"path": self.tessdata_path} if self.tessdata_path else {}
@@ -96,6 +104,19 @@ class OcrEngine:
             old.End()
         return api
 
+    def line_api(self, fallback: str) -> tesserocr.PyTessBaseAPI:
+        """The engine that re-reads identifier regions: English (``eng``; its
+        model reads lone letters and digits better than Portuguese's), else
+        ``fallback`` languages when ``eng`` is not installed. Loaded once."""
+        if self._line is None:
+            try:
+                self._line = tesserocr.PyTessBaseAPI(
+                    lang=LINE_LANGUAGE, psm=tesserocr.PSM.SINGLE_LINE, **self._kwargs()
+                )
+            except RuntimeError:
+                return self.api(fallback)
+        return self._line
+
     def detect_rotation(self, image: Image.Image) -> int:
         """Counter-clockwise degrees (0, 90, 180, 270) that turn ``image`` upright."""
         if self._osd is None:
@@ -119,8 +140,11 @@ class OcrEngine:
         dpi: int,
         psm: int = DEFAULT_PSM,
         rotate: bool = False,
+        reread_ids: bool = False,
     ) -> Recognition:
-        """OCR ``image`` (any mode; converted to 8-bit greyscale) at ``dpi``."""
+        """OCR ``image`` (any mode; converted to 8-bit greyscale) at ``dpi``;
+        with ``reread_ids``, identifier regions are read again
+        (:func:`~folio_worker_ocr.ocr.reread.reread`)."""
         grey = image if image.mode == "L" else image.convert("L")
         rotation = self.detect_rotation(grey) if rotate else 0
         if rotation:
@@ -129,15 +153,22 @@ class OcrEngine:
         api.SetPageSegMode(psm)
         api.SetImageBytes(grey.tobytes(), grey.width, grey.height, 1, grey.width)
         api.SetSourceResolution(dpi)
+        reread_count = 0
         try:
             text = api.GetUTF8Text()
             confidences = api.AllWordConfidences()
+            if reread_ids:
+                text, reread_count = reread(api, self.line_api(languages), grey, text)
         finally:
             api.Clear()
         words = len(confidences)
         mean = float(sum(confidences)) / words if words else 0.0
         return Recognition(
-            text=text, mean_confidence=round(mean, 2), word_count=words, rotation_degrees=rotation
+            text=text,
+            mean_confidence=round(mean, 2),
+            word_count=words,
+            rotation_degrees=rotation,
+            ids_reread=reread_count,
         )
 
     def close(self) -> None:
@@ -148,3 +179,6 @@ class OcrEngine:
         if self._osd is not None:
             self._osd.End()
             self._osd = None
+        if self._line is not None:
+            self._line.End()
+            self._line = None

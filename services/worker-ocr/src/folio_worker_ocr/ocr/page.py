@@ -74,6 +74,9 @@ class OcrOptions(msgspec.Struct, frozen=True):
       (default 500; a file with more is refused whatever page is asked).
     - ``low_confidence_threshold``: mean word confidence (0-100) below which
       the page is flagged ``low_confidence`` (default 60).
+    - ``reread_ids``: read identifier regions again and put the readings
+      their shape or check digits accept in the text (default true; see
+      :mod:`folio_worker_ocr.ocr.reread`).
     """
 
     languages: str = "eng+por"
@@ -83,6 +86,7 @@ class OcrOptions(msgspec.Struct, frozen=True):
     max_pixels: int = 100_000_000
     max_pages: int = 500
     low_confidence_threshold: float = 60.0
+    reread_ids: bool = True
 
 
 class PageResult(msgspec.Struct, frozen=True):
@@ -98,6 +102,8 @@ class PageResult(msgspec.Struct, frozen=True):
     - ``render_ms``: time to render or decode the page, in milliseconds.
     - ``ocr_ms``: time in Tesseract (including orientation detection), in ms.
     - ``low_confidence``: ``mean_confidence`` is below the options' threshold.
+    - ``ids_reread``: identifier regions whose second reading replaced the
+      page OCR's words.
     """
 
     page_no: int
@@ -110,6 +116,7 @@ class PageResult(msgspec.Struct, frozen=True):
     render_ms: float
     ocr_ms: float
     low_confidence: bool
+    ids_reread: int = 0
 
 
 _engine: OcrEngine | None = None
@@ -148,7 +155,12 @@ def recognize_page(source: PageSource, options: OcrOptions) -> PageResult:
         dpi = image_dpi(image, options.dpi)
     rendered = time.perf_counter()
     found = engine().recognize(
-        image, languages=options.languages, dpi=dpi, psm=options.psm, rotate=options.rotate
+        image,
+        languages=options.languages,
+        dpi=dpi,
+        psm=options.psm,
+        rotate=options.rotate,
+        reread_ids=options.reread_ids,
     )
     finished = time.perf_counter()
     return PageResult(
@@ -162,4 +174,5 @@ def recognize_page(source: PageSource, options: OcrOptions) -> PageResult:
         render_ms=round((rendered - started) * 1000, 1),
         ocr_ms=round((finished - rendered) * 1000, 1),
         low_confidence=found.mean_confidence < options.low_confidence_threshold,
+        ids_reread=found.ids_reread,
     )

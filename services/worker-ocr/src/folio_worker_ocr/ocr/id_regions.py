@@ -1,0 +1,172 @@
+"""Where the identifiers are on a recognised page: the word regions
+:mod:`folio_worker_ocr.ocr.reread` reads again.
+
+From Tesseract's word boxes (:func:`page_words`), :func:`regions` finds:
+
+- runs of words on one line made of digits and their look-alikes, with at
+  least :data:`MIN_RUN_DIGITS` digits (boleto lines, NF-e access keys,
+  printed in groups);
+- the start of a PIX end-to-end id: a word shaped like its head (``E`` and
+  digits, look-alikes allowed) with the words after it, else what follows
+  an id label (``ID da transação``, ``Identificador``, ``Autenticação``,
+  ``ID fim a fim`` ...) on the label's line or the line below; an id
+  wrapped over two lines is two parts.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import tesserocr
+
+from folio_shared.identifiers import DIGIT_LOOKALIKES
+
+#: Fewest digits (or look-alikes) in a run of words read again as a digit id.
+MIN_RUN_DIGITS = 20
+
+_SPLIT_ID_HEAD = re.compile(r"[Ee€3£][0-9A-Za-z|!]{9,}")
+#: Labels printed before an end-to-end id (folded: lower case, no accents).
+E2E_LABEL = re.compile(
+    r"transa[cg][ao]|identificador|autentica|fim a fim|end.to.end|\be2e\b|id do pix"
+)
+_DIGITISH = frozenset("0123456789OoIl|DQSBZ.-")
+_ALNUM = frozenset(string.digits + string.ascii_letters)
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word Tesseract read: its text, box ``(left, top, right, bottom)`` and line."""
+
+    text: str
+    box: tuple[int, int, int, int]
+    line: int
+
+
+@dataclass(frozen=True)
+class Region:
+    """Words to read again: ``kind`` ``"digits"`` or ``"e2e"``; ``parts`` holds
+    one run of words per printed line (an end-to-end id may wrap onto a second)."""
+
+    kind: str
+    parts: tuple[tuple[Word, ...], ...]
+
+    def part_text(self, index: int) -> str:
+        return " ".join(w.text for w in self.parts[index])
+
+
+def page_words(api: tesserocr.PyTessBaseAPI) -> list[Word]:
+    """The words of the page just recognised by ``api``, with boxes and line numbers."""
+    words: list[Word] = []
+    iterator = api.GetIterator()
+    if iterator is None:
+        return words
+    line = -1
+    level = tesserocr.RIL.WORD
+    for item in tesserocr.iterate_level(iterator, level):
+        try:
+            text = item.GetUTF8Text(level)
+        except RuntimeError:  # an empty block ("No text returned")
+            continue
+        box = item.BoundingBox(level)
+        if not text or box is None:
+            continue
+        if item.IsAtBeginningOf(tesserocr.RIL.TEXTLINE) or line < 0:
+            line += 1
+        words.append(Word(text, tuple(box), line))
+    return words
+
+
+def _digitish(text: str) -> bool:
+    chars = text.strip(",:;()")
+    return bool(chars) and sum(c in _DIGITISH for c in chars) >= 0.8 * len(chars)
+
+
+def _digit_count(words: tuple[Word, ...]) -> int:
+    return sum(c.isdigit() for w in words for c in w.text.translate(DIGIT_LOOKALIKES))
+
+
+def _alnum_word(text: str) -> bool:
+    chars = text.strip(".,:;()")
+    return len(chars) >= 2 and sum(c in _ALNUM for c in chars) >= 0.85 * len(chars)
+
+
+def _lines(words: list[Word]) -> list[list[Word]]:
+    lines: dict[int, list[Word]] = {}
+    for word in words:
+        lines.setdefault(word.line, []).append(word)
+    return [lines[k] for k in sorted(lines)]
+
+
+def _while(keep: Callable[[str], bool], words: list[Word]) -> Iterator[Word]:
+    for word in words:
+        if not keep(word.text):
+            return
+        yield word
+
+
+def regions(words: list[Word]) -> list[Region]:
+    """Runs of words that look like an end-to-end id or a digit-group id, in page order."""
+    found: list[Region] = []
+    taken: set[Word] = set()
+    lines = _lines(words)
+    for index, line in enumerate(lines):
+        head = _e2e_head(line, lines[index + 1] if index + 1 < len(lines) else [])
+        if head is None or head[0] in taken:
+            continue
+        parts: tuple[tuple[Word, ...], ...] = (head,)
+        following = _line_after(lines, head)
+        length = sum(len(w.text) for w in head)
+        if length < 30 and following:
+            tail = tuple(_while(_alnum_word, following[:2]))
+            if tail and 30 <= length + sum(len(w.text) for w in tail) <= 36:
+                parts = (head, tail)
+        found.append(Region("e2e", parts))
+        taken.update(w for part in parts for w in part)
+    for line in lines:
+        run: list[Word] = []
+        for word in [*line, None]:
+            if word is not None and word not in taken and _digitish(word.text):
+                run.append(word)
+                continue
+            if _digit_count(tuple(run)) >= MIN_RUN_DIGITS:
+                found.append(Region("digits", (tuple(run),)))
+            run = []
+    return sorted(found, key=lambda r: (r.parts[0][0].line, r.parts[0][0].box[0]))
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def _line_after(lines: list[list[Word]], words: tuple[Word, ...]) -> list[Word]:
+    line = words[-1].line
+    return next((other for other in lines if other[0].line == line + 1), [])
+
+
+def _e2e_head(line: list[Word], below: list[Word]) -> tuple[Word, ...] | None:
+    """The words that start an end-to-end id on ``line``: a word shaped like
+    its start, else what follows an id label (on the line, or the line below)."""
+    for pos, word in enumerate(line):
+        text = word.text.strip(".,:;()")
+        if _SPLIT_ID_HEAD.match(text) and not text.isdigit():
+            return tuple(_while(_alnum_word, line[pos:]))
+    label = E2E_LABEL.search(_fold(" ".join(w.text for w in line)))
+    if label is None:
+        return None
+    for end in range(1, len(line) + 1):
+        if len(_fold(" ".join(w.text for w in line[:end]))) >= label.end():
+            after = [w for w in line[end:] if _alnum_word(w.text)]
+            if sum(len(w.text) for w in after) >= 5:
+                return tuple(after)
+            break
+    if (
+        below
+        and sum(len(w.text) for w in below) >= 8
+        and not E2E_LABEL.search(_fold(" ".join(w.text for w in below)))
+    ):
+        return tuple(below)
+    return None

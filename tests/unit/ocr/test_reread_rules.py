@@ -1,0 +1,97 @@
+"""The rules of targeted re-reading: which words are read again, which readings count."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from folio_shared.identifiers import bank_line_valid, nfe_key_valid
+from folio_worker_ocr.ocr.id_regions import Word, regions
+from folio_worker_ocr.ocr.reread import digit_window, otsu
+
+LINE = "00192914187776317066790743915002416510000015000"  # a valid bank line
+KEY = "35261211222333000181550010000012341806360831"  # a valid NF-e key
+E2E = "E00416968202612051732aB3dE4fG5hI"
+
+
+def _line(number: int, *texts: str, top: int | None = None) -> list[Word]:
+    y = number * 30 if top is None else top
+    words, x = [], 10
+    for text in texts:
+        words.append(Word(text, (x, y, x + 12 * len(text), y + 20), number))
+        x += 12 * len(text) + 10
+    return words
+
+
+def test_the_samples_are_valid() -> None:
+    assert bank_line_valid(LINE)
+    assert nfe_key_valid(KEY)
+
+
+def test_a_valid_line_is_found_among_the_groups_of_a_reading() -> None:
+    # Given a reading with a bank code before the line and a stray group after
+    reading = f"2 3417 {LINE[:10]} {LINE[10:21]} {LINE[21:32]} {LINE[32]} {LINE[33:]} 9"
+    # When the groups are searched
+    window = digit_window(reading)
+    # Then the line's groups are found, with the digits read before them
+    assert window is not None
+    assert window.digits == LINE
+    assert window.before == 5
+    assert window.text == f"{LINE[:10]} {LINE[10:21]} {LINE[21:32]} {LINE[32]} {LINE[33:]}"
+
+
+def test_a_key_in_groups_of_four_is_found_and_a_wrong_digit_is_not() -> None:
+    spaced = " ".join(KEY[i : i + 4] for i in range(0, 44, 4))
+    found = digit_window(spaced)
+    assert found is not None
+    assert found.digits == KEY
+    wrong = KEY[:20] + str((int(KEY[20]) + 1) % 10) + KEY[21:]
+    assert digit_window(" ".join(wrong[i : i + 4] for i in range(0, 44, 4))) is None
+    assert digit_window("1234 5678") is None
+
+
+def test_runs_of_digit_groups_and_id_heads_become_regions() -> None:
+    words = [
+        *_line(0, "Banco", "Exemplo", "|", "341-7", "|", "00192.91418", "77763.170667"),
+        *_line(1, "Valor:", "R$", "150,00"),
+        *_line(2, "ID", "da", "transação:", "E0041696820261205", "1732aB3dE4fG5hI"),
+    ]
+    found = regions(words)
+    assert [(r.kind, r.part_text(0)) for r in found] == [
+        ("digits", "| 341-7 | 00192.91418 77763.170667"),
+        ("e2e", "E0041696820261205 1732aB3dE4fG5hI"),
+    ]
+
+
+def test_an_id_under_its_label_and_a_wrapped_id_become_regions() -> None:
+    # Given an id the page OCR misread under its label, and another wrapped on two lines
+    words = [
+        *_line(0, "Autenticação"),
+        *_line(1, "F0O416968", "2O2612051732aB3"),
+        *_line(2, "Código", "da", "operação"),
+        *_line(3, E2E[:20]),
+        *_line(4, E2E[20:]),
+    ]
+    found = regions(words)
+    # Then the first is read where the label points, the second as two parts
+    assert [(r.kind, r.part_text(0)) for r in found] == [
+        ("e2e", "F0O416968 2O2612051732aB3"),
+        ("e2e", E2E[:20]),
+    ]
+    assert found[1].part_text(1) == E2E[20:]
+
+
+def test_lines_with_short_numbers_are_not_regions() -> None:
+    words = [
+        *_line(0, "Data:", "05/12/2026", "14:32"),
+        *_line(1, "CPF:", "123.456.789-09"),
+        *_line(2, "Tipo", "de", "transação"),
+        *_line(3, "Pix"),
+    ]
+    assert regions(words) == []
+
+
+def test_otsu_splits_ink_from_paper() -> None:
+    image = Image.new("L", (100, 10), 230)
+    image.paste(60, (0, 0, 20, 10))
+    level = otsu(image)
+    assert 60 <= level < 230
