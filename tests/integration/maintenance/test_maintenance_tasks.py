@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_shared import maintenance
 from folio_shared.db.enums import DocumentStatus, JobStatus
-from folio_shared.db.models import Document, Job, JobEvent, Tenant
+from folio_shared.db.models import Batch, Document, Job, JobEvent, Tenant
 from folio_shared.storage import Storage
 
 pytestmark = pytest.mark.integration
@@ -72,6 +72,33 @@ async def test_purge_job_history_removes_only_old_finished_jobs(db: AsyncSession
     # And a second run finds nothing (idempotent)
     again = await maintenance.purge_job_history(db, retention_days=7, now=NOW)
     assert (again.matched, again.changed) == (0, 0)
+
+
+async def test_purge_job_history_removes_old_batches_once_their_jobs_are_gone(
+    db: AsyncSession,
+) -> None:
+    # Given an old finished batch whose member is old, an old one with a
+    # recent member, and one still running
+    def batch(finished_days_ago: float | None) -> Batch:
+        at = NOW - timedelta(days=finished_days_ago) if finished_days_ago is not None else None
+        return Batch(total=1, finished=1 if at else 0, finished_at=at)
+
+    gone, kept, running = batch(9), batch(9), batch(None)
+    db.add_all([gone, kept, running])
+    await db.flush()
+    db.add_all(
+        [
+            _job(JobStatus.SUCCEEDED, 9, batch_id=gone.id),
+            _job(JobStatus.SUCCEEDED, 1, batch_id=kept.id),
+        ]
+    )
+    await db.commit()
+    # When the history is purged
+    await maintenance.purge_job_history(db, retention_days=7, now=NOW)
+    # Then only the batch with no member left is deleted
+    left = set((await db.scalars(sa.select(Batch.id))).all())
+    assert gone.id not in left
+    assert {kept.id, running.id} <= left
 
 
 async def test_expire_uploads_deletes_stale_uploads_and_their_objects(

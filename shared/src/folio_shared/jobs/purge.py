@@ -2,7 +2,9 @@
 
 A job's ``job_events`` rows go with it (``ON DELETE CASCADE``). A deleted
 parent's remaining children are detached (``parent_id`` cleared) or, for a
-dead parent, deleted with it by the same cascade.
+dead parent, deleted with it by the same cascade. A batch goes with the
+history purge once it finished before the cutoff and none of its members
+is left.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from folio_shared.db.enums import JobStatus
-from folio_shared.db.models import Job
+from folio_shared.db.models import Batch, Job
 
 #: Job states a job never leaves by itself; their history may be purged.
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.DEAD, JobStatus.CANCELLED, JobStatus.FAILED)
@@ -42,12 +44,24 @@ async def purge_finished(session: AsyncSession, *, before: datetime, batch_size:
     while True:
         ids = (await session.scalars(sa.select(Job.id).where(old).limit(batch_size))).all()
         if not ids:
+            await _purge_batches(session, before)
             return deleted
         # Children first: a parent row is referenced by its children.
         await session.execute(sa.update(Job).where(Job.parent_id.in_(ids)).values(parent_id=None))
         result = await session.execute(sa.delete(Job).where(Job.id.in_(ids)))
         deleted += int(getattr(result, "rowcount", 0) or 0)
         await session.commit()
+
+
+async def _purge_batches(session: AsyncSession, before: datetime) -> None:
+    """Delete batches finished before ``before`` whose members are all gone."""
+    await session.execute(
+        sa.delete(Batch).where(
+            Batch.finished_at < before,
+            ~sa.exists().where(Job.batch_id == Batch.id),
+        )
+    )
+    await session.commit()
 
 
 async def purge_dead(conn: AsyncConnection, job_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
