@@ -147,7 +147,8 @@ def create_app(
             title="Folio API",
             version="0.1.0",
             description=(
-                "Upload documents, follow their processing jobs live, read their text. "
+                "Upload documents, follow their processing jobs live, read their text; run "
+                "jobs of the kinds your workers declare, alone or in batches. "
                 "Every `/v1` route needs `Authorization: Bearer <API key>`; every error is "
                 "`application/problem+json` with a stable `code`."
             ),
