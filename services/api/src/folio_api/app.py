@@ -7,6 +7,8 @@ import or by :func:`create_app` itself; OpenAPI is served at ``/schema``.
 
 Routes:
 
+- ``/ui``: the web dashboard (:mod:`folio_api.ui`), signed in with an API
+  key into a cookie session;
 - ``/healthz``, ``/readyz`` (no authentication) and, for local storage,
   the signed ``/storage/*`` routes (metrics are not here: ``folio-api``
   serves them on a port of their own, :mod:`folio_api.domain.metrics.server`);
@@ -58,6 +60,8 @@ from folio_api.errors import exception_handlers
 from folio_api.exposure import check_exposure
 from folio_api.headers import SecurityHeaders
 from folio_api.resources import lifespan
+from folio_api.ui.pageimage import PAGE_IMAGES
+from folio_api.ui.router import template_config, ui_router
 from folio_shared.settings import FolioSettings, get_settings
 
 #: The tenant-key routes under ``/v1``.
@@ -122,6 +126,7 @@ def create_app(
         v1_router(),
         v1_jobs_router(),
         ops_router(),
+        ui_router(),
     ]
     if settings.storage.backend == "local":
         handlers.append(LocalStorageController)
@@ -140,9 +145,11 @@ def create_app(
     return Litestar(
         route_handlers=handlers,
         lifespan=[lifespan(settings, relay_interval_s=relay_interval_s)],
+        on_shutdown=[PAGE_IMAGES.close],
         exception_handlers=exception_handlers(),
         middleware=[HttpMetricsMiddleware(), SecurityHeaders()],
         request_class=FolioRequest,
+        template_config=template_config(),
         openapi_config=OpenAPIConfig(
             title="Folio API",
             version="0.1.0",

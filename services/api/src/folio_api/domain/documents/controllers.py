@@ -13,10 +13,10 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
-from litestar.response import Redirect, Stream
 
 from folio_api.domain.auth.principal import Principal
 from folio_api.domain.documents import ingest, services
+from folio_api.domain.documents.download import file_response
 from folio_api.domain.documents.schemas import (
     ChunkPage,
     DocumentOut,
@@ -32,12 +32,8 @@ from folio_api.errors import problem_responses
 from folio_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from folio_api.resources import get_resources
 from folio_shared.db.enums import DocumentKind, DocumentStatus
-from folio_shared.errors import DocumentStateConflict, InvalidInput
+from folio_shared.errors import InvalidInput
 from folio_shared.messages import Priority
-from folio_shared.storage import LocalStorage, attachment_disposition
-
-#: Lifetime of a download redirect (S3), in seconds.
-DOWNLOAD_URL_EXPIRY_S = 300
 
 Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="page size")]
 Cursor = Annotated[
@@ -221,28 +217,7 @@ class DocumentsController(Controller):
     async def get_file(
         self, state: State, principal: NamedDependency[Principal], document_id: FromPath[uuid.UUID]
     ) -> Response[Any]:
-        resources = get_resources(state)
-        document = await services.document_row(resources, principal.tenant(), document_id)
-        if document.status == DocumentStatus.AWAITING_UPLOAD:
-            raise DocumentStateConflict(
-                f"document {document_id} has no file yet", status=str(document.status)
-            )
-        key = document.storage_key
-        storage = resources.storage
-        if not isinstance(storage, LocalStorage):
-            url = await storage.presign_download(
-                key, expires_s=DOWNLOAD_URL_EXPIRY_S, filename=document.filename
-            )
-            return Redirect(url, status_code=307)
-        return Stream(
-            storage.get_stream(key),
-            media_type=document.content_type or "application/octet-stream",
-            headers={
-                "Content-Disposition": attachment_disposition(document.filename),
-                "Content-Length": str(document.size_bytes or 0),
-                "Cache-Control": "private, no-store",
-            },
-        )
+        return await file_response(get_resources(state), principal.tenant(), document_id)
 
     @delete(
         "/{document_id:uuid}",

@@ -15,14 +15,12 @@ that value (compared as text).
 
 from __future__ import annotations
 
-import functools
 import html
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
 
-import anyio
 import msgspec
 from litestar import Controller, Request, get
 from litestar.datastructures import State
@@ -30,16 +28,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, Parameter
 
 from folio_api.domain.auth.principal import Principal
-from folio_api.domain.search.queries import embed_query, results_backend
-from folio_api.domain.search.repository import SearchFilters, SearchGroup, SearchMode, search
+from folio_api.domain.search.repository import SearchFilters, SearchGroup, SearchMode
+from folio_api.domain.search.services import run_search
 from folio_api.errors import problem_responses
 from folio_api.params import NO_NUL
-from folio_api.resources import Resources, get_resources
+from folio_api.resources import get_resources
 from folio_shared.db.enums import DocumentKind
-from folio_shared.errors import DependencyUnavailable, InvalidInput
-from folio_shared.logging import get_logger
-
-log = get_logger(__name__)
+from folio_shared.errors import InvalidInput
 
 
 class SearchHitOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -84,15 +79,6 @@ class SearchResults(msgspec.Struct, frozen=True, kw_only=True):
     group: str
     results: list[SearchHitOut]
     fallback: str | None = None
-
-
-#: How long the API waits for a query's vector, in milliseconds.
-EMBED_TIMEOUT_MS = 5_000
-
-
-@functools.cache
-def _backend(redis_url: str) -> object:
-    return results_backend(redis_url)
 
 
 #: Query parameters ``metadata.<key>=<value>`` filter on document metadata.
@@ -141,18 +127,6 @@ class SearchController(Controller):
         created_from: FromQuery[datetime | None] = None,
         created_to: FromQuery[datetime | None] = None,
     ) -> SearchResults:
-        res = get_resources(state)
-        tenant_id = principal.tenant()
-        vector: list[float] | None = None
-        fallback: str | None = None
-        if mode is not SearchMode.KEYWORD:
-            try:
-                vector = await _embed(res, q, tenant_id)
-            except DependencyUnavailable as e:
-                if mode is SearchMode.SEMANTIC:
-                    raise
-                mode, fallback = SearchMode.KEYWORD, f"keyword ranking only: {e.message}"
-                log.warning("search falls back to keywords", reason=e.code)
         filters = SearchFilters(
             document_ids=document_ids,
             kinds=[str(k_) for k_ in kind] if kind else None,
@@ -160,18 +134,10 @@ class SearchController(Controller):
             created_to=created_to,
             metadata=metadata_filter(request.query_params.items()) or None,
         )
-        assert res.sessions is not None
-        async with res.sessions() as session:
-            hits = await search(
-                session,
-                tenant_id=tenant_id,
-                query_vector=vector,
-                query_text=q,
-                k=k,
-                mode=mode,
-                group=group,
-                filters=filters,
-            )
+        found = await run_search(
+            get_resources(state), principal.tenant(), q, k=k, mode=mode, group=group, filters=filters
+        )
+        hits, mode, fallback = found.hits, found.mode, found.fallback
         return SearchResults(
             query=q,
             mode=mode.value,
@@ -202,20 +168,3 @@ class SearchController(Controller):
             fallback=fallback,
         )
 
-
-async def _embed(res: Resources, q: str, tenant_id: uuid.UUID) -> list[float]:
-    """The query's vector, from worker-docs over the broker."""
-    if res.broker is None:
-        raise DependencyUnavailable("the broker is not available")
-    broker = res.broker
-    backend = _backend(res.settings.redis.url)
-    return await anyio.to_thread.run_sync(
-        functools.partial(
-            embed_query,
-            broker,
-            q,
-            tenant_id=str(tenant_id),
-            timeout_ms=EMBED_TIMEOUT_MS,
-            backend=backend,  # type: ignore[arg-type]
-        )
-    )

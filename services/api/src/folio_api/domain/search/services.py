@@ -1,0 +1,102 @@
+"""Running a tenant's search: embed the query (unless keyword-only), then
+query its chunks. ``GET /v1/search`` and the dashboard both call
+:func:`run_search`.
+
+When the query cannot be embedded (Redis unreachable, no worker answering
+in time), a hybrid search is ranked by keywords alone and says so
+(``fallback``); a semantic one raises the 503.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from dataclasses import dataclass
+
+import anyio
+
+from folio_api.domain.search.queries import embed_query, results_backend
+from folio_api.domain.search.repository import (
+    SearchFilters,
+    SearchGroup,
+    SearchHit,
+    SearchMode,
+    search,
+)
+from folio_api.resources import Resources
+from folio_shared.errors import DependencyUnavailable
+from folio_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+#: How long the API waits for a query's vector, in milliseconds.
+EMBED_TIMEOUT_MS = 5_000
+
+
+@dataclass(frozen=True)
+class Found:
+    """The hits, the mode they were ranked in, and why it differs from
+    the one asked for (``None``: it does not)."""
+
+    hits: list[SearchHit]
+    mode: SearchMode
+    fallback: str | None
+
+
+@functools.cache
+def _backend(redis_url: str) -> object:
+    return results_backend(redis_url)
+
+
+async def _embed(res: Resources, q: str, tenant_id: uuid.UUID) -> list[float]:
+    """The query's vector, from worker-docs over the broker."""
+    if res.broker is None:
+        raise DependencyUnavailable("the broker is not available")
+    broker = res.broker
+    backend = _backend(res.settings.redis.url)
+    return await anyio.to_thread.run_sync(
+        functools.partial(
+            embed_query,
+            broker,
+            q,
+            tenant_id=str(tenant_id),
+            timeout_ms=EMBED_TIMEOUT_MS,
+            backend=backend,  # type: ignore[arg-type]
+        )
+    )
+
+
+async def run_search(
+    res: Resources,
+    tenant_id: uuid.UUID,
+    q: str,
+    *,
+    k: int,
+    mode: SearchMode,
+    group: SearchGroup,
+    filters: SearchFilters,
+) -> Found:
+    """The tenant's best ``k`` hits for ``q``."""
+    vector: list[float] | None = None
+    fallback: str | None = None
+    if mode is not SearchMode.KEYWORD:
+        try:
+            vector = await _embed(res, q, tenant_id)
+        except DependencyUnavailable as e:
+            if mode is SearchMode.SEMANTIC:
+                raise
+            mode, fallback = SearchMode.KEYWORD, f"keyword ranking only: {e.message}"
+            log.warning("search falls back to keywords", reason=e.code)
+    assert res.sessions is not None
+    async with res.sessions() as session:
+        hits = await search(
+            session,
+            tenant_id=tenant_id,
+            query_vector=vector,
+            query_text=q,
+            k=k,
+            mode=mode,
+            group=group,
+            filters=filters,
+        )
+    return Found(hits=hits, mode=mode, fallback=fallback)
