@@ -325,8 +325,6 @@ class ApiSettings(BaseSettings):
       of one API process (defaults 20 and 1000); past them, ``429`` with ``Retry-After``.
       ``FOLIO_API_SSE_MAX_DURATION_S``: a stream then ends (default 900; clients reconnect).
     - ``FOLIO_API_REDIS_MAX_CONNECTIONS``: the API process's Redis pool (default 50).
-    - ``FOLIO_API_UI_SESSION_TTL_S``: a dashboard session ends this long after
-      sign-in (default 28800, 8 hours).
     """
 
     model_config = _group("FOLIO_API_")
@@ -339,7 +337,6 @@ class ApiSettings(BaseSettings):
     sse_streams_per_process: int = Field(default=1_000, ge=1)
     sse_max_duration_s: float = Field(default=900.0, gt=0)
     redis_max_connections: int = Field(default=50, ge=2)
-    ui_session_ttl_s: int = Field(default=8 * 3600, ge=60)
 
 
 class LogSettings(BaseSettings):

@@ -12,7 +12,6 @@ import contextlib
 import uuid
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -21,14 +20,16 @@ from litestar.params import Body, FromPath, Parameter
 from litestar.response import Redirect, Template
 
 from folio_api.domain.auth.principal import Principal
+from folio_api.domain.jobs import services as jobs_services
+from folio_api.domain.jobs.schemas import JobOut
+from folio_api.domain.jobs.services import JobFilter
 from folio_api.domain.ops.controllers import audit_actor
 from folio_api.resources import get_resources
 from folio_api.ui import queries
 from folio_api.ui.auth import csrf_guard, operator_page
 from folio_api.ui.context import page
 from folio_shared.db.enums import JobStatus
-from folio_shared.db.models import Job
-from folio_shared.errors import InvalidInput
+from folio_shared.errors import InvalidInput, JobNotFound
 from folio_shared.messages import Queue
 from folio_shared.ops import audit, dead, pause, queues, stalled, workers
 from folio_shared.ops.selection import dead_filter
@@ -115,23 +116,21 @@ class OpsPages(Controller):
         tenant: Text = None,
         kind: Text = None,
     ) -> Template:
-        query = sa.select(Job).order_by(Job.created_at.desc()).limit(100)
+        """Every tenant's jobs: one by id, or filtered by kind, state,
+        tenant and error text."""
+        r = get_resources(state)
+        found: list[JobOut] = []
         job_id = _uuid(q)
         if job_id is not None:
-            query = query.where(Job.id == job_id)
-        elif q:
-            query = query.where(Job.error_message.ilike(f"%{q}%"))
-        with contextlib.suppress(ValueError):
-            if status:
-                query = query.where(Job.status == JobStatus(status))
-        if (tenant_id := _uuid(tenant)) is not None:
-            query = query.where(Job.tenant_id == tenant_id)
-        if kind:
-            query = query.where(Job.actor_name == kind)
-        r = get_resources(state)
-        assert r.sessions is not None
-        async with r.sessions() as session:
-            found = list(await session.scalars(query))
+            with contextlib.suppress(JobNotFound):
+                found = [await jobs_services.job_detail(r, None, job_id)]
+        else:
+            status_ = None
+            with contextlib.suppress(ValueError):
+                status_ = JobStatus(status) if status else None
+            where = JobFilter(status=status_, kind=kind or None, error_text=q or None)
+            listed = await jobs_services.list_jobs(r, _uuid(tenant), where, cursor=None, limit=100)
+            found = listed.items
         return page(
             request,
             "ops_jobs",
@@ -170,7 +169,7 @@ class OpsPages(Controller):
         self, request: Request[Any, Any, Any], state: State, job_id: FromPath[uuid.UUID]
     ) -> Template:
         detail = await dead.inspect_job(get_resources(state).engine, job_id)
-        return page(request, "ops_dead_job", "Dead job", detail=detail)
+        return page(request, "ops_dead_job", "Job", detail=detail)
 
     @post("/dead/redrive", guards=[csrf_guard], status_code=303)
     async def redrive(

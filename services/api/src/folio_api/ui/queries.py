@@ -1,5 +1,5 @@
-"""The few reads only the dashboard makes: a tenant's jobs counted by state
-and kind, finished jobs per minute, recent failures and a job's children.
+"""The few reads only the dashboard makes: finished jobs per minute, recent
+failures and a job's children.
 Everything else the pages show comes from the API's own services."""
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from folio_shared.db.models import Job
 
 @dataclass(frozen=True)
 class Overview:
-    """``counts``: kind → state → jobs; ``per_minute``: jobs finished in
-    each of the last ``minutes`` minutes (oldest first); ``failures``: the
-    newest failed or dead jobs."""
+    """``per_minute``: jobs finished in each of the last ``minutes``
+    minutes (oldest first); ``failures``: the newest failed or dead jobs
+    (counts by kind and state come from :mod:`folio_api.domain.jobs.stats`)."""
 
-    counts: dict[str, dict[str, int]]
     per_minute: list[int]
     failures: list[Job]
 
@@ -34,14 +33,6 @@ async def overview(
     session: AsyncSession, tenant_id: uuid.UUID | None, *, minutes: int = 60
 ) -> Overview:
     """The home page's numbers for one tenant (``None``: every tenant)."""
-    rows = await session.execute(
-        sa.select(Job.actor_name, Job.status, sa.func.count())
-        .where(_tenant(tenant_id), Job.parent_id.is_(None))
-        .group_by(Job.actor_name, Job.status)
-    )
-    counts: dict[str, dict[str, int]] = {}
-    for actor, status, n in rows:
-        counts.setdefault(actor, {})[str(status)] = n
     since = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=minutes - 1)
     minute = sa.func.date_trunc("minute", Job.finished_at)
     finished = await session.execute(
@@ -59,7 +50,7 @@ async def overview(
             .limit(10)
         )
     )
-    return Overview(counts=counts, per_minute=per_minute, failures=failures)
+    return Overview(per_minute=per_minute, failures=failures)
 
 
 async def children(

@@ -23,7 +23,7 @@ from folio_api.domain.auth.guards import AUTH_STATE_KEY, AuthState
 from folio_api.resources import get_resources
 from folio_api.ui import sessions
 from folio_api.ui.auth import LOGIN_PATH, csrf_guard, current_session
-from folio_api.ui.sessions import COOKIE
+from folio_api.ui.sessions import COOKIE, SESSION_TTL_S
 from folio_shared.errors import FolioError
 
 
@@ -92,7 +92,7 @@ class SignIn(Controller):
                 await auth.failures.failed(r.redis, address)
                 return _login_form("That API key is not valid.", target, 401)
             return _login_form(e.message, target, e.http_status)
-        ttl_s = r.settings.api.ui_session_ttl_s
+        ttl_s = SESSION_TTL_S
         token = await sessions.create(r.redis, r.settings.broker.namespace, principal, ttl_s)
         if principal.is_operator and target == "/ui":
             target = "/ui/ops/queues"

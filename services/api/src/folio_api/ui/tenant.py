@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -22,7 +23,9 @@ from folio_api.domain.documents import services as documents
 from folio_api.domain.documents.download import file_response
 from folio_api.domain.documents.schemas import DocumentOut, ProcessRequest
 from folio_api.domain.jobs import services as jobs_services
+from folio_api.domain.jobs import stats
 from folio_api.domain.jobs.schemas import job_out
+from folio_api.domain.jobs.services import JobFilter
 from folio_api.domain.search.repository import SearchFilters, SearchGroup, SearchMode
 from folio_api.domain.search.services import run_search
 from folio_api.pagination import DEFAULT_LIMIT
@@ -37,6 +40,13 @@ from folio_shared.ops import dead
 
 Text = Annotated[str | None, Parameter(max_length=1000)]
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+def _day(value: str | None) -> datetime | None:
+    """A ``YYYY-MM-DD`` date field as midnight UTC (empty or bad: no filter)."""
+    with contextlib.suppress(ValueError, TypeError):
+        return datetime.strptime(str(value), "%Y-%m-%d").replace(tzinfo=UTC) if value else None
+    return None
 
 
 def _enum(kind: Any, value: str | None) -> Any:
@@ -61,11 +71,13 @@ class TenantPages(Controller):
         assert r.sessions is not None
         async with r.sessions() as session:
             view = await queries.overview(session, principal.tenant())
+        figures = await stats.job_stats(r, principal.tenant(), kind=None, since=None)
         return page(
             request,
             "home",
             "Home",
             overview=view,
+            stats=figures,
             states=[s.value for s in JobStatus],
             total_minute=sum(view.per_minute),
         )
@@ -78,6 +90,7 @@ class TenantPages(Controller):
         principal: NamedDependency[Principal],
         status: Text = None,
         kind: Text = None,
+        since: Text = None,
         cursor: Text = None,
     ) -> Template:
         found = await documents.list_documents(
@@ -85,7 +98,7 @@ class TenantPages(Controller):
             principal.tenant(),
             status=_enum(DocumentStatus, status),
             kind=_enum(DocumentKind, kind),
-            created_after=None,
+            created_after=_day(since),
             created_before=None,
             cursor=cursor or None,
             limit=DEFAULT_LIMIT,
@@ -97,6 +110,7 @@ class TenantPages(Controller):
             documents=found,
             status=status or "",
             kind=kind or "",
+            since=since or "",
             statuses=[s.value for s in DocumentStatus],
             kinds=[k.value for k in DocumentKind],
         )
@@ -178,25 +192,30 @@ class TenantPages(Controller):
         state: State,
         principal: NamedDependency[Principal],
         status: Text = None,
+        kind: Text = None,
+        since: Text = None,
         cursor: Text = None,
     ) -> Template:
-        found = await jobs_services.list_jobs(
-            get_resources(state),
-            principal.tenant(),
+        r = get_resources(state)
+        where = JobFilter(
             status=_enum(JobStatus, status),
-            document_id=None,
+            kind=kind or None,
             top_level=True,
-            created_after=None,
-            created_before=None,
-            cursor=cursor or None,
-            limit=DEFAULT_LIMIT,
+            created_after=_day(since),
         )
+        found = await jobs_services.list_jobs(
+            r, principal.tenant(), where, cursor=cursor or None, limit=DEFAULT_LIMIT
+        )
+        figures = await stats.job_stats(r, principal.tenant(), kind=None, since=None)
         return page(
             request,
             "jobs",
             "Jobs",
             jobs=found,
             status=status or "",
+            kind=kind or "",
+            since=since or "",
+            kinds=[k.type for k in figures.kinds],
             statuses=[s.value for s in JobStatus],
         )
 

@@ -37,6 +37,8 @@ class JobFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    #: jobs whose error message contains this text (case-insensitive)
+    error_text: str | None = None
 
 
 def metadata_filters(params: list[tuple[str, str]]) -> dict[str, str]:
@@ -76,6 +78,8 @@ async def list_jobs(
         query = query.where(Job.created_at < where.created_before)
     if where.metadata:
         query = query.where(Job.meta.contains(where.metadata))
+    if where.error_text:
+        query = query.where(Job.error_message.icontains(where.error_text, autoescape=True))
     query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
     assert resources.sessions is not None
     async with resources.sessions() as session:

@@ -135,7 +135,13 @@ class SearchController(Controller):
             metadata=metadata_filter(request.query_params.items()) or None,
         )
         found = await run_search(
-            get_resources(state), principal.tenant(), q, k=k, mode=mode, group=group, filters=filters
+            get_resources(state),
+            principal.tenant(),
+            q,
+            k=k,
+            mode=mode,
+            group=group,
+            filters=filters,
         )
         hits, mode, fallback = found.hits, found.mode, found.fallback
         return SearchResults(
@@ -167,4 +173,3 @@ class SearchController(Controller):
             ],
             fallback=fallback,
         )
-
