@@ -34,6 +34,7 @@ from dramatiq.results.backends.redis import RedisBackend
 
 from folio_shared import encoder
 from folio_shared.errors import ConfigurationError
+from folio_shared.jobs.limits import KindLimits
 from folio_shared.jobs.middleware import JobTracking
 from folio_shared.jobs.pointers import MessagePointers
 from folio_shared.messages import Message as FolioMessage
@@ -223,6 +224,10 @@ def folio_middleware(settings: FolioSettings) -> list[Middleware]:
         QueuePause(settings.redis.url, namespace=namespace),
         # Where each tracked job's latest message is (for the reconciler).
         MessagePointers(),
+        # Per-kind rate and concurrency limits: after QueuePause (a paused
+        # message takes no slot), before JobTracking (a held message is
+        # delayed, never claimed), its slots given back after the outcome.
+        KindLimits(settings.redis.url, namespace=namespace, lease_ms=jobs.lease_ms),
         # Its after_* hooks run before the ones above (before Retries
         # decides, and while WorkerResources still has the database open).
         tracking,

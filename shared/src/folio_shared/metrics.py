@@ -68,7 +68,8 @@ _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120
 JOBS = Counter(
     "folio_jobs",
     "Messages processed, by actor, physical queue and outcome (succeeded, failed,"
-    " retried, dead, cancelled, waiting = handed to child jobs, skipped, deferred = paused).",
+    " retried, dead, cancelled, waiting = handed to child jobs, skipped, deferred = paused,"
+    " limited = held back by its kind's rate or concurrency limit).",
     ["actor", "queue", "outcome"],
 )
 JOB_DURATION = Histogram(
@@ -88,6 +89,12 @@ JOB_STAGE_DURATION = Histogram(
     "Time spent in one stage of a job (see time_stage).",
     ["actor", "stage"],
     buckets=_SECONDS,
+)
+JOBS_LIMITED = Counter(
+    "folio_jobs_limited",
+    "Messages held back by their kind's limit and sent again with a delay, by actor and"
+    " limit (rate, concurrency).",
+    ["actor", "limit"],
 )
 JOB_RETRIES = Counter(
     "folio_job_retries", "Failed attempts sent back to be retried.", ["actor", "queue"]

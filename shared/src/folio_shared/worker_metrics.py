@@ -76,8 +76,9 @@ class Metrics(Middleware):
     Outcomes: ``succeeded``, ``failed`` (a permanent error, no retry),
     ``cancelled``, ``waiting`` (handed to child jobs), ``retried`` (acked
     and sent back with a delay), ``dead`` (nacked: moved to the dead-letter
-    queue), ``skipped`` (the job engine refused it: a duplicate delivery)
-    and ``deferred`` (its queue is paused).
+    queue), ``skipped`` (the job engine refused it: a duplicate delivery),
+    ``deferred`` (its queue is paused) and ``limited`` (held back by its
+    kind's rate or concurrency limit).
 
     Placement: after ``JobTracking``, so the job's context (failure,
     cancellation) is still there when this middleware's
@@ -180,7 +181,12 @@ class Metrics(Middleware):
             started = self._started.pop(message.message_id, None)
         if started is not None:
             JOBS_IN_PROGRESS.labels(message.actor_name, _queue(message)).dec()
-        outcome = "deferred" if message.options.get("folio_paused") else "skipped"
+        if message.options.get("folio_paused"):
+            outcome = "deferred"
+        elif message.options.get("folio_limited"):
+            outcome = "limited"
+        else:
+            outcome = "skipped"
         JOBS.labels(message.actor_name, _queue(message), outcome).inc()
 
     def after_ack(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
