@@ -1,10 +1,9 @@
 """Folio's typed settings, read from ``FOLIO_*`` environment variables.
 
-This is the only module that reads the environment. Settings are grouped by
-concern; each group has its own prefix (``FOLIO_DATABASE_URL``,
-``FOLIO_REDIS_URL``, ``FOLIO_STORAGE_BACKEND``, ...). Defaults are the
-embedded development stack that ``make dev`` starts, so a fresh checkout
-runs without any configuration.
+This is the only module that reads the environment. Settings are grouped by concern;
+each group has its own prefix (``FOLIO_DATABASE_URL``, ``FOLIO_REDIS_URL``, ...).
+Defaults are the embedded development stack that ``make dev`` starts, so a fresh
+checkout runs without any configuration.
 
 Call :func:`get_settings` (cached) to read them; :func:`reset_settings`
 drops the cache (tests and the CLI use it after changing the environment).
@@ -276,6 +275,7 @@ class SchedulerSettings(BaseSettings):
     - ``FOLIO_SCHEDULER_TICK_LOCK_TTL_S``: how long a sent tick is remembered,
       so a second scheduler replica does not send it again (default 86400).
     - ``FOLIO_SCHEDULER_CATCH_UP_RETRY_S``: period of missed ticks' catch-up tries (default 10).
+    - ``FOLIO_SCHEDULER_JOBS``: periodic jobs of your kinds, JSON (``folio_scheduler.userjobs``).
     """
 
     model_config = _group("FOLIO_SCHEDULER_")
@@ -288,6 +288,7 @@ class SchedulerSettings(BaseSettings):
     apply_document_retention_cron: str = "45 4 * * *"
     tick_lock_ttl_s: int = Field(default=86_400, ge=60)
     catch_up_retry_s: float = Field(default=10.0, gt=0)
+    jobs: str = ""
 
 
 class MetricsSettings(BaseSettings):
@@ -377,9 +378,8 @@ class FolioSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> FolioSettings:
-        if self.env == "prod" and self.storage.signing_secret.get_secret_value().startswith(
-            "folio-dev-"
-        ):
+        secret = self.storage.signing_secret.get_secret_value()
+        if self.env == "prod" and secret.startswith("folio-dev-"):
             raise ValueError("FOLIO_STORAGE_SIGNING_SECRET must be set when FOLIO_ENV=prod")
         return self
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import pendulum
 
-from folio_scheduler.ticks import SEND_ATTEMPTS, PeriodicTask, TickNotSent
+from folio_scheduler.ticks import SEND_ATTEMPTS, Periodic, TickNotSent
 
 #: How far back a cron's last due time is looked for.
 MAX_LOOKBACK = timedelta(days=400)
@@ -49,7 +49,7 @@ def previous_due(spec: Any, now: datetime) -> datetime | None:
 
 
 def catch_up(
-    tasks: Sequence[PeriodicTask], now: datetime, *, attempts: int = SEND_ATTEMPTS
+    tasks: Sequence[Periodic], now: datetime, *, attempts: int = SEND_ATTEMPTS
 ) -> list[str]:
     """Send a catch-up run for each task whose last due tick was not sent;
     returns the names of the tasks sent (see the module docstring).
@@ -66,9 +66,9 @@ def catch_up(
             if due is None or not task.missed(due):
                 continue
             if task.send_tick(due, catch_up=True, attempts=attempts) is not None:
-                sent.append(task.task.name)
+                sent.append(task.name)
         except TickNotSent:
-            failed.append(task.task.name)
+            failed.append(task.name)
     if failed:
         raise TickNotSent("missed ticks not sent yet", tasks=failed, sent=sent)
     return sent

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from folio_scheduler.catchup import catch_up
-from folio_scheduler.ticks import PeriodicTask, TickNotSent
+from folio_scheduler.ticks import Periodic, TickNotSent
 from folio_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -35,13 +35,13 @@ class CatchUpKeeper:
 
     def __init__(self, *, retry_s: float) -> None:
         self.retry_s = retry_s
-        self.tasks: Sequence[PeriodicTask] = ()
+        self.tasks: Sequence[Periodic] = ()
         self._owed = threading.Event()
         self._trying = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def attach(self, tasks: Sequence[PeriodicTask]) -> None:
+    def attach(self, tasks: Sequence[Periodic]) -> None:
         self.tasks = tasks
 
     def owe(self) -> None:

@@ -15,14 +15,26 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
+from typing import Any
 
 import dramatiq
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_shared.db.engine import create_engine, create_session_factory
+from folio_shared.db.models import JobKind
+from folio_shared.errors import ConfigurationError
 from folio_shared.jobs import outbox
-from folio_shared.messages import MaintenanceMessage
+from folio_shared.messages import MaintenanceMessage, Priority
 from folio_shared.settings import FolioSettings
+
+
+class KindNotServed(ConfigurationError):
+    """A scheduled job's kind is not in ``job_kinds``: no worker serving
+    it has started yet (or the name is wrong)."""
+
+    code = "kind_not_served"
 
 
 class JobSender:
@@ -57,6 +69,62 @@ class JobSender:
             job = await outbox.enqueue(session, msg, max_retries=self.max_retries)
             job_id = job.id
             await session.commit()
+            ids = outbox.pending_ids(session)
+        async with self._engine.connect() as conn:
+            await outbox.dispatch(conn, self.broker, ids)
+        return job_id
+
+    def send_kind(
+        self,
+        job_id: uuid.UUID,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        tenant_id: uuid.UUID | None,
+        priority: Priority,
+        meta: dict[str, Any],
+    ) -> uuid.UUID | None:
+        """Create and send job ``job_id`` of ``kind`` (its version and queue
+        as the kind's workers recorded them in ``job_kinds``); returns its
+        id, or ``None`` when that job exists already. Raises
+        :class:`KindNotServed` when no worker declared the kind yet."""
+        with self._lock:
+            return self._loop.run_until_complete(
+                self._send_kind(job_id, kind, payload, tenant_id, priority, meta)
+            )
+
+    async def _send_kind(
+        self,
+        job_id: uuid.UUID,
+        kind: str,
+        payload: dict[str, Any],
+        tenant_id: uuid.UUID | None,
+        priority: Priority,
+        meta: dict[str, Any],
+    ) -> uuid.UUID | None:
+        if self._engine is None:
+            self._engine = create_engine(self.settings)
+        async with create_session_factory(self._engine)() as session:
+            row = (await session.execute(sa.select(JobKind).where(JobKind.name == kind))).scalar()
+            if row is None:
+                raise KindNotServed(f"no worker has declared the job kind {kind!r}", kind=kind)
+            env = outbox.kind_envelope(kind, row.version, row.queue, payload, priority=priority)
+            retries = row.options.get("max_retries", self.max_retries)
+            outbox.enqueue_envelope(
+                session,
+                env,
+                job_id=job_id,
+                tenant_id=tenant_id,
+                priority=priority,
+                max_retries=int(retries),
+                meta=meta,
+            )
+            try:
+                await session.commit()
+            except IntegrityError:
+                # The job of this tick exists: sent by another replica, or
+                # before Redis lost the tick's claim.
+                return None
             ids = outbox.pending_ids(session)
         async with self._engine.connect() as conn:
             await outbox.dispatch(conn, self.broker, ids)

@@ -72,10 +72,14 @@ class TickNotSent(FolioError):
     retryable = True
 
 
-class PeriodicTask(dramatiq.Actor[[], None]):
-    """A periodiq actor whose tick creates one maintenance job, once.
+class Periodic(dramatiq.Actor[[], None]):
+    """A periodiq actor whose tick creates one job, once: the base of
+    :class:`PeriodicTask` (maintenance) and
+    :class:`~folio_scheduler.userjobs.PeriodicJob` (a job kind's schedule),
+    which say what a tick sends (:meth:`create`).
 
-    - ``task``: the maintenance task (its message type is what is sent).
+    - ``name``: the schedule's name, in its tick keys.
+    - ``actor_name``: the periodiq actor's name (never consumed).
     - ``client``: Redis client holding the tick claims and last ticks.
     - ``sender``: creates the jobs (:class:`~folio_scheduler.sender.JobSender`).
     - ``cron``: periodiq cron spec (``periodiq.cron("* * * * *")``).
@@ -87,10 +91,15 @@ class PeriodicTask(dramatiq.Actor[[], None]):
       nothing, the next start catches up).
     """
 
+    #: Whether a schedule that never sent a tick (a new deployment, a
+    #: flushed Redis) is owed a catch-up run at start.
+    first_run_owed = True
+
     def __init__(
         self,
-        task: Task,
+        name: str,
         *,
+        actor_name: str,
         broker: dramatiq.Broker,
         client: redis.Redis,
         sender: JobSender,
@@ -99,7 +108,7 @@ class PeriodicTask(dramatiq.Actor[[], None]):
         lock_ttl_s: int,
         on_missed: Callable[[], None] | None = None,
     ) -> None:
-        self.task = task
+        self.name = name
         self.on_missed = on_missed
         self.client = client
         self.sender = sender
@@ -109,11 +118,16 @@ class PeriodicTask(dramatiq.Actor[[], None]):
         super().__init__(
             self._never_run,
             broker=broker,
-            actor_name=f"schedule.{task.message_type.actor_name}",
+            actor_name=actor_name,
             queue_name="scheduler",
             priority=0,
             options={"periodic": cron},
         )
+
+    def create(self, tick: str) -> uuid.UUID | None:
+        """Create the job of ``tick``; its id (``None``: it existed already).
+        Raises when it could not be created."""
+        raise NotImplementedError
 
     @staticmethod
     def _never_run() -> None:  # pragma: no cover - the scheduler never consumes
@@ -141,11 +155,11 @@ class PeriodicTask(dramatiq.Actor[[], None]):
         """Whether the tick due at ``due`` was never sent (nor a later one).
         Raises :class:`TickNotSent` when Redis cannot be read."""
         try:
-            last = self.client.get(last_tick_key(self.namespace, self.task.name))
+            last = self.client.get(last_tick_key(self.namespace, self.name))
         except redis.RedisError as e:
-            raise TickNotSent("Redis unreachable", task=self.task.name, error=repr(e)) from e
+            raise TickNotSent("Redis unreachable", task=self.name, error=repr(e)) from e
         if last is None:
-            return True
+            return self.first_run_owed
         last_tick = last.decode() if isinstance(last, bytes) else str(last)
         return last_tick < normalise_tick(due)
 
@@ -156,7 +170,7 @@ class PeriodicTask(dramatiq.Actor[[], None]):
         ``None`` when another replica sent it. Raises :class:`TickNotSent`
         when Redis or PostgreSQL (``attempts`` tries) is unreachable."""
         tick = normalise_tick(when)
-        name = self.task.name
+        name = self.name
         key = tick_key(self.namespace, name, tick)
         try:
             claimed = self.client.set(key, self.replica, nx=True, ex=self.lock_ttl_s)
@@ -172,15 +186,18 @@ class PeriodicTask(dramatiq.Actor[[], None]):
             # The job exists and its claim holds: a catch-up finds the claim
             # and sends nothing twice.
             log.warning("last tick not recorded", task=name, tick=tick, error=repr(e))
-        log.info("tick sent", task=name, tick=tick, job_id=str(job_id), catch_up=catch_up)
+        if job_id is None:
+            log.info("tick's job existed already", task=name, tick=tick)
+        else:
+            log.info("tick sent", task=name, tick=tick, job_id=str(job_id), catch_up=catch_up)
         return job_id
 
-    def _create_job(self, key: str, tick: str, attempts: int) -> uuid.UUID:
-        name = self.task.name
+    def _create_job(self, key: str, tick: str, attempts: int) -> uuid.UUID | None:
+        name = self.name
         attempt = 1
         while True:
             try:
-                return self.sender.send(self.task.message_type(tick=tick))
+                return self.create(tick)
             except Exception as e:
                 log.warning(
                     "tick job not created", task=name, tick=tick, attempt=attempt, error=repr(e)
@@ -193,3 +210,18 @@ class PeriodicTask(dramatiq.Actor[[], None]):
                     ) from e
             time.sleep(attempt)
             attempt += 1
+
+
+class PeriodicTask(Periodic):
+    """A maintenance task's schedule: each tick creates its message's job.
+
+    - ``task``: the maintenance task (its message type is what is sent);
+      the other arguments are :class:`Periodic`'s.
+    """
+
+    def __init__(self, task: Task, **kwargs: Any) -> None:
+        self.task = task
+        super().__init__(task.name, actor_name=f"schedule.{task.message_type.actor_name}", **kwargs)
+
+    def create(self, tick: str) -> uuid.UUID | None:
+        return self.sender.send(self.task.message_type(tick=tick))

@@ -14,6 +14,8 @@ failover. So, every few seconds, one worker of the cluster (a Redis lock):
    its hand-over), so the next reconciler pass does not re-send it again;
 2. re-sends ``queued`` jobs whose message is no longer anywhere in Redis
    (flush, failover), or whose delayed message is long overdue (stranded);
+   a delayed job (``eta``) is looked at once it is due, so one whose
+   message a flush lost runs at most one reconciler period after its time;
 3. re-sends the completion step of a parent whose completion message was
    lost;
 4. relays outbox rows that were never sent.
@@ -177,8 +179,9 @@ _QUEUED_STALE = sa.text(
       (eta IS NOT NULL
        AND eta < now() - make_interval(secs => CAST(:stranded_s AS double precision))) AS overdue
     FROM jobs
-    WHERE status = 'queued' AND sent_at IS NOT NULL
-      AND coalesce(eta, sent_at) < now() - make_interval(secs => CAST(:lost_s AS double precision))
+    WHERE status = 'queued'
+      AND sent_at < now() - make_interval(secs => CAST(:lost_s AS double precision))
+      AND coalesce(eta, sent_at) < now()
     ORDER BY coalesce(eta, sent_at) LIMIT :batch FOR UPDATE SKIP LOCKED
     """
 )
