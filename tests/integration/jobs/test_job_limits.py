@@ -112,8 +112,9 @@ async def check_rate(
     rate: str,
     total: int,
 ) -> None:
-    ports = start_workers(spawn, settings, 2, TEST_RATE_LIMIT=rate)
+    # Jobs first: the workers find a backlog as they boot.
     ids = await enqueue_limited(engine, jobs, [{"n": i} for i in range(total)])
+    ports = start_workers(spawn, settings, 2, TEST_RATE_LIMIT=rate)
     rounds = -(-total // limit)
     rows = await finished_rows(engine, ids, timeout_s=window_s * rounds + 60)
     assert_first_attempts(rows)
@@ -141,11 +142,19 @@ async def test_rate_limit_60_per_minute_across_two_processes(
 async def test_concurrency_limit_holds_across_two_processes(
     engine: AsyncEngine, jobs: Jobs, spawn: Any, settings: FolioSettings
 ) -> None:
-    ports = start_workers(spawn, settings, 2, TEST_CONCURRENCY="3")
     ids = await enqueue_limited(engine, jobs, [{"n": i, "sleep_ms": 300} for i in range(18)])
+    ports = start_workers(spawn, settings, 2, TEST_CONCURRENCY="3")
     rows = await finished_rows(engine, ids, timeout_s=90)
     assert_first_attempts(rows)
-    assert most_overlapping(rows) <= 3
+    t0 = min(r.started_at for r in rows)
+    timeline = sorted(
+        (
+            round((r.started_at - t0).total_seconds(), 3),
+            round((r.finished_at - t0).total_seconds(), 3),
+        )
+        for r in rows
+    )
+    assert most_overlapping(rows) <= 3, timeline
     assert limited_count(ports, "concurrency") > 0
 
 

@@ -223,7 +223,9 @@ class KindLimits(Middleware):
 
     # -- worker lifecycle --------------------------------------------------------------
 
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+        # Before, not after: Dramatiq starts the worker's threads between the
+        # two, and a message taken before the client exists is not limited.
         if not self._limits:
             return
         self._client = redis.Redis.from_url(self.redis_url)
