@@ -6,6 +6,8 @@ come from the environment of the worker process that declares it
 (``TEST_RATE_LIMIT``, ``TEST_CONCURRENCY``). Its payload may ask it to
 sleep; it returns the payload's ``n``. :func:`enqueue_limited` creates its
 jobs through the outbox, as the API does for a job of any kind.
+``test.capped`` is a kind declared with the SDK (``@job``), with a
+concurrency limit.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from datetime import datetime
 from typing import Any
 
 import dramatiq
+import msgspec
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_shared.broker import create_broker
 from folio_shared.db.engine import create_session_factory
 from folio_shared.jobs import Jobs, outbox
+from folio_shared.kinds import JobContext, job
 from folio_shared.messages import Priority, physical_queue_names
 from folio_shared.settings import FolioSettings
 
@@ -93,3 +97,16 @@ async def sending_jobs(engine: AsyncEngine, settings: FolioSettings) -> AsyncIte
     finally:
         await client.aclose()
         broker.close()
+
+
+class Capped(msgspec.Struct, frozen=True):
+    n: int
+    sleep_ms: int = 200
+
+
+@job("test.capped", queue="capped", payload=Capped, concurrency=2)
+async def capped(ctx: JobContext, p: Capped) -> dict[str, int]:
+    """A kind declared with the SDK, at most two running at once."""
+    await ctx.progress(0.5, stage="napping")
+    await asyncio.sleep(p.sleep_ms / 1000)
+    return {"n": p.n}

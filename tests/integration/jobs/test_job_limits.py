@@ -13,18 +13,30 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
+import dramatiq
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from support.jobs import wait_for
-from support.limited import KIND, QUEUES, declare_limited, enqueue_limited, sending_jobs
+from support.limited import (
+    KIND,
+    QUEUES,
+    Capped,
+    capped,
+    declare_limited,
+    enqueue_limited,
+    sending_jobs,
+)
 from support.metrics import scrape, value
-from support.workers import free_port
+from support.workers import free_port, tune
 
 from folio_shared.broker import create_broker
+from folio_shared.db.engine import create_session_factory
 from folio_shared.db.models import Job
 from folio_shared.errors import ConfigurationError
-from folio_shared.jobs import Jobs
+from folio_shared.jobs import Jobs, outbox
+from folio_shared.jobs.middleware import JobTracking
+from folio_shared.kinds.record import KindWorkers
 from folio_shared.settings import FolioSettings
 
 pytestmark = pytest.mark.integration
@@ -167,3 +179,30 @@ def test_invalid_limits_fail_where_the_kind_is_declared(settings: FolioSettings)
             declare_limited(broker, concurrency=-1)
     finally:
         broker.close()
+
+
+async def test_a_kind_declared_with_the_sdk_keeps_its_concurrency(
+    engine: AsyncEngine, jobs: Jobs, settings: FolioSettings
+) -> None:
+    # The SDK binds kinds while the worker boots, after the limits
+    # middleware has booted: the limit must hold all the same.
+    broker = create_broker(settings)
+    broker.add_middleware(KindWorkers([capped]), before=JobTracking)
+    tune(broker, metrics_port=free_port())
+    broker.emit_after("process_boot")
+    worker = dramatiq.Worker(broker, worker_threads=8, worker_timeout=100)
+    worker.start()
+    try:
+        ids = []
+        async with create_session_factory(engine)() as session:
+            for n in range(10):
+                job = outbox.enqueue_envelope(session, capped.envelope(Capped(n=n)))
+                ids.append(job.id)
+            await session.commit()
+        await jobs.dispatch(ids)
+        rows = await finished_rows(engine, ids, timeout_s=60)
+    finally:
+        worker.stop(timeout=10_000)
+        broker.close()
+    assert_first_attempts(rows)
+    assert most_overlapping(rows) <= 2

@@ -226,8 +226,8 @@ class KindLimits(Middleware):
     def before_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
         # Before, not after: Dramatiq starts the worker's threads between the
         # two, and a message taken before the client exists is not limited.
-        if not self._limits:
-            return
+        # Opened even when no actor has limits yet: a later middleware's
+        # before_worker_boot may declare actors (the SDK's KindWorkers).
         self._client = redis.Redis.from_url(self.redis_url)
         self._scripts = {
             "rate": self._client.register_script(_RATE_SCRIPT),

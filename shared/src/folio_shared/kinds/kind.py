@@ -43,14 +43,12 @@ from folio_shared.errors import (
     UnsupportedMessageVersion,
 )
 from folio_shared.jobs.family import WAITING
+from folio_shared.jobs.limits import InvalidLimit, parse_rate
 from folio_shared.jobs.outbox import kind_envelope
 from folio_shared.messages import TAG_FIELD, Priority, check_queue_name, split_tag
 
 #: A kind's name: dotted, lower case, at least two parts (``audio.analyze``).
 KIND_NAME = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+$")
-
-#: A rate limit: ``<count>/<unit>`` with unit ``s``, ``m`` or ``h`` (``"120/m"``).
-RATE_LIMIT = re.compile(r"^[1-9][0-9]*/[smh]$")
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,8 @@ class KindOptions:
       row's, 3);
     - ``min_backoff_ms`` / ``max_backoff_ms``: exponential backoff bounds;
     - ``time_limit_ms``: per attempt (default ``FOLIO_JOBS_DOCUMENT_TIME_LIMIT_MS``);
-    - ``rate_limit``: most starts per period across all workers, ``"120/m"``;
+    - ``rate_limit``: most starts in any window across all workers, ``"120/m"``
+      (``N/s``, ``N/m``, ``N/h``, or ``N/10s``: see :mod:`folio_shared.jobs.limits`);
     - ``concurrency``: most jobs of the kind running at once across all workers;
     - ``priority``: the priority a job gets when its sender names none.
 
@@ -83,10 +82,11 @@ class KindOptions:
             value = getattr(self, option)
             if value is not None and (not isinstance(value, int) or value < 0):
                 raise ConfigurationError(f"kind {name}: {option} must be an int >= 0", kind=name)
-        if self.rate_limit is not None and not RATE_LIMIT.match(self.rate_limit):
-            raise ConfigurationError(
-                f"kind {name}: rate_limit {self.rate_limit!r} is not '<count>/<s|m|h>'", kind=name
-            )
+        if self.rate_limit is not None:
+            try:
+                parse_rate(self.rate_limit)
+            except InvalidLimit as e:
+                raise ConfigurationError(f"kind {name}: {e}", kind=name) from e
         if self.concurrency is not None and (
             not isinstance(self.concurrency, int) or self.concurrency < 1
         ):
