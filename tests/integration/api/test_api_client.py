@@ -14,19 +14,21 @@ import pytest
 import sqlalchemy as sa
 from apikit import TenantKey, api_settings, make_tenant, pdf_bytes, text_bytes
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from support.jobs import finish_as_worker
 from support.live_server import LiveServer, serve
+from support.plain_kinds import DONE, WORK, record_kinds
 
 from folio_client import (
     AsyncFolio,
     FileRejected,
     Folio,
+    Forbidden,
     InvalidRequest,
     NotFound,
     Unauthorized,
 )
-from folio_shared.db.engine import create_session_factory
+from folio_shared.db.engine import async_database_url, create_session_factory
 from folio_shared.db.models import Document
 from folio_shared.jobs import events
 from folio_worker_docs.chunks_store import replace_document_chunks
@@ -188,3 +190,38 @@ async def test_async_client_search_groups_by_document_or_chunk(
         hits = await folio.search("sediment boiler tank", mode="keyword", group="chunk")
         assert hits[0].text == TEXTS["boiler.txt"]
         assert hits[0].raw["chunk_index"] == 0
+
+
+def test_sync_client_submits_jobs_batches_and_reads_kinds_and_stats(
+    live: LiveServer, hana: TenantKey
+) -> None:
+    asyncio.run(_record_kinds(live))
+    with Folio(live.base_url, hana.key) as folio:
+        assert WORK in {k["name"] for k in folio.job_types()}
+        job = folio.submit(WORK, {"key": "c"}, priority="high", metadata={"via": "client"})
+        assert (job.status, job.raw["actor"], job.raw["metadata"]) == (
+            "queued",
+            WORK,
+            {"via": "client"},
+        )
+        with pytest.raises(InvalidRequest) as invalid:
+            folio.submit(WORK, {"key": 1})
+        assert invalid.value.code == "invalid_payload"
+        assert invalid.value.problem["errors"][0]["key"] == "payload.key"
+        with pytest.raises(Forbidden):
+            folio.submit(WORK, {"key": "c"}, priority="critical")
+        batch = folio.create_batch(
+            [{"type": WORK, "payload": {"key": "c"}}] * 3,
+            on_complete={"type": DONE, "payload": {"key": "c"}},
+        )
+        assert folio.batch(batch["id"])["total"] == 3
+        [stats] = folio.job_stats(kind=WORK)
+        assert stats["counts"]["queued"] >= 4
+
+
+async def _record_kinds(live: LiveServer) -> None:
+    engine = create_async_engine(async_database_url(live.settings.database.url))
+    try:
+        await record_kinds(engine)
+    finally:
+        await engine.dispose()

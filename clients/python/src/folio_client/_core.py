@@ -48,6 +48,13 @@ def clean_params(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
 
+def job_body(kind: str, payload: dict[str, Any] | None, options: dict[str, Any]) -> dict[str, Any]:
+    """The body of ``POST /v1/jobs`` (and of a batch member): ``type``,
+    ``payload`` and the options given (``priority``, ``delay_ms``,
+    ``run_at``, ``metadata``, ``max_retries``)."""
+    return clean_params({"type": kind, "payload": payload or {}, **options})
+
+
 def checked(response: httpx.Response) -> Any:
     """The JSON of a successful answer; a typed error otherwise."""
     if response.status_code >= 400:

@@ -26,7 +26,8 @@ class FolioApiError(FolioClientError):
 
 
 class InvalidRequest(FolioApiError):
-    """400: the request is invalid (``detail`` names the field)."""
+    """400 or 422: the request is invalid (``detail`` names the field; for
+    a job's payload, ``problem["errors"]`` lists each field)."""
 
 
 class Unauthorized(FolioApiError):
@@ -34,7 +35,8 @@ class Unauthorized(FolioApiError):
 
 
 class Forbidden(FolioApiError):
-    """403: the key is of the wrong kind for this route."""
+    """403: the key is of the wrong kind for this route, or the tenant may
+    not do this (a job kind or a priority above its maximum)."""
 
 
 class NotFound(FolioApiError):
@@ -75,6 +77,7 @@ _BY_STATUS: dict[int, type[FolioApiError]] = {
     409: Conflict,
     413: FileRejected,
     415: FileRejected,
+    422: InvalidRequest,
 }
 
 

@@ -12,7 +12,7 @@ TERMINAL_STATUSES = frozenset({"succeeded", "failed", "dead", "cancelled"})
 @dataclass(frozen=True)
 class Job:
     """A job: ``status``, progress (``stage``, ``progress`` percent,
-    ``units_done`` of ``units_total``), ``error`` and the raw JSON."""
+    ``units_done`` of ``units_total``), ``error``, ``result`` and the raw JSON."""
 
     id: str
     status: str
@@ -23,6 +23,7 @@ class Job:
     units_total: int | None = None
     attempts: int = 0
     error: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -41,6 +42,7 @@ class Job:
             units_total=data.get("units_total"),
             attempts=int(data.get("attempts") or 0),
             error=data.get("error"),
+            result=data.get("result"),
             raw=data,
         )
 

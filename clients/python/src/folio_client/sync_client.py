@@ -18,6 +18,7 @@ from folio_client._core import (
     file_part,
     headers_for,
     hit_items,
+    job_body,
     metadata_form,
     upload_params,
 )
@@ -153,6 +154,43 @@ class Folio:
         params = clean_params({"q": query, "k": k, **options})
         data = self._call("GET", "/v1/search", params=params)
         return [SearchHit.from_json(hit) for hit in hit_items(data)]
+
+    def submit(self, kind: str, payload: dict[str, Any] | None = None, **options: Any) -> Job:
+        """Run a job of a declared kind (``POST /v1/jobs``); ``options``:
+        ``priority``, ``delay_ms`` or ``run_at``, ``metadata``, ``max_retries``."""
+        return Job.from_json(self._call("POST", "/v1/jobs", json=job_body(kind, payload, options)))
+
+    def create_batch(
+        self,
+        jobs: list[dict[str, Any]],
+        *,
+        on_complete: dict[str, Any] | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Run ``jobs`` (each ``{"type", "payload", ...}``) as one batch, with
+        an optional completion job (``POST /v1/batches``); the batch's JSON."""
+        body = clean_params({"jobs": jobs, "on_complete": on_complete, "metadata": metadata})
+        batch: dict[str, Any] = self._call("POST", "/v1/batches", json=body)
+        return batch
+
+    def batch(self, batch_id: str) -> dict[str, Any]:
+        """A batch's state, counts and progress (``GET /v1/batches/{id}``)."""
+        batch: dict[str, Any] = self._call("GET", f"/v1/batches/{batch_id}")
+        return batch
+
+    def job_types(self) -> list[dict[str, Any]]:
+        """The job kinds the caller may submit (``GET /v1/job-types``)."""
+        kinds: list[dict[str, Any]] = (self._call("GET", "/v1/job-types"))["items"]
+        return kinds
+
+    def job_stats(
+        self, *, kind: str | None = None, since: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Per-kind figures (``GET /v1/jobs/stats``): counts, throughput,
+        queue wait and run time p50/p95, failure rate."""
+        params = clean_params({"type": kind, "since": since})
+        stats: list[dict[str, Any]] = (self._call("GET", "/v1/jobs/stats", params=params))["kinds"]
+        return stats
 
     def job(self, job_id: str) -> Job:
         return Job.from_json(self._call("GET", f"/v1/jobs/{job_id}"))
