@@ -18,7 +18,7 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from folio_shared.db.models import Job, JobKind, JobKindWorker, Tenant
+from folio_shared.db.models import Job, JobEvent, JobKind, JobKindWorker, Tenant
 from folio_shared.settings import FolioSettings
 
 pytestmark = pytest.mark.integration
@@ -319,3 +319,29 @@ async def test_list_filters_timeline_and_operator_view(
         json={"type": kind, "payload": {"key": "k", "width": 1}, "priority": "critical"},
     )
     assert r.status_code == 202, r.text
+
+
+async def test_tenants_read_a_safe_error_and_operators_the_full_one(
+    client: Client, alice: TenantKey, kind: str, operator_key: str, engine: AsyncEngine
+) -> None:
+    r = await client.post(
+        "/v1/jobs", headers=alice.headers, json={"type": kind, "payload": {"key": "k", "width": 1}}
+    )
+    job_id = uuid.UUID(r.json()["id"])
+    secret = "could not connect to server 10.1.2.3: password authentication failed"
+    error = {"error_type": "OperationalError", "error_message": secret, "cause": "error"}
+    async with engine.begin() as conn:
+        await conn.execute(sa.update(Job).where(Job.id == job_id).values(status="dead", **error))
+        await conn.execute(
+            sa.insert(JobEvent).values(job_id=job_id, kind="state", status="dead", data=error)
+        )
+    mine = (await client.get(f"/v1/jobs/{job_id}", headers=alice.headers)).json()
+    assert mine["error"]["type"] == "OperationalError"
+    assert secret not in str(mine)
+    assert mine["timeline"][-1]["data"]["error_message"] == mine["error"]["message"]
+    listed = await client.get(f"/v1/jobs?type={kind}&state=dead", headers=alice.headers)
+    assert secret not in listed.text
+    ops = {"Authorization": f"Bearer {operator_key}"}
+    full = (await client.get(f"/v1/jobs/{job_id}", headers=ops)).json()
+    assert full["error"]["message"] == secret
+    assert full["timeline"][-1]["data"]["error_message"] == secret

@@ -60,7 +60,7 @@ class JobsController(Controller):
         self, state: State, principal: NamedDependency[Principal], data: JSONBody[JobCreate]
     ) -> JobOut:
         job = await submit.submit(get_resources(state), principal.tenant_id, data)
-        return job_out(job)
+        return job_out(job, full_errors=principal.is_operator)
 
     @get(
         "/",
@@ -154,7 +154,8 @@ class JobsController(Controller):
     ) -> JobOut:
         jobs = get_resources(state).jobs
         assert jobs is not None
-        return job_out(await jobs.cancel(job_id, tenant_id=principal.tenant_id))
+        job = await jobs.cancel(job_id, tenant_id=principal.tenant_id)
+        return job_out(job, full_errors=principal.is_operator)
 
     @post(
         "/{job_id:uuid}/retry",
@@ -167,7 +168,8 @@ class JobsController(Controller):
     ) -> JobOut:
         jobs = get_resources(state).jobs
         assert jobs is not None
-        return job_out(await jobs.retry(job_id, tenant_id=principal.tenant_id))
+        job = await jobs.retry(job_id, tenant_id=principal.tenant_id)
+        return job_out(job, full_errors=principal.is_operator)
 
     @get(
         "/{job_id:uuid}/events",

@@ -107,11 +107,26 @@ class JobError(msgspec.Struct, frozen=True, kw_only=True):
 
 class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     """One state change of a job (``job_events``): ``status``, when
-    (``at``), and what the engine recorded with it (attempt, cause, error)."""
+    (``at``), and what the engine recorded with it (attempt, cause, error;
+    for tenants, an error's text is the sentence :class:`JobError` gives)."""
 
     status: str
     at: datetime
     data: dict[str, Any]
+
+
+def timeline_entry(
+    status: str, at: datetime, data: dict[str, Any], *, full_errors: bool = False
+) -> TimelineEntry:
+    """A ``job_events`` row on the wire (see :class:`TimelineEntry`)."""
+    if not full_errors and data.get("error_message") is not None:
+        data = {
+            **data,
+            "error_message": tenant_message(
+                status, data.get("cause"), data.get("error_type"), data["error_message"]
+            ),
+        }
+    return TimelineEntry(status=status, at=at, data=data)
 
 
 class JobOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -170,15 +185,20 @@ def job_ref(job: JobFields) -> JobRef:
     return JobRef(job_id=job.id, status=str(job.status), links=job_links(job.id, job.document_id))
 
 
-def job_out(job: JobFields, *, timeline: list[TimelineEntry] | None = None) -> JobOut:
+def job_out(
+    job: JobFields, *, timeline: list[TimelineEntry] | None = None, full_errors: bool = False
+) -> JobOut:
     """``job`` on the wire; the job-kind columns (metadata, batch, due
     time) are read when the row has them (the queueing fast path's rows
-    do not)."""
+    do not). ``full_errors`` (operators): the error's own text, not the
+    tenant's sentence."""
+    message = (
+        job.error_message
+        if full_errors
+        else tenant_message(job.status, job.cause, job.error_type, job.error_message)
+    )
     error = (
-        JobError(
-            type=job.error_type,
-            message=tenant_message(job.status, job.cause, job.error_type, job.error_message),
-        )
+        JobError(type=job.error_type, message=message)
         if job.error_type or job.error_message
         else None
     )

@@ -1,7 +1,9 @@
 """Reading jobs: the list (filtered, paged), one job with its timeline.
 
 Single-job operations (cancel, retry) use :class:`folio_shared.jobs.Jobs`.
-A ``tenant_id`` of ``None`` (an operator key) reads every tenant's jobs.
+A ``tenant_id`` of ``None`` (an operator key) reads every tenant's jobs,
+with their errors' full text (tenants read
+:func:`~folio_shared.jobs.public_errors.tenant_message`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from folio_api.domain.jobs.schemas import JobOut, JobPage, TimelineEntry, job_out
+from folio_api.domain.jobs.schemas import JobOut, JobPage, job_out, timeline_entry
 from folio_api.pagination import after_cursor, encode_cursor
 from folio_api.resources import Resources
 from folio_shared.db.enums import JobStatus
@@ -86,7 +88,7 @@ async def list_jobs(
         rows = list(await session.scalars(query))
     page = rows[:limit]
     return JobPage(
-        items=[job_out(j) for j in page],
+        items=[job_out(j, full_errors=tenant_id is None) for j in page],
         next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None,
     )
 
@@ -105,8 +107,9 @@ async def job_detail(
             .where(JobEvent.job_id == job_id, JobEvent.kind == "state")
             .order_by(JobEvent.id)
         )
+        operator = tenant_id is None
         timeline = [
-            TimelineEntry(status=str(status), at=at, data=data or {})
+            timeline_entry(str(status), at, data or {}, full_errors=operator)
             for status, at, data in events.all()
         ]
-    return job_out(job, timeline=timeline)
+    return job_out(job, timeline=timeline, full_errors=operator)
