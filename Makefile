@@ -14,6 +14,9 @@ STAMP := $(VENV)/.folio-installed
 # Installable parts (editable), in dependency order.
 PARTS := shared services/api services/worker-docs services/worker-ocr services/scheduler clients/cli tools/devstack clients/python
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PARTS))
+# Example job kinds (their own packages), installed beside Folio: make dev
+# runs a worker for the kinds they offer (the folio.jobs entry points).
+EXAMPLES := examples/audio-analysis
 # Source trees checked by mypy (those that hold Python files yet).
 TYPED_SRC := $(foreach part,$(PARTS),$(if $(shell find $(part)/src -name '*.py' -print -quit 2>/dev/null),$(part)/src))
 # Packages the lock file leaves out: the embedding stack (torch & friends) is
@@ -33,7 +36,7 @@ help: ## Show this help
 .PHONY: venv
 venv: $(STAMP) ## Create .venv and install Folio (editable) + dev tools; reruns when a pyproject or the lock changes
 
-$(STAMP): $(PYPROJECTS) requirements/constraints.txt requirements/dev.txt
+$(STAMP): $(PYPROJECTS) $(addsuffix /pyproject.toml,$(EXAMPLES)) requirements/constraints.txt requirements/dev.txt
 	@# tesserocr compiles against Tesseract's headers: install the dev set's
 	@# system packages first (as root), or say the one command to run.
 	@scripts/install-system-deps.sh dev
@@ -41,7 +44,7 @@ $(STAMP): $(PYPROJECTS) requirements/constraints.txt requirements/dev.txt
 	@# CPU PyTorch first, by exact version: any other spec pulls GPU wheels.
 	$(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt \
-		--no-binary tesserocr $(addprefix -e ,$(PARTS)) -r requirements/dev.txt
+		--no-binary tesserocr $(addprefix -e ,$(PARTS) $(EXAMPLES)) -r requirements/dev.txt
 	@touch $@
 
 .PHONY: system-deps

@@ -2,7 +2,8 @@
 # Folio's system packages (Debian/Ubuntu), in sets:
 #   dev    what `make dev` runs on: Redis, Tesseract with the English,
 #          Portuguese and orientation data, the headers tesserocr builds
-#          against, libmagic, a font
+#          against, libmagic, a font, libsndfile (the audio example's
+#          soundfile loads it)
 #   test   dev + prometheus (promtool checks the alert rules)
 #   bench  dev + wrk (the API benchmark)
 #   all    every set (the default)
@@ -29,6 +30,7 @@ DEV_PACKAGES=(
   pkg-config
   libmagic1
   fonts-dejavu-core
+  libsndfile1
 )
 TEST_PACKAGES=(prometheus)
 BENCH_PACKAGES=(wrk)

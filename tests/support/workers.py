@@ -10,8 +10,9 @@ tests (metrics on a private port, fast pause polling and heartbeats).
 
 from __future__ import annotations
 
+import contextlib
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,9 @@ import dramatiq
 
 from folio_devstack.workers import WorkerProcess, worker_env
 from folio_shared.broker import create_broker
+from folio_shared.jobs.middleware import JobTracking
+from folio_shared.kinds import Kind
+from folio_shared.kinds.record import KindWorkers
 from folio_shared.messages import Queue, physical_queue_names
 from folio_shared.ops.pause import QueuePause
 from folio_shared.ops.workers import WorkerRegistry
@@ -119,3 +123,24 @@ def start_process(
     ``--worker-shutdown-timeout``; 10 s, not Dramatiq's 10 minutes)."""
     argv = worker_argv(module, queues, threads=threads, shutdown_ms=shutdown_ms)
     return WorkerProcess(argv, worker_env(settings, python_path=[TESTS_DIR], **env), log)
+
+
+@contextlib.contextmanager
+def kind_worker(
+    settings: FolioSettings, kinds: Sequence[Kind], *, threads: int = 8, heartbeat_s: float = 0.2
+) -> Iterator[dramatiq.Broker]:
+    """A worker serving ``kinds`` (declared with the SDK) in this process,
+    on Folio's full stack, as ``folio worker start --jobs`` runs them;
+    yields its broker, and stops it and drops its namespace afterwards."""
+    broker = create_broker(settings)
+    broker.add_middleware(KindWorkers(kinds, heartbeat_s=heartbeat_s), before=JobTracking)
+    tune(broker, metrics_port=free_port())
+    broker.emit_after("process_boot")
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
+    worker.start()
+    try:
+        yield broker
+    finally:
+        worker.stop(timeout=10_000)
+        broker.close()
+        drop_namespace(settings.redis.url, settings.broker.namespace)

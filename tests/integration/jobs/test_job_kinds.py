@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from support import kinds as k
 from support.jobs import at_least, counter, drop_namespace, state_history, wait_for, wait_status
 from support.workers import TESTS_DIR, free_port, tune
+from support.workers import kind_worker as serving
 
 from folio_devstack.workers import worker_env
 from folio_shared.broker import create_broker
@@ -43,16 +44,8 @@ KINDS = [k.nap, k.add, k.split, k.part, k.merge, k.copy]
 
 @pytest.fixture
 def kind_worker(settings: FolioSettings) -> Iterator[dramatiq.Broker]:
-    broker = create_broker(settings)
-    broker.add_middleware(KindWorkers(KINDS, heartbeat_s=0.2), before=JobTracking)
-    tune(broker, metrics_port=free_port())
-    broker.emit_after("process_boot")
-    worker = dramatiq.Worker(broker, worker_threads=8, worker_timeout=100)
-    worker.start()
-    yield broker
-    worker.stop(timeout=10_000)
-    broker.close()
-    drop_namespace(settings.redis.url, settings.broker.namespace)
+    with serving(settings, KINDS) as broker:
+        yield broker
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-import dramatiq
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -28,15 +27,13 @@ from support.limited import (
     sending_jobs,
 )
 from support.metrics import scrape, value
-from support.workers import free_port, tune
+from support.workers import free_port, kind_worker
 
 from folio_shared.broker import create_broker
 from folio_shared.db.engine import create_session_factory
 from folio_shared.db.models import Job
 from folio_shared.errors import ConfigurationError
 from folio_shared.jobs import Jobs, outbox
-from folio_shared.jobs.middleware import JobTracking
-from folio_shared.kinds.record import KindWorkers
 from folio_shared.settings import FolioSettings
 
 pytestmark = pytest.mark.integration
@@ -186,13 +183,7 @@ async def test_a_kind_declared_with_the_sdk_keeps_its_concurrency(
 ) -> None:
     # The SDK binds kinds while the worker boots, after the limits
     # middleware has booted: the limit must hold all the same.
-    broker = create_broker(settings)
-    broker.add_middleware(KindWorkers([capped]), before=JobTracking)
-    tune(broker, metrics_port=free_port())
-    broker.emit_after("process_boot")
-    worker = dramatiq.Worker(broker, worker_threads=8, worker_timeout=100)
-    worker.start()
-    try:
+    with kind_worker(settings, [capped]):
         ids = []
         async with create_session_factory(engine)() as session:
             for n in range(10):
@@ -201,8 +192,5 @@ async def test_a_kind_declared_with_the_sdk_keeps_its_concurrency(
             await session.commit()
         await jobs.dispatch(ids)
         rows = await finished_rows(engine, ids, timeout_s=60)
-    finally:
-        worker.stop(timeout=10_000)
-        broker.close()
     assert_first_attempts(rows)
     assert most_overlapping(rows) <= 2

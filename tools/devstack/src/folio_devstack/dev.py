@@ -15,10 +15,12 @@ is reused by the next run:
   development default; server logs in ``.folio/logs``;
 - the services ``folio-api``, ``folio-worker-docs``, ``folio-worker-ocr`` and
   ``folio-scheduler`` (those installed; a missing one is reported and
-  skipped), their output merged into this terminal as ``api | ...`` lines;
+  skipped), and ``folio worker start jobs`` for the job kinds installed packages
+  offer (the examples', e.g. ``audio.analyze``), their output merged into
+  this terminal as ``api | ...`` lines;
 - each service's metrics on a port of its own (one host, unlike pods):
   worker-docs on ``FOLIO_METRICS_PORT`` (default 9191), worker-ocr on the
-  next port (9192), the API on the one after (9193).
+  next port (9192), the API on the one after (9193), worker-jobs on 9194.
 
 Ctrl-C or SIGTERM stops the services (SIGTERM, SIGKILL after
 ``STOP_TIMEOUT_S``), then PostgreSQL and Redis. A second Ctrl-C kills at
@@ -47,6 +49,7 @@ from folio_devstack.logmux import LogMux
 from folio_devstack.ports import port_accepts, port_is_free
 from folio_devstack.process import die_with_parent
 from folio_devstack.servers import PostgresServer, RedisServer
+from folio_shared.kinds.load import entry_point_modules
 from folio_shared.settings import FolioSettings, get_settings
 
 #: (log prefix, console script), in start order.
@@ -56,8 +59,16 @@ SERVICES = (
     ("worker-ocr", "folio-worker-ocr"),
     ("scheduler", "folio-scheduler"),
 )
+#: The worker of job kinds that installed packages offer through the
+#: ``folio.jobs`` entry-point group (``make venv`` installs the examples'):
+#: started only when there is one.
+JOBS_WORKER: tuple[str, str, tuple[str, ...]] = (
+    "worker-jobs",
+    "folio",
+    ("worker", "start", "jobs"),
+)
 #: Services serving their own metrics port, in the order their ports are given.
-METRICS_SERVICES = ("worker-docs", "worker-ocr", "api")
+METRICS_SERVICES = ("worker-docs", "worker-ocr", "api", "worker-jobs")
 #: How long services get to stop after SIGTERM before SIGKILL, in seconds.
 STOP_TIMEOUT_S = 30.0
 DEMO_TENANT = "demo"
@@ -216,13 +227,18 @@ def demo_key(mux: LogMux, plan: DevPlan, env: dict[str, str]) -> str | None:
 
 def start_services(mux: LogMux, plan: DevPlan, env: dict[str, str]) -> list[Service]:
     services: list[Service] = []
-    for name, script in SERVICES:
+    wanted = [(name, script, ()) for name, script in SERVICES]
+    if entry_point_modules():
+        wanted.append(JOBS_WORKER)
+    else:
+        mux.say("dev", "no package offers job kinds (folio.jobs): worker-jobs is not started")
+    for name, script, args in wanted:
         path = script_path(script)
         if path is None:
             mux.say("dev", f"!! {script} is not installed: {name} is NOT running")
             continue
         proc = subprocess.Popen(
-            [str(path)],
+            [str(path), *args],
             env=plan.service_environment(env, name),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

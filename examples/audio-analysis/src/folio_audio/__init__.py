@@ -1,0 +1,1 @@
+"""An example job kind: ``audio.analyze`` measures an uploaded WAV or FLAC file."""

@@ -1,0 +1,165 @@
+"""The ``audio.analyze`` example kind (examples/audio-analysis) run by a
+real worker on real Redis, PostgreSQL and storage: its numbers against
+numpy's, progress while it decodes, cancel at the next progress, and a
+failed job retried after its file was fixed."""
+
+from __future__ import annotations
+
+import io
+import math
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import dramatiq
+import numpy as np
+import pytest
+import redis.asyncio as aioredis
+import soundfile
+from folio_audio.jobs import AnalyzeAudio, analyze
+from sqlalchemy.ext.asyncio import AsyncEngine
+from support.jobs import state_history, wait_for, wait_status
+from support.workers import kind_worker
+
+from folio_shared.db.engine import create_session_factory
+from folio_shared.jobs import Jobs, outbox
+from folio_shared.settings import FolioSettings
+from folio_shared.storage import create_storage
+
+RATE = 8_000
+
+
+@pytest.fixture
+def audio_worker(settings: FolioSettings) -> Iterator[dramatiq.Broker]:
+    with kind_worker(settings, [analyze], threads=4) as broker:
+        yield broker
+
+
+@pytest.fixture
+async def jobs(
+    engine: AsyncEngine, audio_worker: dramatiq.Broker, settings: FolioSettings
+) -> AsyncIterator[Jobs]:
+    client = aioredis.Redis.from_url(settings.redis.url)
+    yield Jobs(engine, audio_worker, client)
+    await client.aclose()
+
+
+def signal(seconds: float, channels: int = 2) -> np.ndarray[Any, Any]:
+    """1 s of silence, then a 440 Hz tone at half scale, then quiet noise;
+    quantised to 16 bits as the file stores it."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    mono = np.where(t < 1.0, 0.0, 0.5 * np.sin(2 * np.pi * 440 * t))
+    mono[t >= seconds - 0.5] = 0.01 * np.random.default_rng(7).standard_normal(
+        int((t >= seconds - 0.5).sum())
+    )
+    data = np.stack([mono * (1 - 0.5 * c) for c in range(channels)], axis=1)
+    return np.round(data * 32767).astype(np.int16)
+
+
+def encode(samples: np.ndarray[Any, Any], fmt: str) -> bytes:
+    out = io.BytesIO()
+    soundfile.write(out, samples, RATE, format=fmt, subtype="PCM_16")
+    return out.getvalue()
+
+
+def db(v: float) -> float:
+    return 20 * math.log10(v) if v > 0 else -120.0
+
+
+def expected(samples: np.ndarray[Any, Any]) -> dict[str, Any]:
+    """The measures, computed here with numpy on the whole signal."""
+    x = samples.astype(np.float64) / 32768
+    frame = RATE // 100
+    whole = len(x) // frame * frame
+    frames = x[:whole].reshape(-1, frame * x.shape[1])
+    frame_rms = np.sqrt((frames**2).mean(axis=1))
+    seconds = [
+        round(db(float(np.sqrt((x[i : i + RATE] ** 2).mean()))), 2) for i in range(0, len(x), RATE)
+    ]
+    return {
+        "duration_s": len(x) / RATE,
+        "sample_rate": RATE,
+        "channels": x.shape[1],
+        "rms_dbfs": round(db(float(np.sqrt((x**2).mean()))), 2),
+        "peak": round(float(np.abs(x).max()), 6),
+        "silence_ratio": round(float((frame_rms < 10 ** (-60 / 20)).mean()), 4),
+        "loudness_per_second_dbfs": seconds,
+    }
+
+
+async def put(settings: FolioSettings, key: str, data: bytes) -> None:
+    storage = create_storage(settings)
+    await storage.put_bytes(key, data, content_type="application/octet-stream")
+
+
+async def submit(jobs: Jobs, key: str, block_s: float = 1.0) -> uuid.UUID:
+    env = analyze.envelope(AnalyzeAudio(storage_key=key, block_s=block_s))
+    async with create_session_factory(jobs.engine)() as session:
+        job = outbox.enqueue_envelope(session, env)
+        await session.commit()
+        ids = outbox.pending_ids(session)
+    await jobs.dispatch(ids)
+    return job.id
+
+
+@pytest.mark.parametrize("fmt", ["WAV", "FLAC"])
+async def test_the_report_matches_numpy(jobs: Jobs, settings: FolioSettings, fmt: str) -> None:
+    samples = signal(3.5)
+    key = f"audio/{uuid.uuid4()}.{fmt.lower()}"
+    await put(settings, key, encode(samples, fmt))
+    job_id = await submit(jobs, key)
+    done = await wait_status(jobs, job_id, "succeeded", timeout_s=60)
+    report = done.result
+    assert report is not None
+    want = expected(samples)
+    assert report["format"] == fmt
+    for name in ("duration_s", "sample_rate", "channels", "rms_dbfs", "peak", "silence_ratio"):
+        assert report[name] == pytest.approx(want[name], abs=0.01), name
+    assert report["loudness_per_second_dbfs"] == pytest.approx(
+        want["loudness_per_second_dbfs"], abs=0.01
+    )
+    # 1 s of 3.5 s is digital silence (and none of the rest)
+    assert report["silence_ratio"] == pytest.approx(1 / 3.5, abs=0.01)
+    assert report["loudness_per_second_dbfs"][0] == -120.0
+    # It reported its decoding (the engine sends at most a few events a second)
+    events = await jobs.events(job_id)
+    assert any(e.type == "progress" and e.data.get("stage") == "decode" for e in events)
+
+
+async def test_a_long_file_stops_at_its_next_progress_when_cancelled(
+    jobs: Jobs, settings: FolioSettings, engine: AsyncEngine
+) -> None:
+    key = f"audio/{uuid.uuid4()}.wav"
+    await put(settings, key, encode(signal(600.0, channels=1), "WAV"))
+    # 10 ms blocks: 60,000 decode steps, each ending at a progress call
+    job_id = await submit(jobs, key, block_s=0.01)
+
+    async def decoding() -> bool:
+        job = await jobs.get(job_id)
+        return job.stage == "decode"
+
+    await wait_for(decoding, timeout_s=60, what="decoding under way")
+    await jobs.cancel(job_id)
+    done = await wait_status(jobs, job_id, "cancelled", "succeeded", timeout_s=60)
+    assert str(done.status) == "cancelled"
+    assert done.result is None
+    assert done.progress < 100
+    assert "cancelled" in await state_history(engine, job_id)
+
+
+async def test_an_unreadable_file_fails_and_its_retry_succeeds_once_fixed(
+    jobs: Jobs, settings: FolioSettings
+) -> None:
+    key = f"audio/{uuid.uuid4()}.wav"
+    await put(settings, key, b"this is not audio")
+    job_id = await submit(jobs, key)
+    failed = await wait_status(jobs, job_id, "failed", timeout_s=60)
+    assert failed.attempts == 1  # a permanent error: no retry
+    assert failed.error_type == "UnreadableAudio"
+    assert "not a readable audio file" in (failed.error_message or "")
+    # The client uploads the right file and retries the job
+    await put(settings, key, encode(signal(2.0), "WAV"))
+    await jobs.retry(job_id)
+    done = await wait_status(jobs, job_id, "succeeded", timeout_s=60)
+    assert done.result is not None
+    assert done.result["duration_s"] == pytest.approx(2.0)
