@@ -227,7 +227,7 @@ def demo_key(mux: LogMux, plan: DevPlan, env: dict[str, str]) -> str | None:
 
 def start_services(mux: LogMux, plan: DevPlan, env: dict[str, str]) -> list[Service]:
     services: list[Service] = []
-    wanted = [(name, script, ()) for name, script in SERVICES]
+    wanted: list[tuple[str, str, tuple[str, ...]]] = [(name, s, ()) for name, s in SERVICES]
     if entry_point_modules():
         wanted.append(JOBS_WORKER)
     else:
