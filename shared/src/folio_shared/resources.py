@@ -51,8 +51,11 @@ class Resources:
         storage = create_storage(settings)
         await storage.open()
         client = aioredis.Redis.from_url(settings.redis.url)
+        # min_size=0: nothing connects at boot, so a worker started during a
+        # PostgreSQL outage boots and works once PostgreSQL is back (it used
+        # to boot without resources and fail every message for good)
         pg = await create_raw_pool(
-            settings, min_size=1, max_size=max(4, settings.worker.threads + 2)
+            settings, min_size=0, max_size=max(4, settings.worker.threads + 2)
         )
         return cls(settings, engine, create_session_factory(engine), storage, client, pg)
 

@@ -181,7 +181,7 @@ class Metrics(Middleware):
             started = self._started.pop(message.message_id, None)
         if started is not None:
             JOBS_IN_PROGRESS.labels(message.actor_name, _queue(message)).dec()
-        if message.options.get("folio_paused"):
+        if message.options.get("folio_paused") or message.options.get("folio_deferred"):
             outcome = "deferred"
         elif message.options.get("folio_limited"):
             outcome = "limited"

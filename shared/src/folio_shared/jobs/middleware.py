@@ -39,7 +39,7 @@ from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware, SkipMessage
 
 from folio_shared.db.enums import FailureCause
-from folio_shared.jobs import family, outbox, reconcile, store, store_asyncpg
+from folio_shared.jobs import family, outage, outbox, reconcile, store, store_asyncpg
 from folio_shared.jobs.context import JobContext, reset_current, set_current
 from folio_shared.jobs.events import EventSender
 from folio_shared.jobs.outcomes import (
@@ -134,7 +134,11 @@ class JobTracking(Middleware):
         if not job_id:
             return
         continuation = bool(message.options.get("continuation"))
-        claim = self._run(self._claim(uuid.UUID(job_id), continuation, message.message_id))
+        try:
+            claim = self._run(self._claim(uuid.UUID(job_id), continuation, message.message_id))
+        except outage.UNREACHABLE as e:  # PostgreSQL down: the job stays queued
+            outage.hand_back(broker, message, e)
+            raise SkipMessage() from None
         if claim is None:
             raise SkipMessage()
         ctx = JobContext(
