@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import dramatiq
+import httpx
 import numpy as np
 import pytest
 import redis.asyncio as aioredis
@@ -19,9 +20,11 @@ import soundfile
 from folio_audio.jobs import AnalyzeAudio, analyze
 from sqlalchemy.ext.asyncio import AsyncEngine
 from support.jobs import state_history, wait_for, wait_status
+from support.live_server import serve
 from support.workers import kind_worker
 
 from folio_shared.db.engine import create_session_factory
+from folio_shared.db.repositories.tenants import create_tenant
 from folio_shared.jobs import Jobs, outbox
 from folio_shared.settings import FolioSettings
 from folio_shared.storage import create_storage
@@ -163,3 +166,40 @@ async def test_an_unreadable_file_fails_and_its_retry_succeeds_once_fixed(
     done = await wait_status(jobs, job_id, "succeeded", timeout_s=60)
     assert done.result is not None
     assert done.result["duration_s"] == pytest.approx(2.0)
+
+
+async def test_end_to_end_through_the_api(
+    audio_worker: dramatiq.Broker, settings: FolioSettings, engine: AsyncEngine
+) -> None:
+    """What the example's README shows with curl: the kind is listed, a job
+    is submitted with ``POST /v1/jobs`` and its result read back."""
+    async with create_session_factory(engine)() as session:
+        tenant, api_key = await create_tenant(session, f"audio-{uuid.uuid4().hex[:8]}")
+        await session.commit()
+    key = f"tenants/{tenant.id}/audio/take-1.wav"
+    await put(settings, key, encode(signal(2.0), "WAV"))
+    auth = {"Authorization": f"Bearer {api_key}"}
+    with serve(lambda _: settings) as live:
+        async with httpx.AsyncClient(base_url=live.base_url, headers=auth, timeout=20) as http:
+            kinds = (await http.get("/v1/job-types")).json()
+            listed = kinds["items"] if isinstance(kinds, dict) else kinds
+            assert "audio.analyze" in [k["name"] for k in listed]
+            bad = await http.post(
+                "/v1/jobs", json={"type": "audio.analyze", "payload": {"storage_key": 7}}
+            )
+            assert bad.status_code == 422, bad.text
+            assert "payload.storage_key" in bad.text
+            sent = await http.post(
+                "/v1/jobs", json={"type": "audio.analyze", "payload": {"storage_key": key}}
+            )
+            assert sent.status_code == 202, sent.text
+            job_id = sent.json()["id"]
+
+            async def finished() -> dict[str, Any] | None:
+                job: dict[str, Any] = (await http.get(f"/v1/jobs/{job_id}")).json()
+                return job if job["status"] in ("succeeded", "failed", "dead") else None
+
+            job = await wait_for(finished, timeout_s=60, what="the job's end")
+    assert job["status"] == "succeeded", job
+    assert job["result"]["duration_s"] == pytest.approx(2.0)
+    assert job["result"]["loudness_per_second_dbfs"][0] == -120.0
