@@ -6,7 +6,8 @@ with the real chunking and embedding model, asks every query in every
 search mode and prints a table per language: top-1, MRR@5 and nDCG@10 for
 the ``tune`` queries, the ``held`` ones (kept out of any tuning) and all.
 
-    .venv/bin/python bench/search_relevance.py [--pg-url postgresql://postgres@HOST:PORT/postgres]
+    .venv/bin/python bench/search_relevance.py [--model multilingual-e5-small] \
+        [--pg-url postgresql://postgres@HOST:PORT/postgres]
 
 Targets: hybrid top-1 >= 90 % and hybrid >= max(semantic, keyword) on both
 sets; keyword alone >= 50 %.
@@ -28,7 +29,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from folio_api.domain.search.repository import Fusion, SearchOptions
 from folio_shared.db import migrate
 from folio_shared.db.engine import async_database_url, create_session_factory
-from folio_worker_docs.embeddings.model import get_embedder
+from folio_worker_docs.embeddings.model import DEFAULT_MODEL_NAME
+from folio_worker_docs.embeddings.select import MODEL_NAMES, load_embedder
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "relevance"))
@@ -36,14 +38,15 @@ from _servers import BenchServers
 from runner import LANGUAGES, evaluate, index_documents, load_set, make_tenant, table
 
 
-async def run(pg_url: str, languages: list[str], configs: list[SearchOptions]) -> None:
+async def run(pg_url: str, languages: list[str], configs: list[SearchOptions], model: str) -> None:
     admin = create_async_engine(async_database_url(pg_url), isolation_level="AUTOCOMMIT")
     name = f"folio_bench_relevance_{uuid.uuid4().hex[:8]}"
     async with admin.connect() as conn:
         await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = make_url(async_database_url(pg_url)).set(database=name).render_as_string(False)
-    embedder = get_embedder()
+    embedder = load_embedder(model)
     embedder.use_onnx_for_queries()
+    print(f"model {embedder.model_version}")
     try:
         await asyncio.to_thread(migrate.upgrade, url)
         engine = create_async_engine(url)
@@ -87,6 +90,7 @@ def main() -> None:
         "(default: a private server started for the run)",
     )
     parser.add_argument("--language", choices=LANGUAGES, action="append")
+    parser.add_argument("--model", choices=MODEL_NAMES, default=DEFAULT_MODEL_NAME)
     parser.add_argument(
         "--fusion",
         choices=[f.value for f in Fusion],
@@ -105,10 +109,10 @@ def main() -> None:
     fusions = args.fusion or [SearchOptions().fusion]
     configs = [SearchOptions(fusion=Fusion(f), semantic_weight=w) for f in fusions for w in weights]
     if args.pg_url:
-        asyncio.run(run(args.pg_url, languages, configs))
+        asyncio.run(run(args.pg_url, languages, configs, args.model))
         return
     with BenchServers() as servers:
-        asyncio.run(run(servers.postgres.url("postgres"), languages, configs))
+        asyncio.run(run(servers.postgres.url("postgres"), languages, configs, args.model))
 
 
 if __name__ == "__main__":

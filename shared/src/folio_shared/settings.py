@@ -223,11 +223,10 @@ class PipelineSettings(BaseSettings):
       (default; the model exported to ONNX Runtime, checked to give the same
       vectors, twice as fast per query; else falls back to ``torch``) or ``torch``.
     - ``FOLIO_PIPELINE_QUERY_THREADS``: ONNX Runtime threads per query (default 2).
-    - ``FOLIO_PIPELINE_WARM_UP``: load the embedding model (and the query
-      encoder) when worker-docs starts, not on its first document or query
-      (default true: loading takes seconds, longer than a search waits).
-    - ``FOLIO_PIPELINE_MODEL_CACHE_DIR``: where the ONNX export is kept
-      (default ``~/.cache/folio``; a temporary directory when it cannot be written).
+    - ``FOLIO_PIPELINE_WARM_UP``: load the embedding model (and query encoder) at
+      start-up, not on the first document or query (default true: it takes seconds).
+    - ``FOLIO_PIPELINE_MODEL_CACHE_DIR``: the ONNX export's folder (default ``~/.cache/folio``).
+    - ``FOLIO_PIPELINE_EMBEDDING_MODEL``: ``all-MiniLM-L6-v2`` or multilingual (operations.md).
     """
 
     model_config = _group("FOLIO_PIPELINE_")
@@ -240,6 +239,7 @@ class PipelineSettings(BaseSettings):
     query_threads: int = Field(default=2, ge=1, le=64)
     warm_up: bool = True
     model_cache_dir: Path | None = None
+    embedding_model: str = "all-MiniLM-L6-v2"
 
 
 class WorkerSettings(BaseSettings):

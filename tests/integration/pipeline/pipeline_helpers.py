@@ -1,4 +1,4 @@
-"""Helpers that create tenants and documents for the pipeline tests."""
+"""Helpers that create tenants and documents (with chunks) for the pipeline tests."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_shared.db.enums import DocumentStatus
 from folio_shared.db.models import Document, Tenant
+from folio_worker_docs.chunks_store import replace_document_chunks
+from folio_worker_docs.embeddings.model import Embedder
+from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
+from folio_worker_docs.text.types import ExtractedPage
 
 
 async def make_tenant(session: AsyncSession) -> uuid.UUID:
@@ -33,3 +37,32 @@ async def make_document(
     session.add(document)
     await session.flush()
     return document.id
+
+
+async def add_document(
+    session: AsyncSession,
+    embedder: Embedder,
+    tenant_id: uuid.UUID,
+    filename: str,
+    pages: list[str],
+    kind: str = "text",
+    options: ChunkingOptions | None = None,
+) -> uuid.UUID:
+    """A ready document of ``pages`` (one text each), chunked (48 tokens,
+    8 overlapping by default) and embedded by ``embedder``."""
+    document_id = await make_document(session, tenant_id, filename, kind)
+    chunks = chunk_pages(
+        [ExtractedPage(i, t) for i, t in enumerate(pages, 1)],
+        embedder.token_spans,
+        options or ChunkingOptions(48, 8),
+    )
+    await replace_document_chunks(
+        session,
+        tenant_id=tenant_id,
+        document_id=document_id,
+        chunks=chunks,
+        vectors=embedder.encode([c.text for c in chunks]),
+        model_version=embedder.model_version,
+        pipeline_version="test",
+    )
+    return document_id

