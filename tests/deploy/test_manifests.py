@@ -11,6 +11,7 @@ from pathlib import Path
 import jsonschema  # type: ignore[import-untyped]
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
+import yaml  # type: ignore[import-untyped]
 from deploy_support import (
     K8S,
     KUSTOMIZATIONS,
@@ -196,3 +197,25 @@ def test_no_secret_values_are_committed() -> None:
         if "overlays/dev" in path.as_posix():
             continue
         assert not re.search(r"^kind:\s*Secret\s*$", path.read_text(), re.MULTILINE), path
+
+
+def test_the_worker_template_for_a_queue_of_kinds_is_valid_and_scales_on_its_lists() -> None:
+    """k8s/templates/worker-media.yaml: a worker of users' job kinds on the
+    ``media`` queue, with its KEDA ScaledObject (not part of any overlay)."""
+    keda = jsonschema.Draft202012Validator(_keda_schema())
+    text = (K8S / "templates" / "worker-media.yaml").read_text()
+    objects: list[Manifest] = [d for d in yaml.safe_load_all(text) if d]
+    for obj in objects:
+        name = f"{obj['kind']}/{obj['metadata']['name']}"
+        if obj["apiVersion"].startswith("keda.sh/"):
+            assert not [e.message for e in keda.iter_errors(obj)], name
+            continue
+        for version in K8S_VERSIONS:
+            kubernetes_validate.validate(obj, version, strict=True)
+    deployment = by_kind(objects, "Deployment")["worker-media"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["folio", "worker", "start", "jobs", "--queues", "media"]
+    scaled = by_kind(objects, "ScaledObject")["worker-media"]["spec"]
+    assert scaled["scaleTargetRef"]["name"] == "worker-media"
+    lists = {t["metadata"]["listName"] for t in scaled["triggers"]}
+    assert lists == {f"folio:media{suffix}" for suffix in PRIORITY_SUFFIXES}
