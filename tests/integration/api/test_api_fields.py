@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from apikit import TenantKey, pdf_bytes, problem
+from apikit import TenantKey, make_tenant, pdf_bytes, problem
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_shared.db.engine import create_session_factory
 from folio_shared.db.enums import DocumentStatus
-from folio_shared.db.models import Document, Job
+from folio_shared.db.models import Chunk, Document, Job
 from folio_worker_docs.extraction import extract
 from folio_worker_docs.fields_store import save_expected, save_fields
 
@@ -221,3 +221,82 @@ async def test_upload_with_malformed_expected_values_is_a_400_storing_nothing(
             .where(Document.sha256 == hashlib.sha256(content).hexdigest())
         )
     assert stored == 0
+
+
+BOLETO = """Recibo do pagador
+Beneficiário: Padaria Pão Quente Ltda
+Vencimento: 20/01/2026
+Valor do documento: R$ 980,10
+Linha digitável:
+00190.00009 01234.567890 12345.678901 1 91230000098010
+"""
+
+
+async def _searchable(engine: AsyncEngine, tenant_id: uuid.UUID, document_id: uuid.UUID) -> None:
+    async with create_session_factory(engine)() as session:
+        session.add(
+            Chunk(
+                id=uuid.uuid4(), tenant_id=tenant_id, document_id=document_id,
+                chunk_index=0, page_start=1, page_end=1, char_start=0, char_end=18,
+                text="comprovante padaria", token_count=2, pipeline_version="test",
+            )
+        )  # fmt: skip
+        await session.commit()
+
+
+async def test_listings_show_fields_and_filter_on_them(
+    client: AsyncTestClient[Any], engine: AsyncEngine
+) -> None:
+    # Given a receipt (150.00, paid 2026-12-05), a boleto (980.10) and a letter
+    carol = await make_tenant(engine, "carol")
+    receipt, boleto, letter = [await _document(engine, carol.tenant_id) for _ in range(3)]
+    await _store(engine, carol.tenant_id, receipt, RECEIPT)
+    await _store(engine, carol.tenant_id, boleto, BOLETO)
+    await _store(engine, carol.tenant_id, letter, "Prezada Ana,\nSegue o relatório.")
+    for document_id in (receipt, boleto, letter):
+        await _searchable(engine, carol.tenant_id, document_id)
+
+    async def listed(**params: str | list[str]) -> list[str]:
+        r = await client.get("/v1/documents", headers=carol.headers, params=params)
+        assert r.status_code == 200, r.text
+        return [item["id"] for item in r.json()["items"]]
+
+    async def found(**params: str | list[str]) -> list[str]:
+        r = await client.get(
+            "/v1/search",
+            headers=carol.headers,
+            params={"q": "padaria", "mode": "keyword", **params},
+        )
+        assert r.status_code == 200, r.text
+        return sorted(hit["document_id"] for hit in r.json()["results"])
+
+    # When the documents are listed, Then each shows its type and field values
+    r = await client.get("/v1/documents", headers=carol.headers)
+    items = {item["id"]: item for item in r.json()["items"]}
+    assert items[str(receipt)]["document_type"] == "pix_receipt"
+    assert items[str(receipt)]["fields"]["amount"] == "150.00"
+    assert items[str(receipt)]["fields"]["payee_tax_id"] == "11222333000181"
+    assert items[str(letter)]["document_type"] == "other"
+    assert items[str(letter)]["fields"] == {}
+
+    # and listings and searches keep the documents whose fields pass the filters
+    for ask in (listed, found):
+        assert await ask(document_type="pix_receipt") == [str(receipt)]
+        assert sorted(await ask(document_type=["pix_receipt", "boleto"])) == sorted(
+            [str(receipt), str(boleto)]
+        )
+        assert await ask(**{"field.payee_tax_id": "11222333000181"}) == [str(receipt)]
+        assert await ask(**{"field.amount.min": "100", "field.amount.max": "200"}) == [str(receipt)]
+        assert await ask(**{"field.amount.min": "150.01"}) == [str(boleto)]
+        assert await ask(**{"field.paid_at.min": "2026-12", "field.paid_at.max": "2026-12"}) == [
+            str(receipt)
+        ]
+        assert await ask(**{"field.paid_at.max": "2026-11-30"}) == []
+        assert await ask(**{"field.due_date": "2026-01-20"}) == [str(boleto)]
+
+    # and malformed filters are a 400 naming the parameter
+    for params in ({"field.Amount": "1"}, {"field.amount.between": "1"}, {"field.amount": ""}):
+        for path in ("/v1/documents", "/v1/search?q=padaria&mode=keyword"):
+            r = await client.get(path, headers=carol.headers, params=params)
+            body = problem(r, 400, "invalid_input")
+            assert next(iter(params)) in body["detail"]

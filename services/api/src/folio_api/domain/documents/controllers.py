@@ -28,6 +28,7 @@ from folio_api.domain.documents.schemas import (
 )
 from folio_api.domain.documents.shortcut import ProcessShortcut
 from folio_api.domain.documents.text import MAX_TEXT_CHARS
+from folio_api.domain.fields.filters import field_filters
 from folio_api.errors import problem_responses
 from folio_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from folio_api.resources import get_resources
@@ -131,15 +132,22 @@ class DocumentsController(Controller):
     )
     async def list_documents(
         self,
+        request: Request[Any, Any, Any],
         state: State,
         principal: NamedDependency[Principal],
         status: FromQuery[DocumentStatus | None] = None,
         kind: Annotated[DocumentKind | None, Parameter(description="type, from the bytes")] = None,
         created_after: FromQuery[datetime | None] = None,
         created_before: FromQuery[datetime | None] = None,
+        document_type: Annotated[
+            list[str] | None,
+            Parameter(description="only documents extraction gave one of these types"),
+        ] = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> DocumentPage:
+        """``field.<name>=<value>``, ``field.<name>.min=``, ``field.<name>.max=``
+        (any number) filter on extracted fields (:mod:`folio_api.domain.fields.filters`)."""
         return await services.list_documents(
             get_resources(state),
             principal.tenant(),
@@ -149,6 +157,7 @@ class DocumentsController(Controller):
             created_before=created_before,
             cursor=cursor,
             limit=limit,
+            fields=field_filters(request.query_params.items(), document_type),
         )
 
     @get(

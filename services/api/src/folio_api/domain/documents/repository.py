@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio_api.domain.fields.filters import FieldFilters, filter_sql
 from folio_api.pagination import after_cursor
 from folio_shared.db.enums import DocumentKind, DocumentStatus
 from folio_shared.db.models import (
@@ -65,9 +66,11 @@ async def list_documents(
     created_before: datetime | None,
     cursor: str | None,
     limit: int,
+    fields: FieldFilters | None = None,
 ) -> list[Document]:
     """Up to ``limit + 1`` documents, newest first (one more tells whether
-    another page follows)."""
+    another page follows); ``fields``: only documents whose extracted
+    fields pass (:mod:`folio_api.domain.fields.filters`)."""
     query = sa.select(Document).where(
         Document.tenant_id == tenant_id,
         Document.status != DocumentStatus.DELETED,
@@ -81,6 +84,9 @@ async def list_documents(
         query = query.where(Document.created_at >= created_after)
     if created_before is not None:
         query = query.where(Document.created_at < created_before)
+    if fields:
+        condition, params = filter_sql(fields, "documents.id")
+        query = query.where(sa.text(condition).bindparams(tenant_id=tenant_id, **params))
     query = query.order_by(Document.created_at.desc(), Document.id.desc()).limit(limit + 1)
     return list(await session.scalars(query))
 

@@ -84,7 +84,10 @@ class DocumentOut(msgspec.Struct, frozen=True, kw_only=True):
     ``filename`` is the client's (sanitised) name, metadata only; ``kind``
     and ``content_type`` come from the bytes (``None`` while
     ``awaiting_upload``); ``page_count`` is known once extracted;
-    ``latest_job`` is its most recent job, if any.
+    ``latest_job`` is its most recent job, if any. In listings,
+    ``document_type`` and ``fields`` (name → value) are what extraction
+    found (``None`` before it ran; ``GET /v1/documents/{id}/fields`` has
+    each field's confidence, place and check-digit verdict).
     """
 
     id: uuid.UUID
@@ -101,6 +104,8 @@ class DocumentOut(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     latest_job: JobOut | None = None
+    document_type: str | None = None
+    fields: dict[str, str] | None = None
     links: DocumentLinks
 
 
@@ -237,7 +242,13 @@ def document_links(document_id: uuid.UUID) -> DocumentLinks:
     )
 
 
-def document_out(document: DocumentFields, latest_job: JobOut | None = None) -> DocumentOut:
+def document_out(
+    document: DocumentFields,
+    latest_job: JobOut | None = None,
+    extracted: tuple[str | None, dict[str, str] | None] = (None, None),
+) -> DocumentOut:
+    """The document as the API shows it; ``extracted``: its document type and
+    field values (listings)."""
     return DocumentOut(
         id=document.id,
         filename=document.filename,
@@ -253,6 +264,8 @@ def document_out(document: DocumentFields, latest_job: JobOut | None = None) -> 
         created_at=document.created_at,
         updated_at=document.updated_at,
         latest_job=latest_job,
+        document_type=extracted[0],
+        fields=extracted[1],
         links=document_links(document.id),
     )
 

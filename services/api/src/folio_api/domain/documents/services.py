@@ -17,6 +17,8 @@ from folio_api.domain.documents.schemas import (
     document_out,
 )
 from folio_api.domain.documents.text import MAX_TEXT_CHARS, read_window
+from folio_api.domain.fields import repository as fields_repository
+from folio_api.domain.fields.filters import FieldFilters
 from folio_api.domain.jobs.schemas import job_out
 from folio_api.pagination import encode_cursor
 from folio_api.resources import Resources
@@ -67,6 +69,7 @@ async def list_documents(
     created_before: datetime | None,
     cursor: str | None,
     limit: int,
+    fields: FieldFilters | None = None,
 ) -> DocumentPage:
     assert resources.sessions is not None
     async with resources.sessions() as session:
@@ -79,10 +82,17 @@ async def list_documents(
             created_before=created_before,
             cursor=cursor,
             limit=limit,
+            fields=fields,
         )
         page = rows[:limit]
         latest = await repository.latest_jobs(session, [d.id for d in page])
-    items = [document_out(d, job_out(latest[d.id]) if d.id in latest else None) for d in page]
+        extracted = await fields_repository.summaries(session, tenant_id, [d.id for d in page])
+    items = [
+        document_out(
+            d, job_out(latest[d.id]) if d.id in latest else None, extracted.get(d.id, (None, None))
+        )
+        for d in page
+    ]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
     return DocumentPage(items=items, next_cursor=next_cursor)
 

@@ -29,3 +29,24 @@ async def document_fields(
     if row is None:
         return False, None
     return True, row[1]
+
+
+async def summaries(
+    session: AsyncSession, tenant_id: uuid.UUID, document_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str | None, dict[str, str]]]:
+    """``document id -> (document type, {field name: value})`` for those of
+    the documents that have been through extraction."""
+    if not document_ids:
+        return {}
+    rows = await session.execute(
+        sa.select(DocumentFields.document_id, DocumentFields.document_type, DocumentFields.fields)
+        .where(DocumentFields.tenant_id == tenant_id)
+        .where(DocumentFields.document_id.in_(document_ids))
+    )
+    return {
+        document_id: (
+            document_type,
+            {name: str(field.get("value")) for name, field in (fields or {}).items()},
+        )
+        for document_id, document_type, fields in rows
+    }

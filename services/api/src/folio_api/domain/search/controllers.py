@@ -10,7 +10,9 @@ Results are tenant-scoped: another tenant's documents are never searched.
 ``group=document`` (default) returns each document once with its best
 chunk; ``group=chunk`` returns chunks. ``metadata.<key>=<value>`` (any
 number of them) keeps documents whose metadata has that top-level key with
-that value (compared as text).
+that value (compared as text). ``document_type`` and ``field.<name>``
+(``.min``, ``.max``) keep documents by their extracted fields
+(:mod:`folio_api.domain.fields.filters`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, Parameter
 
 from folio_api.domain.auth.principal import Principal
+from folio_api.domain.fields.filters import field_filters
 from folio_api.domain.search.repository import SearchFilters, SearchGroup, SearchMode
 from folio_api.domain.search.services import run_search
 from folio_api.errors import problem_responses
@@ -126,13 +129,19 @@ class SearchController(Controller):
         ] = None,
         created_from: FromQuery[datetime | None] = None,
         created_to: FromQuery[datetime | None] = None,
+        document_type: Annotated[
+            list[str] | None,
+            Parameter(description="only documents extraction gave one of these types"),
+        ] = None,
     ) -> SearchResults:
+        fields = field_filters(request.query_params.items(), document_type)
         filters = SearchFilters(
             document_ids=document_ids,
             kinds=[str(k_) for k_ in kind] if kind else None,
             created_from=created_from,
             created_to=created_to,
             metadata=metadata_filter(request.query_params.items()) or None,
+            fields=fields or None,
         )
         found = await run_search(
             get_resources(state),

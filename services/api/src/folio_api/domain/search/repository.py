@@ -54,6 +54,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio_api.domain.fields.filters import FieldFilters
+from folio_api.domain.fields.filters import filter_sql as fields_sql
 from folio_api.domain.search.keywords import parse_keywords
 from folio_api.domain.search.statements import filter_sql, statement
 from folio_shared.db.models import EMBEDDING_DIMENSIONS, text_search_config_sql
@@ -99,6 +101,8 @@ class SearchFilters:
     created in this range (timezone-aware). ``metadata``: documents whose
     metadata has every one of these top-level keys with this value, compared
     as text (``{"year": "2024"}`` matches the number 2024 and the string).
+    ``fields``: documents whose extracted fields pass these filters
+    (:mod:`folio_api.domain.fields.filters`).
     """
 
     document_ids: Sequence[uuid.UUID] | None = None
@@ -106,6 +110,7 @@ class SearchFilters:
     created_from: datetime | None = None
     created_to: datetime | None = None
     metadata: Mapping[str, str] | None = None
+    fields: FieldFilters | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +254,10 @@ async def search(
         created_to=filt.created_to is not None,
         metadata=filt.metadata is not None,
     )
+    field_params: dict[str, object] = {}
+    if filt.fields:
+        condition, field_params = fields_sql(filt.fields, "c.document_id")
+        where += " AND " + condition
     sql = statement(
         semantic=mode is not SearchMode.KEYWORD,
         exact=exact,
@@ -285,6 +294,7 @@ async def search(
         "created_to": filt.created_to,
         "metadata_keys": list(filt.metadata) if filt.metadata is not None else None,
         "metadata_values": list(filt.metadata.values()) if filt.metadata is not None else None,
+        **field_params,
     }
     used = {name: value for name, value in params.items() if f":{name}" in sql}
     result = await session.execute(stmt, used)
