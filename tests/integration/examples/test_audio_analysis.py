@@ -203,3 +203,15 @@ async def test_end_to_end_through_the_api(
     assert job["status"] == "succeeded", job
     assert job["result"]["duration_s"] == pytest.approx(2.0)
     assert job["result"]["loudness_per_second_dbfs"][0] == -120.0
+
+
+async def test_a_file_corrupt_half_way_fails_at_once(jobs: Jobs, settings: FolioSettings) -> None:
+    data = bytearray(encode(signal(4.0), "FLAC"))
+    middle = len(data) // 2
+    data[middle : middle + 2000] = b"\xff" * 2000
+    key = f"audio/{uuid.uuid4()}.flac"
+    await put(settings, key, bytes(data))
+    failed = await wait_status(jobs, await submit(jobs, key), "failed", "dead", timeout_s=60)
+    assert str(failed.status) == "failed"
+    assert failed.attempts == 1
+    assert "audio data unreadable after" in (failed.error_message or "")

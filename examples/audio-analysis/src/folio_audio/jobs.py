@@ -5,8 +5,9 @@ blocks of ``block_s`` seconds with soundfile (libsndfile), reports progress
 after each block (where a cancel stops it), and returns the measures of
 :mod:`folio_audio.analysis`.
 
-A file soundfile cannot read fails the job at once, with libsndfile's
-reason: retrying cannot help. Storage errors propagate and are retried.
+A file soundfile cannot read (its header, or its data half-way) fails the
+job at once, with libsndfile's reason: retrying cannot help. Storage errors
+propagate and are retried.
 """
 
 from __future__ import annotations
@@ -75,7 +76,15 @@ async def analyze(ctx: JobContext, p: AnalyzeAudio) -> AudioReport:
         with soundfile.SoundFile(str(path)) as f:
             while True:
                 # Decoding is CPU work: off the event loop, one block at a time.
-                data = await asyncio.to_thread(f.read, block, "float64", True)
+                try:
+                    data = await asyncio.to_thread(f.read, block, "float64", True)
+                except (RuntimeError, soundfile.LibsndfileError) as e:
+                    # Corrupt data half-way (a FLAC that lost sync): as permanent
+                    # as an unreadable header.
+                    raise UnreadableAudio(
+                        f"audio data unreadable after {meter.frames} frames: {e}",
+                        key=p.storage_key,
+                    ) from e
                 if not len(data):
                     break
                 meter.add(data)
