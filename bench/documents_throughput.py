@@ -56,7 +56,7 @@ from folio_shared.storage import LocalStorage
 #: Physical queues of a worker-docs (as in production).
 DOCS_QUEUES = [
     name
-    for q in (Queue.DOCUMENTS, Queue.DOCUMENTS_LARGE, Queue.EMBEDDINGS, Queue.QUERIES)
+    for q in (Queue.DOCUMENTS, Queue.DOCUMENTS_LARGE, Queue.QUERIES)
     for name in physical_queue_names(q)
 ]
 FINAL = {DocumentStatus.READY.value, DocumentStatus.PARTIAL.value, DocumentStatus.FAILED.value}

@@ -39,7 +39,7 @@ from folio_shared.settings import (
 
 DOCS_QUEUES = [
     name
-    for q in (Queue.DOCUMENTS, Queue.DOCUMENTS_LARGE, Queue.EMBEDDINGS, Queue.QUERIES)
+    for q in (Queue.DOCUMENTS, Queue.DOCUMENTS_LARGE, Queue.QUERIES)
     for name in physical_queue_names(q)
 ]
 OCR_QUEUES = list(physical_queue_names(Queue.OCR))

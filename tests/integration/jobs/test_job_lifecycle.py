@@ -308,14 +308,14 @@ async def test_the_reconciler_leaves_a_waiting_message_alone(
     engine: AsyncEngine, key: str, settings: FolioSettings, worker: RunningWorker
 ) -> None:
     # Given a job whose message waits, unconsumed, longer than lost_after
-    # (no worker here consumes the embeddings queue; the sender is a broker
+    # (no worker here consumes the maintenance queue; the sender is a broker
     # of its own, as the API's is)
     api_broker = create_broker(settings)
     client = aioredis.Redis.from_url(settings.redis.url)
     api = Jobs(engine, api_broker, client)
     job_id = new_id()
     async with api.sessions() as session:
-        await outbox.enqueue(session, EchoV1(job_id=str(job_id), key=key), queue=Queue.EMBEDDINGS)
+        await outbox.enqueue(session, EchoV1(job_id=str(job_id), key=key), queue=Queue.MAINTENANCE)
         await session.commit()
     await api.dispatch([job_id])
     sent = (await api.get(job_id)).message_id

@@ -222,13 +222,13 @@ async def test_the_cli_shows_queues_workers_and_drives_the_workbench(
     done = await wait_status(jobs, jid, "succeeded")
     assert done.result == {"mode": "cli"}
 
-    paused = folio(settings, "queue", "pause", "embeddings")
+    paused = folio(settings, "queue", "pause", "maintenance")
     assert paused.returncode == 0, paused.stderr
     assert json.loads(folio(settings, "queue", "list", "--json").stdout) == {
-        "paused": ["embeddings"]
+        "paused": ["maintenance"]
     }
     unknown = folio(settings, "queue", "pause", "nope")
     assert unknown.returncode == 1
-    assert folio(settings, "queue", "resume", "embeddings").returncode == 0
+    assert folio(settings, "queue", "resume", "maintenance").returncode == 0
     shown = folio(settings, "jobs", "show", str(jid), "--json")
     assert json.loads(shown.stdout)["job"]["status"] == "succeeded"

@@ -7,7 +7,6 @@ from folio_shared.worker import run_worker
 QUEUES = (
     Queue.DOCUMENTS,
     Queue.DOCUMENTS_LARGE,
-    Queue.EMBEDDINGS,
     Queue.QUERIES,
     Queue.MAINTENANCE,
 )

@@ -17,7 +17,7 @@ from folio_shared.messages.base import (
     split_tag,
 )
 from folio_shared.messages.codec import decode, decode_as, encode, encode_json
-from folio_shared.messages.documents import EmbedDocumentV1, FinalizeDocumentV1, ProcessDocumentV1
+from folio_shared.messages.documents import FinalizeDocumentV1, ProcessDocumentV1
 from folio_shared.messages.maintenance import (
     ApplyDocumentRetentionV1,
     ExpireUploadsV1,
@@ -61,7 +61,6 @@ __all__ = [
     "TAG_FIELD",
     "ApplyDocumentRetentionV1",
     "ContentType",
-    "EmbedDocumentV1",
     "EmbedQueryV1",
     "ExpireUploadsV1",
     "FieldSpec",

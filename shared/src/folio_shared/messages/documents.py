@@ -1,11 +1,10 @@
-"""Document messages: process an upload, finalise it, (re-)embed its chunks.
+"""Document messages: process an upload, finalise it.
 
 The life of a document: the API sends :class:`ProcessDocumentV1`; the
 ``docs.process`` actor extracts text page by page and fans out one
 :class:`~folio_shared.messages.ocr.OcrPageV1` per page that needs OCR; when
 the last page is done, exactly one :class:`FinalizeDocumentV1` chunks, embeds
-and stores the document. :class:`EmbedDocumentV1` embeds a document's stored
-chunks again on its own queue (a new embedding model, a re-drive).
+and stores the document.
 """
 
 from __future__ import annotations
@@ -109,29 +108,3 @@ class FinalizeDocumentV1(Message, frozen=True, tag="docs.finalize.v1"):
     page_count: PageCount | None = None
     priority: Priority = Priority.NORMAL
     embedding_model: str | None = None
-
-
-class EmbedDocumentV1(Message, frozen=True, tag="docs.embed.v1"):
-    """Embed (again) a document's stored chunks (actor ``docs.embed``).
-
-    Runs on its own queue so embedding scales apart from extraction; used to
-    re-embed after a model change and by re-drives.
-
-    - ``job_id``: the job tracking this embedding run.
-    - ``tenant_id``, ``document_id``: the document whose chunks to embed.
-    - ``priority``: the job's priority (default ``normal``).
-    - ``model``: embedding model (default none: the configured model).
-    - ``only_missing``: embed only chunks without an embedding for
-      ``model`` (default true); false re-embeds every chunk.
-    """
-
-    actor_name = "docs.embed"
-    queue = Queue.EMBEDDINGS
-    redrive_options = frozenset({"priority", "model", "only_missing"})
-
-    job_id: Id
-    tenant_id: Id
-    document_id: Id
-    priority: Priority = Priority.NORMAL
-    model: str | None = None
-    only_missing: bool = True

@@ -57,7 +57,6 @@ class Queue(StrEnum):
     - ``DOCUMENTS_LARGE``: the same work for large documents, so a few big
       files never hold up many small ones (worker-docs, own replicas).
     - ``OCR``: one message per page to OCR (worker-ocr).
-    - ``EMBEDDINGS``: embedding of stored chunks (worker-docs).
     - ``QUERIES``: search-query embedding, request/reply (worker-docs).
     - ``MAINTENANCE``: periodic housekeeping sent by the scheduler (worker-docs).
     """
@@ -65,7 +64,6 @@ class Queue(StrEnum):
     DOCUMENTS = "documents"
     DOCUMENTS_LARGE = "documents-large"
     OCR = "ocr"
-    EMBEDDINGS = "embeddings"
     QUERIES = "queries"
     MAINTENANCE = "maintenance"
 

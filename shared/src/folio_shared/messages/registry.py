@@ -24,7 +24,7 @@ from folio_shared.messages.base import (
     check_message_type,
     split_tag,
 )
-from folio_shared.messages.documents import EmbedDocumentV1, FinalizeDocumentV1, ProcessDocumentV1
+from folio_shared.messages.documents import FinalizeDocumentV1, ProcessDocumentV1
 from folio_shared.messages.maintenance import (
     ApplyDocumentRetentionV1,
     ExpireUploadsV1,
@@ -43,7 +43,6 @@ MESSAGE_TYPES: tuple[type[Message], ...] = (
     ProcessDocumentV1,
     OcrPageV1,
     FinalizeDocumentV1,
-    EmbedDocumentV1,
     EmbedQueryV1,
     ExpireUploadsV1,
     FindOrphansV1,
