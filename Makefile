@@ -100,6 +100,7 @@ bench: venv ## Run every benchmark (about 30 min); record the tables in docs/ben
 	$(BIN)/python bench/embedding_throughput.py
 	$(BIN)/python bench/search_latency.py
 	$(BIN)/python bench/documents_throughput.py
+	$(BIN)/python bench/fields_overhead.py --receipts 20
 	$(BIN)/python bench/broker_overhead.py --jobs 20000 --processes 1 2
 	$(BIN)/python bench/priority_latency.py
 	$(BIN)/python bench/async_kinds.py --jobs 1000 --wait-ms 2000

@@ -126,6 +126,36 @@ class Client:
     tenant_id: uuid.UUID
 
 
+async def open_client(settings: FolioSettings, tenant_name: str) -> Client:
+    """The submitting side, connected, with a new tenant."""
+    engine = create_async_engine(settings.database.url)
+    storage = LocalStorage.from_settings(settings)
+    await storage.open()
+    tenant_id = uuid.uuid4()
+    async with engine.begin() as conn:
+        await conn.execute(sa.insert(Tenant).values(id=tenant_id, name=tenant_name))
+    jobs = Jobs(engine, create_broker(settings), aioredis.Redis.from_url(settings.redis.url))
+    return Client(jobs, engine, storage, tenant_id)
+
+
+async def close_client(client: Client) -> None:
+    await client.storage.close()
+    await client.jobs.redis.aclose()
+    client.jobs.broker.close()
+    await client.engine.dispose()
+
+
+def docs_worker(settings: FolioSettings, root: Path, threads: int) -> WorkerProcess:
+    """One worker-docs process (``-p 1``) on the production queues; logs under ``root``."""
+    logs = root / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    return WorkerProcess(
+        ["folio_worker_docs.main", "-p", "1", "-t", str(threads), "--queues", *DOCS_QUEUES],
+        worker_env(settings),
+        logs / "docs-0.log",
+    )
+
+
 async def submit(client: Client, data: bytes) -> uuid.UUID:
     """Store the bytes and queue the document, as the API does."""
     document_id = uuid.uuid4()
@@ -226,23 +256,9 @@ async def run(args: argparse.Namespace, settings: FolioSettings, root: Path) -> 
     one = [make_pdf(1, f"{run_id}-one-{i}") for i in range(args.one_page)]
     twenty = [make_pdf(20, f"{run_id}-twenty-{i}") for i in range(args.twenty_page)]
 
-    engine = create_async_engine(settings.database.url)
-    broker = create_broker(settings)
-    redis_client = aioredis.Redis.from_url(settings.redis.url)
-    storage = LocalStorage.from_settings(settings)
-    await storage.open()
-    tenant_id = uuid.uuid4()
-    async with engine.begin() as conn:
-        await conn.execute(sa.insert(Tenant).values(id=tenant_id, name=f"bench-{run_id}"))
-    client = Client(Jobs(engine, broker, redis_client), engine, storage, tenant_id)
-
-    logs = root / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    worker = WorkerProcess(
-        ["folio_worker_docs.main", "-p", "1", "-t", str(args.threads), "--queues", *DOCS_QUEUES],
-        worker_env(settings),
-        logs / "docs-0.log",
-    )
+    client = await open_client(settings, f"bench-{run_id}")
+    engine = client.engine
+    worker = docs_worker(settings, root, args.threads)
     try:
         start = time.perf_counter()
         warm_id = await submit(client, warm)
@@ -257,10 +273,7 @@ async def run(args: argparse.Namespace, settings: FolioSettings, root: Path) -> 
             rows.append(await batch(client, "20-page PDF", twenty, worker, args.timeout_s))
     finally:
         worker.close()
-        await storage.close()
-        await redis_client.aclose()
-        broker.close()
-        await engine.dispose()
+        await close_client(client)
 
     print()
     print("| kind | documents | pages | seconds | docs/s | pages/s | chunks/s |")
