@@ -4,7 +4,8 @@
 #          Portuguese and orientation data, the headers tesserocr builds
 #          against, libmagic, a font, libsndfile (the audio example's
 #          soundfile loads it)
-#   test   dev + prometheus (promtool checks the alert rules)
+#   test   dev + prometheus (promtool checks the alert rules) + chromium and
+#          its driver (the dashboard's browser tests, tests/browser)
 #   bench  dev + wrk (the API benchmark)
 #   all    every set (the default)
 #
@@ -32,7 +33,7 @@ DEV_PACKAGES=(
   fonts-dejavu-core
   libsndfile1
 )
-TEST_PACKAGES=(prometheus)
+TEST_PACKAGES=(prometheus chromium chromium-driver)
 BENCH_PACKAGES=(wrk)
 # Programs checked when dpkg is not available (non-Debian systems).
 PROGRAMS=(redis-server tesseract pkg-config)

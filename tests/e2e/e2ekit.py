@@ -5,9 +5,10 @@ them in PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,18 @@ def start_worker(
     n = len(list(logs.glob(f"{kind}-*.log")))
     log = logs / f"{kind}-{n}.log"
     return start_process(settings, log, module=module, queues=queues, threads=threads, **env)
+
+
+@contextlib.contextmanager
+def docs_and_ocr_workers(settings: FolioSettings, logs: Path) -> Iterator[None]:
+    """A real worker-docs and worker-ocr for the block, stopped after it."""
+    started = [start_worker(settings, "docs", logs), start_worker(settings, "ocr", logs)]
+    try:
+        yield
+    finally:
+        for worker in started:
+            worker.terminate(timeout_s=30)
+            worker.close()
 
 
 @dataclass(frozen=True)

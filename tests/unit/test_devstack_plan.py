@@ -4,11 +4,13 @@ second served none)."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 
-from folio_devstack.dev import SERVICES, DevPlan
+from folio_devstack.dev import SERVICES, DevPlan, banner
+from folio_devstack.logmux import LogMux
 from folio_shared.settings import FolioSettings, MetricsSettings
 
 
@@ -55,3 +57,19 @@ def test_the_dev_stack_signs_with_a_random_secret_made_once(
     # and an exported secret wins
     monkeypatch.setenv("FOLIO_STORAGE_SIGNING_SECRET", "exported-secret-0123456789")
     assert plan.environment()["FOLIO_STORAGE_SIGNING_SECRET"] == "exported-secret-0123456789"
+
+
+def test_the_banner_names_the_dashboard_and_the_key(tmp_path: Path) -> None:
+    out = io.StringIO()
+    plan = DevPlan(
+        home=tmp_path,
+        redis_port=6380,
+        pg_port=5433,
+        dbname="folio",
+        api_host="127.0.0.1",
+        api_port=8000,
+    )
+    banner(LogMux(out, colour=False), plan, "folio_demo_key", [])
+    text = out.getvalue()
+    assert "http://127.0.0.1:8000/ui" in text
+    assert "folio_demo_key" in text

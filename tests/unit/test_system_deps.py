@@ -65,15 +65,17 @@ def _listed(set_name: str) -> list[str]:
     return _run("--list", set_name).stdout.split()
 
 
-def test_make_dev_needs_neither_prometheus_nor_wrk() -> None:
+def test_make_dev_needs_neither_prometheus_nor_wrk_nor_a_browser() -> None:
     dev = _listed("dev")
     assert "redis-server" in dev
     assert "tesseract-ocr" in dev
     assert "prometheus" not in dev
     assert "wrk" not in dev
-    assert "prometheus" in _listed("test")
+    assert "chromium" not in dev
+    assert {"prometheus", "chromium", "chromium-driver"} <= set(_listed("test"))
     assert "wrk" in _listed("bench")
-    assert set(_listed("all")) == set(dev) | {"prometheus", "wrk"}
+    browser = {"chromium", "chromium-driver"}
+    assert set(_listed("all")) == set(dev) | {"prometheus", "wrk"} | browser
 
 
 def test_without_the_test_tools_the_dev_set_is_complete(dpkg_dir: Path) -> None:

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_api.ui.sessions import SESSION_TTL_S
-from folio_shared.db.models import ApiKey, AuditLog
+from folio_shared.db.models import ApiKey, AuditLog, Document, Page
 from folio_shared.settings import FolioSettings
 
 pytestmark = pytest.mark.integration
@@ -231,3 +231,54 @@ async def test_an_operator_pauses_and_resumes_from_the_queues_page(
         assert (await ops.get(path)).status_code == 200, path
     # An unknown queue is a clear error
     assert (await ops.post("/ui/ops/queues/nope/pause", {"_csrf": ops.csrf})).status_code == 400
+
+
+async def test_a_document_page_shows_each_pages_ocr_confidence_and_low_confidence_flag(
+    client: AsyncTestClient[Any], alice: TenantKey, engine: AsyncEngine
+) -> None:
+    # Given a processed document whose second page was OCRed with low confidence
+    document_id, _ = await upload(client, alice, "alice-scan")
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.insert(Page),
+            [
+                {
+                    "document_id": document_id,
+                    "page_no": 1,
+                    "text": "typed page",
+                    "method": "text",
+                    "ocr_confidence": None,
+                    "low_confidence": False,
+                    "pipeline_version": "t",
+                },
+                {
+                    "document_id": document_id,
+                    "page_no": 2,
+                    "text": "blurry scan",
+                    "method": "ocr",
+                    "ocr_confidence": 41.6,
+                    "low_confidence": True,
+                    "pipeline_version": "t",
+                },
+            ],
+        )
+        await conn.execute(
+            sa.update(Document)
+            .where(Document.id == document_id)
+            .values(status="ready", page_count=2, low_confidence_pages=[2])
+        )
+    # When the API and the page are read
+    text = await client.get(
+        f"/v1/documents/{document_id}/text", headers={"Authorization": f"Bearer {alice.key}"}
+    )
+    pages = text.json()["pages"]
+    assert [p["ocr_confidence"] for p in pages] == [None, 41.6]
+    _, browser = await sign_in(client, alice.key)
+    shown = await browser.get(f"/ui/documents/{document_id}")
+    # Then the page shows the confidence and the flag beside page 2's text
+    assert shown.status_code == 200
+    page_two = shown.text.split('id="page-2"', 1)[1]
+    assert "OCR confidence 42" in page_two
+    assert "low OCR confidence" in page_two
+    assert "blurry scan" in page_two
+    assert 'src="/ui/documents/' + document_id + '/pages/2/image"' in page_two

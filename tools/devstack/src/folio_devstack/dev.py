@@ -303,6 +303,7 @@ def banner(mux: LogMux, plan: DevPlan, key: str | None, services: list[Service])
     running = ", ".join(s.name for s in services) or "none"
     lines = [
         "Folio dev stack is up",
+        f"  dashboard    http://{plan.api_host}:{plan.api_port}/ui   (sign in with the API key)",
         f"  API          http://{plan.api_host}:{plan.api_port}   (/readyz, /schema)",
         f"  API key      {key or '(not created: see the errors above)'}",
         f"               saved in {plan.home / 'dev-api-key'}",

@@ -22,6 +22,7 @@ from folio_api.domain.documents import ingest
 from folio_api.domain.documents import services as documents
 from folio_api.domain.documents.download import file_response
 from folio_api.domain.documents.schemas import DocumentOut, ProcessRequest
+from folio_api.domain.fields.services import FieldsNotReady, get_fields
 from folio_api.domain.jobs import services as jobs_services
 from folio_api.domain.jobs import stats
 from folio_api.domain.jobs.schemas import job_out
@@ -33,7 +34,7 @@ from folio_api.resources import get_resources
 from folio_api.ui import queries
 from folio_api.ui.auth import csrf_guard, tenant_page
 from folio_api.ui.context import page
-from folio_api.ui.pageimage import PAGE_IMAGES
+from folio_api.ui.pageimage import PAGE_IMAGES, PAGED_KINDS
 from folio_shared.db.enums import DocumentKind, DocumentStatus, JobStatus
 from folio_shared.errors import DocumentStateConflict, FolioError, InvalidInput
 from folio_shared.ops import dead
@@ -129,7 +130,19 @@ class TenantPages(Controller):
         with contextlib.suppress(DocumentStateConflict):
             text = await documents.get_text(r, principal.tenant(), document_id, None)
         chunks = await documents.list_chunks(r, principal.tenant(), document_id, after=-1, limit=50)
-        return page(request, "document", doc.filename, doc=doc, text=text, chunks=chunks)
+        fields = None
+        with contextlib.suppress(FieldsNotReady):
+            fields = await get_fields(r, principal.tenant(), document_id)
+        return page(
+            request,
+            "document",
+            doc.filename,
+            doc=doc,
+            text=text,
+            chunks=chunks,
+            fields=fields,
+            paged=doc.kind in {k.value for k in PAGED_KINDS},
+        )
 
     @get("/documents/{document_id:uuid}/status")
     async def document_status(

@@ -129,12 +129,15 @@ class DocumentPage(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PageText(msgspec.Struct, frozen=True, kw_only=True):
-    """The text of one page and how it was obtained (``text`` layer or ``ocr``)."""
+    """The text of one page and how it was obtained (``text`` layer or
+    ``ocr``); ``ocr_confidence``: Tesseract's mean word confidence (0-100)
+    for an OCRed page, else ``None``."""
 
     page_no: int
     text: str
     method: str
     low_confidence: bool
+    ocr_confidence: float | None = None
 
 
 class TextOut(msgspec.Struct, frozen=True, kw_only=True):

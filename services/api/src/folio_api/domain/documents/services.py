@@ -136,7 +136,11 @@ async def get_text(
         text=window.text,
         pages=[
             PageText(
-                page_no=p.page_no, text=p.text, method=p.method, low_confidence=p.low_confidence
+                page_no=p.page_no,
+                text=p.text,
+                method=p.method,
+                low_confidence=p.low_confidence,
+                ocr_confidence=p.ocr_confidence,
             )
             for p in window.parts
         ],

@@ -33,7 +33,8 @@ _WINDOW = sa.text(
     ), total AS (
       SELECT coalesce(sum(len) + count(*) - 1, 0) AS chars, count(*) AS pages FROM p
     )
-    SELECT p.page_no, p.start, p.len, pg.method, pg.low_confidence, total.chars, total.pages,
+    SELECT p.page_no, p.start, p.len, pg.method, pg.low_confidence, pg.ocr_confidence,
+      total.chars, total.pages,
       substr(pg.text, CAST(greatest(:offset - p.start, 0) + 1 AS integer),
         CAST(greatest(least(p.start + p.len, :offset + :limit) - greatest(p.start, :offset), 0)
           AS integer)) AS part
@@ -47,6 +48,7 @@ _WINDOW = sa.text(
 _PAGE_WINDOW = sa.text(
     """
     SELECT pg.page_no, 0 AS start, length(pg.text) AS len, pg.method, pg.low_confidence,
+      pg.ocr_confidence,
       length(pg.text) AS chars, (SELECT count(*) FROM pages WHERE document_id = :id) AS pages,
       substr(pg.text, CAST(:offset + 1 AS integer), CAST(:limit AS integer)) AS part
     FROM (SELECT 1) AS one LEFT JOIN pages pg ON pg.document_id = :id AND pg.page_no = :page
@@ -62,6 +64,7 @@ class PagePart:
     text: str
     method: str
     low_confidence: bool
+    ocr_confidence: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +101,7 @@ async def read_window(
     rows = (await session.execute(_PAGE_WINDOW if page else _WINDOW, params)).all()
     first = rows[0]
     parts = [
-        PagePart(r.page_no, r.part or "", str(r.method), bool(r.low_confidence))
+        PagePart(r.page_no, r.part or "", str(r.method), bool(r.low_confidence), r.ocr_confidence)
         for r in rows
         if r.page_no is not None
     ]
