@@ -4,6 +4,7 @@ a reprocess that leaves one row."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -123,8 +124,16 @@ async def test_receipt_fields_and_expected_values_from_a_text_pdf(api: Api) -> N
 
 async def test_scanned_receipt_and_a_non_payment_document(api: Api) -> None:
     engine = api.engine
-    # Given a scanned receipt (OCR) and a letter
-    scan = await submit(api, DocumentKind.PNG, "image/png", png(scanned_page(RECEIPT)))
+    # Given a scanned receipt (OCR) uploaded with the values the client expects
+    uploaded = await api.client.post(
+        "/v1/documents",
+        headers=api.headers,
+        files={"file": ("recibo.png", png(scanned_page(RECEIPT)), "image/png")},
+        data={"expected": json.dumps({"amount": "150.00", "payee_tax_id": "11222333000181"})},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    scan = uuid.UUID(uploaded.json()["document"]["id"])
+    # and a letter
     letter = await submit(
         api,
         DocumentKind.PDF,
@@ -139,6 +148,6 @@ async def test_scanned_receipt_and_a_non_payment_document(api: Api) -> None:
     assert row.document_type == "pix_receipt"
     assert row.fields["amount"]["value"] == "150.00"
     assert row.fields["payee_tax_id"]["value"] == "11222333000181"
-    assert row.verdicts is None
+    assert row.verdicts == {"amount": "match", "payee_tax_id": "match"}
     [other] = await _fields(api, letter)
     assert (other.document_type, other.fields) == ("other", {})
