@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_shared import metrics
 from folio_shared.db.engine import create_session_factory
-from folio_shared.db.models import AuditLog, Job
+from folio_shared.db.models import AuditLog, Job, JobKind
 from folio_shared.jobs import outbox
 from folio_shared.messages import ProcessDocumentV1
 from folio_shared.ops import paused_queues
@@ -258,6 +258,16 @@ async def test_pause_and_resume_change_the_paused_queues(
     assert actions.count("queue.pause") == 2
     assert actions.count("queue.resume") == 1
     problem(await client.post("/v1/ops/queues/nope/pause", headers=ops), 400, "invalid_input")
+    # a queue a job kind declared is paused like Folio's own
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.insert(JobKind).values(
+                name="audio.analyze", version=1, queue="media", payload_schema={}
+            )
+        )
+    media = await client.post("/v1/ops/queues/media/pause", headers=ops)
+    assert media.json() == {"queue": "media", "paused": True, "changed": True}
+    assert await paused_queues(redis, namespace) == {"media"}
 
 
 async def test_stalled_jobs_are_listed_and_make_readyz_degraded(

@@ -30,10 +30,12 @@ from folio_devstack.workers import worker_env
 from folio_shared.broker import create_broker
 from folio_shared.db.engine import create_session_factory
 from folio_shared.db.models import JobKind, JobKindWorker, Tenant
+from folio_shared.errors import InvalidInput
 from folio_shared.jobs import Jobs, outbox
 from folio_shared.jobs.middleware import JobTracking
 from folio_shared.kinds import Kind
 from folio_shared.kinds.record import KindWorkers
+from folio_shared.ops import pause_queue, resume_queue
 from folio_shared.settings import FolioSettings
 from folio_shared.storage import create_storage
 
@@ -214,6 +216,35 @@ async def test_a_stopping_worker_deletes_its_rows_and_keeps_the_kinds(
 
 async def _equals(value: Any, expected: Any) -> bool:
     return bool(await value == expected)
+
+
+async def test_a_kinds_queue_pauses_and_resumes_like_folios_own(
+    kjobs: Jobs, engine: AsyncEngine, settings: FolioSettings, key: str
+) -> None:
+    ns = settings.broker.namespace
+    client = kjobs.redis
+    # Given the worker recorded its kinds (their queue is known by then)
+    await wait_for(lambda: _kind_recorded(engine, "test.nap"), what="job_kinds rows")
+    assert await pause_queue(client, ns, "kinds-test", engine=engine, actor="carol")
+    await asyncio.sleep(0.3)  # the worker polls the paused set every 50 ms here
+    job_id = await submit(kjobs, k.nap, k.Nap(key=key, value=3))
+    await asyncio.sleep(1.0)
+    assert str((await kjobs.get(job_id)).status) == "queued"
+    # When it is resumed, Then the job runs
+    assert await resume_queue(client, ns, "kinds-test", engine=engine, actor="carol")
+    assert (await wait_status(kjobs, job_id, "succeeded")).result == {
+        "value": 3,
+        "attempt": 1,
+        "steps": 1,
+    }
+    # a queue no kind declared is still refused
+    with pytest.raises(InvalidInput, match="unknown queue 'nope'"):
+        await pause_queue(client, ns, "nope", engine=engine)
+
+
+async def _kind_recorded(engine: AsyncEngine, name: str) -> bool:
+    async with engine.connect() as conn:
+        return bool(await conn.scalar(sa.select(JobKind.name).where(JobKind.name == name)))
 
 
 async def test_the_worker_records_the_kinds_it_serves(

@@ -29,12 +29,15 @@ from typing import Any
 import dramatiq
 import redis
 import redis.asyncio as aioredis
+import sqlalchemy as sa
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware, SkipMessage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from folio_shared.db.models import JobKind
+from folio_shared.errors import InvalidInput
 from folio_shared.logging import get_logger
-from folio_shared.messages import Queue, logical_of
+from folio_shared.messages import QUEUE_NAME, Queue, logical_of
 from folio_shared.ops import audit
 
 log = get_logger(__name__)
@@ -54,6 +57,25 @@ async def paused_queues(client: aioredis.Redis, namespace: str) -> set[str]:
     return {_decode(v) for v in await client.smembers(paused_key(namespace))}
 
 
+async def known_queue(queue: Queue | str, engine: AsyncEngine | None) -> str:
+    """The logical queue named ``queue``: one of Folio's, or (with
+    ``engine``) the queue of a job kind a worker recorded in ``job_kinds``;
+    else :class:`~folio_shared.errors.InvalidInput` naming Folio's queues."""
+    try:
+        return Queue.parse(queue).value
+    except InvalidInput:
+        name = str(queue).strip().lower()
+        if engine is None or not QUEUE_NAME.match(name):
+            raise
+        async with engine.connect() as conn:
+            found = await conn.scalar(
+                sa.select(JobKind.queue).where(JobKind.queue == name).limit(1)
+            )
+        if found is None:
+            raise
+        return name
+
+
 async def pause_queue(
     client: aioredis.Redis,
     namespace: str,
@@ -62,9 +84,10 @@ async def pause_queue(
     engine: AsyncEngine | None = None,
     actor: str = "cli",
 ) -> bool:
-    """Pause ``queue`` (a logical queue name); ``False`` when it already was.
+    """Pause ``queue`` (a logical queue name: Folio's, or with ``engine`` a
+    job kind's, see :func:`known_queue`); ``False`` when it already was.
     Recorded in the audit log when ``engine`` is given."""
-    name = Queue.parse(queue).value
+    name = await known_queue(queue, engine)
     added = bool(await client.sadd(paused_key(namespace), name))
     if engine is not None:
         await audit.record_now(engine, actor=actor, action="queue.pause", target=f"queue:{name}")
@@ -80,7 +103,7 @@ async def resume_queue(
     actor: str = "cli",
 ) -> bool:
     """Resume ``queue``; ``False`` when it was not paused."""
-    name = Queue.parse(queue).value
+    name = await known_queue(queue, engine)
     removed = bool(await client.srem(paused_key(namespace), name))
     if engine is not None:
         await audit.record_now(engine, actor=actor, action="queue.resume", target=f"queue:{name}")

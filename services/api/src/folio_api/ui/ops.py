@@ -30,7 +30,6 @@ from folio_api.ui.auth import csrf_guard, operator_page
 from folio_api.ui.context import page
 from folio_shared.db.enums import JobStatus
 from folio_shared.errors import InvalidInput, JobNotFound
-from folio_shared.messages import Queue
 from folio_shared.ops import audit, dead, pause, queues, stalled, workers
 from folio_shared.ops.selection import dead_filter
 
@@ -87,7 +86,7 @@ class OpsPages(Controller):
         action: FromPath[str],
     ) -> Redirect:
         r = get_resources(state)
-        name = Queue.parse(queue).value
+        name = await pause.known_queue(queue, r.engine)
         change = {"pause": pause.pause_queue, "resume": pause.resume_queue}.get(action)
         if change is None:
             raise InvalidInput(f"unknown queue action {action!r} (pause or resume)")

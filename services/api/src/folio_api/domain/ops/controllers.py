@@ -46,7 +46,6 @@ from folio_api.errors import problem_responses
 from folio_api.params import NO_NUL
 from folio_api.resources import Resources, get_resources
 from folio_shared.jobs import Jobs
-from folio_shared.messages import Queue
 from folio_shared.ops import dead, pause, queues, stalled, workers
 from folio_shared.ops.selection import MAX_SELECTION, dead_filter
 
@@ -167,7 +166,7 @@ class OpsController(Controller):
         self, state: State, principal: NamedDependency[Principal], queue: FromPath[str]
     ) -> PauseOut:
         r = get_resources(state)
-        name = Queue.parse(queue).value
+        name = await pause.known_queue(queue, r.engine)
         changed = await pause.pause_queue(
             r.redis,
             r.settings.broker.namespace,
@@ -187,7 +186,7 @@ class OpsController(Controller):
         self, state: State, principal: NamedDependency[Principal], queue: FromPath[str]
     ) -> PauseOut:
         r = get_resources(state)
-        name = Queue.parse(queue).value
+        name = await pause.known_queue(queue, r.engine)
         changed = await pause.resume_queue(
             r.redis,
             r.settings.broker.namespace,
