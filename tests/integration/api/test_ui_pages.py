@@ -13,6 +13,7 @@ from apikit import TenantKey, pdf_bytes
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
+from test_api_ops import make_dead, status_of
 
 from folio_api.ui.sessions import SESSION_TTL_S
 from folio_shared.db.models import ApiKey, AuditLog, Document, Page
@@ -282,3 +283,36 @@ async def test_a_document_page_shows_each_pages_ocr_confidence_and_low_confidenc
     assert "low OCR confidence" in page_two
     assert "blurry scan" in page_two
     assert 'src="/ui/documents/' + document_id + '/pages/2/image"' in page_two
+
+
+async def test_pages_forbid_framing_and_foreign_scripts(
+    client: AsyncTestClient[Any], alice: TenantKey
+) -> None:
+    _, browser = await sign_in(client, alice.key)
+    for answer in (await client.get("/ui/login"), await browser.get("/ui/jobs")):
+        policy = answer.headers["content-security-policy"]
+        assert "script-src 'self'" in policy
+        assert "frame-ancestors 'none'" in policy
+        assert answer.headers["x-frame-options"] == "DENY"
+
+
+async def test_the_workbench_redrives_every_dead_job_matching_its_filter(
+    client: AsyncTestClient[Any], operator_key: str, alice: TenantKey, engine: AsyncEngine
+) -> None:
+    tag = f"UiBug{uuid.uuid4().hex[:6]}"
+    doomed = [await make_dead(engine, alice.tenant_id, tag) for _ in range(2)]
+    spared = await make_dead(engine, alice.tenant_id, "OtherBug")
+    _, ops = await sign_in(client, operator_key)
+    listed = await ops.get(f"/ui/ops/dead?error_type={tag}")
+    assert all(str(j) in listed.text for j in doomed)
+    assert str(spared) not in listed.text
+    # Every match needs a filter: an empty one is refused
+    empty = await ops.post("/ui/ops/dead/redrive", {"_csrf": ops.csrf, "matching": "on"})
+    assert empty.status_code == 400
+    assert await status_of(engine, spared) == "dead"
+    done = await ops.post(
+        "/ui/ops/dead/redrive", {"_csrf": ops.csrf, "matching": "on", "error_type": tag}
+    )
+    assert done.status_code == 303
+    assert [await status_of(engine, j) for j in doomed] == ["queued", "queued"]
+    assert await status_of(engine, spared) == "dead"

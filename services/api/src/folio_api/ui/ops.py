@@ -31,7 +31,8 @@ from folio_api.ui.context import page
 from folio_shared.db.enums import JobStatus
 from folio_shared.errors import InvalidInput, JobNotFound
 from folio_shared.ops import audit, dead, pause, queues, stalled, workers
-from folio_shared.ops.selection import dead_filter
+from folio_shared.ops.dead import DeadFilter
+from folio_shared.ops.selection import MAX_SELECTION, dead_filter, narrows
 
 Text = Annotated[str | None, Parameter(max_length=1000)]
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -41,6 +42,32 @@ def _uuid(value: str | None) -> uuid.UUID | None:
     with contextlib.suppress(ValueError, TypeError):
         return uuid.UUID(str(value).strip()) if value else None
     return None
+
+
+def _choice(data: dict[str, Any]) -> tuple[list[uuid.UUID] | None, DeadFilter | None]:
+    """The jobs a workbench form chose: the ticked ones, or with
+    ``matching=on`` every dead job matching the form's filter."""
+    if data.get("matching") == "on":
+        flt = dead_filter(
+            _text(data.get("queue")),
+            None,
+            _text(data.get("error_type")),
+            _uuid(data.get("tenant")),
+            None,
+            None,
+            MAX_SELECTION,
+        )
+        if not narrows(flt):
+            raise InvalidInput("set a filter (queue, error type or tenant) to act on every match")
+        return None, flt
+    chosen = _ids(data)
+    if not chosen:
+        raise InvalidInput("choose at least one dead job (or every one matching the filter)")
+    return chosen, None
+
+
+def _text(value: Any) -> str | None:
+    return str(value).strip() or None if isinstance(value, str) else None
 
 
 def _ids(data: dict[str, Any]) -> list[uuid.UUID]:
@@ -179,11 +206,9 @@ class OpsPages(Controller):
         options: dict[str, Any] = {}
         if data.get("force_ocr") == "on":
             options["force_ocr"] = True
-        chosen = _ids(data)
-        if not chosen:
-            raise InvalidInput("choose at least one dead job to re-drive")
+        chosen, flt = _choice(data)
         await dead.redrive(
-            r.jobs, job_ids=chosen, flt=None, options=options or None, actor=audit_actor(principal)
+            r.jobs, job_ids=chosen, flt=flt, options=options or None, actor=audit_actor(principal)
         )
         return Redirect("/ui/ops/dead", status_code=303)
 
@@ -193,10 +218,8 @@ class OpsPages(Controller):
     ) -> Redirect:
         r = get_resources(state)
         assert r.jobs is not None
-        chosen = _ids(data)
-        if not chosen:
-            raise InvalidInput("choose at least one dead job to purge")
-        await dead.purge(r.jobs, job_ids=chosen, flt=None, actor=audit_actor(principal))
+        chosen, flt = _choice(data)
+        await dead.purge(r.jobs, job_ids=chosen, flt=flt, actor=audit_actor(principal))
         return Redirect("/ui/ops/dead", status_code=303)
 
     @get("/stalled")

@@ -18,11 +18,14 @@ from typing import Any
 
 from litestar import Request, Response, Router
 from litestar.datastructures import CacheControlHeader
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
+from litestar.middleware import ASGIMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from folio_api.domain.auth.guards import dependencies
 from folio_api.errors import exception_handlers
@@ -77,6 +80,33 @@ def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     )
 
 
+#: Headers of every dashboard answer: scripts, styles and images from this
+#: server only (no inline script), never framed, no referrer to other sites.
+PAGE_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+class PageHeaders(ASGIMiddleware):
+    """Adds :data:`PAGE_HEADERS` to every answer under ``/ui``."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *PAGE_HEADERS]
+            await send(message)
+
+        await next_app(scope, receive, send_with_headers)
+
+
 #: Error handlers of the dashboard's routes.
 PAGE_ERRORS = {
     OperatorHasNoTenantError: _error_page,
@@ -106,5 +136,6 @@ def ui_router() -> Router:
             ),
         ],
         exception_handlers=PAGE_ERRORS,  # type: ignore[arg-type]
+        middleware=[PageHeaders()],
         include_in_schema=False,
     )
