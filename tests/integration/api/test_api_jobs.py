@@ -283,3 +283,35 @@ async def test_a_tenant_sees_a_safe_error_and_an_operator_the_full_one(
     detail = await client.get(f"/v1/ops/dead/{dead_id}", headers=ops)
     assert detail.status_code == 200, detail.text
     assert detail.json()["job"]["error_message"] == INTERNAL_TEXT
+
+
+async def test_a_last_event_id_never_sent_is_400(
+    client: Client, alice: TenantKey, redis: Redis, database_url: str
+) -> None:
+    # Given a job whose feed holds two events
+    _, job_id = await new_job(client, alice)
+    first = await events.publish(redis, job_id, "state", {"status": "running"})
+    second = await events.publish(redis, job_id, "progress", {"stage": "ocr", "done": 1})
+    assert first is not None
+    assert second is not None
+    ms = int(second.split("-")[0])
+    # When a client resumes after ids the API never sent: past the feed's
+    # end, or between its events
+    between = f"{first.split('-')[0]}-{int(first.split('-')[1]) + 7}"
+    for forged in (f"{ms + 60_000}-0", between):
+        answer = await asyncio.wait_for(
+            client.get(
+                f"/v1/jobs/{job_id}/events", headers={**alice.headers, "Last-Event-ID": forged}
+            ),
+            timeout=10,
+        )
+        # Then it is told so
+        problem(answer, 400, "invalid_input")
+    # While an id older than the whole feed (trimmed, or an earlier run's)
+    # still resumes, with everything the feed holds
+    done = await finish_as_worker(database_url, redis, job_id, "succeeded")
+    old = await client.get(
+        f"/v1/jobs/{job_id}/events", headers={**alice.headers, "Last-Event-ID": "1-0"}
+    )
+    assert old.status_code == 200
+    assert [e["id"] for e in parse_sse(old.text)] == [first, second, done]

@@ -92,6 +92,30 @@ async def start_run(client: aioredis.Redis, job_id: uuid.UUID | str) -> None:
         log.warning("job feed not restarted", job_id=str(job_id), error=repr(e))
 
 
+def _id_key(event_id: str) -> tuple[int, int]:
+    ms, _, seq = event_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+async def may_have_sent(client: aioredis.Redis, job_id: uuid.UUID | str, event_id: str) -> bool:
+    """Whether ``event_id`` can be an id of the job's feed: it is in the
+    stream, or older than all of it (trimmed, or an earlier run's), or the
+    stream is gone or unreadable (nothing to tell). False for an id within
+    or after the stream that it does not hold: one never sent."""
+    key = stream_key(job_id)
+    try:
+        if await client.xrange(key, min=event_id, max=event_id, count=1):
+            return True
+        first: Any = await client.xrange(key, count=1)
+    except Exception:  # Redis away: the job row answers the stream
+        return True
+    if not first:
+        return True
+    raw = first[0][0]
+    first_id = raw.decode() if isinstance(raw, bytes) else str(raw)
+    return _id_key(event_id) < _id_key(first_id)
+
+
 def _decode(entries: Sequence[Any]) -> list[JobEvent]:
     events = []
     for raw_id, fields in entries:

@@ -27,7 +27,11 @@ from litestar.response import ServerSentEvent
 from folio_api.domain.auth.principal import Principal
 from folio_api.domain.jobs import services, stats, submit
 from folio_api.domain.jobs.schemas import JobCreate, JobOut, JobPage, job_out
-from folio_api.domain.jobs.sse import check_last_event_id, stream_job_events
+from folio_api.domain.jobs.sse import (
+    check_last_event_id,
+    check_last_event_sent,
+    stream_job_events,
+)
 from folio_api.errors import problem_responses
 from folio_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from folio_api.resources import get_resources
@@ -200,6 +204,7 @@ class JobsController(Controller):
         assert resources.streams is not None
         after = check_last_event_id(last_event_id)
         job = await resources.jobs.get(job_id, tenant_id=principal.tenant_id)
+        await check_last_event_sent(resources, job.id, after)
         follower = resources.streams.admit(job.id, key_id=principal.key_id, after=after)
         return ServerSentEvent(
             stream_job_events(

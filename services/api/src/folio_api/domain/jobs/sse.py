@@ -66,6 +66,14 @@ def check_last_event_id(value: str | None) -> str | None:
     return value.strip()
 
 
+async def check_last_event_sent(resources: Resources, job_id: uuid.UUID, after: str | None) -> None:
+    """400 when ``after`` is an id within or past the job's feed that the
+    feed does not hold: one this API never sent
+    (:func:`folio_shared.jobs.events.may_have_sent`)."""
+    if after is not None and not await events.may_have_sent(resources.redis, job_id, after):
+        raise InvalidInput("header 'Last-Event-ID': not an event id this API sent")
+
+
 def _event(event: events.JobEvent) -> ServerSentEventMessage:
     return ServerSentEventMessage(data=json.dumps(event.data), event=event.type, id=event.id)
 
