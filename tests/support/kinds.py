@@ -117,3 +117,16 @@ async def copy(ctx: JobContext, p: Copy) -> dict[str, str]:
     """Reads the input object and writes it back upper-cased as the job's output."""
     data = await ctx.read(p.key)
     return {"output": await ctx.write("upper.txt", data.upper(), content_type="text/plain")}
+
+
+class Linger(msgspec.Struct, frozen=True):
+    key: str
+    ms: int = 5_000
+
+
+@job("test.linger", queue="kinds-test", payload=Linger, time_limit_ms=300, max_retries=0)
+async def linger(ctx: JobContext, p: Linger) -> None:
+    """Awaits longer than its time limit allows."""
+    await count(p.key, "linger:started")
+    await asyncio.sleep(p.ms / 1000)
+    await count(p.key, "linger:finished")

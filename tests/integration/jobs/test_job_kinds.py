@@ -41,7 +41,7 @@ from folio_shared.storage import create_storage
 
 pytestmark = pytest.mark.integration
 
-KINDS = [k.nap, k.add, k.split, k.part, k.merge, k.copy]
+KINDS = [k.nap, k.add, k.split, k.part, k.merge, k.copy, k.linger]
 
 
 @pytest.fixture
@@ -126,6 +126,18 @@ async def test_a_running_job_stops_at_its_next_progress_when_cancelled(
 async def _same_after(settings: FolioSettings, key: str, steps: int) -> bool:
     await asyncio.sleep(0.3)
     return await counter(settings, key, "nap:steps") == steps
+
+
+async def test_an_async_kind_past_its_time_limit_is_cut_and_recorded_as_a_timeout(
+    kjobs: Jobs, key: str, settings: FolioSettings
+) -> None:
+    job_id = await submit(kjobs, k.linger, k.Linger(key=key))
+    dead = await wait_status(kjobs, job_id, "dead")
+    assert dead.error_type == "TimeLimitExceeded"
+    assert str(dead.cause) == "timeout"
+    assert await counter(settings, key, "linger:started") == 1
+    await asyncio.sleep(0.5)
+    assert await counter(settings, key, "linger:finished") == 0
 
 
 async def test_an_unknown_payload_version_is_dead_lettered_and_the_worker_keeps_running(

@@ -38,10 +38,13 @@ from folio_shared.resources import resources
 
 log = get_logger(__name__)
 
-#: How often a worker refreshes its ``job_kind_workers.seen_at``, in seconds.
+#: How often a worker refreshes its ``job_kind_workers.seen_at``, in seconds
+#: (at JobTracking's heartbeats: every ``min(jobs.lease_ms / 3,
+#: jobs.reconcile_interval_ms)``, 10 s by default, if that is longer).
 HEARTBEAT_S = 10.0
-#: A worker whose ``seen_at`` is older than this is not live (3 heartbeats).
-LIVE_WITHIN_S = 3 * HEARTBEAT_S
+#: A worker whose ``seen_at`` is older than this is not live (6 heartbeats:
+#: the API's ``GET /v1/job-types`` counts the live ones).
+LIVE_WITHIN_S = 6 * HEARTBEAT_S
 
 
 def kind_row(kind: Kind) -> dict[str, Any]:
@@ -180,7 +183,8 @@ class KindWorkers(Middleware):
             await conn.commit()
 
     async def _refresh(self) -> None:
-        if time.monotonic() - self._seen_at < self.heartbeat_s:
+        # JobTracking beats on its own period: allow for its jitter.
+        if time.monotonic() - self._seen_at < 0.9 * self.heartbeat_s:
             return
         self._seen_at = time.monotonic()
         async with resources().engine.connect() as conn:

@@ -8,10 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_shared.db.models import JobKind, JobKindWorker
-
-#: A worker serving a kind is live when it refreshed ``seen_at`` within this
-#: many seconds (a few of its heartbeats).
-LIVE_WITHIN_S = 60
+from folio_shared.kinds.record import LIVE_WITHIN_S
 
 
 async def all_kinds(session: AsyncSession) -> list[JobKind]:
