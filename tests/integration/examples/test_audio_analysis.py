@@ -18,6 +18,7 @@ import pytest
 import redis.asyncio as aioredis
 import soundfile
 from folio_audio.jobs import AnalyzeAudio, analyze
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 from support.jobs import state_history, wait_for, wait_status
 from support.live_server import serve
@@ -26,10 +27,13 @@ from support.workers import kind_worker
 from folio_shared.db.engine import create_session_factory
 from folio_shared.db.repositories.tenants import create_tenant
 from folio_shared.jobs import Jobs, outbox
-from folio_shared.settings import FolioSettings
+from folio_shared.settings import FolioSettings, S3Settings, StorageSettings
 from folio_shared.storage import create_storage
+from folio_shared.storage.s3 import S3Storage
 
 RATE = 8_000
+#: The physical queue of normal-priority audio.analyze jobs.
+QUEUE_DEFAULT = "media"
 
 
 @pytest.fixture
@@ -215,3 +219,55 @@ async def test_a_file_corrupt_half_way_fails_at_once(jobs: Jobs, settings: Folio
     assert str(failed.status) == "failed"
     assert failed.attempts == 1
     assert "audio data unreadable after" in (failed.error_message or "")
+
+
+@pytest.fixture
+def s3_settings(settings: FolioSettings, test_servers: Any) -> FolioSettings:
+    """The test's settings on S3 (moto), with a bucket that does not exist yet."""
+    return settings.model_copy(
+        update={
+            "storage": StorageSettings(backend="s3"),
+            "s3": S3Settings(
+                bucket=f"folio-audio-{uuid.uuid4().hex[:12]}",
+                endpoint_url=test_servers.s3_endpoint_url,
+                access_key_id="testing",
+                secret_access_key=SecretStr("testing"),
+            ),
+        }
+    )
+
+
+async def test_a_dead_letter_is_redriven_once_storage_is_fixed(
+    engine: AsyncEngine, s3_settings: FolioSettings
+) -> None:
+    # The worker's bucket is missing (a storage outage, a misconfiguration):
+    # every attempt fails with a transient storage error until none is left.
+    key = f"audio/{uuid.uuid4()}.wav"
+    with kind_worker(s3_settings, [analyze], threads=2) as broker:
+        client = aioredis.Redis.from_url(s3_settings.redis.url)
+        jobs = Jobs(engine, broker, client)
+        try:
+            job_id = await submit(jobs, key)
+            dead = await wait_status(jobs, job_id, "dead", "failed", "succeeded", timeout_s=90)
+            assert str(dead.status) == "dead", dead.error_message
+            assert dead.attempts == 4  # the first and max_retries=3 more
+            assert dead.error_type == "StorageError"
+            # The fix: the bucket exists and holds the file. Re-drive.
+            storage = S3Storage(
+                s3_settings.s3.bucket,
+                endpoint_url=s3_settings.s3.endpoint_url,
+                access_key_id="testing",
+                secret_access_key="testing",
+                create_bucket=True,
+            )
+            await storage.open()
+            try:
+                await storage.put_bytes(key, encode(signal(2.0), "WAV"), content_type="audio/wav")
+            finally:
+                await storage.close()
+            assert await jobs.redrive(QUEUE_DEFAULT) == 1
+            done = await wait_status(jobs, job_id, "succeeded", timeout_s=60)
+        finally:
+            await client.aclose()
+    assert done.result is not None
+    assert done.result["duration_s"] == pytest.approx(2.0)
