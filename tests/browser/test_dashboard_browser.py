@@ -8,6 +8,7 @@ screenshots under ``tests/browser/screenshots/`` (git-ignored).
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -80,6 +81,22 @@ async def signed_in(browser: Browser, api: Api, key: str, **options: Any) -> Pag
 
 async def shot(page: Page, name: str) -> None:
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+async def drop(page: Page, name: str, data: bytes) -> None:
+    """Drop a file on the upload page's drop zone, as a drag from the desktop does."""
+    transfer = await page.evaluate_handle(
+        """([name, b64]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, { type: "application/pdf" }));
+            return transfer;
+        }""",
+        [name, base64.b64encode(data).decode()],
+    )
+    await page.dispatch_event("#drop", "dragover", {"dataTransfer": transfer})
+    await expect(page.locator("#drop")).to_have_class(re.compile(r"\bover\b"))
+    await page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
 
 
 def text_pdf(words: str) -> bytes:
@@ -199,9 +216,7 @@ async def test_an_operator_pauses_a_queue_a_tenant_cancels_a_held_job_and_a_dead
     tenant = await signed_in(browser, api, api.key)
     await tenant.goto("/ui/upload")
     scan = pdf([scanned_page(["a scanned page that waits for its OCR"])])
-    await tenant.set_input_files(
-        "#files", [{"name": "scan.pdf", "mimeType": "application/pdf", "buffer": scan}]
-    )
+    await drop(tenant, "scan.pdf", scan)
     row = tenant.locator("#uploads li")
     await expect(row).to_have_attribute("data-status", "processing", timeout=PROCESSING_MS)
     await tenant.goto("/ui/jobs")

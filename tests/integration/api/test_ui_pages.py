@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from test_api_ops import make_dead, status_of
 
 from folio_api.ui.sessions import SESSION_TTL_S
-from folio_shared.db.models import ApiKey, AuditLog, Document, Page
+from folio_shared.db.models import ApiKey, AuditLog, Document, Job, Page
 from folio_shared.settings import FolioSettings
 
 pytestmark = pytest.mark.integration
@@ -316,3 +316,48 @@ async def test_the_workbench_redrives_every_dead_job_matching_its_filter(
     assert done.status_code == 303
     assert [await status_of(engine, j) for j in doomed] == ["queued", "queued"]
     assert await status_of(engine, spared) == "dead"
+
+
+async def test_reprocess_checks_its_options_and_delete_removes_the_document(
+    client: AsyncTestClient[Any], alice: TenantKey, engine: AsyncEngine
+) -> None:
+    document_id, job_id = await upload(client, alice, "alice-redo")
+    _, browser = await sign_in(client, alice.key)
+    await browser.post(f"/ui/jobs/{job_id}/cancel", {"_csrf": browser.csrf})
+    # Languages that are not Tesseract's names are refused, nothing is queued
+    bad = await browser.post(
+        f"/ui/documents/{document_id}/reprocess",
+        {"_csrf": browser.csrf, "ocr_languages": "english!"},
+    )
+    assert bad.status_code == 400
+    assert "ocr_languages" in bad.text
+    async with engine.connect() as conn:
+        before = await conn.scalar(
+            sa.select(sa.func.count()).select_from(Job).where(Job.document_id == document_id)
+        )
+    good = await browser.post(
+        f"/ui/documents/{document_id}/reprocess",
+        {"_csrf": browser.csrf, "force_ocr": "on", "ocr_languages": "eng por"},
+    )
+    assert good.status_code == 303
+    async with engine.connect() as conn:
+        newest = (
+            await conn.execute(
+                sa.select(Job.message)
+                .where(Job.document_id == document_id, Job.parent_id.is_(None))
+                .order_by(Job.created_at.desc())
+                .limit(1)
+            )
+        ).scalar_one()
+        after = await conn.scalar(
+            sa.select(sa.func.count()).select_from(Job).where(Job.document_id == document_id)
+        )
+    assert after == before + 1
+    assert newest["payload"]["force_ocr"] is True
+    assert newest["payload"]["ocr_languages"] == "eng+por"
+    # Delete needs the token too, then the document is gone
+    assert (await browser.post(f"/ui/documents/{document_id}/delete", {})).status_code == 403
+    gone = await browser.post(f"/ui/documents/{document_id}/delete", {"_csrf": browser.csrf})
+    assert gone.status_code == 303
+    assert gone.headers["location"] == "/ui/documents"
+    assert (await browser.get(f"/ui/documents/{document_id}")).status_code == 404
