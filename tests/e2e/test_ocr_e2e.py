@@ -103,8 +103,16 @@ async def test_hostile_images_fail_clearly_and_the_workers_carry_on(
     assert await finished(engine, bad) == "failed", name
     async with engine.connect() as conn:
         error = await conn.scalar(sa.select(Document.error).where(Document.id == bad))
+        job = (
+            await conn.execute(
+                sa.select(Job.error_message).where(Job.document_id == bad, Job.parent_id.is_(None))
+            )
+        ).one()
     assert error
     assert reason in error.lower()
+    # the job says why too, not only "no text could be read"
+    assert job.error_message
+    assert reason in job.error_message.lower()
     # the next document is served normally
     n = 20 + len(name)
     good = await submit(api, DocumentKind.PNG, "image/png", png(scanned_page(harbour(n))))

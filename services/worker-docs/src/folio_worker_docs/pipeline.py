@@ -345,11 +345,12 @@ async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
         doc = await _document(session, document_id, tenant_id)
         doc.low_confidence_pages = low_confidence
         doc.meta = {**(doc.meta or {}), "failed_pages": sorted(failed), "language": language}
+        unreadable = "no text could be read from any page" + (
+            f" ({describe_failed(failed)})" if failed else ""
+        )
         if not has_text:
             doc.status = DocumentStatus.FAILED
-            doc.error = "no text could be read from any page" + (
-                f" ({describe_failed(failed)})" if failed else ""
-            )
+            doc.error = unreadable
         elif failed:
             doc.status = DocumentStatus.PARTIAL
             doc.error = describe_failed(failed)
@@ -357,9 +358,8 @@ async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
             doc.status = DocumentStatus.READY
             doc.error = None
     if not has_text:
-        raise DocumentUnreadable(
-            f"no text could be read from document {document_id}", document_id=str(document_id)
-        )
+        # the pages' causes (an image too large, ...) are the job's reason too
+        raise DocumentUnreadable(unreadable, document_id=str(document_id))
     log.info(
         "document fields extracted",
         document_type=fields.document_type,
