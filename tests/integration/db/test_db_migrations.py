@@ -28,6 +28,7 @@ EXPECTED_TABLES = {
     "job_kinds",
     "job_kind_workers",
     "batches",
+    "idempotency_keys",
 }
 
 

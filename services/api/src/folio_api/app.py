@@ -13,7 +13,9 @@ Routes:
   the signed ``/storage/*`` routes (metrics are not here: ``folio-api``
   serves them on a port of their own, :mod:`folio_api.domain.metrics.server`);
 - ``/v1/...``: the public API, every route behind a tenant API key
-  (:func:`~folio_api.domain.auth.guards.require_tenant`) and its rate limit.
+  (:func:`~folio_api.domain.auth.guards.require_tenant`) and its rate limit;
+  every ``POST`` there takes an ``Idempotency-Key``
+  (:mod:`folio_api.domain.idempotency.middleware`).
   Domains add their controller to :data:`V1_HANDLERS` (search goes there);
   the job routes (:data:`V1_JOB_HANDLERS`) take operator keys too
   (:func:`~folio_api.domain.auth.guards.require_key`), which see every tenant;
@@ -49,6 +51,7 @@ from folio_api.domain.batches.controllers import BatchesController
 from folio_api.domain.documents.controllers import DocumentsController
 from folio_api.domain.fields.controllers import FieldsController
 from folio_api.domain.health.controllers import HealthController
+from folio_api.domain.idempotency.middleware import IdempotencyMiddleware
 from folio_api.domain.jobs.controllers import SSE_HEARTBEAT_KEY, JobsController
 from folio_api.domain.kinds.controllers import JobTypesController
 from folio_api.domain.metrics.middleware import HttpMetricsMiddleware
@@ -83,7 +86,7 @@ def _v1(handlers: list[ControllerRouterHandler], require: Callable[[Principal], 
     return Router(
         "/v1",
         route_handlers=list(handlers),
-        middleware=[AuthMiddleware(require)],
+        middleware=[AuthMiddleware(require), IdempotencyMiddleware()],
         dependencies=dependencies,
         security=security_requirement,
     )

@@ -37,6 +37,7 @@ from folio_shared.db.models.documents import (
     text_search_config_sql,
 )
 from folio_shared.db.models.fields import DocumentFields
+from folio_shared.db.models.idempotency import IdempotencyKey
 from folio_shared.db.models.jobs import (
     ACTIVE_TOP_LEVEL,
     FINISHED_JOB_STATUSES,
@@ -67,6 +68,7 @@ __all__ = [
     "Chunk",
     "Document",
     "DocumentFields",
+    "IdempotencyKey",
     "Job",
     "JobEvent",
     "JobKind",

@@ -1,0 +1,1 @@
+"""Idempotency keys on the API's ``POST`` routes (see :mod:`.middleware`)."""
