@@ -85,6 +85,14 @@ FROM generate_series(0, :per_document - 1) AS g(i)
 CROSS JOIN (SELECT id FROM documents WHERE tenant_id = :tenant_id) d
 """
 
+#: What the chunk store keeps on each document (read by keyword ranking).
+TOTALS_SQL = """
+UPDATE documents d SET chunk_count = s.chunks, token_count = s.tokens
+FROM (SELECT document_id, count(*) AS chunks, sum(token_count) AS tokens
+      FROM chunks WHERE tenant_id = :tenant_id GROUP BY document_id) s
+WHERE d.id = s.document_id
+"""
+
 
 async def run(
     pg_url: str,
@@ -124,6 +132,7 @@ async def run(
                     sa.text(FILL_SQL),
                     {"tenant_id": tenant, "vocabulary": VOCABULARY, "per_document": per_document},
                 )
+                await conn.execute(sa.text(TOTALS_SQL), {"tenant_id": tenant})
         print(f"filled {chunks} + {small_chunks} chunks in {time.perf_counter() - started:.1f}s")
         started = time.perf_counter()
         async with engine.begin() as conn:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from pipeline_helpers import make_document, make_tenant
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio_shared.db.models import Chunk
+from folio_shared.db.models import Chunk, Document
 from folio_shared.errors import DocumentNotFound, InvalidInput
 from folio_worker_docs.chunks_store import delete_document_chunks, replace_document_chunks
 from folio_worker_docs.embeddings.model import Embedder
@@ -48,6 +48,15 @@ async def _rows(session: AsyncSession, document_id: uuid.UUID) -> list[sa.Row[tu
     return list(result.all())
 
 
+async def _totals(session: AsyncSession, document_id: uuid.UUID) -> tuple[int, int]:
+    row = (
+        await session.execute(
+            sa.select(Document.chunk_count, Document.token_count).where(Document.id == document_id)
+        )
+    ).one()
+    return row.chunk_count, row.token_count
+
+
 async def test_writing_the_same_chunks_twice_leaves_one_set(
     session: AsyncSession, embedder: Embedder
 ) -> None:
@@ -72,6 +81,13 @@ async def test_writing_the_same_chunks_twice_leaves_one_set(
     assert len(stored.embedding) == 384
     assert stored.model_version == embedder.model_version
     assert "delta" in str(stored.tsv)
+    # the document keeps its totals for keyword ranking
+    assert await _totals(session, document_id) == (
+        second,
+        await session.scalar(
+            sa.select(sa.func.sum(Chunk.token_count)).where(Chunk.document_id == document_id)
+        ),
+    )
 
 
 async def test_replace_is_atomic_on_bad_input(session: AsyncSession, embedder: Embedder) -> None:
@@ -109,3 +125,4 @@ async def test_delete_document_chunks(session: AsyncSession, embedder: Embedder)
     deleted = await delete_document_chunks(session, tenant_id=tenant_id, document_id=document_id)
     assert deleted == count
     assert await _rows(session, document_id) == []
+    assert await _totals(session, document_id) == (0, 0)

@@ -99,7 +99,20 @@ async def replace_document_chunks(
     table: Any = Chunk.__table__
     for offset in range(0, len(rows), INSERT_BATCH_ROWS):
         await session.execute(sa.insert(table), rows[offset : offset + INSERT_BATCH_ROWS])
+    tokens = sum(row["token_count"] for row in rows)
+    await _set_totals(session, tenant_id, document_id, len(rows), tokens)
     return len(rows)
+
+
+async def _set_totals(
+    session: AsyncSession, tenant_id: uuid.UUID, document_id: uuid.UUID, chunks: int, tokens: int
+) -> None:
+    """The document's chunk and token counts (read by keyword ranking)."""
+    await session.execute(
+        sa.update(Document)
+        .where(Document.id == document_id, Document.tenant_id == tenant_id)
+        .values(chunk_count=chunks, token_count=tokens)
+    )
 
 
 async def delete_document_chunks(
@@ -111,6 +124,7 @@ async def delete_document_chunks(
         sa.delete(Chunk).where(Chunk.document_id == document_id, Chunk.tenant_id == tenant_id)
     )
     count: int = getattr(result, "rowcount", 0)
+    await _set_totals(session, tenant_id, document_id, 0, 0)
     return count
 
 

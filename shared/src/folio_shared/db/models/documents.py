@@ -120,6 +120,9 @@ class Document(Base):
     low_confidence_pages: Mapped[list[int]] = mapped_column(
         ARRAY(sa.Integer), default=list, server_default=sa.text("'{}'::integer[]")
     )
+    #: kept by the chunk store: its chunks and their tokens (keyword ranking)
+    chunk_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    token_count: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

@@ -91,7 +91,9 @@ def _semantic_sql(where: str, exact: bool) -> str:
 def _keyword_ctes(where: str) -> str:
     """BM25 of chunks (``kw_chunks``) and of documents (``kw_docs``, the
     document's matching chunks taken together, its length all its
-    chunks'), over at most ``:max_matches`` matching chunks."""
+    chunks'), over at most ``:max_matches`` matching chunks. Counts and
+    lengths come from the documents' ``chunk_count`` / ``token_count``,
+    which the chunk store keeps, not from a scan of the tenant's chunks."""
     lexemes = _per_language("q.l_{name}", "m")
     return f"""
 matched AS (
@@ -106,9 +108,10 @@ terms AS (
     WHERE t.lexeme = ANY({lexemes})
 ),
 stats AS (
-    SELECT count(*)::float8 AS chunks, greatest(avg(token_count), 1)::float8 AS chunk_len,
-           count(DISTINCT document_id)::float8 AS docs
-    FROM chunks WHERE tenant_id = :tenant_id
+    SELECT coalesce(sum(chunk_count), 0)::float8 AS chunks,
+           greatest(sum(token_count)::float8 / greatest(sum(chunk_count), 1), 1) AS chunk_len,
+           count(*)::float8 AS docs
+    FROM documents WHERE tenant_id = :tenant_id AND chunk_count > 0
 ),
 chunk_idf AS (
     SELECT lang, lexeme, ln(1 + (s.chunks - count(*) + 0.5) / (count(*) + 0.5)) AS idf
@@ -127,8 +130,8 @@ doc_terms AS (
     SELECT document_id, lang, lexeme, sum(tf) AS tf FROM terms GROUP BY 1, 2, 3
 ),
 doc_len AS (
-    SELECT c.document_id, sum(c.token_count)::float8 AS len FROM chunks c
-    WHERE c.document_id IN (SELECT document_id FROM doc_terms) GROUP BY 1
+    SELECT d.id AS document_id, d.token_count::float8 AS len FROM documents d
+    WHERE d.id IN (SELECT document_id FROM doc_terms)
 ),
 doc_idf AS (
     SELECT lang, lexeme, ln(1 + (s.docs - count(*) + 0.5) / (count(*) + 0.5)) AS idf
