@@ -24,11 +24,10 @@ from folio_api.domain.auth.principal import Principal
 from folio_api.domain.documents import ingest
 from folio_api.domain.documents.schemas import UploadOut, upload_out
 from folio_api.domain.jobs.controllers import SSE_HEARTBEAT_KEY
-from folio_api.domain.jobs.sse import check_last_event_id, stream_job_events
+from folio_api.domain.jobs.sse import job_event_response
 from folio_api.resources import get_resources
 from folio_api.ui.auth import csrf_guard, tenant_page
 from folio_api.ui.context import page
-from folio_shared.errors import InvalidInput
 from folio_shared.messages import Priority
 
 
@@ -47,17 +46,10 @@ class LivePages(Controller):
     async def upload(
         self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
     ) -> Response[UploadOut]:
-        length = request.headers.get("content-length")
-        try:
-            content_length = int(length) if length is not None else None
-        except ValueError as e:
-            raise InvalidInput("header 'Content-Length': not a number") from e
-        result = await ingest.upload_form(
+        result = await ingest.upload_request(
             get_resources(state),
             principal.tenant(),
-            request.stream(),
-            content_type=request.headers.get("content-type"),
-            content_length=content_length,
+            request,
             process=True,
             priority=Priority.NORMAL,
         )
@@ -73,20 +65,11 @@ class LivePages(Controller):
             str | None, HeaderParameter(name="Last-Event-ID", max_length=64)
         ] = None,
     ) -> ServerSentEvent:
-        resources = get_resources(state)
-        assert resources.jobs is not None
-        assert resources.streams is not None
-        after = check_last_event_id(last_event_id)
-        job = await resources.jobs.get(job_id, tenant_id=principal.tenant())
-        follower = resources.streams.admit(job.id, key_id=principal.key_id, after=after)
-        return ServerSentEvent(
-            stream_job_events(
-                resources,
-                follower,
-                job,
-                last_event_id=after,
-                heartbeat_s=float(state.get(SSE_HEARTBEAT_KEY, 15.0)),
-                max_duration_s=resources.settings.api.sse_max_duration_s,
-            ),
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        return await job_event_response(
+            get_resources(state),
+            job_id,
+            tenant_id=principal.tenant(),
+            key_id=principal.key_id,
+            last_event_id=last_event_id,
+            heartbeat_s=float(state.get(SSE_HEARTBEAT_KEY, 15.0)),
         )

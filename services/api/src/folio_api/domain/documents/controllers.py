@@ -33,7 +33,6 @@ from folio_api.errors import problem_responses
 from folio_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from folio_api.resources import get_resources
 from folio_shared.db.enums import DocumentKind, DocumentStatus
-from folio_shared.errors import InvalidInput
 from folio_shared.messages import Priority
 
 Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="page size")]
@@ -109,19 +108,8 @@ class DocumentsController(Controller):
             ),
         ] = Priority.NORMAL,
     ) -> Response[UploadOut]:
-        length = request.headers.get("content-length")
-        try:
-            content_length = int(length) if length is not None else None
-        except ValueError as e:
-            raise InvalidInput("header 'Content-Length': not a number") from e
-        result = await ingest.upload_form(
-            get_resources(state),
-            principal.tenant(),
-            request.stream(),
-            content_type=request.headers.get("content-type"),
-            content_length=content_length,
-            process=process,
-            priority=priority,
+        result = await ingest.upload_request(
+            get_resources(state), principal.tenant(), request, process=process, priority=priority
         )
         return Response(upload_out(result), status_code=200 if result.duplicate else 201)
 

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Request
 
 from folio_api.domain.documents import reference
 from folio_api.domain.documents.fast import process as fast_process
@@ -27,10 +30,37 @@ from folio_api.domain.documents.upload_form import read_form, remove_file
 from folio_api.resources import Resources
 from folio_shared.db.enums import DocumentStatus
 from folio_shared.db.models import Document
+from folio_shared.errors import InvalidInput
 from folio_shared.logging import get_logger
 from folio_shared.messages import Priority
 
 log = get_logger(__name__)
+
+
+async def upload_request(
+    resources: Resources,
+    tenant_id: uuid.UUID,
+    request: Request[Any, Any, Any],
+    *,
+    process: bool,
+    priority: Priority,
+) -> Ingested:
+    """:func:`upload_form` for an HTTP request's multipart body (streamed;
+    ``Content-Length``, when given, must be a number)."""
+    length = request.headers.get("content-length")
+    try:
+        content_length = int(length) if length is not None else None
+    except ValueError as e:
+        raise InvalidInput("header 'Content-Length': not a number") from e
+    return await upload_form(
+        resources,
+        tenant_id,
+        request.stream(),
+        content_type=request.headers.get("content-type"),
+        content_length=content_length,
+        process=process,
+        priority=priority,
+    )
 
 
 async def upload_form(

@@ -27,11 +27,7 @@ from litestar.response import ServerSentEvent
 from folio_api.domain.auth.principal import Principal
 from folio_api.domain.jobs import services, stats, submit
 from folio_api.domain.jobs.schemas import JobCreate, JobOut, JobPage, job_out
-from folio_api.domain.jobs.sse import (
-    check_last_event_id,
-    check_last_event_sent,
-    stream_job_events,
-)
+from folio_api.domain.jobs.sse import job_event_response
 from folio_api.errors import problem_responses
 from folio_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from folio_api.resources import get_resources
@@ -199,21 +195,11 @@ class JobsController(Controller):
             str | None, HeaderParameter(name="Last-Event-ID", max_length=64)
         ] = None,
     ) -> ServerSentEvent:
-        resources = get_resources(state)
-        assert resources.jobs is not None
-        assert resources.streams is not None
-        after = check_last_event_id(last_event_id)
-        job = await resources.jobs.get(job_id, tenant_id=principal.tenant_id)
-        await check_last_event_sent(resources, job.id, after)
-        follower = resources.streams.admit(job.id, key_id=principal.key_id, after=after)
-        return ServerSentEvent(
-            stream_job_events(
-                resources,
-                follower,
-                job,
-                last_event_id=after,
-                heartbeat_s=float(state.get(SSE_HEARTBEAT_KEY, 15.0)),
-                max_duration_s=resources.settings.api.sse_max_duration_s,
-            ),
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        return await job_event_response(
+            get_resources(state),
+            job_id,
+            tenant_id=principal.tenant_id,
+            key_id=principal.key_id,
+            last_event_id=last_event_id,
+            heartbeat_s=float(state.get(SSE_HEARTBEAT_KEY, 15.0)),
         )

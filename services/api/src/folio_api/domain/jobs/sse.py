@@ -38,7 +38,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-from litestar.response import ServerSentEventMessage
+from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from folio_api.domain.jobs.hub import Follower
 from folio_api.domain.jobs.schemas import job_out
@@ -84,6 +84,39 @@ def _final_event(job: Job) -> ServerSentEventMessage:
         message = tenant_message(job.status, job.cause, job.error_type, job.error_message)
         data["error"] = {"type": job.error_type, "message": message}
     return ServerSentEventMessage(data=json.dumps(data), event="state")
+
+
+async def job_event_response(
+    resources: Resources,
+    job_id: uuid.UUID,
+    *,
+    tenant_id: uuid.UUID | None,
+    key_id: uuid.UUID,
+    last_event_id: str | None,
+    heartbeat_s: float,
+) -> ServerSentEvent:
+    """The answer of a job's event stream: the job checked to be
+    ``tenant_id``'s (``None``: any tenant's), ``Last-Event-ID`` checked, the
+    stream admitted for ``key_id`` (429 past the limits). Used by
+    ``GET /v1/jobs/{id}/events`` and the dashboard's cookie-authenticated
+    twin."""
+    assert resources.jobs is not None
+    assert resources.streams is not None
+    after = check_last_event_id(last_event_id)
+    job = await resources.jobs.get(job_id, tenant_id=tenant_id)
+    await check_last_event_sent(resources, job.id, after)
+    follower = resources.streams.admit(job.id, key_id=key_id, after=after)
+    return ServerSentEvent(
+        stream_job_events(
+            resources,
+            follower,
+            job,
+            last_event_id=after,
+            heartbeat_s=heartbeat_s,
+            max_duration_s=resources.settings.api.sse_max_duration_s,
+        ),
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 async def stream_job_events(
