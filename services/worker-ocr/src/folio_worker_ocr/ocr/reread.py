@@ -45,6 +45,9 @@ TARGET_HEIGHTS = (24, 32, 40)
 #: (Helvetica-like digits are 0.556 em wide, their box about 0.72 em high;
 #: the margin takes in a wider font).
 CHAR_WIDTH = 1.0
+#: Most regions read again on one page (each costs a few single-line readings):
+#: a page of number tables keeps the cost bounded.
+MAX_REGIONS = 12
 #: Lengths of the digit-group ids: NF-e key, bank boleto line, arrecadação line.
 DIGIT_ID_LENGTHS = (44, 47, 48)
 
@@ -256,7 +259,7 @@ def reread(
     """
     if not text.strip():
         return text, 0
-    found = regions(page_words(page_api))
+    found = regions(page_words(page_api))[:MAX_REGIONS]
     reader = Reader(line_api, image)
     replaced = 0
     for region in found:
