@@ -88,7 +88,7 @@ async def test_receipt_fields_and_expected_values_from_a_text_pdf(api: Api) -> N
     # Then its fields are stored with the type, the version and the verdicts
     [row] = await _fields(api, document_id)
     assert row.document_type == "pix_receipt"
-    assert row.extractor_version == "pix_receipt/1"
+    assert row.extractor_version == "pix_receipt/2"
     assert row.fields["amount"]["value"] == "150.00"
     assert row.fields["payee_tax_id"] == {
         **row.fields["payee_tax_id"],

@@ -17,6 +17,9 @@ from folio_worker_docs.extraction.normalise import fold, parse_amount, parse_dat
         ("R$ 12.345.678,00", "12345678.00"),
         ("150,00", "150.00"),
         ("R$ 1 234,56", "1234.56"),
+        ("R$ 308;40", "308.40"),  # OCR: a speck turns the comma into a semicolon
+        ("R$.9.383,24", "9383.24"),  # OCR: a speck after the currency sign
+        ("R$: 0,00", "0.00"),
         ("valor: R$ 85,5", None),
         ("sem valor", None),
     ],

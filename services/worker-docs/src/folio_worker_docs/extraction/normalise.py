@@ -44,8 +44,10 @@ MONTHS = {
 _MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
 
 #: An amount: optional ``R$``, digits with ``.``/``,``/space thousands, two decimals.
+#: OCR specks are allowed where scans put them: a ``.`` or ``:`` after ``R$``,
+#: a ``;`` for the decimal comma.
 AMOUNT_PATTERN = re.compile(
-    r"(?<![\d.,])(?:r\s?\$\s*)?-?(\d{1,3}(?:[.,\s]\d{3})+|\d+)\s?[.,]\s?(\d{2})(?![\d])"
+    r"(?<![\d.,])(?:r\s?\$[\s.:]*)?-?(\d{1,3}(?:[.,\s]\d{3})+|\d+)\s?[.,;]\s?(\d{2})(?![\d])"
 )
 
 #: A numeric date (``05/12/2026``, ``05.12.26``, ``2026-12-05``) or a spelled one
