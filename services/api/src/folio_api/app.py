@@ -53,6 +53,7 @@ from folio_api.domain.fields.controllers import FieldsController
 from folio_api.domain.health.controllers import HealthController
 from folio_api.domain.idempotency.middleware import IdempotencyMiddleware
 from folio_api.domain.jobs.controllers import SSE_HEARTBEAT_KEY, JobsController
+from folio_api.domain.keys.controllers import KeysController
 from folio_api.domain.kinds.controllers import JobTypesController
 from folio_api.domain.metrics.middleware import HttpMetricsMiddleware
 from folio_api.domain.ops.controllers import ops_router
@@ -73,6 +74,7 @@ V1_HANDLERS: list[ControllerRouterHandler] = [
     FieldsController,
     UploadsController,
     SearchController,
+    KeysController,
 ]
 #: The job routes under ``/v1``: tenant or operator keys.
 V1_JOB_HANDLERS: list[ControllerRouterHandler] = [

@@ -1,0 +1,1 @@
+"""A tenant's own API keys: ``/v1/keys`` (create, list, revoke)."""
