@@ -10,6 +10,7 @@ import asyncio
 import time
 
 import msgspec
+import redis
 
 from folio_shared.kinds import JobContext, SyncJobContext, job
 from folio_shared.resources import resources
@@ -130,3 +131,23 @@ async def linger(ctx: JobContext, p: Linger) -> None:
     await count(p.key, "linger:started")
     await asyncio.sleep(p.ms / 1000)
     await count(p.key, "linger:finished")
+
+
+class Grind(msgspec.Struct, frozen=True):
+    key: str
+    steps: int = 400
+    step_ms: int = 25
+
+
+@job("test.grind", queue="kinds-test", payload=Grind)
+def grind(ctx: SyncJobContext, p: Grind) -> dict[str, int]:
+    """A plain function working in steps, each a cancellation point."""
+    client = redis.Redis.from_url(resources().settings.redis.url)
+    try:
+        for step in range(p.steps):
+            ctx.progress(done=step, total=p.steps, stage="grinding")
+            time.sleep(p.step_ms / 1000)
+            client.incr(f"test:{p.key}:grind:steps")
+    finally:
+        client.close()
+    return {"steps": p.steps}

@@ -41,7 +41,7 @@ from folio_shared.storage import create_storage
 
 pytestmark = pytest.mark.integration
 
-KINDS = [k.nap, k.add, k.split, k.part, k.merge, k.copy, k.linger]
+KINDS = [k.nap, k.add, k.split, k.part, k.merge, k.copy, k.linger, k.grind]
 
 
 @pytest.fixture
@@ -109,23 +109,30 @@ async def test_a_transient_failure_is_retried_then_succeeds(
     assert await counter(settings, key, f"nap:{job_id}") == 3
 
 
+@pytest.mark.parametrize(
+    ("kind", "what", "stage"),
+    [(k.nap, "nap:steps", "napping"), (k.grind, "grind:steps", "grinding")],
+    ids=["async", "sync"],
+)
 async def test_a_running_job_stops_at_its_next_progress_when_cancelled(
-    kjobs: Jobs, key: str, settings: FolioSettings
+    kjobs: Jobs, key: str, settings: FolioSettings, kind: Kind, what: str, stage: str
 ) -> None:
-    job_id = await submit(kjobs, k.nap, k.Nap(key=key, steps=400, step_ms=25))
-    await wait_for(lambda: at_least(counter(settings, key, "nap:steps"), 3), what="steps")
+    payload = k.Nap(key=key, steps=400, step_ms=25) if kind is k.nap else k.Grind(key=key)
+    job_id = await submit(kjobs, kind, payload)
+    await wait_for(lambda: at_least(counter(settings, key, what), 3), what="steps")
     await kjobs.cancel(job_id)
     cancelled = await wait_status(kjobs, job_id, "cancelled")
     assert cancelled.error_type == "JobCancelled"
-    steps = await counter(settings, key, "nap:steps")
+    assert cancelled.stage == stage
+    steps = await counter(settings, key, what)
     assert steps < 400
     # it stopped: no step runs after the cancel was recorded
-    await wait_for(lambda: _same_after(settings, key, steps), what="no more steps")
+    await wait_for(lambda: _same_after(settings, key, steps, what), what="no more steps")
 
 
-async def _same_after(settings: FolioSettings, key: str, steps: int) -> bool:
+async def _same_after(settings: FolioSettings, key: str, steps: int, what: str) -> bool:
     await asyncio.sleep(0.3)
-    return await counter(settings, key, "nap:steps") == steps
+    return await counter(settings, key, what) == steps
 
 
 async def test_an_async_kind_past_its_time_limit_is_cut_and_recorded_as_a_timeout(
