@@ -35,7 +35,7 @@ from folio_shared.jobs import Jobs, outbox
 from folio_shared.jobs.middleware import JobTracking
 from folio_shared.kinds import Kind
 from folio_shared.kinds.record import KindWorkers
-from folio_shared.ops import pause_queue, resume_queue
+from folio_shared.ops import pause_queue, queue_stats, resume_queue
 from folio_shared.settings import FolioSettings
 from folio_shared.storage import create_storage
 
@@ -256,6 +256,12 @@ async def test_a_kinds_queue_pauses_and_resumes_like_folios_own(
         "attempt": 1,
         "steps": 1,
     }
+    # the ops views list the kind's queue with Folio's, each priority
+    stats = {s.queue: s for s in await queue_stats(client, ns, engine=engine)}
+    assert {"kinds-test", "kinds-test.critical", "kinds-test.high", "kinds-test.low"} <= set(stats)
+    assert {"documents", "ocr"} <= set(stats)
+    assert stats["kinds-test"].logical == "kinds-test"
+    assert stats["kinds-test"].finished.get("succeeded", 0) >= 1
     # a queue no kind declared is still refused
     with pytest.raises(InvalidInput, match="unknown queue 'nope'"):
         await pause_queue(client, ns, "nope", engine=engine)

@@ -27,6 +27,7 @@ import redis.asyncio as aioredis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from folio_shared.db.models import JobKind
 from folio_shared.messages import Queue, logical_of, physical_queue_names
 from folio_shared.ops.pause import paused_queues
 
@@ -52,9 +53,19 @@ class QueueStats:
     finished: dict[str, int] = field(default_factory=dict)
 
 
-def all_physical_queues() -> list[str]:
-    """Every physical queue of every Folio queue, in consumption order."""
-    return [name for q in Queue for name in physical_queue_names(q)]
+def all_physical_queues(extra: Iterable[str] = ()) -> list[str]:
+    """Every physical queue of every Folio queue, then of the logical queues
+    ``extra`` (job kinds'), in consumption order."""
+    own = [q.value for q in Queue]
+    extra = [q for q in dict.fromkeys(extra) if q not in own]
+    return [name for q in (*own, *extra) for name in physical_queue_names(q)]
+
+
+async def kind_queues(engine: AsyncEngine) -> list[str]:
+    """The logical queues of the job kinds workers recorded in ``job_kinds``."""
+    async with engine.connect() as conn:
+        rows = await conn.scalars(sa.select(JobKind.queue).distinct().order_by(JobKind.queue))
+        return list(rows)
 
 
 def _decode(value: object) -> str:
@@ -149,9 +160,13 @@ async def queue_stats(
     queues: Iterable[str] | None = None,
     minutes: int = 5,
 ) -> list[QueueStats]:
-    """Stats of ``queues`` (physical names; default: every Folio queue), with
-    throughput over the last ``minutes`` when ``engine`` is given."""
-    names = list(queues) if queues is not None else all_physical_queues()
+    """Stats of ``queues`` (physical names; default: every Folio queue, and
+    with ``engine`` every job kind's), with throughput over the last
+    ``minutes`` when ``engine`` is given."""
+    if queues is not None:
+        names = list(queues)
+    else:
+        names = all_physical_queues(await kind_queues(engine) if engine is not None else ())
     workers = await broker_workers(client, namespace)
     depths = await _depths(client, namespace, names, workers)
     paused = await paused_queues(client, namespace)
