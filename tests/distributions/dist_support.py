@@ -63,7 +63,7 @@ PARTS = {
         Part("folio-worker-ocr", "services/worker-ocr", "folio_worker_ocr"),
         Part("folio-scheduler", "services/scheduler", "folio_scheduler"),
         Part("folio-cli", "clients/cli", "folio_cli"),
-        Part("folio-client", "clients/python", "folio_client"),
+        Part("folio-docproc-client", "clients/python", "folio_client"),
         Part("folio-devstack", "tools/devstack", "folio_devstack"),
     )
 }

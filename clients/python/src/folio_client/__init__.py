@@ -1,5 +1,8 @@
 """Python client of the Folio API: :class:`Folio` (sync) and :class:`AsyncFolio`.
 
+Distribution ``folio-docproc-client`` (``folioclient`` on PyPI is another
+project's), import package ``folio_client``.
+
 ::
 
     with Folio("http://127.0.0.1:8000", api_key) as folio:
@@ -8,6 +11,7 @@
         print(folio.text(upload.document.id).text)
 """
 
+from folio_client._core import VERSION as __version__
 from folio_client.async_client import AsyncFolio
 from folio_client.errors import (
     Conflict,
@@ -23,6 +27,7 @@ from folio_client.errors import (
     Unauthorized,
 )
 from folio_client.models import Document, Event, Job, SearchHit, Text, Upload
+from folio_client.retries import Retries
 from folio_client.sync_client import Folio
 
 __all__ = [
@@ -40,9 +45,11 @@ __all__ = [
     "JobTimeout",
     "NotFound",
     "RateLimited",
+    "Retries",
     "SearchHit",
     "ServerError",
     "Text",
     "Unauthorized",
     "Upload",
+    "__version__",
 ]

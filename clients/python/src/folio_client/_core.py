@@ -11,6 +11,9 @@ import httpx
 
 from folio_client.errors import error_from_response
 
+#: The client's version (the distribution's, ``folio-docproc-client``).
+VERSION = "0.2.0"
+
 #: Default request timeout, in seconds.
 DEFAULT_TIMEOUT_S = 60.0
 
@@ -18,7 +21,7 @@ FileInput = str | os.PathLike[str] | bytes | IO[bytes]
 
 
 def headers_for(api_key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_key}", "User-Agent": "folio-client/0.1"}
+    return {"Authorization": f"Bearer {api_key}", "User-Agent": f"folio-docproc-client/{VERSION}"}
 
 
 def file_part(file: FileInput, filename: str | None) -> tuple[str, Any]:

@@ -24,6 +24,7 @@ from folio_client._core import (
 )
 from folio_client.errors import FolioApiError, JobTimeout
 from folio_client.models import Document, Event, Job, SearchHit, SseParser, Text, Upload
+from folio_client.retries import TRANSIENT, Retries, Rewind, retry_status, with_idempotency_key
 
 
 class AsyncFolio:
@@ -33,6 +34,9 @@ class AsyncFolio:
     - ``api_key``: a tenant key (``folio_<prefix>_<secret>``).
     - ``timeout_s``: per-request timeout (default 60 s; event streams wait
       without a read timeout).
+    - ``retries``: the retry policy (default :class:`~folio_client.retries.Retries`:
+      4 attempts on connection errors, 429 and 503, honouring
+      ``Retry-After``; every ``POST`` carries an ``Idempotency-Key``).
     - ``http``: an ``httpx.AsyncClient`` to use instead of a new one.
 
     Use as ``async with AsyncFolio(...) as folio:`` or call :meth:`aclose`.
@@ -44,10 +48,12 @@ class AsyncFolio:
         api_key: str,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        retries: Retries | None = None,
         http: httpx.AsyncClient | None = None,
     ) -> None:
         self._http = http or httpx.AsyncClient(base_url=base_url, timeout=timeout_s)
         self._headers = headers_for(api_key)
+        self._retries = retries or Retries()
 
     async def __aenter__(self) -> Self:
         return self
@@ -61,8 +67,29 @@ class AsyncFolio:
         await self._http.aclose()
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self._http.request(method, path, headers=self._headers, **kwargs)
-        return checked(response)
+        return checked(await self._send(method, path, **kwargs))
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request, sent again on the failures :class:`Retries` names."""
+        headers = with_idempotency_key(method, {**self._headers, **kwargs.pop("headers", {})})
+        rewind = Rewind(kwargs.get("files"))
+        attempts = self._retries.attempts if rewind.possible else 1
+        for attempt in range(1, attempts + 1):
+            rewind()
+            try:
+                response = await self._http.request(method, path, headers=headers, **kwargs)
+            except TRANSIENT:
+                if attempt == attempts:
+                    raise
+                await asyncio.sleep(self._retries.delay_s(attempt))
+                continue
+            if attempt < attempts and retry_status(response):
+                await asyncio.sleep(
+                    self._retries.delay_s(attempt, response.headers.get("retry-after"))
+                )
+                continue
+            return response
+        raise AssertionError("unreachable")
 
     # --- documents ------------------------------------------------------
 
@@ -172,6 +199,24 @@ class AsyncFolio:
         params = clean_params({"q": query, "k": k, **options})
         data = await self._call("GET", "/v1/search", params=params)
         return [SearchHit.from_json(hit) for hit in hit_items(data)]
+
+    # --- keys -----------------------------------------------------------
+
+    async def create_key(self, name: str) -> dict[str, Any]:
+        """A new API key for the tenant (``POST /v1/keys``): ``{"key": …,
+        "api_key": {"id", "name", "prefix", …}}``; the key is shown this once."""
+        created: dict[str, Any] = await self._call("POST", "/v1/keys", json={"name": name})
+        return created
+
+    async def keys(self) -> list[dict[str, Any]]:
+        """The tenant's API keys, revoked ones included (``GET /v1/keys``)."""
+        items: list[dict[str, Any]] = (await self._call("GET", "/v1/keys"))["items"]
+        return items
+
+    async def revoke_key(self, key_id: str) -> None:
+        """Revoke one of the tenant's keys (``DELETE /v1/keys/{id}``); it
+        stops working within the API's key cache lifetime (30 s by default)."""
+        await self._call("DELETE", f"/v1/keys/{key_id}")
 
     # --- jobs -----------------------------------------------------------
 

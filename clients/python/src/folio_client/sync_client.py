@@ -24,6 +24,7 @@ from folio_client._core import (
 )
 from folio_client.errors import FolioApiError, JobTimeout
 from folio_client.models import Document, Event, Job, SearchHit, SseParser, Text, Upload
+from folio_client.retries import TRANSIENT, Retries, Rewind, retry_status, with_idempotency_key
 
 
 class Folio:
@@ -36,10 +37,12 @@ class Folio:
         api_key: str,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        retries: Retries | None = None,
         http: httpx.Client | None = None,
     ) -> None:
         self._http = http or httpx.Client(base_url=base_url, timeout=timeout_s)
         self._headers = headers_for(api_key)
+        self._retries = retries or Retries()
 
     def __enter__(self) -> Self:
         return self
@@ -53,7 +56,27 @@ class Folio:
         self._http.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        return checked(self._http.request(method, path, headers=self._headers, **kwargs))
+        return checked(self._send(method, path, **kwargs))
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request, sent again on the failures :class:`Retries` names."""
+        headers = with_idempotency_key(method, {**self._headers, **kwargs.pop("headers", {})})
+        rewind = Rewind(kwargs.get("files"))
+        attempts = self._retries.attempts if rewind.possible else 1
+        for attempt in range(1, attempts + 1):
+            rewind()
+            try:
+                response = self._http.request(method, path, headers=headers, **kwargs)
+            except TRANSIENT:
+                if attempt == attempts:
+                    raise
+                time.sleep(self._retries.delay_s(attempt))
+                continue
+            if attempt < attempts and retry_status(response):
+                time.sleep(self._retries.delay_s(attempt, response.headers.get("retry-after")))
+                continue
+            return response
+        raise AssertionError("unreachable")
 
     def upload(
         self,
@@ -154,6 +177,24 @@ class Folio:
         params = clean_params({"q": query, "k": k, **options})
         data = self._call("GET", "/v1/search", params=params)
         return [SearchHit.from_json(hit) for hit in hit_items(data)]
+
+    # --- keys -----------------------------------------------------------
+
+    def create_key(self, name: str) -> dict[str, Any]:
+        """A new API key for the tenant (``POST /v1/keys``): ``{"key": …,
+        "api_key": {"id", "name", "prefix", …}}``; the key is shown this once."""
+        created: dict[str, Any] = self._call("POST", "/v1/keys", json={"name": name})
+        return created
+
+    def keys(self) -> list[dict[str, Any]]:
+        """The tenant's API keys, revoked ones included (``GET /v1/keys``)."""
+        items: list[dict[str, Any]] = (self._call("GET", "/v1/keys"))["items"]
+        return items
+
+    def revoke_key(self, key_id: str) -> None:
+        """Revoke one of the tenant's keys (``DELETE /v1/keys/{id}``); it
+        stops working within the API's key cache lifetime (30 s by default)."""
+        self._call("DELETE", f"/v1/keys/{key_id}")
 
     def submit(self, kind: str, payload: dict[str, Any] | None = None, **options: Any) -> Job:
         """Run a job of a declared kind (``POST /v1/jobs``); ``options``:
