@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from folio_worker_docs.extraction.normalise import fold, parse_amount, parse_date, parse_datetime
+from folio_worker_docs.extraction.normalise import (
+    fold,
+    parse_amount,
+    parse_date,
+    parse_datetime,
+    tidy_name,
+)
 
 
 @pytest.mark.parametrize(
@@ -66,3 +72,24 @@ def test_fold_keeps_offsets() -> None:
     text = "Instituição: Açaí Ltda"
     assert fold(text) == "instituicao: acai ltda"
     assert len(fold(text)) == len(text)
+
+
+@pytest.mark.parametrize(
+    ("read", "name"),
+    [
+        ("Paulo Oliveira Martins.", "Paulo Oliveira Martins"),
+        ("Oficina do Zé Ltda ..", "Oficina do Zé Ltda"),
+        ("Mercado Bom Preço S.A.", "Mercado Bom Preço S.A."),
+        ("Mercado Bom Preço S.A", "Mercado Bom Preço S.A."),
+        ("Distribuidora Sol Nascente SA.", "Distribuidora Sol Nascente S.A."),
+        ("Mercado Bom Preço.S.A.", "Mercado Bom Preço S.A."),
+        ("Auto'Peças Rodovia Eireli", "Auto Peças Rodovia Eireli"),
+        ("Padaria Pão Quente Lida", "Padaria Pão Quente Ltda"),
+        ("Comércio Ltda.", "Comércio Ltda."),
+        ("Coca-Cola Indústrias Ltda", "Coca-Cola Indústrias Ltda"),
+        ("Joana D'Ávila", "Joana D'Ávila"),
+        ("Lida", "Lida"),
+    ],
+)
+def test_names_lose_what_ocr_adds(read: str, name: str) -> None:
+    assert tidy_name(read) == name

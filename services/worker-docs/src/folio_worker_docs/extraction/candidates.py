@@ -18,6 +18,7 @@ from folio_worker_docs.extraction.normalise import (
     DATE_PATTERN,
     date_from_match,
     parse_amount,
+    tidy_name,
     time_after,
 )
 from folio_worker_docs.extraction.types import Candidate, Field
@@ -73,10 +74,13 @@ def moment(hit: Hit) -> Candidate | None:
 
 
 def name(hit: Hit) -> Candidate:
-    """A name candidate, as printed (surrounding spaces trimmed)."""
+    """A name candidate, as printed (surrounding spaces trimmed), less OCR's
+    specks (:func:`~folio_worker_docs.extraction.normalise.tidy_name`); the
+    span is the printed name's."""
     text = hit.text.strip(" -")
     start = hit.start + hit.text.index(text[:1]) if text else hit.start
-    return Candidate(text, hit.confidence * 0.95, hit.page.number, (start, start + len(text)))
+    span = (start, start + len(text))
+    return Candidate(tidy_name(text), hit.confidence * 0.95, hit.page.number, span)
 
 
 def digit_ids(

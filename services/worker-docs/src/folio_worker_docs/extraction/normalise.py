@@ -142,3 +142,23 @@ def parse_datetime(text: str) -> str | None:
         if day is not None and clock is not None:
             return f"{day}T{clock[0]}"
     return None
+
+
+#: A name ending in an abbreviation whose final dot belongs to it.
+_ABBREVIATED_END = re.compile(r"(?:\bS\.\s?A|\bS/A|\bLtda|\bCia|\bJr|\bFilho|\bME|\bEPP)\.$", re.I)
+#: A speck between a word and the next (``Preço.S.A.``, ``Auto'Peças``).
+_SPECK_BETWEEN = re.compile("(?<=[a-zà-ÿ])[.'`\u00b4](?=[A-ZÀ-Þ])")
+
+
+def tidy_name(text: str) -> str:
+    """A name as printed, less what OCR adds or loses around it: trailing
+    specks (``Paulo Martins.``, ``Oficina Ltda ..``) but not an
+    abbreviation's dot (``S.A.``), a speck glued between two words, and
+    ``S.A`` / ``SA.`` / ``Lida`` ending a company name (``S.A.``, ``Ltda``)."""
+    text = _SPECK_BETWEEN.sub(" ", text.strip())
+    while text and text[-1] in ".,:;'`\u00b4" and not _ABBREVIATED_END.search(text):
+        text = text[:-1].rstrip()
+    if " " in text:
+        text = re.sub(r"\s(?:S\.\s?A\.?|SA\.?)$", " S.A.", text)
+        text = re.sub(r"\sL[il1I]da(\.?)$", r" Ltda\1", text)
+    return text
