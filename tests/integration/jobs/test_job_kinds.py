@@ -35,7 +35,7 @@ from folio_shared.jobs import Jobs, outbox
 from folio_shared.jobs.middleware import JobTracking
 from folio_shared.kinds import Kind
 from folio_shared.kinds.record import KindWorkers
-from folio_shared.ops import pause_queue, queue_stats, resume_queue
+from folio_shared.ops import pause_queue, queue_stats, resume_queue, snapshot
 from folio_shared.settings import FolioSettings
 from folio_shared.storage import create_storage
 
@@ -262,6 +262,8 @@ async def test_a_kinds_queue_pauses_and_resumes_like_folios_own(
     assert {"documents", "ocr"} <= set(stats)
     assert stats["kinds-test"].logical == "kinds-test"
     assert stats["kinds-test"].finished.get("succeeded", 0) >= 1
+    sampled = await snapshot.take(client, engine, ns)  # what the queue gauges show
+    assert "kinds-test.high" in {s.queue for s in sampled.queues}
     # a queue no kind declared is still refused
     with pytest.raises(InvalidInput, match="unknown queue 'nope'"):
         await pause_queue(client, ns, "nope", engine=engine)

@@ -1,7 +1,8 @@
 """One sample of the cluster's state, for the cluster gauges.
 
-:func:`take` reads queue depth, paused queues and live workers from Redis,
-and the outbox backlog and stalled jobs from PostgreSQL; a dependency that
+:func:`take` reads queue depth (Folio's queues and the job kinds' recorded
+in ``job_kinds``), paused queues and live workers from Redis, and the outbox
+backlog and stalled jobs from PostgreSQL; a dependency that
 does not answer is reported down (``folio_redis_up`` / ``folio_database_up``
 0) and the rest is still reported. :func:`worker_sampler` gives the
 sample function a worker's :class:`~folio_shared.worker_metrics.Metrics`
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from folio_shared.logging import get_logger
 from folio_shared.messages import Queue
 from folio_shared.ops.pause import paused_queues
-from folio_shared.ops.queues import QueueStats, queue_stats
+from folio_shared.ops.queues import QueueStats, all_physical_queues, kind_queues, queue_stats
 from folio_shared.ops.stalled import DEFAULT_STALL_AFTER_MS, count_stalled, outbox_backlog
 from folio_shared.ops.workers import alive_per_queue, list_workers
 from folio_shared.resources import resources
@@ -72,9 +73,15 @@ async def take(
 ) -> Snapshot:
     """Sample the cluster (see the module doc)."""
     snap = Snapshot()
+    kinds: list[str] = []
     try:
         async with asyncio.timeout(SAMPLE_TIMEOUT_S):
-            snap.queues = await queue_stats(client, namespace)
+            kinds = await kind_queues(engine)
+    except Exception as e:
+        log.warning("cluster sample: job kinds' queues unknown", error=repr(e))
+    try:
+        async with asyncio.timeout(SAMPLE_TIMEOUT_S):
+            snap.queues = await queue_stats(client, namespace, queues=all_physical_queues(kinds))
             snap.paused = await paused_queues(client, namespace)
             snap.workers_alive = alive_per_queue(await list_workers(client, namespace))
         snap.redis_up = True
