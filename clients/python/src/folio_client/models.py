@@ -8,6 +8,25 @@ from typing import Any
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "dead", "cancelled"})
 
+#: Fields taken as the API sends them (``None`` when absent).
+_JOB_AS_SENT = (
+    "actor", "queue", "priority", "max_retries", "cause", "metadata", "batch_id",
+    "parent_id", "created_at", "updated_at", "queued_at", "run_at", "started_at",
+    "finished_at", "timeline",
+)  # fmt: skip
+_DOCUMENT_AS_SENT = (
+    "content_type", "document_type", "error", "fields", "low_confidence_pages",
+    "created_at", "updated_at",
+)  # fmt: skip
+_HIT_AS_SENT = (
+    "chunk_index", "char_start", "char_end", "filename_html", "kind", "language",
+    "keyword_rank", "semantic_rank",
+)  # fmt: skip
+
+
+def _picked(data: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: data.get(name) for name in names}
+
 
 @dataclass(frozen=True)
 class Job:
@@ -24,6 +43,22 @@ class Job:
     attempts: int = 0
     error: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
+    actor: str | None = None
+    queue: str | None = None
+    priority: str | None = None
+    max_retries: int | None = None
+    cause: Any = None
+    metadata: dict[str, Any] | None = None
+    batch_id: str | None = None
+    parent_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    queued_at: str | None = None
+    run_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    timeline: list[dict[str, Any]] | None = None
+    links: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -43,6 +78,8 @@ class Job:
             attempts=int(data.get("attempts") or 0),
             error=data.get("error"),
             result=data.get("result"),
+            links=dict(data.get("links") or {}),
+            **_picked(data, _JOB_AS_SENT),
             raw=data,
         )
 
@@ -61,6 +98,14 @@ class Document:
     page_count: int | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     latest_job: Job | None = None
+    content_type: str | None = None
+    document_type: str | None = None
+    error: Any = None
+    fields: dict[str, Any] | None = None
+    low_confidence_pages: list[int] | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    links: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -76,6 +121,8 @@ class Document:
             page_count=data.get("page_count"),
             metadata=dict(data.get("metadata") or {}),
             latest_job=Job.from_json(latest) if latest else None,
+            links=dict(data.get("links") or {}),
+            **_picked(data, _DOCUMENT_AS_SENT),
             raw=data,
         )
 
@@ -112,6 +159,7 @@ class Text:
     pages: list[dict[str, Any]]
     offset: int = 0
     next_offset: int | None = None
+    total_chars: int | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Text:
@@ -123,6 +171,7 @@ class Text:
             pages=list(data.get("pages") or []),
             offset=int(data.get("offset") or 0),
             next_offset=data.get("next_offset"),
+            total_chars=data.get("total_chars"),
         )
 
     def then(self, more: Text) -> Text:
@@ -141,6 +190,7 @@ class Text:
             pages,
             self.offset,
             more.next_offset,
+            more.total_chars,
         )
 
 
@@ -175,6 +225,14 @@ class SearchHit:
     chunk_id: str = ""
     document_score: float = 0.0
     metadata: dict[str, Any] = field(default_factory=dict)
+    chunk_index: int | None = None
+    char_start: int | None = None
+    char_end: int | None = None
+    filename_html: str | None = None
+    kind: str | None = None
+    language: str | None = None
+    keyword_rank: int | None = None
+    semantic_rank: int | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -190,6 +248,7 @@ class SearchHit:
             chunk_id=str(data.get("chunk_id", "")),
             document_score=float(data.get("document_score") or 0.0),
             metadata=dict(data.get("metadata") or {}),
+            **_picked(data, _HIT_AS_SENT),
             raw=data,
         )
 

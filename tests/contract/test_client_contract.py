@@ -1,0 +1,145 @@
+"""The Python client cannot drift from the API: every response schema of the
+public routes in ``/schema`` is read into a client model with a field for
+each of its properties, or is listed below as handed to the caller as the
+API's JSON (a ``dict``), with the method that does so. A new schema, or a
+new field of a typed one, fails this test until the client follows."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Iterator
+from typing import Any, get_type_hints
+
+import pytest
+
+from folio_api.app import create_app
+from folio_client import AsyncFolio, Document, Folio, Job, SearchHit, Text, Upload
+from folio_shared.settings import FolioSettings
+
+#: Response schema → the client model reading it.
+TYPED: dict[str, type] = {
+    "DocumentOut": Document,
+    "UploadOut": Upload,
+    "JobOut": Job,
+    "TextOut": Text,
+    "SearchHitOut": SearchHit,
+}
+#: Response schemas the client hands over as JSON → the client method.
+AS_JSON: dict[str, str] = {
+    "BatchOut": "batch",
+    "JobStats": "job_stats",
+    "JobTypeList": "job_types",
+    "KeyList": "keys",
+    "KeyCreated": "create_key",
+}
+#: Schemas read by the client's iterators and list methods, not returned whole:
+#: name → (method, the property holding what it yields).
+UNWRAPPED: dict[str, tuple[str, str]] = {
+    "DocumentPage": ("documents", "items"),
+    "JobPage": ("jobs", "items"),
+    "SearchResults": ("search", "results"),
+}
+#: Public routes the client does not call yet (the operator routes' ``ops``
+#: namespace and the chunk, field and presigned-grant reads).
+NOT_CALLED = frozenset(
+    {"ChunkPage", "DocumentFieldsOut", "UploadGrantOut", "Liveness", "UploadedObject"}
+)
+#: Nested schemas kept as the API's JSON in the models (``links`` mappings,
+#: a job's ``error`` and ``timeline`` entries, a text's ``pages``).
+NESTED_AS_JSON = frozenset({"DocumentLinks", "JobLinks", "JobError", "TimelineEntry", "PageText"})
+#: Nested schemas read by another schema's model, with the names it maps:
+#: ``JobRef`` (an upload's job) is read by ``Job`` (``job_id`` → ``id``).
+READ_AS: dict[str, tuple[type, dict[str, str]]] = {"JobRef": (Job, {"job_id": "id"})}
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    app = create_app(FolioSettings(env="test"))
+    result: dict[str, Any] = app.openapi_schema.to_schema()
+    return result
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value.rsplit("/", 1)[-1]
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def response_schemas(schema: dict[str, Any]) -> set[str]:
+    """The schemas of every 2xx answer of the public routes (not ``/v1/ops``)."""
+    names: set[str] = set()
+    for path, operations in schema["paths"].items():
+        if path.startswith("/v1/ops"):
+            continue
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for status, response in (operation.get("responses") or {}).items():
+                if status.startswith("2"):
+                    names.update(_refs(response))
+    return names
+
+
+def test_every_response_schema_is_accounted_for(schema: dict[str, Any]) -> None:
+    known = set(TYPED) | set(AS_JSON) | set(UNWRAPPED) | NOT_CALLED
+    answered = response_schemas(schema)
+    assert answered - known == set()
+    reachable = answered | {n for name in answered for n in _refs(_component(schema, name))}
+    assert known - NOT_CALLED <= reachable  # nothing stale listed
+
+
+def _component(schema: dict[str, Any], name: str) -> Any:
+    return schema["components"]["schemas"][name]
+
+
+@pytest.mark.parametrize("name", sorted(TYPED))
+def test_a_typed_schema_has_a_field_for_every_property(schema: dict[str, Any], name: str) -> None:
+    model = TYPED[name]
+    properties = set(schema["components"]["schemas"][name].get("properties", {}))
+    fields = {f.name for f in dataclasses.fields(model)}
+    assert properties - fields == set(), f"{model.__name__} misses fields of {name}"
+
+
+@pytest.mark.parametrize("name", sorted(TYPED))
+def test_nested_schemas_are_typed_too(schema: dict[str, Any], name: str) -> None:
+    nested = set(_refs(schema["components"]["schemas"][name])) - NESTED_AS_JSON
+    enums = {n for n in nested if "enum" in schema["components"]["schemas"][n]}
+    assert nested - enums <= set(TYPED) | set(READ_AS), f"{name} holds schemas without a model"
+
+
+@pytest.mark.parametrize("name", sorted(READ_AS))
+def test_schemas_read_by_another_model_have_its_fields(schema: dict[str, Any], name: str) -> None:
+    model, renamed = READ_AS[name]
+    properties = {renamed.get(p, p) for p in _component(schema, name).get("properties", {})}
+    assert properties - {f.name for f in dataclasses.fields(model)} == set()
+
+
+def test_unwrapped_schemas_yield_typed_items(schema: dict[str, Any]) -> None:
+    for name, (method, prop) in UNWRAPPED.items():
+        item = set(_refs(schema["components"]["schemas"][name]["properties"][prop]))
+        assert item <= set(TYPED), (name, item)
+        for client in (Folio, AsyncFolio):
+            assert callable(getattr(client, method))
+
+
+def test_json_methods_exist_on_both_clients() -> None:
+    for method in AS_JSON.values():
+        for client in (Folio, AsyncFolio):
+            hints = get_type_hints(getattr(client, method))
+            assert "return" in hints, (client, method)
+            assert inspect.isfunction(getattr(client, method))
+
+
+def test_search_hits_carry_the_chunk_text() -> None:
+    hit = SearchHit.from_json(
+        {"document_id": "d", "text": "whole chunk", "snippet": "<mark>w</mark>", "score": 1}
+    )
+    assert hit.text == "whole chunk"
+    assert hit.snippet == "<mark>w</mark>"
