@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ from folio_api.heap import settle
 from folio_api.relay import run_relay
 from folio_shared.broker import create_broker
 from folio_shared.db.engine import create_engine, create_raw_pool, create_session_factory
+from folio_shared.db.tenancy import tenant_session
 from folio_shared.jobs import Jobs
 from folio_shared.jobs.pointers import MessagePointers
 from folio_shared.jobs.send import AsyncSender
@@ -72,6 +74,17 @@ class Resources:
     batcher: QueueBatcher | None = None
     streams: StreamHub | None = None
     limits: TenantLimits = field(default_factory=TenantLimits)
+
+
+def reads(resources: Resources, tenant_id: uuid.UUID | None) -> AsyncSession:
+    """A session for a request's reads: scoped to ``tenant_id`` by
+    row-level security (a query that forgets its tenant filter still sees
+    only that tenant's rows; :mod:`folio_shared.db.tenancy`), or the
+    services' own scope for an operator (``None``)."""
+    assert resources.sessions is not None
+    if tenant_id is None:
+        return resources.sessions()
+    return tenant_session(resources.sessions, tenant_id)
 
 
 def get_resources(state: State) -> Resources:

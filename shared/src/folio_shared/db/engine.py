@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from folio_shared.db.tenancy import enter_app_role, enter_app_role_sync
 from folio_shared.settings import FolioSettings, get_settings
 
 
@@ -56,6 +57,9 @@ def create_engine(settings: FolioSettings | None = None) -> AsyncEngine:
     an upload's sixteen. A connection given back a moment ago has just
     worked; one that died since fails like any connection lost mid-request,
     and SQLAlchemy then renews the pool.
+
+    Each new connection acts as role ``folio_app`` in scope ``system``
+    (:mod:`folio_shared.db.tenancy`).
     """
     db = (settings or get_settings()).database
     engine = create_async_engine(
@@ -65,6 +69,7 @@ def create_engine(settings: FolioSettings | None = None) -> AsyncEngine:
         echo=db.echo,
     )
     pool = engine.sync_engine.pool
+    event.listen(pool, "connect", enter_app_role_sync)  # row-level security's role
     event.listen(pool, "connect", _mark_idle)
     event.listen(pool, "checkin", _mark_idle)
     event.listen(pool, "checkout", _ping_if_idle)
@@ -114,12 +119,19 @@ def create_raw_pool(
     prepared statements, one round trip each, no pre-ping, no reset on
     release. ``min_size=0`` connects nothing before the first use; a
     connection is replaced after ``max_queries`` statements (asyncpg's
-    default 50,000)."""
+    default 50,000). Each connection acts as role ``folio_app`` in scope
+    ``system`` (:mod:`folio_shared.db.tenancy`) before ``init`` runs."""
+
+    async def setup(conn: asyncpg.Connection) -> None:
+        await enter_app_role(conn)
+        if init is not None:
+            await init(conn)
+
     return asyncpg.create_pool(
         asyncpg_dsn(settings.database.url),
         min_size=min_size,
         max_size=max_size,
-        init=init,
+        init=setup,
         reset=_no_reset,
         max_queries=max_queries,
     )

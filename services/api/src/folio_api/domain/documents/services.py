@@ -21,7 +21,7 @@ from folio_api.domain.fields import repository as fields_repository
 from folio_api.domain.fields.filters import FieldFilters
 from folio_api.domain.jobs.schemas import job_out
 from folio_api.pagination import encode_cursor
-from folio_api.resources import Resources
+from folio_api.resources import Resources, reads
 from folio_shared.db.enums import DocumentKind, DocumentStatus
 from folio_shared.db.models import Document
 from folio_shared.errors import (
@@ -44,7 +44,7 @@ async def document_row(
 ) -> Document:
     """The tenant's document row (404 otherwise)."""
     assert resources.sessions is not None
-    async with resources.sessions() as session:
+    async with reads(resources, tenant_id) as session:
         return await repository.get_document(session, tenant_id, document_id)
 
 
@@ -52,7 +52,7 @@ async def get_document(
     resources: Resources, tenant_id: uuid.UUID, document_id: uuid.UUID
 ) -> DocumentOut:
     assert resources.sessions is not None
-    async with resources.sessions() as session:
+    async with reads(resources, tenant_id) as session:
         document = await repository.get_document(session, tenant_id, document_id)
         latest = await repository.latest_jobs(session, [document.id])
     job = latest.get(document.id)
@@ -72,7 +72,7 @@ async def list_documents(
     fields: FieldFilters | None = None,
 ) -> DocumentPage:
     assert resources.sessions is not None
-    async with resources.sessions() as session:
+    async with reads(resources, tenant_id) as session:
         rows = await repository.list_documents(
             session,
             tenant_id,
@@ -110,7 +110,7 @@ async def get_text(
     ``limit`` characters from ``offset`` (see :mod:`.text`); 409 while it
     has none yet."""
     assert resources.sessions is not None
-    async with resources.sessions() as session:
+    async with reads(resources, tenant_id) as session:
         document = await repository.get_document(session, tenant_id, document_id)
         window = await read_window(session, document.id, page=page_no, offset=offset, limit=limit)
     total = window.page_count
@@ -154,7 +154,7 @@ async def list_chunks(
     resources: Resources, tenant_id: uuid.UUID, document_id: uuid.UUID, *, after: int, limit: int
 ) -> ChunkPage:
     assert resources.sessions is not None
-    async with resources.sessions() as session:
+    async with reads(resources, tenant_id) as session:
         document = await repository.get_document(session, tenant_id, document_id)
         rows = await repository.chunks(session, tenant_id, document.id, after=after, limit=limit)
     page = rows[:limit]

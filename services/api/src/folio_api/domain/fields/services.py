@@ -8,7 +8,7 @@ import msgspec
 
 from folio_api.domain.fields import repository
 from folio_api.domain.fields.schemas import DocumentFieldsOut, ExpectedOut, FieldOut
-from folio_api.resources import Resources
+from folio_api.resources import Resources, reads
 from folio_shared.errors import DocumentNotFound, NotFound
 
 
@@ -27,7 +27,7 @@ async def get_fields(
     :class:`FieldsNotReady` while it has not been processed.
     """
     assert resources.sessions is not None
-    async with resources.sessions() as session:
+    async with reads(resources, tenant_id) as session:
         exists, row = await repository.document_fields(session, tenant_id, document_id)
     if not exists:
         raise DocumentNotFound(f"no document {document_id}", document_id=str(document_id))

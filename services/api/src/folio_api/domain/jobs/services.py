@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from folio_api.domain.jobs.schemas import JobOut, JobPage, job_out, timeline_entry
 from folio_api.pagination import after_cursor, encode_cursor
-from folio_api.resources import Resources
+from folio_api.resources import Resources, reads
 from folio_shared.db.enums import JobStatus
 from folio_shared.db.models import Job, JobEvent
 from folio_shared.errors import InvalidInput, JobNotFound
@@ -84,7 +84,7 @@ async def list_jobs(
         query = query.where(Job.error_message.icontains(where.error_text, autoescape=True))
     query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
     assert resources.sessions is not None
-    async with resources.sessions() as session:
+    async with reads(resources, tenant_id) as session:
         rows = list(await session.scalars(query))
     page = rows[:limit]
     return JobPage(
@@ -98,7 +98,7 @@ async def job_detail(
 ) -> JobOut:
     """One job with its timeline (its state changes, oldest first)."""
     assert resources.sessions is not None
-    async with resources.sessions() as session:
+    async with reads(resources, tenant_id) as session:
         job = await session.get(Job, job_id)
         if job is None or (tenant_id is not None and job.tenant_id != tenant_id):
             raise JobNotFound(f"no job {job_id}", job_id=str(job_id))

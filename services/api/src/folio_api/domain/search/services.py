@@ -23,7 +23,7 @@ from folio_api.domain.search.repository import (
     SearchMode,
     search,
 )
-from folio_api.resources import Resources
+from folio_api.resources import Resources, reads
 from folio_shared.errors import DependencyUnavailable
 from folio_shared.logging import get_logger
 
@@ -87,8 +87,7 @@ async def run_search(
                 raise
             mode, fallback = SearchMode.KEYWORD, f"keyword ranking only: {e.message}"
             log.warning("search falls back to keywords", reason=e.code)
-    assert res.sessions is not None
-    async with res.sessions() as session:
+    async with reads(res, tenant_id) as session:  # row-level security: this tenant's rows
         hits = await search(
             session,
             tenant_id=tenant_id,

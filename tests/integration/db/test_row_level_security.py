@@ -1,0 +1,160 @@
+"""Row-level security, the second wall behind the queries' own filters.
+
+Real PostgreSQL, migrated: the services' engine acts as ``folio_app`` (not
+the tables' owner, no ``BYPASSRLS``); a transaction scoped to a tenant sees
+only that tenant's rows even when its query forgets the ``tenant_id``
+filter, and cannot write another tenant's rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from folio_shared.db.engine import create_engine, create_raw_pool, create_session_factory
+from folio_shared.db.enums import DocumentStatus
+from folio_shared.db.models import Chunk, Document, Job, Tenant
+from folio_shared.db.tenancy import tenant_session
+from folio_shared.settings import DatabaseSettings, FolioSettings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def settings(database_url: str) -> FolioSettings:
+    return FolioSettings(env="test", database=DatabaseSettings(url=database_url))
+
+
+@pytest.fixture(scope="module")
+async def app_engine(settings: FolioSettings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings)
+    yield engine
+    await engine.dispose()
+
+
+async def _tenant_with_document(engine: AsyncEngine, name: str) -> tuple[uuid.UUID, uuid.UUID]:
+    async with create_session_factory(engine)() as session:  # the owner: no wall
+        tenant = Tenant(name=f"{name}-{uuid.uuid4().hex[:6]}")
+        session.add(tenant)
+        await session.flush()
+        document = Document(
+            tenant_id=tenant.id, filename=f"{name}.txt", storage_key=f"tenants/{tenant.id}/d",
+            status=DocumentStatus.READY,
+        )  # fmt: skip
+        session.add(document)
+        await session.commit()
+        return tenant.id, document.id
+
+
+async def test_the_services_act_as_a_role_that_is_not_the_owner(app_engine: AsyncEngine) -> None:
+    async with app_engine.connect() as conn:
+        row = (
+            await conn.execute(
+                sa.text(
+                    "SELECT current_user, r.rolbypassrls, r.rolsuper, t.tableowner"
+                    " FROM pg_roles r, pg_tables t"
+                    " WHERE r.rolname = current_user AND t.tablename = 'documents'"
+                )
+            )
+        ).one()
+    assert row.current_user == "folio_app"
+    assert row.rolbypassrls is False
+    assert row.rolsuper is False
+    assert row.tableowner != "folio_app"
+
+
+async def test_a_query_that_forgets_its_tenant_filter_sees_only_its_tenant(
+    engine: AsyncEngine, app_engine: AsyncEngine
+) -> None:
+    # Given two tenants with a document each, and a tenant with none
+    alice, alices_doc = await _tenant_with_document(engine, "alice")
+    bob, bobs_doc = await _tenant_with_document(engine, "bob")
+    carol, _ = await _tenant_with_document(engine, "carol")
+    async with create_session_factory(engine)() as session:
+        await session.execute(sa.delete(Document).where(Document.tenant_id == carol))
+        await session.commit()
+    sessions = create_session_factory(app_engine)
+    # When a transaction scoped to a tenant selects documents with no filter
+    async with tenant_session(sessions, bob) as session:
+        seen = set((await session.scalars(sa.select(Document.id))).all())
+        tenants = set((await session.scalars(sa.select(Document.tenant_id))).all())
+        jobs = (await session.scalars(sa.select(Job.id))).all()
+        chunks = (await session.scalars(sa.select(Chunk.id))).all()
+        await session.commit()  # the next transaction of the session is scoped too
+        again = set((await session.scalars(sa.select(Document.id))).all())
+    # Then it sees only that tenant's rows
+    assert seen == again == {bobs_doc}
+    assert tenants == {bob}
+    assert alices_doc not in seen
+    assert jobs == []
+    assert chunks == []
+    # and a tenant with no rows sees nothing at all
+    async with tenant_session(sessions, carol) as session:
+        assert (await session.scalars(sa.select(Document.id))).all() == []
+    # while the services' own scope (workers, operators) sees every tenant
+    async with sessions() as session:
+        everyone = set((await session.scalars(sa.select(Document.id))).all())
+    assert {alices_doc, bobs_doc} <= everyone
+    assert alice != bob
+
+
+async def test_a_scoped_transaction_cannot_write_another_tenants_row(
+    engine: AsyncEngine, app_engine: AsyncEngine
+) -> None:
+    alice, alices_doc = await _tenant_with_document(engine, "alice")
+    bob, _ = await _tenant_with_document(engine, "bob")
+    sessions = create_session_factory(app_engine)
+    async with tenant_session(sessions, bob) as session:
+        changed = await session.execute(
+            sa.update(Document).where(Document.id == alices_doc).values(filename="mine.txt")
+        )
+        assert changed.rowcount == 0  # invisible, so untouched
+        session.add(
+            Document(tenant_id=alice, filename="planted.txt", storage_key=f"x/{uuid.uuid4()}")
+        )
+        with pytest.raises(DBAPIError, match="row-level security"):
+            await session.flush()
+
+
+async def test_a_connection_that_says_nothing_sees_nothing(
+    engine: AsyncEngine, settings: FolioSettings
+) -> None:
+    await _tenant_with_document(engine, "dave")
+    pool = await create_raw_pool(settings, min_size=0, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM documents") > 0  # scope system
+            await conn.execute("SELECT set_config('folio.scope', '', false)")
+            assert await conn.fetchval("SELECT count(*) FROM documents") == 0
+            await conn.execute("SELECT set_config('folio.scope', 'system', false)")
+    finally:
+        await pool.close()
+
+
+async def test_the_apis_tenant_reads_are_behind_the_wall(
+    engine: AsyncEngine, settings: FolioSettings
+) -> None:
+    from folio_api.resources import Resources, reads
+
+    alice, _ = await _tenant_with_document(engine, "alice")
+    bob, bobs_doc = await _tenant_with_document(engine, "bob")
+    app_engine = create_engine(settings)
+    resources = Resources(
+        settings=settings, redis=None, engine=app_engine, storage=None,  # type: ignore[arg-type]
+        sessions=create_session_factory(app_engine),
+    )  # fmt: skip
+    try:
+        async with reads(resources, bob) as session:
+            tenants = set((await session.scalars(sa.select(Document.tenant_id))).all())
+        async with reads(resources, None) as session:  # an operator's read
+            everyone = set((await session.scalars(sa.select(Document.tenant_id))).all())
+    finally:
+        await app_engine.dispose()
+    assert tenants == {bob}
+    assert {alice, bob} <= everyone
+    assert bobs_doc
