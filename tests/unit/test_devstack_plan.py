@@ -61,15 +61,30 @@ def test_the_dev_stack_signs_with_a_random_secret_made_once(
 
 def test_the_banner_names_the_dashboard_and_the_key(tmp_path: Path) -> None:
     out = io.StringIO()
-    plan = DevPlan(
-        home=tmp_path,
-        redis_port=6380,
-        pg_port=5433,
-        dbname="folio",
-        api_host="127.0.0.1",
-        api_port=8000,
-    )
+    plan = local_plan(tmp_path, api_port=8000)
     banner(LogMux(out, colour=False), plan, "folio_demo_key", [])
     text = out.getvalue()
     assert "http://127.0.0.1:8000/ui" in text
     assert "folio_demo_key" in text
+
+
+def test_presigned_urls_point_at_the_stack_s_api_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FOLIO_STORAGE_PUBLIC_BASE_URL", raising=False)
+    plan = local_plan(tmp_path, api_port=18600)
+    assert plan.environment()["FOLIO_STORAGE_PUBLIC_BASE_URL"] == "http://127.0.0.1:18600"
+    monkeypatch.setenv("FOLIO_STORAGE_PUBLIC_BASE_URL", "https://folio.example")
+    assert plan.environment()["FOLIO_STORAGE_PUBLIC_BASE_URL"] == "https://folio.example"
+
+
+def local_plan(home: Path, *, api_port: int) -> DevPlan:
+    """A plan on the default Redis and PostgreSQL ports, its API on ``api_port``."""
+    return DevPlan(
+        home=home,
+        redis_port=6380,
+        pg_port=5433,
+        dbname="folio",
+        api_host="127.0.0.1",
+        api_port=api_port,
+    )

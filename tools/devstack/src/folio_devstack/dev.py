@@ -12,7 +12,9 @@ is reused by the next run:
 - local storage in ``.folio/storage``, its URLs signed with a random
   secret made once and kept in ``.folio/signing-secret`` (mode 0600; an
   exported ``FOLIO_STORAGE_SIGNING_SECRET`` wins), never the public
-  development default; server logs in ``.folio/logs``;
+  development default, and pointing at the API's host and port
+  (``FOLIO_API_HOST``, ``FOLIO_API_PORT``; an exported
+  ``FOLIO_STORAGE_PUBLIC_BASE_URL`` wins); server logs in ``.folio/logs``;
 - the services ``folio-api``, ``folio-worker-docs``, ``folio-worker-ocr`` and
   ``folio-scheduler`` (those installed; a missing one is reported and
   skipped), and ``folio worker start jobs`` for the job kinds installed packages
@@ -122,6 +124,8 @@ class DevPlan:
         env = dict(os.environ)
         if not env.get("FOLIO_STORAGE_SIGNING_SECRET"):
             env["FOLIO_STORAGE_SIGNING_SECRET"] = signing_secret(self.home)
+        # Presigned URLs name the API where this stack serves it (its port may not be 8000).
+        env.setdefault("FOLIO_STORAGE_PUBLIC_BASE_URL", f"http://{self.api_host}:{self.api_port}")
         env.update(
             FOLIO_ENV="dev",
             FOLIO_HOME=str(self.home),
