@@ -43,7 +43,14 @@ UNWRAPPED: dict[str, tuple[str, str]] = {
 #: Public routes the client does not call yet (the operator routes' ``ops``
 #: namespace and the chunk, field and presigned-grant reads).
 NOT_CALLED = frozenset(
-    {"ChunkPage", "DocumentFieldsOut", "UploadGrantOut", "Liveness", "UploadedObject"}
+    {
+        "ChunkPage",
+        "DocumentFieldsOut",
+        "UploadGrantOut",
+        "JobInputGrantOut",
+        "Liveness",
+        "UploadedObject",
+    }
 )
 #: Nested schemas kept as the API's JSON in the models (``links`` mappings,
 #: a job's ``error`` and ``timeline`` entries, a text's ``pages``).

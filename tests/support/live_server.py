@@ -4,12 +4,14 @@ the HTTP protocol ``folio-api`` uses (:mod:`folio_api.http`)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import uvicorn
@@ -73,3 +75,17 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], timeout_
             process.kill()
             raise RuntimeError("the API process did not start")
         time.sleep(0.1)
+
+
+def sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
+    """The events (``event:`` and ``data:`` lines) of a server-sent stream's body."""
+    out = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        fields = dict(
+            line.split(": ", 1)
+            for line in block.split("\n")
+            if ": " in line and not line.startswith(":")
+        )
+        if "event" in fields:
+            out.append((fields["event"], json.loads(fields["data"])))
+    return out

@@ -5,7 +5,6 @@ end, and the Python client's ``wait_for_job`` waits for the new one."""
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +15,7 @@ from apikit import TenantKey, api_settings, make_tenant, pdf_bytes
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from support.jobs import finish_as_worker
-from support.live_server import LiveServer, serve
+from support.live_server import LiveServer, serve, sse_events
 
 from folio_client import Folio
 from folio_shared.jobs import events
@@ -66,19 +65,6 @@ async def follow(live: LiveServer, who: TenantKey, job_id: str) -> httpx.Respons
     """``GET /v1/jobs/{id}/events`` without ``Last-Event-ID``, read to its end."""
     async with httpx.AsyncClient(base_url=live.base_url, timeout=20) as client:
         return await client.get(f"/v1/jobs/{job_id}/events", headers=who.headers)
-
-
-def sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
-    out = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        fields = dict(
-            line.split(": ", 1)
-            for line in block.split("\n")
-            if ": " in line and not line.startswith(":")
-        )
-        if "event" in fields:
-            out.append((fields["event"], json.loads(fields["data"])))
-    return out
 
 
 async def test_a_retried_job_s_stream_follows_the_new_run(

@@ -8,9 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from apikit import TenantKey, api_settings, make_tenant, pdf_bytes, problem
+from apikit import TEST_MAX_BYTES, TenantKey, api_settings, make_tenant, pdf_bytes, problem
 from sqlalchemy.ext.asyncio import AsyncEngine
 from support.live_server import LiveServer, serve
+
+from folio_shared.storage import create_storage
 
 pytestmark = pytest.mark.integration
 
@@ -169,3 +171,63 @@ async def test_an_upload_url_cannot_bring_a_deleted_file_back(
         assert deleted.status_code == 204, deleted.text
         after = await http.put(upload["url"], content=pdf_bytes(), headers=headers)
         problem(after, 409, "upload_closed")
+
+
+async def test_a_job_input_is_uploaded_once_under_the_tenant_s_prefix(
+    live: LiveServer, gina: TenantKey
+) -> None:
+    data = b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 64
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+        listed = (await http.get("/v1/documents", headers=gina.headers)).json()
+        # Given a grant for a job's input of a type documents do not take
+        body = await grant(http, gina, "take 1.wav", purpose="job_input", content_type="audio/wav")
+        assert "document" not in body
+        assert body["purpose"] == "job_input"
+        key, upload = body["key"], body["upload"]
+        assert key.startswith(f"tenants/{gina.tenant_id}/inputs/")
+        assert key.endswith("/take 1.wav")
+        assert upload["content_type"] == "audio/wav"
+        assert upload["max_bytes"] == TEST_MAX_BYTES
+        headers = {"Content-Type": "audio/wav"}
+        # When it is sent, with its type
+        wrong_type = await http.put(upload["url"], content=data, headers={"Content-Type": "x/y"})
+        problem(wrong_type, 415, "unsupported_file_type")
+        put = await http.put(upload["url"], content=data, headers=headers)
+        assert put.status_code == 201, put.text
+        assert put.json()["key"] == key
+        # Then the object is stored as sent, no document was made, and the URL is closed
+        stored = await create_storage(live.settings).get_bytes(key)
+        assert stored == data
+        again = await http.put(upload["url"], content=b"other bytes", headers=headers)
+        problem(again, 409, "upload_closed")
+        assert await create_storage(live.settings).get_bytes(key) == data
+        after = (await http.get("/v1/documents", headers=gina.headers)).json()
+        assert after["items"] == listed["items"]
+
+
+async def test_a_job_input_grant_is_bounded(live: LiveServer, gina: TenantKey) -> None:
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+        body = await grant(http, gina, "blob.bin", purpose="job_input", size_bytes=100)
+        upload = body["upload"]
+        assert upload["content_type"] == "application/octet-stream"
+        assert upload["max_bytes"] == 100
+        too_big = await http.put(
+            upload["url"], content=b"x" * 101, headers={"Content-Type": upload["content_type"]}
+        )
+        problem(too_big, 413, "file_too_large")
+
+        async def refused(**extra: Any) -> httpx.Response:
+            return await http.post(
+                "/v1/uploads", headers=gina.headers, json={"filename": "a.wav", **extra}
+            )
+
+        over = await refused(purpose="job_input", size_bytes=TEST_MAX_BYTES + 1)
+        problem(over, 413, "file_too_large")
+        bad_type = await refused(purpose="job_input", content_type="audio/wav; rate=8000")
+        assert "content_type" in problem(bad_type, 400, "invalid_input")["detail"]
+        with_metadata = await refused(purpose="job_input", metadata={"a": "b"})
+        assert "metadata" in problem(with_metadata, 400, "invalid_input")["detail"]
+        typed_document = await refused(content_type="application/pdf")
+        assert "content_type" in problem(typed_document, 400, "invalid_input")["detail"]
+        unknown = await refused(purpose="avatar")
+        assert unknown.status_code == 400, unknown.text

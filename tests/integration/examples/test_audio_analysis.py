@@ -21,7 +21,7 @@ from folio_audio.jobs import AnalyzeAudio, analyze
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 from support.jobs import state_history, wait_for, wait_status
-from support.live_server import serve
+from support.live_server import serve, sse_events
 from support.workers import kind_worker
 
 from folio_shared.db.engine import create_session_factory
@@ -175,37 +175,62 @@ async def test_an_unreadable_file_fails_and_its_retry_succeeds_once_fixed(
 async def test_end_to_end_through_the_api(
     audio_worker: dramatiq.Broker, settings: FolioSettings, engine: AsyncEngine
 ) -> None:
-    """What the example's README shows with curl: the kind is listed, a job
-    is submitted with ``POST /v1/jobs`` and its result read back."""
+    """What the example's README shows with curl: the kind is listed, the WAV
+    is uploaded through a presigned URL (``purpose=job_input``), a job naming
+    its key is submitted with ``POST /v1/jobs``, its events are followed to
+    the end and its result read back."""
     async with create_session_factory(engine)() as session:
         tenant, api_key = await create_tenant(session, f"audio-{uuid.uuid4().hex[:8]}")
         await session.commit()
-    key = f"tenants/{tenant.id}/audio/take-1.wav"
-    await put(settings, key, encode(signal(2.0), "WAV"))
+    wav = encode(signal(2.0), "WAV")
     auth = {"Authorization": f"Bearer {api_key}"}
-    with serve(lambda _: settings) as live:
+
+    def settings_for(base_url: str) -> FolioSettings:
+        storage = settings.storage.model_copy(update={"public_base_url": base_url})
+        return settings.model_copy(update={"storage": storage})
+
+    with serve(settings_for) as live:
         async with httpx.AsyncClient(base_url=live.base_url, headers=auth, timeout=20) as http:
             kinds = (await http.get("/v1/job-types")).json()
             listed = kinds["items"] if isinstance(kinds, dict) else kinds
             assert "audio.analyze" in [k["name"] for k in listed]
+            granted = await http.post(
+                "/v1/uploads",
+                json={
+                    "purpose": "job_input",
+                    "filename": "take-1.wav",
+                    "content_type": "audio/wav",
+                    "size_bytes": len(wav),
+                },
+            )
+            assert granted.status_code == 201, granted.text
+            key, upload = granted.json()["key"], granted.json()["upload"]
+            assert key.startswith(f"tenants/{tenant.id}/inputs/")
+            assert key.endswith("/take-1.wav")
+            put = await http.put(upload["url"], content=wav, headers={"Content-Type": "audio/wav"})
+            assert put.status_code == 201, put.text
             bad = await http.post(
                 "/v1/jobs", json={"type": "audio.analyze", "payload": {"storage_key": 7}}
             )
             assert bad.status_code == 422, bad.text
             assert "payload.storage_key" in bad.text
             sent = await http.post(
-                "/v1/jobs", json={"type": "audio.analyze", "payload": {"storage_key": key}}
+                "/v1/jobs",
+                json={"type": "audio.analyze", "payload": {"storage_key": key, "block_s": 0.5}},
             )
             assert sent.status_code == 202, sent.text
             job_id = sent.json()["id"]
-
-            async def finished() -> dict[str, Any] | None:
-                job: dict[str, Any] = (await http.get(f"/v1/jobs/{job_id}")).json()
-                return job if job["status"] in ("succeeded", "failed", "dead") else None
-
-            job = await wait_for(finished, timeout_s=60, what="the job's end")
+            # The events stream ends with the job's end
+            events = await http.get(f"/v1/jobs/{job_id}/events", timeout=60)
+            job = (await http.get(f"/v1/jobs/{job_id}")).json()
+    received = sse_events(events.text)
+    stages = [data["stage"] for kind, data in received if kind == "progress"]
+    assert "decode" in stages, received
+    assert received[-1][0] == "state"
+    assert received[-1][1]["status"] == "succeeded"
     assert job["status"] == "succeeded", job
     assert job["result"]["duration_s"] == pytest.approx(2.0)
+    assert job["result"]["sample_rate"] == RATE
     assert job["result"]["loudness_per_second_dbfs"][0] == -120.0
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
 
@@ -187,11 +187,17 @@ class UploadRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     - ``size_bytes``: the file's size if known; the upload is then bounded
       to it (default: the API's upload limit).
     - ``metadata``: free-form client metadata kept with the document.
+    - ``purpose``: ``document`` (default) or ``job_input``: a file a job
+      will read (any ``content_type``, default ``application/octet-stream``;
+      no document is made, the answer names the storage ``key`` to put in
+      the job's payload).
     """
 
     filename: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
     size_bytes: Annotated[int, msgspec.Meta(ge=1)] | None = None
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    purpose: Literal["document", "job_input"] = "document"
+    content_type: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | None = None
 
 
 class PresignedUploadOut(msgspec.Struct, frozen=True, kw_only=True):

@@ -39,6 +39,7 @@ from folio_api.domain.documents.filetypes import (
 )
 from folio_api.domain.documents.metadata import check_metadata
 from folio_api.domain.documents.upload_form import storage_key_for
+from folio_api.domain.uploads.job_inputs import check_input_open, is_job_input_key
 from folio_api.resources import Resources
 from folio_shared.db.enums import DocumentStatus
 from folio_shared.db.models import Document
@@ -145,9 +146,13 @@ async def verify_upload(resources: Resources, document: Document) -> str:
 async def check_upload_open(resources: Resources, key: str) -> None:
     """Refuse (:class:`UploadClosed`) a write to ``key`` when it is a
     document's key (under a tenant's prefix) and that document no longer
-    awaits its upload: checked by ``process``, or deleted."""
+    awaits its upload: checked by ``process``, or deleted. A job input's
+    URL writes once (:mod:`.job_inputs`)."""
     if not key.startswith(TENANTS_PREFIX):
         return  # not a document's key (the storage's own objects)
+    if is_job_input_key(key):
+        await check_input_open(resources, key)
+        return
     assert resources.sessions is not None
     async with resources.sessions() as session:
         status = await session.scalar(sa.select(Document.status).where(Document.storage_key == key))
