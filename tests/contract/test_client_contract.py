@@ -150,3 +150,33 @@ def test_search_hits_carry_the_chunk_text() -> None:
     )
     assert hit.text == "whole chunk"
     assert hit.snippet == "<mark>w</mark>"
+
+
+#: Query parameters → the client's keyword (where the names differ).
+RENAMED_PARAMS = {"q": "query", "type": "kind"}
+#: Query parameters the client sets itself (paging) or reads as a twin.
+OWN_PARAMS = frozenset({"cursor", "state"})  # state: the same as status
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [("/v1/documents", "documents"), ("/v1/search", "search"), ("/v1/jobs", "jobs")],
+)
+def test_every_query_parameter_is_a_typed_keyword(
+    schema: dict[str, Any], path: str, method: str
+) -> None:
+    parameters = {p["name"] for p in schema["paths"][path]["get"].get("parameters", [])}
+    wanted = {RENAMED_PARAMS.get(p, p) for p in parameters - OWN_PARAMS}
+    for client in (Folio, AsyncFolio):
+        signature = inspect.signature(getattr(client, method))
+        assert not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+        assert wanted - set(signature.parameters) == set(), (client.__name__, method)
+
+
+def test_no_client_method_takes_untyped_options() -> None:
+    for client in (Folio, AsyncFolio):
+        for name, member in inspect.getmembers(client, inspect.isfunction):
+            if name.startswith("_"):
+                continue  # the private request helpers pass httpx's options on
+            kinds = {p.kind for p in inspect.signature(member).parameters.values()}
+            assert inspect.Parameter.VAR_KEYWORD not in kinds, (client.__name__, name)

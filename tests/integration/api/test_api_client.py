@@ -177,7 +177,7 @@ def test_sync_client_search_returns_text_snippet_and_metadata(
         assert hit.metadata["team"] == "legal"
         assert hit.page_start == hit.page_end == 1
         assert hit.document_score > 0
-        only_ops = folio.search("boiler imovel", mode="keyword", **{"metadata.team": "ops"})
+        only_ops = folio.search("boiler imovel", mode="keyword", metadata={"team": "ops"})
         assert [h.raw["filename"] for h in only_ops] == ["boiler.txt"]
         excluded = folio.search("boiler -sediment", mode="keyword")
         assert excluded == []

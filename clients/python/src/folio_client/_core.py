@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -51,11 +52,29 @@ def clean_params(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
 
-def job_body(kind: str, payload: dict[str, Any] | None, options: dict[str, Any]) -> dict[str, Any]:
+def job_body(
+    kind: str,
+    payload: dict[str, Any] | None,
+    *,
+    priority: str | None = None,
+    delay_ms: int | None = None,
+    run_at: str | datetime | None = None,
+    metadata: dict[str, str] | None = None,
+    max_retries: int | None = None,
+) -> dict[str, Any]:
     """The body of ``POST /v1/jobs`` (and of a batch member): ``type``,
-    ``payload`` and the options given (``priority``, ``delay_ms``,
-    ``run_at``, ``metadata``, ``max_retries``)."""
-    return clean_params({"type": kind, "payload": payload or {}, **options})
+    ``payload`` and the options given."""
+    return clean_params(
+        {
+            "type": kind,
+            "payload": payload or {},
+            "priority": priority,
+            "delay_ms": delay_ms,
+            "run_at": run_at.isoformat() if isinstance(run_at, datetime) else run_at,
+            "metadata": metadata,
+            "max_retries": max_retries,
+        }
+    )
 
 
 def checked(response: httpx.Response) -> Any:
@@ -76,3 +95,108 @@ def hit_items(data: Any) -> list[dict[str, Any]]:
     if isinstance(data, dict):
         data = data.get("results", data.get("items", []))
     return [hit for hit in (data or []) if isinstance(hit, dict)]
+
+
+When = str | datetime
+
+
+def _iso(value: When | None) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def document_params(
+    *,
+    status: str | None,
+    kind: str | None,
+    created_after: When | None,
+    created_before: When | None,
+    document_type: list[str] | None,
+) -> dict[str, Any]:
+    """The filters of ``GET /v1/documents``."""
+    return clean_params(
+        {
+            "status": status,
+            "kind": kind,
+            "created_after": _iso(created_after),
+            "created_before": _iso(created_before),
+            "document_type": document_type,
+        }
+    )
+
+
+def search_params(
+    query: str,
+    *,
+    k: int,
+    mode: str | None,
+    group: str | None,
+    document_ids: list[str] | None,
+    kind: list[str] | None,
+    created_from: When | None,
+    created_to: When | None,
+    document_type: list[str] | None,
+    metadata: dict[str, str] | None,
+) -> dict[str, Any]:
+    """The query of ``GET /v1/search`` (``metadata``: ``metadata.<key>=<value>``)."""
+    labels = {f"metadata.{key}": value for key, value in (metadata or {}).items()}
+    return clean_params(
+        {
+            "q": query,
+            "k": k,
+            "mode": mode,
+            "group": group,
+            "document_ids": document_ids,
+            "kind": kind,
+            "created_from": _iso(created_from),
+            "created_to": _iso(created_to),
+            "document_type": document_type,
+            **labels,
+        }
+    )
+
+
+def job_params(
+    *,
+    status: str | None,
+    kind: str | None,
+    since: When | None,
+    batch_id: str | None,
+    document_id: str | None,
+    top_level: bool | None,
+    created_after: When | None,
+    created_before: When | None,
+    metadata: dict[str, str] | None,
+) -> dict[str, Any]:
+    """The filters of ``GET /v1/jobs`` (``metadata``: ``metadata.<key>=<value>``)."""
+    labels = {f"metadata.{key}": value for key, value in (metadata or {}).items()}
+    return clean_params(
+        {
+            "status": status,
+            "type": kind,
+            "since": _iso(since),
+            "batch_id": batch_id,
+            "document_id": document_id,
+            "top_level": None if top_level is None else str(top_level).lower(),
+            "created_after": _iso(created_after),
+            "created_before": _iso(created_before),
+            **labels,
+        }
+    )
+
+
+def process_body(
+    *,
+    priority: str,
+    force_ocr: bool,
+    ocr_languages: str | None,
+    expected: dict[str, str] | None,
+) -> dict[str, Any]:
+    """The body of ``POST /v1/documents/{id}/process``."""
+    return clean_params(
+        {
+            "priority": priority,
+            "force_ocr": force_ocr or None,
+            "ocr_languages": ocr_languages,
+            "expected": expected,
+        }
+    )

@@ -13,21 +13,27 @@ import httpx
 from folio_client._core import (
     DEFAULT_TIMEOUT_S,
     FileInput,
+    When,
     checked,
     clean_params,
+    document_params,
     file_part,
     headers_for,
     hit_items,
     job_body,
+    job_params,
     metadata_form,
+    process_body,
+    search_params,
     upload_params,
 )
+from folio_client.async_extras import AsyncExtras
 from folio_client.errors import FolioApiError, JobTimeout
 from folio_client.models import Document, Event, Job, SearchHit, SseParser, Text, Upload
 from folio_client.retries import TRANSIENT, Retries, Rewind, retry_status, with_idempotency_key
 
 
-class AsyncFolio:
+class AsyncFolio(AsyncExtras):
     """Talk to a Folio API with one API key.
 
     - ``base_url``: the API, e.g. ``http://127.0.0.1:8000``.
@@ -149,10 +155,20 @@ class AsyncFolio:
         return await self.process(grant["document"]["id"], priority=priority)
 
     async def process(
-        self, document_id: str, *, priority: str = "normal", **options: Any
+        self,
+        document_id: str,
+        *,
+        priority: str = "normal",
+        force_ocr: bool = False,
+        ocr_languages: str | None = None,
+        expected: dict[str, str] | None = None,
     ) -> Upload:
-        """(Re)queue a document's processing."""
-        body = {"priority": priority, **options}
+        """(Re)queue a document's processing: ``priority``, ``force_ocr``
+        (OCR every page), ``ocr_languages`` (``eng+por``), ``expected``
+        field values (each gets a verdict in the document's fields)."""
+        body = process_body(
+            priority=priority, force_ocr=force_ocr, ocr_languages=ocr_languages, expected=expected
+        )
         return Upload.from_json(
             await self._call("POST", f"/v1/documents/{document_id}/process", json=body)
         )
@@ -160,9 +176,24 @@ class AsyncFolio:
     async def document(self, document_id: str) -> Document:
         return Document.from_json(await self._call("GET", f"/v1/documents/{document_id}"))
 
-    async def documents(self, *, limit: int = 50, **filters: Any) -> AsyncIterator[Document]:
-        """Every document matching ``filters`` (``status``, ``kind``,
-        ``created_after``, ``created_before``), newest first, page by page."""
+    async def documents(
+        self,
+        *,
+        limit: int = 50,
+        status: str | None = None,
+        kind: str | None = None,
+        created_after: When | None = None,
+        created_before: When | None = None,
+        document_type: list[str] | None = None,
+    ) -> AsyncIterator[Document]:
+        """Every document matching the filters, newest first, page by page."""
+        filters = document_params(
+            status=status,
+            kind=kind,
+            created_after=created_after,
+            created_before=created_before,
+            document_type=document_type,
+        )
         cursor = None
         while True:
             params = clean_params({**filters, "limit": limit, "cursor": cursor})
@@ -194,77 +225,93 @@ class AsyncFolio:
     async def delete(self, document_id: str) -> None:
         await self._call("DELETE", f"/v1/documents/{document_id}")
 
-    async def search(self, query: str, *, k: int = 10, **options: Any) -> list[SearchHit]:
-        """Search the tenant's documents (``GET /v1/search``)."""
-        params = clean_params({"q": query, "k": k, **options})
+    async def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        mode: str | None = None,
+        group: str | None = None,
+        document_ids: list[str] | None = None,
+        kind: list[str] | None = None,
+        created_from: When | None = None,
+        created_to: When | None = None,
+        document_type: list[str] | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> list[SearchHit]:
+        """Search the tenant's documents (``GET /v1/search``): ``mode``
+        (``hybrid``, ``semantic``, ``keyword``), ``group`` (``chunk`` or
+        ``document``) and filters (``metadata``: the documents' labels)."""
+        params = search_params(
+            query,
+            k=k,
+            mode=mode,
+            group=group,
+            document_ids=document_ids,
+            kind=kind,
+            created_from=created_from,
+            created_to=created_to,
+            document_type=document_type,
+            metadata=metadata,
+        )
         data = await self._call("GET", "/v1/search", params=params)
         return [SearchHit.from_json(hit) for hit in hit_items(data)]
 
-    # --- keys -----------------------------------------------------------
-
-    async def create_key(self, name: str) -> dict[str, Any]:
-        """A new API key for the tenant (``POST /v1/keys``): ``{"key": …,
-        "api_key": {"id", "name", "prefix", …}}``; the key is shown this once."""
-        created: dict[str, Any] = await self._call("POST", "/v1/keys", json={"name": name})
-        return created
-
-    async def keys(self) -> list[dict[str, Any]]:
-        """The tenant's API keys, revoked ones included (``GET /v1/keys``)."""
-        items: list[dict[str, Any]] = (await self._call("GET", "/v1/keys"))["items"]
-        return items
-
-    async def revoke_key(self, key_id: str) -> None:
-        """Revoke one of the tenant's keys (``DELETE /v1/keys/{id}``); it
-        stops working within the API's key cache lifetime (30 s by default)."""
-        await self._call("DELETE", f"/v1/keys/{key_id}")
-
     # --- jobs -----------------------------------------------------------
 
-    async def submit(self, kind: str, payload: dict[str, Any] | None = None, **options: Any) -> Job:
-        """Run a job of a declared kind (``POST /v1/jobs``); ``options``:
-        ``priority``, ``delay_ms`` or ``run_at``, ``metadata``, ``max_retries``."""
-        return Job.from_json(
-            await self._call("POST", "/v1/jobs", json=job_body(kind, payload, options))
-        )
-
-    async def create_batch(
+    async def submit(
         self,
-        jobs: list[dict[str, Any]],
+        kind: str,
+        payload: dict[str, Any] | None = None,
         *,
-        on_complete: dict[str, Any] | None = None,
+        priority: str | None = None,
+        delay_ms: int | None = None,
+        run_at: When | None = None,
         metadata: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """Run ``jobs`` (each ``{"type", "payload", ...}``) as one batch, with
-        an optional completion job (``POST /v1/batches``); the batch's JSON."""
-        body = clean_params({"jobs": jobs, "on_complete": on_complete, "metadata": metadata})
-        batch: dict[str, Any] = await self._call("POST", "/v1/batches", json=body)
-        return batch
-
-    async def batch(self, batch_id: str) -> dict[str, Any]:
-        """A batch's state, counts and progress (``GET /v1/batches/{id}``)."""
-        batch: dict[str, Any] = await self._call("GET", f"/v1/batches/{batch_id}")
-        return batch
-
-    async def job_types(self) -> list[dict[str, Any]]:
-        """The job kinds the caller may submit (``GET /v1/job-types``)."""
-        kinds: list[dict[str, Any]] = (await self._call("GET", "/v1/job-types"))["items"]
-        return kinds
-
-    async def job_stats(
-        self, *, kind: str | None = None, since: str | None = None
-    ) -> list[dict[str, Any]]:
-        """Per-kind figures (``GET /v1/jobs/stats``): counts, throughput,
-        queue wait and run time p50/p95, failure rate."""
-        params = clean_params({"type": kind, "since": since})
-        stats: list[dict[str, Any]] = (await self._call("GET", "/v1/jobs/stats", params=params))[
-            "kinds"
-        ]
-        return stats
+        max_retries: int | None = None,
+    ) -> Job:
+        """Run a job of a declared kind (``POST /v1/jobs``), now, after
+        ``delay_ms`` or at ``run_at``."""
+        body = job_body(
+            kind,
+            payload,
+            priority=priority,
+            delay_ms=delay_ms,
+            run_at=run_at,
+            metadata=metadata,
+            max_retries=max_retries,
+        )
+        return Job.from_json(await self._call("POST", "/v1/jobs", json=body))
 
     async def job(self, job_id: str) -> Job:
         return Job.from_json(await self._call("GET", f"/v1/jobs/{job_id}"))
 
-    async def jobs(self, *, limit: int = 50, **filters: Any) -> AsyncIterator[Job]:
+    async def jobs(
+        self,
+        *,
+        limit: int = 50,
+        status: str | None = None,
+        kind: str | None = None,
+        since: When | None = None,
+        batch_id: str | None = None,
+        document_id: str | None = None,
+        top_level: bool | None = None,
+        created_after: When | None = None,
+        created_before: When | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> AsyncIterator[Job]:
+        """Every job matching the filters (``kind``: the job kind), page by page."""
+        filters = job_params(
+            status=status,
+            kind=kind,
+            since=since,
+            batch_id=batch_id,
+            document_id=document_id,
+            top_level=top_level,
+            created_after=created_after,
+            created_before=created_before,
+            metadata=metadata,
+        )
         cursor = None
         while True:
             params = clean_params({**filters, "limit": limit, "cursor": cursor})
