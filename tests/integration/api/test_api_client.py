@@ -31,6 +31,7 @@ from folio_client import (
 from folio_shared.db.engine import async_database_url, create_session_factory
 from folio_shared.db.models import Document
 from folio_shared.jobs import events
+from folio_shared.storage import create_storage
 from folio_worker_docs.chunks_store import replace_document_chunks
 from folio_worker_docs.embeddings.model import get_embedder
 from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
@@ -225,3 +226,17 @@ async def _record_kinds(live: LiveServer) -> None:
         await record_kinds(engine)
     finally:
         await engine.dispose()
+
+
+async def test_both_clients_upload_a_job_s_input(live: LiveServer, hana: TenantKey) -> None:
+    storage = create_storage(live.settings)
+    with Folio(live.base_url, hana.key) as folio:
+        key = folio.upload_job_input(b"RIFF sync", filename="a.wav", content_type="audio/wav")
+    async with AsyncFolio(live.base_url, hana.key) as folio_async:
+        other = await folio_async.upload_job_input(b"async bytes", filename="b.bin")
+    assert key.startswith(f"tenants/{hana.tenant_id}/inputs/")
+    assert key.endswith("/a.wav")
+    assert await storage.get_bytes(key) == b"RIFF sync"
+    assert (await storage.stat(key)).content_type == "audio/wav"  # type: ignore[union-attr]
+    assert other.startswith(f"tenants/{hana.tenant_id}/inputs/")
+    assert await storage.get_bytes(other) == b"async bytes"

@@ -52,6 +52,16 @@ def clean_params(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
 
+def job_input_body(data: bytes, filename: str, content_type: str) -> dict[str, Any]:
+    """The body of ``POST /v1/uploads`` granting a job's input of ``data``."""
+    return {
+        "purpose": "job_input",
+        "filename": filename,
+        "content_type": content_type,
+        "size_bytes": len(data),
+    }
+
+
 def job_body(
     kind: str,
     payload: dict[str, Any] | None,

@@ -21,6 +21,7 @@ from folio_client._core import (
     headers_for,
     hit_items,
     job_body,
+    job_input_body,
     job_params,
     metadata_form,
     process_body,
@@ -137,7 +138,24 @@ class AsyncFolio(AsyncExtras):
             "/v1/uploads",
             json={"filename": filename, "size_bytes": len(data), "metadata": metadata or {}},
         )
-        upload = grant["upload"]
+        await self._send_file(grant["upload"], data, filename)
+        return await self.process(grant["document"]["id"], priority=priority)
+
+    async def upload_job_input(
+        self, data: bytes, *, filename: str, content_type: str = "application/octet-stream"
+    ) -> str:
+        """Upload a job's input through a presigned URL (``purpose=job_input``);
+        returns its storage key, to name in the job's payload."""
+        grant = await self._call(
+            "POST",
+            "/v1/uploads",
+            json=job_input_body(data, filename, content_type),
+        )
+        await self._send_file(grant["upload"], data, filename)
+        return str(grant["key"])
+
+    async def _send_file(self, upload: dict[str, Any], data: bytes, filename: str) -> None:
+        """Send ``data`` as a presigned grant's ``upload`` says (PUT, or S3's POST form)."""
         if upload["method"] == "PUT":
             sent = await self._http.put(
                 upload["url"],
@@ -152,7 +170,6 @@ class AsyncFolio(AsyncExtras):
             )
         if sent.status_code >= 400:
             checked(sent)
-        return await self.process(grant["document"]["id"], priority=priority)
 
     async def process(
         self,

@@ -21,6 +21,7 @@ from folio_client._core import (
     headers_for,
     hit_items,
     job_body,
+    job_input_body,
     job_params,
     metadata_form,
     process_body,
@@ -122,7 +123,24 @@ class Folio(SyncExtras):
             "/v1/uploads",
             json={"filename": filename, "size_bytes": len(data), "metadata": metadata or {}},
         )
-        upload = grant["upload"]
+        self._send_file(grant["upload"], data, filename)
+        return self.process(grant["document"]["id"], priority=priority)
+
+    def upload_job_input(
+        self, data: bytes, *, filename: str, content_type: str = "application/octet-stream"
+    ) -> str:
+        """Upload a job's input through a presigned URL (``purpose=job_input``);
+        returns its storage key, to name in the job's payload."""
+        grant = self._call(
+            "POST",
+            "/v1/uploads",
+            json=job_input_body(data, filename, content_type),
+        )
+        self._send_file(grant["upload"], data, filename)
+        return str(grant["key"])
+
+    def _send_file(self, upload: dict[str, Any], data: bytes, filename: str) -> None:
+        """Send ``data`` as a presigned grant's ``upload`` says (PUT, or S3's POST form)."""
         if upload["method"] == "PUT":
             sent = self._http.put(
                 upload["url"],
@@ -137,7 +155,6 @@ class Folio(SyncExtras):
             )
         if sent.status_code >= 400:
             checked(sent)
-        return self.process(grant["document"]["id"], priority=priority)
 
     def process(
         self,
