@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
+from support.live_server import LiveServer, serve
 
 from folio_shared.db.engine import create_session_factory
 from folio_shared.db.repositories.api_keys import create_operator_key
@@ -145,3 +148,17 @@ def parse_sse(text: str) -> list[dict[str, Any]]:
                 item[field] = value
         out.append(item)
     return out
+
+
+@contextlib.contextmanager
+def live_api(
+    tmp: Path, *, database_url: str, redis_url: str, **app_options: float
+) -> Iterator[LiveServer]:
+    """The API with :func:`api_settings` on a loopback port, over real HTTP."""
+    with serve(
+        lambda base_url: api_settings(
+            tmp, database_url=database_url, redis_url=redis_url, public_base_url=base_url
+        ),
+        **app_options,
+    ) as server:
+        yield server

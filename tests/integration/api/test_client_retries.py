@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import sqlalchemy as sa
-from apikit import TenantKey, api_settings, make_tenant, pdf_bytes
+from apikit import TenantKey, live_api, make_tenant, pdf_bytes
 from sqlalchemy.ext.asyncio import AsyncEngine
 from support.dropping_proxy import DroppingProxy
-from support.live_server import LiveServer, serve
+from support.live_server import LiveServer
 from support.plain_kinds import WORK, record_kinds
 
 from folio_client import AsyncFolio, Folio, Retries
@@ -30,13 +30,10 @@ FAST = Retries(attempts=4, backoff_s=0.05)
 def live(
     tmp_path_factory: pytest.TempPathFactory, database_url: str, test_servers: Any
 ) -> Iterator[LiveServer]:
-    with serve(
-        lambda base_url: api_settings(
-            tmp_path_factory.mktemp("retries"),
-            database_url=database_url,
-            redis_url=test_servers.redis_url,
-            public_base_url=base_url,
-        )
+    with live_api(
+        tmp_path_factory.mktemp("retries"),
+        database_url=database_url,
+        redis_url=test_servers.redis_url,
     ) as server:
         yield server
 

@@ -3,7 +3,9 @@
 Each concern is a Typer group in its own module, registered on :data:`app`
 with one ``app.add_typer(group, name=...)`` line below. Admin groups
 (:mod:`folio_cli.admin`) talk to PostgreSQL, Redis and object storage
-directly, configured by Folio's ``FOLIO_*`` settings.
+directly, configured by Folio's ``FOLIO_*`` settings; the commands for
+people (:mod:`folio_cli.remote`: login, upload, documents, search) go
+through the HTTP API with the key ``folio login`` saved.
 
 Exit codes (:mod:`folio_cli.errors`): 0 done; 1 refused (invalid input,
 unknown id, name taken, wrong state, nothing chosen); 2 could not run (a
@@ -26,6 +28,7 @@ from folio_cli.admin.queues import queue_app, queues_app, stalled_app, workers_a
 from folio_cli.admin.tenants import tenants_app
 from folio_cli.admin.worker import worker_app
 from folio_cli.errors import EXIT_CODES_HELP
+from folio_cli.remote.commands import documents_app, login, search, upload
 
 app = typer.Typer(
     name="folio",
@@ -47,6 +50,12 @@ app.add_typer(dead_app, name="dead")
 app.add_typer(queue_app, name="queue")
 app.add_typer(stalled_app, name="stalled")
 app.add_typer(worker_app, name="worker")
+
+# --- for people: the HTTP API with a tenant key (folio login) ------------------------
+app.command("login")(login)
+app.command("upload")(upload)
+app.add_typer(documents_app, name="documents")
+app.command("search")(search)
 
 
 def main() -> None:

@@ -1,0 +1,102 @@
+"""The ``folio`` commands for people (login, upload, documents, search)
+against the real API served on loopback, run as the real console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from support.live_server import LiveServer
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "api"))
+from apikit import TenantKey, live_api, make_tenant
+
+pytestmark = pytest.mark.integration
+
+FOLIO = Path(sys.executable).with_name("folio")
+
+
+@pytest.fixture(scope="module")
+def live(
+    tmp_path_factory: pytest.TempPathFactory, database_url: str, test_servers: Any
+) -> Iterator[LiveServer]:
+    with live_api(
+        tmp_path_factory.mktemp("cli-remote"),
+        database_url=database_url,
+        redis_url=test_servers.redis_url,
+    ) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+async def tenant(engine: AsyncEngine) -> TenantKey:
+    return await make_tenant(engine, "cli")
+
+
+def folio(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "XDG_CONFIG_HOME": str(home), "COLUMNS": "100"}
+    return subprocess.run(
+        [str(FOLIO), *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_login_upload_a_folder_list_and_show(
+    live: LiveServer, tenant: TenantKey, tmp_path: Path
+) -> None:
+    home = tmp_path / "config"
+    assert folio(home, "documents", "list").returncode == 2  # not logged in yet
+    refused = folio(home, "login", live.base_url, "--api-key", "folio_nope_nope")
+    assert refused.returncode == 1, refused.stderr
+    done = folio(home, "login", live.base_url, "--api-key", tenant.key)
+    assert done.returncode == 0, done.stderr
+    saved = home / "folio" / "config.json"
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    assert json.loads(saved.read_text())["api_key"] == tenant.key
+
+    folder = tmp_path / "notes"
+    (folder / "deeper").mkdir(parents=True)
+    for i in range(19):
+        (folder / f"note-{i:02}.txt").write_text(f"note number {i}\n")
+    (folder / "deeper" / "last.txt").write_text("the twentieth\n")
+    flat = folio(home, "upload", str(folder))
+    assert flat.returncode == 0, flat.stderr
+    assert "19/19" in flat.stderr  # the progress bar, finished
+    uploaded = folio(home, "upload", str(folder), "--recursive", "--priority", "low")
+    assert uploaded.returncode == 0, uploaded.stderr
+    assert "uploading" in uploaded.stderr
+    assert "20/20" in uploaded.stderr
+    lines = uploaded.stdout.strip().splitlines()
+    assert lines[0].split() == ["ID", "FILENAME", "STATUS", "KIND", "PAGES"]
+    assert len(lines) == 21
+    assert {line.split()[1] for line in lines[1:]} >= {"note-00.txt", "last.txt"}
+
+    listed = folio(home, "documents", "list", "--limit", "100", "--json")
+    assert listed.returncode == 0, listed.stderr
+    documents = json.loads(listed.stdout)
+    # the second upload of the 19 flat files found them stored already
+    assert len({d["id"] for d in documents}) == 20
+    shown = folio(home, "documents", "show", documents[0]["id"], "--json")
+    assert json.loads(shown.stdout)["id"] == documents[0]["id"]
+    missing = folio(home, "documents", "show", "00000000-0000-0000-0000-000000000000")
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("error: 404")
+
+
+def test_search_prints_json_that_parses(
+    live: LiveServer, tenant: TenantKey, tmp_path: Path
+) -> None:
+    home = tmp_path / "config"
+    assert folio(home, "login", live.base_url, "--api-key", tenant.key).returncode == 0
+    found = folio(home, "search", "twentieth", "--mode", "keyword", "--json")
+    assert found.returncode == 0, found.stderr
+    assert isinstance(json.loads(found.stdout), list)
+    table = folio(home, "search", "twentieth", "--mode", "keyword")
+    assert table.stdout.splitlines()[0].split() == ["FILENAME", "PAGE", "SCORE", "TEXT"]
