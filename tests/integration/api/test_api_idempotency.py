@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from apikit import TenantKey, pdf_bytes, problem
@@ -14,7 +15,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 from support.plain_kinds import WORK, record_kinds
 
+from folio_api.domain.idempotency import repository
 from folio_api.domain.idempotency.middleware import BodyHasher
+from folio_api.domain.idempotency.purge import RETENTION_S
 from folio_shared.db.models import Batch, Document, Job
 
 pytestmark = pytest.mark.integration
@@ -206,3 +209,36 @@ async def test_jobs_and_batches_are_submitted_once(
             sa.select(sa.func.count()).select_from(Batch).where(Batch.meta["tag"].astext == tag)
         )
     assert (made, groups) == (3, 1)  # one job, one batch of two
+
+
+async def test_expired_keys_are_purged(
+    client: AsyncTestClient[Any], alice: TenantKey, engine: AsyncEngine
+) -> None:
+    old, fresh = uuid.uuid4().hex, uuid.uuid4().hex
+    for key in (old, fresh):
+        assert (await grant(client, alice, key, f"{key}.pdf")).status_code == 201
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.text(
+                "UPDATE idempotency_keys SET created_at = now() - interval '25 hours'"
+                " WHERE key = :key"
+            ),
+            {"key": old},
+        )
+    pool = await asyncpg.create_pool(
+        engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+        min_size=1,
+        max_size=1,
+    )
+    try:
+        assert await repository.purge(pool, RETENTION_S, batch_size=1) >= 1
+    finally:
+        await pool.close()
+    async with engine.connect() as conn:
+        left = set(
+            await conn.scalars(
+                sa.text("SELECT key FROM idempotency_keys WHERE key IN (:a, :b)"),
+                {"a": old, "b": fresh},
+            )
+        )
+    assert left == {fresh}

@@ -5,7 +5,8 @@ Opened in Litestar's lifespan (never at import), kept in ``app.state`` under
 :data:`STATE_KEY`, closed at shutdown in reverse order. The lifespan also
 runs the outbox relay (:mod:`folio_api.relay`) as a background task, so jobs
 written while Redis was down are sent once it is back even when no worker
-runs the reconciler. Once all is open, the heap is settled
+runs the reconciler, and the purge of expired idempotency keys
+(:mod:`folio_api.domain.idempotency.purge`). Once all is open, the heap is settled
 (:func:`folio_api.heap.settle`): no full garbage collection walks the
 process's long-lived objects again.
 """
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from folio_api.domain.auth.limits import TenantLimits
 from folio_api.domain.documents.fast.batching import QueueBatcher
 from folio_api.domain.documents.fast.queueing import init_connection
+from folio_api.domain.idempotency.purge import run_purge
 from folio_api.domain.jobs.hub import StreamHub
 from folio_api.heap import settle
 from folio_api.relay import run_relay
@@ -177,13 +179,15 @@ def lifespan(
             relay = asyncio.create_task(
                 run_relay(engine, broker, interval_s=relay_interval_s, sender=sender)
             )
+            purge = asyncio.create_task(run_purge(pg))
             settle()  # everything opened so far lives as long as the process
             try:
                 yield
             finally:
-                relay.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await relay
+                for task in (relay, purge):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
                 app.state.pop(STATE_KEY, None)
 
     return manage

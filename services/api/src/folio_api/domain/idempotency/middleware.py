@@ -18,7 +18,8 @@ Keys belong to a tenant (operator keys: to the key): two tenants may use
 the same key. A multipart body's boundary is left out of the comparison,
 so a client that encodes the same form again matches. Responses of 429 and
 5xx are not stored (the claim is dropped: a retry runs again), nor bodies
-over :data:`MAX_STORED_BYTES`. A claim whose request never answered (the
+over :data:`MAX_STORED_BYTES`. Rows past their 24 hours are deleted by
+:func:`~folio_api.domain.idempotency.purge.run_purge`. A claim whose request never answered (the
 process died) is taken over after :data:`ABANDONED_S`.
 
 The body is hashed as it streams to the route, never held in memory; a
@@ -38,12 +39,11 @@ from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Sen
 from folio_api.domain.auth.guards import PRINCIPAL_KEY
 from folio_api.domain.auth.principal import Principal
 from folio_api.domain.idempotency import repository
+from folio_api.domain.idempotency.purge import RETENTION_S
 from folio_api.resources import get_resources
 from folio_shared.errors import FolioError, InvalidInput
 
 HEADER = b"idempotency-key"
-#: How long a key's first response is replayed, in seconds.
-RETENTION_S = 24 * 3600
 #: How long a request waits for the first request with its key, in seconds.
 WAIT_S = 30.0
 #: Age after which a claim with no response is taken over, in seconds.

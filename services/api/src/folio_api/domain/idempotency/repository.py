@@ -25,7 +25,12 @@ WHERE scope = $1 AND key = $2
 """
 _RELEASE = "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2"
 _DROP_OLD = "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at = $3"
-_PURGE = "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)"
+_PURGE = """
+DELETE FROM idempotency_keys WHERE (scope, key) IN (
+  SELECT scope, key FROM idempotency_keys
+  WHERE created_at < now() - make_interval(secs => $1) LIMIT $2
+)
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +92,13 @@ async def drop_old(pg: asyncpg.Pool, scope: str, key: str, created_at: Any) -> N
     await pg.execute(_DROP_OLD, scope, key, created_at)
 
 
-async def purge(pg: asyncpg.Pool, older_than_s: float) -> int:
-    """Delete rows older than ``older_than_s``; how many went."""
-    status = await pg.execute(_PURGE, float(older_than_s))
-    return int(status.split()[-1])
+async def purge(pg: asyncpg.Pool, older_than_s: float, *, batch_size: int = 1_000) -> int:
+    """Delete rows older than ``older_than_s``, ``batch_size`` per statement;
+    how many went."""
+    total = 0
+    while True:
+        status = await pg.execute(_PURGE, float(older_than_s), batch_size)
+        deleted = int(status.split()[-1])
+        total += deleted
+        if deleted < batch_size:
+            return total
