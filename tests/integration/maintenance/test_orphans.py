@@ -63,7 +63,19 @@ async def test_find_orphans_deletes_old_orphans_and_flags_missing_objects(
         ]
     )
     await db.commit()
-    for key in ("docs/a-ok", "docs/f-restored", "docs/a-orphan", "docs/z-orphan", "other/x"):
+    jobs_objects = (
+        f"tenants/{tenant.id}/inputs/0b9c/take.wav",
+        f"tenants/{tenant.id}/jobs/7f3a/report.json",
+        "jobs/7f3a/report.json",
+    )
+    for key in (
+        "docs/a-ok",
+        "docs/f-restored",
+        "docs/a-orphan",
+        "docs/z-orphan",
+        "other/x",
+        *jobs_objects,
+    ):
         await storage.put_bytes(key, PDF, content_type="application/pdf")
     before = await _state(db, storage)
 
@@ -78,7 +90,7 @@ async def test_find_orphans_deletes_old_orphans_and_flags_missing_objects(
     # Then it reports what it would do and changes nothing
     assert dry.dry_run
     assert dry.details == {
-        "objects_scanned": 5,
+        "objects_scanned": 8,
         "orphan_objects": 3,
         "documents_missing": 3,
         "documents_flagged": 2,
@@ -92,8 +104,8 @@ async def test_find_orphans_deletes_old_orphans_and_flags_missing_objects(
     assert done.details == dry.details
     assert (done.matched, done.changed, done.objects_deleted) == (6, 3, 3)
     metas, keys = await _state(db, storage)
-    # Then the orphans are gone, and only them
-    assert keys == {"docs/a-ok", "docs/f-restored"}
+    # Then the orphans are gone, and only them: jobs' inputs and outputs stay
+    assert keys == {"docs/a-ok", "docs/f-restored", *jobs_objects}
     # And exactly the documents whose object is gone are flagged
     flagged = {k for k, m in metas.items() if maintenance.OBJECT_MISSING in m}
     assert flagged == {"docs/b-missing", "docs/g-flagged", "docs/h-missing"}

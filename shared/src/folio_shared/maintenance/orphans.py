@@ -15,8 +15,10 @@ order, PostgreSQL returns the documents' keys in the same order
   ``awaiting_upload`` (no bytes yet) or ``deleted`` (being removed) are
   never flagged, nor documents younger than ``min_age_s``.
 
-Folio's store holds document files only; ``prefix`` limits the pass to part
-of it (default: all of it).
+Jobs' objects are not documents' and never orphans: job inputs uploaded
+through the API (``tenants/<id>/inputs/…``) and job outputs
+(``tenants/<id>/jobs/…``, ``jobs/…``) are listed but left alone.
+``prefix`` limits the pass to part of the store (default: all of it).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from folio_shared.db.models import Document
 from folio_shared.errors import StorageError
 from folio_shared.maintenance.summary import Summary
 from folio_shared.storage import Storage, StoredObject
+from folio_shared.storage.keys import is_job_object_key
 
 #: ``documents.metadata`` key set on a document whose stored object is gone.
 OBJECT_MISSING = "object_missing"
@@ -148,7 +151,7 @@ async def find_orphans(
                 _check_order(last_key, obj.key)
                 last_key = obj.key
                 run.counts["objects_scanned"] += 1
-                if obj.last_modified < cutoff:
+                if obj.last_modified < cutoff and not is_job_object_key(obj.key):
                     await run.orphan(obj.key)
                 obj = await _next(objects)
             elif obj is None or obj.key.encode() > row.storage_key.encode():

@@ -85,3 +85,27 @@ def check_document_key(key: str, *, tenant_id: object, recorded_key: str) -> str
     if not key.startswith(tenant_prefix(tenant_id)):
         raise InvalidStorageKey("the storage key is outside its tenant's prefix", key=key)
     return key
+
+
+#: Under a tenant's prefix: job inputs uploaded through the API
+#: (``tenants/<id>/inputs/…``) and job outputs (``tenants/<id>/jobs/<job id>/…``).
+JOB_INPUTS_DIR = "inputs"
+JOB_OUTPUTS_DIR = "jobs"
+
+
+def is_job_input_key(key: str) -> bool:
+    """Whether ``key`` is a job input's (``tenants/<id>/inputs/…``)."""
+    parts = key.split("/")
+    return key.startswith(TENANTS_PREFIX) and len(parts) > 3 and parts[2] == JOB_INPUTS_DIR
+
+
+def is_job_object_key(key: str) -> bool:
+    """Whether ``key`` belongs to jobs rather than documents: a job input,
+    or a job output (``tenants/<id>/jobs/…``, or ``jobs/…`` for a job
+    without a tenant). No document row refers to these."""
+    parts = key.split("/")
+    if parts[0] == JOB_OUTPUTS_DIR:
+        return len(parts) > 1
+    return is_job_input_key(key) or (
+        key.startswith(TENANTS_PREFIX) and len(parts) > 3 and parts[2] == JOB_OUTPUTS_DIR
+    )

@@ -25,10 +25,8 @@ from folio_api.domain.documents.filetypes import sanitize_filename
 from folio_api.resources import Resources
 from folio_shared.errors import FileTooLarge, InvalidInput, UploadClosed
 from folio_shared.storage import PresignedUpload
-from folio_shared.storage.keys import TENANTS_PREFIX, tenant_prefix
+from folio_shared.storage.keys import JOB_INPUTS_DIR, tenant_prefix
 
-#: The folder of job inputs under a tenant's prefix.
-INPUTS_DIR = "inputs"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _MEDIA_WORD = r"[A-Za-z0-9!#$&^_.+-]{1,127}"
 _CONTENT_TYPE = re.compile(rf"{_MEDIA_WORD}/{_MEDIA_WORD}")
@@ -36,13 +34,7 @@ _CONTENT_TYPE = re.compile(rf"{_MEDIA_WORD}/{_MEDIA_WORD}")
 
 def job_input_key(tenant_id: uuid.UUID, filename: str) -> str:
     """A fresh key for a job input of ``tenant_id``."""
-    return f"{tenant_prefix(tenant_id)}{INPUTS_DIR}/{uuid.uuid4()}/{filename}"
-
-
-def is_job_input_key(key: str) -> bool:
-    """Whether ``key`` is a job input's (``tenants/<id>/inputs/…``)."""
-    parts = key.split("/")
-    return key.startswith(TENANTS_PREFIX) and len(parts) > 3 and parts[2] == INPUTS_DIR
+    return f"{tenant_prefix(tenant_id)}{JOB_INPUTS_DIR}/{uuid.uuid4()}/{filename}"
 
 
 def check_content_type(content_type: str | None) -> str:

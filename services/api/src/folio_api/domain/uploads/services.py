@@ -39,7 +39,7 @@ from folio_api.domain.documents.filetypes import (
 )
 from folio_api.domain.documents.metadata import check_metadata
 from folio_api.domain.documents.upload_form import storage_key_for
-from folio_api.domain.uploads.job_inputs import check_input_open, is_job_input_key
+from folio_api.domain.uploads.job_inputs import check_input_open
 from folio_api.resources import Resources
 from folio_shared.db.enums import DocumentStatus
 from folio_shared.db.models import Document
@@ -53,7 +53,7 @@ from folio_shared.errors import (
     UploadClosed,
 )
 from folio_shared.storage import PresignedUpload
-from folio_shared.storage.keys import TENANTS_PREFIX
+from folio_shared.storage.keys import TENANTS_PREFIX, is_job_input_key
 
 
 async def create_upload(
