@@ -24,6 +24,7 @@ from support.jobs import state_history, wait_for, wait_status
 from support.live_server import serve, sse_events
 from support.workers import kind_worker
 
+from folio_client import AsyncFolio
 from folio_shared.db.engine import create_session_factory
 from folio_shared.db.repositories.tenants import create_tenant
 from folio_shared.jobs import Jobs, outbox
@@ -262,6 +263,17 @@ def s3_settings(settings: FolioSettings, test_servers: Any) -> FolioSettings:
     )
 
 
+def bucket(s3_settings: FolioSettings) -> S3Storage:
+    """The test's S3 bucket, created when opened."""
+    return S3Storage(
+        s3_settings.s3.bucket,
+        endpoint_url=s3_settings.s3.endpoint_url,
+        access_key_id="testing",
+        secret_access_key="testing",
+        create_bucket=True,
+    )
+
+
 async def test_a_dead_letter_is_redriven_once_storage_is_fixed(
     engine: AsyncEngine, s3_settings: FolioSettings
 ) -> None:
@@ -278,13 +290,7 @@ async def test_a_dead_letter_is_redriven_once_storage_is_fixed(
             assert dead.attempts == 4  # the first and max_retries=3 more
             assert dead.error_type == "StorageError"
             # The fix: the bucket exists and holds the file. Re-drive.
-            storage = S3Storage(
-                s3_settings.s3.bucket,
-                endpoint_url=s3_settings.s3.endpoint_url,
-                access_key_id="testing",
-                secret_access_key="testing",
-                create_bucket=True,
-            )
+            storage = bucket(s3_settings)
             await storage.open()
             try:
                 await storage.put_bytes(key, encode(signal(2.0), "WAV"), content_type="audio/wav")
@@ -294,5 +300,28 @@ async def test_a_dead_letter_is_redriven_once_storage_is_fixed(
             done = await wait_status(jobs, job_id, "succeeded", timeout_s=60)
         finally:
             await client.aclose()
+    assert done.result is not None
+    assert done.result["duration_s"] == pytest.approx(2.0)
+
+
+async def test_on_s3_the_client_uploads_the_input_and_the_job_reads_it(
+    engine: AsyncEngine, s3_settings: FolioSettings
+) -> None:
+    """The same flow with S3: the grant is a presigned POST to the bucket
+    (any content type), sent by the Python client, and the job reads it."""
+    storage = bucket(s3_settings)
+    await storage.open()
+    await storage.close()
+    async with create_session_factory(engine)() as session:
+        tenant, api_key = await create_tenant(session, f"audio-s3-{uuid.uuid4().hex[:8]}")
+        await session.commit()
+    wav = encode(signal(2.0), "WAV")
+    with kind_worker(s3_settings, [analyze], threads=2), serve(lambda _: s3_settings) as live:
+        async with AsyncFolio(live.base_url, api_key) as folio:
+            key = await folio.upload_job_input(wav, filename="take-1.wav", content_type="audio/wav")
+            assert key.startswith(f"tenants/{tenant.id}/inputs/")
+            job = await folio.submit("audio.analyze", {"storage_key": key})
+            done = await folio.wait_for_job(job.id, timeout_s=60)
+    assert done.status == "succeeded", done
     assert done.result is not None
     assert done.result["duration_s"] == pytest.approx(2.0)
