@@ -7,7 +7,10 @@ search mode and prints a table per language: top-1, MRR@5 and nDCG@10 for
 the ``tune`` queries, the ``held`` ones (kept out of any tuning) and all.
 
     .venv/bin/python bench/search_relevance.py [--model multilingual-e5-small] \
-        [--pg-url postgresql://postgres@HOST:PORT/postgres]
+        [--document-runtime torch] [--pg-url postgresql://postgres@HOST:PORT/postgres]
+
+Chunks are embedded as the worker embeds them (``--document-runtime``,
+default ``bf16``: bfloat16 where the CPU has it, else float32).
 
 Targets: hybrid top-1 >= 90 % and hybrid >= max(semantic, keyword) on both
 sets; keyword alone >= 50 %.
@@ -38,7 +41,9 @@ from _servers import BenchServers
 from runner import LANGUAGES, evaluate, index_documents, load_set, make_tenant, table
 
 
-async def run(pg_url: str, languages: list[str], configs: list[SearchOptions], model: str) -> None:
+async def run(
+    pg_url: str, languages: list[str], configs: list[SearchOptions], model: str, runtime: str
+) -> None:
     admin = create_async_engine(async_database_url(pg_url), isolation_level="AUTOCOMMIT")
     name = f"folio_bench_relevance_{uuid.uuid4().hex[:8]}"
     async with admin.connect() as conn:
@@ -46,7 +51,9 @@ async def run(pg_url: str, languages: list[str], configs: list[SearchOptions], m
     url = make_url(async_database_url(pg_url)).set(database=name).render_as_string(False)
     embedder = load_embedder(model)
     embedder.use_onnx_for_queries()
-    print(f"model {embedder.model_version}")
+    if runtime == "bf16":
+        embedder.use_bf16_for_documents()
+    print(f"model {embedder.model_version}, chunks in {'bfloat16' if embedder.bf16 else 'float32'}")
     try:
         await asyncio.to_thread(migrate.upgrade, url)
         engine = create_async_engine(url)
@@ -91,6 +98,7 @@ def main() -> None:
     )
     parser.add_argument("--language", choices=LANGUAGES, action="append")
     parser.add_argument("--model", choices=MODEL_NAMES, default=DEFAULT_MODEL_NAME)
+    parser.add_argument("--document-runtime", choices=("bf16", "torch"), default="bf16")
     parser.add_argument(
         "--fusion",
         choices=[f.value for f in Fusion],
@@ -109,10 +117,18 @@ def main() -> None:
     fusions = args.fusion or [SearchOptions().fusion]
     configs = [SearchOptions(fusion=Fusion(f), semantic_weight=w) for f in fusions for w in weights]
     if args.pg_url:
-        asyncio.run(run(args.pg_url, languages, configs, args.model))
+        asyncio.run(run(args.pg_url, languages, configs, args.model, args.document_runtime))
         return
     with BenchServers() as servers:
-        asyncio.run(run(servers.postgres.url("postgres"), languages, configs, args.model))
+        asyncio.run(
+            run(
+                servers.postgres.url("postgres"),
+                languages,
+                configs,
+                args.model,
+                args.document_runtime,
+            )
+        )
 
 
 if __name__ == "__main__":

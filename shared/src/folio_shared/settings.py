@@ -212,17 +212,16 @@ class PipelineSettings(BaseSettings):
     - ``FOLIO_PIPELINE_LARGE_DOCUMENT_BYTES``: files this large or larger are
       processed on the ``documents-large`` queue (default 20 MiB); the API
       routes them at queuing time.
-    - ``FOLIO_PIPELINE_LARGE_DOCUMENT_PAGES``: documents with this many pages
-      or more (known once extracted) send their OCR pages at ``low``
-      priority, so the pages of small documents sent later are read first,
-      and their final step (chunking, embedding) to ``documents-large``
-      (default 100).
+    - ``FOLIO_PIPELINE_LARGE_DOCUMENT_PAGES``: documents with this many pages or
+      more (known once extracted) send their OCR pages at ``low`` priority, so the
+      pages of small documents sent later are read first, and their final step
+      (chunking, embedding) to ``documents-large`` (default 100).
     - ``FOLIO_PIPELINE_MAX_DOCUMENT_PAGES``: most pages per document (default
       2000), ``FOLIO_PIPELINE_TENANT_MAX_DOCUMENT_PAGES``: JSON {tenant id: pages}.
-    - ``FOLIO_PIPELINE_QUERY_RUNTIME``: what embeds search queries: ``onnx``
-      (default; the model exported to ONNX Runtime, checked to give the same
-      vectors, twice as fast per query; else falls back to ``torch``) or ``torch``.
-    - ``FOLIO_PIPELINE_QUERY_THREADS``: ONNX Runtime threads per query (default 2).
+    - ``FOLIO_PIPELINE_QUERY_RUNTIME``: queries on ``onnx`` (default; checked to give
+      torch's vectors, else falls back) or ``torch``; ``FOLIO_PIPELINE_DOCUMENT_RUNTIME``:
+      chunks in ``bf16`` (default, checked likewise), ``onnx`` or ``torch`` (pipeline.md).
+    - ``FOLIO_PIPELINE_QUERY_THREADS``: ONNX Runtime threads (default 2).
     - ``FOLIO_PIPELINE_WARM_UP``: load the embedding model (and query encoder) at
       start-up, not on the first document or query (default true: it takes seconds).
     - ``FOLIO_PIPELINE_MODEL_CACHE_DIR``: the ONNX export's folder (default ``~/.cache/folio``).
@@ -236,6 +235,7 @@ class PipelineSettings(BaseSettings):
     max_document_pages: int = Field(default=2_000, ge=1)
     tenant_max_document_pages: dict[str, int] = Field(default_factory=dict)
     query_runtime: Literal["onnx", "torch"] = "onnx"
+    document_runtime: Literal["bf16", "onnx", "torch"] = "bf16"
     query_threads: int = Field(default=2, ge=1, le=64)
     warm_up: bool = True
     model_cache_dir: Path | None = None

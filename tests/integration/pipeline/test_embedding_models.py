@@ -25,6 +25,7 @@ def test_the_multilingual_model_reads_portuguese(name: str) -> None:
     model = load_embedder(name)
     assert load_embedder(name) is model  # loaded once per process
     assert model.model_version.startswith(f"{name}@")
+    assert not model.use_onnx_for_documents()  # its own engine embeds chunks
     vectors = model.encode(PASSAGES)
     assert vectors.shape == (3, EMBEDDING_DIMENSIONS)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)

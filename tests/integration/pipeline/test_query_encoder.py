@@ -23,7 +23,9 @@ pytestmark = pytest.mark.integration
 
 def _fresh(embedder: Embedder, model: SentenceTransformer | None = None) -> Embedder:
     """The same loaded model in a new Embedder (no query encoder yet)."""
-    return dataclasses.replace(embedder, model=model or embedder.model, query_encoder=None)
+    return dataclasses.replace(
+        embedder, model=model or embedder.model, query_encoder=None, document_encoder=None
+    )
 
 
 def test_onnx_queries_give_the_models_vectors(embedder: Embedder, tmp_path: Path) -> None:
@@ -95,6 +97,7 @@ def test_a_model_that_is_not_mean_pooled_stays_on_torch(
     with caplog.at_level(logging.WARNING, logger="folio_worker_docs.embeddings.onnx"):
         assert not fresh.use_onnx_for_queries(cache_dir=tmp_path)
     assert "not mean-pooled" in caplog.text
+    assert not fresh.use_onnx_for_documents(cache_dir=tmp_path)  # nor chunks
     assert not list(tmp_path.glob("*.onnx"))
     # queries still get that model's own (CLS) vectors
     vector = np.asarray(fresh.encode_query("a query"))

@@ -104,11 +104,18 @@ def _extraction_pool() -> IsolatedPool:
 def embedder() -> Embedder:
     """The process's embedding model (``FOLIO_PIPELINE_EMBEDDING_MODEL``),
     loaded on first use (all-MiniLM-L6-v2 with the ONNX query encoder
-    unless ``FOLIO_PIPELINE_QUERY_RUNTIME=torch``)."""
+    unless ``FOLIO_PIPELINE_QUERY_RUNTIME=torch``, chunks as
+    ``FOLIO_PIPELINE_DOCUMENT_RUNTIME`` says)."""
     settings = resources().settings.pipeline
     model = load_embedder(settings.embedding_model, threads=settings.query_threads)
     if settings.query_runtime == "onnx":
         model.use_onnx_for_queries(
+            cache_dir=settings.model_cache_dir, threads=settings.query_threads
+        )
+    if settings.document_runtime == "bf16":
+        model.use_bf16_for_documents()
+    elif settings.document_runtime == "onnx":
+        model.use_onnx_for_documents(
             cache_dir=settings.model_cache_dir, threads=settings.query_threads
         )
     return model
@@ -123,6 +130,8 @@ def warm_up() -> None:
         "embedding model ready",
         model_version=model.model_version,
         onnx_queries=model.query_encoder is not None,
+        onnx_documents=model.document_encoder is not None,
+        bf16_documents=model.bf16,
         seconds=round(time.monotonic() - started, 1),
     )
 

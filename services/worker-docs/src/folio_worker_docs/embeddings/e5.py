@@ -60,7 +60,9 @@ class E5Embedder(Embedder):
     Same interface as :class:`~folio_worker_docs.embeddings.model.Embedder`:
     :meth:`encode` embeds passages (chunks), :meth:`encode_query` a search
     query; both give unit-length vectors. The engine is already a native
-    single-query path, so :meth:`use_onnx_for_queries` has nothing to do.
+    single-query path, so :meth:`use_onnx_for_queries`,
+    :meth:`use_onnx_for_documents` and :meth:`use_bf16_for_documents` have
+    nothing to do.
     """
 
     def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
@@ -82,6 +84,12 @@ class E5Embedder(Embedder):
         return [float(x) for x in vector]
 
     def use_onnx_for_queries(self, *, cache_dir: Path | None = None, threads: int = 2) -> bool:
+        return False
+
+    def use_onnx_for_documents(self, *, cache_dir: Path | None = None, threads: int = 2) -> bool:
+        return False
+
+    def use_bf16_for_documents(self) -> bool:
         return False
 
     @property

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from folio_shared.errors import ConfigurationError
-from folio_worker_docs.embeddings.onnx import load_onnx_query_encoder
+from folio_worker_docs.embeddings.bf16 import bf16, bf16_agrees
+from folio_worker_docs.embeddings.onnx import (
+    MIN_COSINE,
+    OnnxQueryEncoder,
+    batch_agreement,
+    load_onnx_query_encoder,
+)
 from folio_worker_docs.text.chunking import TokenSpans
 
 if TYPE_CHECKING:
@@ -35,6 +42,7 @@ DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 #: Texts per forward pass.
 DEFAULT_BATCH_SIZE = 64
 
+log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 _MODELS: dict[tuple[str, str], Embedder] = {}
 
@@ -88,9 +96,30 @@ class Embedder:
     #: Set by :meth:`use_onnx_for_queries`: a faster encoder of one text.
     query_encoder: Callable[[str], list[float]] | None = field(default=None, repr=False)
     _onnx_tried: bool = field(default=False, repr=False)
+    #: Set by :meth:`use_onnx_for_documents`: the same encoder, batched.
+    document_encoder: OnnxQueryEncoder | None = field(default=None, repr=False)
+    #: Set by :meth:`use_bf16_for_documents`: texts embedded in bfloat16.
+    bf16: bool = field(default=False, repr=False)
+    device: str = "cpu"
 
     def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        """Unit-length vectors of ``texts``, one row each (``float32``)."""
+        """Unit-length vectors of ``texts``, one row each (``float32``): by
+        ONNX Runtime in batches of similar length once
+        :meth:`use_onnx_for_documents` found it exact, else by
+        sentence-transformers (in bfloat16 once :meth:`use_bf16_for_documents`
+        found it exact)."""
+        if self.document_encoder is not None and texts:
+            vectors: npt.NDArray[np.float32] = self.document_encoder.encode_many(
+                texts, batch_size=self.batch_size
+            )
+            return vectors
+        if self.bf16:
+            with bf16():
+                return self.encode_torch(texts)
+        return self.encode_torch(texts)
+
+    def encode_torch(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """:meth:`encode` by sentence-transformers, the reference."""
         import numpy as np
 
         if not texts:
@@ -123,6 +152,34 @@ class Embedder:
                     )
                     self._onnx_tried = True
         return self.query_encoder is not None
+
+    def use_bf16_for_documents(self) -> bool:
+        """Embed texts (:meth:`encode`) in bfloat16 from now on, if the CPU
+        has bfloat16 matrix instructions and probes give the float32
+        vectors (:mod:`folio_worker_docs.embeddings.bf16`); ``False``, and
+        texts stay in float32, when not. Idempotent."""
+        if not self.bf16:
+            with _LOCK:
+                self.bf16 = self.bf16 or bf16_agrees(self.encode_torch, device=self.device)
+        return self.bf16
+
+    def use_onnx_for_documents(self, *, cache_dir: Path | None = None, threads: int = 2) -> bool:
+        """Embed texts (:meth:`encode`) with the ONNX query encoder, batched,
+        from now on, if its batches of mixed lengths give
+        sentence-transformers' vectors (cosine ≥ ``MIN_COSINE``); ``False``,
+        and texts stay on torch, when they do not. Idempotent."""
+        if self.document_encoder is None and self.use_onnx_for_queries(
+            cache_dir=cache_dir, threads=threads
+        ):
+            with _LOCK:
+                encoder = self.query_encoder
+                if self.document_encoder is None and isinstance(encoder, OnnxQueryEncoder):
+                    worst = batch_agreement(encoder, self.encode_torch)
+                    if worst >= MIN_COSINE:
+                        self.document_encoder = encoder
+                    else:
+                        log.warning("document embedding on torch: cosine %.6f", worst)
+        return self.document_encoder is not None
 
     @property
     def token_spans(self) -> TokenSpans:
@@ -202,4 +259,5 @@ def _load(path: Path, name: str, device: str, batch_size: int) -> Embedder:
         model_version=f"{name}@{_weights_digest(path)}",
         dimensions=dimensions,
         batch_size=batch_size,
+        device=device,
     )

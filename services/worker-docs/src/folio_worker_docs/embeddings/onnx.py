@@ -41,6 +41,16 @@ PROBES = (
     "Résumé: São Paulo, 2024 — 12,5 % VAT on «imported» goods.",
     " ".join(["the quarterly maintenance report for the northern warehouse"] * 6),
 )
+#: Texts of mixed lengths, batched together so padding is checked too (a
+#: chunk's worth, one over the model's 256 tokens, short ones).
+DOCUMENT_PROBES = (
+    *PROBES,
+    " ".join(["Ledger entries for the harbour tariff were filed late."] * 22),
+    " ".join(["Glacier station voltage readings, quarry census."] * 80),
+    "Total due: 1.234,56 EUR",
+)
+#: Padded tokens per forward pass of :meth:`OnnxQueryEncoder.encode_many`.
+BATCH_TOKENS = 8192
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -93,6 +103,56 @@ class OnnxQueryEncoder:
         vector = (hidden * mask).sum(axis=0) / max(float(mask.sum()), 1e-9)
         vector /= max(float(np.linalg.norm(vector)), 1e-12)
         return [float(x) for x in vector]
+
+    def encode_many(
+        self, texts: list[str], *, batch_size: int = 64, batch_tokens: int = BATCH_TOKENS
+    ) -> Any:
+        """Unit-length vectors of ``texts`` (``float32``, one row each, in
+        their order), embedded in batches of texts of similar token length:
+        at most ``batch_size`` texts and ``batch_tokens`` padded tokens per
+        forward pass, so short texts are not padded to a long one's length."""
+        import numpy as np
+
+        encodings = self.tokenizer.encode_batch(texts)
+        lengths = [len(e.ids) for e in encodings]
+        order = sorted(range(len(texts)), key=lengths.__getitem__)
+        rows: dict[int, Any] = {}
+        start = 0
+        while start < len(order):
+            end = start + 1
+            while (
+                end < len(order)
+                and end - start < batch_size
+                and (end + 1 - start) * lengths[order[end]] <= batch_tokens
+            ):
+                end += 1
+            batch = order[start:end]
+            width = lengths[batch[-1]]
+            columns = {name: np.zeros((len(batch), width), dtype=np.int64) for name in _INPUTS}
+            for row, i in enumerate(batch):
+                e, n = encodings[i], lengths[i]
+                columns["input_ids"][row, :n] = e.ids
+                columns["attention_mask"][row, :n] = e.attention_mask
+                columns["token_type_ids"][row, :n] = e.type_ids
+            feeds = {name: columns[name] for name in self.input_names}
+            hidden = self.session.run(None, feeds)[0]
+            mask = columns["attention_mask"].astype(np.float32)[:, :, None]
+            pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+            pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            rows.update(zip(batch, pooled, strict=True))
+            start = end
+        return np.asarray([rows[i] for i in range(len(texts))], dtype=np.float32)
+
+
+def batch_agreement(encoder: OnnxQueryEncoder, reference: Any) -> float:
+    """The lowest cosine between ``encoder``'s batched vectors of
+    :data:`DOCUMENT_PROBES` and ``reference(texts)``'s (sentence-transformers')."""
+    import numpy as np
+
+    texts = list(DOCUMENT_PROBES)
+    ours = encoder.encode_many(texts, batch_size=4)
+    theirs = np.asarray(reference(texts), dtype=np.float64)
+    return min(_cosine(list(a), b) for a, b in zip(ours, theirs, strict=True))
 
 
 def _mean_pooled(embedder: SentenceModel) -> bool:
