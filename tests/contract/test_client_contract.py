@@ -32,6 +32,7 @@ AS_JSON: dict[str, str] = {
     "JobTypeList": "job_types",
     "KeyList": "keys",
     "KeyCreated": "create_key",
+    "DocumentFieldsOut": "fields",
 }
 #: Schemas read by the client's iterators and list methods, not returned whole:
 #: name → (method, the property holding what it yields).
@@ -41,7 +42,7 @@ UNWRAPPED: dict[str, tuple[str, str]] = {
     "SearchResults": ("search", "results"),
 }
 #: Public routes the client does not call yet (the operator routes' ``ops``
-#: namespace and the chunk, field and presigned-grant reads).
+#: namespace, the chunk reads and the presigned grant alone).
 NOT_CALLED = frozenset(
     {
         "ChunkPage",

@@ -100,3 +100,28 @@ def test_search_prints_json_that_parses(
     assert isinstance(json.loads(found.stdout), list)
     table = folio(home, "search", "twentieth", "--mode", "keyword")
     assert table.stdout.splitlines()[0].split() == ["FILENAME", "PAGE", "SCORE", "TEXT"]
+
+
+def test_a_documents_file_fields_download_and_delete(
+    live: LiveServer, tenant: TenantKey, tmp_path: Path
+) -> None:
+    home = tmp_path / "config"
+    assert folio(home, "login", live.base_url, "--api-key", tenant.key).returncode == 0
+    source = tmp_path / "memo.txt"
+    source.write_bytes(b"a memo to download\n")
+    made = json.loads(folio(home, "upload", str(source), "--json").stdout)
+    document_id = made[0]["id"]
+    target = tmp_path / "copy.txt"
+    got = folio(home, "documents", "download", document_id, "--out", str(target), "--json")
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout)["bytes"] == source.stat().st_size
+    assert target.read_bytes() == source.read_bytes()
+    # no worker runs here: the fields are not extracted, a refusal naming why
+    fields = folio(home, "documents", "fields", document_id, "--json")
+    assert fields.returncode == 1
+    assert fields.stderr.startswith("error: 404 fields_not_ready")
+    deleted = folio(home, "documents", "delete", document_id, "--json")
+    assert json.loads(deleted.stdout) == {"document_id": document_id, "deleted": True}
+    gone = folio(home, "documents", "show", document_id)
+    assert gone.returncode == 1
+    assert "404" in gone.stderr

@@ -4,16 +4,53 @@ the tenant's keys, batches, job kinds and job statistics (a base of
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
-from folio_client._core import clean_params
+import httpx
+
+from folio_client._core import checked, clean_params
 
 
 class AsyncExtras:
-    """Calls made through :meth:`_call`, which the client defines."""
+    """Calls made through :meth:`_call`, ``_http`` and ``_headers``, which
+    the client defines."""
+
+    _http: httpx.AsyncClient
+    _headers: dict[str, str]
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         raise NotImplementedError
+
+    # --- documents -------------------------------------------------------
+
+    async def fields(self, document_id: str) -> dict[str, Any]:
+        """The document's extracted fields and their verdicts
+        (``GET /v1/documents/{id}/fields``)."""
+        found: dict[str, Any] = await self._call("GET", f"/v1/documents/{document_id}/fields")
+        return found
+
+    async def download(self, document_id: str, out: str | Path | IO[bytes]) -> int:
+        """Stream the document's file to a path or a binary file object
+        (following the redirect to storage); how many bytes were written."""
+        path = f"/v1/documents/{document_id}/file"
+        written = 0
+        async with self._http.stream(
+            "GET", path, headers=self._headers, follow_redirects=True
+        ) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                checked(response)
+            # a local file, written chunk by chunk as the network gives them
+            sink = open(out, "wb") if isinstance(out, str | Path) else out  # noqa: SIM115, ASYNC230
+            try:
+                async for chunk in response.aiter_bytes():
+                    sink.write(chunk)
+                    written += len(chunk)
+            finally:
+                if sink is not out:
+                    sink.close()
+        return written
 
     # --- keys -----------------------------------------------------------
 

@@ -151,3 +151,56 @@ def search(
         return
     rows = [[h.filename, h.page_start or "-", f"{h.score:.3f}", h.text[:60]] for h in hits]
     print_table(["FILENAME", "PAGE", "SCORE", "TEXT"], rows)
+
+
+@documents_app.command("text")
+def documents_text(
+    document_id: str,
+    page: int | None = typer.Option(None, help="Only this page (from 1)."),
+    as_json: bool = AS_JSON,
+) -> None:
+    """The document's extracted text (pages separated by form feeds)."""
+    with client() as folio:
+        text = folio.text(document_id, page=page)
+    if as_json:
+        print_json({"document_id": text.document_id, "page": text.page, "text": text.text})
+    else:
+        typer.echo(text.text)
+
+
+@documents_app.command("fields")
+def documents_fields(document_id: str, as_json: bool = AS_JSON) -> None:
+    """The document's extracted fields and their verdicts."""
+    with client() as folio:
+        found = folio.fields(document_id)
+    if as_json:
+        print_json(found)
+        return
+    fields = found.get("fields") or {}
+    print_table(["FIELD", "VALUE"], [[name, fields[name]] for name in sorted(fields)])
+
+
+@documents_app.command("download")
+def documents_download(
+    document_id: str,
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write the file."),
+    as_json: bool = AS_JSON,
+) -> None:
+    """Download the document's file."""
+    with client() as folio:
+        size = folio.download(document_id, out)
+    if as_json:
+        print_json({"document_id": document_id, "path": str(out), "bytes": size})
+    else:
+        typer.echo(f"wrote {size} bytes to {out}")
+
+
+@documents_app.command("delete")
+def documents_delete(document_id: str, as_json: bool = AS_JSON) -> None:
+    """Delete a document (its rows, chunks and file)."""
+    with client() as folio:
+        folio.delete(document_id)
+    if as_json:
+        print_json({"document_id": document_id, "deleted": True})
+    else:
+        typer.echo(f"deleted {document_id}")
