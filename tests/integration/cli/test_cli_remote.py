@@ -3,6 +3,7 @@ against the real API served on loopback, run as the real console script."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -13,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
+from support.jobs import finish_as_worker
 from support.live_server import LiveServer
+from support.plain_kinds import WORK, record_kinds
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "api"))
 from apikit import TenantKey, live_api, make_tenant
@@ -38,6 +42,7 @@ def live(
 
 @pytest.fixture(scope="module")
 async def tenant(engine: AsyncEngine) -> TenantKey:
+    await record_kinds(engine)
     return await make_tenant(engine, "cli")
 
 
@@ -125,3 +130,37 @@ def test_a_documents_file_fields_download_and_delete(
     gone = folio(home, "documents", "show", document_id)
     assert gone.returncode == 1
     assert "404" in gone.stderr
+
+
+async def test_jobs_submit_list_and_watch(
+    live: LiveServer, tenant: TenantKey, tmp_path: Path, database_url: str, test_servers: Any
+) -> None:
+    home = tmp_path / "config"
+    assert folio(home, "login", live.base_url, "--api-key", tenant.key).returncode == 0
+    bad = folio(home, "jobs", "submit", WORK, "--payload", "{not json")
+    assert bad.returncode == 1
+    assert "not JSON" in bad.stderr
+    made = folio(home, "jobs", "submit", WORK, "--payload", '{"key": "cli"}', "--json")
+    assert made.returncode == 0, made.stderr
+    job_id = json.loads(made.stdout)["id"]
+    listed = json.loads(folio(home, "jobs", "list", "--kind", WORK, "--json").stdout)
+    assert job_id in {j["id"] for j in listed}
+    env = {**os.environ, "XDG_CONFIG_HOME": str(home)}
+    watcher = subprocess.Popen(
+        [str(FOLIO), "jobs", "watch", job_id],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    redis = Redis.from_url(test_servers.redis_url)
+    try:
+        await asyncio.sleep(1.0)
+        assert watcher.poll() is None  # still following the queued job
+        await finish_as_worker(database_url, redis, job_id, "succeeded")
+    finally:
+        await redis.aclose()
+    out, err = watcher.communicate(timeout=60)
+    assert watcher.returncode == 0, err
+    assert out.splitlines()[0].startswith("snapshot")
+    assert out.splitlines()[-1] == f"job {job_id}: succeeded"

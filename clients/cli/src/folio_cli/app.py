@@ -29,6 +29,7 @@ from folio_cli.admin.tenants import tenants_app
 from folio_cli.admin.worker import worker_app
 from folio_cli.errors import EXIT_CODES_HELP
 from folio_cli.remote.commands import documents_app, login, search, upload
+from folio_cli.remote.jobs import jobs_list, jobs_submit, jobs_watch
 
 app = typer.Typer(
     name="folio",
@@ -56,6 +57,9 @@ app.command("login")(login)
 app.command("upload")(upload)
 app.add_typer(documents_app, name="documents")
 app.command("search")(search)
+jobs_app.command("list")(jobs_list)
+jobs_app.command("watch")(jobs_watch)
+jobs_app.command("submit")(jobs_submit)
 
 
 def main() -> None:

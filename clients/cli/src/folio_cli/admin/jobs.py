@@ -26,7 +26,10 @@ ACTOR = typer.Option("cli", "--as", help="Who the audit log says acted.")
 #: Payload overrides of a retry or re-drive (``-o``).
 OPTION = typer.Option([], "--option", "-o", help="Payload override key=value (repeatable).")
 
-jobs_app = typer.Typer(help="Show, retry or cancel one job.", no_args_is_help=True)
+jobs_app = typer.Typer(
+    help="Show, retry or cancel one job (database); list, watch or submit jobs (HTTP API).",
+    no_args_is_help=True,
+)
 
 
 def parse_options(pairs: list[str]) -> dict[str, Any] | None:
