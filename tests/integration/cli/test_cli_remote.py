@@ -164,3 +164,41 @@ async def test_jobs_submit_list_and_watch(
     assert watcher.returncode == 0, err
     assert out.splitlines()[0].startswith("snapshot")
     assert out.splitlines()[-1] == f"job {job_id}: succeeded"
+
+
+async def test_upload_wait_follows_processing_to_the_end(
+    live: LiveServer, tenant: TenantKey, tmp_path: Path, database_url: str, test_servers: Any
+) -> None:
+    home = tmp_path / "config"
+    assert folio(home, "login", live.base_url, "--api-key", tenant.key).returncode == 0
+    source = tmp_path / "wait.txt"
+    source.write_text(f"wait for me {tmp_path.name}\n")
+    before = {j["id"] for j in json.loads(folio(home, "jobs", "list", "--json").stdout)}
+    env = {**os.environ, "XDG_CONFIG_HOME": str(home)}
+    uploader = subprocess.Popen(
+        [str(FOLIO), "upload", str(source), "--wait", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    redis = Redis.from_url(test_servers.redis_url)
+    try:
+        job_id = None
+        for _ in range(100):  # the upload's job, once the API has it
+            await asyncio.sleep(0.2)
+            listed = json.loads(folio(home, "jobs", "list", "--json").stdout)
+            mine = [j for j in listed if j["id"] not in before]
+            if mine:
+                job_id = mine[0]["id"]
+                break
+        assert job_id is not None
+        assert uploader.poll() is None  # waiting for processing
+        await finish_as_worker(database_url, redis, job_id, "succeeded")
+    finally:
+        await redis.aclose()
+    out, err = uploader.communicate(timeout=60)
+    assert uploader.returncode == 0, err
+    assert "processing" in err
+    assert "1/1" in err
+    assert json.loads(out)[0]["filename"] == "wait.txt"
