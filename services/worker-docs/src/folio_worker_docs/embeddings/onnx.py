@@ -5,8 +5,11 @@ A search query is one forward pass over a handful of tokens. Torch spends
 most of it dispatching ~400 small operators and streaming fp32 weights
 through tiny matrix products (~18 ms for a two-word query on a 2-core
 machine); ONNX Runtime runs the same exported graph, fused, in ~8 ms
-(``bench/search_latency.py``). Batch embedding of chunks stays on
-sentence-transformers, where the work is compute-bound and torch is as fast.
+(``bench/search_latency.py``). Chunks can go through the same session in
+batches of similar token length (:meth:`OnnxQueryEncoder.encode_many`,
+``FOLIO_PIPELINE_DOCUMENT_RUNTIME=onnx``), but a batch is compute-bound and
+took more CPU than torch on the reference machine
+(:mod:`folio_worker_docs.embeddings.bf16` is the default there).
 
 The model's transformer is exported once per model version to
 ``<cache_dir>/<model_version>.onnx`` (about 1.5 s and 90 MB for
