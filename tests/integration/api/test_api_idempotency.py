@@ -242,3 +242,21 @@ async def test_expired_keys_are_purged(
             )
         )
     assert left == {fresh}
+
+
+async def test_a_claim_whose_request_never_answered_is_taken_over(
+    client: AsyncTestClient[Any], alice: TenantKey, engine: AsyncEngine
+) -> None:
+    key, name = uuid.uuid4().hex, f"{uuid.uuid4().hex}.pdf"
+    async with engine.begin() as conn:  # as an API process that died mid-request leaves it
+        await conn.execute(
+            sa.text(
+                "INSERT INTO idempotency_keys (scope, key, method, path, created_at)"
+                " VALUES (:scope, :key, 'POST', '/v1/uploads', now() - interval '11 minutes')"
+            ),
+            {"scope": f"tenant:{alice.tenant_id}", "key": key},
+        )
+    answer = await grant(client, alice, key, name)
+    assert answer.status_code == 201, answer.text
+    assert "idempotent-replayed" not in answer.headers
+    assert await documents_named(engine, alice.tenant_id, name) == 1
