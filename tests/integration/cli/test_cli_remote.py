@@ -202,3 +202,25 @@ async def test_upload_wait_follows_processing_to_the_end(
     assert "processing" in err
     assert "1/1" in err
     assert json.loads(out)[0]["filename"] == "wait.txt"
+
+
+def test_a_tenant_rotates_its_key_from_the_command_line(
+    live: LiveServer, tenant: TenantKey, tmp_path: Path
+) -> None:
+    home = tmp_path / "config"
+    assert folio(home, "login", live.base_url, "--api-key", tenant.key).returncode == 0
+    made = folio(home, "keys", "create", "deploy 2")
+    assert made.returncode == 0, made.stderr
+    new_key = made.stdout.strip().splitlines()[-1]
+    assert new_key.startswith("folio_")
+    old = json.loads(folio(home, "keys", "list", "--mine", "--json").stdout)
+    old_id = next(k["id"] for k in old if k["current"])
+    assert folio(home, "login", live.base_url, "--api-key", new_key).returncode == 0
+    revoked = folio(home, "keys", "revoke", old_id, "--mine")
+    assert revoked.returncode == 0, revoked.stderr
+    after = json.loads(folio(home, "keys", "list", "--mine", "--json").stdout)
+    states = {k["id"]: (k["revoked_at"] is not None, k["current"]) for k in after}
+    assert states[old_id] == (True, False)
+    assert sum(current for _, current in states.values()) == 1
+    table = folio(home, "keys", "list", "--mine").stdout.splitlines()
+    assert table[0].split() == ["ID", "PREFIX", "STATE", "CURRENT", "NAME"]

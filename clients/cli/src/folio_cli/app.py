@@ -30,6 +30,7 @@ from folio_cli.admin.worker import worker_app
 from folio_cli.errors import EXIT_CODES_HELP
 from folio_cli.remote.commands import documents_app, login, search, upload
 from folio_cli.remote.jobs import jobs_list, jobs_submit, jobs_watch
+from folio_cli.remote.keys import keys_create
 
 app = typer.Typer(
     name="folio",
@@ -60,6 +61,7 @@ app.command("search")(search)
 jobs_app.command("list")(jobs_list)
 jobs_app.command("watch")(jobs_watch)
 jobs_app.command("submit")(jobs_submit)
+keys_app.command("create")(keys_create)
 
 
 def main() -> None:
