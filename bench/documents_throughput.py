@@ -145,13 +145,16 @@ async def close_client(client: Client) -> None:
     await client.engine.dispose()
 
 
-def docs_worker(settings: FolioSettings, root: Path, threads: int) -> WorkerProcess:
-    """One worker-docs process (``-p 1``) on the production queues; logs under ``root``."""
+def docs_worker(
+    settings: FolioSettings, root: Path, threads: int, runtime: str = "bf16"
+) -> WorkerProcess:
+    """One worker-docs process (``-p 1``) on the production queues, embedding
+    chunks on ``runtime`` (``FOLIO_PIPELINE_DOCUMENT_RUNTIME``); logs under ``root``."""
     logs = root / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     return WorkerProcess(
         ["folio_worker_docs.main", "-p", "1", "-t", str(threads), "--queues", *DOCS_QUEUES],
-        worker_env(settings),
+        worker_env(settings, FOLIO_PIPELINE_DOCUMENT_RUNTIME=runtime),
         logs / "docs-0.log",
     )
 
@@ -258,7 +261,7 @@ async def run(args: argparse.Namespace, settings: FolioSettings, root: Path) -> 
 
     client = await open_client(settings, f"bench-{run_id}")
     engine = client.engine
-    worker = docs_worker(settings, root, args.threads)
+    worker = docs_worker(settings, root, args.threads, args.document_runtime)
     try:
         start = time.perf_counter()
         warm_id = await submit(client, warm)
@@ -292,6 +295,12 @@ def main() -> None:
     parser.add_argument("--one-page", type=int, default=20, help="1-page documents (default 20)")
     parser.add_argument("--twenty-page", type=int, default=5, help="20-page documents (default 5)")
     parser.add_argument("--threads", type=int, default=2, help="worker threads (default 2)")
+    parser.add_argument(
+        "--document-runtime",
+        choices=("bf16", "onnx", "torch"),
+        default="bf16",
+        help="how the worker embeds chunks (default bf16, the worker's default)",
+    )
     parser.add_argument(
         "--timeout-s", type=float, default=900, help="bound of each batch (default 900)"
     )
