@@ -4,6 +4,8 @@ creates one thing."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -13,13 +15,16 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from apikit import TenantKey, live_api, make_tenant, pdf_bytes
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from support.dropping_proxy import DroppingProxy
+from support.jobs import finish_as_worker
 from support.live_server import LiveServer
 from support.plain_kinds import WORK, record_kinds
 
 from folio_client import AsyncFolio, Folio, Retries
 from folio_shared.db.models import Document, Job
+from folio_shared.jobs import events
 
 pytestmark = pytest.mark.integration
 
@@ -115,3 +120,30 @@ def test_the_backoff_honours_retry_after_and_grows_with_jitter() -> None:
     assert max(policy.delay_s(1) for _ in range(200)) <= 1.0
     with pytest.raises(ValueError, match="attempts"):
         Retries(attempts=0)
+
+
+async def test_wait_for_job_is_not_fooled_by_the_failed_attempt_of_a_retried_job(
+    live: LiveServer, ines: TenantKey, database_url: str, test_servers: Any
+) -> None:
+    async with AsyncFolio(live.base_url, ines.key, retries=FAST) as folio:
+        job = await folio.submit(WORK, {"key": uuid.uuid4().hex})
+
+        async def worker() -> None:
+            redis = Redis.from_url(test_servers.redis_url)
+            try:
+                await asyncio.sleep(0.5)
+                # an attempt failed and the job was queued again: the feed
+                # says failed, the row says it is not finished
+                await events.publish(redis, job.id, "state", {"status": "failed"})
+                await asyncio.sleep(1.0)
+                await finish_as_worker(database_url, redis, job.id, "succeeded")
+            finally:
+                await redis.aclose()
+
+        thread = threading.Thread(target=asyncio.run, args=(worker(),))
+        thread.start()
+        try:
+            done = await folio.wait_for_job(job.id, timeout_s=30, poll_s=0.2)
+        finally:
+            thread.join()
+    assert done.status == "succeeded"
