@@ -14,6 +14,7 @@ from e2ekit import e2e_settings, start_worker
 
 from folio_api.domain.search.queries import embed_query, results_backend
 from folio_shared.broker import create_broker
+from folio_worker_docs.embeddings.bf16 import cpu_has_bf16
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +48,9 @@ def test_the_model_is_ready_before_the_first_query(
         assert len(vector) == 384
         assert time.monotonic() - started < 3
         assert "onnx_queries=True" in Path(log).read_text(errors="replace")
+        # and chunks are embedded in bfloat16 where the CPU has it (the default)
+        expected = f"bf16_documents={cpu_has_bf16()}"
+        assert expected in Path(log).read_text(errors="replace")
     finally:
         broker.close()
         worker.close()
