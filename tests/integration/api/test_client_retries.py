@@ -5,6 +5,7 @@ creates one thing."""
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from support.live_server import LiveServer
 from support.plain_kinds import WORK, record_kinds
 
 from folio_client import AsyncFolio, Folio, Retries
+from folio_client.retries import Rewind
 from folio_shared.db.models import Document, Job
 from folio_shared.jobs import events
 
@@ -147,3 +149,21 @@ async def test_wait_for_job_is_not_fooled_by_the_failed_attempt_of_a_retried_job
         finally:
             thread.join()
     assert done.status == "succeeded"
+
+
+def test_a_body_is_rewound_before_another_attempt_or_sent_once() -> None:
+    seekable = io.BytesIO(b"0123456789")
+    seekable.read(4)
+    rewind = Rewind({"file": ("a.pdf", seekable, "application/pdf")})
+    assert rewind.possible
+    seekable.read()
+    rewind()
+    assert seekable.read() == b"456789"  # back where the first attempt started
+
+    class Pipe(io.RawIOBase):
+        def seekable(self) -> bool:
+            return False
+
+    assert not Rewind({"file": ("a.pdf", Pipe(), "application/pdf")}).possible
+    assert Rewind({"file": ("a.pdf", b"bytes", "application/pdf")}).possible
+    assert Rewind(None).possible
