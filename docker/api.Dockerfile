@@ -16,9 +16,11 @@ WORKDIR /src
 COPY requirements/constraints.txt requirements/constraints.txt
 COPY shared shared
 COPY services/api services/api
-# The `folio` command line, for `folio migrate` (the init container) and admin commands.
+# The `folio` command line, for `folio migrate` (the init container) and admin
+# commands, with the Python client its commands for people talk to the API with.
 COPY clients/cli clients/cli
-RUN pip install -c requirements/constraints.txt ./shared ./services/api ./clients/cli
+COPY clients/python clients/python
+RUN pip install -c requirements/constraints.txt ./shared ./services/api ./clients/cli ./clients/python
 
 # ---- runtime: no compilers, no pip cache, a non-root user ----------------
 FROM python:3.11-slim-bookworm AS runtime

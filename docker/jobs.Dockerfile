@@ -21,7 +21,8 @@ WORKDIR /src
 COPY requirements/constraints.txt requirements/constraints.txt
 COPY shared shared
 COPY clients/cli clients/cli
-RUN pip install -c requirements/constraints.txt ./shared ./clients/cli
+COPY clients/python clients/python
+RUN pip install -c requirements/constraints.txt ./shared ./clients/cli ./clients/python
 
 # ---- runtime: no compilers, no pip cache, a non-root user ----------------
 FROM python:3.11-slim-bookworm AS runtime

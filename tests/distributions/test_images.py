@@ -1,8 +1,9 @@
 """The images, the manifests and the distributions agree.
 
 Each Dockerfile copies and installs exactly the local folders of the
-distributions its image runs (the service, its kernel, and for the API the
-``folio`` command line its init container runs), its ``.dockerignore``
+distributions its image runs (the service, its kernel, for the API the
+``folio`` command line its init container runs, with everything that needs,
+and for the jobs image the command line that starts users' workers), its ``.dockerignore``
 sends exactly those, the worker-docs image's cached embedding layer installs
 packages worker-docs itself declares, at the lock file's versions, and
 every Folio command a manifest runs is a console script of an installed
@@ -27,6 +28,8 @@ IMAGES = {
     "worker-docs": ("folio-worker-docs",),
     "worker-ocr": ("folio-worker-ocr",),
     "scheduler": ("folio-scheduler",),
+    # the base of users' job-kind workers: the kernel and `folio worker start`
+    "jobs": ("folio-cli",),
 }
 #: Files every image's build context sends besides the project folders.
 CONTEXT_FILES = {"requirements/constraints.txt", "docker/healthcheck.py"}
@@ -130,7 +133,7 @@ def test_every_folio_command_a_manifest_runs_is_installed_in_its_image() -> None
 
 
 def test_the_helpers_read_the_closure_and_continued_lines() -> None:
-    assert folders("api") == {"shared", "services/api", "clients/cli"}
+    assert folders("api") == {"shared", "services/api", "clients/cli", "clients/python"}
     assert folders("scheduler") == {"shared", "services/scheduler"}
     assert _pip_installs("RUN pip install -c c.txt ./a \\\n   ./b && echo") == [
         ["-c", "c.txt", "./a", "./b"]
