@@ -15,7 +15,7 @@ from e2ekit import Api, e2e_settings, finished, open_api, pages_of, start_worker
 
 from folio_devstack.workers import WorkerProcess
 from folio_shared.db.enums import DocumentKind
-from folio_shared.db.models import Document, Job
+from folio_shared.db.models import FINISHED_JOB_STATUSES, Document, Job
 from folio_shared.settings import FolioSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -65,6 +65,21 @@ async def children(engine: Any, document_id: Any) -> list[Any]:
         return list(rows)
 
 
+async def final_job(engine: Any, document_id: Any, timeout_s: float = 30) -> Any:
+    """The document's top-level job once it is in a final state."""
+    query = sa.select(Job.status, Job.error_message).where(
+        Job.document_id == document_id, Job.parent_id.is_(None)
+    )
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        async with engine.connect() as conn:
+            job = (await conn.execute(query)).one()
+        if job.status in FINISHED_JOB_STATUSES:
+            return job
+        assert asyncio.get_running_loop().time() < deadline, f"job still {job.status}"
+        await asyncio.sleep(0.1)
+
+
 async def test_two_ocr_workers_share_a_scanned_document(api: Api) -> None:
     engine = api.engine
     document_id = await submit(
@@ -103,11 +118,9 @@ async def test_hostile_images_fail_clearly_and_the_workers_carry_on(
     assert await finished(engine, bad) == "failed", name
     async with engine.connect() as conn:
         error = await conn.scalar(sa.select(Document.error).where(Document.id == bad))
-        job = (
-            await conn.execute(
-                sa.select(Job.error_message).where(Job.document_id == bad, Job.parent_id.is_(None))
-            )
-        ).one()
+    # the job's outcome is recorded after the document's (its own transaction)
+    job = await final_job(engine, bad)
+    assert job.status == "failed", name
     assert error
     assert reason in error.lower()
     # the job says why too, not only "no text could be read"
