@@ -104,7 +104,9 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         where / "dist",
         *folders,
     )
-    return {p.name: next((where / "dist").glob(f"{p.package}-*.whl")) for p in parts}
+    # a wheel is named after its distribution (folio_docproc_client-…), not
+    # its import package (folio_client)
+    return {p.name: next((where / "dist").glob(f"{p.name.replace('-', '_')}-*.whl")) for p in parts}
 
 
 def install_alone(name: str, wheels: dict[str, Path], where: Path) -> Path:
