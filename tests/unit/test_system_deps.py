@@ -52,10 +52,21 @@ def dpkg_dir() -> Iterator[Path]:
 
 
 def _without(folder: Path, *packages: str) -> Path:
-    """A copy of this machine's dpkg database without ``packages``."""
+    """A copy of this machine's dpkg database without ``packages``, where
+    every other package of Folio's sets is installed (so the result does not
+    depend on what this machine happens to lack)."""
     stanzas = STATUS.read_text().split("\n\n")
     pattern = re.compile(rf"^Package: ({'|'.join(map(re.escape, packages))})$", re.M)
     kept = [s for s in stanzas if s.strip() and not pattern.search(s.split("\n", 1)[0])]
+    present = {s.split("\n", 1)[0].removeprefix("Package: ") for s in kept}
+    arch = subprocess.run(
+        ["dpkg", "--print-architecture"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    kept += [
+        f"Package: {name}\nStatus: install ok installed\nArchitecture: {arch}\nVersion: 1.0"
+        for name in _listed("all")
+        if name not in present and name not in packages
+    ]
     (folder / "status").write_text("\n\n".join(kept) + "\n")
     (folder / "status").chmod(0o644)
     return folder
