@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from datetime import datetime
@@ -25,19 +26,43 @@ def headers_for(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}", "User-Agent": f"folio-docproc-client/{VERSION}"}
 
 
-def file_part(file: FileInput, filename: str | None) -> tuple[str, Any]:
-    """``(filename, content)`` for an upload: a path, bytes or a binary file."""
+def name_of(file: FileInput, filename: str | None) -> str:
+    """The file name an upload of ``file`` goes by."""
+    if filename:
+        return filename
     if isinstance(file, bytes):
-        if not filename:
-            raise ValueError("filename is required when uploading bytes")
-        return filename, file
+        raise ValueError("filename is required when uploading bytes")
     if isinstance(file, str | os.PathLike):
-        path = Path(file)
-        return filename or path.name, path.open("rb")
-    name = filename or Path(getattr(file, "name", "")).name
-    if not name:
+        return Path(file).name
+    name = getattr(file, "name", "")
+    if not name or not isinstance(name, str):
         raise ValueError("filename is required for this file object")
+    return Path(name).name
+
+
+def file_part(file: FileInput, filename: str | None) -> tuple[str, Any]:
+    """``(filename, content)`` for an upload: a path (opened), bytes or a
+    binary file."""
+    name = name_of(file, filename)
+    if isinstance(file, str | os.PathLike):
+        return name, Path(file).open("rb")
     return name, file
+
+
+def sized_body(file: FileInput, size_bytes: int | None) -> tuple[IO[bytes], int, bool]:
+    """A binary stream for ``file``, its length from where it stands and
+    whether the caller opened it (and must close it). A path is opened, not
+    read; a stream's length is ``size_bytes`` or measured by seeking."""
+    if isinstance(file, bytes):
+        return io.BytesIO(file), len(file), True
+    if isinstance(file, str | os.PathLike):
+        stream = Path(file).open("rb")  # noqa: SIM115 (closed by the caller)
+        return stream, os.fstat(stream.fileno()).st_size, True
+    if size_bytes is None:
+        start = file.tell()
+        size_bytes = file.seek(0, io.SEEK_END) - start
+        file.seek(start)
+    return file, size_bytes, False
 
 
 def upload_params(process: bool, priority: str) -> dict[str, str]:
@@ -52,13 +77,13 @@ def clean_params(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
 
-def job_input_body(data: bytes, filename: str, content_type: str) -> dict[str, Any]:
-    """The body of ``POST /v1/uploads`` granting a job's input of ``data``."""
+def job_input_body(size_bytes: int, filename: str, content_type: str) -> dict[str, Any]:
+    """The body of ``POST /v1/uploads`` granting a job's input of ``size_bytes``."""
     return {
         "purpose": "job_input",
         "filename": filename,
         "content_type": content_type,
-        "size_bytes": len(data),
+        "size_bytes": size_bytes,
     }
 
 

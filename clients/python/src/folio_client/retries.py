@@ -74,14 +74,15 @@ def with_idempotency_key(method: str, headers: Mapping[str, str]) -> dict[str, s
 
 
 class Rewind:
-    """Puts the file objects of a multipart body back where they started,
-    so the body can be sent again; ``possible`` is false when one cannot."""
+    """Puts the file objects of a multipart body (``files``) or of a
+    streamed body (``body``, with a ``file``) back where they started, so
+    the body can be sent again; ``possible`` is false when one cannot."""
 
-    def __init__(self, files: Any) -> None:
+    def __init__(self, files: Any, body: Any = None) -> None:
         self._marks: list[tuple[Any, int]] = []
         self.possible = True
-        for part in (files or {}).values():
-            content = part[1] if isinstance(part, tuple) else part
+        parts = [part[1] if isinstance(part, tuple) else part for part in (files or {}).values()]
+        for content in parts + ([body.file] if body is not None else []):
             if isinstance(content, bytes | str):
                 continue
             seekable = getattr(content, "seekable", None)
