@@ -93,18 +93,10 @@ typecheck: venv ## mypy (strict, config in pyproject.toml) on shared, the servic
 	MYPYPATH=bench:bench/noop:tests/relevance $(BIN)/mypy bench
 
 .PHONY: bench
-bench: venv ## Run every benchmark (about 30 min); record the tables in docs/benchmarks.md
+bench: venv ## Run every benchmark at full size (about an hour): one table of every target, met or not
 	@scripts/install-system-deps.sh bench
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -r requirements/bench.txt
-	$(BIN)/python bench/ocr_throughput.py --pages 20 --parallel 2
-	$(BIN)/python bench/embedding_throughput.py
-	$(BIN)/python bench/search_latency.py
-	$(BIN)/python bench/documents_throughput.py
-	$(BIN)/python bench/fields_overhead.py --receipts 20
-	$(BIN)/python bench/broker_overhead.py --jobs 20000 --processes 1 2
-	$(BIN)/python bench/priority_latency.py
-	$(BIN)/python bench/async_kinds.py --jobs 1000 --wait-ms 2000
-	$(BIN)/python bench/api_process.py --duration-s 10
+	$(BIN)/python bench/quick.py --full
 
 .PHONY: bench-quick
 bench-quick: venv ## Quick versions of the ratio benchmarks (under 5 min): one table, target by target, met or not

@@ -28,8 +28,12 @@ import argparse
 import asyncio
 import hashlib
 import io
+import os
 import random
+import re
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -42,6 +46,7 @@ from reportlab.pdfgen import canvas
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _rss import PeakRss
 from _servers import BenchServers
 
 from folio_devstack.workers import WorkerProcess, worker_env
@@ -270,10 +275,11 @@ async def run(args: argparse.Namespace, settings: FolioSettings, root: Path) -> 
         print(f"warm-up (worker start + model load + 1 page): {warm_s:.2f} s", flush=True)
 
         rows = []
-        if one:
-            rows.append(await batch(client, "1-page PDF", one, worker, args.timeout_s))
-        if twenty:
-            rows.append(await batch(client, "20-page PDF", twenty, worker, args.timeout_s))
+        with PeakRss(worker.proc.pid) as rss:
+            if one:
+                rows.append(await batch(client, "1-page PDF", one, worker, args.timeout_s))
+            if twenty:
+                rows.append(await batch(client, "20-page PDF", twenty, worker, args.timeout_s))
     finally:
         worker.close()
         await close_client(client)
@@ -288,6 +294,8 @@ async def run(args: argparse.Namespace, settings: FolioSettings, root: Path) -> 
             f"{r.chunks / r.seconds:.2f} |"
         )
     print(f"\nchunks: {', '.join(f'{r.kind} {r.chunks}' for r in rows)}")
+    print(f"peak RSS worker-docs: {rss.peak_mib:.0f} MiB (all its processes)")
+    print(f"peak RSS worker-docs-largest-process: {rss.largest_mib:.0f} MiB")
 
 
 def main() -> None:
@@ -304,9 +312,60 @@ def main() -> None:
     parser.add_argument(
         "--timeout-s", type=float, default=900, help="bound of each batch (default 900)"
     )
+    parser.add_argument(
+        "--baseline-ref",
+        default=None,
+        help="also run this benchmark as it was at this git commit (its own sources, this"
+        " venv) for one-page PDFs first: the same-run baseline of the end-to-end target",
+    )
     args = parser.parse_args()
+    if args.baseline_ref:
+        print(f"baseline 1-page PDF docs/s: {baseline(args):.2f} (at {args.baseline_ref})")
     with BenchServers() as servers:
         asyncio.run(run(args, servers.folio_settings(), servers.root))
+
+
+#: Folio's source folders, put first on the path of a baseline run.
+SOURCES = [
+    "shared/src",
+    "services/api/src",
+    "services/worker-docs/src",
+    "services/worker-ocr/src",
+    "services/scheduler/src",
+    "clients/cli/src",
+    "clients/python/src",
+    "tools/devstack/src",
+]
+
+
+def baseline(args: argparse.Namespace) -> float:
+    """One-page PDFs/s of the benchmark at ``--baseline-ref``: a git worktree
+    of that commit, its bench script and its sources first on
+    ``PYTHONPATH`` (in the worker processes too), with this venv's
+    packages."""
+    repo = Path(__file__).resolve().parents[1]
+    tree = Path(tempfile.mkdtemp(prefix="folio-bench-baseline-")) / "tree"
+    subprocess.run(
+        ["git", "-C", str(repo), "worktree", "add", "--detach", "-q", str(tree), args.baseline_ref],
+        check=True,
+    )
+    try:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(str(tree / s) for s in SOURCES)
+        argv = [sys.executable, str(tree / "bench" / "documents_throughput.py")]
+        argv += ["--one-page", str(args.one_page), "--twenty-page", "0"]
+        out = subprocess.run(
+            argv, env=env, cwd=tree, capture_output=True, text=True, check=False
+        ).stdout
+        print(out, flush=True)
+        match = re.search(r"^\| 1-page PDF \| \d+ \| \d+ \| [\d.]+ \| ([\d.]+) \|", out, re.M)
+        if match is None:
+            sys.exit("the baseline run gave no one-page figure")
+        return float(match.group(1))
+    finally:
+        subprocess.run(
+            ["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)], check=False
+        )
 
 
 if __name__ == "__main__":
