@@ -112,6 +112,10 @@ class S3Settings(BaseSettings):
       ``us-east-1``), ``FOLIO_S3_ENDPOINT_URL`` (empty: AWS), ``FOLIO_S3_ACCESS_KEY_ID`` /
       ``FOLIO_S3_SECRET_ACCESS_KEY`` (empty: the default credential chain),
       ``FOLIO_S3_CREATE_BUCKET`` (create the bucket at start-up when missing; default false).
+    - ``FOLIO_S3_PUBLIC_ENDPOINT_URL``: the endpoint presigned URLs name, as
+      their clients reach it (default empty: ``FOLIO_S3_ENDPOINT_URL``).
+      Compose sets ``http://localhost:9000`` while its services use
+      ``http://minio:9000``.
     """
 
     model_config = _group("FOLIO_S3_")
@@ -122,3 +126,4 @@ class S3Settings(BaseSettings):
     access_key_id: str = ""
     secret_access_key: SecretStr = SecretStr("")
     create_bucket: bool = False
+    public_endpoint_url: str = ""

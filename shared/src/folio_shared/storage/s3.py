@@ -6,11 +6,10 @@ construction. Large bodies are written with a multipart upload of
 object's size; a failed or abandoned multipart upload is aborted. Small
 bodies (under one part) are a single ``PutObject``.
 
-Presigned uploads are presigned ``POST`` policies: the policy carries a
-``content-length-range`` condition (``0..max_bytes``), an exact
-``Content-Type`` condition and the expiry, so S3 itself refuses any other
-upload. Presigned downloads are presigned ``GetObject`` URLs, with
-``response-content-disposition`` when a file name is given.
+Presigned URLs are signed for ``public_endpoint_url`` (the clients' view of
+S3; :mod:`folio_shared.storage.s3_presign`). Uploads are ``POST`` policies
+bounding size (``0..max_bytes``), ``Content-Type`` and expiry, so S3 itself
+refuses any other upload; downloads are ``GetObject`` URLs.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import aioboto3
@@ -33,11 +32,11 @@ from folio_shared.storage.base import (
     PresignedUpload,
     Storage,
     StoredObject,
-    attachment_disposition,
     check_presign,
     check_range,
 )
 from folio_shared.storage.keys import validate_key, validate_prefix
+from folio_shared.storage.s3_presign import presigned_get, presigned_post
 
 T = TypeVar("T")
 
@@ -57,6 +56,8 @@ class S3Storage(Storage):
       endpoint, path-style addressing is used (MinIO, moto, IP addresses).
     - ``access_key_id`` / ``secret_access_key``: credentials; ``None`` uses
       the default credential chain (environment, profile, instance role).
+    - ``public_endpoint_url``: the endpoint presigned URLs name, as their
+      clients reach it (default ``None``: ``endpoint_url``).
     - ``create_bucket``: create the bucket at :meth:`open` when missing
       (default false).
     - ``part_bytes``: multipart part size and upload buffer, in bytes
@@ -75,6 +76,7 @@ class S3Storage(Storage):
         endpoint_url: str | None = None,
         access_key_id: str | None = None,
         secret_access_key: str | None = None,
+        public_endpoint_url: str | None = None,
         create_bucket: bool = False,
         part_bytes: int = 8 * 1024 * 1024,
         connect_timeout_s: float = 5.0,
@@ -85,6 +87,7 @@ class S3Storage(Storage):
         self.bucket = bucket
         self.region = region
         self.endpoint_url = endpoint_url or None
+        self.public_endpoint_url = public_endpoint_url or None
         self.create_bucket = create_bucket
         self.part_bytes = part_bytes
         self._credentials = (access_key_id or None, secret_access_key or None)
@@ -97,6 +100,7 @@ class S3Storage(Storage):
         )
         self._stack: contextlib.AsyncExitStack | None = None
         self._client: Any = None
+        self._signing_client: Any = None
 
     @classmethod
     def from_settings(cls, settings: FolioSettings) -> S3Storage:
@@ -108,6 +112,7 @@ class S3Storage(Storage):
             endpoint_url=s3.endpoint_url or None,
             access_key_id=s3.access_key_id or None,
             secret_access_key=s3.secret_access_key.get_secret_value() or None,
+            public_endpoint_url=s3.public_endpoint_url or None,
             create_bucket=s3.create_bucket,
         )
 
@@ -126,6 +131,10 @@ class S3Storage(Storage):
             self._client = await stack.enter_async_context(
                 session.client("s3", endpoint_url=self.endpoint_url, config=self._config)
             )
+            if self.public_endpoint_url and self.public_endpoint_url != self.endpoint_url:
+                self._signing_client = await stack.enter_async_context(
+                    session.client("s3", endpoint_url=self.public_endpoint_url, config=self._config)
+                )
         except _TRANSIENT as e:
             await stack.aclose()
             raise StorageError(f"cannot create the S3 client: {e}") from e
@@ -153,6 +162,7 @@ class S3Storage(Storage):
 
     async def close(self) -> None:
         stack, self._stack, self._client = self._stack, None, None
+        self._signing_client = None
         if stack is not None:
             await stack.aclose()
 
@@ -162,6 +172,11 @@ class S3Storage(Storage):
         if self._client is None:
             raise StorageError("S3 storage is not open; await storage.open() first")
         return self._client
+
+    @property
+    def signing_client(self) -> Any:
+        """The client that signs presigned URLs: the public endpoint's, else :attr:`client`."""
+        return self._signing_client if self._signing_client is not None else self.client
 
     async def check(self) -> None:
         await self._call(self.client.head_bucket(Bucket=self.bucket), "head_bucket", None)
@@ -343,28 +358,17 @@ class S3Storage(Storage):
     ) -> PresignedUpload:
         validate_key(key)
         check_presign(max_bytes, expires_s)
-        expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=expires_s)
-        post = await self._call(
-            self.client.generate_presigned_post(
-                Bucket=self.bucket,
-                Key=key,
-                Fields={"Content-Type": content_type},
-                Conditions=[
-                    {"Content-Type": content_type},
-                    ["content-length-range", 0, max_bytes],
-                ],
-                ExpiresIn=expires_s,
+        return await self._call(
+            presigned_post(
+                self.signing_client,
+                self.bucket,
+                key,
+                content_type=content_type,
+                max_bytes=max_bytes,
+                expires_s=expires_s,
             ),
             "generate_presigned_post",
             key,
-        )
-        return PresignedUpload(
-            url=str(post["url"]),
-            method="POST",
-            expires_at=expires_at,
-            max_bytes=max_bytes,
-            content_type=content_type,
-            fields={str(k): str(v) for k, v in post["fields"].items()},
         )
 
     async def presign_download(
@@ -372,15 +376,13 @@ class S3Storage(Storage):
     ) -> str:
         validate_key(key)
         check_presign(1, expires_s)
-        params: dict[str, str] = {"Bucket": self.bucket, "Key": key}
-        if filename is not None:
-            params["ResponseContentDisposition"] = attachment_disposition(filename)
-        url = await self._call(
-            self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s),
+        return await self._call(
+            presigned_get(
+                self.signing_client, self.bucket, key, expires_s=expires_s, filename=filename
+            ),
             "generate_presigned_url",
             key,
         )
-        return str(url)
 
 
 def _code(error: ClientError) -> str:
