@@ -15,6 +15,7 @@ import yaml  # type: ignore[import-untyped]
 from deploy_support import (
     K8S,
     KUSTOMIZATIONS,
+    REPO,
     SCHEMAS,
     WORKERS,
     Manifest,
@@ -219,3 +220,44 @@ def test_the_worker_template_for_a_queue_of_kinds_is_valid_and_scales_on_its_lis
     assert scaled["scaleTargetRef"]["name"] == "worker-media"
     lists = {t["metadata"]["listName"] for t in scaled["triggers"]}
     assert lists == {f"folio:media{suffix}" for suffix in PRIORITY_SUFFIXES}
+
+
+def test_the_dev_overlay_runs_the_images_kind_load_put_on_the_nodes() -> None:
+    """The dev overlay names the images Compose builds (folio/<service>:dev),
+    which docs/deployment.md loads with `kind load`, and never pulls them
+    when a node has them (the base's `latest` tags mean `Always`)."""
+    compose = yaml.safe_load((REPO / "docker" / "compose.yaml").read_text())["services"]
+    built = {s["image"] for s in compose.values() if s.get("image", "").startswith("folio/")}
+    guide = (REPO / "docs" / "deployment.md").read_text()
+    loaded = set(re.findall(r"folio/[\w-]+:dev", _kind_load_line(guide)))
+    used = set()
+    for name, deployment in by_kind(render("overlays/dev"), "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        for container in pod["containers"] + pod.get("initContainers", []):
+            if "folio" not in container["image"]:
+                continue  # MinIO, PostgreSQL
+            where = f"{name}/{container['name']}"
+            assert container["image"] in built, where
+            assert container.get("imagePullPolicy") in {"IfNotPresent", "Never"}, where
+            used.add(container["image"])
+    assert used == loaded == built - {"folio/jobs:dev"}
+
+
+def _kind_load_line(guide: str) -> str:
+    lines = [line for line in guide.splitlines() if line.startswith("kind load docker-image")]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_the_prod_overlay_runs_its_pinned_tags() -> None:
+    """The overlay's `images` name the base's rendered images, so its pins
+    apply (they once named the base's placeholders and changed nothing:
+    production ran `latest`)."""
+    pins = yaml.safe_load((K8S / "overlays" / "prod" / "kustomization.yaml").read_text())["images"]
+    wanted = {f"{p['name']}:{p['newTag']}" for p in pins}
+    used = set()
+    for deployment in by_kind(render("overlays/prod"), "Deployment").values():
+        pod = deployment["spec"]["template"]["spec"]
+        used |= {c["image"] for c in pod["containers"] + pod.get("initContainers", [])}
+    assert wanted == used
+    assert not any(image.endswith(":latest") for image in used)
