@@ -59,6 +59,19 @@ def compose_command() -> list[str]:
     return [str(Path(compose.__file__).parent / "docker-compose")]
 
 
+def compose_config() -> dict[str, Any]:
+    """``docker compose config`` of docker/compose.yaml, as JSON (no engine needed)."""
+    result = subprocess.run(
+        [*compose_command(), "-f", str(DOCKER / "compose.yaml"), "config", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    config: dict[str, Any] = json.loads(result.stdout)
+    return config
+
+
 @functools.cache
 def _render(kustomization: str) -> tuple[str, ...]:
     result = subprocess.run(

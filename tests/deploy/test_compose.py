@@ -3,28 +3,18 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from typing import Any
 
-from deploy_support import DOCKER, compose_command
+from deploy_support import DOCKER, compose_config
 
 STACK = {
     "redis", "postgres", "minio", "migrate", "api", "worker-docs", "worker-ocr",
-    "scheduler", "prometheus", "grafana",
+    "scheduler", "prometheus", "grafana", "alertmanager", "alert-receiver",
 }  # fmt: skip
 
 
 def _config() -> dict[str, Any]:
-    result = subprocess.run(
-        [*compose_command(), "-f", str(DOCKER / "compose.yaml"), "config", "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    config: dict[str, Any] = json.loads(result.stdout)
-    return config
+    return compose_config()
 
 
 def test_compose_config_is_valid_and_holds_the_stack() -> None:
@@ -60,3 +50,19 @@ def test_grafana_gets_its_datasource_and_dashboard() -> None:
     assert {"/etc/grafana/provisioning", "/var/lib/grafana/dashboards"} <= targets
     assert (DOCKER / "grafana" / "dashboards" / "folio.json").is_file()
     assert (DOCKER / "grafana" / "provisioning" / "datasources" / "prometheus.yaml").is_file()
+
+
+def test_presigned_urls_name_the_s3_endpoint_the_host_reaches() -> None:
+    """Services reach MinIO as `minio:9000`, which the host cannot resolve:
+    URLs are signed for the port MinIO publishes on the host's loopback."""
+    services = _config()["services"]
+    published = {
+        (p["host_ip"], int(p["published"]))
+        for p in services["minio"]["ports"]
+        if p["target"] == 9000
+    }
+    assert published == {("127.0.0.1", 9000)}
+    for name in ("api", "worker-docs", "worker-ocr"):
+        env = services[name]["environment"]
+        assert env["FOLIO_S3_ENDPOINT_URL"] == "http://minio:9000", name
+        assert env["FOLIO_S3_PUBLIC_ENDPOINT_URL"] == "http://localhost:9000", name
