@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from test_api_ops import make_dead, status_of
 
-from folio_api.ui.sessions import SESSION_TTL_S
+from folio_api.ui.settings import UiSettings
 from folio_shared.db.models import ApiKey, AuditLog, Document, Job, Page
 from folio_shared.settings import FolioSettings
 
@@ -95,8 +95,11 @@ async def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_it(
     assert keys
     assert all(browser.token.encode() not in k for k in keys)
     ttls = [await redis.ttl(k) for k in keys]
-    assert max(ttls) <= SESSION_TTL_S
-    assert max(ttls) > SESSION_TTL_S - 60
+    default_ttl_s = UiSettings().session_ttl_s
+    assert default_ttl_s == 8 * 3600
+    assert max(ttls) <= default_ttl_s
+    assert max(ttls) > default_ttl_s - 60
+    assert f"max-age={default_ttl_s}" in cookie
     home = await browser.get("/ui")
     assert home.status_code == 200
     assert "Jobs by kind" in home.text

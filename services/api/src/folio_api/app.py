@@ -66,6 +66,7 @@ from folio_api.headers import SecurityHeaders
 from folio_api.resources import lifespan
 from folio_api.ui.pageimage import PAGE_IMAGES
 from folio_api.ui.router import template_config, ui_router
+from folio_api.ui.settings import UI_SETTINGS_KEY, UiSettings
 from folio_shared.settings import FolioSettings, get_settings
 
 #: The tenant-key routes under ``/v1``.
@@ -110,6 +111,7 @@ def create_app(
     key_cache_ttl_s: float = 30.0,
     sse_heartbeat_s: float = 15.0,
     relay_interval_s: float = 2.0,
+    ui_settings: UiSettings | None = None,
 ) -> Litestar:
     """The API for ``settings`` (default: :func:`get_settings`).
 
@@ -118,6 +120,7 @@ def create_app(
       long; see :mod:`folio_api.domain.auth.keys`).
     - ``sse_heartbeat_s``: idle time between SSE heartbeat comments (default 15 s).
     - ``relay_interval_s``: period of the outbox relay loop (default 2 s).
+    - ``ui_settings``: the dashboard's (default: read from ``FOLIO_UI_*``).
 
     The local storage backend's signed routes are mounted only when
     ``settings.storage.backend`` is ``local``. Settings that would expose
@@ -145,6 +148,7 @@ def create_app(
                 ),
             ),
             SSE_HEARTBEAT_KEY: sse_heartbeat_s,
+            UI_SETTINGS_KEY: ui_settings or UiSettings(),
         }
     )
     return Litestar(

@@ -3,9 +3,9 @@
 Signing in with an API key creates a session: a random token (the cookie's
 value, never stored: Redis holds its SHA-256), the key's id, kind and
 tenant, and a CSRF token the pages put in every form. A session ends at
-sign-out, or :data:`SESSION_TTL_S` after sign-in (8 hours), or
-as soon as its API key is revoked (checked on every page, see
-:func:`key_is_live`).
+sign-out, or ``FOLIO_UI_SESSION_TTL_S`` after sign-in (8 hours unless set,
+:class:`~folio_api.ui.settings.UiSettings`), or as soon as its API key is
+revoked (checked on every page, see :func:`key_is_live`).
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from folio_shared.db.models import ApiKey
 
 #: The session cookie's name.
 COOKIE = "folio_session"
-#: A session's lifetime from sign-in, in seconds (8 hours: a working day).
-SESSION_TTL_S = 8 * 3600
 
 
 @dataclass(frozen=True, slots=True)

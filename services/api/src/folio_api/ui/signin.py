@@ -23,7 +23,8 @@ from folio_api.domain.auth.guards import AUTH_STATE_KEY, AuthState
 from folio_api.resources import get_resources
 from folio_api.ui import sessions
 from folio_api.ui.auth import LOGIN_PATH, csrf_guard, current_session
-from folio_api.ui.sessions import COOKIE, SESSION_TTL_S
+from folio_api.ui.sessions import COOKIE
+from folio_api.ui.settings import UI_SETTINGS_KEY, UiSettings
 from folio_shared.errors import FolioError
 
 
@@ -92,7 +93,8 @@ class SignIn(Controller):
                 await auth.failures.failed(r.redis, address)
                 return _login_form("That API key is not valid.", target, 401)
             return _login_form(e.message, target, e.http_status)
-        ttl_s = SESSION_TTL_S
+        ui_settings: UiSettings = state[UI_SETTINGS_KEY]
+        ttl_s = ui_settings.session_ttl_s
         token = await sessions.create(r.redis, r.settings.broker.namespace, principal, ttl_s)
         if principal.is_operator and target == "/ui":
             target = "/ui/ops/queues"
