@@ -77,6 +77,14 @@ def _ids(data: dict[str, Any]) -> list[uuid.UUID]:
     return [i for i in ids if i is not None]
 
 
+def _with_tenant(
+    job: JobOut, tenant_id: uuid.UUID | None, names: dict[uuid.UUID, str]
+) -> dict[str, Any]:
+    """A row of the jobs across tenants: the job, its tenant's id and name."""
+    name = names.get(tenant_id) if tenant_id else None
+    return {"job": job, "tenant_id": tenant_id, "tenant": name}
+
+
 class OpsPages(Controller):
     """``/ui/ops/...``."""
 
@@ -143,28 +151,40 @@ class OpsPages(Controller):
         kind: Text = None,
     ) -> Template:
         """Every tenant's jobs: one by id, or filtered by kind, state,
-        tenant and error text."""
+        tenant (its id or name) and error text; each row names its tenant."""
         r = get_resources(state)
+        assert r.sessions is not None
         found: list[JobOut] = []
+        notice = None
         job_id = _uuid(q)
-        if job_id is not None:
+        async with r.sessions() as session:
+            tenant_id = await queries.find_tenant(session, tenant.strip()) if tenant else None
+            suggestions = await queries.all_tenant_names(session)
+        if tenant and tenant_id is None:
+            notice = f"No tenant has the id or name {tenant.strip()!r}."
+        elif job_id is not None:
             with contextlib.suppress(JobNotFound):
-                found = [await jobs_services.job_detail(r, None, job_id)]
+                found = [await jobs_services.job_detail(r, tenant_id, job_id)]
         else:
             status_ = None
             with contextlib.suppress(ValueError):
                 status_ = JobStatus(status) if status else None
             where = JobFilter(status=status_, kind=kind or None, error_text=q or None)
-            listed = await jobs_services.list_jobs(r, _uuid(tenant), where, cursor=None, limit=100)
+            listed = await jobs_services.list_jobs(r, tenant_id, where, cursor=None, limit=100)
             found = listed.items
+        async with r.sessions() as session:
+            owners = await queries.job_tenants(session, {j.id for j in found})
+            names = await queries.tenant_names(session, set(owners.values()))
         return page(
             request,
             "ops_jobs",
             "Jobs across tenants",
-            jobs=found,
+            jobs=[_with_tenant(j, owners.get(j.id), names) for j in found],
+            notice=notice,
             q=q or "",
             status=status or "",
             tenant=tenant or "",
+            tenants=suggestions,
             kind=kind or "",
             statuses=[s.value for s in JobStatus],
         )

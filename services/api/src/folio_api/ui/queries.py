@@ -1,5 +1,5 @@
 """The few reads only the dashboard makes: finished jobs per minute, recent
-failures and a job's children.
+failures, a job's children and tenants' names.
 Everything else the pages show comes from the API's own services."""
 
 from __future__ import annotations
@@ -7,12 +7,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_shared.db.enums import JobStatus
-from folio_shared.db.models import Job
+from folio_shared.db.models import Job, Tenant
 
 
 @dataclass(frozen=True)
@@ -65,3 +66,48 @@ async def children(
             .limit(limit)
         )
     )
+
+
+async def tenant_names(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names of the tenants ``ids``."""
+    if not ids:
+        return {}
+    rows = await session.execute(sa.select(Tenant.id, Tenant.name).where(Tenant.id.in_(ids)))
+    return {row.id: row.name for row in rows}
+
+
+async def find_tenant(session: AsyncSession, text: str) -> uuid.UUID | None:
+    """The tenant whose id or name is ``text`` (``None``: no such tenant)."""
+    try:
+        by_id: sa.ColumnElement[bool] = Tenant.id == uuid.UUID(text)
+    except ValueError:
+        by_id = sa.false()
+    return await session.scalar(sa.select(Tenant.id).where(sa.or_(by_id, Tenant.name == text)))
+
+
+async def all_tenant_names(session: AsyncSession, *, limit: int = 500) -> list[str]:
+    """Tenants' names in order (suggestions for the tenant filter)."""
+    return list(await session.scalars(sa.select(Tenant.name).order_by(Tenant.name).limit(limit)))
+
+
+async def job_tenants(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """The tenant of each job of ``ids``."""
+    if not ids:
+        return {}
+    rows = await session.execute(sa.select(Job.id, Job.tenant_id).where(Job.id.in_(ids)))
+    return {row.id: row.tenant_id for row in rows}
+
+
+async def change_mark(session: AsyncSession, tenant_id: uuid.UUID) -> tuple[int, Any]:
+    """A mark of ``tenant_id``'s jobs created in the last 24 hours (how
+    many, and the latest change to any), which moves whenever one of them
+    changes state or progress (through ``ix_jobs_tenant_id_created_at``)."""
+    since = datetime.now(UTC) - timedelta(hours=24)
+    row = (
+        await session.execute(
+            sa.select(sa.func.count(), sa.func.max(Job.updated_at)).where(
+                Job.tenant_id == tenant_id, Job.created_at >= since
+            )
+        )
+    ).one()
+    return int(row[0]), row[1]
