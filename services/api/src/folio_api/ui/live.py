@@ -4,7 +4,10 @@
   page's script to ``POST /ui/upload`` (the same streamed multipart upload
   as ``POST /v1/documents``, CSRF token in ``X-CSRF-Token``), its upload
   progress shown from the browser's own counters, then its job followed.
-- ``GET /ui/jobs/{id}/events``: the job's Server-Sent Events, exactly as
+- ``GET /ui/events``: the home page's figures, live
+  (:mod:`folio_api.ui.overview`).
+- ``GET /ui/jobs/{id}/events``: the job's Server-Sent Events (the upload
+  and job pages follow it), exactly as
   ``GET /v1/jobs/{id}/events`` sends them, authenticated by the session
   cookie (``EventSource`` cannot send an ``Authorization`` header).
 """
@@ -28,6 +31,7 @@ from folio_api.domain.jobs.sse import job_event_response
 from folio_api.resources import get_resources
 from folio_api.ui.auth import csrf_guard, tenant_page
 from folio_api.ui.context import page
+from folio_api.ui.overview import overview_response
 from folio_shared.messages import Priority
 
 
@@ -54,6 +58,18 @@ class LivePages(Controller):
             priority=Priority.NORMAL,
         )
         return Response(upload_out(result), status_code=200 if result.duplicate else 201)
+
+    @get("/events")
+    async def overview_events(
+        self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
+    ) -> ServerSentEvent:
+        return overview_response(
+            request,
+            get_resources(state),
+            principal.tenant(),
+            principal.key_id,
+            heartbeat_s=float(state.get(SSE_HEARTBEAT_KEY, 15.0)),
+        )
 
     @get("/jobs/{job_id:uuid}/events")
     async def events(

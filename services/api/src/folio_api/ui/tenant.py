@@ -34,6 +34,7 @@ from folio_api.resources import get_resources
 from folio_api.ui import queries
 from folio_api.ui.auth import csrf_guard, tenant_page
 from folio_api.ui.context import page
+from folio_api.ui.overview import overview_context
 from folio_api.ui.pageimage import PAGE_IMAGES, PAGED_KINDS
 from folio_shared.db.enums import DocumentKind, DocumentStatus, JobStatus
 from folio_shared.errors import DocumentStateConflict, FolioError, InvalidInput
@@ -68,20 +69,8 @@ class TenantPages(Controller):
     async def home(
         self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
     ) -> Template:
-        r = get_resources(state)
-        assert r.sessions is not None
-        async with r.sessions() as session:
-            view = await queries.overview(session, principal.tenant())
-        figures = await stats.job_stats(r, principal.tenant(), kind=None, since=None)
-        return page(
-            request,
-            "home",
-            "Home",
-            overview=view,
-            stats=figures,
-            states=[s.value for s in JobStatus],
-            total_minute=sum(view.per_minute),
-        )
+        figures = await overview_context(get_resources(state), principal.tenant())
+        return page(request, "home", "Home", **figures)
 
     @get("/documents")
     async def documents(

@@ -1,4 +1,6 @@
 // Folio dashboard: confirmations, live regions, uploads with live progress.
+// Home and job pages follow Server-Sent Events (the session cookie
+// authenticates them); a few other lists still refresh on a timer.
 // Plain JavaScript, no build step; every page works without it except Upload.
 "use strict";
 
@@ -40,6 +42,66 @@ function refreshLive() {
 }
 
 const TERMINAL = new Set(["succeeded", "failed", "dead", "cancelled"]);
+
+// The home page's figures: /ui/events sends them as HTML whenever the
+// tenant's jobs change (EventSource reconnects by itself after a drop).
+function followOverview() {
+  const region = document.querySelector("[data-follow][id]");
+  if (!region) return;
+  const source = new EventSource(region.dataset.follow);
+  source.addEventListener("overview", (e) => {
+    region.innerHTML = e.data;
+    region.dataset.updated = String(Number(region.dataset.updated || 0) + 1);
+  });
+}
+
+// Swap the regions of the current page (by id) for fresh ones from the server.
+async function reloadRegions(ids) {
+  try {
+    const answer = await fetch(location.href, { headers: { Accept: "text/html" } });
+    if (!answer.ok || answer.url !== location.href) return;
+    const html = new DOMParser().parseFromString(await answer.text(), "text/html");
+    for (const id of ids) {
+      const here = document.getElementById(id);
+      const fresh = html.getElementById(id);
+      if (here && fresh && !here.contains(document.activeElement)) {
+        here.replaceWith(document.importNode(fresh, true));
+      }
+    }
+  } catch (e) { /* offline for a moment: the next event reloads them */ }
+}
+
+// A job's page follows the job's event stream: progress in place; on a new
+// state, its state, timeline, attempts and children are read again.
+function followJob() {
+  const card = document.getElementById("job-live");
+  if (!card || !card.dataset.job || TERMINAL.has(card.dataset.status)) return;
+  const source = new EventSource(`/ui/jobs/${card.dataset.job}/events`);
+  const regions = ["job-live", "timeline", "children", "attempts"];
+  const progress = (data) => {
+    const field = document.querySelector("#job-live [data-field=progress]");
+    if (!field) return;
+    const percent = typeof data.percent === "number" ? data.percent : data.progress;
+    const bar = field.querySelector("progress");
+    const text = field.querySelector(".muted");
+    if (bar && typeof percent === "number") { bar.value = percent; bar.textContent = `${percent} %`; }
+    const parts = [typeof percent === "number" ? `${percent} %` : null, data.stage,
+      data.total ? `${data.done ?? 0}/${data.total}` : null];
+    if (text) text.textContent = parts.filter(Boolean).join(" · ");
+  };
+  const state = async (status) => {
+    if (TERMINAL.has(status)) source.close();
+    await reloadRegions(regions);
+  };
+  source.addEventListener("snapshot", (e) => {
+    const job = JSON.parse(e.data);
+    const shown = document.getElementById("job-live")?.dataset.status;
+    if (job.status !== shown) state(job.status);
+    else if (TERMINAL.has(job.status)) source.close();
+  });
+  source.addEventListener("progress", (e) => progress(JSON.parse(e.data)));
+  source.addEventListener("state", (e) => state(JSON.parse(e.data).status));
+}
 
 function uploadRow(file) {
   const li = document.createElement("li");
@@ -146,4 +208,6 @@ function setUpUpload() {
   drop.addEventListener("drop", (e) => { [...e.dataTransfer.files].forEach(upload); });
 }
 
-document.addEventListener("DOMContentLoaded", () => { refreshLive(); setUpUpload(); });
+document.addEventListener("DOMContentLoaded", () => {
+  refreshLive(); setUpUpload(); followOverview(); followJob();
+});
