@@ -18,6 +18,7 @@ TENANT_NAV = [
     ("/ui/documents", "Documents"),
     ("/ui/search", "Search"),
     ("/ui/jobs", "Jobs"),
+    ("/ui/job-types", "Job kinds"),
 ]
 #: Navigation of an operator's session.
 OPERATOR_NAV = [

@@ -31,6 +31,7 @@ from folio_api.domain.auth.guards import dependencies
 from folio_api.errors import exception_handlers
 from folio_api.ui.auth import OperatorHasNoTenantError, UiAuthMiddleware
 from folio_api.ui.context import FILTERS
+from folio_api.ui.kinds import KindPages
 from folio_api.ui.live import LivePages
 from folio_api.ui.ops import OpsPages
 from folio_api.ui.signin import SignIn, SignOut
@@ -119,7 +120,7 @@ def ui_router() -> Router:
     """``/ui`` and everything under it."""
     pages = Router(
         "/",
-        route_handlers=[TenantPages, LivePages, OpsPages, SignOut],
+        route_handlers=[TenantPages, LivePages, KindPages, OpsPages, SignOut],
         middleware=[UiAuthMiddleware()],
         dependencies=dependencies,
     )

@@ -7,8 +7,8 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from folio_api.domain.auth.principal import Principal
-from folio_api.domain.kinds import repository
-from folio_api.domain.kinds.schemas import JobTypeList, job_type_out
+from folio_api.domain.kinds import services
+from folio_api.domain.kinds.schemas import JobTypeList
 from folio_api.errors import problem_responses
 from folio_api.resources import get_resources
 
@@ -27,17 +27,5 @@ class JobTypesController(Controller):
     async def list_job_types(
         self, state: State, principal: NamedDependency[Principal]
     ) -> JobTypeList:
-        resources = get_resources(state)
-        sessions = resources.sessions
-        assert sessions is not None
-        allowed = (await resources.limits.of(sessions, principal.tenant_id)).allowed_kinds
-        async with sessions() as session:
-            kinds = await repository.all_kinds(session)
-            live = await repository.live_workers(session)
-        return JobTypeList(
-            items=[
-                job_type_out(k, live.get(k.name, 0))
-                for k in kinds
-                if allowed is None or k.name in allowed
-            ]
-        )
+        found = await services.job_types(get_resources(state), principal.tenant_id)
+        return JobTypeList(items=found)
