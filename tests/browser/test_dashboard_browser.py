@@ -10,77 +10,14 @@ from __future__ import annotations
 
 import base64
 import re
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
+from browserkit import PROCESSING_MS, make_dead, new_operator_key, shot, signed_in
 from e2e.documents import pdf, scanned_page
-from e2e.e2ekit import Api, docs_and_ocr_workers, e2e_settings, new_tenant, open_api
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
-
-from folio_shared.db.models import Job
-from folio_shared.db.repositories.api_keys import create_operator_key
-from folio_shared.jobs import outbox
-from folio_shared.messages import ProcessDocumentV1
-from folio_shared.settings import FolioSettings
+from e2e.e2ekit import Api, new_tenant
+from playwright.async_api import Browser, Page, expect
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-#: Debian's chromium (installed by scripts/install-system-deps.sh test).
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).parent / "screenshots"
-#: How long a page may wait for documents to be processed, in ms.
-PROCESSING_MS = 180_000
-
-
-@pytest.fixture(scope="module")
-def settings(database_url: str, test_servers: Any, tmp_path_factory: Any) -> FolioSettings:
-    return e2e_settings(database_url, test_servers.redis_url, tmp_path_factory.mktemp("ui"))
-
-
-@pytest.fixture(scope="module")
-async def api(
-    database_url: str, settings: FolioSettings, tmp_path_factory: Any
-) -> AsyncIterator[Api]:
-    """The API on a loopback port, with a real worker-docs and worker-ocr."""
-    with docs_and_ocr_workers(settings, tmp_path_factory.mktemp("logs")):
-        async for opened in open_api(database_url, settings):
-            yield opened
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    SHOTS.mkdir(exist_ok=True)
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        yield chromium
-        await chromium.close()
-
-
-def base_url(api: Api) -> str:
-    return str(api.client.base_url).rstrip("/")
-
-
-async def signed_in(browser: Browser, api: Api, key: str, **options: Any) -> Page:
-    """A new browser context signed in with ``key`` (through the form)."""
-    context: BrowserContext = await browser.new_context(base_url=base_url(api), **options)
-    page = await context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())  # confirmations: yes
-    await page.goto("/ui")
-    await expect(page).to_have_url(re.compile(r"/ui/login\?next="))
-    await page.get_by_label("API key").fill(key)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_load_state()
-    return page
-
-
-async def shot(page: Page, name: str) -> None:
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 async def drop(page: Page, name: str, data: bytes) -> None:
@@ -171,40 +108,10 @@ async def test_a_tenant_uploads_two_pdfs_watches_them_live_reads_a_page_and_sear
     await page.context.close()
 
 
-async def make_dead(api: Api) -> uuid.UUID:
-    """A dead job of the tenant (its retries spent), as the workbench lists them."""
-    job_id = uuid.uuid4()
-    msg = ProcessDocumentV1(
-        job_id=str(job_id),
-        tenant_id=str(api.tenant_id),
-        document_id=str(uuid.uuid4()),
-        storage_key=f"uploads/{uuid.uuid4()}",
-        content_type="application/pdf",
-    )
-    async with api.jobs.sessions() as session:
-        await outbox.enqueue(session, msg, tenant_id=api.tenant_id)
-        await session.commit()
-    async with api.engine.begin() as conn:
-        await conn.execute(
-            sa.update(Job)
-            .where(Job.id == job_id)
-            .values(
-                status="dead",
-                attempts=4,
-                error_type="ParserBug",
-                error_message="ParserBug in the parser",
-                finished_at=sa.func.now(),
-            )
-        )
-    return job_id
-
-
 async def test_an_operator_pauses_a_queue_a_tenant_cancels_a_held_job_and_a_dead_job_is_redriven(
     api: Api, browser: Browser
 ) -> None:
-    async with api.jobs.sessions() as session:
-        _, operator_key = await create_operator_key(session, "ui-ops")
-        await session.commit()
+    operator_key = await new_operator_key(api, "ui-ops")
     ops = await signed_in(browser, api, operator_key)
     await expect(ops).to_have_url(re.compile(r"/ui/ops/queues$"))
     # The operator pauses the OCR queue
