@@ -348,3 +348,39 @@ async def test_process_requeues_and_is_idempotent_while_active(
     rerun = await client.post(f"/v1/documents/{doc_id}/process", headers=alice.headers)
     assert rerun.status_code == 202
     assert rerun.json()["job"]["job_id"] != job_id
+
+
+async def test_a_delete_that_forgets_its_tenant_filter_touches_nothing(
+    client: Client, alice: TenantKey, bob: TenantKey, engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Row-level security under the API's writes: a tenant's delete runs in
+    a transaction scoped to it, so a look-up that forgot its tenant filter
+    still cannot reach another tenant's document."""
+    from folio_api.domain.documents import repository
+    from folio_shared.errors import DocumentNotFound
+
+    response = await upload(client, alice, text_bytes(), "own.txt", params={"process": "false"})
+    assert response.status_code == 201, response.text
+    alices_doc = uuid.UUID(response.json()["document"]["id"])
+
+    async def forgetful_get(
+        session: Any, tenant_id: uuid.UUID, document_id: uuid.UUID, *, for_update: bool = False
+    ) -> Document:
+        found: Document | None = await session.scalar(
+            sa.select(Document).where(Document.id == document_id)
+        )
+        if found is None:
+            raise DocumentNotFound(f"no document {document_id}", document_id=str(document_id))
+        return found
+
+    monkeypatch.setattr(repository, "get_document", forgetful_get)
+    answer = await client.delete(f"/v1/documents/{alices_doc}", headers=bob.headers)
+    assert answer.status_code == 404, answer.text
+    async with engine.connect() as conn:
+        status = await conn.scalar(sa.select(Document.status).where(Document.id == alices_doc))
+    assert status is not None
+    assert status != "deleted"
+    # the same forgetful look-up still serves alice's own delete
+    own = await client.delete(f"/v1/documents/{alices_doc}", headers=alice.headers)
+    assert own.status_code == 204, own.text

@@ -3,7 +3,8 @@
 Real PostgreSQL, migrated: the services' engine acts as ``folio_app`` (not
 the tables' owner, no ``BYPASSRLS``); a transaction scoped to a tenant sees
 only that tenant's rows even when its query forgets the ``tenant_id``
-filter, and cannot write another tenant's rows.
+filter, and cannot write another tenant's rows. ``pages`` and
+``job_events`` (no ``tenant_id``) are behind their parent's wall.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_shared.db.engine import create_engine, create_raw_pool, create_session_factory
-from folio_shared.db.enums import DocumentStatus
-from folio_shared.db.models import Chunk, Document, Job, Tenant
+from folio_shared.db.enums import DocumentStatus, JobStatus, PageMethod
+from folio_shared.db.models import Chunk, Document, Job, JobEvent, Page, Tenant
 from folio_shared.db.tenancy import tenant_session
 from folio_shared.settings import DatabaseSettings, FolioSettings
 
@@ -158,3 +159,62 @@ async def test_the_apis_tenant_reads_are_behind_the_wall(
     assert tenants == {bob}
     assert {alice, bob} <= everyone
     assert bobs_doc
+
+
+async def _page_and_event(
+    engine: AsyncEngine, tenant_id: uuid.UUID, document_id: uuid.UUID
+) -> None:
+    """A page of the document, and a job of the tenant with one event (as the owner)."""
+    async with create_session_factory(engine)() as session:
+        session.add(Page(document_id=document_id, page_no=1, text="p", method=PageMethod.TEXT,
+                         pipeline_version="t"))  # fmt: skip
+        job = Job(tenant_id=tenant_id, document_id=document_id, actor_name="docs.process",
+                  queue_name="documents")  # fmt: skip
+        session.add(job)
+        await session.flush()
+        session.add(JobEvent(job_id=job.id, kind="state", status=JobStatus.QUEUED))
+        await session.commit()
+
+
+async def test_pages_and_job_events_are_behind_their_parents_wall(
+    engine: AsyncEngine, app_engine: AsyncEngine
+) -> None:
+    # Given two tenants, each with a document, a page, a job and its event
+    alice, alices_doc = await _tenant_with_document(engine, "alice")
+    bob, bobs_doc = await _tenant_with_document(engine, "bob")
+    await _page_and_event(engine, alice, alices_doc)
+    await _page_and_event(engine, bob, bobs_doc)
+    sessions = create_session_factory(app_engine)
+    async with tenant_session(sessions, bob) as session:
+        # When a scoped transaction reads pages and events with no filter
+        pages = set((await session.scalars(sa.select(Page.document_id))).all())
+        events = (await session.scalars(sa.select(JobEvent.job_id))).all()
+        event_tenants = set(
+            (await session.scalars(sa.select(Job.tenant_id).where(Job.id.in_(events)))).all()
+        )
+        # and changes and deletes them all, forgetting its filter
+        renamed = await session.execute(sa.update(Page).values(text="gone"))
+        relabelled = await session.execute(sa.update(JobEvent).values(kind="x"))
+        deleted = await session.execute(sa.delete(Page))
+        await session.rollback()
+    # Then only its own rows were seen and touched
+    assert pages == {bobs_doc}
+    assert len(events) == 1
+    assert event_tenants == {bob}
+    assert renamed.rowcount == relabelled.rowcount == deleted.rowcount == 1  # type: ignore[attr-defined]
+    # and it cannot add a page or an event to another tenant's document or job
+    async with create_session_factory(engine)() as session:
+        alices_job = await session.scalar(sa.select(Job.id).where(Job.tenant_id == alice))
+    async with tenant_session(sessions, bob) as session:
+        session.add(Page(document_id=alices_doc, page_no=2, text="planted",
+                         method=PageMethod.TEXT, pipeline_version="t"))  # fmt: skip
+        with pytest.raises(DBAPIError, match="row-level security"):
+            await session.flush()
+    async with tenant_session(sessions, bob) as session:
+        session.add(JobEvent(job_id=alices_job, kind="state", status=JobStatus.FAILED))
+        with pytest.raises(DBAPIError, match="row-level security"):
+            await session.flush()
+    # while the services' own scope still sees every tenant's pages
+    async with sessions() as session:
+        everyone = set((await session.scalars(sa.select(Page.document_id))).all())
+    assert {alices_doc, bobs_doc} <= everyone

@@ -79,14 +79,19 @@ class Resources:
 
 
 def reads(resources: Resources, tenant_id: uuid.UUID | None) -> AsyncSession:
-    """A session for a request's reads: scoped to ``tenant_id`` by
-    row-level security (a query that forgets its tenant filter still sees
-    only that tenant's rows; :mod:`folio_shared.db.tenancy`), or the
-    services' own scope for an operator (``None``)."""
+    """A session for a request's reads and writes: scoped to ``tenant_id``
+    by row-level security (a query that forgets its tenant filter still
+    sees, changes and deletes only that tenant's rows, and cannot write
+    another's; :mod:`folio_shared.db.tenancy`), or the services' own scope
+    for an operator (``None``)."""
     assert resources.sessions is not None
     if tenant_id is None:
         return resources.sessions()
     return tenant_session(resources.sessions, tenant_id)
+
+
+#: A tenant request's writes run behind the same wall as its reads.
+writes = reads
 
 
 def get_resources(state: State) -> Resources:

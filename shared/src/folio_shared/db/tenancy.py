@@ -9,12 +9,16 @@ first becomes role ``folio_app`` — not the owner, no ``BYPASSRLS`` — when
 that role exists and the login role may act as it
 (:data:`ENTER_APP_ROLE`), in scope ``system``.
 
-A request of a tenant reads in a transaction scoped to that tenant
-(:func:`tenant_session`: ``SET LOCAL`` of both settings at each
-``BEGIN``), so a query there that forgets its ``tenant_id`` filter sees
-only that tenant's rows — none of another's. Writes, batched statements
-(one statement for several tenants' uploads) and the workers keep scope
-``system`` and their own filters.
+Migration 0012 adds ``pages`` and ``job_events`` (no ``tenant_id``):
+their row is visible when its parent document or job is.
+
+A request of a tenant reads and writes in a transaction scoped to that
+tenant (:func:`tenant_session`: ``SET LOCAL`` of both settings at each
+``BEGIN``), so a query there that forgets its ``tenant_id`` filter sees,
+changes and deletes only that tenant's rows — none of another's — and
+cannot write a row of another tenant. Batched statements (one statement
+for several tenants' uploads or ``process`` calls), the workers and
+operators keep scope ``system`` and their own filters.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from folio_api.domain.documents.processing import ProcessOptions, process_messag
 from folio_api.domain.documents.schemas import Ingested
 from folio_api.domain.documents.upload_form import remove_file
 from folio_api.domain.uploads.services import verify_upload
-from folio_api.resources import Resources
+from folio_api.resources import Resources, reads, writes
 from folio_shared.db.enums import DocumentStatus, JobStatus
 from folio_shared.db.models import Document, Job
 from folio_shared.jobs import outbox
@@ -91,8 +91,7 @@ async def store_upload(
     fast path's statement lost its connection and may have written them."""
     tenant_id, key, sha256 = document.tenant_id, document.storage_key, document.sha256
     assert sha256 is not None  # a stored file's
-    assert resources.sessions is not None
-    async with resources.sessions() as session:
+    async with writes(resources, tenant_id) as session:
         try:
             existing = await repository.find_by_sha256(session, tenant_id, sha256)
         except Exception:  # nothing written by this path: the object is ours to remove
@@ -141,8 +140,7 @@ async def existing_answer(
     resources: Resources, document: Document, *, duplicate: bool = True
 ) -> Ingested:
     """``document`` (stored before this request) with its latest job."""
-    assert resources.sessions is not None
-    async with resources.sessions() as session:
+    async with reads(resources, document.tenant_id) as session:
         latest = await repository.latest_jobs(session, [document.id])
     return Ingested(document, latest.get(document.id), duplicate=duplicate)
 
@@ -151,8 +149,7 @@ async def queue_processing(
     resources: Resources, tenant_id: uuid.UUID, document_id: uuid.UUID, options: ProcessOptions
 ) -> Ingested:
     """(Re)queue a document's processing; see the module notes."""
-    assert resources.sessions is not None
-    async with resources.sessions() as session:
+    async with writes(resources, tenant_id) as session:
         document = await repository.get_document(session, tenant_id, document_id, for_update=True)
         active = await repository.active_job(session, document.id)
         if active is not None:

@@ -21,7 +21,7 @@ from folio_api.domain.fields import repository as fields_repository
 from folio_api.domain.fields.filters import FieldFilters
 from folio_api.domain.jobs.schemas import job_out
 from folio_api.pagination import encode_cursor
-from folio_api.resources import Resources, reads
+from folio_api.resources import Resources, reads, writes
 from folio_shared.db.enums import DocumentKind, DocumentStatus
 from folio_shared.db.models import Document
 from folio_shared.errors import (
@@ -184,7 +184,7 @@ async def delete_document(
     ``deleted`` so it vanishes from every read at once."""
     assert resources.sessions is not None
     assert resources.jobs is not None
-    async with resources.sessions() as session:
+    async with writes(resources, tenant_id) as session:
         document = await repository.get_document(session, tenant_id, document_id, for_update=True)
         active = await repository.active_job_ids(session, document.id)
         await repository.mark_deleted(session, document.id)
@@ -195,7 +195,7 @@ async def delete_document(
             await resources.jobs.cancel(job_id, tenant_id=tenant_id)
     with contextlib.suppress(ObjectNotFound):
         await resources.storage.delete(document.storage_key)
-    async with resources.sessions() as session:
+    async with writes(resources, tenant_id) as session:
         await repository.delete_row(session, document.id)
         await session.commit()
     log.info("document deleted", document_id=str(document_id), tenant_id=str(tenant_id))

@@ -23,7 +23,7 @@ from folio_api.domain.auth.limits import Limits
 from folio_api.domain.jobs.schemas import JobCreate
 from folio_api.domain.kinds import repository as kinds
 from folio_api.domain.kinds.validation import PayloadValidators
-from folio_api.resources import Resources
+from folio_api.resources import Resources, writes
 from folio_shared.db.models import Job, JobKind
 from folio_shared.errors import InvalidInput, UnknownJobKind
 from folio_shared.jobs import outbox
@@ -105,9 +105,8 @@ def write(
 async def submit(resources: Resources, tenant_id: uuid.UUID | None, ask: JobCreate) -> Job:
     """Check, write and send one job; returns it as stored after the send."""
     limits = await limits_of(resources, tenant_id)
-    assert resources.sessions is not None
     assert resources.jobs is not None
-    async with resources.sessions() as session:
+    async with writes(resources, tenant_id) as session:
         job = write(session, await plan(session, limits, ask), tenant_id)
         await session.commit()
         ids = outbox.pending_ids(session)

@@ -40,7 +40,7 @@ from folio_api.domain.documents.filetypes import (
 from folio_api.domain.documents.metadata import check_metadata
 from folio_api.domain.documents.upload_form import storage_key_for
 from folio_api.domain.uploads.job_inputs import check_input_open
-from folio_api.resources import Resources
+from folio_api.resources import Resources, writes
 from folio_shared.db.enums import DocumentStatus
 from folio_shared.db.models import Document
 from folio_shared.errors import (
@@ -93,8 +93,7 @@ async def create_upload(
         max_bytes=size_bytes or settings.max_bytes,
         expires_s=settings.presign_expiry_s,
     )
-    assert resources.sessions is not None
-    async with resources.sessions() as session:
+    async with writes(resources, tenant_id) as session:
         session.add(document)
         await session.commit()
     return document, grant
