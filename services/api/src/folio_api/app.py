@@ -120,7 +120,7 @@ def create_app(
       long; see :mod:`folio_api.domain.auth.keys`).
     - ``sse_heartbeat_s``: idle time between SSE heartbeat comments (default 15 s).
     - ``relay_interval_s``: period of the outbox relay loop (default 2 s).
-    - ``ui_settings``: the dashboard's (default: read from ``FOLIO_UI_*``).
+    - ``ui_settings``: the dashboard's (default: ``settings.ui``, ``FOLIO_UI_*``).
 
     The local storage backend's signed routes are mounted only when
     ``settings.storage.backend`` is ``local``. Settings that would expose
@@ -148,7 +148,7 @@ def create_app(
                 ),
             ),
             SSE_HEARTBEAT_KEY: sse_heartbeat_s,
-            UI_SETTINGS_KEY: ui_settings or UiSettings(),
+            UI_SETTINGS_KEY: ui_settings or settings.ui,
         }
     )
     return Litestar(

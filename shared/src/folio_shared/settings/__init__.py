@@ -24,6 +24,7 @@ from folio_shared.settings.service import (
     LogSettings,
     MetricsSettings,
     TelemetrySettings,
+    UiSettings,
 )
 from folio_shared.settings.stores import (
     BrokerSettings,
@@ -57,6 +58,7 @@ __all__ = [
     "SchedulerSettings",
     "StorageSettings",
     "TelemetrySettings",
+    "UiSettings",
     "UploadSettings",
     "WorkerSettings",
     "get_settings",
@@ -86,6 +88,7 @@ class FolioSettings(BaseSettings):
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    ui: UiSettings = Field(default_factory=UiSettings)
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> FolioSettings:

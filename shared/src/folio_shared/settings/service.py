@@ -70,3 +70,17 @@ class LogSettings(BaseSettings):
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "console"] = "json"
+
+
+class UiSettings(BaseSettings):
+    """The web dashboard at ``/ui``.
+
+    - ``FOLIO_UI_SESSION_TTL_S``: how long a dashboard session lasts after
+      sign-in, in seconds (default 28800, 8 hours: a working day; at least 1,
+      at most 30 days). The cookie's ``Max-Age`` and the session's Redis TTL
+      are both this; a session also ends at sign-out or when its key is revoked.
+    """
+
+    model_config = _group("FOLIO_UI_")
+
+    session_ttl_s: int = Field(default=8 * 3600, ge=1, le=30 * 86_400)
