@@ -30,7 +30,7 @@ K8S_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
 #: Every Redis list each worker kind consumes (namespace `folio`).
 PRIORITY_SUFFIXES = ("", ".critical", ".high", ".low")
 WORKER_QUEUES = {
-    "worker-docs": ("documents", "documents-large", "queries", "maintenance"),
+    "worker-docs": ("documents", "documents-large", "queries", "maintenance", "webhooks"),
     "worker-ocr": ("ocr",),
 }
 

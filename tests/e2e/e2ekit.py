@@ -40,7 +40,7 @@ from folio_shared.settings import (
 
 DOCS_QUEUES = [
     name
-    for q in (Queue.DOCUMENTS, Queue.DOCUMENTS_LARGE, Queue.QUERIES)
+    for q in (Queue.DOCUMENTS, Queue.DOCUMENTS_LARGE, Queue.QUERIES, Queue.WEBHOOKS)
     for name in physical_queue_names(q)
 ]
 OCR_QUEUES = list(physical_queue_names(Queue.OCR))

@@ -284,6 +284,7 @@ def test_known_actors_and_queues() -> None:
             "maintenance.apply_document_retention",
             Queue.MAINTENANCE,
         ),
+        "webhooks.deliver.v1": ("webhooks.deliver", Queue.WEBHOOKS),
     }
     for tag, (actor, queue) in expected.items():
         cls = registry()[tag]

@@ -151,6 +151,17 @@ HTTP_DURATION = Histogram(
     ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+WEBHOOK_DELIVERIES = Counter(
+    "folio_webhook_deliveries",
+    "Webhook delivery attempts, by outcome (delivered, http_error, timeout,"
+    " network_error, refused).",
+    ["outcome"],
+)
+WEBHOOK_LATENCY = Histogram(
+    "folio_webhook_delivery_duration_seconds",
+    "Time of one webhook delivery attempt, resolving to last byte.",
+    buckets=_SECONDS,
+)
 API_QUEUE_BATCH_SIZE = Histogram(
     "folio_api_queue_batch_size",
     "Process requests of one API process queued together (one read, one write, one send).",

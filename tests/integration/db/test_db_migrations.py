@@ -29,6 +29,9 @@ EXPECTED_TABLES = {
     "job_kind_workers",
     "batches",
     "idempotency_keys",
+    "webhook_endpoints",
+    "webhook_deliveries",
+    "webhook_attempts",
 }
 
 

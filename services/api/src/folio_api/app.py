@@ -60,6 +60,7 @@ from folio_api.domain.ops.controllers import ops_router
 from folio_api.domain.search.controllers import SearchController
 from folio_api.domain.storage.controllers import LocalStorageController
 from folio_api.domain.uploads.controllers import UploadsController
+from folio_api.domain.webhooks.controllers import WebhooksController
 from folio_api.errors import exception_handlers
 from folio_api.exposure import check_exposure
 from folio_api.headers import SecurityHeaders
@@ -76,6 +77,7 @@ V1_HANDLERS: list[ControllerRouterHandler] = [
     UploadsController,
     SearchController,
     KeysController,
+    WebhooksController,
 ]
 #: The job routes under ``/v1``: tenant or operator keys.
 V1_JOB_HANDLERS: list[ControllerRouterHandler] = [

@@ -10,15 +10,22 @@ from __future__ import annotations
 import base64
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
+from litestar.params import Parameter
 
 from folio_shared.errors import InvalidInput
 
 #: Default and largest page size.
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+
+#: The ``limit`` and ``cursor`` query parameters of a paginated list.
+Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="page size")]
+Cursor = Annotated[
+    str | None, Parameter(max_length=512, description="next_cursor of the previous page")
+]
 
 
 def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:

@@ -9,6 +9,7 @@ QUEUES = (
     Queue.DOCUMENTS_LARGE,
     Queue.QUERIES,
     Queue.MAINTENANCE,
+    Queue.WEBHOOKS,
 )
 
 

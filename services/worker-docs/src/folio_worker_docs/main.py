@@ -17,8 +17,10 @@ from folio_shared.resources import OnBoot, OnShutdown  # noqa: E402
 from folio_worker_docs import actors  # noqa: E402  (actors bind to the broker set up above)
 from folio_worker_docs.pipeline import close_pools as close_pool  # noqa: E402
 from folio_worker_docs.pipeline import warm_up  # noqa: E402
+from folio_worker_docs.webhooks.relay_loop import WebhookRelay  # noqa: E402
 
 broker.add_middleware(OnShutdown(close_pool))
+broker.add_middleware(WebhookRelay())
 if get_settings().pipeline.warm_up:
     broker.add_middleware(OnBoot(warm_up))
 

@@ -54,6 +54,7 @@ from folio_shared.messages.registry import (
     types_for_actor,
 )
 from folio_shared.messages.routing import Route, message_priority, route
+from folio_shared.messages.webhooks import DeliverWebhookV1
 
 __all__ = [
     "MESSAGE_TYPES",
@@ -61,6 +62,7 @@ __all__ = [
     "TAG_FIELD",
     "ApplyDocumentRetentionV1",
     "ContentType",
+    "DeliverWebhookV1",
     "EmbedQueryV1",
     "ExpireUploadsV1",
     "FieldSpec",

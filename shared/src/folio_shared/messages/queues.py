@@ -59,6 +59,8 @@ class Queue(StrEnum):
     - ``OCR``: one message per page to OCR (worker-ocr).
     - ``QUERIES``: search-query embedding, request/reply (worker-docs).
     - ``MAINTENANCE``: periodic housekeeping sent by the scheduler (worker-docs).
+    - ``WEBHOOKS``: webhook deliveries, apart so a slow receiver never
+      holds up documents (worker-docs).
     """
 
     DOCUMENTS = "documents"
@@ -66,6 +68,7 @@ class Queue(StrEnum):
     OCR = "ocr"
     QUERIES = "queries"
     MAINTENANCE = "maintenance"
+    WEBHOOKS = "webhooks"
 
     @classmethod
     def parse(cls, value: str | Queue) -> Queue:

@@ -36,6 +36,7 @@ from folio_shared.messages.maintenance import (
 from folio_shared.messages.ocr import OcrPageV1
 from folio_shared.messages.queries import EmbedQueryV1
 from folio_shared.messages.queues import Priority, Queue
+from folio_shared.messages.webhooks import DeliverWebhookV1
 
 #: Every message type, in documentation order. Add a new type (or a new
 #: major version) here, with its golden file under ``tests/contract/golden/``.
@@ -50,6 +51,7 @@ MESSAGE_TYPES: tuple[type[Message], ...] = (
     ReapStuckJobsV1,
     RelayOutboxV1,
     ApplyDocumentRetentionV1,
+    DeliverWebhookV1,
 )
 
 

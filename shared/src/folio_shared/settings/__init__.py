@@ -33,6 +33,7 @@ from folio_shared.settings.stores import (
     S3Settings,
     StorageSettings,
 )
+from folio_shared.settings.webhooks import WebhookSettings
 from folio_shared.settings.work import (
     JobSettings,
     OcrSettings,
@@ -60,6 +61,7 @@ __all__ = [
     "TelemetrySettings",
     "UiSettings",
     "UploadSettings",
+    "WebhookSettings",
     "WorkerSettings",
     "get_settings",
     "reset_settings",
@@ -89,6 +91,7 @@ class FolioSettings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> FolioSettings:

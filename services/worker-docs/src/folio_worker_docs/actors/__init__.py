@@ -1,5 +1,5 @@
 """Actors of worker-docs. Each module declares its actors with explicit dotted names."""
 
-from folio_worker_docs.actors import documents, maintenance, queries
+from folio_worker_docs.actors import documents, maintenance, queries, webhooks
 
-__all__ = ["documents", "maintenance", "queries"]
+__all__ = ["documents", "maintenance", "queries", "webhooks"]

@@ -47,6 +47,7 @@ from folio_shared.db.models.jobs import (
 )
 from folio_shared.db.models.kinds import Batch, JobKind, JobKindWorker
 from folio_shared.db.models.tenants import ApiKey, Tenant
+from folio_shared.db.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ACCENTED",
@@ -75,5 +76,8 @@ __all__ = [
     "JobKindWorker",
     "Page",
     "Tenant",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "text_search_config_sql",
 ]

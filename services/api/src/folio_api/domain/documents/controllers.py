@@ -30,15 +30,10 @@ from folio_api.domain.documents.shortcut import ProcessShortcut
 from folio_api.domain.documents.text import MAX_TEXT_CHARS
 from folio_api.domain.fields.filters import field_filters
 from folio_api.errors import problem_responses
-from folio_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from folio_api.pagination import DEFAULT_LIMIT, Cursor, Limit
 from folio_api.resources import get_resources
 from folio_shared.db.enums import DocumentKind, DocumentStatus
 from folio_shared.messages import Priority
-
-Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="page size")]
-Cursor = Annotated[
-    str | None, Parameter(max_length=512, description="next_cursor of the previous page")
-]
 
 
 @dataclass
