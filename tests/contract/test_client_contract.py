@@ -33,6 +33,12 @@ AS_JSON: dict[str, str] = {
     "KeyList": "keys",
     "KeyCreated": "create_key",
     "DocumentFieldsOut": "fields",
+    "WebhookCreated": "create_webhook",
+    "WebhookList": "webhooks",
+    "WebhookOut": "webhook",
+    "WebhookSecret": "rotate_webhook_secret",
+    "DeliveryList": "webhook_deliveries",
+    "DeliveryOut": "resend_delivery",
 }
 #: Schemas read by the client's iterators and list methods, not returned whole:
 #: name → (method, the property holding what it yields).

@@ -11,7 +11,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 import httpx
 
-from folio_client import _documents, _jobs
+from folio_client import _documents, _jobs, _webhooks
 from folio_client._bind import iterator_of, method, sync_returns
 from folio_client._core import DEFAULT_TIMEOUT_S, checked, headers_for
 from folio_client._steps import (
@@ -196,3 +196,11 @@ class Folio:
     create_key = _method(_jobs.create_key)
     keys = _method(_jobs.keys)
     revoke_key = _method(_jobs.revoke_key)
+    create_webhook = _method(_webhooks.create_webhook)
+    webhooks = _method(_webhooks.webhooks)
+    webhook = _method(_webhooks.webhook)
+    update_webhook = _method(_webhooks.update_webhook)
+    delete_webhook = _method(_webhooks.delete_webhook)
+    rotate_webhook_secret = _method(_webhooks.rotate_webhook_secret)
+    webhook_deliveries = _method(_webhooks.webhook_deliveries)
+    resend_delivery = _method(_webhooks.resend_delivery)
