@@ -3,11 +3,11 @@
 Half the corpus (every other document: all layouts, boletos, DANFEs and
 non-payment documents) to keep the run near a minute;
 ``tests/unit/fields/fields_measure.py scan photo`` measures all of it (the
-figures in docs/benchmarks.md). The floors below are what rules over the
-page text reach today. Ids are read again in their regions (worker-ocr's
+figures in docs/benchmarks.md). The floors below sit under what the full
+corpus reaches. Ids are read again in their regions (worker-ocr's
 ``reread``): boleto lines and access keys on scans are held to 85 % and to
 more than the page OCR alone finds; the end-to-end id on small grey print
-to no less than the page OCR alone.
+to no less than the page OCR alone, and to 30 % on scans.
 """
 
 from __future__ import annotations
@@ -27,16 +27,25 @@ FLOORS = {
     "nfe.issued_at": 0.85,
     "nfe.issuer_tax_id": 0.85,
 }
+#: field → lowest recall accepted on scans (key/value rows joined, specks off)
+SCAN_FLOORS = {
+    "pix_receipt.payer_name": 0.85,
+    "pix_receipt.payee_name": 0.85,
+    "pix_receipt.payer_tax_id": 0.85,
+    "pix_receipt.payee_tax_id": 0.85,
+    "pix_receipt.end_to_end_id": 0.3,
+}
 
 
 @pytest.mark.parametrize("kind", ["scan", "photo"])
 def test_ocr_corpus_types_and_key_fields(kind: str) -> None:
     score = measure(kind, build_corpus()[::2])
     assert score.type_accuracy >= 0.95, score.table()
-    low = {k: score.recall(k) for k, floor in FLOORS.items() if score.recall(k) < floor}
+    floors = {**FLOORS, **(SCAN_FLOORS if kind == "scan" else {})}
+    low = {k: score.recall(k) for k, floor in floors.items() if score.recall(k) < floor}
     assert low == {}, score.table()
-    for key in FLOORS:
-        assert score.precision(key) >= 0.9, score.table()
+    for key in floors:
+        assert score.precision(key) >= min(0.9, floors[key]), score.table()
 
 
 def test_rereading_id_regions_finds_ids_the_page_ocr_misses() -> None:

@@ -177,6 +177,8 @@ class Doc:
     lines: list[str]
     truth: dict[str, str] = field(default_factory=dict)
     small: set[int] = field(default_factory=set)  # line indexes printed small and grey
+    ruled: set[int] = field(default_factory=set)  # line indexes with a table rule under them
+    logo: bool = False  # the first line drawn large, white on a dark box
 
     @property
     def text(self) -> str:

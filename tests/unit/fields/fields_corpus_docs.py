@@ -220,7 +220,7 @@ OTHERS = [
 
 
 def build_corpus(seed: int = 27) -> list[Doc]:
-    """62 documents: 36 PIX receipts (6 layouts), 8 boletos, 8 DANFEs, 10 non-payment."""
+    """68 documents: 42 PIX receipts (7 layouts), 8 boletos, 8 DANFEs, 10 non-payment."""
     rng = random.Random(seed)
     docs = [layout(rng) for _ in range(6) for layout in LAYOUTS]
     docs += [boleto_bank(rng) for _ in range(4)] + [boleto_receipt(rng) for _ in range(4)]

@@ -243,6 +243,44 @@ def wallet_app(rng: random.Random) -> Doc:
     )
 
 
+def bank_table(rng: random.Random) -> Doc:
+    """A bank's receipt as a ruled table under a logo, with its own wordings and
+    a bank authentication code beside the end-to-end id."""
+    f = _facts(rng)
+    w = _when(f)
+    lines = [
+        rng.choice(["BANCO SEGURO", "COOPERATIVA CENTRAL", "BANCO PRIMAVERA"]),
+        "Comprovante de Pix",
+        "",
+        "Dados da transação",
+        f"Valor da transação\tR$ {money(int(f['cents']))}",
+        f"Data/Hora\t{w:%d/%m/%Y}, {w:%H}h{w:%M}",
+        "Tipo\tPix por chave aleatória",
+        "",
+        "Dados do recebedor",
+        f"Nome/Razão social\t{f['payee_name']}",
+        f"CPF/CNPJ\t{_tax(f['payee_tax_id'])}",
+        f"Banco\t{f['payee_institution']}",
+        "",
+        "Dados do pagador",
+        f"Nome\t{f['payer_name']}",
+        f"CPF\t{masked(f['payer_tax_id'])}",
+        f"Banco\t{f['payer_bank']}",
+        "",
+        f"ID/E2E\t{f['end_to_end_id']}",
+        f"Autenticação bancária: {rng.randrange(16**12):012X}",
+    ]
+    return Doc(
+        "table",
+        "pix_receipt",
+        lines,
+        _truth(f, payer_tax_id=masked(f["payer_tax_id"])),
+        small={18},
+        ruled={4, 5, 6, 9, 10, 11, 14, 15, 16, 18},
+        logo=True,
+    )
+
+
 LAYOUTS: list[Callable[[random.Random], Doc]] = [
     nubank_like,
     itau_like,
@@ -250,4 +288,5 @@ LAYOUTS: list[Callable[[random.Random], Doc]] = [
     columns,
     spelled,
     wallet_app,
+    bank_table,
 ]

@@ -1,7 +1,8 @@
 """Rendering generated documents as text PDFs, scans and phone-photo-like images.
 
 - :func:`pdf`: a text PDF (reportlab, Helvetica 10 pt; columns at fixed
-  offsets; ids printed small and grey, as receipts do).
+  offsets; ids printed small and grey, as receipts do; table rules and a
+  logo box where the layout has them).
 - :func:`scan`: the page rendered at 200 dpi, rotated up to 1.5°, with
   speckle noise.
 - :func:`photo`: the page at 110 dpi, rotated up to 2.5°, blurred, dimmed,
@@ -28,6 +29,19 @@ def pdf(doc: Doc) -> bytes:
     page = canvas.Canvas(buf, pagesize=A4)
     y = A4[1] - 50
     for index, line in enumerate(doc.lines):
+        if index == 0 and doc.logo:  # a bank's logo: large white letters on a dark box
+            page.setFillGray(0.15)
+            page.rect(COLUMNS_PT[0] - 6, y - 8, 230, 30, stroke=0, fill=1)
+            page.setFillGray(1.0)
+            page.setFont("Helvetica-Bold", 18)
+            page.drawString(COLUMNS_PT[0], y, line)
+            y -= 36
+            continue
+        if index in doc.ruled:  # a table's rule above the row and its cells
+            page.setLineWidth(0.6)
+            page.setStrokeGray(0.55)
+            page.line(COLUMNS_PT[0] - 4, y + 10, 560, y + 10)
+            page.line(COLUMNS_PT[1] - 8, y + 10, COLUMNS_PT[1] - 8, y - 4)
         small = index in doc.small
         page.setFont("Helvetica", 7 if small else 10)
         page.setFillGray(0.45 if small else 0.0)

@@ -57,6 +57,7 @@ class Score:
     fp: Counter[str] = field(default_factory=Counter)
     fn: Counter[str] = field(default_factory=Counter)
     misses: list[str] = field(default_factory=list)
+    ocr_seconds: float = 0.0
 
     def add(self, doc: Doc, result: DocumentFields) -> None:
         self.documents += 1

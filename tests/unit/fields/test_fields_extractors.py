@@ -53,6 +53,31 @@ def test_e2e_id_read_with_o_for_zero_is_repaired() -> None:
     assert e2e.confidence < 0.95  # repaired, so less sure than a clean read
 
 
+def test_an_id_dated_far_from_the_payment_loses_to_one_dated_near_it() -> None:
+    # Given a receipt paid on 05/12/2026 14:32 (local) with two ids printed:
+    # one stamped 17:32 UTC that day, one a year later
+    near = "E00416968202612051732aB3dE4fG5hI"
+    far = "E00416968202712051732aB3dE4fG5hI"
+    page = RECEIPT.replace("E0O416968202612O51732aB3dE4fG5hI", f"{far}\nAutenticação: {near}")
+    # When extracted
+    e2e = extract([page]).fields["end_to_end_id"]
+    # Then the near one is the id, and the far one an alternative
+    assert e2e.value == near
+    assert [a.value for a in e2e.alternatives] == [far]
+    assert e2e.alternatives[0].confidence < e2e.confidence
+
+
+def test_a_masked_cpf_whose_asterisks_ocr_misread_is_kept_as_printed() -> None:
+    for read in ('CPF: “rr. 485.456-""', "CPF\t+++.485.456-**", 'CPF: "*.485.456-*'):
+        payer = extract([RECEIPT.replace("CPF: ***.456.789-**", read)]).fields["payer_tax_id"]
+        assert payer.value == "***.485.456-**", read
+        assert payer.valid is None
+        assert payer.confidence < 0.9  # less sure than asterisks read as such
+    # an amount with six digits is no masked CPF
+    fields = extract([RECEIPT.replace("CPF: ***.456.789-**", "CPF: R$ 123.456,78")]).fields
+    assert "payer_tax_id" not in fields
+
+
 def test_invalid_boleto_line_is_flagged() -> None:
     page = (
         "Boleto\nBeneficiário: Clínica Sorriso Ltda\nVencimento: 10/03/2026\n"

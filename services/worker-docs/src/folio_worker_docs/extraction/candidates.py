@@ -30,16 +30,25 @@ Found = dict[str, list["Candidate | None"]]
 TAX_ID_PATTERN = re.compile(
     r"(?<![\d*./])(?:\d{2}\.?\d{3}\.?\d{3}\s?/?\s?\d{4}\s?-?\s?\d{2}"
     r"|\d{3}\.?\d{3}\.?\d{3}\s?-?\s?\d{2}"
-    r"|[*•x]{3}\.?\d{3}\.?\d{3}-?[*•x]{2})(?![\d*]|[./]\d)"
+    r"|[*•x]{3}\.?\d{3}\.?\d{3}-?[*•x]{2}"
+    r"|[^\s\d]{1,4}\s?[.,]?\d{3}[.,]\d{3}\s?-\s?[^\s\d]{1,3})(?![\d*]|[./]\d)"
 )
+#: A masked CPF as OCR reads its asterisks (``“rr. 485.456-""``, ``+++.485.456-**``):
+#: six digits between marks, the hyphen kept.
+MASKED_READ = re.compile(r"[^\s\d]{1,4}\s?[.,]?(\d{3})[.,](\d{3})\s?-\s?[^\s\d]{1,3}")
 
 
 def tax_id(hit: Hit) -> Candidate:
     """A tax id candidate: digits only, or a masked CPF as printed; check digits verdict."""
     printed = hit.text
     value = printed if MASKED_CPF.fullmatch(printed) else re.sub(r"\D", "", printed)
+    confidence = hit.confidence
+    loose = MASKED_READ.fullmatch(printed)
+    if len(value) == 6 and loose is not None:  # the masks misread: printed as ***.ddd.ddd-**
+        value = f"***.{loose[1]}.{loose[2]}-**"
+        confidence *= 0.85
     valid = tax_id_valid(value)
-    confidence = hit.confidence * (0.7 if valid is False else 1.0)
+    confidence *= 0.7 if valid is False else 1.0
     return Candidate(value, confidence, hit.page.number, (hit.start, hit.end), valid)
 
 

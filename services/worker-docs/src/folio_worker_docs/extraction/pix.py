@@ -10,8 +10,10 @@ is found by its shape anywhere on the page, with OCR look-alikes repaired.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from datetime import datetime, timedelta
 
-from folio_shared.identifiers import e2e_valid, repair_e2e
+from folio_shared.identifiers import e2e_date, e2e_valid, repair_e2e
 from folio_worker_docs.extraction import candidates
 from folio_worker_docs.extraction.labels import Hit, Page, labels, values_after
 from folio_worker_docs.extraction.parties import PAYEE, PAYER
@@ -78,6 +80,9 @@ E2E_LABEL = labels(
     "id",
 )
 PIX_WORD = labels("pix")
+#: Farthest an end-to-end id's embedded date-time (UTC) may be from the
+#: payment's printed one (local time, Brazil is UTC-3 to UTC-5) and agree.
+E2E_DATE_SLACK = timedelta(hours=30)
 E2E_LOOSE = re.compile(r"(?<![A-Za-z0-9])[Ee€3][0-9A-Za-z|!]{27,35}(?![A-Za-z0-9])")
 #: An id wrapped over two lines (narrow receipts): a head and its continuation.
 E2E_WRAPPED = re.compile(
@@ -142,11 +147,26 @@ def _paid_at(page: Page) -> list[Candidate | None]:
     return out
 
 
+def _dated(candidate: Candidate | None, paid_at: str) -> Candidate | None:
+    """``candidate`` at lower confidence when its embedded date (UTC) is more than
+    :data:`E2E_DATE_SLACK` from the printed payment date-time (local time)."""
+    if candidate is None:
+        return None
+    embedded = e2e_date(candidate.value)
+    try:
+        paid = datetime.fromisoformat(paid_at)
+    except ValueError:
+        return candidate
+    if embedded is not None and abs(embedded - paid) <= E2E_DATE_SLACK:
+        return candidate
+    return replace(candidate, confidence=candidate.confidence * 0.8)
+
+
 class PixReceiptExtractor:
     """Fields of a PIX transfer receipt (``comprovante``), from any bank or app."""
 
     document_type = "pix_receipt"
-    version = "2"
+    version = "3"
 
     def score(self, pages: list[str]) -> float:
         """``pix`` on the page, an end-to-end id, and the labels a receipt prints."""
@@ -159,8 +179,13 @@ class PixReceiptExtractor:
         return min(score, 1.0)
 
     def extract(self, pages: list[str]) -> dict[str, Field]:
-        """The receipt's fields; names from sections or flat labels."""
-        return candidates.fields_of(candidates.gather(pages, self._page))
+        """The receipt's fields; names from sections or flat labels. An id
+        whose embedded date is far from the payment's is less trusted."""
+        found = candidates.gather(pages, self._page)
+        paid = candidates.choose(found["paid_at"])
+        if paid is not None:
+            found["end_to_end_id"] = [_dated(c, paid.value) for c in found["end_to_end_id"]]
+        return candidates.fields_of(found)
 
     def _page(self, page: Page) -> candidates.Found:
         return {

@@ -19,7 +19,10 @@ from dataclasses import dataclass
 import tesserocr
 from PIL import Image
 
+from folio_worker_ocr.ocr.clean import despeckled, without_rules
 from folio_worker_ocr.ocr.errors import UnknownLanguage
+from folio_worker_ocr.ocr.id_regions import pix_without_id
+from folio_worker_ocr.ocr.layout import page_lines, rows_text
 from folio_worker_ocr.ocr.reread import reread
 
 #: Tesseract's page segmentation mode used unless told otherwise (3: fully
@@ -28,6 +31,11 @@ DEFAULT_PSM = 3
 
 #: Tesseract language that re-reads identifier regions (see :meth:`OcrEngine.line_api`).
 LINE_LANGUAGE = "eng"
+
+#: Resolution (dpi) a low-resolution page is upscaled to when it is read once
+#: more for its end-to-end id, and the largest factor used to get there.
+UPSCALE_DPI = 300
+MAX_UPSCALE = 3.0
 
 #: Orientation confidence below which a detected rotation is not applied
 #: (Tesseract's documentation calls 15 "reasonably confident"; text pages
@@ -141,26 +149,32 @@ class OcrEngine:
         psm: int = DEFAULT_PSM,
         rotate: bool = False,
         reread_ids: bool = False,
+        upscale_below_dpi: int = 0,
     ) -> Recognition:
-        """OCR ``image`` (any mode; converted to 8-bit greyscale) at ``dpi``;
-        with ``reread_ids``, identifier regions are read again
-        (:func:`~folio_worker_ocr.ocr.reread.reread`)."""
+        """OCR ``image`` (any mode; converted to 8-bit greyscale) at ``dpi``,
+        its table rules taken off and despeckled first when it is a speckled
+        scan (:mod:`.clean`); with
+        ``reread_ids``, identifier regions are read again
+        (:func:`~folio_worker_ocr.ocr.reread.reread`), and a page below
+        ``upscale_below_dpi`` that reads like a PIX receipt without a valid
+        end-to-end id is read once more upscaled to :data:`UPSCALE_DPI`."""
         grey = image if image.mode == "L" else image.convert("L")
         rotation = self.detect_rotation(grey) if rotate else 0
         if rotation:
             grey = grey.transpose(_TRANSPOSE[rotation])
-        api = self.api(languages)
-        api.SetPageSegMode(psm)
-        api.SetImageBytes(grey.tobytes(), grey.width, grey.height, 1, grey.width)
-        api.SetSourceResolution(dpi)
-        reread_count = 0
-        try:
-            text = api.GetUTF8Text()
-            confidences = api.AllWordConfidences()
-            if reread_ids:
-                text, reread_count = reread(api, self.line_api(languages), grey, text)
-        finally:
-            api.Clear()
+        grey = without_rules(grey, dpi) or grey
+        page = despeckled(grey, dpi) or grey
+        text, confidences, reread_count = self._read(page, grey, languages, dpi, psm, reread_ids)
+        if reread_ids and dpi < upscale_below_dpi and pix_without_id(text):
+            # A low-resolution photo of a receipt: its small id line is often
+            # not even found as a line. Once more at ~300 dpi; kept only when
+            # that reading holds a valid id (then its whole text, read finer).
+            scale = min(MAX_UPSCALE, UPSCALE_DPI / dpi)
+            size = (round(grey.width * scale), round(grey.height * scale))
+            big = grey.resize(size, Image.Resampling.LANCZOS)
+            found = self._read(big, big, languages, round(dpi * scale), psm, True)
+            if not pix_without_id(found[0]):
+                text, confidences, reread_count = found[0], found[1], found[2] + 1
         words = len(confidences)
         mean = float(sum(confidences)) / words if words else 0.0
         return Recognition(
@@ -170,6 +184,32 @@ class OcrEngine:
             rotation_degrees=rotation,
             ids_reread=reread_count,
         )
+
+    def _read(
+        self,
+        grey: Image.Image,
+        original: Image.Image,
+        languages: str,
+        dpi: int,
+        psm: int,
+        reread_ids: bool,
+    ) -> tuple[str, list[int], int]:
+        """Text, word confidences and regions replaced by re-reading, of one
+        image (``grey``, perhaps despeckled from ``original``)."""
+        api = self.api(languages)
+        api.SetPageSegMode(psm)
+        api.SetImageBytes(grey.tobytes(), grey.width, grey.height, 1, grey.width)
+        api.SetSourceResolution(dpi)
+        replaced = 0
+        try:
+            text = str(api.GetUTF8Text())
+            text = rows_text(page_lines(api)) or text
+            confidences = list(api.AllWordConfidences())
+            if reread_ids:
+                text, replaced = reread(api, self.line_api(languages), grey, text, original)
+        finally:
+            api.Clear()
+        return text, confidences, replaced
 
     def close(self) -> None:
         """End every loaded engine."""

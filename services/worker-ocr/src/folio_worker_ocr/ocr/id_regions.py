@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import tesserocr
 
-from folio_shared.identifiers import DIGIT_LOOKALIKES
+from folio_shared.identifiers import DIGIT_LOOKALIKES, e2e_valid, repair_e2e
 
 #: Fewest digits (or look-alikes) in a run of words read again as a digit id.
 MIN_RUN_DIGITS = 20
@@ -33,6 +33,7 @@ _SPLIT_ID_HEAD = re.compile(r"[Ee€3£][0-9A-Za-z|!]{9,}")
 E2E_LABEL = re.compile(
     r"transa[cg][ao]|identificador|autentica|fim a fim|end.to.end|\be2e\b|id do pix"
 )
+_PIX_WORD = re.compile(r"\bpix\b")
 _DIGITISH = frozenset("0123456789OoIl|DQSBZ.-")
 _ALNUM = frozenset(string.digits + string.ascii_letters)
 
@@ -170,3 +171,21 @@ def _e2e_head(line: list[Word], below: list[Word]) -> tuple[Word, ...] | None:
     ):
         return tuple(below)
     return None
+
+
+def has_valid_e2e(text: str) -> bool:
+    """Whether ``text`` holds a valid end-to-end id (look-alikes repaired), also
+    one wrapped over lines or split by spaces."""
+    compact = "".join(text.split())
+    return any(
+        e2e_valid(repair_e2e(compact[i : i + 32]) or "")
+        for i, ch in enumerate(compact)
+        if ch in "Ee€"
+    )
+
+
+def pix_without_id(text: str) -> bool:
+    """Whether ``text`` reads like a PIX receipt (the word ``pix`` or an id
+    label) yet holds no valid end-to-end id: the page OCR missed it."""
+    folded = _fold(text)
+    return bool(_PIX_WORD.search(folded) or E2E_LABEL.search(folded)) and not has_valid_e2e(text)

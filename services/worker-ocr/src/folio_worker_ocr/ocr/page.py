@@ -77,6 +77,10 @@ class OcrOptions(msgspec.Struct, frozen=True):
     - ``reread_ids``: read identifier regions again and put the readings
       their shape or check digits accept in the text (default true; see
       :mod:`folio_worker_ocr.ocr.reread`).
+    - ``upscale_below_dpi``: with ``reread_ids``, a page below this
+      resolution that reads like a PIX receipt without a valid end-to-end
+      id is OCRed again upscaled (default 150; 0 never; see
+      :meth:`~folio_worker_ocr.ocr.engine.OcrEngine.recognize`).
     """
 
     languages: str = "eng+por"
@@ -87,6 +91,7 @@ class OcrOptions(msgspec.Struct, frozen=True):
     max_pages: int = 500
     low_confidence_threshold: float = 60.0
     reread_ids: bool = True
+    upscale_below_dpi: int = 150
 
 
 class PageResult(msgspec.Struct, frozen=True):
@@ -161,6 +166,7 @@ def recognize_page(source: PageSource, options: OcrOptions) -> PageResult:
         psm=options.psm,
         rotate=options.rotate,
         reread_ids=options.reread_ids,
+        upscale_below_dpi=options.upscale_below_dpi,
     )
     finished = time.perf_counter()
     return PageResult(

@@ -18,21 +18,26 @@ left as the page OCR read it.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import string
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import tesserocr
-from PIL import Image, ImageOps
+from PIL import Image, ImageFilter, ImageOps
 
 from folio_shared.identifiers import (
     DIGIT_LOOKALIKES,
     digitable_line_valid,
+    e2e_date,
     e2e_valid,
     nfe_key_valid,
     repair_e2e,
 )
+from folio_worker_ocr.ocr.glyphs import read_by_shape
 from folio_worker_ocr.ocr.id_regions import Region, Word, page_words, regions
 
 #: Characters a digit-group id is read with.
@@ -50,6 +55,10 @@ CHAR_WIDTH = 1.0
 MAX_REGIONS = 12
 #: Lengths of the digit-group ids: NF-e key, bank boleto line, arrecadação line.
 DIGIT_ID_LENGTHS = (44, 47, 48)
+#: Farthest an end-to-end id's embedded date (UTC, minutes) may be from a
+#: date printed on its page (local time, often the day only) and count as near.
+E2E_DATE_SLACK = timedelta(days=1, hours=6)
+_PAGE_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
 
 
 def _box(words: tuple[Word, ...]) -> tuple[int, int, int, int]:
@@ -79,20 +88,34 @@ def otsu(image: Image.Image) -> int:
     return best_level
 
 
-def _variants(image: Image.Image, box: tuple[int, int, int, int]) -> Iterator[Image.Image]:
+def _variants(
+    image: Image.Image,
+    box: tuple[int, int, int, int],
+    grey: Image.Image | None = None,
+    median: bool = False,
+) -> Iterator[Image.Image]:
+    """The region of ``image`` at each of :data:`TARGET_HEIGHTS`, binarised
+    (Otsu); with ``grey``, also that image's region as it is (contrast
+    stretched): the readings differ where a glyph is in doubt, and the vote
+    settles it. With ``median``, the region goes through a 3x3 median filter
+    first (specks off digits, whose strokes are thick enough to keep)."""
     left, top, right, bottom = box
     height = max(bottom - top, 1)
     pad = max(2, height // 2)
-    crop = image.crop(
-        (max(0, left - pad), max(0, top - pad), min(image.width, right + pad), bottom + pad)
+    area = (max(0, left - pad), max(0, top - pad), min(image.width, right + pad), bottom + pad)
+    crop = image.crop(area)
+    crop = ImageOps.autocontrast(
+        crop.filter(ImageFilter.MedianFilter(3)) if median else crop, cutoff=1
     )
-    crop = ImageOps.autocontrast(crop, cutoff=1)
+    grey_crop = None if grey is None else ImageOps.autocontrast(grey.crop(area), cutoff=1)
     for target in TARGET_HEIGHTS:
         scale = max(1.0, target / height)
         size = (max(1, round(crop.width * scale)), max(1, round(crop.height * scale)))
         big = crop.resize(size, Image.Resampling.LANCZOS)
         level = otsu(big)
         yield big.point(lambda p, level=level: 0 if p <= level else 255)
+        if grey_crop is not None:
+            yield grey_crop.resize(size, Image.Resampling.LANCZOS)
 
 
 def _read_line(api: tesserocr.PyTessBaseAPI, image: Image.Image, whitelist: str) -> str:
@@ -159,9 +182,58 @@ def _digit_id(reading: str) -> str | None:
     return None if window is None else window.digits
 
 
+def _e2e_shaped(reading: str) -> str | None:
+    """The 32 characters of ``reading`` (alphanumerics only) shaped like an
+    end-to-end id, look-alikes repaired where digits go; its date unchecked.
+    A reading one or two characters too long (a speck, a border) is tried
+    at each offset."""
+    chars = "".join(c for c in reading if c.isalnum())
+    for start in range(max(0, len(chars) - 31) if len(chars) <= 34 else 0):
+        fixed = repair_e2e(chars[start : start + 32])
+        if fixed is not None:
+            return fixed
+    return None
+
+
 def _e2e(reading: str) -> str | None:
-    fixed = repair_e2e("".join(c for c in reading if c.isalnum()))
+    fixed = _e2e_shaped(reading)
     return fixed if fixed is not None and e2e_valid(fixed) else None
+
+
+def _dates_on(text: str) -> list[datetime]:
+    out = []
+    for m in _PAGE_DATE.finditer(text):
+        with contextlib.suppress(ValueError):
+            out.append(datetime(int(m[3]), int(m[2]), int(m[1])))
+    return out
+
+
+def _near(value: str, dates: list[datetime]) -> bool:
+    """Whether the id's embedded date is within :data:`E2E_DATE_SLACK` of a date on the page."""
+    embedded = e2e_date(value)
+    return embedded is not None and any(abs(embedded - d) <= E2E_DATE_SLACK for d in dates)
+
+
+def best_e2e(readings: list[str], dates: list[datetime]) -> str | None:
+    """The end-to-end id the readings agree on, or ``None``.
+
+    Each reading is shaped (:func:`_e2e_shaped`); the id is voted per
+    character over the shaped readings of the most frequent length. When the
+    vote is not a valid id (a real ``yyyyMMddHHmm``), the most frequent valid
+    reading wins. With ``dates`` (the dates printed on the page), a valid id
+    whose embedded date is not within a day of one of them is used only if
+    no id is.
+    """
+    shaped = [s for r in readings if (s := _e2e_shaped(r)) is not None]
+    valid = [s for s in shaped if e2e_valid(s)]
+    dated = [v for v in valid if _near(v, dates)]
+    valid = dated or valid
+    if not valid:
+        return None
+    voted = _vote(shaped)
+    if e2e_valid(voted) and (not dated or _near(voted, dates)):
+        return voted
+    return Counter(valid).most_common(1)[0][0]
 
 
 def _aligned(words: tuple[Word, ...], before: int, size: int) -> str:
@@ -174,17 +246,29 @@ def _aligned(words: tuple[Word, ...], before: int, size: int) -> str:
 
 
 def _vote(readings: list[str]) -> str:
-    """Per character, the most frequent among equal-length readings (first wins ties)."""
-    return "".join(Counter(chars).most_common(1)[0][0] for chars in zip(*readings, strict=True))
+    """Per character, the most frequent among the readings of the most
+    frequent length (the first reading wins ties)."""
+    if not readings:
+        return ""
+    size = Counter(len(r) for r in readings).most_common(1)[0][0]
+    same = [r for r in readings if len(r) == size]
+    return "".join(Counter(chars).most_common(1)[0][0] for chars in zip(*same, strict=True))
+
+
+def _no_check(raw: str) -> str | None:
+    return raw
 
 
 class Reader:
     """Reads regions of ``image`` again with ``api``, a Tesseract engine kept for
     single lines (its whitelist is set for each reading)."""
 
-    def __init__(self, api: tesserocr.PyTessBaseAPI, image: Image.Image) -> None:
+    def __init__(
+        self, api: tesserocr.PyTessBaseAPI, image: Image.Image, original: Image.Image | None = None
+    ) -> None:
         self.api = api
         self.image = image
+        self.original = image if original is None else original
 
     def readings(
         self,
@@ -192,14 +276,18 @@ class Reader:
         whitelist: str,
         check: Callable[[str], str | None],
         width_chars: int = 0,
+        grey: bool = False,
     ) -> Iterator[tuple[str, str | None]]:
         """Each variant's raw reading of the words' region and its checked value;
         with ``width_chars``, the region is widened to the right to hold that
         many characters (the page OCR may have read only the start of an id)."""
         left, top, right, bottom = _box(words)
         right = max(right, left + round(width_chars * CHAR_WIDTH * (bottom - top)))
-        for variant in _variants(self.image, (left, top, right, bottom)):
-            raw = _read_line(self.api, variant, whitelist)
+        box = (left, top, right, bottom)
+        read = read_by_shape if grey else _read_line
+        median = whitelist.strip() == DIGITS
+        for variant in _variants(self.image, box, self.original if grey else None, median):
+            raw = read(self.api, variant, whitelist)
             yield raw, check(raw)
 
     def digit_id(self, region: Region) -> tuple[str, str] | None:
@@ -219,31 +307,31 @@ class Reader:
         window = next(w for w in windows if w.digits == best)
         return _aligned(words, window.before, len(best)), window.text
 
-    def e2e(self, region: Region) -> list[str] | None:
+    def e2e(self, region: Region, dates: list[datetime]) -> list[str] | None:
         """Replacement texts of an end-to-end id's parts, or ``None`` to keep the page's."""
         widen = 32 if len(region.parts) == 1 else 0
         per_part = [
-            list(self.readings(part, ALPHANUMERIC, lambda raw: raw, widen)) for part in region.parts
+            [raw for raw, _ in self.readings(part, ALPHANUMERIC, _no_check, widen, grey=True)]
+            for part in region.parts
         ]
-        joined: list[tuple[list[str], str]] = []
-        for combo in zip(*per_part, strict=True):
-            texts = ["".join(c for c in raw if c.isalnum()) for raw, _ in combo]
-            value = _e2e("".join(texts))
-            if value is not None:
-                joined.append((texts, value))
-        page = _e2e("".join(region.part_text(i) for i in range(len(region.parts))))
-        values = [value for _, value in joined] + ([page] if page is not None else [])
-        if not joined:
+        combos = [
+            ["".join(c for c in raw if c.isalnum()) for raw in combo]
+            for combo in zip(*per_part, strict=True)
+        ]
+        page = "".join(region.part_text(i) for i in range(len(region.parts)))
+        best = best_e2e(["".join(texts) for texts in combos] + [page], dates)
+        if best is None:
             return None
-        best = _vote(values)
-        if not e2e_valid(best):
-            best = joined[0][1]
-        cuts = [len(t) for t in joined[0][0]]
-        out, start = [], 0
-        for size in cuts:
-            out.append(best[start : start + size])
-            start += size
-        return out
+        if len(region.parts) == 1:
+            return [best]
+        # split as the readings wrapped it (the first reading of the whole id)
+        texts = next(
+            (t for t in combos if _e2e_shaped("".join(t)) is not None and len("".join(t)) == 32),
+            None,
+        )
+        cut = len(texts[0]) if texts else len(region.part_text(0).replace(" ", ""))
+        cut = min(max(cut, 1), 31)
+        return [best[:cut], best[cut:]]
 
 
 def reread(
@@ -251,23 +339,27 @@ def reread(
     line_api: tesserocr.PyTessBaseAPI,
     image: Image.Image,
     text: str,
+    original: Image.Image | None = None,
 ) -> tuple[str, int]:
     """The page text with its id regions read again; and how many were replaced.
 
     ``page_api`` has just recognised ``image`` (its word boxes are read);
     ``line_api`` reads the regions (page segmentation mode 7, whitelists).
+    ``original``: the page before it was despeckled, if it was: end-to-end
+    ids are also read from it as it is (cleaning may take the dot of an ``i``).
     """
     if not text.strip():
         return text, 0
     found = regions(page_words(page_api))[:MAX_REGIONS]
-    reader = Reader(line_api, image)
+    reader = Reader(line_api, image, original)
+    dates = _dates_on(text)
     replaced = 0
     for region in found:
         if region.kind == "digits":
             found_id = reader.digit_id(region)
             pairs = [] if found_id is None else [found_id]
         else:
-            texts = reader.e2e(region) or []
+            texts = reader.e2e(region, dates) or []
             pairs = [(region.part_text(i), new) for i, new in enumerate(texts)]
         for old, new_text in pairs:
             if old in text and old != new_text:
