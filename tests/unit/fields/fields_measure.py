@@ -3,6 +3,7 @@
 ``python tests/unit/fields/fields_measure.py pdf scan photo`` prints the figures
 recorded in ``docs/benchmarks.md``; ``scan-page`` and ``photo-page`` are the
 same images without the targeted re-reading of id regions (the page OCR alone).
+``cost`` times the OCR of seven receipts three ways (:func:`cost`).
 """
 
 from __future__ import annotations
@@ -97,7 +98,33 @@ def below(score: Score, strict: float, loose: float) -> list[str]:
     return out
 
 
+def cost(receipts: int = 7) -> str:
+    """OCR seconds over the first ``receipts`` PIX receipts (one of each layout)
+    as scans and photos: the page OCR alone, with id regions read again, and
+    with the upscaled second reading of low-resolution pages too."""
+    engine = OcrEngine()
+    docs = [d for d in build_corpus() if d.kind == "pix_receipt"][:receipts]
+    ways = {"page": (False, 0), "reread": (True, 0), "reread+upscale": (True, 150)}
+    rows = ["| images | " + " | ".join(ways) + " |", "|---|" + "---:|" * len(ways)]
+    for kind, make, dpi in (("scan", render.scan, 200), ("photo", render.photo, 110)):
+        totals = dict.fromkeys(ways, 0.0)
+        for doc in docs:
+            image = make(render.pdf(doc), random.Random(5))
+            for way, (again, upscale) in ways.items():
+                started = time.perf_counter()
+                engine.recognize(
+                    image, languages="por", dpi=dpi, reread_ids=again, upscale_below_dpi=upscale
+                )
+                totals[way] += time.perf_counter() - started
+        cells = [f"{t:.1f} s ({t / totals['page']:.2f})" for t in totals.values()]
+        rows.append(f"| {kind} ({dpi} dpi) | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["cost"]:
+        print(cost())
+        sys.exit()
     for name in sys.argv[1:] or ["text", "pdf"]:
         result = measure(name)
         print(f"## {name}\n{result.table()}\n")

@@ -74,3 +74,17 @@ def test_round_glyphs_are_told_apart_by_their_size() -> None:
     assert shaped(line) == "23461789o0O"
     # and a line with too few digits to measure stays as read
     assert shaped(line[6:]) == "89000"
+
+
+def test_a_coarse_page_needs_readings_that_agree_on_the_whole_id() -> None:
+    # Given readings that each differ from the voted id somewhere
+    readings = [
+        "E00416968202612051732aB3dE4fG5hl",
+        "E00416968202612051732aB30E4fG5hI",
+        "E00416968202612051732aB3dE4iG5hI",
+    ]
+    # Then the vote stands where readings can be trusted, not on a coarse page
+    assert best_e2e(readings, []) == E2E
+    assert best_e2e(readings, [], agree=2) is None
+    assert best_e2e([*readings, E2E], [], agree=2) is None
+    assert best_e2e([*readings, E2E, E2E], [], agree=2) == E2E

@@ -36,6 +36,9 @@ LINE_LANGUAGE = "eng"
 #: more for its end-to-end id, and the largest factor used to get there.
 UPSCALE_DPI = 300
 MAX_UPSCALE = 3.0
+#: Readings that must read an end-to-end id whole on a page under the
+#: upscaling resolution (see :func:`~folio_worker_ocr.ocr.reread.best_e2e`).
+LOW_DPI_AGREE = 2
 
 #: Orientation confidence below which a detected rotation is not applied
 #: (Tesseract's documentation calls 15 "reasonably confident"; text pages
@@ -164,7 +167,12 @@ class OcrEngine:
             grey = grey.transpose(_TRANSPOSE[rotation])
         grey = without_rules(grey, dpi) or grey
         page = despeckled(grey, dpi) or grey
-        text, confidences, reread_count = self._read(page, grey, languages, dpi, psm, reread_ids)
+        # on a coarse page a vote over misread characters is no evidence: an
+        # end-to-end id counts only if two readings read it whole
+        agree = LOW_DPI_AGREE if dpi < upscale_below_dpi else 1
+        text, confidences, reread_count = self._read(
+            page, grey, languages, dpi, psm, reread_ids, agree
+        )
         if reread_ids and dpi < upscale_below_dpi and pix_without_id(text):
             # A low-resolution photo of a receipt: its small id line is often
             # not even found as a line. Once more at ~300 dpi; kept only when
@@ -172,7 +180,7 @@ class OcrEngine:
             scale = min(MAX_UPSCALE, UPSCALE_DPI / dpi)
             size = (round(grey.width * scale), round(grey.height * scale))
             big = grey.resize(size, Image.Resampling.LANCZOS)
-            found = self._read(big, big, languages, round(dpi * scale), psm, True)
+            found = self._read(big, big, languages, round(dpi * scale), psm, True, agree)
             if not pix_without_id(found[0]):
                 text, confidences, reread_count = found[0], found[1], found[2] + 1
         words = len(confidences)
@@ -193,6 +201,7 @@ class OcrEngine:
         dpi: int,
         psm: int,
         reread_ids: bool,
+        agree: int = 1,
     ) -> tuple[str, list[int], int]:
         """Text, word confidences and regions replaced by re-reading, of one
         image (``grey``, perhaps despeckled from ``original``)."""
@@ -206,7 +215,7 @@ class OcrEngine:
             text = rows_text(page_lines(api)) or text
             confidences = list(api.AllWordConfidences())
             if reread_ids:
-                text, replaced = reread(api, self.line_api(languages), grey, text, original)
+                text, replaced = reread(api, self.line_api(languages), grey, text, original, agree)
         finally:
             api.Clear()
         return text, confidences, replaced

@@ -214,7 +214,7 @@ def _near(value: str, dates: list[datetime]) -> bool:
     return embedded is not None and any(abs(embedded - d) <= E2E_DATE_SLACK for d in dates)
 
 
-def best_e2e(readings: list[str], dates: list[datetime]) -> str | None:
+def best_e2e(readings: list[str], dates: list[datetime], agree: int = 1) -> str | None:
     """The end-to-end id the readings agree on, or ``None``.
 
     Each reading is shaped (:func:`_e2e_shaped`); the id is voted per
@@ -222,7 +222,8 @@ def best_e2e(readings: list[str], dates: list[datetime]) -> str | None:
     vote is not a valid id (a real ``yyyyMMddHHmm``), the most frequent valid
     reading wins. With ``dates`` (the dates printed on the page), a valid id
     whose embedded date is not within a day of one of them is used only if
-    no id is.
+    no id is. With ``agree``, the id must be what at least that many
+    readings read, whole (a page too coarse for a vote to be trusted).
     """
     shaped = [s for r in readings if (s := _e2e_shaped(r)) is not None]
     valid = [s for s in shaped if e2e_valid(s)]
@@ -232,8 +233,10 @@ def best_e2e(readings: list[str], dates: list[datetime]) -> str | None:
         return None
     voted = _vote(shaped)
     if e2e_valid(voted) and (not dated or _near(voted, dates)):
-        return voted
-    return Counter(valid).most_common(1)[0][0]
+        best = voted
+    else:
+        best = Counter(valid).most_common(1)[0][0]
+    return best if agree <= 1 or shaped.count(best) >= agree else None
 
 
 def _aligned(words: tuple[Word, ...], before: int, size: int) -> str:
@@ -307,7 +310,7 @@ class Reader:
         window = next(w for w in windows if w.digits == best)
         return _aligned(words, window.before, len(best)), window.text
 
-    def e2e(self, region: Region, dates: list[datetime]) -> list[str] | None:
+    def e2e(self, region: Region, dates: list[datetime], agree: int = 1) -> list[str] | None:
         """Replacement texts of an end-to-end id's parts, or ``None`` to keep the page's."""
         widen = 32 if len(region.parts) == 1 else 0
         per_part = [
@@ -319,7 +322,7 @@ class Reader:
             for combo in zip(*per_part, strict=True)
         ]
         page = "".join(region.part_text(i) for i in range(len(region.parts)))
-        best = best_e2e(["".join(texts) for texts in combos] + [page], dates)
+        best = best_e2e(["".join(texts) for texts in combos] + [page], dates, agree)
         if best is None:
             return None
         if len(region.parts) == 1:
@@ -340,6 +343,7 @@ def reread(
     image: Image.Image,
     text: str,
     original: Image.Image | None = None,
+    agree: int = 1,
 ) -> tuple[str, int]:
     """The page text with its id regions read again; and how many were replaced.
 
@@ -347,6 +351,8 @@ def reread(
     ``line_api`` reads the regions (page segmentation mode 7, whitelists).
     ``original``: the page before it was despeckled, if it was: end-to-end
     ids are also read from it as it is (cleaning may take the dot of an ``i``).
+    ``agree``: readings that must read an end-to-end id whole for it to count
+    (see :func:`best_e2e`).
     """
     if not text.strip():
         return text, 0
@@ -359,7 +365,7 @@ def reread(
             found_id = reader.digit_id(region)
             pairs = [] if found_id is None else [found_id]
         else:
-            texts = reader.e2e(region, dates) or []
+            texts = reader.e2e(region, dates, agree) or []
             pairs = [(region.part_text(i), new) for i, new in enumerate(texts)]
         for old, new_text in pairs:
             if old in text and old != new_text:
