@@ -16,7 +16,8 @@ import pytest
 from fields_corpus_docs import build_corpus
 from fields_measure import measure
 
-pytestmark = [pytest.mark.slow]
+#: OCR of tens of pages, twice over for the comparison: minutes on a busy machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 #: field → lowest recall accepted on scans and photos
 FLOORS = {
