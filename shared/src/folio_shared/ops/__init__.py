@@ -18,9 +18,10 @@ HTTP routes and the CLI are thin wrappers.
 - :mod:`.audit`: who did what, in the ``audit_log`` table;
 - :mod:`.snapshot`: one sample of all of it for the cluster gauges.
 
-Queue depth, pausing and the worker registry read Folio's Redis broker
-(keys under the broker namespace); with RabbitMQ, its management API
-reports queue depth instead.
+Queue depth reads Folio's Redis broker (keys under the broker namespace);
+on RabbitMQ Folio reports none: RabbitMQ's own management API or
+Prometheus endpoint does (docs/deployment.md says what else RabbitMQ
+lacks). Pausing and the worker registry keep their state in Redis.
 """
 
 from folio_shared.ops.attempts import AttemptErrors
