@@ -68,13 +68,19 @@ dev: venv ## Run the embedded stack: Redis, PostgreSQL, migrations, demo tenant,
 	@scripts/install-system-deps.sh dev
 	$(BIN)/python -m folio_devstack dev
 
+# The long fault runs (marker `long`, minutes each) are left to
+# test-reliability; a short case of each kind stays in `make test`.
 .PHONY: test
-test: test-system-deps venv deploy-tools lint typecheck ## Lint, type-check, then run every test against real servers
-	$(BIN)/python -m folio_devstack test -- $(PYTEST_ARGS)
+test: test-system-deps venv deploy-tools lint typecheck ## Lint, type-check, then run every test against real servers (not the long fault runs)
+	$(BIN)/python -m folio_devstack test -- -m "not long" $(PYTEST_ARGS)
 
 .PHONY: test-only
 test-only: venv deploy-tools ## Run the tests against real servers, without lint and type checks
-	$(BIN)/python -m folio_devstack test -- $(PYTEST_ARGS)
+	$(BIN)/python -m folio_devstack test -- -m "not long" $(PYTEST_ARGS)
+
+.PHONY: test-reliability
+test-reliability: test-system-deps venv ## Every test docs/reliability.md lists, the long fault runs included (about 30 min)
+	$(BIN)/python -m folio_devstack test -- $$($(BIN)/python scripts/reliability_tests.py) $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: venv ## ruff check + ruff format --check

@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from folio_devstack.servers import RedisServer
 from folio_shared.db.engine import async_database_url
 from folio_shared.db.models import Job, JobEvent
 from folio_shared.jobs import Jobs, events
@@ -155,3 +156,28 @@ async def finish_as_worker(
     finally:
         await engine.dispose()
     return await events.publish(redis_client, job_id, "state", {"status": status, **data})
+
+
+async def terminal_events_per_job(engine: AsyncEngine, ids: list[uuid.UUID]) -> set[int]:
+    """How many terminal events each job has (``{1}``: every job ended once)."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(JobEvent.job_id, sa.func.count())
+            .where(
+                JobEvent.job_id.in_(ids),
+                JobEvent.status.in_(["succeeded", "failed", "dead", "cancelled"]),
+            )
+            .group_by(JobEvent.job_id)
+        )
+        counts = dict(rows.all())
+    return {counts.get(i, 0) for i in ids}
+
+
+async def redis_fault(server: RedisServer, fault: str) -> None:
+    """``restart`` the test's own Redis (it keeps its AOF) or ``flushall`` it."""
+    if fault == "restart":
+        server.restart()
+        return
+    client = aioredis.Redis.from_url(server.url)
+    await client.flushall()
+    await client.aclose()

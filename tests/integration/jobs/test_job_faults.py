@@ -21,11 +21,18 @@ import redis.asyncio as aioredis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from support.actors import EchoV1, SlowV1, SuicideV1
-from support.jobs import at_least, counter, job_settings, wait_for
+from support.jobs import (
+    at_least,
+    counter,
+    job_settings,
+    redis_fault,
+    terminal_events_per_job,
+    wait_for,
+)
 
 from folio_devstack.servers import RedisServer
 from folio_shared.broker import create_broker
-from folio_shared.db.models import Job, JobEvent
+from folio_shared.db.models import Job
 from folio_shared.jobs import Jobs
 from folio_shared.settings import FolioSettings
 
@@ -55,20 +62,6 @@ async def final_states(engine: AsyncEngine, ids: list[uuid.UUID]) -> dict[str, i
             sa.select(Job.status, sa.func.count()).where(Job.id.in_(ids)).group_by(Job.status)
         )
         return {str(status): n for status, n in rows}
-
-
-async def terminal_events_per_job(engine: AsyncEngine, ids: list[uuid.UUID]) -> set[int]:
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            sa.select(JobEvent.job_id, sa.func.count())
-            .where(
-                JobEvent.job_id.in_(ids),
-                JobEvent.status.in_(["succeeded", "failed", "dead", "cancelled"]),
-            )
-            .group_by(JobEvent.job_id)
-        )
-        counts = dict(rows.all())
-    return {counts.get(i, 0) for i in ids}
 
 
 async def all_succeeded(jobs: Jobs, ids: list[uuid.UUID], timeout_s: float) -> None:
@@ -165,12 +158,7 @@ async def test_redis_restart_or_flush_mid_run(
         timeout_s=60,
         what="the worker to be busy",
     )
-    if fault == "restart":
-        own_redis.restart()
-    else:
-        client = aioredis.Redis.from_url(own_redis.url)
-        await client.flushall()
-        await client.aclose()
+    await redis_fault(own_redis, fault)
     await all_succeeded(jobs, ids, timeout_s=120)
     assert await terminal_events_per_job(jobs.engine, ids) == {1}
 
