@@ -68,6 +68,14 @@ class OcrSettings(BaseSettings):
     - ``FOLIO_OCR_LANGUAGES``: Tesseract languages (default ``eng+por``).
     - ``FOLIO_OCR_DPI``: rendering resolution of PDF pages (default 300).
     - ``FOLIO_OCR_MAX_PIXELS``: largest image accepted (default 100 Mpx).
+    - ``FOLIO_OCR_REREAD_IDS``: read the regions of identifiers (PIX
+      end-to-end ids, boleto lines, NF-e keys) and amounts again and put
+      the readings their shape or check digits accept in the page text
+      (default true; false leaves the page OCR's text as read).
+    - ``FOLIO_OCR_REREAD_LOW_DPI``: a page below this resolution, in dpi,
+      that reads like a PIX receipt but shows no valid end-to-end id is
+      OCRed once more, upscaled to about 300 dpi (default 150; 0 never).
+      Phone photos are the pages it catches.
     """
 
     model_config = _group("FOLIO_OCR_")
@@ -75,6 +83,8 @@ class OcrSettings(BaseSettings):
     languages: str = "eng+por"
     dpi: int = Field(default=300, ge=50, le=1200)
     max_pixels: int = Field(default=100_000_000, ge=1)
+    reread_ids: bool = True
+    reread_low_dpi: int = Field(default=150, ge=0, le=600)
 
 
 class PipelineSettings(BaseSettings):

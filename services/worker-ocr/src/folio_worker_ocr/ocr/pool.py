@@ -17,7 +17,6 @@ import ctypes.util
 from folio_shared.isolation import IsolatedPool
 from folio_shared.settings import FolioSettings
 from folio_worker_ocr.ocr.page import OcrOptions, PageResult, PageSource, recognize_page, warm_up
-from folio_worker_ocr.settings import RereadSettings
 
 
 def _limit_openmp_threads(threads: int) -> None:
@@ -136,12 +135,11 @@ def options_from_settings(
     rotate: bool = False,
 ) -> OcrOptions:
     """Options for one page: the message's values, else the settings' defaults."""
-    reread = RereadSettings()
     return OcrOptions(
         languages=languages or settings.ocr.languages,
         dpi=dpi or settings.ocr.dpi,
         rotate=rotate,
         max_pixels=settings.ocr.max_pixels,
-        reread_ids=reread.ids,
-        upscale_below_dpi=reread.low_dpi,
+        reread_ids=settings.ocr.reread_ids,
+        upscale_below_dpi=settings.ocr.reread_low_dpi,
     )
