@@ -224,3 +224,49 @@ def test_a_tenant_rotates_its_key_from_the_command_line(
     assert sum(current for _, current in states.values()) == 1
     table = folio(home, "keys", "list", "--mine").stdout.splitlines()
     assert table[0].split() == ["ID", "PREFIX", "STATE", "CURRENT", "NAME"]
+
+
+def test_webhooks_create_list_deliveries_delete(
+    live: LiveServer, tenant: TenantKey, tmp_path: Path
+) -> None:
+    home = tmp_path / "config"
+    assert folio(home, "login", live.base_url, "--api-key", tenant.key).returncode == 0
+    made = folio(
+        home,
+        "webhooks",
+        "create",
+        "https://hooks.example.com/folio",
+        "--event",
+        "document.ready",
+        "--event",
+        "job.failed",
+        "--json",
+    )
+    assert made.returncode == 0, made.stderr
+    created = json.loads(made.stdout)
+    assert created["secret"].startswith("whsec_")
+    hook_id = created["webhook"]["id"]
+    assert created["webhook"]["events"] == ["document.ready", "job.failed"]
+
+    table = folio(home, "webhooks", "list")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[0].split()[:3] == ["ID", "URL", "EVENTS"]
+    listed = json.loads(folio(home, "webhooks", "list", "--json").stdout)
+    assert [(h["id"], h["url"]) for h in listed] == [(hook_id, "https://hooks.example.com/folio")]
+
+    log = folio(home, "webhooks", "deliveries", hook_id, "--json")
+    assert log.returncode == 0, log.stderr
+    assert json.loads(log.stdout) == []
+
+    wrong = folio(home, "webhooks", "create", "https://x.example.com/", "--event", "nope")
+    assert wrong.returncode == 1
+    assert "422" in wrong.stderr
+    assert "unknown event type" in wrong.stderr
+
+    gone = folio(home, "webhooks", "delete", hook_id, "--json")
+    assert gone.returncode == 0, gone.stderr
+    assert json.loads(gone.stdout) == {"deleted": hook_id}
+    assert json.loads(folio(home, "webhooks", "list", "--json").stdout) == []
+    missing = folio(home, "webhooks", "deliveries", hook_id)
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("error: 404")

@@ -31,6 +31,7 @@ from folio_cli.errors import EXIT_CODES_HELP
 from folio_cli.remote.commands import documents_app, login, search, upload
 from folio_cli.remote.jobs import jobs_list, jobs_submit, jobs_watch
 from folio_cli.remote.keys import keys_create
+from folio_cli.remote.webhooks import webhooks_app
 
 app = typer.Typer(
     name="folio",
@@ -62,6 +63,7 @@ jobs_app.command("list")(jobs_list)
 jobs_app.command("watch")(jobs_watch)
 jobs_app.command("submit")(jobs_submit)
 keys_app.command("create")(keys_create)
+app.add_typer(webhooks_app, name="webhooks")
 
 
 def main() -> None:
