@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from folio_api.domain.search.fusion import language_weights
 from folio_api.domain.search.repository import Fusion, SearchOptions
 from folio_shared.db import migrate
 from folio_shared.db.engine import async_database_url, create_session_factory
@@ -77,7 +78,11 @@ async def run(
                     figures = await evaluate(
                         session, embedder, tenant_id, relevance_set.queries, options, vectors
                     )
-                    print(f"\nfusion {options.fusion}, semantic_weight {options.semantic_weight}\n")
+                    weights = dict(options.language_weights) or options.semantic_weight
+                    print(
+                        f"\nfusion {options.fusion}, semantic weight {weights}, "
+                        f"k1 {options.k1}, b {options.b}\n"
+                    )
                     print(table(language, figures))
                     for (mode, split), f in sorted(figures.items()):
                         if split == "all" and f.misses:
@@ -109,13 +114,35 @@ def main() -> None:
         "--semantic-weight",
         type=float,
         action="append",
-        help="hybrid's semantic weight; repeat to compare (default: the SearchOptions default)",
+        help="hybrid's semantic weight for every query, whatever its language; repeat to "
+        "compare (default: the weights measured for the model, by query language)",
+    )
+    parser.add_argument(
+        "--bm25",
+        action="append",
+        metavar="K1,B",
+        help="BM25's k1 and b; repeat to compare (default: the SearchOptions default)",
     )
     args = parser.parse_args()
     languages = args.language or list(LANGUAGES)
-    weights = args.semantic_weight or [SearchOptions().semantic_weight]
     fusions = args.fusion or [SearchOptions().fusion]
-    configs = [SearchOptions(fusion=Fusion(f), semantic_weight=w) for f in fusions for w in weights]
+    defaults = SearchOptions()
+    bm25 = [tuple(float(x) for x in v.split(",")) for v in args.bm25 or []] or [
+        (defaults.k1, defaults.b)
+    ]
+    weights: list[float | None] = list(args.semantic_weight or [None])
+    configs = [
+        SearchOptions(
+            fusion=Fusion(f),
+            semantic_weight=defaults.semantic_weight if w is None else w,
+            language_weights=language_weights(args.model) if w is None else {},
+            k1=k1,
+            b=b,
+        )
+        for f in fusions
+        for w in weights
+        for k1, b in bm25
+    ]
     if args.pg_url:
         asyncio.run(run(args.pg_url, languages, configs, args.model, args.document_runtime))
         return

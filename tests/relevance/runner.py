@@ -25,16 +25,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_api.domain.search.repository import SearchGroup, SearchMode, SearchOptions, search
 from folio_shared.db.enums import DocumentKind, DocumentStatus
 from folio_shared.db.models import Document, Tenant
+from folio_shared.language import detect_language
 from folio_worker_docs.chunks_store import replace_document_chunks
 from folio_worker_docs.embeddings.model import Embedder
 from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
 from folio_worker_docs.text.extract import extract_document
-from folio_worker_docs.text.language import detect_language
 
 HERE = Path(__file__).parent
 LANGUAGES = ("en", "pt")
@@ -131,6 +132,41 @@ async def index_documents(
             language=language,
         )
     return total
+
+
+#: A copy of a tenant's documents and chunks (vectors, text and all) into
+#: another tenant, ``:copies`` times: the neighbour nearest to every query.
+_COPY_SQL = """
+WITH copies AS (
+    SELECT d.id AS old_id, g, gen_random_uuid() AS new_id
+    FROM documents d, generate_series(1, :copies) g WHERE d.tenant_id = :tenant_id
+),
+docs AS (
+    INSERT INTO documents (id, tenant_id, filename, kind, storage_key, sha256, size_bytes,
+                           status, chunk_count, token_count)
+    SELECT c.new_id, :neighbour, d.filename, d.kind, d.storage_key || '-' || c.g,
+           encode(sha256(convert_to(d.sha256 || c.g, 'UTF8')), 'hex'), d.size_bytes,
+           d.status, d.chunk_count, d.token_count
+    FROM copies c JOIN documents d ON d.id = c.old_id
+)
+INSERT INTO chunks (id, tenant_id, document_id, chunk_index, page_start, page_end, char_start,
+                    char_end, text, token_count, embedding, language, model_version,
+                    pipeline_version)
+SELECT gen_random_uuid(), :neighbour, c.new_id, k.chunk_index, k.page_start, k.page_end,
+       k.char_start, k.char_end, k.text, k.token_count, k.embedding, k.language,
+       k.model_version, k.pipeline_version
+FROM copies c JOIN chunks k ON k.document_id = c.old_id
+"""
+
+
+async def add_neighbour(session: AsyncSession, tenant_id: uuid.UUID, copies: int) -> int:
+    """A new tenant holding ``copies`` copies of ``tenant_id``'s documents
+    and chunks; returns the chunks it got."""
+    neighbour = await make_tenant(session)
+    result = await session.execute(
+        sa.text(_COPY_SQL), {"copies": copies, "tenant_id": tenant_id, "neighbour": neighbour}
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def rank_documents(

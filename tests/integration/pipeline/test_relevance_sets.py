@@ -4,7 +4,10 @@ Each set's documents (several chunks each) are indexed in a fresh tenant
 with the real chunking and model, and every query is asked in every mode.
 The figures are printed (``-s`` shows them; ``bench/search_relevance.py``
 prints the same as a table) and must stay at or above the floors below,
-which are the figures measured when they were set, rounded down.
+which are the figures measured when they were set, rounded down. Then a
+neighbour tenant gets 99 copies of the set's chunks (vectors and text),
+so the set's tenant holds 1 % of the database's chunks, every other chunk
+as near to each query as its own: every figure must stay the same.
 """
 
 from __future__ import annotations
@@ -21,21 +24,22 @@ from folio_shared.db.engine import create_session_factory
 from folio_worker_docs.embeddings.model import Embedder
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "relevance"))
-from runner import Figures, evaluate, index_documents, load_set, make_tenant, table
+from runner import Figures, add_neighbour, evaluate, index_documents, load_set, make_tenant, table
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 #: (language, mode) -> minimum top-1 over all queries (measured with
-#: ``bench/search_relevance.py``: en 95.0 / 50.0 / 96.7 %, pt 18.3 / 38.3 /
-#: 23.3 % for semantic / keyword / hybrid). Portuguese semantic search is
-#: weak because the embedding model reads English only.
+#: ``bench/search_relevance.py``: en 95.0 / 50.0 / 96.7 %, pt 20.0 / 38.3 /
+#: 43.3 % for semantic / keyword / hybrid). Portuguese semantic search is
+#: weak because the default embedding model reads English only; hybrid
+#: weighs it less for a Portuguese query (folio_api.domain.search.fusion).
 TOP1_FLOORS: dict[tuple[str, SearchMode], float] = {
     ("en", SearchMode.SEMANTIC): 0.90,
     ("en", SearchMode.KEYWORD): 0.45,
     ("en", SearchMode.HYBRID): 0.93,
     ("pt", SearchMode.SEMANTIC): 0.15,
     ("pt", SearchMode.KEYWORD): 0.35,
-    ("pt", SearchMode.HYBRID): 0.20,
+    ("pt", SearchMode.HYBRID): 0.40,
 }
 
 
@@ -48,9 +52,20 @@ def sets_shape() -> None:
         assert {q.expected for q in relevance_set.queries} <= set(relevance_set.documents)
 
 
+#: The crowded case: a neighbour tenant holds this many copies of the set's
+#: chunks, so the set's tenant holds 1 % of the database's chunks.
+NEIGHBOUR_COPIES = 99
+
+
+def _scores(figures: dict[tuple[SearchMode, str], Figures]) -> dict[object, tuple[float, ...]]:
+    return {key: (f.top1, f.mrr5, f.ndcg10) for key, f in figures.items()}
+
+
 async def _figures(
     engine: AsyncEngine, embedder: Embedder, language: str
-) -> dict[tuple[SearchMode, str], Figures]:
+) -> tuple[dict[tuple[SearchMode, str], Figures], dict[tuple[SearchMode, str], Figures]]:
+    """The set's figures in a tenant alone, then once a neighbour holds 99 %
+    of the chunks."""
     relevance_set = load_set(language)
     async with create_session_factory(engine)() as session:
         tenant_id: uuid.UUID = await make_tenant(session)
@@ -58,7 +73,13 @@ async def _figures(
         await session.commit()
         # many chunks per document: the sets are not one chunk per document
         assert chunks >= 2.5 * len(relevance_set.documents)
-        return await evaluate(session, embedder, tenant_id, relevance_set.queries)
+        vectors = [embedder.encode_query(q.text) for q in relevance_set.queries]
+        alone = await evaluate(session, embedder, tenant_id, relevance_set.queries, None, vectors)
+        others = await add_neighbour(session, tenant_id, NEIGHBOUR_COPIES)
+        await session.commit()
+        assert others == NEIGHBOUR_COPIES * chunks
+        crowded = await evaluate(session, embedder, tenant_id, relevance_set.queries, None, vectors)
+        return alone, crowded
 
 
 @pytest.mark.timeout(1800)
@@ -71,19 +92,19 @@ async def test_relevance_set_meets_its_floors(
     language: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    figures = await _figures(engine, embedder, language)
+    figures, crowded = await _figures(engine, embedder, language)
     with capsys.disabled():
         print("\n" + table(language, figures))
+    # the same figures when the tenant holds 1 % of the chunks, every
+    # other chunk a copy of its own (the nearest to every query)
+    assert _scores(crowded) == _scores(figures)
     for mode in SearchMode:
         assert figures[(mode, "all")].top1 >= TOP1_FLOORS[(language, mode)], (
             mode,
             figures[(mode, "all")].misses,
         )
-    if language == "en":
-        # hybrid is never worse than semantic alone on the English set
-        hybrid, semantic = (
-            figures[(SearchMode.HYBRID, "all")],
-            figures[(SearchMode.SEMANTIC, "all")],
-        )
-        assert hybrid.top1 >= semantic.top1
-        assert hybrid.mrr5 >= semantic.mrr5
+    # hybrid is never worse than its best part
+    hybrid = figures[(SearchMode.HYBRID, "all")]
+    for part in (SearchMode.SEMANTIC, SearchMode.KEYWORD):
+        assert hybrid.top1 >= figures[(part, "all")].top1, part
+        assert hybrid.mrr5 >= figures[(part, "all")].mrr5, part

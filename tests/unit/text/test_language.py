@@ -1,10 +1,10 @@
-"""Detecting a document's language from its function words."""
+"""Detecting the language of a document or a query from its function words."""
 
 from __future__ import annotations
 
 import pytest
 
-from folio_worker_docs.text.language import detect_language
+from folio_shared.language import detect_language, detect_query_language
 
 
 @pytest.mark.parametrize(
@@ -27,3 +27,18 @@ from folio_worker_docs.text.language import detect_language
 )
 def test_language_is_detected_from_function_words(text: str, language: str | None) -> None:
     assert detect_language(text) == language
+
+
+@pytest.mark.parametrize(
+    ("query", "language"),
+    [
+        ("o aparelho que gela o quarto está vazando água na parede", "pt"),
+        ("multa rescisão antecipada", "pt"),  # no function word: "ã" decides
+        ("how often should I remove mineral deposits from my coffee maker", "en"),
+        ("what is the warranty of the drill", "en"),
+        ("router firmware", None),
+        ("", None),
+    ],
+)
+def test_query_language_is_detected_from_a_few_words(query: str, language: str | None) -> None:
+    assert detect_query_language(query) == language

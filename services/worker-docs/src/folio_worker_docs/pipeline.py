@@ -41,6 +41,7 @@ from folio_shared.errors import DocumentNotFound, InvalidInput
 from folio_shared.isolation import IsolatedPool
 from folio_shared.jobs import WAITING, add_children, current_job, outbox, progress
 from folio_shared.jobs.family import child_job_id
+from folio_shared.language import detect_language
 from folio_shared.logging import get_logger
 from folio_shared.messages import (
     FinalizeDocumentV1,
@@ -69,7 +70,6 @@ from folio_worker_docs.fields_store import page_texts, save_expected, save_field
 from folio_worker_docs.limits import check_page_count
 from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
 from folio_worker_docs.text.extract import IMAGE_KINDS, extract_document
-from folio_worker_docs.text.language import detect_language
 from folio_worker_docs.text.pdf import extract_pdf_pages, pdf_page_count
 from folio_worker_docs.text.types import Extraction
 

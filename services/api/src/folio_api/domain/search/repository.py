@@ -17,7 +17,9 @@ document or by chunk.
 - ``hybrid`` (default): a convex combination of both, at both levels:
   ``w · semantic' + (1 - w) · keyword'`` where ``semantic'`` is min-max
   normalised over the candidates and ``keyword'`` is BM25 over its best
-  (0 for what a list does not hold). ``docs/adr/0007-search-ranking.md``
+  (0 for what a list does not hold), ``w`` by the query's language and the
+  embedding model (:mod:`~folio_api.domain.search.fusion`).
+  ``docs/adr/0007-search-ranking.md``
   tells why this and not reciprocal rank fusion (measured on Folio's
   relevance sets).
 
@@ -45,7 +47,7 @@ from __future__ import annotations
 import html
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -56,10 +58,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_api.domain.fields.filters import FieldFilters
 from folio_api.domain.fields.filters import filter_sql as fields_sql
+from folio_api.domain.search.fusion import DEFAULT_MODEL, DEFAULT_SEMANTIC_WEIGHT, language_weights
 from folio_api.domain.search.keywords import parse_keywords
 from folio_api.domain.search.statements import filter_sql, statement
 from folio_shared.db.models import EMBEDDING_DIMENSIONS, text_search_config_sql
 from folio_shared.errors import InvalidInput
+from folio_shared.language import detect_query_language
 
 _MARK_START = "\x02"
 _MARK_END = "\x03"
@@ -121,7 +125,10 @@ class SearchOptions:
     ``fusion`` (default ``convex``): how hybrid combines the lists, see
     :class:`Fusion`. ``semantic_weight`` (default ``0.9``): the semantic
     list's weight ``w`` in hybrid, the keyword list's is ``1 - w`` (measured
-    in the ADR). ``rrf_k`` (default ``60``): the rank damping of ``rrf``,
+    in the ADR), for a query whose language is unknown or not in
+    ``language_weights`` (default: the default model's,
+    :mod:`~folio_api.domain.search.fusion`), which maps a query language to
+    its own ``w``. ``rrf_k`` (default ``60``): the rank damping of ``rrf``,
     whose score is ``w · k / (k + rank_s) + (1 - w) · k / (k + rank_k)``. ``k1`` (default
     ``1.2``) and ``b`` (default ``0.75``): BM25's term-frequency saturation
     and length normalisation. ``keyword_max_matches`` (default ``1000``
@@ -135,7 +142,10 @@ class SearchOptions:
 
     candidates: int = 100
     fusion: Fusion = Fusion.CONVEX
-    semantic_weight: float = 0.9
+    semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT
+    language_weights: Mapping[str, float] = field(
+        default_factory=lambda: language_weights(DEFAULT_MODEL)
+    )
     rrf_k: int = 60
     k1: float = 1.2
     b: float = 0.75
@@ -186,12 +196,13 @@ def _vector_text(mode: SearchMode, query_vector: Sequence[float] | None) -> str:
     return "[" + ",".join(repr(float(x)) for x in query_vector) + "]"
 
 
-def _weight(mode: SearchMode, options: SearchOptions) -> float:
+def _weight(mode: SearchMode, options: SearchOptions, query_text: str) -> float:
     if mode is SearchMode.SEMANTIC:
         return 1.0
     if mode is SearchMode.KEYWORD:
         return 0.0
-    return options.semantic_weight
+    language = detect_query_language(query_text)
+    return options.language_weights.get(language or "", options.semantic_weight)
 
 
 async def _small_tenant(
@@ -281,7 +292,7 @@ async def search(
         "query_vector": vector_text,
         "candidates": max(opts.candidates, k),
         "max_matches": max(opts.keyword_max_matches, k),
-        "w_semantic": _weight(mode, opts),
+        "w_semantic": _weight(mode, opts, query_text),
         "fusion": str(opts.fusion),
         "rrf_k": float(opts.rrf_k),
         "k1": opts.k1,

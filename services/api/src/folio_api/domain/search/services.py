@@ -15,12 +15,14 @@ from dataclasses import dataclass
 
 import anyio
 
+from folio_api.domain.search.fusion import language_weights
 from folio_api.domain.search.queries import embed_query, results_backend
 from folio_api.domain.search.repository import (
     SearchFilters,
     SearchGroup,
     SearchHit,
     SearchMode,
+    SearchOptions,
     search,
 )
 from folio_api.resources import Resources, reads
@@ -66,6 +68,12 @@ async def _embed(res: Resources, q: str, tenant_id: uuid.UUID) -> list[float]:
     )
 
 
+@functools.cache
+def _options(model: str) -> SearchOptions:
+    """Search's options for a deployment embedding with ``model``."""
+    return SearchOptions(language_weights=language_weights(model))
+
+
 async def run_search(
     res: Resources,
     tenant_id: uuid.UUID,
@@ -97,5 +105,6 @@ async def run_search(
             mode=mode,
             group=group,
             filters=filters,
+            options=_options(res.settings.pipeline.embedding_model),
         )
     return Found(hits=hits, mode=mode, fallback=fallback)

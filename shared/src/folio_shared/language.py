@@ -1,4 +1,4 @@
-"""Which language a document is written in: Portuguese, English or unknown.
+"""Which language a document or a query is written in: Portuguese, English or unknown.
 
 Keyword search stems and drops stop words with the document's language
 (:data:`folio_shared.db.models.CHUNK_LANGUAGES`), so each document is
@@ -9,6 +9,12 @@ up a third or more of running text in both languages and almost never
 belong to the other, so a few hundred words decide clearly; a text with
 too few of either (a table of numbers, a list of names, another language)
 is ``None`` and is indexed without stemming.
+
+Search asks the same of a query (:func:`detect_query_language`), to weigh
+its semantic and keyword lists by how well the embedding model reads the
+query's language. A query is a few words: one function word more of one
+language than of the other decides, and so does a letter only Portuguese
+uses (``ã``, ``õ``, ``ç``) when no English function word is there.
 
 :func:`detect_language` reads at most ``max_words`` words (default
 ``5,000``) and decides when one language's function words are at least
@@ -95,6 +101,7 @@ _PORTUGUESE = frozenset(
 )
 _ENGLISH = frozenset(
     {
+        "about",
         "an",
         "and",
         "are",
@@ -111,12 +118,16 @@ _ENGLISH = frozenset(
         "he",
         "her",
         "his",
+        "how",
+        "i",
         "if",
         "in",
         "into",
         "is",
         "it",
         "its",
+        "more",
+        "my",
         "not",
         "of",
         "on",
@@ -136,10 +147,12 @@ _ENGLISH = frozenset(
         "was",
         "we",
         "were",
+        "what",
         "when",
         "which",
         "while",
         "who",
+        "why",
         "will",
         "with",
         "would",
@@ -162,4 +175,22 @@ def detect_language(
         return "pt"
     if en >= min_share and en >= margin * pt:
         return "en"
+    return None
+
+
+_PORTUGUESE_LETTERS = frozenset("ãõç")
+
+
+def detect_query_language(text: str) -> str | None:
+    """``"pt"``, ``"en"`` or ``None`` for a search query (see the module
+    docstring)."""
+    words = [m.group(0).lower() for m in _WORD.finditer(text)]
+    pt = sum(w in _PORTUGUESE for w in words)
+    en = sum(w in _ENGLISH for w in words)
+    if pt > en:
+        return "pt"
+    if en > pt:
+        return "en"
+    if en == 0 and _PORTUGUESE_LETTERS & set(text.lower()):
+        return "pt"
     return None

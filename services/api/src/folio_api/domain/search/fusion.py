@@ -1,0 +1,37 @@
+"""How much hybrid search trusts the semantic list, by embedding model and
+query language.
+
+The embedding model a deployment runs (``FOLIO_PIPELINE_EMBEDDING_MODEL``)
+reads some languages better than others: all-MiniLM-L6-v2 reads English
+only, so its ranking of a Portuguese question is little better than chance
+while BM25 in the document's language still finds shared words. Hybrid's
+convex combination ``w · semantic' + (1 - w) · keyword'`` therefore takes
+``w`` from the query's language (:func:`folio_shared.language.detect_query_language`)
+and the model: :data:`MODEL_WEIGHTS`, measured on Folio's relevance sets
+with ``bench/search_relevance.py`` (``docs/adr/0007-search-ranking.md``).
+A query of unknown language, or a model not listed, gets
+:data:`DEFAULT_SEMANTIC_WEIGHT`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+#: The semantic weight where nothing more specific is known.
+DEFAULT_SEMANTIC_WEIGHT = 0.9
+
+#: model -> query language -> semantic weight (measured, see the ADR).
+MODEL_WEIGHTS: Mapping[str, Mapping[str, float]] = {
+    "all-MiniLM-L6-v2": {"en": 0.9, "pt": 0.2},
+    "multilingual-e5-small": {"en": 0.9, "pt": 0.9},
+    "multilingual-e5-small-enpt": {"en": 0.9, "pt": 0.9},
+}
+
+#: The model a deployment runs unless it chooses another.
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+def language_weights(model: str) -> Mapping[str, float]:
+    """Query language -> semantic weight for ``model`` (empty when the
+    model was not measured: every query gets the default)."""
+    return MODEL_WEIGHTS.get(model, {})
