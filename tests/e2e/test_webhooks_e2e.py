@@ -24,6 +24,7 @@ import httpx
 import pytest
 from e2ekit import Api, e2e_settings, open_api, start_worker, submit
 from support.webhook_receiver import Received, Receiver
+from support.workers import free_port
 
 from folio_shared.db.enums import DocumentKind
 from folio_shared.settings import FolioSettings, WebhookSettings
@@ -44,6 +45,8 @@ WEBHOOK_ENV = {
     "FOLIO_WEBHOOKS_DISABLE_AFTER_S": "6",
     "FOLIO_WEBHOOKS_TIMEOUT_MS": "3000",
 }
+#: worker-docs's metrics port in this module.
+METRICS_PORT = free_port()
 
 
 def documented_verifier() -> Callable[..., dict[str, Any]]:
@@ -66,7 +69,13 @@ def settings(database_url: str, test_servers: Any, tmp_path_factory: Any) -> Fol
 
 @pytest.fixture(scope="module")
 def worker(settings: FolioSettings, tmp_path_factory: Any) -> Iterator[None]:
-    started = start_worker(settings, "docs", tmp_path_factory.mktemp("logs"), **WEBHOOK_ENV)
+    started = start_worker(
+        settings,
+        "docs",
+        tmp_path_factory.mktemp("logs"),
+        FOLIO_METRICS_PORT=str(METRICS_PORT),
+        **WEBHOOK_ENV,
+    )
     yield
     started.terminate(timeout_s=30)
     started.close()
@@ -263,6 +272,21 @@ async def test_an_endpoint_failing_for_the_window_is_disabled(api: Api) -> None:
     assert again.status_code == 200, again.text
     assert again.json()["enabled"] is True
     assert (again.json()["disabled_reason"], again.json()["disabled_at"]) == (None, None)
+
+
+def _delivered_count(outcome: str) -> float:
+    text = httpx.get(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=10).text
+    for line in text.splitlines():
+        if line.startswith(f'folio_webhook_deliveries_total{{outcome="{outcome}"}}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_worker_docs_counts_attempts_by_outcome(api: Api) -> None:
+    # after the tests above: deliveries, refused connections and 500s
+    assert _delivered_count("delivered") >= 3
+    assert _delivered_count("network_error") >= 2
+    assert _delivered_count("http_error") >= 2
 
 
 async def test_the_sender_refuses_loopback_unless_allowed(receiver: Receiver) -> None:
