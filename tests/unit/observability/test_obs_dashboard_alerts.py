@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from folio_shared.messages import Queue
 from folio_shared.metrics import METRIC_NAMES
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -115,3 +116,15 @@ def test_alert_rules_pass_promtool() -> None:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "SUCCESS" in out.stdout
+
+
+def test_the_no_live_worker_alert_watches_every_queue_of_folio() -> None:
+    rules = [
+        rule
+        for group in yaml.safe_load(ALERTS.read_text())["groups"]
+        for rule in group["rules"]
+        if rule.get("alert") == "FolioNoLiveWorker"
+    ]
+    match = re.search(r'queue=~"([^"]+)"', rules[0]["expr"])
+    assert match is not None
+    assert set(match.group(1).split("|")) == {q.value for q in Queue}
