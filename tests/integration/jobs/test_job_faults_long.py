@@ -73,7 +73,7 @@ async def at_fractions(jobs: Jobs, ids: list[uuid.UUID], run: Run) -> AsyncItera
         async def reached(goal: int = goal) -> bool:
             return await count_succeeded(jobs.engine, ids) >= goal
 
-        await wait_for(reached, timeout_s=180, what=f"{goal} jobs to succeed")
+        await wait_for(reached, timeout_s=600, what=f"{goal} jobs to succeed")
         yield i
 
 
@@ -110,7 +110,7 @@ async def test_repeated_sigkills_lose_nothing(
     async for _ in at_fractions(jobs, ids, run):
         worker.kill()
         worker = spawn(settings)
-    await all_ended_once(jobs, ids, timeout_s=300)
+    await all_ended_once(jobs, ids, timeout_s=900)
 
 
 @pytest.mark.parametrize("fault", ["restart", "flushall"])
@@ -126,7 +126,7 @@ async def test_repeated_redis_restarts_or_flushes_lose_nothing(
     spawn(settings)
     async for _ in at_fractions(jobs, ids, run):
         await redis_fault(own_redis, fault)
-    await all_ended_once(jobs, ids, timeout_s=300)
+    await all_ended_once(jobs, ids, timeout_s=900)
 
 
 @pytest.fixture
@@ -157,7 +157,7 @@ async def test_postgres_restarts_mid_run_lose_nothing(
         async for _ in at_fractions(jobs, ids, run):
             own_postgres.restart()
         # Then every job succeeds, once
-        await all_ended_once(jobs, ids, timeout_s=300)
+        await all_ended_once(jobs, ids, timeout_s=900)
     finally:
         await client.aclose()
         broker.close()
