@@ -130,7 +130,9 @@ class WorkerRegistry(Middleware):
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        consumers = getattr(worker, "consumers", None) or {}
+        consumers = dict(getattr(worker, "consumers", None) or {})
+        for m in broker.middleware:  # queues consumed by a lane's threads (folio_shared.lanes)
+            consumers.update(getattr(m, "lane_consumers", dict)())
         names = consumers.keys() or broker.get_declared_queues()
         self._queues = sorted(q for q in names if not q.endswith(".DQ"))
         self._started_at = time.time()

@@ -4,11 +4,15 @@ The API never loads the model: it sends this message and waits (briefly)
 for the result (Dramatiq's Results middleware, stored in Redis). A query is
 not a job (nothing to follow, nothing to retry): the API answers with an
 error if no result comes in time.
+
+The actor is synchronous on purpose: it runs on the query lane's own
+threads (:mod:`folio_shared.lanes`, started by ``main``), never on the
+event loop that document jobs share, so a document's CPU-bound step on the
+loop cannot hold a query up either.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import dramatiq
@@ -27,7 +31,6 @@ for _name in physical_queue_names(Queue.QUERIES):
     max_retries=0,
     time_limit=30_000,
 )
-async def embed_query(payload: dict[str, Any]) -> list[float]:
+def embed_query(payload: dict[str, Any]) -> list[float]:
     msg = decode_as(payload, EmbedQueryV1)
-    model = await asyncio.to_thread(embedder)
-    return await asyncio.to_thread(model.encode_query, msg.query)
+    return embedder().encode_query(msg.query)
