@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from support.jobs import finish_as_worker
 from support.live_server import LiveServer, serve
 
+from folio_api.domain.jobs.hub import StreamHub, TooManyStreams
 from folio_shared.jobs import events
 from folio_shared.settings import ApiSettings, FolioSettings
 
@@ -178,3 +179,64 @@ async def test_a_stream_ends_after_its_maximum_duration_and_resumes_from_last_ev
             async with opened(client, job_id, alice, **{"Last-Event-ID": progress}) as stream:
                 rest = await asyncio.wait_for(events_until_end(stream), timeout=10)
             assert [(e["event"], e["id"]) for e in rest] == [("state", done)]
+
+
+async def test_the_key_cap_holds_across_api_processes(
+    settings: FolioSettings, engine: AsyncEngine
+) -> None:
+    # Given two API instances (two replicas) on the same Redis, 2 streams per key
+    alice = await make_tenant(engine, "alice")
+    capped = limited(settings, sse_streams_per_key=2)
+    with served(capped) as one, served(capped) as two:
+        async with (
+            httpx.AsyncClient(base_url=one.base_url, timeout=10) as first,
+            httpx.AsyncClient(base_url=two.base_url, timeout=10) as second,
+        ):
+            job = await new_job(first, alice)
+            async with opened(first, job, alice) as a, opened(second, job, alice) as b:
+                assert (a.status_code, b.status_code) == (200, 200)
+                # When alice opens a third stream, on either replica
+                for client in (second, first):
+                    async with opened(client, job, alice) as third:
+                        # Then it is refused: the key's cap counts both replicas
+                        assert third.status_code == 429
+                        assert json.loads(await third.aread())["code"] == "too_many_streams"
+            # Once her streams are closed, she may open them again
+            await asyncio.sleep(0.3)
+            async with opened(second, job, alice) as c, opened(second, job, alice) as d:
+                assert (c.status_code, d.status_code) == (200, 200)
+
+
+async def test_a_dead_processs_stream_slots_come_back_when_their_lease_ends(
+    settings: FolioSettings,
+) -> None:
+    # Given three API processes' hubs, one stream per key, leases of 2 s
+    def hub() -> StreamHub:
+        return StreamHub(
+            Redis.from_url(settings.redis.url),
+            per_key=1,
+            per_process=10,
+            namespace=settings.broker.namespace,
+            lease_ms=2_000,
+            block_ms=100,
+        )
+
+    living, dying = hub(), hub()
+    other = hub()
+    try:
+        # A live stream keeps its slot past many leases (its process renews it)
+        await living.admit("job-live", key_id="key-a", after=None)
+        await asyncio.sleep(5)
+        with pytest.raises(TooManyStreams):
+            await other.admit("job-live", key_id="key-a", after=None)
+        # When a process dies holding a stream (no release, no renewal)
+        await dying.admit("job-dead", key_id="key-b", after=None)
+        await dying.close()
+        with pytest.raises(TooManyStreams):
+            await other.admit("job-dead", key_id="key-b", after=None)
+        # Then its slot is free again once the lease has ended
+        await asyncio.sleep(2.5)
+        await other.admit("job-dead", key_id="key-b", after=None)
+    finally:
+        await living.close()
+        await other.close()

@@ -142,6 +142,7 @@ def lifespan(
                 ),
                 per_key=settings.api.sse_streams_per_key,
                 per_process=settings.api.sse_streams_per_process,
+                namespace=settings.broker.namespace,
             )
             stack.push_async_callback(streams.close)
             engine = create_engine(settings)

@@ -58,6 +58,7 @@ from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware, MiddlewareError, SkipMessage
 
 from folio_shared.errors import ConfigurationError
+from folio_shared.leases import ACQUIRE_SCRIPT, RENEW_SCRIPT
 from folio_shared.logging import get_logger
 from folio_shared.metrics import JOBS_LIMITED
 
@@ -132,27 +133,6 @@ if redis.call('ZCARD', KEYS[1]) < limit then
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return math.max(tonumber(oldest[2]) + window - now, 1)
-"""
-
-# Leased semaphore: holders are scored with their lease's end.
-_ACQUIRE_SCRIPT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
-  return 1
-end
-return 0
-"""
-
-_RENEW_SCRIPT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[2])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
-return 1
 """
 
 
@@ -231,8 +211,8 @@ class KindLimits(Middleware):
         self._client = redis.Redis.from_url(self.redis_url)
         self._scripts = {
             "rate": self._client.register_script(_RATE_SCRIPT),
-            "acquire": self._client.register_script(_ACQUIRE_SCRIPT),
-            "renew": self._client.register_script(_RENEW_SCRIPT),
+            "acquire": self._client.register_script(ACQUIRE_SCRIPT),
+            "renew": self._client.register_script(RENEW_SCRIPT),
         }
         self._stop.clear()
         self._thread = threading.Thread(target=self._renew, name="folio-limits", daemon=True)

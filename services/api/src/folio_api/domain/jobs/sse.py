@@ -105,7 +105,7 @@ async def job_event_response(
     after = check_last_event_id(last_event_id)
     job = await resources.jobs.get(job_id, tenant_id=tenant_id)
     await check_last_event_sent(resources, job.id, after)
-    follower = resources.streams.admit(job.id, key_id=key_id, after=after)
+    follower = await resources.streams.admit(job.id, key_id=key_id, after=after)
     return ServerSentEvent(
         stream_job_events(
             resources,
