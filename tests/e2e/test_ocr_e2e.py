@@ -4,6 +4,7 @@ worker killed half-way through a scanned document."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,16 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from documents import pdf, png, png_bomb, scanned_page, tiff_pages
-from e2ekit import Api, e2e_settings, finished, open_api, pages_of, start_worker, submit
+from e2ekit import (
+    Api,
+    e2e_settings,
+    finished,
+    open_api,
+    pages_of,
+    process,
+    start_worker,
+    submit,
+)
 
 from folio_devstack.workers import WorkerProcess
 from folio_shared.db.enums import DocumentKind
@@ -100,6 +110,56 @@ async def test_two_ocr_workers_share_a_scanned_document(api: Api) -> None:
     # the pages were split between the two worker-ocr processes
     processes = {k.worker.rsplit(":", 1)[0] for k in kids}
     assert len(processes) == 2
+
+
+async def uploaded(api: Api, image: Any) -> uuid.UUID:
+    """A PNG scan uploaded through the API, not processed yet."""
+    answer = await api.client.post(
+        "/v1/documents",
+        params={"process": "false"},
+        headers=api.headers,
+        files={"file": ("scan.png", png(image), "image/png")},
+    )
+    assert answer.status_code == 201, answer.text
+    return uuid.UUID(answer.json()["document"]["id"])
+
+
+async def test_turned_scans_are_read_upright_and_rotate_is_a_process_option(api: Api) -> None:
+    def scan(day: str, degrees: int) -> Any:
+        lines = [f"On {day} the ferry leaves the northern pier", "with twelve crates of lemons"]
+        return scanned_page(lines).rotate(degrees, expand=True, fillcolor=255)
+
+    # Given scans turned upside down and on their side
+    upside_down = await uploaded(api, scan("Monday", 180))
+    kept_as_is = await uploaded(api, scan("Tuesday", 180))
+    sideways = await uploaded(api, scan("Friday", 90))
+    # When they are processed with the default rotation ("auto"), with
+    # rotate 0 (never turned) and with rotate 270 (turned 270° counter-clockwise)
+    await process(api, upside_down)
+    await process(api, kept_as_is, rotate=0)
+    await process(api, sideways, rotate=270)
+    # Then the turned pages' text is read, and the page kept as it is is not
+    for document_id, day, read in (
+        (upside_down, "Monday", True),
+        (kept_as_is, "Tuesday", False),
+        (sideways, "Friday", True),
+    ):
+        status = await finished(api.engine, document_id, timeout_s=180)
+        text = " ".join(t for _, _, t in await pages_of(api.engine, document_id))
+        if read:
+            assert status == "ready", text
+            assert f"On {day} the ferry leaves the northern pier" in text, text
+            assert "twelve crates of lemons" in text, text
+        else:
+            assert "ferry leaves" not in text, text
+    # and a rotation that is not one of auto, 0, 90, 180, 270 is refused
+    for bad in (45, "sideways", True):
+        answer = await api.client.post(
+            f"/v1/documents/{kept_as_is}/process", json={"rotate": bad}, headers=api.headers
+        )
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["code"] == "invalid_input"
+        assert "rotate" in answer.text
 
 
 @pytest.mark.parametrize(

@@ -75,14 +75,45 @@ def test_words_are_recovered_at_300_dpi(ocr_pool: OcrPool, lines: list[str], kin
 
 
 @pytest.mark.parametrize("degrees", [90, 180])
-def test_rotated_page_is_recovered_with_rotation_on(ocr_pool: OcrPool, degrees: int) -> None:
+def test_rotated_page_is_recovered_with_detection_on(ocr_pool: OcrPool, degrees: int) -> None:
     turned = text_page(ENGLISH).rotate(degrees, expand=True, fillcolor=255)
     result = ocr_pool.ocr_page(
-        png_source(png_bytes(turned)), OcrOptions(languages="eng+por", rotate=True)
+        png_source(png_bytes(turned)), OcrOptions(languages="eng+por", rotate="detect")
     )
     assert recovered_fraction(ENGLISH, result.text) >= 0.95, result.text
     assert result.rotation_degrees in {90, 180, 270}
     assert (degrees + result.rotation_degrees) % 360 == 0
+
+
+@pytest.mark.parametrize("degrees", [90, 180])
+def test_a_turned_page_read_with_low_confidence_is_turned_upright_by_default(
+    ocr_pool: OcrPool, degrees: int
+) -> None:
+    # Given a scan turned on its side or upside down
+    turned = png_bytes(text_page(ENGLISH).rotate(degrees, expand=True, fillcolor=255))
+    # When it is read as it is, its text is lost
+    as_is = ocr_pool.ocr_page(png_source(turned), OcrOptions(languages="eng+por", rotate=0))
+    assert recovered_fraction(ENGLISH, as_is.text) < 0.5, as_is.text
+    assert as_is.low_confidence
+    # Then by default ("auto") the low confidence makes it detect the
+    # orientation and read the page upright
+    result = ocr_pool.ocr_page(png_source(turned), OPTIONS)
+    assert recovered_fraction(ENGLISH, result.text) >= 0.95, result.text
+    assert (degrees + result.rotation_degrees) % 360 == 0
+    assert not result.low_confidence
+
+
+def test_a_fixed_rotation_turns_the_page_without_detection(ocr_pool: OcrPool) -> None:
+    turned = png_bytes(text_page(ENGLISH).rotate(90, expand=True, fillcolor=255))
+    result = ocr_pool.ocr_page(png_source(turned), OcrOptions(languages="eng+por", rotate=270))
+    assert recovered_fraction(ENGLISH, result.text) >= 0.95, result.text
+    assert result.rotation_degrees == 270
+
+
+def test_an_upright_page_is_not_turned(ocr_pool: OcrPool) -> None:
+    result = ocr_pool.ocr_page(png_source(png_bytes(text_page(ENGLISH))), OPTIONS)
+    assert result.rotation_degrees == 0
+    assert recovered_fraction(ENGLISH, result.text) >= 0.95
 
 
 def test_blank_page_is_flagged_low_confidence(ocr_pool: OcrPool) -> None:

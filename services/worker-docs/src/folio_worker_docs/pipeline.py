@@ -278,6 +278,7 @@ async def process(msg: ProcessDocumentV1) -> object:
                 priority=fan_priority,
                 dpi=msg.ocr_dpi,
                 languages=msg.ocr_languages,
+                rotation=msg.ocr_rotate,
             )
             for n in to_ocr
         ]

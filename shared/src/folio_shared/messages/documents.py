@@ -9,7 +9,7 @@ and stores the document.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -21,6 +21,11 @@ Languages = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 
 #: Rendering resolution in dots per inch.
 Dpi = Annotated[int, msgspec.Meta(ge=50, le=1200)]
+
+#: How OCR turns a page: ``"auto"`` (a page read with low confidence has its
+#: orientation detected and is read again upright), or 0, 90, 180, 270
+#: (turned that many degrees counter-clockwise, no detection).
+OcrRotation = Literal["auto", 0, 90, 180, 270]
 
 #: A page count (0 for a document with no pages).
 PageCount = Annotated[int, msgspec.Meta(ge=0)]
@@ -61,12 +66,14 @@ class ProcessDocumentV1(Message, frozen=True, tag="docs.process.v1"):
       ``{"payee_tax_id": "11222333000181", "amount": "150.00"}``); the
       document's fields then say ``match``/``mismatch``/``missing`` for each
       (default none: no check; added in a minor change).
+    - ``ocr_rotate``: how OCR turns the pages, :data:`OcrRotation`
+      (default ``"auto"``; added in a minor change).
     """
 
     actor_name = "docs.process"
     queue = Queue.DOCUMENTS
     redrive_options = frozenset(
-        {"priority", "force_ocr", "ocr_languages", "ocr_dpi", "embedding_model"}
+        {"priority", "force_ocr", "ocr_languages", "ocr_dpi", "embedding_model", "ocr_rotate"}
     )
 
     job_id: Id
@@ -80,6 +87,7 @@ class ProcessDocumentV1(Message, frozen=True, tag="docs.process.v1"):
     ocr_dpi: Dpi | None = None
     embedding_model: str | None = None
     expected: ExpectedValues | None = None
+    ocr_rotate: OcrRotation = "auto"
 
 
 class FinalizeDocumentV1(Message, frozen=True, tag="docs.finalize.v1"):

@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 
 from folio_shared.messages.base import ContentType, Id, Message, StorageKey
-from folio_shared.messages.documents import Dpi, Languages, PageCount
+from folio_shared.messages.documents import Dpi, Languages, OcrRotation, PageCount
 from folio_shared.messages.queues import Priority, Queue
 
 #: A 1-based page number.
@@ -33,12 +33,16 @@ class OcrPageV1(Message, frozen=True, tag="ocr.page.v1"):
     - ``languages``: Tesseract languages, e.g. ``"eng+por"`` (default none:
       ``FOLIO_OCR_LANGUAGES``).
     - ``rotate``: detect the page's orientation and rotate it upright before
-      OCR (default false).
+      OCR, whatever the confidence (default false).
+    - ``rotation``: how the page is turned otherwise,
+      :data:`~folio_shared.messages.documents.OcrRotation` (default
+      ``"auto"``: detected when the page reads with low confidence; added
+      in a minor change).
     """
 
     actor_name = "ocr.page"
     queue = Queue.OCR
-    redrive_options = frozenset({"priority", "dpi", "languages", "rotate"})
+    redrive_options = frozenset({"priority", "dpi", "languages", "rotate", "rotation"})
 
     job_id: Id
     parent_job_id: Id
@@ -52,3 +56,4 @@ class OcrPageV1(Message, frozen=True, tag="ocr.page.v1"):
     dpi: Dpi | None = None
     languages: Languages | None = None
     rotate: bool = False
+    rotation: OcrRotation = "auto"

@@ -58,7 +58,10 @@ async def ocr_page(msg: OcrPageV1) -> dict[str, Any]:
         )
     path = await file_cache().path(res.storage, msg.storage_key, expected=expected)
     options = options_from_settings(
-        res.settings, languages=msg.languages, dpi=msg.dpi, rotate=msg.rotate
+        res.settings,
+        languages=msg.languages,
+        dpi=msg.dpi,
+        rotate="detect" if msg.rotate else msg.rotation,
     )
     source = PageSource(content_type=msg.content_type, page_no=msg.page_no, path=str(path))
     result = await ocr_pool().ocr_page_async(source, options)

@@ -3,9 +3,10 @@
 An :class:`OcrEngine` lives in one process (an isolated child, see
 :mod:`folio_worker_ocr.ocr.pool`) and keeps one ``TessBaseAPI`` per language
 setting it has been asked for (at most ``max_language_sets``; the least
-recently used is ended past that), plus one orientation-detection API when
-rotation is asked for. Loading ``eng+por`` takes ~0.4 s; recognising a page
-reuses the loaded models, so no process and no model load happen per page.
+recently used is ended past that), plus one orientation-detection API once
+a page needs it (a page read with low confidence, or detection asked for).
+Loading ``eng+por`` takes ~0.4 s; recognising a page reuses the loaded
+models, so no process and no model load happen per page.
 
 Images are handed to Tesseract as raw 8-bit greyscale (``SetImageBytes``):
 no encode/decode round trip.
@@ -13,8 +14,10 @@ no encode/decode round trip.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Literal
 
 import tesserocr
 from PIL import Image
@@ -44,6 +47,9 @@ LOW_DPI_AGREE = 2
 #: (Tesseract's documentation calls 15 "reasonably confident"; text pages
 #: score 20-30, blank or noisy pages much less).
 MIN_ORIENTATION_CONFIDENCE = 2.0
+
+#: How a page is turned before OCR (:meth:`OcrEngine.recognize`).
+Rotate = Literal["auto", "detect", 0, 90, 180, 270]
 
 _TRANSPOSE = {
     90: Image.Transpose.ROTATE_90,
@@ -150,7 +156,8 @@ class OcrEngine:
         languages: str,
         dpi: int,
         psm: int = DEFAULT_PSM,
-        rotate: bool = False,
+        rotate: Rotate = "auto",
+        low_confidence: float = 60.0,
         reread_ids: bool = False,
         upscale_below_dpi: int = 0,
     ) -> Recognition:
@@ -160,9 +167,49 @@ class OcrEngine:
         ``reread_ids``, identifier regions are read again
         (:func:`~folio_worker_ocr.ocr.reread.reread`), and a page below
         ``upscale_below_dpi`` that reads like a PIX receipt without a valid
-        end-to-end id is read once more upscaled to :data:`UPSCALE_DPI`."""
+        end-to-end id is read once more upscaled to :data:`UPSCALE_DPI`.
+
+        ``rotate``: ``"auto"`` reads the page as it is and, when its mean
+        confidence is below ``low_confidence``, detects its orientation
+        (Tesseract OSD) and reads it again turned upright, keeping the
+        reading with the higher confidence; ``"detect"`` detects the
+        orientation of every page first; 0, 90, 180 or 270 turn the page
+        that many degrees counter-clockwise, with no detection."""
         grey = image if image.mode == "L" else image.convert("L")
-        rotation = self.detect_rotation(grey) if rotate else 0
+        if rotate == "detect":
+            rotation = self.detect_rotation(grey)
+        else:
+            rotation = 0 if rotate == "auto" else int(rotate) % 360
+        read = functools.partial(
+            self._recognize,
+            grey,
+            languages=languages,
+            dpi=dpi,
+            psm=psm,
+            reread_ids=reread_ids,
+            upscale_below_dpi=upscale_below_dpi,
+        )
+        found = read(rotation)
+        if rotate == "auto" and found.mean_confidence < low_confidence:
+            turn = self.detect_rotation(grey)
+            if turn:
+                turned = read(turn)
+                if turned.mean_confidence > found.mean_confidence:
+                    return turned
+        return found
+
+    def _recognize(
+        self,
+        grey: Image.Image,
+        rotation: int,
+        *,
+        languages: str,
+        dpi: int,
+        psm: int,
+        reread_ids: bool,
+        upscale_below_dpi: int,
+    ) -> Recognition:
+        """:meth:`recognize` of ``grey`` turned ``rotation`` degrees counter-clockwise."""
         if rotation:
             grey = grey.transpose(_TRANSPOSE[rotation])
         grey = without_rules(grey, dpi) or grey

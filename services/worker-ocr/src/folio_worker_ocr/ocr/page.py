@@ -16,7 +16,7 @@ from typing import Literal
 
 import msgspec
 
-from folio_worker_ocr.ocr.engine import DEFAULT_PSM, OcrEngine
+from folio_worker_ocr.ocr.engine import DEFAULT_PSM, OcrEngine, Rotate
 from folio_worker_ocr.ocr.images import image_dpi, load_image_page
 from folio_worker_ocr.ocr.render import render_pdf_page
 
@@ -66,8 +66,11 @@ class OcrOptions(msgspec.Struct, frozen=True):
     - ``dpi``: rendering resolution of PDF pages, in dpi (default 300); for
       images, the resolution the file declares, else this value.
     - ``psm``: Tesseract page segmentation mode (default 3, automatic).
-    - ``rotate``: detect the page's orientation (Tesseract OSD) and turn it
-      upright before OCR (default false; costs ~10-20% more time).
+    - ``rotate``: how the page is turned before OCR (default ``"auto"``:
+      a page read with low confidence has its orientation detected and is
+      read again upright; ``"detect"``: detect on every page, ~10-20 % more
+      time; 0, 90, 180, 270: turn it that many degrees counter-clockwise);
+      see :meth:`~folio_worker_ocr.ocr.engine.OcrEngine.recognize`.
     - ``max_pixels``: largest page accepted, in pixels, checked on the header
       or page box before decoding (default 100,000,000).
     - ``max_pages``: most frames a multi-page image (TIFF) may have
@@ -86,7 +89,7 @@ class OcrOptions(msgspec.Struct, frozen=True):
     languages: str = "eng+por"
     dpi: int = 300
     psm: int = DEFAULT_PSM
-    rotate: bool = False
+    rotate: Rotate = "auto"
     max_pixels: int = 100_000_000
     max_pages: int = 500
     low_confidence_threshold: float = 60.0
@@ -165,6 +168,7 @@ def recognize_page(source: PageSource, options: OcrOptions) -> PageResult:
         dpi=dpi,
         psm=options.psm,
         rotate=options.rotate,
+        low_confidence=options.low_confidence_threshold,
         reread_ids=options.reread_ids,
         upscale_below_dpi=options.upscale_below_dpi,
     )

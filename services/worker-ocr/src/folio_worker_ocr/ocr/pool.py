@@ -16,6 +16,7 @@ import ctypes.util
 
 from folio_shared.isolation import IsolatedPool
 from folio_shared.settings import FolioSettings
+from folio_worker_ocr.ocr.engine import Rotate
 from folio_worker_ocr.ocr.page import OcrOptions, PageResult, PageSource, recognize_page, warm_up
 
 
@@ -132,7 +133,7 @@ def options_from_settings(
     *,
     languages: str | None = None,
     dpi: int | None = None,
-    rotate: bool = False,
+    rotate: Rotate = "auto",
 ) -> OcrOptions:
     """Options for one page: the message's values, else the settings' defaults."""
     return OcrOptions(

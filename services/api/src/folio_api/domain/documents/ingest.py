@@ -33,6 +33,7 @@ from folio_shared.db.models import Document
 from folio_shared.errors import InvalidInput
 from folio_shared.logging import get_logger
 from folio_shared.messages import Priority
+from folio_shared.messages.documents import OcrRotation
 
 log = get_logger(__name__)
 
@@ -123,6 +124,7 @@ async def queue_processing(
     force_ocr: bool = False,
     ocr_languages: str | None = None,
     expected: dict[str, str] | None = None,
+    ocr_rotate: OcrRotation = "auto",
 ) -> Ingested:
     """(Re)queue a document's processing.
 
@@ -136,7 +138,7 @@ async def queue_processing(
     uploads, and any request while that path's connection fails, take the
     reference path (:func:`.reference.queue_processing`).
     """
-    options = ProcessOptions(priority, force_ocr, ocr_languages, expected)
+    options = ProcessOptions(priority, force_ocr, ocr_languages, expected, ocr_rotate)
     if resources.batcher is not None:
         try:
             fast = await fast_process.queue_processing(resources, tenant_id, document_id, options)
@@ -165,6 +167,7 @@ async def process_answer(
         force_ocr=options.force_ocr,
         ocr_languages=options.ocr_languages,
         expected=options.expected,
+        ocr_rotate=options.rotate,
     )
     return upload_out(result), 200 if result.duplicate else 202
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from folio_shared.db.models import Document
 from folio_shared.messages import Priority, ProcessDocumentV1, Queue
+from folio_shared.messages.documents import OcrRotation
 from folio_shared.settings import FolioSettings
 
 
@@ -25,6 +26,7 @@ class ProcessOptions:
     force_ocr: bool
     ocr_languages: str | None
     expected: dict[str, str] | None = None
+    ocr_rotate: OcrRotation = "auto"
 
 
 def process_message(
@@ -42,6 +44,7 @@ def process_message(
         force_ocr=options.force_ocr,
         ocr_languages=options.ocr_languages,
         expected=options.expected,
+        ocr_rotate=options.ocr_rotate,
     )
 
 

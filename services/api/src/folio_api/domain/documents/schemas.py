@@ -13,7 +13,7 @@ import msgspec
 from folio_api.domain.jobs.schemas import JobFields, JobOut, JobRef, job_out, job_ref
 from folio_shared.db.enums import DocumentKind, DocumentStatus
 from folio_shared.messages import Priority
-from folio_shared.messages.documents import ExpectedValues
+from folio_shared.messages.documents import ExpectedValues, OcrRotation
 
 
 class DocumentFields(Protocol):
@@ -232,12 +232,16 @@ class ProcessRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     default: the configured ones), ``expected`` (field values the client
     expects, e.g. ``{"amount": "150.00"}``; each gets a ``match`` /
     ``mismatch`` / ``missing`` verdict in ``GET /v1/documents/{id}/fields``;
-    default none)."""
+    default none), ``rotate`` (how OCR turns the pages: ``"auto"``, the
+    default, detects the orientation of a page read with low confidence
+    and reads it again upright; ``0`` never turns; ``90``, ``180``,
+    ``270`` turn every page that many degrees counter-clockwise)."""
 
     priority: Priority = Priority.NORMAL
     force_ocr: bool = False
     ocr_languages: OcrLanguages | None = None
     expected: ExpectedValues | None = None
+    rotate: OcrRotation = "auto"
 
 
 def document_links(document_id: uuid.UUID) -> DocumentLinks:

@@ -16,6 +16,7 @@ from folio_api.resources import Resources
 from folio_shared.errors import DocumentNotFound
 from folio_shared.jobs import outbox
 from folio_shared.messages import Priority, ProcessDocumentV1, Queue, physical_queue_name
+from folio_shared.messages.documents import OcrRotation
 from folio_shared.settings import FolioSettings
 
 #: Attempts of the fast path when the document changes under it.
@@ -31,6 +32,7 @@ def process_ask(
     force_ocr: bool = False,
     ocr_languages: str | None = None,
     expected: dict[str, str] | None = None,
+    ocr_rotate: OcrRotation = "auto",
 ) -> queueing.Ask:
     """The fast path's request: the job's message but for the fields the
     statement takes from the document row (empty here)."""
@@ -45,6 +47,7 @@ def process_ask(
         force_ocr=force_ocr,
         ocr_languages=ocr_languages,
         expected=expected,
+        ocr_rotate=ocr_rotate,
     )
     env = outbox.envelope(msg, priority=priority)
     return queueing.Ask(
@@ -79,6 +82,7 @@ async def queue_processing(
                     force_ocr=options.force_ocr,
                     ocr_languages=options.ocr_languages,
                     expected=options.expected,
+                    ocr_rotate=options.ocr_rotate,
                 )
             )
         )
