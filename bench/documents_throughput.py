@@ -2,7 +2,8 @@
 
 Starts a private Redis and PostgreSQL (see :mod:`_servers`), local storage
 in the same temp folder, and ONE real worker-docs (``folio_worker_docs.main``
-under Folio's supervisor, ``-p 1 -t --threads``). Documents are submitted
+under Folio's supervisor, ``-p 1 -t --threads``, by default the worker's
+own thread count). Documents are submitted
 the way the API does it: store the bytes, insert the document row, queue a
 ``ProcessDocumentV1`` through the outbox in the same transaction, dispatch
 after the commit.
@@ -266,7 +267,9 @@ async def run(args: argparse.Namespace, settings: FolioSettings, root: Path) -> 
 
     client = await open_client(settings, f"bench-{run_id}")
     engine = client.engine
-    worker = docs_worker(settings, root, args.threads, args.document_runtime)
+    threads = args.threads or settings.worker.threads
+    print(f"worker-docs: 1 process, {threads} threads", flush=True)
+    worker = docs_worker(settings, root, threads, args.document_runtime)
     try:
         start = time.perf_counter()
         warm_id = await submit(client, warm)
@@ -302,7 +305,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--one-page", type=int, default=20, help="1-page documents (default 20)")
     parser.add_argument("--twenty-page", type=int, default=5, help="20-page documents (default 5)")
-    parser.add_argument("--threads", type=int, default=2, help="worker threads (default 2)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="worker threads (default: the worker's own, FOLIO_WORKER_THREADS)",
+    )
+    parser.add_argument(
+        "--baseline-threads",
+        type=int,
+        default=None,
+        help="worker threads of the --baseline-ref run (default: that commit's benchmark's)",
+    )
     parser.add_argument(
         "--document-runtime",
         choices=("bf16", "onnx", "torch"),
@@ -354,6 +368,8 @@ def baseline(args: argparse.Namespace) -> float:
         env["PYTHONPATH"] = os.pathsep.join(str(tree / s) for s in SOURCES)
         argv = [sys.executable, str(tree / "bench" / "documents_throughput.py")]
         argv += ["--one-page", str(args.one_page), "--twenty-page", "0"]
+        if args.baseline_threads:
+            argv += ["--threads", str(args.baseline_threads)]
         out = subprocess.run(
             argv, env=env, cwd=tree, capture_output=True, text=True, check=False
         ).stdout

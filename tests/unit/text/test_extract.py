@@ -178,3 +178,27 @@ def test_pdf_page_count_checks_the_file_like_extraction() -> None:
         pdf_page_count(data[: len(data) * 2 // 3])
     with pytest.raises(CorruptDocument, match="not a PDF"):
         pdf_page_count(b"hello %%EOF")
+
+
+def test_the_first_batch_comes_with_the_page_count_in_one_call() -> None:
+    from folio_shared.isolation import IsolatedPool
+    from folio_worker_docs.text.pdf import pdf_start
+
+    text = "A page with a proper text layer and enough words to be usable."
+    data = make_pdf(
+        [f"{text} {n}" if n != 2 else None for n in range(1, 4)], image_pages=frozenset({2})
+    )
+    whole = extract_document("pdf", data).pages
+    # pages past the end are left out, not an error: the count is not known yet
+    assert pdf_start(data, list(range(1, 26))) == (3, whole)
+    assert pdf_start(data, [3]) == (3, [whole[2]])
+    # the same checks as the page count, and the reply crosses the child's wire
+    with pytest.raises(EncryptedDocument):
+        pdf_start(make_pdf(["secret"], encrypt="hunter2"), [1])
+    with pytest.raises(TruncatedDocument):
+        pdf_start(data[: len(data) * 2 // 3], [1])
+    with IsolatedPool(1) as pool:
+        count, pages = pool.run(pdf_start, data, [1, 2])
+    assert count == 3
+    assert pages == whole[:2]
+    assert pages[1].needs_ocr

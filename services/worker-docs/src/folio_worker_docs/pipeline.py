@@ -27,18 +27,17 @@ import functools
 import tempfile
 import time
 import uuid
+import weakref
 from pathlib import Path
 from typing import Any
 
 import dramatiq
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio_shared import metrics
-from folio_shared.db.enums import DocumentStatus, PageMethod
+from folio_shared.db.enums import DocumentStatus
 from folio_shared.db.models import Document
 from folio_shared.document_files import checked_file
 from folio_shared.errors import DocumentNotFound, InvalidInput
-from folio_shared.isolation import IsolatedPool
 from folio_shared.jobs import WAITING, add_children, current_job, outbox, progress
 from folio_shared.jobs.family import child_job_id
 from folio_shared.language import detect_language
@@ -52,52 +51,31 @@ from folio_shared.messages import (
 )
 from folio_shared.pages import (
     PIPELINE_VERSION,
-    PageText,
-    drop_pages_after,
-    finished_pages,
     load_pages,
-    upsert_pages,
 )
 from folio_shared.resources import resources
 from folio_shared.storage.files import download
 from folio_worker_docs.chunks_store import replace_document_chunks, reusable_vectors
+from folio_worker_docs.embeddings.batcher import EmbeddingBatcher
 from folio_worker_docs.embeddings.model import Embedder
 from folio_worker_docs.embeddings.select import load_embedder
+from folio_worker_docs.extracting import extract_pdf, extract_whole
 from folio_worker_docs.extraction import extract as extract_fields
 from folio_worker_docs.extraction.privacy import masked_fields
 from folio_worker_docs.failed_pages import describe_failed, failed_pages
 from folio_worker_docs.fields_store import page_texts, save_expected, save_fields
-from folio_worker_docs.limits import check_page_count
 from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
-from folio_worker_docs.text.extract import IMAGE_KINDS, extract_document
-from folio_worker_docs.text.pdf import extract_pdf_pages, pdf_page_count
-from folio_worker_docs.text.types import Extraction
 
 log = get_logger(__name__)
 
 #: Texts embedded per call (progress is reported between calls).
 EMBED_SLICE = 256
-#: PDF pages read per call of the extraction child; each batch is stored
-#: before the next is read (a checkpoint).
-EXTRACT_BATCH_PAGES = 25
 
 
 class DocumentUnreadable(InvalidInput):
     """No page of the document yielded any text."""
 
     code = "document_unreadable"
-
-
-@functools.cache
-def _extraction_pool() -> IsolatedPool:
-    settings = resources().settings
-    return IsolatedPool(
-        1,
-        memory_limit_bytes=2 * 1024**3,
-        cpu_time_limit_s=settings.jobs.document_time_limit_ms / 1000,
-        wall_time_limit_s=settings.jobs.document_time_limit_ms / 1000,
-        max_tasks_per_child=50,
-    )
 
 
 @functools.cache
@@ -121,6 +99,23 @@ def embedder() -> Embedder:
     return model
 
 
+#: One batcher per event loop (the worker has one; tests may make several).
+_BATCHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EmbeddingBatcher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def chunk_batcher(model: Embedder) -> EmbeddingBatcher:
+    """The running loop's batcher of ``model``'s chunk embedding: documents
+    finalised at the same time share model calls
+    (:mod:`folio_worker_docs.embeddings.batcher`)."""
+    loop = asyncio.get_running_loop()
+    batcher = _BATCHERS.get(loop)
+    if batcher is None or batcher.encode != model.encode:
+        batcher = _BATCHERS[loop] = EmbeddingBatcher(model.encode)
+    return batcher
+
+
 def warm_up() -> None:
     """Load the embedding model and embed one query (worker start-up)."""
     started = time.monotonic()
@@ -136,12 +131,6 @@ def warm_up() -> None:
     )
 
 
-def close_pools() -> None:
-    """Stop the child processes (worker shutdown)."""
-    if _extraction_pool.cache_info().currsize:
-        _extraction_pool().close()
-
-
 async def _document(
     session: AsyncSession, document_id: uuid.UUID, tenant_id: uuid.UUID
 ) -> Document:
@@ -149,83 +138,6 @@ async def _document(
     if doc is None or doc.tenant_id != tenant_id or doc.status == DocumentStatus.DELETED:
         raise DocumentNotFound(f"no document {document_id}", document_id=str(document_id))
     return doc
-
-
-async def _extract_whole(
-    msg: ProcessDocumentV1, document_id: uuid.UUID, kind: str, path: str
-) -> tuple[int, list[int]]:
-    """Extract a non-PDF document in one call; store its text pages.
-    Returns the page count and the pages left to OCR."""
-    res = resources()
-    extraction: Extraction = await _extraction_pool().run_async(extract_document, kind, path)
-    check_page_count(res.settings.pipeline, msg.tenant_id, extraction.page_count)
-    async with res.sessions() as session:
-        done = await finished_pages(session, document_id)
-        text_pages = [
-            PageText(page_no=p.page_no, text=p.text, method=PageMethod.TEXT)
-            for p in extraction.pages
-            if not p.needs_ocr and not msg.force_ocr and p.page_no not in done
-        ]
-        if kind not in IMAGE_KINDS:
-            metrics.PAGES_EXTRACTED.labels(kind).inc(len(extraction.pages))
-        await upsert_pages(session, document_id, text_pages)
-        await drop_pages_after(session, document_id, extraction.page_count)
-        await session.commit()
-    wanted = [p.page_no for p in extraction.pages] if msg.force_ocr else extraction.ocr_pages
-    to_ocr = [n for n in wanted if done.get(n) != PageMethod.OCR or msg.force_ocr]
-    _count_reused(done, to_ocr)
-    return extraction.page_count, to_ocr
-
-
-async def _extract_pdf(
-    msg: ProcessDocumentV1, document_id: uuid.UUID, path: str
-) -> tuple[int, list[int]]:
-    """Read a PDF's text layer in batches of :data:`EXTRACT_BATCH_PAGES`,
-    each batch's text pages stored (a checkpoint) before the next is read.
-    Pages this pipeline version already stored are not read again, so a
-    document whose worker died half-way resumes where it stopped. Returns
-    the page count and the pages left to OCR."""
-    res = resources()
-    pool = _extraction_pool()
-    page_count = await pool.run_async(pdf_page_count, path)
-    check_page_count(res.settings.pipeline, msg.tenant_id, page_count)
-    async with res.sessions() as session:
-        await drop_pages_after(session, document_id, page_count)
-        await session.commit()
-        done = await finished_pages(session, document_id)
-    if msg.force_ocr:
-        to_ocr = list(range(1, page_count + 1))
-        _count_reused(done, to_ocr)
-        return page_count, to_ocr
-    to_ocr = []
-    for first in range(1, page_count + 1, EXTRACT_BATCH_PAGES):
-        last = min(page_count, first + EXTRACT_BATCH_PAGES - 1)
-        wanted = [n for n in range(first, last + 1) if n not in done]
-        if wanted:
-            pages = await pool.run_async(extract_pdf_pages, path, wanted)
-            metrics.PAGES_EXTRACTED.labels("pdf").inc(len(pages))
-            async with res.sessions() as session:
-                await upsert_pages(
-                    session,
-                    document_id,
-                    [
-                        PageText(page_no=p.page_no, text=p.text, method=PageMethod.TEXT)
-                        for p in pages
-                        if not p.needs_ocr
-                    ],
-                )
-                await session.commit()
-            to_ocr.extend(p.page_no for p in pages if p.needs_ocr)
-        await progress("extracting", done=last, total=page_count)
-    _count_reused(done, to_ocr)
-    return page_count, to_ocr
-
-
-def _count_reused(done: dict[int, PageMethod], to_ocr: list[int]) -> None:
-    redo = set(to_ocr)
-    for page_no, method in done.items():
-        if page_no not in redo:
-            metrics.PAGES_REUSED.labels(str(method)).inc()
 
 
 async def process(msg: ProcessDocumentV1) -> object:
@@ -251,9 +163,9 @@ async def process(msg: ProcessDocumentV1) -> object:
         )
         await progress("extracting")
         if kind == "pdf":
-            page_count, to_ocr = await _extract_pdf(msg, document_id, str(path))
+            page_count, to_ocr = await extract_pdf(msg, document_id, str(path))
         else:
-            page_count, to_ocr = await _extract_whole(msg, document_id, kind, str(path))
+            page_count, to_ocr = await extract_whole(msg, document_id, kind, str(path))
 
     async with res.sessions() as session:
         doc = await _document(session, document_id, tenant_id)
@@ -332,7 +244,7 @@ async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
     for start in range(0, len(missing), EMBED_SLICE):
         await progress("embedding", done=start, total=len(missing))
         part = missing[start : start + EMBED_SLICE]
-        encoded = await asyncio.to_thread(model.encode, [chunks[i].text for i in part])
+        encoded = await chunk_batcher(model).encode_many([chunks[i].text for i in part])
         for i, vector in zip(part, encoded, strict=True):
             vectors[i] = vector
     await progress("indexing", done=len(chunks), total=len(chunks))

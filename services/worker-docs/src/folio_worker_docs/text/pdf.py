@@ -144,20 +144,47 @@ def extract_pdf_pages(
     document = _open(src)
     try:
         count = _page_count(document)
-        pages = []
-        for page_no in page_numbers:
-            if not 1 <= page_no <= count:
-                raise ValueError(f"page {page_no} is not in 1..{count}")
-            try:
-                pages.append(_read_page(document, page_no - 1, thresholds))
-            except pdfium.PdfiumError as e:
-                raise CorruptDocument(
-                    f"page {page_no} of the PDF file cannot be read: {e}",
-                    kind="pdf",
-                    page_no=page_no,
-                ) from e
+        return _read_pages(document, count, page_numbers, thresholds)
     finally:
         document.close()
+
+
+def pdf_start(
+    source: bytes | str | Path,
+    page_numbers: list[int],
+    *,
+    thresholds: OcrThresholds = DEFAULT_THRESHOLDS,
+) -> tuple[int, list[ExtractedPage]]:
+    """:func:`pdf_page_count` and :func:`extract_pdf_pages` of the
+    ``page_numbers`` that exist, in one call: the page count and those
+    pages' text. The pipeline reads a PDF's first batch of pages with it,
+    so a one-page document needs one trip to the isolated child, not two."""
+    src: bytes | Path = source if isinstance(source, bytes) else Path(source)
+    check_pdf_structure(src)
+    document = _open(src)
+    try:
+        count = _page_count(document)
+        wanted = [n for n in page_numbers if 1 <= n <= count]
+        return count, _read_pages(document, count, wanted, thresholds)
+    finally:
+        document.close()
+
+
+def _read_pages(
+    document: pdfium.PdfDocument, count: int, page_numbers: list[int], thresholds: OcrThresholds
+) -> list[ExtractedPage]:
+    pages = []
+    for page_no in page_numbers:
+        if not 1 <= page_no <= count:
+            raise ValueError(f"page {page_no} is not in 1..{count}")
+        try:
+            pages.append(_read_page(document, page_no - 1, thresholds))
+        except pdfium.PdfiumError as e:
+            raise CorruptDocument(
+                f"page {page_no} of the PDF file cannot be read: {e}",
+                kind="pdf",
+                page_no=page_no,
+            ) from e
     return pages
 
 

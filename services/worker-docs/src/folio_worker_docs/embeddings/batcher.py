@@ -1,0 +1,151 @@
+"""Chunks of concurrent documents embedded together: one forward pass for
+several small documents instead of one each.
+
+A one-page document has one to three chunks. Embedded alone, each
+document pays a call's fixed cost (tokenising, autocast set-up, a batch
+padded for a handful of texts, a hop to a thread) and two documents
+finishing at once run two model calls that compete for the same cores.
+:class:`EmbeddingBatcher` lives on the worker's event loop (the one the
+``AsyncIO`` middleware runs every document's coroutine on): callers add
+their texts and await their own vectors, and one runner at a time passes
+everything waiting to the model in one call, in a thread. Texts that
+arrive while a call runs form the next call, so the batch grows with the
+load and a lone document waits at most ``window_s`` longer. Within a call,
+texts of similar length go through the model together: the model pads a
+forward pass to its longest text, and a document's short last chunk beside
+full ones would otherwise cost as much as a full chunk.
+
+Dramatiq has no mechanism for combining the work of several messages
+(its ``group`` and pipelines chain messages, they do not merge them), so
+this small collector is Folio's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+#: How long the first texts of an idle batcher wait for company, in seconds.
+DEFAULT_WINDOW_S = 0.005
+#: Most texts passed to the model in one call.
+DEFAULT_MAX_TEXTS = 256
+#: Texts embedded in one forward pass are at most this many times longer
+#: (in characters) than the shortest of them.
+DEFAULT_LENGTH_RATIO = 1.25
+
+
+@dataclass
+class _Request:
+    texts: list[str]
+    future: asyncio.Future[Any]
+
+
+@dataclass
+class EmbeddingBatcher:
+    """Collects :meth:`encode` calls of one event loop into shared model calls.
+
+    - ``encode``: the model's batch function, ``texts -> vectors`` (one row
+      per text), run in a thread (``asyncio.to_thread``).
+    - ``window_s`` (default ``0.005`` s): how long texts that find the
+      batcher idle wait for others before the model is called.
+    - ``max_texts`` (default ``256``): most texts per model call; a larger
+      request is still passed whole, alone.
+    - ``length_ratio`` (default ``1.25``): a call's texts are embedded in
+      groups whose longest text is at most this many times the shortest
+      (in characters), so short texts are not padded to long ones.
+
+    A failing model call fails every request of that call with its
+    exception; the next call starts afresh. A caller cancelled while
+    waiting (a job's time limit) loses only its own vectors.
+    """
+
+    encode: Callable[[list[str]], npt.NDArray[np.float32]]
+    window_s: float = DEFAULT_WINDOW_S
+    max_texts: int = DEFAULT_MAX_TEXTS
+    length_ratio: float = DEFAULT_LENGTH_RATIO
+    _waiting: list[_Request] = field(default_factory=list, repr=False)
+    _runner: asyncio.Task[None] | None = field(default=None, repr=False)
+    #: Model calls made and texts embedded (for tests and logs).
+    calls: int = 0
+    texts: int = 0
+
+    async def encode_many(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """The vectors of ``texts``, embedded with whatever else is waiting."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Request(list(texts), future))
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.create_task(self._run())
+        result: npt.NDArray[np.float32] = await future
+        return result
+
+    async def _run(self) -> None:
+        if self.window_s > 0:
+            await asyncio.sleep(self.window_s)
+        while self._waiting:
+            batch = self._take()
+            if not batch:
+                continue
+            joined = [text for request in batch for text in request.texts]
+            try:
+                vectors = await asyncio.to_thread(self._encode_by_length, joined)
+            except Exception as e:  # every waiter of this call sees the model's error
+                for request in batch:
+                    if not request.future.done():
+                        request.future.set_exception(e)
+                continue
+            self.calls += 1
+            self.texts += len(joined)
+            start = 0
+            for request in batch:
+                end = start + len(request.texts)
+                if not request.future.done():
+                    request.future.set_result(vectors[start:end])
+                start = end
+
+    def _encode_by_length(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """``encode`` of ``texts`` in groups of similar length, rows in the
+        order of ``texts``. The model pads every text of a forward pass to
+        the longest: a one-page document's short last chunk beside full
+        chunks would cost a full chunk's work, so texts whose length is
+        within ``length_ratio`` of their group's shortest go together."""
+        import numpy as np
+
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        groups: list[list[int]] = []
+        for i in order:
+            group = groups[-1] if groups else None
+            if group and len(texts[i]) <= max(1, len(texts[group[0]])) * self.length_ratio:
+                group.append(i)
+            else:
+                groups.append([i])
+        vectors: npt.NDArray[np.float32] | None = None
+        for group in groups:
+            part = self.encode([texts[i] for i in group])
+            if vectors is None:
+                vectors = np.zeros((len(texts), part.shape[1]), dtype=np.float32)
+            vectors[group] = part
+        assert vectors is not None
+        return vectors
+
+    def _take(self) -> list[_Request]:
+        """The waiting requests of the next call (in arrival order, at most
+        ``max_texts`` texts unless the first alone is larger); requests
+        whose caller gave up are dropped."""
+        batch: list[_Request] = []
+        count = 0
+        while self._waiting:
+            request = self._waiting[0]
+            if request.future.done():
+                self._waiting.pop(0)
+                continue
+            if batch and count + len(request.texts) > self.max_texts:
+                break
+            batch.append(self._waiting.pop(0))
+            count += len(request.texts)
+        return batch

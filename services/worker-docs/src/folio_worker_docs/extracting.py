@@ -1,0 +1,141 @@
+"""The extraction stage of ``docs.process``: a document's text layer read in
+an isolated child process and its text pages stored, in checkpoints.
+
+A PDF is read in batches of :data:`EXTRACT_BATCH_PAGES` pages, each stored
+before the next is read; other kinds in one call. Pages this pipeline
+version already stored are not read again (a retried or reprocessed
+document resumes where it stopped). The page count is checked against the
+tenant's maximum before any page is stored.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+
+from folio_shared import metrics
+from folio_shared.db.enums import PageMethod
+from folio_shared.isolation import IsolatedPool
+from folio_shared.jobs import progress
+from folio_shared.messages import ProcessDocumentV1
+from folio_shared.pages import PageText, drop_pages_after, finished_pages, upsert_pages
+from folio_shared.resources import resources
+from folio_worker_docs.limits import check_page_count
+from folio_worker_docs.text.extract import IMAGE_KINDS, extract_document
+from folio_worker_docs.text.pdf import extract_pdf_pages, pdf_page_count, pdf_start
+from folio_worker_docs.text.types import ExtractedPage, Extraction
+
+#: PDF pages read per call of the extraction child; each batch is stored
+#: before the next is read (a checkpoint).
+EXTRACT_BATCH_PAGES = 25
+
+
+@functools.cache
+def _extraction_pool() -> IsolatedPool:
+    settings = resources().settings
+    return IsolatedPool(
+        1,
+        memory_limit_bytes=2 * 1024**3,
+        cpu_time_limit_s=settings.jobs.document_time_limit_ms / 1000,
+        wall_time_limit_s=settings.jobs.document_time_limit_ms / 1000,
+        max_tasks_per_child=50,
+    )
+
+
+def close_pools() -> None:
+    """Stop the child processes (worker shutdown)."""
+    if _extraction_pool.cache_info().currsize:
+        _extraction_pool().close()
+
+
+async def extract_whole(
+    msg: ProcessDocumentV1, document_id: uuid.UUID, kind: str, path: str
+) -> tuple[int, list[int]]:
+    """Extract a non-PDF document in one call; store its text pages.
+    Returns the page count and the pages left to OCR."""
+    res = resources()
+    extraction: Extraction = await _extraction_pool().run_async(extract_document, kind, path)
+    check_page_count(res.settings.pipeline, msg.tenant_id, extraction.page_count)
+    async with res.sessions() as session:
+        done = await finished_pages(session, document_id)
+        text_pages = [
+            PageText(page_no=p.page_no, text=p.text, method=PageMethod.TEXT)
+            for p in extraction.pages
+            if not p.needs_ocr and not msg.force_ocr and p.page_no not in done
+        ]
+        if kind not in IMAGE_KINDS:
+            metrics.PAGES_EXTRACTED.labels(kind).inc(len(extraction.pages))
+        await upsert_pages(session, document_id, text_pages)
+        await drop_pages_after(session, document_id, extraction.page_count)
+        await session.commit()
+    wanted = [p.page_no for p in extraction.pages] if msg.force_ocr else extraction.ocr_pages
+    to_ocr = [n for n in wanted if done.get(n) != PageMethod.OCR or msg.force_ocr]
+    _count_reused(done, to_ocr)
+    return extraction.page_count, to_ocr
+
+
+async def extract_pdf(
+    msg: ProcessDocumentV1, document_id: uuid.UUID, path: str
+) -> tuple[int, list[int]]:
+    """Read a PDF's text layer in batches of :data:`EXTRACT_BATCH_PAGES`,
+    each batch's text pages stored (a checkpoint) before the next is read.
+    Pages this pipeline version already stored are not read again, so a
+    document whose worker died half-way resumes where it stopped. The page
+    count comes with the first batch (one trip to the child for a short
+    document) and is checked before any page is stored. Returns the page
+    count and the pages left to OCR."""
+    res = resources()
+    pool = _extraction_pool()
+    async with res.sessions() as session:
+        done = await finished_pages(session, document_id)
+    if msg.force_ocr:
+        page_count = await pool.run_async(pdf_page_count, path)
+        check_page_count(res.settings.pipeline, msg.tenant_id, page_count)
+        await _store_batch(document_id, page_count, [])
+        done = {n: m for n, m in done.items() if n <= page_count}
+        every = list(range(1, page_count + 1))
+        _count_reused(done, every)
+        return page_count, every
+    first = [n for n in range(1, EXTRACT_BATCH_PAGES + 1) if n not in done]
+    page_count, pages = await pool.run_async(pdf_start, path, first)
+    check_page_count(res.settings.pipeline, msg.tenant_id, page_count)
+    done = {n: m for n, m in done.items() if n <= page_count}
+    to_ocr: list[int] = []
+    for first_no in range(1, page_count + 1, EXTRACT_BATCH_PAGES):
+        last = min(page_count, first_no + EXTRACT_BATCH_PAGES - 1)
+        if first_no > 1:
+            wanted = [n for n in range(first_no, last + 1) if n not in done]
+            pages = await pool.run_async(extract_pdf_pages, path, wanted) if wanted else []
+        metrics.PAGES_EXTRACTED.labels("pdf").inc(len(pages))
+        # the first batch's transaction also drops pages past the count
+        await _store_batch(document_id, page_count if first_no == 1 else None, pages)
+        to_ocr.extend(p.page_no for p in pages if p.needs_ocr)
+        await progress("extracting", done=last, total=page_count)
+    _count_reused(done, to_ocr)
+    return page_count, to_ocr
+
+
+async def _store_batch(
+    document_id: uuid.UUID, page_count: int | None, pages: list[ExtractedPage]
+) -> None:
+    """Store the text ``pages`` of a batch in one transaction; with
+    ``page_count``, drop the stored pages past it first."""
+    text_pages = [
+        PageText(page_no=p.page_no, text=p.text, method=PageMethod.TEXT)
+        for p in pages
+        if not p.needs_ocr
+    ]
+    if page_count is None and not text_pages:
+        return
+    async with resources().sessions() as session:
+        if page_count is not None:
+            await drop_pages_after(session, document_id, page_count)
+        await upsert_pages(session, document_id, text_pages)
+        await session.commit()
+
+
+def _count_reused(done: dict[int, PageMethod], to_ocr: list[int]) -> None:
+    redo = set(to_ocr)
+    for page_no, method in done.items():
+        if page_no not in redo:
+            metrics.PAGES_REUSED.labels(str(method)).inc()
