@@ -99,7 +99,7 @@ typecheck: venv ## mypy (strict, config in pyproject.toml) on shared, the servic
 	MYPYPATH=bench:bench/noop:tests/relevance $(BIN)/mypy bench
 
 .PHONY: bench
-bench: venv ## Run every benchmark at full size (about an hour): one table of every target, met or not
+bench: venv ## Run every benchmark at full size (about 90 minutes): one table of every target, met or not
 	@scripts/install-system-deps.sh bench
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -r requirements/bench.txt
 	$(BIN)/python bench/quick.py --full

@@ -5,7 +5,7 @@ a latency must stay under), met or not.
 
 Each benchmark runs as its own process (``bench/<name>.py``), so its
 servers and models are gone before the next starts; its output is printed
-as it goes. ``--full`` (``make bench``, about an hour) runs every target of
+as it goes. ``--full`` (``make bench``, about 90 minutes) runs every target of
 the design at full size; without it (``make bench-quick``, under 5 minutes)
 the quick versions of the ratio targets run. The load average of the machine
 is printed with the table: on a shared machine a ratio moves less than a
@@ -194,6 +194,24 @@ def _backlog(out: str) -> list[Row]:
     ]
 
 
+def _soak(out: str) -> list[Row]:
+    pattern = r"^\| worker tree RSS \(MiB\) \| ([\d.]+) \| ([\d.]+) \| ([+-][\d.]+) % \|"
+    match = re.search(pattern, out, re.MULTILINE)
+    if match is None:
+        raise ValueError("no soak figures")
+    warm, end, growth = (float(g) for g in match.groups())
+    docs = _number(r"^(\d+) documents in", out)
+    return [
+        (
+            f"worker-docs RSS over {docs:,.0f} documents (all its processes), growth after warm-up",
+            f"{end:,.0f} MiB at the end ({growth:+.1f} %)",
+            f"{warm:,.0f} MiB after warm-up",
+            "≤ +10 %",
+            growth <= 10,
+        )
+    ]
+
+
 QUICK = [
     Target("embedding", ["embedding_throughput.py", "--chunks", "64", "--rounds", "3"], _embedding),
     Target(
@@ -269,6 +287,9 @@ FULL = [
     Target("priority", ["priority_latency.py", "--backlog", "10000", "--repeats", "20"], _priority),
     Target("async", ["async_kinds.py", "--jobs", "1000", "--wait-ms", "2000"], _async_kinds),
     Target("backlog", ["backlog.py", "--jobs", "100000", "--processes", "2"], _backlog),
+    Target(
+        "soak", ["soak_docs.py", "--documents", "1000", "--batch", "50", "--warm-up", "100"], _soak
+    ),
     Target("api", ["api_process.py", "--duration-s", "10"], _api),
 ]
 
