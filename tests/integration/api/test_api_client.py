@@ -26,6 +26,7 @@ from folio_client import (
     Forbidden,
     InvalidRequest,
     NotFound,
+    Percentiles,
     Unauthorized,
 )
 from folio_shared.db.engine import async_database_url, create_session_factory
@@ -198,7 +199,9 @@ def test_sync_client_submits_jobs_batches_and_reads_kinds_and_stats(
 ) -> None:
     asyncio.run(_record_kinds(live))
     with Folio(live.base_url, hana.key) as folio:
-        assert WORK in {k["name"] for k in folio.job_types()}
+        [kind] = [k for k in folio.job_types() if k.name == WORK]
+        assert kind.queues
+        assert kind.payload_schema
         job = folio.submit(WORK, {"key": "c"}, priority="high", metadata={"via": "client"})
         assert (job.status, job.raw["actor"], job.raw["metadata"]) == (
             "queued",
@@ -215,9 +218,14 @@ def test_sync_client_submits_jobs_batches_and_reads_kinds_and_stats(
             [{"type": WORK, "payload": {"key": "c"}}] * 3,
             on_complete={"type": DONE, "payload": {"key": "c"}},
         )
-        assert folio.batch(batch["id"])["total"] == 3
-        [stats] = folio.job_stats(kind=WORK)
-        assert stats["counts"]["queued"] >= 4
+        assert len(batch.jobs or []) == 3
+        assert all(job.status in ("pending", "queued") for job in batch.jobs or [])
+        again = folio.batch(batch.id)
+        assert (again.total, again.state, again.done) == (3, "running", False)
+        [stats] = folio.job_stats(kind=WORK).kinds
+        assert stats.type == WORK
+        assert stats.counts["queued"] >= 4
+        assert isinstance(stats.queue_wait_ms, Percentiles)
 
 
 async def _record_kinds(live: LiveServer) -> None:
@@ -240,3 +248,17 @@ async def test_both_clients_upload_a_job_s_input(live: LiveServer, hana: TenantK
     assert (await storage.stat(key)).content_type == "audio/wav"  # type: ignore[union-attr]
     assert other.startswith(f"tenants/{hana.tenant_id}/inputs/")
     assert await storage.get_bytes(other) == b"async bytes"
+
+
+async def test_both_clients_read_a_document_s_chunks_in_order(
+    live: LiveServer, indexed: TenantKey
+) -> None:
+    with Folio(live.base_url, indexed.key) as folio:
+        [hit] = folio.search("imovel pagar", mode="keyword")
+        chunks = list(folio.chunks(hit.document_id, limit=1))
+    async with AsyncFolio(live.base_url, indexed.key) as folio_async:
+        again = [c async for c in folio_async.chunks(hit.document_id)]
+    assert [c.text for c in chunks] == [TEXTS["lease.txt"]]
+    assert chunks[0].id == hit.chunk_id
+    assert (chunks[0].index, chunks[0].page_start, chunks[0].token_count > 0) == (0, 1, True)
+    assert [c.id for c in again] == [c.id for c in chunks]

@@ -86,6 +86,7 @@ ROUTES = [
     ("POST", "/v1/ops/queues/ocr/pause", None),
     ("POST", "/v1/ops/queues/ocr/resume", None),
     ("GET", "/v1/ops/stalled", None),
+    ("GET", "/v1/ops/audit", None),
 ]
 
 

@@ -14,7 +14,7 @@ import httpx
 from folio_client.errors import error_from_response
 
 #: The client's version (the distribution's, ``folio-docproc-client``).
-VERSION = "0.2.0"
+VERSION = "0.3.0"
 
 #: Default request timeout, in seconds.
 DEFAULT_TIMEOUT_S = 60.0
@@ -135,7 +135,7 @@ def hit_items(data: Any) -> list[dict[str, Any]]:
 When = str | datetime
 
 
-def _iso(value: When | None) -> str | None:
+def iso(value: When | None) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
@@ -152,8 +152,8 @@ def document_params(
         {
             "status": status,
             "kind": kind,
-            "created_after": _iso(created_after),
-            "created_before": _iso(created_before),
+            "created_after": iso(created_after),
+            "created_before": iso(created_before),
             "document_type": document_type,
         }
     )
@@ -182,8 +182,8 @@ def search_params(
             "group": group,
             "document_ids": document_ids,
             "kind": kind,
-            "created_from": _iso(created_from),
-            "created_to": _iso(created_to),
+            "created_from": iso(created_from),
+            "created_to": iso(created_to),
             "document_type": document_type,
             **labels,
         }
@@ -208,12 +208,12 @@ def job_params(
         {
             "status": status,
             "type": kind,
-            "since": _iso(since),
+            "since": iso(since),
             "batch_id": batch_id,
             "document_id": document_id,
             "top_level": None if top_level is None else str(top_level).lower(),
-            "created_after": _iso(created_after),
-            "created_before": _iso(created_before),
+            "created_after": iso(created_after),
+            "created_before": iso(created_before),
             **labels,
         }
     )

@@ -22,8 +22,25 @@ from folio_client._core import (
     sized_body,
     upload_params,
 )
-from folio_client._steps import Call, Download, FileBody, Pages, Plan, Send, open_sink, paged
+from folio_client._steps import (
+    Call,
+    Download,
+    Emit,
+    FileBody,
+    Pages,
+    Plan,
+    Send,
+    open_sink,
+    paged,
+)
 from folio_client.models import Document, SearchHit, Text, Upload
+from folio_client.models_tenant import (
+    Chunk,
+    DocumentFields,
+    JobInputGrant,
+    PresignedUpload,
+    UploadGrant,
+)
 
 
 def upload(
@@ -66,12 +83,12 @@ def upload_presigned(
     stream, size, opened = sized_body(file, size_bytes)
     try:
         body = {"filename": name, "size_bytes": size, "metadata": metadata or {}}
-        grant = yield Call("POST", "/v1/uploads", json=body)
-        yield from send_file(grant["upload"], stream, size, name)
+        grant = UploadGrant.from_json((yield Call("POST", "/v1/uploads", json=body)))
+        yield from send_file(grant.upload, stream, size, name)
     finally:
         if opened:
             stream.close()
-    return (yield from process_document(grant["document"]["id"], priority=priority))
+    return (yield from process_document(grant.document.id, priority=priority))
 
 
 def upload_job_input(
@@ -87,28 +104,29 @@ def upload_job_input(
     name = name_of(file, filename)
     stream, size, opened = sized_body(file, size_bytes)
     try:
-        grant = yield Call("POST", "/v1/uploads", json=job_input_body(size, name, content_type))
-        yield from send_file(grant["upload"], stream, size, name)
+        body = job_input_body(size, name, content_type)
+        grant = JobInputGrant.from_json((yield Call("POST", "/v1/uploads", json=body)))
+        yield from send_file(grant.upload, stream, size, name)
     finally:
         if opened:
             stream.close()
-    return str(grant["key"])
+    return grant.key
 
 
-def send_file(upload: dict[str, Any], stream: IO[bytes], size: int, filename: str) -> Plan[None]:
+def send_file(upload: PresignedUpload, stream: IO[bytes], size: int, filename: str) -> Plan[None]:
     """Send a stream as a presigned grant's ``upload`` says (PUT, or S3's
     POST form), once: a presigned URL takes one file."""
-    if upload["method"] == "PUT":
+    if upload.method == "PUT":
         headers = {
-            **upload["headers"],
-            "Content-Type": upload["content_type"],
+            **upload.headers,
+            "Content-Type": upload.content_type,
             "Content-Length": str(size),
         }
         body = FileBody(stream, size)
-        call = Call("PUT", upload["url"], content=body, headers=headers, auth=False)
+        call = Call("PUT", upload.url, content=body, headers=headers, auth=False)
     else:
-        files = {"file": (filename, stream, upload["content_type"])}
-        call = Call("POST", upload["url"], data=upload["fields"], files=files, auth=False)
+        files = {"file": (filename, stream, upload.content_type)}
+        call = Call("POST", upload.url, data=upload.fields, files=files, auth=False)
     checked((yield Send(call)))
 
 
@@ -184,11 +202,24 @@ def delete(document_id: str) -> Plan[None]:
     yield Call("DELETE", f"/v1/documents/{document_id}")
 
 
-def fields(document_id: str) -> Plan[dict[str, Any]]:
+def fields(document_id: str) -> Plan[DocumentFields]:
     """The document's extracted fields and their verdicts
     (``GET /v1/documents/{id}/fields``)."""
-    found: dict[str, Any] = yield Call("GET", f"/v1/documents/{document_id}/fields")
-    return found
+    return DocumentFields.from_json((yield Call("GET", f"/v1/documents/{document_id}/fields")))
+
+
+def chunks(document_id: str, *, limit: int = 100) -> Pages:
+    """The document's searchable chunks in order, ``limit`` per request
+    (``GET /v1/documents/{id}/chunks``)."""
+    after = -1
+    while True:
+        params = {"after": after, "limit": limit}
+        page = yield Call("GET", f"/v1/documents/{document_id}/chunks", params=params)
+        for item in page["items"]:
+            yield Emit(Chunk.from_json(item))
+        if page.get("next_after") is None:
+            return
+        after = int(page["next_after"])
 
 
 def download(document_id: str, out: str | os.PathLike[str] | IO[bytes]) -> Plan[int]:

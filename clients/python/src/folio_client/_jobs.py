@@ -9,10 +9,11 @@ from typing import Any
 
 import httpx
 
-from folio_client._core import When, clean_params, job_body, job_params
+from folio_client._core import When, clean_params, iso, job_body, job_params
 from folio_client._steps import Call, Follow, Pages, Plan, Sleep, paged
 from folio_client.errors import FolioApiError, JobTimeout
 from folio_client.models import Job
+from folio_client.models_tenant import ApiKey, Batch, JobStats, JobType, KeyCreated
 
 
 def submit(
@@ -121,45 +122,40 @@ def create_batch(
     *,
     on_complete: dict[str, Any] | None = None,
     metadata: dict[str, str] | None = None,
-) -> Plan[dict[str, Any]]:
+) -> Plan[Batch]:
     """Run ``jobs`` (each ``{"type", "payload", ...}``) as one batch, with
-    an optional completion job (``POST /v1/batches``); the batch's JSON."""
+    an optional completion job (``POST /v1/batches``); the batch, with
+    its members' ``jobs``."""
     body = clean_params({"jobs": jobs, "on_complete": on_complete, "metadata": metadata})
-    created: dict[str, Any] = yield Call("POST", "/v1/batches", json=body)
-    return created
+    return Batch.from_json((yield Call("POST", "/v1/batches", json=body)))
 
 
-def batch(batch_id: str) -> Plan[dict[str, Any]]:
+def batch(batch_id: str) -> Plan[Batch]:
     """A batch's state, counts and progress (``GET /v1/batches/{id}``)."""
-    found: dict[str, Any] = yield Call("GET", f"/v1/batches/{batch_id}")
-    return found
+    return Batch.from_json((yield Call("GET", f"/v1/batches/{batch_id}")))
 
 
-def job_types() -> Plan[list[dict[str, Any]]]:
+def job_types() -> Plan[list[JobType]]:
     """The job kinds the caller may submit (``GET /v1/job-types``)."""
-    kinds: list[dict[str, Any]] = (yield Call("GET", "/v1/job-types"))["items"]
-    return kinds
+    return [JobType.from_json(k) for k in (yield Call("GET", "/v1/job-types"))["items"]]
 
 
-def job_stats(*, kind: str | None = None, since: str | None = None) -> Plan[list[dict[str, Any]]]:
+def job_stats(*, kind: str | None = None, since: When | None = None) -> Plan[JobStats]:
     """Per-kind figures (``GET /v1/jobs/stats``): counts, throughput,
-    queue wait and run time p50/p95, failure rate."""
-    params = clean_params({"type": kind, "since": since})
-    stats: list[dict[str, Any]] = (yield Call("GET", "/v1/jobs/stats", params=params))["kinds"]
-    return stats
+    queue wait and run time p50/p95, failure rate (``kinds``)."""
+    params = clean_params({"type": kind, "since": iso(since)})
+    return JobStats.from_json((yield Call("GET", "/v1/jobs/stats", params=params)))
 
 
-def create_key(name: str) -> Plan[dict[str, Any]]:
-    """A new API key for the tenant (``POST /v1/keys``): ``{"key": …,
-    "api_key": {"id", "name", "prefix", …}}``; the key is shown this once."""
-    created: dict[str, Any] = yield Call("POST", "/v1/keys", json={"name": name})
-    return created
+def create_key(name: str) -> Plan[KeyCreated]:
+    """A new API key for the tenant (``POST /v1/keys``): ``key`` (the
+    secret, shown this once) and ``api_key`` (its row)."""
+    return KeyCreated.from_json((yield Call("POST", "/v1/keys", json={"name": name})))
 
 
-def keys() -> Plan[list[dict[str, Any]]]:
+def keys() -> Plan[list[ApiKey]]:
     """The tenant's API keys, revoked ones included (``GET /v1/keys``)."""
-    items: list[dict[str, Any]] = (yield Call("GET", "/v1/keys"))["items"]
-    return items
+    return [ApiKey.from_json(k) for k in (yield Call("GET", "/v1/keys"))["items"]]
 
 
 def revoke_key(key_id: str) -> Plan[None]:

@@ -1,13 +1,19 @@
 """The plans of the webhook calls (``/v1/webhooks``), run by both clients
-(see :mod:`folio_client._steps`). Answers are the API's JSON; docs/webhooks.md
-describes them and how to verify a delivery's signature."""
+(see :mod:`folio_client._steps`). Answers are typed
+(:mod:`folio_client.models_webhooks`); docs/webhooks.md describes them and
+how to verify a delivery's signature."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from folio_client._core import clean_params
 from folio_client._steps import Call, Plan
+from folio_client.models_webhooks import (
+    Delivery,
+    DeliveryPage,
+    Webhook,
+    WebhookCreated,
+    WebhookSecret,
+)
 
 
 def create_webhook(
@@ -16,25 +22,22 @@ def create_webhook(
     events: list[str] | None = None,
     description: str = "",
     enabled: bool = True,
-) -> Plan[dict[str, Any]]:
-    """Register an endpoint (``POST /v1/webhooks``): ``{"webhook": {…},
-    "secret": "whsec_…"}``; the secret is shown this once. ``events``:
-    the event types to send (default every type)."""
+) -> Plan[WebhookCreated]:
+    """Register an endpoint (``POST /v1/webhooks``): the ``webhook`` and
+    its ``secret`` (``whsec_…``), shown this once. ``events``: the event
+    types to send (default every type)."""
     body = {"url": url, "events": events or [], "description": description, "enabled": enabled}
-    created: dict[str, Any] = yield Call("POST", "/v1/webhooks", json=body)
-    return created
+    return WebhookCreated.from_json((yield Call("POST", "/v1/webhooks", json=body)))
 
 
-def webhooks() -> Plan[list[dict[str, Any]]]:
+def webhooks() -> Plan[list[Webhook]]:
     """The tenant's endpoints, oldest first (``GET /v1/webhooks``)."""
-    items: list[dict[str, Any]] = (yield Call("GET", "/v1/webhooks"))["items"]
-    return items
+    return [Webhook.from_json(w) for w in (yield Call("GET", "/v1/webhooks"))["items"]]
 
 
-def webhook(webhook_id: str) -> Plan[dict[str, Any]]:
+def webhook(webhook_id: str) -> Plan[Webhook]:
     """One endpoint, with why it was disabled if it was (``GET /v1/webhooks/{id}``)."""
-    found: dict[str, Any] = yield Call("GET", f"/v1/webhooks/{webhook_id}")
-    return found
+    return Webhook.from_json((yield Call("GET", f"/v1/webhooks/{webhook_id}")))
 
 
 def update_webhook(
@@ -44,14 +47,13 @@ def update_webhook(
     events: list[str] | None = None,
     description: str | None = None,
     enabled: bool | None = None,
-) -> Plan[dict[str, Any]]:
+) -> Plan[Webhook]:
     """Change an endpoint (``PATCH /v1/webhooks/{id}``); ``enabled=True``
     enables a disabled one again. Arguments left at ``None`` stay."""
     body = clean_params(
         {"url": url, "events": events, "description": description, "enabled": enabled}
     )
-    changed: dict[str, Any] = yield Call("PATCH", f"/v1/webhooks/{webhook_id}", json=body)
-    return changed
+    return Webhook.from_json((yield Call("PATCH", f"/v1/webhooks/{webhook_id}", json=body)))
 
 
 def delete_webhook(webhook_id: str) -> Plan[None]:
@@ -59,27 +61,25 @@ def delete_webhook(webhook_id: str) -> Plan[None]:
     yield Call("DELETE", f"/v1/webhooks/{webhook_id}")
 
 
-def rotate_webhook_secret(webhook_id: str) -> Plan[dict[str, Any]]:
+def rotate_webhook_secret(webhook_id: str) -> Plan[WebhookSecret]:
     """A new signing secret, shown this once (``POST …/rotate-secret``)."""
-    rotated: dict[str, Any] = yield Call("POST", f"/v1/webhooks/{webhook_id}/rotate-secret")
-    return rotated
+    path = f"/v1/webhooks/{webhook_id}/rotate-secret"
+    return WebhookSecret.from_json((yield Call("POST", path)))
 
 
 def webhook_deliveries(
     webhook_id: str, *, status: str | None = None, limit: int = 20, cursor: str | None = None
-) -> Plan[dict[str, Any]]:
+) -> Plan[DeliveryPage]:
     """A page of the endpoint's deliveries, newest first, each with every
-    attempt (``GET /v1/webhooks/{id}/deliveries``): ``{"items": […],
-    "next_cursor": …}``."""
+    attempt (``GET /v1/webhooks/{id}/deliveries``); pass ``next_cursor``
+    as ``cursor`` for the next page."""
     params = clean_params({"status": status, "limit": limit, "cursor": cursor})
-    page: dict[str, Any] = yield Call("GET", f"/v1/webhooks/{webhook_id}/deliveries", params=params)
-    return page
+    path = f"/v1/webhooks/{webhook_id}/deliveries"
+    return DeliveryPage.from_json((yield Call("GET", path, params=params)))
 
 
-def resend_delivery(webhook_id: str, delivery_id: str) -> Plan[dict[str, Any]]:
+def resend_delivery(webhook_id: str, delivery_id: str) -> Plan[Delivery]:
     """Send a delivery's event again, as a new delivery with the same
     ``webhook-id`` (``POST …/deliveries/{id}/resend``)."""
-    again: dict[str, Any] = yield Call(
-        "POST", f"/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/resend"
-    )
-    return again
+    path = f"/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/resend"
+    return Delivery.from_json((yield Call("POST", path)))

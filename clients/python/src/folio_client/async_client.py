@@ -11,7 +11,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 import httpx
 
-from folio_client import _documents, _jobs, _webhooks
+from folio_client import _documents, _jobs, _ops, _webhooks
 from folio_client._bind import async_iterator_of, async_method, method
 from folio_client._core import DEFAULT_TIMEOUT_S, checked, headers_for
 from folio_client._steps import (
@@ -29,6 +29,7 @@ from folio_client._steps import (
     exchange,
 )
 from folio_client.models import Document, Event, Job, SseParser
+from folio_client.models_tenant import Chunk
 from folio_client.retries import Retries
 
 P = ParamSpec("P")
@@ -81,6 +82,7 @@ class AsyncFolio:
         self._http = http or httpx.AsyncClient(base_url=base_url, timeout=timeout_s)
         self._headers = headers_for(api_key)
         self._retries = retries or Retries()
+        self.ops = AsyncOps(self)
 
     async def __aenter__(self) -> Self:
         return self
@@ -200,6 +202,7 @@ class AsyncFolio:
     text = _method(_documents.text)
     delete = _method(_documents.delete)
     fields = _method(_documents.fields)
+    chunks = _iterator(_documents.chunks, Chunk)
     download = _method(_documents.download)
     search = _method(_documents.search)
 
@@ -226,3 +229,26 @@ class AsyncFolio:
     rotate_webhook_secret = _method(_webhooks.rotate_webhook_secret)
     webhook_deliveries = _method(_webhooks.webhook_deliveries)
     resend_delivery = _method(_webhooks.resend_delivery)
+
+
+class AsyncOps:
+    """The operator calls (``/v1/ops``; an operator key only), as
+    ``folio.ops``: queues, workers, dead letters, pauses, stalled jobs and
+    the audit log."""
+
+    def __init__(self, client: AsyncFolio) -> None:
+        self._client = client
+
+    def _run(self, plan: Plan[T]) -> Coroutine[Any, Any, T]:
+        return self._client._run(plan)
+
+    queues = _method(_ops.queues)
+    workers = _method(_ops.workers)
+    dead = _method(_ops.dead)
+    dead_job = _method(_ops.dead_job)
+    redrive = _method(_ops.redrive)
+    purge = _method(_ops.purge)
+    pause = _method(_ops.pause)
+    resume = _method(_ops.resume)
+    stalled = _method(_ops.stalled)
+    audit = _method(_ops.audit)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, Self
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "dead", "cancelled"})
 
@@ -22,6 +22,24 @@ _HIT_AS_SENT = (
     "chunk_index", "char_start", "char_end", "filename_html", "kind", "language",
     "keyword_rank", "semantic_rank",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Wire:
+    """A model read field by field from the API's JSON: each field from the
+    key of its name (absent keys keep the field's default), nested models
+    through :meth:`_nested`, and the whole JSON in ``raw``."""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        names = {f.name for f in fields(cls)} - {"raw"}
+        values = {name: data[name] for name in names if name in data}
+        return cls(**{**values, **cls._nested(data), "raw": data})
+
+    @classmethod
+    def _nested(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """Fields read by another model (none by default)."""
+        return {}
 
 
 def _picked(data: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:

@@ -174,10 +174,10 @@ def documents_fields(document_id: str, as_json: bool = AS_JSON) -> None:
     with client() as folio:
         found = folio.fields(document_id)
     if as_json:
-        print_json(found)
+        print_json(found.raw)
         return
-    fields = found.get("fields") or {}
-    print_table(["FIELD", "VALUE"], [[name, fields[name]] for name in sorted(fields)])
+    fields = found.fields
+    print_table(["FIELD", "VALUE"], [[name, fields[name].value] for name in sorted(fields)])
 
 
 @documents_app.command("download")

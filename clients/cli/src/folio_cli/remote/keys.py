@@ -20,12 +20,12 @@ def keys_create(
     with client() as folio:
         created = folio.create_key(name)
     if as_json:
-        print_json(created)
+        print_json(created.raw)
         return
-    typer.echo(f"key id:     {created['api_key']['id']}")
-    typer.echo(f"key prefix: {created['api_key']['prefix']}")
+    typer.echo(f"key id:     {created.api_key.id}")
+    typer.echo(f"key prefix: {created.api_key.prefix}")
     typer.echo("API key (shown once; store it now):")
-    typer.echo(created["key"])
+    typer.echo(created.key)
 
 
 def tenant_keys_list(as_json: bool) -> None:
@@ -33,15 +33,15 @@ def tenant_keys_list(as_json: bool) -> None:
     with client() as folio:
         keys = folio.keys()
     if as_json:
-        print_json(keys)
+        print_json([k.raw for k in keys])
         return
     rows = [
         [
-            k["id"],
-            k["prefix"],
-            "revoked" if k.get("revoked_at") else "active",
-            "yes" if k.get("current") else "",
-            k["name"],
+            k.id,
+            k.prefix,
+            "revoked" if k.revoked_at else "active",
+            "yes" if k.current else "",
+            k.name,
         ]
         for k in keys
     ]

@@ -25,6 +25,8 @@ from folio_api.domain.auth.guards import (
 )
 from folio_api.domain.auth.principal import Principal
 from folio_api.domain.ops.schemas import (
+    AuditEntryOut,
+    AuditOut,
     DeadJobOut,
     DeadJobsOut,
     DeadSelection,
@@ -46,7 +48,7 @@ from folio_api.errors import problem_responses
 from folio_api.params import NO_NUL
 from folio_api.resources import Resources, get_resources
 from folio_shared.jobs import Jobs
-from folio_shared.ops import dead, pause, queues, stalled, workers
+from folio_shared.ops import audit, dead, pause, queues, stalled, workers
 from folio_shared.ops.selection import MAX_SELECTION, dead_filter
 
 
@@ -215,6 +217,19 @@ class OpsController(Controller):
         return StalledJobsOut(
             stall_after_ms=stall_after_ms, items=[convert(j, StalledJobOut) for j in found]
         )
+
+    @get("/audit", summary="The audit log, newest first", responses=problem_responses(403))
+    async def list_audit(
+        self,
+        state: State,
+        action: Annotated[
+            str | None,
+            Parameter(max_length=100, pattern=NO_NUL, description="action prefix, e.g. dead."),
+        ] = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 50,
+    ) -> AuditOut:
+        found = await audit.recent(get_resources(state).engine, action_prefix=action, limit=limit)
+        return AuditOut(items=[convert(e, AuditEntryOut) for e in found])
 
 
 def ops_router() -> Router:

@@ -194,6 +194,25 @@ class StalledJobsOut(msgspec.Struct, frozen=True, kw_only=True):
     items: list[StalledJobOut]
 
 
+class AuditEntryOut(msgspec.Struct, frozen=True, kw_only=True):
+    """One audit record: who (``actor``: ``api_key:<key id>``) did what
+    (``action``, e.g. ``dead.redrive``) to what (``target``), when
+    (``at``), with ``details``."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str | None
+    details: dict[str, Any]
+
+
+class AuditOut(msgspec.Struct, frozen=True, kw_only=True):
+    """Audit records, the newest first."""
+
+    items: list[AuditEntryOut]
+
+
 def convert(value: Any, type_: type[Any]) -> Any:
     """An ops dataclass as its wire struct (fields read by attribute)."""
     return msgspec.convert(value, type_, from_attributes=True)
