@@ -52,6 +52,7 @@ from folio_api.domain.documents.controllers import DocumentsController
 from folio_api.domain.fields.controllers import FieldsController
 from folio_api.domain.health.controllers import HealthController
 from folio_api.domain.idempotency.middleware import IdempotencyMiddleware
+from folio_api.domain.idempotency.openapi import declare_idempotency_key
 from folio_api.domain.jobs.controllers import SSE_HEARTBEAT_KEY, JobsController
 from folio_api.domain.keys.controllers import KeysController
 from folio_api.domain.kinds.controllers import JobTypesController
@@ -153,7 +154,7 @@ def create_app(
             UI_SETTINGS_KEY: ui_settings or settings.ui,
         }
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
         lifespan=[lifespan(settings, relay_interval_s=relay_interval_s)],
         on_shutdown=[PAGE_IMAGES.close],
@@ -175,3 +176,4 @@ def create_app(
         state=state,
         debug=False,
     )
+    return declare_idempotency_key(app)
