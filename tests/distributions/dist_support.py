@@ -47,6 +47,12 @@ class Part:
         assert isinstance(raw, list)
         return [Requirement(str(r)) for r in raw]
 
+    def extras(self) -> dict[str, list[Requirement]]:
+        """The ``[project.optional-dependencies]``: extra → requirements, parsed."""
+        raw = self.project.get("optional-dependencies", {})
+        assert isinstance(raw, dict)
+        return {str(k): [Requirement(str(r)) for r in v] for k, v in raw.items()}
+
     def scripts(self) -> dict[str, str]:
         """The console scripts: name → ``module:function``."""
         raw = self.project.get("scripts", {})

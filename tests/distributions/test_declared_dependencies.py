@@ -6,6 +6,9 @@ distributions that provide them (:func:`importlib.metadata.packages_distribution
 and must be among its declared requirements plus those of the Folio
 distributions it requires. A package that only arrives as a dependency of a
 dependency is not declared: the next release of that dependency may drop it.
+A module named after an extra of its distribution (the client's
+``integrations/langchain.py`` and extra ``langchain``) may import that
+extra's requirements too, and only it.
 """
 
 from __future__ import annotations
@@ -20,12 +23,16 @@ from dist_support import FIRST_PARTY, PARTS, ROOT, declared, imports_of
 from packaging.utils import canonicalize_name
 
 
-def undeclared(source: Path, allowed: Iterable[str]) -> list[str]:
-    """Each import under ``source`` whose distribution is not in ``allowed``."""
-    allowed = {canonicalize_name(a) for a in allowed}
+def undeclared(
+    source: Path, allowed: Iterable[str], extras: dict[str, set[str]] | None = None
+) -> list[str]:
+    """Each import under ``source`` whose distribution is not in ``allowed``
+    (or, in a module named after an extra, in that extra's ``extras``)."""
+    base = {canonicalize_name(a) for a in allowed}
     owners = importlib.metadata.packages_distributions()
     bad: list[str] = []
     for path in sorted(source.rglob("*.py")):
+        allowed = base | (extras or {}).get(path.stem, set())
         where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
         for module, line in sorted(imports_of(path).items()):
             if module in sys.stdlib_module_names or module == "__future__":
@@ -45,7 +52,11 @@ def test_declared_requirements_cover_the_imports(name: str) -> None:
     # Then each is declared by it or by a Folio distribution it requires.
     part = PARTS[name]
     assert part.source.is_dir(), part.source
-    assert undeclared(part.source, declared(name)) == []
+    extras = {
+        extra: {canonicalize_name(r.name) for r in requirements}
+        for extra, requirements in part.extras().items()
+    }
+    assert undeclared(part.source, declared(name), extras) == []
 
 
 def test_the_api_declares_no_document_parser_nor_pytorch() -> None:
