@@ -33,7 +33,7 @@ def _hook_rows(hooks: list[dict[str, Any]]) -> list[list[object]]:
 def webhooks_list(as_json: bool = AS_JSON) -> None:
     """The tenant's endpoints, oldest first."""
     with client() as folio:
-        hooks = folio.webhooks()
+        hooks = [h.raw for h in folio.webhooks()]
     if as_json:
         print_json(hooks)
     else:
@@ -51,7 +51,7 @@ def webhooks_create(
 ) -> None:
     """Register an endpoint; prints its signing secret, shown this once."""
     with client() as folio:
-        created = folio.create_webhook(url, events=event, description=description)
+        created = folio.create_webhook(url, events=event, description=description).raw
     if as_json:
         print_json(created)
     else:
@@ -83,7 +83,7 @@ def webhooks_deliveries(
     """The endpoint's latest deliveries, each with every attempt (--json)."""
     with client() as folio:
         page = folio.webhook_deliveries(webhook_id, status=status, limit=min(limit, 100))
-    items: list[dict[str, Any]] = page["items"]
+    items = [d.raw for d in page.items]
     if as_json:
         print_json(items)
         return
