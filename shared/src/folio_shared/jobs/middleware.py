@@ -2,7 +2,8 @@
 
 For every message that carries a ``job_id`` option it:
 
-- *claims* the job before the actor runs (:func:`store.claim`); a message
+- *claims* the job before the actor runs (:func:`store.claim`, batched
+  with the other threads' claims by :mod:`folio_shared.jobs.bookkeeper`); a message
   whose job is finished, cancelled or held by a live worker is skipped
   (acked without running), which makes every redelivery harmless;
 - counts attempts in PostgreSQL, so a worker killed mid-job still used an
@@ -40,6 +41,7 @@ from dramatiq.middleware import Middleware, SkipMessage
 
 from folio_shared.db.enums import FailureCause
 from folio_shared.jobs import family, outage, outbox, reconcile, store, store_asyncpg
+from folio_shared.jobs.bookkeeper import Bookkeeper
 from folio_shared.jobs.context import JobContext, reset_current, set_current
 from folio_shared.jobs.events import EventSender
 from folio_shared.jobs.outcomes import (
@@ -52,6 +54,7 @@ from folio_shared.jobs.outcomes import (
     record_in_transaction,
 )
 from folio_shared.jobs.public_errors import tenant_message
+from folio_shared.jobs.store_batch import ClaimRequest
 from folio_shared.logging import get_logger
 from folio_shared.resources import resources
 from folio_shared.settings import FolioSettings
@@ -74,6 +77,8 @@ class JobTracking(Middleware):
         self.broker: dramatiq.Broker | None = None
         #: The job events' publisher, open while the worker runs.
         self.events: EventSender | None = None
+        #: Claims and outcomes of all worker threads, one statement per batch.
+        self.bookkeeper = Bookkeeper(self.worker_id, settings.jobs.lease_ms)
         self._running: dict[str, tuple[JobContext, Any]] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -103,6 +108,7 @@ class JobTracking(Middleware):
     def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
         self.broker = broker
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.bookkeeper.worker = self.worker_id
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._heartbeat, name="folio-job-heartbeat", daemon=True
@@ -200,14 +206,7 @@ class JobTracking(Middleware):
     async def _claim(
         self, job_id: uuid.UUID, continuation: bool, message_id: str
     ) -> store.Claim | None:
-        claim = await store_asyncpg.claim_fast(
-            resources().pg,
-            job_id,
-            worker=self.worker_id,
-            lease_ms=self.settings.jobs.lease_ms,
-            continuation=continuation,
-            message_id=message_id,
-        )
+        claim = await self.bookkeeper.claim(ClaimRequest(job_id, continuation, message_id))
         if claim is None:
             log.info("message skipped: job not claimable", job_id=str(job_id))
             return None
@@ -226,7 +225,9 @@ class JobTracking(Middleware):
         completion: dict[str, Any] | None = None
         counted: family.ChildDone | None = None
         status = STATUS[outcome]
-        if not await record_fast(self.settings, ctx, outcome, cause, error, result):
+        if not await record_fast(
+            self.settings, self.bookkeeper, ctx, outcome, cause, error, result
+        ):
             completion, counted, outcome = await record_in_transaction(
                 self.settings, ctx, outcome, cause, error, result
             )

@@ -2,9 +2,10 @@
 
 :func:`decide` turns an actor's result or exception into an
 :class:`Outcome` (with the failure's cause and error); the job engine then
-records it in one round trip on the asyncpg pool when only the job row
-changes (:func:`record_fast`), or in one transaction when the parent, the
-document or the children are involved (:func:`record_in_transaction`).
+records it in one statement per batch of the outcomes of all worker
+threads (:mod:`folio_shared.jobs.bookkeeper`) when only the job row changes
+(:func:`record_fast`), or in one transaction when the parent, the document
+or the children are involved (:func:`record_in_transaction`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from dramatiq.middleware import TimeLimitExceeded
 
 from folio_shared.db.enums import FailureCause, JobStatus
 from folio_shared.errors import JobCancelled, MessageError
-from folio_shared.jobs import batches, family, store, store_asyncpg
+from folio_shared.jobs import batches, family, store
+from folio_shared.jobs.bookkeeper import Bookkeeper
 from folio_shared.jobs.context import JobContext
 from folio_shared.jobs.public_errors import tenant_reason
+from folio_shared.jobs.store_batch import OutcomeRequest
 from folio_shared.resources import resources
 from folio_shared.settings import FolioSettings
 
@@ -80,30 +83,34 @@ def decide(
 
 async def record_fast(
     settings: FolioSettings,
+    bookkeeper: Bookkeeper,
     ctx: JobContext,
     outcome: str,
     cause: FailureCause | None,
     error: tuple[str, str] | None,
     result: Any,
 ) -> bool:
-    """The common outcomes in one round trip: a success of a job without
-    a parent or a batch, or a failed attempt that will be retried.
-    ``False`` when the outcome needs a transaction (fan-in, batch, document,
+    """The common outcomes, batched with other threads' (one statement per
+    batch, committed before this returns): a success of a job without a
+    parent or a batch, or a failed attempt that will be retried. ``False``
+    when the outcome needs a transaction (fan-in, batch, document,
     hand-over)."""
-    pool = resources().pg
     if outcome == Outcome.SUCCEEDED and ctx.parent_id is None and ctx.batch_id is None:
         summary = result if isinstance(result, dict) else None
-        await store_asyncpg.succeed_fast(pool, ctx.job_id, ctx.attempt, summary)
+        await bookkeeper.record(
+            OutcomeRequest(ctx.job_id, ctx.attempt, JobStatus.SUCCEEDED, result=summary)
+        )
         return True
     if outcome == Outcome.RETRY and cause is not None and error is not None:
-        await store_asyncpg.retry_fast(
-            pool,
-            ctx.job_id,
-            ctx.attempt,
-            cause=cause,
-            error_type=error[0],
-            error_message=error[1],
-            retry_in_ms=backoff_ms(settings, ctx.attempt),
+        await bookkeeper.record(
+            OutcomeRequest(
+                ctx.job_id,
+                ctx.attempt,
+                JobStatus.QUEUED,
+                cause=cause,
+                error=error,
+                retry_in_ms=backoff_ms(settings, ctx.attempt),
+            )
         )
         return True
     return False

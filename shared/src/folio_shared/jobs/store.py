@@ -85,10 +85,12 @@ _CLAIM_EVENTS = """
 #: finds it ``running`` and does nothing): the claim records what that
 #: update would have, the send time, the message id and the ``queued``
 #: event, so the history still reads pending, queued, running.
-CLAIM = sa.text(
-    f"""
-    WITH o AS (
-      SELECT id, status AS was FROM jobs WHERE id = :id FOR UPDATE
+#: The claim's statement for the jobs of ``o`` (see :data:`CLAIM`; the
+#: batched form in :mod:`folio_shared.jobs.store_batch` fills it for many).
+#: Rows are locked in id order, so claims that share jobs never deadlock.
+CLAIM_TEMPLATE = f"""
+    WITH {{source}}o AS MATERIALIZED (
+      SELECT id, status AS was FROM jobs WHERE {{ids}} ORDER BY id FOR UPDATE
     ), t AS (
       UPDATE jobs SET
         status = 'running',
@@ -97,13 +99,13 @@ CLAIM = sa.text(
         worker = :worker, eta = NULL,
         lease_expires_at = now() + make_interval(secs => CAST(:lease_s AS double precision)),
         sent_at = coalesce(sent_at, now()), queued_at = coalesce(queued_at, now()),
-        message_id = coalesce(message_id, CAST(:message_id AS text))
-      FROM o
+        message_id = coalesce(jobs.message_id, {{message_id}})
+      FROM {{from_}}
       WHERE jobs.id = o.id AND cancel_requested_at IS NULL AND (
         status IN {_CLAIMABLE}
         OR (status = 'running' AND lease_expires_at < now())
         OR (status = 'running' AND lease_expires_at IS NULL
-            AND completion_sent_at IS NOT NULL AND CAST(:continuation AS boolean))
+            AND completion_sent_at IS NOT NULL AND {{continuation}})
       )
       RETURNING jobs.id, attempts, max_retries, tenant_id, document_id, parent_id,
                 completion_sent_at IS NOT NULL AS continuation, cause, jobs.message_id, o.was,
@@ -111,7 +113,15 @@ CLAIM = sa.text(
     ), e AS ({_CLAIM_EVENTS}
     )
     SELECT * FROM t
-    """  # noqa: S608 - built from this module's literals only
+"""  # noqa: S608 - built from this module's literals only
+CLAIM = sa.text(
+    CLAIM_TEMPLATE.format(
+        source="",
+        ids="id = :id",
+        message_id="CAST(:message_id AS text)",
+        from_="o",
+        continuation="CAST(:continuation AS boolean)",
+    )
 )
 
 
