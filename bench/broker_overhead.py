@@ -54,6 +54,13 @@ from folio_shared.db.engine import async_database_url, create_session_factory
 from folio_shared.jobs import outbox
 
 SYSTEMS = ("folio", "dramatiq", "celery", "rq")
+#: Statements of the job engine's batches: a statement's now() is its
+#: transaction's start, shared by every job it claimed (or finished).
+STATEMENTS_SQL = """
+SELECT greatest(count(DISTINCT (worker, started_at)), 1),
+       greatest(count(DISTINCT (worker, finished_at)), 1)
+FROM jobs WHERE status = 'succeeded'
+"""
 POLL_S = 0.05
 #: Stragglers: jobs that finished long after nearly all others (re-sent ones).
 LATE_SQL = """
@@ -168,7 +175,13 @@ def run_folio(servers: BenchServers, jobs: int, processes: int, threads: int, ar
         rows = conn.execute(sa.text("SELECT status, count(*) FROM jobs GROUP BY status"))
         states = {str(status): int(n) for status, n in rows}
         late = conn.execute(sa.text(LATE_SQL)).scalar_one()
+        claims, outcomes = conn.execute(sa.text(STATEMENTS_SQL)).one()
     engine.dispose()
+    print(
+        f"  folio x{processes}: {jobs / claims:.1f} claims per claim statement,"
+        f" {jobs / outcomes:.1f} outcomes per outcome statement",
+        flush=True,
+    )
     note = "" if states == {"succeeded": jobs} else f"states {states}"
     if late:
         note = f"{note} {late} jobs finished > 5 s after the 99th percentile".strip()

@@ -128,6 +128,14 @@ class JobTracking(Middleware):
         if ids:
             log.warning("handing back unfinished jobs", count=len(ids))
             self._run(self._release(ids))
+        book = self.bookkeeper
+        log.info(
+            "job bookkeeping",
+            claims=book.claims.requests,
+            claim_statements=book.claims.batches,
+            outcomes=book.outcomes.requests,
+            outcome_statements=book.outcomes.batches,
+        )
         if self.events is not None:
             # Before WorkerResources closes the Redis client.
             self._run(self.events.close())
