@@ -15,9 +15,9 @@ as one statement (:mod:`folio_shared.jobs.store_batch`):
 - a batch holds each job at most once (a second request for the same job
   waits for the next batch), so a row missing from ``RETURNING`` means a
   lost claim or a refused outcome for that request alone;
-- statements that must commit with an outcome (:attr:`Bookkeeper.with_outcomes`,
-  e.g. an outbox row per finished job) run in the batch's transaction,
-  once per batch, and see which outcomes the fence let through;
+- what the database writes with a state (webhook deliveries, by triggers
+  on ``jobs``) is written per row by the batch's statement, in its
+  transaction;
 - if PostgreSQL reports a deadlock (a reconciler statement taking the
   same rows in another order), the batch's requests are run one by one.
 
@@ -41,10 +41,6 @@ from folio_shared.resources import resources
 
 #: Most requests in one statement.
 MAX_BATCH = 200
-
-#: A statement run in the outcome batch's transaction: the connection, the
-#: batch's requests and, for each, whether it was recorded.
-OutcomeHook = Callable[[asyncpg.Connection, Sequence[OutcomeRequest], list[bool]], Awaitable[None]]
 
 Req = TypeVar("Req")
 Res = TypeVar("Res")
@@ -140,9 +136,6 @@ class Bookkeeper:
         self.outcomes: GroupCommit[OutcomeRequest, bool] = GroupCommit(
             self._record_many, key=lambda r: r.job_id
         )
-        #: Statements to commit with each outcome batch (none by default: the
-        #: batch is then one autocommitted statement).
-        self.with_outcomes: list[OutcomeHook] = []
 
     async def claim(self, request: ClaimRequest) -> Claim | None:
         """Claim the job (see :func:`store.claim`), fenced as alone."""
@@ -159,11 +152,4 @@ class Bookkeeper:
         )
 
     async def _record_many(self, requests: Sequence[OutcomeRequest]) -> list[bool]:
-        pool = resources().pg
-        if not self.with_outcomes:
-            return await store_batch.record_many(pool, requests)
-        async with pool.acquire() as conn, conn.transaction():
-            recorded = await store_batch.record_many(conn, requests)
-            for hook in self.with_outcomes:
-                await hook(conn, requests, recorded)
-        return recorded
+        return await store_batch.record_many(resources().pg, requests)
