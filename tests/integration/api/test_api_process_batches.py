@@ -95,10 +95,12 @@ async def test_requests_arriving_together_share_batches_and_each_document_one_jo
             *[http.post(f"/v1/documents/{d}/process", headers=alice.headers) for d in asked]
         )
 
-    # Then they went in fewer batches than requests
+    # Then they went in fewer batches than requests (the counts are the
+    # process's: a request of another app in this process may add to them)
     batches_after, requests_after = _batch_stats()
-    assert requests_after - requests_before == len(asked)
-    assert batches_after - batches_before < len(asked)
+    requests = requests_after - requests_before
+    assert requests >= len(asked)
+    assert batches_after - batches_before < requests
 
     # and every request got the answer it would get alone
     by_doc: dict[str, set[str]] = {}
