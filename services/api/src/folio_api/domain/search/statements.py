@@ -76,11 +76,12 @@ def filter_sql(
 
 def _semantic_sql(where: str, exact: bool) -> str:
     """The ``:candidates`` nearest chunks: through the HNSW index, or, when
-    ``exact``, by comparing the query with each of the tenant's chunks (the
-    ``+ 0`` keeps the planner off the index, which would filter the
-    tenant after its scan and lose the tenant's own nearest chunks)."""
+    ``exact``, by comparing the query with each of the tenant's chunks
+    (ordering by the similarity, not the distance, keeps the planner off
+    the index, which would filter the tenant after its scan and lose the
+    tenant's own nearest chunks, and computes one distance per chunk)."""
     distance = "(c.embedding <=> CAST(:query_vector AS vector))"
-    order = f"{distance} + 0" if exact else distance
+    order = "value DESC" if exact else distance
     return (
         f"SELECT c.id, c.document_id, 1 - {distance} AS value "
         "FROM chunks c WHERE c.tenant_id = :tenant_id AND c.embedding IS NOT NULL "
