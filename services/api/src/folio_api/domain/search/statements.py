@@ -38,13 +38,12 @@ def _per_language(template: str, alias: str) -> str:
 
 
 def _match_sql() -> str:
-    """A chunk matches the query parsed in its own language."""
-    branches = [f"(c.language = '{key}' AND c.tsv @@ q.q_{key})" for key in CHUNK_LANGUAGES]
-    known = ", ".join(f"'{key}'" for key in CHUNK_LANGUAGES)
-    branches.append(
-        f"((c.language IS NULL OR c.language NOT IN ({known})) AND c.tsv @@ q.q_simple)"
-    )
-    return "(" + " OR ".join(branches) + ")"
+    """A chunk matches the query parsed in its own language. The first
+    test, any language's query, is what the GIN index answers, in one
+    scan (a disjunction per language would scan it once per language);
+    the second keeps the chunk's own language's."""
+    any_language = " || ".join(f"q.q_{key or 'simple'}" for key in CONFIGS)
+    return f"(c.tsv @@ ({any_language}) AND c.tsv @@ {_per_language('q.q_{name}', 'c')})"
 
 
 def filter_sql(
@@ -105,8 +104,7 @@ matched AS (
 terms AS (
     SELECT m.id, m.document_id, m.token_count, m.lang, t.lexeme,
            cardinality(t.positions)::float8 AS tf
-    FROM matched m, q, unnest(m.tsv) t
-    WHERE t.lexeme = ANY({lexemes})
+    FROM matched m, q, unnest(ts_filter(setweight(m.tsv, 'A', {lexemes}), '{{a}}')) t
 ),
 stats AS (
     SELECT coalesce(sum(chunk_count), 0)::float8 AS chunks,
@@ -114,7 +112,7 @@ stats AS (
            count(*)::float8 AS docs
     FROM documents WHERE tenant_id = :tenant_id AND chunk_count > 0
 ),
-chunk_idf AS (
+chunk_idf AS MATERIALIZED (
     SELECT lang, lexeme, ln(1 + (s.chunks - count(*) + 0.5) / (count(*) + 0.5)) AS idf
     FROM terms, stats s GROUP BY lang, lexeme, s.chunks
 ),
@@ -130,11 +128,7 @@ kw_chunks AS (
 doc_terms AS (
     SELECT document_id, lang, lexeme, sum(tf) AS tf FROM terms GROUP BY 1, 2, 3
 ),
-doc_len AS (
-    SELECT d.id AS document_id, d.token_count::float8 AS len FROM documents d
-    WHERE d.id IN (SELECT document_id FROM doc_terms)
-),
-doc_idf AS (
+doc_idf AS MATERIALIZED (
     SELECT lang, lexeme, ln(1 + (s.docs - count(*) + 0.5) / (count(*) + 0.5)) AS idf
     FROM doc_terms, stats s GROUP BY lang, lexeme, s.docs
 ),
@@ -143,9 +137,11 @@ kw_docs AS (
            sum(i.idf * d.tf * (CAST(:k1 AS float8) + 1)
                / (d.tf + CAST(:k1 AS float8)
                   * (1 - CAST(:b AS float8)
-                     + CAST(:b AS float8) * l.len * s.docs / greatest(s.chunks * s.chunk_len, 1))))
+                     + CAST(:b AS float8) * l.token_count * s.docs
+                       / greatest(s.chunks * s.chunk_len, 1))))
            AS value
-    FROM doc_terms d JOIN doc_idf i USING (lang, lexeme) JOIN doc_len l USING (document_id), stats s
+    FROM doc_terms d JOIN doc_idf i USING (lang, lexeme) JOIN documents l ON l.id = d.document_id,
+         stats s
     GROUP BY d.document_id
 )"""
 
