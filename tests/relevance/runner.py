@@ -34,7 +34,7 @@ from folio_shared.db.models import Document, Tenant
 from folio_shared.language import detect_language
 from folio_worker_docs.chunks_store import replace_document_chunks
 from folio_worker_docs.embeddings.model import Embedder
-from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
+from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages, model_text
 from folio_worker_docs.text.extract import extract_document
 
 HERE = Path(__file__).parent
@@ -126,7 +126,7 @@ async def index_documents(
             tenant_id=tenant_id,
             document_id=document.id,
             chunks=chunks,
-            vectors=embedder.encode([c.text for c in chunks]),
+            vectors=embedder.encode([model_text(c.text) for c in chunks]),
             model_version=embedder.model_version,
             pipeline_version="relevance",
             language=language,

@@ -269,3 +269,45 @@ def test_0006_adds_document_fields_that_go_with_their_document(empty_database_ur
     tables, _ = asyncio.run(_schema(url))
     assert "document_fields" not in tables
     migrate.upgrade(url, "head")
+
+
+def test_0014_moves_chunk_offsets_into_the_text_the_api_serves(empty_database_url: str) -> None:
+    # Given a database at 0013 with a three-page document chunked the old
+    # way: pages joined by a blank line, one chunk crossing pages 2 and 3
+    url = empty_database_url
+    migrate.downgrade(url, "base")
+    migrate.upgrade(url, "0013")
+    pages = ["alpha beta", "gamma delta", "epsilon"]
+    old = "\n\n".join(pages)  # alpha beta\n\ngamma delta\n\nepsilon
+    chunks = [(0, 1, 1, 0, 10), (1, 2, 3, old.index("delta"), len(old))]
+    doc = "00000000-0000-0000-0000-0000000000d1"
+    asyncio.run(
+        _run(
+            url,
+            f"INSERT INTO tenants (id, name) VALUES ('{_TENANT}', 't')",  # noqa: S608 - the test's constants
+            _document(1, "ready", "a" * 64),
+            *(
+                "INSERT INTO pages (document_id, page_no, text, method, pipeline_version)"  # noqa: S608 - the test's constants
+                f" VALUES ('{doc}', {n}, '{text}', 'text', 't')"
+                for n, text in enumerate(pages, 1)
+            ),
+            *(
+                "INSERT INTO chunks (tenant_id, document_id, chunk_index, page_start, page_end,"  # noqa: S608 - the test's constants
+                " char_start, char_end, text, token_count, pipeline_version) VALUES"
+                f" ('{_TENANT}', '{doc}', {i}, {p1}, {p2}, {s}, {e}, $${old[s:e]}$$, 2, 't')"
+                for i, p1, p2, s, e in chunks
+            ),
+        )
+    )
+    # When it is migrated to 0014
+    migrate.upgrade(url, "0014")
+    # Then each chunk is the slice of the form-feed-joined text its offsets name
+    whole = "\f".join(pages)
+    query = "SELECT char_start, char_end, text FROM chunks ORDER BY chunk_index"
+    rows = asyncio.run(_run(url, query))
+    assert [r[2] for r in rows] == ["alpha beta", "delta\fepsilon"]
+    assert all(whole[s:e] == t for s, e, t in rows)  # type: ignore[misc,index]
+    # and down it goes back to the old offsets and text, and up again
+    migrate.downgrade(url, "0013")
+    assert asyncio.run(_run(url, query)) == [(s, e, old[s:e]) for _, _, _, s, e in chunks]
+    migrate.upgrade(url, "head")

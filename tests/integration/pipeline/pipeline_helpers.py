@@ -11,7 +11,7 @@ from folio_shared.db.enums import DocumentStatus
 from folio_shared.db.models import Document, Tenant
 from folio_worker_docs.chunks_store import replace_document_chunks
 from folio_worker_docs.embeddings.model import Embedder
-from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
+from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages, model_text
 from folio_worker_docs.text.types import ExtractedPage
 
 
@@ -61,7 +61,7 @@ async def add_document(
         tenant_id=tenant_id,
         document_id=document_id,
         chunks=chunks,
-        vectors=embedder.encode([c.text for c in chunks]),
+        vectors=embedder.encode([model_text(c.text) for c in chunks]),
         model_version=embedder.model_version,
         pipeline_version="test",
     )

@@ -13,6 +13,7 @@ from folio_worker_docs.text.chunking import (
     TokenSpans,
     chunk_pages,
     document_text,
+    model_text,
 )
 from folio_worker_docs.text.types import ExtractedPage
 
@@ -72,9 +73,14 @@ def test_page_ranges_and_offsets(token_spans: TokenSpans) -> None:
     assert chunks[0].page_start == 1
     assert chunks[-1].page_end == 3
     crossing = [c for c in chunks if c.page_start != c.page_end]
+    assert crossing
     for c in crossing:
         assert "glaciers" in c.text
         assert "deserts" in c.text
+        # the page break is the API text's form feed; the model reads a line
+        # break there, so the words on either side stay apart
+        assert "\f" in c.text
+        assert len(token_spans(model_text(c.text))) == c.token_count
     for c in chunks:
         if c.page_start == c.page_end == 1:
             assert "deserts" not in c.text

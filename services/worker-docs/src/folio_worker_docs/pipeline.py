@@ -64,7 +64,7 @@ from folio_worker_docs.extraction import extract as extract_fields
 from folio_worker_docs.extraction.privacy import masked_fields
 from folio_worker_docs.failed_pages import describe_failed, failed_pages
 from folio_worker_docs.fields_store import page_texts, save_expected, save_fields
-from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
+from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages, model_text
 
 log = get_logger(__name__)
 
@@ -244,7 +244,7 @@ async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
     for start in range(0, len(missing), EMBED_SLICE):
         await progress("embedding", done=start, total=len(missing))
         part = missing[start : start + EMBED_SLICE]
-        encoded = await chunk_batcher(model).encode_many([chunks[i].text for i in part])
+        encoded = await chunk_batcher(model).encode_many([model_text(chunks[i].text) for i in part])
         for i, vector in zip(part, encoded, strict=True):
             vectors[i] = vector
     await progress("indexing", done=len(chunks), total=len(chunks))

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio_shared.db.models import Chunk
 from folio_worker_docs.embeddings.model import Embedder
+from folio_worker_docs.text.chunking import model_text
 
 #: Documents whose chunks are looked up per round.
 DOCUMENTS_PER_ROUND = 50
@@ -79,7 +80,7 @@ async def reembed_document(
     ).all()
     if not rows:
         return 0
-    vectors = await asyncio.to_thread(embedder.encode, [text for _, text in rows])
+    vectors = await asyncio.to_thread(embedder.encode, [model_text(text) for _, text in rows])
     table: Any = Chunk.__table__
     await session.execute(
         sa.update(table)

@@ -1,7 +1,9 @@
 """Token-aware chunking of a document's pages.
 
-The document text is the pages' texts joined by :data:`PAGE_SEPARATOR`;
-every chunk knows its character offsets in that text (``char_start``
+The document text is the pages' texts joined by :data:`PAGE_SEPARATOR`, a
+form feed: the same text ``GET /v1/documents/{id}/text`` serves, so a
+chunk's offsets index that text directly and its text is that text's slice.
+Every chunk knows its character offsets in that text (``char_start``
 inclusive, ``char_end`` exclusive), the pages it covers (``page_start`` to
 ``page_end``; a chunk that crosses a page boundary records both pages) and
 its size in the embedding model's tokens.
@@ -21,8 +23,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-#: Joins the pages' texts into the document text the offsets refer to.
-PAGE_SEPARATOR = "\n\n"
+#: Joins the pages' texts into the document text the offsets refer to (as
+#: the API's ``/text`` joins them).
+PAGE_SEPARATOR = "\f"
 
 #: ``text -> [(start, end), ...]``: character spans of the model's tokens in
 #: ``text``, without special tokens, never truncated.
@@ -92,11 +95,19 @@ def document_text(pages: Sequence[PageLike]) -> tuple[str, list[int], list[int]]
     return PAGE_SEPARATOR.join(page.text for page in pages), starts, numbers
 
 
+def model_text(text: str) -> str:
+    """``text`` as the embedding model reads it: the page separator becomes
+    a line break (same length). Models' tokenizers drop a form feed as a
+    control character, which would glue the last word of a page to the
+    first of the next."""
+    return text.replace(PAGE_SEPARATOR, "\n")
+
+
 def _cut_rank(text: str, spans: list[tuple[int, int]], j: int) -> int:
     """How good a chunk end before token ``j`` is: 3 paragraph break,
     2 line break, 1 sentence end, 0 none."""
     gap = text[spans[j - 1][1] : spans[j][0]]
-    if "\n\n" in gap:
+    if "\n\n" in gap or PAGE_SEPARATOR in gap:
         return 3
     if "\n" in gap:
         return 2
@@ -128,7 +139,7 @@ def chunk_pages(
     module docstring). Pages without text add no chunk; no text, no chunk."""
     opts = options or ChunkingOptions()
     text, page_starts, page_numbers = document_text(pages)
-    spans = token_spans(text) if text.strip() else []
+    spans = token_spans(model_text(text)) if text.strip() else []
     chunks: list[TextChunk] = []
     start = 0
     while start < len(spans):
