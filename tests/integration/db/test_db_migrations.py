@@ -271,12 +271,12 @@ def test_0006_adds_document_fields_that_go_with_their_document(empty_database_ur
     migrate.upgrade(url, "head")
 
 
-def test_0014_moves_chunk_offsets_into_the_text_the_api_serves(empty_database_url: str) -> None:
-    # Given a database at 0013 with a three-page document chunked the old
+def test_0015_moves_chunk_offsets_into_the_text_the_api_serves(empty_database_url: str) -> None:
+    # Given a database at 0014 with a three-page document chunked the old
     # way: pages joined by a blank line, one chunk crossing pages 2 and 3
     url = empty_database_url
     migrate.downgrade(url, "base")
-    migrate.upgrade(url, "0013")
+    migrate.upgrade(url, "0014")
     pages = ["alpha beta", "gamma delta", "epsilon"]
     old = "\n\n".join(pages)  # alpha beta\n\ngamma delta\n\nepsilon
     chunks = [(0, 1, 1, 0, 10), (1, 2, 3, old.index("delta"), len(old))]
@@ -299,8 +299,8 @@ def test_0014_moves_chunk_offsets_into_the_text_the_api_serves(empty_database_ur
             ),
         )
     )
-    # When it is migrated to 0014
-    migrate.upgrade(url, "0014")
+    # When it is migrated to 0015
+    migrate.upgrade(url, "0015")
     # Then each chunk is the slice of the form-feed-joined text its offsets name
     whole = "\f".join(pages)
     query = "SELECT char_start, char_end, text FROM chunks ORDER BY chunk_index"
@@ -308,6 +308,6 @@ def test_0014_moves_chunk_offsets_into_the_text_the_api_serves(empty_database_ur
     assert [r[2] for r in rows] == ["alpha beta", "delta\fepsilon"]
     assert all(whole[s:e] == t for s, e, t in rows)  # type: ignore[misc,index]
     # and down it goes back to the old offsets and text, and up again
-    migrate.downgrade(url, "0013")
+    migrate.downgrade(url, "0014")
     assert asyncio.run(_run(url, query)) == [(s, e, old[s:e]) for _, _, _, s, e in chunks]
     migrate.upgrade(url, "head")

@@ -9,8 +9,8 @@ the document (counting from 0) moves back by n. A chunk that crosses a page
 break gets its text again from the pages, so it is exactly the text's
 slice (its vector, made from the same words, is kept).
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06
 """
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0014"
-down_revision: str | None = "0013"
+revision = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | None = None
 depends_on: str | None = None
 
