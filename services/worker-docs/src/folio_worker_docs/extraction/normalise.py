@@ -45,9 +45,10 @@ _MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
 
 #: An amount: optional ``R$``, digits with ``.``/``,``/space thousands, two decimals.
 #: OCR specks are allowed where scans put them: a ``.`` or ``:`` after ``R$``,
-#: a ``;`` for the decimal comma.
+#: a ``;`` for the decimal comma, a ``:`` for a thousands dot (its lower dot
+#: doubled by noise: ``13:322,56``).
 AMOUNT_PATTERN = re.compile(
-    r"(?<![\d.,])(?:r\s?\$[\s.:]*)?-?(\d{1,3}(?:[.,\s]\d{3})+|\d+)\s?[.,;]\s?(\d{2})(?![\d])"
+    r"(?<![\d.,])(?:r\s?\$[\s.:]*)?-?(\d{1,3}(?:[.,:\s]\d{3})+|\d+)\s?[.,;]\s?(\d{2})(?![\d])"
 )
 
 #: A numeric date (``05/12/2026``, ``05.12.26``, ``2026-12-05``) or a spelled one
@@ -85,7 +86,7 @@ def parse_amount(text: str) -> str | None:
     match = AMOUNT_PATTERN.search(fold(text))
     if match is None:
         return None
-    whole = re.sub(r"[.,\s]", "", match.group(1))
+    whole = re.sub(r"[.,:\s]", "", match.group(1))
     try:
         value = Decimal(f"{whole}.{match.group(2)}")
     except InvalidOperation:
