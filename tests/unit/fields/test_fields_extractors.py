@@ -78,6 +78,31 @@ def test_a_masked_cpf_whose_asterisks_ocr_misread_is_kept_as_printed() -> None:
     assert "payer_tax_id" not in fields
 
 
+def test_specks_and_table_rules_a_scan_adds_around_labels_are_passed_over() -> None:
+    # Given a scanned receipt whose section headers and values carry specks
+    # (a star, a quote) and a thousands dot read as a colon
+    receipt = """Comprovante de Pix
+Valor da transação\t| R$ 13:322,56
+* Dados do recebedor
+Nome/Razão social\t'* Camila Santos Gomes
+* Dados do pagador
+Nome\t“ Paulo Costa Carvalho
+"""
+    fields = extract([receipt]).fields
+    # Then the values are read past them
+    assert fields["amount"].value == "13322.56"
+    assert fields["payee_name"].value == "Camila Santos Gomes"
+    assert fields["payer_name"].value == "Paulo Costa Carvalho"
+    # and a DANFE title beside its issuer label, a rule after it, is no name
+    danfe = """IDENTIFICAÇÃO DO EMITENTE : DANFE |
+“Livraria Página Nova Ltda | .
+CHAVE DE ACESSO
+3526 0255 0310 3700 0179 5500 4000 9477 9117 6459 8140
+DANFE Documento Auxiliar da Nota Fiscal Eletrônica
+"""
+    assert extract([danfe]).fields["issuer_name"].value == "Livraria Página Nova Ltda"
+
+
 def test_invalid_boleto_line_is_flagged() -> None:
     page = (
         "Boleto\nBeneficiário: Clínica Sorriso Ltda\nVencimento: 10/03/2026\n"

@@ -26,6 +26,8 @@ from folio_worker_docs.extraction.normalise import (
         ("R$ 308;40", "308.40"),  # OCR: a speck turns the comma into a semicolon
         ("R$.9.383,24", "9383.24"),  # OCR: a speck after the currency sign
         ("R$: 0,00", "0.00"),
+        ("R$ 13:322,56", "13322.56"),  # OCR: a thousands dot read as a colon
+        ("às 14:32 R$ 10,00", "10.00"),  # a time before the amount stays apart
         ("valor: R$ 85,5", None),
         ("sem valor", None),
     ],

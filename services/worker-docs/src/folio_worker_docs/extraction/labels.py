@@ -119,6 +119,10 @@ _NEXT_COLUMN = re.compile(
     r"|(?:cpf|cnpj|data|valor|inscricao|agencia|conta|chave)\b)"
 )
 
+#: What scans put before a value that is no part of it: a table rule read as
+#: ``|``, specks read as quotes, stars or dots.
+SPECKS = "|'\"\u201c\u201d\u2018\u2019`*.,;"
+
 #: Gap that separates two columns on one line of extracted text.
 _COLUMN_GAP = re.compile(r"\s{3,}|\t|\s\|\s")
 
@@ -134,23 +138,27 @@ def name_after(page: Page, label: re.Pattern[str], stop: re.Pattern[str]) -> lis
         line_start, line_end = page.line_bounds(found.start())
         if not _starts_cell(page.folded[line_start : found.start()]):
             continue
-        rest_start = found.end()
-        while rest_start < line_end and page.folded[rest_start] in " :-\t":
-            rest_start += 1
+        rest_start = _past(page.folded, found.end(), line_end, " :-\t" + SPECKS)
         hit = _name_in(page, rest_start, line_end, stop, SAME_LINE_CONFIDENCE, found.start())
         if hit is None:
             for start, end in page.next_lines(found.end(), 1):
-                while start < end and page.folded[start] in " \t":
-                    start += 1
+                start = _past(page.folded, start, end, " \t" + SPECKS)
                 hit = _name_in(page, start, end, stop, NEXT_LINE_CONFIDENCE, found.start())
         if hit is not None:
             hits.append(hit)
     return hits
 
 
+def _past(text: str, start: int, end: int, chars: str) -> int:
+    """The first offset from ``start`` (before ``end``) whose character is not in ``chars``."""
+    while start < end and text[start] in chars:
+        start += 1
+    return start
+
+
 def _starts_cell(before: str) -> bool:
     """Whether a label preceded by ``before`` on its line starts a line or a column."""
-    return not before.strip() or bool(re.search(r"(?:\s{3,}|\t|[|(]\s*)$", before))
+    return not before.strip(" \t" + SPECKS) or bool(re.search(r"(?:\s{3,}|\t|[|(]\s*)$", before))
 
 
 def _name_in(

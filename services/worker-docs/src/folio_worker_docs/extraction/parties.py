@@ -12,7 +12,14 @@ import re
 from dataclasses import dataclass
 
 from folio_worker_docs.extraction import candidates
-from folio_worker_docs.extraction.labels import Hit, Page, labels, name_after, values_after
+from folio_worker_docs.extraction.labels import (
+    SPECKS,
+    Hit,
+    Page,
+    labels,
+    name_after,
+    values_after,
+)
 from folio_worker_docs.extraction.types import Candidate
 
 NAME_LABEL = labels(
@@ -35,8 +42,11 @@ STOP = re.compile(
     r"(?:cpf|cnpj|cpf/cnpj|nome|instituicao|instituicao financeira|banco|agencia|conta|chave|"
     r"tipo|valor|data|id|identificador|autenticacao|documento|razao social|pagador|recebedor|"
     r"favorecido|beneficiario|origem|destino|de|para|danfe|nf-e|emitente|destinatario)"
-    r"(?:\s*[:/]|\s*$)"
+    r"(?:\s*[:/]|[\s|.,;'\"\u201c\u201d]*$)"  # specks and a table rule may follow a label
 )
+
+#: :data:`~.labels.SPECKS` inside a character class (a header may follow them).
+_SPECKS = re.escape(SPECKS)
 
 
 @dataclass(frozen=True)
@@ -53,7 +63,9 @@ class PartyRules:
     def _header(self) -> re.Pattern[str]:
         words = "|".join(sorted(self.headers, key=len, reverse=True))
         return re.compile(
-            r"(?m)^[ \t]*(?:pix |dados d[oae] |conta d[eao] |quem )?(?:"
+            r"(?m)^[ \t"
+            + _SPECKS
+            + r"]*(?:pix |dados d[oae] |conta d[eao] |quem )?(?:"
             + words
             + r")(?![a-z0-9])[ \t]*:?"
         )
