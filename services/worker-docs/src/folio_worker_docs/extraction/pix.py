@@ -90,9 +90,29 @@ E2E_WRAPPED = re.compile(
     r"([0-9A-Za-z]{1,23})[ \t]*$"
 )
 
+#: An id OCR split with spaces (``E 1057352 1 2026...``): a head and up to
+#: five more groups; the groups that make 32 characters are tried.
+E2E_SPACED = re.compile(r"(?<![A-Za-z0-9])[Ee€][0-9A-Za-z|!]*(?: [0-9A-Za-z|!]+){1,5}")
+
+
+def _spaced(text: str) -> list[tuple[re.Match[str], str, int]]:
+    """Ids split by spaces: ``(match, the 32 characters, end offset)``."""
+    out = []
+    for m in E2E_SPACED.finditer(text):
+        joined, end = "", m.start()
+        for group in re.finditer(r"\S+", m.group()):
+            joined += group.group()
+            end = m.start() + group.end()
+            if len(joined) >= 32:
+                break
+        if len(joined) == 32:
+            out.append((m, joined, end))
+    return out
+
 
 def end_to_end_ids(page: Page) -> list[Candidate]:
-    """Ids shaped like a PIX end-to-end id, repaired, also when wrapped over two lines."""
+    """Ids shaped like a PIX end-to-end id, repaired, also when wrapped over two
+    lines or split by spaces."""
     found: list[Candidate] = []
     labelled = {m.end() for m in E2E_LABEL.finditer(page.folded)}
     text = page.text
@@ -101,15 +121,18 @@ def end_to_end_ids(page: Page) -> list[Candidate]:
         for m in E2E_WRAPPED.finditer(text)
         if len(m.group(1) + m.group(2)) == 32
     ]
-    loose = [(m, m.group()) for m in E2E_LOOSE.finditer(text)]
-    for m, raw in wrapped + loose:
-        end = m.end()
+    loose = [(m, m.group(), m.end()) for m in E2E_LOOSE.finditer(text)]
+    starts = {m.start() for m, _, _ in loose}
+    spaced = [s for s in _spaced(text) if s[0].start() not in starts]
+    for m, raw, end in [(m, raw, m.end()) for m, raw in wrapped] + loose + spaced:
         near = any(0 <= m.start() - e <= 80 for e in labelled)
+        split = end - m.start() > len(raw)  # spaces inside: valid ones only, less sure
         fixed = repair_e2e(raw)
         if fixed is not None and e2e_valid(fixed):
             conf = (0.97 if near else 0.9) * (1.0 if fixed == raw else 0.92)
+            conf *= 0.95 if split else 1.0
             found.append(Candidate(fixed, conf, page.number, (m.start(), end), True))
-        elif near and raw[0] in "Ee":
+        elif near and raw[0] in "Ee" and not split:
             found.append(Candidate(raw, 0.3, page.number, (m.start(), end), False))
     return found
 
