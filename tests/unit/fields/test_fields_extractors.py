@@ -104,15 +104,22 @@ DANFE Documento Auxiliar da Nota Fiscal Eletrônica
 
 
 def test_an_id_ocr_split_with_spaces_is_joined_when_valid() -> None:
-    # Given a scan whose page OCR put spaces inside the id
-    text = "Comprovante de Pix\nValor: R$ 10,00\nID/E2E\nE 1057352 1 2026082023232wn4nykeEdo fim\n"
+    # Given a scan whose page OCR put spaces inside the id (stamped 23:23 UTC,
+    # paid 20:23 local time)
+    paid = "Comprovante de Pix\nValor: R$ 10,00\nData/Hora: 20/08/2026 20:23\nID/E2E\n"
+    text = paid + "E 1057352 1 2026082023232wn4nykeEdo fim\n"
     e2e = extract([text]).fields["end_to_end_id"]
     # Then its groups are joined into the one valid id, with a span over them
     assert e2e.value == "E105735212026082023232wn4nykeEdo"
     assert text[e2e.span[0] : e2e.span[1]] == "E 1057352 1 2026082023232wn4nykeEdo"
-    # and spaced words that make no valid id give none
-    text = "Comprovante de Pix\nValor: R$ 10,00\nID/E2E\nEnviado por Ana Souza Lima Costa\n"
-    assert "end_to_end_id" not in extract([text]).fields
+    # and spaced words that make no valid id give none, nor a split id dated
+    # far from the payment or one that needs look-alikes repaired
+    for line in (
+        "Enviado por Ana Souza Lima Costa",
+        "E 1057352 1 2028082023232wn4nykeEdo",
+        "E 1O57352 1 2026082023232wn4nykeEdo",
+    ):
+        assert "end_to_end_id" not in extract([paid + line + "\n"]).fields
 
 
 def test_invalid_boleto_line_is_flagged() -> None:

@@ -9,6 +9,7 @@ is found by its shape anywhere on the page, with OCR look-alikes repaired.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -110,6 +111,19 @@ def _spaced(text: str) -> list[tuple[re.Match[str], str, int]]:
     return out
 
 
+def _near_any(value: str, moments: list[str]) -> bool:
+    """Whether the id's embedded date-time is within :data:`E2E_DATE_SLACK`
+    of one of ``moments`` (ISO date-times)."""
+    embedded = e2e_date(value)
+    if embedded is None:
+        return False
+    for moment in moments:
+        with contextlib.suppress(ValueError):
+            if abs(embedded - datetime.fromisoformat(moment)) <= E2E_DATE_SLACK:
+                return True
+    return False
+
+
 def end_to_end_ids(page: Page) -> list[Candidate]:
     """Ids shaped like a PIX end-to-end id, repaired, also when wrapped over two
     lines or split by spaces."""
@@ -123,17 +137,23 @@ def end_to_end_ids(page: Page) -> list[Candidate]:
     ]
     loose = [(m, m.group(), m.end()) for m in E2E_LOOSE.finditer(text)]
     starts = {m.start() for m, _, _ in loose}
-    spaced = [s for s in _spaced(text) if s[0].start() not in starts]
-    for m, raw, end in [(m, raw, m.end()) for m, raw in wrapped] + loose + spaced:
+    for m, raw, end in [(m, raw, m.end()) for m, raw in wrapped] + loose:
         near = any(0 <= m.start() - e <= 80 for e in labelled)
-        split = end - m.start() > len(raw)  # spaces inside: valid ones only, less sure
         fixed = repair_e2e(raw)
         if fixed is not None and e2e_valid(fixed):
             conf = (0.97 if near else 0.9) * (1.0 if fixed == raw else 0.92)
-            conf *= 0.95 if split else 1.0
             found.append(Candidate(fixed, conf, page.number, (m.start(), end), True))
-        elif near and raw[0] in "Ee" and not split:
+        elif near and raw[0] in "Ee":
             found.append(Candidate(raw, 0.3, page.number, (m.start(), end), False))
+    spaced = [s for s in _spaced(text) if s[0].start() not in starts]
+    if spaced:
+        # groups of junk on a coarse photo can make a valid-looking id: a split
+        # one counts only when read as printed (no look-alike repaired) and
+        # dated near a date-time printed on the page
+        paid = [c.value for c in _paid_at(page) if c is not None]
+        for m, raw, end in spaced:
+            if e2e_valid(raw) and _near_any(raw, paid):
+                found.append(Candidate(raw, 0.85, page.number, (m.start(), end), True))
     return found
 
 
