@@ -122,6 +122,13 @@ def test_an_id_ocr_split_with_spaces_is_joined_when_valid() -> None:
         assert "end_to_end_id" not in extract([paid + line + "\n"]).fields
 
 
+def test_a_cpf_whose_hyphen_a_photo_read_as_a_dot_or_split_with_spaces_is_read() -> None:
+    for printed in ("812.724.802.91", "812.724. 802-91", "812.724 .802-91"):
+        receipt = f"Comprovante Pix\nValor: R$ 10,00\nPara\nNome: Ana Souza\nCPF: {printed}\n"
+        payee = extract([receipt]).fields["payee_tax_id"]
+        assert (payee.value, payee.valid) == ("81272480291", True)
+
+
 def test_invalid_boleto_line_is_flagged() -> None:
     page = (
         "Boleto\nBeneficiário: Clínica Sorriso Ltda\nVencimento: 10/03/2026\n"
