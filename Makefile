@@ -99,7 +99,7 @@ typecheck: venv ## mypy (strict, config in pyproject.toml) on shared, the servic
 	MYPYPATH=bench:bench/noop:tests/relevance $(BIN)/mypy bench
 
 .PHONY: bench
-bench: venv ## Run every benchmark at full size (about 90 minutes): one table of every target, met or not
+bench: venv ## Run every benchmark of the design at full size: one table of every target, met or not
 	@scripts/install-system-deps.sh bench
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -r requirements/bench.txt
 	$(BIN)/python bench/quick.py --full
@@ -109,6 +109,12 @@ bench-quick: venv ## Quick versions of the ratio benchmarks (under 5 min): one t
 	@scripts/install-system-deps.sh bench
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -r requirements/bench.txt
 	$(BIN)/python bench/quick.py
+
+.PHONY: bench-soak
+bench-soak: venv ## One worker-docs over 1,000 documents (about 30 minutes): its memory growth after warm-up
+	@scripts/install-system-deps.sh bench
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -r requirements/bench.txt
+	$(BIN)/python bench/quick.py --soak
 
 .PHONY: lock
 lock: ## Regenerate requirements/constraints.txt from the current .venv

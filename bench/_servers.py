@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -81,11 +82,27 @@ class BenchServers:
 
     def __init__(self, root: Path | None = None, *, fsync: bool = False) -> None:
         self.root = root or Path(tempfile.mkdtemp(prefix="folio-bench-"))
-        self.redis = RedisServer(pick_port(16479), self.root / "redis", appendonly=False)
-        self.postgres = PostgresServer(
-            pick_port(15532), self.root / "pg", fsync=fsync, max_connections=200
-        )
+        self.fsync = fsync
+        self.redis, self.postgres = self._servers()
         self.database = "folio_bench"
+
+    def _servers(self) -> tuple[RedisServer, PostgresServer]:
+        # Ports picked at random: benchmarks and test runs started at the same
+        # moment on a shared machine would all pick the same preferred port.
+        redis_port = pick_port(random.randint(20_000, 40_000))
+        pg_port = pick_port(random.randint(40_001, 60_000), exclude=frozenset({redis_port}))
+        return (
+            RedisServer(redis_port, self.root / "redis", appendonly=False),
+            PostgresServer(pg_port, self.root / "pg", fsync=self.fsync, max_connections=200),
+        )
+
+    def _ours(self) -> bool:
+        """True when the servers answering on the ports are the ones started
+        here (another run that took a port in the meantime answers too)."""
+        with contextlib.closing(redis.Redis.from_url(self.redis.url)) as client:
+            redis_dir = client.config_get("dir").get("dir")
+        pg_dir = self.postgres.psql("SHOW data_directory")
+        return redis_dir == str(self.redis.data_dir) and pg_dir == str(self.postgres.data_dir)
 
     @property
     def redis_url(self) -> str:
@@ -96,9 +113,20 @@ class BenchServers:
         return self.postgres.url(self.database)
 
     def __enter__(self) -> Self:
-        self.redis.start()
+        for _ in range(5):
+            self.redis.start()
+            try:
+                self.postgres.start()
+            except BaseException:
+                self.close()
+                raise
+            if self._ours():
+                break
+            self.close()
+            self.redis, self.postgres = self._servers()
+        else:
+            raise RuntimeError("no free ports for the benchmark's Redis and PostgreSQL")
         try:
-            self.postgres.start()
             self.postgres.create_database(self.database)
             migrate.upgrade(self.database_url)
         except BaseException:

@@ -40,7 +40,8 @@ def serve(argv: list[str], env: dict[str, str], port: int, workers: int, log: Pa
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 30
+    # imports and the app's start take several seconds, minutes on a loaded machine
+    deadline = time.monotonic() + 180
     while True:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:

@@ -29,15 +29,11 @@ import argparse
 import asyncio
 import hashlib
 import io
-import os
 import random
-import re
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -47,13 +43,16 @@ from reportlab.pdfgen import canvas
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _baseline import baseline
 from _rss import PeakRss
 from _servers import BenchServers
+from _services import OtherServices
 
 from folio_devstack.workers import WorkerProcess, worker_env
 from folio_shared.broker import create_broker
 from folio_shared.db.enums import DocumentKind, DocumentStatus
-from folio_shared.db.models import Chunk, Document, Tenant
+from folio_shared.db.models import Chunk, Document
+from folio_shared.db.repositories.tenants import create_tenant
 from folio_shared.jobs import Jobs, outbox
 from folio_shared.messages import ProcessDocumentV1, Queue, physical_queue_names
 from folio_shared.settings import FolioSettings
@@ -130,6 +129,8 @@ class Client:
     engine: AsyncEngine
     storage: LocalStorage
     tenant_id: uuid.UUID
+    key: str  # the tenant's API key
+    submitted: list[uuid.UUID] = field(default_factory=list)
 
 
 async def open_client(settings: FolioSettings, tenant_name: str) -> Client:
@@ -137,11 +138,11 @@ async def open_client(settings: FolioSettings, tenant_name: str) -> Client:
     engine = create_async_engine(settings.database.url)
     storage = LocalStorage.from_settings(settings)
     await storage.open()
-    tenant_id = uuid.uuid4()
-    async with engine.begin() as conn:
-        await conn.execute(sa.insert(Tenant).values(id=tenant_id, name=tenant_name))
     jobs = Jobs(engine, create_broker(settings), aioredis.Redis.from_url(settings.redis.url))
-    return Client(jobs, engine, storage, tenant_id)
+    async with jobs.sessions() as session:
+        tenant, key = await create_tenant(session, tenant_name)
+        await session.commit()
+    return Client(jobs, engine, storage, tenant.id, key)
 
 
 async def close_client(client: Client) -> None:
@@ -196,6 +197,7 @@ async def submit(client: Client, data: bytes) -> uuid.UUID:
         await session.commit()
         ids = outbox.pending_ids(session)
     await client.jobs.dispatch(ids)
+    client.submitted.append(document_id)
     return document_id
 
 
@@ -270,7 +272,10 @@ async def run(args: argparse.Namespace, settings: FolioSettings, root: Path) -> 
     threads = args.threads or settings.worker.threads
     print(f"worker-docs: 1 process, {threads} threads", flush=True)
     worker = docs_worker(settings, root, threads, args.document_runtime)
+    others = OtherServices(settings, root, client.key) if args.all_services else None
     try:
+        if others:
+            others.__enter__()
         start = time.perf_counter()
         warm_id = await submit(client, warm)
         await wait_final(engine, [warm_id], worker, args.timeout_s)
@@ -278,12 +283,18 @@ async def run(args: argparse.Namespace, settings: FolioSettings, root: Path) -> 
         print(f"warm-up (worker start + model load + 1 page): {warm_s:.2f} s", flush=True)
 
         rows = []
+        if others:
+            others.documents = client.submitted
+            others.measure()
         with PeakRss(worker.proc.pid) as rss:
             if one:
                 rows.append(await batch(client, "1-page PDF", one, worker, args.timeout_s))
             if twenty:
                 rows.append(await batch(client, "20-page PDF", twenty, worker, args.timeout_s))
     finally:
+        if others:
+            gone = others.alive()
+            others.__exit__(None, None, None)
         worker.close()
         await close_client(client)
 
@@ -299,6 +310,8 @@ async def run(args: argparse.Namespace, settings: FolioSettings, root: Path) -> 
     print(f"\nchunks: {', '.join(f'{r.kind} {r.chunks}' for r in rows)}")
     print(f"peak RSS worker-docs: {rss.peak_mib:.0f} MiB (all its processes)")
     print(f"peak RSS worker-docs-largest-process: {rss.largest_mib:.0f} MiB")
+    if others:
+        print(others.report() + (f"\nexited early: {', '.join(gone)}" if gone else ""))
 
 
 def main() -> None:
@@ -327,6 +340,12 @@ def main() -> None:
         "--timeout-s", type=float, default=900, help="bound of each batch (default 900)"
     )
     parser.add_argument(
+        "--all-services",
+        action="store_true",
+        help="run the API (following the documents), worker-ocr and the scheduler beside"
+        " worker-docs, and report the peak RSS of each service",
+    )
+    parser.add_argument(
         "--baseline-ref",
         default=None,
         help="also run this benchmark as it was at this git commit (its own sources, this"
@@ -334,54 +353,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.baseline_ref:
-        print(f"baseline 1-page PDF docs/s: {baseline(args):.2f} (at {args.baseline_ref})")
+        rate = baseline(args.baseline_ref, args.one_page, args.baseline_threads)
+        print(f"baseline 1-page PDF docs/s: {rate:.2f} (at {args.baseline_ref})")
     with BenchServers() as servers:
         asyncio.run(run(args, servers.folio_settings(), servers.root))
-
-
-#: Folio's source folders, put first on the path of a baseline run.
-SOURCES = [
-    "shared/src",
-    "services/api/src",
-    "services/worker-docs/src",
-    "services/worker-ocr/src",
-    "services/scheduler/src",
-    "clients/cli/src",
-    "clients/python/src",
-    "tools/devstack/src",
-]
-
-
-def baseline(args: argparse.Namespace) -> float:
-    """One-page PDFs/s of the benchmark at ``--baseline-ref``: a git worktree
-    of that commit, its bench script and its sources first on
-    ``PYTHONPATH`` (in the worker processes too), with this venv's
-    packages."""
-    repo = Path(__file__).resolve().parents[1]
-    tree = Path(tempfile.mkdtemp(prefix="folio-bench-baseline-")) / "tree"
-    subprocess.run(
-        ["git", "-C", str(repo), "worktree", "add", "--detach", "-q", str(tree), args.baseline_ref],
-        check=True,
-    )
-    try:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(str(tree / s) for s in SOURCES)
-        argv = [sys.executable, str(tree / "bench" / "documents_throughput.py")]
-        argv += ["--one-page", str(args.one_page), "--twenty-page", "0"]
-        if args.baseline_threads:
-            argv += ["--threads", str(args.baseline_threads)]
-        out = subprocess.run(
-            argv, env=env, cwd=tree, capture_output=True, text=True, check=False
-        ).stdout
-        print(out, flush=True)
-        match = re.search(r"^\| 1-page PDF \| \d+ \| \d+ \| [\d.]+ \| ([\d.]+) \|", out, re.M)
-        if match is None:
-            sys.exit("the baseline run gave no one-page figure")
-        return float(match.group(1))
-    finally:
-        subprocess.run(
-            ["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)], check=False
-        )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,48 @@
+"""Field extraction's precision and recall on the generated corpus, held to
+the design's floors: one line per way of reading the documents.
+
+Runs the measure of ``tests/unit/fields/fields_measure.py`` (68 generated
+PIX receipts, boletos and NF-e, read as text PDFs, 200 dpi scans or 110 dpi
+photos through Folio's OCR) and prints, for each reading, how many
+``type.field`` figures (precision and recall of each field) are below their
+floor: 0.95 for amounts, ids and dates, 0.90 for names and tax ids.
+
+    .venv/bin/python bench/fields_accuracy.py [pdf scan photo]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit" / "fields"))
+# the corpus and its scoring live with the tests of the extractors
+from fields_corpus_docs import build_corpus  # type: ignore[import-not-found]
+from fields_measure import below, measure  # type: ignore[import-not-found]
+
+#: Floors of the design's target: ids, amounts and dates; the rest (names, tax ids).
+STRICT_FLOOR = 0.95
+LOOSE_FLOOR = 0.90
+
+
+def main() -> None:
+    kinds = sys.argv[1:] or ["pdf", "scan", "photo"]
+    corpus = build_corpus()
+    for kind in kinds:
+        started = time.perf_counter()
+        score = measure(kind, corpus)
+        seconds = time.perf_counter() - started
+        keys = set(score.tp) | set(score.fp) | set(score.fn)
+        missed = below(score, STRICT_FLOOR, LOOSE_FLOOR)
+        print(f"## {kind}: {score.documents} documents in {seconds:.1f} s")
+        print("\n".join(missed))
+        print(
+            f"fields {kind}: {2 * len(keys) - len(missed)} of {2 * len(keys)} figures at their"
+            f" floor; type accuracy {score.type_accuracy:.3f}\n",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
