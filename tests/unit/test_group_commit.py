@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import asyncpg
 import pytest
 
-from folio_shared.jobs.bookkeeper import GroupCommit
+from folio_shared.jobs.bookkeeper import GroupCommit, ThreadWaiter
 
 
 class Recorder:
@@ -79,3 +79,51 @@ async def test_a_deadlocked_batch_is_run_one_by_one() -> None:
     rec.gate.set()
     assert [await first] + [await f for f in rest] == [10, 20, 30]
     assert rec.batches == [[1], [2, 3], [2], [3]]
+
+
+async def test_requests_from_threads_wake_the_loop_once_and_go_together() -> None:
+    rec = Recorder()
+    rec.gate.clear()
+    group: GroupCommit[int, int] = GroupCommit(rec.run, key=lambda r: r)
+    loop = asyncio.get_running_loop()
+    first = asyncio.ensure_future(group.submit(1))
+    await asyncio.sleep(0.01)  # the first batch is in flight, held at the gate
+    seen: list[int] = []
+    calls = [
+        asyncio.ensure_future(asyncio.to_thread(group.call, loop, n, seen.append))
+        for n in (2, 3, 4)
+    ]
+    while len(group._inbox) + len(group._pending) < 3:
+        await asyncio.sleep(0.005)
+    rec.gate.set()
+    assert await first == 10
+    assert [await c for c in calls] == [20, 30, 40]
+    assert sorted(seen) == [20, 30, 40]  # each ``then`` ran, on the loop
+    assert rec.batches[0] == [1]
+    assert sorted(rec.batches[1]) == [2, 3, 4]
+
+
+async def test_a_failed_batch_raises_in_the_waiting_thread() -> None:
+    rec = Recorder(fail_on=5)
+    group: GroupCommit[int, int] = GroupCommit(rec.run, key=lambda r: r)
+    loop = asyncio.get_running_loop()
+    seen: list[int] = []
+    with pytest.raises(RuntimeError, match="batch failed"):
+        await asyncio.to_thread(group.call, loop, 5, seen.append)
+    assert seen == []  # ``then`` runs for results only
+    assert await asyncio.to_thread(group.call, loop, 6) == 60
+
+
+async def test_an_abandoned_request_is_not_sent() -> None:
+    rec = Recorder()
+    rec.gate.clear()
+    group: GroupCommit[int, int] = GroupCommit(rec.run, key=lambda r: r)
+    first = asyncio.ensure_future(group.submit(1))
+    await asyncio.sleep(0.01)
+    waiter = ThreadWaiter[int]()
+    waiter.abandoned = True  # its thread was interrupted while it waited
+    group._pending.append((2, waiter, None))
+    rec.gate.set()
+    assert await first == 10
+    await asyncio.sleep(0.01)
+    assert rec.batches == [[1]]

@@ -21,6 +21,15 @@ as one statement (:mod:`folio_shared.jobs.store_batch`):
 - if PostgreSQL reports a deadlock (a reconciler statement taking the
   same rows in another order), the batch's requests are run one by one.
 
+Worker threads reach it without a coroutine of their own
+(:meth:`GroupCommit.call`): a thread appends its request to an inbox and
+waits on a lock; the first request of an empty inbox wakes the event loop
+once, and the loop takes the whole inbox into the next batch. So a batch
+costs the loop one wake-up, not one task and two futures per request (what
+Dramatiq's ``run_coroutine`` costs for each call), and a request's
+``then`` (the job event of a claim or an outcome) runs on the loop as the
+batch returns.
+
 Dramatiq has no batching of middleware work, and the claim has to run
 before the actor and the outcome before the ack, on the worker's own
 threads; this collects them in the one place they meet, the event loop.
@@ -29,21 +38,82 @@ threads; this collects them in the one place they meet, the event loop.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
 
 from folio_shared.jobs import store_batch
 from folio_shared.jobs.store import Claim
 from folio_shared.jobs.store_batch import ClaimRequest, OutcomeRequest
+from folio_shared.logging import get_logger
 from folio_shared.resources import resources
+
+log = get_logger(__name__)
 
 #: Most requests in one statement.
 MAX_BATCH = 200
 
+#: How often a waiting thread wakes to let Dramatiq's asynchronous
+#: exceptions in (time limits, shutdown), as its ``run_coroutine`` does.
+INTERRUPT_CHECK_S = 0.1
+
 Req = TypeVar("Req")
 Res = TypeVar("Res")
+
+
+_ResIn = TypeVar("_ResIn", contravariant=True)
+
+
+class _Resolver(Protocol[_ResIn]):
+    def done(self) -> bool: ...
+    def set_result(self, result: _ResIn, /) -> None: ...
+    def set_exception(self, exception: BaseException, /) -> None: ...
+
+
+class ThreadWaiter(Generic[Res]):
+    """A worker thread's wait for its request's result, resolved on the
+    event loop. A thread interrupted while it waits (Dramatiq's time limit
+    or shutdown) abandons its request: one not yet sent is dropped, one
+    sent runs and its result is ignored (a claim then ends with its
+    lease)."""
+
+    __slots__ = ("_error", "_lock", "_result", "_set", "abandoned")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._set = False
+        self._result: Any = None
+        self._error: BaseException | None = None
+        self.abandoned = False
+
+    def done(self) -> bool:
+        return self._set or self.abandoned
+
+    def set_result(self, result: Res, /) -> None:
+        self._result, self._set = result, True
+        self._lock.release()
+
+    def set_exception(self, exception: BaseException, /) -> None:
+        self._error, self._set = exception, True
+        self._lock.release()
+
+    def wait(self) -> Res:
+        try:
+            while not self._lock.acquire(timeout=INTERRUPT_CHECK_S):
+                pass
+        except BaseException:
+            self.abandoned = True
+            raise
+        if self._error is not None:
+            raise self._error
+        result: Res = self._result
+        return result
+
+
+_Item = tuple[Req, "_Resolver[Res]", "Callable[[Res], None] | None"]
 
 
 class GroupCommit(Generic[Req, Res]):
@@ -60,7 +130,11 @@ class GroupCommit(Generic[Req, Res]):
         self._run = run
         self._key = key
         self._max = max_batch
-        self._pending: list[tuple[Req, asyncio.Future[Res]]] = []
+        self._pending: list[_Item[Req, Res]] = []
+        #: Requests of worker threads not yet seen by the loop.
+        self._inbox: list[_Item[Req, Res]] = []
+        self._inbox_lock = threading.Lock()
+        self._woken = False
         self._busy = False
         self._task: asyncio.Task[None] | None = None  # held: the loop keeps weak ones
         #: Statements run and requests carried (for tests and the benchmark).
@@ -68,19 +142,51 @@ class GroupCommit(Generic[Req, Res]):
         self.requests = 0
 
     async def submit(self, request: Req) -> Res:
+        """Run ``request`` from the event loop; returns after its batch."""
         future: asyncio.Future[Res] = asyncio.get_running_loop().create_future()
-        self._pending.append((request, future))
+        self._pending.append((request, future, None))
+        self._start()
+        return await future
+
+    def call(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        request: Req,
+        then: Callable[[Res], None] | None = None,
+    ) -> Res:
+        """Run ``request`` from a worker thread (not ``loop``'s own);
+        returns after its batch. ``then`` runs on the loop with the result
+        as the batch returns (not when the batch failed)."""
+        waiter: ThreadWaiter[Res] = ThreadWaiter()
+        with self._inbox_lock:
+            self._inbox.append((request, waiter, then))
+            wake, self._woken = not self._woken, True
+        if wake:
+            loop.call_soon_threadsafe(self._admit)
+        return waiter.wait()
+
+    def _admit(self) -> None:
+        self._take_inbox()
+        if self._pending:
+            self._start()
+
+    def _take_inbox(self) -> None:
+        with self._inbox_lock:
+            inbox, self._inbox, self._woken = self._inbox, [], False
+        self._pending.extend(inbox)
+
+    def _start(self) -> None:
         if not self._busy:
             self._busy = True
             self._task = asyncio.get_running_loop().create_task(self._drain())
-        return await future
 
-    def _take(self) -> list[tuple[Req, asyncio.Future[Res]]]:
-        batch: list[tuple[Req, asyncio.Future[Res]]] = []
-        rest: list[tuple[Req, asyncio.Future[Res]]] = []
+    def _take(self) -> list[_Item[Req, Res]]:
+        self._take_inbox()
+        batch: list[_Item[Req, Res]] = []
+        rest: list[_Item[Req, Res]] = []
         seen: set[Hashable] = set()
         for item in self._pending:
-            if item[1].done():  # its waiter is gone (cancelled)
+            if item[1].done():  # its waiter is gone (cancelled, interrupted)
                 continue
             key = self._key(item[0])
             if key in seen or len(batch) >= self._max:
@@ -93,24 +199,36 @@ class GroupCommit(Generic[Req, Res]):
 
     async def _drain(self) -> None:
         try:
-            while self._pending:
+            while True:
                 batch = self._take()
-                if batch:
-                    await self._send(batch)
+                if not batch:
+                    break
+                await self._send(batch)
         finally:
             self._busy = False
 
-    async def _send(self, batch: list[tuple[Req, asyncio.Future[Res]]]) -> None:
+    async def _send(self, batch: list[_Item[Req, Res]]) -> None:
         self.batches += 1
         self.requests += len(batch)
         try:
-            results = await self._one_batch([r for r, _ in batch])
-        except Exception as e:
-            for _, future in batch:
-                if not future.done():
+            results = await self._one_batch([r for r, _, _ in batch])
+        except BaseException as e:
+            for _, future, _ in batch:
+                if future.done():
+                    continue
+                if isinstance(future, asyncio.Future) and not isinstance(e, Exception):
+                    future.cancel()  # the loop is stopping
+                else:
                     future.set_exception(e)
+            if not isinstance(e, Exception):
+                raise
             return
-        for (_, future), result in zip(batch, results, strict=True):
+        for (_, future, then), result in zip(batch, results, strict=True):
+            if then is not None:
+                try:
+                    then(result)
+                except Exception as e:
+                    log.warning("job bookkeeping follow-up failed", error=repr(e))
             if not future.done():
                 future.set_result(result)
 

@@ -27,6 +27,7 @@ unfinished jobs) runs while ``WorkerResources`` still has the database open.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
@@ -49,11 +50,12 @@ from folio_shared.jobs.outcomes import (
     STATUS,
     Outcome,
     decide,
+    fast_request,
     poison_error,
     record_fast,
     record_in_transaction,
+    state_event,
 )
-from folio_shared.jobs.public_errors import tenant_message
 from folio_shared.jobs.store_batch import ClaimRequest
 from folio_shared.logging import get_logger
 from folio_shared.resources import resources
@@ -147,13 +149,16 @@ class JobTracking(Middleware):
         job_id = message.options.get("job_id")
         if not job_id:
             return
-        continuation = bool(message.options.get("continuation"))
+        request = ClaimRequest(
+            uuid.UUID(job_id), bool(message.options.get("continuation")), message.message_id
+        )
         try:
-            claim = self._run(self._claim(uuid.UUID(job_id), continuation, message.message_id))
+            claim = self.bookkeeper.claims.call(self._loop(), request, self._running_event)
         except outage.UNREACHABLE as e:  # PostgreSQL down: the job stays queued
             outage.hand_back(broker, message, e)
             raise SkipMessage() from None
         if claim is None:
+            log.info("message skipped: job not claimable", job_id=job_id)
             raise SkipMessage()
         ctx = JobContext(
             job_id=claim.job_id,
@@ -193,7 +198,16 @@ class JobTracking(Middleware):
         ctx = entry
         outcome, cause, error = decide(ctx, result, exception, ctx.max_retries)
         self._local.retry = outcome == Outcome.RETRY
-        self._run(self._finish(ctx, outcome, cause, error, result=result))
+        request = fast_request(self.settings, ctx, outcome, cause, error, result)
+        if request is None:
+            self._run(self._finish(ctx, outcome, cause, error, result=result))
+            return
+        # Only the job row changes: straight into the next outcome batch,
+        # its event published by the loop once the batch committed.
+        data = state_event(ctx, outcome, STATUS[outcome], cause, error)
+        self.bookkeeper.outcomes.call(
+            self._loop(), request, lambda _: self._event(ctx.job_id, "state", data)
+        )
 
     # -- decisions -------------------------------------------------------------
 
@@ -211,15 +225,19 @@ class JobTracking(Middleware):
             raise RuntimeError("JobTracking needs the AsyncIO middleware")
         return loop.run_coroutine(coro)
 
-    async def _claim(
-        self, job_id: uuid.UUID, continuation: bool, message_id: str
-    ) -> store.Claim | None:
-        claim = await self.bookkeeper.claim(ClaimRequest(job_id, continuation, message_id))
-        if claim is None:
-            log.info("message skipped: job not claimable", job_id=str(job_id))
-            return None
-        self._event(job_id, "state", {"status": "running", "attempt": claim.attempt})
-        return claim
+    @staticmethod
+    def _loop() -> asyncio.AbstractEventLoop:
+        thread = get_event_loop_thread()
+        if thread is None:
+            raise RuntimeError("JobTracking needs the AsyncIO middleware")
+        if not thread.loop.is_running():  # as run_coroutine: never wait for nobody
+            raise RuntimeError("Event loop is not running.")
+        return thread.loop
+
+    def _running_event(self, claim: store.Claim | None) -> None:
+        """On the loop, as the claim batch returns: the job's ``running``."""
+        if claim is not None:
+            self._event(claim.job_id, "state", {"status": "running", "attempt": claim.attempt})
 
     async def _finish(
         self,
@@ -255,15 +273,7 @@ class JobTracking(Middleware):
             self._send_completion(parent, completion)
         if ctx.batch_completion is not None and self.broker is not None:
             await self._send_batch_completion(ctx.batch_completion)
-        data: dict[str, Any] = {"status": status, "attempt": ctx.attempt}
-        if error is not None:
-            # a tenant follows this feed: the full error stays in the job row
-            why = cause.value if cause else None
-            shown = tenant_message(status, why, error[0], error[1])
-            data.update(error_type=error[0], error=shown, cause=why)
-        if outcome == Outcome.WAITING:
-            data["waiting_for_children"] = True
-        self._event(ctx.job_id, "state", data)
+        self._event(ctx.job_id, "state", state_event(ctx, outcome, status, cause, error))
 
     def _event(self, job_id: uuid.UUID, type_: str, data: dict[str, Any]) -> None:
         if self.events is not None:

@@ -19,7 +19,7 @@ from folio_shared.errors import JobCancelled, MessageError
 from folio_shared.jobs import batches, family, store
 from folio_shared.jobs.bookkeeper import Bookkeeper
 from folio_shared.jobs.context import JobContext
-from folio_shared.jobs.public_errors import tenant_reason
+from folio_shared.jobs.public_errors import tenant_message, tenant_reason
 from folio_shared.jobs.store_batch import OutcomeRequest
 from folio_shared.resources import resources
 from folio_shared.settings import FolioSettings
@@ -81,6 +81,33 @@ def decide(
     return Outcome.DEAD, cause, error
 
 
+def fast_request(
+    settings: FolioSettings,
+    ctx: JobContext,
+    outcome: str,
+    cause: FailureCause | None,
+    error: tuple[str, str] | None,
+    result: Any,
+) -> OutcomeRequest | None:
+    """The common outcomes, to batch with other threads' (one statement per
+    batch): a success of a job without a parent or a batch, or a failed
+    attempt that will be retried. ``None`` when the outcome needs a
+    transaction (fan-in, batch, document, hand-over)."""
+    if outcome == Outcome.SUCCEEDED and ctx.parent_id is None and ctx.batch_id is None:
+        summary = result if isinstance(result, dict) else None
+        return OutcomeRequest(ctx.job_id, ctx.attempt, JobStatus.SUCCEEDED, result=summary)
+    if outcome == Outcome.RETRY and cause is not None and error is not None:
+        return OutcomeRequest(
+            ctx.job_id,
+            ctx.attempt,
+            JobStatus.QUEUED,
+            cause=cause,
+            error=error,
+            retry_in_ms=backoff_ms(settings, ctx.attempt),
+        )
+    return None
+
+
 async def record_fast(
     settings: FolioSettings,
     bookkeeper: Bookkeeper,
@@ -90,30 +117,33 @@ async def record_fast(
     error: tuple[str, str] | None,
     result: Any,
 ) -> bool:
-    """The common outcomes, batched with other threads' (one statement per
-    batch, committed before this returns): a success of a job without a
-    parent or a batch, or a failed attempt that will be retried. ``False``
-    when the outcome needs a transaction (fan-in, batch, document,
-    hand-over)."""
-    if outcome == Outcome.SUCCEEDED and ctx.parent_id is None and ctx.batch_id is None:
-        summary = result if isinstance(result, dict) else None
-        await bookkeeper.record(
-            OutcomeRequest(ctx.job_id, ctx.attempt, JobStatus.SUCCEEDED, result=summary)
-        )
-        return True
-    if outcome == Outcome.RETRY and cause is not None and error is not None:
-        await bookkeeper.record(
-            OutcomeRequest(
-                ctx.job_id,
-                ctx.attempt,
-                JobStatus.QUEUED,
-                cause=cause,
-                error=error,
-                retry_in_ms=backoff_ms(settings, ctx.attempt),
-            )
-        )
-        return True
-    return False
+    """:func:`fast_request`'s outcome recorded in the bookkeeper's next
+    batch (committed before this returns); ``False`` when the outcome
+    needs a transaction."""
+    request = fast_request(settings, ctx, outcome, cause, error, result)
+    if request is None:
+        return False
+    await bookkeeper.record(request)
+    return True
+
+
+def state_event(
+    ctx: JobContext,
+    outcome: str,
+    status: str,
+    cause: FailureCause | None,
+    error: tuple[str, str] | None,
+) -> dict[str, Any]:
+    """The ``state`` event of the job's live feed for its outcome (a
+    tenant follows it: the full error stays in the job row)."""
+    data: dict[str, Any] = {"status": status, "attempt": ctx.attempt}
+    if error is not None:
+        why = cause.value if cause else None
+        shown = tenant_message(status, why, error[0], error[1])
+        data.update(error_type=error[0], error=shown, cause=why)
+    if outcome == Outcome.WAITING:
+        data["waiting_for_children"] = True
+    return data
 
 
 async def record_in_transaction(
