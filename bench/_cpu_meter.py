@@ -58,6 +58,24 @@ def cpu_by_role(api_pid: int, servers_dir: Path, redis_port: int) -> dict[str, f
     return out
 
 
+def session_cpu_s(sessions: set[int]) -> float:
+    """CPU seconds used so far by every live process of the given sessions
+    (a worker group started with ``start_new_session``: the session id is
+    its first process's pid), with their exited children's."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) in sessions:
+            total += sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def _stolen_s() -> float:
     """CPU seconds the hypervisor has taken from this machine so far (all
     CPUs; ``steal`` in ``/proc/stat``): time the parts wanted and did not get."""

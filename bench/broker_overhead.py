@@ -38,10 +38,12 @@ from typing import Any
 import dramatiq
 import redis
 import sqlalchemy as sa
+from _cpu_meter import cpu_by_role, session_cpu_s
 from _servers import (
     NAMESPACE,
     BenchServers,
     NoopV1,
+    WorkerGroup,
     folio_worker_argv,
     wait_until,
     workers,
@@ -77,6 +79,8 @@ class Result:
     seconds: float
     steady_jobs_per_s: float | None
     note: str = ""
+    #: CPU milliseconds per job between 10 % and 90 % done, by part.
+    cpu_ms: dict[str, float] | None = None
 
     @property
     def jobs_per_s(self) -> float:
@@ -87,21 +91,40 @@ class Timeout(RuntimeError):
     pass
 
 
+class CpuUse:
+    """CPU seconds so far of the workers (the sessions of ``group``'s
+    processes: each is started in its own), PostgreSQL and Redis."""
+
+    def __init__(self, servers: BenchServers, group: WorkerGroup) -> None:
+        self.servers = servers
+        self.group = group
+
+    def __call__(self) -> dict[str, float]:
+        used = cpu_by_role(-1, self.servers.root, self.servers.redis.port)
+        sessions = {p.pid for p in self.group.procs}
+        return {"worker": session_cpu_s(sessions), "pg": used["postgres"], "redis": used["redis"]}
+
+
 class Progress:
     """Completion over time, polled: when 10 % and 90 % of the jobs were done
-    (the steady rate between them leaves out start-up and the tail)."""
+    (the steady rate between them leaves out start-up and the tail), and the
+    CPU each part used between them when ``cpu`` is given."""
 
-    def __init__(self, total: int, deadline_s: float) -> None:
+    def __init__(self, total: int, deadline_s: float, cpu: CpuUse | None = None) -> None:
         self.total = total
         self.deadline_s = deadline_s
         self.started = time.monotonic()
         self.marks: dict[float, tuple[float, int]] = {}
+        self.cpu = cpu
+        self.cpu_marks: dict[float, dict[str, float]] = {}
 
     def update(self, done: int) -> bool:
         now = time.monotonic()
         for frac in (0.1, 0.9):
             if frac not in self.marks and done >= frac * self.total:
                 self.marks[frac] = (now, done)
+                if self.cpu is not None:
+                    self.cpu_marks[frac] = self.cpu()
         if done >= self.total:
             self.finished = now
             return True
@@ -112,6 +135,16 @@ class Progress:
     @property
     def seconds(self) -> float:
         return self.finished - self.started
+
+    @property
+    def cpu_ms_per_job(self) -> dict[str, float] | None:
+        if len(self.cpu_marks) < 2:
+            return None
+        jobs = self.marks[0.9][1] - self.marks[0.1][1]
+        if jobs <= 0:
+            return None
+        a, b = self.cpu_marks[0.1], self.cpu_marks[0.9]
+        return {part: (b[part] - a[part]) * 1000 / jobs for part in a}
 
     @property
     def steady(self) -> float | None:
@@ -164,7 +197,7 @@ def run_folio(servers: BenchServers, jobs: int, processes: int, threads: int, ar
     )
     count_sql = sa.text("SELECT count(*) FROM jobs WHERE status = 'succeeded'")
     with workers(args.log_dir) as group, engine.connect() as conn:
-        progress = Progress(jobs, args.timeout_s)
+        progress = Progress(jobs, args.timeout_s, CpuUse(servers, group))
         group.spawn(folio_worker_argv(processes, threads), servers.folio_env(), "folio")
         while True:
             done = int(conn.execute(count_sql).scalar_one())
@@ -185,7 +218,9 @@ def run_folio(servers: BenchServers, jobs: int, processes: int, threads: int, ar
     note = "" if states == {"succeeded": jobs} else f"states {states}"
     if late:
         note = f"{note} {late} jobs finished > 5 s after the 99th percentile".strip()
-    return Result("folio", processes, jobs, progress.seconds, progress.steady, note)
+    return Result(
+        "folio", processes, jobs, progress.seconds, progress.steady, note, progress.cpu_ms_per_job
+    )
 
 
 # -- raw Dramatiq ---------------------------------------------------------------
@@ -208,12 +243,14 @@ def run_dramatiq(
     argv = [sys.executable, "-m", "dramatiq", "dramatiq_worker", "--queues", "bench"]
     argv += ["--processes", str(processes), "--threads", str(threads)]
     with workers(args.log_dir) as group:
-        progress = Progress(jobs, args.timeout_s)
+        progress = Progress(jobs, args.timeout_s, CpuUse(servers, group))
         group.spawn(argv, servers.plain_env(), "dramatiq")
         while not progress.update(jobs - int(client.hlen("dramatiq:bench.msgs"))):
             time.sleep(POLL_S)
     client.close()
-    return Result("dramatiq", processes, jobs, progress.seconds, progress.steady)
+    return Result(
+        "dramatiq", processes, jobs, progress.seconds, progress.steady, "", progress.cpu_ms_per_job
+    )
 
 
 # -- Celery ---------------------------------------------------------------------
@@ -231,7 +268,7 @@ def run_celery(servers: BenchServers, jobs: int, processes: int, threads: int, a
             noop.apply_async(producer=producer)
     client = redis.Redis.from_url(servers.redis_url)
     with workers(args.log_dir) as group:
-        progress = Progress(jobs, args.timeout_s)
+        progress = Progress(jobs, args.timeout_s, CpuUse(servers, group))
         for i in range(processes):
             argv = [sys.executable, "-m", "celery", "-A", "celery_app", "worker"]
             argv += ["-P", "threads", "-c", str(threads), "-Q", "bench", "-n", f"bench{i}@%h"]
@@ -241,7 +278,15 @@ def run_celery(servers: BenchServers, jobs: int, processes: int, threads: int, a
         while not progress.update(jobs - int(client.llen("bench")) - int(client.hlen("unacked"))):
             time.sleep(POLL_S)
     client.close()
-    return Result("celery", processes, jobs, progress.seconds, progress.steady, "threads pool")
+    return Result(
+        "celery",
+        processes,
+        jobs,
+        progress.seconds,
+        progress.steady,
+        "threads pool",
+        progress.cpu_ms_per_job,
+    )
 
 
 # -- RQ -------------------------------------------------------------------------
@@ -280,15 +325,16 @@ def table(results: list[Result]) -> str:
     base = {r.processes: r.jobs_per_s for r in results if r.system == "dramatiq"}
     lines = [
         "| system | processes | jobs | seconds | jobs/s | jobs/s 10-90 %"
-        " | vs raw Dramatiq | note |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        " | vs raw Dramatiq | CPU ms/job 10-90 % (worker, pg, redis) | note |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in results:
         ratio = f"{r.jobs_per_s / base[r.processes]:.2f}" if base.get(r.processes) else "-"
         steady = f"{r.steady_jobs_per_s:,.0f}" if r.steady_jobs_per_s else "-"
+        cpu = ", ".join(f"{v:.2f}" for v in r.cpu_ms.values()) if r.cpu_ms else "-"
         lines.append(
             f"| {r.system} | {r.processes} | {r.jobs:,} | {r.seconds:.2f} | {r.jobs_per_s:,.0f}"
-            f" | {steady} | {ratio} | {r.note} |"
+            f" | {steady} | {ratio} | {cpu} | {r.note} |"
         )
     return "\n".join(lines)
 
