@@ -6,7 +6,7 @@ PostgreSQL (texts of 60 words from a 20,000-word vocabulary with a
 Zipf-like frequency curve, random 384-dimension vectors;
 random vectors are the hard case for HNSW: no cluster structure to
 exploit) and a second tenant with ``--small-tenant-chunks`` chunks (default
-20,000, the most searched exactly), builds the HNSW index, then times
+5,000, the most searched exactly), builds the HNSW index, then times
 ``--queries`` hybrid searches,
 each embedding its query with the real model first (through ONNX Runtime,
 as worker-docs does by default). Reports p50/p95/p99

@@ -134,7 +134,7 @@ class SearchOptions:
     and length normalisation. ``keyword_max_matches`` (default ``1000``
     chunks): at most this many matching chunks are scored; a query of only
     very common words matches most chunks, says little, and leaves the
-    ranking to the semantic list. ``exact_max_chunks`` (default ``20000``
+    ranking to the semantic list. ``exact_max_chunks`` (default ``5000``
     chunks): a tenant holding at most this many chunks is searched
     exactly, every chunk compared with the query, instead of through the
     HNSW index (see the module docstring).
@@ -150,7 +150,7 @@ class SearchOptions:
     k1: float = 1.2
     b: float = 0.75
     keyword_max_matches: int = 1000
-    exact_max_chunks: int = 20_000
+    exact_max_chunks: int = 5_000
 
 
 @dataclass(frozen=True, slots=True)
