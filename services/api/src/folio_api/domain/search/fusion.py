@@ -23,7 +23,7 @@ DEFAULT_SEMANTIC_WEIGHT = 0.9
 #: model -> query language -> semantic weight (measured, see the ADR).
 MODEL_WEIGHTS: Mapping[str, Mapping[str, float]] = {
     "all-MiniLM-L6-v2": {"en": 0.9, "pt": 0.2},
-    "multilingual-e5-small": {"en": 0.9, "pt": 0.9},
+    "multilingual-e5-small": {"en": 0.7, "pt": 0.7},
     "multilingual-e5-small-enpt": {"en": 0.9, "pt": 0.9},
 }
 
