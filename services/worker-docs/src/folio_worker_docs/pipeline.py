@@ -235,7 +235,9 @@ async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
         )
     fields = await asyncio.to_thread(extract_fields, page_texts(pages))
     await progress("chunking")
-    chunks = chunk_pages(pages, model.token_spans, ChunkingOptions())
+    # Tokenising a long document takes a while: not on the loop that runs
+    # the other documents' coroutines.
+    chunks = await asyncio.to_thread(chunk_pages, pages, model.token_spans, ChunkingOptions())
     language = detect_language("\n".join(p.text for p in pages))
     vectors: list[Any] = [reusable.get(c.text.replace("\x00", "")) for c in chunks]
     missing = [i for i, v in enumerate(vectors) if v is None]
