@@ -27,7 +27,7 @@ def _fresh(embedder: Embedder, model: SentenceTransformer | None = None) -> Embe
         model=model or embedder.model,
         query_encoder=None,
         document_encoder=None,
-        bf16=False,
+        bf16_model=None,
     )
 
 
@@ -76,7 +76,8 @@ def test_bf16_needs_the_cpu_instructions(tmp_path: Path, embedder: Embedder) -> 
     assert bf16.cpu_has_bf16(with_amx)
     assert not bf16.cpu_has_bf16(plain)
     assert not bf16.cpu_has_bf16(tmp_path / "missing")
-    assert not bf16.bf16_agrees(embedder.encode_torch, device="cuda")
+    assert not bf16.bf16_agrees(embedder.encode_torch, embedder.encode_torch, device="cuda")
+    assert not bf16.bf16_agrees(embedder.encode_torch, None)
 
 
 def test_onnx_batches_give_the_models_vectors_in_order(embedder: Embedder, tmp_path: Path) -> None:

@@ -1,13 +1,17 @@
 """Document chunks embedded in bfloat16 on CPUs with bfloat16 matrix
-instructions (AMX or AVX-512 BF16): the same model and weights, about 2.6 times
-less CPU per chunk.
+instructions (AMX or AVX-512 BF16): the same model and weights, stored in
+bfloat16, about 1.7 to 2.6 times less CPU per chunk than float32.
 
 Embedding a batch of chunks is compute-bound: nearly all of it is matrix
-products over ~250 tokens. On such CPUs torch's autocast runs them in
-bfloat16 (oneDNN), measured at 1.0 s of CPU for 48 chunks against 2.6 s
-in float32 (``bench/embedding_throughput.py``). ONNX Runtime in float32
-(:mod:`folio_worker_docs.embeddings.onnx`) took 3.4 s: its gain on a
-search query is per-operator overhead, which a batch does not have.
+products over ~250 tokens. On such CPUs torch runs them in bfloat16
+(oneDNN). A copy of the model whose weights are bfloat16 does less than
+torch's autocast over the float32 model, which converts every weight at
+every call and runs layer norms and softmax in float32: 49 to 69 ms of CPU
+per chunk against 53 to 81 ms, float32 94 to 120 ms (AVX-512 BF16, 1 and 2
+threads, ``docs/benchmarks.md``). ONNX Runtime in float32
+(:mod:`folio_worker_docs.embeddings.onnx`) took more CPU than torch: its
+gain on a search query is per-operator overhead, which a batch does not
+have.
 
 Before use, :data:`PROBES` of mixed lengths must give the float32
 vectors (cosine ≥ :data:`MIN_COSINE`); a CPU without the instructions or
@@ -16,9 +20,9 @@ a probe that disagrees leaves chunks in float32 (logged).
 
 from __future__ import annotations
 
-import contextlib
+import copy
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,34 +49,39 @@ def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return False
 
 
-@contextlib.contextmanager
-def bf16() -> Iterator[None]:
-    """torch's CPU autocast to bfloat16, in this thread."""
+def bf16_copy(model: Any) -> Any:
+    """A copy of the torch module ``model`` with bfloat16 weights, for
+    inference (``model`` itself is untouched)."""
     import torch
 
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        yield
+    return copy.deepcopy(model).to(torch.bfloat16).eval()
 
 
-def agreement(encode: Callable[[list[str]], Any]) -> float:
-    """The lowest cosine between ``encode``'s vectors of the probes in
-    bfloat16 and in float32 (``encode`` gives unit vectors)."""
+def agreement(exact: Callable[[list[str]], Any], fast: Callable[[list[str]], Any]) -> float:
+    """The lowest cosine between ``fast``'s and ``exact``'s vectors of the
+    probes (both give unit vectors)."""
     import numpy as np
 
     texts = list(DOCUMENT_PROBES)
-    exact = np.asarray(encode(texts), dtype=np.float64)
-    with bf16():
-        fast = np.asarray(encode(texts), dtype=np.float64)
-    return float(np.min(np.sum(exact * fast, axis=1)))
+    reference = np.asarray(exact(texts), dtype=np.float64)
+    vectors = np.asarray(fast(texts), dtype=np.float64)
+    return float(np.min(np.sum(reference * vectors, axis=1)))
 
 
-def bf16_agrees(encode: Callable[[list[str]], Any], *, device: str = "cpu") -> bool:
+def bf16_agrees(
+    exact: Callable[[list[str]], Any],
+    fast: Callable[[list[str]], Any] | None,
+    *,
+    device: str = "cpu",
+) -> bool:
     """Whether chunks may be embedded in bfloat16 here: a CPU device with the
-    instructions, and probes that agree; why not is logged."""
-    if device != "cpu" or not cpu_has_bf16():
+    instructions, and probes whose ``fast`` (bfloat16) vectors agree with
+    the ``exact`` (float32) ones; why not is logged. ``fast`` is ``None``
+    when the bfloat16 model could not be made."""
+    if device != "cpu" or not cpu_has_bf16() or fast is None:
         log.info("document embedding in float32: no bfloat16 instructions on %s", device)
         return False
-    worst = agreement(encode)
+    worst = agreement(exact, fast)
     if worst < MIN_COSINE:
         log.warning("document embedding in float32: bfloat16 cosine %.6f", worst)
         return False

@@ -14,6 +14,7 @@ is fetched at run time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import logging
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from folio_shared.errors import ConfigurationError
-from folio_worker_docs.embeddings.bf16 import bf16, bf16_agrees
+from folio_worker_docs.embeddings.bf16 import bf16_agrees, bf16_copy, cpu_has_bf16
 from folio_worker_docs.embeddings.onnx import (
     MIN_COSINE,
     OnnxQueryEncoder,
@@ -98,9 +99,15 @@ class Embedder:
     _onnx_tried: bool = field(default=False, repr=False)
     #: Set by :meth:`use_onnx_for_documents`: the same encoder, batched.
     document_encoder: OnnxQueryEncoder | None = field(default=None, repr=False)
-    #: Set by :meth:`use_bf16_for_documents`: texts embedded in bfloat16.
-    bf16: bool = field(default=False, repr=False)
+    #: Set by :meth:`use_bf16_for_documents`: a copy of ``model`` with
+    #: bfloat16 weights, which embeds texts.
+    bf16_model: Any = field(default=None, repr=False)
     device: str = "cpu"
+
+    @property
+    def bf16(self) -> bool:
+        """Whether texts are embedded in bfloat16."""
+        return self.bf16_model is not None
 
     def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Unit-length vectors of ``texts``, one row each (``float32``): by
@@ -113,25 +120,29 @@ class Embedder:
                 texts, batch_size=self.batch_size
             )
             return vectors
-        if self.bf16:
-            with bf16():
-                return self.encode_torch(texts)
+        if self.bf16_model is not None:
+            return self._encode_with(self.bf16_model, texts)
         return self.encode_torch(texts)
 
     def encode_torch(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        """:meth:`encode` by sentence-transformers, the reference."""
+        """:meth:`encode` by sentence-transformers in float32, the reference."""
+        return self._encode_with(self.model, texts)
+
+    def _encode_with(self, model: Any, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Unit vectors of ``texts`` by the sentence-transformers ``model``;
+        the model's pooled output (bfloat16 for a bfloat16 model) is
+        normalised in float32."""
         import numpy as np
 
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        vectors = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
+        pooled = model.encode(
+            texts, batch_size=self.batch_size, convert_to_tensor=True, show_progress_bar=False
         )
-        return np.asarray(vectors, dtype=np.float32)
+        vectors = np.asarray(pooled.float().cpu().numpy(), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        normalised: npt.NDArray[np.float32] = vectors / np.maximum(norms, 1e-12)
+        return normalised
 
     def encode_query(self, text: str) -> list[float]:
         """The vector of one search query, as a plain list (by the ONNX
@@ -154,14 +165,19 @@ class Embedder:
         return self.query_encoder is not None
 
     def use_bf16_for_documents(self) -> bool:
-        """Embed texts (:meth:`encode`) in bfloat16 from now on, if the CPU
-        has bfloat16 matrix instructions and probes give the float32
-        vectors (:mod:`folio_worker_docs.embeddings.bf16`); ``False``, and
-        texts stay in float32, when not. Idempotent."""
-        if not self.bf16:
+        """Embed texts (:meth:`encode`) with a bfloat16 copy of the model
+        from now on, if the CPU has bfloat16 matrix instructions and probes
+        give the float32 vectors (:mod:`folio_worker_docs.embeddings.bf16`);
+        ``False``, and texts stay in float32, when not. Idempotent."""
+        if self.bf16_model is None:
             with _LOCK:
-                self.bf16 = self.bf16 or bf16_agrees(self.encode_torch, device=self.device)
-        return self.bf16
+                if self.bf16_model is None:
+                    usable = self.device == "cpu" and cpu_has_bf16()
+                    copy = bf16_copy(self.model) if usable else None
+                    fast = None if copy is None else functools.partial(self._encode_with, copy)
+                    if bf16_agrees(self.encode_torch, fast, device=self.device):
+                        self.bf16_model = copy
+        return self.bf16_model is not None
 
     def use_onnx_for_documents(self, *, cache_dir: Path | None = None, threads: int = 2) -> bool:
         """Embed texts (:meth:`encode`) with the ONNX query encoder, batched,
