@@ -2,7 +2,7 @@
 several small documents instead of one each.
 
 A one-page document has one to three chunks. Embedded alone, each
-document pays a call's fixed cost (tokenising, autocast set-up, a batch
+document pays a call's fixed cost (tokenising, a batch
 padded for a handful of texts, a hop to a thread) and two documents
 finishing at once run two model calls that compete for the same cores.
 :class:`EmbeddingBatcher` lives on the worker's event loop (the one the
