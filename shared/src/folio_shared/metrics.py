@@ -162,6 +162,12 @@ WEBHOOK_LATENCY = Histogram(
     "Time of one webhook delivery attempt, resolving to last byte.",
     buckets=_SECONDS,
 )
+ROWS_PRUNED = Counter(
+    "folio_maintenance_rows_pruned",
+    "Rows deleted by the history retention (purge-job-history), by table (jobs,"
+    " webhook_deliveries).",
+    ["table"],
+)
 API_QUEUE_BATCH_SIZE = Histogram(
     "folio_api_queue_batch_size",
     "Process requests of one API process queued together (one read, one write, one send).",
@@ -207,6 +213,7 @@ def _exported_names() -> frozenset[str]:
         HTTP_REQUESTS,
         HTTP_DURATION,
         API_QUEUE_BATCH_SIZE,
+        ROWS_PRUNED,
     ):
         for family in m.describe():
             if family.type == "counter":

@@ -56,13 +56,17 @@ async def test_purge_job_history_removes_only_old_finished_jobs(db: AsyncSession
     await db.commit()
 
     # When a dry run looks at it
-    dry = await maintenance.purge_job_history(db, retention_days=7, now=NOW, dry_run=True)
+    dry = await maintenance.purge_job_history(
+        db, retention_days=7, dead_retention_days=14, now=NOW, dry_run=True
+    )
     # Then it counts three and changes nothing
     assert (dry.matched, dry.changed) == (3, 0)
     assert await db.scalar(sa.select(sa.func.count()).select_from(Job)) == 7
 
     # When it runs for real (small batches, to cross batch boundaries)
-    done = await maintenance.purge_job_history(db, retention_days=7, now=NOW, batch_size=2)
+    done = await maintenance.purge_job_history(
+        db, retention_days=7, dead_retention_days=14, now=NOW, batch_size=2
+    )
     assert (done.matched, done.changed) == (3, 3)
     statuses = sorted((await db.scalars(sa.select(Job.status))).all())
     assert statuses == sorted(
@@ -70,7 +74,9 @@ async def test_purge_job_history_removes_only_old_finished_jobs(db: AsyncSession
     )
     assert await db.scalar(sa.select(sa.func.count()).select_from(JobEvent)) == 0
     # And a second run finds nothing (idempotent)
-    again = await maintenance.purge_job_history(db, retention_days=7, now=NOW)
+    again = await maintenance.purge_job_history(
+        db, retention_days=7, dead_retention_days=14, now=NOW
+    )
     assert (again.matched, again.changed) == (0, 0)
 
 

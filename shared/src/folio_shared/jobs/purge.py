@@ -21,30 +21,52 @@ from folio_shared.db.models import Batch, Job
 
 #: Job states a job never leaves by itself; their history may be purged.
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.DEAD, JobStatus.CANCELLED, JobStatus.FAILED)
+#: Finished states but ``dead``, whose jobs have a retention of their own.
+_ENDED = tuple(s for s in FINISHED if s is not JobStatus.DEAD)
 
 
-def _finished_before(cutoff: datetime) -> sa.ColumnElement[bool]:
-    return sa.and_(Job.status.in_(FINISHED), Job.finished_at < cutoff)
-
-
-async def count_finished(session: AsyncSession, *, before: datetime) -> int:
-    """How many jobs reached a final state before ``before``."""
-    return int(
-        await session.scalar(sa.select(sa.func.count()).where(_finished_before(before))) or 0
+def _finished_before(
+    cutoff: datetime | None, dead_cutoff: datetime | None
+) -> sa.ColumnElement[bool]:
+    """Finished jobs past their retention: dead ones finished before
+    ``dead_cutoff``, the others before ``cutoff`` (``None``: kept forever)."""
+    kept_forever: sa.ColumnElement[bool] = sa.false()
+    ended = sa.and_(Job.status.in_(_ENDED), Job.finished_at < cutoff) if cutoff else kept_forever
+    dead = (
+        sa.and_(Job.status == JobStatus.DEAD, Job.finished_at < dead_cutoff)
+        if dead_cutoff
+        else kept_forever
     )
+    return sa.or_(ended, dead)
 
 
-async def purge_finished(session: AsyncSession, *, before: datetime, batch_size: int = 1000) -> int:
-    """Delete jobs that reached a final state before ``before``, in batches
-    of ``batch_size``, each committed; returns how many were deleted. Jobs
-    still pending, queued or running are never touched; a purged parent's
+async def count_finished(
+    session: AsyncSession, *, before: datetime | None, dead_before: datetime | None
+) -> int:
+    """How many jobs are past their retention (see :func:`purge_finished`)."""
+    condition = _finished_before(before, dead_before)
+    return int(await session.scalar(sa.select(sa.func.count()).where(condition)) or 0)
+
+
+async def purge_finished(
+    session: AsyncSession,
+    *,
+    before: datetime | None,
+    dead_before: datetime | None,
+    batch_size: int = 1000,
+) -> int:
+    """Delete jobs that reached a final state before ``before`` (dead ones:
+    before ``dead_before``; ``None``: none), at most ``batch_size`` per
+    transaction, each committed; returns how many were deleted. Jobs still
+    pending, queued or running are never touched; a purged parent's
     remaining children are detached from it, never deleted with it."""
-    old = _finished_before(before)
+    old = _finished_before(before, dead_before)
     deleted = 0
     while True:
         ids = (await session.scalars(sa.select(Job.id).where(old).limit(batch_size))).all()
         if not ids:
-            await _purge_batches(session, before)
+            if before is not None:
+                await _purge_batches(session, before)
             return deleted
         # Children first: a parent row is referenced by its children.
         await session.execute(sa.update(Job).where(Job.parent_id.in_(ids)).values(parent_id=None))

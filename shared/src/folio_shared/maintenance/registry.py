@@ -67,7 +67,7 @@ TASKS: tuple[Task, ...] = (
         "purge_job_history",
         PurgeJobHistoryV1,
         "30 3 * * *",
-        "delete finished jobs and their events older than the retention",
+        "delete finished jobs, dead jobs and webhook deliveries past their retentions",
     ),
     Task(
         "reap_stuck_jobs",

@@ -84,6 +84,8 @@ async def run(msg: MaintenanceMessage, ctx: TaskContext, *, now: datetime | None
             return await purge_job_history(
                 session,
                 retention_days=msg.retention_days or settings.jobs.retention_days,
+                dead_retention_days=settings.jobs.dead_retention_days,
+                delivery_retention_days=settings.webhooks.delivery_retention_days,
                 now=now,
                 dry_run=msg.dry_run,
                 batch_size=batch or 1000,

@@ -29,6 +29,9 @@ class WebhookSettings(BaseSettings):
       in the delivery log (default 2048).
     - ``FOLIO_WEBHOOKS_RELAY_INTERVAL_MS``: how often a worker looks for
       due deliveries (default 1000).
+    - ``FOLIO_WEBHOOKS_DELIVERY_RETENTION_DAYS``: delivered or given-up
+      deliveries (and their attempts) kept, counted from their creation
+      (default 30; 0: kept forever). Pending ones are never deleted.
     """
 
     model_config = _group("FOLIO_WEBHOOKS_")
@@ -41,3 +44,4 @@ class WebhookSettings(BaseSettings):
     disable_after_s: float = Field(default=86_400, gt=0)
     response_capture_bytes: int = Field(default=2_048, ge=0, le=65_536)
     relay_interval_ms: int = Field(default=1_000, ge=50)
+    delivery_retention_days: int = Field(default=30, ge=0)

@@ -42,7 +42,11 @@ class JobSettings(BaseSettings):
     - ``FOLIO_JOBS_DOCUMENT_TIME_LIMIT_MS``: per attempt for document jobs (default 30 min).
       ``FOLIO_JOBS_OCR_TIME_LIMIT_MS``: per OCR page (default 5 min).
     - ``FOLIO_JOBS_LEASE_MS``: a running job's lease, renewed by its worker (default 30000).
-    - ``FOLIO_JOBS_RETENTION_DAYS``: finished job history kept (default 7).
+    - ``FOLIO_JOBS_RETENTION_DAYS``: finished jobs (succeeded, failed,
+      cancelled) kept, with their message, result and events (default 7;
+      0: kept forever).
+    - ``FOLIO_JOBS_DEAD_RETENTION_DAYS``: dead jobs (dead letters) kept, so
+      they can still be inspected and re-driven (default 30; 0: kept forever).
     - ``FOLIO_JOBS_RECONCILE_INTERVAL_MS``: how often one worker of the
       cluster runs the reconciler (default 10000).
     - ``FOLIO_JOBS_LOST_AFTER_MS``: a queued job whose message has been
@@ -57,7 +61,8 @@ class JobSettings(BaseSettings):
     document_time_limit_ms: int = Field(default=30 * 60 * 1000, ge=1_000)
     ocr_time_limit_ms: int = Field(default=5 * 60 * 1000, ge=1_000)
     lease_ms: int = Field(default=30_000, ge=1_000)
-    retention_days: int = Field(default=7, ge=1)
+    retention_days: int = Field(default=7, ge=0)
+    dead_retention_days: int = Field(default=30, ge=0)
     reconcile_interval_ms: int = Field(default=10_000, ge=100)
     lost_after_ms: int = Field(default=15_000, ge=100)
 
