@@ -104,13 +104,16 @@ class JobTracking(Middleware):
     # -- worker lifecycle ---------------------------------------------------------
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+        # The id is this worker's for good before its threads start: Dramatiq
+        # starts consuming before ``after_worker_boot``, and a job claimed
+        # under another id would be skipped by every lease renewal.
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.bookkeeper.worker = self.worker_id
         # After WorkerResources opened the worker's Redis client.
         self.events = self._run(_open_events())
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
         self.broker = broker
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.bookkeeper.worker = self.worker_id
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._heartbeat, name="folio-job-heartbeat", daemon=True
