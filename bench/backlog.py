@@ -40,6 +40,7 @@ from typing import Any
 
 import _openloop
 import redis
+import redis.asyncio as aioredis
 import sqlalchemy as sa
 from _servers import BenchServers, folio_worker_argv, insert_queued, job_rows, workers
 from _uvicorn import serve, stop
@@ -49,6 +50,10 @@ from folio_devstack.ports import pick_port
 from folio_shared.broker import create_broker
 from folio_shared.db.engine import async_database_url, create_session_factory
 from folio_shared.db.repositories.tenants import create_tenant
+from folio_shared.jobs.send import AsyncSender
+
+#: Messages sent per Redis round trip while the backlog is queued.
+ENQUEUE_BATCH = 1_000
 
 
 async def seed_tenant(database_url: str) -> tuple[str, uuid.UUID]:
@@ -66,6 +71,10 @@ async def queue_backlog(servers: BenchServers, tenant_id: uuid.UUID, count: int)
     """``count`` queued no-op jobs of the tenant; returns their ids."""
     engine = create_async_engine(async_database_url(servers.database_url))
     broker = create_broker(servers.folio_settings())
+    client = aioredis.Redis.from_url(servers.redis_url)
+    # Folio's own bulk send: the dispatch script and the job's message
+    # pointer, as ``broker.enqueue`` writes them, ENQUEUE_BATCH per round trip.
+    sender = AsyncSender(broker, client)
     ids: list[str] = []
     try:
         for start in range(0, count, 10_000):
@@ -73,10 +82,15 @@ async def queue_backlog(servers: BenchServers, tenant_id: uuid.UUID, count: int)
             for row in rows:
                 row["tenant_id"] = tenant_id
             await insert_queued(engine, rows)
-            for message in messages:
-                broker.enqueue(message)
+            for first in range(0, len(messages), ENQUEUE_BATCH):
+                errors = await sender.send_many(messages[first : first + ENQUEUE_BATCH])
+                failed = [e for e in errors if e is not None]
+                if failed:
+                    raise failed[0]
             ids += [str(row["id"]) for row in rows]
     finally:
+        sender.close()
+        await client.aclose()
         broker.close()
         await engine.dispose()
     return ids
