@@ -15,7 +15,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from folio_devstack.ports import pick_port, port_accepts
+from folio_devstack.errors import ServerStartFailed
+from folio_devstack.ports import listens, pick_port, port_accepts
 from folio_devstack.process import ChildServer
 from folio_devstack.servers import MotoServer, PostgresServer, RedisServer
 
@@ -151,3 +152,28 @@ def test_stop_escalates_to_sigkill(data_dir: Path) -> None:
     assert pid is not None
     server.stop()
     assert not alive(pid)
+
+
+def test_another_redis_on_the_port_is_not_taken_for_this_one(data_dir: Path) -> None:
+    # Given a Redis of another run on the port
+    port = pick_port(16579)
+    with RedisServer(port, data_dir / "theirs", appendonly=False):
+        # When a server of this run starts on that port, it never counts as
+        # ready: its own process cannot bind and exits
+        ours = RedisServer(port, data_dir / "ours", appendonly=False, start_timeout_s=10)
+        with pytest.raises(ServerStartFailed):
+            ours.start()
+        assert not ours.running
+
+
+def test_another_moto_on_the_port_is_not_taken_for_this_one(data_dir: Path) -> None:
+    # Given a moto of another run on the port (ready: it holds the socket)
+    port = pick_port(15200)
+    with MotoServer(port, log_path=data_dir / "theirs.log") as theirs:
+        assert theirs.pid is not None
+        assert listens(theirs.pid, port)
+        # When a moto of this run starts on that port, it fails to start
+        ours = MotoServer(port, log_path=data_dir / "ours.log", start_timeout_s=30)
+        with pytest.raises(ServerStartFailed):
+            ours.start()
+        assert not ours.running

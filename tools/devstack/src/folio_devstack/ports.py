@@ -1,8 +1,11 @@
-"""Loopback ports: is one free, and pick a free one near a preferred port."""
+"""Loopback ports: is one free, pick a free one near a preferred port, and
+which process listens on one."""
 
 from __future__ import annotations
 
+import os
 import socket
+from pathlib import Path
 
 #: Ports that belong to other programs on a developer's machine (a system
 #: PostgreSQL and Redis); the tooling never binds them.
@@ -45,3 +48,26 @@ def port_accepts(port: int, host: str = LOOPBACK, timeout_s: float = 0.2) -> boo
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout_s)
         return sock.connect_ex((host, port)) == 0
+
+
+def listens(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` holds a TCP socket listening on ``port`` (IPv4),
+    read from Linux's ``/proc``; ``None`` where ``/proc`` cannot tell."""
+    try:
+        table = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return None
+    sockets = set()
+    for line in table:
+        fields = line.split()
+        # local address (hex ip:port), remote, state (0A: LISTEN), ..., inode
+        if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+            sockets.add(f"socket:[{fields[9]}]")
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") in sockets:
+                return True
+        except OSError:
+            continue
+    return False

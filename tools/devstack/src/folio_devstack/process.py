@@ -103,6 +103,12 @@ class ChildServer:
         """True once the server answers requests."""
         raise NotImplementedError
 
+    def is_own(self) -> bool:
+        """True when what answers on the port is this server, not another
+        one that holds the port (it answers :meth:`is_ready` too). The
+        default cannot tell and says true."""
+        return True
+
     def prepare(self) -> None:
         """Create data directories, initialise a cluster, ... (before start)."""
 
@@ -137,7 +143,9 @@ class ChildServer:
                     server=self.name,
                     exit_code=code,
                 )
-            if self.is_ready():
+            # Another program on the port answers too: only our own server
+            # is ready (ours then fails to bind and exits, or times out).
+            if self.is_ready() and self.is_own():
                 return self
             if time.monotonic() > deadline:
                 self.kill()

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from folio_devstack.errors import DevstackError, MissingSystemDependency
-from folio_devstack.ports import LOOPBACK
+from folio_devstack.ports import LOOPBACK, listens
 from folio_devstack.process import ChildServer
 
 INSTALL_HINT = (
@@ -100,6 +100,18 @@ class RedisServer(ChildServer):
                 return sock.recv(64).startswith(b"+PONG")
         except OSError:
             return False
+
+    def is_own(self) -> bool:
+        """True when the Redis on the port works in this server's ``data_dir``."""
+        try:
+            with socket.create_connection((LOOPBACK, self.port), timeout=0.5) as sock:
+                sock.sendall(b"*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$3\r\ndir\r\n")
+                reply = sock.recv(65536)
+        except OSError:
+            return False
+        # *2 $3 dir $<n> <the folder>
+        parts = reply.split(b"\r\n")
+        return len(parts) >= 5 and parts[4].decode(errors="replace") == str(self.data_dir)
 
 
 def pg_bin_dir() -> Path:
@@ -234,6 +246,13 @@ class PostgresServer(ChildServer):
             check=False,
         )
         return result.returncode == 0
+
+    def is_own(self) -> bool:
+        """True when the PostgreSQL on the port serves this server's ``data_dir``."""
+        try:
+            return self.psql("SHOW data_directory") == str(self.data_dir)
+        except DevstackError:
+            return False
 
     # --- SQL ----------------------------------------------------------------------
 
@@ -371,3 +390,10 @@ class MotoServer(ChildServer):
                 return int(response.status) == 200
         except (urllib.error.URLError, OSError):
             return False
+
+    def is_own(self) -> bool:
+        """True when this server's process holds the listening socket (moto
+        has no state of its own to ask for; where ``/proc`` cannot tell,
+        true)."""
+        pid = self.pid
+        return pid is not None and listens(pid, self.port) is not False

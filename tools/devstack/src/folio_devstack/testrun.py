@@ -1,7 +1,9 @@
 """``python -m folio_devstack test [-- pytest args]``: the test runner behind ``make test``.
 
 Starts Redis, PostgreSQL (with pgvector) and moto's S3 server on free private
-loopback ports with their data in a fresh temp folder, exports where they are
+loopback ports drawn at random, with their data in a fresh temp folder (a
+server counts as ready only when what answers on its port is itself, so two
+runs on one machine never share a server), exports where they are
 (``FOLIO_TEST_REDIS_URL``, ``FOLIO_TEST_PG_URL``, ``FOLIO_TEST_S3_ENDPOINT``,
 ``FOLIO_TEST_AMQP_URL``; the machine's RabbitMQ unless already set), runs
 pytest, and always stops the servers (also on Ctrl-C, SIGTERM or failure).
@@ -12,24 +14,28 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
+from folio_devstack.errors import ServerStartFailed
 from folio_devstack.ports import pick_port
 from folio_devstack.process import ChildServer, die_with_parent
 from folio_devstack.servers import MotoServer, PostgresServer, RedisServer
 
-#: Preferred ports; the next free one is used when taken.
-REDIS_TEST_PORT = 16379
-POSTGRES_TEST_PORT = 15433
-MOTO_TEST_PORT = 15000
+#: Ports are drawn at random from this range (below Linux's ephemeral
+#: ports): test runs and benchmarks started at the same moment on one machine
+#: would all take the same preferred port.
+PORT_RANGE = (20_000, 32_000)
+#: Ports tried per server before the run gives up.
+PORT_ATTEMPTS = 5
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
 
@@ -37,24 +43,43 @@ def _say(text: str) -> None:
     print(f"folio-test: {text}", file=sys.stderr, flush=True)
 
 
+def _start(make: Callable[[int], ChildServer], started: list[ChildServer]) -> None:
+    """Start ``make(port)`` on a random free port, another one when the
+    server cannot start there (another run took the port meanwhile: the
+    server then finds something that is not itself answering on it)."""
+    taken = frozenset(server.port for server in started)
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        port = random.randint(*PORT_RANGE)  # noqa: S311 (a port, not a secret)
+        server = make(pick_port(port, exclude=taken))
+        began = time.monotonic()
+        try:
+            server.start()
+        except ServerStartFailed as e:
+            if attempt == PORT_ATTEMPTS:
+                raise
+            _say(f"{server.name} did not start on port {server.port} ({e}); trying another")
+            continue
+        started.append(server)
+        _say(f"{server.name} ready on port {server.port} ({time.monotonic() - began:.1f} s)")
+        return
+
+
 @contextlib.contextmanager
 def test_servers(root: Path) -> Iterator[dict[str, str]]:
     """Start the three servers with data under ``root``; yield the
     ``FOLIO_TEST_*`` variables; stop them on the way out, whatever happens."""
-    redis_port = pick_port(REDIS_TEST_PORT)
-    pg_port = pick_port(POSTGRES_TEST_PORT, exclude=frozenset({redis_port}))
-    moto_port = pick_port(MOTO_TEST_PORT, exclude=frozenset({redis_port, pg_port}))
-    redis = RedisServer(redis_port, root / "redis", appendonly=True)
-    postgres = PostgresServer(pg_port, root / "pg", fsync=False, max_connections=300)
-    moto = MotoServer(moto_port, log_path=root / "moto.log")
     started: list[ChildServer] = []
     try:
-        servers: tuple[ChildServer, ...] = (redis, postgres, moto)
-        for server in servers:
-            began = time.monotonic()
-            server.start()
-            started.append(server)
-            _say(f"{server.name} ready on port {server.port} ({time.monotonic() - began:.1f} s)")
+        _start(lambda port: RedisServer(port, root / "redis", appendonly=True), started)
+        _start(
+            lambda port: PostgresServer(port, root / "pg", fsync=False, max_connections=300),
+            started,
+        )
+        _start(lambda port: MotoServer(port, log_path=root / "moto.log"), started)
+        redis, postgres, moto = started
+        assert isinstance(postgres, PostgresServer)
+        assert isinstance(redis, RedisServer)
+        assert isinstance(moto, MotoServer)
         yield {
             "FOLIO_TEST_REDIS_URL": redis.url,
             "FOLIO_TEST_PG_URL": postgres.url("postgres"),
