@@ -50,7 +50,7 @@ class Target:
 
 QUICK = [
     Target(
-        "embedding", ["embedding_throughput.py", "--chunks", "64", "--rounds", "3"], read.embedding
+        "embedding", ["embedding_throughput.py", "--chunks", "64", "--rounds", "2"], read.embedding
     ),
     Target(
         "broker",
