@@ -6,8 +6,11 @@ with the real chunking and embedding model, asks every query in every
 search mode and prints a table per language: top-1, MRR@5 and nDCG@10 for
 the ``tune`` queries, the ``held`` ones (kept out of any tuning) and all.
 
-    .venv/bin/python bench/search_relevance.py [--model multilingual-e5-small] \
+    .venv/bin/python bench/search_relevance.py [--model by-language] [--mixed] \
         [--document-runtime torch] [--pg-url postgresql://postgres@HOST:PORT/postgres]
+
+``--mixed`` indexes both sets in one tenant and measures each query set
+there (with ``by-language``, a tenant holding chunks of both models).
 
 Chunks are embedded as the worker embeds them (``--document-runtime``,
 default ``bf16``: bfloat16 where the CPU has it, else float32).
@@ -27,66 +30,105 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from folio_api.domain.search.fusion import language_weights
 from folio_api.domain.search.repository import Fusion, SearchOptions
 from folio_shared.db import migrate
 from folio_shared.db.engine import async_database_url, create_session_factory
-from folio_worker_docs.embeddings.model import DEFAULT_MODEL_NAME
-from folio_worker_docs.embeddings.select import MODEL_NAMES, load_embedder
+from folio_shared.embedding_models import DEFAULT_MODEL, SETTINGS
+from folio_worker_docs.embeddings.select import Models, deployment_models
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "relevance"))
 from _servers import BenchServers
-from runner import LANGUAGES, evaluate, index_documents, load_set, make_tenant, table
+from runner import (
+    LANGUAGES,
+    evaluate,
+    index_documents,
+    load_set,
+    make_tenant,
+    query_vectors,
+    table,
+)
+
+
+def _load(model: str, runtime: str) -> Models:
+    models = deployment_models(model)
+    for embedder in (models.default, *models.by_language.values()):
+        embedder.use_onnx_for_queries()
+        if runtime == "bf16":
+            embedder.use_bf16_for_documents()
+        print(
+            f"model {embedder.model_version}, "
+            f"chunks in {'bfloat16' if embedder.bf16 else 'float32'}"
+        )
+    return models
+
+
+async def _measure(
+    session: AsyncSession,
+    models: Models,
+    tenant_id: uuid.UUID,
+    language: str,
+    configs: list[SearchOptions],
+    label: str,
+) -> None:
+    relevance_set = load_set(language)
+    vectors = query_vectors(models, [q.text for q in relevance_set.queries])
+    for options in configs:
+        figures = await evaluate(
+            session, models, tenant_id, relevance_set.queries, options, vectors
+        )
+        weights = dict(options.language_weights) or options.semantic_weight
+        print(
+            f"\n{label}: fusion {options.fusion}, semantic weight {weights}, "
+            f"other model's list {options.other_model_weight}, k1 {options.k1}, b {options.b}\n"
+        )
+        print(table(language, figures))
+        for (mode, split), f in sorted(figures.items()):
+            if split == "all" and f.misses:
+                print(f"\n{language} {mode} misses: " + "; ".join(f.misses))
 
 
 async def run(
-    pg_url: str, languages: list[str], configs: list[SearchOptions], model: str, runtime: str
+    pg_url: str,
+    languages: list[str],
+    configs: list[SearchOptions],
+    model: str,
+    runtime: str,
+    mixed: bool,
 ) -> None:
     admin = create_async_engine(async_database_url(pg_url), isolation_level="AUTOCOMMIT")
     name = f"folio_bench_relevance_{uuid.uuid4().hex[:8]}"
     async with admin.connect() as conn:
         await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = make_url(async_database_url(pg_url)).set(database=name).render_as_string(False)
-    embedder = load_embedder(model)
-    embedder.use_onnx_for_queries()
-    if runtime == "bf16":
-        embedder.use_bf16_for_documents()
-    print(f"model {embedder.model_version}, chunks in {'bfloat16' if embedder.bf16 else 'float32'}")
+    models = _load(model, runtime)
     try:
         await asyncio.to_thread(migrate.upgrade, url)
         engine = create_async_engine(url)
         factory = create_session_factory(engine)
-        for language in languages:
-            relevance_set = load_set(language)
-            started = time.perf_counter()
+        # one tenant per set, or (--mixed) one tenant holding every set
+        groups = [languages] if mixed else [[language] for language in languages]
+        for group in groups:
             async with factory() as session:
                 tenant_id = await make_tenant(session)
-                chunks = await index_documents(
-                    session, embedder, tenant_id, relevance_set.documents
-                )
-                await session.commit()
-                indexed = time.perf_counter() - started
-                vectors = [embedder.encode_query(q.text) for q in relevance_set.queries]
-                print(
-                    f"\n{language}: {len(relevance_set.documents)} documents, {chunks} chunks "
-                    f"(indexed in {indexed:.0f} s), {len(relevance_set.queries)} queries"
-                )
-                for options in configs:
-                    figures = await evaluate(
-                        session, embedder, tenant_id, relevance_set.queries, options, vectors
+                for language in group:
+                    relevance_set = load_set(language)
+                    started = time.perf_counter()
+                    chunks = await index_documents(
+                        session, models, tenant_id, relevance_set.documents
                     )
-                    weights = dict(options.language_weights) or options.semantic_weight
+                    await session.commit()
                     print(
-                        f"\nfusion {options.fusion}, semantic weight {weights}, "
-                        f"k1 {options.k1}, b {options.b}\n"
+                        f"\n{language}: {len(relevance_set.documents)} documents, {chunks} "
+                        f"chunks (indexed in {time.perf_counter() - started:.0f} s), "
+                        f"{len(relevance_set.queries)} queries"
                     )
-                    print(table(language, figures))
-                    for (mode, split), f in sorted(figures.items()):
-                        if split == "all" and f.misses:
-                            print(f"\n{language} {mode} misses: " + "; ".join(f.misses))
+                label = "tenant holding " + " + ".join(group)
+                for language in group:
+                    await _measure(session, models, tenant_id, language, configs, label)
         await engine.dispose()
     finally:
         async with admin.connect() as conn:
@@ -102,7 +144,17 @@ def main() -> None:
         "(default: a private server started for the run)",
     )
     parser.add_argument("--language", choices=LANGUAGES, action="append")
-    parser.add_argument("--model", choices=MODEL_NAMES, default=DEFAULT_MODEL_NAME)
+    parser.add_argument("--model", choices=SETTINGS, default=DEFAULT_MODEL)
+    parser.add_argument(
+        "--mixed", action="store_true", help="index every set in one tenant and measure there"
+    )
+    parser.add_argument(
+        "--other-model-weight",
+        type=float,
+        action="append",
+        help="by-language: weight of the list of a model not the query language's; repeat "
+        "to compare (default: the SearchOptions default)",
+    )
     parser.add_argument("--document-runtime", choices=("bf16", "torch"), default="bf16")
     parser.add_argument(
         "--fusion",
@@ -131,6 +183,7 @@ def main() -> None:
         (defaults.k1, defaults.b)
     ]
     weights: list[float | None] = list(args.semantic_weight or [None])
+    others = args.other_model_weight or [defaults.other_model_weight]
     configs = [
         SearchOptions(
             fusion=Fusion(f),
@@ -138,13 +191,17 @@ def main() -> None:
             language_weights=language_weights(args.model) if w is None else {},
             k1=k1,
             b=b,
+            other_model_weight=other,
         )
         for f in fusions
         for w in weights
         for k1, b in bm25
+        for other in others
     ]
     if args.pg_url:
-        asyncio.run(run(args.pg_url, languages, configs, args.model, args.document_runtime))
+        asyncio.run(
+            run(args.pg_url, languages, configs, args.model, args.document_runtime, args.mixed)
+        )
         return
     with BenchServers() as servers:
         asyncio.run(
@@ -154,6 +211,7 @@ def main() -> None:
                 configs,
                 args.model,
                 args.document_runtime,
+                args.mixed,
             )
         )
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from folio_shared.db.models import Document, Tenant
 from folio_shared.language import detect_language
 from folio_worker_docs.chunks_store import replace_document_chunks
 from folio_worker_docs.embeddings.model import Embedder
+from folio_worker_docs.embeddings.select import Models
 from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages, model_text
 from folio_worker_docs.text.extract import extract_document
 
@@ -100,10 +101,15 @@ async def make_tenant(session: AsyncSession) -> uuid.UUID:
 
 
 async def index_documents(
-    session: AsyncSession, embedder: Embedder, tenant_id: uuid.UUID, documents: dict[str, str]
+    session: AsyncSession,
+    embedder: Embedder | Models,
+    tenant_id: uuid.UUID,
+    documents: dict[str, str],
 ) -> int:
     """Store ``documents`` (filename -> Markdown) as ready documents of
-    ``tenant_id`` with their chunks and vectors; returns the chunk count."""
+    ``tenant_id`` with their chunks and vectors (``embedder``, or the
+    model of each document's language); returns the chunk count."""
+    models = embedder if isinstance(embedder, Models) else Models(embedder)
     total = 0
     for filename, text in documents.items():
         data = text.encode()
@@ -119,15 +125,16 @@ async def index_documents(
         session.add(document)
         await session.flush()
         pages = extract_document(DocumentKind.MARKDOWN, data).pages
-        chunks = chunk_pages(pages, embedder.token_spans, ChunkingOptions())
         language = detect_language("\n".join(p.text for p in pages))
+        model = models.of(language)
+        chunks = chunk_pages(pages, model.token_spans, ChunkingOptions())
         total += await replace_document_chunks(
             session,
             tenant_id=tenant_id,
             document_id=document.id,
             chunks=chunks,
-            vectors=embedder.encode([model_text(c.text) for c in chunks]),
-            model_version=embedder.model_version,
+            vectors=model.encode([model_text(c.text) for c in chunks]),
+            model_version=model.model_version,
             pipeline_version="relevance",
             language=language,
         )
@@ -169,11 +176,27 @@ async def add_neighbour(session: AsyncSession, tenant_id: uuid.UUID, copies: int
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+#: A query's vector, or its vector by each model (model name -> vector).
+QueryVector = Sequence[float] | Mapping[str, Sequence[float]]
+
+
+def query_vectors(embedder: Embedder | Models, texts: Sequence[str]) -> list[QueryVector]:
+    """Each query's vector: by ``embedder``, or by each model of ``Models``
+    routing by language (as the API embeds them under ``by-language``)."""
+    if isinstance(embedder, Models) and embedder.by_language:
+        each = [embedder.default, *embedder.by_language.values()]
+        return [
+            {m.model_version.split("@")[0]: m.encode_query(text) for m in each} for text in texts
+        ]
+    model = embedder.default if isinstance(embedder, Models) else embedder
+    return [model.encode_query(text) for text in texts]
+
+
 async def rank_documents(
     session: AsyncSession,
     tenant_id: uuid.UUID,
     text: str,
-    vector: Sequence[float],
+    vector: QueryVector,
     mode: SearchMode,
     options: SearchOptions | None = None,
 ) -> list[str]:
@@ -181,7 +204,8 @@ async def rank_documents(
     hits = await search(
         session,
         tenant_id=tenant_id,
-        query_vector=vector,
+        query_vector=None if isinstance(vector, Mapping) else vector,
+        query_vectors=vector if isinstance(vector, Mapping) else None,
         query_text=text,
         k=HITS_PER_QUERY,
         mode=mode,
@@ -193,16 +217,16 @@ async def rank_documents(
 
 async def evaluate(
     session: AsyncSession,
-    embedder: Embedder,
+    embedder: Embedder | Models,
     tenant_id: uuid.UUID,
     queries: Sequence[Query],
     options: SearchOptions | None = None,
-    vectors: Sequence[Sequence[float]] | None = None,
+    vectors: Sequence[QueryVector] | None = None,
 ) -> dict[tuple[SearchMode, str], Figures]:
     """Figures per ``(mode, split)``; split ``all`` covers every query.
     ``vectors``: the queries' (default: encoded here)."""
     if vectors is None:
-        vectors = [embedder.encode_query(q.text) for q in queries]
+        vectors = query_vectors(embedder, [q.text for q in queries])
     out: dict[tuple[SearchMode, str], Figures] = {}
     for mode in SearchMode:
         for query, vector in zip(queries, vectors, strict=True):

@@ -47,9 +47,11 @@ async def add_document(
     pages: list[str],
     kind: str = "text",
     options: ChunkingOptions | None = None,
+    language: str | None = None,
 ) -> uuid.UUID:
-    """A ready document of ``pages`` (one text each), chunked (48 tokens,
-    8 overlapping by default) and embedded by ``embedder``."""
+    """A ready document of ``pages`` (one text each) in ``language``,
+    chunked (48 tokens, 8 overlapping by default) and embedded by
+    ``embedder``."""
     document_id = await make_document(session, tenant_id, filename, kind)
     chunks = chunk_pages(
         [ExtractedPage(i, t) for i, t in enumerate(pages, 1)],
@@ -64,5 +66,6 @@ async def add_document(
         vectors=embedder.encode([model_text(c.text) for c in chunks]),
         model_version=embedder.model_version,
         pipeline_version="test",
+        language=language,
     )
     return document_id

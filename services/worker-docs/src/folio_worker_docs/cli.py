@@ -39,7 +39,8 @@ def export_query_model() -> None:
 def reembed() -> None:
     """``folio-worker-docs-reembed [--tenant ID] [--max-documents N]``:
     re-embed the chunks not made by the deployment's embedding model
-    (``FOLIO_PIPELINE_EMBEDDING_MODEL``), one document per transaction
+    (``FOLIO_PIPELINE_EMBEDDING_MODEL``; under ``by-language``, by the model
+    of the chunk's language), one document per transaction
     (:mod:`folio_worker_docs.reembed`); prints a JSON summary. Exit status
     0 when no document is left on another model, 3 when some are (run
     again to go on)."""
@@ -52,7 +53,7 @@ def reembed() -> None:
 
     from folio_shared.db.engine import create_engine, create_session_factory
     from folio_shared.settings import get_settings
-    from folio_worker_docs.embeddings.select import load_embedder
+    from folio_worker_docs.embeddings.select import deployment_models
     from folio_worker_docs.reembed import reembed as run_reembed
 
     parser = argparse.ArgumentParser(prog="folio-worker-docs-reembed", description=reembed.__doc__)
@@ -60,7 +61,7 @@ def reembed() -> None:
     parser.add_argument("--max-documents", type=int, help="stop after this many documents")
     args = parser.parse_args()
     settings = get_settings()
-    embedder = load_embedder(
+    models = deployment_models(
         settings.pipeline.embedding_model, threads=settings.pipeline.query_threads
     )
 
@@ -69,7 +70,7 @@ def reembed() -> None:
         try:
             summary = await run_reembed(
                 create_session_factory(engine),
-                embedder,
+                models,
                 tenant_id=args.tenant,
                 max_documents=args.max_documents,
             )

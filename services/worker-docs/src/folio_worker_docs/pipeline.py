@@ -34,6 +34,7 @@ from typing import Any
 import dramatiq
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio_shared import embedding_models
 from folio_shared.db.enums import DocumentStatus
 from folio_shared.db.models import Document
 from folio_shared.document_files import checked_file
@@ -57,7 +58,7 @@ from folio_shared.resources import resources
 from folio_shared.storage.files import download
 from folio_worker_docs.chunks_store import replace_document_chunks, reusable_vectors
 from folio_worker_docs.embeddings.batcher import EmbeddingBatcher
-from folio_worker_docs.embeddings.model import Embedder
+from folio_worker_docs.embeddings.model import Embedder, EmbeddingModelUnavailable
 from folio_worker_docs.embeddings.select import load_embedder
 from folio_worker_docs.extracting import extract_pdf, extract_whole
 from folio_worker_docs.extraction import extract as extract_fields
@@ -79,13 +80,20 @@ class DocumentUnreadable(InvalidInput):
 
 
 @functools.cache
-def embedder() -> Embedder:
-    """The process's embedding model (``FOLIO_PIPELINE_EMBEDDING_MODEL``),
-    loaded on first use (all-MiniLM-L6-v2 with the ONNX query encoder
-    unless ``FOLIO_PIPELINE_QUERY_RUNTIME=torch``, chunks as
-    ``FOLIO_PIPELINE_DOCUMENT_RUNTIME`` says)."""
+def embedder(name: str | None = None) -> Embedder:
+    """The embedding model ``name`` (default: the deployment's first,
+    :func:`folio_shared.embedding_models.models_of`), loaded on first use
+    in this process (all-MiniLM-L6-v2 with the ONNX query encoder unless
+    ``FOLIO_PIPELINE_QUERY_RUNTIME=torch``, chunks as
+    ``FOLIO_PIPELINE_DOCUMENT_RUNTIME`` says). A model the deployment does
+    not embed with raises :class:`EmbeddingModelUnavailable`."""
     settings = resources().settings.pipeline
-    model = load_embedder(settings.embedding_model, threads=settings.query_threads)
+    models = embedding_models.models_of(settings.embedding_model)
+    if name is not None and name not in models:
+        raise EmbeddingModelUnavailable(
+            f"this deployment does not embed with {name!r}", model=name, models=list(models)
+        )
+    model = load_embedder(name or models[0], threads=settings.query_threads)
     if settings.query_runtime == "onnx":
         model.use_onnx_for_queries(
             cache_dir=settings.model_cache_dir, threads=settings.query_threads
@@ -99,8 +107,15 @@ def embedder() -> Embedder:
     return model
 
 
-#: One batcher per event loop (the worker has one; tests may make several).
-_BATCHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EmbeddingBatcher] = (
+def embedder_for(language: str | None) -> Embedder:
+    """The model that embeds a document in ``language`` (``None``:
+    unknown) in this deployment."""
+    setting = resources().settings.pipeline.embedding_model
+    return embedder(embedding_models.model_for(setting, language))
+
+
+#: One batcher per event loop and model (the worker has one loop; tests may make several).
+_BATCHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, EmbeddingBatcher]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -109,26 +124,28 @@ def chunk_batcher(model: Embedder) -> EmbeddingBatcher:
     """The running loop's batcher of ``model``'s chunk embedding: documents
     finalised at the same time share model calls
     (:mod:`folio_worker_docs.embeddings.batcher`)."""
-    loop = asyncio.get_running_loop()
-    batcher = _BATCHERS.get(loop)
+    batchers = _BATCHERS.setdefault(asyncio.get_running_loop(), {})
+    batcher = batchers.get(model.model_version)
     if batcher is None or batcher.encode != model.encode:
-        batcher = _BATCHERS[loop] = EmbeddingBatcher(model.encode)
+        batcher = batchers[model.model_version] = EmbeddingBatcher(model.encode)
     return batcher
 
 
 def warm_up() -> None:
-    """Load the embedding model and embed one query (worker start-up)."""
-    started = time.monotonic()
-    model = embedder()
-    model.encode_query("warm up")
-    log.info(
-        "embedding model ready",
-        model_version=model.model_version,
-        onnx_queries=model.query_encoder is not None,
-        onnx_documents=model.document_encoder is not None,
-        bf16_documents=model.bf16,
-        seconds=round(time.monotonic() - started, 1),
-    )
+    """Load the deployment's embedding models and embed one query with
+    each (worker start-up)."""
+    for name in embedding_models.models_of(resources().settings.pipeline.embedding_model):
+        started = time.monotonic()
+        model = embedder(name)
+        model.encode_query("warm up")
+        log.info(
+            "embedding model ready",
+            model_version=model.model_version,
+            onnx_queries=model.query_encoder is not None,
+            onnx_documents=model.document_encoder is not None,
+            bf16_documents=model.bf16,
+            seconds=round(time.monotonic() - started, 1),
+        )
 
 
 async def _document(
@@ -225,9 +242,11 @@ async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
     res = resources()
     tenant_id, document_id = uuid.UUID(msg.tenant_id), uuid.UUID(msg.document_id)
     await progress("fields")
-    model = await asyncio.to_thread(embedder)
     async with res.sessions() as session:
         pages = await load_pages(session, document_id)
+    language = detect_language("\n".join(p.text for p in pages))
+    model = await asyncio.to_thread(embedder_for, language)
+    async with res.sessions() as session:
         failed = await failed_pages(session, ctx.job_id)
         # vectors this model already made for the same chunk texts
         reusable = await reusable_vectors(
@@ -238,7 +257,6 @@ async def finalize(msg: FinalizeDocumentV1) -> dict[str, Any]:
     # Tokenising a long document takes a while: not on the loop that runs
     # the other documents' coroutines.
     chunks = await asyncio.to_thread(chunk_pages, pages, model.token_spans, ChunkingOptions())
-    language = detect_language("\n".join(p.text for p in pages))
     vectors: list[Any] = [reusable.get(c.text.replace("\x00", "")) for c in chunks]
     missing = [i for i, v in enumerate(vectors) if v is None]
     if not missing:

@@ -22,8 +22,9 @@ class EmbedQueryV1(Message, frozen=True, tag="queries.embed.v1"):
 
     - ``query``: the search text.
     - ``tenant_id``: the tenant searching (for logs and limits).
-    - ``model``: embedding model (default none: the configured model; it
-      must be the model the chunks were embedded with).
+    - ``model``: embedding model (default none: the deployment's first,
+      :func:`folio_shared.embedding_models.models_of`); one the deployment
+      does not embed with fails the query.
     """
 
     actor_name = "queries.embed"

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
+from folio_shared import embedding_models
 from folio_shared.settings._base import _group
 
 
@@ -111,7 +112,9 @@ class PipelineSettings(BaseSettings):
     - ``FOLIO_PIPELINE_WARM_UP``: load the embedding model (and query encoder) at
       start-up, not on the first document or query (default true: it takes seconds).
     - ``FOLIO_PIPELINE_MODEL_CACHE_DIR``: the ONNX export's folder (default ``~/.cache/folio``).
-    - ``FOLIO_PIPELINE_EMBEDDING_MODEL``: ``all-MiniLM-L6-v2`` or multilingual (operations.md).
+    - ``FOLIO_PIPELINE_EMBEDDING_MODEL``: ``all-MiniLM-L6-v2``, a multilingual one, or
+      ``by-language`` (each document by its language's model; operations.md,
+      :mod:`folio_shared.embedding_models`).
     """
 
     model_config = _group("FOLIO_PIPELINE_")
@@ -126,6 +129,13 @@ class PipelineSettings(BaseSettings):
     warm_up: bool = True
     model_cache_dir: Path | None = None
     embedding_model: str = "all-MiniLM-L6-v2"
+
+    @field_validator("embedding_model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        if value not in embedding_models.SETTINGS:
+            raise ValueError(f"one of {', '.join(embedding_models.SETTINGS)}, not {value!r}")
+        return value
 
 
 class WorkerSettings(BaseSettings):

@@ -43,6 +43,7 @@ def worker_env(
         FOLIO_STORAGE_LOCAL_ROOT=str(settings.storage.local_root),
         FOLIO_PIPELINE_LARGE_DOCUMENT_BYTES=str(settings.pipeline.large_document_bytes),
         FOLIO_PIPELINE_LARGE_DOCUMENT_PAGES=str(settings.pipeline.large_document_pages),
+        FOLIO_PIPELINE_EMBEDDING_MODEL=settings.pipeline.embedding_model,
         FOLIO_LOG_FORMAT="console",
         FOLIO_LOG_LEVEL="WARNING",
         HF_HUB_OFFLINE="1",

@@ -33,4 +33,4 @@ for _name in physical_queue_names(Queue.QUERIES):
 )
 def embed_query(payload: dict[str, Any]) -> list[float]:
     msg = decode_as(payload, EmbedQueryV1)
-    return embedder().encode_query(msg.query)
+    return embedder(msg.model).encode_query(msg.query)

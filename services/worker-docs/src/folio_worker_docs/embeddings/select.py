@@ -4,7 +4,9 @@ loaded once per process.
 - ``all-MiniLM-L6-v2`` (default): English; sentence-transformers on torch,
   queries on ONNX Runtime (:mod:`folio_worker_docs.embeddings.model`).
 - ``multilingual-e5-small`` and ``multilingual-e5-small-enpt``: English,
-  Portuguese and more (:mod:`folio_worker_docs.embeddings.e5`).
+  Portuguese and more (:mod:`folio_worker_docs.embeddings.e5`);
+- ``by-language``: each document by the model of its language
+  (:class:`Models`, :mod:`folio_shared.embedding_models`).
 
 Every name gives 384-dimensional unit vectors; chunks carry the
 ``model_version`` that made them.
@@ -13,7 +15,10 @@ Every name gives 384-dimensional unit vectors; chunks carry the
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+from folio_shared.embedding_models import BY_LANGUAGE, LANGUAGE_MODELS, model_for
 from folio_worker_docs.embeddings.e5 import VARIANTS, load_e5
 from folio_worker_docs.embeddings.model import (
     DEFAULT_MODEL_NAME,
@@ -44,3 +49,31 @@ def load_embedder(name: str = DEFAULT_MODEL_NAME, *, threads: int | None = None)
         if embedder is None:
             embedder = _LOADED[name] = load_e5(name, threads=threads)
     return embedder
+
+
+@dataclass(frozen=True, slots=True)
+class Models:
+    """The model each chunk should have been embedded by: ``by_language``'s
+    for a chunk in one of its languages, ``default`` for the others."""
+
+    default: Embedder
+    by_language: Mapping[str, Embedder] = field(default_factory=dict)
+
+    def of(self, language: str | None) -> Embedder:
+        return self.by_language.get(language or "", self.default)
+
+    @property
+    def model_version(self) -> str:
+        versions = [self.default.model_version]
+        versions += [e.model_version for e in self.by_language.values()]
+        return ", ".join(dict.fromkeys(versions))
+
+
+def deployment_models(setting: str, *, threads: int | None = None) -> Models:
+    """The models of ``FOLIO_PIPELINE_EMBEDDING_MODEL`` = ``setting``
+    (:mod:`folio_shared.embedding_models`), loaded."""
+    by_language = LANGUAGE_MODELS if setting == BY_LANGUAGE else {}
+    return Models(
+        load_embedder(model_for(setting, None), threads=threads),
+        {lang: load_embedder(name, threads=threads) for lang, name in by_language.items()},
+    )

@@ -9,6 +9,8 @@ unreachable, :class:`RedisUnavailable` (503).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import dramatiq
 import redis
 from dramatiq.results import ResultBackend, ResultMissing, ResultTimeout
@@ -42,20 +44,45 @@ def embed_query(
     tenant_id: str,
     timeout_ms: int = 5_000,
     backend: ResultBackend | None = None,
+    model: str | None = None,
 ) -> list[float]:
-    """The query's vector (blocking: call it from a thread in async code).
+    """The query's vector by ``model`` (default: the deployment's; blocking:
+    call it from a thread in async code).
 
     ``backend``: where to read the result (default: the broker's Results
     middleware's; a send-only broker passes :func:`results_backend`)."""
+    return embed_queries(
+        broker, query, [model], tenant_id=tenant_id, timeout_ms=timeout_ms, backend=backend
+    )[0]
+
+
+def embed_queries(
+    broker: dramatiq.Broker,
+    query: str,
+    models: Sequence[str | None],
+    *,
+    tenant_id: str,
+    timeout_ms: int = 5_000,
+    backend: ResultBackend | None = None,
+) -> list[list[float]]:
+    """The query's vector by each of ``models``, in their order: every
+    message is sent before the first result is awaited, so the models
+    embed it at the same time (blocking, like :func:`embed_query`)."""
     try:
-        message = send_message(broker, EmbedQueryV1(query=query, tenant_id=tenant_id))
-        result = message.get_result(
-            backend=backend or broker.get_results_backend(), block=True, timeout=timeout_ms
-        )
+        messages = [
+            send_message(broker, EmbedQueryV1(query=query, tenant_id=tenant_id, model=model))
+            for model in models
+        ]
+        results = [
+            message.get_result(
+                backend=backend or broker.get_results_backend(), block=True, timeout=timeout_ms
+            )
+            for message in messages
+        ]
     except (ResultTimeout, ResultMissing, redis.TimeoutError) as e:
         raise QueryTimeout("the query could not be embedded in time; try again") from e
     except redis.RedisError as e:
         raise RedisUnavailable("Redis is unavailable: the query could not be embedded") from e
     except ResultFailure as e:
         raise QueryTimeout(f"query embedding failed: {e}") from e
-    return [float(x) for x in result]  # type: ignore[attr-defined]
+    return [[float(x) for x in result] for result in results]  # type: ignore[attr-defined]

@@ -4,6 +4,10 @@ document or by chunk.
 - ``semantic``: the ``candidates`` chunks nearest the query vector by
   cosine distance (pgvector HNSW index ``ix_chunks_embedding_hnsw``);
   a chunk's value is ``1 - distance``, a document's its best chunk's.
+  With a vector per model (``query_vectors``, a ``by-language``
+  deployment: :mod:`folio_shared.embedding_models`), one such list per
+  model over that model's chunks only, each min-max normalised and weighed
+  by the query's language (:func:`~folio_api.domain.search.fusion.list_weights`).
 - ``keyword``: chunks holding any of the query's words
   (:mod:`~folio_api.domain.search.keywords`: OR, phrases, exclusions,
   accents folded), each parsed in the chunk's language (stemming and stop
@@ -58,10 +62,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_api.domain.fields.filters import FieldFilters
 from folio_api.domain.fields.filters import filter_sql as fields_sql
-from folio_api.domain.search.fusion import DEFAULT_MODEL, DEFAULT_SEMANTIC_WEIGHT, language_weights
+from folio_api.domain.search.fusion import (
+    DEFAULT_SEMANTIC_WEIGHT,
+    OTHER_MODEL_WEIGHT,
+    language_weights,
+    list_weights,
+)
 from folio_api.domain.search.keywords import parse_keywords
 from folio_api.domain.search.statements import filter_sql, statement
 from folio_shared.db.models import EMBEDDING_DIMENSIONS, text_search_config_sql
+from folio_shared.embedding_models import DEFAULT_MODEL
 from folio_shared.errors import InvalidInput
 from folio_shared.language import detect_query_language
 
@@ -137,7 +147,9 @@ class SearchOptions:
     ranking to the semantic list. ``exact_max_chunks`` (default ``5000``
     chunks): a tenant holding at most this many chunks is searched
     exactly, every chunk compared with the query, instead of through the
-    HNSW index (see the module docstring).
+    HNSW index (see the module docstring). ``other_model_weight``: with
+    query vectors by several models, the weight of a list whose model is
+    not the query language's (:func:`~folio_api.domain.search.fusion.list_weights`).
     """
 
     candidates: int = 100
@@ -151,6 +163,7 @@ class SearchOptions:
     b: float = 0.75
     keyword_max_matches: int = 1000
     exact_max_chunks: int = 5_000
+    other_model_weight: float = OTHER_MODEL_WEIGHT
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,10 +248,13 @@ async def search(
     group: SearchGroup | str = SearchGroup.DOCUMENT,
     filters: SearchFilters | None = None,
     options: SearchOptions | None = None,
+    query_vectors: Mapping[str, Sequence[float]] | None = None,
 ) -> list[SearchHit]:
     """The ``k`` best hits of ``tenant_id`` for the query (see the module
     docstring). ``query_vector`` (unit length, the embedding of
-    ``query_text``) is required unless ``mode`` is ``keyword``.
+    ``query_text``) is required unless ``mode`` is ``keyword``, or instead
+    ``query_vectors``: model name -> the query's vector by that model, each
+    compared only with that model's chunks, one semantic list per model.
 
     Raises :class:`~folio_shared.errors.InvalidInput` for a bad ``mode``,
     ``group``, ``k`` or vector.
@@ -254,8 +270,17 @@ async def search(
     filt = filters or SearchFilters()
     vector_text: str | None = None
     exact = False
+    models = list(query_vectors or {})
+    model_params: dict[str, object] = {}
     if mode is not SearchMode.KEYWORD:
-        vector_text = _vector_text(mode, query_vector)
+        if query_vectors:
+            language = detect_query_language(query_text)
+            weights = list_weights(models, language, opts.other_model_weight)
+            for i, (model, weight) in enumerate(zip(models, weights, strict=True)):
+                model_params[f"query_vector_{i}"] = _vector_text(mode, query_vectors[model])
+                model_params[f"list_weight_{i}"] = weight
+        else:
+            vector_text = _vector_text(mode, query_vector)
         exact = await _small_tenant(session, tenant_id, opts)
     keywords = parse_keywords(query_text)
     where = filter_sql(
@@ -272,6 +297,7 @@ async def search(
     sql = statement(
         semantic=mode is not SearchMode.KEYWORD,
         exact=exact,
+        models=models,
         keyword=mode is not SearchMode.SEMANTIC and bool(keywords.wanted),
         by_document=group is SearchGroup.DOCUMENT,
         excluding=bool(keywords.excluded),
@@ -306,6 +332,7 @@ async def search(
         "metadata_keys": list(filt.metadata) if filt.metadata is not None else None,
         "metadata_values": list(filt.metadata.values()) if filt.metadata is not None else None,
         **field_params,
+        **model_params,
     }
     used = {name: value for name, value in params.items() if f":{name}" in sql}
     result = await session.execute(stmt, used)

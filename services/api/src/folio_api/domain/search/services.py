@@ -1,5 +1,6 @@
-"""Running a tenant's search: embed the query (unless keyword-only), then
-query its chunks. ``GET /v1/search`` and the dashboard both call
+"""Running a tenant's search: embed the query (unless keyword-only; under
+``by-language``, by each of the deployment's models), then query its
+chunks. ``GET /v1/search`` and the dashboard both call
 :func:`run_search`.
 
 When the query cannot be embedded (Redis unreachable, no worker answering
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import anyio
 
 from folio_api.domain.search.fusion import language_weights
-from folio_api.domain.search.queries import embed_query, results_backend
+from folio_api.domain.search.queries import embed_queries, results_backend
 from folio_api.domain.search.repository import (
     SearchFilters,
     SearchGroup,
@@ -26,6 +27,7 @@ from folio_api.domain.search.repository import (
     search,
 )
 from folio_api.resources import Resources, reads
+from folio_shared.embedding_models import BY_LANGUAGE, models_of
 from folio_shared.errors import DependencyUnavailable
 from folio_shared.logging import get_logger
 
@@ -50,17 +52,21 @@ def _backend(redis_url: str) -> object:
     return results_backend(redis_url)
 
 
-async def _embed(res: Resources, q: str, tenant_id: uuid.UUID) -> list[float]:
-    """The query's vector, from worker-docs over the broker."""
+async def _embed(
+    res: Resources, q: str, tenant_id: uuid.UUID, models: tuple[str | None, ...] = (None,)
+) -> list[list[float]]:
+    """The query's vector by each of ``models`` (``None``: the
+    deployment's), from worker-docs over the broker."""
     if res.broker is None:
         raise DependencyUnavailable("the broker is not available")
     broker = res.broker
     backend = _backend(res.settings.redis.url)
     return await anyio.to_thread.run_sync(
         functools.partial(
-            embed_query,
+            embed_queries,
             broker,
             q,
+            models,
             tenant_id=str(tenant_id),
             timeout_ms=EMBED_TIMEOUT_MS,
             backend=backend,  # type: ignore[arg-type]
@@ -86,10 +92,16 @@ async def run_search(
 ) -> Found:
     """The tenant's best ``k`` hits for ``q``."""
     vector: list[float] | None = None
+    vectors: dict[str, list[float]] | None = None
     fallback: str | None = None
+    setting = res.settings.pipeline.embedding_model
     if mode is not SearchMode.KEYWORD:
         try:
-            vector = await _embed(res, q, tenant_id)
+            if setting == BY_LANGUAGE:
+                models = models_of(setting)
+                vectors = dict(zip(models, await _embed(res, q, tenant_id, models), strict=True))
+            else:
+                (vector,) = await _embed(res, q, tenant_id)
         except DependencyUnavailable as e:
             if mode is SearchMode.SEMANTIC:
                 raise
@@ -100,11 +112,12 @@ async def run_search(
             session,
             tenant_id=tenant_id,
             query_vector=vector,
+            query_vectors=vectors,
             query_text=q,
             k=k,
             mode=mode,
             group=group,
             filters=filters,
-            options=_options(res.settings.pipeline.embedding_model),
+            options=_options(setting),
         )
     return Found(hits=hits, mode=mode, fallback=fallback)

@@ -9,7 +9,10 @@ The lists and scores are described in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from folio_shared.db.models import CHUNK_LANGUAGES, TEXT_SEARCH_CONFIG
+from folio_shared.embedding_models import version_pattern
 
 #: language key of a chunk (``''`` when unknown) -> its configuration
 CONFIGS = {**CHUNK_LANGUAGES, "": TEXT_SEARCH_CONFIG}
@@ -86,6 +89,28 @@ def _semantic_sql(where: str, exact: bool) -> str:
         "FROM chunks c WHERE c.tenant_id = :tenant_id AND c.embedding IS NOT NULL "
         f"{where} ORDER BY {order} LIMIT :candidates"
     )
+
+
+def _semantic_lists(where: str, exact: bool, models: Sequence[str]) -> str:
+    """One semantic list per model (``:query_vector_<i>`` is the query's
+    vector by ``models[i]``), each comparing only chunks of its model
+    (``LIKE`` a fixed pattern, which a partial index per model matches),
+    its similarities min-max normalised within the list and weighed by
+    ``:list_weight_<i>``: cosines of different models live on different
+    scales."""
+    lists = []
+    for i, model in enumerate(models):
+        own = f"AND c.model_version LIKE '{version_pattern(model)}' {where}"
+        inner = _semantic_sql(own, exact).replace(":query_vector", f":query_vector_{i}")
+        normalised = (
+            "coalesce((value - min(value) OVER ()) / nullif(max(value) OVER () "
+            "- min(value) OVER (), 0), 1)"
+        )
+        lists.append(
+            f"SELECT id, document_id, CAST(:list_weight_{i} AS float8) * {normalised} AS value "
+            f"FROM ({inner}) AS s{i}"
+        )
+    return " UNION ALL ".join(lists)
 
 
 def _keyword_ctes(where: str) -> str:
@@ -229,17 +254,25 @@ def statement(
     *,
     semantic: bool,
     exact: bool = False,
+    models: Sequence[str] = (),
     keyword: bool,
     by_document: bool,
     excluding: bool,
     where: str,
     headline_config: str,
 ) -> str:
-    """The whole statement (see the repository's docstring)."""
+    """The whole statement (see the repository's docstring). ``models``:
+    one semantic list per model (:func:`_semantic_lists`) rather than one
+    over every chunk."""
     order = "p.document_score DESC NULLS LAST, " if by_document else ""
+    semantic_sql = _EMPTY
+    if semantic:
+        semantic_sql = (
+            _semantic_lists(where, exact, models) if models else _semantic_sql(where, exact)
+        )
     return f"""
 WITH q AS ({_query_cte(excluding)}),
-semantic AS ({_semantic_sql(where, exact) if semantic else _EMPTY}),
+semantic AS ({semantic_sql}),
 {_keyword_ctes(where) if keyword else _NO_KEYWORD},
 {_CHUNK_SCORES},
 {_BY_DOCUMENT if by_document else _BY_CHUNK}

@@ -1,0 +1,88 @@
+"""``FOLIO_PIPELINE_EMBEDDING_MODEL=by-language`` through the real API and
+worker-docs: a Portuguese document's chunks are embedded by
+multilingual-e5-small, an English one's by all-MiniLM-L6-v2, and
+``GET /v1/search`` embeds the query by both (two ``queries.embed``
+messages) and finds each language's document by meaning."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from e2ekit import Api, e2e_settings, finished, open_api, start_worker, submit
+
+from folio_shared.db.enums import DocumentKind
+from folio_shared.db.models import Chunk
+from folio_shared.embedding_models import BY_LANGUAGE
+from folio_shared.settings import FolioSettings
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ENGLISH = (
+    b"# Boiler care\n\nDescale the boiler every three months. The pressure gauge should "
+    b"read about 1.5 bar when the water is cold, and the flue must be kept clear.\n"
+)
+PORTUGUESE = (
+    "# Contrato de locação\n\nO inquilino paga o aluguel até o quinto dia útil de cada mês "
+    "na conta do locador, e a multa por atraso é de dez por cento do valor devido.\n"
+).encode()
+
+
+@pytest.fixture(scope="module")
+def settings(database_url: str, test_servers: Any, tmp_path_factory: Any) -> FolioSettings:
+    base = e2e_settings(database_url, test_servers.redis_url, tmp_path_factory.mktemp("e2e"))
+    pipeline = base.pipeline.model_copy(update={"embedding_model": BY_LANGUAGE})
+    return base.model_copy(update={"pipeline": pipeline})
+
+
+@pytest.fixture(scope="module")
+def worker(settings: FolioSettings, tmp_path_factory: Any) -> Iterator[None]:
+    started = start_worker(settings, "docs", tmp_path_factory.mktemp("logs"))
+    try:
+        yield
+    finally:
+        started.terminate(timeout_s=30)
+        started.close()
+
+
+@pytest.fixture(scope="module")
+async def api(database_url: str, settings: FolioSettings, worker: None) -> AsyncIterator[Api]:
+    async for opened in open_api(database_url, settings):
+        yield opened
+
+
+async def test_each_language_by_its_model_end_to_end(api: Api) -> None:
+    english = await submit(api, DocumentKind.MARKDOWN, "text/markdown", ENGLISH)
+    portuguese = await submit(api, DocumentKind.MARKDOWN, "text/markdown", PORTUGUESE)
+    assert await finished(api.engine, english) == "ready"
+    assert await finished(api.engine, portuguese) == "ready"
+    async with api.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(Chunk.document_id, Chunk.language, Chunk.model_version).where(
+                    Chunk.document_id.in_([english, portuguese])
+                )
+            )
+        ).all()
+    assert {(r.document_id, r.language, r.model_version.split("@")[0]) for r in rows} == {
+        (english, "en", "all-MiniLM-L6-v2"),
+        (portuguese, "pt", "multilingual-e5-small"),
+    }
+
+    for query, expected in (
+        ("how often should the heater be cleaned of scale", english),
+        ("quando vence o pagamento da moradia alugada", portuguese),
+    ):
+        for mode in ("semantic", "hybrid"):
+            answer = await api.client.get(
+                "/v1/search", params={"q": query, "k": 5, "mode": mode}, headers=api.headers
+            )
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            assert body.get("fallback") is None, body
+            hits = body["results"]
+            assert hits[0]["document_id"] == str(expected), (query, mode, hits)
+            # both documents ranked, each through its own model's list
+            assert {h["document_id"] for h in hits} == {str(english), str(portuguese)}

@@ -1,0 +1,126 @@
+"""``by-language``: each document embedded by the model of its language
+(Portuguese by multilingual-e5-small, the rest by all-MiniLM-L6-v2), a
+query compared only with the chunks of the model that embedded it, one
+semantic list per model; re-embedding moves each chunk to its language's
+model."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from pipeline_helpers import add_document, make_tenant
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from folio_api.domain.search.repository import SearchGroup, SearchMode, search
+from folio_shared.db.engine import create_session_factory
+from folio_shared.db.models import Chunk
+from folio_shared.embedding_models import BY_LANGUAGE, DEFAULT_MODEL, LANGUAGE_MODELS
+from folio_worker_docs.embeddings.model import Embedder
+from folio_worker_docs.embeddings.select import Models, deployment_models
+from folio_worker_docs.reembed import reembed, stale_documents
+from folio_worker_docs.text.chunking import ChunkingOptions
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+E5 = LANGUAGE_MODELS["pt"]
+DOCUMENTS = {  # filename -> (language, text)
+    "boiler.txt": ("en", "Descale the boiler every three months; the gauge must read 1.5 bar."),
+    "bees.txt": ("en", "Honey bees dance to tell the hive where the flowers are."),
+    "aluguel.txt": ("pt", "O inquilino paga o aluguel até o quinto dia útil de cada mês."),
+    "dengue.txt": ("pt", "Elimine a água parada dos vasos para evitar o mosquito da dengue."),
+}
+QUERIES = {
+    "how often should the heater be cleaned of scale": "boiler.txt",
+    "quando vence o pagamento da locação": "aluguel.txt",
+    "como prevenir a doença transmitida pelo inseto": "dengue.txt",
+}
+
+
+@pytest.fixture(scope="module")
+def models() -> Models:
+    return deployment_models(BY_LANGUAGE)
+
+
+async def _index(session: AsyncSession, models: Embedder | Models, tenant: uuid.UUID) -> None:
+    routed = models if isinstance(models, Models) else Models(models)
+    for filename, (language, text) in DOCUMENTS.items():
+        await add_document(
+            session, routed.of(language), tenant, filename, [text],
+            options=ChunkingOptions(16, 2), language=language,
+        )  # fmt: skip
+
+
+def _vectors(models: Models, text: str) -> dict[str, list[float]]:
+    return {
+        m.model_version.split("@")[0]: m.encode_query(text)
+        for m in (models.default, *models.by_language.values())
+    }
+
+
+async def test_each_language_by_its_model_and_queries_by_each(
+    session: AsyncSession, models: Models
+) -> None:
+    tenant = await make_tenant(session)
+    await _index(session, models, tenant)
+    versions = dict(
+        (
+            await session.execute(
+                sa.select(Chunk.language, Chunk.model_version)
+                .where(Chunk.tenant_id == tenant)
+                .distinct()
+            )
+        ).all()
+    )
+    assert versions["pt"].startswith(f"{E5}@")
+    assert versions["en"].startswith(f"{DEFAULT_MODEL}@")
+
+    for query, expected in QUERIES.items():
+        vectors = _vectors(models, query)
+        for mode in (SearchMode.SEMANTIC, SearchMode.HYBRID):
+            hits = await search(
+                session, tenant_id=tenant, query_vector=None, query_vectors=vectors,
+                query_text=query, mode=mode,
+            )  # fmt: skip
+            assert hits[0].filename == expected, (query, mode, [h.filename for h in hits])
+            # every document of both models is ranked
+            assert {h.filename for h in hits} == set(DOCUMENTS)
+
+        # a query vector is compared only with its own model's chunks
+        for name, language in ((E5, "pt"), (DEFAULT_MODEL, "en")):
+            hits = await search(
+                session, tenant_id=tenant, query_vector=None,
+                query_vectors={name: vectors[name]}, query_text=query,
+                mode=SearchMode.SEMANTIC, group=SearchGroup.CHUNK, k=50,
+            )  # fmt: skip
+            assert hits
+            assert {h.language for h in hits} == {language}
+
+
+async def test_reembedding_moves_each_chunk_to_its_languages_model(
+    engine: AsyncEngine, embedder: Embedder, models: Models
+) -> None:
+    sessions = create_session_factory(engine)
+    async with sessions() as session, session.begin():
+        tenant = await make_tenant(session)
+        await _index(session, embedder, tenant)  # every chunk by all-MiniLM-L6-v2
+    async with sessions() as session:
+        # the Portuguese documents are stale under by-language
+        assert await stale_documents(session, model_version=models, tenant_id=tenant) == 2
+
+    summary = await reembed(sessions, models, tenant_id=tenant)
+
+    assert (summary.documents, summary.remaining) == (2, 0)
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                sa.select(Chunk.language, Chunk.model_version).where(Chunk.tenant_id == tenant)
+            )
+        ).all()
+    assert {r.model_version for r in rows if r.language == "pt"} == {
+        models.by_language["pt"].model_version
+    }
+    assert {r.model_version for r in rows if r.language == "en"} == {embedder.model_version}
+    again = await reembed(sessions, models, tenant_id=tenant)
+    assert (again.documents, again.remaining) == (0, 0)
