@@ -44,3 +44,33 @@ def test_columns_of_prose_keep_tesseract_text() -> None:
     assert rows_text(lines) is None
     # nor is a single column
     assert rows_text(lines[:4]) is None
+
+
+def test_values_each_in_a_block_of_their_own_come_back_beside_a_column_of_labels() -> None:
+    # Given a section's labels in one block, and each value in a block of its
+    # own (as Tesseract reads an upscaled photo), a table rule read before one
+    lines = [
+        _line("Dados do recebedor", 60, 40, 0),
+        _line("Nome/Razão social", 60, 60, 0),
+        _line("CPF/CNPJ", 60, 80, 0),
+        _line("Banco", 60, 100, 0),
+        _line("| Construtora Alicerce S.A.", 380, 61, 1),
+        _line("41.496.508/0001-00", 400, 79, 2),
+        _line("Banco Bradesco S.A.", 400, 101, 3),
+    ]
+    # Then each value follows its label on one line
+    assert rows_text(lines) == (
+        "Dados do recebedor\n"
+        "Nome/Razão social\t| Construtora Alicerce S.A.\n"
+        "CPF/CNPJ\t41.496.508/0001-00\n"
+        "Banco\tBanco Bradesco S.A.\n"
+    )
+
+
+def test_a_lone_line_beside_prose_is_not_a_value() -> None:
+    # Given a block of long lines and a one-line block beside its first line
+    long = "uma linha longa de texto corrido na coluna"
+    lines = [_line(long, 10, 20 * i, 0) for i in range(3)]
+    lines.append(_line("Página 1", 420, 0, 1))
+    # Then the page keeps Tesseract's text
+    assert rows_text(lines) is None

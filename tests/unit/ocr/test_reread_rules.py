@@ -6,7 +6,7 @@ from PIL import Image
 
 from folio_shared.identifiers import bank_line_valid, nfe_key_valid
 from folio_worker_ocr.ocr.id_regions import Word, regions
-from folio_worker_ocr.ocr.reread import digit_window, otsu
+from folio_worker_ocr.ocr.reread import TARGET_HEIGHTS, _variants, digit_window, otsu
 
 LINE = "00192914187776317066790743915002416510000015000"  # a valid bank line
 KEY = "35261211222333000181550010000012341806360831"  # a valid NF-e key
@@ -95,3 +95,18 @@ def test_otsu_splits_ink_from_paper() -> None:
     image.paste(60, (0, 0, 20, 10))
     level = otsu(image)
     assert 60 <= level < 230
+
+
+def test_a_region_already_taller_than_the_reading_heights_is_read_once_per_binarisation() -> None:
+    # Given a page with a short line of text (12 px) and a tall one (60 px)
+    page = Image.new("L", (400, 200), 255)
+    page.paste(0, (20, 20, 300, 32))
+    page.paste(0, (20, 100, 300, 160))
+    # When each region's variants are made, with the page as it is beside them
+    short = list(_variants(page, (20, 20, 300, 32), page))
+    tall = list(_variants(page, (20, 100, 300, 160), page))
+    # Then the short one is read at each height, binarised and grey ...
+    assert len(short) == 2 * len(TARGET_HEIGHTS)
+    # ... and the tall one, which no height upscales, once each: the same
+    # image read three times would count as three agreeing readings
+    assert len(tall) == 2

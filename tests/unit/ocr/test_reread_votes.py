@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 
 from folio_shared.settings import FolioSettings
+from folio_worker_ocr.ocr.engine import finer_kept
 from folio_worker_ocr.ocr.glyphs import shaped
 from folio_worker_ocr.ocr.id_regions import has_valid_e2e, pix_without_id
 from folio_worker_ocr.ocr.pool import options_from_settings
@@ -88,3 +89,17 @@ def test_a_coarse_page_needs_readings_that_agree_on_the_whole_id() -> None:
     assert best_e2e(readings, [], agree=2) is None
     assert best_e2e([*readings, E2E], [], agree=2) is None
     assert best_e2e([*readings, E2E, E2E], [], agree=2) == E2E
+
+
+def test_a_finer_reading_of_a_coarse_page_is_kept_when_it_reads_more() -> None:
+    coarse = [90] * 20  # the first reading's word confidences
+    no_id = "Pix enviado\nNome Luíza Gomes\nID da transação:\nE0041 69"
+    # a finer reading with a valid id is kept, however little else it read
+    assert finer_kept(f"Pix enviado\nID da transação:\n{E2E}", [40], coarse)
+    # without one, it is kept when it read more words (a section the coarse
+    # reading lost) or the same words surer ...
+    assert finer_kept(no_id, [85] * 24, coarse)
+    assert finer_kept(no_id, [95] * 20, coarse)
+    # ... and not when it read less
+    assert not finer_kept(no_id, [90] * 15, coarse)
+    assert not finer_kept(no_id, [60] * 20, coarse)

@@ -78,6 +78,14 @@ class Recognition:
     ids_reread: int = 0
 
 
+def finer_kept(finer_text: str, finer_confidences: list[int], confidences: list[int]) -> bool:
+    """Whether the upscaled second reading of a coarse page replaces the first,
+    whole: when it holds a valid end-to-end id, or when its word confidences
+    sum higher (it read more words, or the same words surer). At ~110 dpi
+    Tesseract loses whole label lines and sections that it reads finer."""
+    return not pix_without_id(finer_text) or sum(finer_confidences) > sum(confidences)
+
+
 class OcrEngine:
     """Tesseract engines for one process, reused across pages.
 
@@ -167,7 +175,8 @@ class OcrEngine:
         ``reread_ids``, identifier regions are read again
         (:func:`~folio_worker_ocr.ocr.reread.reread`), and a page below
         ``upscale_below_dpi`` that reads like a PIX receipt without a valid
-        end-to-end id is read once more upscaled to :data:`UPSCALE_DPI`.
+        end-to-end id is read once more upscaled to :data:`UPSCALE_DPI`, and
+        that reading is kept when :func:`finer_kept` says so.
 
         ``rotate``: ``"auto"`` reads the page as it is and, when its mean
         confidence is below ``low_confidence``, detects its orientation
@@ -222,14 +231,14 @@ class OcrEngine:
         )
         if reread_ids and dpi < upscale_below_dpi and pix_without_id(text):
             # A low-resolution photo of a receipt: its small id line is often
-            # not even found as a line. Once more at ~300 dpi; kept only when
-            # that reading holds a valid id (then its whole text, read finer).
+            # not even found as a line. Once more at ~300 dpi (see finer_kept)
             scale = min(MAX_UPSCALE, UPSCALE_DPI / dpi)
             size = (round(grey.width * scale), round(grey.height * scale))
             big = grey.resize(size, Image.Resampling.LANCZOS)
-            found = self._read(big, big, languages, round(dpi * scale), psm, True, agree)
-            if not pix_without_id(found[0]):
-                text, confidences, reread_count = found[0], found[1], found[2] + 1
+            finer = self._read(big, big, languages, round(dpi * scale), psm, True, agree)
+            if finer_kept(finer[0], finer[1], confidences):
+                text, confidences = finer[0], finer[1]
+                reread_count = finer[2] + (not pix_without_id(text))
         words = len(confidences)
         mean = float(sum(confidences)) / words if words else 0.0
         return Recognition(

@@ -12,6 +12,7 @@ newspaper columns of long lines) keep Tesseract's text.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import tesserocr
@@ -73,10 +74,18 @@ def _beside(label: Line, value: Line) -> bool:
     return label.box[2] < value.box[0] and height > 0 and overlap >= 0.5 * height
 
 
+def _label_column(lines: list[Line], block: int) -> bool:
+    """Whether ``block`` is a column of labels: at least :data:`MIN_ROWS`
+    lines, each at most :data:`MAX_LABEL_CHARS` long."""
+    texts = [line.text for line in lines if line.block == block]
+    return len(texts) >= MIN_ROWS and all(len(text) <= MAX_LABEL_CHARS for text in texts)
+
+
 def _partners(lines: list[Line]) -> dict[int, int]:
     """For each line of a value block, the index of its label line (value → label)."""
     out: dict[int, int] = {}
-    for block in sorted({line.block for line in lines}):
+    sizes = Counter(line.block for line in lines)
+    for block in sorted(sizes):
         found: dict[int, int] = {}
         for i, value in enumerate(lines):
             if value.block != block:
@@ -89,8 +98,11 @@ def _partners(lines: list[Line]) -> dict[int, int]:
             if labels:
                 found[i] = max(labels, key=lambda j: lines[j].box[2])
         chosen = [lines[j] for j in found.values()]
+        # a value alone in its block counts when its label is in a column of
+        # labels (finer pages often put each value in a block of its own)
+        alone = sizes[block] == 1 and bool(chosen) and _label_column(lines, chosen[0].block)
         if (
-            len(found) >= MIN_ROWS
+            (len(found) >= MIN_ROWS or alone)
             and len({line.block for line in chosen}) == 1
             and all(len(line.text) <= MAX_LABEL_CHARS for line in chosen)
             and all(lines[j].block not in {lines[v].block for v in out} for j in found.values())

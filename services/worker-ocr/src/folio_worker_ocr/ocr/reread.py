@@ -94,7 +94,8 @@ def _variants(
     grey: Image.Image | None = None,
     median: bool = False,
 ) -> Iterator[Image.Image]:
-    """The region of ``image`` at each of :data:`TARGET_HEIGHTS`, binarised
+    """The region of ``image`` at each of :data:`TARGET_HEIGHTS` (once per
+    size: a region already taller is read once, not once per height), binarised
     (Otsu); with ``grey``, also that image's region as it is (contrast
     stretched): the readings differ where a glyph is in doubt, and the vote
     settles it. With ``median``, the region goes through a 3x3 median filter
@@ -108,9 +109,13 @@ def _variants(
         crop.filter(ImageFilter.MedianFilter(3)) if median else crop, cutoff=1
     )
     grey_crop = None if grey is None else ImageOps.autocontrast(grey.crop(area), cutoff=1)
+    sizes = []
     for target in TARGET_HEIGHTS:
         scale = max(1.0, target / height)
         size = (max(1, round(crop.width * scale)), max(1, round(crop.height * scale)))
+        if size in sizes:  # a tall region is not upscaled: one reading of it is enough
+            continue
+        sizes.append(size)
         big = crop.resize(size, Image.Resampling.LANCZOS)
         level = otsu(big)
         yield big.point(lambda p, level=level: 0 if p <= level else 255)
@@ -319,7 +324,9 @@ class Reader:
         ]
         combos = [
             ["".join(c for c in raw if c.isalnum()) for raw in combo]
-            for combo in zip(*per_part, strict=True)
+            # the parts' variants pair up by size; a part too tall to be
+            # upscaled has fewer, and the extra ones of the other go unpaired
+            for combo in zip(*per_part, strict=False)
         ]
         page = "".join(region.part_text(i) for i in range(len(region.parts)))
         best = best_e2e(["".join(texts) for texts in combos] + [page], dates, agree)
