@@ -191,3 +191,17 @@ def test_expected_values() -> None:
 def test_builtins_register_through_the_entry_point_group() -> None:
     assert GROUP == "folio.extractors"
     assert [e.document_type for e in installed()] == ["boleto", "nfe", "pix_receipt"]
+
+
+def test_a_section_header_under_an_empty_label_is_no_value() -> None:
+    # Given a receipt whose payee bank value was lost (a coarse photo), so
+    # that the payer's section header follows the label
+    page = (
+        "Comprovante de Pix\nValor da transação R$ 390,34\n"
+        "Dados do recebedor\nNome/Razão social Construtora Alicerce S.A.\nBanco\n"
+        "Dados do pagador\nNome Ana Souza\nBanco Caixa Econômica Federal\n"
+    )
+    fields = extract([page]).fields
+    # Then the header is not taken for the payee's bank
+    assert "payee_institution" not in fields
+    assert fields["payee_name"].value == "Construtora Alicerce S.A."

@@ -59,7 +59,7 @@ class BoletoExtractor:
     """Fields of a boleto (bank slip) or an arrecadação slip."""
 
     document_type = "boleto"
-    version = "4"
+    version = "5"
 
     def score(self, pages: list[str]) -> float:
         """A digitable line and the wordings a slip prints."""

@@ -37,11 +37,13 @@ INSTITUTION_LABEL = labels(
     "psp",
 )
 
-#: Any wording that is a label, not a value (a name is never one of these alone).
+#: Any wording that is a label, not a value (a name is never one of these
+#: alone), also a section header (``Dados do pagador``, ``Quem recebeu``).
 STOP = re.compile(
+    r"(?:(?:dados|conta) d[oae] |quem )?"
     r"(?:cpf|cnpj|cpf/cnpj|nome|instituicao|instituicao financeira|banco|agencia|conta|chave|"
-    r"tipo|valor|data|id|identificador|autenticacao|documento|razao social|pagador|recebedor|"
-    r"favorecido|beneficiario|origem|destino|de|para|danfe|nf-e|emitente|destinatario)"
+    r"pagou|recebeu|tipo|valor|data|id|identificador|autenticacao|documento|razao social|"
+    r"pagador|recebedor|favorecido|beneficiario|origem|destino|de|para|danfe|nf-e|emitente|destinatario)"
     r"(?:\s*[:/]|[\s|.,;'\"\u201c\u201d]*$)"  # specks and a table rule may follow a label
 )
 

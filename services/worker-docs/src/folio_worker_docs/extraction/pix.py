@@ -209,7 +209,7 @@ class PixReceiptExtractor:
     """Fields of a PIX transfer receipt (``comprovante``), from any bank or app."""
 
     document_type = "pix_receipt"
-    version = "4"
+    version = "5"
 
     def score(self, pages: list[str]) -> float:
         """``pix`` on the page, an end-to-end id, and the labels a receipt prints."""
