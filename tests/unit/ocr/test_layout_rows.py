@@ -74,3 +74,22 @@ def test_a_lone_line_beside_prose_is_not_a_value() -> None:
     lines.append(_line("Página 1", 420, 0, 1))
     # Then the page keeps Tesseract's text
     assert rows_text(lines) is None
+
+
+def test_values_come_back_beside_a_column_of_labels_split_into_blocks() -> None:
+    # Given a section's labels that Tesseract split into two blocks (a line
+    # lost between them), and the values in one block beside them
+    lines = [
+        _line("Origem", 60, 40, 0),
+        _line("Nome", 60, 60, 0),
+        _line("Instituição", 60, 80, 1),
+        _line("CPF", 59, 100, 1),
+        _line("José Santos Oliveira", 400, 61, 2),
+        _line("PicPay Serviços S.A.", 400, 79, 2),
+        _line("***.762.252-**", 410, 101, 2),
+    ]
+    # Then each value follows its label on one line
+    assert rows_text(lines) == (
+        "Origem\nNome\tJosé Santos Oliveira\n\n"
+        "Instituição\tPicPay Serviços S.A.\nCPF\t***.762.252-**\n"
+    )

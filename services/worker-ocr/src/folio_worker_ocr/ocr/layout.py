@@ -21,6 +21,9 @@ import tesserocr
 MAX_LABEL_CHARS = 28
 #: Fewest rows two blocks must share to be read as key/value columns.
 MIN_ROWS = 2
+#: How far apart (in line heights) the left edges of labels in different
+#: blocks may be and still be read as one column of labels.
+COLUMN_SLACK = 2.0
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,17 @@ def _label_column(lines: list[Line], block: int) -> bool:
     return len(texts) >= MIN_ROWS and all(len(text) <= MAX_LABEL_CHARS for text in texts)
 
 
+def _one_column(labels: list[Line]) -> bool:
+    """Whether ``labels`` are one block, or stack in one column (left edges
+    within :data:`COLUMN_SLACK` line heights): Tesseract splits a column of
+    labels into blocks where a line is lost or a section starts."""
+    if len({line.block for line in labels}) == 1:
+        return True
+    height = max(line.box[3] - line.box[1] for line in labels)
+    lefts = [line.box[0] for line in labels]
+    return max(lefts) - min(lefts) <= COLUMN_SLACK * height
+
+
 def _partners(lines: list[Line]) -> dict[int, int]:
     """For each line of a value block, the index of its label line (value → label)."""
     out: dict[int, int] = {}
@@ -103,7 +117,7 @@ def _partners(lines: list[Line]) -> dict[int, int]:
         alone = sizes[block] == 1 and bool(chosen) and _label_column(lines, chosen[0].block)
         if (
             (len(found) >= MIN_ROWS or alone)
-            and len({line.block for line in chosen}) == 1
+            and _one_column(chosen)
             and all(len(line.text) <= MAX_LABEL_CHARS for line in chosen)
             and all(lines[j].block not in {lines[v].block for v in out} for j in found.values())
         ):
