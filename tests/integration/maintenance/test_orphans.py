@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_shared import maintenance
 from folio_shared.db.enums import DocumentStatus
-from folio_shared.db.models import Document, Tenant
+from folio_shared.db.models import Document, Job, Tenant
 from folio_shared.storage import Storage
 
 pytestmark = pytest.mark.integration
@@ -95,6 +95,7 @@ async def test_find_orphans_deletes_old_orphans_and_flags_missing_objects(
         "documents_missing": 3,
         "documents_flagged": 2,
         "documents_unflagged": 1,
+        "job_outputs_orphaned": 0,
     }
     assert (dry.changed, dry.objects_deleted) == (0, 0)
     assert await _state(db, storage) == before
@@ -126,3 +127,40 @@ async def test_find_orphans_limited_to_a_prefix(db: AsyncSession, storage: Stora
     done = await maintenance.find_orphans(db, storage, min_age_s=60, now=later, prefix="scan/")
     assert done.objects_deleted == 1
     assert {o.key async for o in storage.list()} == {"keep/a"}
+
+
+async def test_find_orphans_deletes_the_outputs_of_purged_jobs(
+    db: AsyncSession, storage: Storage
+) -> None:
+    # Given the outputs of a job still in the table, of a job whose row was
+    # purged, and a job input
+    real_now = datetime.now(UTC)
+    later = real_now + timedelta(hours=2)
+    tenant = Tenant(name=f"t-{uuid.uuid4().hex[:8]}")
+    db.add(tenant)
+    await db.flush()
+    kept = Job(tenant_id=tenant.id, actor_name="kind.x", queue_name="jobs")
+    db.add(kept)
+    await db.commit()
+    purged = uuid.uuid4()
+    stays = {
+        f"tenants/{tenant.id}/jobs/{kept.id}/report.json",
+        f"jobs/{kept.id}/report.json",
+        f"tenants/{tenant.id}/inputs/{purged}/take.wav",
+        "jobs/not-a-job-id/report.json",
+    }
+    goes = {f"tenants/{tenant.id}/jobs/{purged}/report.json", f"jobs/{purged}/a/b.json"}
+    for key in stays | goes:
+        await storage.put_bytes(key, PDF, content_type="application/pdf")
+
+    # When it runs at the real time: the outputs are younger than the grace age
+    young = await maintenance.find_orphans(db, storage, min_age_s=3600, now=real_now)
+    assert young.objects_deleted == 0
+    # When a dry run looks two hours later: two outputs, nothing deleted
+    dry = await maintenance.find_orphans(db, storage, min_age_s=3600, now=later, dry_run=True)
+    assert (dry.details["job_outputs_orphaned"], dry.objects_deleted) == (2, 0)
+    # When it runs for real (batches of one)
+    done = await maintenance.find_orphans(db, storage, min_age_s=3600, now=later, batch_size=1)
+    # Then only the purged job's outputs are gone
+    assert (done.details["job_outputs_orphaned"], done.objects_deleted) == (2, 2)
+    assert {o.key async for o in storage.list()} == stays

@@ -15,9 +15,12 @@ order, PostgreSQL returns the documents' keys in the same order
   ``awaiting_upload`` (no bytes yet) or ``deleted`` (being removed) are
   never flagged, nor documents younger than ``min_age_s``.
 
-Jobs' objects are not documents' and never orphans: job inputs uploaded
-through the API (``tenants/<id>/inputs/…``) and job outputs
-(``tenants/<id>/jobs/…``, ``jobs/…``) are listed but left alone.
+Jobs' objects are not documents': job inputs uploaded through the API
+(``tenants/<id>/inputs/…``) are listed but left alone. A job output
+(``tenants/<id>/jobs/<job id>/…``, ``jobs/<job id>/…``) older than
+``min_age_s`` is deleted once its job's row is gone (purged by the history
+retention): nothing can reach it any more. Outputs of jobs still in the
+table, and keys under ``jobs/`` that name no job id, stay.
 ``prefix`` limits the pass to part of the store (default: all of it).
 """
 
@@ -33,11 +36,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_shared.db.enums import DocumentStatus
-from folio_shared.db.models import Document
+from folio_shared.db.models import Document, Job
 from folio_shared.errors import StorageError
 from folio_shared.maintenance.summary import Summary
 from folio_shared.storage import Storage, StoredObject
-from folio_shared.storage.keys import is_job_object_key
+from folio_shared.storage.keys import is_job_object_key, job_output_id
 
 #: ``documents.metadata`` key set on a document whose stored object is gone.
 OBJECT_MISSING = "object_missing"
@@ -70,12 +73,14 @@ class _Pass:
                 "documents_missing",
                 "documents_flagged",
                 "documents_unflagged",
+                "job_outputs_orphaned",
             ),
             0,
         )
     )
     objects_deleted: int = 0
     candidates: list[str] = field(default_factory=list)
+    outputs: list[tuple[str, uuid.UUID]] = field(default_factory=list)
     missing: list[tuple[uuid.UUID, str, bool]] = field(default_factory=list)
     restored: list[uuid.UUID] = field(default_factory=list)
 
@@ -101,6 +106,26 @@ class _Pass:
         if self.dry_run:
             return
         for key in orphans:
+            await self.storage.delete(key)
+            self.objects_deleted += 1
+
+    async def job_output(self, key: str, job_id: uuid.UUID) -> None:
+        self.outputs.append((key, job_id))
+        if len(self.outputs) >= self.batch_size:
+            await self.flush_outputs()
+
+    async def flush_outputs(self) -> None:
+        """Delete the outputs listed whose job's row is gone."""
+        outputs, self.outputs = self.outputs, []
+        if not outputs:
+            return
+        ids = list({job_id for _, job_id in outputs})
+        alive = set((await self.session.scalars(sa.select(Job.id).where(Job.id.in_(ids)))).all())
+        gone = [key for key, job_id in outputs if job_id not in alive]
+        self.counts["job_outputs_orphaned"] += len(gone)
+        if self.dry_run:
+            return
+        for key in gone:
             await self.storage.delete(key)
             self.objects_deleted += 1
 
@@ -151,8 +176,12 @@ async def find_orphans(
                 _check_order(last_key, obj.key)
                 last_key = obj.key
                 run.counts["objects_scanned"] += 1
-                if obj.last_modified < cutoff and not is_job_object_key(obj.key):
-                    await run.orphan(obj.key)
+                if obj.last_modified < cutoff:
+                    output_of = job_output_id(obj.key)
+                    if output_of is not None:
+                        await run.job_output(obj.key, output_of)
+                    elif not is_job_object_key(obj.key):
+                        await run.orphan(obj.key)
                 obj = await _next(objects)
             elif obj is None or obj.key.encode() > row.storage_key.encode():
                 expects_object = row.status not in _NO_OBJECT_EXPECTED
@@ -169,12 +198,15 @@ async def find_orphans(
     finally:
         await rows_result.close()
     await run.flush_orphans()
+    await run.flush_outputs()
     await _flag(run, now)
     counts = run.counts
     return Summary(
         "find_orphans",
         dry_run,
-        matched=counts["orphan_objects"] + counts["documents_missing"],
+        matched=counts["orphan_objects"]
+        + counts["job_outputs_orphaned"]
+        + counts["documents_missing"],
         changed=0 if dry_run else counts["documents_flagged"] + counts["documents_unflagged"],
         objects_deleted=run.objects_deleted,
         details=counts,

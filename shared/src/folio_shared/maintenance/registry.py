@@ -61,7 +61,7 @@ TASKS: tuple[Task, ...] = (
         "find_orphans",
         FindOrphansV1,
         "15 4 * * *",
-        "delete stored objects no document refers to; flag documents whose object is gone",
+        "delete stored objects no document or job refers to; flag documents whose object is gone",
     ),
     Task(
         "purge_job_history",

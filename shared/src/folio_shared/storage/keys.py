@@ -16,6 +16,7 @@ empty prefix is allowed and a trailing ``/`` is allowed.
 from __future__ import annotations
 
 import re
+import uuid
 
 from folio_shared.errors import InvalidStorageKey
 
@@ -109,3 +110,19 @@ def is_job_object_key(key: str) -> bool:
     return is_job_input_key(key) or (
         key.startswith(TENANTS_PREFIX) and len(parts) > 3 and parts[2] == JOB_OUTPUTS_DIR
     )
+
+
+def job_output_id(key: str) -> uuid.UUID | None:
+    """The job a job output's key names (``tenants/<id>/jobs/<job id>/…`` or
+    ``jobs/<job id>/…``); ``None`` for any other key, or a malformed id."""
+    parts = key.split("/")
+    if parts[0] == JOB_OUTPUTS_DIR and len(parts) > 2:
+        name = parts[1]
+    elif key.startswith(TENANTS_PREFIX) and len(parts) > 4 and parts[2] == JOB_OUTPUTS_DIR:
+        name = parts[3]
+    else:
+        return None
+    try:
+        return uuid.UUID(name)
+    except ValueError:
+        return None
