@@ -3,6 +3,7 @@
 ``python tests/unit/fields/fields_measure.py pdf scan photo`` prints the figures
 recorded in ``docs/benchmarks.md``; ``scan-page`` and ``photo-page`` are the
 same images without the targeted re-reading of id regions (the page OCR alone).
+``--seed N`` measures another draw of the corpus (same layouts, other values).
 ``cost`` times the OCR of seven receipts three ways (:func:`cost`).
 """
 
@@ -77,11 +78,14 @@ READERS: dict[str, Callable[[], Callable[[Doc], list[str]]]] = {
 }
 
 
-def measure(kind: str, corpus: list[Doc] | None = None) -> Score:
-    """Type accuracy and per-field counts over the corpus read as ``kind``."""
+def measure(kind: str, corpus: list[Doc] | None = None, seed: int | None = None) -> Score:
+    """Type accuracy and per-field counts over the corpus read as ``kind``
+    (``seed``: another draw of the generated corpus, same layouts)."""
     read = READERS[kind]()
     score = Score()
-    for doc in corpus if corpus is not None else build_corpus():
+    if corpus is None:
+        corpus = build_corpus() if seed is None else build_corpus(seed)
+    for doc in corpus:
         score.add(doc, extract(read(doc)))
     score.ocr_seconds = OCR_SECONDS.get(id(read), 0.0)
     return score
@@ -125,8 +129,13 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["cost"]:
         print(cost())
         sys.exit()
-    for name in sys.argv[1:] or ["text", "pdf"]:
-        result = measure(name)
+    args = sys.argv[1:]
+    seed = None
+    if "--seed" in args:  # e.g. pdf scan photo --seed 28
+        at = args.index("--seed")
+        seed, args = int(args[at + 1]), args[:at] + args[at + 2 :]
+    for name in args or ["text", "pdf"]:
+        result = measure(name, seed=seed)
         print(f"## {name}\n{result.table()}\n")
         if result.ocr_seconds:
             per_doc = result.ocr_seconds / result.documents
