@@ -83,7 +83,7 @@ async def _measure(
         weights = dict(options.language_weights) or options.semantic_weight
         print(
             f"\n{label}: fusion {options.fusion}, semantic weight {weights}, "
-            f"other model's list {options.other_model_weight}, k1 {options.k1}, b {options.b}\n"
+            f"k1 {options.k1}, b {options.b}\n"
         )
         print(table(language, figures))
         for (mode, split), f in sorted(figures.items()):
@@ -148,13 +148,7 @@ def main() -> None:
     parser.add_argument(
         "--mixed", action="store_true", help="index every set in one tenant and measure there"
     )
-    parser.add_argument(
-        "--other-model-weight",
-        type=float,
-        action="append",
-        help="by-language: weight of the list of a model not the query language's; repeat "
-        "to compare (default: the SearchOptions default)",
-    )
+
     parser.add_argument("--document-runtime", choices=("bf16", "torch"), default="bf16")
     parser.add_argument(
         "--fusion",
@@ -183,7 +177,7 @@ def main() -> None:
         (defaults.k1, defaults.b)
     ]
     weights: list[float | None] = list(args.semantic_weight or [None])
-    others = args.other_model_weight or [defaults.other_model_weight]
+
     configs = [
         SearchOptions(
             fusion=Fusion(f),
@@ -191,12 +185,10 @@ def main() -> None:
             language_weights=language_weights(args.model) if w is None else {},
             k1=k1,
             b=b,
-            other_model_weight=other,
         )
         for f in fusions
         for w in weights
         for k1, b in bm25
-        for other in others
     ]
     if args.pg_url:
         asyncio.run(

@@ -78,24 +78,41 @@ async def test_each_language_by_its_model_and_queries_by_each(
 
     for query, expected in QUERIES.items():
         vectors = _vectors(models, query)
+        language = DOCUMENTS[expected][0]
         for mode in (SearchMode.SEMANTIC, SearchMode.HYBRID):
             hits = await search(
                 session, tenant_id=tenant, query_vector=None, query_vectors=vectors,
                 query_text=query, mode=mode,
             )  # fmt: skip
             assert hits[0].filename == expected, (query, mode, [h.filename for h in hits])
-            # every document of both models is ranked
-            assert {h.filename for h in hits} == set(DOCUMENTS)
+        # by meaning, a query is compared only with its language's model's chunks
+        hits = await search(
+            session, tenant_id=tenant, query_vector=None, query_vectors=vectors,
+            query_text=query, mode=SearchMode.SEMANTIC, group=SearchGroup.CHUNK, k=50,
+        )  # fmt: skip
+        assert {h.language for h in hits} == {language}
+        assert all(h.semantic_rank is not None for h in hits)
 
-        # a query vector is compared only with its own model's chunks
-        for name, language in ((E5, "pt"), (DEFAULT_MODEL, "en")):
-            hits = await search(
-                session, tenant_id=tenant, query_vector=None,
-                query_vectors={name: vectors[name]}, query_text=query,
-                mode=SearchMode.SEMANTIC, group=SearchGroup.CHUNK, k=50,
-            )  # fmt: skip
-            assert hits
-            assert {h.language for h in hits} == {language}
+
+async def test_a_tenant_without_the_querys_model_is_searched_with_the_other(
+    session: AsyncSession, models: Models
+) -> None:
+    # Given a tenant holding English documents only (all-MiniLM-L6-v2)
+    tenant = await make_tenant(session)
+    for filename in ("boiler.txt", "bees.txt"):
+        language, text = DOCUMENTS[filename]
+        await add_document(
+            session, models.default, tenant, filename, [text],
+            options=ChunkingOptions(16, 2), language=language,
+        )  # fmt: skip
+    # When a Portuguese question is asked by meaning
+    query = "com que frequência limpar o calcário da caldeira"
+    hits = await search(
+        session, tenant_id=tenant, query_vector=None, query_vectors=_vectors(models, query),
+        query_text=query, mode=SearchMode.SEMANTIC,
+    )  # fmt: skip
+    # Then the English model's list answers, not nothing
+    assert {h.filename for h in hits} == {"boiler.txt", "bees.txt"}
 
 
 async def test_reembedding_moves_each_chunk_to_its_languages_model(

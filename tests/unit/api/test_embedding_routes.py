@@ -1,13 +1,13 @@
 """Which model embeds what (``folio_shared.embedding_models``), the
-setting that chooses it, and how search weighs one semantic list per
-model (``folio_api.domain.search.fusion.list_weights``)."""
+setting that chooses it, and which model's semantic list search uses
+(``folio_api.domain.search.fusion.preferred``)."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
 
-from folio_api.domain.search.fusion import language_weights, list_weights
+from folio_api.domain.search.fusion import language_weights, preferred
 from folio_api.domain.search.statements import statement
 from folio_shared.embedding_models import (
     BY_LANGUAGE,
@@ -40,14 +40,13 @@ def test_the_setting_takes_only_known_models() -> None:
         version_pattern("x'; DROP TABLE chunks; --")
 
 
-def test_the_query_languages_model_weighs_most() -> None:
+def test_the_query_languages_model_comes_first() -> None:
     models = [DEFAULT_MODEL, E5]
-    assert list_weights(models, "pt", 0.3) == [0.3, 1.0]
-    assert list_weights(models, "en", 0.3) == [1.0, 0.3]
-    # unknown language: every list counts the same
-    assert list_weights(models, None, 0.3) == [1.0, 1.0]
-    # the language's model is not among the lists: the same
-    assert list_weights([DEFAULT_MODEL], "pt", 0.3) == [1.0]
+    assert preferred(models, "pt") == [E5, DEFAULT_MODEL]
+    assert preferred(models, "en") == [DEFAULT_MODEL, E5]
+    # unknown language: the default model's list first
+    assert preferred(models, None) == [DEFAULT_MODEL, E5]
+    assert preferred([DEFAULT_MODEL], "pt") == [DEFAULT_MODEL]
     assert language_weights(BY_LANGUAGE) == {"en": 0.9, "pt": 0.7}
 
 
@@ -61,6 +60,8 @@ def test_one_semantic_list_per_model_each_on_its_own_chunks() -> None:
     assert ":query_vector_0" in sql
     assert ":query_vector_1" in sql
     assert ":query_vector)" not in sql
+    # the second model's list only where the tenant holds none of the first's
+    assert "WHERE NOT EXISTS (SELECT 1 FROM s0)" in sql
     # one model's deployment: one list over every chunk, as before
     single = statement(
         semantic=True, keyword=True, by_document=True, excluding=False, where="",

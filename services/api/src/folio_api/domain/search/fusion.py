@@ -11,8 +11,9 @@ and the model: :data:`MODEL_WEIGHTS`, measured on Folio's relevance sets
 with ``bench/search_relevance.py`` (``docs/adr/0007-search-ranking.md``).
 A query of unknown language, or a model not listed, gets
 :data:`DEFAULT_SEMANTIC_WEIGHT`. Under ``by-language`` a query is embedded
-by each model and compared with that model's chunks: :func:`list_weights`
-says how much each list counts.
+by each model and compared with the chunks of its language's model
+(:func:`preferred`), or, in a tenant holding none of those, with another
+model's.
 """
 
 from __future__ import annotations
@@ -33,11 +34,6 @@ MODEL_WEIGHTS: Mapping[str, Mapping[str, float]] = {
     BY_LANGUAGE: {"en": 0.9, "pt": 0.7},
 }
 
-#: Under ``by-language``, a semantic list whose model is not the query
-#: language's weighs this much beside the one whose model is (measured,
-#: see the ADR 0008 amendment); a query of unknown language weighs all 1.
-OTHER_MODEL_WEIGHT = 0.3
-
 
 def language_weights(model: str) -> Mapping[str, float]:
     """Query language -> semantic weight for ``model`` (empty when the
@@ -45,14 +41,10 @@ def language_weights(model: str) -> Mapping[str, float]:
     return MODEL_WEIGHTS.get(model, {})
 
 
-def list_weights(
-    models: Sequence[str], language: str | None, other: float = OTHER_MODEL_WEIGHT
-) -> list[float]:
-    """Each model's semantic-list weight for a query in ``language``: 1 for
-    the model of the query's language (``by-language``), ``other`` for the
-    rest; 1 for all when the language is unknown or its model not among
-    ``models``."""
-    own = LANGUAGE_MODELS.get(language or "", DEFAULT_MODEL) if language else None
-    if own not in models:
-        return [1.0 for _ in models]
-    return [1.0 if model == own else other for model in models]
+def preferred(models: Sequence[str], language: str | None) -> list[str]:
+    """``models`` in the order search tries them for a query in
+    ``language`` (``by-language``): the model of the query's language
+    first (the default model's when the language is unknown), then the
+    others as given."""
+    own = LANGUAGE_MODELS.get(language or "", DEFAULT_MODEL)
+    return sorted(models, key=lambda model: model != own)

@@ -5,9 +5,9 @@ document or by chunk.
   cosine distance (pgvector HNSW index ``ix_chunks_embedding_hnsw``);
   a chunk's value is ``1 - distance``, a document's its best chunk's.
   With a vector per model (``query_vectors``, a ``by-language``
-  deployment: :mod:`folio_shared.embedding_models`), one such list per
-  model over that model's chunks only, each min-max normalised and weighed
-  by the query's language (:func:`~folio_api.domain.search.fusion.list_weights`).
+  deployment: :mod:`folio_shared.embedding_models`), the list of the
+  query language's model over that model's chunks only, or, when the
+  tenant holds none, of the next model (:func:`~folio_api.domain.search.fusion.preferred`).
 - ``keyword``: chunks holding any of the query's words
   (:mod:`~folio_api.domain.search.keywords`: OR, phrases, exclusions,
   accents folded), each parsed in the chunk's language (stemming and stop
@@ -62,12 +62,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_api.domain.fields.filters import FieldFilters
 from folio_api.domain.fields.filters import filter_sql as fields_sql
-from folio_api.domain.search.fusion import (
-    DEFAULT_SEMANTIC_WEIGHT,
-    OTHER_MODEL_WEIGHT,
-    language_weights,
-    list_weights,
-)
+from folio_api.domain.search.fusion import DEFAULT_SEMANTIC_WEIGHT, language_weights, preferred
 from folio_api.domain.search.keywords import parse_keywords
 from folio_api.domain.search.statements import filter_sql, statement
 from folio_shared.db.models import EMBEDDING_DIMENSIONS, text_search_config_sql
@@ -147,9 +142,7 @@ class SearchOptions:
     ranking to the semantic list. ``exact_max_chunks`` (default ``5000``
     chunks): a tenant holding at most this many chunks is searched
     exactly, every chunk compared with the query, instead of through the
-    HNSW index (see the module docstring). ``other_model_weight``: with
-    query vectors by several models, the weight of a list whose model is
-    not the query language's (:func:`~folio_api.domain.search.fusion.list_weights`).
+    HNSW index (see the module docstring).
     """
 
     candidates: int = 100
@@ -163,7 +156,6 @@ class SearchOptions:
     b: float = 0.75
     keyword_max_matches: int = 1000
     exact_max_chunks: int = 5_000
-    other_model_weight: float = OTHER_MODEL_WEIGHT
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,15 +262,12 @@ async def search(
     filt = filters or SearchFilters()
     vector_text: str | None = None
     exact = False
-    models = list(query_vectors or {})
+    models = preferred(list(query_vectors or {}), detect_query_language(query_text))
     model_params: dict[str, object] = {}
     if mode is not SearchMode.KEYWORD:
         if query_vectors:
-            language = detect_query_language(query_text)
-            weights = list_weights(models, language, opts.other_model_weight)
-            for i, (model, weight) in enumerate(zip(models, weights, strict=True)):
+            for i, model in enumerate(models):
                 model_params[f"query_vector_{i}"] = _vector_text(mode, query_vectors[model])
-                model_params[f"list_weight_{i}"] = weight
         else:
             vector_text = _vector_text(mode, query_vector)
         exact = await _small_tenant(session, tenant_id, opts)

@@ -92,25 +92,23 @@ def _semantic_sql(where: str, exact: bool) -> str:
 
 
 def _semantic_lists(where: str, exact: bool, models: Sequence[str]) -> str:
-    """One semantic list per model (``:query_vector_<i>`` is the query's
-    vector by ``models[i]``), each comparing only chunks of its model
-    (``LIKE`` a fixed pattern, which a partial index per model matches),
-    its similarities min-max normalised within the list and weighed by
-    ``:list_weight_<i>``: cosines of different models live on different
-    scales."""
+    """The semantic list of the first of ``models`` (``:query_vector_<i>``
+    is the query's vector by ``models[i]``) over that model's chunks only
+    (``LIKE`` a fixed pattern); the next model's over its own chunks only
+    when the tenant holds none of the first's. Vectors of different models
+    are never compared, and their cosines, on different scales, never
+    ranked together."""
     lists = []
     for i, model in enumerate(models):
         own = f"AND c.model_version LIKE '{version_pattern(model)}' {where}"
-        inner = _semantic_sql(own, exact).replace(":query_vector", f":query_vector_{i}")
-        normalised = (
-            "coalesce((value - min(value) OVER ()) / nullif(max(value) OVER () "
-            "- min(value) OVER (), 0), 1)"
+        lists.append(_semantic_sql(own, exact).replace(":query_vector", f":query_vector_{i}"))
+    sql = f"SELECT * FROM ({lists[-1]}) AS s{len(lists) - 1}"
+    for i in range(len(lists) - 2, -1, -1):
+        sql = (
+            f"WITH s{i} AS ({lists[i]}) SELECT * FROM s{i} "
+            f"UNION ALL SELECT * FROM ({sql}) AS r{i} WHERE NOT EXISTS (SELECT 1 FROM s{i})"
         )
-        lists.append(
-            f"SELECT id, document_id, CAST(:list_weight_{i} AS float8) * {normalised} AS value "
-            f"FROM ({inner}) AS s{i}"
-        )
-    return " UNION ALL ".join(lists)
+    return sql
 
 
 def _keyword_ctes(where: str) -> str:
@@ -262,8 +260,8 @@ def statement(
     headline_config: str,
 ) -> str:
     """The whole statement (see the repository's docstring). ``models``:
-    one semantic list per model (:func:`_semantic_lists`) rather than one
-    over every chunk."""
+    the semantic list of the first of them that has chunks in the tenant
+    (:func:`_semantic_lists`) rather than one over every chunk."""
     order = "p.document_score DESC NULLS LAST, " if by_document else ""
     semantic_sql = _EMPTY
     if semantic:
