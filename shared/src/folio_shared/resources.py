@@ -42,7 +42,8 @@ class Resources:
     storage: Storage
     redis: aioredis.Redis
     #: Raw asyncpg pool for the job engine's per-message statements (one
-    #: round trip each: no pre-ping, no BEGIN/COMMIT, no reset on release).
+    #: round trip each: no pre-ping, no BEGIN/COMMIT, no reset on release;
+    #: each statement planned once per connection).
     pg: asyncpg.Pool
 
     @classmethod
@@ -54,8 +55,12 @@ class Resources:
         # min_size=0: nothing connects at boot, so a worker started during a
         # PostgreSQL outage boots and works once PostgreSQL is back (it used
         # to boot without resources and fail every message for good)
+        # generic plans: the job engine's statements all go by primary key
         pg = await create_raw_pool(
-            settings, min_size=0, max_size=max(4, settings.worker.threads + 2)
+            settings,
+            min_size=0,
+            max_size=max(4, settings.worker.threads + 2),
+            generic_plans=True,
         )
         return cls(settings, engine, create_session_factory(engine), storage, client, pg)
 

@@ -102,6 +102,17 @@ def asyncpg_dsn(url: str) -> str:
     return "postgresql://" + url.split("://", 1)[1]
 
 
+#: Session settings of a pool that plans its statements once. The job
+#: engine's batched claims and outcomes (``unnest`` of arrays, a locking
+#: CTE, an update and an event insert) were planned anew at each run, as
+#: PostgreSQL does for a prepared statement while its custom plans look
+#: cheaper than the generic one: that planning was about half of
+#: PostgreSQL's CPU per tracked job (``bench/job_pg_cost.py``). Every
+#: such statement finds its jobs by primary key, so the generic plan is the
+#: custom one.
+GENERIC_PLANS = {"plan_cache_mode": "force_generic_plan"}
+
+
 async def _no_reset(conn: asyncpg.Connection) -> None:
     """Connections of a raw pool hold no session state to reset: every
     statement on them is a single autocommitted one."""
@@ -114,13 +125,21 @@ def create_raw_pool(
     max_size: int,
     init: Callable[[asyncpg.Connection], Awaitable[Any]] | None = None,
     max_queries: int = 50_000,
+    generic_plans: bool = False,
 ) -> asyncpg.Pool:
     """A raw asyncpg pool for hot paths (await it to open): autocommitted
     prepared statements, one round trip each, no pre-ping, no reset on
     release. ``min_size=0`` connects nothing before the first use; a
     connection is replaced after ``max_queries`` statements (asyncpg's
     default 50,000). Each connection acts as role ``folio_app`` in scope
-    ``system`` (:mod:`folio_shared.db.tenancy`) before ``init`` runs."""
+    ``system`` (:mod:`folio_shared.db.tenancy`) before ``init`` runs.
+
+    ``generic_plans``: the connections plan each prepared statement once
+    (``plan_cache_mode = force_generic_plan``) instead of PostgreSQL's
+    default, which plans again on every run while it finds the custom plan
+    cheaper; for a pool whose statements all find their rows by primary
+    key, where a custom plan cannot do better (see :data:`GENERIC_PLANS`).
+    """
 
     async def setup(conn: asyncpg.Connection) -> None:
         await enter_app_role(conn)
@@ -134,4 +153,5 @@ def create_raw_pool(
         init=setup,
         reset=_no_reset,
         max_queries=max_queries,
+        server_settings=GENERIC_PLANS if generic_plans else None,
     )
