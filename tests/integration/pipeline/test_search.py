@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from pipeline_helpers import add_document, make_tenant
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio_api.domain.search.repository import SearchFilters, SearchMode, search
+from folio_api.domain.search.repository import SearchFilters, SearchMode, SearchOptions, search
 from folio_shared.db.models import Document
 from folio_shared.errors import InvalidInput
 from folio_worker_docs.embeddings.model import Embedder
@@ -134,17 +134,23 @@ async def test_bad_arguments(session: AsyncSession) -> None:
                      mode="keyword")  # fmt: skip
 
 
+async def _harbour_notes(
+    session: AsyncSession, embedder: Embedder, notes: int, last: str
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """A tenant of ``notes`` one-chunk documents holding "harbour", then
+    one of ``last``: the tenant and that last document."""
+    tenant = await make_tenant(session)
+    for i in range(notes):
+        await add_document(session, embedder, tenant, f"h{i}.txt", [f"Note {i} about the harbour."])
+    return tenant, await add_document(session, embedder, tenant, "last.txt", [last])
+
+
 async def test_keyword_ranks_at_most_max_matches_of_a_very_common_word(
     session: AsyncSession, embedder: Embedder
 ) -> None:
-    from folio_api.domain.search.repository import SearchOptions
-
-    tenant = await make_tenant(session)
     # 30 one-chunk documents share "harbour"; the last one says it most
-    for i in range(29):
-        await add_document(session, embedder, tenant, f"h{i}.txt", [f"Note {i} about the harbour."])
-    best = await add_document(
-        session, embedder, tenant, "best.txt", ["Harbour harbour harbour: the harbour at dawn."]
+    tenant, best = await _harbour_notes(
+        session, embedder, 29, "Harbour harbour harbour: the harbour at dawn."
     )
     ranked_all = await search(
         session,
@@ -166,7 +172,44 @@ async def test_keyword_ranks_at_most_max_matches_of_a_very_common_word(
         k=5,
         options=SearchOptions(candidates=5, keyword_max_matches=5),
     )
-    # still k answers, all matching, ranked among the first 5 matches found
+    # still k answers, all matching: the 5 ts_rank ranks highest, scored
     assert len(capped) == 5
     assert all("harbour" in h.snippet.lower() for h in capped)
     assert {h.keyword_rank for h in capped} == {1, 2, 3, 4, 5}
+    assert capped[0].document_id == best
+    hybrid = await search(
+        session,
+        tenant_id=tenant,
+        query_vector=embedder.encode_query("harbour"),
+        query_text="harbour",
+        k=10,
+        group="chunk",
+        options=SearchOptions(candidates=5, keyword_max_matches=5),
+    )
+    # in hybrid, a word that common lets keyword ranking score the
+    # semantic list's chunks that hold it, and no others
+    assert [h.keyword_rank is not None for h in hybrid] == [
+        h.semantic_rank is not None for h in hybrid
+    ]
+    assert len(hybrid) == 10  # k: the semantic list is as long
+
+
+async def test_a_rare_word_is_found_whatever_was_written_first(
+    session: AsyncSession, embedder: Embedder
+) -> None:
+    # Given 12 chunks holding a common word, written before the one chunk
+    # that also holds a rare word
+    tenant, rare = await _harbour_notes(session, embedder, 12, "The harbour lighthouse keeper.")
+    # When keyword search scores at most 5 chunks per word
+    hits = await search(
+        session,
+        tenant_id=tenant,
+        query_vector=None,
+        query_text="harbour lighthouse",
+        mode="keyword",
+        k=3,
+        options=SearchOptions(keyword_max_matches=5),
+    )
+    # Then the chunk with the rare word is scored, and first
+    assert hits[0].document_id == rare
+    assert hits[0].keyword_rank == 1

@@ -136,10 +136,14 @@ class SearchOptions:
     its own ``w``. ``rrf_k`` (default ``60``): the rank damping of ``rrf``,
     whose score is ``w · k / (k + rank_s) + (1 - w) · k / (k + rank_k)``. ``k1`` (default
     ``1.2``) and ``b`` (default ``0.75``): BM25's term-frequency saturation
-    and length normalisation. ``keyword_max_matches`` (default ``1000``
-    chunks): at most this many matching chunks are scored; a query of only
-    very common words matches most chunks, says little, and leaves the
-    ranking to the semantic list. ``exact_max_chunks`` (default ``5000``
+    and length normalisation. ``keyword_max_matches`` (default ``500``
+    chunks): a word held by more of the tenant's chunks is too common to
+    choose which chunks keyword ranking scores (it still counts in their
+    scores): the chunks scored are those holding a rarer query word and
+    the semantic list's that match (keyword search alone: the
+    ``keyword_max_matches`` that ``ts_rank`` ranks highest when every word
+    is that common), see :mod:`~folio_api.domain.search.statements`.
+    ``exact_max_chunks`` (default ``5000``
     chunks): a tenant holding at most this many chunks is searched
     exactly, every chunk compared with the query, instead of through the
     HNSW index (see the module docstring).
@@ -154,7 +158,7 @@ class SearchOptions:
     rrf_k: int = 60
     k1: float = 1.2
     b: float = 0.75
-    keyword_max_matches: int = 1000
+    keyword_max_matches: int = 500
     exact_max_chunks: int = 5_000
 
 

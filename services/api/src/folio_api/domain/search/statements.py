@@ -111,18 +111,57 @@ def _semantic_lists(where: str, exact: bool, models: Sequence[str]) -> str:
     return sql
 
 
+#: SQL of a lexeme (the text expression ``{}``) as tsquery input: quoted,
+#: its backslashes and quotes escaped.
+_LEXEME_LITERAL = r"'''' || replace(replace({}, '\', '\\'), '''', '''''') || ''''"
+
+
 def _keyword_ctes(where: str) -> str:
-    """BM25 of chunks (``kw_chunks``) and of documents (``kw_docs``, the
-    document's matching chunks taken together, its length all its
-    chunks'), over at most ``:max_matches`` matching chunks. Counts and
-    lengths come from the documents' ``chunk_count`` / ``token_count``,
-    which the chunk store keeps, not from a scan of the tenant's chunks."""
+    """Which matching chunks are scored (``matched``), then BM25 of chunks
+    (``kw_chunks``) and of documents (``kw_docs``, the document's matching
+    chunks taken together, its length all its chunks').
+
+    Scored: every matching chunk that holds a query word held by at most
+    ``:max_matches`` of the tenant's chunks (``held`` counts them, no
+    further than that, within the filters), and the semantic list's
+    chunks that match. A more common word selects no chunks of its own
+    (it says little, and scoring all its chunks costs what search cannot
+    afford) but counts in the scores of the chunks selected, its count as
+    their document frequency. When no word selects and there is no
+    semantic list (keyword search alone), the ``:max_matches`` matching
+    chunks ``ts_rank`` ranks highest are scored. None of it depends on
+    the order the rows were written in. Counts and lengths come from the
+    documents' ``chunk_count`` / ``token_count``, which the chunk store
+    keeps, not from a scan of the tenant's chunks."""
     lexemes = _per_language("q.l_{name}", "m")
+    every = " || ".join(f"q.l_{key or 'simple'}" for key in CONFIGS)
+    columns = f"c.id, c.document_id, c.tsv, c.token_count, c.language, {_LANG} AS lang"
+    scope = f"c.tenant_id = :tenant_id AND {_match_sql()} {where}"
+    one = "CAST(" + _LEXEME_LITERAL.format("w.lexeme") + " AS tsquery)"
+    agg = "string_agg(" + _LEXEME_LITERAL.format("lexeme") + ", ' | ')"
     return f"""
+words AS (SELECT DISTINCT w.lexeme FROM q, unnest({every}) AS w(lexeme)),
+held AS (
+    SELECT w.lexeme, (
+        SELECT count(*) FROM (
+            SELECT 1 FROM chunks c
+            WHERE c.tsv @@ {one} AND c.tenant_id = :tenant_id {where}
+            LIMIT :max_matches + 1
+        ) AS h) AS chunks
+    FROM words w
+),
+selecting AS (SELECT CAST({agg} AS tsquery) AS query FROM held WHERE chunks <= :max_matches),
 matched AS (
-    SELECT c.id, c.document_id, c.tsv, c.token_count, c.language, {_LANG} AS lang
-    FROM chunks c, q WHERE c.tenant_id = :tenant_id AND {_match_sql()} {where}
-    LIMIT :max_matches
+    SELECT {columns} FROM chunks c, q, selecting s WHERE c.tsv @@ s.query AND {scope}
+    UNION ALL
+    SELECT {columns} FROM semantic v JOIN chunks c ON c.id = v.id, q, selecting s
+    WHERE {_match_sql()} AND NOT coalesce(c.tsv @@ s.query, false)
+    UNION ALL (
+        SELECT {columns} FROM chunks c, q, selecting s
+        WHERE s.query IS NULL AND NOT EXISTS (SELECT FROM semantic) AND {scope}
+        ORDER BY ts_rank(c.tsv, {_per_language("q.q_{name}", "c")}) DESC, c.id
+        LIMIT :max_matches
+    )
 ),
 terms AS (
     SELECT m.id, m.document_id, m.token_count, m.lang, t.lexeme,
@@ -135,9 +174,14 @@ stats AS (
            count(*)::float8 AS docs
     FROM documents WHERE tenant_id = :tenant_id AND chunk_count > 0
 ),
+chunk_df AS (
+    SELECT t.lang, t.lexeme, greatest(count(*), max(h.chunks)) AS df
+    FROM terms t LEFT JOIN held h ON h.lexeme = t.lexeme AND h.chunks > :max_matches
+    GROUP BY t.lang, t.lexeme
+),
 chunk_idf AS MATERIALIZED (
-    SELECT lang, lexeme, ln(1 + (s.chunks - count(*) + 0.5) / (count(*) + 0.5)) AS idf
-    FROM terms, stats s GROUP BY lang, lexeme, s.chunks
+    SELECT lang, lexeme, ln(1 + (s.chunks - df + 0.5) / (df + 0.5)) AS idf
+    FROM chunk_df, stats s
 ),
 kw_chunks AS (
     SELECT t.id, t.document_id,
