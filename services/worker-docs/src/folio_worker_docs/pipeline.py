@@ -59,7 +59,7 @@ from folio_shared.storage.files import download
 from folio_worker_docs.chunks_store import replace_document_chunks, reusable_vectors
 from folio_worker_docs.embeddings.batcher import EmbeddingBatcher
 from folio_worker_docs.embeddings.model import Embedder, EmbeddingModelUnavailable
-from folio_worker_docs.embeddings.select import load_embedder
+from folio_worker_docs.embeddings.select import load_embedder, prepare_threads
 from folio_worker_docs.extracting import extract_pdf, extract_whole
 from folio_worker_docs.extraction import extract as extract_fields
 from folio_worker_docs.extraction.privacy import masked_fields
@@ -93,6 +93,7 @@ def embedder(name: str | None = None) -> Embedder:
         raise EmbeddingModelUnavailable(
             f"this deployment does not embed with {name!r}", model=name, models=list(models)
         )
+    prepare_threads(settings.embedding_model)
     model = load_embedder(name or models[0], threads=settings.query_threads)
     if settings.query_runtime == "onnx":
         model.use_onnx_for_queries(

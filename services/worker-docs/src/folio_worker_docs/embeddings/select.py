@@ -18,8 +18,8 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from folio_shared.embedding_models import BY_LANGUAGE, LANGUAGE_MODELS, model_for
-from folio_worker_docs.embeddings.e5 import VARIANTS, load_e5
+from folio_shared.embedding_models import BY_LANGUAGE, LANGUAGE_MODELS, model_for, models_of
+from folio_worker_docs.embeddings.e5 import VARIANTS, load_e5, passive_openmp
 from folio_worker_docs.embeddings.model import (
     DEFAULT_MODEL_NAME,
     Embedder,
@@ -51,6 +51,14 @@ def load_embedder(name: str = DEFAULT_MODEL_NAME, *, threads: int | None = None)
     return embedder
 
 
+def prepare_threads(setting: str) -> None:
+    """Before the first model of a deployment (``setting``) is loaded: where
+    one of its models is E5, OpenMP threads wait passively, torch's as well
+    (:func:`~folio_worker_docs.embeddings.e5.passive_openmp`)."""
+    if any(name in VARIANTS for name in models_of(setting)):
+        passive_openmp()
+
+
 @dataclass(frozen=True, slots=True)
 class Models:
     """The model each chunk should have been embedded by: ``by_language``'s
@@ -73,6 +81,7 @@ def deployment_models(setting: str, *, threads: int | None = None) -> Models:
     """The models of ``FOLIO_PIPELINE_EMBEDDING_MODEL`` = ``setting``
     (:mod:`folio_shared.embedding_models`), loaded."""
     by_language = LANGUAGE_MODELS if setting == BY_LANGUAGE else {}
+    prepare_threads(setting)
     return Models(
         load_embedder(model_for(setting, None), threads=threads),
         {lang: load_embedder(name, threads=threads) for lang, name in by_language.items()},
