@@ -213,3 +213,5 @@ async def test_a_rare_word_is_found_whatever_was_written_first(
     # Then the chunk with the rare word is scored, and first
     assert hits[0].document_id == rare
     assert hits[0].keyword_rank == 1
+    # and the statement was planned with its values, not a generic plan
+    assert await session.scalar(sa.text("SHOW plan_cache_mode")) == "force_custom_plan"
