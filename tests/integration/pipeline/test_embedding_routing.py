@@ -13,10 +13,18 @@ import sqlalchemy as sa
 from pipeline_helpers import add_document, make_tenant
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from folio_api.domain.search.repository import SearchGroup, SearchMode, search
+from folio_api.domain.search.fusion import preferred
+from folio_api.domain.search.repository import (
+    SearchGroup,
+    SearchMode,
+    SearchOptions,
+    prepare,
+    search,
+)
 from folio_shared.db.engine import create_session_factory
 from folio_shared.db.models import Chunk
-from folio_shared.embedding_models import BY_LANGUAGE, DEFAULT_MODEL, LANGUAGE_MODELS
+from folio_shared.embedding_models import BY_LANGUAGE, DEFAULT_MODEL, LANGUAGE_MODELS, models_of
+from folio_shared.language import detect_query_language
 from folio_worker_docs.embeddings.model import Embedder
 from folio_worker_docs.embeddings.select import Models, deployment_models
 from folio_worker_docs.reembed import reembed, stale_documents
@@ -113,6 +121,53 @@ async def test_a_tenant_without_the_querys_model_is_searched_with_the_other(
     )  # fmt: skip
     # Then the English model's list answers, not nothing
     assert {h.filename for h in hits} == {"boiler.txt", "bees.txt"}
+
+
+async def _needed(session: AsyncSession, tenant: uuid.UUID, query: str) -> tuple[str, ...]:
+    """The models the API embeds ``query`` by in ``tenant``."""
+    order = preferred(models_of(BY_LANGUAGE), detect_query_language(query))
+    return (await prepare(session, tenant, SearchOptions(), order)).models
+
+
+async def test_the_query_is_embedded_only_by_the_model_the_tenant_needs(
+    session: AsyncSession, models: Models
+) -> None:
+    english, portuguese = list(QUERIES)[:2]
+    # a tenant holding no chunk: the query language's model, nothing more
+    empty = await make_tenant(session)
+    assert await _needed(session, empty, english) == (DEFAULT_MODEL,)
+    assert await _needed(session, empty, portuguese) == (E5,)
+    # a tenant holding both models' chunks: each query by its language's model alone
+    both = await make_tenant(session)
+    await _index(session, models, both)
+    assert await _needed(session, both, english) == (DEFAULT_MODEL,)
+    assert await _needed(session, both, portuguese) == (E5,)
+    # one vector is enough: the same hits as with both
+    for mode in (SearchMode.SEMANTIC, SearchMode.HYBRID):
+        (model,) = await _needed(session, both, portuguese)
+        one = await search(
+            session, tenant_id=both, query_vector=None, query_text=portuguese, mode=mode,
+            query_vectors={model: _vectors(models, portuguese)[model]},
+        )  # fmt: skip
+        each = await search(
+            session, tenant_id=both, query_vector=None, query_text=portuguese, mode=mode,
+            query_vectors=_vectors(models, portuguese),
+        )  # fmt: skip
+        assert [h.chunk_id for h in one] == [h.chunk_id for h in each]
+    # a tenant holding English chunks only: a Portuguese query by the English model alone
+    only_english = await make_tenant(session)
+    language, text = DOCUMENTS["boiler.txt"]
+    await add_document(
+        session, models.default, only_english, "boiler.txt", [text],
+        options=ChunkingOptions(16, 2), language=language,
+    )  # fmt: skip
+    assert await _needed(session, only_english, portuguese) == (DEFAULT_MODEL,)
+    # counted past the exact-search bound, the chunks read hold none: both, the statement picks
+    crowded = await prepare(
+        session, only_english, SearchOptions(exact_max_chunks=0),
+        preferred(models_of(BY_LANGUAGE), "pt"),
+    )  # fmt: skip
+    assert (crowded.exact, crowded.models) == (False, (E5, DEFAULT_MODEL))
 
 
 async def test_reembedding_moves_each_chunk_to_its_languages_model(

@@ -64,9 +64,14 @@ from folio_api.domain.fields.filters import FieldFilters
 from folio_api.domain.fields.filters import filter_sql as fields_sql
 from folio_api.domain.search.fusion import DEFAULT_SEMANTIC_WEIGHT, language_weights, preferred
 from folio_api.domain.search.keywords import parse_keywords
-from folio_api.domain.search.statements import filter_sql, statement
+from folio_api.domain.search.statements import (
+    HELD_AND_FIRST_SQL,
+    HELD_SQL,
+    filter_sql,
+    statement,
+)
 from folio_shared.db.models import EMBEDDING_DIMENSIONS, text_search_config_sql
-from folio_shared.embedding_models import DEFAULT_MODEL
+from folio_shared.embedding_models import DEFAULT_MODEL, version_pattern
 from folio_shared.errors import InvalidInput
 from folio_shared.language import detect_query_language
 
@@ -223,26 +228,47 @@ def _weight(mode: SearchMode, options: SearchOptions, query_text: str) -> float:
 _PLANS = "force_custom_plan"
 
 
-async def _small_tenant(
-    session: AsyncSession, tenant_id: uuid.UUID, options: SearchOptions
-) -> bool:
-    """Whether the tenant holds at most ``exact_max_chunks`` chunks (counted
-    no further than that); also sets this transaction's ``ef_search`` and
-    custom plans (:data:`_PLANS`)."""
-    held = await session.scalar(
-        sa.text(
-            "SELECT (SELECT count(*) FROM (SELECT 1 FROM chunks WHERE tenant_id = :tenant_id "
-            "LIMIT :limit) AS s) FROM (SELECT set_config('hnsw.ef_search', :ef, true), "
-            "set_config('plan_cache_mode', :plans, true)) AS e"
-        ),
-        {
-            "tenant_id": tenant_id,
-            "limit": options.exact_max_chunks + 1,
-            "ef": str(max(40, options.candidates)),
-            "plans": _PLANS,
-        },
-    )
-    return int(held or 0) <= options.exact_max_chunks
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What :func:`prepare` found: whether the tenant is searched exactly,
+    and the models to embed the query with (``by-language``), in order."""
+
+    exact: bool
+    models: tuple[str, ...] = ()
+
+
+async def prepare(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    options: SearchOptions,
+    models: Sequence[str] = (),
+) -> Prepared:
+    """In a semantic or hybrid search's transaction: whether the tenant
+    holds at most ``exact_max_chunks`` chunks (counted no further); sets
+    ``ef_search`` and custom plans (:data:`_PLANS`). With ``models``
+    (``by-language``, the query language's first), in the same statement,
+    the ones to embed the query by: the first alone when the chunks the
+    count reads hold one of its or there are none; the others when a small
+    tenant holds none; all when a large one's read hold none (the statement
+    then takes the first model's list that has chunks)."""
+    first = version_pattern(models[0]) if len(models) > 1 else None
+    row = (
+        await session.execute(
+            sa.text(HELD_AND_FIRST_SQL if first else HELD_SQL),
+            {
+                "tenant_id": tenant_id,
+                "limit": options.exact_max_chunks + 1,
+                "ef": str(max(40, options.candidates)),
+                "plans": _PLANS,
+                **({"first": first} if first else {}),
+            },
+        )
+    ).one()
+    held = int(row[0] or 0)
+    exact = held <= options.exact_max_chunks
+    if not first or row[1] or held == 0:
+        return Prepared(exact, tuple(models[:1]))
+    return Prepared(exact, tuple(models[1:]) if exact else tuple(models))
 
 
 async def search(
@@ -257,12 +283,15 @@ async def search(
     filters: SearchFilters | None = None,
     options: SearchOptions | None = None,
     query_vectors: Mapping[str, Sequence[float]] | None = None,
+    prepared: Prepared | None = None,
 ) -> list[SearchHit]:
     """The ``k`` best hits of ``tenant_id`` for the query (see the module
     docstring). ``query_vector`` (unit length, the embedding of
     ``query_text``) is required unless ``mode`` is ``keyword``, or instead
     ``query_vectors``: model name -> the query's vector by that model, each
     compared only with that model's chunks, one semantic list per model.
+    ``prepared``: :func:`prepare`'s answer, already asked in this
+    transaction (otherwise search asks it).
 
     Raises :class:`~folio_shared.errors.InvalidInput` for a bad ``mode``,
     ``group``, ``k`` or vector.
@@ -286,7 +315,7 @@ async def search(
                 model_params[f"query_vector_{i}"] = _vector_text(mode, query_vectors[model])
         else:
             vector_text = _vector_text(mode, query_vector)
-        exact = await _small_tenant(session, tenant_id, opts)
+        exact = (prepared or await prepare(session, tenant_id, opts)).exact
     else:
         await session.execute(
             sa.text("SELECT set_config('plan_cache_mode', :plans, true)"), {"plans": _PLANS}

@@ -1,6 +1,10 @@
-"""Running a tenant's search: embed the query (unless keyword-only; under
-``by-language``, by each of the deployment's models), then query its
-chunks. ``GET /v1/search`` and the dashboard both call
+"""Running a tenant's search: embed the query (unless keyword-only), then
+query its chunks. Under ``by-language`` the query is embedded by its
+language's model alone (all-MiniLM-L6-v2 when English or unknown), in the
+search's transaction after one bounded look at the tenant's chunks
+(:func:`~folio_api.domain.search.repository.prepare`, the statement that
+already counted them): by the other model only when the tenant holds none
+of the first's. ``GET /v1/search`` and the dashboard both call
 :func:`run_search`.
 
 When the query cannot be embedded (Redis unreachable, no worker answering
@@ -16,19 +20,22 @@ from dataclasses import dataclass
 
 import anyio
 
-from folio_api.domain.search.fusion import language_weights
+from folio_api.domain.search.fusion import language_weights, preferred
 from folio_api.domain.search.queries import embed_queries, results_backend
 from folio_api.domain.search.repository import (
+    Prepared,
     SearchFilters,
     SearchGroup,
     SearchHit,
     SearchMode,
     SearchOptions,
+    prepare,
     search,
 )
 from folio_api.resources import Resources, reads
 from folio_shared.embedding_models import BY_LANGUAGE, models_of
 from folio_shared.errors import DependencyUnavailable
+from folio_shared.language import detect_query_language
 from folio_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -74,6 +81,15 @@ async def _embed(
     )
 
 
+def _keywords_instead(mode: SearchMode, e: DependencyUnavailable) -> tuple[SearchMode, str]:
+    """A hybrid search whose query could not be embedded is ranked by
+    keywords alone (a semantic one raises ``e``)."""
+    if mode is SearchMode.SEMANTIC:
+        raise e
+    log.warning("search falls back to keywords", reason=e.code)
+    return SearchMode.KEYWORD, f"keyword ranking only: {e.message}"
+
+
 @functools.cache
 def _options(model: str) -> SearchOptions:
     """Search's options for a deployment embedding with ``model``."""
@@ -95,19 +111,27 @@ async def run_search(
     vectors: dict[str, list[float]] | None = None
     fallback: str | None = None
     setting = res.settings.pipeline.embedding_model
-    if mode is not SearchMode.KEYWORD:
+    options = _options(setting)
+    by_language = setting == BY_LANGUAGE and mode is not SearchMode.KEYWORD
+    if mode is not SearchMode.KEYWORD and not by_language:
         try:
-            if setting == BY_LANGUAGE:
-                models = models_of(setting)
-                vectors = dict(zip(models, await _embed(res, q, tenant_id, models), strict=True))
-            else:
-                (vector,) = await _embed(res, q, tenant_id)
+            (vector,) = await _embed(res, q, tenant_id)
         except DependencyUnavailable as e:
-            if mode is SearchMode.SEMANTIC:
-                raise
-            mode, fallback = SearchMode.KEYWORD, f"keyword ranking only: {e.message}"
-            log.warning("search falls back to keywords", reason=e.code)
+            mode, fallback = _keywords_instead(mode, e)
     async with reads(res, tenant_id) as session:  # row-level security: this tenant's rows
+        prepared: Prepared | None = None
+        if by_language:
+            # which model(s) the tenant's chunks need, asked before embedding:
+            # the query language's model alone unless the tenant holds none of its
+            order = preferred(models_of(setting), detect_query_language(q))
+            prepared = await prepare(session, tenant_id, options, order)
+            if len(prepared.models) == 1:  # hybrid trusts the list as its model reads
+                options = _options(prepared.models[0])
+            try:
+                embedded = await _embed(res, q, tenant_id, prepared.models)
+                vectors = dict(zip(prepared.models, embedded, strict=True))
+            except DependencyUnavailable as e:
+                mode, fallback = _keywords_instead(mode, e)
         hits = await search(
             session,
             tenant_id=tenant_id,
@@ -118,6 +142,7 @@ async def run_search(
             mode=mode,
             group=group,
             filters=filters,
-            options=_options(setting),
+            options=options,
+            prepared=prepared,
         )
     return Found(hits=hits, mode=mode, fallback=fallback)

@@ -329,3 +329,20 @@ JOIN documents d ON d.id = c.document_id, q
 WHERE d.status <> 'deleted'
 ORDER BY {order}p.score DESC NULLS LAST, c.id
 """
+
+
+#: SQL: the tenant's chunks, counted no further than ``:limit``, with this
+#: transaction's ``ef_search`` and plan mode; and whether the chunks the
+#: count reads hold one of the model ``LIKE :first``.
+HELD_SQL = (
+    "SELECT (SELECT count(*) FROM (SELECT 1 FROM chunks WHERE tenant_id = :tenant_id "
+    "LIMIT :limit) AS s) FROM (SELECT set_config('hnsw.ef_search', :ef, true), "
+    "set_config('plan_cache_mode', :plans, true)) AS e"
+)
+HELD_AND_FIRST_SQL = (
+    "SELECT (SELECT count(*) FROM (SELECT 1 FROM chunks WHERE tenant_id = :tenant_id "
+    "LIMIT :limit) AS s), EXISTS (SELECT 1 FROM (SELECT model_version FROM chunks "
+    "WHERE tenant_id = :tenant_id LIMIT :limit) AS m WHERE m.model_version LIKE :first) "
+    "FROM (SELECT set_config('hnsw.ef_search', :ef, true), "
+    "set_config('plan_cache_mode', :plans, true)) AS e"
+)
