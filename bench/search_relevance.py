@@ -6,10 +6,11 @@ with the real chunking and embedding model, asks every query in every
 search mode and prints a table per language: top-1, MRR@5 and nDCG@10 for
 the ``tune`` queries, the ``held`` ones (kept out of any tuning) and all.
 
-    .venv/bin/python bench/search_relevance.py [--model by-language] [--mixed] \
+    .venv/bin/python bench/search_relevance.py [--model all-MiniLM-L6-v2] [--mixed] \
         [--document-runtime torch] [--pg-url postgresql://postgres@HOST:PORT/postgres]
 
-``--mixed`` indexes both sets in one tenant and measures each query set
+``--model``: the deployment setting measured (default ``by-language``, Folio's
+default). ``--mixed`` indexes both sets in one tenant and measures each query set
 there (with ``by-language``, a tenant holding chunks of both models).
 
 Chunks are embedded as the worker embeds them (``--document-runtime``,
@@ -36,7 +37,7 @@ from folio_api.domain.search.fusion import language_weights
 from folio_api.domain.search.repository import Fusion, SearchOptions
 from folio_shared.db import migrate
 from folio_shared.db.engine import async_database_url, create_session_factory
-from folio_shared.embedding_models import DEFAULT_MODEL, SETTINGS
+from folio_shared.embedding_models import BY_LANGUAGE, SETTINGS
 from folio_worker_docs.embeddings.select import Models, deployment_models
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -144,7 +145,7 @@ def main() -> None:
         "(default: a private server started for the run)",
     )
     parser.add_argument("--language", choices=LANGUAGES, action="append")
-    parser.add_argument("--model", choices=SETTINGS, default=DEFAULT_MODEL)
+    parser.add_argument("--model", choices=SETTINGS, default=BY_LANGUAGE)
     parser.add_argument(
         "--mixed", action="store_true", help="index every set in one tenant and measure there"
     )

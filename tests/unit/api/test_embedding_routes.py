@@ -33,6 +33,7 @@ def test_by_language_routes_portuguese_to_e5_and_the_rest_to_the_default() -> No
 
 
 def test_the_setting_takes_only_known_models() -> None:
+    assert PipelineSettings.model_fields["embedding_model"].default == BY_LANGUAGE
     assert PipelineSettings(embedding_model=BY_LANGUAGE).embedding_model == BY_LANGUAGE
     with pytest.raises(ValidationError):
         PipelineSettings(embedding_model="no-such-model")

@@ -133,9 +133,11 @@ def chunk_batcher(model: Embedder) -> EmbeddingBatcher:
 
 
 def warm_up() -> None:
-    """Load the deployment's embedding models and embed one query with
-    each (worker start-up)."""
-    for name in embedding_models.models_of(resources().settings.pipeline.embedding_model):
+    """Load the deployment's first embedding model and embed one query
+    with it (worker start-up). Under ``by-language`` multilingual-e5-small
+    is loaded when a Portuguese document or query first needs it
+    (:func:`embedder`), so a worker that sees only English never holds it."""
+    for name in embedding_models.models_of(resources().settings.pipeline.embedding_model)[:1]:
         started = time.monotonic()
         model = embedder(name)
         model.encode_query("warm up")

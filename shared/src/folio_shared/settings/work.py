@@ -109,12 +109,12 @@ class PipelineSettings(BaseSettings):
       torch's vectors, else falls back) or ``torch``; ``FOLIO_PIPELINE_DOCUMENT_RUNTIME``:
       chunks in ``bf16`` (default, checked likewise), ``onnx`` or ``torch`` (pipeline.md).
     - ``FOLIO_PIPELINE_QUERY_THREADS``: ONNX Runtime threads (default 2).
-    - ``FOLIO_PIPELINE_WARM_UP``: load the embedding model (and query encoder) at
+    - ``FOLIO_PIPELINE_WARM_UP``: load the first embedding model (and query encoder) at
       start-up, not on the first document or query (default true: it takes seconds).
     - ``FOLIO_PIPELINE_MODEL_CACHE_DIR``: the ONNX export's folder (default ``~/.cache/folio``).
-    - ``FOLIO_PIPELINE_EMBEDDING_MODEL``: ``all-MiniLM-L6-v2``, a multilingual one, or
-      ``by-language`` (each document by its language's model; operations.md,
-      :mod:`folio_shared.embedding_models`).
+    - ``FOLIO_PIPELINE_EMBEDDING_MODEL``: ``by-language`` (default: Portuguese documents
+      and queries by multilingual-e5-small, the rest by all-MiniLM-L6-v2; operations.md,
+      :mod:`folio_shared.embedding_models`), ``all-MiniLM-L6-v2`` or a multilingual one.
     """
 
     model_config = _group("FOLIO_PIPELINE_")
@@ -128,7 +128,7 @@ class PipelineSettings(BaseSettings):
     query_threads: int = Field(default=2, ge=1, le=64)
     warm_up: bool = True
     model_cache_dir: Path | None = None
-    embedding_model: str = "all-MiniLM-L6-v2"
+    embedding_model: str = embedding_models.BY_LANGUAGE
 
     @field_validator("embedding_model")
     @classmethod

@@ -1,12 +1,13 @@
 """The embedding model a deployment chose (``FOLIO_PIPELINE_EMBEDDING_MODEL``),
 loaded once per process.
 
-- ``all-MiniLM-L6-v2`` (default): English; sentence-transformers on torch,
+- ``all-MiniLM-L6-v2``: English; sentence-transformers on torch,
   queries on ONNX Runtime (:mod:`folio_worker_docs.embeddings.model`).
 - ``multilingual-e5-small`` and ``multilingual-e5-small-enpt``: English,
   Portuguese and more (:mod:`folio_worker_docs.embeddings.e5`);
-- ``by-language``: each document by the model of its language
-  (:class:`Models`, :mod:`folio_shared.embedding_models`).
+- ``by-language`` (default): each document by the model of its language
+  (:class:`Models`, :mod:`folio_shared.embedding_models`); worker-docs
+  loads each model on first use (:func:`folio_worker_docs.pipeline.embedder`).
 
 Every name gives 384-dimensional unit vectors; chunks carry the
 ``model_version`` that made them.
