@@ -57,7 +57,7 @@ def test_a_large_request_is_split_from_the_others_and_order_is_kept() -> None:
         return list(results), batcher
 
     together, batcher = asyncio.run(main())
-    assert batcher.calls == 3  # [1 + 2], [1], [3]: at most 3 texts unless one request is larger
+    assert batcher.calls == 3  # [1 + 1 + 1 of 2], [1 + 2 of 3], [1]: at most 3 texts per call
     for mine, texts in zip(together, DOCUMENTS, strict=True):
         reference = model.encode(texts)
         assert float(np.sum(mine * reference, axis=1).min()) >= 0.999
@@ -95,3 +95,33 @@ def test_a_cancelled_caller_does_not_take_the_others_down() -> None:
     vectors, batcher = asyncio.run(main())
     assert vectors.shape == (3, model.dimensions)
     assert batcher.texts == 3  # the cancelled document's texts were never embedded
+
+
+def test_a_small_request_behind_a_large_one_waits_for_one_slice_only() -> None:
+    model = get_embedder()
+    manual = [f"Page {n}: the pumps of the northern station are inspected." for n in range(12)]
+    receipt = ["Receipt number 7 for one coffee."]
+
+    async def main() -> tuple[list[str], Any, Any, EmbeddingBatcher]:
+        batcher = EmbeddingBatcher(model.encode, max_texts=4)
+        done: list[str] = []
+
+        async def embed(name: str, texts: list[str]) -> Any:
+            vectors = await batcher.encode_many(texts)
+            done.append(name)
+            return vectors
+
+        large = asyncio.create_task(embed("manual", manual))
+        while batcher.calls == 0:  # the manual's first slice is being embedded
+            await asyncio.sleep(0.001)
+        small = await embed("receipt", receipt)
+        return done, await large, small, batcher
+
+    done, large, small, batcher = asyncio.run(main())
+    # The receipt went into the second call, beside the manual's next slice,
+    # not after the manual's twelve texts (13 texts, 4 per call: 4 calls)
+    assert done == ["receipt", "manual"]
+    assert batcher.calls == 4
+    assert large.shape == (12, model.dimensions)
+    assert float(np.sum(large * model.encode(manual), axis=1).min()) >= 0.999
+    assert float(np.sum(small * model.encode(receipt), axis=1).min()) >= 0.999

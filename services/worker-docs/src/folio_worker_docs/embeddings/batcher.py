@@ -10,7 +10,10 @@ finishing at once run two model calls that compete for the same cores.
 their texts and await their own vectors, and one runner at a time passes
 everything waiting to the model in one call, in a thread. Texts that
 arrive while a call runs form the next call, so the batch grows with the
-load and a lone document waits at most ``window_s`` longer. Within a call,
+load and a lone document waits at most ``window_s`` longer. A call takes
+at most ``max_texts`` texts, the smallest requests first, and a larger
+request goes through in slices of that size: a one-page receipt waits for
+one slice of a 1,500-page manual, not for the whole manual. Within a call,
 texts of similar length go through the model together: the model pads a
 forward pass to its longest text, and a document's short last chunk beside
 full ones would otherwise cost as much as a full chunk.
@@ -44,6 +47,13 @@ DEFAULT_LENGTH_RATIO = 1.25
 class _Request:
     texts: list[str]
     future: asyncio.Future[Any]
+    #: Texts handed to model calls so far, and the vectors of those done.
+    taken: int = 0
+    parts: list[Any] = field(default_factory=list)
+
+    @property
+    def left(self) -> int:
+        return len(self.texts) - self.taken
 
 
 @dataclass
@@ -54,8 +64,10 @@ class EmbeddingBatcher:
       per text), run in a thread (``asyncio.to_thread``).
     - ``window_s`` (default ``0.005`` s): how long texts that find the
       batcher idle wait for others before the model is called.
-    - ``max_texts`` (default ``256``): most texts per model call; a larger
-      request is still passed whole, alone.
+    - ``max_texts`` (default ``256``): most texts per model call; requests
+      with fewer texts left go first, and a larger request is embedded in
+      slices over several calls (the oldest request gets a slice of every
+      call, so a stream of small ones cannot hold it back).
     - ``length_ratio`` (default ``1.25``): a call's texts are embedded in
       groups whose longest text is at most this many times the shortest
       (in characters), so short texts are not padded to long ones.
@@ -87,26 +99,38 @@ class EmbeddingBatcher:
     async def _run(self) -> None:
         if self.window_s > 0:
             await asyncio.sleep(self.window_s)
+        import numpy as np
+
         while self._waiting:
             batch = self._take()
             if not batch:
                 continue
-            joined = [text for request in batch for text in request.texts]
+            joined = [
+                t for request, n in batch for t in request.texts[request.taken - n : request.taken]
+            ]
             try:
                 vectors = await asyncio.to_thread(self._encode_by_length, joined)
             except Exception as e:  # every waiter of this call sees the model's error
-                for request in batch:
+                for request, _ in batch:
+                    self._drop(request)
                     if not request.future.done():
                         request.future.set_exception(e)
                 continue
             self.calls += 1
             self.texts += len(joined)
             start = 0
-            for request in batch:
-                end = start + len(request.texts)
-                if not request.future.done():
-                    request.future.set_result(vectors[start:end])
-                start = end
+            for request, n in batch:
+                request.parts.append(vectors[start : start + n])
+                start += n
+                if request.left == 0 and not request.future.done():
+                    parts = request.parts
+                    request.future.set_result(
+                        parts[0] if len(parts) == 1 else np.concatenate(parts)
+                    )
+
+    def _drop(self, request: _Request) -> None:
+        if request in self._waiting:
+            self._waiting.remove(request)
 
     def _encode_by_length(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """``encode`` of ``texts`` in groups of similar length, rows in the
@@ -133,19 +157,38 @@ class EmbeddingBatcher:
         assert vectors is not None
         return vectors
 
-    def _take(self) -> list[_Request]:
-        """The waiting requests of the next call (in arrival order, at most
-        ``max_texts`` texts unless the first alone is larger); requests
-        whose caller gave up are dropped."""
-        batch: list[_Request] = []
-        count = 0
-        while self._waiting:
-            request = self._waiting[0]
-            if request.future.done():
-                self._waiting.pop(0)
-                continue
-            if batch and count + len(request.texts) > self.max_texts:
+    def _take(self) -> list[tuple[_Request, int]]:
+        """The next call: ``(request, texts taken from it)`` pairs, at most
+        ``max_texts`` texts. The oldest waiting request gets a slice first
+        (at least an eighth of the call), then requests with the fewest
+        texts left; a request is taken whole when it fits, else a slice of
+        it. A request leaves the queue once all its texts are taken;
+        requests whose caller gave up are dropped."""
+        self._waiting = [r for r in self._waiting if not r.future.done()]
+        if not self._waiting:
+            return []
+        room = max(1, self.max_texts)
+        batch: list[tuple[_Request, int]] = []
+        oldest = self._waiting[0]
+        first = min(oldest.left, max(1, room // 8))
+        if first < oldest.left and len(self._waiting) == 1:
+            first = min(oldest.left, room)
+        shares = {id(oldest): first}
+        room -= first
+        for request in sorted(self._waiting[1:], key=lambda r: r.left):
+            if room <= 0:
                 break
-            batch.append(self._waiting.pop(0))
-            count += len(request.texts)
+            n = min(request.left, room)
+            shares[id(request)] = n
+            room -= n
+        if room > 0 and oldest.left > first:
+            extra = min(oldest.left - first, room)
+            shares[id(oldest)] = first + extra
+        for request in list(self._waiting):
+            n = shares.get(id(request), 0)
+            if n or request.left == 0:  # an empty request rides along, as before
+                request.taken += n
+                batch.append((request, n))
+                if request.left == 0:
+                    self._waiting.remove(request)
         return batch
