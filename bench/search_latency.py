@@ -34,7 +34,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from folio_api.domain.search.repository import SearchMode, SearchOptions, search
 from folio_shared.db import migrate
@@ -94,6 +94,31 @@ WHERE d.id = s.document_id
 """
 
 
+async def fill_tenant(
+    conn: AsyncConnection, tenant: uuid.UUID, count: int, per_document: int
+) -> None:
+    """A tenant of ``count`` synthetic chunks, ``per_document`` per ready
+    document, with the documents' chunk and token totals."""
+    await conn.execute(
+        sa.text("INSERT INTO tenants (id, name) VALUES (:t, :name)"),
+        {"t": tenant, "name": f"bench-{tenant}"},
+    )
+    await conn.execute(
+        sa.text(
+            "INSERT INTO documents (tenant_id, filename, kind, storage_key, status) "
+            "SELECT :t, 'doc-' || i || '.txt', 'text', "
+            "'bench/' || :key || '/' || i, 'ready' "
+            "FROM generate_series(1, :n) AS i"
+        ),
+        {"t": tenant, "key": str(tenant), "n": count // per_document},
+    )
+    await conn.execute(
+        sa.text(FILL_SQL),
+        {"tenant_id": tenant, "vocabulary": VOCABULARY, "per_document": per_document},
+    )
+    await conn.execute(sa.text(TOTALS_SQL), {"tenant_id": tenant})
+
+
 async def run(
     pg_url: str,
     chunks: int,
@@ -115,24 +140,7 @@ async def run(
         async with engine.begin() as conn:
             await conn.execute(sa.text("DROP INDEX ix_chunks_embedding_hnsw"))
             for tenant, count in ((tenant_id, chunks), (small_tenant_id, small_chunks)):
-                await conn.execute(
-                    sa.text("INSERT INTO tenants (id, name) VALUES (:t, :name)"),
-                    {"t": tenant, "name": f"bench-{tenant}"},
-                )
-                await conn.execute(
-                    sa.text(
-                        "INSERT INTO documents (tenant_id, filename, kind, storage_key, status) "
-                        "SELECT :t, 'doc-' || i || '.txt', 'text', "
-                        "'bench/' || :key || '/' || i, 'ready' "
-                        "FROM generate_series(1, :n) AS i"
-                    ),
-                    {"t": tenant, "key": str(tenant), "n": count // per_document},
-                )
-                await conn.execute(
-                    sa.text(FILL_SQL),
-                    {"tenant_id": tenant, "vocabulary": VOCABULARY, "per_document": per_document},
-                )
-                await conn.execute(sa.text(TOTALS_SQL), {"tenant_id": tenant})
+                await fill_tenant(conn, tenant, count, per_document)
         print(f"filled {chunks} + {small_chunks} chunks in {time.perf_counter() - started:.1f}s")
         started = time.perf_counter()
         async with engine.begin() as conn:

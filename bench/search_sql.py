@@ -48,7 +48,7 @@ from folio_worker_docs.embeddings.model import get_embedder
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _servers import BenchServers
-from search_latency import FILL_SQL, TOTALS_SQL, VOCABULARY
+from search_latency import VOCABULARY, fill_tenant
 
 #: The copy of ``chunks`` the earlier statements run on.
 COPY_SQL = """
@@ -116,23 +116,7 @@ async def fill(url: str, chunks: int, per_document: int) -> uuid.UUID:
     tenant = uuid.uuid4()
     async with engine.begin() as conn:
         await conn.execute(sa.text("DROP INDEX ix_chunks_embedding_hnsw"))
-        await conn.execute(
-            sa.text("INSERT INTO tenants (id, name) VALUES (:t, :name)"),
-            {"t": tenant, "name": f"bench-{tenant}"},
-        )
-        await conn.execute(
-            sa.text(
-                "INSERT INTO documents (tenant_id, filename, kind, storage_key, status) "
-                "SELECT :t, 'doc-' || i || '.txt', 'text', 'bench/' || :key || '/' || i, 'ready' "
-                "FROM generate_series(1, :n) AS i"
-            ),
-            {"t": tenant, "key": str(tenant), "n": chunks // per_document},
-        )
-        await conn.execute(
-            sa.text(FILL_SQL),
-            {"tenant_id": tenant, "vocabulary": VOCABULARY, "per_document": per_document},
-        )
-        await conn.execute(sa.text(TOTALS_SQL), {"tenant_id": tenant})
+        await fill_tenant(conn, tenant, chunks, per_document)
     async with engine.begin() as conn:
         await conn.execute(sa.text("SET maintenance_work_mem = '512MB'"))
         await conn.execute(
