@@ -276,8 +276,12 @@ def main() -> None:
     )
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--chunks-per-document", type=int, default=20)
-    parser.add_argument("--queries", type=int, default=105)
+    parser.add_argument(
+        "--queries", type=int, default=105, help="the first 5 warm up; at least 7 (p95 needs 2)"
+    )
     args = parser.parse_args()
+    if args.queries < 7:
+        parser.error("--queries must be at least 7: the first 5 only warm up")
     if args.pg_url:
         asyncio.run(run(args.pg_url, args))
         return
