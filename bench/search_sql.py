@@ -40,6 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+import folio_api.domain.search.preparing as preparing
 import folio_api.domain.search.repository as repository
 from folio_api.domain.search.repository import SearchOptions
 from folio_shared.db import migrate
@@ -143,7 +144,7 @@ async def measure(
     this = module["statement"]
     engine = create_async_engine(url)
     factory = create_session_factory(engine)
-    custom_plans = module["_PLANS"]
+    custom_plans = preparing.PLANS
     auto_plans = "auto"
     variants = {
         "before": ("before, public", before, auto_plans, before_max_matches),
@@ -160,7 +161,7 @@ async def measure(
                     await session.execute(sa.text(f"SET search_path = {path}"))
                     capture = Capture(session)
                     module["statement"] = statement
-                    module["_PLANS"] = plans
+                    module["PLANS"] = vars(preparing)["PLANS"] = plans
                     started = time.perf_counter()
                     await repository.search(
                         capture,  # type: ignore[arg-type]
@@ -198,7 +199,7 @@ async def measure(
         if i >= 5:
             bare.append(plan["Execution Time"])
     module["statement"] = this
-    module["_PLANS"] = custom_plans
+    module["PLANS"] = vars(preparing)["PLANS"] = custom_plans
     await engine.dispose()
 
     def p95(values: list[float]) -> float:

@@ -168,6 +168,17 @@ ROWS_PRUNED = Counter(
     " webhook_deliveries).",
     ["table"],
 )
+REEMBEDDED_CHUNKS = Counter(
+    "folio_maintenance_reembedded_chunks",
+    "Chunks embedded again after an embedding model change (reembed-chunks), their vectors"
+    " staged until their tenant switches.",
+)
+REEMBED_STALE_DOCUMENTS = Gauge(
+    "folio_maintenance_reembed_stale_documents",
+    "Documents holding chunks not yet embedded by the model their language now uses, counted"
+    " at the end of the last reembed-chunks round.",
+    multiprocess_mode="mostrecent",
+)
 API_QUEUE_BATCH_SIZE = Histogram(
     "folio_api_queue_batch_size",
     "Process requests of one API process queued together (one read, one write, one send).",
@@ -214,6 +225,8 @@ def _exported_names() -> frozenset[str]:
         HTTP_DURATION,
         API_QUEUE_BATCH_SIZE,
         ROWS_PRUNED,
+        REEMBEDDED_CHUNKS,
+        REEMBED_STALE_DOCUMENTS,
     ):
         for family in m.describe():
             if family.type == "counter":

@@ -1,7 +1,8 @@
 """Each maintenance run is a job: the scheduler's sender creates it, a real
 worker process runs worker-docs' maintenance actor, and the job ends
 ``succeeded`` with the summary as its result. A run that fails is retried
-and visible on its job, never dropped."""
+and visible on its job, never dropped. ``reembed_chunks`` runs there too,
+with the embedding models."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from folio_devstack.workers import WorkerProcess
 from folio_scheduler.sender import JobSender
 from folio_shared.db.enums import DocumentStatus
-from folio_shared.db.models import Document, Job, Tenant
-from folio_shared.messages import ExpireUploadsV1, Queue, physical_queue_names
+from folio_shared.db.models import Chunk, Document, Job, Tenant
+from folio_shared.messages import ExpireUploadsV1, Queue, ReembedChunksV1, physical_queue_names
 from folio_shared.settings import FolioSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -40,8 +41,10 @@ def maintenance_worker(settings: FolioSettings, spawn: Any) -> WorkerProcess:
     )
 
 
-async def _wait_job(engine: AsyncEngine, job_id: uuid.UUID, done: set[str]) -> Any:
-    deadline = time.monotonic() + 60
+async def _wait_job(
+    engine: AsyncEngine, job_id: uuid.UUID, done: set[str], timeout_s: float = 60
+) -> Any:
+    deadline = time.monotonic() + timeout_s
     while True:
         async with engine.connect() as conn:
             row = (await conn.execute(sa.select(Job).where(Job.id == job_id))).one()
@@ -121,3 +124,53 @@ async def test_a_maintenance_run_is_a_job_with_its_summary(
         assert job.result["matched"] == 0
     finally:
         await asyncio.to_thread(sender.close)
+
+
+async def test_reembed_chunks_runs_on_the_worker_that_has_the_models(
+    maintenance_worker: WorkerProcess,
+    settings: FolioSettings,
+    broker: dramatiq.Broker,
+    engine: AsyncEngine,
+) -> None:
+    # Given a tenant whose Portuguese document an earlier model embedded
+    texts = ["O inquilino paga o aluguel", "até o quinto dia útil de cada mês."]
+    async with engine.begin() as conn:
+        tenant_id = await conn.scalar(
+            sa.insert(Tenant).values(name=f"t-{uuid.uuid4().hex[:6]}").returning(Tenant.id)
+        )
+        document_id = await conn.scalar(
+            sa.insert(Document)
+            .values(
+                tenant_id=tenant_id, filename="aluguel.txt", storage_key="m/aluguel",
+                status=DocumentStatus.READY.value,
+            )
+            .returning(Document.id)
+        )  # fmt: skip
+        for i, text in enumerate(texts):
+            await conn.execute(
+                sa.insert(Chunk).values(
+                    tenant_id=tenant_id, document_id=document_id, chunk_index=i, page_start=1,
+                    page_end=1, char_start=0, char_end=len(text), text=text, token_count=8,
+                    language="pt", model_version="all-MiniLM-L6-v2@earlier",
+                    embedding=[1.0] + [0.0] * 383, pipeline_version="test",
+                )
+            )  # fmt: skip
+    sender = JobSender(settings, broker)
+    try:
+        # When the scheduler's tick sends a round for it
+        msg = ReembedChunksV1(tenant_id=str(tenant_id))
+        job_id = await asyncio.to_thread(sender.send, msg)
+        job = await _wait_job(engine, job_id, {"succeeded", "failed", "dead"}, timeout_s=180)
+    finally:
+        await asyncio.to_thread(sender.close)
+    # Then worker-docs re-embedded the chunks by e5 and switched the tenant
+    assert str(job.status) == "succeeded", job.error_message
+    assert job.result["details"] == {
+        "documents": 1, "chunks": 2, "remaining_documents": 0, "switched_tenants": 1,
+        "switched_chunks": 2,
+    }  # fmt: skip
+    async with engine.connect() as conn:
+        versions = set(
+            await conn.scalars(sa.select(Chunk.model_version).where(Chunk.tenant_id == tenant_id))
+        )
+    assert [v.split("@")[0] for v in versions] == ["multilingual-e5-small"]

@@ -14,11 +14,11 @@ from pipeline_helpers import add_document, make_tenant
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from folio_api.domain.search.fusion import preferred
+from folio_api.domain.search.preparing import prepare
 from folio_api.domain.search.repository import (
     SearchGroup,
     SearchMode,
     SearchOptions,
-    prepare,
     search,
 )
 from folio_shared.db.engine import create_session_factory
@@ -162,12 +162,39 @@ async def test_the_query_is_embedded_only_by_the_model_the_tenant_needs(
         options=ChunkingOptions(16, 2), language=language,
     )  # fmt: skip
     assert await _needed(session, only_english, portuguese) == (DEFAULT_MODEL,)
-    # counted past the exact-search bound, the chunks read hold none: both, the statement picks
+    # past the exact-search bound the models held are still known exactly: one model
     crowded = await prepare(
         session, only_english, SearchOptions(exact_max_chunks=0),
         preferred(models_of(BY_LANGUAGE), "pt"),
     )  # fmt: skip
-    assert (crowded.exact, crowded.models) == (False, (E5, DEFAULT_MODEL))
+    assert (crowded.exact, crowded.models) == (False, (DEFAULT_MODEL,))
+
+
+async def test_a_tenant_switching_models_is_asked_by_the_model_its_chunks_still_use(
+    session: AsyncSession, models: Models
+) -> None:
+    english, portuguese = list(QUERIES)[:2]
+    # Given a tenant whose chunks were all embedded by all-MiniLM-L6-v2
+    tenant = await make_tenant(session)
+    for filename, (language, text) in DOCUMENTS.items():
+        await add_document(
+            session, models.default, tenant, filename, [text],
+            options=ChunkingOptions(16, 2), language=language,
+        )  # fmt: skip
+    # When a Portuguese document is added by the new deployment (by e5) before
+    # the others are re-embedded
+    await add_document(
+        session, models.by_language["pt"], tenant, "novo.txt",
+        ["O locador devolve a caução no fim do contrato."],
+        options=ChunkingOptions(16, 2), language="pt",
+    )  # fmt: skip
+    # Then Portuguese queries are still embedded by the model the others use,
+    # whatever the tenant's size, and English ones by their own
+    for bound in (5_000, 0):
+        for query, model in ((portuguese, DEFAULT_MODEL), (english, DEFAULT_MODEL)):
+            order = preferred(models_of(BY_LANGUAGE), detect_query_language(query))
+            prepared = await prepare(session, tenant, SearchOptions(exact_max_chunks=bound), order)
+            assert prepared.models == (model,), (query, bound)
 
 
 async def test_reembedding_moves_each_chunk_to_its_languages_model(

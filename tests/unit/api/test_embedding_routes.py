@@ -1,13 +1,13 @@
 """Which model embeds what (``folio_shared.embedding_models``), the
 setting that chooses it, and which model's semantic list search uses
-(``folio_api.domain.search.fusion.preferred``)."""
+(``folio_api.domain.search.fusion.preferred``, ``query_model``)."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
 
-from folio_api.domain.search.fusion import language_weights, preferred
+from folio_api.domain.search.fusion import language_weights, preferred, query_model
 from folio_api.domain.search.statements import statement
 from folio_shared.embedding_models import (
     BY_LANGUAGE,
@@ -69,3 +69,22 @@ def test_one_semantic_list_per_model_each_on_its_own_chunks() -> None:
         headline_config="'simple'",
     )  # fmt: skip
     assert "model_version" not in single
+
+
+def test_a_query_uses_the_old_model_until_its_languages_chunks_all_moved() -> None:
+    mini, e5 = f"{DEFAULT_MODEL}@aa", f"{E5}@bb"
+    pt, en = [E5, DEFAULT_MODEL], [DEFAULT_MODEL, E5]
+    # before and during a switch to by-language: Portuguese chunks still on MiniLM
+    during = [("en", mini), ("pt", mini), ("pt", e5)]
+    assert query_model(pt, during) == DEFAULT_MODEL
+    assert query_model(en, during) == DEFAULT_MODEL
+    # complete: every Portuguese chunk on e5, English ones on MiniLM
+    after = [("en", mini), ("", mini), ("pt", e5)]
+    assert query_model(pt, after) == E5
+    assert query_model(en, after) == DEFAULT_MODEL
+    # a tenant holding none of the query's model: the other; no chunk at all: its own
+    assert query_model(pt, [("en", mini)]) == DEFAULT_MODEL
+    assert query_model(en, [("pt", e5)]) == E5
+    assert query_model(pt, []) == E5
+    # chunks not embedded yet, or by a model Folio does not know, do not count
+    assert query_model(pt, [("pt", ""), ("pt", "retired-model@cc"), ("pt", e5)]) == E5

@@ -59,7 +59,7 @@ from folio_shared.storage.files import download
 from folio_worker_docs.chunks_store import replace_document_chunks, reusable_vectors
 from folio_worker_docs.embeddings.batcher import EmbeddingBatcher
 from folio_worker_docs.embeddings.model import Embedder, EmbeddingModelUnavailable
-from folio_worker_docs.embeddings.select import load_embedder, prepare_threads
+from folio_worker_docs.embeddings.select import Models, load_embedder, prepare_threads
 from folio_worker_docs.extracting import extract_pdf, extract_whole
 from folio_worker_docs.extraction import extract as extract_fields
 from folio_worker_docs.extraction.privacy import masked_fields
@@ -85,15 +85,18 @@ def embedder(name: str | None = None) -> Embedder:
     :func:`folio_shared.embedding_models.models_of`), loaded on first use
     in this process (all-MiniLM-L6-v2 with the ONNX query encoder unless
     ``FOLIO_PIPELINE_QUERY_RUNTIME=torch``, chunks as
-    ``FOLIO_PIPELINE_DOCUMENT_RUNTIME`` says). A model the deployment does
-    not embed with raises :class:`EmbeddingModelUnavailable`."""
+    ``FOLIO_PIPELINE_DOCUMENT_RUNTIME`` says). Any model Folio knows
+    (:data:`folio_shared.embedding_models.MODELS`), not only the
+    deployment's: while a tenant's chunks are re-embedded after a model
+    change, its queries are embedded by the model its chunks still use. An
+    unknown name raises :class:`EmbeddingModelUnavailable`."""
     settings = resources().settings.pipeline
     models = embedding_models.models_of(settings.embedding_model)
-    if name is not None and name not in models:
+    if name is not None and name not in embedding_models.MODELS:
         raise EmbeddingModelUnavailable(
-            f"this deployment does not embed with {name!r}", model=name, models=list(models)
+            f"unknown embedding model {name!r}", model=name, models=list(embedding_models.MODELS)
         )
-    prepare_threads(settings.embedding_model)
+    prepare_threads(name or settings.embedding_model)
     model = load_embedder(name or models[0], threads=settings.query_threads)
     if settings.query_runtime == "onnx":
         model.use_onnx_for_queries(
@@ -106,6 +109,19 @@ def embedder(name: str | None = None) -> Embedder:
             cache_dir=settings.model_cache_dir, threads=settings.query_threads
         )
     return model
+
+
+def deployment_embedders() -> Models:
+    """The deployment's models as :func:`embedder` loads them, by language
+    (what re-embedding compares each chunk with)."""
+    setting = resources().settings.pipeline.embedding_model
+    by_language = {}
+    if setting == embedding_models.BY_LANGUAGE:
+        by_language = dict(embedding_models.LANGUAGE_MODELS)
+    return Models(
+        embedder(embedding_models.model_for(setting, None)),
+        {lang: embedder(name) for lang, name in by_language.items()},
+    )
 
 
 def embedder_for(language: str | None) -> Embedder:

@@ -11,6 +11,8 @@ change nothing) and returning a :class:`Summary`:
 - :mod:`.stuck_jobs`: :func:`reap_stuck_jobs` (the job engine's reconciler)
 - :mod:`.outbox_relay`: :func:`relay_outbox` (jobs committed, never sent)
 - :mod:`.retention`: :func:`apply_document_retention` (per-tenant retention)
+- :mod:`.reembedding`: ``reembed_chunks`` (after an embedding model change;
+  the work runs on worker-docs, which has the models)
 
 :mod:`.registry` lists the tasks and their default crons; :mod:`.runner`
 runs a maintenance message, for worker-docs' actors and ``folio

@@ -20,6 +20,7 @@ from folio_shared.messages import (
     MaintenanceMessage,
     PurgeJobHistoryV1,
     ReapStuckJobsV1,
+    ReembedChunksV1,
     RelayOutboxV1,
 )
 
@@ -86,6 +87,12 @@ TASKS: tuple[Task, ...] = (
         ApplyDocumentRetentionV1,
         "45 4 * * *",
         "delete documents older than their tenant's retention",
+    ),
+    Task(
+        "reembed_chunks",
+        ReembedChunksV1,
+        "*/10 * * * *",
+        "re-embed chunks after an embedding model change, a bounded round; switch complete tenants",
     ),
 )
 

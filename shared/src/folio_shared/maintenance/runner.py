@@ -9,6 +9,7 @@ settings or the task's own default) and the open clients in a
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,6 +21,7 @@ from folio_shared.errors import InvalidInput
 from folio_shared.maintenance.job_history import purge_job_history
 from folio_shared.maintenance.orphans import find_orphans
 from folio_shared.maintenance.outbox_relay import relay_outbox
+from folio_shared.maintenance.reembedding import count_stale_documents
 from folio_shared.maintenance.retention import apply_document_retention
 from folio_shared.maintenance.stuck_jobs import reap_stuck_jobs
 from folio_shared.maintenance.summary import Summary
@@ -31,6 +33,7 @@ from folio_shared.messages import (
     MaintenanceMessage,
     PurgeJobHistoryV1,
     ReapStuckJobsV1,
+    ReembedChunksV1,
     RelayOutboxV1,
 )
 from folio_shared.settings import FolioSettings
@@ -44,7 +47,11 @@ RELAY_MIN_AGE_MS = 5_000
 
 @dataclass
 class TaskContext:
-    """The clients a maintenance run uses (a worker's, or the CLI's own)."""
+    """The clients a maintenance run uses (a worker's, or the CLI's own).
+
+    ``reembed``: runs a ``reembed_chunks`` round with the embedding models
+    (worker-docs gives it; default none, see
+    :mod:`~folio_shared.maintenance.reembedding`)."""
 
     settings: FolioSettings
     engine: AsyncEngine
@@ -52,6 +59,7 @@ class TaskContext:
     storage: Storage
     redis: aioredis.Redis
     broker: dramatiq.Broker
+    reembed: Callable[[ReembedChunksV1], Awaitable[Summary]] | None = None
 
 
 async def run(msg: MaintenanceMessage, ctx: TaskContext, *, now: datetime | None = None) -> Summary:
@@ -120,4 +128,20 @@ async def run(msg: MaintenanceMessage, ctx: TaskContext, *, now: datetime | None
                 dry_run=msg.dry_run,
                 batch_size=batch or 200,
             )
+    if isinstance(msg, ReembedChunksV1):
+        if ctx.reembed is not None:
+            return await ctx.reembed(msg)
+        if not msg.dry_run:
+            raise InvalidInput(
+                "reembed_chunks needs the embedding models: worker-docs runs it on the"
+                " scheduler's tick, or run folio-worker-docs-reembed",
+                task="reembed_chunks",
+            )
+        async with ctx.sessions() as session:
+            stale = await count_stale_documents(
+                session,
+                settings.pipeline.embedding_model,
+                uuid.UUID(msg.tenant_id) if msg.tenant_id else None,
+            )
+        return Summary(task="reembed_chunks", dry_run=True, matched=stale, changed=0)
     raise InvalidInput(f"{type(msg).__name__} is not a maintenance task")

@@ -25,6 +25,7 @@ from folio_shared.messages.maintenance import (
     MaintenanceMessage,
     PurgeJobHistoryV1,
     ReapStuckJobsV1,
+    ReembedChunksV1,
     RelayOutboxV1,
 )
 from folio_shared.messages.ocr import OcrPageV1
@@ -78,6 +79,7 @@ __all__ = [
     "PurgeJobHistoryV1",
     "Queue",
     "ReapStuckJobsV1",
+    "ReembedChunksV1",
     "RelayOutboxV1",
     "Route",
     "StorageKey",

@@ -137,3 +137,26 @@ class ApplyDocumentRetentionV1(
     queue = Queue.MAINTENANCE
 
     tenant_id: Id | None = None
+
+
+class ReembedChunksV1(MaintenanceMessage, frozen=True, tag="maintenance.reembed_chunks.v1"):
+    """One bounded round of re-embedding after an embedding model change
+    (actor ``maintenance.reembed_chunks``, on worker-docs, which has the
+    models): chunks not made by the model their language now uses
+    (``FOLIO_PIPELINE_EMBEDDING_MODEL``) get new vectors, staged, and each
+    tenant whose new vectors are complete switches to them at once; search
+    answers from the old vectors until then. A round that finds nothing
+    stale does nothing. ``dry_run``: count the documents holding stale
+    chunks. ``batch_size`` is not used.
+
+    - ``max_chunks``: chunks embedded per round (default none: 500); a
+      document is never split, so a round may pass it by one document.
+    - ``tenant_id``: this tenant only (default none: every tenant).
+    """
+
+    actor_name = "maintenance.reembed_chunks"
+    queue = Queue.MAINTENANCE
+    redrive_options = MaintenanceMessage.redrive_options | {"max_chunks"}
+
+    max_chunks: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    tenant_id: Id | None = None

@@ -31,6 +31,7 @@ from folio_shared.messages.maintenance import (
     FindOrphansV1,
     PurgeJobHistoryV1,
     ReapStuckJobsV1,
+    ReembedChunksV1,
     RelayOutboxV1,
 )
 from folio_shared.messages.ocr import OcrPageV1
@@ -51,6 +52,7 @@ MESSAGE_TYPES: tuple[type[Message], ...] = (
     ReapStuckJobsV1,
     RelayOutboxV1,
     ApplyDocumentRetentionV1,
+    ReembedChunksV1,
     DeliverWebhookV1,
 )
 

@@ -168,6 +168,8 @@ class SchedulerSettings(BaseSettings):
     - ``FOLIO_SCHEDULER_REAP_STUCK_JOBS_CRON`` (default ``* * * * *``)
     - ``FOLIO_SCHEDULER_RELAY_OUTBOX_CRON`` (default ``* * * * *``)
     - ``FOLIO_SCHEDULER_APPLY_DOCUMENT_RETENTION_CRON`` (default ``45 4 * * *``)
+    - ``FOLIO_SCHEDULER_REEMBED_CHUNKS_CRON`` (default ``*/10 * * * *``): a
+      bounded round of re-embedding after an embedding model change.
     - ``FOLIO_SCHEDULER_TICK_LOCK_TTL_S``: how long a sent tick is remembered,
       so a second scheduler replica does not send it again (default 86400).
     - ``FOLIO_SCHEDULER_CATCH_UP_RETRY_S``: period of missed ticks' catch-up tries (default 10).
@@ -182,6 +184,7 @@ class SchedulerSettings(BaseSettings):
     reap_stuck_jobs_cron: str = "* * * * *"
     relay_outbox_cron: str = "* * * * *"
     apply_document_retention_cron: str = "45 4 * * *"
+    reembed_chunks_cron: str = "*/10 * * * *"
     tick_lock_ttl_s: int = Field(default=86_400, ge=60)
     catch_up_retry_s: float = Field(default=10.0, gt=0)
     jobs: str = ""

@@ -36,6 +36,7 @@ from folio_shared.messages import (
     MaintenanceMessage,
     PurgeJobHistoryV1,
     ReapStuckJobsV1,
+    ReembedChunksV1,
     RelayOutboxV1,
 )
 from folio_shared.settings import get_settings
@@ -177,6 +178,21 @@ def apply_document_retention(
             batch_size=batch_size,
             tenant_id=str(tenant_id) if tenant_id else None,
         ),
+        as_json,
+    )
+
+
+@maintenance_app.command("reembed-chunks")
+def reembed_chunks(
+    dry_run: bool = DRY_RUN,
+    as_json: bool = AS_JSON,
+    tenant_id: uuid.UUID | None = typer.Option(None, "--tenant-id", help="Only this tenant."),
+) -> None:
+    """Count the documents whose chunks an embedding model change left on
+    another model (--dry-run). The re-embedding itself needs the models:
+    worker-docs runs it on the scheduler's tick, or folio-worker-docs-reembed."""
+    _execute(
+        ReembedChunksV1(dry_run=dry_run, tenant_id=str(tenant_id) if tenant_id else None),
         as_json,
     )
 

@@ -4,7 +4,9 @@ Each is a job actor: a run is a job like any other (visible, retried with
 backoff when it fails, dead-lettered when its attempts are used up, never
 dropped), and its :class:`~folio_shared.maintenance.Summary` is the job's
 result. The work lives in :mod:`folio_shared.maintenance`, the same code
-``folio maintenance <task>`` runs inline.
+``folio maintenance <task>`` runs inline, except ``reembed_chunks``'s,
+which needs the embedding models and lives here
+(:func:`folio_worker_docs.reembed.maintenance_round`).
 
 This worker never installs periodiq's middleware, so a maintenance message
 that waited in a backlog or is being retried still runs, whatever its age.
@@ -12,6 +14,7 @@ that waited in a backlog or is being retried still runs, whatever its age.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import dramatiq
@@ -26,6 +29,7 @@ from folio_shared.messages import (
     MaintenanceMessage,
     PurgeJobHistoryV1,
     ReapStuckJobsV1,
+    ReembedChunksV1,
     RelayOutboxV1,
 )
 from folio_shared.resources import resources
@@ -38,6 +42,15 @@ LONG_TIME_LIMIT_MS = 60 * 60_000
 SHORT_TIME_LIMIT_MS = 5 * 60_000
 
 
+async def _reembed(sessions: Any, msg: ReembedChunksV1) -> maintenance.Summary:
+    # the models' modules only where they are needed (a worker of the
+    # maintenance queue alone never loads them otherwise)
+    from folio_worker_docs.pipeline import deployment_embedders
+    from folio_worker_docs.reembed import maintenance_round
+
+    return await maintenance_round(msg, sessions, deployment_embedders())
+
+
 async def _run(msg: MaintenanceMessage) -> dict[str, Any]:
     res = resources()
     ctx = maintenance.TaskContext(
@@ -47,6 +60,7 @@ async def _run(msg: MaintenanceMessage) -> dict[str, Any]:
         storage=res.storage,
         redis=res.redis,
         broker=dramatiq.get_broker(),
+        reembed=functools.partial(_reembed, res.sessions),
     )
     summary = await maintenance.run(msg, ctx)
     log.info(
@@ -85,4 +99,9 @@ async def relay_outbox(msg: RelayOutboxV1) -> dict[str, Any]:
 
 @job_actor(ApplyDocumentRetentionV1, time_limit_ms=LONG_TIME_LIMIT_MS)
 async def apply_document_retention(msg: ApplyDocumentRetentionV1) -> dict[str, Any]:
+    return await _run(msg)
+
+
+@job_actor(ReembedChunksV1, time_limit_ms=LONG_TIME_LIMIT_MS)
+async def reembed_chunks(msg: ReembedChunksV1) -> dict[str, Any]:
     return await _run(msg)

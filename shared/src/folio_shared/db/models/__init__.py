@@ -34,6 +34,7 @@ from folio_shared.db.models.documents import (
     Chunk,
     Document,
     Page,
+    StagedEmbedding,
     text_search_config_sql,
 )
 from folio_shared.db.models.fields import DocumentFields
@@ -75,6 +76,7 @@ __all__ = [
     "JobKind",
     "JobKindWorker",
     "Page",
+    "StagedEmbedding",
     "Tenant",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -183,6 +183,12 @@ class Chunk(Base):
         ),
         sa.Index("ix_chunks_tsv", "tsv", postgresql_using="gin"),
         sa.Index("ix_chunks_tenant_id", "tenant_id"),
+        sa.Index(
+            "ix_chunks_tenant_language_model",
+            "tenant_id",
+            sa.text("coalesce(language, '')"),
+            sa.text("coalesce(model_version, '')"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -204,4 +210,23 @@ class Chunk(Base):
     )
     model_version: Mapped[str | None] = mapped_column(sa.Text)
     pipeline_version: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class StagedEmbedding(Base):
+    """A chunk's vector by the model its language now uses, kept aside
+    while its tenant's switch to that model is under way (search still
+    ranks ``chunks.embedding``); moved into the chunk, with every other of
+    the tenant's, once none is missing (``folio_worker_docs.reembed``).
+    Deleted with its chunk."""
+
+    __tablename__ = "staged_embeddings"
+    __table_args__ = (sa.Index("ix_staged_embeddings_tenant_id", "tenant_id"),)
+
+    chunk_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("chunks.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant_id: Mapped[uuid.UUID] = tenant_fk()
+    embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIMENSIONS))
+    model_version: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = created_at_column()

@@ -5,9 +5,9 @@ document or by chunk.
   cosine distance (pgvector HNSW index ``ix_chunks_embedding_hnsw``);
   a chunk's value is ``1 - distance``, a document's its best chunk's.
   With a vector per model (``query_vectors``, a ``by-language``
-  deployment: :mod:`folio_shared.embedding_models`), the list of the
-  query language's model over that model's chunks only, or, when the
-  tenant holds none, of the next model (:func:`~folio_api.domain.search.fusion.preferred`).
+  deployment: :mod:`folio_shared.embedding_models`), the list of one
+  model over that model's chunks only: :func:`prepare` picks it
+  (:func:`~folio_api.domain.search.fusion.query_model`).
 - ``keyword``: chunks holding any of the query's words
   (:mod:`~folio_api.domain.search.keywords`: OR, phrases, exclusions,
   accents folded), each parsed in the chunk's language (stemming and stop
@@ -64,14 +64,10 @@ from folio_api.domain.fields.filters import FieldFilters
 from folio_api.domain.fields.filters import filter_sql as fields_sql
 from folio_api.domain.search.fusion import DEFAULT_SEMANTIC_WEIGHT, language_weights, preferred
 from folio_api.domain.search.keywords import parse_keywords
-from folio_api.domain.search.statements import (
-    HELD_AND_FIRST_SQL,
-    HELD_SQL,
-    filter_sql,
-    statement,
-)
+from folio_api.domain.search.preparing import PLANS, Prepared, prepare
+from folio_api.domain.search.statements import filter_sql, statement
 from folio_shared.db.models import EMBEDDING_DIMENSIONS, text_search_config_sql
-from folio_shared.embedding_models import DEFAULT_MODEL, version_pattern
+from folio_shared.embedding_models import DEFAULT_MODEL
 from folio_shared.errors import InvalidInput
 from folio_shared.language import detect_query_language
 
@@ -219,58 +215,6 @@ def _weight(mode: SearchMode, options: SearchOptions, query_text: str) -> float:
     return options.language_weights.get(language or "", options.semantic_weight)
 
 
-#: SQL: plan the search statement with its values every time, this
-#: transaction only. Its best plan depends on them (the tenant's size, how
-#: many chunks a word selects); a generic plan, which PostgreSQL may pick
-#: for a statement prepared and run 5 times (asyncpg prepares each), chose
-#: scans that made hybrid search over 100,000 chunks 2.5x slower at the
-#: median and 12x at p95. Planning it takes ~1 ms.
-_PLANS = "force_custom_plan"
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """What :func:`prepare` found: whether the tenant is searched exactly,
-    and the models to embed the query with (``by-language``), in order."""
-
-    exact: bool
-    models: tuple[str, ...] = ()
-
-
-async def prepare(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    options: SearchOptions,
-    models: Sequence[str] = (),
-) -> Prepared:
-    """In a semantic or hybrid search's transaction: whether the tenant
-    holds at most ``exact_max_chunks`` chunks (counted no further); sets
-    ``ef_search`` and custom plans (:data:`_PLANS`). With ``models``
-    (``by-language``, the query language's first), in the same statement,
-    the ones to embed the query by: the first alone when the chunks the
-    count reads hold one of its or there are none; the others when a small
-    tenant holds none; all when a large one's read hold none (the statement
-    then takes the first model's list that has chunks)."""
-    first = version_pattern(models[0]) if len(models) > 1 else None
-    row = (
-        await session.execute(
-            sa.text(HELD_AND_FIRST_SQL if first else HELD_SQL),
-            {
-                "tenant_id": tenant_id,
-                "limit": options.exact_max_chunks + 1,
-                "ef": str(max(40, options.candidates)),
-                "plans": _PLANS,
-                **({"first": first} if first else {}),
-            },
-        )
-    ).one()
-    held = int(row[0] or 0)
-    exact = held <= options.exact_max_chunks
-    if not first or row[1] or held == 0:
-        return Prepared(exact, tuple(models[:1]))
-    return Prepared(exact, tuple(models[1:]) if exact else tuple(models))
-
-
 async def search(
     session: AsyncSession,
     *,
@@ -318,7 +262,7 @@ async def search(
         exact = (prepared or await prepare(session, tenant_id, opts)).exact
     else:
         await session.execute(
-            sa.text("SELECT set_config('plan_cache_mode', :plans, true)"), {"plans": _PLANS}
+            sa.text("SELECT set_config('plan_cache_mode', :plans, true)"), {"plans": PLANS}
         )
     keywords = parse_keywords(query_text)
     where = filter_sql(

@@ -21,15 +21,14 @@ from dataclasses import dataclass
 import anyio
 
 from folio_api.domain.search.fusion import language_weights, preferred
+from folio_api.domain.search.preparing import Prepared, begin_snapshot, prepare
 from folio_api.domain.search.queries import embed_queries, results_backend
 from folio_api.domain.search.repository import (
-    Prepared,
     SearchFilters,
     SearchGroup,
     SearchHit,
     SearchMode,
     SearchOptions,
-    prepare,
     search,
 )
 from folio_api.resources import Resources, reads
@@ -121,12 +120,11 @@ async def run_search(
     async with reads(res, tenant_id) as session:  # row-level security: this tenant's rows
         prepared: Prepared | None = None
         if by_language:
-            # which model(s) the tenant's chunks need, asked before embedding:
-            # the query language's model alone unless the tenant holds none of its
+            await begin_snapshot(session)  # the model picked and the search: one snapshot
+            # which model the tenant's chunks need, asked before embedding
             order = preferred(models_of(setting), detect_query_language(q))
             prepared = await prepare(session, tenant_id, options, order)
-            if len(prepared.models) == 1:  # hybrid trusts the list as its model reads
-                options = _options(prepared.models[0])
+            options = _options(prepared.models[0])  # hybrid trusts the list as its model reads
             try:
                 embedded = await _embed(res, q, tenant_id, prepared.models)
                 vectors = dict(zip(prepared.models, embedded, strict=True))

@@ -332,17 +332,35 @@ ORDER BY {order}p.score DESC NULLS LAST, c.id
 
 
 #: SQL: the tenant's chunks, counted no further than ``:limit``, with this
-#: transaction's ``ef_search`` and plan mode; and whether the chunks the
-#: count reads hold one of the model ``LIKE :first``.
+#: transaction's ``ef_search`` and plan mode.
 HELD_SQL = (
     "SELECT (SELECT count(*) FROM (SELECT 1 FROM chunks WHERE tenant_id = :tenant_id "
     "LIMIT :limit) AS s) FROM (SELECT set_config('hnsw.ef_search', :ef, true), "
     "set_config('plan_cache_mode', :plans, true)) AS e"
 )
-HELD_AND_FIRST_SQL = (
-    "SELECT (SELECT count(*) FROM (SELECT 1 FROM chunks WHERE tenant_id = :tenant_id "
-    "LIMIT :limit) AS s), EXISTS (SELECT 1 FROM (SELECT model_version FROM chunks "
-    "WHERE tenant_id = :tenant_id LIMIT :limit) AS m WHERE m.model_version LIKE :first) "
+
+#: SQL: the (language, model version) pairs the tenant's chunks hold, ``''``
+#: for none, one descent of ``ix_chunks_tenant_language_model`` per pair
+#: (a skip scan), however many chunks the tenant holds.
+_HELD_PAIRS = """
+WITH RECURSIVE pairs(lang, version) AS ((
+    SELECT coalesce(language, ''), coalesce(model_version, '') FROM chunks
+    WHERE tenant_id = :tenant_id ORDER BY 1, 2 LIMIT 1
+) UNION ALL
+    SELECT n.lang, n.version FROM pairs p, LATERAL (
+        SELECT coalesce(c.language, '') AS lang, coalesce(c.model_version, '') AS version
+        FROM chunks c WHERE c.tenant_id = :tenant_id
+          AND (coalesce(c.language, ''), coalesce(c.model_version, '')) > (p.lang, p.version)
+        ORDER BY 1, 2 LIMIT 1
+    ) AS n
+)"""
+
+#: SQL: :data:`HELD_SQL` and, in the same statement, the tenant's
+#: (language, model version) pairs as two arrays.
+HELD_AND_MODELS_SQL = (
+    _HELD_PAIRS
+    + " SELECT (SELECT count(*) FROM (SELECT 1 FROM chunks WHERE tenant_id = :tenant_id "
+    "LIMIT :limit) AS s), ARRAY(SELECT lang FROM pairs), ARRAY(SELECT version FROM pairs) "
     "FROM (SELECT set_config('hnsw.ef_search', :ef, true), "
     "set_config('plan_cache_mode', :plans, true)) AS e"
 )
