@@ -31,6 +31,7 @@ FROM python:3.11-slim-bookworm AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libtesseract5 tesseract-ocr tesseract-ocr-eng tesseract-ocr-por tesseract-ocr-osd libmagic1 \
+      libgl1 libglib2.0-0 \
  && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 folio \
  && useradd --system --uid 10001 --gid folio --home-dir /home/folio --create-home folio

@@ -3,7 +3,8 @@
 #   dev    what `make dev` runs on: Redis, Tesseract with the English,
 #          Portuguese and orientation data, the headers tesserocr builds
 #          against, libmagic, a font, libsndfile (the audio example's
-#          soundfile loads it)
+#          soundfile loads it), libGL and GLib (OpenCV, which the OCR
+#          worker's second engine, RapidOCR, loads)
 #   test   dev + prometheus (promtool checks the alert rules) + chromium and
 #          its driver (the dashboard's browser tests, tests/browser)
 #   bench  dev + wrk (the API benchmark)
@@ -32,6 +33,8 @@ DEV_PACKAGES=(
   libmagic1
   fonts-dejavu-core
   libsndfile1
+  libgl1
+  libglib2.0-0
 )
 TEST_PACKAGES=(prometheus chromium chromium-driver)
 BENCH_PACKAGES=(wrk)

@@ -2,9 +2,11 @@
 
 ``python tests/unit/fields/fields_measure.py pdf scan photo`` prints the figures
 recorded in ``docs/benchmarks.md``; ``scan-page`` and ``photo-page`` are the
-same images without the targeted re-reading of id regions (the page OCR alone).
+same images without the targeted re-reading of id regions (the page OCR alone),
+``scan-tesseract`` and ``photo-tesseract`` with it but without the second
+OCR engine.
 ``--seed N`` measures another draw of the corpus (same layouts, other values).
-``cost`` times the OCR of seven receipts three ways (:func:`cost`).
+``cost`` times the OCR of seven receipts four ways (:func:`cost`).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def _ocr_pages(
     make: Callable[[bytes, random.Random], Image.Image],
     dpi: int,
     reread_ids: bool = True,
+    second_engine: bool = True,
 ) -> Callable[[Doc], list[str]]:
     engine = OcrEngine()
     rng = random.Random(7)
@@ -60,7 +63,12 @@ def _ocr_pages(
         image = make(render.pdf(doc), rng)
         started = time.perf_counter()
         found = engine.recognize(
-            image, languages="por", dpi=dpi, reread_ids=reread_ids, upscale_below_dpi=upscale
+            image,
+            languages="por",
+            dpi=dpi,
+            reread_ids=reread_ids,
+            upscale_below_dpi=upscale,
+            second_engine=second_engine,
         )
         OCR_SECONDS[id(pages)] = OCR_SECONDS.get(id(pages), 0.0) + time.perf_counter() - started
         return [found.text]
@@ -75,6 +83,8 @@ READERS: dict[str, Callable[[], Callable[[Doc], list[str]]]] = {
     "photo": lambda: _ocr_pages(render.photo, 110),
     "scan-page": lambda: _ocr_pages(render.scan, 200, reread_ids=False),
     "photo-page": lambda: _ocr_pages(render.photo, 110, reread_ids=False),
+    "scan-tesseract": lambda: _ocr_pages(render.scan, 200, second_engine=False),
+    "photo-tesseract": lambda: _ocr_pages(render.photo, 110, second_engine=False),
 }
 
 
@@ -103,23 +113,34 @@ def below(score: Score, strict: float, loose: float) -> list[str]:
 
 
 def cost(receipts: int = 7) -> str:
-    """OCR seconds over the first ``receipts`` PIX receipts (one of each layout)
-    as scans and photos: the page OCR alone, with id regions read again, and
-    with the upscaled second reading of low-resolution pages too."""
+    """Process CPU seconds over the first ``receipts`` PIX receipts (one of
+    each layout) as scans and photos: the page OCR alone, with id regions
+    read again by Tesseract, with the second engine too, and with the
+    upscaled second reading of low-resolution pages too."""
     engine = OcrEngine()
     docs = [d for d in build_corpus() if d.kind == "pix_receipt"][:receipts]
-    ways = {"page": (False, 0), "reread": (True, 0), "reread+upscale": (True, 150)}
+    ways = {
+        "page": (False, 0, False),
+        "reread": (True, 0, False),
+        "reread+second": (True, 0, True),
+        "reread+second+upscale": (True, 150, True),
+    }
     rows = ["| images | " + " | ".join(ways) + " |", "|---|" + "---:|" * len(ways)]
     for kind, make, dpi in (("scan", render.scan, 200), ("photo", render.photo, 110)):
         totals = dict.fromkeys(ways, 0.0)
         for doc in docs:
             image = make(render.pdf(doc), random.Random(5))
-            for way, (again, upscale) in ways.items():
-                started = time.perf_counter()
+            for way, (again, upscale, second) in ways.items():
+                started = time.process_time()
                 engine.recognize(
-                    image, languages="por", dpi=dpi, reread_ids=again, upscale_below_dpi=upscale
+                    image,
+                    languages="por",
+                    dpi=dpi,
+                    reread_ids=again,
+                    upscale_below_dpi=upscale,
+                    second_engine=second,
                 )
-                totals[way] += time.perf_counter() - started
+                totals[way] += time.process_time() - started
         cells = [f"{t:.1f} s ({t / totals['page']:.2f})" for t in totals.values()]
         rows.append(f"| {kind} ({dpi} dpi) | " + " | ".join(cells) + " |")
     return "\n".join(rows)

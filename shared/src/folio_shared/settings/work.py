@@ -82,6 +82,10 @@ class OcrSettings(BaseSettings):
       that reads like a PIX receipt but shows no valid end-to-end id is
       OCRed once more, upscaled to about 300 dpi (default 150; 0 never).
       Phone photos are the pages it catches.
+    - ``FOLIO_OCR_SECOND_ENGINE``: with ``FOLIO_OCR_REREAD_IDS``, PIX
+      end-to-end ids are also read by a second OCR engine (PP-OCR through
+      RapidOCR) and the two engines' readings are combined (default true;
+      false reads them with Tesseract only, as before).
     """
 
     model_config = _group("FOLIO_OCR_")
@@ -91,6 +95,7 @@ class OcrSettings(BaseSettings):
     max_pixels: int = Field(default=100_000_000, ge=1)
     reread_ids: bool = True
     reread_low_dpi: int = Field(default=150, ge=0, le=600)
+    second_engine: bool = True
 
 
 class PipelineSettings(BaseSettings):

@@ -27,6 +27,7 @@ from folio_worker_ocr.ocr.errors import UnknownLanguage
 from folio_worker_ocr.ocr.id_regions import pix_without_id
 from folio_worker_ocr.ocr.layout import page_lines, rows_text
 from folio_worker_ocr.ocr.reread import reread
+from folio_worker_ocr.ocr.second_engine import SecondEngine
 
 #: Tesseract's page segmentation mode used unless told otherwise (3: fully
 #: automatic page segmentation, no orientation detection; Tesseract's default).
@@ -104,6 +105,7 @@ class OcrEngine:
         self._apis: OrderedDict[str, tesserocr.PyTessBaseAPI] = OrderedDict()
         self._osd: tesserocr.PyTessBaseAPI | None = None
         self._line: tesserocr.PyTessBaseAPI | None = None
+        self._second = SecondEngine()
 
     def _kwargs(self) -> dict[str, str]:
         return {"path": self.tessdata_path} if self.tessdata_path else {}
@@ -168,6 +170,7 @@ class OcrEngine:
         low_confidence: float = 60.0,
         reread_ids: bool = False,
         upscale_below_dpi: int = 0,
+        second_engine: bool = False,
     ) -> Recognition:
         """OCR ``image`` (any mode; converted to 8-bit greyscale) at ``dpi``,
         its table rules taken off and despeckled first when it is a speckled
@@ -176,7 +179,9 @@ class OcrEngine:
         (:func:`~folio_worker_ocr.ocr.reread.reread`), and a page below
         ``upscale_below_dpi`` that reads like a PIX receipt without a valid
         end-to-end id is read once more upscaled to :data:`UPSCALE_DPI`, and
-        that reading is kept when :func:`finer_kept` says so.
+        that reading is kept when :func:`finer_kept` says so. With
+        ``second_engine`` (and ``reread_ids``), end-to-end ids are also read
+        by a second OCR engine (:mod:`.second_engine`).
 
         ``rotate``: ``"auto"`` reads the page as it is and, when its mean
         confidence is below ``low_confidence``, detects its orientation
@@ -197,6 +202,7 @@ class OcrEngine:
             psm=psm,
             reread_ids=reread_ids,
             upscale_below_dpi=upscale_below_dpi,
+            second=self._second if second_engine else None,
         )
         found = read(rotation)
         if rotate == "auto" and found.mean_confidence < low_confidence:
@@ -217,6 +223,7 @@ class OcrEngine:
         psm: int,
         reread_ids: bool,
         upscale_below_dpi: int,
+        second: SecondEngine | None = None,
     ) -> Recognition:
         """:meth:`recognize` of ``grey`` turned ``rotation`` degrees counter-clockwise."""
         if rotation:
@@ -227,7 +234,7 @@ class OcrEngine:
         # end-to-end id counts only if two readings read it whole
         agree = LOW_DPI_AGREE if dpi < upscale_below_dpi else 1
         text, confidences, reread_count = self._read(
-            page, grey, languages, dpi, psm, reread_ids, agree
+            page, grey, languages, dpi, psm, reread_ids, agree, second
         )
         if reread_ids and dpi < upscale_below_dpi and pix_without_id(text):
             # A low-resolution photo of a receipt: its small id line is often
@@ -235,7 +242,7 @@ class OcrEngine:
             scale = min(MAX_UPSCALE, UPSCALE_DPI / dpi)
             size = (round(grey.width * scale), round(grey.height * scale))
             big = grey.resize(size, Image.Resampling.LANCZOS)
-            finer = self._read(big, big, languages, round(dpi * scale), psm, True, agree)
+            finer = self._read(big, big, languages, round(dpi * scale), psm, True, agree, second)
             if finer_kept(finer[0], finer[1], confidences):
                 text, confidences = finer[0], finer[1]
                 reread_count = finer[2] + (not pix_without_id(text))
@@ -258,6 +265,7 @@ class OcrEngine:
         psm: int,
         reread_ids: bool,
         agree: int = 1,
+        second: SecondEngine | None = None,
     ) -> tuple[str, list[int], int]:
         """Text, word confidences and regions replaced by re-reading, of one
         image (``grey``, perhaps despeckled from ``original``)."""
@@ -271,7 +279,9 @@ class OcrEngine:
             text = rows_text(page_lines(api)) or text
             confidences = list(api.AllWordConfidences())
             if reread_ids:
-                text, replaced = reread(api, self.line_api(languages), grey, text, original, agree)
+                text, replaced = reread(
+                    api, self.line_api(languages), grey, text, original, agree, second
+                )
         finally:
             api.Clear()
         return text, confidences, replaced

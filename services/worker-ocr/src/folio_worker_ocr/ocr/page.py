@@ -84,6 +84,9 @@ class OcrOptions(msgspec.Struct, frozen=True):
       resolution that reads like a PIX receipt without a valid end-to-end
       id is OCRed again upscaled (default 150; 0 never; see
       :meth:`~folio_worker_ocr.ocr.engine.OcrEngine.recognize`).
+    - ``second_engine``: with ``reread_ids``, PIX end-to-end ids are also
+      read by a second OCR engine (PP-OCR; default true; see
+      :mod:`folio_worker_ocr.ocr.second_engine`).
     """
 
     languages: str = "eng+por"
@@ -95,6 +98,7 @@ class OcrOptions(msgspec.Struct, frozen=True):
     low_confidence_threshold: float = 60.0
     reread_ids: bool = True
     upscale_below_dpi: int = 150
+    second_engine: bool = True
 
 
 class PageResult(msgspec.Struct, frozen=True):
@@ -171,6 +175,7 @@ def recognize_page(source: PageSource, options: OcrOptions) -> PageResult:
         low_confidence=options.low_confidence_threshold,
         reread_ids=options.reread_ids,
         upscale_below_dpi=options.upscale_below_dpi,
+        second_engine=options.second_engine,
     )
     finished = time.perf_counter()
     return PageResult(

@@ -143,4 +143,5 @@ def options_from_settings(
         max_pixels=settings.ocr.max_pixels,
         reread_ids=settings.ocr.reread_ids,
         upscale_below_dpi=settings.ocr.reread_low_dpi,
+        second_engine=settings.ocr.second_engine,
     )

@@ -39,6 +39,7 @@ from folio_shared.identifiers import (
 )
 from folio_worker_ocr.ocr.glyphs import read_by_shape
 from folio_worker_ocr.ocr.id_regions import Region, Word, page_words, regions
+from folio_worker_ocr.ocr.second_engine import SecondEngine, band, pick, readings
 
 #: Characters a digit-group id is read with.
 DIGITS = "0123456789"
@@ -269,14 +270,20 @@ def _no_check(raw: str) -> str | None:
 
 class Reader:
     """Reads regions of ``image`` again with ``api``, a Tesseract engine kept for
-    single lines (its whitelist is set for each reading)."""
+    single lines (its whitelist is set for each reading); with ``second``,
+    end-to-end ids are also read by that engine (:mod:`.second_engine`)."""
 
     def __init__(
-        self, api: tesserocr.PyTessBaseAPI, image: Image.Image, original: Image.Image | None = None
+        self,
+        api: tesserocr.PyTessBaseAPI,
+        image: Image.Image,
+        original: Image.Image | None = None,
+        second: SecondEngine | None = None,
     ) -> None:
         self.api = api
         self.image = image
         self.original = image if original is None else original
+        self.second = second
 
     def readings(
         self,
@@ -330,6 +337,12 @@ class Reader:
         ]
         page = "".join(region.part_text(i) for i in range(len(region.parts)))
         best = best_e2e(["".join(texts) for texts in combos] + [page], dates, agree)
+        if self.second is not None:
+            box = _box(tuple(w for part in region.parts for w in part))
+            line_height = _box(region.parts[0])[3] - box[1]
+            lines = self.second.lines(band(self.original, box, line_height, widen))
+            shaped = [s for r in readings(lines) if (s := _e2e_shaped(r)) is not None]
+            best = pick(best, shaped, e2e_valid, lambda v: _near(v, dates))
         if best is None:
             return None
         if len(region.parts) == 1:
@@ -351,6 +364,7 @@ def reread(
     text: str,
     original: Image.Image | None = None,
     agree: int = 1,
+    second: SecondEngine | None = None,
 ) -> tuple[str, int]:
     """The page text with its id regions read again; and how many were replaced.
 
@@ -359,12 +373,13 @@ def reread(
     ``original``: the page before it was despeckled, if it was: end-to-end
     ids are also read from it as it is (cleaning may take the dot of an ``i``).
     ``agree``: readings that must read an end-to-end id whole for it to count
-    (see :func:`best_e2e`).
+    (see :func:`best_e2e`). ``second``: an engine that reads end-to-end ids
+    too (:mod:`.second_engine`).
     """
     if not text.strip():
         return text, 0
     found = regions(page_words(page_api))[:MAX_REGIONS]
-    reader = Reader(line_api, image, original)
+    reader = Reader(line_api, image, original, second)
     dates = _dates_on(text)
     replaced = 0
     for region in found:

@@ -1,0 +1,111 @@
+"""A second OCR engine for PIX end-to-end id regions: RapidOCR, the PP-OCR
+text detection and recognition models run on onnxruntime.
+
+Tesseract and PP-OCR misread different characters of a small grey id:
+Tesseract confuses shapes (``q``/``a``, ``h``/``n``, ``b``/``A``), PP-OCR
+more often case and ``o``/``0``. After Tesseract's readings are voted
+(:func:`~folio_worker_ocr.ocr.reread.best_e2e`), :func:`second_opinion`
+reads a band of the page around the id's region with PP-OCR, whose
+detector finds the tilted line and whose recogniser reads it deskewed, and
+:func:`pick` decides:
+
+- the two engines agree: that id;
+- PP-OCR reads a valid id (shape and real embedded date; one near a date
+  printed on the page preferred) that Tesseract did not: PP-OCR's;
+- else Tesseract's, as before.
+
+The models ship inside the ``rapidocr-onnxruntime`` package (no download);
+they are loaded once per process, at the first id read
+(``FOLIO_OCR_SECOND_ENGINE=false`` never loads them).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+#: Largest side (pixels) of the image the detector works on: a band around
+#: an id is smaller, so it is detected at its own scale (PP-OCR's default
+#: would upscale its shorter side to 736 pixels, at ten times the cost).
+DETECT_LIMIT = 1280
+#: Margin around the id's words, in line heights: a line tilted 1.5° over
+#: 32 characters drifts about one line height from end to end.
+BAND_MARGIN = 2
+
+
+class SecondEngine:
+    """PP-OCR through RapidOCR, loaded at the first :meth:`lines` call and
+    kept; one inference thread (the worker runs one page per process)."""
+
+    def __init__(self) -> None:
+        self._ocr: Any = None
+
+    def lines(self, image: Image.Image) -> list[str]:
+        """The text lines PP-OCR detects and reads in ``image``, top to bottom."""
+        if self._ocr is None:
+            from rapidocr_onnxruntime import RapidOCR
+
+            self._ocr = RapidOCR(
+                intra_op_num_threads=1,
+                inter_op_num_threads=1,
+                det_limit_type="max",
+                det_limit_side_len=DETECT_LIMIT,
+            )
+        found, _ = self._ocr(np.asarray(image.convert("RGB")), use_cls=False)
+        boxes = sorted(found or [], key=lambda item: min(point[1] for point in item[0]))
+        return [str(item[1]) for item in boxes]
+
+
+def band(
+    image: Image.Image, box: tuple[int, int, int, int], line_height: int, chars: int
+) -> Image.Image:
+    """The part of ``image`` around ``box`` (left, top, right, bottom of an
+    id's words, perhaps over two lines of ``line_height`` pixels), widened to
+    the right to hold ``chars`` characters (the page OCR may have read only
+    an id's start)."""
+    left, top, right, bottom = box
+    height = max(1, line_height)
+    right = max(right, left + chars * height)
+    margin = BAND_MARGIN * height
+    return image.crop(
+        (
+            max(0, left - margin),
+            max(0, top - margin),
+            min(image.width, right + margin),
+            min(image.height, bottom + margin),
+        )
+    )
+
+
+def readings(lines: Sequence[str]) -> list[str]:
+    """Each line's alphanumerics, and each two consecutive lines' joined (an id
+    wrapped over two lines); a line read with its label (``Identificador:
+    E...``) also from each ``E`` on."""
+    texts = ["".join(c for c in line if c.isalnum()) for line in lines]
+    joined = texts + [a + b for a, b in itertools.pairwise(texts)]
+    tails = [t[i:] for t in joined if len(t) > 34 for i in range(1, len(t) - 31) if t[i] == "E"]
+    return joined + tails
+
+
+def pick(
+    tesseract: str | None,
+    second: Sequence[str],
+    valid: Callable[[str], bool],
+    dated: Callable[[str], bool],
+) -> str | None:
+    """The end-to-end id to keep, from Tesseract's voted id (or ``None``) and
+    the second engine's shaped readings (see the module's rules). ``valid``
+    tells whether a reading is a valid id, ``dated`` whether its embedded
+    date is near a date printed on the page."""
+    if tesseract is not None and tesseract in second:
+        return tesseract
+    good = [s for s in second if valid(s)]
+    near = [s for s in good if dated(s)]
+    if tesseract is not None and dated(tesseract) and not near:
+        return tesseract
+    found = near or good
+    return found[0] if found else tesseract

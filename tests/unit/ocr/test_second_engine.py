@@ -1,0 +1,90 @@
+"""The second OCR engine for PIX end-to-end ids (PP-OCR through RapidOCR):
+how its readings are combined with Tesseract's, and that it reads a real
+tilted id line."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from folio_shared.identifiers import e2e_valid
+from folio_shared.settings import FolioSettings
+from folio_worker_ocr.ocr.engine import OcrEngine
+from folio_worker_ocr.ocr.pool import options_from_settings
+from folio_worker_ocr.ocr.reread import _e2e_shaped
+from folio_worker_ocr.ocr.second_engine import SecondEngine, band, pick, readings
+
+E2E = "E00416968202612051732aB3dE4fG5hK"
+#: The same id with one shape misread in its tail (``q`` for ``a``).
+MISREAD = "E00416968202612051732qB3dE4fG5hK"
+#: A valid id whose embedded date is far from the page's.
+FAR = "E00416968202601051732aB3dE4fG5hK"
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def _near(value: str) -> bool:
+    return value[9:17] == "20261205"
+
+
+def test_the_engines_agreeing_or_the_second_alone_decide() -> None:
+    # Given Tesseract's voted id and the second engine's readings
+    # Then the id both read wins, even over a second reading of the other
+    assert pick(E2E, [MISREAD, E2E], e2e_valid, _near) == E2E
+    # and a valid, well-dated id only the second engine read replaces Tesseract's
+    assert pick(MISREAD, [E2E], e2e_valid, _near) == E2E
+    assert pick(None, [E2E], e2e_valid, _near) == E2E
+    # but not when its date is far from the page's and Tesseract's is near
+    assert pick(MISREAD, [FAR], e2e_valid, _near) == MISREAD
+    # and Tesseract's stays when the second engine reads no valid id
+    assert pick(MISREAD, ["E0041696820261305"], e2e_valid, _near) == MISREAD
+    assert pick(None, [], e2e_valid, _near) is None
+
+
+def test_wrapped_and_labelled_lines_are_read_as_one_id() -> None:
+    # Given an id wrapped over two lines, and one read with its label
+    wrapped = readings(["Código da transação", E2E[:20], E2E[20:] + " ."])
+    labelled = readings([f"Identificador:{E2E}"])
+    # Then each gives the id once shaped
+    assert E2E in {_e2e_shaped(r) for r in wrapped}
+    assert E2E in {_e2e_shaped(r) for r in labelled}
+
+
+def test_the_band_holds_a_tilted_id_and_stays_on_the_page() -> None:
+    page = Image.new("L", (400, 200), 255)
+    # a 10-pixel line of id words starting at x=50, of which only 60 px were read
+    crop = band(page, (50, 100, 110, 110), 10, 32)
+    # widened to 32 characters and a margin of two line heights all round
+    assert crop.size == (20 + 320 + 20, 20 + 10 + 20)
+    assert band(page, (0, 0, 60, 10), 10, 0).size == (80, 30)
+
+
+def _tilted_line(text: str) -> Image.Image:
+    font = ImageFont.truetype(FONT, 22)
+    image = Image.new("L", (900, 120), 255)
+    ImageDraw.Draw(image).text((30, 45), text, font=font, fill=80)
+    return image.rotate(1.5, expand=True, fillcolor=255, resample=Image.Resampling.BICUBIC)
+
+
+def test_the_second_engine_reads_a_tilted_grey_id_line() -> None:
+    # Given a grey id line tilted 1.5 degrees, as on a scanned receipt
+    lines = SecondEngine().lines(_tilted_line(f"ID: {E2E}"))
+    # Then PP-OCR finds and reads it whole
+    assert E2E in {_e2e_shaped(r) for r in readings(lines)}
+
+
+def test_the_second_engine_is_turned_off_by_its_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert options_from_settings(FolioSettings()).second_engine is True
+    monkeypatch.setenv("FOLIO_OCR_SECOND_ENGINE", "false")
+    assert options_from_settings(FolioSettings()).second_engine is False
+    # and an engine told not to use it never loads its models
+    engine = OcrEngine()
+    page = Image.new("L", (1000, 200), 255)
+    ImageDraw.Draw(page).text(
+        (20, 80), f"ID da transação: {E2E}", font=ImageFont.truetype(FONT, 20), fill=0
+    )
+    engine.recognize(page, languages="eng", dpi=200, reread_ids=True, second_engine=False)
+    assert engine._second._ocr is None
+    found = engine.recognize(page, languages="eng", dpi=200, reread_ids=True, second_engine=True)
+    assert engine._second._ocr is not None
+    assert E2E in found.text
+    engine.close()
