@@ -1,7 +1,8 @@
 """Document chunks embedded in bfloat16, or by ONNX Runtime in batches of
 similar token length, give sentence-transformers' float32 vectors (the real
 all-MiniLM-L6-v2, exported for real), in the order given; a model or CPU
-that cannot keeps its chunks in float32 on torch."""
+that cannot keeps its chunks in float32 on torch; without bfloat16
+instructions the default embeds them by ONNX Runtime."""
 
 from __future__ import annotations
 
@@ -96,3 +97,22 @@ def test_onnx_batches_give_the_models_vectors_in_order(embedder: Embedder, tmp_p
     assert torch.shape == (len(texts), 384)
     _same_vectors(onnx, torch, min_cosine=MIN_COSINE, atol=1e-5)
     assert fresh.encode([]).shape == (0, 384)
+
+
+def test_chunks_go_to_onnx_on_a_cpu_without_bf16(embedder: Embedder, tmp_path: Path) -> None:
+    # Given a CPU that reports no bfloat16 instructions
+    plain = tmp_path / "cpuinfo"
+    plain.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 fma\n")
+    fresh = _fresh(embedder)
+
+    # When chunks are switched to the fastest exact runtime
+    runtime = fresh.use_fast_documents(cache_dir=tmp_path, threads=2, cpuinfo=plain)
+
+    # Then ONNX Runtime embeds them, with the model's float32 vectors
+    assert runtime == "onnx"
+    assert not fresh.bf16
+    assert fresh.document_encoder is not None
+    texts = _mixed_texts()
+    exact = embedder.encode_torch(texts)
+    _same_vectors(fresh.encode(texts), exact, min_cosine=MIN_COSINE, atol=1e-5)
+    assert fresh.use_fast_documents(cache_dir=tmp_path, threads=2, cpuinfo=plain) == "onnx"

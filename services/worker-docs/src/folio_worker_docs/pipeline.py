@@ -103,7 +103,7 @@ def embedder(name: str | None = None) -> Embedder:
             cache_dir=settings.model_cache_dir, threads=settings.query_threads
         )
     if settings.document_runtime == "bf16":
-        model.use_bf16_for_documents()
+        model.use_fast_documents(cache_dir=settings.model_cache_dir, threads=settings.query_threads)
     elif settings.document_runtime == "onnx":
         model.use_onnx_for_documents(
             cache_dir=settings.model_cache_dir, threads=settings.query_threads

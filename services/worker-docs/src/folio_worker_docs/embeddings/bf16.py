@@ -36,7 +36,11 @@ MIN_COSINE = 0.999
 BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 
 
-def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+#: Where Linux lists the CPU's flags.
+CPUINFO = Path("/proc/cpuinfo")
+
+
+def cpu_has_bf16(cpuinfo: Path = CPUINFO) -> bool:
     """Whether the CPU reports bfloat16 matrix instructions (Linux; ``False``
     where ``cpuinfo`` cannot be read)."""
     try:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from folio_worker_docs.embeddings.bf16 import CPUINFO
 from folio_worker_docs.embeddings.model import Embedder, EmbeddingModelUnavailable
 from folio_worker_docs.text.chunking import TokenSpans
 
@@ -89,7 +90,7 @@ class E5Embedder(Embedder):
     def use_onnx_for_documents(self, *, cache_dir: Path | None = None, threads: int = 2) -> bool:
         return False
 
-    def use_bf16_for_documents(self) -> bool:
+    def use_bf16_for_documents(self, cpuinfo: Path = CPUINFO) -> bool:
         return False
 
     @property
