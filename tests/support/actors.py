@@ -85,6 +85,16 @@ class CompleteV1(Base, frozen=True, tag="test.complete.v1"):
     actor_name: ClassVar[str] = "test.complete"
 
 
+class PlainV1(Base, frozen=True, tag="test.plain.v1"):
+    """For the plain ``def`` actor: fails with a transient error on the
+    first ``fail_times`` attempts, or for good when ``broken``."""
+
+    actor_name: ClassVar[str] = "test.plain"
+    value: int = 0
+    fail_times: int = 0
+    broken: bool = False
+
+
 async def count(key: str, what: str) -> int:
     return int(await resources().redis.incr(f"test:{key}:{what}"))
 
@@ -192,6 +202,15 @@ def declare(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor[..., Any]]:
         n = await count(msg.key, "complete")
         return {"completions": n}
 
+    @job_actor(PlainV1, broker=broker, min_backoff_ms=20, max_backoff_ms=50)
+    def plain(msg: PlainV1) -> dict[str, Any]:
+        ctx = current_job()
+        if msg.broken:
+            raise UnsupportedFileType("this file type cannot be processed", job_id=msg.job_id)
+        if ctx.attempt <= msg.fail_times:
+            raise ConnectionError(f"transient failure {ctx.attempt}")
+        return {"value": msg.value, "attempt": ctx.attempt, "thread": _thread_kind()}
+
     return {
         **declare_kinds(broker),
         "echo": echo,
@@ -203,7 +222,17 @@ def declare(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor[..., Any]]:
         "parent": parent,
         "child": child,
         "complete": complete,
+        "plain": plain,
     }
+
+
+def _thread_kind() -> str:
+    """``loop`` on the worker's event-loop thread, else ``worker``."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return "worker"
+    return "loop"
 
 
 def _child_id(msg: ParentV1, index: int) -> str:

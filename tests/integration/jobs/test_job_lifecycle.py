@@ -14,7 +14,7 @@ import pytest
 import redis.asyncio as aioredis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
-from support.actors import BrokenV1, EchoV1, SlowV1, TimedV1, new_id
+from support.actors import BrokenV1, EchoV1, PlainV1, SlowV1, TimedV1, new_id
 from support.jobs import (
     at_least,
     counter,
@@ -55,6 +55,32 @@ async def test_a_job_goes_from_pending_to_succeeded(
     events = await jobs.events(job_id)
     assert events[-1].terminal
     assert any(e.type == "progress" and e.data.get("stage") == "echoing" for e in events)
+
+
+async def test_a_plain_def_actor_runs_on_the_worker_thread_through_the_same_lifecycle(
+    jobs: Jobs, engine: AsyncEngine, key: str
+) -> None:
+    # Given a job actor declared with a plain ``def``
+    ok, retried, broken = new_id(), new_id(), new_id()
+    # When it succeeds, fails once with a transient error, or fails for good
+    await jobs.enqueue(PlainV1(job_id=str(ok), key=key, value=3))
+    await jobs.enqueue(PlainV1(job_id=str(retried), key=key, fail_times=1))
+    await jobs.enqueue(PlainV1(job_id=str(broken), key=key, broken=True))
+    # Then it ran on a worker thread, not the event loop, and each job's
+    # outcome, history and live feed are those of an async actor's
+    done = await wait_status(jobs, ok, "succeeded")
+    assert done.result == {"value": 3, "attempt": 1, "thread": "worker"}
+    assert await state_history(engine, ok) == ["pending", "queued", "running", "succeeded"]
+    assert (await jobs.events(ok))[-1].terminal
+    again = await wait_status(jobs, retried, "succeeded")
+    assert again.attempts == 2
+    assert await state_history(engine, retried) == [
+        "pending", "queued", "running", "queued", "running", "succeeded",
+    ]  # fmt: skip
+    failed = await wait_status(jobs, broken, "failed", "dead")
+    assert str(failed.status) == "failed"
+    assert failed.attempts == 1
+    assert failed.error_type == "UnsupportedFileType"
 
 
 async def test_a_transient_failure_is_retried_with_backoff(

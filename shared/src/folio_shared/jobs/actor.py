@@ -6,7 +6,14 @@
     async def process_document(msg: ProcessDocumentV1) -> dict[str, Any] | None: ...
 
 The actor's dotted name and queue come from the message type, so renaming
-the function never changes the wire. The decorator:
+the function never changes the wire. The function may also be a plain
+``def``: it then runs on the worker thread itself, as a synchronous job
+kind's does (:mod:`folio_shared.kinds`), without a hand-off to the
+worker's event loop and back; that suits CPU-bound work and jobs with
+nothing to await. The job engine around it is the same (claim, outcome,
+events, metrics, traces, retries, time limits, rate limits, pause), but
+:func:`~folio_shared.jobs.progress` is a coroutine, so a plain ``def``
+actor reports no progress and has no cancellation point. The decorator:
 
 - decodes the payload into the message type (also older or newer majors
   listed in ``also``); an undecodable message or an unknown major version
@@ -32,7 +39,8 @@ option fails at import time): ``time_limit_ms`` (per attempt), ``max_retries``
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+import inspect
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import dramatiq
@@ -55,8 +63,9 @@ def job_actor(
     max_backoff_ms: int | None = None,
     throws: tuple[type[BaseException], ...] = (),
     broker: dramatiq.Broker | None = None,
-) -> Callable[[Callable[[M], Awaitable[Any]]], dramatiq.Actor[..., Any]]:
-    """Declare ``fn`` as the actor of ``message_type`` (see module doc)."""
+) -> Callable[[Callable[[M], Any]], dramatiq.Actor[..., Any]]:
+    """Declare ``fn`` (``async def`` or ``def``) as the actor of
+    ``message_type`` (see module doc)."""
     types: tuple[type[Message], ...] = (message_type, *also)
     by_tag = {t.type_tag(): t for t in types}
 
@@ -70,12 +79,22 @@ def job_actor(
         except msgspec.ValidationError as e:
             raise InvalidMessage(f"invalid {tag} message: {e}", tag=tag) from e
 
-    def decorate(fn: Callable[[M], Awaitable[Any]]) -> dramatiq.Actor[..., Any]:
+    def decorate(fn: Callable[[M], Any]) -> dramatiq.Actor[..., Any]:
         @functools.wraps(fn)
         async def run(payload: dict[str, Any]) -> Any:
             msg = decode(payload)
             try:
                 return await fn(msg)  # type: ignore[arg-type]
+            except BaseException as e:
+                if not settle(e, throws):
+                    raise
+                return None
+
+        @functools.wraps(fn)
+        def run_sync(payload: dict[str, Any]) -> Any:
+            msg = decode(payload)
+            try:
+                return fn(msg)  # type: ignore[arg-type]
             except BaseException as e:
                 if not settle(e, throws):
                     raise
@@ -89,7 +108,7 @@ def job_actor(
             throws=throws,
         )
         actor: dramatiq.Actor[..., Any] = dramatiq.actor(  # type: ignore[call-overload]
-            run,
+            run if inspect.iscoroutinefunction(fn) else run_sync,
             actor_name=message_type.actor_name,
             queue_name=message_type.queue.value,
             broker=broker,
