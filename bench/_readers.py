@@ -57,7 +57,11 @@ def _broker_rows(out: str, note: str) -> list[Row]:
         what = f"tracked no-op jobs, 2 processes vs 1{note}"
         rows.append(_at_least(what, rate("folio", 2), rate("folio", 1), 1.8, "jobs/s"))
     # side by side: the raw systems that track nothing, reported with no target
-    for system, label in (("dramatiq", "raw Dramatiq"), ("rq", "RQ (forks per job)")):
+    for system, label in (
+        ("dramatiq", "raw Dramatiq"),
+        ("rq", "RQ (forks per job)"),
+        ("folio-async", "Folio, async actor (tracked)"),
+    ):
         for n in (1, 2):
             if re.search(rf"^\| {system} \| {n} \| [\d,]+ \| [\d.]+ \| [\d,]+ \|", out, re.M):
                 has_folio = re.search(rf"^\| folio \| {n} \|", out, re.MULTILINE)

@@ -10,7 +10,8 @@ from the moment the workers are started until the last job is done:
   timed); the worker is Folio's supervised worker
   (``folio_shared.worker.supervise``) with the full middleware stack
   (claim with a lease, outcome, events); done when the last job row is
-  ``succeeded``.
+  ``succeeded``. Its no-op actor is a plain ``def`` (as the others' are).
+- ``folio-async``: the same, the actor ``async def`` (run on the event loop).
 - ``dramatiq``: a plain ``RedisBroker`` with Dramatiq's default middleware,
   ``python -m dramatiq``; done when the queue holds no message.
 - ``celery``: the Redis broker, no result backend, ``--pool threads``,
@@ -28,9 +29,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +58,7 @@ from folio_shared.broker import create_broker
 from folio_shared.db.engine import async_database_url, create_session_factory
 from folio_shared.jobs import outbox
 
-SYSTEMS = ("folio", "dramatiq", "celery", "rq")
+SYSTEMS = ("folio", "folio-async", "dramatiq", "celery", "rq")
 #: Statements of the job engine's batches: a statement's now() is its
 #: transaction's start, shared by every job it claimed (or finished).
 STATEMENTS_SQL = """
@@ -188,7 +191,15 @@ async def _create_folio_jobs(servers: BenchServers, count: int) -> float:
         await engine.dispose()
 
 
-def run_folio(servers: BenchServers, jobs: int, processes: int, threads: int, args: Any) -> Result:
+def run_folio(
+    servers: BenchServers,
+    jobs: int,
+    processes: int,
+    threads: int,
+    args: Any,
+    actor: str = "sync",
+) -> Result:
+    system = "folio" if actor == "sync" else f"folio-{actor}"
     servers.flush_redis()
     create_s = asyncio.run(_create_folio_jobs(servers, jobs))
     print(f"  folio: {jobs} jobs created with the outbox in {create_s:.1f} s", flush=True)
@@ -198,7 +209,8 @@ def run_folio(servers: BenchServers, jobs: int, processes: int, threads: int, ar
     count_sql = sa.text("SELECT count(*) FROM jobs WHERE status = 'succeeded'")
     with workers(args.log_dir) as group, engine.connect() as conn:
         progress = Progress(jobs, args.timeout_s, CpuUse(servers, group))
-        group.spawn(folio_worker_argv(processes, threads), servers.folio_env(), "folio")
+        env = servers.folio_env(BENCH_FOLIO_ACTOR=actor)
+        group.spawn(folio_worker_argv(processes, threads), env, system)
         while True:
             done = int(conn.execute(count_sql).scalar_one())
             conn.commit()
@@ -211,7 +223,7 @@ def run_folio(servers: BenchServers, jobs: int, processes: int, threads: int, ar
         claims, outcomes = conn.execute(sa.text(STATEMENTS_SQL)).one()
     engine.dispose()
     print(
-        f"  folio x{processes}: {jobs / claims:.1f} claims per claim statement,"
+        f"  {system} x{processes}: {jobs / claims:.1f} claims per claim statement,"
         f" {jobs / outcomes:.1f} outcomes per outcome statement",
         flush=True,
     )
@@ -219,7 +231,7 @@ def run_folio(servers: BenchServers, jobs: int, processes: int, threads: int, ar
     if late:
         note = f"{note} {late} jobs finished > 5 s after the 99th percentile".strip()
     return Result(
-        "folio", processes, jobs, progress.seconds, progress.steady, note, progress.cpu_ms_per_job
+        system, processes, jobs, progress.seconds, progress.steady, note, progress.cpu_ms_per_job
     )
 
 
@@ -339,7 +351,13 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-RUNNERS = {"folio": run_folio, "dramatiq": run_dramatiq, "celery": run_celery, "rq": run_rq}
+RUNNERS: dict[str, Callable[[BenchServers, int, int, int, Any], Result]] = {
+    "folio": run_folio,
+    "folio-async": functools.partial(run_folio, actor="async"),
+    "dramatiq": run_dramatiq,
+    "celery": run_celery,
+    "rq": run_rq,
+}
 
 
 def main() -> None:

@@ -112,7 +112,7 @@ FULL = [
         "broker",
         [
             "broker_overhead.py",
-            *("--systems", "folio", "dramatiq", "celery", "rq"),
+            *("--systems", "folio", "folio-async", "dramatiq", "celery", "rq"),
             *("--jobs", "5000", "--processes", "1", "2", "--timeout-s", "900"),
         ],
         read.broker,
