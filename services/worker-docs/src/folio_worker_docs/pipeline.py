@@ -176,6 +176,16 @@ async def _document(
     return doc
 
 
+def finishing_priority(priority: Priority | str) -> Priority:
+    """The priority of a document's final step: one rank above its other
+    work (``critical`` stays ``critical``). A queue of new documents is
+    consumed first step after first step; a document whose text is already
+    read must not wait behind all of them for its last step, or every
+    document of a burst would be ready only once the whole burst is read."""
+    order = Priority.in_order()
+    return order[max(0, Priority(priority).rank - 1)]
+
+
 async def process(msg: ProcessDocumentV1) -> object:
     """Extract the text layer and fan out the pages that need OCR."""
     ctx = current_job()
@@ -239,13 +249,14 @@ async def process(msg: ProcessDocumentV1) -> object:
                 tenant_id=msg.tenant_id,
                 document_id=msg.document_id,
                 page_count=page_count,
-                priority=fan_priority,
+                priority=finishing_priority(fan_priority),
                 embedding_model=msg.embedding_model,
             ),
             tenant_id=tenant_id,
             document_id=document_id,
             priority=fan_priority,
             then_queue=Queue.DOCUMENTS_LARGE if large else None,
+            then_priority=finishing_priority(fan_priority),
         )
         await session.commit()
         ids = outbox.pending_ids(session)

@@ -57,12 +57,14 @@ async def add_children(
     priority: Priority | None = None,
     max_retries: int = 3,
     then_queue: Queue | None = None,
+    then_priority: Priority | None = None,
 ) -> bool:
     """Create the child jobs and the completion step of ``parent_id`` in the
     session's transaction; ``False`` when they already exist (a retried
     parent attempt must not fan out twice). ``then_queue`` overrides the
     completion message type's queue (a large document's final step goes to
-    ``Queue.DOCUMENTS_LARGE``)."""
+    ``Queue.DOCUMENTS_LARGE``); ``then_priority`` the completion step's
+    priority (default: ``priority``)."""
     parent = await _parent_without_children(session, parent_id)
     if parent is None:
         return False
@@ -76,7 +78,8 @@ async def add_children(
             priority=priority,
             max_retries=max_retries,
         )
-    _hand_over(parent, len(children), outbox.envelope(then, priority=priority, queue=then_queue))
+    last = then_priority if then_priority is not None else priority
+    _hand_over(parent, len(children), outbox.envelope(then, priority=last, queue=then_queue))
     return True
 
 
