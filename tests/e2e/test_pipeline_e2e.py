@@ -296,8 +296,7 @@ async def test_a_document_with_many_pages_fans_out_at_low_priority(api: Any) -> 
             )
         ).all()
     assert parent.queue_name == "documents"  # the request's own queue
-    # its final step one rank above its pages (docs/pipeline.md)
-    assert parent.on_complete["queue"] == "documents-large"
+    assert parent.on_complete["queue"] == "documents-large"  # one rank above its pages
     assert len(children) == 6
     assert {(q, str(s)) for q, s in children} == {("ocr.low", "succeeded")}
     # and a short document stays on the normal queues
@@ -315,29 +314,19 @@ async def test_a_document_with_many_pages_fans_out_at_low_priority(api: Any) -> 
 
 
 async def test_small_documents_overtake_a_large_one(api: Any) -> None:
-    """The API sends the 4,000-page manual to the large-documents queue (its
-    size); twenty receipts uploaded after it are all ready before it. (At
-    500 pages, chunks embedded in bfloat16 let the manual finish in about
-    the time twenty receipts take, and the test raced itself; at 1,500
-    pages it raced again on a CPU with AMX, where the manual took 6 s.)
-
-    The manual holds one of the worker's two threads while it is read, so
-    the receipts share the other. Each receipt's final step must not wait
-    behind the first steps of all the receipts sent after it: the first
-    receipts are ready before the last one has started. (When final steps
-    queued behind first steps, the first receipt was ready only after the
-    twentieth had started, 19 s after its upload at load 25.)"""
+    """The 4,000-page manual goes to the large-documents queue (its size)
+    and holds one of the worker's two threads; twenty receipts uploaded
+    after it are ready before it, and the first ones before the last one
+    has started: a receipt's final step does not wait behind the first
+    steps of every receipt sent after it (it did: 19-26 s each, load 25).
+    At 500 and 1,500 pages the manual raced the receipts (bfloat16, AMX)."""
     engine = api.engine
     paragraph = (
         "This page of the annual maintenance manual describes pumps, valves, seals and "
         "the inspection schedule of the northern pumping station in some detail. "
     ) * 3
-    big = await submit(
-        api,
-        DocumentKind.PDF,
-        "application/pdf",
-        pdf([f"{n}. {paragraph}" for n in range(1, 4001)]),
-    )
+    pages = [f"{n}. {paragraph}" for n in range(1, 4001)]
+    big = await submit(api, DocumentKind.PDF, "application/pdf", pdf(pages))
     small = [
         await submit(
             api, DocumentKind.TEXT, "text/plain", f"Receipt number {n} for one coffee.".encode()
@@ -352,14 +341,8 @@ async def test_small_documents_overtake_a_large_one(api: Any) -> None:
         )
         assert big_queue == "documents-large"
         big_status = await conn.scalar(sa.select(Document.status).where(Document.id == big))
-        times = {
-            row.document_id: row
-            for row in await conn.execute(
-                sa.select(Job.document_id, Job.created_at, Job.started_at, Job.finished_at).where(
-                    Job.document_id.in_(small), Job.parent_id.is_(None)
-                )
-            )
-        }
+        jobs = sa.select(Job).where(Job.document_id.in_(small), Job.parent_id.is_(None))
+        times = {job.document_id: job for job in (await conn.execute(jobs)).scalars()}
     assert big_status in {"queued", "processing"}, "the large document finished first"
     last_started = times[small[-1]].started_at
     early = [times[d].finished_at for d in small[:5]]
