@@ -53,7 +53,7 @@ def _wait_done(servers: BenchServers, jobs: int, timeout_s: float) -> float:
 
 
 def report(path: Path, jobs: int, top: int) -> None:
-    import yappi  # type: ignore[import-untyped]
+    import yappi
 
     stats = yappi.YFuncStats(str(path))
     per_job = 1e6 / jobs

@@ -53,7 +53,7 @@ if profile_out := os.environ.get("BENCH_PROFILE_OUT"):
     # bench/worker_profile.py: every thread's CPU, from boot to shutdown.
     from pathlib import Path
 
-    import yappi  # type: ignore[import-untyped]
+    import yappi
 
     from folio_shared.resources import OnShutdown
 
