@@ -69,14 +69,20 @@ dev: venv ## Run the embedded stack: Redis, PostgreSQL, migrations, demo tenant,
 	$(BIN)/python -m folio_devstack dev
 
 # The long fault runs (marker `long`, minutes each) are left to
-# test-reliability; a short case of each kind stays in `make test`.
+# test-reliability; a short case of each kind stays in `make test`. The
+# accuracy measurements over whole corpora (marker `accuracy`: the OCR field
+# corpus, the relevance sets) are left to test-accuracy, to keep CI in time.
 .PHONY: test
-test: test-system-deps venv deploy-tools lint typecheck ## Lint, type-check, then run every test against real servers (not the long fault runs)
-	$(BIN)/python -m folio_devstack test -- -m "not long" $(PYTEST_ARGS)
+test: test-system-deps venv deploy-tools lint typecheck ## Lint, type-check, then run every test against real servers (not the long fault runs nor the corpus accuracy runs)
+	$(BIN)/python -m folio_devstack test -- -m "not long and not accuracy" $(PYTEST_ARGS)
 
 .PHONY: test-only
 test-only: venv deploy-tools ## Run the tests against real servers, without lint and type checks
-	$(BIN)/python -m folio_devstack test -- -m "not long" $(PYTEST_ARGS)
+	$(BIN)/python -m folio_devstack test -- -m "not long and not accuracy" $(PYTEST_ARGS)
+
+.PHONY: test-accuracy
+test-accuracy: test-system-deps venv ## The accuracy runs over whole corpora: OCR field corpus, relevance sets (about 15 min)
+	$(BIN)/python -m folio_devstack test -- -m accuracy $(PYTEST_ARGS)
 
 .PHONY: test-reliability
 test-reliability: test-system-deps venv ## Every test docs/reliability.md lists, the long fault runs included (about 30 min)

@@ -17,7 +17,7 @@ from fields_corpus_docs import build_corpus
 from fields_measure import measure
 
 #: OCR of tens of pages, twice over for the comparison: minutes on a busy machine
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.accuracy, pytest.mark.timeout(900)]
 
 #: field → lowest recall accepted on scans and photos
 FLOORS = {

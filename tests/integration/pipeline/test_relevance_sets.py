@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).parents[2] / "relevance"))
 import runner
 from runner import Figures, add_neighbour, evaluate, index_documents, load_set, make_tenant, table
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.accuracy]
 
 #: (language, mode) -> minimum top-1 over all queries (measured with
 #: ``bench/search_relevance.py`` under the default ``by-language``: en
