@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import resource
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,11 +59,9 @@ def cpu_by_role(api_pid: int, servers_dir: Path, redis_port: int) -> dict[str, f
     return out
 
 
-def session_cpu_s(sessions: set[int]) -> float:
-    """CPU seconds used so far by every live process of the given sessions
-    (a worker group started with ``start_new_session``: the session id is
-    its first process's pid), with their exited children's."""
-    total = 0.0
+def proc_stats() -> Iterator[tuple[int, list[str]]]:
+    """(pid, the fields of ``/proc/<pid>/stat`` after the command name) of
+    every live process."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -71,9 +70,19 @@ def session_cpu_s(sessions: set[int]) -> float:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[3]) in sessions:
-            total += sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-    return total
+        yield int(entry), fields
+
+
+def stat_cpu_s(fields: list[str]) -> float:
+    """CPU seconds of a process and its exited children, from its stat fields."""
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def session_cpu_s(sessions: set[int]) -> float:
+    """CPU seconds used so far by every live process of the given sessions
+    (a worker group started with ``start_new_session``: the session id is
+    its first process's pid), with their exited children's."""
+    return sum(stat_cpu_s(fields) for _, fields in proc_stats() if int(fields[3]) in sessions)
 
 
 def _stolen_s() -> float:

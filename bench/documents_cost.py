@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import os
 import re
 import subprocess
 import sys
@@ -38,7 +37,7 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _cpu_meter import cpu_by_role
+from _cpu_meter import cpu_by_role, proc_stats, stat_cpu_s
 from _servers import BenchServers
 from documents_throughput import (
     Client,
@@ -64,16 +63,9 @@ def tree_cpu_s(root_pid: int) -> float:
     exited children's."""
     parents: dict[int, int] = {}
     cpu: dict[int, float] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry)] = int(fields[1])
-        cpu[int(entry)] = sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    for pid, fields in proc_stats():
+        parents[pid] = int(fields[1])
+        cpu[pid] = stat_cpu_s(fields)
     total = 0.0
     for pid in cpu:
         p = pid
