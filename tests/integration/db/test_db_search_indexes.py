@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from folio_api.domain.search.repository import SearchMode, search
 from folio_shared.db.engine import create_session_factory
 from folio_shared.db.models import EMBEDDING_DIMENSIONS, Chunk, Document, Tenant
 
@@ -105,3 +106,54 @@ async def test_full_text_query_uses_the_gin_index(
     # language unknown: 'simple' configuration (case-folded, no stemming),
     # accents folded, so "Paralelepípedo" is found without its accent.
     assert hits == [1234]
+
+
+class _Capture:
+    """The session search is given: runs what it asks, keeps the last statement."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.last: tuple[Any, Any] = (None, None)
+
+    async def execute(self, stmt: Any, params: Any = None) -> Any:
+        self.last = (stmt, params)
+        return await self.session.execute(stmt, params)
+
+
+def _nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+    return [node] + [n for child in node.get("Plans", []) for n in _nodes(child)]
+
+
+async def test_each_query_word_is_counted_in_a_plan_made_with_its_value(
+    engine: AsyncEngine, corpus: dict[str, object]
+) -> None:
+    """Keyword ranking counts each query word's chunks no further than
+    ``keyword_max_matches + 1``. Each count is planned with its word as a
+    value, so PostgreSQL can read chunks until that many hold a word nearly
+    every chunk holds ("alpha") instead of first listing every chunk that
+    holds it through the GIN index; a count planned once for any word
+    could not choose."""
+    factory = create_session_factory(engine)
+    async with factory() as session:
+        tenant = await session.scalar(
+            sa.select(Document.tenant_id).where(Document.id == corpus["document_id"])
+        )
+        capture = _Capture(session)
+        hits = await search(
+            capture,  # type: ignore[arg-type]
+            tenant_id=tenant,
+            query_vector=None,
+            query_text="alpha paralelepípedo",
+            mode=SearchMode.KEYWORD,
+        )
+        stmt, params = capture.last
+        explain = sa.text("EXPLAIN (ANALYZE, FORMAT JSON) " + stmt.text)
+        plan = (await session.scalar(explain.bindparams(*stmt._bindparams.values()), params))[0]
+        await session.rollback()
+    assert hits[0].chunk_index == 1234
+    conditions = [
+        str(node.get("Index Cond", "")) + str(node.get("Filter", ""))
+        for node in _nodes(plan["Plan"])
+    ]
+    for word in ("alpha", "paralelepipedo"):
+        assert any(f"tsv @@ '''{word}'''::tsquery" in c for c in conditions), conditions

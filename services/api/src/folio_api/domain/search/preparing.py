@@ -48,11 +48,13 @@ PLANS = "force_custom_plan"
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """What :func:`prepare` found: whether the tenant is searched exactly,
-    and the model to embed the query with (``by-language``; empty
-    otherwise)."""
+    the model to embed the query with (``by-language``; empty otherwise),
+    and the lexemes of ``words`` (:data:`~folio_api.domain.search.statements.LEXEMES_SQL`)."""
 
     exact: bool
     models: tuple[str, ...] = ()
+    words: str = ""
+    lexemes: tuple[str, ...] = ()
 
 
 async def prepare(
@@ -60,6 +62,7 @@ async def prepare(
     tenant_id: uuid.UUID,
     options: _Bounds,
     models: Sequence[str] = (),
+    words: str = "",
 ) -> Prepared:
     """In a semantic or hybrid search's transaction: whether the tenant
     holds at most ``exact_max_chunks`` chunks (counted no further); sets
@@ -67,7 +70,10 @@ async def prepare(
     (``by-language``, :func:`~folio_api.domain.search.fusion.preferred`'s
     order), in the same statement, the one model to embed the query by:
     :func:`~folio_api.domain.search.fusion.query_model` over the
-    (language, model) pairs the tenant holds."""
+    (language, model) pairs the tenant holds. Also, in the same statement,
+    the lexemes of ``words`` (the query's keywords,
+    :func:`~folio_api.domain.search.keywords.parse_keywords`), which keyword
+    ranking counts one by one."""
     row = (
         await session.execute(
             sa.text(HELD_AND_MODELS_SQL if models else HELD_SQL),
@@ -76,10 +82,13 @@ async def prepare(
                 "limit": options.exact_max_chunks + 1,
                 "ef": str(max(40, options.candidates)),
                 "plans": PLANS,
+                "words": words,
             },
         )
     ).one()
     exact = int(row[0] or 0) <= options.exact_max_chunks
+    lexemes = tuple(row[1])
     if not models:
-        return Prepared(exact)
-    return Prepared(exact, (query_model(models, zip(row[1], row[2], strict=True)),))
+        return Prepared(exact, words=words, lexemes=lexemes)
+    model = query_model(models, zip(row[2], row[3], strict=True))
+    return Prepared(exact, (model,), words, lexemes)

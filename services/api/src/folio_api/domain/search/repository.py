@@ -65,7 +65,7 @@ from folio_api.domain.fields.filters import filter_sql as fields_sql
 from folio_api.domain.search.fusion import DEFAULT_SEMANTIC_WEIGHT, language_weights, preferred
 from folio_api.domain.search.keywords import parse_keywords
 from folio_api.domain.search.preparing import PLANS, Prepared, prepare
-from folio_api.domain.search.statements import filter_sql, statement
+from folio_api.domain.search.statements import PLANS_SQL, filter_sql, statement
 from folio_shared.db.models import EMBEDDING_DIMENSIONS, text_search_config_sql
 from folio_shared.embedding_models import DEFAULT_MODEL
 from folio_shared.errors import InvalidInput
@@ -253,18 +253,19 @@ async def search(
     exact = False
     models = preferred(list(query_vectors or {}), detect_query_language(query_text))
     model_params: dict[str, object] = {}
+    keywords = parse_keywords(query_text)
     if mode is not SearchMode.KEYWORD:
         if query_vectors:
             for i, model in enumerate(models):
                 model_params[f"query_vector_{i}"] = _vector_text(mode, query_vectors[model])
         else:
             vector_text = _vector_text(mode, query_vector)
-        exact = (prepared or await prepare(session, tenant_id, opts)).exact
+        if prepared is None or prepared.words != keywords.words:
+            prepared = await prepare(session, tenant_id, opts, words=keywords.words)
+        exact, lexemes = prepared.exact, prepared.lexemes
     else:
-        await session.execute(
-            sa.text("SELECT set_config('plan_cache_mode', :plans, true)"), {"plans": PLANS}
-        )
-    keywords = parse_keywords(query_text)
+        row = await session.execute(sa.text(PLANS_SQL), {"plans": PLANS, "words": keywords.words})
+        lexemes = tuple(row.one()[0])
     where = filter_sql(
         document_ids=filt.document_ids is not None,
         kinds=filt.kinds is not None,
@@ -285,6 +286,7 @@ async def search(
         excluding=bool(keywords.excluded),
         where=where,
         headline_config=text_search_config_sql("c.language"),
+        words=len(lexemes),
     )
     stmt = sa.text(sql)
     if ":document_ids" in sql:
@@ -315,6 +317,7 @@ async def search(
         "metadata_values": list(filt.metadata.values()) if filt.metadata is not None else None,
         **field_params,
         **model_params,
+        **{f"lexeme_{i}": lexeme for i, lexeme in enumerate(lexemes)},
     }
     used = {name: value for name, value in params.items() if f":{name}" in sql}
     result = await session.execute(stmt, used)

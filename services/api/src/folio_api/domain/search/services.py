@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import anyio
 
 from folio_api.domain.search.fusion import language_weights, preferred
+from folio_api.domain.search.keywords import parse_keywords
 from folio_api.domain.search.preparing import Prepared, begin_snapshot, prepare
 from folio_api.domain.search.queries import embed_queries, results_backend
 from folio_api.domain.search.repository import (
@@ -123,7 +124,8 @@ async def run_search(
             await begin_snapshot(session)  # the model picked and the search: one snapshot
             # which model the tenant's chunks need, asked before embedding
             order = preferred(models_of(setting), detect_query_language(q))
-            prepared = await prepare(session, tenant_id, options, order)
+            words = parse_keywords(q).words
+            prepared = await prepare(session, tenant_id, options, order, words)
             options = _options(prepared.models[0])  # hybrid trusts the list as its model reads
             try:
                 embedded = await _embed(res, q, tenant_id, prepared.models)

@@ -116,7 +116,7 @@ def _semantic_lists(where: str, exact: bool, models: Sequence[str]) -> str:
 _LEXEME_LITERAL = r"'''' || replace(replace({}, '\', '\\'), '''', '''''') || ''''"
 
 
-def _keyword_ctes(where: str) -> str:
+def _keyword_ctes(where: str, words: int) -> str:
     """Which matching chunks are scored (``matched``), then BM25 of chunks
     (``kw_chunks``) and of documents (``kw_docs``, the document's matching
     chunks taken together, its length all its chunks').
@@ -132,24 +132,30 @@ def _keyword_ctes(where: str) -> str:
     chunks ``ts_rank`` ranks highest are scored. None of it depends on
     the order the rows were written in. Counts and lengths come from the
     documents' ``chunk_count`` / ``token_count``, which the chunk store
-    keeps, not from a scan of the tenant's chunks."""
+    keeps, not from a scan of the tenant's chunks.
+
+    ``words``: how many lexemes the query has (:data:`LEXEMES_SQL`, asked
+    before the statement), bound as ``:lexeme_<i>``: each is counted by a
+    subquery of its own, planned with its value, so a word most chunks
+    hold is counted by reading chunks until ``:max_matches + 1`` hold it
+    rather than by building the bitmap of every chunk that holds it."""
     lexemes = _per_language("q.l_{name}", "m")
-    every = " || ".join(f"q.l_{key or 'simple'}" for key in CONFIGS)
     columns = f"c.id, c.document_id, c.tsv, c.token_count, c.language, {_LANG} AS lang"
     scope = f"c.tenant_id = :tenant_id AND {_match_sql()} {where}"
-    one = "CAST(" + _LEXEME_LITERAL.format("w.lexeme") + " AS tsquery)"
     agg = "string_agg(" + _LEXEME_LITERAL.format("lexeme") + ", ' | ')"
+    counts = [
+        f"(CAST(:lexeme_{i} AS text), (SELECT count(*) FROM (SELECT 1 FROM chunks c WHERE "
+        f"c.tsv @@ CAST({_LEXEME_LITERAL.format(f'CAST(:lexeme_{i} AS text)')} AS tsquery) "
+        f"AND c.tenant_id = :tenant_id {where} LIMIT :max_matches + 1) AS h))"
+        for i in range(words)
+    ]
+    held = (
+        f"SELECT * FROM (VALUES {', '.join(counts)}) AS h(lexeme, chunks)"
+        if counts
+        else "SELECT NULL::text AS lexeme, NULL::bigint AS chunks WHERE false"
+    )
     return f"""
-words AS (SELECT DISTINCT w.lexeme FROM q, unnest({every}) AS w(lexeme)),
-held AS (
-    SELECT w.lexeme, (
-        SELECT count(*) FROM (
-            SELECT 1 FROM chunks c
-            WHERE c.tsv @@ {one} AND c.tenant_id = :tenant_id {where}
-            LIMIT :max_matches + 1
-        ) AS h) AS chunks
-    FROM words w
-),
+held AS ({held}),
 selecting AS (SELECT CAST({agg} AS tsquery) AS query FROM held WHERE chunks <= :max_matches),
 matched AS (
     SELECT {columns} FROM chunks c, q, selecting s WHERE c.tsv @@ s.query AND {scope}
@@ -302,10 +308,12 @@ def statement(
     excluding: bool,
     where: str,
     headline_config: str,
+    words: int = 0,
 ) -> str:
     """The whole statement (see the repository's docstring). ``models``:
     the semantic list of the first of them that has chunks in the tenant
-    (:func:`_semantic_lists`) rather than one over every chunk."""
+    (:func:`_semantic_lists`) rather than one over every chunk. ``words``:
+    the number of the query's lexemes (:func:`_keyword_ctes`)."""
     order = "p.document_score DESC NULLS LAST, " if by_document else ""
     semantic_sql = _EMPTY
     if semantic:
@@ -315,7 +323,7 @@ def statement(
     return f"""
 WITH q AS ({_query_cte(excluding)}),
 semantic AS ({semantic_sql}),
-{_keyword_ctes(where) if keyword else _NO_KEYWORD},
+{_keyword_ctes(where, words) if keyword else _NO_KEYWORD},
 {_CHUNK_SCORES},
 {_BY_DOCUMENT if by_document else _BY_CHUNK}
 SELECT c.id, c.document_id, d.filename, d.kind, d.metadata, c.chunk_index, c.page_start,
@@ -331,11 +339,25 @@ ORDER BY {order}p.score DESC NULLS LAST, c.id
 """
 
 
+#: SQL: the distinct lexemes of ``:words`` in every configuration, as an
+#: array (what keyword ranking counts, ``:lexeme_<i>`` of the statement).
+LEXEMES_SQL = (
+    "ARRAY(SELECT DISTINCT w FROM unnest("
+    + " || ".join(
+        f"tsvector_to_array(to_tsvector('{config}', CAST(:words AS text)))"
+        for config in CONFIGS.values()
+    )
+    + ") AS w ORDER BY 1)"
+)
+
+#: SQL: this transaction's plan mode, and the lexemes (:data:`LEXEMES_SQL`).
+PLANS_SQL = f"SELECT {LEXEMES_SQL}, set_config('plan_cache_mode', :plans, true)"
+
 #: SQL: the tenant's chunks, counted no further than ``:limit``, with this
-#: transaction's ``ef_search`` and plan mode.
+#: transaction's ``ef_search`` and plan mode, and the lexemes.
 HELD_SQL = (
     "SELECT (SELECT count(*) FROM (SELECT 1 FROM chunks WHERE tenant_id = :tenant_id "
-    "LIMIT :limit) AS s) FROM (SELECT set_config('hnsw.ef_search', :ef, true), "
+    f"LIMIT :limit) AS s), {LEXEMES_SQL} FROM (SELECT set_config('hnsw.ef_search', :ef, true), "
     "set_config('plan_cache_mode', :plans, true)) AS e"
 )
 
@@ -360,7 +382,7 @@ WITH RECURSIVE pairs(lang, version) AS ((
 HELD_AND_MODELS_SQL = (
     _HELD_PAIRS
     + " SELECT (SELECT count(*) FROM (SELECT 1 FROM chunks WHERE tenant_id = :tenant_id "
-    "LIMIT :limit) AS s), ARRAY(SELECT lang FROM pairs), ARRAY(SELECT version FROM pairs) "
-    "FROM (SELECT set_config('hnsw.ef_search', :ef, true), "
+    f"LIMIT :limit) AS s), {LEXEMES_SQL}, ARRAY(SELECT lang FROM pairs), "
+    "ARRAY(SELECT version FROM pairs) FROM (SELECT set_config('hnsw.ef_search', :ef, true), "
     "set_config('plan_cache_mode', :plans, true)) AS e"
 )
