@@ -9,6 +9,7 @@ own process group and kills the whole group when done.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import random
@@ -18,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,11 +28,13 @@ from typing import Any, Self
 
 import redis
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from folio_devstack.ports import pick_port
 from folio_devstack.servers import PostgresServer, RedisServer
 from folio_shared.db import migrate
+from folio_shared.db.engine import async_database_url
 from folio_shared.db.enums import JobStatus
 from folio_shared.db.models import Job
 from folio_shared.jobs.outbox import envelope, to_dramatiq
@@ -61,6 +64,7 @@ __all__ = [
     "folio_worker_argv",
     "insert_queued",
     "job_rows",
+    "scratch_database",
     "wait_until",
     "workers",
 ]
@@ -336,6 +340,24 @@ async def insert_queued(engine: AsyncEngine, rows: list[dict[str, Any]]) -> None
     async with engine.begin() as conn:
         for start in range(0, len(rows), 5_000):
             await conn.execute(sa.insert(Job), rows[start : start + 5_000])
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(pg_url: str, prefix: str) -> AsyncIterator[str]:
+    """A fresh migrated database on the server of ``pg_url`` (a superuser
+    URL), dropped on exit; yields its async URL."""
+    admin = create_async_engine(async_database_url(pg_url), isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = make_url(async_database_url(pg_url)).set(database=name).render_as_string(False)
+    try:
+        await asyncio.to_thread(migrate.upgrade, url)
+        yield url
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
 
 
 def wait_until(predicate: Any, timeout_s: float, interval_s: float = 0.05) -> bool:

@@ -29,20 +29,17 @@ import time
 import uuid
 from pathlib import Path
 
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from folio_api.domain.search.fusion import language_weights
 from folio_api.domain.search.repository import Fusion, SearchOptions
-from folio_shared.db import migrate
-from folio_shared.db.engine import async_database_url, create_session_factory
+from folio_shared.db.engine import create_session_factory
 from folio_shared.embedding_models import BY_LANGUAGE, SETTINGS
 from folio_worker_docs.embeddings.select import Models, deployment_models
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "relevance"))
-from _servers import BenchServers
+from _servers import BenchServers, scratch_database
 from runner import (
     LANGUAGES,
     evaluate,
@@ -100,14 +97,8 @@ async def run(
     runtime: str,
     mixed: bool,
 ) -> None:
-    admin = create_async_engine(async_database_url(pg_url), isolation_level="AUTOCOMMIT")
-    name = f"folio_bench_relevance_{uuid.uuid4().hex[:8]}"
-    async with admin.connect() as conn:
-        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = make_url(async_database_url(pg_url)).set(database=name).render_as_string(False)
     models = _load(model, runtime)
-    try:
-        await asyncio.to_thread(migrate.upgrade, url)
+    async with scratch_database(pg_url, "folio_bench_relevance") as url:
         engine = create_async_engine(url)
         factory = create_session_factory(engine)
         # one tenant per set, or (--mixed) one tenant holding every set
@@ -131,10 +122,6 @@ async def run(
                 for language in group:
                     await _measure(session, models, tenant_id, language, configs, label)
         await engine.dispose()
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 def main() -> None:
