@@ -34,6 +34,7 @@ from dramatiq.results.backends.redis import RedisBackend
 
 from folio_shared import encoder
 from folio_shared.errors import ConfigurationError
+from folio_shared.hooks import HookDispatch
 from folio_shared.jobs.limits import KindLimits
 from folio_shared.jobs.middleware import JobTracking
 from folio_shared.jobs.pointers import MessagePointers
@@ -52,9 +53,10 @@ from folio_shared.worker_metrics import Metrics
 RESULTS_NAMESPACE = "folio-results"
 
 
-class FolioRedisBroker(RedisBroker):
+class FolioRedisBroker(HookDispatch, RedisBroker):
     """Dramatiq's Redis broker with short idle polls where latency matters,
-    and wake-ups for search queries.
+    and wake-ups for search queries; its signals go only to the middleware
+    that handle them (:mod:`folio_shared.hooks`).
 
     Dramatiq's Redis consumer backs off up to the worker's ``worker_timeout``
     (1 s) when a queue is empty, and its CLI offers no way to change it. A
@@ -104,6 +106,11 @@ class FolioRedisBroker(RedisBroker):
                 pipe.pexpire(key, 60_000)
                 pipe.execute()
         return sent
+
+
+class FolioRabbitmqBroker(HookDispatch, RabbitmqBroker):
+    """Dramatiq's RabbitMQ broker, its signals sent only to the middleware
+    that handle them (:mod:`folio_shared.hooks`)."""
 
 
 #: Most tokens a wake-up list keeps (a backlog of tokens only makes idle
@@ -265,7 +272,7 @@ def create_broker(
             middleware=stack,
         )
     if url.startswith(("amqp://", "amqps://")):
-        return RabbitmqBroker(url=url, middleware=stack, confirm_delivery=True)
+        return FolioRabbitmqBroker(url=url, middleware=stack, confirm_delivery=True)
     raise ConfigurationError(f"unsupported broker URL scheme: {url.split(':', 1)[0]!r}", url=url)
 
 
