@@ -109,9 +109,8 @@ class CpuUse:
 
 
 class Progress:
-    """Completion over time, polled: when 10 % and 90 % of the jobs were done
-    (the steady rate between them leaves out start-up and the tail), and the
-    CPU each part used between them when ``cpu`` is given."""
+    """Polled completion: the first job done (printed), 10 % and 90 % done (the steady rate
+    between them leaves out start-up and the tail) and, with ``cpu``, CPU per part between."""
 
     def __init__(self, total: int, deadline_s: float, cpu: CpuUse | None = None) -> None:
         self.total = total
@@ -120,9 +119,13 @@ class Progress:
         self.marks: dict[float, tuple[float, int]] = {}
         self.cpu = cpu
         self.cpu_marks: dict[float, dict[str, float]] = {}
+        self.first_s: float | None = None
 
     def update(self, done: int) -> bool:
         now = time.monotonic()
+        if done and self.first_s is None:  # the workers' start: imports, boot, first claim
+            self.first_s = now - self.started
+            print(f"    first job done {self.first_s:.1f} s after the workers started", flush=True)
         for frac in (0.1, 0.9):
             if frac not in self.marks and done >= frac * self.total:
                 self.marks[frac] = (now, done)
@@ -386,10 +389,8 @@ def main() -> None:
                 except Timeout as e:
                     result = Result(system, processes, jobs, float("nan"), None, f"timeout: {e}")
                 results.append(result)
-                print(
-                    f"  {system} x{processes}: {result.jobs_per_s:,.0f} jobs/s {result.note}",
-                    flush=True,
-                )
+                rate = f"{result.jobs_per_s:,.0f} jobs/s"
+                print(f"  {system} x{processes}: {rate} {result.note}", flush=True)
     print()
     print(table(results))
     print(f"\n(namespace {NAMESPACE}; PostgreSQL fsync {'on' if args.fsync else 'off'})")
