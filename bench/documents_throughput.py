@@ -332,7 +332,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--document-runtime",
-        choices=("bf16", "onnx", "torch"),
+        choices=("bf16", "onnx", "int8", "torch"),
         default="bf16",
         help="how the worker embeds chunks (default bf16, the worker's default)",
     )

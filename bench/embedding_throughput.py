@@ -4,7 +4,8 @@ Both encode the same chunks (made by Folio's chunker from synthetic
 prose) with the same model on the same cores, in alternating rounds in the
 same process: Folio's ``Embedder.encode`` as the worker runs it
 (``--runtime bf16``, the default: bfloat16 after its agreement check;
-``onnx``: ONNX Runtime in batches of similar token length; ``torch``:
+``onnx``: ONNX Runtime in batches of similar token length; ``int8``: the
+same with the int8 copy of the export; ``torch``:
 float32 sentence-transformers behind Folio's wrapper) and plain float32
 ``SentenceTransformer.encode``. The report is the ratio of Folio's best
 round to plain's best round in wall time (target >= 1.5, >= 0.9 for
@@ -78,13 +79,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--max-tokens", type=int, default=254)
-    parser.add_argument("--runtime", choices=("bf16", "onnx", "torch"), default="bf16")
+    parser.add_argument("--runtime", choices=("bf16", "onnx", "int8", "torch"), default="bf16")
     parser.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
     args = parser.parse_args()
 
     embedder = get_embedder(batch_size=args.batch_size)
     if args.runtime == "onnx" and not embedder.use_onnx_for_documents(threads=args.threads):
         raise SystemExit("ONNX Runtime does not give the model's vectors here")
+    if args.runtime == "int8" and not embedder.use_int8(threads=args.threads):
+        raise SystemExit("the int8 copy does not agree with the model here")
     if args.runtime == "bf16" and not embedder.use_bf16_for_documents():
         raise SystemExit("no bfloat16 here (CPU instructions or agreement)")
     texts = make_chunks(args.chunks, args.max_tokens)

@@ -14,7 +14,9 @@ default). ``--mixed`` indexes both sets in one tenant and measures each query se
 there (with ``by-language``, a tenant holding chunks of both models).
 
 Chunks are embedded as the worker embeds them (``--document-runtime``,
-default ``bf16``: bfloat16 where the CPU has it, else float32).
+default ``bf16``: bfloat16 where the CPU has it, else float32; ``fast``: as
+the worker's default chooses, ONNX Runtime without bfloat16; ``int8``:
+chunks and queries by the int8 copy of the ONNX export).
 
 Targets: hybrid top-1 >= 90 % and hybrid >= max(semantic, keyword) on both
 sets; keyword alone >= 50 %.
@@ -57,9 +59,14 @@ def _load(model: str, runtime: str) -> Models:
         embedder.use_onnx_for_queries()
         if runtime == "bf16":
             embedder.use_bf16_for_documents()
+        elif runtime == "fast":
+            embedder.use_fast_documents()
+        elif runtime == "int8":
+            embedder.use_int8()
         print(
             f"model {embedder.model_version}, "
             f"chunks in {'bfloat16' if embedder.bf16 else 'float32'}"
+            f"{' by ONNX Runtime' if embedder.document_encoder else ''} ({runtime})"
         )
     return models
 
@@ -137,7 +144,9 @@ def main() -> None:
         "--mixed", action="store_true", help="index every set in one tenant and measure there"
     )
 
-    parser.add_argument("--document-runtime", choices=("bf16", "torch"), default="bf16")
+    parser.add_argument(
+        "--document-runtime", choices=("bf16", "fast", "int8", "torch"), default="bf16"
+    )
     parser.add_argument(
         "--fusion",
         choices=[f.value for f in Fusion],

@@ -197,7 +197,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="worker threads (default 2)")
     parser.add_argument(
         "--document-runtime",
-        choices=("bf16", "onnx", "torch"),
+        choices=("bf16", "onnx", "int8", "torch"),
         default="bf16",
         help="how the worker embeds chunks (default bf16, the worker's default)",
     )

@@ -104,6 +104,8 @@ def embedder(name: str | None = None) -> Embedder:
         )
     if settings.document_runtime == "bf16":
         model.use_fast_documents(cache_dir=settings.model_cache_dir, threads=settings.query_threads)
+    elif settings.document_runtime == "int8":
+        model.use_int8(cache_dir=settings.model_cache_dir, threads=settings.query_threads)
     elif settings.document_runtime == "onnx":
         model.use_onnx_for_documents(
             cache_dir=settings.model_cache_dir, threads=settings.query_threads

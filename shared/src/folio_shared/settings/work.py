@@ -112,7 +112,8 @@ class PipelineSettings(BaseSettings):
       2000), ``FOLIO_PIPELINE_TENANT_MAX_DOCUMENT_PAGES``: JSON {tenant id: pages}.
     - ``FOLIO_PIPELINE_QUERY_RUNTIME``: queries on ``onnx`` (default; checked to give
       torch's vectors, else falls back) or ``torch``; ``FOLIO_PIPELINE_DOCUMENT_RUNTIME``:
-      chunks in ``bf16`` (default, checked likewise), ``onnx`` or ``torch`` (pipeline.md).
+      chunks in ``bf16`` (default, checked likewise), ``onnx``, ``int8`` (chunks and
+      queries by an int8 copy of the ONNX export) or ``torch`` (pipeline.md).
     - ``FOLIO_PIPELINE_QUERY_THREADS``: ONNX Runtime threads (default 2).
     - ``FOLIO_PIPELINE_WARM_UP``: load the first embedding model (and query encoder) at
       start-up, not on the first document or query (default true: it takes seconds).
@@ -129,7 +130,7 @@ class PipelineSettings(BaseSettings):
     max_document_pages: int = Field(default=2_000, ge=1)
     tenant_max_document_pages: dict[str, int] = Field(default_factory=dict)
     query_runtime: Literal["onnx", "torch"] = "onnx"
-    document_runtime: Literal["bf16", "onnx", "torch"] = "bf16"
+    document_runtime: Literal["bf16", "onnx", "int8", "torch"] = "bf16"
     query_threads: int = Field(default=2, ge=1, le=64)
     warm_up: bool = True
     model_cache_dir: Path | None = None

@@ -93,6 +93,9 @@ class E5Embedder(Embedder):
     def use_bf16_for_documents(self, cpuinfo: Path = CPUINFO) -> bool:
         return False
 
+    def use_int8(self, *, cache_dir: Path | None = None, threads: int = 2) -> bool:
+        return False
+
     @property
     def token_spans(self) -> TokenSpans:
         if self._tokenizer is None:

@@ -20,6 +20,10 @@ a model whose modules are not ``Transformer → mean Pooling [→ Normalize]``,
 a failed export, a missing ``onnxruntime`` or a probe that disagrees all
 leave queries on torch (logged), never on a different embedding.
 
+An int8 copy of the export (:func:`int8_copy`, made from it on this
+machine, nothing downloaded) embeds chunks and queries alike with
+``FOLIO_PIPELINE_DOCUMENT_RUNTIME=int8`` (:func:`load_int8_encoder`).
+
 Needs the ``embeddings`` extra (``onnx`` for the export, ``onnxruntime``).
 """
 
@@ -30,6 +34,7 @@ import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,6 +42,11 @@ log = logging.getLogger(__name__)
 
 #: The ONNX vectors must agree with sentence-transformers' this closely.
 MIN_COSINE = 0.99999
+#: An int8 copy (:func:`int8_copy`) must agree this closely: it is an
+#: approximation (0.983-0.996 on ~250-token chunks), kept only because the
+#: relevance sets rank the same with it (docs/benchmarks.md); the check
+#: refuses a broken copy (per-tensor int8 gave 0.73-0.91).
+INT8_MIN_COSINE = 0.975
 #: Sentences the exported graph is checked with (lengths 1 to ~60 tokens).
 PROBES = (
     "invoice",
@@ -183,25 +193,33 @@ def _export(embedder: SentenceModel, target: Path) -> None:
             return hidden
 
     example = embedder.model.tokenizer(["an example query"], return_tensors="pt")
+    with _written(target) as tmp, warnings.catch_warnings(), torch.inference_mode():
+        # The TorchScript exporter: the dynamo one needs onnxscript and
+        # gains nothing for a plain BERT graph.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _Hidden(),
+            tuple(example[name] for name in _INPUTS),
+            tmp,
+            input_names=list(_INPUTS),
+            output_names=["last_hidden_state"],
+            dynamic_axes={
+                name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "last_hidden_state")
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+@contextlib.contextmanager
+def _written(target: Path) -> Iterator[str]:
+    """A temporary file beside ``target`` to write; it becomes ``target``
+    (world-readable) when the block ends without error, so processes
+    starting together never read half a file."""
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
     os.close(fd)
     try:
-        with warnings.catch_warnings(), torch.inference_mode():
-            # The TorchScript exporter: the dynamo one needs onnxscript and
-            # gains nothing for a plain BERT graph.
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                _Hidden(),
-                tuple(example[name] for name in _INPUTS),
-                tmp,
-                input_names=list(_INPUTS),
-                output_names=["last_hidden_state"],
-                dynamic_axes={
-                    name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "last_hidden_state")
-                },
-                opset_version=17,
-                dynamo=False,
-            )
+        yield tmp
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     finally:
@@ -227,11 +245,18 @@ def _writable(directory: Path) -> Path:
     return Path(tempfile.gettempdir()) / "folio"
 
 
-def _checked(
-    embedder: SentenceModel, target: Path, threads: int
-) -> tuple[OnnxQueryEncoder | None, str]:
-    """The encoder of the exported ``target`` if it loads and gives the
-    model's vectors; else ``None`` and why."""
+def _export_path(embedder: SentenceModel, cache_dir: Path | None, suffix: str = ".onnx") -> Path:
+    """Where the export (or its copy ending in ``suffix``) is or goes:
+    ``cache_dir``, read even from a read-only image, else a writable folder."""
+    name = embedder.model_version.replace("/", "_").replace("@", "-") + suffix
+    directory = cache_dir or default_cache_dir()
+    if not (directory / name).is_file():
+        directory = _writable(directory)
+    return directory / name
+
+
+def _session(embedder: SentenceModel, path: Path, threads: int) -> OnnxQueryEncoder:
+    """An encoder of the ONNX graph in ``path`` with ``embedder``'s tokenizer."""
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
@@ -239,14 +264,22 @@ def _checked(
     options.intra_op_num_threads = max(1, threads)
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    try:
-        session = ort.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
-    except Exception as e:  # ONNX Runtime's load errors have no common base
-        return None, f"cannot load {target}: {e}"
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     tokenizer = Tokenizer.from_file(str(embedder.model_path / "tokenizer.json"))
     tokenizer.no_padding()
     tokenizer.enable_truncation(max_length=int(embedder.model.max_seq_length))
-    encoder = OnnxQueryEncoder(session, tokenizer)
+    return OnnxQueryEncoder(session, tokenizer)
+
+
+def _checked(
+    embedder: SentenceModel, target: Path, threads: int
+) -> tuple[OnnxQueryEncoder | None, str]:
+    """The encoder of the exported ``target`` if it loads and gives the
+    model's vectors; else ``None`` and why."""
+    try:
+        encoder = _session(embedder, target, threads)
+    except Exception as e:  # ONNX Runtime's load errors have no common base
+        return None, f"cannot load {target}: {e}"
     expected = embedder.encode(list(PROBES))
     worst = min(_cosine(encoder(p), v) for p, v in zip(PROBES, expected, strict=True))
     if worst < MIN_COSINE:
@@ -274,11 +307,7 @@ def load_onnx_query_encoder(
     if not _mean_pooled(embedder):
         log.warning("query embedding on torch: the model is not mean-pooled")
         return None
-    name = embedder.model_version.replace("/", "_").replace("@", "-") + ".onnx"
-    directory = cache_dir or default_cache_dir()
-    if not (directory / name).is_file():  # else read it, even from a read-only image
-        directory = _writable(directory)
-    target = directory / name
+    target = _export_path(embedder, cache_dir)
     try:
         encoder, why = _checked(embedder, target, threads) if target.is_file() else (None, "")
         if encoder is None:
@@ -290,4 +319,67 @@ def load_onnx_query_encoder(
         return None
     if encoder is None:
         log.warning("query embedding on torch: %s", why)
+    return encoder
+
+
+def int8_copy(export: Path, target: Path) -> Path:
+    """``target``: the ``export`` with its weight matrices in int8 (dynamic
+    quantisation, one scale per output column, 7-bit range so AVX2's int8
+    products cannot saturate), made once on this machine, then reused.
+    Embeddings, attention and the matrices that narrow their input (the
+    feed-forward down-projections, whose inputs have the widest range) stay
+    float32."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    if target.is_file():
+        return target
+    graph = onnx.load(export).graph
+    shapes = {w.name: tuple(w.dims) for w in graph.initializer}
+    narrowing = [
+        node.name
+        for node in graph.node
+        if node.op_type == "MatMul"
+        and len(shape := shapes.get(node.input[1], ())) == 2
+        and shape[0] > shape[1]
+    ]
+    with _written(target) as tmp:
+        quantize_dynamic(
+            export,
+            tmp,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            reduce_range=True,
+            op_types_to_quantize=["MatMul"],
+            nodes_to_exclude=narrowing,
+        )
+    return target
+
+
+def load_int8_encoder(
+    embedder: SentenceModel,
+    reference: Any,
+    *,
+    cache_dir: Path | None = None,
+    threads: int = 2,
+) -> OnnxQueryEncoder | None:
+    """An encoder of the int8 copy (:func:`int8_copy`) of ``embedder``'s
+    export, made on first use, if its batched :data:`DOCUMENT_PROBES` agree
+    with ``reference`` (float32 sentence-transformers) to
+    :data:`INT8_MIN_COSINE`; else ``None`` (logged). The float32 export
+    must have passed its own check first."""
+    if load_onnx_query_encoder(embedder, cache_dir=cache_dir, threads=threads) is None:
+        return None
+    try:
+        target = _export_path(embedder, cache_dir, ".int8.onnx")
+        if not target.is_file():
+            int8_copy(_export_path(embedder, cache_dir), target)
+        encoder = _session(embedder, target, threads)
+        worst = batch_agreement(encoder, reference)
+    except Exception as e:  # quantisation and runtime errors have no common base
+        log.warning("embedding in float32: the int8 copy failed: %s", e)
+        return None
+    if worst < INT8_MIN_COSINE:
+        log.warning("embedding in float32: int8 cosine %.6f", worst)
+        return None
     return encoder
