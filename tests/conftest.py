@@ -50,9 +50,23 @@ _VARS = {
 }
 
 
+def _server_set_suffix() -> str:
+    """Under pytest-xdist, process ``gwK`` (K > 0) talks to the K-th set of
+    servers the runner started (``FOLIO_TEST_*_GWK``); RabbitMQ is shared
+    (each module makes a virtual host of its own)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw") or "0")
+    return f"_GW{index}" if index else ""
+
+
 @pytest.fixture(scope="session")
 def test_servers() -> TestServers:
-    missing = [var for var in _VARS.values() if not os.environ.get(var)]
+    suffix = _server_set_suffix()
+    names = {
+        field: var if field == "amqp_url" or not suffix else var + suffix
+        for field, var in _VARS.items()
+    }
+    missing = [var for var in names.values() if not os.environ.get(var)]
     if missing:
         pytest.fail(
             "integration servers are not configured (unset: "
@@ -60,7 +74,7 @@ def test_servers() -> TestServers:
             + "); run the tests with `make test`",
             pytrace=False,
         )
-    return TestServers(**{field: os.environ[var] for field, var in _VARS.items()})
+    return TestServers(**{field: os.environ[var] for field, var in names.items()})
 
 
 # --- a fresh PostgreSQL database per test module ---------------------------------
