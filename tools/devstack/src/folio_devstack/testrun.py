@@ -102,7 +102,7 @@ def test_servers(root: Path) -> Iterator[dict[str, str]]:
         _say("servers stopped")
 
 
-def test_processes(args: Sequence[str], environ: dict[str, str]) -> int:
+def pytest_process_count(args: Sequence[str], environ: dict[str, str]) -> int:
     """How many pytest processes to run: ``FOLIO_TEST_PROCESSES``, else up to
     :data:`MAX_DEFAULT_PROCESSES` by the CPU count; 1 when the arguments
     already choose (``-n``, ``--numprocesses``, ``-p no:xdist``)."""
@@ -165,7 +165,7 @@ def main(pytest_args: Sequence[str]) -> int:
     env = dict(os.environ)
     env.setdefault("FOLIO_TEST_AMQP_URL", DEFAULT_AMQP_URL)
     env.update(FOLIO_ENV="test", HF_HUB_OFFLINE="1", FOLIO_TEST_TMP=str(root))
-    processes = test_processes(pytest_args, env)
+    processes = pytest_process_count(pytest_args, env)
     if processes > 1:
         pytest_args = ["-n", str(processes), "--dist", "loadfile", *pytest_args]
     try:
