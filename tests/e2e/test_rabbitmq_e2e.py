@@ -138,7 +138,11 @@ async def test_a_sigkilled_worker_loses_nothing_on_rabbitmq(
     workers["docs"] = start_worker(settings, "docs", logs, FOLIO_BROKER_URL=settings.broker.url)
     # Then every document becomes ready, each job ending once
     for document_id in ids:
-        assert await finished(api.engine, document_id) == "ready", document_id
+        try:
+            status = await finished(api.engine, document_id, timeout_s=150)
+        except AssertionError as e:
+            raise AssertionError(f"{e}; jobs: {await job_states(api, ids)}") from None
+        assert status == "ready", document_id
     async with api.engine.connect() as conn:
         ends = (
             await conn.execute(
@@ -154,6 +158,17 @@ async def test_a_sigkilled_worker_loses_nothing_on_rabbitmq(
         ).all()
     assert len(ends) == len(ids)
     assert {n for _, n in ends} == {1}
+
+
+async def job_states(api: Api, ids: list[uuid.UUID]) -> list[tuple[Any, ...]]:
+    """Where each document's jobs stand, for a failure message."""
+    async with api.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(
+                Job.document_id, Job.status, Job.attempts, Job.stage, Job.cause, Job.worker
+            ).where(Job.document_id.in_(ids))
+        )
+        return [tuple(row) for row in rows]
 
 
 async def test_reprocessing_works_and_redrive_is_refused_on_rabbitmq(api: Api) -> None:
