@@ -28,8 +28,9 @@ Client = AsyncTestClient[Any]
         "Bearer",
         "Basic dXNlcjpwYXNz",
         "Bearer not-a-folio-key",
-        "Bearer " + generate_api_key()[0],  # well formed, unknown
-        "Token " + generate_api_key()[0],
+        # well formed, unknown (ids: a key drawn at collection differs per process)
+        pytest.param("Bearer " + generate_api_key()[0], id="bearer-unknown-key"),
+        pytest.param("Token " + generate_api_key()[0], id="token-scheme"),
     ],
 )
 async def test_v1_routes_need_a_valid_key(client: Client, authorization: str | None) -> None:

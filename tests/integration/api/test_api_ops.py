@@ -80,7 +80,7 @@ ROUTES = [
     ("GET", "/v1/ops/queues", None),
     ("GET", "/v1/ops/workers", None),
     ("GET", "/v1/ops/dead", None),
-    ("GET", f"/v1/ops/dead/{uuid.uuid4()}", None),
+    ("GET", "/v1/ops/dead/6f1d2c3b-0a4e-4f5d-9c8b-7a6e5d4c3b2a", None),  # no such job
     ("POST", "/v1/ops/dead/redrive", {"all": True}),
     ("POST", "/v1/ops/dead/purge", {"all": True}),
     ("POST", "/v1/ops/queues/ocr/pause", None),
