@@ -16,7 +16,6 @@ from typing import Any
 
 import dramatiq
 import redis
-from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import (
@@ -106,11 +105,6 @@ class FolioRedisBroker(HookDispatch, RedisBroker):
                 pipe.pexpire(key, 60_000)
                 pipe.execute()
         return sent
-
-
-class FolioRabbitmqBroker(HookDispatch, RabbitmqBroker):
-    """Dramatiq's RabbitMQ broker, its signals sent only to the middleware
-    that handle them (:mod:`folio_shared.hooks`)."""
 
 
 #: Most tokens a wake-up list keeps (a backlog of tokens only makes idle
@@ -272,6 +266,8 @@ def create_broker(
             middleware=stack,
         )
     if url.startswith(("amqp://", "amqps://")):
+        from folio_shared.broker_rabbitmq import FolioRabbitmqBroker  # pika only when configured
+
         return FolioRabbitmqBroker(url=url, middleware=stack, confirm_delivery=True)
     raise ConfigurationError(f"unsupported broker URL scheme: {url.split(':', 1)[0]!r}", url=url)
 

@@ -26,7 +26,8 @@ from folio_shared.settings import (
     S3Settings,
     StorageSettings,
 )
-from folio_shared.storage import LocalStorage, S3Storage, Storage
+from folio_shared.storage import LocalStorage, Storage
+from folio_shared.storage.s3 import S3Storage
 
 
 @pytest.fixture

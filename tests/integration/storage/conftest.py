@@ -22,7 +22,8 @@ from folio_shared.settings import (
     RedisSettings,
     StorageSettings,
 )
-from folio_shared.storage import LocalStorage, S3Storage, Signer, Storage
+from folio_shared.storage import LocalStorage, Signer, Storage
+from folio_shared.storage.s3 import S3Storage
 
 SIGNING_SECRET = "contract-test-signing-secret-0123456789"
 

@@ -20,7 +20,8 @@ import pytest
 from storagekit import sha256, upload
 
 from folio_shared.settings import FolioSettings, StorageSettings
-from folio_shared.storage import S3Storage, create_storage
+from folio_shared.storage import create_storage
+from folio_shared.storage.s3 import S3Storage
 
 
 def public_of(endpoint: str) -> str:

@@ -21,7 +21,8 @@ import pytest
 from storagekit import sha256, upload
 
 from folio_shared.errors import InvalidStorageKey, ObjectNotFound
-from folio_shared.storage import LocalStorage, S3Storage, Storage
+from folio_shared.storage import LocalStorage, Storage
+from folio_shared.storage.s3 import S3Storage
 
 pytestmark = pytest.mark.integration
 

@@ -1,5 +1,7 @@
 """Object storage: one interface, a local-directory and an S3 backend.
 
+The S3 backend is :class:`folio_shared.storage.s3.S3Storage`.
+
 Usage (a sync constructor, then an explicit async open; nothing is opened at
 import or construction)::
 
@@ -23,7 +25,6 @@ from folio_shared.storage.base import (
 )
 from folio_shared.storage.keys import MAX_KEY_BYTES, validate_key, validate_prefix
 from folio_shared.storage.local import DOWNLOAD_PATH, UPLOAD_PATH, LocalStorage
-from folio_shared.storage.s3 import S3Storage
 from folio_shared.storage.signing import SignedGrant, Signer
 
 
@@ -31,8 +32,12 @@ def create_storage(settings: FolioSettings) -> Storage:
     """The backend ``settings.storage.backend`` names, built but not opened.
 
     Await :meth:`Storage.open` (or use ``async with``) before using it.
+    The S3 backend's client libraries (aioboto3, botocore: about a second
+    of CPU) are imported only when it is configured.
     """
     if settings.storage.backend == "s3":
+        from folio_shared.storage.s3 import S3Storage
+
         return S3Storage.from_settings(settings)
     return LocalStorage.from_settings(settings)
 
@@ -44,7 +49,6 @@ __all__ = [
     "UPLOAD_PATH",
     "LocalStorage",
     "PresignedUpload",
-    "S3Storage",
     "SignedGrant",
     "Signer",
     "Storage",
