@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import random
+import shlex
 import signal
 import subprocess
 import sys
@@ -240,8 +241,8 @@ class BenchServers:
 
 @dataclass
 class WorkerGroup:
-    """Worker processes, each in its own session (process group); ``close``
-    SIGKILLs every group that is still alive."""
+    """Worker processes, each :meth:`spawn` in its own session (process
+    group); ``close`` SIGKILLs every group that is still alive."""
 
     log_dir: Path
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -261,6 +262,23 @@ class WorkerGroup:
         finally:
             log.close()
         self.procs.append(proc)
+
+    def spawn_together(
+        self, argvs: Sequence[Sequence[str]], env: dict[str, str], name: str
+    ) -> None:
+        """Start every command of ``argvs`` in one new session, each with its
+        own log, as one CLI's worker processes are (Dramatiq's, Folio's): on
+        Linux with ``kernel.sched_autogroup_enabled`` the scheduler shares
+        the CPU between sessions first, so processes started each in a
+        session of their own get a larger share of a loaded machine than
+        the same number forked by one CLI."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        logs = [self.log_dir / f"{name}-{len(self.procs) + i}.log" for i in range(len(argvs))]
+        script = " ".join(
+            f"{shlex.join(argv)} >>{shlex.quote(str(log))} 2>&1 &"
+            for argv, log in zip(argvs, logs, strict=True)
+        )
+        self.spawn(["sh", "-c", f"{script} wait"], env, f"{name}-session")
 
     def alive(self) -> bool:
         return any(p.poll() is None for p in self.procs)

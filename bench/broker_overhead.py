@@ -16,11 +16,10 @@ from the moment the workers are started until the last job is done:
   ``python -m dramatiq``; done when the queue holds no message.
 - ``celery``: the Redis broker, no result backend, ``--pool threads``,
   acks late; done when the queue and the unacked set are empty.
-- ``rq``: ``rq worker --burst`` (forks a work horse per job); done when
-  every worker exited.
+- ``rq``: ``rq worker --burst`` (a work horse per job); done when all exited.
 
-Every worker process runs ``--threads`` threads (Celery: ``-c``); RQ has
-one job at a time per process. Workers are killed at the end.
+Each worker process runs ``--threads`` threads (Celery: ``-c``; RQ: one job
+at a time). A system's processes share one session (``spawn_together``).
 
     .venv/bin/python bench/broker_overhead.py --jobs 20000 --processes 1 2
 """
@@ -284,12 +283,14 @@ def run_celery(servers: BenchServers, jobs: int, processes: int, threads: int, a
     client = redis.Redis.from_url(servers.redis_url)
     with workers(args.log_dir) as group:
         progress = Progress(jobs, args.timeout_s, CpuUse(servers, group))
+        argvs = []
         for i in range(processes):
             argv = [sys.executable, "-m", "celery", "-A", "celery_app", "worker"]
             argv += ["-P", "threads", "-c", str(threads), "-Q", "bench", "-n", f"bench{i}@%h"]
             argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
             argv += ["--loglevel", "WARNING"]
-            group.spawn(argv, servers.plain_env(), "celery")
+            argvs.append(argv)
+        group.spawn_together(argvs, servers.plain_env(), "celery")
         while not progress.update(jobs - int(client.llen("bench")) - int(client.hlen("unacked"))):
             time.sleep(POLL_S)
     client.close()
@@ -319,10 +320,9 @@ def run_rq(servers: BenchServers, jobs: int, processes: int, threads: int, args:
     rq_bin = str(Path(sys.executable).with_name("rq"))
     with workers(args.log_dir) as group:
         started = time.monotonic()
-        for _ in range(processes):
-            argv = [rq_bin, "worker", "--burst", "--url", servers.redis_url, "bench"]
-            argv += ["--logging_level", "WARNING"]
-            group.spawn(argv, servers.plain_env(), "rq")
+        argv = [rq_bin, "worker", "--burst", "--url", servers.redis_url, "bench"]
+        argv += ["--logging_level", "WARNING"]
+        group.spawn_together([argv] * processes, servers.plain_env(), "rq")
         if not wait_until(lambda: not group.alive(), args.timeout_s, POLL_S):
             raise Timeout(f"RQ workers still running after {args.timeout_s:g} s")
         last = time.monotonic()
