@@ -34,6 +34,7 @@ TEST_JOB_SETTINGS: dict[str, Any] = {
     "max_backoff_ms": 200,
     "reconcile_interval_ms": 500,
     "lost_after_ms": 2_000,
+    "stranded_after_ms": 10_000,
     "max_retries": 3,
 }
 

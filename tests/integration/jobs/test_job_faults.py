@@ -68,7 +68,29 @@ async def all_succeeded(jobs: Jobs, ids: list[uuid.UUID], timeout_s: float) -> N
     async def done() -> bool:
         return (await final_states(jobs.engine, ids)).get("succeeded", 0) == len(ids)
 
-    await wait_for(done, timeout_s=timeout_s, what=f"{len(ids)} jobs to succeed")
+    try:
+        await wait_for(done, timeout_s=timeout_s, what=f"{len(ids)} jobs to succeed")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; {await not_succeeded(jobs.engine, ids)}") from None
+
+
+async def not_succeeded(engine: AsyncEngine, ids: list[uuid.UUID]) -> list[tuple[Any, ...]]:
+    """The jobs that did not succeed, as they stand (for a failure message)."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(
+                Job.id,
+                Job.status,
+                Job.attempts,
+                Job.cause,
+                Job.error_message,
+                Job.lease_expires_at,
+                Job.worker,
+                Job.eta,
+                Job.sent_at,
+            ).where(Job.id.in_(ids), Job.status != "succeeded")
+        )
+        return [tuple(row) for row in rows]
 
 
 async def send_echoes(jobs: Jobs, key: str, n: int, sleep_ms: int) -> list[uuid.UUID]:

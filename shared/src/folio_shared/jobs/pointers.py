@@ -16,6 +16,8 @@ loses both, which is exactly when a re-send is needed.
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from typing import Any
 
@@ -83,3 +85,60 @@ async def message_present(
         pipe.hexists(f"{ns}:{base}.DQ.msgs", rid)
         ready, delayed = await pipe.execute()
     return bool(ready or delayed), bool(delayed and not ready)
+
+
+async def requeue_unreceived(
+    client: aioredis.Redis, broker: dramatiq.Broker, queue: str, job_id: uuid.UUID | str
+) -> bool:
+    """Put the job's latest message back in its queue if it sits in a worker's
+    set of fetched, unacknowledged messages (Dramatiq's ``__acks__`` sets);
+    ``True`` if it did.
+
+    Dramatiq's fetch moves messages into the worker's set and returns them;
+    when Redis restarts as the reply is on its way, the worker never gets
+    them, and Dramatiq hands a worker's set back only once the worker has
+    stopped heart-beating. The caller asks only for a job that has been
+    ``queued`` for long (``FOLIO_JOBS_STRANDED_AFTER_MS``): should the worker
+    hold the message after all (behind a long job), it runs once anyway, as
+    the claim lets one delivery run. The move is Dramatiq's own ``requeue``
+    command, run for the worker holding the message."""
+    if not isinstance(broker, RedisBroker):
+        return False
+    ns = broker.namespace
+    redis_id = await client.get(message_pointer_key(ns, job_id))
+    if redis_id is None:
+        return False
+    rid = redis_id.decode() if isinstance(redis_id, bytes) else str(redis_id)
+    base = queue.removesuffix(".DQ")
+    workers = [
+        w.decode() if isinstance(w, bytes) else str(w)
+        for w in await client.zrange(f"{ns}:__heartbeats__", 0, -1)
+    ]
+    if not workers:
+        return False
+    async with client.pipeline(transaction=False) as pipe:
+        for worker in workers:
+            pipe.sismember(f"{ns}:__acks__.{worker}.{base}", rid)
+        held = await pipe.execute()
+    holders = [worker for worker, found in zip(workers, held, strict=True) if found]
+    for holder in holders:
+        log.warning("message requeued from a worker that never received it", job_id=str(job_id))
+        await asyncio.to_thread(_requeue, broker, base, holder, rid)
+    return bool(holders)
+
+
+def _requeue(broker: RedisBroker, queue: str, holder: str, redis_id: str) -> None:
+    broker.scripts["dispatch"](
+        args=[
+            "requeue",
+            int(time.time() * 1000),
+            queue,
+            holder,
+            broker.heartbeat_timeout,
+            broker.dead_message_ttl,
+            0,
+            broker._max_unpack_size(),  # type: ignore[no-untyped-call]
+            redis_id,
+        ],
+        keys=[broker.namespace],
+    )

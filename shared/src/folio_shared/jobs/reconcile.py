@@ -14,6 +14,10 @@ failover. So, every few seconds, one worker of the cluster (a Redis lock):
    its hand-over), so the next reconciler pass does not re-send it again;
 2. re-sends ``queued`` jobs whose message is no longer anywhere in Redis
    (flush, failover), or whose delayed message is long overdue (stranded);
+   puts back in its queue the message of a ``queued`` job that has long
+   sat in a live worker's set of fetched messages (a fetch whose reply the
+   worker lost when Redis restarted: Dramatiq gives such a message back
+   only when that worker dies);
    a delayed job (``eta``) is looked at once it is due, so one whose
    message a flush lost runs at most one reconciler period after its time;
 3. re-sends the completion step of a parent whose completion message was
@@ -38,7 +42,7 @@ from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from folio_shared.jobs import batches, family, outbox, store
-from folio_shared.jobs.pointers import message_present
+from folio_shared.jobs.pointers import message_present, requeue_unreceived
 from folio_shared.logging import get_logger
 from folio_shared.resources import resources
 from folio_shared.settings import FolioSettings
@@ -58,6 +62,7 @@ class Report:
     crashed_requeued: int = 0
     crashed_dead: int = 0
     lost_resent: int = 0
+    stranded_requeued: int = 0
     completions_resent: int = 0
     relayed: int = 0
 
@@ -67,6 +72,7 @@ class Report:
             self.crashed_requeued
             + self.crashed_dead
             + self.lost_resent
+            + self.stranded_requeued
             + self.completions_resent
             + self.relayed
         )
@@ -177,7 +183,8 @@ _QUEUED_STALE = sa.text(
     """
     SELECT id, message, message_id, queue_name,
       (eta IS NOT NULL
-       AND eta < now() - make_interval(secs => CAST(:stranded_s AS double precision))) AS overdue
+       AND eta < now() - make_interval(secs => CAST(:stranded_s AS double precision))) AS overdue,
+      sent_at < now() - make_interval(secs => CAST(:stranded_s AS double precision)) AS stalled
     FROM jobs
     WHERE status = 'queued'
       AND sent_at < now() - make_interval(secs => CAST(:lost_s AS double precision))
@@ -212,6 +219,14 @@ async def _lost(
     rows = (await conn.execute(_QUEUED_STALE, params)).all()
     for row in rows:
         present, only_delayed = await message_present(client, broker, row.queue_name, row.id)
+        if present and not only_delayed and row.stalled:
+            if await requeue_unreceived(client, broker, row.queue_name, row.id):
+                await conn.execute(
+                    sa.text("UPDATE jobs SET sent_at = now(), updated_at = now() WHERE id = :id"),
+                    {"id": row.id},
+                )
+                report.stranded_requeued += 1
+            continue
         if present and not (only_delayed and row.overdue):
             continue
         message_id = outbox.resend(broker, row.id, row.message, continuation=False)
@@ -280,7 +295,11 @@ async def run_if_leader(broker: dramatiq.Broker, settings: FolioSettings) -> Rep
     try:
         async with res.engine.connect() as conn:
             report = await reconcile(
-                conn, res.redis, broker, lost_after_s=settings.jobs.lost_after_ms / 1000
+                conn,
+                res.redis,
+                broker,
+                lost_after_s=settings.jobs.lost_after_ms / 1000,
+                stranded_after_s=settings.jobs.stranded_after_ms / 1000,
             )
     finally:
         # Release only our own lock.

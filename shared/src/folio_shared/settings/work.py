@@ -52,6 +52,10 @@ class JobSettings(BaseSettings):
       cluster runs the reconciler (default 10000).
     - ``FOLIO_JOBS_LOST_AFTER_MS``: a queued job whose message has been
       missing from Redis this long is sent again (default 15000).
+    - ``FOLIO_JOBS_STRANDED_AFTER_MS``: a queued job whose message has sat
+      this long where no worker will deliver it (a delayed message long
+      overdue, or one in a live worker's fetched set that the worker never
+      received) is put back in its queue (default 120000).
     """
 
     model_config = _group("FOLIO_JOBS_")
@@ -66,6 +70,7 @@ class JobSettings(BaseSettings):
     dead_retention_days: int = Field(default=30, ge=0)
     reconcile_interval_ms: int = Field(default=10_000, ge=100)
     lost_after_ms: int = Field(default=15_000, ge=100)
+    stranded_after_ms: int = Field(default=120_000, ge=100)
 
 
 class OcrSettings(BaseSettings):
