@@ -110,9 +110,12 @@ async def requeue_unreceived(
         return False
     rid = redis_id.decode() if isinstance(redis_id, bytes) else str(redis_id)
     base = queue.removesuffix(".DQ")
+    # Live workers only: Dramatiq's own maintenance (which the reconciler
+    # runs on every pass) hands back a dead worker's whole set.
+    alive_since = int(time.time() * 1000) - broker.heartbeat_timeout
     workers = [
         w.decode() if isinstance(w, bytes) else str(w)
-        for w in await client.zrange(f"{ns}:__heartbeats__", 0, -1)
+        for w in await client.zrangebyscore(f"{ns}:__heartbeats__", alive_since, "+inf")
     ]
     if not workers:
         return False
