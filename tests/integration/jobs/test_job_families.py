@@ -55,7 +55,16 @@ async def test_cancelling_a_parent_cancels_its_children(
     await jobs.enqueue(ParentV1(job_id=str(parent_id), key=key, children=30, child_sleep_ms=1000))
     await wait_for(lambda: at_least(counter(settings, key, "child"), 1), what="children running")
     await jobs.cancel(parent_id)
-    await wait_status(jobs, parent_id, "cancelled")
+    try:
+        await wait_status(jobs, parent_id, "cancelled")
+    except AssertionError as e:
+        # where the family stands, for a failure seldom seen
+        parent = await jobs.get(parent_id)
+        kids = [str((await jobs.get(child_job_id(parent_id, i))).status) for i in range(30)]
+        raise AssertionError(
+            f"{e}; parent {parent.status} stage={parent.stage!r}"
+            f" cancel_requested={parent.cancel_requested_at} children={kids}"
+        ) from None
     await asyncio.sleep(2)
     statuses = [str((await jobs.get(child_job_id(parent_id, i))).status) for i in range(30)]
     assert statuses.count("cancelled") >= 20
