@@ -35,23 +35,36 @@ _CANCEL = sa.text(
     WITH RECURSIVE tree AS (
       SELECT id FROM jobs WHERE id = :id
       UNION ALL SELECT j.id FROM jobs j JOIN tree t ON j.parent_id = t.id
-    ), now_cancelled AS (
-      UPDATE jobs SET status = 'cancelled', cause = 'cancelled', finished_at = now(),
-        cancel_requested_at = now(), lease_expires_at = NULL, updated_at = now(),
-        error_type = 'JobCancelled', error_message = 'cancelled on request'
-      WHERE id IN (SELECT id FROM tree)
-        AND (status IN ('pending', 'queued') OR (status = 'running' AND lease_expires_at IS NULL))
-      RETURNING id
-    ), requested AS (
-      UPDATE jobs SET cancel_requested_at = now(), updated_at = now()
-      WHERE id IN (SELECT id FROM tree) AND status = 'running' AND lease_expires_at IS NOT NULL
-      RETURNING id
+    ), u AS (
+      -- One UPDATE decides per row, on the row as it is once locked: a job
+      -- that ends its hand-over to its children (lease cleared) while this
+      -- runs is cancelled at once. Two UPDATEs (one for jobs without a
+      -- lease, one for jobs with) each saw the row before the hand-over
+      -- committed, and the second no longer matched after it: the parent
+      -- was neither cancelled nor asked to cancel, and waited forever for
+      -- children this statement had cancelled.
+      UPDATE jobs SET
+        status = CASE WHEN status IN ('pending', 'queued') OR lease_expires_at IS NULL
+                      THEN 'cancelled' ELSE status END,
+        cause = CASE WHEN status IN ('pending', 'queued') OR lease_expires_at IS NULL
+                     THEN 'cancelled' ELSE cause END,
+        finished_at = CASE WHEN status IN ('pending', 'queued') OR lease_expires_at IS NULL
+                           THEN now() ELSE finished_at END,
+        error_type = CASE WHEN status IN ('pending', 'queued') OR lease_expires_at IS NULL
+                          THEN 'JobCancelled' ELSE error_type END,
+        error_message = CASE WHEN status IN ('pending', 'queued') OR lease_expires_at IS NULL
+                             THEN 'cancelled on request' ELSE error_message END,
+        lease_expires_at = CASE WHEN status IN ('pending', 'queued') OR lease_expires_at IS NULL
+                                THEN NULL ELSE lease_expires_at END,
+        cancel_requested_at = now(), updated_at = now()
+      WHERE id IN (SELECT id FROM tree) AND status IN ('pending', 'queued', 'running')
+      RETURNING id, status = 'cancelled' AS now_cancelled
     ), e AS (
       INSERT INTO job_events (job_id, kind, status, data)
-      SELECT id, 'state', 'cancelled', '{}'::jsonb FROM now_cancelled
+      SELECT id, 'state', 'cancelled', '{}'::jsonb FROM u WHERE now_cancelled
     )
-    SELECT (SELECT coalesce(array_agg(id), '{}') FROM now_cancelled) AS cancelled,
-           (SELECT coalesce(array_agg(id), '{}') FROM requested) AS requested
+    SELECT (SELECT coalesce(array_agg(id), '{}') FROM u WHERE now_cancelled) AS cancelled,
+           (SELECT coalesce(array_agg(id), '{}') FROM u WHERE NOT now_cancelled) AS requested
     """
 )
 
