@@ -10,8 +10,6 @@ such a message back, once per ``FOLIO_JOBS_STRANDED_AFTER_MS``.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import sqlalchemy as sa
 from redis.asyncio import Redis
@@ -20,6 +18,7 @@ from support.actors import EchoV1, new_id
 
 from folio_shared.broker import create_broker
 from folio_shared.jobs import Jobs, reconcile
+from folio_shared.jobs.pointers import run_dispatch
 from folio_shared.settings import BrokerSettings, FolioSettings
 
 pytestmark = pytest.mark.integration
@@ -42,20 +41,7 @@ async def test_a_message_fetched_by_a_worker_that_never_received_it_goes_back_to
         await jobs.enqueue(EchoV1(job_id=str(job_id), key=key))
         queue = await engine_scalar(engine, "SELECT queue_name FROM jobs WHERE id = :id", job_id)
         ns = broker.namespace
-        fetched = broker.scripts["dispatch"](
-            args=[
-                "fetch",
-                int(time.time() * 1000),
-                queue,
-                GHOST,
-                broker.heartbeat_timeout,
-                broker.dead_message_ttl,
-                0,
-                broker._max_unpack_size(),
-                10,
-            ],
-            keys=[ns],
-        )
+        fetched = run_dispatch(broker, "fetch", queue, GHOST, 10)
         assert len(fetched) == 1
         assert await redis.llen(f"{ns}:{queue}") == 0
         assert await redis.scard(f"{ns}:__acks__.{GHOST}.{queue}") == 1

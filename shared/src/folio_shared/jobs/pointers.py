@@ -131,17 +131,29 @@ async def requeue_unreceived(
 
 
 def _requeue(broker: RedisBroker, queue: str, holder: str, redis_id: str) -> None:
-    broker.scripts["dispatch"](
+    run_dispatch(broker, "requeue", queue, holder, redis_id)
+
+
+def run_dispatch(
+    broker: RedisBroker, command: str, queue: str, worker_id: str, *extra: Any,
+    maintenance: bool = False,
+) -> Any:  # fmt: skip
+    """Dramatiq's Redis ``dispatch`` script: ``command`` (``fetch``,
+    ``requeue``, ``qsize`` ...) on ``queue`` as the worker ``worker_id``,
+    followed by the command's own arguments ``extra``; ``maintenance``
+    forces the script's clean-up of dead workers' messages. The argument
+    list is the script's, in the order the broker itself passes it."""
+    return broker.scripts["dispatch"](
         args=[
-            "requeue",
+            command,
             int(time.time() * 1000),
             queue,
-            holder,
+            worker_id,
             broker.heartbeat_timeout,
             broker.dead_message_ttl,
-            0,
+            int(maintenance),
             broker._max_unpack_size(),  # type: ignore[no-untyped-call]
-            redis_id,
+            *extra,
         ],
         keys=[broker.namespace],
     )

@@ -31,7 +31,6 @@ still exists after all: the claim lets only one delivery run.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from dataclasses import dataclass
 
@@ -42,7 +41,7 @@ from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from folio_shared.jobs import batches, family, outbox, store
-from folio_shared.jobs.pointers import message_present, requeue_unreceived
+from folio_shared.jobs.pointers import message_present, requeue_unreceived, run_dispatch
 from folio_shared.logging import get_logger
 from folio_shared.resources import resources
 from folio_shared.settings import FolioSettings
@@ -90,22 +89,9 @@ def redis_maintenance(broker: dramatiq.Broker) -> None:
     """
     if not isinstance(broker, RedisBroker):
         return
-    dispatch = broker.scripts["dispatch"]
     queues = set(broker.get_declared_queues()) | set(broker.get_declared_delay_queues())
     for queue in sorted(queues):
-        dispatch(
-            args=[
-                "qsize",
-                int(time.time() * 1000),
-                queue,
-                broker.broker_id,
-                broker.heartbeat_timeout,
-                broker.dead_message_ttl,
-                1,
-                broker._max_unpack_size(),  # type: ignore[no-untyped-call]
-            ],
-            keys=[broker.namespace],
-        )
+        run_dispatch(broker, "qsize", queue, broker.broker_id, maintenance=True)
 
 
 _EXPIRED = sa.text(
