@@ -35,16 +35,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from folio_api.domain.search.repository import SearchMode, SearchOptions, search
-from folio_shared.db import migrate
-from folio_shared.db.engine import async_database_url, create_session_factory
+from folio_shared.db.engine import create_session_factory
 from folio_worker_docs.embeddings.model import get_embedder
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _servers import NAMESPACE, BenchServers
+from _servers import NAMESPACE, BenchServers, scratch_database
 
 from folio_api.domain.search.queries import QueryTimeout, embed_query, results_backend
 from folio_devstack.workers import WorkerProcess
@@ -130,13 +128,7 @@ async def run(
     small_chunks: int = 0,
     vacuum: bool = True,
 ) -> None:
-    admin = create_async_engine(async_database_url(pg_url), isolation_level="AUTOCOMMIT")
-    name = f"folio_bench_search_{uuid.uuid4().hex[:8]}"
-    async with admin.connect() as conn:
-        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = make_url(async_database_url(pg_url)).set(database=name).render_as_string(False)
-    try:
-        await asyncio.to_thread(migrate.upgrade, url)
+    async with scratch_database(pg_url, "folio_bench_search") as url:
         engine = create_async_engine(url)
         tenant_id, small_tenant_id = uuid.uuid4(), uuid.uuid4()
         started = time.perf_counter()
@@ -242,10 +234,6 @@ async def run(
             ratio = f"{q[94] / stats[base][94]:.2f}x" if base else ""
             print(f"| {label} | {q[49]:.1f} | {q[94]:.1f} | {q[98]:.1f} | {ratio} |")
         await engine.dispose()
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 def main() -> None:

@@ -37,18 +37,16 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 import folio_api.domain.search.preparing as preparing
 import folio_api.domain.search.repository as repository
 from folio_api.domain.search.repository import SearchOptions
-from folio_shared.db import migrate
-from folio_shared.db.engine import async_database_url, create_session_factory
+from folio_shared.db.engine import create_session_factory
 from folio_worker_docs.embeddings.model import get_embedder
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _servers import BenchServers
+from _servers import BenchServers, scratch_database
 from search_latency import VOCABULARY, fill_tenant
 
 #: The copy of ``chunks`` the earlier statements run on.
@@ -225,13 +223,7 @@ async def measure(
 
 
 async def run(pg_url: str, args: argparse.Namespace) -> None:
-    admin = create_async_engine(async_database_url(pg_url), isolation_level="AUTOCOMMIT")
-    name = f"folio_bench_sql_{uuid.uuid4().hex[:8]}"
-    async with admin.connect() as conn:
-        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = make_url(async_database_url(pg_url)).set(database=name).render_as_string(False)
-    try:
-        await asyncio.to_thread(migrate.upgrade, url)
+    async with scratch_database(pg_url, "folio_bench_sql") as url:
         started = time.perf_counter()
         tenant = await fill(url, args.chunks, args.chunks_per_document)
         engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
@@ -258,10 +250,6 @@ async def run(pg_url: str, args: argparse.Namespace) -> None:
             args.before_max_matches,
             args.queries,
         )
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 def main() -> None:
