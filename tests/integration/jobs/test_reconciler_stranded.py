@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from dramatiq.brokers.redis import RedisBroker
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from support.actors import EchoV1, new_id
 
-from folio_shared.broker import create_broker
 from folio_shared.jobs import Jobs, reconcile
 from folio_shared.jobs.pointers import run_dispatch
-from folio_shared.settings import BrokerSettings, FolioSettings
 
 pytestmark = pytest.mark.integration
 
@@ -27,54 +26,48 @@ GHOST = "ghost-worker"
 
 
 async def test_a_message_fetched_by_a_worker_that_never_received_it_goes_back_to_its_queue(
-    engine: AsyncEngine, settings: FolioSettings, key: str, redis: Redis
+    engine: AsyncEngine, key: str, redis: Redis, aside: tuple[Jobs, RedisBroker]
 ) -> None:
     # Given a queued job (in a namespace no worker reads) whose message a
     # live worker fetched, the reply lost on the way: the message sits in
     # that worker's set of fetched messages, not in the queue
-    broker = create_broker(
-        settings.model_copy(update={"broker": BrokerSettings(namespace=f"{key}-aside")})
-    )
-    try:
-        jobs = Jobs(engine, broker, redis)
-        job_id = new_id()
-        await jobs.enqueue(EchoV1(job_id=str(job_id), key=key))
-        queue = await engine_scalar(engine, "SELECT queue_name FROM jobs WHERE id = :id", job_id)
-        ns = broker.namespace
-        fetched = run_dispatch(broker, "fetch", queue, GHOST, 10)
-        assert len(fetched) == 1
-        assert await redis.llen(f"{ns}:{queue}") == 0
-        assert await redis.scard(f"{ns}:__acks__.{GHOST}.{queue}") == 1
+    jobs, broker = aside
+    job_id = new_id()
+    await jobs.enqueue(EchoV1(job_id=str(job_id), key=key))
+    queue = await engine_scalar(engine, "SELECT queue_name FROM jobs WHERE id = :id", job_id)
+    ns = broker.namespace
+    fetched = run_dispatch(broker, "fetch", queue, GHOST, 10)
+    assert len(fetched) == 1
+    assert await redis.llen(f"{ns}:{queue}") == 0
+    assert await redis.scard(f"{ns}:__acks__.{GHOST}.{queue}") == 1
 
-        # When the reconciler passes while the job is young, nothing moves
-        async with engine.connect() as conn:
-            young = await reconcile.reconcile(
-                conn, redis, broker, lost_after_s=0.0, stranded_after_s=600
-            )
-        assert young.stranded_requeued == 0
-        assert await redis.llen(f"{ns}:{queue}") == 0
+    # When the reconciler passes while the job is young, nothing moves
+    async with engine.connect() as conn:
+        young = await reconcile.reconcile(
+            conn, redis, broker, lost_after_s=0.0, stranded_after_s=600
+        )
+    assert young.stranded_requeued == 0
+    assert await redis.llen(f"{ns}:{queue}") == 0
 
-        # Once it has been queued longer than the stranded limit
-        async with engine.begin() as conn:
-            await conn.execute(
-                sa.text("UPDATE jobs SET sent_at = now() - interval '1 hour' WHERE id = :id"),
-                {"id": job_id},
-            )
-        async with engine.connect() as conn:
-            first = await reconcile.reconcile(
-                conn, redis, broker, lost_after_s=0.0, stranded_after_s=600
-            )
-            second = await reconcile.reconcile(
-                conn, redis, broker, lost_after_s=0.0, stranded_after_s=600
-            )
-        # Then its message is back in the queue, once, out of the worker's set
-        assert (first.stranded_requeued, first.lost_resent) == (1, 0)
-        assert (second.stranded_requeued, second.lost_resent) == (0, 0)
-        assert await redis.llen(f"{ns}:{queue}") == 1
-        assert await redis.scard(f"{ns}:__acks__.{GHOST}.{queue}") == 0
-        assert str((await jobs.get(job_id)).status) == "queued"
-    finally:
-        broker.close()
+    # Once it has been queued longer than the stranded limit
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.text("UPDATE jobs SET sent_at = now() - interval '1 hour' WHERE id = :id"),
+            {"id": job_id},
+        )
+    async with engine.connect() as conn:
+        first = await reconcile.reconcile(
+            conn, redis, broker, lost_after_s=0.0, stranded_after_s=600
+        )
+        second = await reconcile.reconcile(
+            conn, redis, broker, lost_after_s=0.0, stranded_after_s=600
+        )
+    # Then its message is back in the queue, once, out of the worker's set
+    assert (first.stranded_requeued, first.lost_resent) == (1, 0)
+    assert (second.stranded_requeued, second.lost_resent) == (0, 0)
+    assert await redis.llen(f"{ns}:{queue}") == 1
+    assert await redis.scard(f"{ns}:__acks__.{GHOST}.{queue}") == 0
+    assert str((await jobs.get(job_id)).status) == "queued"
 
 
 async def engine_scalar(engine: AsyncEngine, statement: str, job_id: object) -> str:
