@@ -58,6 +58,15 @@ async def test_a_burst_keeps_its_connections(own_engine: AsyncEngine) -> None:
     assert again == first
 
 
+async def test_a_live_connection_idle_past_the_ping_is_kept(own_engine: AsyncEngine) -> None:
+    # Given a connection given back and left idle long enough to be pinged
+    first = await backend_pid(own_engine)
+    await asyncio.sleep(PING_AFTER_IDLE_S + 0.2)
+    # When it is taken again, Then the ping finds it alive and it is reused
+    # (the ping used to fail on a live connection, so each was replaced)
+    assert await backend_pid(own_engine) == first
+
+
 async def test_a_restart_costs_no_request_an_error(
     own_engine: AsyncEngine, own_postgres: PostgresServer
 ) -> None:

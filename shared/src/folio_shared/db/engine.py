@@ -50,7 +50,7 @@ def create_engine(settings: FolioSettings | None = None) -> AsyncEngine:
     more CPU there than on their own statements).
 
     A connection idle in the pool for :data:`PING_AFTER_IDLE_S` or more is
-    pinged (one empty statement) when taken; a dead one is replaced before
+    pinged (one ``SELECT 1``) when taken; a dead one is replaced before
     use, so a PostgreSQL restart costs a retry, not a burst of errors.
     Not ``pool_pre_ping``: the asyncpg dialect pings every checkout with
     three round trips (``BEGIN``, an empty statement, ``ROLLBACK``), six of
@@ -84,7 +84,10 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
     if time.monotonic() - record.info.get(_IDLE_SINCE, 0.0) < PING_AFTER_IDLE_S:
         return
     try:
-        dbapi_connection.run_async(lambda conn: conn.execute(";"))
+        # Not an empty statement: asyncpg's ``execute`` fails on the empty
+        # reply after the round trip worked, and every connection idle for
+        # a second was replaced (a new backend and type look-ups each time).
+        dbapi_connection.run_async(lambda conn: conn.execute("SELECT 1"))
     except Exception as e:  # the pool replaces it (and tries again)
         raise DisconnectionError(f"pooled connection is dead: {e!r}") from e
 
