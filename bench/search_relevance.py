@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from folio_api.domain.search.fusion import language_weights
 from folio_api.domain.search.repository import Fusion, SearchOptions
 from folio_shared.db.engine import create_session_factory
-from folio_shared.embedding_models import BY_LANGUAGE, SETTINGS
+from folio_shared.embedding_models import BY_LANGUAGE, LANGUAGE_MODELS, SETTINGS
 from folio_worker_docs.embeddings.select import Models, deployment_models
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -51,6 +51,8 @@ from runner import (
     query_vectors,
     table,
 )
+
+E5 = LANGUAGE_MODELS["pt"]
 
 
 def _load(model: str, runtime: str) -> Models:
@@ -88,7 +90,7 @@ async def _measure(
         weights = dict(options.language_weights) or options.semantic_weight
         print(
             f"\n{label}: fusion {options.fusion}, semantic weight {weights}, "
-            f"k1 {options.k1}, b {options.b}\n"
+            f"k1 {options.k1}, b {options.b}, centroid {dict(options.centroid_weights)}\n"
         )
         print(table(language, figures))
         for (mode, split), f in sorted(figures.items()):
@@ -161,6 +163,13 @@ def main() -> None:
         "compare (default: the weights measured for the model, by query language)",
     )
     parser.add_argument(
+        "--centroid-weight",
+        type=float,
+        action="append",
+        help="β of a multilingual-e5-small document's centroid in its semantic score "
+        "(0: its best chunk alone); repeat to compare (default: the SearchOptions default)",
+    )
+    parser.add_argument(
         "--bm25",
         action="append",
         metavar="K1,B",
@@ -174,6 +183,9 @@ def main() -> None:
         (defaults.k1, defaults.b)
     ]
     weights: list[float | None] = list(args.semantic_weight or [None])
+    centroids = [{E5: beta} if beta > 0 else {} for beta in args.centroid_weight or []] or [
+        defaults.centroid_weights
+    ]
 
     configs = [
         SearchOptions(
@@ -182,10 +194,12 @@ def main() -> None:
             language_weights=language_weights(args.model) if w is None else {},
             k1=k1,
             b=b,
+            centroid_weights=centroid,
         )
         for f in fusions
         for w in weights
         for k1, b in bm25
+        for centroid in centroids
     ]
     if args.pg_url:
         asyncio.run(

@@ -192,6 +192,12 @@ def query_vectors(embedder: Embedder | Models, texts: Sequence[str]) -> list[Que
     return [model.encode_query(text) for text in texts]
 
 
+def parity(query: Query) -> str:
+    """``odd`` or ``even``: the half of the set by the query id's number
+    (ranking changes are tuned on one half and checked on the other)."""
+    return "odd" if int(query.query_id.rsplit("-", 1)[1]) % 2 else "even"
+
+
 async def rank_documents(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -223,7 +229,9 @@ async def evaluate(
     options: SearchOptions | None = None,
     vectors: Sequence[QueryVector] | None = None,
 ) -> dict[tuple[SearchMode, str], Figures]:
-    """Figures per ``(mode, split)``; split ``all`` covers every query.
+    """Figures per ``(mode, split)``; split ``all`` covers every query,
+    ``tune`` / ``held`` the set's splits, ``odd`` / ``even`` the query ids'
+    halves (:func:`parity`).
     ``vectors``: the queries' (default: encoded here)."""
     if vectors is None:
         vectors = query_vectors(embedder, [q.text for q in queries])
@@ -233,7 +241,7 @@ async def evaluate(
             ranking = await rank_documents(session, tenant_id, query.text, vector, mode, options)
             rank = ranking.index(query.expected) + 1 if query.expected in ranking else None
             note = f"{query.query_id} {query.text!r} -> {ranking[0] if ranking else None}"
-            for split in (query.split, "all"):
+            for split in (query.split, "all", parity(query)):
                 out.setdefault((mode, split), Figures()).add(rank, note)
     return {key: figures.averaged() for key, figures in out.items()}
 

@@ -48,7 +48,7 @@ def test_the_query_languages_model_comes_first() -> None:
     # unknown language: the default model's list first
     assert preferred(models, None) == [DEFAULT_MODEL, E5]
     assert preferred([DEFAULT_MODEL], "pt") == [DEFAULT_MODEL]
-    assert language_weights(BY_LANGUAGE) == {"en": 0.9, "pt": 0.7}
+    assert language_weights(BY_LANGUAGE) == {"en": 0.9, "pt": 0.95}
 
 
 def test_one_semantic_list_per_model_each_on_its_own_chunks() -> None:

@@ -3,7 +3,9 @@ document or by chunk.
 
 - ``semantic``: the ``candidates`` chunks nearest the query vector by
   cosine distance (pgvector HNSW index ``ix_chunks_embedding_hnsw``);
-  a chunk's value is ``1 - distance``, a document's its best chunk's.
+  a chunk's value is ``1 - distance``, a document's its best chunk's
+  (with its centroid for multilingual-e5-small's documents:
+  :mod:`~folio_api.domain.search.semantic`).
   With a vector per model (``query_vectors``, a ``by-language``
   deployment: :mod:`folio_shared.embedding_models`), the list of one
   model over that model's chunks only: :func:`prepare` picks it
@@ -65,6 +67,7 @@ from folio_api.domain.fields.filters import filter_sql as fields_sql
 from folio_api.domain.search.fusion import DEFAULT_SEMANTIC_WEIGHT, language_weights, preferred
 from folio_api.domain.search.keywords import parse_keywords
 from folio_api.domain.search.preparing import PLANS, Prepared, prepare
+from folio_api.domain.search.semantic import CENTROID_WEIGHTS
 from folio_api.domain.search.statements import PLANS_SQL, filter_sql, statement
 from folio_shared.db.models import EMBEDDING_DIMENSIONS, text_search_config_sql
 from folio_shared.embedding_models import DEFAULT_MODEL
@@ -147,7 +150,11 @@ class SearchOptions:
     ``exact_max_chunks`` (default ``5000``
     chunks): a tenant holding at most this many chunks is searched
     exactly, every chunk compared with the query, instead of through the
-    HNSW index (see the module docstring).
+    HNSW index (see the module docstring). ``centroid_weights`` (default
+    :data:`~folio_api.domain.search.semantic.CENTROID_WEIGHTS`): model ->
+    ``β``, a document's semantic score under that model is ``(best chunk +
+    β · centroid) / (1 + β)`` (:mod:`~folio_api.domain.search.semantic`;
+    with ``query_vectors``, one vector per model, only).
     """
 
     candidates: int = 100
@@ -161,6 +168,7 @@ class SearchOptions:
     b: float = 0.75
     keyword_max_matches: int = 500
     exact_max_chunks: int = 5_000
+    centroid_weights: Mapping[str, float] = field(default_factory=lambda: CENTROID_WEIGHTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +295,7 @@ async def search(
         where=where,
         headline_config=text_search_config_sql("c.language"),
         words=len(lexemes),
+        centroid_weights=opts.centroid_weights,
     )
     stmt = sa.text(sql)
     if ":document_ids" in sql:
@@ -317,6 +326,7 @@ async def search(
         "metadata_values": list(filt.metadata.values()) if filt.metadata is not None else None,
         **field_params,
         **model_params,
+        **{f"centroid_weight_{i}": opts.centroid_weights.get(m, 0.0) for i, m in enumerate(models)},
         **{f"lexeme_{i}": lexeme for i, lexeme in enumerate(lexemes)},
     }
     used = {name: value for name, value in params.items() if f":{name}" in sql}

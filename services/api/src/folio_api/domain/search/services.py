@@ -126,7 +126,11 @@ async def run_search(
             order = preferred(models_of(setting), detect_query_language(q))
             words = parse_keywords(q).words
             prepared = await prepare(session, tenant_id, options, order, words)
-            options = _options(prepared.models[0])  # hybrid trusts the list as its model reads
+            # hybrid trusts the list as its model reads it: the routing's own
+            # weights (measured with its document scores) when the query is
+            # embedded by its language's model, else that other model's
+            used = prepared.models[0]
+            options = _options(BY_LANGUAGE if used == order[0] else used)
             try:
                 embedded = await _embed(res, q, tenant_id, prepared.models)
                 vectors = dict(zip(prepared.models, embedded, strict=True))

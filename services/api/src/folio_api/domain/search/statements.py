@@ -9,10 +9,10 @@ The lists and scores are described in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from folio_api.domain.search.semantic import EMPTY, centroids_sql, semantic_lists, semantic_sql
 from folio_shared.db.models import CHUNK_LANGUAGES, TEXT_SEARCH_CONFIG
-from folio_shared.embedding_models import version_pattern
 
 #: language key of a chunk (``''`` when unknown) -> its configuration
 CONFIGS = {**CHUNK_LANGUAGES, "": TEXT_SEARCH_CONFIG}
@@ -74,41 +74,6 @@ def filter_sql(
             "WHERE d.tenant_id = :tenant_id AND " + " AND ".join(doc_conditions) + ")"
         )
     return " ".join(parts)
-
-
-def _semantic_sql(where: str, exact: bool) -> str:
-    """The ``:candidates`` nearest chunks: through the HNSW index, or, when
-    ``exact``, by comparing the query with each of the tenant's chunks
-    (ordering by the similarity, not the distance, keeps the planner off
-    the index, which would filter the tenant after its scan and lose the
-    tenant's own nearest chunks, and computes one distance per chunk)."""
-    distance = "(c.embedding <=> CAST(:query_vector AS vector))"
-    order = "value DESC" if exact else distance
-    return (
-        f"SELECT c.id, c.document_id, 1 - {distance} AS value "
-        "FROM chunks c WHERE c.tenant_id = :tenant_id AND c.embedding IS NOT NULL "
-        f"{where} ORDER BY {order} LIMIT :candidates"
-    )
-
-
-def _semantic_lists(where: str, exact: bool, models: Sequence[str]) -> str:
-    """The semantic list of the first of ``models`` (``:query_vector_<i>``
-    is the query's vector by ``models[i]``) over that model's chunks only
-    (``LIKE`` a fixed pattern); the next model's over its own chunks only
-    when the tenant holds none of the first's. Vectors of different models
-    are never compared, and their cosines, on different scales, never
-    ranked together."""
-    lists = []
-    for i, model in enumerate(models):
-        own = f"AND c.model_version LIKE '{version_pattern(model)}' {where}"
-        lists.append(_semantic_sql(own, exact).replace(":query_vector", f":query_vector_{i}"))
-    sql = f"SELECT * FROM ({lists[-1]}) AS s{len(lists) - 1}"
-    for i in range(len(lists) - 2, -1, -1):
-        sql = (
-            f"WITH s{i} AS ({lists[i]}) SELECT * FROM s{i} "
-            f"UNION ALL SELECT * FROM ({sql}) AS r{i} WHERE NOT EXISTS (SELECT 1 FROM s{i})"
-        )
-    return sql
 
 
 #: SQL of a lexeme (the text expression ``{}``) as tsquery input: quoted,
@@ -256,7 +221,10 @@ ranked_chunks AS (
 ),
 fused_chunks AS (SELECT *, {_FUSE} AS score FROM ranked_chunks),
 doc_lists AS (
-    SELECT document_id, max(s_value) AS s_value FROM chunk_scores GROUP BY document_id
+    SELECT b.document_id,
+           (b.s_value + coalesce(c.value, 0)) / (1 + coalesce(c.weight, 0)) AS s_value
+    FROM (SELECT document_id, max(s_value) AS s_value FROM chunk_scores GROUP BY document_id) b
+    LEFT JOIN centroids c USING (document_id)
 ),
 doc_both AS (
     SELECT coalesce(a.document_id, k.document_id) AS document_id, a.s_value, k.value AS k_value
@@ -309,20 +277,25 @@ def statement(
     where: str,
     headline_config: str,
     words: int = 0,
+    centroid_weights: Mapping[str, float] | None = None,
 ) -> str:
     """The whole statement (see the repository's docstring). ``models``:
     the semantic list of the first of them that has chunks in the tenant
-    (:func:`_semantic_lists`) rather than one over every chunk. ``words``:
-    the number of the query's lexemes (:func:`_keyword_ctes`)."""
+    (:func:`~folio_api.domain.search.semantic.semantic_lists`) rather than
+    one over every chunk. ``words``: the number of the query's lexemes (:func:`_keyword_ctes`).
+    ``centroid_weights``: model -> ``β`` of a document's centroid in its
+    semantic score (:func:`~folio_api.domain.search.semantic.centroids_sql`,
+    none by default)."""
     order = "p.document_score DESC NULLS LAST, " if by_document else ""
-    semantic_sql = _EMPTY
-    if semantic:
-        semantic_sql = (
-            _semantic_lists(where, exact, models) if models else _semantic_sql(where, exact)
-        )
+    semantic_list = EMPTY
+    if semantic and models:
+        semantic_list = semantic_lists(where, exact, models)
+    elif semantic:
+        semantic_list = semantic_sql(where, exact)
     return f"""
 WITH q AS ({_query_cte(excluding)}),
-semantic AS ({semantic_sql}),
+semantic AS ({semantic_list}),
+centroids AS ({centroids_sql(models if semantic else (), centroid_weights or {})}),
 {_keyword_ctes(where, words) if keyword else _NO_KEYWORD},
 {_CHUNK_SCORES},
 {_BY_DOCUMENT if by_document else _BY_CHUNK}
