@@ -5,7 +5,9 @@ recorded in ``docs/benchmarks.md``; ``scan-page`` and ``photo-page`` are the
 same images without the targeted re-reading of id regions (the page OCR alone),
 ``scan-tesseract`` and ``photo-tesseract`` with it but without the second
 OCR engine.
-``--seed N`` measures another draw of the corpus (same layouts, other values).
+``--seed N`` measures another draw of the corpus (same layouts, other values);
+``--pix`` only its PIX receipts (the corpus's first documents, so read from
+the same images as in a whole run).
 ``cost`` times the OCR of seven receipts four ways (:func:`cost`).
 """
 
@@ -88,13 +90,18 @@ READERS: dict[str, Callable[[], Callable[[Doc], list[str]]]] = {
 }
 
 
-def measure(kind: str, corpus: list[Doc] | None = None, seed: int | None = None) -> Score:
+def measure(
+    kind: str, corpus: list[Doc] | None = None, seed: int | None = None, pix: bool = False
+) -> Score:
     """Type accuracy and per-field counts over the corpus read as ``kind``
-    (``seed``: another draw of the generated corpus, same layouts)."""
+    (``seed``: another draw of the generated corpus, same layouts; ``pix``:
+    its PIX receipts only)."""
     read = READERS[kind]()
     score = Score()
     if corpus is None:
         corpus = build_corpus() if seed is None else build_corpus(seed)
+        if pix:
+            corpus = [doc for doc in corpus if doc.kind == "pix_receipt"]
     for doc in corpus:
         score.add(doc, extract(read(doc)))
     score.ocr_seconds = OCR_SECONDS.get(id(read), 0.0)
@@ -155,8 +162,10 @@ if __name__ == "__main__":
     if "--seed" in args:  # e.g. pdf scan photo --seed 28
         at = args.index("--seed")
         seed, args = int(args[at + 1]), args[:at] + args[at + 2 :]
+    pix = "--pix" in args
+    args = [a for a in args if a != "--pix"]
     for name in args or ["text", "pdf"]:
-        result = measure(name, seed=seed)
+        result = measure(name, seed=seed, pix=pix)
         print(f"## {name}\n{result.table()}\n")
         if result.ocr_seconds:
             per_doc = result.ocr_seconds / result.documents

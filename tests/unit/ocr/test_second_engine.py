@@ -40,6 +40,22 @@ def test_the_engines_agreeing_or_the_second_alone_decide() -> None:
     assert pick(None, [], e2e_valid, _near) is None
 
 
+def test_tesseract_settles_round_glyphs_and_strokes_of_the_same_id() -> None:
+    # Given Tesseract's id and PP-OCR's, the same id but for a 0 read for an
+    # o and an l read for an I (the glyphs Tesseract measures and votes on)
+    tesseract = "E00416968202612051732aB3do4fG5hI"
+    second = "E00416968202612051732aB3d04fG5hl"
+    # Then PP-OCR's id is kept with Tesseract's reading of those two
+    assert pick(tesseract, [second], e2e_valid, _near) == tesseract
+    # but not a shape PP-OCR reads better (q for a), which stays PP-OCR's
+    assert pick(MISREAD, [E2E], e2e_valid, _near) == E2E
+    shapes = "E00416968202612051732qB3do4fG5hl"
+    assert pick(shapes, [second], e2e_valid, _near) == "E00416968202612051732aB3do4fG5hl"
+    # and not when the two differ in more places (Tesseract's out of step)
+    apart = "E00416968202612051732aBdo4fG5hIK"
+    assert pick(apart, [second], e2e_valid, _near) == second
+
+
 def test_wrapped_and_labelled_lines_are_read_as_one_id() -> None:
     # Given an id wrapped over two lines, and one read with its label
     wrapped = readings(["Código da transação", E2E[:20], E2E[20:] + " ."])
@@ -49,13 +65,30 @@ def test_wrapped_and_labelled_lines_are_read_as_one_id() -> None:
     assert E2E in {_e2e_shaped(r) for r in labelled}
 
 
-def test_the_band_holds_a_tilted_id_and_stays_on_the_page() -> None:
+def test_the_band_holds_the_ids_rows_across_the_page() -> None:
     page = Image.new("L", (400, 200), 255)
-    # a 10-pixel line of id words starting at x=50, of which only 60 px were read
-    crop = band(page, (50, 100, 110, 110), 10, 32)
-    # widened to 32 characters and a margin of two line heights all round
-    assert crop.size == (20 + 320 + 20, 20 + 10 + 20)
+    # a 10-pixel line of id words from x=50 to 110 (the page OCR read part of the id)
+    crop = band(page, (50, 100, 110, 110), 10, None)
+    # the page's whole width, and a margin of two line heights above and below
+    assert crop.size == (400, 20 + 10 + 20)
+    assert band(page, (0, 0, 60, 10), 10, None).size == (400, 30)
+    # or, on a coarse page read upscaled, widened to 32 characters and a margin all round
+    assert band(page, (50, 100, 110, 110), 10, 32).size == (20 + 320 + 20, 20 + 10 + 20)
     assert band(page, (0, 0, 60, 10), 10, 0).size == (80, 30)
+
+
+def test_a_wrapped_id_the_page_ocr_read_in_part_is_read_whole() -> None:
+    # Given an id wrapped over two lines at the right of a page, of which the
+    # page OCR found only the middle of each line (words from x=600 to 700)
+    font = ImageFont.truetype(FONT, 22)
+    page = Image.new("L", (1100, 300), 255)
+    draw = ImageDraw.Draw(page)
+    draw.text((480, 100), E2E[:20], font=font, fill=80)
+    draw.text((480, 130), E2E[20:], font=font, fill=80)
+    # When the second engine reads the band around those words
+    lines = SecondEngine().lines(band(page, (600, 100, 700, 155), 27, None))
+    # Then it reads the whole id
+    assert E2E in {_e2e_shaped(r) for r in readings(lines)}
 
 
 def _tilted_line(text: str) -> Image.Image:

@@ -340,9 +340,13 @@ class Reader:
         if self.second is not None:
             box = _box(tuple(w for part in region.parts for w in part))
             line_height = _box(region.parts[0])[3] - box[1]
-            lines = self.second.lines(band(self.original, box, line_height, widen))
+            # a coarse page, read upscaled: a page-wide band is wider than the
+            # detector's limit and read shrunk (photo ids came out worse)
+            coarse = agree > 1
+            wide = band(self.original, box, line_height, widen if coarse else None)
+            lines = self.second.lines(wide)
             shaped = [s for r in readings(lines) if (s := _e2e_shaped(r)) is not None]
-            best = pick(best, shaped, e2e_valid, lambda v: _near(v, dates))
+            best = pick(best, shaped, e2e_valid, lambda v: _near(v, dates), settle=not coarse)
         if best is None:
             return None
         if len(region.parts) == 1:

@@ -5,13 +5,15 @@ Tesseract and PP-OCR misread different characters of a small grey id:
 Tesseract confuses shapes (``q``/``a``, ``h``/``n``, ``b``/``A``), PP-OCR
 more often case and ``o``/``0``. After Tesseract's readings are voted
 (:func:`~folio_worker_ocr.ocr.reread.best_e2e`), :func:`second_opinion`
-reads a band of the page around the id's region with PP-OCR, whose
-detector finds the tilted line and whose recogniser reads it deskewed, and
-:func:`pick` decides:
+reads a band of the page around the id's region (the page's width) with
+PP-OCR, whose detector finds the tilted line and whose recogniser reads it
+deskewed, and :func:`pick` decides:
 
 - the two engines agree: that id;
 - PP-OCR reads a valid id (shape and real embedded date; one near a date
-  printed on the page preferred) that Tesseract did not: PP-OCR's;
+  printed on the page preferred) that Tesseract did not: PP-OCR's, but
+  where the two ids differ in at most two characters, Tesseract's reading
+  of those that are ``o``/``O``/``0`` or ``I``/``l``/``1`` (:func:`settled`);
 - else Tesseract's, as before.
 
 The models ship inside the ``rapidocr-onnxruntime`` package (no download);
@@ -35,6 +37,14 @@ DETECT_LIMIT = 1280
 #: Margin around the id's words, in line heights: a line tilted 1.5° over
 #: 32 characters drifts about one line height from end to end.
 BAND_MARGIN = 2
+#: Look-alikes Tesseract's id settles in PP-OCR's (:func:`settled`): round
+#: glyphs, which its readings tell apart by their height and width against
+#: the line's digits (:mod:`.glyphs`), and vertical strokes, which it votes
+#: on over its six readings where PP-OCR reads once.
+TESSERACT_GROUPS = (frozenset("oO0"), frozenset("Il1"))
+#: Most characters the two engines' ids may differ in for :func:`settled` to
+#: apply: more, and Tesseract's reading is likely out of step.
+SETTLE_MAX_DIFF = 2
 
 
 class SecondEngine:
@@ -61,16 +71,21 @@ class SecondEngine:
 
 
 def band(
-    image: Image.Image, box: tuple[int, int, int, int], line_height: int, chars: int
+    image: Image.Image, box: tuple[int, int, int, int], line_height: int, chars: int | None
 ) -> Image.Image:
     """The part of ``image`` around ``box`` (left, top, right, bottom of an
-    id's words, perhaps over two lines of ``line_height`` pixels), widened to
-    the right to hold ``chars`` characters (the page OCR may have read only
-    an id's start)."""
+    id's words, perhaps over two lines of ``line_height`` pixels): with
+    ``chars``, widened to the right to hold that many characters; with
+    ``None``, the page's whole width, as the page OCR may have read only part
+    of an id, or of each line of a wrapped one, and a band cut at its words
+    gave the detector broken lines, or none."""
     left, top, right, bottom = box
     height = max(1, line_height)
-    right = max(right, left + chars * height)
     margin = BAND_MARGIN * height
+    if chars is None:
+        left, right = 0, image.width
+    else:
+        right = max(right, left + chars * height)
     return image.crop(
         (
             max(0, left - margin),
@@ -91,16 +106,34 @@ def readings(lines: Sequence[str]) -> list[str]:
     return joined + tails
 
 
+def settled(tesseract: str, second: str, valid: Callable[[str], bool]) -> str:
+    """PP-OCR's id ``second`` with the look-alikes of :data:`TESSERACT_GROUPS`
+    read as Tesseract's id ``tesseract`` reads them, when the two differ in at
+    most :data:`SETTLE_MAX_DIFF` characters (the same id, read in step) and
+    the result is valid."""
+    diff = [i for i, (a, b) in enumerate(zip(tesseract, second, strict=False)) if a != b]
+    if len(tesseract) != len(second) or len(diff) > SETTLE_MAX_DIFF:
+        return second
+    chars = list(second)
+    for i in diff:
+        if any(tesseract[i] in group and second[i] in group for group in TESSERACT_GROUPS):
+            chars[i] = tesseract[i]
+    merged = "".join(chars)
+    return merged if valid(merged) else second
+
+
 def pick(
     tesseract: str | None,
     second: Sequence[str],
     valid: Callable[[str], bool],
     dated: Callable[[str], bool],
+    settle: bool = True,
 ) -> str | None:
     """The end-to-end id to keep, from Tesseract's voted id (or ``None``) and
     the second engine's shaped readings (see the module's rules). ``valid``
     tells whether a reading is a valid id, ``dated`` whether its embedded
-    date is near a date printed on the page."""
+    date is near a date printed on the page; ``settle=False``: PP-OCR's id
+    as it read it (no :func:`settled`)."""
     if tesseract is not None and tesseract in second:
         return tesseract
     good = [s for s in second if valid(s)]
@@ -108,4 +141,6 @@ def pick(
     if tesseract is not None and dated(tesseract) and not near:
         return tesseract
     found = near or good
-    return found[0] if found else tesseract
+    if not found:
+        return tesseract
+    return found[0] if tesseract is None or not settle else settled(tesseract, found[0], valid)
