@@ -15,7 +15,7 @@ told apart).
         [--document-runtime bf16|onnx|torch] [--no-statements] [--keep-log FILE]
         [--py-spy FILE]   # also record a py-spy profile of the worker (collapsed stacks)
 
-``--py-spy`` needs ``pip install py-spy`` in the venv. To measure an older
+``--py-spy`` needs ``py-spy`` in the venv or on ``PATH``. To measure an older
 commit the same way, run this file with that commit's sources first on
 ``PYTHONPATH`` (a ``git worktree``, as ``_baseline.py`` does).
 """
@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import collections
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -120,6 +121,8 @@ def _shape(sql: str) -> str:
 def start_py_spy(pid: int, out: str) -> subprocess.Popen[bytes]:
     """py-spy recording ``pid`` and its children (collapsed stacks to ``out``)."""
     spy = str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        spy = shutil.which("py-spy") or spy
     argv = [spy, "record", "--pid", str(pid), "--subprocesses", "--format", "raw"]
     argv += ["--rate", "50", "--output", out, "--nonblocking"]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

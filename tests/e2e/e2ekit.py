@@ -248,7 +248,18 @@ async def pages_of(engine: AsyncEngine, document_id: uuid.UUID) -> list[tuple[in
 
 async def requeue(api: Api, document_id: uuid.UUID) -> uuid.UUID:
     """Queue a stored document's processing again (``POST .../process``);
-    returns the new job's id."""
+    returns the new job's id. Waits first for the document's job to end:
+    a document is ``ready`` a moment before its job's outcome is recorded,
+    and a request meanwhile answers that job instead of queueing a new one."""
+    async with api.engine.connect() as conn:
+        current = await conn.scalar(
+            sa.select(Job.id)
+            .where(Job.document_id == document_id, Job.parent_id.is_(None))
+            .order_by(Job.created_at.desc())
+            .limit(1)
+        )
+    if current is not None:
+        await job_done(api.engine, current)
     return await process(api, document_id)
 
 

@@ -39,6 +39,7 @@ async def replace_document_chunks(
     model_version: str,
     pipeline_version: str,
     language: str | None = None,
+    row_written: bool = False,
 ) -> int:
     """Replace the chunks of ``document_id`` with ``chunks`` and their
     ``vectors`` (one row per chunk, :data:`EMBEDDING_DIMENSIONS` long; a
@@ -52,23 +53,29 @@ async def replace_document_chunks(
     not exist in ``tenant_id`` and
     :class:`~folio_shared.errors.InvalidInput` when chunks and vectors do
     not match.
+
+    ``row_written``: the caller has already updated the document row in
+    this transaction (which locks it) with the totals of :func:`chunk_totals`,
+    so the row is neither locked nor written here (the pipeline's last step
+    writes the document's final state and its totals in one statement).
     """
     if len(vectors) != len(chunks):
         raise InvalidInput(
             f"{len(chunks)} chunks but {len(vectors)} vectors",
             document_id=str(document_id),
         )
-    found = await session.scalar(
-        sa.select(Document.id)
-        .where(Document.id == document_id, Document.tenant_id == tenant_id)
-        .with_for_update()
-    )
-    if found is None:
-        raise DocumentNotFound(
-            f"document {document_id} not found",
-            document_id=str(document_id),
-            tenant_id=str(tenant_id),
+    if not row_written:
+        found = await session.scalar(
+            sa.select(Document.id)
+            .where(Document.id == document_id, Document.tenant_id == tenant_id)
+            .with_for_update()
         )
+        if found is None:
+            raise DocumentNotFound(
+                f"document {document_id} not found",
+                document_id=str(document_id),
+                tenant_id=str(tenant_id),
+            )
     await session.execute(sa.delete(Chunk).where(Chunk.document_id == document_id))
     rows = []
     for chunk, vector in zip(chunks, vectors, strict=True):
@@ -99,9 +106,14 @@ async def replace_document_chunks(
     table: Any = Chunk.__table__
     for offset in range(0, len(rows), INSERT_BATCH_ROWS):
         await session.execute(sa.insert(table), rows[offset : offset + INSERT_BATCH_ROWS])
-    tokens = sum(row["token_count"] for row in rows)
-    await _set_totals(session, tenant_id, document_id, len(rows), tokens)
+    if not row_written:
+        await _set_totals(session, tenant_id, document_id, *chunk_totals(chunks))
     return len(rows)
+
+
+def chunk_totals(chunks: Sequence[TextChunk]) -> tuple[int, int]:
+    """The chunk and token counts a document with ``chunks`` records."""
+    return len(chunks), sum(c.token_count for c in chunks)
 
 
 async def _set_totals(

@@ -18,7 +18,7 @@ from folio_shared.db.enums import PageMethod
 from folio_shared.isolation import IsolatedPool
 from folio_shared.jobs import progress
 from folio_shared.messages import ProcessDocumentV1
-from folio_shared.pages import PageText, drop_pages_after, finished_pages, upsert_pages
+from folio_shared.pages import PageText, drop_pages_after, upsert_pages
 from folio_shared.resources import resources
 from folio_worker_docs.limits import check_page_count
 from folio_worker_docs.text.extract import IMAGE_KINDS, extract_document
@@ -49,15 +49,20 @@ def close_pools() -> None:
 
 
 async def extract_whole(
-    msg: ProcessDocumentV1, document_id: uuid.UUID, kind: str, path: str
+    msg: ProcessDocumentV1,
+    document_id: uuid.UUID,
+    kind: str,
+    path: str,
+    done: dict[int, PageMethod],
 ) -> tuple[int, list[int]]:
     """Extract a non-PDF document in one call; store its text pages.
-    Returns the page count and the pages left to OCR."""
+    ``done``: the pages already stored
+    (:func:`~folio_shared.pages.finished_pages`). Returns the page count
+    and the pages left to OCR."""
     res = resources()
     extraction: Extraction = await _extraction_pool().run_async(extract_document, kind, path)
     check_page_count(res.settings.pipeline, msg.tenant_id, extraction.page_count)
     async with res.sessions() as session:
-        done = await finished_pages(session, document_id)
         text_pages = [
             PageText(page_no=p.page_no, text=p.text, method=PageMethod.TEXT)
             for p in extraction.pages
@@ -75,19 +80,18 @@ async def extract_whole(
 
 
 async def extract_pdf(
-    msg: ProcessDocumentV1, document_id: uuid.UUID, path: str
+    msg: ProcessDocumentV1, document_id: uuid.UUID, path: str, done: dict[int, PageMethod]
 ) -> tuple[int, list[int]]:
     """Read a PDF's text layer in batches of :data:`EXTRACT_BATCH_PAGES`,
     each batch's text pages stored (a checkpoint) before the next is read.
     Pages this pipeline version already stored are not read again, so a
-    document whose worker died half-way resumes where it stopped. The page
-    count comes with the first batch (one trip to the child for a short
-    document) and is checked before any page is stored. Returns the page
-    count and the pages left to OCR."""
+    document whose worker died half-way resumes where it stopped (``done``:
+    the pages already stored, :func:`~folio_shared.pages.finished_pages`).
+    The page count comes with the first batch (one trip to the child for a
+    short document) and is checked before any page is stored. Returns the
+    page count and the pages left to OCR."""
     res = resources()
     pool = _extraction_pool()
-    async with res.sessions() as session:
-        done = await finished_pages(session, document_id)
     if msg.force_ocr:
         page_count = await pool.run_async(pdf_page_count, path)
         check_page_count(res.settings.pipeline, msg.tenant_id, page_count)

@@ -56,16 +56,10 @@ async def save_fields(
 ) -> dict[str, Verdict] | None:
     """Store the extraction result and the verdicts of the stored expected values.
 
-    Returns the verdicts (``None`` when no values were expected).
+    Returns the verdicts (``None`` when no values were expected). One
+    statement when no values are expected (the upsert returns the stored
+    ones), two when some are (their verdicts are written next).
     """
-    expected: dict[str, Any] | None = await session.scalar(
-        sa.select(DocumentFields.expected).where(DocumentFields.document_id == document_id)
-    )
-    verdicts = (
-        dict(compare_expected({k: str(v) for k, v in expected.items()}, result.fields))
-        if expected is not None
-        else None
-    )
     fields = {name: field.to_dict() for name, field in result.fields.items()}
     stmt = insert(DocumentFields).values(
         document_id=document_id,
@@ -73,11 +67,11 @@ async def save_fields(
         document_type=result.document_type,
         extractor_version=result.extractor_version,
         fields=fields,
-        verdicts=verdicts,
+        verdicts=None,
         extracted_at=sa.func.now(),
     )
     excluded = stmt.excluded
-    await session.execute(
+    expected: dict[str, Any] | None = await session.scalar(
         stmt.on_conflict_do_update(
             index_elements=[DocumentFields.document_id],
             set_={
@@ -87,6 +81,15 @@ async def save_fields(
                 "verdicts": excluded.verdicts,
                 "extracted_at": excluded.extracted_at,
             },
-        )
+        ).returning(DocumentFields.expected)
+    )
+    if expected is None:
+        return None
+    verdicts = dict(compare_expected({k: str(v) for k, v in expected.items()}, result.fields))
+    await session.execute(
+        sa.update(DocumentFields)
+        .where(DocumentFields.document_id == document_id)
+        .values(verdicts=verdicts)
+        .execution_options(synchronize_session=False)
     )
     return verdicts

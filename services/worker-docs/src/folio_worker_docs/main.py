@@ -20,8 +20,8 @@ from folio_shared.lanes import QueueLane  # noqa: E402
 from folio_shared.messages import Queue  # noqa: E402
 from folio_shared.resources import OnBoot, OnShutdown  # noqa: E402
 from folio_worker_docs import actors  # noqa: E402  (actors bind to the broker set up above)
+from folio_worker_docs.embedders import warm_up  # noqa: E402
 from folio_worker_docs.extracting import close_pools as close_pool  # noqa: E402
-from folio_worker_docs.pipeline import warm_up  # noqa: E402
 from folio_worker_docs.webhooks.relay_loop import WebhookRelay  # noqa: E402
 
 broker.add_middleware(OnShutdown(close_pool))

@@ -45,7 +45,7 @@ SHORT_TIME_LIMIT_MS = 5 * 60_000
 async def _reembed(sessions: Any, msg: ReembedChunksV1) -> maintenance.Summary:
     # the models' modules only where they are needed (a worker of the
     # maintenance queue alone never loads them otherwise)
-    from folio_worker_docs.pipeline import deployment_embedders
+    from folio_worker_docs.embedders import deployment_embedders
     from folio_worker_docs.reembed import maintenance_round
 
     return await maintenance_round(msg, sessions, deployment_embedders())

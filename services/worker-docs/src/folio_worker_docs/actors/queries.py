@@ -18,7 +18,7 @@ from typing import Any
 import dramatiq
 
 from folio_shared.messages import EmbedQueryV1, Queue, decode_as, physical_queue_names
-from folio_worker_docs.pipeline import embedder
+from folio_worker_docs.embedders import embedder
 
 for _name in physical_queue_names(Queue.QUERIES):
     dramatiq.get_broker().declare_queue(_name)

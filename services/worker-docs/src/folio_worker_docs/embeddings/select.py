@@ -7,7 +7,7 @@ loaded once per process.
   Portuguese and more (:mod:`folio_worker_docs.embeddings.e5`);
 - ``by-language`` (default): each document by the model of its language
   (:class:`Models`, :mod:`folio_shared.embedding_models`); worker-docs
-  loads each model on first use (:func:`folio_worker_docs.pipeline.embedder`).
+  loads each model on first use (:func:`folio_worker_docs.embedders.embedder`).
 
 Every name gives 384-dimensional unit vectors; chunks carry the
 ``model_version`` that made them.

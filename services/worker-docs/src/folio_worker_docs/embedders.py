@@ -1,0 +1,109 @@
+"""The embedding models of a worker-docs process: loaded once each, on
+first use, with the runtimes the settings ask for; and the batcher that
+lets documents finished at the same time share model calls."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+import weakref
+
+from folio_shared import embedding_models
+from folio_shared.logging import get_logger
+from folio_shared.resources import resources
+from folio_worker_docs.embeddings.batcher import EmbeddingBatcher
+from folio_worker_docs.embeddings.model import Embedder, EmbeddingModelUnavailable
+from folio_worker_docs.embeddings.select import Models, load_embedder, prepare_threads
+
+log = get_logger(__name__)
+
+
+@functools.cache
+def embedder(name: str | None = None) -> Embedder:
+    """The embedding model ``name`` (default: the deployment's first,
+    :func:`folio_shared.embedding_models.models_of`), loaded on first use
+    in this process (all-MiniLM-L6-v2 with the ONNX query encoder unless
+    ``FOLIO_PIPELINE_QUERY_RUNTIME=torch``, chunks as
+    ``FOLIO_PIPELINE_DOCUMENT_RUNTIME`` says). Any model Folio knows
+    (:data:`folio_shared.embedding_models.MODELS`), not only the
+    deployment's: while a tenant's chunks are re-embedded after a model
+    change, its queries are embedded by the model its chunks still use. An
+    unknown name raises :class:`EmbeddingModelUnavailable`."""
+    settings = resources().settings.pipeline
+    models = embedding_models.models_of(settings.embedding_model)
+    if name is not None and name not in embedding_models.MODELS:
+        raise EmbeddingModelUnavailable(
+            f"unknown embedding model {name!r}", model=name, models=list(embedding_models.MODELS)
+        )
+    prepare_threads(name or settings.embedding_model)
+    model = load_embedder(name or models[0], threads=settings.query_threads)
+    if settings.query_runtime == "onnx":
+        model.use_onnx_for_queries(
+            cache_dir=settings.model_cache_dir, threads=settings.query_threads
+        )
+    if settings.document_runtime == "bf16":
+        model.use_fast_documents(cache_dir=settings.model_cache_dir, threads=settings.query_threads)
+    elif settings.document_runtime == "int8":
+        model.use_int8(cache_dir=settings.model_cache_dir, threads=settings.query_threads)
+    elif settings.document_runtime == "onnx":
+        model.use_onnx_for_documents(
+            cache_dir=settings.model_cache_dir, threads=settings.query_threads
+        )
+    return model
+
+
+def deployment_embedders() -> Models:
+    """The deployment's models as :func:`embedder` loads them, by language
+    (what re-embedding compares each chunk with)."""
+    setting = resources().settings.pipeline.embedding_model
+    by_language = {}
+    if setting == embedding_models.BY_LANGUAGE:
+        by_language = dict(embedding_models.LANGUAGE_MODELS)
+    return Models(
+        embedder(embedding_models.model_for(setting, None)),
+        {lang: embedder(name) for lang, name in by_language.items()},
+    )
+
+
+def embedder_for(language: str | None) -> Embedder:
+    """The model that embeds a document in ``language`` (``None``:
+    unknown) in this deployment."""
+    setting = resources().settings.pipeline.embedding_model
+    return embedder(embedding_models.model_for(setting, language))
+
+
+#: One batcher per event loop and model (the worker has one loop; tests may make several).
+_BATCHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, EmbeddingBatcher]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def chunk_batcher(model: Embedder) -> EmbeddingBatcher:
+    """The running loop's batcher of ``model``'s chunk embedding: documents
+    finalised at the same time share model calls
+    (:mod:`folio_worker_docs.embeddings.batcher`)."""
+    batchers = _BATCHERS.setdefault(asyncio.get_running_loop(), {})
+    batcher = batchers.get(model.model_version)
+    if batcher is None or batcher.encode != model.encode:
+        batcher = batchers[model.model_version] = EmbeddingBatcher(model.encode)
+    return batcher
+
+
+def warm_up() -> None:
+    """Load the deployment's first embedding model and embed one query
+    with it (worker start-up). Under ``by-language`` multilingual-e5-small
+    is loaded when a Portuguese document or query first needs it
+    (:func:`embedder`), so a worker that sees only English never holds it."""
+    for name in embedding_models.models_of(resources().settings.pipeline.embedding_model)[:1]:
+        started = time.monotonic()
+        model = embedder(name)
+        model.encode_query("warm up")
+        log.info(
+            "embedding model ready",
+            model_version=model.model_version,
+            onnx_queries=model.query_encoder is not None,
+            onnx_documents=model.document_encoder is not None,
+            bf16_documents=model.bf16,
+            seconds=round(time.monotonic() - started, 1),
+        )
