@@ -58,13 +58,11 @@ from folio_shared.db.engine import async_database_url, create_session_factory
 from folio_shared.jobs import outbox
 
 SYSTEMS = ("folio", "folio-async", "dramatiq", "celery", "rq")
-#: Statements of the job engine's batches: a statement's now() is its
-#: transaction's start, shared by every job it claimed (or finished).
-STATEMENTS_SQL = """
-SELECT greatest(count(DISTINCT (worker, started_at)), 1),
-       greatest(count(DISTINCT (worker, finished_at)), 1)
-FROM jobs WHERE status = 'succeeded'
-"""
+#: Statements of the job engine's batches (a statement's now() is shared by
+#: every job it claimed or finished): with claims, with outcomes, all.
+STATEMENTS_SQL = """SELECT greatest(count(DISTINCT (worker, started_at)), 1),
+  greatest(count(DISTINCT (worker, finished_at)), 1), greatest((SELECT count(*) FROM (SELECT
+  worker, started_at FROM jobs UNION SELECT worker, finished_at FROM jobs) s), 1) FROM jobs"""
 POLL_S = 0.05
 #: Stragglers: jobs that finished long after nearly all others (re-sent ones).
 LATE_SQL = """
@@ -222,11 +220,12 @@ def run_folio(
         rows = conn.execute(sa.text("SELECT status, count(*) FROM jobs GROUP BY status"))
         states = {str(status): int(n) for status, n in rows}
         late = conn.execute(sa.text(LATE_SQL)).scalar_one()
-        claims, outcomes = conn.execute(sa.text(STATEMENTS_SQL)).one()
+        claims, outcomes, statements = conn.execute(sa.text(STATEMENTS_SQL)).one()
     engine.dispose()
     print(
         f"  {system} x{processes}: {jobs / claims:.1f} claims per claim statement,"
-        f" {jobs / outcomes:.1f} outcomes per outcome statement",
+        f" {jobs / outcomes:.1f} outcomes per outcome statement,"
+        f" {2 * jobs / statements:.1f} claims and outcomes per statement",
         flush=True,
     )
     note = "" if states == {"succeeded": jobs} else f"states {states}"

@@ -152,6 +152,45 @@ async def test_a_batch_of_outcomes_is_fenced_on_each_attempt(
     }
 
 
+async def test_a_round_claims_and_records_together_in_one_statement(
+    engine: AsyncEngine, pool: asyncpg.Pool, key: str
+) -> None:
+    """A thread's outcome and another thread's claim waiting together go
+    as one statement, each row fenced as alone."""
+    done, stale, fresh, held = await _jobs(engine, key, 4)
+    claims = await store_batch.claim_many(
+        pool, [ClaimRequest(i, False, None) for i in (done, stale)], worker="w", lease_ms=30_000
+    )
+    assert [c.attempt if c else None for c in claims] == [1, 1]
+    lease = datetime.now(UTC) + timedelta(minutes=1)
+    other = {"status": "running", "attempts": 1, "worker": "other", "lease_expires_at": lease}
+    async with engine.begin() as conn:
+        await conn.execute(sa.update(Job).where(Job.id == held).values(**other))
+    results = await store_batch.run_round(
+        pool,
+        [
+            ClaimRequest(fresh, False, "m-fresh"),
+            OutcomeRequest(done, 1, JobStatus.SUCCEEDED, result={"n": 2}),
+            ClaimRequest(held, False, None),  # a live worker holds it
+            OutcomeRequest(stale, 2, JobStatus.SUCCEEDED),  # not the running attempt
+        ],
+        worker="w-round",
+        lease_ms=30_000,
+    )
+    claimed, recorded, refused_claim, refused_outcome = results
+    assert isinstance(claimed, Claim)
+    assert (claimed.job_id, claimed.attempt) == (fresh, 1)
+    assert (recorded, refused_claim, refused_outcome) == (True, None, False)
+    rows = await _rows(engine, [done, stale, fresh, held])
+    assert (rows[done].status, rows[done].result) == ("succeeded", {"n": 2})
+    assert (rows[fresh].status, rows[fresh].worker) == ("running", "w-round")
+    assert (rows[stale].status, rows[held].worker) == ("running", "other")
+    # one statement: the claim and the outcome share its transaction's time
+    assert rows[fresh].started_at == rows[done].finished_at
+    assert (await _events(engine, done))[-1] == ("succeeded", {"attempt": 1})
+    assert (await _events(engine, fresh))[-1] == ("running", {"attempt": 1, "worker": "w-round"})
+
+
 async def test_concurrent_claims_share_statements_and_one_job_is_claimed_once(
     engine: AsyncEngine, pool: asyncpg.Pool, key: str
 ) -> None:

@@ -3,10 +3,11 @@
 Every worker thread of a process hands its claim or outcome to the event
 loop thread and waits for it. One statement per job made that thread the
 bottleneck (two round trips per job, each with its own parse, bind and
-``epoll`` wait). :class:`Bookkeeper` sends the requests waiting at a time
-as one statement (:mod:`folio_shared.jobs.store_batch`):
+``epoll`` wait). :class:`Bookkeeper` sends the requests waiting at a time,
+claims and outcomes together, as one statement
+(:mod:`folio_shared.jobs.store_batch`):
 
-- a request goes at once when no statement of its kind is in flight (no
+- a request goes at once when no statement is in flight (no
   timer: an idle worker pays no added latency); requests that arrive while
   one is in flight wait for it and then go together, up to
   :data:`MAX_BATCH`;
@@ -46,7 +47,7 @@ import asyncpg
 
 from folio_shared.jobs import store_batch
 from folio_shared.jobs.store import Claim
-from folio_shared.jobs.store_batch import ClaimRequest, OutcomeRequest
+from folio_shared.jobs.store_batch import ClaimRequest, OutcomeRequest, Request
 from folio_shared.logging import get_logger
 from folio_shared.resources import resources
 
@@ -243,31 +244,57 @@ class GroupCommit(Generic[Req, Res]):
 
 
 class Bookkeeper:
-    """The claims and outcomes of one worker process, in batches."""
+    """The claims and outcomes of one worker process, in rounds: whatever
+    claims and outcomes wait together go as one statement
+    (:func:`store_batch.run_round`), so a thread's outcome and another
+    thread's next claim share a round trip, and the event loop wakes once
+    for both."""
 
     def __init__(self, worker: str, lease_ms: int) -> None:
         self.worker = worker
         self.lease_ms = lease_ms
-        self.claims: GroupCommit[ClaimRequest, Claim | None] = GroupCommit(
-            self._claim_many, key=lambda r: r.job_id
-        )
-        self.outcomes: GroupCommit[OutcomeRequest, bool] = GroupCommit(
-            self._record_many, key=lambda r: r.job_id
-        )
+        self.rounds: GroupCommit[Request, Claim | bool | None] = GroupCommit(self._run, key=_job_id)
+        #: Claims and outcomes sent (for the shutdown log and the benchmark).
+        self.claims = 0
+        self.outcomes = 0
 
     async def claim(self, request: ClaimRequest) -> Claim | None:
         """Claim the job (see :func:`store.claim`), fenced as alone."""
-        return await self.claims.submit(request)
+        result = await self.rounds.submit(request)
+        return result if isinstance(result, Claim) else None
 
     async def record(self, request: OutcomeRequest) -> bool:
         """Record a success or a retried failure; ``False`` when the fence
         refused it. Returns after the outcome committed."""
-        return await self.outcomes.submit(request)
+        return await self.rounds.submit(request) is True
 
-    async def _claim_many(self, requests: Sequence[ClaimRequest]) -> list[Claim | None]:
-        return await store_batch.claim_many(
+    def claim_from_thread(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        request: ClaimRequest,
+        then: Callable[[Claim | bool | None], None] | None = None,
+    ) -> Claim | None:
+        """:meth:`claim` from a worker thread (see :meth:`GroupCommit.call`)."""
+        result = self.rounds.call(loop, request, then)
+        return result if isinstance(result, Claim) else None
+
+    def record_from_thread(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        request: OutcomeRequest,
+        then: Callable[[Claim | bool | None], None] | None = None,
+    ) -> bool:
+        """:meth:`record` from a worker thread (see :meth:`GroupCommit.call`)."""
+        return self.rounds.call(loop, request, then) is True
+
+    async def _run(self, requests: Sequence[Request]) -> list[Claim | bool | None]:
+        claims = sum(1 for r in requests if isinstance(r, ClaimRequest))
+        self.claims += claims
+        self.outcomes += len(requests) - claims
+        return await store_batch.run_round(
             resources().pg, requests, worker=self.worker, lease_ms=self.lease_ms
         )
 
-    async def _record_many(self, requests: Sequence[OutcomeRequest]) -> list[bool]:
-        return await store_batch.record_many(resources().pg, requests)
+
+def _job_id(request: Request) -> Hashable:
+    return request.job_id

@@ -79,7 +79,7 @@ class JobTracking(Middleware):
         self.broker: dramatiq.Broker | None = None
         #: The job events' publisher, open while the worker runs.
         self.events: EventSender | None = None
-        #: Claims and outcomes of all worker threads, one statement per batch.
+        #: Claims and outcomes of all worker threads, one statement per round.
         self.bookkeeper = Bookkeeper(self.worker_id, settings.jobs.lease_ms)
         self._running: dict[str, tuple[JobContext, Any]] = {}
         self._lock = threading.Lock()
@@ -136,10 +136,9 @@ class JobTracking(Middleware):
         book = self.bookkeeper
         log.info(
             "job bookkeeping",
-            claims=book.claims.requests,
-            claim_statements=book.claims.batches,
-            outcomes=book.outcomes.requests,
-            outcome_statements=book.outcomes.batches,
+            claims=book.claims,
+            outcomes=book.outcomes,
+            statements=book.rounds.batches,
         )
         if self.events is not None:
             # Before WorkerResources closes the Redis client.
@@ -156,7 +155,7 @@ class JobTracking(Middleware):
             uuid.UUID(job_id), bool(message.options.get("continuation")), message.message_id
         )
         try:
-            claim = self.bookkeeper.claims.call(self._loop(), request, self._running_event)
+            claim = self.bookkeeper.claim_from_thread(self._loop(), request, self._running_event)
         except outage.UNREACHABLE as e:  # PostgreSQL down: the job stays queued
             outage.hand_back(broker, message, e)
             raise SkipMessage() from None
@@ -208,7 +207,7 @@ class JobTracking(Middleware):
         # Only the job row changes: straight into the next outcome batch,
         # its event published by the loop once the batch committed.
         data = state_event(ctx, outcome, STATUS[outcome], cause, error)
-        self.bookkeeper.outcomes.call(
+        self.bookkeeper.record_from_thread(
             self._loop(), request, lambda _: self._event(ctx.job_id, "state", data)
         )
 
@@ -237,9 +236,9 @@ class JobTracking(Middleware):
             raise RuntimeError("Event loop is not running.")
         return thread.loop
 
-    def _running_event(self, claim: store.Claim | None) -> None:
-        """On the loop, as the claim batch returns: the job's ``running``."""
-        if claim is not None:
+    def _running_event(self, claim: store.Claim | bool | None) -> None:
+        """On the loop, as the claim's round returns: the job's ``running``."""
+        if isinstance(claim, store.Claim):
             self._event(claim.job_id, "state", {"status": "running", "attempt": claim.attempt})
 
     async def _finish(

@@ -2,8 +2,8 @@
 
 :func:`decide` turns an actor's result or exception into an
 :class:`Outcome` (with the failure's cause and error); the job engine then
-records it in one statement per batch of the outcomes of all worker
-threads (:mod:`folio_shared.jobs.bookkeeper`) when only the job row changes
+records it in one statement per round of the claims and outcomes of all
+worker threads (:mod:`folio_shared.jobs.bookkeeper`) when only the job row changes
 (:func:`record_fast`), or in one transaction when the parent, the document
 or the children are involved (:func:`record_in_transaction`).
 """

@@ -85,11 +85,13 @@ _CLAIM_EVENTS = """
 #: finds it ``running`` and does nothing): the claim records what that
 #: update would have, the send time, the message id and the ``queued``
 #: event, so the history still reads pending, queued, running.
-#: The claim's statement for the jobs of ``o`` (see :data:`CLAIM`; the
-#: batched form in :mod:`folio_shared.jobs.store_batch` fills it for many).
-#: Rows are locked in id order, so claims that share jobs never deadlock.
-CLAIM_TEMPLATE = f"""
-    WITH {{source}}o AS MATERIALIZED (
+#: The claim's common table expressions for the jobs of ``o`` (see
+#: :data:`CLAIM`; the batched round in :mod:`folio_shared.jobs.store_batch`
+#: fills them for many, beside the outcomes of the same round): ``o`` the
+#: rows locked, ``t`` the claimed jobs, ``e`` their events. Rows are locked
+#: in id order, so statements that share jobs never deadlock.
+CLAIM_CTES = f"""
+    {{source}}o AS MATERIALIZED (
       SELECT id, status AS was FROM jobs WHERE {{ids}} ORDER BY id FOR UPDATE
     ), t AS (
       UPDATE jobs SET
@@ -111,9 +113,9 @@ CLAIM_TEMPLATE = f"""
                 completion_sent_at IS NOT NULL AS continuation, cause, jobs.message_id, o.was,
                 jobs.batch_id
     ), e AS ({_CLAIM_EVENTS}
-    )
-    SELECT * FROM t
-"""  # noqa: S608 - built from this module's literals only
+    )"""  # noqa: S608 - built from this module's literals only
+#: The claim's statement for the jobs of ``o``.
+CLAIM_TEMPLATE = "WITH " + CLAIM_CTES + "\n    SELECT * FROM t\n"  # noqa: S608
 CLAIM = sa.text(
     CLAIM_TEMPLATE.format(
         source="",

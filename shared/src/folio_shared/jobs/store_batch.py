@@ -1,19 +1,21 @@
 """The job engine's per-message statements for many jobs at once.
 
 The claims and the common outcomes of all worker threads of a process are
-written in batches (:mod:`folio_shared.jobs.bookkeeper`): one statement per
-batch instead of one per job, each row still fenced as in
+written in rounds (:mod:`folio_shared.jobs.bookkeeper`): **one statement
+per round**, whatever mix of claims and outcomes waited together, instead
+of one per job (or one per kind), each row still fenced as in
 :mod:`folio_shared.jobs.store`:
 
-- :data:`CLAIM_MANY` is :data:`store.CLAIM` over ``unnest`` of the jobs'
-  ids, continuation flags and message ids: a job is claimed only from the
-  same states, its attempt is counted the same way, and a job missing from
+- its claims are :data:`store.CLAIM` over ``unnest`` of the jobs' ids,
+  continuation flags and message ids: a job is claimed only from the same
+  states, its attempt is counted the same way, and a job missing from
   ``RETURNING`` is a lost claim for its message alone;
-- :data:`RECORD_MANY` writes successes and retried failures, each only while
-  its job is ``running`` *with that attempt*, with their ``job_events`` rows
-  in the same statement.
+- its outcomes (successes and retried failures) are written each only
+  while its job is ``running`` *with that attempt*, with their
+  ``job_events`` rows in the same statement.
 
-Both lock their rows in id order first, so two batches (or a batch and the
+A job appears at most once per round. The round locks all its rows (claims
+and outcomes alike) in id order first, so two rounds (or a round and the
 lease renewal) that share jobs wait for each other instead of deadlocking.
 """
 
@@ -33,62 +35,66 @@ from folio_shared.jobs import store
 from folio_shared.jobs.store import Claim
 from folio_shared.jobs.store_asyncpg import positional
 
-#: The claim of many jobs: ``u`` holds each job's message (see store.CLAIM).
-CLAIM_MANY = sa.text(
-    store.CLAIM_TEMPLATE.format(
-        source="""u AS (
+#: The round's inputs: ``u`` the claims' messages (see store.CLAIM), ``ou``
+#: the outcomes (``status``: ``succeeded`` or ``queued``).
+_SOURCES = """u AS (
       SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:continuations AS boolean[]),
                            CAST(:message_ids AS text[])) AS u(id, continuation, message_id)
-    ), """,
-        ids="id = ANY(CAST(:ids AS uuid[]))",
-        message_id="u.message_id",
-        from_="o JOIN u ON u.id = o.id",
-        continuation="u.continuation",
-    )
-)
-
-#: Successes and retried failures of many jobs (``u.status``: ``succeeded``
-#: or ``queued``), each fenced on its attempt; the same columns and event
-#: data as store.SUCCEED and store.FAIL.
-RECORD_MANY = sa.text(
-    """
-    WITH u AS (
-      SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[]),
+    ), ou AS (
+      SELECT * FROM unnest(CAST(:outcome_ids AS uuid[]), CAST(:attempts AS integer[]),
                            CAST(:statuses AS text[]), CAST(:results AS jsonb[]),
                            CAST(:causes AS text[]), CAST(:error_types AS text[]),
                            CAST(:error_messages AS text[]), CAST(:retry_in_s AS float8[]))
-        AS u(id, attempt, status, result, cause, error_type, error_message, retry_in_s)
-    ), o AS MATERIALIZED (
-      SELECT id FROM jobs WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR UPDATE
-    ), t AS (
+        AS ou(id, attempt, status, result, cause, error_type, error_message, retry_in_s)
+    ), """
+
+#: Successes and retried failures of the jobs of ``ou``, each fenced on its
+#: attempt; the same columns and event data as store.SUCCEED and store.FAIL.
+_OUTCOMES = """, r AS (
       UPDATE jobs SET
-        status = u.status, updated_at = now(), lease_expires_at = NULL,
-        cause = u.cause, error_type = u.error_type, error_message = u.error_message,
-        finished_at = CASE WHEN u.status = 'succeeded' THEN now() ELSE NULL END,
-        progress = CASE WHEN u.status = 'succeeded' THEN 100 ELSE jobs.progress END,
-        result = CASE WHEN u.status = 'succeeded' THEN u.result ELSE jobs.result END,
-        eta = CASE WHEN u.status = 'succeeded' THEN jobs.eta
-                   ELSE now() + make_interval(secs => u.retry_in_s) END,
-        worker = CASE WHEN u.status = 'succeeded' THEN jobs.worker ELSE NULL END
-      FROM o JOIN u ON u.id = o.id
-      WHERE jobs.id = o.id AND jobs.status = 'running' AND jobs.attempts = u.attempt
-      RETURNING jobs.id, u.attempt, u.status, u.cause, u.error_type, u.error_message,
-                u.retry_in_s
-    ), e AS (
+        status = ou.status, updated_at = now(), lease_expires_at = NULL,
+        cause = ou.cause, error_type = ou.error_type, error_message = ou.error_message,
+        finished_at = CASE WHEN ou.status = 'succeeded' THEN now() ELSE NULL END,
+        progress = CASE WHEN ou.status = 'succeeded' THEN 100 ELSE jobs.progress END,
+        result = CASE WHEN ou.status = 'succeeded' THEN ou.result ELSE jobs.result END,
+        eta = CASE WHEN ou.status = 'succeeded' THEN jobs.eta
+                   ELSE now() + make_interval(secs => ou.retry_in_s) END,
+        worker = CASE WHEN ou.status = 'succeeded' THEN jobs.worker ELSE NULL END
+      FROM o JOIN ou ON ou.id = o.id
+      WHERE jobs.id = o.id AND jobs.status = 'running' AND jobs.attempts = ou.attempt
+      RETURNING jobs.id, ou.attempt, ou.status, ou.cause, ou.error_type, ou.error_message,
+                ou.retry_in_s
+    ), re AS (
       INSERT INTO job_events (job_id, kind, status, data)
       SELECT id, 'state', status,
              CASE WHEN status = 'succeeded' THEN jsonb_build_object('attempt', attempt)
                   ELSE jsonb_build_object('attempt', attempt, 'cause', cause,
                        'error_type', error_type, 'error_message', error_message,
                        'retry_in_s', retry_in_s) END
-      FROM t
+      FROM r
     )
-    SELECT id FROM t
-    """
+    SELECT t.id, t.attempts, t.max_retries, t.tenant_id, t.document_id, t.parent_id,
+           t.continuation, t.cause, t.batch_id
+    FROM t
+    UNION ALL
+    SELECT r.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM r
+"""
+
+#: One round: the claims of ``u`` and the outcomes of ``ou``, their rows
+#: locked together in id order. Returns a row per job claimed or recorded.
+ROUND = sa.text(
+    "WITH "
+    + store.CLAIM_CTES.format(
+        source=_SOURCES,
+        ids="id = ANY(array_cat(CAST(:ids AS uuid[]), CAST(:outcome_ids AS uuid[])))",
+        message_id="u.message_id",
+        from_="o JOIN u ON u.id = o.id",
+        continuation="u.continuation",
+    )
+    + _OUTCOMES
 )
 
-_CLAIM_MANY = positional(CLAIM_MANY)
-_RECORD_MANY = positional(RECORD_MANY)
+_ROUND = positional(ROUND)
 
 
 @dataclass(frozen=True)
@@ -114,8 +120,64 @@ class OutcomeRequest:
     retry_in_ms: int = 0
 
 
-def _args(spec: tuple[str, list[str]], values: dict[str, Any]) -> list[Any]:
-    return [values[name] for name in spec[1]]
+#: A round's request: a claim or an outcome.
+Request = ClaimRequest | OutcomeRequest
+
+
+async def run_round(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    requests: Sequence[Request],
+    *,
+    worker: str,
+    lease_ms: int,
+) -> list[Claim | bool | None]:
+    """Claim or record each request's job (ids must be distinct), in one
+    statement. Per request, in order: a claim's :class:`Claim`, or ``None``
+    where the job is not claimable (held, finished or cancelled); an
+    outcome's ``True``, or ``False`` where the fence refused it (the job
+    is no longer running that attempt)."""
+    claims = [r for r in requests if isinstance(r, ClaimRequest)]
+    outcomes = [r for r in requests if isinstance(r, OutcomeRequest)]
+    values = {
+        "ids": [r.job_id for r in claims],
+        "continuations": [r.continuation for r in claims],
+        "message_ids": [r.message_id for r in claims],
+        "worker": worker,
+        "lease_s": lease_ms / 1000,
+        "outcome_ids": [r.job_id for r in outcomes],
+        "attempts": [r.attempt for r in outcomes],
+        "statuses": [r.status.value for r in outcomes],
+        "results": [json.dumps(r.result) if r.result else None for r in outcomes],
+        "causes": [r.cause.value if r.cause else None for r in outcomes],
+        "error_types": [r.error[0][:200] if r.error else None for r in outcomes],
+        "error_messages": [r.error[1][:4000] if r.error else None for r in outcomes],
+        "retry_in_s": [r.retry_in_ms / 1000 for r in outcomes],
+    }
+    rows = await conn.fetch(_ROUND[0], *[values[name] for name in _ROUND[1]])
+    # ids are distinct: a row answers the one request of its job
+    by_id = {row["id"]: row for row in rows}
+    out: list[Claim | bool | None] = []
+    for r in requests:
+        row = by_id.get(r.job_id)
+        if not isinstance(r, ClaimRequest):
+            out.append(row is not None)
+        elif row is None:
+            out.append(None)
+        else:
+            out.append(
+                Claim(
+                    job_id=row["id"],
+                    attempt=row["attempts"],
+                    max_retries=row["max_retries"],
+                    tenant_id=row["tenant_id"],
+                    document_id=row["document_id"],
+                    parent_id=row["parent_id"],
+                    continuation=row["continuation"],
+                    previous_cause=row["cause"],
+                    batch_id=row["batch_id"],
+                )
+            )
+    return out
 
 
 async def claim_many(
@@ -125,48 +187,14 @@ async def claim_many(
     worker: str,
     lease_ms: int,
 ) -> list[Claim | None]:
-    """Claim each request's job (ids must be distinct); ``None`` where the
-    job is not claimable (held, finished or cancelled), in request order."""
-    values = {
-        "ids": [r.job_id for r in requests],
-        "continuations": [r.continuation for r in requests],
-        "message_ids": [r.message_id for r in requests],
-        "worker": worker,
-        "lease_s": lease_ms / 1000,
-    }
-    rows = await conn.fetch(_CLAIM_MANY[0], *_args(_CLAIM_MANY, values))
-    won = {
-        row["id"]: Claim(
-            job_id=row["id"],
-            attempt=row["attempts"],
-            max_retries=row["max_retries"],
-            tenant_id=row["tenant_id"],
-            document_id=row["document_id"],
-            parent_id=row["parent_id"],
-            continuation=row["continuation"],
-            previous_cause=row["cause"],
-            batch_id=row["batch_id"],
-        )
-        for row in rows
-    }
-    return [won.get(r.job_id) for r in requests]
+    """A round of claims only (see :func:`run_round`)."""
+    results = await run_round(conn, requests, worker=worker, lease_ms=lease_ms)
+    return [r if isinstance(r, Claim) else None for r in results]
 
 
 async def record_many(
     conn: asyncpg.Pool | asyncpg.Connection, requests: Sequence[OutcomeRequest]
 ) -> list[bool]:
-    """Record each outcome (ids must be distinct); ``False`` where the fence
-    refused it (the job is no longer running that attempt)."""
-    values = {
-        "ids": [r.job_id for r in requests],
-        "attempts": [r.attempt for r in requests],
-        "statuses": [r.status.value for r in requests],
-        "results": [json.dumps(r.result) if r.result else None for r in requests],
-        "causes": [r.cause.value if r.cause else None for r in requests],
-        "error_types": [r.error[0][:200] if r.error else None for r in requests],
-        "error_messages": [r.error[1][:4000] if r.error else None for r in requests],
-        "retry_in_s": [r.retry_in_ms / 1000 for r in requests],
-    }
-    rows = await conn.fetch(_RECORD_MANY[0], *_args(_RECORD_MANY, values))
-    done = {row["id"] for row in rows}
-    return [r.job_id in done for r in requests]
+    """A round of outcomes only (see :func:`run_round`)."""
+    results = await run_round(conn, requests, worker="", lease_ms=0)
+    return [r is True for r in results]
