@@ -12,6 +12,15 @@ child and starts it again after an unexpected exit, with a growing delay,
 so one bad document cannot take a worker pod down for good; the job engine
 counts the lost attempt and quarantines a job that keeps doing it. SIGTERM
 and SIGINT are passed on, and a requested stop is never restarted.
+
+Dramatiq's CLI forks its worker processes, and each imports the worker
+module after the fork. The kernel every Folio worker runs (the broker, its
+middleware, the job engine and their libraries: SQLAlchemy and the ORM
+models, asyncpg, redis-py, OpenTelemetry, prometheus_client) is imported
+once in the CLI's own process before it forks (:data:`PRELOAD`), so the
+processes share it instead of each importing it again on the same cores
+(0.7 to 0.8 s of CPU per process on the reference machine). Nothing in it
+opens a connection or starts a thread at import time.
 """
 
 from __future__ import annotations
@@ -35,6 +44,17 @@ log = get_logger(__name__)
 
 #: Longest wait between two restarts, in seconds.
 MAX_RESTART_DELAY_S = 30.0
+
+#: Modules Dramatiq's CLI process imports before it forks the workers.
+PRELOAD = ("folio_shared.broker",)
+
+#: The worker's command: Dramatiq's CLI, after :data:`PRELOAD`.
+_CLI = (
+    "import importlib, sys\n"
+    f"for name in {PRELOAD!r}: importlib.import_module(name)\n"
+    "from dramatiq.cli import main\n"
+    "sys.exit(main())"
+)
 
 
 def worker_argv(module: str, queues: Sequence[Queue], extra: Sequence[str] = ()) -> list[str]:
@@ -75,9 +95,9 @@ def dramatiq_argv(
 def supervise(
     argv: Sequence[str], *, restart: bool = True, env: dict[str, str] | None = None
 ) -> int:
-    """Run ``python -m dramatiq argv`` until it stops on request; restart it
-    after an unexpected exit. Returns the last exit code. ``env``: variables
-    added to the worker's environment."""
+    """Run Dramatiq's CLI with ``argv`` (after :data:`PRELOAD`) until it
+    stops on request; restart it after an unexpected exit. Returns the last
+    exit code. ``env``: variables added to the worker's environment."""
     stopping = False
     child: subprocess.Popen[bytes] | None = None
 
@@ -97,7 +117,7 @@ def supervise(
     while True:
         started = time.monotonic()
         prepare_multiprocess_dir(metrics_dir)
-        child = subprocess.Popen([sys.executable, "-m", "dramatiq", *argv], env=env)
+        child = subprocess.Popen([sys.executable, "-c", _CLI, *argv], env=env)
         code = child.wait()
         if stopping or code == 0 or not restart:
             return code

@@ -2,7 +2,7 @@
 
 :func:`run_kinds_worker` imports the modules (default: those of the
 ``folio.jobs`` entry points) in this supervisor process to learn the kinds
-and their queues, then runs ``python -m dramatiq folio_shared.kinds.boot
+and their queues, then runs Dramatiq's CLI on ``folio_shared.kinds.boot
 <modules>`` under Folio's supervised runner
 (:func:`folio_shared.worker.supervise`), consuming every priority
 sub-queue of those queues. Processes and shutdown timeout come from
