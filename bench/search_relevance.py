@@ -29,6 +29,7 @@ import asyncio
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
@@ -183,9 +184,9 @@ def main() -> None:
         (defaults.k1, defaults.b)
     ]
     weights: list[float | None] = list(args.semantic_weight or [None])
-    centroids = [{E5: beta} if beta > 0 else {} for beta in args.centroid_weight or []] or [
-        defaults.centroid_weights
-    ]
+    centroids: list[Mapping[str, float]] = [
+        {E5: beta} if beta > 0 else {} for beta in args.centroid_weight or []
+    ] or [defaults.centroid_weights]
 
     configs = [
         SearchOptions(
