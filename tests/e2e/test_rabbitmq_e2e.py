@@ -143,20 +143,30 @@ async def test_a_sigkilled_worker_loses_nothing_on_rabbitmq(
         except AssertionError as e:
             raise AssertionError(f"{e}; jobs: {await job_states(api, ids)}") from None
         assert status == "ready", document_id
-    async with api.engine.connect() as conn:
-        ends = (
-            await conn.execute(
-                sa.select(JobEvent.job_id, sa.func.count())
-                .join(Job, Job.id == JobEvent.job_id)
-                .where(
-                    Job.document_id.in_(ids),
-                    Job.parent_id.is_(None),
-                    JobEvent.status.in_(["succeeded", "failed", "dead", "cancelled"]),
+    # (a text PDF's job records its outcome a moment after its document is
+    # ready: the worker marks the document in the job's own run)
+    ends: list[Any] = []
+
+    async def every_job_ended() -> bool:
+        async with api.engine.connect() as conn:
+            ends[:] = (
+                await conn.execute(
+                    sa.select(JobEvent.job_id, sa.func.count())
+                    .join(Job, Job.id == JobEvent.job_id)
+                    .where(
+                        Job.document_id.in_(ids),
+                        Job.parent_id.is_(None),
+                        JobEvent.status.in_(["succeeded", "failed", "dead", "cancelled"]),
+                    )
+                    .group_by(JobEvent.job_id)
                 )
-                .group_by(JobEvent.job_id)
-            )
-        ).all()
-    assert len(ends) == len(ids)
+            ).all()
+        return len(ends) == len(ids)
+
+    try:
+        await wait_for(every_job_ended, timeout_s=60, what="every job's outcome")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; jobs: {await job_states(api, ids)}") from None
     assert {n for _, n in ends} == {1}
 
 
