@@ -8,34 +8,13 @@ page break included.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
-
 import pytest
 from documents import pdf
-from e2ekit import Api, docs_and_ocr_workers, e2e_settings, finished, open_api, submit
+from e2ekit import Api, finished, submit
 
 from folio_shared.db.enums import DocumentKind
-from folio_shared.settings import FolioSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def settings(database_url: str, test_servers: Any, tmp_path_factory: Any) -> FolioSettings:
-    return e2e_settings(database_url, test_servers.redis_url, tmp_path_factory.mktemp("e2e"))
-
-
-@pytest.fixture(scope="module")
-def workers(settings: FolioSettings, tmp_path_factory: Any) -> Iterator[None]:
-    with docs_and_ocr_workers(settings, tmp_path_factory.mktemp("logs")):
-        yield
-
-
-@pytest.fixture(scope="module")
-async def api(database_url: str, settings: FolioSettings, workers: None) -> AsyncIterator[Api]:
-    async for opened in open_api(database_url, settings):
-        yield opened
 
 
 def _page(n: int) -> str:

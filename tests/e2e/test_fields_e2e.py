@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from documents import pdf, png, scanned_page
-from e2ekit import Api, e2e_settings, finished, job_done, open_api, requeue, start_worker, submit
+from e2ekit import Api, finished, job_done, requeue, submit
 
 from folio_shared.db.enums import DocumentKind
 from folio_shared.db.models import DocumentFields, Job
 from folio_shared.jobs import events
-from folio_shared.settings import FolioSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -34,27 +31,6 @@ RECEIPT = [
     "CPF: ***.456.789-**",
     "ID da transacao: E00416968202612051732aB3dE4fG5hI",
 ]
-
-
-@pytest.fixture(scope="module")
-def settings(database_url: str, test_servers: Any, tmp_path_factory: Any) -> FolioSettings:
-    return e2e_settings(database_url, test_servers.redis_url, tmp_path_factory.mktemp("e2e"))
-
-
-@pytest.fixture(scope="module")
-def workers(settings: FolioSettings, tmp_path_factory: Any) -> Iterator[None]:
-    logs = tmp_path_factory.mktemp("logs")
-    started = [start_worker(settings, "docs", logs), start_worker(settings, "ocr", logs)]
-    yield
-    for worker in started:
-        worker.terminate(timeout_s=30)
-        worker.close()
-
-
-@pytest.fixture(scope="module")
-async def api(database_url: str, settings: FolioSettings, workers: None) -> AsyncIterator[Api]:
-    async for opened in open_api(database_url, settings):
-        yield opened
 
 
 async def _fields(api: Api, document_id: uuid.UUID) -> list[DocumentFields]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,6 @@ from e2ekit import (
     Api,
     e2e_settings,
     finished,
-    open_api,
     pages_of,
     process,
     start_worker,
@@ -53,14 +52,6 @@ def workers(settings: FolioSettings, logs: Path) -> Iterator[list[WorkerProcess]
     yield started
     for worker in started:
         worker.close()
-
-
-@pytest.fixture(scope="module")
-async def api(
-    database_url: str, settings: FolioSettings, workers: list[WorkerProcess]
-) -> AsyncIterator[Api]:
-    async for opened in open_api(database_url, settings):
-        yield opened
 
 
 def harbour(n: int) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from documents import pdf
-from e2ekit import Api, e2e_settings, finished, new_tenant, open_api, start_worker, submit
+from e2ekit import Api, finished, new_tenant, open_api, start_worker, submit
 
 from folio_shared.db.enums import DocumentKind
 from folio_shared.db.models import Document, Job, Page
@@ -25,11 +25,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 MAX_PAGES = 30
 ROOMY_MAX_PAGES = 60
-
-
-@pytest.fixture(scope="module")
-def settings(database_url: str, test_servers: Any, tmp_path_factory: Any) -> FolioSettings:
-    return e2e_settings(database_url, test_servers.redis_url, tmp_path_factory.mktemp("e2e"))
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ uvicorn on a loopback port), then followed in PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,7 +22,6 @@ from e2ekit import (
     finished,
     job_done,
     new_tenant,
-    open_api,
     pages_of,
     requeue,
     root_job,
@@ -68,12 +67,6 @@ def workers(settings: FolioSettings, tmp_path_factory: Any) -> Iterator[None]:
     for worker in started:
         worker.terminate(timeout_s=30)
         worker.close()
-
-
-@pytest.fixture(scope="module")
-async def api(database_url: str, settings: FolioSettings, workers: None) -> AsyncIterator[Api]:
-    async for opened in open_api(database_url, settings):
-        yield opened
 
 
 async def test_every_kind_goes_from_bytes_to_searchable_text(api: Any) -> None:

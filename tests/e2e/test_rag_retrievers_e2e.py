@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2ekit import e2e_settings, new_tenant, start_worker
+from e2ekit import new_tenant, start_worker
 from langchain_core.documents import Document as LangChainDocument
 from llama_index.core.schema import NodeWithScore
 from redis import asyncio as aioredis
@@ -34,11 +34,6 @@ TEXTS = {
     "tides.md": "# Tides\n\nThe moon's pull raises the sea twice a day along the coast.\n",
 }
 QUESTION = "frozen rivers shaping the land"
-
-
-@pytest.fixture(scope="module")
-def settings(database_url: str, test_servers: Any, tmp_path_factory: Any) -> FolioSettings:
-    return e2e_settings(database_url, test_servers.redis_url, tmp_path_factory.mktemp("rag"))
 
 
 @pytest.fixture(scope="module")

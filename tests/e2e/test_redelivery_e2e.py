@@ -10,19 +10,14 @@ row first put back as a dead worker leaves it (running, lease expired).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from documents import pdf, scanned_page
 from e2ekit import (
-    Api,
-    docs_and_ocr_workers,
-    e2e_settings,
     finished,
     job_done,
-    open_api,
     root_job,
     submit,
 )
@@ -30,7 +25,6 @@ from e2ekit import (
 from folio_shared.db.enums import DocumentKind
 from folio_shared.db.models import Chunk, Document, Job
 from folio_shared.jobs import events, outbox
-from folio_shared.settings import FolioSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -38,23 +32,6 @@ SCANNED = [
     "Este comprovante confirma o pagamento da fatura",
     "referente ao mes de marco conforme a acao judicial",
 ]
-
-
-@pytest.fixture(scope="module")
-def settings(database_url: str, test_servers: Any, tmp_path_factory: Any) -> FolioSettings:
-    return e2e_settings(database_url, test_servers.redis_url, tmp_path_factory.mktemp("e2e"))
-
-
-@pytest.fixture(scope="module")
-def workers(settings: FolioSettings, tmp_path_factory: Any) -> Iterator[None]:
-    with docs_and_ocr_workers(settings, tmp_path_factory.mktemp("logs")):
-        yield
-
-
-@pytest.fixture(scope="module")
-async def api(database_url: str, settings: FolioSettings, workers: None) -> AsyncIterator[Api]:
-    async for opened in open_api(database_url, settings):
-        yield opened
 
 
 async def test_a_finalize_delivered_twice_leaves_one_set_of_chunks(api: Any) -> None:

@@ -11,12 +11,12 @@ reason and no text of the wrong bytes is stored.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from e2ekit import Api, e2e_settings, job_done, new_tenant, open_api, process, start_worker
+from e2ekit import Api, job_done, new_tenant, process, start_worker
 
 from folio_shared.db.enums import DocumentStatus
 from folio_shared.db.models import Document, Page
@@ -29,22 +29,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def settings(database_url: str, test_servers: Any, tmp_path_factory: Any) -> FolioSettings:
-    return e2e_settings(database_url, test_servers.redis_url, tmp_path_factory.mktemp("e2e"))
-
-
-@pytest.fixture(scope="module")
 def workers(settings: FolioSettings, tmp_path_factory: Any) -> Iterator[None]:
     worker = start_worker(settings, "docs", tmp_path_factory.mktemp("logs"), threads=1)
     yield
     worker.terminate(timeout_s=30)
     worker.close()
-
-
-@pytest.fixture(scope="module")
-async def api(database_url: str, settings: FolioSettings, workers: None) -> AsyncIterator[Api]:
-    async for opened in open_api(database_url, settings):
-        yield opened
 
 
 async def upload(api: Api, text: bytes) -> tuple[uuid.UUID, str]:

@@ -14,13 +14,13 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from documents import pdf, scanned_page
-from e2ekit import Api, e2e_settings, finished, open_api, start_worker
+from e2ekit import Api, e2e_settings, finished, start_worker
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -56,14 +56,6 @@ def workers(settings: FolioSettings, logs: Path) -> Iterator[list[WorkerProcess]
     yield started
     for worker in started:
         worker.close()
-
-
-@pytest.fixture(scope="module")
-async def api(
-    database_url: str, settings: FolioSettings, workers: list[WorkerProcess]
-) -> AsyncIterator[Api]:
-    async for opened in open_api(database_url, settings):
-        yield opened
 
 
 def worker_spans(log: Path) -> list[tuple[str, str]]:
