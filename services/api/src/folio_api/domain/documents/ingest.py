@@ -15,6 +15,8 @@ message sent. Processing (:func:`queue_processing`): files of
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -28,7 +30,7 @@ from folio_api.domain.documents.processing import ProcessOptions
 from folio_api.domain.documents.schemas import Ingested, ProcessRequest, UploadOut, upload_out
 from folio_api.domain.documents.upload_form import read_form, remove_file
 from folio_api.resources import Resources
-from folio_shared.db.enums import DocumentStatus
+from folio_shared.db.enums import DocumentStatus, JobStatus
 from folio_shared.db.models import Document
 from folio_shared.errors import InvalidInput
 from folio_shared.logging import get_logger
@@ -36,6 +38,14 @@ from folio_shared.messages import Priority
 from folio_shared.messages.documents import OcrRotation
 
 log = get_logger(__name__)
+
+#: Document statuses a job's actor writes as it ends. The job's own end is
+#: recorded a moment later, in its worker's next outcome round.
+_ENDED = frozenset({DocumentStatus.READY, DocumentStatus.FAILED, DocumentStatus.PARTIAL})
+#: How long a ``process`` request waits for such a job to record its end
+#: before it answers the job (see :func:`queue_processing`).
+FINISHING_WAIT_S = 2.0
+_FINISHING_POLL_S = 0.02
 
 
 async def upload_request(
@@ -129,7 +139,10 @@ async def queue_processing(
     """(Re)queue a document's processing.
 
     A document whose processing is already pending, queued or running
-    answers that job (nothing new is queued). A presigned upload
+    answers that job (nothing new is queued), except a job in its last
+    moment: its actor has written the document ``ready``, ``failed`` or
+    ``partial`` and its end is not recorded yet. The request then waits for
+    that end, up to :data:`FINISHING_WAIT_S`, and queues a new job. A presigned upload
     (``awaiting_upload``) is checked first: the object must exist, be
     within the size limit and have the type its name promised; a document
     with the same bytes already stored answers that document instead.
@@ -139,6 +152,26 @@ async def queue_processing(
     reference path (:func:`.reference.queue_processing`).
     """
     options = ProcessOptions(priority, force_ocr, ocr_languages, expected, ocr_rotate)
+    deadline = time.monotonic() + FINISHING_WAIT_S
+    while True:
+        result = await _queue_once(resources, tenant_id, document_id, options)
+        if not _finishing(result) or time.monotonic() >= deadline:
+            return result
+        await asyncio.sleep(_FINISHING_POLL_S)
+
+
+def _finishing(result: Ingested) -> bool:
+    """The document is written as ended but its job is still running: the
+    job is in its last moment. Answering it would drop the request (that
+    job is about to end having done nothing of it), so the caller asks
+    again once the job has recorded its end."""
+    job = result.job
+    return job is not None and job.status == JobStatus.RUNNING and result.document.status in _ENDED
+
+
+async def _queue_once(
+    resources: Resources, tenant_id: uuid.UUID, document_id: uuid.UUID, options: ProcessOptions
+) -> Ingested:
     if resources.batcher is not None:
         try:
             fast = await fast_process.queue_processing(resources, tenant_id, document_id, options)
