@@ -105,8 +105,10 @@ class Metrics(Middleware):
         self.serving = False
         self._server: Any = None
         self._lock = threading.Lock()
-        self._started: dict[str, tuple[float, Any]] = {}
+        self._started: dict[str, tuple[float, Any, _Series]] = {}
         self._failed: set[str] = set()
+        #: The labelled series of each (actor, queue), looked up once.
+        self._series: dict[tuple[str, str], _Series] = {}
 
     # -- server ----------------------------------------------------------------------
 
@@ -143,12 +145,12 @@ class Metrics(Middleware):
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         now = time.time()
-        JOB_QUEUE_WAIT.labels(_queue(message)).observe(
-            max(0.0, now - message.message_timestamp / 1000)
-        )
-        JOBS_IN_PROGRESS.labels(message.actor_name, _queue(message)).inc()
+        series = self._series_of(message.actor_name, _queue(message))
+        series.queue_wait.observe(max(0.0, now - message.message_timestamp / 1000))
+        series.in_progress.inc()
+        started = (time.perf_counter(), current_job_or_none(), series)
         with self._lock:
-            self._started[message.message_id] = (time.perf_counter(), current_job_or_none())
+            self._started[message.message_id] = started
 
     def after_process_message(
         self,
@@ -158,29 +160,37 @@ class Metrics(Middleware):
         result: Any = None,
         exception: BaseException | None = None,
     ) -> None:
+        message_id = message.message_id
         with self._lock:
-            started = self._started.pop(message.message_id, None)
-        actor, queue = message.actor_name, _queue(message)
+            started = self._started.pop(message_id, None)
         if started is None:
             return
-        began, ctx = started
-        JOBS_IN_PROGRESS.labels(actor, queue).dec()
-        JOB_DURATION.labels(actor, queue).observe(time.perf_counter() - began)
+        began, ctx, series = started
+        series.in_progress.dec()
+        series.duration.observe(time.perf_counter() - began)
         if ctx is not None and ctx.cancelled:
-            JOBS.labels(actor, queue, "cancelled").inc()
+            series.outcome("cancelled").inc()
         elif exception is not None:
             with self._lock:  # retried or dead: known at the ack / nack
-                self._failed.add(message.message_id)
+                self._failed.add(message_id)
         elif ctx is not None and ctx.failure is not None:
-            JOBS.labels(actor, queue, "failed").inc()
+            series.outcome("failed").inc()
+        elif result is WAITING:
+            series.outcome("waiting").inc()
         else:
-            JOBS.labels(actor, queue, "waiting" if result is WAITING else "succeeded").inc()
+            series.succeeded.inc()
+
+    def _series_of(self, actor: str, queue: str) -> _Series:
+        series = self._series.get((actor, queue))
+        if series is None:
+            series = self._series[(actor, queue)] = _Series(actor, queue)
+        return series
 
     def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         with self._lock:
             started = self._started.pop(message.message_id, None)
         if started is not None:
-            JOBS_IN_PROGRESS.labels(message.actor_name, _queue(message)).dec()
+            started[2].in_progress.dec()
         if message.options.get("folio_paused") or message.options.get("folio_deferred"):
             outcome = "deferred"
         elif message.options.get("folio_limited"):
@@ -202,6 +212,29 @@ class Metrics(Middleware):
             self._failed.discard(message.message_id)
         JOBS.labels(message.actor_name, _queue(message), "dead").inc()
         DEAD_LETTERS.labels(message.actor_name, _queue(message)).inc()
+
+
+class _Series:
+    """The labelled series one (actor, queue) updates for every message.
+
+    ``labels()`` checks and joins the label values and takes the metric's
+    lock on each call; a message touched five series that way. The
+    children it returns are the metric's own (the same objects every
+    call), so keeping them changes nothing the registry exports.
+    """
+
+    __slots__ = ("actor", "duration", "in_progress", "queue", "queue_wait", "succeeded")
+
+    def __init__(self, actor: str, queue: str) -> None:
+        self.actor, self.queue = actor, queue
+        self.queue_wait = JOB_QUEUE_WAIT.labels(queue)
+        self.in_progress = JOBS_IN_PROGRESS.labels(actor, queue)
+        self.duration = JOB_DURATION.labels(actor, queue)
+        self.succeeded = JOBS.labels(actor, queue, "succeeded")
+
+    def outcome(self, outcome: str) -> Any:
+        """The ``folio_jobs`` series of a less common outcome."""
+        return JOBS.labels(self.actor, self.queue, outcome)
 
 
 def _queue(message: MessageProxy) -> str:
