@@ -33,6 +33,7 @@ EXPECTED_TABLES = {
     "webhook_deliveries",
     "webhook_attempts",
     "staged_embeddings",
+    "document_centroids",
 }
 
 

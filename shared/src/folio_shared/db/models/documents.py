@@ -230,3 +230,23 @@ class StagedEmbedding(Base):
     embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIMENSIONS))
     model_version: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = created_at_column()
+
+
+class DocumentCentroid(Base):
+    """The mean of a document's chunk vectors by one model (``model``: the
+    chunks' ``model_version`` up to its ``@``), which search compares with
+    the query (``folio_api.domain.search.semantic``). Never written by
+    Folio's code: triggers on ``chunks`` (migration 0018) recompute a
+    document's centroids whenever a statement inserts, updates or deletes
+    its chunks, in that statement's transaction. Deleted with its
+    document."""
+
+    __tablename__ = "document_centroids"
+
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = tenant_fk()
+    centroid: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIMENSIONS))
+    chunk_count: Mapped[int]

@@ -10,9 +10,11 @@ best chunk within a few thousandths of other documents' (the chunk that
 mentions the query's subject in passing); how near the document is as a
 whole separates them. all-MiniLM-L6-v2's English ranking is worse with it
 (``docs/adr/0007-search-ranking.md``), so its documents keep their best
-chunk. The centroid is computed at query time, for the semantic list's
-documents only, from their chunks of that model (the vectors the list was
-ranked by, whatever a model switch has staged).
+chunk. The centroid is the document's row in ``document_centroids``: the
+mean of its chunk vectors of that model (the vectors the list was ranked
+by, whatever a model switch has staged), kept by the database as the
+chunks change, so a query reads one vector per candidate document instead
+of averaging its chunks.
 
 Only fixed fragments are joined here; values travel as bound parameters.
 """
@@ -77,19 +79,20 @@ def centroids_sql(models: Sequence[str], weights: Mapping[str, float]) -> str:
     ``β`` > 0 in ``weights`` (:data:`CENTROID_WEIGHTS` by default):
     ``β · centroid`` (``value``) and ``β`` (``weight``, bound as
     ``:centroid_weight_<i>``), the centroid over the document's chunks of
-    that model. Nothing for the other models' documents (no chunk read)."""
+    that model as ``document_centroids`` keeps it (one row per document,
+    recomputed by the database whenever the document's chunks change:
+    migration 0018). Nothing for the other models' documents."""
     parts = []
     for i, model in enumerate(models):
         if weights.get(model, 0) <= 0:
             continue
+        version_pattern(model)  # a model Folio knows: its name is a fixed fragment
         beta = f"CAST(:centroid_weight_{i} AS float8)"
         parts.append(
-            f"SELECT c.document_id, {beta} * (1 - (avg(c.embedding) <=> "
+            f"SELECT g.document_id, {beta} * (1 - (g.centroid <=> "
             f"CAST(:query_vector_{i} AS vector))) AS value, {beta} AS weight "
-            "FROM chunks c WHERE c.tenant_id = :tenant_id "
-            f"AND c.model_version LIKE '{version_pattern(model)}' "
-            f"AND c.document_id IN (SELECT document_id FROM semantic WHERE model = {i}) "
-            "GROUP BY c.document_id"
+            f"FROM document_centroids g WHERE g.tenant_id = :tenant_id AND g.model = '{model}' "
+            f"AND g.document_id IN (SELECT document_id FROM semantic WHERE model = {i})"
         )
     if not parts:
         return (
