@@ -1,18 +1,20 @@
 """The second OCR engine for PIX end-to-end ids (PP-OCR through RapidOCR):
-how its readings are combined with Tesseract's, and that it reads a real
-tilted id line."""
+how its readings are combined with Tesseract's, that it reads a real
+tilted id line, and that on a phone photo it reads the photo as taken."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 from folio_shared.identifiers import e2e_valid
 from folio_shared.settings import FolioSettings
 from folio_worker_ocr.ocr.engine import OcrEngine
 from folio_worker_ocr.ocr.pool import options_from_settings
 from folio_worker_ocr.ocr.reread import _e2e_shaped
-from folio_worker_ocr.ocr.second_engine import SecondEngine, band, pick, readings
+from folio_worker_ocr.ocr.second_engine import Native, SecondEngine, band, pick, readings
 
 E2E = "E00416968202612051732aB3dE4fG5hK"
 #: The same id with one shape misread in its tail (``q`` for ``a``).
@@ -121,3 +123,55 @@ def test_the_second_engine_is_turned_off_by_its_setting(monkeypatch: pytest.Monk
     assert engine._second._ocr is not None
     assert E2E in found.text
     engine.close()
+
+
+def test_a_photo_band_is_cut_from_the_photo_as_taken() -> None:
+    # Given a dim photo, and an id's box found on it upscaled three times
+    photo = Image.new("L", (300, 100), 200)
+    ImageDraw.Draw(photo).rectangle((40, 40, 100, 47), fill=150)
+    # Then the band is the photo's own pixels around the box (widened to
+    # 32 characters, a margin of two line heights), contrast stretched
+    crop = Native(photo, 3.0).band((120, 120, 300, 141), 21, 32)
+    assert crop.size == (14 + 32 * 7 + 14, 14 + 7 + 14)
+    low, high = crop.getextrema()
+    assert low < 5
+    assert high > 250
+    assert Native(photo).band((40, 40, 100, 47), 7, 32).size == crop.size
+
+
+def _phone_photo(e2e: str) -> Image.Image:
+    """A receipt photographed small: its grey id about 7 pixels high, tilted,
+    blurred, dimmed and through JPEG."""
+    font, small = ImageFont.truetype(FONT, 14), ImageFont.truetype(FONT, 10)
+    page = Image.new("L", (640, 330), 255)
+    draw = ImageDraw.Draw(page)
+    lines = ["Comprovante de Pix", "Valor: R$ 150,00", "Data: 05/12/2026 14:32"]
+    lines += ["Para: Maria Souza", "CPF: ***.456.789-**", "Instituição: Banco do Brasil S.A."]
+    for row, line in enumerate([*lines, "ID da transação:"]):
+        draw.text((30, 20 + 24 * row), line, font=font, fill=0)
+    draw.text((30, 20 + 24 * 7), e2e, font=small, fill=115)
+    image = page.rotate(1.2, expand=True, fillcolor=235, resample=Image.Resampling.BICUBIC)
+    image = ImageEnhance.Contrast(image.filter(ImageFilter.GaussianBlur(0.6))).enhance(0.7)
+    buf = io.BytesIO()
+    ImageEnhance.Brightness(image).enhance(0.92).save(buf, format="JPEG", quality=55)
+    return ImageOps.grayscale(Image.open(io.BytesIO(buf.getvalue())))
+
+
+@pytest.mark.parametrize(
+    "e2e", ["E90400888202612051732m995ytbxAk7", "E00416968202612051732qevt0MLaMRT"]
+)
+def test_a_phone_photos_id_is_read_from_the_photo_as_taken(e2e: str) -> None:
+    # Given a photo of a receipt at 110 dpi, its id too small for Tesseract
+    # (upscaled, the second engine misread 3 and 4 of these characters)
+    engine = OcrEngine()
+    found = engine.recognize(
+        _phone_photo(e2e),
+        languages="por",
+        dpi=110,
+        reread_ids=True,
+        upscale_below_dpi=150,
+        second_engine=True,
+    )
+    engine.close()
+    # Then the id is read whole
+    assert e2e in found.text

@@ -27,7 +27,7 @@ from folio_worker_ocr.ocr.errors import UnknownLanguage
 from folio_worker_ocr.ocr.id_regions import pix_without_id
 from folio_worker_ocr.ocr.layout import page_lines, rows_text
 from folio_worker_ocr.ocr.reread import reread
-from folio_worker_ocr.ocr.second_engine import SecondEngine
+from folio_worker_ocr.ocr.second_engine import Native, SecondEngine
 
 #: Tesseract's page segmentation mode used unless told otherwise (3: fully
 #: automatic page segmentation, no orientation detection; Tesseract's default).
@@ -234,7 +234,7 @@ class OcrEngine:
         # end-to-end id counts only if two readings read it whole
         agree = LOW_DPI_AGREE if dpi < upscale_below_dpi else 1
         text, confidences, reread_count = self._read(
-            page, grey, languages, dpi, psm, reread_ids, agree, second
+            page, grey, languages, dpi, psm, reread_ids, agree, second, Native(grey)
         )
         if reread_ids and dpi < upscale_below_dpi and pix_without_id(text):
             # A low-resolution photo of a receipt: its small id line is often
@@ -242,7 +242,10 @@ class OcrEngine:
             scale = min(MAX_UPSCALE, UPSCALE_DPI / dpi)
             size = (round(grey.width * scale), round(grey.height * scale))
             big = grey.resize(size, Image.Resampling.LANCZOS)
-            finer = self._read(big, big, languages, round(dpi * scale), psm, True, agree, second)
+            native = Native(grey, scale)  # the second engine reads the photo as taken
+            finer = self._read(
+                big, big, languages, round(dpi * scale), psm, True, agree, second, native
+            )
             if finer_kept(finer[0], finer[1], confidences):
                 text, confidences = finer[0], finer[1]
                 reread_count = finer[2] + (not pix_without_id(text))
@@ -266,9 +269,11 @@ class OcrEngine:
         reread_ids: bool,
         agree: int = 1,
         second: SecondEngine | None = None,
+        native: Native | None = None,
     ) -> tuple[str, list[int], int]:
         """Text, word confidences and regions replaced by re-reading, of one
-        image (``grey``, perhaps despeckled from ``original``)."""
+        image (``grey``, perhaps despeckled from ``original``; ``native``: see
+        :func:`~folio_worker_ocr.ocr.reread.reread`)."""
         api = self.api(languages)
         api.SetPageSegMode(psm)
         api.SetImageBytes(grey.tobytes(), grey.width, grey.height, 1, grey.width)
@@ -280,7 +285,7 @@ class OcrEngine:
             confidences = list(api.AllWordConfidences())
             if reread_ids:
                 text, replaced = reread(
-                    api, self.line_api(languages), grey, text, original, agree, second
+                    api, self.line_api(languages), grey, text, original, agree, second, native
                 )
         finally:
             api.Clear()

@@ -39,7 +39,7 @@ from folio_shared.identifiers import (
 )
 from folio_worker_ocr.ocr.glyphs import read_by_shape
 from folio_worker_ocr.ocr.id_regions import Region, Word, page_words, regions
-from folio_worker_ocr.ocr.second_engine import SecondEngine, band, pick, readings
+from folio_worker_ocr.ocr.second_engine import Native, SecondEngine, band, pick, readings
 
 #: Characters a digit-group id is read with.
 DIGITS = "0123456789"
@@ -264,10 +264,6 @@ def _vote(readings: list[str]) -> str:
     return "".join(Counter(chars).most_common(1)[0][0] for chars in zip(*same, strict=True))
 
 
-def _no_check(raw: str) -> str | None:
-    return raw
-
-
 class Reader:
     """Reads regions of ``image`` again with ``api``, a Tesseract engine kept for
     single lines (its whitelist is set for each reading); with ``second``,
@@ -284,6 +280,7 @@ class Reader:
         self.image = image
         self.original = image if original is None else original
         self.second = second
+        self.native: Native | None = None  # a coarse page as taken (see reread)
 
     def readings(
         self,
@@ -326,7 +323,7 @@ class Reader:
         """Replacement texts of an end-to-end id's parts, or ``None`` to keep the page's."""
         widen = 32 if len(region.parts) == 1 else 0
         per_part = [
-            [raw for raw, _ in self.readings(part, ALPHANUMERIC, _no_check, widen, grey=True)]
+            [raw for raw, _ in self.readings(part, ALPHANUMERIC, str, widen, grey=True)]
             for part in region.parts
         ]
         combos = [
@@ -343,14 +340,15 @@ class Reader:
             # a coarse page, read upscaled: a page-wide band is wider than the
             # detector's limit and read shrunk (photo ids came out worse)
             coarse = agree > 1
-            wide = band(self.original, box, line_height, widen if coarse else None)
+            if coarse and self.native is not None:
+                wide = self.native.band(box, line_height, widen)
+            else:
+                wide = band(self.original, box, line_height, widen if coarse else None)
             lines = self.second.lines(wide)
             shaped = [s for r in readings(lines) if (s := _e2e_shaped(r)) is not None]
             best = pick(best, shaped, e2e_valid, lambda v: _near(v, dates), settle=not coarse)
-        if best is None:
-            return None
-        if len(region.parts) == 1:
-            return [best]
+        if best is None or len(region.parts) == 1:
+            return None if best is None else [best]
         # split as the readings wrapped it (the first reading of the whole id)
         texts = next(
             (t for t in combos if _e2e_shaped("".join(t)) is not None and len("".join(t)) == 32),
@@ -369,6 +367,7 @@ def reread(
     original: Image.Image | None = None,
     agree: int = 1,
     second: SecondEngine | None = None,
+    native: Native | None = None,
 ) -> tuple[str, int]:
     """The page text with its id regions read again; and how many were replaced.
 
@@ -378,12 +377,13 @@ def reread(
     ids are also read from it as it is (cleaning may take the dot of an ``i``).
     ``agree``: readings that must read an end-to-end id whole for it to count
     (see :func:`best_e2e`). ``second``: an engine that reads end-to-end ids
-    too (:mod:`.second_engine`).
+    too (:mod:`.second_engine`), on a coarse page from ``native`` if given.
     """
     if not text.strip():
         return text, 0
     found = regions(page_words(page_api))[:MAX_REGIONS]
     reader = Reader(line_api, image, original, second)
+    reader.native = native
     dates = _dates_on(text)
     replaced = 0
     for region in found:

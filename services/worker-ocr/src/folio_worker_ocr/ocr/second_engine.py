@@ -24,11 +24,13 @@ they are loaded once per process, at the first id read
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 #: Largest side (pixels) of the image the detector works on: a band around
 #: an id is smaller, so it is detected at its own scale (PP-OCR's default
@@ -94,6 +96,27 @@ def band(
             min(image.height, bottom + margin),
         )
     )
+
+
+@dataclass(frozen=True)
+class Native:
+    """A coarse page (a phone photo) as it was taken, for the second engine
+    to read while Tesseract reads the page upscaled ``scale`` times. PP-OCR's
+    recogniser brings every line to its own height: fed the upscaled copy's
+    resampled strokes, it misread more characters of a small grey id (on the
+    generated 110-dpi photos, ids about 6 pixels high: docs/benchmarks.md,
+    "PIX ids on photos")."""
+
+    image: Image.Image
+    scale: float = 1.0
+
+    def band(self, box: tuple[int, int, int, int], line_height: int, chars: int) -> Image.Image:
+        """:func:`band` of the photo around ``box`` (in the upscaled page's
+        pixels), contrast stretched (photos are dim and the ids grey)."""
+        left, top, right, bottom = (v / self.scale for v in box)
+        small = (int(left), int(top), math.ceil(right), math.ceil(bottom))
+        height = max(1, round(line_height / self.scale))
+        return ImageOps.autocontrast(band(self.image, small, height, chars), cutoff=1)
 
 
 def readings(lines: Sequence[str]) -> list[str]:
