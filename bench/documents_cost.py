@@ -15,6 +15,10 @@ told apart).
         [--document-runtime bf16|onnx|torch] [--no-statements] [--keep-log FILE]
         [--py-spy FILE]   # also record a py-spy profile of the worker (collapsed stacks)
 
+It also prints where a document's wall time goes: the time between the
+events of each job's stream (``running``, each ``progress`` stage, the
+end), as Redis stamped them, median and mean over the batch's jobs.
+
 ``--py-spy`` needs ``py-spy`` in the venv or on ``PATH``. To measure an older
 commit the same way, run this file with that commit's sources first on
 ``PYTHONPATH`` (a ``git worktree``, as ``_baseline.py`` does).
@@ -25,8 +29,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import json
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -118,6 +124,37 @@ def _shape(sql: str) -> str:
     return head[:90]
 
 
+def event_streams(rds: redis.Redis) -> set[bytes]:
+    """The job event streams in Redis now."""
+    return set(rds.scan_iter("folio:job:*:events", count=1000))
+
+
+def stage_times(rds: redis.Redis, keys: set[bytes]) -> dict[str, list[int]]:
+    """Milliseconds between consecutive events of each stream of ``keys``
+    (by ``from -> to``, the state or progress stage each event names) and
+    each stream's first to last event (``whole job``)."""
+    steps: dict[str, list[int]] = collections.defaultdict(list)
+    for key in keys:
+        events: list[tuple[bytes, dict[bytes, bytes]]] = rds.xrange(key)  # type: ignore[assignment]
+        stamps = [int(event_id.split(b"-")[0]) for event_id, _ in events]
+        names = []
+        for _, fields in events:
+            data = json.loads(fields[b"data"])
+            names.append(str(data.get("status") or data.get("stage") or "?"))
+        for i in range(1, len(events)):
+            steps[f"{names[i - 1]} -> {names[i]}"].append(stamps[i] - stamps[i - 1])
+        if stamps:
+            steps["whole job"].append(stamps[-1] - stamps[0])
+    return steps
+
+
+def print_stages(steps: dict[str, list[int]]) -> None:
+    print("\n| step (job events) | jobs | median ms | mean ms |\n|---|---:|---:|---:|")
+    for name, times in sorted(steps.items(), key=lambda kv: -statistics.mean(kv[1])):
+        print(f"| {name} | {len(times)} | {statistics.median(times):.0f} | "
+              f"{statistics.mean(times):.0f} |")  # fmt: skip
+
+
 def start_py_spy(pid: int, out: str) -> subprocess.Popen[bytes]:
     """py-spy recording ``pid`` and its children (collapsed stacks to ``out``)."""
     spy = str(Path(sys.executable).parent / "py-spy")
@@ -169,6 +206,7 @@ async def run(args: argparse.Namespace, servers: BenchServers) -> None:
         if not args.no_statements:
             log_statements(servers, True)
         offset = log_path.stat().st_size
+        warm_streams = event_streams(rds)
         rds.config_resetstat()
         if args.py_spy:
             spy = start_py_spy(worker.proc.pid, args.py_spy)
@@ -179,6 +217,7 @@ async def run(args: argparse.Namespace, servers: BenchServers) -> None:
         after_worker = tree_cpu_s(worker.proc.pid)
         after = cpu_by_role(-1, servers.root, servers.redis.port)
         stats = rds.info("commandstats")
+        steps = stage_times(rds, event_streams(rds) - warm_streams)
         if not args.no_statements:
             log_statements(servers, False)
         text = read_log(log_path, offset, args.keep_log)
@@ -207,6 +246,7 @@ async def run(args: argparse.Namespace, servers: BenchServers) -> None:
               f"client statements {sum(client_sql.values()) / n:.1f} per PDF")  # fmt: skip
         for shape, count in worker_sql.most_common(40):
             print(f"  {count / n:6.2f}  {shape}")
+    print_stages(steps)
     print("\nRedis commands (all clients) per PDF:")
     for name, stat in sorted(stats.items(), key=lambda kv: -int(kv[1]["calls"])):
         print(f"  {int(stat['calls']) / n:6.2f}  {name.removeprefix('cmdstat_')}")
