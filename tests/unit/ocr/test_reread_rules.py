@@ -6,7 +6,9 @@ from PIL import Image
 
 from folio_shared.identifiers import bank_line_valid, nfe_key_valid
 from folio_worker_ocr.ocr.id_regions import Word, regions
-from folio_worker_ocr.ocr.reread import TARGET_HEIGHTS, _variants, digit_window, otsu
+from folio_worker_ocr.ocr.reread import digit_window
+from folio_worker_ocr.ocr.variants import TARGET_HEIGHTS, otsu
+from folio_worker_ocr.ocr.variants import variants as _variants
 
 LINE = "00192914187776317066790743915002416510000015000"  # a valid bank line
 KEY = "35261211222333000181550010000012341806360831"  # a valid NF-e key

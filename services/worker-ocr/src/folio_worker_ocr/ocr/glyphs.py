@@ -50,9 +50,15 @@ def shaped(symbols: list[tuple[str, tuple[int, int, int, int]]]) -> str:
     return "".join(out)
 
 
-def read_by_shape(api: tesserocr.PyTessBaseAPI, image: Image.Image, whitelist: str) -> str:
+def read_by_shape(
+    api: tesserocr.PyTessBaseAPI,
+    image: Image.Image,
+    whitelist: str,
+    seen: list[tuple[str, tuple[int, int, int, int]]] | None = None,
+) -> str:
     """One line of ``image`` (mode ``L``) read with ``whitelist``, its
-    characters settled by :func:`shaped`."""
+    characters settled by :func:`shaped`; ``seen`` gets the symbols read
+    and their boxes."""
     api.SetPageSegMode(tesserocr.PSM.SINGLE_LINE)
     api.SetVariable("tessedit_char_whitelist", whitelist)
     api.SetImageBytes(image.tobytes(), image.width, image.height, 1, image.width)
@@ -71,6 +77,9 @@ def read_by_shape(api: tesserocr.PyTessBaseAPI, image: Image.Image, whitelist: s
                 box = item.BoundingBox(level)
                 if text and box is not None:
                     symbols.append((text.strip(), tuple(box)))
-        return shaped([s for s in symbols if s[0]])
+        symbols = [s for s in symbols if s[0]]
+        if seen is not None:
+            seen.extend(symbols)
+        return shaped(symbols)
     finally:
         api.Clear()

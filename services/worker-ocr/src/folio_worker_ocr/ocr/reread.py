@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import tesserocr
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image
 
 from folio_shared.identifiers import (
     DIGIT_LOOKALIKES,
@@ -37,16 +37,16 @@ from folio_shared.identifiers import (
     nfe_key_valid,
     repair_e2e,
 )
+from folio_worker_ocr.ocr.glyph_case import Box, Sighting, settle
 from folio_worker_ocr.ocr.glyphs import read_by_shape
 from folio_worker_ocr.ocr.id_regions import Region, Word, page_words, regions
 from folio_worker_ocr.ocr.second_engine import Native, SecondEngine, band, pick, readings
+from folio_worker_ocr.ocr.variants import variants as _variants
 
 #: Characters a digit-group id is read with.
 DIGITS = "0123456789"
 #: Characters an end-to-end id is read with.
 ALPHANUMERIC = string.digits + string.ascii_letters
-#: Text heights (pixels) the region is upscaled to and binarised at, one reading each.
-TARGET_HEIGHTS = (24, 32, 40)
 #: Width of a character of an id, as a share of its words' box height
 #: (Helvetica-like digits are 0.556 em wide, their box about 0.72 em high;
 #: the margin takes in a wider font).
@@ -69,59 +69,6 @@ def _box(words: tuple[Word, ...]) -> tuple[int, int, int, int]:
         max(w.box[2] for w in words),
         max(w.box[3] for w in words),
     )
-
-
-def otsu(image: Image.Image) -> int:
-    """The grey level that best splits ``image`` into ink and paper (Otsu's method)."""
-    histogram = image.histogram()[:256]
-    total = sum(histogram)
-    grand = sum(i * n for i, n in enumerate(histogram))
-    best, best_level, below, below_sum = -1.0, 128, 0, 0
-    for level in range(256):
-        below += histogram[level]
-        below_sum += level * histogram[level]
-        above = total - below
-        if below == 0 or above == 0:
-            continue
-        spread = below * above * (below_sum / below - (grand - below_sum) / above) ** 2
-        if spread > best:
-            best, best_level = spread, level
-    return best_level
-
-
-def _variants(
-    image: Image.Image,
-    box: tuple[int, int, int, int],
-    grey: Image.Image | None = None,
-    median: bool = False,
-) -> Iterator[Image.Image]:
-    """The region of ``image`` at each of :data:`TARGET_HEIGHTS` (once per
-    size: a region already taller is read once, not once per height), binarised
-    (Otsu); with ``grey``, also that image's region as it is (contrast
-    stretched): the readings differ where a glyph is in doubt, and the vote
-    settles it. With ``median``, the region goes through a 3x3 median filter
-    first (specks off digits, whose strokes are thick enough to keep)."""
-    left, top, right, bottom = box
-    height = max(bottom - top, 1)
-    pad = max(2, height // 2)
-    area = (max(0, left - pad), max(0, top - pad), min(image.width, right + pad), bottom + pad)
-    crop = image.crop(area)
-    crop = ImageOps.autocontrast(
-        crop.filter(ImageFilter.MedianFilter(3)) if median else crop, cutoff=1
-    )
-    grey_crop = None if grey is None else ImageOps.autocontrast(grey.crop(area), cutoff=1)
-    sizes = []
-    for target in TARGET_HEIGHTS:
-        scale = max(1.0, target / height)
-        size = (max(1, round(crop.width * scale)), max(1, round(crop.height * scale)))
-        if size in sizes:  # a tall region is not upscaled: one reading of it is enough
-            continue
-        sizes.append(size)
-        big = crop.resize(size, Image.Resampling.LANCZOS)
-        level = otsu(big)
-        yield big.point(lambda p, level=level: 0 if p <= level else 255)
-        if grey_crop is not None:
-            yield grey_crop.resize(size, Image.Resampling.LANCZOS)
 
 
 def _read_line(api: tesserocr.PyTessBaseAPI, image: Image.Image, whitelist: str) -> str:
@@ -289,17 +236,24 @@ class Reader:
         check: Callable[[str], str | None],
         width_chars: int = 0,
         grey: bool = False,
+        sightings: list[tuple[Image.Image, tuple[tuple[str, Box], ...]]] | None = None,
     ) -> Iterator[tuple[str, str | None]]:
         """Each variant's raw reading of the words' region and its checked value;
         with ``width_chars``, the region is widened to the right to hold that
-        many characters (the page OCR may have read only the start of an id)."""
+        many characters (the page OCR may have read only the start of an id);
+        with ``grey``, ``sightings`` gets each variant image and its symbols."""
         left, top, right, bottom = _box(words)
         right = max(right, left + round(width_chars * CHAR_WIDTH * (bottom - top)))
         box = (left, top, right, bottom)
-        read = read_by_shape if grey else _read_line
         median = whitelist.strip() == DIGITS
         for variant in _variants(self.image, box, self.original if grey else None, median):
-            raw = read(self.api, variant, whitelist)
+            if grey:
+                symbols: list[tuple[str, Box]] = []
+                raw = read_by_shape(self.api, variant, whitelist, symbols)
+                if sightings is not None:
+                    sightings.append((variant, tuple(symbols)))
+            else:
+                raw = _read_line(self.api, variant, whitelist)
             yield raw, check(raw)
 
     def digit_id(self, region: Region) -> tuple[str, str] | None:
@@ -319,12 +273,36 @@ class Reader:
         window = next(w for w in windows if w.digits == best)
         return _aligned(words, window.before, len(best)), window.text
 
+    @staticmethod
+    def _measured(
+        best: str,
+        tesseract: str | None,
+        second: list[str],
+        seen: list[list[tuple[Image.Image, tuple[tuple[str, Box], ...]]]],
+    ) -> str:
+        """``best`` with the tail characters Tesseract's id or the second
+        engine's first valid id read differently settled by the glyphs' measures
+        in Tesseract's readings (:func:`~.glyph_case.settle`), if still valid."""
+        others = [tesseract] if tesseract is not None else []
+        others += [s for s in second if e2e_valid(s)][:1]
+        sightings = [Sighting(parts) for parts in zip(*seen, strict=False)]
+        measured = settle(best, others, sightings)
+        return measured if e2e_valid(measured) else best
+
     def e2e(self, region: Region, dates: list[datetime], agree: int = 1) -> list[str] | None:
         """Replacement texts of an end-to-end id's parts, or ``None`` to keep the page's."""
         widen = 32 if len(region.parts) == 1 else 0
+        seen: list[list[tuple[Image.Image, tuple[tuple[str, Box], ...]]]] = [
+            [] for _ in region.parts
+        ]
         per_part = [
-            [raw for raw, _ in self.readings(part, ALPHANUMERIC, str, widen, grey=True)]
-            for part in region.parts
+            [
+                raw
+                for raw, _ in self.readings(
+                    part, ALPHANUMERIC, str, widen, grey=True, sightings=seen[i]
+                )
+            ]
+            for i, part in enumerate(region.parts)
         ]
         combos = [
             ["".join(c for c in raw if c.isalnum()) for raw in combo]
@@ -346,7 +324,10 @@ class Reader:
                 wide = band(self.original, box, line_height, widen if coarse else None)
             lines = self.second.lines(wide)
             shaped = [s for r in readings(lines) if (s := _e2e_shaped(r)) is not None]
+            tesseract = best
             best = pick(best, shaped, e2e_valid, lambda v: _near(v, dates), settle=not coarse)
+            if best is not None and not coarse:
+                best = self._measured(best, tesseract, shaped, seen)
         if best is None or len(region.parts) == 1:
             return None if best is None else [best]
         # split as the readings wrapped it (the first reading of the whole id)
