@@ -42,7 +42,8 @@ def _sightings(api: tesserocr.PyTessBaseAPI, e2e: str, seed: int) -> list[Sighti
     for _ in range(page.width * page.height // 200):
         pixels[rng.randrange(page.width), rng.randrange(page.height)] = rng.randrange(0, 160)
     out = []
-    for variant in variants(page, (left, top - 3, right, bottom + 3), page):
+    box = (int(left), int(top) - 3, int(right), int(bottom) + 3)
+    for variant in variants(page, box, page):
         symbols: list[tuple[str, tuple[int, int, int, int]]] = []
         read_by_shape(api, variant, ALPHANUMERIC, symbols)
         out.append(Sighting(((variant, tuple(symbols)),)))
