@@ -20,7 +20,7 @@ from folio_shared.db.engine import create_raw_pool, create_session_factory
 from folio_shared.db.enums import FailureCause, JobStatus
 from folio_shared.db.models import Job, JobEvent
 from folio_shared.jobs import outbox, store_batch
-from folio_shared.jobs.bookkeeper import GroupCommit
+from folio_shared.jobs.bookkeeper import Bookkeeper, GroupCommit
 from folio_shared.jobs.store import Claim
 from folio_shared.jobs.store_batch import ClaimRequest, OutcomeRequest
 from folio_shared.settings import FolioSettings
@@ -241,3 +241,40 @@ async def test_the_job_engine_plans_its_batch_statements_once(
         assert plans["generic"] >= len(ids)
     else:
         assert plans["custom"] >= 5  # PostgreSQL's default: the first five at least
+
+
+async def test_rounds_hold_one_connection_and_replace_it_when_the_server_ends_it(
+    engine: AsyncEngine, pool: asyncpg.Pool, key: str
+) -> None:
+    first, second, third = await _jobs(engine, key, 3)
+    book = Bookkeeper("worker-a", 30_000, pool=lambda: pool)
+
+    # Given rounds run one after another
+    assert await book.claim(ClaimRequest(first, False, "m1")) is not None
+    assert await book.record(OutcomeRequest(first, 1, JobStatus.SUCCEEDED))
+
+    # Then they keep one connection out of the pool between them, the same one
+    assert pool.get_size() - pool.get_idle_size() == 1
+    held = book._held
+    assert held is not None
+    assert await book.claim(ClaimRequest(second, False, "m2")) is not None
+    assert book._held is held
+
+    # When the server ends that connection
+    async with engine.connect() as conn:
+        await conn.execute(
+            sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": held[1].get_server_pid()}
+        )
+    await asyncio.sleep(0.5)  # the loop sees the socket close
+
+    # Then the next round takes another connection and runs
+    assert await book.claim(ClaimRequest(third, False, "m3")) is not None
+    assert book._held is not None
+    assert book._held is not held
+
+    # And closing gives it back: the pool can close
+    await book.close()
+    assert pool.get_idle_size() == pool.get_size()
+    assert book._held is None
+    assert await book.record(OutcomeRequest(third, 1, JobStatus.SUCCEEDED))
+    assert pool.get_idle_size() == pool.get_size()

@@ -31,6 +31,13 @@ Dramatiq's ``run_coroutine`` costs for each call), and a request's
 ``then`` (the job event of a claim or an outcome) runs on the loop as the
 batch returns.
 
+The rounds run one at a time, so they hold one connection of the pool
+between them rather than taking it from the pool and giving it back for
+each: a pool checkout and return cost the event loop about as much CPU as
+the round's own statement (``bench/pool_fetch_cost.py``). The connection
+goes back to the pool after :data:`ROUNDS_PER_CONNECTION` rounds, when it
+failed, and at the worker's shutdown (:meth:`Bookkeeper.close`).
+
 Dramatiq has no batching of middleware work, and the claim has to run
 before the actor and the outcome before the ack, on the worker's own
 threads; this collects them in the one place they meet, the event loop.
@@ -55,6 +62,10 @@ log = get_logger(__name__)
 
 #: Most requests in one statement.
 MAX_BATCH = 200
+
+#: Rounds a held connection runs before it goes back to the pool (which
+#: replaces a connection after its ``max_queries`` statements).
+ROUNDS_PER_CONNECTION = 1_000
 
 #: How often a waiting thread wakes to let Dramatiq's asynchronous
 #: exceptions in (time limits, shutdown), as its ``run_coroutine`` does.
@@ -166,6 +177,12 @@ class GroupCommit(Generic[Req, Res]):
             loop.call_soon_threadsafe(self._admit)
         return waiter.wait()
 
+    async def settle(self, timeout_s: float = 5.0) -> None:
+        """Wait (up to ``timeout_s``) for the batch in flight, if any."""
+        task = self._task
+        if task is not None and not task.done():
+            await asyncio.wait({task}, timeout=timeout_s)
+
     def _admit(self) -> None:
         self._take_inbox()
         if self._pending:
@@ -250,13 +267,25 @@ class Bookkeeper:
     thread's next claim share a round trip, and the event loop wakes once
     for both."""
 
-    def __init__(self, worker: str, lease_ms: int) -> None:
+    def __init__(
+        self,
+        worker: str,
+        lease_ms: int,
+        pool: Callable[[], asyncpg.Pool] = lambda: resources().pg,
+    ) -> None:
         self.worker = worker
         self.lease_ms = lease_ms
         self.rounds: GroupCommit[Request, Claim | bool | None] = GroupCommit(self._run, key=_job_id)
         #: Claims and outcomes sent (for the shutdown log and the benchmark).
         self.claims = 0
         self.outcomes = 0
+        self._pool = pool
+        #: The connection the rounds hold, its pool, and the rounds it ran.
+        self._held: tuple[asyncpg.Pool, Any] | None = None
+        self._held_rounds = 0
+        #: Whether rounds hold a connection; :meth:`close` turns it off (a
+        #: round after it takes one from the pool and gives it back).
+        self.holding = True
 
     async def claim(self, request: ClaimRequest) -> Claim | None:
         """Claim the job (see :func:`store.claim`), fenced as alone."""
@@ -287,13 +316,66 @@ class Bookkeeper:
         """:meth:`record` from a worker thread (see :meth:`GroupCommit.call`)."""
         return self.rounds.call(loop, request, then) is True
 
+    async def close(self) -> None:
+        """Give the held connection back to its pool once the round in
+        flight ended (call it before the pool closes: a pool waits for its
+        connections)."""
+        self.holding = False
+        await self.rounds.settle()
+        await self._give_back()
+
+    async def _give_back(self) -> None:
+        held, self._held = self._held, None
+        if held is None:
+            return
+        if not _usable(held[1]):
+            return  # the pool took it back when the server ended it
+        try:
+            await held[0].release(held[1])
+        except Exception as e:
+            log.warning("job bookkeeping connection not given back", error=repr(e))
+
+    async def _connection(self) -> Any:
+        pool = self._pool()
+        held = self._held
+        if held is not None and (held[0] is not pool or not _usable(held[1])):
+            await self._give_back()
+            held = None
+        if held is None:
+            held = self._held = (pool, await pool.acquire())
+            self._held_rounds = 0
+        return held[1]
+
     async def _run(self, requests: Sequence[Request]) -> list[Claim | bool | None]:
         claims = sum(1 for r in requests if isinstance(r, ClaimRequest))
         self.claims += claims
         self.outcomes += len(requests) - claims
-        return await store_batch.run_round(
-            resources().pg, requests, worker=self.worker, lease_ms=self.lease_ms
-        )
+        if not self.holding:
+            return await store_batch.run_round(
+                self._pool(), requests, worker=self.worker, lease_ms=self.lease_ms
+            )
+        conn = await self._connection()
+        try:
+            results = await store_batch.run_round(
+                conn, requests, worker=self.worker, lease_ms=self.lease_ms
+            )
+        except asyncpg.PostgresError:
+            raise  # the server refused the statement: the connection is fine
+        except BaseException:
+            await self._give_back()  # broken or interrupted: the pool decides
+            raise
+        self._held_rounds += 1
+        if self._held_rounds >= ROUNDS_PER_CONNECTION:
+            await self._give_back()
+        return results
+
+
+def _usable(conn: Any) -> bool:
+    """Whether a connection of the pool is still open and ours."""
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:  # released: the pool took it back
+        return False
 
 
 def _job_id(request: Request) -> Hashable:

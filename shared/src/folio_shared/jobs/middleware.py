@@ -109,6 +109,7 @@ class JobTracking(Middleware):
         # under another id would be skipped by every lease renewal.
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.bookkeeper.worker = self.worker_id
+        self.bookkeeper.holding = True
         # After WorkerResources opened the worker's Redis client.
         self.events = self._run(_open_events())
 
@@ -126,6 +127,8 @@ class JobTracking(Middleware):
             self._thread.join(timeout=5)
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        # Before WorkerResources closes the pool, which waits for it.
+        self._run(self.bookkeeper.close())
         # Jobs still running here were not finished within the grace period:
         # hand them back now rather than after their lease.
         with self._lock:
