@@ -43,7 +43,15 @@ FIELDS = {
 }
 
 
-def _same(want: str, got: str) -> bool:
+#: Fields compared exactly: a PIX end-to-end id is case-sensitive (its
+#: tail is letters of both cases and digits), so a letter read in the wrong
+#: case is a wrong id. Names and the rest are compared case-insensitively.
+EXACT = frozenset({"end_to_end_id"})
+
+
+def _same(name: str, want: str, got: str) -> bool:
+    if name in EXACT:
+        return want == got
     return want.casefold() == got.casefold()
 
 
@@ -68,7 +76,7 @@ class Score:
             key = f"{doc.kind}.{name}"
             want = doc.truth.get(name)
             got = result.fields.get(name) if result.document_type == doc.kind else None
-            if want is not None and got is not None and _same(want, got.value):
+            if want is not None and got is not None and _same(name, want, got.value):
                 self.tp[key] += 1
                 continue
             if got is not None:
