@@ -35,6 +35,14 @@ _CANCEL = sa.text(
     WITH RECURSIVE tree AS (
       SELECT id FROM jobs WHERE id = :id
       UNION ALL SELECT j.id FROM jobs j JOIN tree t ON j.parent_id = t.id
+    ), l AS (
+      -- The family's rows locked in id order, as the worker's claim and
+      -- outcome rounds lock theirs: locked in the UPDATE's own order, a
+      -- cancel and a round holding two of the family's rows could each
+      -- wait for the other (a deadlock, seen under load).
+      SELECT id FROM jobs
+      WHERE id IN (SELECT id FROM tree) AND status IN ('pending', 'queued', 'running')
+      ORDER BY id FOR UPDATE
     ), u AS (
       -- One UPDATE decides per row, on the row as it is once locked: a job
       -- that ends its hand-over to its children (lease cleared) while this
@@ -57,7 +65,7 @@ _CANCEL = sa.text(
         lease_expires_at = CASE WHEN status IN ('pending', 'queued') OR lease_expires_at IS NULL
                                 THEN NULL ELSE lease_expires_at END,
         cancel_requested_at = now(), updated_at = now()
-      WHERE id IN (SELECT id FROM tree) AND status IN ('pending', 'queued', 'running')
+      WHERE id IN (SELECT id FROM l) AND status IN ('pending', 'queued', 'running')
       RETURNING id, status = 'cancelled' AS now_cancelled
     ), e AS (
       INSERT INTO job_events (job_id, kind, status, data)
