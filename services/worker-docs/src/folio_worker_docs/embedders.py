@@ -13,7 +13,7 @@ from folio_shared import embedding_models
 from folio_shared.logging import get_logger
 from folio_shared.resources import resources
 from folio_worker_docs.embeddings.batcher import EmbeddingBatcher
-from folio_worker_docs.embeddings.model import Embedder, EmbeddingModelUnavailable
+from folio_worker_docs.embeddings.model import Embedder, EmbeddingModelUnavailable, share_cores
 from folio_worker_docs.embeddings.select import Models, load_embedder, prepare_threads
 
 log = get_logger(__name__)
@@ -37,6 +37,7 @@ def embedder(name: str | None = None) -> Embedder:
             f"unknown embedding model {name!r}", model=name, models=list(embedding_models.MODELS)
         )
     prepare_threads(name or settings.embedding_model)
+    share_cores(settings.document_calls)
     model = load_embedder(name or models[0], threads=settings.query_threads)
     if settings.query_runtime == "onnx":
         model.use_onnx_for_queries(
@@ -81,12 +82,16 @@ _BATCHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Embedd
 
 def chunk_batcher(model: Embedder) -> EmbeddingBatcher:
     """The running loop's batcher of ``model``'s chunk embedding: documents
-    finalised at the same time share model calls
+    finalised at the same time share model calls, and up to
+    ``FOLIO_PIPELINE_DOCUMENT_CALLS`` calls run at once
     (:mod:`folio_worker_docs.embeddings.batcher`)."""
     batchers = _BATCHERS.setdefault(asyncio.get_running_loop(), {})
     batcher = batchers.get(model.model_version)
     if batcher is None or batcher.encode != model.encode:
-        batcher = batchers[model.model_version] = EmbeddingBatcher(model.encode)
+        functions = model.batch_functions(resources().settings.pipeline.document_calls)
+        batcher = batchers[model.model_version] = EmbeddingBatcher(
+            model.encode, copies=functions[1:]
+        )
     return batcher
 
 

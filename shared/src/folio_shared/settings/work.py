@@ -120,6 +120,10 @@ class PipelineSettings(BaseSettings):
       chunks in ``bf16`` (default, checked likewise), ``onnx``, ``int8`` (chunks and
       queries by an int8 copy of the ONNX export) or ``torch`` (pipeline.md).
     - ``FOLIO_PIPELINE_QUERY_THREADS``: ONNX Runtime threads (default 2).
+    - ``FOLIO_PIPELINE_DOCUMENT_CALLS``: model calls embedding chunks at once in a
+      worker-docs process (default 2), each on its own copy of the model (about 45 MB
+      more per call in bfloat16) and torch's cores divided among them; 1: one call
+      at a time on every core.
     - ``FOLIO_PIPELINE_WARM_UP``: load the first embedding model (and query encoder) at
       start-up, not on the first document or query (default true: it takes seconds).
     - ``FOLIO_PIPELINE_MODEL_CACHE_DIR``: the ONNX export's folder (default ``~/.cache/folio``).
@@ -137,6 +141,7 @@ class PipelineSettings(BaseSettings):
     query_runtime: Literal["onnx", "torch"] = "onnx"
     document_runtime: Literal["bf16", "onnx", "int8", "torch"] = "bf16"
     query_threads: int = Field(default=2, ge=1, le=64)
+    document_calls: int = Field(default=2, ge=1, le=16)
     warm_up: bool = True
     model_cache_dir: Path | None = None
     embedding_model: str = embedding_models.BY_LANGUAGE

@@ -18,6 +18,14 @@ texts of similar length go through the model together: the model pads a
 forward pass to its longest text, and a document's short last chunk beside
 full ones would otherwise cost as much as a full chunk.
 
+Given copies of the model (``copies``), several calls run at once, each
+on its own copy: while one call runs, texts that arrive go to the next
+free copy instead of waiting for the running call to end. With four
+one-page documents in flight, one call at a time made a document wait
+for the call before its own (most of a document's time on a loaded
+2-core machine, ``docs/benchmarks.md``); a call on one thread per copy
+also has no barrier between threads that a busy machine stalls.
+
 Dramatiq has no mechanism for combining the work of several messages
 (its ``group`` and pipelines chain messages, they do not merge them), so
 this small collector is Folio's own.
@@ -26,7 +34,7 @@ this small collector is Folio's own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +79,10 @@ class EmbeddingBatcher:
     - ``length_ratio`` (default ``1.25``): a call's texts are embedded in
       groups whose longest text is at most this many times the shortest
       (in characters), so short texts are not padded to long ones.
+    - ``copies`` (default none): further batch functions of the same model,
+      each safe to run beside ``encode`` and the others (a copy of the
+      weights, or a session that allows concurrent runs): at most
+      ``1 + len(copies)`` calls run at once, one per function.
 
     A failing model call fails every request of that call with its
     exception; the next call starts afresh. A caller cancelled while
@@ -81,8 +93,13 @@ class EmbeddingBatcher:
     window_s: float = DEFAULT_WINDOW_S
     max_texts: int = DEFAULT_MAX_TEXTS
     length_ratio: float = DEFAULT_LENGTH_RATIO
+    copies: Sequence[Callable[[list[str]], npt.NDArray[np.float32]]] = ()
     _waiting: list[_Request] = field(default_factory=list, repr=False)
-    _runner: asyncio.Task[None] | None = field(default=None, repr=False)
+    #: Running calls' tasks, and the batch functions no call holds.
+    _runners: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
+    _free: list[Callable[[list[str]], npt.NDArray[np.float32]]] | None = field(
+        default=None, repr=False
+    )
     #: Model calls made and texts embedded (for tests and logs).
     calls: int = 0
     texts: int = 0
@@ -91,14 +108,30 @@ class EmbeddingBatcher:
         """The vectors of ``texts``, embedded with whatever else is waiting."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Request(list(texts), future))
-        if self._runner is None or self._runner.done():
-            self._runner = asyncio.create_task(self._run())
+        if self._free is None:
+            self._free = [self.encode, *self.copies]
+        if self._free:
+            task = asyncio.create_task(self._run(self._free.pop()))
+            self._runners.add(task)
+            task.add_done_callback(self._runners.discard)
         result: npt.NDArray[np.float32] = await future
         return result
 
-    async def _run(self) -> None:
-        if self.window_s > 0:
-            await asyncio.sleep(self.window_s)
+    @property
+    def running(self) -> int:
+        """Runners (calls made or about to be) at this moment."""
+        return len(self._runners)
+
+    async def _run(self, encode: Callable[[list[str]], npt.NDArray[np.float32]]) -> None:
+        try:
+            if self.window_s > 0:
+                await asyncio.sleep(self.window_s)
+            await self._calls(encode)
+        finally:
+            assert self._free is not None
+            self._free.append(encode)
+
+    async def _calls(self, encode: Callable[[list[str]], npt.NDArray[np.float32]]) -> None:
         import numpy as np
 
         while self._waiting:
@@ -109,7 +142,7 @@ class EmbeddingBatcher:
                 t for request, n in batch for t in request.texts[request.taken - n : request.taken]
             ]
             try:
-                vectors = await asyncio.to_thread(self._encode_by_length, joined)
+                vectors = await asyncio.to_thread(self._encode_by_length, joined, encode)
             except Exception as e:  # every waiter of this call sees the model's error
                 for request, _ in batch:
                     self._drop(request)
@@ -132,7 +165,9 @@ class EmbeddingBatcher:
         if request in self._waiting:
             self._waiting.remove(request)
 
-    def _encode_by_length(self, texts: list[str]) -> npt.NDArray[np.float32]:
+    def _encode_by_length(
+        self, texts: list[str], encode: Callable[[list[str]], npt.NDArray[np.float32]]
+    ) -> npt.NDArray[np.float32]:
         """``encode`` of ``texts`` in groups of similar length, rows in the
         order of ``texts``. The model pads every text of a forward pass to
         the longest: a one-page document's short last chunk beside full
@@ -150,7 +185,7 @@ class EmbeddingBatcher:
                 groups.append([i])
         vectors: npt.NDArray[np.float32] | None = None
         for group in groups:
-            part = self.encode([texts[i] for i in group])
+            part = encode([texts[i] for i in group])
             if vectors is None:
                 vectors = np.zeros((len(texts), part.shape[1]), dtype=np.float32)
             vectors[group] = part

@@ -34,6 +34,8 @@ from folio_worker_docs.embeddings.model import Embedder, EmbeddingModelUnavailab
 from folio_worker_docs.text.chunking import TokenSpans
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
     import numpy.typing as npt
 
@@ -78,6 +80,11 @@ class E5Embedder(Embedder):
                 vectors = self.model.passage(batch)
             out.append(np.asarray(vectors, dtype=np.float32).reshape(len(batch), -1))
         return np.concatenate(out)
+
+    def batch_functions(self, n: int) -> list[Callable[[list[str]], npt.NDArray[np.float32]]]:
+        """:meth:`encode` alone: the engine runs one batch at a time, on
+        every core."""
+        return [self.encode]
 
     def encode_query(self, text: str) -> list[float]:
         with _LOCK:

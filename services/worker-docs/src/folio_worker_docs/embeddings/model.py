@@ -14,6 +14,7 @@ is fetched at run time.
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import importlib
@@ -104,6 +105,8 @@ class Embedder:
     #: bfloat16 weights, which embeds texts.
     bf16_model: Any = field(default=None, repr=False)
     device: str = "cpu"
+    #: Copies of the torch model that embeds texts (:meth:`batch_functions`).
+    _copies: list[Any] = field(default_factory=list, repr=False)
 
     @property
     def bf16(self) -> bool:
@@ -124,6 +127,21 @@ class Embedder:
         if self.bf16_model is not None:
             return self._encode_with(self.bf16_model, texts)
         return self.encode_torch(texts)
+
+    def batch_functions(self, n: int) -> list[Callable[[list[str]], npt.NDArray[np.float32]]]:
+        """``n`` functions that embed like :meth:`encode` and may run at the
+        same time, each in its own thread: :meth:`encode` itself, then
+        :meth:`encode` again where an ONNX Runtime session embeds texts (its
+        runs may overlap, its tokenizer is only read), else copies of the
+        torch model (a copy has its own tokenizer, whose settings
+        sentence-transformers writes at every call). Copies are made once."""
+        if n <= 1 or self.document_encoder is not None:
+            return [self.encode] * max(1, n)
+        with _LOCK:
+            while len(self._copies) < n - 1:
+                self._copies.append(copy.deepcopy(self.bf16_model or self.model).eval())
+            copies = self._copies[: n - 1]
+        return [self.encode, *(functools.partial(self._encode_with, m) for m in copies)]
 
     def encode_torch(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """:meth:`encode` by sentence-transformers in float32, the reference."""
@@ -238,6 +256,23 @@ class Embedder:
             self._tokenizer = load_token_spans(self.model_path)
         spans: TokenSpans = self._tokenizer
         return spans
+
+
+def share_cores(calls: int) -> None:
+    """Torch's threads per model call when ``calls`` run at once: the
+    threads torch would use, divided among them (at least one each). Call it
+    before the first forward pass of the process: threads that already ran
+    one keep their count."""
+    import torch
+
+    global _TORCH_THREADS
+    if _TORCH_THREADS is None:
+        _TORCH_THREADS = torch.get_num_threads()
+    torch.set_num_threads(max(1, _TORCH_THREADS // max(1, calls)))
+
+
+#: Torch's own thread count, before :func:`share_cores` divided it.
+_TORCH_THREADS: int | None = None
 
 
 def load_token_spans(model_path: Path | str | None = None) -> TokenSpans:
