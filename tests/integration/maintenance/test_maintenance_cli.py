@@ -26,8 +26,11 @@ pytestmark = pytest.mark.integration
 FOLIO = Path(sys.executable).with_name("folio")
 
 
-def folio(settings: FolioSettings, *args: str) -> subprocess.CompletedProcess[str]:
+def folio(
+    settings: FolioSettings, *args: str, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")}
+    env.update(env_extra or {})
     env.update(
         FOLIO_ENV="test",
         FOLIO_DATABASE_URL=settings.database.url,
@@ -46,8 +49,10 @@ def folio(settings: FolioSettings, *args: str) -> subprocess.CompletedProcess[st
     )
 
 
-def run_json(settings: FolioSettings, *args: str) -> dict[str, Any]:
-    done = folio(settings, *args, "--json")
+def run_json(
+    settings: FolioSettings, *args: str, env_extra: dict[str, str] | None = None
+) -> dict[str, Any]:
+    done = folio(settings, *args, "--json", env_extra=env_extra)
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
@@ -106,6 +111,40 @@ async def test_cli_dry_run_changes_nothing_and_runs_are_idempotent(
     text = folio(settings, "expire-uploads", "--dry-run")
     assert text.returncode == 0, text.stderr
     assert "dry run: nothing changed" in text.stdout
+
+
+async def test_cli_find_orphans_keeps_the_inputs_a_schedule_names(
+    settings: FolioSettings, engine: AsyncEngine
+) -> None:
+    # Given two job inputs uploaded 40 days ago that no job names, one of
+    # them named by a schedule's payload
+    root = settings.storage.local_root
+    tenant, named, unnamed = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    schedule = [
+        {"name": "monthly", "cron": "0 2 1 * *", "kind": "reports.build",
+         "payload": {"template": f"tenants/{tenant}/inputs/{named}/t.docx"}},
+    ]  # fmt: skip
+    aged = (datetime.now(UTC) - timedelta(days=40)).timestamp()
+    for input_id in (named, unnamed):
+        path = root / "objects" / f"tenants/{tenant}/inputs/{input_id}/t.docx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+        os.utime(path, (aged, aged))
+    env = {"FOLIO_SCHEDULER_JOBS": json.dumps(schedule)}
+
+    # When find-orphans runs with the default input retention (30 days)
+    done = run_json(settings, "find-orphans", env_extra=env)
+    # Then the input nothing names is deleted, the schedule's stays
+    assert done["details"]["job_inputs_orphaned"] == 1
+    _, objects = await _state(engine, root)
+    assert {o for o in objects if "/inputs/" in o} == {f"tenants/{tenant}/inputs/{named}/t.docx"}
+    # And with a retention of 0 nothing is ever deleted
+    kept = run_json(
+        settings,
+        "find-orphans",
+        env_extra={**env, "FOLIO_SCHEDULER_JOBS": "[]", "FOLIO_JOBS_INPUT_RETENTION_DAYS": "0"},
+    )
+    assert kept["objects_deleted"] == 0
 
 
 def test_cli_list_shows_every_task_and_its_cron(settings: FolioSettings) -> None:

@@ -96,6 +96,7 @@ async def test_find_orphans_deletes_old_orphans_and_flags_missing_objects(
         "documents_flagged": 2,
         "documents_unflagged": 1,
         "job_outputs_orphaned": 0,
+        "job_inputs_orphaned": 0,
     }
     assert (dry.changed, dry.objects_deleted) == (0, 0)
     assert await _state(db, storage) == before
@@ -164,3 +165,69 @@ async def test_find_orphans_deletes_the_outputs_of_purged_jobs(
     # Then only the purged job's outputs are gone
     assert (done.details["job_outputs_orphaned"], done.objects_deleted) == (2, 2)
     assert {o.key async for o in storage.list()} == stays
+
+
+async def test_find_orphans_deletes_old_inputs_no_job_or_schedule_names(
+    db: AsyncSession, storage: Storage
+) -> None:
+    # Given job inputs named by a job's message, by a parent's completion
+    # message, by a job's metadata, by a schedule, and by nothing at all
+    real_now = datetime.now(UTC)
+    month = timedelta(days=30)
+    tenant = Tenant(name=f"t-{uuid.uuid4().hex[:8]}")
+    db.add(tenant)
+    await db.flush()
+    tenant_id = tenant.id
+    ids = {name: uuid.uuid4() for name in ("message", "completion", "labels", "schedule", "none")}
+    key = {name: f"tenants/{tenant.id}/inputs/{i}/in put.wav" for name, i in ids.items()}
+    db.add_all(
+        [
+            Job(
+                tenant_id=tenant.id,
+                actor_name="kind.x",
+                queue_name="jobs",
+                message={"kwargs": {"payload": {"audio": key["message"]}}},
+            ),
+            Job(
+                tenant_id=tenant.id,
+                actor_name="kind.y",
+                queue_name="jobs",
+                on_complete={"kwargs": {"payload": {"inputs": [key["completion"]]}}},
+                meta={"source": key["labels"]},
+            ),
+        ]
+    )
+    await db.commit()
+    for k in key.values():
+        await storage.put_bytes(k, PDF, content_type="audio/wav")
+    everything = set(key.values())
+    options: dict[str, Any] = {
+        "min_age_s": 3600,
+        "input_min_age_s": int(month.total_seconds()),
+        "keep_inputs": frozenset({str(ids["schedule"])}),
+    }
+
+    # When it runs a day later: every input is younger than its retention
+    young = await maintenance.find_orphans(db, storage, now=real_now + timedelta(days=1), **options)
+    assert young.objects_deleted == 0
+    # When it runs without an input retention, a month later: inputs stay
+    kept = await maintenance.find_orphans(db, storage, min_age_s=3600, now=real_now + 2 * month)
+    assert (kept.details["job_inputs_orphaned"], kept.objects_deleted) == (0, 0)
+    assert {o.key async for o in storage.list()} == everything
+    # When a dry run looks a month later: one input is named by nothing
+    later = real_now + month + timedelta(hours=1)
+    dry = await maintenance.find_orphans(db, storage, now=later, dry_run=True, **options)
+    assert (dry.details["job_inputs_orphaned"], dry.objects_deleted) == (1, 0)
+    # When it runs for real, in batches of one
+    done = await maintenance.find_orphans(db, storage, now=later, batch_size=1, **options)
+    # Then only the input nothing names is gone
+    assert (done.details["job_inputs_orphaned"], done.objects_deleted) == (1, 1)
+    assert {o.key async for o in storage.list()} == everything - {key["none"]}
+
+    # When the jobs that named them are purged, the next run deletes those
+    # inputs too, but never the one a schedule names
+    await db.execute(sa.delete(Job).where(Job.tenant_id == tenant_id))
+    await db.commit()
+    purged = await maintenance.find_orphans(db, storage, now=later, **options)
+    assert purged.objects_deleted == 3
+    assert {o.key async for o in storage.list()} == {key["schedule"]}

@@ -15,8 +15,14 @@ order, PostgreSQL returns the documents' keys in the same order
   ``awaiting_upload`` (no bytes yet) or ``deleted`` (being removed) are
   never flagged, nor documents younger than ``min_age_s``.
 
-Jobs' objects are not documents': job inputs uploaded through the API
-(``tenants/<id>/inputs/…``) are listed but left alone. A job output
+Jobs' objects are not documents'. A job input uploaded through the API
+(``tenants/<id>/inputs/<uuid>/<name>``) is deleted only when the caller
+gives ``input_min_age_s`` (``FOLIO_JOBS_INPUT_RETENTION_DAYS``), the input
+is older than that, and nothing names its ``inputs/<uuid>`` any more: no
+job row's message, completion message or metadata (so an input stays while
+the history retention keeps a job that read it), and none of the uuids in
+``keep_inputs`` (the scheduler's own schedules). Without
+``input_min_age_s`` inputs are listed but left alone. A job output
 (``tenants/<id>/jobs/<job id>/…``, ``jobs/<job id>/…``) older than
 ``min_age_s`` is deleted once its job's row is gone (purged by the history
 retention): nothing can reach it any more. Outputs of jobs still in the
@@ -26,6 +32,7 @@ table, and keys under ``jobs/`` that name no job id, stay.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -40,7 +47,18 @@ from folio_shared.db.models import Document, Job
 from folio_shared.errors import StorageError
 from folio_shared.maintenance.summary import Summary
 from folio_shared.storage import Storage, StoredObject
-from folio_shared.storage.keys import is_job_object_key, job_output_id
+from folio_shared.storage.keys import is_job_input_key, is_job_object_key, job_output_id
+
+#: The uuid of a job input's key, where any text names it (``inputs/<uuid>``).
+INPUT_NAME = re.compile(r"inputs/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+
+#: Which of the input uuids ``$1`` a job row still names (one pass over the
+#: jobs per batch of inputs; the uuid is searched for in the row's text).
+_NAMED_INPUTS = sa.text(
+    "SELECT DISTINCT m[1] FROM jobs,"
+    " regexp_matches(concat_ws(' ', message::text, on_complete::text, metadata::text),"
+    " :pattern, 'g') AS m WHERE m[1] = ANY(CAST(:ids AS text[]))"
+)
 
 #: ``documents.metadata`` key set on a document whose stored object is gone.
 OBJECT_MISSING = "object_missing"
@@ -74,6 +92,7 @@ class _Pass:
                 "documents_flagged",
                 "documents_unflagged",
                 "job_outputs_orphaned",
+                "job_inputs_orphaned",
             ),
             0,
         )
@@ -81,8 +100,19 @@ class _Pass:
     objects_deleted: int = 0
     candidates: list[str] = field(default_factory=list)
     outputs: list[tuple[str, uuid.UUID]] = field(default_factory=list)
+    inputs: list[tuple[str, str]] = field(default_factory=list)
+    keep_inputs: frozenset[str] = frozenset()
     missing: list[tuple[uuid.UUID, str, bool]] = field(default_factory=list)
     restored: list[uuid.UUID] = field(default_factory=list)
+
+    async def delete(self, keys: list[str], counter: str) -> None:
+        """Count ``keys`` under ``counter``; delete them unless a dry run."""
+        self.counts[counter] += len(keys)
+        if self.dry_run:
+            return
+        for key in keys:
+            await self.storage.delete(key)
+            self.objects_deleted += 1
 
     async def orphan(self, key: str) -> None:
         self.candidates.append(key)
@@ -102,12 +132,7 @@ class _Pass:
             ).all()
         )
         orphans = [k for k in keys if k not in known]
-        self.counts["orphan_objects"] += len(orphans)
-        if self.dry_run:
-            return
-        for key in orphans:
-            await self.storage.delete(key)
-            self.objects_deleted += 1
+        await self.delete(orphans, "orphan_objects")
 
     async def job_output(self, key: str, job_id: uuid.UUID) -> None:
         self.outputs.append((key, job_id))
@@ -122,12 +147,28 @@ class _Pass:
         ids = list({job_id for _, job_id in outputs})
         alive = set((await self.session.scalars(sa.select(Job.id).where(Job.id.in_(ids)))).all())
         gone = [key for key, job_id in outputs if job_id not in alive]
-        self.counts["job_outputs_orphaned"] += len(gone)
-        if self.dry_run:
+        await self.delete(gone, "job_outputs_orphaned")
+
+    async def job_input(self, key: str) -> None:
+        named = INPUT_NAME.search(key)
+        if named is None or named.group(1) in self.keep_inputs:
             return
-        for key in gone:
-            await self.storage.delete(key)
-            self.objects_deleted += 1
+        self.inputs.append((key, named.group(1)))
+        if len(self.inputs) >= self.batch_size:
+            await self.flush_inputs()
+
+    async def flush_inputs(self) -> None:
+        """Delete the inputs listed that no job row names."""
+        inputs, self.inputs = self.inputs, []
+        if not inputs:
+            return
+        ids = sorted({input_id for _, input_id in inputs})
+        rows = await self.session.execute(
+            _NAMED_INPUTS, {"pattern": INPUT_NAME.pattern, "ids": ids}
+        )
+        named = {row[0] for row in rows}
+        gone = [key for key, input_id in inputs if input_id not in named]
+        await self.delete(gone, "job_inputs_orphaned")
 
 
 def _check_order(previous: str | None, key: str) -> None:
@@ -146,12 +187,19 @@ async def find_orphans(
     dry_run: bool = False,
     batch_size: int = 500,
     prefix: str = "",
+    input_min_age_s: int | None = None,
+    keep_inputs: frozenset[str] = frozenset(),
 ) -> Summary:
     """Delete orphan objects and flag documents whose object is gone (see
     the module docstring). Idempotent: a second run deletes nothing more and
     flags nothing twice."""
     cutoff = now - timedelta(seconds=min_age_s)
-    run = _Pass(storage, session, dry_run, batch_size)
+    inputs_before = (
+        None
+        if input_min_age_s is None
+        else now - timedelta(seconds=max(min_age_s, input_min_age_s))
+    )
+    run = _Pass(storage, session, dry_run, batch_size, keep_inputs=keep_inputs)
     query = (
         sa.select(
             Document.id,
@@ -180,6 +228,9 @@ async def find_orphans(
                     output_of = job_output_id(obj.key)
                     if output_of is not None:
                         await run.job_output(obj.key, output_of)
+                    elif is_job_input_key(obj.key):
+                        if inputs_before is not None and obj.last_modified < inputs_before:
+                            await run.job_input(obj.key)
                     elif not is_job_object_key(obj.key):
                         await run.orphan(obj.key)
                 obj = await _next(objects)
@@ -199,6 +250,7 @@ async def find_orphans(
         await rows_result.close()
     await run.flush_orphans()
     await run.flush_outputs()
+    await run.flush_inputs()
     await _flag(run, now)
     counts = run.counts
     return Summary(
@@ -206,6 +258,7 @@ async def find_orphans(
         dry_run,
         matched=counts["orphan_objects"]
         + counts["job_outputs_orphaned"]
+        + counts["job_inputs_orphaned"]
         + counts["documents_missing"],
         changed=0 if dry_run else counts["documents_flagged"] + counts["documents_unflagged"],
         objects_deleted=run.objects_deleted,

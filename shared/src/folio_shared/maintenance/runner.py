@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from folio_shared.errors import InvalidInput
 from folio_shared.maintenance.job_history import purge_job_history
-from folio_shared.maintenance.orphans import find_orphans
+from folio_shared.maintenance.orphans import INPUT_NAME, find_orphans
 from folio_shared.maintenance.outbox_relay import relay_outbox
 from folio_shared.maintenance.reembedding import count_stale_documents
 from folio_shared.maintenance.retention import apply_document_retention
@@ -86,6 +86,8 @@ async def run(msg: MaintenanceMessage, ctx: TaskContext, *, now: datetime | None
                 now=now,
                 dry_run=msg.dry_run,
                 batch_size=batch or 500,
+                input_min_age_s=settings.jobs.input_retention_days * 86_400 or None,
+                keep_inputs=frozenset(INPUT_NAME.findall(settings.scheduler.jobs)),
             )
     if isinstance(msg, PurgeJobHistoryV1):
         async with ctx.sessions() as session:

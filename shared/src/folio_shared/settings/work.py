@@ -48,6 +48,9 @@ class JobSettings(BaseSettings):
       0: kept forever).
     - ``FOLIO_JOBS_DEAD_RETENTION_DAYS``: dead jobs (dead letters) kept, so
       they can still be inspected and re-driven (default 30; 0: kept forever).
+    - ``FOLIO_JOBS_INPUT_RETENTION_DAYS``: a job input uploaded through the API
+      is deleted by ``find-orphans`` once this old and named by no job row
+      and no schedule of ``FOLIO_SCHEDULER_JOBS`` (default 30; 0: kept forever).
     - ``FOLIO_JOBS_RECONCILE_INTERVAL_MS``: how often one worker of the
       cluster runs the reconciler (default 10000).
     - ``FOLIO_JOBS_LOST_AFTER_MS``: a queued job whose message has been
@@ -68,6 +71,7 @@ class JobSettings(BaseSettings):
     lease_ms: int = Field(default=30_000, ge=1_000)
     retention_days: int = Field(default=7, ge=0)
     dead_retention_days: int = Field(default=30, ge=0)
+    input_retention_days: int = Field(default=30, ge=0)
     reconcile_interval_ms: int = Field(default=10_000, ge=100)
     lost_after_ms: int = Field(default=15_000, ge=100)
     stranded_after_ms: int = Field(default=120_000, ge=100)
