@@ -88,24 +88,36 @@ def without_rules(image: Image.Image, dpi: int) -> Image.Image | None:
     if dpi < MIN_DPI:
         return None
     dark = image.point(lambda p: 255 if p < DARK else 0)
-    rules = ImageChops.lighter(
-        _rules(dark, round(RULE_INCHES * dpi), vertical=False),
-        _rules(dark, round(VERTICAL_RULE_INCHES * dpi), vertical=True),
-    )
-    if rules.getbbox() is None:
+    found = [
+        r
+        for r in (
+            _rules(dark, round(RULE_INCHES * dpi), vertical=False),
+            _rules(dark, round(VERTICAL_RULE_INCHES * dpi), vertical=True),
+        )
+        if r is not None
+    ]
+    if not found:
         return None
+    rules = found[0] if len(found) == 1 else ImageChops.lighter(*found)
     return ImageChops.lighter(image, rules)
 
 
-def _rules(dark: Image.Image, length: int, vertical: bool) -> Image.Image:
+def _rules(dark: Image.Image, length: int, vertical: bool) -> Image.Image | None:
     """The rules of ``dark`` (mask) running one way: runs of ``length`` or
     more (slightly tilted ones too), less the bands thicker than
     :data:`RULE_MAX_PX` (filled boxes) and what borders them, with the run's
-    ends (which the blocks miss) and grey edges."""
+    ends (which the blocks miss) and grey edges; ``None`` when there are
+    none (most pages of text: the steps after the runs, a dozen passes over
+    the whole page, are then skipped)."""
     thick = _thicker(dark, vertical)
     runs = _runs(thick, length, vertical)
+    if runs.getbbox() is None:
+        return None
     band = _runs(runs, RULE_MAX_PX + 1, not vertical)
-    runs = ImageChops.subtract(runs, _grown(band, 4 * RULE_MAX_PX))
+    if band.getbbox() is not None:
+        runs = ImageChops.subtract(runs, _grown(band, 4 * RULE_MAX_PX))
+        if runs.getbbox() is None:
+            return None
     ends = runs
     for step in (length // 4, length // 2, 3 * length // 4, length):
         for sign in (1, -1):
