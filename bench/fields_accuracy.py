@@ -7,7 +7,11 @@ photos through Folio's OCR) and prints, for each reading, how many
 ``type.field`` figures (precision and recall of each field) are below their
 floor: 0.95 for amounts, ids and dates, 0.90 for names and tax ids.
 
-    .venv/bin/python bench/fields_accuracy.py [pdf scan photo]
+    .venv/bin/python bench/fields_accuracy.py [pdf scan photo] [--unseen]
+
+``--unseen`` measures the corpus of layouts the rules were not written from
+(``fields_corpus_variants.py``: ten more PIX layouts, boleto and DANFE
+variants, bills and statements that must come out ``other``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit" / "fields"))
 # the corpus and its scoring live with the tests of the extractors
 from fields_corpus_docs import build_corpus  # type: ignore[import-not-found]
+from fields_corpus_variants import build_unseen_corpus  # type: ignore[import-not-found]
 from fields_measure import below, measure  # type: ignore[import-not-found]
 
 #: Floors of the design's target: ids, amounts and dates; the rest (names, tax ids).
@@ -27,8 +32,10 @@ LOOSE_FLOOR = 0.90
 
 
 def main() -> None:
-    kinds = sys.argv[1:] or ["pdf", "scan", "photo"]
-    corpus = build_corpus()
+    args = sys.argv[1:]
+    unseen = "--unseen" in args
+    kinds = [a for a in args if a != "--unseen"] or ["pdf", "scan", "photo"]
+    corpus = build_unseen_corpus() if unseen else build_corpus()
     for kind in kinds:
         started = time.perf_counter()
         score = measure(kind, corpus)

@@ -8,6 +8,8 @@ OCR engine.
 ``--seed N`` measures another draw of the corpus (same layouts, other values);
 ``--pix`` only its PIX receipts (the corpus's first documents, so read from
 the same images as in a whole run).
+``--unseen`` measures the corpus of layouts the rules were not written from
+(:mod:`fields_corpus_variants`) instead of the first one.
 ``cost`` times the OCR of seven receipts four ways (:func:`cost`).
 """
 
@@ -21,6 +23,7 @@ from collections.abc import Callable
 import fields_render as render
 from fields_corpus import Doc
 from fields_corpus_docs import build_corpus
+from fields_corpus_variants import build_unseen_corpus
 from fields_scoring import Score
 from PIL import Image
 
@@ -162,10 +165,14 @@ if __name__ == "__main__":
     if "--seed" in args:  # e.g. pdf scan photo --seed 28
         at = args.index("--seed")
         seed, args = int(args[at + 1]), args[:at] + args[at + 2 :]
-    pix = "--pix" in args
-    args = [a for a in args if a != "--pix"]
+    pix, unseen = "--pix" in args, "--unseen" in args
+    args = [a for a in args if a not in ("--pix", "--unseen")]
+    build = build_unseen_corpus if unseen else build_corpus
     for name in args or ["text", "pdf"]:
-        result = measure(name, seed=seed, pix=pix)
+        corpus = build() if seed is None else build(seed)
+        if pix:
+            corpus = [doc for doc in corpus if doc.kind == "pix_receipt"]
+        result = measure(name, corpus)
         print(f"## {name}\n{result.table()}\n")
         if result.ocr_seconds:
             per_doc = result.ocr_seconds / result.documents

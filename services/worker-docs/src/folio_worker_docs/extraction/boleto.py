@@ -44,8 +44,12 @@ BOLETO_WORDS = labels(
 
 
 def digitable_lines(page: Page) -> list[Candidate]:
-    """47- or 48-digit lines, look-alikes read as digits, check digits verdict."""
-    return candidates.digit_ids(page, LINE_PATTERN, (47, 48), digitable_line_valid)
+    """47- or 48-digit lines (also over two lines), look-alikes read as digits,
+    check digits verdict."""
+    return [
+        *candidates.digit_ids(page, LINE_PATTERN, (47, 48), digitable_line_valid),
+        *candidates.wrapped_digit_ids(page, (47, 48), digitable_line_valid),
+    ]
 
 
 def line_amount(line: str) -> str | None:
@@ -59,7 +63,7 @@ class BoletoExtractor:
     """Fields of a boleto (bank slip) or an arrecadação slip."""
 
     document_type = "boleto"
-    version = "5"
+    version = "6"
 
     def score(self, pages: list[str]) -> float:
         """A digitable line and the wordings a slip prints."""

@@ -8,6 +8,7 @@ which keeps the most confident and lists the rest as alternatives.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 
@@ -108,6 +109,28 @@ def digit_ids(
     return found
 
 
+#: A line holding only digit groups: part of a long id printed over two lines.
+DIGIT_ROW = re.compile(r"(?m)^[ \t]*(\d[\dOoIl .]{8,60}[\dOoIl])[ \t]*$")
+
+
+def wrapped_digit_ids(
+    page: Page, lengths: tuple[int, ...], valid: Callable[[str], bool]
+) -> list[Candidate]:
+    """Long digit ids printed over two consecutive lines of digit groups. Two
+    lines joined by chance rarely make a valid id: only valid ones are kept."""
+    found = []
+    rows = list(DIGIT_ROW.finditer(page.text))
+    for first, second in itertools.pairwise(rows):
+        if page.text[first.end() : second.start()].strip():
+            continue
+        joined = first.group(1) + second.group(1)
+        digits = re.sub(r"[ .]", "", joined).translate(DIGIT_LOOKALIKES)
+        if len(digits) in lengths and digits.isdigit() and valid(digits):
+            span = (first.start(1), second.end(1))
+            found.append(Candidate(digits, 0.95, page.number, span, True))
+    return found
+
+
 def gather(pages: list[str], per_page: Callable[[Page], Found]) -> Found:
     """Every page's candidates, by field name (page 1 first)."""
     found: Found = {}
@@ -148,4 +171,5 @@ __all__ = [
     "moment",
     "name",
     "tax_id",
+    "wrapped_digit_ids",
 ]

@@ -123,6 +123,9 @@ _NEXT_COLUMN = re.compile(
 #: ``|``, specks read as quotes, stars or dots.
 SPECKS = "|'\"\u201c\u201d\u2018\u2019`*.,;"
 
+#: A bank's compensation code printed before its name (``260 - Nu Pagamentos``).
+_BANK_CODE = re.compile(r"\d{3,8}\s*[-\u2013]\s*(?=[a-z])")
+
 #: Gap that separates two columns on one line of extracted text.
 _COLUMN_GAP = re.compile(r"\s{3,}|\t|\s\|\s")
 
@@ -149,6 +152,15 @@ def name_after(page: Page, label: re.Pattern[str], stop: re.Pattern[str]) -> lis
     return hits
 
 
+def name_on_line(
+    page: Page, start: int, end: int, stop: re.Pattern[str], confidence: float
+) -> Hit | None:
+    """The name that starts the text between ``start`` and ``end`` (a line with
+    no label), up to a column gap; ``None`` when it does not read as a name."""
+    start = _past(page.folded, start, end, " \t" + SPECKS)
+    return _name_in(page, start, end, stop, confidence, start)
+
+
 def _past(text: str, start: int, end: int, chars: str) -> int:
     """The first offset from ``start`` (before ``end``) whose character is not in ``chars``."""
     while start < end and text[start] in chars:
@@ -164,6 +176,8 @@ def _starts_cell(before: str) -> bool:
 def _name_in(
     page: Page, start: int, end: int, stop: re.Pattern[str], confidence: float, label_start: int
 ) -> Hit | None:
+    code = _BANK_CODE.match(page.folded, start, end)
+    start = code.end() if code else start
     gap = _COLUMN_GAP.search(page.folded, start, end)
     cut = gap.start() if gap else end
     # text layers often join columns with one space: a name ends where a

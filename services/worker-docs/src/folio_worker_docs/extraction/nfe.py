@@ -13,12 +13,12 @@ import re
 
 from folio_shared.identifiers import nfe_key_valid
 from folio_worker_docs.extraction import candidates
-from folio_worker_docs.extraction.labels import Page, labels, name_after, values_after
+from folio_worker_docs.extraction.labels import Hit, Page, labels, name_after, values_after
 from folio_worker_docs.extraction.parties import STOP, TAX_LABEL
 from folio_worker_docs.extraction.types import Candidate, Field
 
 KEY_PATTERN = re.compile(r"(?<![\dA-Za-z])\d[\dOoIl .]{42,56}[\dOoIl](?![\dA-Za-z])")
-NUMBER_PATTERN = re.compile(r"\d{1,3}(?:\.?\d{3}){0,3}")
+NUMBER_PATTERN = re.compile(r"\d{1,3}(?:\.\d{3}){1,3}(?![\d.])|\d{1,9}(?!\d)")
 NFE_WORDS = labels(
     "danfe",
     "nota fiscal eletronica",
@@ -33,26 +33,49 @@ ISSUED_LABEL = labels("data de emissao", "data da emissao", "emissao", "dt. emis
 ISSUER_LABEL = labels("emitente", "identificacao do emitente", "razao social do emitente")
 RECIPIENT_LABEL = labels("destinatario", "destinatario/remetente", "destinatario / remetente")
 NAME_LABEL = labels("nome/razao social", "nome / razao social", "razao social", "nome")
+#: The receipt stub of a DANFE, which names the issuer.
+STUB = re.compile(r"recebemos de\s+(\S.{2,80}?)\s+(?:os|as)\s+(?:produtos|mercadorias|servicos)")
 TOTAL_LABEL = labels(
     "valor total da nota", "v. total da nota", "valor total da nf-e", "total da nota", "valor total"
 )
 
 
 def access_keys(page: Page) -> list[Candidate]:
-    """44-digit keys, look-alikes read as digits, check-digit verdict."""
-    return candidates.digit_ids(page, KEY_PATTERN, (44,), nfe_key_valid)
+    """44-digit keys (also over two lines), look-alikes read as digits, check-digit verdict."""
+    return [
+        *candidates.digit_ids(page, KEY_PATTERN, (44,), nfe_key_valid),
+        *candidates.wrapped_digit_ids(page, (44,), nfe_key_valid),
+    ]
 
 
-def _in_block(page: Page, block: re.Pattern[str], hits: list[Candidate]) -> list[Candidate]:
-    starts = [m.start() for m in block.finditer(page.folded)]
-    return [c for c in hits if any(0 <= c.span[0] - s <= 400 for s in starts)]
+def _in_block(
+    page: Page, block: re.Pattern[str], other: re.Pattern[str], hits: list[Candidate]
+) -> list[Candidate]:
+    """The hits whose nearest block header before them (within 400 characters)
+    is ``block``'s, not ``other``'s."""
+    mine = {m.start() for m in block.finditer(page.folded)}
+    headers = mine | {m.start() for m in other.finditer(page.folded)}
+    out = []
+    for c in hits:
+        before = [s for s in headers if 0 <= c.span[0] - s <= 400]
+        if before and max(before) in mine:
+            out.append(c)
+    return out
+
+
+def _stub_issuer(page: Page) -> list[Candidate]:
+    """The issuer named in the receipt stub (``RECEBEMOS DE <issuer> OS PRODUTOS ...``)."""
+    return [
+        candidates.name(Hit(page, m.start(1), m.end(1), m, 0.9, m.start()))
+        for m in STUB.finditer(page.folded)
+    ]
 
 
 class NfeExtractor:
     """Fields of an NF-e from its DANFE (the printed auxiliary document)."""
 
     document_type = "nfe"
-    version = "5"
+    version = "6"
 
     def score(self, pages: list[str]) -> float:
         """An access key and the wordings a DANFE prints."""
@@ -85,11 +108,15 @@ class NfeExtractor:
             ],
             "issuer_name": [
                 *(candidates.name(h) for h in name_after(page, ISSUER_LABEL, STOP)),
-                *_in_block(page, ISSUER_LABEL, names),
+                *_in_block(page, ISSUER_LABEL, RECIPIENT_LABEL, names),
+                *_stub_issuer(page),
             ],
-            "issuer_tax_id": list(_in_block(page, ISSUER_LABEL, taxes)),
-            "recipient_name": list(_in_block(page, RECIPIENT_LABEL, names)),
-            "recipient_tax_id": list(_in_block(page, RECIPIENT_LABEL, taxes)),
+            "issuer_tax_id": list(_in_block(page, ISSUER_LABEL, RECIPIENT_LABEL, taxes)),
+            "recipient_name": [
+                *(candidates.name(h) for h in name_after(page, RECIPIENT_LABEL, STOP)),
+                *_in_block(page, RECIPIENT_LABEL, ISSUER_LABEL, names),
+            ],
+            "recipient_tax_id": list(_in_block(page, RECIPIENT_LABEL, ISSUER_LABEL, taxes)),
             "total_amount": [
                 candidates.amount(h)
                 for h in values_after(page, TOTAL_LABEL, candidates.AMOUNT_PATTERN)

@@ -62,9 +62,10 @@ DATE_PATTERN = re.compile(
     r")(?!\d)"
 )
 
-#: A time after a date: ``14:32``, ``14h32``, ``14:32:10``, optionally led by ``às``/``-``/``,``.
+#: A time after a date: ``14:32``, ``14h32``, ``14:32:10``, optionally led by
+#: ``às``/``-``/``,``/a bullet, or by the ``T`` of an ISO date-time.
 TIME_PATTERN = re.compile(
-    r"^[\s,\-\u2013]*(?:as\s+|a\s+|-\s*)?(\d{1,2})\s?[:h]\s?(\d{2})(?::\d{2})?"
+    r"^[\s,\-\u2013\u2014\u2022\u00b7|]*(?:as\s+|a\s+|-\s*|t)?(\d{1,2})\s?[:h]\s?(\d{2})(?::\d{2})?"
 )
 
 

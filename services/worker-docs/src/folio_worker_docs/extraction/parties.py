@@ -18,6 +18,7 @@ from folio_worker_docs.extraction.labels import (
     Page,
     labels,
     name_after,
+    name_on_line,
     values_after,
 )
 from folio_worker_docs.extraction.types import Candidate
@@ -40,7 +41,7 @@ INSTITUTION_LABEL = labels(
 #: Any wording that is a label, not a value (a name is never one of these
 #: alone), also a section header (``Dados do pagador``, ``Quem recebeu``).
 STOP = re.compile(
-    r"(?:(?:dados|conta) d[oae] |quem )?"
+    r"(?:(?:dados|informacoes|detalhes|conta) d[oae] )?(?:quem )?"
     r"(?:cpf|cnpj|cpf/cnpj|nome|instituicao|instituicao financeira|banco|agencia|conta|chave|"
     r"pagou|recebeu|tipo|valor|data|id|identificador|autenticacao|documento|razao social|"
     r"pagador|recebedor|favorecido|beneficiario|origem|destino|de|para|danfe|nf-e|emitente|destinatario)"
@@ -67,7 +68,7 @@ class PartyRules:
         return re.compile(
             r"(?m)^[ \t"
             + _SPECKS
-            + r"]*(?:pix |dados d[oae] |conta d[eao] |quem )?(?:"
+            + r"]*(?:pix |(?:dados|informacoes|detalhes) d[oae] |conta d[eao] )?(?:quem )?(?:"
             + words
             + r")(?![a-z0-9])[ \t]*:?"
         )
@@ -138,12 +139,52 @@ class PartyRules:
             for h in name_after(page, self._flat("instituicao|banco|instituicao financeira"), STOP)
         ]
         for start, end in self.sections(page, others):
-            found.extend(
-                candidates.name(h)
+            labelled = [
+                candidates.name(_whole_bank_name(page, h))
                 for h in name_after(page, INSTITUTION_LABEL, STOP)
                 if start <= h.label_start < end
-            )
+            ]
+            found.extend(labelled or _after_tax_id(page, start, end))
         return found
+
+
+#: Words that follow ``Banco`` in banks' own names (``Banco do Brasil``,
+#: ``Banco Bradesco``): after ``Banco`` and one space they continue the name,
+#: they do not follow a ``Banco`` label.
+BANK_NAME_WORDS = re.compile(
+    r"(?:do|da|de|dos|bradesco|santander|inter|safra|original|pan|btg|c6|daycoval|mercantil|"
+    r"bmg|votorantim|sofisa|abc|bs2|modal|rendimento|cooperativo|sicredi|sicoob|nacional|"
+    r"triangulo|banrisul|banestes|bnb|genial|agibank|xp)(?![a-z])"
+)
+
+
+def _whole_bank_name(page: Page, hit: Hit) -> Hit:
+    """``hit`` with ``Banco`` put back when it starts the bank's name rather than
+    labelling it (``Banco Bradesco S.A.``, not ``Banco: Bradesco``)."""
+    head = page.folded[max(0, hit.start - 6) : hit.start]
+    if head == "banco " and BANK_NAME_WORDS.match(page.folded, hit.start):
+        return Hit(page, hit.start - 6, hit.end, hit.match, hit.confidence, hit.label_start)
+    return hit
+
+
+#: A line that starts with a field's label is not an unlabelled name.
+_FIELD_START = re.compile(
+    r"[ \t]*(?:agencia|conta|chave|tipo|data|valor|id|cpf|cnpj|nome|banco|instituicao|"
+    r"documento|codigo|numero|telefone|e-?mail)(?![a-z])"
+)
+
+
+def _after_tax_id(page: Page, start: int, end: int) -> list[Candidate]:
+    """A section printed without labels (a name, a tax id, an institution): the
+    line right after the section's tax id, at lower confidence."""
+    m = candidates.TAX_ID_PATTERN.search(page.folded, start, end)
+    if m is None:
+        return []
+    for line_start, line_end in page.next_lines(m.start(), 1):
+        if line_end <= end and not _FIELD_START.match(page.folded, line_start):
+            hit = name_on_line(page, line_start, line_end, STOP, 0.6)
+            return [candidates.name(hit)] if hit is not None else []
+    return []
 
 
 def _hit(page: Page, match: re.Match[str], confidence: float) -> Hit:
@@ -161,6 +202,7 @@ PAYER = PartyRules(
         "enviado por",
         "conta debitada",
         "debitado de",
+        "cliente",
     ),
     suffixes=("pagador", "pagadora", "remetente", "origem", "depositante"),
 )
@@ -176,6 +218,10 @@ PAYEE = PartyRules(
         "enviado para",
         "creditado para",
         "conta creditada",
+        "pago para",
+        "pagamento para",
+        "transferido para",
+        "transferencia para",
     ),
     suffixes=("recebedor", "recebedora", "favorecido", "destinatario", "destino", "beneficiario"),
 )

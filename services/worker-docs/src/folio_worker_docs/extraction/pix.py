@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from folio_shared.identifiers import e2e_date, e2e_valid, repair_e2e
 from folio_worker_docs.extraction import candidates
 from folio_worker_docs.extraction.labels import Hit, Page, labels, values_after
+from folio_worker_docs.extraction.normalise import date_from_match, time_after
 from folio_worker_docs.extraction.parties import PAYEE, PAYER
 from folio_worker_docs.extraction.types import Candidate, Field
 
@@ -81,6 +82,20 @@ E2E_LABEL = labels(
     "id",
 )
 PIX_WORD = labels("pix")
+#: Wordings that say the page records a payment made (a receipt), not one asked for.
+RECEIPT_WORDS = re.compile(
+    r"(?<![a-z])(?:comprovante|recibo|autenticacao"
+    r"|(?:pix|transferencia|pagamento|transacao)\s+(?:enviad|realizad|efetuad|recebid|concluid)"
+    r"|voce\s+(?:pagou|enviou|transferiu))"
+)
+#: Wordings of bills, statements and contracts: money asked for or listed, not paid.
+NOT_RECEIPT_WORDS = re.compile(
+    r"(?<![a-z])(?:vencimento|vence em|fatura|extrato|lancamentos?|clausula|contratante|"
+    r"pague\s+(?:com|ate|pelo|por)|em anexo)(?![a-z])"
+)
+#: Time labels printed apart from the date (``Horário: 14:32``).
+TIME_LABEL = labels("hora", "horario", "hora da transferencia", "hora do pagamento")
+CLOCK = re.compile(r"(?<![\d:])(?:[01]?\d|2[0-3])\s?[:h]\s?[0-5]\d(?::[0-5]\d)?(?![\d:])")
 #: Farthest an end-to-end id's embedded date-time (UTC) may be from the
 #: payment's printed one (local time, Brazil is UTC-3 to UTC-5) and agree.
 E2E_DATE_SLACK = timedelta(hours=30)
@@ -170,7 +185,44 @@ def _amounts(page: Page) -> list[Candidate | None]:
         elif "valor" not in page.folded[hit.label_start : hit.label_start + 6]:
             cand = Candidate(cand.value, cand.confidence * 0.97, cand.page, cand.span)
         out.append(cand)
-    return out
+    return out or _unlabelled_amounts(page)
+
+
+def _unlabelled_amounts(page: Page) -> list[Candidate | None]:
+    """Amounts printed with their currency but no label (apps print the amount
+    large under a heading), first one first; side amounts left out."""
+    out: list[Candidate | None] = []
+    for m in candidates.AMOUNT_PATTERN.finditer(page.folded):
+        line_start, line_end = page.line_bounds(m.start())
+        line = page.folded[line_start:line_end]
+        currency = "r$" in m.group() or page.folded.startswith(" brl", m.end())
+        if currency and not SIDE_AMOUNT.search(line):
+            hit = Hit(page, m.start(), m.end(), m, 0.6, m.start())
+            out.append(candidates.amount(hit))
+    return out[:1]
+
+
+def _clock(match: re.Match[str]) -> str:
+    hour, minute = re.findall(r"\d+", match.group())[:2]
+    return f"{int(hour):02d}:{minute}"
+
+
+def _timed(page: Page, hit: Hit) -> Candidate | None:
+    """A date printed without its time, with the time found elsewhere: later on
+    a line that prints the same date, else under a time label (``Horário``)."""
+    day = date_from_match(hit.match)
+    if day is None:
+        return None
+    clocks = []
+    for m in candidates.DATE_PATTERN.finditer(page.folded):
+        if date_from_match(m) == day:
+            clock = CLOCK.search(page.folded, m.end(), page.line_bounds(m.start())[1])
+            clocks.extend([clock] if clock else [])
+    clocks += [h.match for h in values_after(page, TIME_LABEL, CLOCK)]
+    if not clocks:
+        return None
+    value = f"{day}T{_clock(clocks[0])}"
+    return Candidate(value, hit.confidence * 0.95, page.number, (hit.start, hit.end))
 
 
 def _paid_at(page: Page) -> list[Candidate | None]:
@@ -179,6 +231,8 @@ def _paid_at(page: Page) -> list[Candidate | None]:
         cand = candidates.moment(hit)
         if cand is None:
             continue
+        if time_after(page.folded, hit.end) is None:
+            cand = _timed(page, hit) or cand
         line_start, line_end = page.line_bounds(hit.label_start)
         if SIDE_DATE.search(page.folded[line_start : min(line_end, hit.label_start + 30)]):
             cand = Candidate(cand.value, 0.4, cand.page, cand.span)
@@ -186,7 +240,8 @@ def _paid_at(page: Page) -> list[Candidate | None]:
     if not any(out):
         for m in candidates.DATE_PATTERN.finditer(page.folded):
             hit = Hit(page, m.start(), m.end(), m, 0.6, m.start())
-            out.append(candidates.moment(hit))
+            timed = None if time_after(page.folded, m.end()) else _timed(page, hit)
+            out.append(timed or candidates.moment(hit))
     return out
 
 
@@ -209,16 +264,24 @@ class PixReceiptExtractor:
     """Fields of a PIX transfer receipt (``comprovante``), from any bank or app."""
 
     document_type = "pix_receipt"
-    version = "5"
+    version = "6"
 
     def score(self, pages: list[str]) -> float:
         """``pix`` on the page, an end-to-end id, and the labels a receipt prints."""
         page = Page.of(1, "\n".join(pages))
+        has_id = bool(end_to_end_ids(page))
         score = 0.35 if PIX_WORD.search(page.folded) else 0.0
-        score += 0.35 if end_to_end_ids(page) else 0.0
+        score += 0.35 if has_id else 0.0
         for pattern in (AMOUNT_LABEL, PAID_AT_LABEL):
             score += 0.1 if pattern.search(page.folded) else 0.0
         score += 0.1 if PAYEE.sections(page, PAYER) or PAYEE.names(page, PAYER) else 0.0
+        if not has_id:
+            # without an id the page must say it records a payment made, and
+            # bills, statements and contracts that mention Pix are not receipts
+            if not RECEIPT_WORDS.search(page.folded):
+                score = min(score, 0.45)
+            if NOT_RECEIPT_WORDS.search(page.folded):
+                score -= 0.3
         return min(score, 1.0)
 
     def extract(self, pages: list[str]) -> dict[str, Field]:

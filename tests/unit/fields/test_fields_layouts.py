@@ -1,0 +1,99 @@
+"""Layout rules on hand-written pages: what banks, apps and DANFEs print
+differently (times apart from dates, unlabelled amounts and institutions, ids
+over two lines, receipt stubs) and money talk that is no payment."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+
+from fields_corpus import boleto_line, fmt_line, nfe_key
+
+from folio_worker_docs.extraction import extract
+
+E2E = "E18236120202612051732abcdEFGH123"
+
+
+def test_a_time_printed_apart_from_the_date_completes_it() -> None:
+    page = f"""comprovante de pagamento - pix
+valor da transferência: R$ 80,00
+data da transferência: 05/12/2026
+horário: 14:32:10
+ID da transação: {E2E}"""
+    assert extract([page]).fields["paid_at"].value == "2026-12-05T14:32"
+
+
+def test_a_time_after_a_bullet_or_the_t_of_an_iso_date_is_read() -> None:
+    for printed in ("05 DEZ 2026 • 14:32", "2026-12-05T14:32:10-03:00"):
+        page = f"Pix enviado\n{printed}\nValor: R$ 10,00\nID: {E2E}"
+        assert extract([page]).fields["paid_at"].value == "2026-12-05T14:32", printed
+
+
+def test_an_amount_with_its_currency_and_no_label_is_the_amount() -> None:
+    page = f"Pix enviado\nR$ 9.034,06\nSábado, 05/12/2026 às 14:32\nID da transação {E2E}"
+    assert extract([page]).fields["amount"].value == "9034.06"
+
+
+def test_parties_under_other_headers_and_an_institution_without_a_label() -> None:
+    page = f"""Comprovante de Pix
+Informações do destinatário
+Nome: Mercado Bom Preço S.A.
+CNPJ: 11.222.333/0001-81
+Instituição: 0341 - Itaú Unibanco S.A.
+Dados de quem pagou
+Ana Souza
+CPF ***.456.789-**
+Banco Bradesco S.A.
+ID: {E2E}"""
+    fields = extract([page]).fields
+    assert fields["payee_name"].value == "Mercado Bom Preço S.A."
+    assert fields["payee_institution"].value == "Itaú Unibanco S.A."
+    assert fields["payer_name"].value == "Ana Souza"
+    assert fields["payer_tax_id"].value == "***.456.789-**"
+
+
+def test_an_unlabelled_institution_after_the_tax_id_keeps_banco_in_its_name() -> None:
+    page = f"Comprovante de Pix\nPara\nAna Souza\nCPF ***.456.789-**\nBanco Bradesco S.A.\n{E2E}"
+    assert extract([page]).fields["payee_institution"].value == "Banco Bradesco S.A."
+
+
+def test_bills_and_statements_that_mention_pix_are_other() -> None:
+    email = """De: Fatura Digital <faturas@provedor.com.br>
+Para: ana@email.com
+O valor da sua fatura é R$ 245,90, com vencimento em 10/01/2027.
+Pague com Pix pelo QR code no aplicativo.
+Data de emissão: 31/12/2026"""
+    statement = """Extrato de conta corrente
+Data      Lançamento      Valor (R$)
+05/12     Pix enviado Ana Souza      -150,00
+06/12     Pix recebido Paulo Lima      300,00
+Saldo em 06/12/2026      1.250,00"""
+    for page in (email, statement):
+        assert extract([page]).document_type == "other", page
+
+
+def test_a_digitable_line_and_an_access_key_over_two_lines() -> None:
+    rng = random.Random(3)
+    line = boleto_line(rng, 12_345, datetime(2026, 12, 5))
+    printed = fmt_line(line)
+    cut = printed.index(" ", 12)
+    slip = f"Boleto bancário\nLinha digitável:\n{printed[:cut]}\n{printed[cut + 1 :]}\nVencimento"
+    assert extract([slip]).fields["digitable_line"].value == line
+    key = nfe_key(rng, "11222333000181", datetime(2026, 12, 5), 1, 4242)
+    groups = [key[i : i + 4] for i in range(0, 44, 4)]
+    danfe = f"DANFE\nCHAVE DE ACESSO\n{' '.join(groups[:6])}\n{' '.join(groups[6:])}\n"
+    assert extract([danfe]).fields["access_key"].value == key
+
+
+def test_a_danfe_stub_names_the_issuer_and_a_header_line_the_recipient() -> None:
+    key = nfe_key(random.Random(4), "11222333000181", datetime(2026, 12, 5), 1, 42613)
+    page = f"""RECEBEMOS DE OFICINA DO ZÉ LTDA OS PRODUTOS CONSTANTES DA NOTA FISCAL
+DANFE SIMPLIFICADO
+Chave de acesso: {key}
+Número: 42613      Série: 1      Emissão: 05/12/2026
+Destinatário
+Ana Souza  CPF/CNPJ: 529.982.247-25"""
+    fields = extract([page]).fields
+    assert fields["issuer_name"].value == "OFICINA DO ZÉ LTDA"
+    assert fields["number"].value == "42613"
+    assert fields["recipient_name"].value == "Ana Souza"
