@@ -19,6 +19,7 @@ def test_a_time_printed_apart_from_the_date_completes_it() -> None:
 valor da transferência: R$ 80,00
 data da transferência: 05/12/2026
 horário: 14:32:10
+emitido em 05/12/2026 18:00
 ID da transação: {E2E}"""
     assert extract([page]).fields["paid_at"].value == "2026-12-05T14:32"
 

@@ -209,14 +209,16 @@ def _clock(match: re.Match[str]) -> str:
 
 def _timed(page: Page, hit: Hit) -> Candidate | None:
     """A date printed without its time, with the time found elsewhere: later on
-    a line that prints the same date, else under a time label (``Horário``)."""
+    a line that prints the same date (not an issue or print date's), else
+    under a time label (``Horário``)."""
     day = date_from_match(hit.match)
     if day is None:
         return None
     clocks = []
     for m in candidates.DATE_PATTERN.finditer(page.folded):
-        if date_from_match(m) == day:
-            clock = CLOCK.search(page.folded, m.end(), page.line_bounds(m.start())[1])
+        line_start, line_end = page.line_bounds(m.start())
+        if date_from_match(m) == day and not SIDE_DATE.search(page.folded, line_start, m.start()):
+            clock = CLOCK.search(page.folded, m.end(), line_end)
             clocks.extend([clock] if clock else [])
     clocks += [h.match for h in values_after(page, TIME_LABEL, CLOCK)]
     if not clocks:
