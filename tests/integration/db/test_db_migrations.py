@@ -313,3 +313,50 @@ def test_0015_moves_chunk_offsets_into_the_text_the_api_serves(empty_database_ur
     migrate.downgrade(url, "0014")
     assert asyncio.run(_run(url, query)) == [(s, e, old[s:e]) for _, _, _, s, e in chunks]
     migrate.upgrade(url, "head")
+
+
+#: The jobs indexes 0019 narrows, with the predicate each gets.
+_NARROWED = {
+    "ix_jobs_document_id": "(document_id IS NOT NULL)",
+    "ix_jobs_status_lease_expires_at": "((status)::text <> 'succeeded'::text)",
+}
+
+_PREDICATES = (
+    "SELECT c.relname, pg_get_expr(i.indpred, i.indrelid) FROM pg_index i"
+    " JOIN pg_class c ON c.oid = i.indexrelid"
+    " WHERE c.relname IN ('ix_jobs_document_id', 'ix_jobs_status_lease_expires_at')"
+)
+
+
+def test_0019_leaves_succeeded_jobs_and_jobs_of_no_document_out_of_two_indexes(
+    empty_database_url: str,
+) -> None:
+    # Given a database at 0018, where both indexes hold every job
+    url = empty_database_url
+    migrate.downgrade(url, "base")
+    migrate.upgrade(url, "0018")
+    assert dict(asyncio.run(_run(url, _PREDICATES))) == dict.fromkeys(_NARROWED)
+    # When it is migrated to 0019
+    migrate.upgrade(url, "0019")
+    # Then a job enters them only where their queries look: by its document,
+    # and by a status other than succeeded (a success writes no entry there)
+    assert dict(asyncio.run(_run(url, _PREDICATES))) == _NARROWED
+    # and the queries of those indexes still go through them
+    plans = asyncio.run(
+        _run(
+            url,
+            "SET LOCAL enable_seqscan = off",
+            "EXPLAIN SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at < now()"
+            " UNION ALL SELECT id FROM jobs WHERE status IN ('pending', 'queued', 'dead')"
+            " UNION ALL SELECT id FROM jobs"
+            " WHERE document_id = '00000000-0000-0000-0000-0000000000d1'",
+        )
+    )
+    plan = "\n".join(str(row[0]) for row in plans)
+    assert plan.count("ix_jobs_status_lease_expires_at") == 2, plan
+    assert "ix_jobs_document_id" in plan, plan
+    # and down and up again it goes
+    migrate.downgrade(url, "0018")
+    assert dict(asyncio.run(_run(url, _PREDICATES))) == dict.fromkeys(_NARROWED)
+    migrate.upgrade(url, "head")
+    assert migrate.current(url) == migrate.head()
