@@ -91,7 +91,8 @@ async def _measure(
         weights = dict(options.language_weights) or options.semantic_weight
         print(
             f"\n{label}: fusion {options.fusion}, semantic weight {weights}, "
-            f"k1 {options.k1}, b {options.b}, centroid {dict(options.centroid_weights)}\n"
+            f"k1 {options.k1}, b {options.b}, document k1 {options.document_k1}, "
+            f"b {options.document_b}, centroid {dict(options.centroid_weights)}\n"
         )
         print(table(language, figures))
         for (mode, split), f in sorted(figures.items()):
@@ -176,12 +177,22 @@ def main() -> None:
         metavar="K1,B",
         help="BM25's k1 and b; repeat to compare (default: the SearchOptions default)",
     )
+    parser.add_argument(
+        "--document-bm25",
+        action="append",
+        metavar="K1,B",
+        help="BM25's k1 and b of a document scored as a whole; repeat to compare "
+        "(default: the SearchOptions default)",
+    )
     args = parser.parse_args()
     languages = args.language or list(LANGUAGES)
     fusions = args.fusion or [SearchOptions().fusion]
     defaults = SearchOptions()
     bm25 = [tuple(float(x) for x in v.split(",")) for v in args.bm25 or []] or [
         (defaults.k1, defaults.b)
+    ]
+    document_bm25 = [tuple(float(x) for x in v.split(",")) for v in args.document_bm25 or []] or [
+        (defaults.document_k1, defaults.document_b)
     ]
     weights: list[float | None] = list(args.semantic_weight or [None])
     centroids: list[Mapping[str, float]] = [
@@ -195,11 +206,14 @@ def main() -> None:
             language_weights=language_weights(args.model) if w is None else {},
             k1=k1,
             b=b,
+            document_k1=document_k1,
+            document_b=document_b,
             centroid_weights=centroid,
         )
         for f in fusions
         for w in weights
         for k1, b in bm25
+        for document_k1, document_b in document_bm25
         for centroid in centroids
     ]
     if args.pg_url:

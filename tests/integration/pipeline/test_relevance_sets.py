@@ -35,16 +35,17 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.accuracy]
 
 #: (language, mode) -> minimum top-1 over all queries (measured with
 #: ``bench/search_relevance.py`` under the default ``by-language``: en
-#: 95.0 / 50.0 / 96.7 %, pt 81.7 / 38.3 / 83.3 % for semantic / keyword / hybrid
-#: once e5's documents were scored with their centroid, 65.0 to 66.7 / 38.3 /
+#: 95.0 / 53.3 / 96.7 %, pt 81.7 / 41.7 / 83.3 % for semantic / keyword / hybrid
+#: since a document's BM25 discounts its length less (keyword 50.0 and 38.3 %
+#: before); once e5's documents were scored with their centroid, 65.0 to 66.7 / 38.3 /
 #: 76.7 to 80.0 % before; with all-MiniLM-L6-v2 for every language, pt was
 #: 20.0 / 38.3 / 43.3 %).
 TOP1_FLOORS: dict[tuple[str, SearchMode], float] = {
     ("en", SearchMode.SEMANTIC): 0.90,
-    ("en", SearchMode.KEYWORD): 0.45,
+    ("en", SearchMode.KEYWORD): 0.52,
     ("en", SearchMode.HYBRID): 0.93,
     ("pt", SearchMode.SEMANTIC): 0.75,
-    ("pt", SearchMode.KEYWORD): 0.35,
+    ("pt", SearchMode.KEYWORD): 0.40,
     ("pt", SearchMode.HYBRID): 0.80,
 }
 

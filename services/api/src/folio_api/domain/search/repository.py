@@ -140,7 +140,13 @@ class SearchOptions:
     its own ``w``. ``rrf_k`` (default ``60``): the rank damping of ``rrf``,
     whose score is ``w · k / (k + rank_s) + (1 - w) · k / (k + rank_k)``. ``k1`` (default
     ``1.2``) and ``b`` (default ``0.75``): BM25's term-frequency saturation
-    and length normalisation. ``keyword_max_matches`` (default ``500``
+    and length normalisation of a chunk. ``document_k1`` (default ``2.0``)
+    and ``document_b`` (default ``0.3``): the same of a document scored as
+    a whole, its term counts summed over its chunks and its length all of
+    them: a long document is long because it covers more (a manual against
+    a receipt), not because it repeats itself, so its length is discounted
+    less and its summed counts saturate later
+    (``docs/adr/0007-search-ranking.md``). ``keyword_max_matches`` (default ``500``
     chunks): a word held by more of the tenant's chunks is too common to
     choose which chunks keyword ranking scores (it still counts in their
     scores): the chunks scored are those holding a rarer query word and
@@ -166,6 +172,8 @@ class SearchOptions:
     rrf_k: int = 60
     k1: float = 1.2
     b: float = 0.75
+    document_k1: float = 2.0
+    document_b: float = 0.3
     keyword_max_matches: int = 500
     exact_max_chunks: int = 5_000
     centroid_weights: Mapping[str, float] = field(default_factory=lambda: CENTROID_WEIGHTS)
@@ -316,6 +324,8 @@ async def search(
         "rrf_k": float(opts.rrf_k),
         "k1": opts.k1,
         "b": opts.b,
+        "document_k1": opts.document_k1,
+        "document_b": opts.document_b,
         "k": k,
         "headline_options": _HEADLINE_OPTIONS,
         "document_ids": list(filt.document_ids) if filt.document_ids is not None else None,

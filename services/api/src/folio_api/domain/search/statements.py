@@ -83,8 +83,9 @@ _LEXEME_LITERAL = r"'''' || replace(replace({}, '\', '\\'), '''', '''''') || '''
 
 def _keyword_ctes(where: str, words: int) -> str:
     """Which matching chunks are scored (``matched``), then BM25 of chunks
-    (``kw_chunks``) and of documents (``kw_docs``, the document's matching
-    chunks taken together, its length all its chunks').
+    (``kw_chunks``, ``:k1`` / ``:b``) and of documents (``kw_docs``, the
+    document's matching chunks taken together, its length all its
+    chunks', ``:document_k1`` / ``:document_b``).
 
     Scored: every matching chunk that holds a query word held by at most
     ``:max_matches`` of the tenant's chunks (``held`` counts them, no
@@ -172,10 +173,10 @@ doc_idf AS MATERIALIZED (
 ),
 kw_docs AS (
     SELECT d.document_id,
-           sum(i.idf * d.tf * (CAST(:k1 AS float8) + 1)
-               / (d.tf + CAST(:k1 AS float8)
-                  * (1 - CAST(:b AS float8)
-                     + CAST(:b AS float8) * l.token_count * s.docs
+           sum(i.idf * d.tf * (CAST(:document_k1 AS float8) + 1)
+               / (d.tf + CAST(:document_k1 AS float8)
+                  * (1 - CAST(:document_b AS float8)
+                     + CAST(:document_b AS float8) * l.token_count * s.docs
                        / greatest(s.chunks * s.chunk_len, 1))))
            AS value
     FROM doc_terms d JOIN doc_idf i USING (lang, lexeme) JOIN documents l ON l.id = d.document_id,
