@@ -26,7 +26,10 @@ statement that averaged each candidate document's chunks at query time
 
 Without ``--pg-url`` it starts a private PostgreSQL (with pgvector) for the
 run. Baselines in the same run: the plain sentence-transformers ``encode``
-of the same query, and a bare pgvector nearest-neighbour query.
+of the same query, and a bare pgvector nearest-neighbour query. With its
+own servers it also times the API's ``run_search`` in both tenants, and
+with ``--before-services FILE`` an earlier one alternated with it
+(``bench/_api_search.py``).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from folio_shared.db.engine import create_session_factory
 from folio_worker_docs.embeddings.model import get_embedder
 
 sys.path.insert(0, str(Path(__file__).parent))
+import _api_search as api_search
 import _portuguese as portuguese
 from _servers import NAMESPACE, BenchServers, scratch_database
 
@@ -221,6 +225,7 @@ async def run(
     small_chunks: int = 0,
     vacuum: bool = True,
     language: str = "en",
+    api: tuple[FolioSettings, Any, api_search.RunSearch | None] | None = None,
 ) -> None:
     words = portuguese.vocabulary() if language == "pt" else None
     async with scratch_database(pg_url, "folio_bench_search") as url:
@@ -274,6 +279,11 @@ async def run(
             parts = PARTS + (REMOTE_PARTS if remote_embed is not None else [])
             baseline_of = BASELINE_OF
             latencies = await _measure_en(factory, tenants, texts, plain_sql, remote_embed)
+        if api is not None:  # the API's run_search, this code's (and an earlier one's)
+            model = "by-language" if language == "pt" else "all-MiniLM-L6-v2"
+            res = api_search.resources(api[0], api[1], engine, model)
+            latencies |= await api_search.measure(res, api[2], tenants, texts)
+            parts = parts + [(key, label) for key, label in api_search.PARTS if key in latencies]
         stats = {part: statistics.quantiles(v, n=100) for part, v in latencies.items()}
         print(f"\n{len(texts) - 10} queries, k = 10, {chunks} chunks\n")
         print("| part | p50 ms | p95 ms | p99 ms | p95 vs baseline |")
@@ -310,6 +320,7 @@ def main() -> None:
         action="store_true",
         help="search right after the load, while the tables' first autovacuum may run",
     )
+    parser.add_argument("--before-services", type=Path, help="an earlier services.py to time")
     args = parser.parse_args()
     if args.pg_url:
         asyncio.run(
@@ -337,6 +348,7 @@ def main() -> None:
         backend = results_backend(servers.redis_url)
 
         model = portuguese.E5 if args.language == "pt" else None
+        before = args.before_services and api_search.load_run_search(args.before_services)
 
         def remote(text: str) -> list[float]:
             return embed_query(
@@ -356,6 +368,7 @@ def main() -> None:
                 run(
                     url, args.chunks, args.queries, args.chunks_per_document, remote,
                     args.small_tenant_chunks, not args.no_vacuum, args.language,
+                    (settings, broker, before),
                 )
             )  # fmt: skip
         finally:

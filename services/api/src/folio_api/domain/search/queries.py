@@ -68,16 +68,43 @@ def embed_queries(
     """The query's vector by each of ``models``, in their order: every
     message is sent before the first result is awaited, so the models
     embed it at the same time (blocking, like :func:`embed_query`)."""
+    sent = send_queries(broker, query, models, tenant_id=tenant_id)
+    return await_vectors(broker, sent, timeout_ms=timeout_ms, backend=backend)
+
+
+def send_queries(
+    broker: dramatiq.Broker, query: str, models: Sequence[str | None], *, tenant_id: str
+) -> list[dramatiq.Message[object]]:
+    """Send the query's ``queries.embed`` message for each of ``models``
+    without waiting for the vectors (:func:`await_vectors` reads them), so
+    the caller can do other work while a worker embeds the query. A vector
+    never read expires with its result (the Results middleware's TTL)."""
     try:
-        messages = [
+        return [
             send_message(broker, EmbedQueryV1(query=query, tenant_id=tenant_id, model=model))
             for model in models
         ]
+    except redis.TimeoutError as e:
+        raise QueryTimeout("the query could not be embedded in time; try again") from e
+    except redis.RedisError as e:
+        raise RedisUnavailable("Redis is unavailable: the query could not be embedded") from e
+
+
+def await_vectors(
+    broker: dramatiq.Broker,
+    sent: Sequence[dramatiq.Message[object]],
+    *,
+    timeout_ms: int = 5_000,
+    backend: ResultBackend | None = None,
+) -> list[list[float]]:
+    """The vectors of the messages :func:`send_queries` sent, in their
+    order, each awaited for at most ``timeout_ms`` (blocking)."""
+    try:
         results = [
             message.get_result(
                 backend=backend or broker.get_results_backend(), block=True, timeout=timeout_ms
             )
-            for message in messages
+            for message in sent
         ]
     except (ResultTimeout, ResultMissing, redis.TimeoutError) as e:
         raise QueryTimeout("the query could not be embedded in time; try again") from e

@@ -1,11 +1,20 @@
 """Running a tenant's search: embed the query (unless keyword-only), then
-query its chunks. Under ``by-language`` the query is embedded by its
-language's model alone (all-MiniLM-L6-v2 when English or unknown), in the
-search's transaction after one bounded look at the tenant's chunks
-(:func:`~folio_api.domain.search.repository.prepare`, the statement that
-already counted them): by the other model only when the tenant holds none
-of the first's. ``GET /v1/search`` and the dashboard both call
+query its chunks. ``GET /v1/search`` and the dashboard both call
 :func:`run_search`.
+
+The query's ``queries.embed`` message is sent first, and a worker embeds
+it while the API opens the tenant's session and runs the statement that
+prepares the search (:func:`~folio_api.domain.search.preparing.prepare`:
+the tenant's size, the query's lexemes, and under ``by-language`` which
+model the tenant's chunks need): the search waits for the vector only
+after that. Under ``by-language`` the message asks for the model of the
+query's language (all-MiniLM-L6-v2 when English or unknown,
+:func:`~folio_api.domain.search.fusion.preferred`); when the tenant needs
+the other model (it holds none of the first's chunks, or is switching
+models: :func:`~folio_api.domain.search.fusion.query_model`), the query is
+embedded again by that one and the first vector is left unread (its
+result expires in Redis). The model is picked and the search runs in one
+snapshot.
 
 When the query cannot be embedded (Redis unreachable, no worker answering
 in time), a hybrid search is ranked by keywords alone and says so
@@ -17,13 +26,15 @@ from __future__ import annotations
 import functools
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_api.domain.search.fusion import language_weights, preferred
 from folio_api.domain.search.keywords import parse_keywords
 from folio_api.domain.search.preparing import Prepared, begin_snapshot, prepare
-from folio_api.domain.search.queries import embed_queries, results_backend
+from folio_api.domain.search.queries import await_vectors, results_backend, send_queries
 from folio_api.domain.search.repository import (
     SearchFilters,
     SearchGroup,
@@ -59,26 +70,43 @@ def _backend(redis_url: str) -> object:
     return results_backend(redis_url)
 
 
-async def _embed(
-    res: Resources, q: str, tenant_id: uuid.UUID, models: tuple[str | None, ...] = (None,)
-) -> list[list[float]]:
-    """The query's vector by each of ``models`` (``None``: the
-    deployment's), from worker-docs over the broker."""
-    if res.broker is None:
-        raise DependencyUnavailable("the broker is not available")
-    broker = res.broker
-    backend = _backend(res.settings.redis.url)
-    return await anyio.to_thread.run_sync(
-        functools.partial(
-            embed_queries,
-            broker,
-            q,
-            models,
-            tenant_id=str(tenant_id),
-            timeout_ms=EMBED_TIMEOUT_MS,
-            backend=backend,  # type: ignore[arg-type]
+class _Embedding:
+    """A query's vector being embedded by a worker: :meth:`send` returns at
+    once, :meth:`vector` waits for it (raising what either step raised:
+    :class:`~folio_shared.errors.DependencyUnavailable`)."""
+
+    def __init__(self, res: Resources, sent: list[Any] | None, error: Exception | None) -> None:
+        self._res, self._sent, self._error = res, sent, error
+
+    @classmethod
+    async def send(
+        cls, res: Resources, q: str, tenant_id: uuid.UUID, model: str | None
+    ) -> _Embedding:
+        """Send ``q``'s message for ``model`` (``None``: the deployment's)."""
+        if res.broker is None:
+            return cls(res, None, DependencyUnavailable("the broker is not available"))
+        try:
+            sent = await anyio.to_thread.run_sync(
+                functools.partial(send_queries, res.broker, q, (model,), tenant_id=str(tenant_id))
+            )
+        except DependencyUnavailable as e:
+            return cls(res, None, e)
+        return cls(res, sent, None)
+
+    async def vector(self) -> list[float]:
+        """The vector, awaited for at most :data:`EMBED_TIMEOUT_MS`."""
+        if self._error is not None or self._sent is None or self._res.broker is None:
+            raise self._error or DependencyUnavailable("the broker is not available")
+        (vector,) = await anyio.to_thread.run_sync(
+            functools.partial(
+                await_vectors,
+                self._res.broker,
+                self._sent,
+                timeout_ms=EMBED_TIMEOUT_MS,
+                backend=_backend(self._res.settings.redis.url),  # type: ignore[arg-type]
+            )
         )
-    )
+        return vector
 
 
 def _keywords_instead(mode: SearchMode, e: DependencyUnavailable) -> tuple[SearchMode, str]:
@@ -112,41 +140,65 @@ async def run_search(
     fallback: str | None = None
     setting = res.settings.pipeline.embedding_model
     options = _options(setting)
-    by_language = setting == BY_LANGUAGE and mode is not SearchMode.KEYWORD
-    if mode is not SearchMode.KEYWORD and not by_language:
-        try:
-            (vector,) = await _embed(res, q, tenant_id)
-        except DependencyUnavailable as e:
-            mode, fallback = _keywords_instead(mode, e)
+    prepared: Prepared | None = None
+    if mode is SearchMode.KEYWORD:
+        async with reads(res, tenant_id) as session:
+            hits = await _search(session, tenant_id, q, k, mode, group, filters, options)
+        return Found(hits=hits, mode=mode, fallback=None)
+    by_language = setting == BY_LANGUAGE
+    # by-language: the model of the query's language first (a guess the
+    # prepare statement confirms); otherwise the deployment's one model
+    order = preferred(models_of(setting), detect_query_language(q)) if by_language else []
+    guess = order[0] if order else None
+    embedding = await _Embedding.send(res, q, tenant_id, guess)  # embedded meanwhile
     async with reads(res, tenant_id) as session:  # row-level security: this tenant's rows
-        prepared: Prepared | None = None
         if by_language:
             await begin_snapshot(session)  # the model picked and the search: one snapshot
-            # which model the tenant's chunks need, asked before embedding
-            order = preferred(models_of(setting), detect_query_language(q))
-            words = parse_keywords(q).words
-            prepared = await prepare(session, tenant_id, options, order, words)
-            # hybrid trusts the list as its model reads it: the routing's own
-            # weights (measured with its document scores) when the query is
-            # embedded by its language's model, else that other model's
-            used = prepared.models[0]
-            options = _options(BY_LANGUAGE if used == order[0] else used)
-            try:
-                embedded = await _embed(res, q, tenant_id, prepared.models)
-                vectors = dict(zip(prepared.models, embedded, strict=True))
-            except DependencyUnavailable as e:
-                mode, fallback = _keywords_instead(mode, e)
-        hits = await search(
-            session,
-            tenant_id=tenant_id,
-            query_vector=vector,
-            query_vectors=vectors,
-            query_text=q,
-            k=k,
-            mode=mode,
-            group=group,
-            filters=filters,
-            options=options,
-            prepared=prepared,
+        words = parse_keywords(q).words
+        prepared = await prepare(session, tenant_id, options, order, words)
+        try:
+            if by_language:
+                # hybrid trusts the list as its model reads it: the routing's own
+                # weights (measured with its document scores) when the query is
+                # embedded by its language's model, else that other model's
+                used = prepared.models[0]
+                options = _options(BY_LANGUAGE if used == order[0] else used)
+                if used != guess:  # the tenant needs the other model
+                    embedding = await _Embedding.send(res, q, tenant_id, used)
+                vectors = {used: await embedding.vector()}
+            else:
+                vector = await embedding.vector()
+        except DependencyUnavailable as e:
+            mode, fallback = _keywords_instead(mode, e)
+        hits = await _search(
+            session, tenant_id, q, k, mode, group, filters, options, vector, vectors, prepared
         )
     return Found(hits=hits, mode=mode, fallback=fallback)
+
+
+async def _search(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    q: str,
+    k: int,
+    mode: SearchMode,
+    group: SearchGroup,
+    filters: SearchFilters,
+    options: SearchOptions,
+    vector: list[float] | None = None,
+    vectors: dict[str, list[float]] | None = None,
+    prepared: Prepared | None = None,
+) -> list[SearchHit]:
+    return await search(
+        session,
+        tenant_id=tenant_id,
+        query_vector=vector,
+        query_vectors=vectors,
+        query_text=q,
+        k=k,
+        mode=mode,
+        group=group,
+        filters=filters,
+        options=options,
+        prepared=prepared,
+    )
