@@ -9,9 +9,11 @@ the tenant's size, the query's lexemes, and under ``by-language`` which
 model the tenant's chunks need): the search waits for the vector only
 after that. Under ``by-language`` the message asks for the model of the
 query's language (all-MiniLM-L6-v2 when English or unknown,
-:func:`~folio_api.domain.search.fusion.preferred`); when the tenant needs
-the other model (it holds none of the first's chunks, or is switching
-models: :func:`~folio_api.domain.search.fusion.query_model`), the query is
+:func:`~folio_api.domain.search.fusion.preferred`), or the one the
+tenant's last search in that language needed when it was the other one
+(this process remembers it); when the tenant needs another model than
+asked for (it holds none of that model's chunks, or is switching models:
+:func:`~folio_api.domain.search.fusion.query_model`), the query is
 embedded again by that one and the first vector is left unread (its
 result expires in Redis). The model is picked and the search runs in one
 snapshot.
@@ -118,6 +120,25 @@ def _keywords_instead(mode: SearchMode, e: DependencyUnavailable) -> tuple[Searc
     return SearchMode.KEYWORD, f"keyword ranking only: {e.message}"
 
 
+#: (tenant, its query language's model) -> the model the tenant's last such
+#: search needed (``by-language``): the model the next one's message asks
+#: for, which the prepare statement confirms or corrects.
+_NEEDED: dict[tuple[uuid.UUID, str], str] = {}
+#: The most tenants and languages :data:`_NEEDED` holds (the oldest go first).
+NEEDED_MAX = 10_000
+
+
+def _remember(tenant_id: uuid.UUID, own: str, used: str) -> None:
+    key = (tenant_id, own)
+    if _NEEDED.get(key, own) == used:
+        return
+    _NEEDED.pop(key, None)
+    if used != own:
+        _NEEDED[key] = used
+        if len(_NEEDED) > NEEDED_MAX:
+            del _NEEDED[next(iter(_NEEDED))]
+
+
 @functools.cache
 def _options(model: str) -> SearchOptions:
     """Search's options for a deployment embedding with ``model``."""
@@ -149,7 +170,7 @@ async def run_search(
     # by-language: the model of the query's language first (a guess the
     # prepare statement confirms); otherwise the deployment's one model
     order = preferred(models_of(setting), detect_query_language(q)) if by_language else []
-    guess = order[0] if order else None
+    guess = _NEEDED.get((tenant_id, order[0]), order[0]) if order else None
     embedding = await _Embedding.send(res, q, tenant_id, guess)  # embedded meanwhile
     async with reads(res, tenant_id) as session:  # row-level security: this tenant's rows
         if by_language:
@@ -162,6 +183,7 @@ async def run_search(
                 # weights (measured with its document scores) when the query is
                 # embedded by its language's model, else that other model's
                 used = prepared.models[0]
+                _remember(tenant_id, order[0], used)
                 options = _options(BY_LANGUAGE if used == order[0] else used)
                 if used != guess:  # the tenant needs the other model
                     embedding = await _Embedding.send(res, q, tenant_id, used)
