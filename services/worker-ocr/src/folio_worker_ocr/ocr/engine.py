@@ -79,12 +79,33 @@ class Recognition:
     ids_reread: int = 0
 
 
-def finer_kept(finer_text: str, finer_confidences: list[int], confidences: list[int]) -> bool:
+def engines_without_id(text: str, picks: list[tuple[str | None, str | None]]) -> bool:
+    """:func:`~.id_regions.pix_without_id` of ``text`` as the engines' readings
+    alone made it (``picks``: their id and the one kept, per id region of a
+    coarse page): the ids decoded under the grammar (:mod:`.id_ctc`) never
+    change which reading of a page is kept, or whether it is read again."""
+    if any(picked is not None for picked, _ in picks):
+        return False
+    for picked, kept in picks:
+        if kept is not None and kept != picked:
+            text = text.replace(kept, "")
+    return pix_without_id(text)
+
+
+def finer_kept(
+    finer_text: str,
+    finer_confidences: list[int],
+    confidences: list[int],
+    finer_picks: list[tuple[str | None, str | None]] | None = None,
+) -> bool:
     """Whether the upscaled second reading of a coarse page replaces the first,
     whole: when it holds a valid end-to-end id, or when its word confidences
     sum higher (it read more words, or the same words surer). At ~110 dpi
-    Tesseract loses whole label lines and sections that it reads finer."""
-    return not pix_without_id(finer_text) or sum(finer_confidences) > sum(confidences)
+    Tesseract loses whole label lines and sections that it reads finer.
+    ``finer_picks``: see :func:`engines_without_id`."""
+    if not engines_without_id(finer_text, finer_picks or []):
+        return True
+    return sum(finer_confidences) > sum(confidences)
 
 
 class OcrEngine:
@@ -233,20 +254,31 @@ class OcrEngine:
         # on a coarse page a vote over misread characters is no evidence: an
         # end-to-end id counts only if two readings read it whole
         agree = LOW_DPI_AGREE if dpi < upscale_below_dpi else 1
+        picks: list[tuple[str | None, str | None]] = []
         text, confidences, reread_count = self._read(
-            page, grey, languages, dpi, psm, reread_ids, agree, second, Native(grey)
+            page, grey, languages, dpi, psm, reread_ids, agree, second, Native(grey), picks
         )
-        if reread_ids and dpi < upscale_below_dpi and pix_without_id(text):
+        if reread_ids and dpi < upscale_below_dpi and engines_without_id(text, picks):
             # A low-resolution photo of a receipt: its small id line is often
             # not even found as a line. Once more at ~300 dpi (see finer_kept)
             scale = min(MAX_UPSCALE, UPSCALE_DPI / dpi)
             size = (round(grey.width * scale), round(grey.height * scale))
             big = grey.resize(size, Image.Resampling.LANCZOS)
             native = Native(grey, scale)  # the second engine reads the photo as taken
+            finer_picks: list[tuple[str | None, str | None]] = []
             finer = self._read(
-                big, big, languages, round(dpi * scale), psm, True, agree, second, native
+                big,
+                big,
+                languages,
+                round(dpi * scale),
+                psm,
+                True,
+                agree,
+                second,
+                native,
+                finer_picks,
             )
-            if finer_kept(finer[0], finer[1], confidences):
+            if finer_kept(finer[0], finer[1], confidences, finer_picks):
                 text, confidences = finer[0], finer[1]
                 reread_count = finer[2] + (not pix_without_id(text))
         words = len(confidences)
@@ -270,6 +302,7 @@ class OcrEngine:
         agree: int = 1,
         second: SecondEngine | None = None,
         native: Native | None = None,
+        picks: list[tuple[str | None, str | None]] | None = None,
     ) -> tuple[str, list[int], int]:
         """Text, word confidences and regions replaced by re-reading, of one
         image (``grey``, perhaps despeckled from ``original``; ``native``: see
@@ -285,7 +318,15 @@ class OcrEngine:
             confidences = list(api.AllWordConfidences())
             if reread_ids:
                 text, replaced = reread(
-                    api, self.line_api(languages), grey, text, original, agree, second, native
+                    api,
+                    self.line_api(languages),
+                    grey,
+                    text,
+                    original,
+                    agree,
+                    second,
+                    native,
+                    picks,
                 )
         finally:
             api.Clear()

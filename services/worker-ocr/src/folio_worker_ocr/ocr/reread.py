@@ -39,6 +39,7 @@ from folio_shared.identifiers import (
 )
 from folio_worker_ocr.ocr.glyph_case import Box, Sighting, settle
 from folio_worker_ocr.ocr.glyphs import read_by_shape
+from folio_worker_ocr.ocr.id_ctc import read_e2e, settle_coarse
 from folio_worker_ocr.ocr.id_regions import Region, Word, page_words, regions
 from folio_worker_ocr.ocr.second_engine import Native, SecondEngine, band, pick, readings
 from folio_worker_ocr.ocr.variants import variants as _variants
@@ -228,6 +229,8 @@ class Reader:
         self.original = image if original is None else original
         self.second = second
         self.native: Native | None = None  # a coarse page as taken (see reread)
+        #: per id region of a coarse page: the engines' id and the one kept
+        self.picks: list[tuple[str | None, str | None]] = []
 
     def readings(
         self,
@@ -322,10 +325,14 @@ class Reader:
                 wide = self.native.band(box, line_height, widen)
             else:
                 wide = band(self.original, box, line_height, widen if coarse else None)
-            lines = self.second.lines(wide)
+            detected = self.second.detect(wide)
+            lines = [line.text for line in detected]
             shaped = [s for r in readings(lines) if (s := _e2e_shaped(r)) is not None]
             tesseract = best
             best = pick(best, shaped, e2e_valid, lambda v: _near(v, dates), settle=not coarse)
+            if coarse:
+                picked, best = best, settle_coarse(best, read_e2e(self.second.ids, wide, detected))
+                self.picks.append((picked, best))
             if best is not None and not coarse:
                 best = self._measured(best, tesseract, shaped, seen)
         if best is None or len(region.parts) == 1:
@@ -349,6 +356,7 @@ def reread(
     agree: int = 1,
     second: SecondEngine | None = None,
     native: Native | None = None,
+    picks: list[tuple[str | None, str | None]] | None = None,
 ) -> tuple[str, int]:
     """The page text with its id regions read again; and how many were replaced.
 
@@ -359,6 +367,8 @@ def reread(
     ``agree``: readings that must read an end-to-end id whole for it to count
     (see :func:`best_e2e`). ``second``: an engine that reads end-to-end ids
     too (:mod:`.second_engine`), on a coarse page from ``native`` if given.
+    ``picks`` gets, per id region of a coarse page, the engines' id and the
+    one kept (:func:`~.id_ctc.settle_coarse`).
     """
     if not text.strip():
         return text, 0
@@ -378,4 +388,6 @@ def reread(
             if old in text and old != new_text:
                 text = text.replace(old, new_text, 1)
                 replaced += 1
+    if picks is not None:
+        picks.extend(reader.picks)
     return text, replaced

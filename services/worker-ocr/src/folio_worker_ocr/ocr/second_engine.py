@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from folio_worker_ocr.ocr.id_ctc import Line, Recogniser
+
 #: Largest side (pixels) of the image the detector works on: a band around
 #: an id is smaller, so it is detected at its own scale (PP-OCR's default
 #: would upscale its shorter side to 736 pixels, at ten times the cost).
@@ -55,9 +57,15 @@ class SecondEngine:
 
     def __init__(self) -> None:
         self._ocr: Any = None
+        #: PP-OCR's recogniser alone, for ids decoded under their grammar (:mod:`.id_ctc`).
+        self.ids = Recogniser()
 
     def lines(self, image: Image.Image) -> list[str]:
         """The text lines PP-OCR detects and reads in ``image``, top to bottom."""
+        return [line.text for line in self.detect(image)]
+
+    def detect(self, image: Image.Image) -> list[Line]:
+        """The text lines PP-OCR detects in ``image``, top to bottom, with their quadrilaterals."""
         if self._ocr is None:
             from rapidocr_onnxruntime import RapidOCR
 
@@ -69,7 +77,9 @@ class SecondEngine:
             )
         found, _ = self._ocr(np.asarray(image.convert("RGB")), use_cls=False)
         boxes = sorted(found or [], key=lambda item: min(point[1] for point in item[0]))
-        return [str(item[1]) for item in boxes]
+        return [
+            Line(tuple((float(x), float(y)) for x, y in item[0]), str(item[1])) for item in boxes
+        ]
 
 
 def band(
