@@ -71,12 +71,7 @@ class Job(Base):
         sa.Index(
             "ix_jobs_children", "parent_id", postgresql_where=sa.text("parent_id IS NOT NULL")
         ),
-        # a document's jobs (jobs of no document are not in it: migration 0019)
-        sa.Index(
-            "ix_jobs_document_id",
-            "document_id",
-            postgresql_where=sa.text("document_id IS NOT NULL"),
-        ),
+        sa.Index("ix_jobs_document_id", "document_id"),
         # a document has at most one active top-level job (every process
         # request looks it up, and queues with ON CONFLICT on it)
         sa.Index(
@@ -85,14 +80,7 @@ class Job(Base):
             unique=True,
             postgresql_where=sa.text(ACTIVE_TOP_LEVEL),
         ),
-        # jobs by status and lease; succeeded jobs are not in it, so a success
-        # writes no entry (no query looks them up by status: migration 0019)
-        sa.Index(
-            "ix_jobs_status_lease_expires_at",
-            "status",
-            "lease_expires_at",
-            postgresql_where=sa.text("status <> 'succeeded'"),
-        ),
+        sa.Index("ix_jobs_status_lease_expires_at", "status", "lease_expires_at"),
         sa.Index("ix_jobs_batch_id", "batch_id", postgresql_where=sa.text("batch_id IS NOT NULL")),
         sa.Index(
             "ix_jobs_tenant_id_actor_name_created_at", "tenant_id", "actor_name", "created_at"
