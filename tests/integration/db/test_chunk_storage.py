@@ -1,4 +1,4 @@
-"""Migration 0020: a chunk's ``model_version``, which search filters every
+"""Migration 0019: a chunk's ``model_version``, which search filters every
 candidate chunk by, is read from the row itself, never from TOAST."""
 
 from __future__ import annotations
@@ -81,12 +81,12 @@ async def _scan_buffers(url: str) -> tuple[int, int]:
 def test_model_version_is_read_from_the_row(empty_database_url: str) -> None:
     url = empty_database_url
     migrate.downgrade(url, "base")
-    # Given chunks of 2.5 kB written before 0020: the filter reads TOAST
-    migrate.upgrade(url, "0019")
+    # Given chunks of 2.5 kB written before 0019: the filter reads TOAST
+    migrate.upgrade(url, "0018")
     before, pages = asyncio.run(_scan_buffers(url))
     assert before > 2 * pages, (before, pages)
-    # When chunks are written at 0020
-    migrate.upgrade(url, "0020")
+    # When chunks are written at 0019
+    migrate.upgrade(url, "0019")
     after, pages = asyncio.run(_scan_buffers(url))
     # Then the scan reads the table's pages and nothing more
     assert after <= pages + 4, (after, pages)

@@ -16,8 +16,8 @@ out-of-row value until they are written again (re-processed, re-embedded;
 ``VACUUM FULL chunks``, outside a transaction and locking the table,
 rewrites them all), as with 0014 and 0016.
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-07
 """
 
@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0020"
-down_revision: str | None = "0019"
+revision = "0019"
+down_revision: str | None = "0018"
 branch_labels: str | None = None
 depends_on: str | None = None
 
