@@ -2,7 +2,8 @@
 
 :class:`WorkerProcess` runs Folio's supervised worker (the same code path as
 ``folio-worker-docs``) in its own process group, with the settings given
-turned into ``FOLIO_*`` variables, so a test can SIGTERM it, SIGKILL the
+turned into ``FOLIO_*`` variables (other exported ``FOLIO_*`` variables pass
+through), so a test can SIGTERM it, SIGKILL the
 whole worker at once, or start a second one.
 """
 
@@ -31,8 +32,29 @@ _JOB_SETTINGS = (
 def worker_env(
     settings: FolioSettings, *, python_path: Sequence[Path] = (), **extra: str
 ) -> dict[str, str]:
-    """The environment of a worker process running with ``settings``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")}
+    """The environment of a worker process running with ``settings``.
+
+    It is this process's environment, ``FOLIO_*`` variables included, so a
+    setting exported by the user (``FOLIO_PIPELINE_QUERY_THREADS``,
+    ``FOLIO_OCR_*``...) reaches the worker. Exported values are replaced
+    only where the worker must follow ``settings``:
+
+    - ``FOLIO_ENV`` is ``test``;
+    - the servers and the data: ``FOLIO_DATABASE_URL``, ``FOLIO_REDIS_URL``,
+      ``FOLIO_BROKER_NAMESPACE``, ``FOLIO_STORAGE_BACKEND``,
+      ``FOLIO_STORAGE_LOCAL_ROOT`` and ``FOLIO_PIPELINE_MODEL_CACHE_DIR``
+      (when set);
+    - what the caller's ``settings`` may have changed for its run: the
+      broker heartbeat timeout, the job timings and retries
+      (``FOLIO_JOBS_LEASE_MS``...), the large-document limits, the
+      embedding model and ``FOLIO_PIPELINE_WARM_UP``.
+
+    ``FOLIO_LOG_FORMAT`` (``console``) and ``FOLIO_LOG_LEVEL`` (``WARNING``)
+    are defaults an exported value overrides. ``extra`` wins over all.
+    """
+    env = dict(os.environ)
+    env.setdefault("FOLIO_LOG_FORMAT", "console")
+    env.setdefault("FOLIO_LOG_LEVEL", "WARNING")
     env.update(
         FOLIO_ENV="test",
         FOLIO_DATABASE_URL=settings.database.url,
@@ -44,12 +66,9 @@ def worker_env(
         FOLIO_PIPELINE_LARGE_DOCUMENT_BYTES=str(settings.pipeline.large_document_bytes),
         FOLIO_PIPELINE_LARGE_DOCUMENT_PAGES=str(settings.pipeline.large_document_pages),
         FOLIO_PIPELINE_EMBEDDING_MODEL=settings.pipeline.embedding_model,
-        FOLIO_LOG_FORMAT="console",
-        FOLIO_LOG_LEVEL="WARNING",
+        FOLIO_PIPELINE_WARM_UP=str(settings.pipeline.warm_up).lower(),
         HF_HUB_OFFLINE="1",
     )
-    if not settings.pipeline.warm_up:
-        env["FOLIO_PIPELINE_WARM_UP"] = "false"
     if settings.pipeline.model_cache_dir is not None:
         env["FOLIO_PIPELINE_MODEL_CACHE_DIR"] = str(settings.pipeline.model_cache_dir)
     if python_path:
