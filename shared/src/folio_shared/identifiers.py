@@ -10,6 +10,7 @@ raise: an invalid identifier is reported, never dropped.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 #: A masked CPF as printed on PIX receipts (``***.456.789-**``): kept as printed.
@@ -139,6 +140,33 @@ def collection_line_valid(line: str) -> bool:
 def digitable_line_valid(line: str) -> bool:
     """A bank (47 digits) or arrecadação (48 digits) line's check digits."""
     return collection_line_valid(line) if len(line) == 48 else bank_line_valid(line)
+
+
+def repair_digitable_line(line: str, agrees: Callable[[str], bool] | None = None) -> str | None:
+    """The one line, differing from ``line`` in a single digit, whose check
+    digits hold (and that ``agrees`` with what else the document prints, such
+    as its amount and due date); ``None`` when ``line`` already holds, or when
+    no single-digit change fits, or more than one does (the wrong digit cannot
+    be located).
+
+    A bank line's three field digits (modulo 10) say which field holds a
+    misread digit, and its general digit (modulo 11) which change in it is
+    right; an arrecadação line's block digits and general digit likewise. A
+    misread amount or due-date factor upsets only the general digit, and many
+    changes fit it: the printed amount and due date (``agrees``) pick one.
+    The caller must say the value was corrected: this is an inference from
+    the check digits, not a reading."""
+    if len(line) not in (47, 48) or not line.isdigit() or digitable_line_valid(line):
+        return None
+    fits = {
+        fixed
+        for i, printed in enumerate(line)
+        for digit in "0123456789"
+        if digit != printed
+        and digitable_line_valid(fixed := line[:i] + digit + line[i + 1 :])
+        and (agrees is None or agrees(fixed))
+    }
+    return fits.pop() if len(fits) == 1 else None
 
 
 _E2E_SHAPE = re.compile(r"E\d{20}[A-Za-z0-9]{11}")

@@ -122,6 +122,30 @@ def test_an_id_ocr_split_with_spaces_is_joined_when_valid() -> None:
         assert "end_to_end_id" not in extract([paid + line + "\n"]).fields
 
 
+def test_a_cpf_masked_with_bullets_that_ocr_read_as_zeros_or_letters_is_kept_as_printed() -> None:
+    # Given a receipt whose CPF is printed •••.456.789-••, read by a scan's OCR
+    # with its bullets as zeros, letters or dots (readings seen on 200 dpi scans)
+    for read in (
+        "000.456.789-00",
+        "000, 456.789-0e",
+        "soe 456.789-00",
+        "eee. 456.789-.e",
+        "\u201c00,456.789-se",
+    ):
+        # When extracted
+        payer = extract([RECEIPT.replace("***.456.789-**", read)]).fields["payer_tax_id"]
+        # Then it is the masked CPF with its bullets, less sure than one read whole
+        assert payer.value == "•••.456.789-••", read
+        assert payer.valid is None
+        assert payer.confidence < 0.9
+    # And asterisks misread keep their asterisks
+    payer = extract([RECEIPT.replace("***.456.789-**", "**+ 456.789:**")]).fields["payer_tax_id"]
+    assert payer.value == "***.456.789-**"
+    # And a whole CPF that starts and ends with zeros and holds is a CPF
+    payer = extract([RECEIPT.replace("***.456.789-**", "000.000.037-00")]).fields["payer_tax_id"]
+    assert (payer.value, payer.valid) == ("00000003700", True)
+
+
 def test_a_cpf_whose_hyphen_a_photo_read_as_a_dot_or_split_with_spaces_is_read() -> None:
     for printed in ("812.724.802.91", "812.724. 802-91", "812.724 .802-91"):
         receipt = f"Comprovante Pix\nValor: R$ 10,00\nPara\nNome: Ana Souza\nCPF: {printed}\n"

@@ -98,3 +98,39 @@ Ana Souza  CPF/CNPJ: 529.982.247-25"""
     assert fields["issuer_name"].value == "OFICINA DO ZÉ LTDA"
     assert fields["number"].value == "42613"
     assert fields["recipient_name"].value == "Ana Souza"
+
+
+def test_a_split_line_with_a_scan_speck_before_or_after_a_part_is_joined() -> None:
+    line = boleto_line(random.Random(5), 33_354, datetime(2026, 12, 5))
+    printed = fmt_line(line)
+    cut = printed.index(" ", 12)
+    for first, second in (
+        (f"{printed[:cut]} .", printed[cut + 1 :]),
+        (f"- {printed[:cut]}", printed[cut + 1 :]),
+    ):
+        slip = f"Boleto bancário\nLinha digitável:\n{first}\n{second}\nVencimento"
+        assert extract([slip]).fields["digitable_line"].value == line, first
+
+
+def test_a_split_line_with_one_misread_digit_is_corrected_and_says_so() -> None:
+    # Given a slip whose line, printed over two lines, was read with one digit
+    # of its amount wrong (15000 as 16000), and its amount and due date printed
+    line = boleto_line(random.Random(3), 15_000, datetime(2026, 3, 10))
+    misread = line[:-4] + "6" + line[-3:]
+    printed = fmt_line(misread)
+    cut = printed.index(" ", 12)
+    slip = (
+        f"Boleto bancário\nLinha digitável:\n{printed[:cut]}\n{printed[cut + 1 :]}\n\n"
+        "Vencimento\tValor cobrado\n10/03/2026\tR$ 150,00\n"
+    )
+    # When extracted
+    got = extract([slip]).fields["digitable_line"]
+    # Then the line is corrected, marked less sure, the line as read beside it
+    assert (got.value, got.valid) == (line, True)
+    assert got.confidence < 0.95
+    assert [a.value for a in got.alternatives] == [misread]
+    assert got.alternatives[0].valid is False
+    # And a slip printing another amount gets no correction: the two lines
+    # join into no valid line, so none is returned
+    other = slip.replace("R$ 150,00", "R$ 99,00")
+    assert "digitable_line" not in extract([other]).fields

@@ -16,9 +16,11 @@ from folio_shared.identifiers import (
     digitable_line_valid,
     e2e_valid,
     nfe_key_valid,
+    repair_digitable_line,
     repair_e2e,
     tax_id_valid,
 )
+from folio_worker_docs.extraction.boleto import agreeing
 
 
 def _flip(digits: str, at: int) -> str:
@@ -105,3 +107,34 @@ def test_e2e_ocr_confusions_resolved_by_the_shape() -> None:
     assert repair_e2e("e0OO38166201907261559y6j6mt9xbPn") == "E00038166201907261559y6j6mt9xbPn"
     assert repair_e2e("E0003816620l9O7261559y6j6mt9xbPn") == "E00038166201907261559y6j6mt9xbPn"
     assert repair_e2e("E0003816620l9O7261559y6j6mt9xbP") is None
+
+
+@pytest.mark.parametrize("seed", [41, 42])
+def test_a_line_with_one_misread_digit_is_corrected_only_when_one_fix_fits(seed: int) -> None:
+    # Given valid bank lines, each with one digit misread
+    rng = random.Random(seed)
+    fixed = 0
+    for _ in range(60):
+        line = boleto_line(rng, rng.randint(100, 999_999), datetime(2026, 3, 10))
+        at = rng.randrange(47)
+        misread = line[:at] + str((int(line[at]) + rng.randint(1, 9)) % 10) + line[at + 1 :]
+        # When repaired from its check digits alone
+        repaired = repair_digitable_line(misread)
+        # Then it is the printed line or nothing: never another valid line
+        assert repaired in (line, None)
+        fixed += repaired == line
+    assert fixed >= 6
+    assert repair_digitable_line(line) is None  # a valid line needs no repair
+
+
+def test_the_printed_amount_and_due_date_locate_a_misread_amount_digit() -> None:
+    # Given a line whose amount field has one digit misread (15000 read 16000)
+    line = boleto_line(random.Random(3), 15000, datetime(2026, 3, 10))
+    misread = line[:-4] + "6" + line[-3:]
+    # Then the check digits alone cannot say which digit is wrong
+    assert repair_digitable_line(misread) is None
+    # But the amount and due date printed on the slip can
+    agrees = agreeing({"150.00"}, {"2026-03-10"})
+    assert repair_digitable_line(misread, agrees) == line
+    # And a slip printing another amount gets no correction
+    assert repair_digitable_line(misread, agreeing({"99.00"}, {"2026-03-10"})) is None

@@ -10,8 +10,10 @@ disagree the line's is listed as an alternative.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import date, timedelta
 
-from folio_shared.identifiers import digitable_line_valid
+from folio_shared.identifiers import digitable_line_valid, repair_digitable_line
 from folio_worker_docs.extraction import candidates
 from folio_worker_docs.extraction.labels import Page, labels, name_after, values_after
 from folio_worker_docs.extraction.parties import STOP, TAX_LABEL
@@ -43,13 +45,46 @@ BOLETO_WORDS = labels(
 )
 
 
-def digitable_lines(page: Page) -> list[Candidate]:
+def digitable_lines(page: Page, agrees: Callable[[str], bool] | None = None) -> list[Candidate]:
     """47- or 48-digit lines (also over two lines), look-alikes read as digits,
-    check digits verdict."""
+    check digits verdict. A line with one misread digit that its check digits
+    locate (among the lines that ``agrees`` with the printed amount and due
+    date) is corrected, at lower confidence, the line as read kept as an
+    alternative (:func:`~folio_shared.identifiers.repair_digitable_line`)."""
+
+    def repair(line: str) -> str | None:
+        return repair_digitable_line(line, agrees)
+
     return [
-        *candidates.digit_ids(page, LINE_PATTERN, (47, 48), digitable_line_valid),
-        *candidates.wrapped_digit_ids(page, (47, 48), digitable_line_valid),
+        *candidates.digit_ids(page, LINE_PATTERN, (47, 48), digitable_line_valid, repair),
+        *candidates.wrapped_digit_ids(page, (47, 48), digitable_line_valid, repair),
     ]
+
+
+#: Due-date factor epochs: days since 1997-10-07, restarted at 1000 on 2025-02-22.
+FACTOR_EPOCHS = ((date(1997, 10, 7), 0), (date(2025, 2, 22), 1000))
+
+
+def line_due_dates(line: str) -> set[str]:
+    """The due dates (``YYYY-MM-DD``) a bank line's factor may stand for (empty
+    for no factor or an arrecadação line)."""
+    if len(line) != 47 or int(line[33:37]) == 0:
+        return set()
+    factor = int(line[33:37])
+    return {(day + timedelta(days=factor - base)).isoformat() for day, base in FACTOR_EPOCHS}
+
+
+def agreeing(amounts: set[str], dues: set[str]) -> Callable[[str], bool]:
+    """Whether a line agrees with the amounts and due dates printed on its page
+    (either kind, when none of it is printed, agrees)."""
+
+    def agrees(line: str) -> bool:
+        if len(line) != 47:
+            return True
+        amount_ok = not amounts or (line_amount(line) or "0.00") in amounts
+        return amount_ok and (not dues or bool(line_due_dates(line) & dues))
+
+    return agrees
 
 
 def line_amount(line: str) -> str | None:
@@ -59,16 +94,28 @@ def line_amount(line: str) -> str | None:
     return f"{int(line[37:]) / 100:.2f}"
 
 
+def printed_terms(
+    page: Page,
+) -> tuple[list[Candidate | None], list[Candidate | None], Callable[[str], bool]]:
+    """The page's amount and due-date candidates, and whether a line agrees with them."""
+    amounts = [
+        candidates.amount(h) for h in values_after(page, AMOUNT_LABEL, candidates.AMOUNT_PATTERN)
+    ]
+    dues = [candidates.day(h) for h in values_after(page, DUE_LABEL, candidates.DATE_PATTERN)]
+    return amounts, dues, agreeing({c.value for c in amounts if c}, {c.value for c in dues if c})
+
+
 class BoletoExtractor:
     """Fields of a boleto (bank slip) or an arrecadação slip."""
 
     document_type = "boleto"
-    version = "6"
+    version = "7"
 
     def score(self, pages: list[str]) -> float:
         """A digitable line and the wordings a slip prints."""
         page = Page.of(1, "\n".join(pages))
-        score = 0.6 if digitable_lines(page) else 0.0
+        _, _, agrees = printed_terms(page)
+        score = 0.6 if digitable_lines(page, agrees) else 0.0
         score += min(0.4, 0.15 * len({m.group() for m in BOLETO_WORDS.finditer(page.folded)}))
         score += 0.1 if DUE_LABEL.search(page.folded) else 0.0
         return min(score, 1.0)
@@ -89,6 +136,12 @@ class BoletoExtractor:
         return fields
 
     def _page(self, page: Page) -> candidates.Found:
+        amounts = [
+            candidates.amount(h)
+            for h in values_after(page, AMOUNT_LABEL, candidates.AMOUNT_PATTERN)
+        ]
+        dues = [candidates.day(h) for h in values_after(page, DUE_LABEL, candidates.DATE_PATTERN)]
+        agrees = agreeing({c.value for c in amounts if c}, {c.value for c in dues if c})
         beneficiary = list(BENEFICIARY_LABEL.finditer(page.folded))
         tax_ids = [
             candidates.tax_id(h)
@@ -96,14 +149,9 @@ class BoletoExtractor:
             if any(0 <= h.start - b.start() <= 250 for b in beneficiary)
         ]
         return {
-            "digitable_line": list(digitable_lines(page)),
-            "amount": [
-                candidates.amount(h)
-                for h in values_after(page, AMOUNT_LABEL, candidates.AMOUNT_PATTERN)
-            ],
-            "due_date": [
-                candidates.day(h) for h in values_after(page, DUE_LABEL, candidates.DATE_PATTERN)
-            ],
+            "digitable_line": list(digitable_lines(page, agrees)),
+            "amount": list(amounts),
+            "due_date": list(dues),
             "beneficiary_name": [
                 candidates.name(h) for h in name_after(page, BENEFICIARY_LABEL, STOP)
             ],

@@ -12,7 +12,7 @@ import itertools
 import re
 from collections.abc import Callable
 
-from folio_shared.identifiers import DIGIT_LOOKALIKES, MASKED_CPF, tax_id_valid
+from folio_shared.identifiers import DIGIT_LOOKALIKES, MASKED_CPF, cpf_valid, tax_id_valid
 from folio_worker_docs.extraction.labels import Hit, Page
 from folio_worker_docs.extraction.normalise import (
     AMOUNT_PATTERN,
@@ -27,26 +27,48 @@ from folio_worker_docs.extraction.types import Candidate, Field
 #: Candidates by field name.
 Found = dict[str, list["Candidate | None"]]
 
+#: A masked CPF as OCR reads its marks: up to four characters for the first
+#: three (no digit but ``0``), the six digits (a space or comma for a dot), up
+#: to three for the last two. Asterisks read as ``“rr.``, ``+++``, ``"*``;
+#: bullets as ``000``, ``soe``, ``v00,``, ``eee.``; a hyphen as ``:``.
+_MASK_READ = r"[^\s1-9]{1,4}\s?[.,]?\s?(\d{3})[.,]\s?(\d{3})\s?[-.:]\s?[^\s1-9]{1,3}(?![^\s.,;|])"
+MASKED_READ = re.compile(_MASK_READ)
 #: CNPJ (``11.222.333/0001-81``), CPF (``123.456.789-09``), a masked CPF, or 11/14 bare digits.
 TAX_ID_PATTERN = re.compile(
     r"(?<![\d*./])(?:\d{2}\.?\d{3}\.?\d{3}\s?/?\s?\d{4}\s?-?\s?\d{2}"
     r"|\d{3}\s?\.?\s?\d{3}\s?\.?\s?\d{3}\s?[-.]?\s?\d{2}"
     r"|[*•x]{3}\.?\d{3}\.?\d{3}-?[*•x]{2}"
-    r"|[^\s\d]{1,4}\s?[.,]?\d{3}[.,]\d{3}\s?-\s?[^\s\d]{1,3})(?![\d*]|[./]\d)"
+    r"|" + _MASK_READ.replace("(\\d{3})", "\\d{3}") + r")(?![\d*]|[./]\d)"
 )
-#: A masked CPF as OCR reads its asterisks (``“rr. 485.456-""``, ``+++.485.456-**``):
-#: six digits between marks, the hyphen kept.
-MASKED_READ = re.compile(r"[^\s\d]{1,4}\s?[.,]?(\d{3})[.,](\d{3})\s?-\s?[^\s\d]{1,3}")
+#: Mask marks as OCR reads a round bullet (``•``): ``0``, ``o``, ``e``, ``s``,
+#: ``c``, ``v``, a degree sign. Quotes and separators say nothing either way;
+#: anything else (``*``, ``+``, ``r``, ``x``) reads an asterisk.
+ROUND_MARKS = frozenset("0oOeEsScCvVuU°º•")
+_NEUTRAL_MARKS = frozenset(" .,-:\"'\u2018\u2019\u201c\u201d")
+
+
+def _masked_value(printed: str, read: re.Match[str]) -> str:
+    """The masked CPF ``read`` stands for, with the marks printed: ``•`` when the
+    marks read as round glyphs, else ``*``."""
+    marks = set(printed[: read.start(1)] + printed[read.end(2) :]) - _NEUTRAL_MARKS
+    mark = "•" if marks and marks <= ROUND_MARKS else "*"
+    return f"{mark * 3}.{read[1]}.{read[2]}-{mark * 2}"
 
 
 def tax_id(hit: Hit) -> Candidate:
-    """A tax id candidate: digits only, or a masked CPF as printed; check digits verdict."""
+    """A tax id candidate: digits only, or a masked CPF as printed; check digits verdict.
+
+    A masked CPF whose marks OCR misread (:data:`MASKED_READ`) is returned as
+    printed, at lower confidence: ``•••.456.789-••`` when its marks read as
+    round glyphs (:data:`ROUND_MARKS`), else ``***.456.789-**``. Zeros where
+    a CPF's first three and last two digits belong are marks only when the
+    whole does not hold as a CPF."""
     printed = hit.text
     value = printed if MASKED_CPF.fullmatch(printed) else re.sub(r"\D", "", printed)
     confidence = hit.confidence
-    loose = MASKED_READ.fullmatch(printed)
-    if len(value) == 6 and loose is not None:  # the masks misread: printed as ***.ddd.ddd-**
-        value = f"***.{loose[1]}.{loose[2]}-**"
+    read = MASKED_READ.fullmatch(printed)
+    if read is not None and not MASKED_CPF.fullmatch(printed) and not cpf_valid(value):
+        value = _masked_value(printed, read)
         confidence *= 0.85
     valid = tax_id_valid(value)
     confidence *= 0.7 if valid is False else 1.0
@@ -94,30 +116,42 @@ def name(hit: Hit) -> Candidate:
 
 
 def digit_ids(
-    page: Page, pattern: re.Pattern[str], lengths: tuple[int, ...], valid: Callable[[str], bool]
+    page: Page,
+    pattern: re.Pattern[str],
+    lengths: tuple[int, ...],
+    valid: Callable[[str], bool],
+    repair: Callable[[str], str | None] | None = None,
 ) -> list[Candidate]:
     """Long digit ids (boleto lines, access keys) printed in groups: look-alikes read
-    as digits, the check-digit verdict kept (an invalid one at lower confidence)."""
+    as digits, the check-digit verdict kept (an invalid one at lower confidence,
+    and, with ``repair``, after its correction when one is found: :func:`repaired`)."""
     found = []
     for m in pattern.finditer(page.text):
         digits = re.sub(r"[ .]", "", m.group()).translate(DIGIT_LOOKALIKES)
         if len(digits) in lengths and digits.isdigit():
             ok = valid(digits)
-            found.append(
-                Candidate(digits, 0.97 if ok else 0.5, page.number, (m.start(), m.end()), ok)
-            )
+            read = Candidate(digits, 0.97 if ok else 0.5, page.number, (m.start(), m.end()), ok)
+            fixed = None if ok or repair is None else repaired(read, repair)
+            found.extend([fixed, read] if fixed is not None else [read])
     return found
 
 
-#: A line holding only digit groups: part of a long id printed over two lines.
-DIGIT_ROW = re.compile(r"(?m)^[ \t]*(\d[\dOoIl .]{8,60}[\dOoIl])[ \t]*$")
+#: A line holding only digit groups: part of a long id printed over two lines
+#: (a speck a scan adds before or after them, ``-`` or ``.``, passed over).
+DIGIT_ROW = re.compile(
+    r"(?m)^[ \t]*(?:[-.,:;|'][ \t]*)?(\d[\dOoIl .]{8,60}[\dOoIl])(?:[ \t]*[-.,:;|'])?[ \t]*$"
+)
 
 
 def wrapped_digit_ids(
-    page: Page, lengths: tuple[int, ...], valid: Callable[[str], bool]
+    page: Page,
+    lengths: tuple[int, ...],
+    valid: Callable[[str], bool],
+    repair: Callable[[str], str | None] | None = None,
 ) -> list[Candidate]:
     """Long digit ids printed over two consecutive lines of digit groups. Two
-    lines joined by chance rarely make a valid id: only valid ones are kept."""
+    lines joined by chance rarely make a valid id: only valid ones are kept,
+    and, with ``repair``, invalid ones it corrects (:func:`repaired`)."""
     found = []
     rows = list(DIGIT_ROW.finditer(page.text))
     for first, second in itertools.pairwise(rows):
@@ -128,7 +162,27 @@ def wrapped_digit_ids(
         if len(digits) in lengths and digits.isdigit() and valid(digits):
             span = (first.start(1), second.end(1))
             found.append(Candidate(digits, 0.95, page.number, span, True))
+        elif repair is not None and len(digits) in lengths and digits.isdigit():
+            read = Candidate(digits, 0.5, page.number, (first.start(1), second.end(1)), False)
+            fixed = repaired(read, repair)
+            found.extend([fixed, read] if fixed is not None else [])
     return found
+
+
+#: Confidence of an id one digit of which the check digits corrected.
+REPAIRED_CONFIDENCE = 0.6
+
+
+def repaired(read: Candidate, repair: Callable[[str], str | None]) -> Candidate | None:
+    """The id ``read`` (invalid) corrected, when its check digits locate one
+    misread digit (``repair`` finds exactly one fix): valid, at
+    :data:`REPAIRED_CONFIDENCE`, below any id read valid; the caller keeps
+    ``read`` beside it, so the field lists the id as read among its
+    alternatives."""
+    fixed = repair(read.value)
+    if fixed is None:
+        return None
+    return Candidate(fixed, REPAIRED_CONFIDENCE, read.page, read.span, True)
 
 
 def gather(pages: list[str], per_page: Callable[[Page], Found]) -> Found:
