@@ -37,7 +37,7 @@ def embedder(name: str | None = None) -> Embedder:
             f"unknown embedding model {name!r}", model=name, models=list(embedding_models.MODELS)
         )
     prepare_threads(name or settings.embedding_model)
-    share_cores(settings.document_calls)
+    share_cores(settings.document_calls, resources().settings.worker.cpus or None)
     model = load_embedder(name or models[0], threads=settings.query_threads)
     if settings.query_runtime == "onnx":
         model.use_onnx_for_queries(

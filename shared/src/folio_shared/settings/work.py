@@ -169,6 +169,9 @@ class WorkerSettings(BaseSettings):
       ``terminationGracePeriodSeconds`` must be longer).
     - ``FOLIO_WORKER_QUEUES``: comma-separated queues to consume instead of
       the service's own (default: empty, the service's own).
+    - ``FOLIO_WORKER_CPUS``: cores a process sizes torch's threads and its
+      OCR children by (default 0: the container's CPU limit, read from the
+      cgroup quota, else the cores it may run on; :mod:`folio_shared.cpus`).
     """
 
     model_config = _group("FOLIO_WORKER_")
@@ -177,6 +180,7 @@ class WorkerSettings(BaseSettings):
     threads: int = Field(default=4, ge=1, le=256)
     shutdown_timeout_ms: int = Field(default=60_000, ge=1_000)
     queues: str = ""
+    cpus: int = Field(default=0, ge=0, le=1024)
 
 
 class SchedulerSettings(BaseSettings):

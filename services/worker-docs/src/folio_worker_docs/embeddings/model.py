@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from folio_shared.cpus import available_cpus
 from folio_shared.errors import ConfigurationError
 from folio_worker_docs.embeddings.bf16 import CPUINFO, bf16_agrees, bf16_copy, cpu_has_bf16
 from folio_worker_docs.embeddings.onnx import (
@@ -258,17 +259,21 @@ class Embedder:
         return spans
 
 
-def share_cores(calls: int) -> None:
-    """Torch's threads per model call when ``calls`` run at once: the
-    threads torch would use, divided among them (at least one each). Call it
-    before the first forward pass of the process: threads that already ran
-    one keep their count."""
+def share_cores(calls: int, cores: int | None = None) -> None:
+    """Torch's threads per model call when ``calls`` run at once: ``cores``
+    divided among them (at least one each). ``cores`` defaults to the
+    threads torch would use, at most the container's CPU limit
+    (:func:`folio_shared.cpus.available_cpus`): torch counts the host's
+    cores. Call it before the first forward pass of the process: threads
+    that already ran one keep their count."""
     import torch
 
     global _TORCH_THREADS
     if _TORCH_THREADS is None:
         _TORCH_THREADS = torch.get_num_threads()
-    torch.set_num_threads(max(1, _TORCH_THREADS // max(1, calls)))
+    if cores is None:
+        cores = min(_TORCH_THREADS, available_cpus())
+    torch.set_num_threads(max(1, cores // max(1, calls)))
 
 
 #: Torch's own thread count, before :func:`share_cores` divided it.
