@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from browserkit import CHROMIUM, SHOTS
-from e2e.e2ekit import Api, docs_and_ocr_workers, e2e_settings, open_api
+from e2e.e2ekit import Api, e2e_settings, open_api, running_workers
 from playwright.async_api import Browser, async_playwright
 
 from folio_shared.settings import FolioSettings
@@ -25,7 +25,7 @@ async def api(
     database_url: str, settings: FolioSettings, tmp_path_factory: Any
 ) -> AsyncIterator[Api]:
     """The API on a loopback port, with a real worker-docs and worker-ocr."""
-    with docs_and_ocr_workers(settings, tmp_path_factory.mktemp("logs")):
+    with running_workers(settings, tmp_path_factory.mktemp("logs")):
         async for opened in open_api(database_url, settings):
             yield opened
 

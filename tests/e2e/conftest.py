@@ -1,7 +1,9 @@
 """Module fixtures every end-to-end module starts from: its settings, a
-real worker-docs and worker-ocr, and the real API with a tenant. A module
-that needs other settings or workers defines a fixture of the same name,
-which takes precedence over these."""
+real worker-docs and worker-ocr (``workers``), and the real API with a
+tenant. A module that needs other settings or workers defines a fixture of
+the same name, which takes precedence over these; one that only embeds
+(queries, chunks of text documents) asks for ``docs_worker``, a real
+worker-docs alone."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from e2ekit import Api, docs_and_ocr_workers, e2e_settings, open_api
+from e2ekit import Api, e2e_settings, open_api, running_workers
 
 from folio_shared.settings import FolioSettings
 
@@ -21,7 +23,13 @@ def settings(database_url: str, test_servers: Any, tmp_path_factory: Any) -> Fol
 
 @pytest.fixture(scope="module")
 def workers(settings: FolioSettings, tmp_path_factory: Any) -> Iterator[None]:
-    with docs_and_ocr_workers(settings, tmp_path_factory.mktemp("logs")):
+    with running_workers(settings, tmp_path_factory.mktemp("logs")):
+        yield
+
+
+@pytest.fixture(scope="module")
+def docs_worker(settings: FolioSettings, tmp_path_factory: Any) -> Iterator[None]:
+    with running_workers(settings, tmp_path_factory.mktemp("logs"), ("docs",)):
         yield
 
 

@@ -86,9 +86,12 @@ def start_worker(
 
 
 @contextlib.contextmanager
-def docs_and_ocr_workers(settings: FolioSettings, logs: Path) -> Iterator[None]:
-    """A real worker-docs and worker-ocr for the block, stopped after it."""
-    started = [start_worker(settings, "docs", logs), start_worker(settings, "ocr", logs)]
+def running_workers(
+    settings: FolioSettings, logs: Path, kinds: tuple[str, ...] = ("docs", "ocr")
+) -> Iterator[None]:
+    """Real workers of ``kinds`` (default worker-docs and worker-ocr) for
+    the block, stopped after it."""
+    started = [start_worker(settings, kind, logs) for kind in kinds]
     try:
         yield
     finally:

@@ -8,13 +8,12 @@ comparing the query only with the chunks of that model."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 import redis
 import sqlalchemy as sa
-from e2ekit import Api, e2e_settings, finished, open_api, start_worker, submit
+from e2ekit import Api, e2e_settings, finished, submit
 
 from folio_shared.db.enums import DocumentKind
 from folio_shared.db.models import Chunk
@@ -41,19 +40,8 @@ def settings(database_url: str, test_servers: Any, tmp_path_factory: Any) -> Fol
 
 
 @pytest.fixture(scope="module")
-def worker(settings: FolioSettings, tmp_path_factory: Any) -> Iterator[None]:
-    started = start_worker(settings, "docs", tmp_path_factory.mktemp("logs"))
-    try:
-        yield
-    finally:
-        started.terminate(timeout_s=30)
-        started.close()
-
-
-@pytest.fixture(scope="module")
-async def api(database_url: str, settings: FolioSettings, worker: None) -> AsyncIterator[Api]:
-    async for opened in open_api(database_url, settings):
-        yield opened
+def workers(docs_worker: None) -> None:
+    """worker-docs alone: these documents need no OCR."""
 
 
 def _results(settings: FolioSettings) -> set[bytes]:

@@ -8,13 +8,11 @@ that one, and the hits are those of the vector the tenant needs."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator
 
 import anyio
 import pytest
 import sqlalchemy as sa
-from e2ekit import e2e_settings, start_worker
 from redis import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -58,28 +56,12 @@ WARM_UP_S = 240
 
 
 @pytest.fixture(scope="module")
-def settings(database_url: str, test_servers: Any, tmp_path_factory: Any) -> FolioSettings:
-    return e2e_settings(database_url, test_servers.redis_url, tmp_path_factory.mktemp("e2e"))
-
-
-@pytest.fixture(scope="module")
 def models() -> Models:
     return deployment_models(BY_LANGUAGE)
 
 
 @pytest.fixture(scope="module")
-def worker(settings: FolioSettings, tmp_path_factory: Any) -> Iterator[None]:
-    """A real worker-docs answering ``queries.embed``."""
-    process = start_worker(settings, "docs", tmp_path_factory.mktemp("logs"))
-    try:
-        yield
-    finally:
-        process.terminate(timeout_s=30)
-        process.close()
-
-
-@pytest.fixture(scope="module")
-async def resources(settings: FolioSettings, worker: None) -> AsyncIterator[Resources]:
+async def resources(settings: FolioSettings, docs_worker: None) -> AsyncIterator[Resources]:
     """What the API's search uses: its engine and sessions (behind
     row-level security) and a send-only broker, as the lifespan opens them."""
     engine = create_engine(settings)
