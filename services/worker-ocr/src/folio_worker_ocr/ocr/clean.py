@@ -23,6 +23,11 @@ from PIL import Image, ImageChops, ImageFilter
 
 #: Share of the page's pixels that are lone dark pixels above which it is despeckled.
 SPECKLED_SHARE = 0.001
+#: The speck count is first estimated from this many bands of the page,
+#: together a quarter of it; a page estimated under half of
+#: :data:`SPECKLED_SHARE` (a clean page: a few lone pixels, where a dusty
+#: scan has thousands spread all over it) is left alone without the full count.
+SAMPLE_BANDS = 4
 #: Grey level (0-255) below which a pixel counts as dark (Otsu's threshold of
 #: a printed page lies around 150-190).
 DARK = 170
@@ -59,26 +64,33 @@ def _grown(mask: Image.Image, pixels: int) -> Image.Image:
     return small.resize(mask.size, Image.Resampling.NEAREST)
 
 
-def _runs(dark: Image.Image, length: int, vertical: bool) -> Image.Image:
+def _runs(dark: Image.Image, length: int, vertical: bool) -> Image.Image | None:
     """A mask of the pixels of ``dark`` (mask, 255 = ink) in a straight run of
     about ``length`` pixels or more, horizontal or ``vertical`` (blocks of
     ``length`` at least 90 % dark, found by shrinking the mask along the run
-    and stretching it back, at two phases)."""
-    if vertical:
-        dark = dark.transpose(Image.Transpose.TRANSPOSE)
+    and stretching it back, at two phases); ``None`` when there are none.
+    The mask is shrunk along one axis only, so a vertical run needs no
+    transposed copy of the page."""
     width, height = dark.size
-    found = Image.new("L", dark.size, 0)
+    along = height if vertical else width
+    found: Image.Image | None = None
     for offset in (0, length // 2):
-        cells = (width - offset) // length
+        cells = (along - offset) // length
         if cells < 1:
             continue
-        box = (offset, 0, offset + cells * length, height)
-        small = dark.crop(box).resize((cells, height), Image.Resampling.BOX)
-        full = small.point(lambda v: 255 if v >= 230 else 0).resize(
-            (cells * length, height), Image.Resampling.NEAREST
+        span = (offset, offset + cells * length)
+        box = (0, span[0], width, span[1]) if vertical else (span[0], 0, span[1], height)
+        small = dark.crop(box).resize(
+            (width, cells) if vertical else (cells, height), Image.Resampling.BOX
         )
+        small = small.point(lambda v: 255 if v >= 230 else 0)
+        if small.getbbox() is None:
+            continue  # no block dark enough: most pages of text, at no further cost
+        full = small.resize((box[2] - box[0], box[3] - box[1]), Image.Resampling.NEAREST)
+        if found is None:
+            found = Image.new("L", dark.size, 0)
         found.paste(ImageChops.lighter(found.crop(box), full), box[:2])
-    return found.transpose(Image.Transpose.TRANSPOSE) if vertical else found
+    return found
 
 
 def without_rules(image: Image.Image, dpi: int) -> Image.Image | None:
@@ -111,10 +123,10 @@ def _rules(dark: Image.Image, length: int, vertical: bool) -> Image.Image | None
     the whole page, are then skipped)."""
     thick = _thicker(dark, vertical)
     runs = _runs(thick, length, vertical)
-    if runs.getbbox() is None:
+    if runs is None:
         return None
     band = _runs(runs, RULE_MAX_PX + 1, not vertical)
-    if band.getbbox() is not None:
+    if band is not None:
         runs = ImageChops.subtract(runs, _grown(band, 4 * RULE_MAX_PX))
         if runs.getbbox() is None:
             return None
@@ -134,10 +146,24 @@ def lone_dark(image: Image.Image) -> Image.Image:
     return ImageChops.multiply(dark, alone)
 
 
+def _looks_clean(image: Image.Image) -> bool:
+    """Whether :data:`SAMPLE_BANDS` bands of ``image`` spread down the page
+    hold under half the lone dark pixels of a speckled page's share."""
+    rows = image.height // (4 * SAMPLE_BANDS)
+    if rows < 3:
+        return False
+    lone = 0
+    for band in range(SAMPLE_BANDS):
+        top = (4 * band + 1) * rows  # the 2nd of every 4 slices of the page
+        lone += lone_dark(image.crop((0, top, image.width, top + rows))).histogram()[255]
+    sampled = SAMPLE_BANDS * rows * image.width
+    return lone < SPECKLED_SHARE * sampled / 2
+
+
 def despeckled(image: Image.Image, dpi: int) -> Image.Image | None:
     """``image`` (mode ``L``) with its lone dark pixels turned white when it is
     speckled, else ``None``."""
-    if dpi < MIN_DPI:
+    if dpi < MIN_DPI or _looks_clean(image):
         return None
     lone = lone_dark(image)
     if lone.histogram()[255] < SPECKLED_SHARE * image.width * image.height:
