@@ -13,8 +13,12 @@ is ``None`` and is indexed without stemming.
 Search asks the same of a query (:func:`detect_query_language`), to weigh
 its semantic and keyword lists by how well the embedding model reads the
 query's language. A query is a few words: one function word more of one
-language than of the other decides, and so does a letter only Portuguese
-uses (``ã``, ``õ``, ``ç``) when no English function word is there.
+language than of the other decides. A query of neither's function words
+(keywords typed into a search box: ``férias funcionário``) is Portuguese
+when it holds a letter English writes only in borrowed words (``ã``,
+``õ``, ``ç``, and the accented vowels ``á é í ó ú â ê ô à``). Such a
+borrowed word alone (``café receipt``) reads Portuguese too; with an
+English function word (``the café receipt``) the query is English.
 
 :func:`detect_language` reads at most ``max_words`` words (default
 ``5,000``) and decides when one language's function words are at least
@@ -178,7 +182,8 @@ def detect_language(
     return None
 
 
-_PORTUGUESE_LETTERS = frozenset("ãõç")
+#: Letters of Portuguese words that English writes only in borrowed ones.
+_PORTUGUESE_LETTERS = frozenset("ãõçáéíóúâêôà")
 
 
 def detect_query_language(text: str) -> str | None:

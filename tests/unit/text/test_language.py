@@ -34,6 +34,10 @@ def test_language_is_detected_from_function_words(text: str, language: str | Non
     [
         ("o aparelho que gela o quarto está vazando água na parede", "pt"),
         ("multa rescisão antecipada", "pt"),  # no function word: "ã" decides
+        ("férias funcionário", "pt"),  # no function word: an accented vowel decides
+        ("recibo veterinário gato", "pt"),
+        ("boleto vencido juros", None),  # no function word, no accent
+        ("the café receipt", "en"),  # an English function word outweighs the accent
         ("how often should I remove mineral deposits from my coffee maker", "en"),
         ("what is the warranty of the drill", "en"),
         ("router firmware", None),
