@@ -41,9 +41,20 @@ def sleep_forever() -> None:
 
 
 def burn_cpu(seconds: float) -> int:
+    """Spin for ``seconds`` of wall time (however much CPU that gets)."""
     end = time.monotonic() + seconds
     n = 0
     while time.monotonic() < end:
+        n += 1
+    return n
+
+
+def burn_cpu_time(seconds: float) -> int:
+    """Spin until this call has used ``seconds`` of CPU, however long that
+    takes on a loaded machine."""
+    end = time.process_time() + seconds
+    n = 0
+    while time.process_time() < end:
         n += 1
     return n
 
@@ -146,10 +157,14 @@ def test_memory_limit_is_reported_as_out_of_memory(pool: IsolatedPool) -> None:
 
 
 def test_cpu_limit_kills_a_spinning_child() -> None:
-    with IsolatedPool(1, cpu_time_limit_s=1, wall_time_limit_s=20) as pool:
-        assert pool.run(burn_cpu, 0.2) > 0  # CPU used before re-arming counts not
+    # The child spins for CPU seconds, not wall seconds: on a loaded machine
+    # 10 s of wall time held less CPU than the limit allows, and the call
+    # returned instead of being killed. The wall limit is far above what the
+    # limit's CPU takes there, so only the CPU limit can end the call.
+    with IsolatedPool(1, cpu_time_limit_s=1, wall_time_limit_s=200) as pool:
+        assert pool.run(burn_cpu_time, 0.2) > 0  # CPU used before re-arming counts not
         with pytest.raises(ChildTimedOut) as info:
-            pool.run(burn_cpu, 10.0)
+            pool.run(burn_cpu_time, 10.0)
         assert info.value.details["kind"] == "cpu"
         assert pool.run(add, 3, 4) == 7
 
