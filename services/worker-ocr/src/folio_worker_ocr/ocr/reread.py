@@ -322,6 +322,9 @@ class Reader:
             # detector's limit and read shrunk (photo ids came out worse)
             coarse = agree > 1
             if coarse and self.native is not None:
+                # a short id and nothing after it: its wrapped second line, lost, too
+                lost = len(region.parts) == 1 and len(page.replace(" ", "")) < 30
+                box = (*box[:3], box[3] + 2 * line_height * lost)
                 wide = self.native.band(box, line_height, widen)
             else:
                 wide = band(self.original, box, line_height, widen if coarse else None)
