@@ -47,7 +47,7 @@ from folio_worker_docs.embeddings.model import get_embedder
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _servers import BenchServers, scratch_database
-from search_latency import VOCABULARY, fill_tenant
+from search_latency import VOCABULARY, build_hnsw, fill_tenant
 
 #: The copy of ``chunks`` the earlier statements run on.
 COPY_SQL = """
@@ -117,13 +117,7 @@ async def fill(url: str, chunks: int, per_document: int) -> uuid.UUID:
         await conn.execute(sa.text("DROP INDEX ix_chunks_embedding_hnsw"))
         await fill_tenant(conn, tenant, chunks, per_document)
     async with engine.begin() as conn:
-        await conn.execute(sa.text("SET maintenance_work_mem = '512MB'"))
-        await conn.execute(
-            sa.text(
-                "CREATE INDEX ix_chunks_embedding_hnsw ON chunks "
-                "USING hnsw (embedding vector_cosine_ops)"
-            )
-        )
+        await build_hnsw(conn)
         await conn.execute(sa.text("ANALYZE chunks"))
     await engine.dispose()
     return tenant
