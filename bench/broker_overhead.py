@@ -10,7 +10,13 @@ from the moment the workers are started until the last job is done:
   timed); the worker is Folio's supervised worker
   (``folio_shared.worker.supervise``) with the full middleware stack
   (claim with a lease, outcome, events); done when the last job row is
-  ``succeeded``. Its no-op actor is a plain ``def`` (as the others' are).
+  ``succeeded``. Progress is read, like the others', from Redis: the
+  messages left in Folio's queues (a message is acked only once its outcome
+  is committed); the job rows are counted once Redis says all are done.
+  (A ``count(*)`` of succeeded rows at every poll cost PostgreSQL 4-5 ms of
+  CPU at 20,000 rows, growing with the run: CPU the others' constant-time
+  Redis reads do not take from the workers.) Its no-op actor is a plain
+  ``def`` (as the others' are).
 - ``folio-async``: the same, the actor ``async def`` (run on the event loop).
 - ``dramatiq``: a plain ``RedisBroker`` with Dramatiq's default middleware,
   ``python -m dramatiq``; done when the queue holds no message.
@@ -207,13 +213,20 @@ def run_folio(
         servers.database_url.replace("postgresql://", "postgresql+psycopg2://")
     )
     count_sql = sa.text("SELECT count(*) FROM jobs WHERE status = 'succeeded'")
+    client = redis.Redis.from_url(servers.redis_url)
+    queues = list(client.scan_iter(f"{NAMESPACE}:*.msgs"))  # the message bodies not yet acked
     with workers(args.log_dir) as group, engine.connect() as conn:
         progress = Progress(jobs, args.timeout_s, CpuUse(servers, group))
         env = servers.folio_env(BENCH_FOLIO_ACTOR=actor)
         group.spawn(folio_worker_argv(processes, threads), env, system)
         while True:
-            done = int(conn.execute(count_sql).scalar_one())
-            conn.commit()
+            pipe = client.pipeline(transaction=False)
+            for key in queues:
+                pipe.hlen(key)
+            done = jobs - sum(int(n) for n in pipe.execute())
+            if done >= jobs:  # every message acked: the rows say whether all succeeded
+                done = int(conn.execute(count_sql).scalar_one())
+                conn.commit()
             if progress.update(done):
                 break
             time.sleep(POLL_S)
@@ -221,6 +234,7 @@ def run_folio(
         states = {str(status): int(n) for status, n in rows}
         late = conn.execute(sa.text(LATE_SQL)).scalar_one()
         claims, outcomes, statements = conn.execute(sa.text(STATEMENTS_SQL)).one()
+    client.close()
     engine.dispose()
     print(
         f"  {system} x{processes}: {jobs / claims:.1f} claims per claim statement,"
