@@ -39,13 +39,13 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dramatiq
 import redis
 import sqlalchemy as sa
+from _broker_report import Result, table
 from _cpu_meter import cpu_by_role, session_cpu_s
 from _servers import (
     NAMESPACE,
@@ -75,22 +75,6 @@ LATE_SQL = """
 SELECT count(*) FROM jobs WHERE finished_at > 5 * interval '1 second' + (
   SELECT percentile_disc(0.99) WITHIN GROUP (ORDER BY finished_at) FROM jobs)
 """
-
-
-@dataclass
-class Result:
-    system: str
-    processes: int
-    jobs: int
-    seconds: float
-    steady_jobs_per_s: float | None
-    note: str = ""
-    #: CPU milliseconds per job between 10 % and 90 % done, by part.
-    cpu_ms: dict[str, float] | None = None
-
-    @property
-    def jobs_per_s(self) -> float:
-        return self.jobs / self.seconds if self.seconds > 0 else 0.0
 
 
 class Timeout(RuntimeError):
@@ -344,27 +328,6 @@ def run_rq(servers: BenchServers, jobs: int, processes: int, threads: int, args:
     client.close()
     note = f"{failed} failed, {left} left" if failed or left else "forks per job"
     return Result("rq", processes, jobs, last - started, None, note)
-
-
-# -- report ---------------------------------------------------------------------
-
-
-def table(results: list[Result]) -> str:
-    base = {r.processes: r.jobs_per_s for r in results if r.system == "dramatiq"}
-    lines = [
-        "| system | processes | jobs | seconds | jobs/s | jobs/s 10-90 %"
-        " | vs raw Dramatiq | CPU ms/job 10-90 % (worker, pg, redis) | note |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---|",
-    ]
-    for r in results:
-        ratio = f"{r.jobs_per_s / base[r.processes]:.2f}" if base.get(r.processes) else "-"
-        steady = f"{r.steady_jobs_per_s:,.0f}" if r.steady_jobs_per_s else "-"
-        cpu = ", ".join(f"{v:.2f}" for v in r.cpu_ms.values()) if r.cpu_ms else "-"
-        lines.append(
-            f"| {r.system} | {r.processes} | {r.jobs:,} | {r.seconds:.2f} | {r.jobs_per_s:,.0f}"
-            f" | {steady} | {ratio} | {cpu} | {r.note} |"
-        )
-    return "\n".join(lines)
 
 
 RUNNERS: dict[str, Callable[[BenchServers, int, int, int, Any], Result]] = {
