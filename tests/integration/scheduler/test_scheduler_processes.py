@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,10 +28,15 @@ EVERY_MINUTE = ("expire_uploads", "purge_job_history", "reap_stuck_jobs", "relay
 
 
 def _env(settings: FolioSettings) -> dict[str, str]:
+    # The daily tasks run twelve hours from now: with their default times
+    # (04:15, 04:45 UTC) a run that spans one would see a regular tick too
+    daily = f"0 {(datetime.now(UTC).hour + 12) % 24} * * *"
     return scheduler_env(
         settings,
         FOLIO_SCHEDULER_EXPIRE_UPLOADS_CRON="* * * * *",
         FOLIO_SCHEDULER_PURGE_JOB_HISTORY_CRON="* * * * *",
+        FOLIO_SCHEDULER_FIND_ORPHANS_CRON=daily,
+        FOLIO_SCHEDULER_APPLY_DOCUMENT_RETENTION_CRON=daily,
     )
 
 
