@@ -9,18 +9,12 @@ import uuid
 
 import pytest
 from redis.asyncio import Redis
+from support.windows import fresh_window
 
 from folio_api.domain.auth.ratelimit import MAX_LEASE, RateLimiter
 from folio_shared.errors import RateLimited
 
 pytestmark = pytest.mark.integration
-
-
-async def fresh_window() -> None:
-    """Start well inside a one-minute window (a window edge resets counts)."""
-    left = 60 - time.time() % 60
-    if left < 15:
-        await asyncio.sleep(left + 0.1)
 
 
 async def allowed(limiters: list[RateLimiter], redis: Redis, key: uuid.UUID, tries: int) -> int:
@@ -36,14 +30,14 @@ async def allowed(limiters: list[RateLimiter], redis: Redis, key: uuid.UUID, tri
 
 
 async def test_a_small_limit_is_exact(redis: Redis) -> None:
-    await fresh_window()
+    await fresh_window(margin_s=15)
     limiter = RateLimiter(150)
     assert limiter.lease_size == 1
     assert await allowed([limiter], redis, uuid.uuid4(), 200) == 150
 
 
 async def test_a_large_limit_is_spent_in_leases_and_never_exceeded(redis: Redis) -> None:
-    await fresh_window()
+    await fresh_window(margin_s=15)
     limiter = RateLimiter(1000)
     assert limiter.lease_size == 10
     key = uuid.uuid4()
@@ -55,7 +49,7 @@ async def test_a_large_limit_is_spent_in_leases_and_never_exceeded(redis: Redis)
 
 
 async def test_replicas_share_the_limit(redis: Redis) -> None:
-    await fresh_window()
+    await fresh_window(margin_s=15)
     replicas = [RateLimiter(1000) for _ in range(3)]
     ok = await allowed(replicas, redis, uuid.uuid4(), 1500)
     # never past the limit; at most each replica's unspent lease and a half
@@ -65,7 +59,7 @@ async def test_replicas_share_the_limit(redis: Redis) -> None:
 
 async def test_concurrent_requests_share_one_lease_at_a_time(redis: Redis) -> None:
     # Given a limiter of leases of 10, and 100 requests of one key at once
-    await fresh_window()
+    await fresh_window(margin_s=15)
     limiter = RateLimiter(1000)
     key = uuid.uuid4()
     calls = 0
@@ -93,7 +87,7 @@ async def test_concurrent_requests_share_one_lease_at_a_time(redis: Redis) -> No
 
 async def test_the_next_lease_is_fetched_before_the_last_one_is_spent(redis: Redis) -> None:
     # Given a limiter of leases of 10 whose first lease is taken
-    await fresh_window()
+    await fresh_window(margin_s=15)
     limiter = RateLimiter(1000)
     key = uuid.uuid4()
     await limiter.hit(redis, key)
@@ -114,7 +108,7 @@ async def test_the_next_lease_is_fetched_before_the_last_one_is_spent(redis: Red
 
 
 async def test_a_refused_key_is_refused_without_asking_redis_again(redis: Redis) -> None:
-    await fresh_window()
+    await fresh_window(margin_s=15)
     limiter = RateLimiter(150)
     key = uuid.uuid4()
     assert await allowed([limiter], redis, key, 150) == 150
@@ -130,7 +124,7 @@ async def test_a_refused_key_is_refused_without_asking_redis_again(redis: Redis)
 async def test_a_lease_of_the_window_before_is_not_spent(redis: Redis) -> None:
     # Given a process holding a lease of the minute before, and a fetch of a
     # lease of that minute still in flight (a request at a window edge)
-    await fresh_window()
+    await fresh_window(margin_s=15)
     limiter = RateLimiter(1000)
     key = uuid.uuid4()
     window = int(time.time() // 60)
