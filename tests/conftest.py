@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+from folio_devstack.errors import ServerStartFailed
 from folio_devstack.ports import pick_port
 from folio_devstack.servers import RedisServer
 from folio_shared.db import migrate
@@ -50,12 +51,17 @@ _VARS = {
 }
 
 
+def _xdist_index() -> int:
+    """K of the pytest-xdist process ``gwK`` (0 without xdist)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker.removeprefix("gw") or "0")
+
+
 def _server_set_suffix() -> str:
     """Under pytest-xdist, process ``gwK`` (K > 0) talks to the K-th set of
     servers the runner started (``FOLIO_TEST_*_GWK``); RabbitMQ is shared
     (each module makes a virtual host of its own)."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    index = int(worker.removeprefix("gw") or "0")
+    index = _xdist_index()
     return f"_GW{index}" if index else ""
 
 
@@ -165,7 +171,18 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A Redis of the test's own (AOF on, a free loopback port), which it
     may stop, restart or flush; stopped at the end."""
-    server = RedisServer(pick_port(17379), tmp_path / "redis", appendonly=True)
-    server.start()
+    # Each xdist process looks in a range of ports of its own: a test that
+    # restarts its Redis frees the port for a moment, and another process's
+    # test must not take it then. Another program may still bind the port
+    # between the pick and the start: then a new one is picked.
+    for attempt in range(3):
+        port = pick_port(17379 + 100 * _xdist_index())
+        server = RedisServer(port, tmp_path / f"redis{attempt}", appendonly=True)
+        try:
+            server.start()
+            break
+        except ServerStartFailed as exc:
+            if attempt == 2 or "Address already in use" not in str(exc):
+                raise
     yield server
     server.stop()
