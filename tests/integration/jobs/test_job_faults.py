@@ -155,15 +155,17 @@ async def test_a_frozen_redis_does_not_stall_the_event_loop(
     os.kill(own_redis.pid, signal.SIGSTOP)
     try:
         sending = asyncio.create_task(send_echoes(jobs, key, 1, sleep_ms=0))
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(2.0)
         assert not sending.done(), "the send waits for Redis"
     finally:
         os.kill(own_redis.pid, signal.SIGCONT)
     (job_id,) = await sending
     ticks.cancel()
     # Then the loop kept serving other work meanwhile (a blocking enqueue
-    # would have held it for the whole second), and the job still runs
-    assert longest_gap < 0.25
+    # would have held it for the whole two seconds, or until its socket
+    # timed out; a loaded machine alone leaves it idle a few hundred ms),
+    # and the job still runs
+    assert longest_gap < 1.0
     spawn(fault_settings)
     await all_succeeded(jobs, [job_id], timeout_s=60)
 
