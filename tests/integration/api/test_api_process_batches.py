@@ -210,12 +210,24 @@ async def test_the_database_refuses_a_second_active_job_of_a_document(
             )
 
 
+async def _lock_waits(engine: AsyncEngine) -> int:
+    """Sessions of this database waiting for a lock."""
+    async with engine.connect() as conn:
+        waiting = await conn.scalar(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        )
+    return int(waiting or 0)
+
+
 async def _stalled_then_other(
-    client: Client, base_url: str, alice: TenantKey, engine: AsyncEngine
+    client: Client, base_url: str, alice: TenantKey, engine: AsyncEngine, *, wait_s: float
 ) -> float:
     """Seconds a request for document B took while the batch of a request
     for document A waited for A's row (held by another transaction);
-    infinite if B was not answered within 1.5 s."""
+    infinite if B was not answered within ``wait_s``."""
     a_id = await stored_document(client, alice, f"stall-a-{uuid.uuid4().hex[:6]}")
     b_id = await stored_document(client, alice, f"stall-b-{uuid.uuid4().hex[:6]}")
     async with (
@@ -228,12 +240,17 @@ async def _stalled_then_other(
         stalled = asyncio.create_task(
             http.post(f"/v1/documents/{a_id}/process", headers=alice.headers)
         )
-        await asyncio.sleep(0.2)
+        # B is sent once A's batch waits for the lock (sent sooner, on a slow
+        # machine, it could join A's batch and wait with it)
+        deadline = asyncio.get_running_loop().time() + 30
+        while not await _lock_waits(engine):
+            assert asyncio.get_running_loop().time() < deadline, "A never waited for its row"
+            await asyncio.sleep(0.02)
         started = asyncio.get_running_loop().time()
         other = asyncio.create_task(
             http.post(f"/v1/documents/{b_id}/process", headers=alice.headers)
         )
-        done, _ = await asyncio.wait({other}, timeout=1.5)
+        done, _ = await asyncio.wait({other}, timeout=wait_s)
         took = asyncio.get_running_loop().time() - started
         await conn.commit()
         assert (await asyncio.wait_for(stalled, 10)).status_code == 202
@@ -247,8 +264,11 @@ async def test_a_stalled_batch_does_not_hold_up_the_next_requests(
     # Given a batch waiting for a row lock, a request for another document
     # is answered at once (a second batch starts beside the stalled one)
     with serve(lambda _: settings) as server:
-        assert await _stalled_then_other(client, server.base_url, alice, engine) < 1.0
+        # (while A's row is still locked: without a second batch B would wait
+        # for the lock for good; a bound of 1 s measured the machine's load)
+        took = await _stalled_then_other(client, server.base_url, alice, engine, wait_s=10)
+        assert took < 10
         # while batches that may never overlap make it wait for the lock
         with _batcher(server.server.config.app, QueueBatcher, overlap_after_ms=60_000):
-            took = await _stalled_then_other(client, server.base_url, alice, engine)
+            took = await _stalled_then_other(client, server.base_url, alice, engine, wait_s=1.5)
         assert took == float("inf")

@@ -53,14 +53,14 @@ def _message(queue: str) -> dramatiq.Message:
 
 
 def test_a_send_wakes_an_idle_consumer_long_before_its_poll(make_broker) -> None:
-    # Given a consumer that would look again only after 3 s, already waiting
-    worker_side = make_broker(query_poll_ms=3_000)
+    # Given a consumer that would look again only after 10 s, already waiting
+    worker_side = make_broker(query_poll_ms=10_000)
     sender = make_broker()
-    consumer = worker_side.consume("queries.high", prefetch=1)
+    consumer = worker_side.consume("queries.high", prefetch=1, timeout=10_000)
     received: list[tuple[str, float]] = []
 
     def consume() -> None:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             proxy = next(consumer)
             if proxy is not None:
@@ -76,12 +76,13 @@ def test_a_send_wakes_an_idle_consumer_long_before_its_poll(make_broker) -> None
     # When a query message is sent
     sent_at = time.monotonic()
     message = sender.enqueue(_message("queries.high"))
-    thread.join(timeout=15)
+    thread.join(timeout=25)
 
-    # Then it is received at once, not at the consumer's next look 3 s on
-    assert next_check == 3.0
+    # Then it is received at once, not at the consumer's next look 10 s on
+    # (the bound leaves a loaded machine a few seconds)
+    assert next_check == 10.0
     assert [mid for mid, _ in received] == [message.message_id]
-    assert received[0][1] - sent_at < 1.0
+    assert received[0][1] - sent_at < 3.0
 
 
 def test_wake_tokens_are_bounded_expire_and_only_for_query_queues(
