@@ -267,14 +267,12 @@ async def _count_at_least(coro: object, n: int) -> bool:
 async def test_cancel_a_queued_job_and_it_never_runs(
     jobs: Jobs, engine: AsyncEngine, key: str, settings: FolioSettings, worker: RunningWorker
 ) -> None:
-    # Given a job whose message waits in the delay queue
+    # Given a job whose message waits in the delay queue (long enough for the
+    # cancel below to come first on a loaded machine)
     job_id = new_id()
+    eta = datetime.now(UTC) + timedelta(seconds=5)
     async with jobs.sessions() as session:
-        await outbox.enqueue(
-            session,
-            EchoV1(job_id=str(job_id), key=key),
-            eta=datetime.now(UTC) + timedelta(seconds=1.5),
-        )
+        await outbox.enqueue(session, EchoV1(job_id=str(job_id), key=key), eta=eta)
         await session.commit()
     await jobs.dispatch([job_id])
     assert str((await jobs.get(job_id)).status) == "queued"
@@ -282,7 +280,7 @@ async def test_cancel_a_queued_job_and_it_never_runs(
     cancelled = await jobs.cancel(job_id)
     assert str(cancelled.status) == "cancelled"
     # Then its message, once due, is skipped
-    await asyncio.sleep(3)
+    await asyncio.sleep((eta - datetime.now(UTC)).total_seconds() + 2)
     assert await counter(settings, key, f"echo:{job_id}") == 0
     assert str((await jobs.get(job_id)).status) == "cancelled"
     assert await state_history(engine, job_id) == ["pending", "queued", "cancelled"]
