@@ -98,11 +98,13 @@ async def test_a_server_that_goes_away_fails_the_call_and_is_reached_again(
 async def test_a_late_reply_times_out_and_the_connection_is_not_reused(
     own_redis: RedisServer,
 ) -> None:
-    pipe = RedisPipe(host="127.0.0.1", port=own_redis.port, timeout_s=0.3)
+    # (a timeout of 1 s: the next call, on a new connection, must not time
+    # out itself on a loaded machine)
+    pipe = RedisPipe(host="127.0.0.1", port=own_redis.port, timeout_s=1.0)
     with pytest.raises(RedisTimeoutError):
-        await pipe.execute([(b"BLPOP", f"pipe-test:{uuid.uuid4()}", 1)])  # a 1 s wait
+        await pipe.execute([(b"BLPOP", f"pipe-test:{uuid.uuid4()}", 2)])  # a 2 s wait
     # the next call does not read the late reply as its own
-    await asyncio.sleep(1)
+    await asyncio.sleep(2)
     assert await pipe.execute([(b"ECHO", "mine")]) == [b"mine"]
     pipe.close()
 
