@@ -87,3 +87,30 @@ async def test_each_language_by_its_model_end_to_end(api: Api, settings: FolioSe
             assert hits[0]["document_id"] == str(expected), (query, mode, hits)
             if mode == "semantic":  # compared only with its language's model's chunks
                 assert {h["document_id"] for h in hits} == {str(expected)}
+
+
+async def test_a_query_of_keywords_is_embedded_by_the_model_of_the_words_it_matches(
+    api: Api, settings: FolioSettings
+) -> None:
+    # Given a tenant holding documents of each language
+    english = b"# Lawn care\n\nMow the lawn once a week in summer and keep the blades sharp.\n"
+    portuguese = (
+        "# Recibo\n\nRecebi do inquilino o valor do aluguel de março, pago ao locador "
+        "por transferência, sem multa nem juros.\n"
+    ).encode()
+    for data in (english, portuguese):
+        document = await submit(api, DocumentKind.MARKDOWN, "text/markdown", data)
+        assert await finished(api.engine, document) == "ready"
+    query = "inquilino aluguel locador"  # no function word, no accent: unknown language
+    embedded = []
+    for _ in range(2):
+        before = _results(settings)
+        answer = await api.client.get(
+            "/v1/search", params={"q": query, "k": 5, "mode": "semantic"}, headers=api.headers
+        )
+        embedded.append(len(_results(settings) - before))
+        assert answer.status_code == 200, answer.text
+        # Then it is compared with the Portuguese chunks only, the words' language
+        assert {h["language"] for h in answer.json()["results"]} == {"pt"}
+    # embedded by the default model, then by e5; the next such query by e5 alone
+    assert embedded == [2, 1]

@@ -166,6 +166,12 @@ _ENGLISH = frozenset(
 )
 
 
+def function_words(language: str) -> frozenset[str]:
+    """The function words counted for ``language`` (``"pt"`` or ``"en"``;
+    none for another)."""
+    return {"pt": _PORTUGUESE, "en": _ENGLISH}.get(language, frozenset())
+
+
 def detect_language(
     text: str, *, max_words: int = 5_000, min_share: float = 0.08, margin: float = 1.5
 ) -> str | None:

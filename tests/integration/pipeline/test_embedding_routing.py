@@ -14,6 +14,7 @@ from pipeline_helpers import add_document, make_tenant
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from folio_api.domain.search.fusion import preferred
+from folio_api.domain.search.keywords import parse_keywords
 from folio_api.domain.search.preparing import prepare
 from folio_api.domain.search.repository import (
     SearchGroup,
@@ -223,3 +224,41 @@ async def test_reembedding_moves_each_chunk_to_its_languages_model(
     assert {r.model_version for r in rows if r.language == "en"} == {embedder.model_version}
     again = await reembed(sessions, models, tenant_id=tenant)
     assert (again.documents, again.remaining) == (0, 0)
+
+
+async def test_a_query_of_keywords_takes_the_language_its_words_match(
+    session: AsyncSession, models: Models
+) -> None:
+    # Given a tenant holding documents of both languages
+    tenant = await make_tenant(session)
+    await _index(session, models, tenant)
+    order = preferred(models_of(BY_LANGUAGE), None)
+    cases = {  # keywords with no function word and no accent: of unknown language
+        "inquilino aluguel locador": ("pt", E5, "aluguel.txt"),
+        "descale boiler gauge": ("en", DEFAULT_MODEL, "boiler.txt"),
+        "zzyzx qwfp": (None, DEFAULT_MODEL, None),  # no word matches: unknown, as before
+    }
+    for query, (language, model, expected) in cases.items():
+        assert detect_query_language(query) is None
+        # When the search is prepared
+        words = parse_keywords(query).words
+        prepared = await prepare(session, tenant, SearchOptions(), order, words, by_words=True)
+        # Then the language whose chunks hold its words picks the model
+        assert (prepared.language, prepared.models) == (language, (model,)), query
+        if expected is None:
+            continue
+        # and the query is compared with that language's chunks only
+        hits = await search(
+            session, tenant_id=tenant, query_vector=None, query_vectors=_vectors(models, query),
+            query_text=query, mode=SearchMode.SEMANTIC, group=SearchGroup.CHUNK, k=50,
+        )  # fmt: skip
+        assert hits[0].filename == expected
+        assert {h.language for h in hits} == {language}
+    # unless the option is off: the default model's chunks, as before
+    query = "inquilino aluguel locador"
+    hits = await search(
+        session, tenant_id=tenant, query_vector=None, query_vectors=_vectors(models, query),
+        query_text=query, mode=SearchMode.SEMANTIC, group=SearchGroup.CHUNK, k=50,
+        options=SearchOptions(language_by_words=False),
+    )  # fmt: skip
+    assert {h.language for h in hits} == {"en"}

@@ -13,8 +13,9 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio_api.domain.search.fusion import query_model
+from folio_api.domain.search.fusion import preferred, query_model
 from folio_api.domain.search.statements import HELD_AND_MODELS_SQL, HELD_SQL
+from folio_api.domain.search.wording import with_matched, words_language
 
 #: The search transaction's isolation: the statement that picks the query's
 #: model and the search see one snapshot, so a tenant that switches models
@@ -49,12 +50,16 @@ PLANS = "force_custom_plan"
 class Prepared:
     """What :func:`prepare` found: whether the tenant is searched exactly,
     the model to embed the query with (``by-language``; empty otherwise),
-    and the lexemes of ``words`` (:data:`~folio_api.domain.search.statements.LEXEMES_SQL`)."""
+    the lexemes of ``words`` (:data:`~folio_api.domain.search.statements.LEXEMES_SQL`),
+    and, when asked, the language of the tenant's chunks that hold the most
+    of them (:mod:`~folio_api.domain.search.wording`; ``None``: a tie, or
+    not asked)."""
 
     exact: bool
     models: tuple[str, ...] = ()
     words: str = ""
     lexemes: tuple[str, ...] = ()
+    language: str | None = None
 
 
 async def prepare(
@@ -63,6 +68,8 @@ async def prepare(
     options: _Bounds,
     models: Sequence[str] = (),
     words: str = "",
+    *,
+    by_words: bool = False,
 ) -> Prepared:
     """In a semantic or hybrid search's transaction: whether the tenant
     holds at most ``exact_max_chunks`` chunks (counted no further); sets
@@ -73,10 +80,17 @@ async def prepare(
     (language, model) pairs the tenant holds. Also, in the same statement,
     the lexemes of ``words`` (the query's keywords,
     :func:`~folio_api.domain.search.keywords.parse_keywords`), which keyword
-    ranking counts one by one."""
+    ranking counts one by one. ``by_words`` (a query of unknown language,
+    with ``models``): in a tenant holding chunks of several languages, also
+    the language whose chunks hold the most of ``words`` (in the same
+    statement: :func:`~folio_api.domain.search.wording.words_language`);
+    ``models`` are then ordered for that language before the model is
+    picked."""
+    sql = HELD_AND_MODELS_SQL if models else HELD_SQL
+    by_words = by_words and bool(models) and bool(words.strip())
     row = (
         await session.execute(
-            sa.text(HELD_AND_MODELS_SQL if models else HELD_SQL),
+            sa.text(with_matched(sql) if by_words else sql),
             {
                 "tenant_id": tenant_id,
                 "limit": options.exact_max_chunks + 1,
@@ -90,5 +104,8 @@ async def prepare(
     lexemes = tuple(row[1])
     if not models:
         return Prepared(exact, words=words, lexemes=lexemes)
+    language = words_language(row[-1]) if by_words else None
+    if language is not None:
+        models = preferred(models, language)
     model = query_model(models, zip(row[2], row[3], strict=True))
-    return Prepared(exact, (model,), words, lexemes)
+    return Prepared(exact, (model,), words, lexemes, language)

@@ -161,6 +161,12 @@ class SearchOptions:
     ``β``, a document's semantic score under that model is ``(best chunk +
     β · centroid) / (1 + β)`` (:mod:`~folio_api.domain.search.semantic`;
     with ``query_vectors``, one vector per model, only).
+    ``language_by_words`` (default ``True``): with a vector per model, in a
+    tenant holding chunks of several languages, a query of unknown
+    language takes the language of the chunks that hold the most of its
+    words, which picks its model's list and its
+    weight (:mod:`~folio_api.domain.search.wording`; ``False``: it stays
+    unknown).
     """
 
     candidates: int = 100
@@ -177,6 +183,7 @@ class SearchOptions:
     keyword_max_matches: int = 500
     exact_max_chunks: int = 5_000
     centroid_weights: Mapping[str, float] = field(default_factory=lambda: CENTROID_WEIGHTS)
+    language_by_words: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,12 +229,11 @@ def _vector_text(mode: SearchMode, query_vector: Sequence[float] | None) -> str:
     return "[" + ",".join(repr(float(x)) for x in query_vector) + "]"
 
 
-def _weight(mode: SearchMode, options: SearchOptions, query_text: str) -> float:
+def _weight(mode: SearchMode, options: SearchOptions, language: str | None) -> float:
     if mode is SearchMode.SEMANTIC:
         return 1.0
     if mode is SearchMode.KEYWORD:
         return 0.0
-    language = detect_query_language(query_text)
     return options.language_weights.get(language or "", options.semantic_weight)
 
 
@@ -267,17 +273,25 @@ async def search(
     filt = filters or SearchFilters()
     vector_text: str | None = None
     exact = False
-    models = preferred(list(query_vectors or {}), detect_query_language(query_text))
+    language = detect_query_language(query_text)
+    models = preferred(list(query_vectors or {}), language)
     model_params: dict[str, object] = {}
     keywords = parse_keywords(query_text)
     if mode is not SearchMode.KEYWORD:
+        if prepared is None or prepared.words != keywords.words:
+            by_words = language is None and len(models) > 1 and opts.language_by_words
+            prepared = await prepare(
+                session, tenant_id, opts, models if by_words else (), keywords.words,
+                by_words=by_words,
+            )  # fmt: skip
+        if language is None and prepared.language is not None:
+            language = prepared.language
+            models = preferred(models, language)
         if query_vectors:
             for i, model in enumerate(models):
                 model_params[f"query_vector_{i}"] = _vector_text(mode, query_vectors[model])
         else:
             vector_text = _vector_text(mode, query_vector)
-        if prepared is None or prepared.words != keywords.words:
-            prepared = await prepare(session, tenant_id, opts, words=keywords.words)
         exact, lexemes = prepared.exact, prepared.lexemes
     else:
         row = await session.execute(sa.text(PLANS_SQL), {"plans": PLANS, "words": keywords.words})
@@ -319,7 +333,7 @@ async def search(
         "query_vector": vector_text,
         "candidates": max(opts.candidates, k),
         "max_matches": max(opts.keyword_max_matches, k),
-        "w_semantic": _weight(mode, opts, query_text),
+        "w_semantic": _weight(mode, opts, language),
         "fusion": str(opts.fusion),
         "rrf_k": float(opts.rrf_k),
         "k1": opts.k1,

@@ -11,9 +11,13 @@ after that. Under ``by-language`` the message asks for the model of the
 query's language (all-MiniLM-L6-v2 when English or unknown,
 :func:`~folio_api.domain.search.fusion.preferred`), or the one the
 tenant's last search in that language needed when it was the other one
-(this process remembers it); when the tenant needs another model than
-asked for (it holds none of that model's chunks, or is switching models:
-:func:`~folio_api.domain.search.fusion.query_model`), the query is
+(this process remembers it). A query of unknown language takes the
+language of the tenant's chunks that hold the most of its words, found by
+the same statement (:mod:`~folio_api.domain.search.wording`). When the
+tenant needs another model than asked for (it holds none of that model's
+chunks, is switching models:
+:func:`~folio_api.domain.search.fusion.query_model`, or the query's words
+are of the other language), the query is
 embedded again by that one and the first vector is left unread (its
 result expires in Redis). The model is picked and the search runs in one
 snapshot.
@@ -120,16 +124,16 @@ def _keywords_instead(mode: SearchMode, e: DependencyUnavailable) -> tuple[Searc
     return SearchMode.KEYWORD, f"keyword ranking only: {e.message}"
 
 
-#: (tenant, its query language's model) -> the model the tenant's last such
-#: search needed (``by-language``): the model the next one's message asks
+#: (tenant, the query's detected language, ``None`` when unknown) -> the
+#: model the tenant's last such search needed when it was not that
+#: language's (``by-language``): the model the next one's message asks
 #: for, which the prepare statement confirms or corrects.
-_NEEDED: dict[tuple[uuid.UUID, str], str] = {}
+_NEEDED: dict[tuple[uuid.UUID, str | None], str] = {}
 #: The most tenants and languages :data:`_NEEDED` holds (the oldest go first).
 NEEDED_MAX = 10_000
 
 
-def _remember(tenant_id: uuid.UUID, own: str, used: str) -> None:
-    key = (tenant_id, own)
+def _remember(key: tuple[uuid.UUID, str | None], own: str, used: str) -> None:
     if _NEEDED.get(key, own) == used:
         return
     _NEEDED.pop(key, None)
@@ -169,22 +173,27 @@ async def run_search(
     by_language = setting == BY_LANGUAGE
     # by-language: the model of the query's language first (a guess the
     # prepare statement confirms); otherwise the deployment's one model
-    order = preferred(models_of(setting), detect_query_language(q)) if by_language else []
-    guess = _NEEDED.get((tenant_id, order[0]), order[0]) if order else None
+    language = detect_query_language(q)
+    order = preferred(models_of(setting), language) if by_language else []
+    key = (tenant_id, language)
+    guess = _NEEDED.get(key, order[0]) if order else None
     embedding = await _Embedding.send(res, q, tenant_id, guess)  # embedded meanwhile
     async with reads(res, tenant_id) as session:  # row-level security: this tenant's rows
         if by_language:
             await begin_snapshot(session)  # the model picked and the search: one snapshot
         words = parse_keywords(q).words
-        prepared = await prepare(session, tenant_id, options, order, words)
+        # a query of unknown language: the language its words match decides
+        by_words = by_language and language is None and options.language_by_words
+        prepared = await prepare(session, tenant_id, options, order, words, by_words=by_words)
         try:
             if by_language:
                 # hybrid trusts the list as its model reads it: the routing's own
                 # weights (measured with its document scores) when the query is
                 # embedded by its language's model, else that other model's
                 used = prepared.models[0]
-                _remember(tenant_id, order[0], used)
-                options = _options(BY_LANGUAGE if used == order[0] else used)
+                _remember(key, order[0], used)
+                own = preferred(order, language or prepared.language)[0]
+                options = _options(BY_LANGUAGE if used == own else used)
                 if used != guess:  # the tenant needs the other model
                     embedding = await _Embedding.send(res, q, tenant_id, used)
                 vectors = {used: await embedding.vector()}

@@ -78,7 +78,7 @@ def filter_sql(
 
 #: SQL of a lexeme (the text expression ``{}``) as tsquery input: quoted,
 #: its backslashes and quotes escaped.
-_LEXEME_LITERAL = r"'''' || replace(replace({}, '\', '\\'), '''', '''''') || ''''"
+LEXEME_LITERAL = r"'''' || replace(replace({}, '\', '\\'), '''', '''''') || ''''"
 
 
 def _keyword_ctes(where: str, words: int) -> str:
@@ -108,10 +108,10 @@ def _keyword_ctes(where: str, words: int) -> str:
     lexemes = _per_language("q.l_{name}", "m")
     columns = f"c.id, c.document_id, c.tsv, c.token_count, c.language, {_LANG} AS lang"
     scope = f"c.tenant_id = :tenant_id AND {_match_sql()} {where}"
-    agg = "string_agg(" + _LEXEME_LITERAL.format("lexeme") + ", ' | ')"
+    agg = "string_agg(" + LEXEME_LITERAL.format("lexeme") + ", ' | ')"
     counts = [
         f"(CAST(:lexeme_{i} AS text), (SELECT count(*) FROM (SELECT 1 FROM chunks c WHERE "
-        f"c.tsv @@ CAST({_LEXEME_LITERAL.format(f'CAST(:lexeme_{i} AS text)')} AS tsquery) "
+        f"c.tsv @@ CAST({LEXEME_LITERAL.format(f'CAST(:lexeme_{i} AS text)')} AS tsquery) "
         f"AND c.tenant_id = :tenant_id {where} LIMIT :max_matches + 1) AS h))"
         for i in range(words)
     ]
