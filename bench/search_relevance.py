@@ -12,6 +12,11 @@ the ``tune`` queries, the ``held`` ones (kept out of any tuning) and all.
 ``--model``: the deployment setting measured (default ``by-language``, Folio's
 default). ``--mixed`` indexes both sets in one tenant and measures each query set
 there (with ``by-language``, a tenant holding chunks of both models).
+``--queries keywords`` asks each query with its own language's function words
+removed (keywords as typed into a search box; ``written``, the default, as
+written; repeat to measure both). ``--language-by-words off`` leaves a query of
+unknown language unknown instead of taking the language its words match
+(``SearchOptions.language_by_words``; repeat ``on`` and ``off`` to compare).
 
 Chunks are embedded as the worker embeds them (``--document-runtime``,
 default ``bf16``: bfloat16 where the CPU has it, else float32; ``fast``: as
@@ -38,6 +43,7 @@ from folio_api.domain.search.fusion import language_weights
 from folio_api.domain.search.repository import Fusion, SearchOptions
 from folio_shared.db.engine import create_session_factory
 from folio_shared.embedding_models import BY_LANGUAGE, LANGUAGE_MODELS, SETTINGS
+from folio_shared.language import detect_query_language, function_words
 from folio_worker_docs.embeddings.select import Models, deployment_models
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -45,6 +51,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "relevance"))
 from _servers import BenchServers, scratch_database
 from runner import (
     LANGUAGES,
+    Query,
+    QueryVector,
     evaluate,
     index_documents,
     load_set,
@@ -74,6 +82,13 @@ def _load(model: str, runtime: str) -> Models:
     return models
 
 
+def keywords_only(query: Query, language: str) -> Query:
+    """``query`` with its language's function words removed."""
+    words = function_words(language)
+    text = " ".join(w for w in query.text.split() if w.lower().strip(",.;:") not in words)
+    return Query(query.query_id, query.split, query.expected, text)
+
+
 async def _measure(
     session: AsyncSession,
     models: Models,
@@ -81,23 +96,43 @@ async def _measure(
     language: str,
     configs: list[SearchOptions],
     label: str,
+    forms: list[str],
 ) -> None:
     relevance_set = load_set(language)
-    vectors = query_vectors(models, [q.text for q in relevance_set.queries])
-    for options in configs:
-        figures = await evaluate(
-            session, models, tenant_id, relevance_set.queries, options, vectors
-        )
-        weights = dict(options.language_weights) or options.semantic_weight
-        print(
-            f"\n{label}: fusion {options.fusion}, semantic weight {weights}, "
-            f"k1 {options.k1}, b {options.b}, document k1 {options.document_k1}, "
-            f"b {options.document_b}, centroid {dict(options.centroid_weights)}\n"
-        )
-        print(table(language, figures))
-        for (mode, split), f in sorted(figures.items()):
-            if split == "all" and f.misses:
-                print(f"\n{language} {mode} misses: " + "; ".join(f.misses))
+    for form in forms:
+        queries = relevance_set.queries
+        if form == "keywords":
+            queries = [keywords_only(q, language) for q in queries]
+        detected = [detect_query_language(q.text) for q in queries]
+        unknown = sum(d is None for d in detected)
+        vectors = query_vectors(models, [q.text for q in queries])
+        for options in configs:
+            await _report(session, models, tenant_id, language, queries, vectors, options,
+                          f"{label}, queries {form} ({unknown} of unknown language)")  # fmt: skip
+
+
+async def _report(
+    session: AsyncSession,
+    models: Models,
+    tenant_id: uuid.UUID,
+    language: str,
+    queries: list[Query],
+    vectors: list[QueryVector],
+    options: SearchOptions,
+    label: str,
+) -> None:
+    figures = await evaluate(session, models, tenant_id, queries, options, vectors)
+    weights = dict(options.language_weights) or options.semantic_weight
+    print(
+        f"\n{label}: fusion {options.fusion}, semantic weight {weights}, "
+        f"k1 {options.k1}, b {options.b}, document k1 {options.document_k1}, "
+        f"b {options.document_b}, centroid {dict(options.centroid_weights)}, "
+        f"language by words {options.language_by_words}\n"
+    )
+    print(table(language, figures))
+    for (mode, split), f in sorted(figures.items()):
+        if split == "all" and f.misses:
+            print(f"\n{language} {mode} misses: " + "; ".join(f.misses))
 
 
 async def run(
@@ -107,6 +142,7 @@ async def run(
     model: str,
     runtime: str,
     mixed: bool,
+    forms: list[str],
 ) -> None:
     models = _load(model, runtime)
     async with scratch_database(pg_url, "folio_bench_relevance") as url:
@@ -131,7 +167,7 @@ async def run(
                     )
                 label = "tenant holding " + " + ".join(group)
                 for language in group:
-                    await _measure(session, models, tenant_id, language, configs, label)
+                    await _measure(session, models, tenant_id, language, configs, label, forms)
         await engine.dispose()
 
 
@@ -151,6 +187,8 @@ def main() -> None:
     parser.add_argument(
         "--document-runtime", choices=("bf16", "fast", "int8", "torch"), default="bf16"
     )
+    parser.add_argument("--queries", choices=("written", "keywords"), action="append")
+    parser.add_argument("--language-by-words", choices=("on", "off"), action="append")
     parser.add_argument(
         "--fusion",
         choices=[f.value for f in Fusion],
@@ -209,29 +247,22 @@ def main() -> None:
             document_k1=document_k1,
             document_b=document_b,
             centroid_weights=centroid,
+            language_by_words=by_words == "on",
         )
         for f in fusions
         for w in weights
         for k1, b in bm25
         for document_k1, document_b in document_bm25
         for centroid in centroids
+        for by_words in args.language_by_words or ["on"]
     ]
+    forms = args.queries or ["written"]
+    rest = (languages, configs, args.model, args.document_runtime, args.mixed, forms)
     if args.pg_url:
-        asyncio.run(
-            run(args.pg_url, languages, configs, args.model, args.document_runtime, args.mixed)
-        )
+        asyncio.run(run(args.pg_url, *rest))
         return
     with BenchServers() as servers:
-        asyncio.run(
-            run(
-                servers.postgres.url("postgres"),
-                languages,
-                configs,
-                args.model,
-                args.document_runtime,
-                args.mixed,
-            )
-        )
+        asyncio.run(run(servers.postgres.url("postgres"), *rest))
 
 
 if __name__ == "__main__":
