@@ -36,6 +36,7 @@ from folio_shared.jobs.middleware import JobTracking
 from folio_shared.kinds import Kind
 from folio_shared.kinds.record import KindWorkers
 from folio_shared.ops import pause_queue, queue_stats, resume_queue, snapshot
+from folio_shared.ops.pause import QueuePause
 from folio_shared.settings import FolioSettings
 from folio_shared.storage import create_storage
 
@@ -238,14 +239,21 @@ async def _equals(value: Any, expected: Any) -> bool:
 
 
 async def test_a_kinds_queue_pauses_and_resumes_like_folios_own(
-    kjobs: Jobs, engine: AsyncEngine, settings: FolioSettings, key: str
+    kjobs: Jobs,
+    engine: AsyncEngine,
+    settings: FolioSettings,
+    key: str,
+    kind_worker: dramatiq.Broker,
 ) -> None:
     ns = settings.broker.namespace
     client = kjobs.redis
     # Given the worker recorded its kinds (their queue is known by then)
     await wait_for(lambda: _kind_recorded(engine, "test.nap"), what="job_kinds rows")
     assert await pause_queue(client, ns, "kinds-test", engine=engine, actor="carol")
-    await asyncio.sleep(0.3)  # the worker polls the paused set every 50 ms here
+    # and its pause middleware has read the paused set (polled every 50 ms
+    # here; a fixed sleep was too short on a loaded machine)
+    (pause,) = [m for m in kind_worker.middleware if isinstance(m, QueuePause)]
+    await wait_for(lambda: _true("kinds-test" in pause.paused), what="the pause seen")
     job_id = await submit(kjobs, k.nap, k.Nap(key=key, value=3))
     await asyncio.sleep(1.0)
     assert str((await kjobs.get(job_id)).status) == "queued"
@@ -267,6 +275,10 @@ async def test_a_kinds_queue_pauses_and_resumes_like_folios_own(
     # a queue no kind declared is still refused
     with pytest.raises(InvalidInput, match="unknown queue 'nope'"):
         await pause_queue(client, ns, "nope", engine=engine)
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 async def _kind_recorded(engine: AsyncEngine, name: str) -> bool:
