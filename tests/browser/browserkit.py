@@ -24,6 +24,12 @@ SHOTS = Path(__file__).parent / "screenshots"
 #: How long a page may wait for documents to be processed, in ms.
 PROCESSING_MS = 180_000
 
+# What a page shows within seconds on a quiet machine may take longer on a
+# loaded one (the browser, the API and the workers share its cores):
+# assertions wait up to 15 s instead of Playwright's 5 s. A failing one
+# waits longer; a passing one returns as soon as it holds.
+expect.set_options(timeout=15_000)
+
 
 def base_url(api: Api) -> str:
     return str(api.client.base_url).rstrip("/")
