@@ -120,7 +120,9 @@ class _WakingConsumer(_RedisConsumer):
     """Dramatiq's Redis consumer, waiting on its queue's wake-up list when
     idle (see :class:`FolioRedisBroker`). Dramatiq has no hook for how a
     consumer waits, so this subclasses its private consumer: its own backoff
-    sleep is given a 1 ms ceiling (it sleeps 0), and the wait happens here."""
+    sleep is given a 1 ms ceiling (it sleeps 0), and the wait happens here.
+    What it relies on in Dramatiq, and the guard test that checks it:
+    docs/adr/0010-waking-consumer-for-query-queues.md."""
 
     def __init__(
         self, broker: FolioRedisBroker, queue_name: str, prefetch: int, wait_ms: int

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import dramatiq
 import pytest
 import redis
+from dramatiq.brokers.redis import _RedisConsumer
 
 from folio_shared.broker import WAKE_TOKENS_MAX, FolioRedisBroker
 
@@ -125,3 +126,20 @@ def test_a_busy_consumer_leaves_tokens_and_messages_to_others(make_broker) -> No
     assert got.message_id == second.message_id
     busy.ack(held)
     idle.ack(got)
+
+
+def test_dramatiqs_idle_look_with_a_1_ms_ceiling_does_not_sleep(make_broker) -> None:
+    # Given Dramatiq's own consumer as _WakingConsumer builds its parent
+    # (idle ceiling 1 ms; ADR 0010), on an empty queue
+    consumer = _RedisConsumer(make_broker(), "queries.high", 1, 1)
+
+    # When it looks 40 times in a row
+    started = time.monotonic()
+    looks = [next(consumer) for _ in range(40)]
+    elapsed = time.monotonic() - started
+
+    # Then each look returns None at once although its backoff counter grew
+    # (with a 1 s ceiling, the 40 looks would sleep over 20 s)
+    assert looks == [None] * 40
+    assert consumer.misses == 40
+    assert elapsed < 5.0
