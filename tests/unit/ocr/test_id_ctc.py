@@ -116,8 +116,12 @@ def test_only_a_sure_decoding_replaces_and_an_unsure_one_withholds() -> None:
     assert unsure.confidence < TRUST
     # Then an id the engines picked and the decoding disagrees with is withheld
     assert settle_coarse(other if unsure.text != other else E2E, unsure) is None
-    # but kept when both read the same, or when there was nothing to decode
-    assert settle_coarse(unsure.text, unsure) == unsure.text
+    # and so is one the engines picked as decoded, when only PP-OCR read it
+    # (its reading and its decoding are one engine's word, not two agreeing)
+    assert settle_coarse(unsure.text, unsure) is None
+    assert settle_coarse(unsure.text, unsure, tesseract=other) is None
+    # but kept when Tesseract read it too, or when there was nothing to decode
+    assert settle_coarse(unsure.text, unsure, tesseract=unsure.text) == unsure.text
     assert settle_coarse(other, None) == other
 
 

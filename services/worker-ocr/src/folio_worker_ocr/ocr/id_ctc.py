@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import math
 import string
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from importlib import resources
 from typing import Any
 
@@ -40,15 +41,39 @@ LINE_HEIGHT = 48
 GRAMMAR: tuple[str, ...] = (
     ("E",) + (string.digits,) * 20 + (string.digits + string.ascii_letters,) * 11
 )
+#: Where the embedded ``yyyyMMddHHmm`` starts in an id.
+DATE_AT = 9
+#: Digits a real date-time allows at each of its 12 positions (months
+#: 01-12, days 01-31, hours 00-23, minutes 00-59).
+REAL_DATE_DIGITS: tuple[str, ...] = (
+    (string.digits,) * 4
+    + ("01", string.digits, "0123", string.digits)
+    + ("012", string.digits, "012345", string.digits)
+)
+#: Most digits of an embedded date the page's dates may settle (:func:`grammar`).
+DATE_SETTLES = 2
 #: Confidence (:attr:`Voted.confidence`) from which a decoded id is kept
-#: over the engines' readings (:func:`settle_coarse`).
-TRUST = 0.4
+#: (:func:`settle_coarse`); 3 of 30 photo decodings at 0.4-0.5 were right (docs/benchmarks.md).
+TRUST = 0.5
 #: Fewest digits PP-OCR must have read on a line (or two, wrapped) for it to be
 #: decoded as an id (an id has 20).
 MIN_DIGITS = 12
 #: Most and fewest characters two lines read for them to be decoded as one
 #: wrapped id (a character or two lost or gained).
 WRAPPED_CHARS = (28, 36)
+
+
+def grammar(days: Iterable[date] = ()) -> tuple[str, ...]:
+    """:data:`GRAMMAR` with the embedded date-time held to a real one's digits
+    and its ``yyyyMMdd`` to those ``days`` (printed on the page) or the day
+    after print at each position (the id's date is UTC, ahead of Brazil's
+    local time). A photo's 6-pixel ``2026`` reads ``2028``: the page's dates,
+    in larger type, settle it."""
+    shown = sorted({(d + timedelta(days=k)).strftime("%Y%m%d") for d in days for k in (0, 1)})
+    digits = list(REAL_DATE_DIGITS)
+    for i in range(8 if shown else 0):
+        digits[i] = "".join(c for c in string.digits if any(s[i] == c for s in shown))
+    return GRAMMAR[:DATE_AT] + tuple(digits) + GRAMMAR[DATE_AT + len(digits) :]
 
 
 @dataclass(frozen=True)
@@ -100,6 +125,7 @@ class Recogniser:
     def __init__(self) -> None:
         self._session: Any = None
         self._columns: list[list[int]] = []
+        self._index: dict[str, int] = {}
         self._blank: list[int] = [0]
 
     def _load(self) -> None:
@@ -116,6 +142,7 @@ class Recogniser:
         meta = session.get_modelmeta().custom_metadata_map["character"].splitlines()
         characters = ["<blank>", *meta, " "]
         index = {c: i for i, c in enumerate(characters) if i}
+        self._index = index
         self._columns = [[index[c] for c in allowed] for allowed in GRAMMAR]
         self._blank = [0, len(characters) - 1]  # a space is no character of an id
         self._session = session
@@ -131,18 +158,28 @@ class Recogniser:
         name = self._session.get_inputs()[0].name
         return np.asarray(self._session.run(None, {name: batch[np.newaxis]})[0][0])
 
-    def read(self, line: Image.Image) -> Reading | None:
-        """The id :func:`decode` finds in ``line``, or ``None`` (too short a line)."""
-        probs = self.probabilities(line)
-        return decode(probs, self._columns, self._blank)
+    def read(self, line: Image.Image, allowed: Sequence[str] = GRAMMAR) -> Reading | None:
+        """The id :func:`decode` finds in ``line`` under ``allowed`` (the
+        characters of each position, within :data:`GRAMMAR`'s), or ``None``
+        (too short a line)."""
+        return self.decode(self.probabilities(line), allowed)
+
+    def decode(self, probs: np.ndarray, allowed: Sequence[str] = GRAMMAR) -> Reading | None:
+        """:func:`decode` of a line's :meth:`probabilities` under ``allowed``."""
+        columns = [[self._index[c] for c in chars] for chars in allowed]
+        return decode(probs, columns, self._blank, allowed)
 
 
 def decode(
-    probs: np.ndarray, columns: Sequence[Sequence[int]], blank: Sequence[int]
+    probs: np.ndarray,
+    columns: Sequence[Sequence[int]],
+    blank: Sequence[int],
+    allowed: Sequence[str] = GRAMMAR,
 ) -> Reading | None:
     """The most probable path of ``probs`` (columns x characters) that reads
     an id: any characters, then one of ``columns[j]`` for each position ``j``
-    (model indices), then any characters; ``None`` when the line has fewer
+    (model indices of the characters ``allowed[j]``, a subset of
+    :data:`GRAMMAR`'s), then any characters; ``None`` when the line has fewer
     columns than the id has characters."""
     frames = probs.shape[0]
     size = len(columns)
@@ -155,7 +192,7 @@ def decode(
     chars = np.full((frames, size, width), -np.inf)
     for j, col in enumerate(columns):
         chars[:, j, : len(col)] = log[:, col]
-    return _backtrack(probs, columns, _forward(chars, free, space), free)
+    return _backtrack(probs, columns, _forward(chars, free, space), free, allowed)
 
 
 def _forward(chars: np.ndarray, free: np.ndarray, space: np.ndarray) -> _Trellis:
@@ -217,7 +254,11 @@ class _Trellis:
 
 
 def _backtrack(
-    probs: np.ndarray, columns: Sequence[Sequence[int]], tr: _Trellis, free: np.ndarray
+    probs: np.ndarray,
+    columns: Sequence[Sequence[int]],
+    tr: _Trellis,
+    free: np.ndarray,
+    allowed: Sequence[str],
 ) -> Reading | None:
     size = tr.on.shape[1]
     last = size - 1
@@ -251,9 +292,12 @@ def _backtrack(
         t -= 1
     rows = []
     for j, col in enumerate(columns):
-        row = probs[max(peaks[j], 0), col].astype(np.float64)
+        # over GRAMMAR's characters of the position, those not allowed at 0
+        row = np.zeros(len(GRAMMAR[j]))
+        for char, p in zip(allowed[j], probs[max(peaks[j], 0), col], strict=True):
+            row[GRAMMAR[j].index(char)] = p
         rows.append(row / row.sum() if row.sum() > 0 else row)
-    return Reading("".join(GRAMMAR[j][chosen[j]] for j in range(size)), tuple(rows))
+    return Reading("".join(allowed[j][chosen[j]] for j in range(size)), tuple(rows))
 
 
 def vote(readings: Sequence[Reading]) -> Voted | None:
@@ -284,10 +328,17 @@ def _joined(first: Image.Image, second: Image.Image) -> Image.Image:
     return out
 
 
-def read_e2e(recogniser: Recogniser, image: Image.Image, lines: Sequence[Line]) -> Voted | None:
+def read_e2e(
+    recogniser: Recogniser,
+    image: Image.Image,
+    lines: Sequence[Line],
+    days: Iterable[date] = (),
+) -> Voted | None:
     """The surest valid id :func:`decode` reads on ``lines`` (detected in
     ``image``) holding at least :data:`MIN_DIGITS` digits, or on two
-    consecutive ones that together read about 32 characters; ``None`` if none."""
+    consecutive ones that together read about 32 characters, under
+    :func:`grammar` of ``days`` (the dates printed on the page); ``None`` if none."""
+    allowed = grammar(days)
     grey = image.convert("L")
     crops: list[Image.Image] = []
     for index, line in enumerate(lines):
@@ -306,21 +357,43 @@ def read_e2e(recogniser: Recogniser, image: Image.Image, lines: Sequence[Line]) 
     found = [
         voted
         for crop in crops
-        if (reading := recogniser.read(crop)) is not None
+        if (reading := _dated(recogniser, crop, allowed)) is not None
         and (voted := vote([reading])) is not None
         and e2e_valid(voted.text)
     ]
     return max(found, key=lambda v: v.confidence, default=None)
 
 
-def settle_coarse(picked: str | None, decoded: Voted | None) -> str | None:
-    """The id to keep on a coarse page, from the id the engines' readings
-    picked and the id decoded under the grammar: the decoded one when it is
-    sure (:data:`TRUST`); none when it is unsure and differs from the picked
-    one (two disagreeing readings of a blurred id: no id beats a wrong one);
-    else the picked one."""
+def _dated(recogniser: Recogniser, crop: Image.Image, allowed: Sequence[str]) -> Reading | None:
+    """The reading of ``crop`` under a real date's digits; when its date is
+    not one ``allowed`` (the page's dates) allows, the reading under those,
+    if it differs only in at most :data:`DATE_SETTLES` digits of the date: a
+    line whose digits are another number (a tax id) is not made an id."""
+    probs = recogniser.probabilities(crop)
+    free = recogniser.decode(probs, grammar())
+    span = range(DATE_AT, DATE_AT + len(REAL_DATE_DIGITS))
+    if free is None or all(free.text[i] in allowed[i] for i in span):
+        return free
+    dated = recogniser.decode(probs, allowed)
+    if dated is None:
+        return free
+    changed = [i for i, (a, b) in enumerate(zip(free.text, dated.text, strict=True)) if a != b]
+    return dated if len(changed) <= DATE_SETTLES and set(changed) <= set(span) else free
+
+
+def settle_coarse(
+    picked: str | None, decoded: Voted | None, tesseract: str | None = None
+) -> str | None:
+    """The id to keep on a coarse page, from the engines' pick, the id decoded
+    under the grammar and Tesseract's own id: the decoded one when it is sure
+    (:data:`TRUST`); else none when it differs from the pick (no id beats a
+    wrong one), or is the pick but Tesseract did not read it (the pick is then
+    PP-OCR's reading of the line it decoded: one engine's word twice); else
+    the pick."""
     if decoded is not None and decoded.confidence >= TRUST:
         return decoded.text
     if picked is not None and decoded is not None and picked != decoded.text:
+        return None
+    if decoded is not None and picked == decoded.text and tesseract != picked:
         return None
     return picked

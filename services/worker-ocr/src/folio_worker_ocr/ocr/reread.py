@@ -18,13 +18,11 @@ left as the page OCR read it.
 
 from __future__ import annotations
 
-import contextlib
-import re
 import string
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import tesserocr
 from PIL import Image
@@ -41,6 +39,7 @@ from folio_worker_ocr.ocr.glyph_case import Box, Sighting, settle
 from folio_worker_ocr.ocr.glyphs import read_by_shape
 from folio_worker_ocr.ocr.id_ctc import read_e2e, settle_coarse
 from folio_worker_ocr.ocr.id_regions import Region, Word, page_words, regions
+from folio_worker_ocr.ocr.page_dates import dates_on, days_on
 from folio_worker_ocr.ocr.second_engine import Native, SecondEngine, band, pick, readings
 from folio_worker_ocr.ocr.variants import variants as _variants
 
@@ -60,7 +59,6 @@ DIGIT_ID_LENGTHS = (44, 47, 48)
 #: Farthest an end-to-end id's embedded date (UTC, minutes) may be from a
 #: date printed on its page (local time, often the day only) and count as near.
 E2E_DATE_SLACK = timedelta(days=1, hours=6)
-_PAGE_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
 
 
 def _box(words: tuple[Word, ...]) -> tuple[int, int, int, int]:
@@ -154,14 +152,6 @@ def _e2e(reading: str) -> str | None:
     return fixed if fixed is not None and e2e_valid(fixed) else None
 
 
-def _dates_on(text: str) -> list[datetime]:
-    out = []
-    for m in _PAGE_DATE.finditer(text):
-        with contextlib.suppress(ValueError):
-            out.append(datetime(int(m[3]), int(m[2]), int(m[1])))
-    return out
-
-
 def _near(value: str, dates: list[datetime]) -> bool:
     """Whether the id's embedded date is within :data:`E2E_DATE_SLACK` of a date on the page."""
     embedded = e2e_date(value)
@@ -229,6 +219,7 @@ class Reader:
         self.original = image if original is None else original
         self.second = second
         self.native: Native | None = None  # a coarse page as taken (see reread)
+        self.days: list[date] = []  # the days printed on the page
         #: per id region of a coarse page: the engines' id and the one kept
         self.picks: list[tuple[str | None, str | None]] = []
 
@@ -334,7 +325,8 @@ class Reader:
             tesseract = best
             best = pick(best, shaped, e2e_valid, lambda v: _near(v, dates), settle=not coarse)
             if coarse:
-                picked, best = best, settle_coarse(best, read_e2e(self.second.ids, wide, detected))
+                decoded = read_e2e(self.second.ids, wide, detected, self.days)
+                picked, best = best, settle_coarse(best, decoded, tesseract)
                 self.picks.append((picked, best))
             if best is not None and not coarse:
                 best = self._measured(best, tesseract, shaped, seen)
@@ -378,7 +370,8 @@ def reread(
     found = regions(page_words(page_api))[:MAX_REGIONS]
     reader = Reader(line_api, image, original, second)
     reader.native = native
-    dates = _dates_on(text)
+    reader.days = days_on(text)
+    dates = dates_on(text)
     replaced = 0
     for region in found:
         if region.kind == "digits":
