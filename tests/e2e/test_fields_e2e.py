@@ -64,7 +64,7 @@ async def test_receipt_fields_and_expected_values_from_a_text_pdf(api: Api) -> N
     # Then its fields are stored with the type, the version and the verdicts
     [row] = await _fields(api, document_id)
     assert row.document_type == "pix_receipt"
-    assert row.extractor_version == "pix_receipt/7"
+    assert row.extractor_version == "pix_receipt/8"
     assert row.fields["amount"]["value"] == "150.00"
     assert row.fields["payee_tax_id"] == {
         **row.fields["payee_tax_id"],
@@ -144,7 +144,7 @@ async def test_scanned_receipt_and_a_non_payment_document(api: Api) -> None:
     assert await finished(engine, scan) == "ready"
     # Then the current extractor re-extracted it from the stored page, without OCR
     [again] = await _fields(api, scan)
-    assert again.extractor_version == "pix_receipt/7"
+    assert again.extractor_version == "pix_receipt/8"
     assert again.fields["amount"]["value"] == "150.00"
     async with engine.connect() as conn:
         assert await conn.scalar(ocr_jobs) == ocr_before

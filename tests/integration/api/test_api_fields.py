@@ -86,7 +86,7 @@ async def test_fields_of_a_processed_receipt(
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["document_type"] == "pix_receipt"
-    assert body["extractor_version"] == "pix_receipt/7"
+    assert body["extractor_version"] == "pix_receipt/8"
     amount = body["fields"]["amount"]
     assert amount["value"] == "150.00"
     assert RECEIPT[amount["span"][0] : amount["span"][1]] == "R$ 150,00"

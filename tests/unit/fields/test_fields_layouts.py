@@ -35,6 +35,30 @@ def test_an_amount_with_its_currency_and_no_label_is_the_amount() -> None:
     assert extract([page]).fields["amount"].value == "9034.06"
 
 
+def test_a_receipt_whose_id_a_photo_lost_is_still_a_pix_receipt() -> None:
+    # Given an app's receipt read from a photo: its amount printed with the
+    # currency and no label, its date unlabelled, and its id unreadable
+    page = """Pix enviado
+R$ 17.951,36
+Terça-feira, 08/09/2026 às 14:47
+
+Quem recebeu
+Nome\tMercado Bom Preço S.A.
+CPF/CNPJ\t38.503.827/0001-90
+
+Quem pagou
+Nome\tCamila Ribeiro Almeida
+
+EBOTAGAAEZNaSOSOS 17 TESS"""
+    # Then it is typed a PIX receipt, and its fields come out without an id
+    found = extract([page])
+    assert found.document_type == "pix_receipt"
+    assert found.fields["amount"].value == "17951.36"
+    assert "end_to_end_id" not in found.fields
+    # while the same page without the wording of a payment made is not one
+    assert extract([page.replace("Pix enviado", "Pix")]).document_type == "other"
+
+
 def test_parties_under_other_headers_and_an_institution_without_a_label() -> None:
     page = f"""Comprovante de Pix
 Informações do destinatário

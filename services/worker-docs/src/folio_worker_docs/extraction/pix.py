@@ -266,7 +266,7 @@ class PixReceiptExtractor:
     """Fields of a PIX transfer receipt (``comprovante``), from any bank or app."""
 
     document_type = "pix_receipt"
-    version = "7"
+    version = "8"
 
     def score(self, pages: list[str]) -> float:
         """``pix`` on the page, an end-to-end id, and the labels a receipt prints."""
@@ -274,8 +274,11 @@ class PixReceiptExtractor:
         has_id = bool(end_to_end_ids(page))
         score = 0.35 if PIX_WORD.search(page.folded) else 0.0
         score += 0.35 if has_id else 0.0
-        for pattern in (AMOUNT_LABEL, PAID_AT_LABEL):
-            score += 0.1 if pattern.search(page.folded) else 0.0
+        # an amount printed with its currency and no label counts as an amount
+        # (apps print it large under a heading), as the extraction takes it
+        amount = AMOUNT_LABEL.search(page.folded) or any(_unlabelled_amounts(page))
+        score += 0.1 if amount else 0.0
+        score += 0.1 if PAID_AT_LABEL.search(page.folded) else 0.0
         score += 0.1 if PAYEE.sections(page, PAYER) or PAYEE.names(page, PAYER) else 0.0
         if not has_id:
             # without an id the page must say it records a payment made, and
