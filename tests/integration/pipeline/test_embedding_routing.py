@@ -254,6 +254,15 @@ async def test_a_query_of_keywords_takes_the_language_its_words_match(
         )  # fmt: skip
         assert hits[0].filename == expected
         assert {h.language for h in hits} == {language}
+    # a tenant of Portuguese only: its language, its model
+    portuguese = await make_tenant(session)
+    await add_document(
+        session, models.by_language["pt"], portuguese, "aluguel.txt",
+        [DOCUMENTS["aluguel.txt"][1]], options=ChunkingOptions(16, 2), language="pt",
+    )  # fmt: skip
+    words = parse_keywords("zzyzx qwfp").words
+    prepared = await prepare(session, portuguese, SearchOptions(), order, words, by_words=True)
+    assert (prepared.language, prepared.models) == ("pt", (E5,))
     # unless the option is off: the default model's chunks, as before
     query = "inquilino aluguel locador"
     hits = await search(

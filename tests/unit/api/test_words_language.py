@@ -13,8 +13,12 @@ def test_the_language_holding_more_of_the_words_wins_and_a_tie_stays_unknown() -
     assert decide({"en": 2, "pt": 2}) is None
     assert decide({"en": 0, "pt": 0}) is None
     assert list(CHUNK_LANGUAGES) == ["en", "pt"]  # the order of the statement's counts
-    assert words_language([1, 4]) == "pt"
-    assert words_language(None) is None  # not asked: a tenant of one language
+    assert words_language([1, 4], ["en", "pt"]) == "pt"
+    # not asked: a tenant of one language takes it, one of none stays unknown
+    assert words_language(None, ["pt"]) == "pt"
+    assert words_language(None, ["", "en"]) == "en"
+    assert words_language(None, [""]) is None
+    assert words_language(None, []) is None
 
 
 def test_each_language_is_stemmed_and_matched_on_its_own_chunks() -> None:

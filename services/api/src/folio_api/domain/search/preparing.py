@@ -81,9 +81,9 @@ async def prepare(
     the lexemes of ``words`` (the query's keywords,
     :func:`~folio_api.domain.search.keywords.parse_keywords`), which keyword
     ranking counts one by one. ``by_words`` (a query of unknown language,
-    with ``models``): in a tenant holding chunks of several languages, also
-    the language whose chunks hold the most of ``words`` (in the same
-    statement: :func:`~folio_api.domain.search.wording.words_language`);
+    with ``models``): also the language whose chunks hold the most of
+    ``words``, or the tenant's one language (in the same statement:
+    :func:`~folio_api.domain.search.wording.words_language`);
     ``models`` are then ordered for that language before the model is
     picked."""
     sql = HELD_AND_MODELS_SQL if models else HELD_SQL
@@ -104,7 +104,7 @@ async def prepare(
     lexemes = tuple(row[1])
     if not models:
         return Prepared(exact, words=words, lexemes=lexemes)
-    language = words_language(row[-1]) if by_words else None
+    language = words_language(row[-1], row[2]) if by_words else None
     if language is not None:
         models = preferred(models, language)
     model = query_model(models, zip(row[2], row[3], strict=True))

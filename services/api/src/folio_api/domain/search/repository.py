@@ -161,10 +161,10 @@ class SearchOptions:
     ``β``, a document's semantic score under that model is ``(best chunk +
     β · centroid) / (1 + β)`` (:mod:`~folio_api.domain.search.semantic`;
     with ``query_vectors``, one vector per model, only).
-    ``language_by_words`` (default ``True``): with a vector per model, in a
-    tenant holding chunks of several languages, a query of unknown
-    language takes the language of the chunks that hold the most of its
-    words, which picks its model's list and its
+    ``language_by_words`` (default ``True``): with a vector per model, a
+    query of unknown language takes the language of the tenant's chunks
+    that hold the most of its words (the tenant's one language, when it
+    holds one), which picks its model's list and its
     weight (:mod:`~folio_api.domain.search.wording`; ``False``: it stays
     unknown).
     """

@@ -19,8 +19,11 @@ as that language's chunks are (:data:`~folio_shared.db.models.CHUNK_LANGUAGES`,
 accents folded): the lexemes keyword search matches. ``boleto vencido
 juros`` is Portuguese where the tenant's Portuguese documents speak of
 boletos and its English ones do not. A tie (no word matched, or as many
-in each language) leaves the language unknown, as before; so does a
-tenant of one language, whose chunks are of one model anyway.
+in each language) leaves the language unknown, as before. In a tenant
+whose chunks are of one of those languages only, the query takes that
+language without looking its words up: it is compared with those chunks
+anyway, and hybrid weighs them as that language's (Portuguese: 0.95, not
+the 0.9 of an unknown language).
 
 Asked in the statement that prepares the search
 (:func:`~folio_api.domain.search.preparing.prepare`, :func:`with_matched`):
@@ -88,9 +91,12 @@ def decide(matched: Mapping[str, int]) -> str | None:
     return counts[0][1]
 
 
-def words_language(matched: Sequence[int] | None) -> str | None:
-    """:func:`decide` over :data:`MATCHED_SQL`'s counts (``None``: not
-    asked, the tenant holds one language)."""
+def words_language(matched: Sequence[int] | None, held: Sequence[str]) -> str | None:
+    """:func:`decide` over :data:`MATCHED_SQL`'s counts; ``None`` (not
+    asked: the tenant's chunks, of languages ``held``, are of at most one
+    of :data:`~folio_shared.db.models.CHUNK_LANGUAGES`): that one language,
+    if any."""
     if matched is None:
-        return None
+        languages = set(held) & set(CHUNK_LANGUAGES)
+        return languages.pop() if len(languages) == 1 else None
     return decide(dict(zip(CHUNK_LANGUAGES, matched, strict=True)))
