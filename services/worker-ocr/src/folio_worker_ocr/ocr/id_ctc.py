@@ -124,7 +124,6 @@ class Recogniser:
 
     def __init__(self) -> None:
         self._session: Any = None
-        self._columns: list[list[int]] = []
         self._index: dict[str, int] = {}
         self._blank: list[int] = [0]
 
@@ -141,9 +140,7 @@ class Recogniser:
             )
         meta = session.get_modelmeta().custom_metadata_map["character"].splitlines()
         characters = ["<blank>", *meta, " "]
-        index = {c: i for i, c in enumerate(characters) if i}
-        self._index = index
-        self._columns = [[index[c] for c in allowed] for allowed in GRAMMAR]
+        self._index = {c: i for i, c in enumerate(characters) if i}
         self._blank = [0, len(characters) - 1]  # a space is no character of an id
         self._session = session
 
