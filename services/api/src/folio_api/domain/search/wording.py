@@ -32,7 +32,7 @@ tenant that hold it, through the text index. A word counts for a language
 when one of those chunks is of it, so a word the tenant's chunks of one
 language hold thousands of times costs a few rows, not a read of every
 chunk that holds it to find one of the other language (measured: p50 3.8
-→ 28.3 ms over 100,000 chunks unbounded; ``docs/benchmarks.md``).
+→ 28.3 ms over 100,000 chunks unbounded; ``docs/adr/0007-search-ranking.md``).
 
 Only fixed fragments are joined here (configuration names, language
 codes, parameter names); the words travel as bound values.
