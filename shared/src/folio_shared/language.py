@@ -19,6 +19,11 @@ when it holds a letter English writes only in borrowed words (``ã``,
 ``õ``, ``ç``, and the accented vowels ``á é í ó ú â ê ô à``). Such a
 borrowed word alone (``café receipt``) reads Portuguese too; with an
 English function word (``the café receipt``) the query is English.
+``do`` and ``no`` are Portuguese function words and English words too
+(``do I need a permit``, ``no signal after update``): a query whose only
+Portuguese function words are these is not Portuguese on their count; its
+letters decide, else it is of unknown language (search then decides by the
+tenant's chunks).
 
 :func:`detect_language` reads at most ``max_words`` words (default
 ``5,000``) and decides when one language's function words are at least
@@ -188,6 +193,9 @@ def detect_language(
     return None
 
 
+#: Portuguese function words that are common English words as well.
+_SHARED_WITH_ENGLISH = frozenset({"do", "no"})
+
 #: Letters of Portuguese words that English writes only in borrowed ones.
 _PORTUGUESE_LETTERS = frozenset("ãõçáéíóúâêôà")
 
@@ -198,6 +206,8 @@ def detect_query_language(text: str) -> str | None:
     words = [m.group(0).lower() for m in _WORD.finditer(text)]
     pt = sum(w in _PORTUGUESE for w in words)
     en = sum(w in _ENGLISH for w in words)
+    if pt and all(w in _SHARED_WITH_ENGLISH for w in words if w in _PORTUGUESE):
+        pt = 0  # "do" or "no" alone: as likely English
     if pt > en:
         return "pt"
     if en > pt:

@@ -38,6 +38,12 @@ def test_language_is_detected_from_function_words(text: str, language: str | Non
         ("recibo veterinário gato", "pt"),
         ("boleto vencido juros", None),  # no function word, no accent
         ("the café receipt", "en"),  # an English function word outweighs the accent
+        ("do make home internet box secure", None),  # "do" is English too
+        ("no signal after firmware update", None),  # and "no"
+        ("prazo do boleto", None),  # "do" alone decides nothing: the tenant's chunks will
+        ("juros do boleto após vencimento", "pt"),  # with another Portuguese word it counts
+        ("segunda via do boleto", None),
+        ("taxa de juros do boleto", "pt"),
         ("how often should I remove mineral deposits from my coffee maker", "en"),
         ("what is the warranty of the drill", "en"),
         ("router firmware", None),
