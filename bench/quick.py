@@ -172,8 +172,12 @@ def run(target: Target) -> list[list[str]]:
         rows = target.read(out)
     except (ValueError, KeyError):
         rows = []
+    if proc.returncode and not any(any(c.isdigit() for c in row[1]) for row in rows):
+        rows = []  # it failed before measuring anything ("nan" rows)
     if not rows:
-        return [[target.name, f"no result (exit {proc.returncode})", "-", "-", "error", took]]
+        why = lines[-1].strip() if lines else ""
+        result = f"no result (exit {proc.returncode})" + (f": {why}" if why else "")
+        return [[target.name, result, "-", "-", "error", took]]
     verdict = {True: "met", False: "missed", None: "reported"}
     return [
         [what, result, base, ratio, verdict[met], took] for what, result, base, ratio, met in rows
