@@ -8,6 +8,8 @@ Screenshots in ``tests/browser/screenshots/`` (``20-`` onwards)."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import re
 import uuid
@@ -29,6 +31,7 @@ from e2e.e2ekit import Api
 from playwright.async_api import Browser, Page, expect
 
 from folio_shared.db.models import JobKind, JobKindWorker
+from folio_shared.ops.pause import QueuePause
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -54,6 +57,11 @@ async def test_a_jobs_page_and_the_home_figures_follow_the_job_live(
     # Given the documents queue paused, so a new document's job waits queued
     paused = await api.client.post("/v1/ops/queues/documents/pause", headers=ops)
     assert paused.status_code == 200, paused.text
+    # and the workers have read it: a pause takes effect within the
+    # middleware's poll (its default, 1 s); an upload sent sooner could reach
+    # a worker that has not seen it yet, and the job would run at once
+    poll_ms = inspect.signature(QueuePause).parameters["poll_ms"].default
+    await asyncio.sleep(2.5 * poll_ms / 1000)
     home = await signed_in(browser, api, api.key)
     await expect(home.locator("#overview")).to_be_visible()
     succeeded_before = await count_of(home, "succeeded")
