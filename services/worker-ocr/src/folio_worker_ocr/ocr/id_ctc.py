@@ -163,6 +163,8 @@ class Recogniser:
 
     def decode(self, probs: np.ndarray, allowed: Sequence[str] = GRAMMAR) -> Reading | None:
         """:func:`decode` of a line's :meth:`probabilities` under ``allowed``."""
+        if not self._index:
+            self._load()
         columns = [[self._index[c] for c in chars] for chars in allowed]
         return decode(probs, columns, self._blank, allowed)
 
