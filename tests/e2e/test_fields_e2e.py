@@ -15,6 +15,7 @@ from e2ekit import Api, finished, job_done, requeue, submit
 from folio_shared.db.enums import DocumentKind
 from folio_shared.db.models import DocumentFields, Job
 from folio_shared.jobs import events
+from folio_worker_docs.extraction.pix import PixReceiptExtractor
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -64,7 +65,7 @@ async def test_receipt_fields_and_expected_values_from_a_text_pdf(api: Api) -> N
     # Then its fields are stored with the type, the version and the verdicts
     [row] = await _fields(api, document_id)
     assert row.document_type == "pix_receipt"
-    assert row.extractor_version == "pix_receipt/8"
+    assert row.extractor_version == f"pix_receipt/{PixReceiptExtractor.version}"
     assert row.fields["amount"]["value"] == "150.00"
     assert row.fields["payee_tax_id"] == {
         **row.fields["payee_tax_id"],
@@ -144,7 +145,7 @@ async def test_scanned_receipt_and_a_non_payment_document(api: Api) -> None:
     assert await finished(engine, scan) == "ready"
     # Then the current extractor re-extracted it from the stored page, without OCR
     [again] = await _fields(api, scan)
-    assert again.extractor_version == "pix_receipt/8"
+    assert again.extractor_version == f"pix_receipt/{PixReceiptExtractor.version}"
     assert again.fields["amount"]["value"] == "150.00"
     async with engine.connect() as conn:
         assert await conn.scalar(ocr_jobs) == ocr_before

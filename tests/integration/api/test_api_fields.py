@@ -18,6 +18,7 @@ from folio_shared.db.engine import create_session_factory
 from folio_shared.db.enums import DocumentStatus
 from folio_shared.db.models import Chunk, Document, Job
 from folio_worker_docs.extraction import extract
+from folio_worker_docs.extraction.pix import PixReceiptExtractor
 from folio_worker_docs.fields_store import save_expected, save_fields
 
 pytestmark = pytest.mark.integration
@@ -86,7 +87,7 @@ async def test_fields_of_a_processed_receipt(
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["document_type"] == "pix_receipt"
-    assert body["extractor_version"] == "pix_receipt/8"
+    assert body["extractor_version"] == f"pix_receipt/{PixReceiptExtractor.version}"
     amount = body["fields"]["amount"]
     assert amount["value"] == "150.00"
     assert RECEIPT[amount["span"][0] : amount["span"][1]] == "R$ 150,00"

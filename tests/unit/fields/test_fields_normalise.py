@@ -49,6 +49,10 @@ def test_amounts(printed: str, value: str | None) -> None:
         ("31/02/2026", None),
         ("5 de março de 2026", "2026-03-05"),
         ("05/dez/2026", "2026-12-05"),
+        ("05 Dec 2026", "2026-12-05"),  # an English month (the kernel's table)
+        ("5 sept. 2026", "2026-09-05"),
+        ("5dez2026", "2026-12-05"),  # OCR lost the spaces
+        ("5 outros 2026", None),  # a word that only starts like a month
     ],
 )
 def test_dates(printed: str, value: str | None) -> None:

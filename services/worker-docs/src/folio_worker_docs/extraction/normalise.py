@@ -10,38 +10,23 @@ find candidates in a page (they run on accent-folded, lower-cased text, see
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-MONTHS = {
-    "jan": 1,
-    "janeiro": 1,
-    "fev": 2,
-    "fevereiro": 2,
-    "mar": 3,
-    "marco": 3,
-    "abr": 4,
-    "abril": 4,
-    "mai": 5,
-    "maio": 5,
-    "jun": 6,
-    "junho": 6,
-    "jul": 7,
-    "julho": 7,
-    "ago": 8,
-    "agosto": 8,
-    "set": 9,
-    "setembro": 9,
-    "out": 10,
-    "outubro": 10,
-    "nov": 11,
-    "novembro": 11,
-    "dez": 12,
-    "dezembro": 12,
-}
+from folio_shared.months import SPELLED_DATE_SOURCE, fold, spelled_date
 
-_MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
+__all__ = [
+    "AMOUNT_PATTERN",
+    "DATE_PATTERN",
+    "TIME_PATTERN",
+    "date_from_match",
+    "fold",
+    "parse_amount",
+    "parse_date",
+    "parse_datetime",
+    "tidy_name",
+    "time_after",
+]
 
 #: An amount: optional ``R$``, digits with ``.``/``,``/space thousands, two decimals.
 #: OCR specks are allowed where scans put them: a ``.`` or ``:`` after ``R$``,
@@ -57,9 +42,7 @@ DATE_PATTERN = re.compile(
     r"(?<!\d)(?:"
     r"(?P<d>\d{1,2})\s?[/.-]\s?(?P<m>\d{1,2})\s?[/.-]\s?(?P<y>\d{4}|\d{2})"
     r"|(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})"
-    r"|(?P<sd>\d{1,2})(?:\s+de\s+|\s*[/.-]\s*|\s+)(?P<sm>" + _MONTH_ALT + r")\.?"
-    r"(?:\s+de\s+|\s*[/.-]\s*|\s+)(?P<sy>\d{4})"
-    r")(?!\d)"
+    r"|" + SPELLED_DATE_SOURCE + r")(?!\d)"
 )
 
 #: A time after a date: ``14:32``, ``14h32``, ``14:32:10``, optionally led by
@@ -67,19 +50,6 @@ DATE_PATTERN = re.compile(
 TIME_PATTERN = re.compile(
     r"^[\s,\-\u2013\u2014\u2022\u00b7|]*(?:as\s+|a\s+|-\s*|t)?(\d{1,2})\s?[:h]\s?(\d{2})(?::\d{2})?"
 )
-
-
-def fold(text: str) -> str:
-    """Lower-cased text without accents, one character for each input character.
-
-    Offsets in the folded text are offsets in the original, so spans found in
-    it point at the printed value.
-    """
-    out = []
-    for ch in text:
-        base = unicodedata.normalize("NFD", ch)[0].lower()
-        out.append(base if len(base) == 1 else ch)
-    return "".join(out)
 
 
 def parse_amount(text: str) -> str | None:
@@ -110,8 +80,8 @@ def date_from_match(match: re.Match[str]) -> str | None:
         return _make_date(int(match.group("y")), int(match.group("m")), int(match.group("d")))
     if match.group("iy"):
         return _make_date(int(match.group("iy")), int(match.group("im")), int(match.group("id")))
-    month = MONTHS[match.group("sm")]
-    return _make_date(int(match.group("sy")), month, int(match.group("sd")))
+    day = spelled_date(match.group("sd"), match.group("sm"), match.group("sy"))
+    return None if day is None else day.isoformat()
 
 
 def parse_date(text: str) -> str | None:

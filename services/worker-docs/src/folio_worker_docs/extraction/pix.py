@@ -266,7 +266,7 @@ class PixReceiptExtractor:
     """Fields of a PIX transfer receipt (``comprovante``), from any bank or app."""
 
     document_type = "pix_receipt"
-    version = "8"
+    version = "9"
 
     def score(self, pages: list[str]) -> float:
         """``pix`` on the page, an end-to-end id, and the labels a receipt prints."""

@@ -1,0 +1,97 @@
+"""Field extraction old against new on the same OCR texts.
+
+OCR is the slow part of measuring fields on scans and photos, and it must
+not move while only the extraction rules change. ``read`` OCRs a generated
+corpus once (as ``tests/unit/fields/fields_measure.py`` does: 200 dpi scans
+or 110 dpi photos through Folio's OCR) and stores each document's page texts
+in a JSON file, with a digest of all of them (two codes whose digests agree
+read the same texts). ``score`` runs the extraction found on ``PYTHONPATH``
+over the stored texts and prints type accuracy, per kind, and each field's
+precision and recall: run it once with the old code's sources on
+``PYTHONPATH`` and once with the new code's.
+
+    python bench/fields_ocr_texts.py read photo --seed 27 [--unseen] [--pix] OUT.json
+    python bench/fields_ocr_texts.py score OUT.json [--withhold-ids]
+
+``--withhold-ids`` scores the PIX receipts with their end-to-end id taken
+out of the text (as when OCR could not read it at all): the document type
+must not depend on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit" / "fields"))
+# the corpus and its scoring live with the tests of the extractors
+from fields_corpus_docs import build_corpus  # type: ignore[import-not-found]
+from fields_corpus_variants import build_unseen_corpus  # type: ignore[import-not-found]
+from fields_measure import READERS  # type: ignore[import-not-found]
+from fields_scoring import Score  # type: ignore[import-not-found]
+
+from folio_worker_docs.extraction import extract
+
+
+def _corpus(seed: int, unseen: bool, pix: bool) -> list:  # type: ignore[type-arg]
+    docs = (build_unseen_corpus if unseen else build_corpus)(seed)
+    return [d for d in docs if d.kind == "pix_receipt"] if pix else docs
+
+
+def read(kind: str, seed: int, unseen: bool, pix: bool, out: Path) -> None:
+    """OCR the corpus as ``kind`` and store the page texts."""
+    reader = READERS[kind]()
+    texts = [reader(doc) for doc in _corpus(seed, unseen, pix)]
+    digest = hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:16]
+    body = {"kind": kind, "seed": seed, "unseen": unseen, "pix": pix, "texts": texts}
+    out.write_text(json.dumps(body, ensure_ascii=False))
+    print(f"{kind} seed {seed}{' unseen' if unseen else ''}: {len(texts)} documents, {digest}")
+
+
+def _withheld(pages: list[str], e2e: str | None) -> list[str]:
+    if not e2e:
+        return pages
+    return ["\n".join(ln for ln in p.splitlines() if e2e[:12] not in ln) for p in pages]
+
+
+def score(path: Path, withhold_ids: bool) -> None:
+    """Extraction on ``PYTHONPATH`` over stored texts: the figures."""
+    body = json.loads(path.read_text())
+    docs = _corpus(body["seed"], body["unseen"], body["pix"])
+    result, right, total = Score(), Counter[str](), Counter[str]()
+    for doc, pages in zip(docs, body["texts"], strict=True):
+        if withhold_ids:
+            pages = _withheld(pages, doc.truth.get("end_to_end_id"))
+        found = extract(pages)
+        result.add(doc, found)
+        total[doc.kind] += 1
+        right[doc.kind] += found.document_type == doc.kind
+    print(result.table())
+    print("type by kind: " + ", ".join(f"{k} {right[k]}/{n}" for k, n in sorted(total.items())))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("read")
+    r.add_argument("kind", choices=sorted(READERS))
+    r.add_argument("--seed", type=int, default=27)
+    r.add_argument("--unseen", action="store_true")
+    r.add_argument("--pix", action="store_true")
+    r.add_argument("out", type=Path)
+    s = sub.add_parser("score")
+    s.add_argument("path", type=Path)
+    s.add_argument("--withhold-ids", action="store_true")
+    args = parser.parse_args()
+    if args.command == "read":
+        read(args.kind, args.seed, args.unseen, args.pix, args.out)
+    else:
+        score(args.path, args.withhold_ids)
+
+
+if __name__ == "__main__":
+    main()
