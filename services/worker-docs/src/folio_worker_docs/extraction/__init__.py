@@ -16,7 +16,7 @@ from folio_worker_docs.extraction.registry import installed
 from folio_worker_docs.extraction.types import DocumentFields, Extractor, Field
 
 #: Version of the classifier, stored as ``other/<this>`` when no extractor applies.
-CLASSIFIER_VERSION = "1"
+CLASSIFIER_VERSION = "2"
 
 Verdict = Literal["match", "mismatch", "missing"]
 

@@ -15,10 +15,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from folio_shared.identifiers import e2e_date, e2e_valid, repair_e2e
-from folio_worker_docs.extraction import candidates
+from folio_worker_docs.extraction import candidates, pix_evidence
 from folio_worker_docs.extraction.labels import Hit, Page, labels, values_after
 from folio_worker_docs.extraction.normalise import date_from_match, time_after
-from folio_worker_docs.extraction.parties import PAYEE, PAYER
+from folio_worker_docs.extraction.parties import INSTITUTION_LABEL, PAYEE, PAYER
 from folio_worker_docs.extraction.types import Candidate, Field
 
 AMOUNT_LABEL = labels(
@@ -80,18 +80,6 @@ E2E_LABEL = labels(
     "codigo da transacao",
     "id transacao",
     "id",
-)
-PIX_WORD = labels("pix")
-#: Wordings that say the page records a payment made (a receipt), not one asked for.
-RECEIPT_WORDS = re.compile(
-    r"(?<![a-z])(?:comprovante|recibo|autenticacao"
-    r"|(?:pix|transferencia|pagamento|transacao)\s+(?:enviad|realizad|efetuad|recebid|concluid)"
-    r"|voce\s+(?:pagou|enviou|transferiu))"
-)
-#: Wordings of bills, statements and contracts: money asked for or listed, not paid.
-NOT_RECEIPT_WORDS = re.compile(
-    r"(?<![a-z])(?:vencimento|vence em|fatura|extrato|lancamentos?|clausula|contratante|"
-    r"pague\s+(?:com|ate|pelo|por)|em anexo)(?![a-z])"
 )
 #: Time labels printed apart from the date (``Horário: 14:32``).
 TIME_LABEL = labels("hora", "horario", "hora da transferencia", "hora do pagamento")
@@ -266,28 +254,30 @@ class PixReceiptExtractor:
     """Fields of a PIX transfer receipt (``comprovante``), from any bank or app."""
 
     document_type = "pix_receipt"
-    version = "9"
+    version = "10"
 
     def score(self, pages: list[str]) -> float:
-        """``pix`` on the page, an end-to-end id, and the labels a receipt prints."""
+        """The receipt's evidence (:mod:`.pix_evidence`): an end-to-end id,
+        Pix, a payment made, an amount, a date, the parties."""
         page = Page.of(1, "\n".join(pages))
-        has_id = bool(end_to_end_ids(page))
-        score = 0.35 if PIX_WORD.search(page.folded) else 0.0
-        score += 0.35 if has_id else 0.0
         # an amount printed with its currency and no label counts as an amount
         # (apps print it large under a heading), as the extraction takes it
         amount = AMOUNT_LABEL.search(page.folded) or any(_unlabelled_amounts(page))
-        score += 0.1 if amount else 0.0
-        score += 0.1 if PAID_AT_LABEL.search(page.folded) else 0.0
-        score += 0.1 if PAYEE.sections(page, PAYER) or PAYEE.names(page, PAYER) else 0.0
-        if not has_id:
-            # without an id the page must say it records a payment made, and
-            # bills, statements and contracts that mention Pix are not receipts
-            if not RECEIPT_WORDS.search(page.folded):
-                score = min(score, 0.45)
-            if NOT_RECEIPT_WORDS.search(page.folded):
-                score -= 0.3
-        return min(score, 1.0)
+        dated = PAID_AT_LABEL.search(page.folded) or any(
+            time_after(page.folded, m.end()) for m in candidates.DATE_PATTERN.finditer(page.folded)
+        )
+        payee = PAYEE.sections(page, PAYER) or PAYEE.names(page, PAYER)
+        layout = pix_evidence.Layout(
+            has_id=bool(end_to_end_ids(page)),
+            has_amount=bool(amount),
+            has_date=bool(dated),
+            has_parties=bool(payee),
+            has_both_parties=bool(
+                payee and (PAYER.sections(page, PAYEE) or PAYER.names(page, PAYEE))
+            ),
+            has_institution=bool(INSTITUTION_LABEL.search(page.folded)),
+        )
+        return pix_evidence.score(page.folded, layout)
 
     def extract(self, pages: list[str]) -> dict[str, Field]:
         """The receipt's fields; names from sections or flat labels. An id
