@@ -2,11 +2,13 @@
 
 Each page is written once per pipeline version (an upsert keyed by document
 and page number), so a retried or resumed document never redoes a finished
-page: :func:`finished_pages` tells what is already there.
+page: :func:`finished_pages` tells what is already there. An OCR page
+records the OCR's version too (:data:`OCR_VERSION`): one read by another
+version is not finished, so a reprocess OCRs it again.
 
 Pages go in as one multi-row upsert per batch of :data:`UPSERT_BATCH_ROWS`:
 a statement may carry at most 32,767 bind parameters (asyncpg), and a page
-row takes 11, so one statement for a whole 3,000-page text document failed.
+row takes 12, so one statement for a whole 3,000-page text document failed.
 """
 
 from __future__ import annotations
@@ -25,7 +27,15 @@ from folio_shared.db.models import Page
 #: and chunk; pages of another version are redone on reprocessing.
 PIPELINE_VERSION = "1"
 
-#: Page rows per upsert statement (11 parameters each: 11,000 per statement).
+#: Version of worker-ocr's reading of a page (rendering, cleaning,
+#: Tesseract, the re-reading of ids), stored with every OCR page. Bump it
+#: with any worker-ocr change that can change a page's text: a reprocessed
+#: document's OCR pages of another version (or of none) are OCRed again,
+#: its text-layer pages are kept. Kept here because worker-docs decides
+#: what to OCR and worker-ocr records it.
+OCR_VERSION = "1"
+
+#: Page rows per upsert statement (12 parameters each: 12,000 per statement).
 UPSERT_BATCH_ROWS = 1_000
 
 
@@ -41,6 +51,7 @@ class PageText:
     dpi: int | None = None
     duration_ms: int | None = None
     low_confidence: bool = False
+    ocr_version: str | None = None
 
 
 async def upsert_pages(
@@ -69,6 +80,7 @@ async def _upsert_batch(
                 "duration_ms": p.duration_ms,
                 "pipeline_version": PIPELINE_VERSION,
                 "low_confidence": p.low_confidence,
+                "ocr_version": p.ocr_version,
             }
             for p in pages
         ]
@@ -86,16 +98,20 @@ async def _upsert_batch(
                 "duration_ms": excluded.duration_ms,
                 "pipeline_version": excluded.pipeline_version,
                 "low_confidence": excluded.low_confidence,
+                "ocr_version": excluded.ocr_version,
             },
         )
     )
 
 
 async def finished_pages(session: AsyncSession, document_id: uuid.UUID) -> dict[int, PageMethod]:
-    """Pages already done by this pipeline version: page number → method."""
+    """Pages already done by this pipeline version, OCR pages by this OCR
+    version (:data:`OCR_VERSION`): page number → method."""
     rows = await session.execute(
         sa.select(Page.page_no, Page.method).where(
-            Page.document_id == document_id, Page.pipeline_version == PIPELINE_VERSION
+            Page.document_id == document_id,
+            Page.pipeline_version == PIPELINE_VERSION,
+            sa.or_(Page.method != PageMethod.OCR, Page.ocr_version == OCR_VERSION),
         )
     )
     return {int(no): PageMethod(method) for no, method in rows}

@@ -20,7 +20,7 @@ from folio_shared.db.enums import PageMethod
 from folio_shared.document_files import document_file
 from folio_shared.jobs import job_actor, progress
 from folio_shared.messages import OcrPageV1
-from folio_shared.pages import PageText, upsert_pages
+from folio_shared.pages import OCR_VERSION, PageText, upsert_pages
 from folio_shared.resources import resources
 from folio_shared.settings import get_settings
 from folio_shared.storage.files import FileCache
@@ -79,6 +79,7 @@ async def ocr_page(msg: OcrPageV1) -> dict[str, Any]:
                     dpi=result.dpi,
                     duration_ms=int(result.render_ms + result.ocr_ms),
                     low_confidence=result.low_confidence,
+                    ocr_version=OCR_VERSION,
                 )
             ],
         )

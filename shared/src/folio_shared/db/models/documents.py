@@ -132,7 +132,9 @@ class Page(Base):
 
     ``method``: from the text layer or OCR; for OCR, ``ocr_confidence``
     (mean word confidence, 0-100), ``ocr_languages`` (Tesseract's, e.g.
-    ``eng+por``), ``dpi``; ``duration_ms`` the time it took.
+    ``eng+por``), ``dpi`` and ``ocr_version`` (the OCR's version,
+    :data:`folio_shared.pages.OCR_VERSION`; ``NULL`` for a page read before
+    versions were recorded); ``duration_ms`` the time it took.
     """
 
     __tablename__ = "pages"
@@ -155,6 +157,7 @@ class Page(Base):
     duration_ms: Mapped[int | None]
     pipeline_version: Mapped[str] = mapped_column(sa.Text)
     low_confidence: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    ocr_version: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = created_at_column()
 
 
