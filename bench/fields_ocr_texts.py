@@ -11,11 +11,13 @@ precision and recall: run it once with the old code's sources on
 ``PYTHONPATH`` and once with the new code's.
 
     python bench/fields_ocr_texts.py read photo --seed 27 [--unseen] [--pix] OUT.json
-    python bench/fields_ocr_texts.py score OUT.json [--withhold-ids]
+    python bench/fields_ocr_texts.py score OUT.json [--withhold-ids] [--misread-pix]
 
-``--withhold-ids`` scores the PIX receipts with their end-to-end id taken
-out of the text (as when OCR could not read it at all): the document type
-must not depend on it.
+``--withhold-ids`` scores the PIX receipts with their end-to-end id's lines
+taken out of the text (as when OCR could not read the id at all): the
+document type must not depend on it. ``--misread-pix`` also replaces the
+word Pix with ``Plx`` in every document, as a coarse photo's OCR may read
+it. ``read text`` stores the generated texts themselves (no OCR).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -58,7 +61,11 @@ def _withheld(pages: list[str], e2e: str | None) -> list[str]:
     return ["\n".join(ln for ln in p.splitlines() if e2e[:12] not in ln) for p in pages]
 
 
-def score(path: Path, withhold_ids: bool) -> None:
+def _misread(pages: list[str]) -> list[str]:
+    return [re.sub(r"(?i)(?<![a-z0-9])pix(?![a-z0-9])", "Plx", p) for p in pages]
+
+
+def score(path: Path, withhold_ids: bool, misread_pix: bool = False) -> None:
     """Extraction on ``PYTHONPATH`` over stored texts: the figures."""
     body = json.loads(path.read_text())
     docs = _corpus(body["seed"], body["unseen"], body["pix"])
@@ -66,6 +73,8 @@ def score(path: Path, withhold_ids: bool) -> None:
     for doc, pages in zip(docs, body["texts"], strict=True):
         if withhold_ids:
             pages = _withheld(pages, doc.truth.get("end_to_end_id"))
+        if misread_pix:
+            pages = _misread(pages)
         found = extract(pages)
         result.add(doc, found)
         total[doc.kind] += 1
@@ -86,11 +95,12 @@ def main() -> None:
     s = sub.add_parser("score")
     s.add_argument("path", type=Path)
     s.add_argument("--withhold-ids", action="store_true")
+    s.add_argument("--misread-pix", action="store_true")
     args = parser.parse_args()
     if args.command == "read":
         read(args.kind, args.seed, args.unseen, args.pix, args.out)
     else:
-        score(args.path, args.withhold_ids)
+        score(args.path, args.withhold_ids, args.misread_pix)
 
 
 if __name__ == "__main__":
