@@ -160,3 +160,16 @@ def test_a_split_line_with_one_misread_digit_is_corrected_and_says_so() -> None:
     # join into no valid line, so none is returned
     other = slip.replace("R$ 150,00", "R$ 99,00")
     assert "digitable_line" not in extract([other]).fields
+
+
+def test_a_name_with_a_parenthesis_is_read_whole() -> None:
+    page = f"""Comprovante Pix
+Valor: R$ 10,00
+Data: 05/12/2026 14:32
+Recebedor
+Nome: Maria Souza Lima
+Instituição: Banco Santander (Brasil) S.A.
+ID: {E2E}"""
+    fields = extract([page]).fields
+    assert fields["payee_institution"].value == "Banco Santander (Brasil) S.A."
+    assert fields["payee_name"].value == "Maria Souza Lima"

@@ -111,7 +111,7 @@ def _nearest(matches: list[re.Match[str]], offset: int) -> re.Match[str]:
 
 
 #: Text that reads as a name: starts with a letter, letters/digits/punctuation after.
-NAME_PATTERN = re.compile(r"[a-z][a-z0-9&'., /-]*[a-z0-9.)]", re.IGNORECASE)
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9&'., /()-]*[a-z0-9.)]", re.IGNORECASE)
 
 #: Where a neighbouring column's content starts inside a line.
 _NEXT_COLUMN = re.compile(
