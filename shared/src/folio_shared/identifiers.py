@@ -13,8 +13,13 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-#: A masked CPF as printed on PIX receipts (``***.456.789-**``): kept as printed.
-MASKED_CPF = re.compile(r"[*•xX]{3}\.?\d{3}\.?\d{3}-?[*•xX]{2}")
+#: A masked CPF as printed on PIX receipts, kept as printed: each group all
+#: digits or all marks, some of each (``***.456.789-**``, the common form;
+#: ``123.456.***-**``, ``***.***.789-01``, ``*** 456 789 **``).
+MASKED_CPF = re.compile(
+    r"(?=.*[*•xX])(?=.*\d)(?:\d{3}|[*•xX]{3})[.\s]?(?:\d{3}|[*•xX]{3})[.\s]?"
+    r"(?:\d{3}|[*•xX]{3})[-\s]?(?:\d{2}|[*•xX]{2})"
+)
 
 #: Characters OCR confuses with digits, and the digit each one stands for.
 DIGIT_LOOKALIKES = str.maketrans(

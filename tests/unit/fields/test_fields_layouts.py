@@ -7,9 +7,10 @@ from __future__ import annotations
 import random
 from datetime import datetime
 
+import pytest
 from fields_corpus import boleto_line, fmt_line, nfe_key
 
-from folio_worker_docs.extraction import extract
+from folio_worker_docs.extraction import compare_expected, extract
 
 E2E = "E18236120202612051732abcdEFGH123"
 
@@ -173,3 +174,27 @@ ID: {E2E}"""
     fields = extract([page]).fields
     assert fields["payee_institution"].value == "Banco Santander (Brasil) S.A."
     assert fields["payee_name"].value == "Maria Souza Lima"
+
+
+@pytest.mark.parametrize(
+    ("printed", "value"),
+    [
+        ("***.456.789-**", "***.456.789-**"),
+        ("123.456.***-**", "123.456.***-**"),
+        ("***.***.789-09", "***.***.789-09"),
+        ("*** 456 789 **", "***.456.789-**"),
+    ],
+)
+def test_a_cpf_masked_in_any_groups_is_kept_as_printed(printed: str, value: str) -> None:
+    page = f"""Comprovante Pix
+Valor: R$ 10,00
+Data: 05/12/2026 14:32
+Pagador
+Nome: Ana Lima
+CPF: {printed}
+ID: {E2E}"""
+    found = extract([page])
+    assert found.fields["payer_tax_id"].value == value
+    assert found.fields["payer_tax_id"].valid is None
+    verdicts = compare_expected({"payer_tax_id": "123.456.789-09"}, found.fields)
+    assert verdicts == {"payer_tax_id": "match"}

@@ -37,7 +37,8 @@ MASKED_READ = re.compile(_MASK_READ)
 TAX_ID_PATTERN = re.compile(
     r"(?<![\d*./])(?:\d{2}\.?\d{3}\.?\d{3}\s?/?\s?\d{4}\s?-?\s?\d{2}"
     r"|\d{3}\s?\.?\s?\d{3}\s?\.?\s?\d{3}\s?[-.]?\s?\d{2}"
-    r"|[*•x]{3}\.?\d{3}\.?\d{3}-?[*•x]{2}"
+    r"|(?=[\d.\s-]*[*•x])(?:\d{3}|[*•x]{3})[.\s]?(?:\d{3}|[*•x]{3})[.\s]?"
+    r"(?:\d{3}|[*•x]{3})[-\s]?(?:\d{2}|[*•x]{2})"
     r"|" + _MASK_READ.replace("(\\d{3})", "\\d{3}") + r")(?![\d*]|[./]\d)"
 )
 #: Mask marks as OCR reads a round bullet (``•``): ``0``, ``o``, ``e``, ``s``,
@@ -55,16 +56,24 @@ def _masked_value(printed: str, read: re.Match[str]) -> str:
     return f"{mark * 3}.{read[1]}.{read[2]}-{mark * 2}"
 
 
+def _masked_cpf(printed: str) -> str:
+    """A masked CPF with its marks and digits as printed and the usual
+    separators (``*** 456 789 **`` → ``***.456.789-**``)."""
+    first, second, third, last = re.findall(r"\d+|[^\d\s.-]+", printed)
+    return f"{first}.{second}.{third}-{last}"
+
+
 def tax_id(hit: Hit) -> Candidate:
     """A tax id candidate: digits only, or a masked CPF as printed; check digits verdict.
 
-    A masked CPF whose marks OCR misread (:data:`MASKED_READ`) is returned as
+    A masked CPF is kept as printed, with the usual separators. One whose
+    marks OCR misread (:data:`MASKED_READ`) is returned as
     printed, at lower confidence: ``•••.456.789-••`` when its marks read as
     round glyphs (:data:`ROUND_MARKS`), else ``***.456.789-**``. Zeros where
     a CPF's first three and last two digits belong are marks only when the
     whole does not hold as a CPF."""
     printed = hit.text
-    value = printed if MASKED_CPF.fullmatch(printed) else re.sub(r"\D", "", printed)
+    value = _masked_cpf(printed) if MASKED_CPF.fullmatch(printed) else re.sub(r"\D", "", printed)
     confidence = hit.confidence
     read = MASKED_READ.fullmatch(printed)
     if read is not None and not MASKED_CPF.fullmatch(printed) and not cpf_valid(value):
