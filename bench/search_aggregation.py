@@ -16,14 +16,20 @@ with other semantic document scores and the same convex fusion
   document's chunk vectors) / (1 + β)``;
 - ``top3``: the mean of the 3 best chunks;
 - ``--chunk-tokens N``: the set's chunks cut again at ``N`` tokens (overlap
-  32, or less for small sizes) and embedded again, scored by ``max``
-  (keyword scores stay those of the default chunks).
+  32, or less for small sizes) and embedded again, scored by each
+  aggregation (keyword scores stay those of the default chunks);
+- ``--passage title``: each chunk embedded with its document's title (the
+  first line of its text, Markdown ``#`` removed) before it, ``"<title>.
+  <chunk>"`` (the chunk that opens with the title as it is), at the default
+  size or each ``--chunk-tokens``; at the default size also both views
+  together, each document's ``max+centroid 1.0`` by its plain chunks and
+  by its titled ones averaged.
 
 Every figure is top-1 over the ``tune`` / ``held`` queries and over the
 odd / even query ids.
 
     .venv/bin/python bench/search_aggregation.py [--language pt] \
-        [--chunk-tokens 128 --chunk-tokens 400]
+        [--chunk-tokens 128 --chunk-tokens 400] [--passage title]
 """
 
 from __future__ import annotations
@@ -55,6 +61,8 @@ from _servers import BenchServers, scratch_database
 from runner import LANGUAGES, Query, index_documents, load_set, make_tenant, query_vectors
 
 Vectors = npt.NDArray[np.float32]
+#: The chunk size search's chunks have (``ChunkingOptions``' default).
+DEFAULT_TOKENS = ChunkingOptions().max_tokens
 Scores = dict[str, float]
 
 
@@ -156,30 +164,59 @@ def _aggregations() -> dict[str, Aggregate]:
     return out
 
 
-def _table(data: Indexed, weights: Sequence[float], files: list[str], chunks: Vectors) -> None:
+def _scores(data: Indexed, files: list[str], chunks: Vectors) -> dict[str, list[Scores]]:
+    """Per aggregation, per query: document -> semantic score."""
     sims = chunks @ data.query_vectors.T
     documents = sorted(set(files))
     rows = {doc: [i for i, f in enumerate(files) if f == doc] for doc in documents}
     centroids = np.stack([chunks[rows[doc]].mean(axis=0) for doc in documents])
     centroid_sims = centroids @ data.query_vectors.T
     centroid_sims /= np.linalg.norm(centroids, axis=1, keepdims=True)
-    print("| semantic document score | all | tune | held | odd ids | even ids |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, aggregate in _aggregations().items():
-        semantic = [
+    return {
+        name: [
             {
                 doc: aggregate(sims[rows[doc], q], centroid_sims[j : j + 1, q])
                 for j, doc in enumerate(documents)
             }
             for q in range(len(data.queries))
         ]
+        for name, aggregate in _aggregations().items()
+    }
+
+
+def _print(data: Indexed, weights: Sequence[float], scores: Mapping[str, list[Scores]]) -> None:
+    print("| semantic document score | all | tune | held | odd ids | even ids |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, semantic in scores.items():
         for w in weights:
             label = f"{name}, w {w:g}" if w < 1 else f"{name}, semantic alone"
             rankings = [_fuse(s, k, w) for s, k in zip(semantic, data.keyword, strict=True)]
             print(_line(label, data.queries, rankings))
 
 
-def _rechunked(models: Models, language: str, tokens: int) -> tuple[list[str], Vectors]:
+def _table(data: Indexed, weights: Sequence[float], files: list[str], chunks: Vectors) -> None:
+    _print(data, weights, _scores(data, files, chunks))
+
+
+def _two_views(data: Indexed, weights: Sequence[float], files: list[str], chunks: Vectors) -> None:
+    """Each document's ``max+centroid 1.0`` by the default chunks and by
+    ``chunks`` (the same chunks embedded another way), averaged."""
+    name = "max+centroid 1.0"
+    plain = _scores(data, data.files, data.chunks)[name]
+    other = _scores(data, files, chunks)[name]
+    both = [{doc: (a[doc] + b[doc]) / 2 for doc in a} for a, b in zip(plain, other, strict=True)]
+    _print(data, weights, {f"{name}, both views averaged": both})
+
+
+def _title(text: str) -> str:
+    """The document's first non-empty line, Markdown heading marks removed."""
+    lines = (line.strip().lstrip("#").strip() for line in text.splitlines())
+    return next((line for line in lines if line), "")
+
+
+def _rechunked(
+    models: Models, language: str, tokens: int, passage: str
+) -> tuple[list[str], Vectors]:
     relevance_set = load_set(language)
     model = models.of(language)
     files: list[str] = []
@@ -187,23 +224,34 @@ def _rechunked(models: Models, language: str, tokens: int) -> tuple[list[str], V
     options = ChunkingOptions(max_tokens=tokens, overlap_tokens=min(32, tokens // 2 - 1))
     for filename, markdown in sorted(relevance_set.documents.items()):
         pages = extract_document(DocumentKind.MARKDOWN, markdown.encode()).pages
+        title = _title(markdown)
         for chunk in chunk_pages(pages, model.token_spans, options):
             files.append(filename)
-            texts.append(model_text(chunk.text))
+            text = model_text(chunk.text)
+            if passage == "title" and not text.lstrip("# ").startswith(title):
+                text = f"{title}. {text}"
+            texts.append(text)
     return files, np.asarray(model.encode(texts), dtype=np.float32)
 
 
-async def run(pg_url: str, languages: list[str], weights: list[float], sizes: list[int]) -> None:
+async def run(
+    pg_url: str, languages: list[str], weights: list[float], sizes: list[int], passage: str
+) -> None:
     models = deployment_models(BY_LANGUAGE)
     async with scratch_database(pg_url, "folio_bench_aggregation") as url:
         for language in languages:
             data = await _index(url, models, language)
             print(f"\n{language}: {len(data.files)} chunks, {len(data.queries)} queries\n")
             _table(data, [*weights, 1.0], data.files, data.chunks)
-            for tokens in sizes:
-                files, chunks = await asyncio.to_thread(_rechunked, models, language, tokens)
-                print(f"\n{language}, chunks of {tokens} tokens: {len(files)} chunks\n")
+            for tokens in sizes or ([DEFAULT_TOKENS] if passage != "plain" else []):
+                files, chunks = await asyncio.to_thread(
+                    _rechunked, models, language, tokens, passage
+                )
+                print(f"\n{language}, {passage} chunks of {tokens} tokens: {len(files)} chunks\n")
                 _table(data, [*weights, 1.0], files, chunks)
+                if passage != "plain" and tokens == DEFAULT_TOKENS:
+                    print(f"\n{language}, default and {passage} chunks, both views\n")
+                    _two_views(data, [*weights, 1.0], files, chunks)
 
 
 def main() -> None:
@@ -212,14 +260,16 @@ def main() -> None:
     parser.add_argument("--language", choices=LANGUAGES, action="append")
     parser.add_argument("--semantic-weight", type=float, action="append")
     parser.add_argument("--chunk-tokens", type=int, action="append", default=[])
+    parser.add_argument("--passage", choices=("plain", "title"), default="plain")
     args = parser.parse_args()
     languages = args.language or list(LANGUAGES)
     weights = args.semantic_weight or [0.7, 0.8, 0.9, 0.95]
     if args.pg_url:
-        asyncio.run(run(args.pg_url, languages, weights, args.chunk_tokens))
+        asyncio.run(run(args.pg_url, languages, weights, args.chunk_tokens, args.passage))
         return
     with BenchServers() as servers:
-        asyncio.run(run(servers.postgres.url("postgres"), languages, weights, args.chunk_tokens))
+        url = servers.postgres.url("postgres")
+        asyncio.run(run(url, languages, weights, args.chunk_tokens, args.passage))
 
 
 if __name__ == "__main__":
