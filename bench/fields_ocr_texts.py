@@ -6,9 +6,10 @@ corpus once (as ``tests/unit/fields/fields_measure.py`` does: 200 dpi scans
 or 110 dpi photos through Folio's OCR) and stores each document's page texts
 in a JSON file, with a digest of all of them (two codes whose digests agree
 read the same texts). ``score`` runs the extraction found on ``PYTHONPATH``
-over the stored texts and prints type accuracy, per kind, and each field's
-precision and recall: run it once with the old code's sources on
-``PYTHONPATH`` and once with the new code's.
+over the stored texts and prints type accuracy, per kind, each field's
+precision and recall, and the median time of one document's extraction:
+run it once with the old code's sources on ``PYTHONPATH`` and once with the
+new code's.
 
     python bench/fields_ocr_texts.py read photo --seed 27 [--unseen] [--pix] OUT.json
     python bench/fields_ocr_texts.py score OUT.json [--withhold-ids] [--misread-pix]
@@ -26,7 +27,9 @@ import argparse
 import hashlib
 import json
 import re
+import statistics
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -70,16 +73,20 @@ def score(path: Path, withhold_ids: bool, misread_pix: bool = False) -> None:
     body = json.loads(path.read_text())
     docs = _corpus(body["seed"], body["unseen"], body["pix"])
     result, right, total = Score(), Counter[str](), Counter[str]()
+    spent: list[float] = []
     for doc, pages in zip(docs, body["texts"], strict=True):
         if withhold_ids:
             pages = _withheld(pages, doc.truth.get("end_to_end_id"))
         if misread_pix:
             pages = _misread(pages)
+        started = time.perf_counter()
         found = extract(pages)
+        spent.append(time.perf_counter() - started)
         result.add(doc, found)
         total[doc.kind] += 1
         right[doc.kind] += found.document_type == doc.kind
     print(result.table())
+    print(f"extraction: median {statistics.median(spent) * 1000:.2f} ms per document")
     print("type by kind: " + ", ".join(f"{k} {right[k]}/{n}" for k, n in sorted(total.items())))
 
 
