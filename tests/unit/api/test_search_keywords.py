@@ -27,3 +27,18 @@ def test_accents_are_folded_and_empty_parts_dropped() -> None:
 
 def test_an_unclosed_quote_is_a_phrase_to_the_end() -> None:
     assert parse_keywords('refund "security deposit').wanted == 'refund or "security deposit"'
+
+
+def test_added_words_are_wanted_apart_from_the_query_s_own() -> None:
+    parsed = parse_keywords("bichano -racao", ["gato", "castração do gato"])
+    assert parsed.wanted == 'bichano or gato or "castracao do gato"'
+    assert parsed.words == "bichano gato castracao do gato"
+    assert parsed.original == "bichano"
+    assert parsed.excluded == "racao"
+    assert parse_keywords("bichano").original == parse_keywords("bichano").words
+
+
+def test_an_added_word_is_never_an_exclusion_a_quote_or_or() -> None:
+    parsed = parse_keywords("bichano", ["-gato", 'fel"ino', "or", " ", '"'])
+    assert parsed.wanted == 'bichano or gato or "fel ino"'
+    assert parsed.excluded == ""

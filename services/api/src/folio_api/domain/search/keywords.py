@@ -10,6 +10,10 @@ the document's still finds it by the words they share. Excluded words and
 phrases remove every chunk that holds them. ``or`` between words is
 accepted and means what a space means.
 
+Words added to the query (``expansions``: words a document may use for
+the query's) are wanted like the query's own, an added phrase as a
+phrase, and weigh less in the ranking.
+
 Accents are folded on both sides (``informação`` and ``informacao``
 match): :data:`~folio_shared.db.models.ACCENTED` letters become their
 :data:`~folio_shared.db.models.UNACCENTED` counterparts before stemming.
@@ -18,6 +22,7 @@ match): :data:`~folio_shared.db.models.ACCENTED` letters become their
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from folio_shared.db.models import ACCENTED, UNACCENTED
@@ -39,15 +44,21 @@ class KeywordQuery:
     and quoted phrases). ``words``: the wanted words, unquoted (their
     lexemes weigh the ranking). ``excluded``: web-search text of the
     excluded words and phrases joined by ``or``, ``""`` when none.
+    ``original``: ``words`` without the words added to the query (the
+    expansions of :func:`parse_keywords`), equal to ``words`` when none
+    were: their lexemes weigh fully, the added ones' less
+    (:data:`~folio_api.domain.search.statements.EXPANSION_WEIGHT`).
     """
 
     wanted: str
     words: str
     excluded: str
+    original: str = ""
 
 
-def parse_keywords(query: str) -> KeywordQuery:
-    """Split ``query`` (see the module docstring)."""
+def parse_keywords(query: str, expansions: Sequence[str] = ()) -> KeywordQuery:
+    """Split ``query`` (see the module docstring); ``expansions``: words
+    added to what is wanted, optional like the others, weighed less."""
     wanted: list[str] = []
     words: list[str] = []
     excluded: list[str] = []
@@ -67,4 +78,12 @@ def parse_keywords(query: str) -> KeywordQuery:
         else:
             wanted.append(word)
             words.append(word)
-    return KeywordQuery(" or ".join(wanted), " ".join(words), " or ".join(excluded))
+    original = " ".join(words)
+    # an added word is never an exclusion, a quote or ``or``
+    cleaned = (" ".join(fold_accents(e).replace('"', " ").split()).lstrip("-") for e in expansions)
+    extra = [w for w in cleaned if w and w.lower() != "or"]
+    wanted += [w for w in extra if " " not in w]
+    wanted += [f'"{w}"' for w in extra if " " in w]
+    return KeywordQuery(
+        " or ".join(wanted), " ".join([*words, *extra]), " or ".join(excluded), original
+    )

@@ -167,6 +167,9 @@ class SearchOptions:
     holds one), which picks its model's list and its
     weight (:mod:`~folio_api.domain.search.wording`; ``False``: it stays
     unknown).
+    ``expansion_weight`` (default ``0.5``): the share of its BM25 term a
+    lexeme held only by the caller's ``expansions`` (:func:`search`) counts
+    for, so the query's own words weigh more than the words added to them.
     """
 
     candidates: int = 100
@@ -184,6 +187,7 @@ class SearchOptions:
     exact_max_chunks: int = 5_000
     centroid_weights: Mapping[str, float] = field(default_factory=lambda: CENTROID_WEIGHTS)
     language_by_words: bool = True
+    expansion_weight: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +254,7 @@ async def search(
     options: SearchOptions | None = None,
     query_vectors: Mapping[str, Sequence[float]] | None = None,
     prepared: Prepared | None = None,
+    expansions: Sequence[str] = (),
 ) -> list[SearchHit]:
     """The ``k`` best hits of ``tenant_id`` for the query (see the module
     docstring). ``query_vector`` (unit length, the embedding of
@@ -257,7 +262,11 @@ async def search(
     ``query_vectors``: model name -> the query's vector by that model, each
     compared only with that model's chunks, one semantic list per model.
     ``prepared``: :func:`prepare`'s answer, already asked in this
-    transaction (otherwise search asks it).
+    transaction (otherwise search asks it). ``expansions``: words added
+    to the query's keywords, each optional like them (a chunk holding only
+    an expansion matches), weighed ``expansion_weight`` of a query word
+    (words a document may use for the query's: another part of the
+    application chooses them; none by default).
 
     Raises :class:`~folio_shared.errors.InvalidInput` for a bad ``mode``,
     ``group``, ``k`` or vector.
@@ -276,7 +285,7 @@ async def search(
     language = detect_query_language(query_text)
     models = preferred(list(query_vectors or {}), language)
     model_params: dict[str, object] = {}
-    keywords = parse_keywords(query_text)
+    keywords = parse_keywords(query_text, expansions)
     if mode is not SearchMode.KEYWORD:
         if prepared is None or prepared.words != keywords.words:
             by_words = language is None and len(models) > 1 and opts.language_by_words
@@ -318,6 +327,7 @@ async def search(
         headline_config=text_search_config_sql("c.language"),
         words=len(lexemes),
         centroid_weights=opts.centroid_weights,
+        expanded=keywords.original != keywords.words,
     )
     stmt = sa.text(sql)
     if ":document_ids" in sql:
@@ -329,6 +339,8 @@ async def search(
         "tenant_id": tenant_id,
         "wanted": keywords.wanted,
         "words": keywords.words,
+        "original": keywords.original,
+        "expansion_weight": opts.expansion_weight,
         "excluded": keywords.excluded,
         "query_vector": vector_text,
         "candidates": max(opts.candidates, k),

@@ -20,9 +20,10 @@ _LANG = "coalesce(c.language, '')"
 _EMPTY = "SELECT NULL::uuid AS id, NULL::uuid AS document_id, NULL::float8 AS value WHERE false"
 
 
-def _query_cte(excluding: bool) -> str:
+def _query_cte(excluding: bool, expanded: bool = False) -> str:
     """Per configuration: the tsquery (``q_<key>``) and the wanted
-    lexemes (``l_<key>``)."""
+    lexemes (``l_<key>``); ``expanded``: also the lexemes of the query's
+    own words (``o_<key>``, :data:`EXPANSION_WEIGHT`)."""
     parts = []
     for key, config in CONFIGS.items():
         name = key or "simple"
@@ -31,6 +32,8 @@ def _query_cte(excluding: bool) -> str:
             query += f" && !! websearch_to_tsquery('{config}', :excluded)"
         parts.append(f"{query} AS q_{name}")
         parts.append(f"tsvector_to_array(to_tsvector('{config}', :words)) AS l_{name}")
+        if expanded:
+            parts.append(f"tsvector_to_array(to_tsvector('{config}', :original)) AS o_{name}")
     return "SELECT " + ", ".join(parts)
 
 
@@ -81,7 +84,15 @@ def filter_sql(
 LEXEME_LITERAL = r"'''' || replace(replace({}, '\', '\\'), '''', '''''') || ''''"
 
 
-def _keyword_ctes(where: str, words: int) -> str:
+#: SQL: a matched lexeme's weight in BM25 when the query was expanded
+#: (``terms``, alias ``m`` the chunk, ``t`` the lexeme): 1 for the query's
+#: own words, ``:expansion_weight`` for an expansion's only.
+EXPANSION_WEIGHT = (
+    "CASE WHEN t.lexeme = ANY({originals}) THEN 1 ELSE CAST(:expansion_weight AS float8) END"
+)
+
+
+def _keyword_ctes(where: str, words: int, expanded: bool = False) -> str:
     """Which matching chunks are scored (``matched``), then BM25 of chunks
     (``kw_chunks``, ``:k1`` / ``:b``) and of documents (``kw_docs``, the
     document's matching chunks taken together, its length all its
@@ -104,8 +115,19 @@ def _keyword_ctes(where: str, words: int) -> str:
     before the statement), bound as ``:lexeme_<i>``: each is counted by a
     subquery of its own, planned with its value, so a word most chunks
     hold is counted by reading chunks until ``:max_matches + 1`` hold it
-    rather than by building the bitmap of every chunk that holds it."""
+    rather than by building the bitmap of every chunk that holds it.
+
+    ``expanded``: the query holds words added to its own
+    (:func:`~folio_api.domain.search.keywords.parse_keywords`): a lexeme
+    only they hold weighs ``:expansion_weight`` of its BM25 term, in chunk
+    and document scores (:data:`EXPANSION_WEIGHT`)."""
     lexemes = _per_language("q.l_{name}", "m")
+    # without expansions the statement is the one it always was
+    weight, by_chunk, by_doc, doc_weight = "", "", "", ""
+    if expanded:
+        originals = _per_language("q.o_{name}", "m")
+        weight = f", {EXPANSION_WEIGHT.format(originals=originals)} AS weight"
+        by_chunk, by_doc, doc_weight = "t.weight * ", "d.weight * ", ", max(weight) AS weight"
     columns = f"c.id, c.document_id, c.tsv, c.token_count, c.language, {_LANG} AS lang"
     scope = f"c.tenant_id = :tenant_id AND {_match_sql()} {where}"
     agg = "string_agg(" + LEXEME_LITERAL.format("lexeme") + ", ' | ')"
@@ -137,7 +159,7 @@ matched AS (
 ),
 terms AS (
     SELECT m.id, m.document_id, m.token_count, m.lang, t.lexeme,
-           cardinality(t.positions)::float8 AS tf
+           cardinality(t.positions)::float8 AS tf{weight}
     FROM matched m, q, unnest(ts_filter(setweight(m.tsv, 'A', {lexemes}), '{{a}}')) t
 ),
 stats AS (
@@ -157,7 +179,7 @@ chunk_idf AS MATERIALIZED (
 ),
 kw_chunks AS (
     SELECT t.id, t.document_id,
-           sum(i.idf * t.tf * (CAST(:k1 AS float8) + 1)
+           sum({by_chunk}i.idf * t.tf * (CAST(:k1 AS float8) + 1)
                / (t.tf + CAST(:k1 AS float8)
                   * (1 - CAST(:b AS float8) + CAST(:b AS float8) * t.token_count / s.chunk_len)))
            AS value
@@ -165,7 +187,7 @@ kw_chunks AS (
     GROUP BY t.id, t.document_id
 ),
 doc_terms AS (
-    SELECT document_id, lang, lexeme, sum(tf) AS tf FROM terms GROUP BY 1, 2, 3
+    SELECT document_id, lang, lexeme, sum(tf) AS tf{doc_weight} FROM terms GROUP BY 1, 2, 3
 ),
 doc_idf AS MATERIALIZED (
     SELECT lang, lexeme, ln(1 + (s.docs - count(*) + 0.5) / (count(*) + 0.5)) AS idf
@@ -173,7 +195,7 @@ doc_idf AS MATERIALIZED (
 ),
 kw_docs AS (
     SELECT d.document_id,
-           sum(i.idf * d.tf * (CAST(:document_k1 AS float8) + 1)
+           sum({by_doc}i.idf * d.tf * (CAST(:document_k1 AS float8) + 1)
                / (d.tf + CAST(:document_k1 AS float8)
                   * (1 - CAST(:document_b AS float8)
                      + CAST(:document_b AS float8) * l.token_count * s.docs
@@ -279,6 +301,7 @@ def statement(
     headline_config: str,
     words: int = 0,
     centroid_weights: Mapping[str, float] | None = None,
+    expanded: bool = False,
 ) -> str:
     """The whole statement (see the repository's docstring). ``models``:
     the semantic list of the first of them that has chunks in the tenant
@@ -286,7 +309,8 @@ def statement(
     one over every chunk. ``words``: the number of the query's lexemes (:func:`_keyword_ctes`).
     ``centroid_weights``: model -> ``β`` of a document's centroid in its
     semantic score (:func:`~folio_api.domain.search.semantic.centroids_sql`,
-    none by default)."""
+    none by default). ``expanded``: the query's words were expanded
+    (:func:`_keyword_ctes`)."""
     order = "p.document_score DESC NULLS LAST, " if by_document else ""
     semantic_list = EMPTY
     if semantic and models:
@@ -294,10 +318,10 @@ def statement(
     elif semantic:
         semantic_list = semantic_sql(where, exact)
     return f"""
-WITH q AS ({_query_cte(excluding)}),
+WITH q AS ({_query_cte(excluding, expanded)}),
 semantic AS ({semantic_list}),
 centroids AS ({centroids_sql(models if semantic else (), centroid_weights or {})}),
-{_keyword_ctes(where, words) if keyword else _NO_KEYWORD},
+{_keyword_ctes(where, words, expanded) if keyword else _NO_KEYWORD},
 {_CHUNK_SCORES},
 {_BY_DOCUMENT if by_document else _BY_CHUNK}
 SELECT c.id, c.document_id, d.filename, d.kind, d.metadata, c.chunk_index, c.page_start,
