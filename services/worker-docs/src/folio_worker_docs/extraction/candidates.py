@@ -59,8 +59,8 @@ def _masked_value(printed: str, read: re.Match[str]) -> str:
 def _masked_cpf(printed: str) -> str:
     """A masked CPF with its marks and digits as printed and the usual
     separators (``*** 456 789 **`` → ``***.456.789-**``)."""
-    first, second, third, last = re.findall(r"\d+|[^\d\s.-]+", printed)
-    return f"{first}.{second}.{third}-{last}"
+    marks = re.sub(r"[.\s-]", "", printed)  # 11: MASKED_CPF's groups, 3 + 3 + 3 + 2
+    return f"{marks[:3]}.{marks[3:6]}.{marks[6:9]}-{marks[9:]}"
 
 
 def tax_id(hit: Hit) -> Candidate:
