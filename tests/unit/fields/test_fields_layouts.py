@@ -200,3 +200,30 @@ ID: {E2E}"""
     assert found.fields["payer_tax_id"].valid is None
     verdicts = compare_expected({"payer_tax_id": "123.456.789-09"}, found.fields)
     assert verdicts == {"payer_tax_id": "match"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "payee"),
+    [
+        ("Você transferiu R$ 1.234,56 para MARIA SOUZA LIMA em 05/12/2026", "MARIA SOUZA LIMA"),
+        ("Pix de R$ 50,00 para Padaria Pão Quente Ltda, hoje às 09:10", "Padaria Pão Quente Ltda"),
+        ("Você enviou 310,00 para Juliana Costa Ribeiro via Pix", "Juliana Costa Ribeiro"),
+    ],
+)
+def test_a_payee_named_in_a_sentence_is_the_payee(sentence: str, payee: str) -> None:
+    page = f"Pix enviado\n{sentence}\nData: 05/12/2026 14:32\nID: {E2E}"
+    assert extract([page]).fields["payee_name"].value == payee
+
+
+def test_a_labelled_payee_comes_before_one_named_in_a_sentence() -> None:
+    page = f"""Comprovante Pix
+Você pagou R$ 10,00 para João Silva
+Para
+Nome: Ana Maria Lima
+Data: 05/12/2026 10:00
+ID: {E2E}"""
+    payee = extract([page]).fields["payee_name"]
+    assert (payee.value, [a.value for a in payee.alternatives]) == (
+        "Ana Maria Lima",
+        ["João Silva"],
+    )

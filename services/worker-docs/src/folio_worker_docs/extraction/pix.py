@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 
 from folio_shared.identifiers import e2e_date, e2e_valid, repair_e2e
 from folio_worker_docs.extraction import candidates, pix_evidence
-from folio_worker_docs.extraction.labels import Hit, Page, labels, values_after
+from folio_worker_docs.extraction.labels import Hit, Page, labels, name_on_line, values_after
 from folio_worker_docs.extraction.normalise import date_from_match, time_after
-from folio_worker_docs.extraction.parties import INSTITUTION_LABEL, PAYEE, PAYER
+from folio_worker_docs.extraction.parties import INSTITUTION_LABEL, PAYEE, PAYER, STOP
 from folio_worker_docs.extraction.types import Candidate, Field
 
 AMOUNT_LABEL = labels(
@@ -81,6 +81,14 @@ E2E_LABEL = labels(
     "id transacao",
     "id",
 )
+#: A payee named in a sentence, as app screens print it (``Você transferiu
+#: R$ 50,00 para Maria Souza``, ``Pix de R$ 50,00 para ...``).
+SENTENCE_PAYEE = re.compile(
+    r"(?<![a-z])(?:voce\s+(?:transferiu|enviou|pagou|fez\s+um\s+pix\s+de)"
+    r"|(?:pix|transferencia)\s+(?:enviad[oa]\s+)?de)\s+(?:r\$\s?)?\d[\d.,]*\s+para\s+"
+)
+#: Where such a sentence goes on past the name (``... para Maria em 05/12``).
+_SENTENCE_GOES_ON = re.compile(r"\s+(?:em|no dia|as|hoje|ontem|via)(?![a-z])|[,;]")
 #: Time labels printed apart from the date (``Horário: 14:32``).
 TIME_LABEL = labels("hora", "horario", "hora da transferencia", "hora do pagamento")
 CLOCK = re.compile(r"(?<![\d:])(?:[01]?\d|2[0-3])\s?[:h]\s?[0-5]\d(?::[0-5]\d)?(?![\d:])")
@@ -190,6 +198,19 @@ def _unlabelled_amounts(page: Page) -> list[Candidate | None]:
     return out[:1]
 
 
+def _sentence_payees(page: Page) -> list[Candidate]:
+    """Payees named in a sentence (:data:`SENTENCE_PAYEE`), at lower
+    confidence than a labelled name."""
+    out = []
+    for m in SENTENCE_PAYEE.finditer(page.folded):
+        _, line_end = page.line_bounds(m.end())
+        goes_on = _SENTENCE_GOES_ON.search(page.folded, m.end(), line_end)
+        hit = name_on_line(page, m.end(), goes_on.start() if goes_on else line_end, STOP, 0.7)
+        if hit is not None:
+            out.append(candidates.name(hit))
+    return out
+
+
 def _clock(match: re.Match[str]) -> str:
     hour, minute = re.findall(r"\d+", match.group())[:2]
     return f"{int(hour):02d}:{minute}"
@@ -254,7 +275,7 @@ class PixReceiptExtractor:
     """Fields of a PIX transfer receipt (``comprovante``), from any bank or app."""
 
     document_type = "pix_receipt"
-    version = "10"
+    version = "11"
 
     def score(self, pages: list[str]) -> float:
         """The receipt's evidence (:mod:`.pix_evidence`): an end-to-end id,
@@ -295,7 +316,7 @@ class PixReceiptExtractor:
             "end_to_end_id": list(end_to_end_ids(page)),
             "payer_name": list(PAYER.names(page, PAYEE)),
             "payer_tax_id": list(PAYER.tax_ids(page, PAYEE)),
-            "payee_name": list(PAYEE.names(page, PAYER)),
+            "payee_name": [*PAYEE.names(page, PAYER), *_sentence_payees(page)],
             "payee_tax_id": list(PAYEE.tax_ids(page, PAYER)),
             "payee_institution": list(PAYEE.institutions(page, PAYER)),
         }
