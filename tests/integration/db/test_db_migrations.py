@@ -34,6 +34,8 @@ EXPECTED_TABLES = {
     "webhook_attempts",
     "staged_embeddings",
     "document_centroids",
+    "vocabulary_words",
+    "vocabulary_sources",
 }
 
 

@@ -92,7 +92,8 @@ TASKS: tuple[Task, ...] = (
         "reembed_chunks",
         ReembedChunksV1,
         "*/10 * * * *",
-        "re-embed chunks after an embedding model change, a bounded round; switch complete tenants",
+        "re-embed chunks after an embedding model change, a bounded round; switch complete tenants;"
+        " then embed the words of documents new to their tenant's vocabulary, a bounded round",
     ),
 )
 

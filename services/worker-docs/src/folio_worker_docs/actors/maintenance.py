@@ -6,7 +6,8 @@ dropped), and its :class:`~folio_shared.maintenance.Summary` is the job's
 result. The work lives in :mod:`folio_shared.maintenance`, the same code
 ``folio maintenance <task>`` runs inline, except ``reembed_chunks``'s,
 which needs the embedding models and lives here
-(:func:`folio_worker_docs.reembed.maintenance_round`).
+(:func:`folio_worker_docs.reembed.maintenance_round`, then a round of the
+tenants' vocabularies: :func:`folio_worker_docs.vocabulary.collect`).
 
 This worker never installs periodiq's middleware, so a maintenance message
 that waited in a backlog or is being retried still runs, whatever its age.
@@ -15,6 +16,7 @@ that waited in a backlog or is being retried still runs, whatever its age.
 from __future__ import annotations
 
 import functools
+import uuid
 from typing import Any
 
 import dramatiq
@@ -45,10 +47,27 @@ SHORT_TIME_LIMIT_MS = 5 * 60_000
 async def _reembed(sessions: Any, msg: ReembedChunksV1) -> maintenance.Summary:
     # the models' modules only where they are needed (a worker of the
     # maintenance queue alone never loads them otherwise)
+    import dataclasses
+
     from folio_worker_docs.embedders import deployment_embedders
     from folio_worker_docs.reembed import maintenance_round
+    from folio_worker_docs.vocabulary import collect
 
-    return await maintenance_round(msg, sessions, deployment_embedders())
+    models = deployment_embedders()
+    summary = await maintenance_round(msg, sessions, models)
+    if msg.dry_run:
+        return summary
+    # then the tenants' vocabularies (keyword search's added words): a
+    # bounded round of the documents whose words have no vectors yet
+    tenant_id = uuid.UUID(msg.tenant_id) if msg.tenant_id else None
+    words = await collect(sessions, models, tenant_id=tenant_id)
+    details = {
+        **summary.details,
+        "vocabulary_documents": words.documents,
+        "vocabulary_words": words.words,
+        "vocabulary_remaining_documents": words.remaining,
+    }
+    return dataclasses.replace(summary, changed=summary.changed + words.words, details=details)
 
 
 async def _run(msg: MaintenanceMessage) -> dict[str, Any]:

@@ -69,6 +69,13 @@ class E5Embedder(Embedder):
     """
 
     def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        return self._batched(texts, is_query=False)
+
+    def encode_queries(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Texts embedded as queries (``query: …``), in batches."""
+        return self._batched(texts, is_query=True)
+
+    def _batched(self, texts: list[str], *, is_query: bool) -> npt.NDArray[np.float32]:
         import numpy as np
 
         if not texts:
@@ -77,7 +84,7 @@ class E5Embedder(Embedder):
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start : start + self.batch_size]
             with _LOCK:  # one engine per process; its batch call is parallel already
-                vectors = self.model.passage(batch)
+                vectors = self.model.query(batch) if is_query else self.model.passage(batch)
             out.append(np.asarray(vectors, dtype=np.float32).reshape(len(batch), -1))
         return np.concatenate(out)
 

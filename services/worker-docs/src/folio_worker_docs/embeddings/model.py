@@ -171,6 +171,11 @@ class Embedder:
             return self.query_encoder(text)
         return [float(x) for x in self.encode([text])[0]]
 
+    def encode_queries(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Texts embedded as :meth:`encode_query` embeds one, in batches (this
+        model has no query prefix: :meth:`encode`)."""
+        return self.encode(texts)
+
     def use_onnx_for_queries(self, *, cache_dir: Path | None = None, threads: int = 2) -> bool:
         """Embed queries with ONNX Runtime from now on, if it gives this
         model's vectors (:mod:`folio_worker_docs.embeddings.onnx`); ``False``, and

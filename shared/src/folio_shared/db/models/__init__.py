@@ -49,6 +49,7 @@ from folio_shared.db.models.jobs import (
 )
 from folio_shared.db.models.kinds import Batch, JobKind, JobKindWorker
 from folio_shared.db.models.tenants import ApiKey, Tenant
+from folio_shared.db.models.vocabulary import VocabularySource, VocabularyWord
 from folio_shared.db.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -80,6 +81,8 @@ __all__ = [
     "Page",
     "StagedEmbedding",
     "Tenant",
+    "VocabularySource",
+    "VocabularyWord",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

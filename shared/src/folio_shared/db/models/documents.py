@@ -186,6 +186,8 @@ class Chunk(Base):
         ),
         sa.Index("ix_chunks_tsv", "tsv", postgresql_using="gin"),
         sa.Index("ix_chunks_tenant_id", "tenant_id"),
+        # one entry per document: the vocabulary's collection walks it (0021)
+        sa.Index("ix_chunks_first", "tenant_id", postgresql_where=sa.text("chunk_index = 0")),
         sa.Index(
             "ix_chunks_tenant_language_model",
             "tenant_id",

@@ -22,6 +22,11 @@ embedded again by that one and the first vector is left unread (its
 result expires in Redis). The model is picked and the search runs in one
 snapshot.
 
+A keyword search (``mode=keyword``) embeds the query only when the tenant
+has a vocabulary (:mod:`~folio_api.domain.search.vocabulary`), by the model
+hybrid would use, and adds the tenant's words nearest it; without a
+vocabulary or a vector, the query's own words alone.
+
 When the query cannot be embedded (Redis unreachable, no worker answering
 in time), a hybrid search is ranked by keywords alone and says so
 (``fallback``); a semantic one raises the 503.
@@ -49,6 +54,7 @@ from folio_api.domain.search.repository import (
     SearchOptions,
     search,
 )
+from folio_api.domain.search.vocabulary import nearest_words, vocabulary_models
 from folio_api.resources import Resources, reads
 from folio_shared.embedding_models import BY_LANGUAGE, models_of
 from folio_shared.errors import DependencyUnavailable
@@ -168,7 +174,10 @@ async def run_search(
     prepared: Prepared | None = None
     if mode is SearchMode.KEYWORD:
         async with reads(res, tenant_id) as session:
-            hits = await _search(session, tenant_id, q, k, mode, group, filters, options)
+            added = await _added_words(res, session, tenant_id, q)
+            hits = await _search(
+                session, tenant_id, q, k, mode, group, filters, options, expansions=added
+            )
         return Found(hits=hits, mode=mode, fallback=None)
     by_language = setting == BY_LANGUAGE
     # by-language: the model of the query's language first (a guess the
@@ -219,6 +228,7 @@ async def _search(
     vector: list[float] | None = None,
     vectors: dict[str, list[float]] | None = None,
     prepared: Prepared | None = None,
+    expansions: list[str] | None = None,
 ) -> list[SearchHit]:
     return await search(
         session,
@@ -232,4 +242,33 @@ async def _search(
         filters=filters,
         options=options,
         prepared=prepared,
+        expansions=expansions or (),
     )
+
+
+async def _added_words(
+    res: Resources, session: AsyncSession, tenant_id: uuid.UUID, q: str
+) -> list[str]:
+    """The tenant's words nearest ``q``'s meaning, added to a keyword
+    search (:mod:`~folio_api.domain.search.vocabulary`); none when the
+    tenant has no vocabulary yet or the query cannot be embedded."""
+    setting = res.settings.pipeline.embedding_model
+    by_language = setting == BY_LANGUAGE
+    language = detect_query_language(q)
+    models = preferred(models_of(setting), language) if by_language else [setting]
+    held = await vocabulary_models(session, tenant_id, models)
+    if by_language and language is not None:
+        held = held[:1]  # the query language's model, else the one the tenant holds
+    embeddings = [
+        (model, await _Embedding.send(res, q, tenant_id, model if by_language else None))
+        for model in held
+    ]  # each model embeds the query at the same time
+    added: list[str] = []
+    for model, embedding in embeddings:
+        try:
+            vector = await embedding.vector()
+        except DependencyUnavailable as e:
+            log.warning("keyword search adds no words", reason=e.code)
+            return []
+        added += await nearest_words(session, tenant_id, model, q, vector)
+    return list(dict.fromkeys(added))
