@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,7 +55,7 @@ from folio_api.domain.search.repository import (
     SearchOptions,
     search,
 )
-from folio_api.domain.search.vocabulary import nearest_words, vocabulary_models
+from folio_api.domain.search.vocabulary import added_words
 from folio_api.resources import Resources, reads
 from folio_shared.embedding_models import BY_LANGUAGE, models_of
 from folio_shared.errors import DependencyUnavailable
@@ -250,25 +251,12 @@ async def _added_words(
     res: Resources, session: AsyncSession, tenant_id: uuid.UUID, q: str
 ) -> list[str]:
     """The tenant's words nearest ``q``'s meaning, added to a keyword
-    search (:mod:`~folio_api.domain.search.vocabulary`); none when the
-    tenant has no vocabulary yet or the query cannot be embedded."""
-    setting = res.settings.pipeline.embedding_model
-    by_language = setting == BY_LANGUAGE
-    language = detect_query_language(q)
-    models = preferred(models_of(setting), language) if by_language else [setting]
-    held = await vocabulary_models(session, tenant_id, models)
-    if by_language and language is not None:
-        held = held[:1]  # the query language's model, else the one the tenant holds
-    embeddings = [
-        (model, await _Embedding.send(res, q, tenant_id, model if by_language else None))
-        for model in held
-    ]  # each model embeds the query at the same time
-    added: list[str] = []
-    for model, embedding in embeddings:
-        try:
-            vector = await embedding.vector()
-        except DependencyUnavailable as e:
-            log.warning("keyword search adds no words", reason=e.code)
-            return []
-        added += await nearest_words(session, tenant_id, model, q, vector)
-    return list(dict.fromkeys(added))
+    search (:func:`~folio_api.domain.search.vocabulary.added_words`), the
+    query embedded by the workers."""
+
+    async def embed(models: Sequence[str | None]) -> list[list[float]]:
+        # every message sent before the first vector is awaited
+        sent = [await _Embedding.send(res, q, tenant_id, model) for model in models]
+        return [await embedding.vector() for embedding in sent]
+
+    return await added_words(session, tenant_id, q, res.settings.pipeline.embedding_model, embed)

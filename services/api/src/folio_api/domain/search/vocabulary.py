@@ -30,14 +30,24 @@ the query is not embedded at all.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio_shared.embedding_models import version_pattern
+from folio_api.domain.search.fusion import preferred
+from folio_shared.embedding_models import BY_LANGUAGE, models_of, version_pattern
+from folio_shared.errors import DependencyUnavailable
 from folio_shared.language import detect_query_language
+from folio_shared.logging import get_logger
 from folio_shared.vocabulary import EXPANSION_WORDS, words_of
+
+log = get_logger(__name__)
+
+#: Embeds the query by each of the models named (``None``: the
+#: deployment's one model), all at once; raises
+#: :class:`~folio_shared.errors.DependencyUnavailable` when it cannot.
+Embed = Callable[[Sequence[str | None]], Awaitable[list[list[float]]]]
 
 _HOLDS = """
 SELECT EXISTS (
@@ -79,8 +89,7 @@ async def nearest_words(
     """The ``k`` words of the tenant's vocabulary for ``model`` nearest
     ``vector`` (``query``'s, by that model), the query's own words left
     out, nearest first."""
-    own = set(words_of(query, detect_query_language(query)))
-    own |= set(words_of(query, None))
+    own = set(words_of(query, None))
     found = await session.scalars(
         sa.text(_NEAREST),
         {
@@ -92,3 +101,29 @@ async def nearest_words(
     )
     words = list(dict.fromkeys(w for w in found if w not in own))
     return words[:k]
+
+
+async def added_words(
+    session: AsyncSession, tenant_id: uuid.UUID, query: str, setting: str, embed: Embed
+) -> list[str]:
+    """The words keyword search adds to ``query`` in a deployment embedding
+    with ``setting`` (``FOLIO_PIPELINE_EMBEDDING_MODEL``): see the module
+    docstring. ``embed`` is called only when the tenant has a vocabulary;
+    when it raises, no words are added."""
+    by_language = setting == BY_LANGUAGE
+    language = detect_query_language(query)
+    models = preferred(models_of(setting), language) if by_language else [setting]
+    held = await vocabulary_models(session, tenant_id, models)
+    if not held:
+        return []
+    if by_language and language is not None:
+        held = held[:1]  # the query language's model, else the one the tenant holds
+    try:
+        vectors = await embed([m if by_language else None for m in held])
+    except DependencyUnavailable as e:
+        log.warning("keyword search adds no words", reason=e.code)
+        return []
+    added: list[str] = []
+    for model, vector in zip(held, vectors, strict=True):
+        added += await nearest_words(session, tenant_id, model, query, vector)
+    return list(dict.fromkeys(added))
