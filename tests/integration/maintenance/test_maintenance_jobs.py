@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from folio_devstack.workers import WorkerProcess
 from folio_scheduler.sender import JobSender
 from folio_shared.db.enums import DocumentStatus
-from folio_shared.db.models import Chunk, Document, Job, Tenant
+from folio_shared.db.models import Chunk, Document, Job, Tenant, VocabularyWord
 from folio_shared.messages import ExpireUploadsV1, Queue, ReembedChunksV1, physical_queue_names
 from folio_shared.settings import FolioSettings
 
@@ -165,10 +165,26 @@ async def test_reembed_chunks_runs_on_the_worker_that_has_the_models(
         await asyncio.to_thread(sender.close)
     # Then worker-docs re-embedded the chunks by e5 and switched the tenant
     assert str(job.status) == "succeeded", job.error_message
-    assert job.result["details"] == {
+    details = job.result["details"]
+    assert {k: v for k, v in details.items() if not k.startswith("vocabulary_")} == {
         "documents": 1, "chunks": 2, "remaining_documents": 0, "switched_tenants": 1,
         "switched_chunks": 2,
     }  # fmt: skip
+    # and then collected the document's words into the tenant's vocabulary, by e5
+    assert (details["vocabulary_documents"], details["vocabulary_remaining_documents"]) == (1, 0)
+    async with engine.connect() as conn:
+        words = dict(
+            (
+                await conn.execute(
+                    sa.select(VocabularyWord.word, VocabularyWord.model_version).where(
+                        VocabularyWord.tenant_id == tenant_id
+                    )
+                )
+            ).all()
+        )
+    assert details["vocabulary_words"] == len(words)
+    assert {"inquilino", "aluguel"} <= set(words)
+    assert {v.split("@")[0] for v in words.values()} == {"multilingual-e5-small"}
     async with engine.connect() as conn:
         versions = set(
             await conn.scalars(sa.select(Chunk.model_version).where(Chunk.tenant_id == tenant_id))
