@@ -14,7 +14,10 @@ default). ``--mixed`` indexes both sets in one tenant and measures each query se
 there (with ``by-language``, a tenant holding chunks of both models).
 ``--queries keywords`` asks each query with its own language's function words
 removed (keywords as typed into a search box; ``written``, the default, as
-written; repeat to measure both). ``--language-by-words off`` leaves a query of
+written; repeat to measure both). ``--vocabulary off`` asks keyword search
+without the words of the tenant's vocabulary (collected after indexing, as
+worker-docs does; ``on``, the default, adds them as the API does; repeat to
+compare). ``--language-by-words off`` leaves a query of
 unknown language unknown instead of taking the language its words match
 (``SearchOptions.language_by_words``; repeat ``on`` and ``off`` to compare).
 
@@ -48,6 +51,7 @@ from folio_worker_docs.embeddings.select import Models, deployment_models
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "relevance"))
+import _vocabulary
 from _servers import BenchServers, scratch_database
 from runner import (
     LANGUAGES,
@@ -97,6 +101,8 @@ async def _measure(
     configs: list[SearchOptions],
     label: str,
     forms: list[str],
+    vocabulary: list[str],
+    setting: str,
 ) -> None:
     relevance_set = load_set(language)
     for form in forms:
@@ -106,9 +112,22 @@ async def _measure(
         detected = [detect_query_language(q.text) for q in queries]
         unknown = sum(d is None for d in detected)
         vectors = query_vectors(models, [q.text for q in queries])
-        for options in configs:
-            await _report(session, models, tenant_id, language, queries, vectors, options,
-                          f"{label}, queries {form} ({unknown} of unknown language)")  # fmt: skip
+        for use in vocabulary:
+            added: list[list[str]] | None = None
+            if use == "on":
+                added, ms = await _vocabulary.expansions(
+                    session, tenant_id, [q.text for q in queries], vectors, setting
+                )
+                ms.sort()
+                print(
+                    f"\n{language}: words added to a keyword query: "
+                    f"{sum(map(len, added)) / len(added):.1f} on average; finding them took "
+                    f"p50 {ms[len(ms) // 2]:.1f} ms, p95 {ms[int(len(ms) * 0.95)]:.1f} ms"
+                )
+            for options in configs:
+                await _report(session, models, tenant_id, language, queries, vectors, options,
+                              f"{label}, queries {form} ({unknown} of unknown language), "
+                              f"vocabulary {use}", added)  # fmt: skip
 
 
 async def _report(
@@ -120,8 +139,9 @@ async def _report(
     vectors: list[QueryVector],
     options: SearchOptions,
     label: str,
+    added: list[list[str]] | None = None,
 ) -> None:
-    figures = await evaluate(session, models, tenant_id, queries, options, vectors)
+    figures = await evaluate(session, models, tenant_id, queries, options, vectors, added)
     weights = dict(options.language_weights) or options.semantic_weight
     print(
         f"\n{label}: fusion {options.fusion}, semantic weight {weights}, "
@@ -143,6 +163,7 @@ async def run(
     runtime: str,
     mixed: bool,
     forms: list[str],
+    vocabulary: list[str],
 ) -> None:
     models = _load(model, runtime)
     async with scratch_database(pg_url, "folio_bench_relevance") as url:
@@ -165,9 +186,14 @@ async def run(
                         f"chunks (indexed in {time.perf_counter() - started:.0f} s), "
                         f"{len(relevance_set.queries)} queries"
                     )
+                if "on" in vocabulary:
+                    print(await _vocabulary.build(factory, models, tenant_id))
                 label = "tenant holding " + " + ".join(group)
                 for language in group:
-                    await _measure(session, models, tenant_id, language, configs, label, forms)
+                    await _measure(
+                        session, models, tenant_id, language, configs, label, forms,
+                        vocabulary, model,
+                    )  # fmt: skip
         await engine.dispose()
 
 
@@ -189,6 +215,14 @@ def main() -> None:
     )
     parser.add_argument("--queries", choices=("written", "keywords"), action="append")
     parser.add_argument("--language-by-words", choices=("on", "off"), action="append")
+    parser.add_argument(
+        "--vocabulary",
+        choices=("on", "off"),
+        action="append",
+        help="keyword search with the words of the tenant's vocabulary nearest the query "
+        "(on, as the API once the vocabulary is collected) or without (off); repeat to compare "
+        "(default on)",
+    )
     parser.add_argument(
         "--fusion",
         choices=[f.value for f in Fusion],
@@ -257,7 +291,8 @@ def main() -> None:
         for by_words in args.language_by_words or ["on"]
     ]
     forms = args.queries or ["written"]
-    rest = (languages, configs, args.model, args.document_runtime, args.mixed, forms)
+    vocabulary = args.vocabulary or ["on"]
+    rest = (languages, configs, args.model, args.document_runtime, args.mixed, forms, vocabulary)
     if args.pg_url:
         asyncio.run(run(args.pg_url, *rest))
         return

@@ -205,8 +205,11 @@ async def rank_documents(
     vector: QueryVector,
     mode: SearchMode,
     options: SearchOptions | None = None,
+    expansions: Sequence[str] = (),
 ) -> list[str]:
-    """The documents in search's order (one hit per document)."""
+    """The documents in search's order (one hit per document);
+    ``expansions``: words added to a keyword search (``mode=keyword``
+    only, as the API adds the tenant's vocabulary's)."""
     hits = await search(
         session,
         tenant_id=tenant_id,
@@ -217,6 +220,7 @@ async def rank_documents(
         mode=mode,
         group=SearchGroup.DOCUMENT,
         options=options,
+        expansions=expansions if mode is SearchMode.KEYWORD else (),
     )
     return list(dict.fromkeys(hit.filename for hit in hits))
 
@@ -228,17 +232,22 @@ async def evaluate(
     queries: Sequence[Query],
     options: SearchOptions | None = None,
     vectors: Sequence[QueryVector] | None = None,
+    expansions: Sequence[Sequence[str]] | None = None,
 ) -> dict[tuple[SearchMode, str], Figures]:
     """Figures per ``(mode, split)``; split ``all`` covers every query,
     ``tune`` / ``held`` the set's splits, ``odd`` / ``even`` the query ids'
     halves (:func:`parity`).
-    ``vectors``: the queries' (default: encoded here)."""
+    ``vectors``: the queries' (default: encoded here). ``expansions``: the
+    words added to each query's keyword search (default none)."""
     if vectors is None:
         vectors = query_vectors(embedder, [q.text for q in queries])
+    added = expansions or [() for _ in queries]
     out: dict[tuple[SearchMode, str], Figures] = {}
     for mode in SearchMode:
-        for query, vector in zip(queries, vectors, strict=True):
-            ranking = await rank_documents(session, tenant_id, query.text, vector, mode, options)
+        for query, vector, extra in zip(queries, vectors, added, strict=True):
+            ranking = await rank_documents(
+                session, tenant_id, query.text, vector, mode, options, extra
+            )
             rank = ranking.index(query.expected) + 1 if query.expected in ranking else None
             note = f"{query.query_id} {query.text!r} -> {ranking[0] if ranking else None}"
             for split in (query.split, "all", parity(query)):
