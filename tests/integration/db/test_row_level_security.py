@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_shared.db.engine import create_engine, create_raw_pool, create_session_factory
 from folio_shared.db.enums import DocumentStatus, JobStatus, PageMethod
-from folio_shared.db.models import Chunk, Document, Job, JobEvent, Page, Tenant
+from folio_shared.db.models import Chunk, Document, Job, JobEvent, Page, Tenant, VocabularyWord
 from folio_shared.db.tenancy import tenant_session
 from folio_shared.settings import DatabaseSettings, FolioSettings
 
@@ -218,3 +218,29 @@ async def test_pages_and_job_events_are_behind_their_parents_wall(
     async with sessions() as session:
         everyone = set((await session.scalars(sa.select(Page.document_id))).all())
     assert {alices_doc, bobs_doc} <= everyone
+
+
+async def test_a_tenant_s_vocabulary_is_behind_the_wall(
+    engine: AsyncEngine, app_engine: AsyncEngine
+) -> None:
+    # Given two tenants, each with a word in its keyword vocabulary (as the owner)
+    alice, _ = await _tenant_with_document(engine, "alice")
+    bob, _ = await _tenant_with_document(engine, "bob")
+    async with create_session_factory(engine)() as session:
+        for tenant, word in ((alice, "gato"), (bob, "cafeteira")):
+            session.add(VocabularyWord(tenant_id=tenant, model_version="m@1", word=word,
+                                       embedding=[1.0] + [0.0] * 383))  # fmt: skip
+        await session.commit()
+    # When a scoped transaction reads every word, forgetting its filter
+    async with tenant_session(create_session_factory(app_engine), bob) as session:
+        words = set((await session.scalars(sa.select(VocabularyWord.word))).all())
+        # nor can it write a word into another tenant's vocabulary
+        with pytest.raises(DBAPIError):
+            await session.execute(
+                sa.insert(VocabularyWord).values(
+                    tenant_id=alice, model_version="m@1", word="intruso",
+                    embedding=[1.0] + [0.0] * 383,
+                )
+            )  # fmt: skip
+    # Then it saw its own word only
+    assert words == {"cafeteira"}
