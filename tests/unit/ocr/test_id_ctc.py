@@ -9,16 +9,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from folio_worker_ocr.ocr.engine import engines_without_id
-from folio_worker_ocr.ocr.id_ctc import (
-    GRAMMAR,
-    TRUST,
-    Line,
-    Recogniser,
-    decode,
-    read_e2e,
-    settle_coarse,
-    vote,
-)
+from folio_worker_ocr.ocr.id_ctc import GRAMMAR, Line, Recogniser, decode, vote
+from folio_worker_ocr.ocr.id_read import TRUST, read_e2e, settle_coarse
 
 E2E = "E00416968202612051732aB3dE4fG5hK"
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"

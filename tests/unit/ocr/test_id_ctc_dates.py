@@ -14,11 +14,11 @@ from folio_worker_ocr.ocr.id_ctc import (
     DATE_AT,
     GRAMMAR,
     Recogniser,
-    _dated,
     decode,
     grammar,
     vote,
 )
+from folio_worker_ocr.ocr.id_read import _dated
 from folio_worker_ocr.ocr.page_dates import days_on
 
 E2E = "E00416968202612051732aB3dE4fG5hK"

@@ -37,7 +37,7 @@ from folio_shared.identifiers import (
 )
 from folio_worker_ocr.ocr.glyph_case import Box, Sighting, settle
 from folio_worker_ocr.ocr.glyphs import read_by_shape
-from folio_worker_ocr.ocr.id_ctc import read_e2e, settle_coarse
+from folio_worker_ocr.ocr.id_read import read_e2e, settle_coarse
 from folio_worker_ocr.ocr.id_regions import Region, Word, page_words, regions
 from folio_worker_ocr.ocr.page_dates import dates_on, days_on
 from folio_worker_ocr.ocr.second_engine import Native, SecondEngine, band, pick, readings
@@ -363,7 +363,7 @@ def reread(
     (see :func:`best_e2e`). ``second``: an engine that reads end-to-end ids
     too (:mod:`.second_engine`), on a coarse page from ``native`` if given.
     ``picks`` gets, per id region of a coarse page, the engines' id and the
-    one kept (:func:`~.id_ctc.settle_coarse`).
+    one kept (:func:`~.id_read.settle_coarse`).
     """
     if not text.strip():
         return text, 0
