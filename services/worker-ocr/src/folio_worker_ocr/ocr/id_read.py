@@ -3,7 +3,8 @@ probabilities under the id's grammar (:mod:`.id_ctc`), and settled with the
 engines' own id.
 
 :func:`read_e2e` reads the lines PP-OCR detected around an id's region (an
-id wrapped over two lines is read as one) and keeps the surest;
+id wrapped over two lines is read as one), settles each decoding's ISPB by
+the known institutions (:mod:`.id_ispb`) and keeps the surest;
 :func:`settle_coarse` decides between it and the engines' id.
 """
 
@@ -27,6 +28,7 @@ from folio_worker_ocr.ocr.id_ctc import (
     grammar,
     vote,
 )
+from folio_worker_ocr.ocr.id_ispb import known, prior
 
 #: Confidence (:attr:`Voted.confidence`) from which a decoded id is kept
 #: (:func:`settle_coarse`); 3 of 30 photo decodings at 0.4-0.5 were right (docs/benchmarks.md).
@@ -65,7 +67,8 @@ def read_e2e(
     """The surest valid id :func:`decode` reads on ``lines`` (detected in
     ``image``) holding at least :data:`MIN_DIGITS` digits, or on two
     consecutive ones that together read about 32 characters, under
-    :func:`grammar` of ``days`` (the dates printed on the page); ``None`` if none."""
+    :func:`grammar` of ``days`` (the dates printed on the page), its ISPB
+    settled by the known ones (:func:`~.id_ispb.prior`); ``None`` if none."""
     allowed = grammar(days)
     grey = image.convert("L")
     crops: list[Image.Image] = []
@@ -83,7 +86,7 @@ def read_e2e(
             ):
                 crops.append(_joined(line.crop(grey), lines[index + 1].crop(grey)))
     found = [
-        voted
+        prior(voted)
         for crop in crops
         if (reading := _dated(recogniser, crop, allowed)) is not None
         and (voted := vote([reading])) is not None
@@ -117,11 +120,11 @@ def settle_coarse(
     (:data:`TRUST`); else none when it differs from the pick (no id beats a
     wrong one), or is the pick but Tesseract did not read it (the pick is then
     PP-OCR's reading of the line it decoded: one engine's word twice); else
-    the pick."""
+    the pick, unless its ISPB is no known one (:func:`~.id_ispb.known`)."""
     if decoded is not None and decoded.confidence >= TRUST:
         return decoded.text
     if picked is not None and decoded is not None and picked != decoded.text:
         return None
     if decoded is not None and picked == decoded.text and tesseract != picked:
         return None
-    return picked
+    return picked if picked is None or known(picked) else None
