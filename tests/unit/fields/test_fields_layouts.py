@@ -202,6 +202,24 @@ ID: {E2E}"""
     assert verdicts == {"payer_tax_id": "match"}
 
 
+@pytest.mark.parametrize("printed", ["***.***.***-**", "*** *** *** **", "xxx.xxx.xxx-xx"])
+def test_a_cpf_masked_whole_is_no_tax_id(printed: str) -> None:
+    # nothing of it is printed: no value to keep (not an empty one)
+    page = f"""Comprovante Pix
+Valor: R$ 10,00
+Data: 05/12/2026 14:32
+Pagador
+Nome: Ana Lima
+CPF: {printed}
+Recebedor
+Nome: Padaria Pão Quente Ltda
+CNPJ: 11.222.333/0001-81
+ID: {E2E}"""
+    fields = extract([page]).fields
+    assert "payer_tax_id" not in fields
+    assert fields["payee_tax_id"].value == "11222333000181"
+
+
 @pytest.mark.parametrize(
     ("sentence", "payee"),
     [

@@ -34,10 +34,12 @@ Found = dict[str, list["Candidate | None"]]
 _MASK_READ = r"[^\s1-9]{1,4}\s?[.,]?\s?(\d{3})[.,]\s?(\d{3})\s?[-.:]\s?[^\s1-9]{1,3}(?![^\s.,;|])"
 MASKED_READ = re.compile(_MASK_READ)
 #: CNPJ (``11.222.333/0001-81``), CPF (``123.456.789-09``), a masked CPF, or 11/14 bare digits.
+#: A CPF masked whole (``***.***.***-**``) holds no digit to keep: it is no tax id.
 TAX_ID_PATTERN = re.compile(
     r"(?<![\d*./])(?:\d{2}\.?\d{3}\.?\d{3}\s?/?\s?\d{4}\s?-?\s?\d{2}"
     r"|\d{3}\s?\.?\s?\d{3}\s?\.?\s?\d{3}\s?[-.]?\s?\d{2}"
-    r"|(?=[\d.\s-]*[*•x])(?:\d{3}|[*•x]{3})[.\s]?(?:\d{3}|[*•x]{3})[.\s]?"
+    r"|(?=[\d.\s-]*[*•x])(?![*•x]{3}[.\s]?[*•x]{3}[.\s]?[*•x]{3}[-\s]?[*•x]{2})"
+    r"(?:\d{3}|[*•x]{3})[.\s]?(?:\d{3}|[*•x]{3})[.\s]?"
     r"(?:\d{3}|[*•x]{3})[-\s]?(?:\d{2}|[*•x]{2})"
     r"|" + _MASK_READ.replace("(\\d{3})", "\\d{3}") + r")(?![\d*]|[./]\d)"
 )
