@@ -8,6 +8,7 @@ words; a document processed again is collected again."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +16,12 @@ from pipeline_helpers import add_document, make_tenant
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_api.domain.search.repository import SearchGroup, SearchMode, search
-from folio_api.domain.search.vocabulary import nearest_words, vocabulary_models
+from folio_api.domain.search.vocabulary import (
+    Embed,
+    added_words,
+    nearest_words,
+    vocabulary_models,
+)
 from folio_shared.db.models import VocabularySource, VocabularyWord
 from folio_shared.embedding_models import DEFAULT_MODEL, LANGUAGE_MODELS
 from folio_worker_docs.embeddings.model import Embedder
@@ -89,6 +95,29 @@ async def test_a_keyword_query_finds_its_document_once_the_words_are_collected(
     # Then the query finds the vet's document first, by the words nearest it
     ranking = await _keyword_search(session, models, tenant, query, language)
     assert ranking[0] == "vet.txt"
+
+
+async def test_a_query_of_exclusions_only_gets_no_words(
+    session: AsyncSession, models: Models
+) -> None:
+    tenant = await _tenant(session, models, "pt")
+    await collect_batch(session, models, tenant_id=tenant)
+    embedded: list[str] = []
+
+    def embed_for(query: str) -> Embed:
+        async def embed(names: Sequence[str | None]) -> list[list[float]]:
+            embedded.append(query)
+            return [models.of("pt").encode_query(query) for _ in names]
+
+        return embed
+
+    # a wanted word gets the tenant's words nearest it
+    assert await added_words(session, tenant, "bichano", E5, embed_for("bichano"))
+    # while "everything without gato" asks for no word: none is added (the
+    # words nearest "gato" would find the documents about cats that lack it)
+    for query in ("-gato", '-"castração do gato"'):
+        assert await added_words(session, tenant, query, E5, embed_for(query)) == []
+    assert embedded == ["bichano"]
 
 
 async def test_collecting_again_changes_nothing(session: AsyncSession, models: Models) -> None:

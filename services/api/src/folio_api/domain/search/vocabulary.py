@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_api.domain.search.fusion import preferred
+from folio_api.domain.search.keywords import parse_keywords
 from folio_shared.embedding_models import BY_LANGUAGE, models_of, version_pattern
 from folio_shared.errors import DependencyUnavailable
 from folio_shared.language import detect_query_language
@@ -109,7 +110,10 @@ async def added_words(
     """The words keyword search adds to ``query`` in a deployment embedding
     with ``setting`` (``FOLIO_PIPELINE_EMBEDDING_MODEL``): see the module
     docstring. ``embed`` is called only when the tenant has a vocabulary;
-    when it raises, no words are added."""
+    when it raises, no words are added. A query that wants no word (only
+    exclusions, ``-gato``) gets none: its vector means what it excludes."""
+    if not parse_keywords(query).words:
+        return []
     by_language = setting == BY_LANGUAGE
     language = detect_query_language(query)
     models = preferred(models_of(setting), language) if by_language else [setting]
