@@ -7,12 +7,16 @@ words; a document processed again is collected again."""
 
 from __future__ import annotations
 
+import itertools
+import string
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
-from pipeline_helpers import add_document, make_tenant
+from pipeline_helpers import add_document, make_document, make_tenant
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_api.domain.search.repository import SearchGroup, SearchMode, search
@@ -24,8 +28,12 @@ from folio_api.domain.search.vocabulary import (
 )
 from folio_shared.db.models import VocabularySource, VocabularyWord
 from folio_shared.embedding_models import DEFAULT_MODEL, LANGUAGE_MODELS
+from folio_shared.vocabulary import words_of
+from folio_worker_docs.chunks_store import replace_document_chunks
 from folio_worker_docs.embeddings.model import Embedder
 from folio_worker_docs.embeddings.select import Models, load_embedder
+from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages
+from folio_worker_docs.text.types import ExtractedPage
 from folio_worker_docs.vocabulary import collect_batch, count_pending
 
 pytestmark = pytest.mark.integration
@@ -169,6 +177,46 @@ async def test_a_tenant_never_gets_another_tenant_s_words(
     assert "cat" in await nearest_words(session, vet, DEFAULT_MODEL, QUERIES["en"], vector)
     # and a tenant with no vocabulary has none to add
     assert await vocabulary_models(session, await make_tenant(session), [DEFAULT_MODEL]) == []
+
+
+@dataclass
+class _Zeros:
+    """Embeds every word as a zero vector, at once: what is tested is the
+    statements around the model, not the model."""
+
+    model_version: str
+    token_spans: object
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return np.zeros((len(texts), 384), dtype=np.float32)
+
+
+async def test_a_document_with_more_words_than_a_statement_has_parameters(
+    session: AsyncSession, embedder: Embedder
+) -> None:
+    # Given a document holding 40,000 distinct words (a statement may carry
+    # at most 32,767 parameters)
+    letters = string.ascii_lowercase
+    text = " ".join(
+        "".join(w) for w in itertools.islice(itertools.product(letters, repeat=4), 40_000)
+    )
+    tenant = await make_tenant(session)
+    document = await make_document(session, tenant, "words.txt", "text")
+    chunks = chunk_pages([ExtractedPage(1, text)], embedder.token_spans, ChunkingOptions(4000, 0))
+    expected = set().union(*(words_of(chunk.text, "en") for chunk in chunks))
+    assert len(expected) > 32_767
+    await replace_document_chunks(
+        session, tenant_id=tenant, document_id=document, chunks=chunks,
+        vectors=np.zeros((len(chunks), 384), dtype=np.float32),
+        model_version=embedder.model_version, pipeline_version="test", language="en",
+    )  # fmt: skip
+    zeros = _Zeros(embedder.model_version, embedder.token_spans)
+    # When its words are collected, then every one joins the vocabulary
+    assert await collect_batch(session, Models(zeros), tenant_id=tenant) == (1, len(expected))  # type: ignore[arg-type]
+    held = await session.scalar(
+        sa.select(sa.func.count()).where(VocabularyWord.tenant_id == tenant)
+    )
+    assert held == len(expected)
 
 
 async def test_a_document_processed_again_is_collected_again(

@@ -135,7 +135,10 @@ async def _words_needed(
             sa.select(VocabularyWord.word).where(
                 VocabularyWord.tenant_id == tenant,
                 VocabularyWord.model_version == version,
-                VocabularyWord.word.in_(sorted(group)),
+                # one array parameter: a batch may hold more words than a
+                # statement may carry parameters (32,767 with asyncpg)
+                VocabularyWord.word
+                == sa.any_(sa.bindparam("words", sorted(group), type_=ARRAY(sa.Text))),
             )
         )
         missing[(tenant, version)] = sorted(group - set(held))
