@@ -17,9 +17,11 @@ per tenant and model (``ON CONFLICT DO NOTHING``), so a run repeated,
 interrupted or run twice at once leaves the same vocabulary. Documents on
 a model the deployment no longer embeds with wait for their re-embedding.
 
-A round stops after ``max_words`` words embedded or ``max_documents``
-documents (or none left): the scheduler's ``reembed_chunks`` maintenance
-task runs one round after its re-embedding
+A round starts no batch after ``max_words`` words embedded or
+``max_documents`` documents (or none left; a batch's words are embedded
+whole, so its last batch can take it past ``max_words``): the
+scheduler's ``reembed_chunks`` maintenance task runs one round after its
+re-embedding
 (:mod:`folio_worker_docs.actors.maintenance`). A document is ``ready``
 before its words are collected: nothing here is on its path.
 """
