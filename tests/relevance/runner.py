@@ -12,6 +12,12 @@ ranking. Measures, per mode and split:
 - ``ndcg10``: mean of ``1 / log2(rank + 1)`` when it is in the first 10
   (one relevant document per query, so the ideal DCG is 1).
 
+Keyword search (``mode=keyword``) adds the words of the tenant's
+vocabulary nearest the query once worker-docs has collected them:
+:func:`build_vocabulary` collects them as the ``reembed_chunks``
+maintenance task does, :func:`vocabulary_expansions` finds each query's
+words with the API's own function.
+
 Used by ``tests/integration/pipeline/test_relevance_sets.py`` (floors) and
 ``bench/search_relevance.py`` (the table).
 """
@@ -20,15 +26,17 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio_api.domain.search.repository import SearchGroup, SearchMode, SearchOptions, search
+from folio_api.domain.search.vocabulary import added_words
 from folio_shared.db.enums import DocumentKind, DocumentStatus
 from folio_shared.db.models import Document, Tenant
 from folio_shared.language import detect_language
@@ -37,6 +45,7 @@ from folio_worker_docs.embeddings.model import Embedder
 from folio_worker_docs.embeddings.select import Models
 from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages, model_text
 from folio_worker_docs.text.extract import extract_document
+from folio_worker_docs.vocabulary import collect
 
 HERE = Path(__file__).parent
 LANGUAGES = ("en", "pt")
@@ -166,14 +175,36 @@ FROM copies c JOIN chunks k ON k.document_id = c.old_id
 """
 
 
-async def add_neighbour(session: AsyncSession, tenant_id: uuid.UUID, copies: int) -> int:
+async def add_neighbour(
+    session: AsyncSession, tenant_id: uuid.UUID, copies: int
+) -> tuple[uuid.UUID, int]:
     """A new tenant holding ``copies`` copies of ``tenant_id``'s documents
-    and chunks; returns the chunks it got."""
+    and chunks; returns it and the chunks it got."""
     neighbour = await make_tenant(session)
     result = await session.execute(
         sa.text(_COPY_SQL), {"copies": copies, "tenant_id": tenant_id, "neighbour": neighbour}
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return neighbour, int(result.rowcount)  # type: ignore[attr-defined]
+
+
+#: Maintenance rounds :func:`build_vocabulary` runs at most.
+VOCABULARY_ROUNDS = 50
+
+
+async def build_vocabulary(
+    factory: async_sessionmaker[AsyncSession], models: Models, tenant_id: uuid.UUID
+) -> int:
+    """Fill ``tenant_id``'s vocabulary as the ``reembed_chunks`` maintenance
+    task does: worker-docs' :func:`~folio_worker_docs.vocabulary.collect`
+    with its bound per round, round after round until no document of the
+    tenant is pending; returns the words added."""
+    words = 0
+    for _ in range(VOCABULARY_ROUNDS):
+        done = await collect(factory, models, tenant_id=tenant_id)
+        words += done.words
+        if not done.remaining:
+            return words
+    raise RuntimeError(f"documents still pending after {VOCABULARY_ROUNDS} vocabulary rounds")
 
 
 #: A query's vector, or its vector by each model (model name -> vector).
@@ -190,6 +221,35 @@ def query_vectors(embedder: Embedder | Models, texts: Sequence[str]) -> list[Que
         ]
     model = embedder.default if isinstance(embedder, Models) else embedder
     return [model.encode_query(text) for text in texts]
+
+
+async def vocabulary_expansions(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    texts: Sequence[str],
+    vectors: Sequence[QueryVector],
+    setting: str,
+) -> tuple[list[list[str]], list[float]]:
+    """The words the API adds to each query's keyword search in a deployment
+    embedding with ``setting`` (its own
+    :func:`~folio_api.domain.search.vocabulary.added_words`, the query's
+    vectors by each model given as its worker would give them), and the
+    milliseconds each took apart from embedding the query."""
+    out: list[list[str]] = []
+    times: list[float] = []
+    for text, vector in zip(texts, vectors, strict=True):
+
+        async def embed(
+            models: Sequence[str | None], vector: QueryVector = vector
+        ) -> list[list[float]]:
+            if isinstance(vector, Mapping):
+                return [list(vector[m or ""]) for m in models]
+            return [list(vector) for _ in models]
+
+        started = time.perf_counter()
+        out.append(await added_words(session, tenant_id, text, setting, embed))
+        times.append((time.perf_counter() - started) * 1000)
+    return out, times
 
 
 def parity(query: Query) -> str:
