@@ -17,6 +17,7 @@ import re
 
 from charset_normalizer import from_bytes
 
+from folio_worker_docs.text.markdown import inline_text, markdown_to_text
 from folio_worker_docs.text.types import ExtractedPage, Extraction
 
 _BOMS = (
@@ -80,16 +81,17 @@ def extract_plain_text(data: bytes) -> Extraction:
 
 
 def extract_markdown(data: bytes) -> Extraction:
-    """Markdown: the text as written, one page."""
+    """Markdown: its text without the markup, one page; the first level-1
+    heading is the title."""
     text, encoding = decode_text(data)
     text = clean_text(text).replace("\f", "\n")
     metadata: dict[str, str] = {}
     title = re.search(r"^#\s+(.+?)\s*#*\s*$", text, flags=re.MULTILINE)
     if title:
-        metadata["title"] = title.group(1)
+        metadata["title"] = inline_text(title.group(1))
     return Extraction(
         kind="markdown",
-        pages=[ExtractedPage(page_no=1, text=text.strip("\n"))],
+        pages=[ExtractedPage(page_no=1, text=markdown_to_text(text))],
         encoding=encoding,
         metadata=metadata,
     )
