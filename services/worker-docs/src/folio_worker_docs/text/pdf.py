@@ -10,6 +10,11 @@ security handler PDFium cannot open), :class:`TruncatedDocument` (no
 ``%%EOF`` marker near the end: the file was cut short; PDFium would
 silently "repair" it and lose pages) and :class:`CorruptDocument`
 (anything else PDFium refuses, or a page that cannot be read).
+
+Running headers and footers (a line repeated at the top or the bottom of
+the document's first pages, page numbers included) are dropped from the
+text of every page after the first (:mod:`folio_worker_docs.text.running`),
+whichever batch of pages is read.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from folio_worker_docs.text.ocr_decision import (
     classify_page,
 )
 from folio_worker_docs.text.plain import clean_text
+from folio_worker_docs.text.running import SAMPLE_PAGES, drop_running_lines, running_lines
 from folio_worker_docs.text.types import ExtractedPage, Extraction
 
 #: The PDF specification lets readers look for the header and the final
@@ -85,16 +91,46 @@ def _image_area_ratio(page: pdfium.PdfPage) -> float:
     return min(1.0, covered / page_area)
 
 
+def _page_text(page: pdfium.PdfPage) -> str:
+    textpage = page.get_textpage()
+    try:
+        return clean_text(textpage.get_text_bounded())
+    finally:
+        textpage.close()
+
+
+def _running(document: pdfium.PdfDocument, count: int, known: dict[int, str]) -> frozenset[str]:
+    """The running lines of the document, from its first pages (the texts
+    in ``known``, by page number, are not read again; those read are
+    added)."""
+    if count < 2:
+        return frozenset()
+    texts = []
+    for page_no in range(1, min(count, SAMPLE_PAGES) + 1):
+        if page_no not in known:
+            page = document[page_no - 1]
+            try:
+                known[page_no] = _page_text(page)
+            except pdfium.PdfiumError:
+                known[page_no] = ""
+            finally:
+                page.close()
+        texts.append(known[page_no])
+    return running_lines(texts)
+
+
 def _read_page(
-    document: pdfium.PdfDocument, index: int, thresholds: OcrThresholds
+    document: pdfium.PdfDocument,
+    index: int,
+    thresholds: OcrThresholds,
+    running: frozenset[str] = frozenset(),
+    known: dict[int, str] | None = None,
 ) -> ExtractedPage:
     page = document[index]
     try:
-        textpage = page.get_textpage()
-        try:
-            text = clean_text(textpage.get_text_bounded())
-        finally:
-            textpage.close()
+        text = (known or {}).get(index + 1)
+        if text is None:
+            text = _page_text(page)
         ratio = _image_area_ratio(page)
     finally:
         page.close()
@@ -102,7 +138,8 @@ def _read_page(
     usable = status is PageTextStatus.USABLE
     return ExtractedPage(
         page_no=index + 1,
-        text=text.strip(),
+        # the first page keeps its header: the document's own title and references
+        text=(drop_running_lines(text, running) if usable and index else text).strip(),
         needs_ocr=not usable,
         ocr_reason=None if usable else status.value,
         image_area_ratio=round(ratio, 4),
@@ -173,12 +210,15 @@ def pdf_start(
 def _read_pages(
     document: pdfium.PdfDocument, count: int, page_numbers: list[int], thresholds: OcrThresholds
 ) -> list[ExtractedPage]:
-    pages = []
     for page_no in page_numbers:
         if not 1 <= page_no <= count:
             raise ValueError(f"page {page_no} is not in 1..{count}")
+    known: dict[int, str] = {}
+    running = _running(document, count, known)
+    pages = []
+    for page_no in page_numbers:
         try:
-            pages.append(_read_page(document, page_no - 1, thresholds))
+            pages.append(_read_page(document, page_no - 1, thresholds, running, known))
         except pdfium.PdfiumError as e:
             raise CorruptDocument(
                 f"page {page_no} of the PDF file cannot be read: {e}",
@@ -198,10 +238,12 @@ def extract_pdf(
     document = _open(src)
     try:
         count = _page_count(document)
+        known: dict[int, str] = {}
+        running = _running(document, count, known)
         pages = []
         for index in range(count):
             try:
-                pages.append(_read_page(document, index, thresholds))
+                pages.append(_read_page(document, index, thresholds, running, known))
             except pdfium.PdfiumError as e:
                 raise CorruptDocument(
                     f"page {index + 1} of the PDF file cannot be read: {e}",
