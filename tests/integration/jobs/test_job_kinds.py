@@ -212,16 +212,18 @@ async def test_a_stopping_worker_deletes_its_rows_and_keeps_the_kinds(
     broker.emit_after("process_boot")
     worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
     worker.start()
+    me = _worker_id(broker)
 
     async def rows() -> tuple[int, int]:
         async with engine.connect() as conn:
             kinds = await conn.scalar(
                 sa.select(sa.func.count()).select_from(JobKind).where(JobKind.name == "test.add")
             )
+            # this worker's rows: another test's killed worker may have left its own
             workers = await conn.scalar(
                 sa.select(sa.func.count())
                 .select_from(JobKindWorker)
-                .where(JobKindWorker.kind == "test.add")
+                .where(JobKindWorker.kind == "test.add", JobKindWorker.worker == me)
             )
         return int(kinds or 0), int(workers or 0)
 
@@ -232,6 +234,24 @@ async def test_a_stopping_worker_deletes_its_rows_and_keeps_the_kinds(
         broker.close()
         drop_namespace(settings.redis.url, settings.broker.namespace)
     assert await rows() == (1, 0)
+
+    # And a heartbeat that was already running when it stopped, finding the
+    # rows gone, does not bring them back (as it does after a purge)
+    kinds = next(m for m in broker.middleware if isinstance(m, KindWorkers))
+    await asyncio.get_running_loop().run_in_executor(None, _late_beat, kinds)
+    assert await rows() == (1, 0)
+
+
+def _late_beat(kinds: KindWorkers) -> None:
+    """``kinds``' heartbeat, run once more after its worker stopped, on an
+    event loop of its own (the worker's is gone)."""
+    kinds._seen_at = 0.0
+    asyncio.run(kinds._refresh())
+
+
+def _worker_id(broker: dramatiq.Broker) -> str:
+    """The worker id a broker's kind rows carry (its JobTracking's)."""
+    return next(m for m in broker.middleware if isinstance(m, JobTracking)).worker_id
 
 
 async def _equals(value: Any, expected: Any) -> bool:
@@ -306,9 +326,18 @@ async def test_the_worker_records_the_kinds_it_serves(
     assert "type" not in schema["properties"]
     assert by_name["test.add"].result_schema["$defs"]["Sum"]["required"] == ["total", "thread"]
 
+    me = _worker_id(kind_worker)
+
     async def seen() -> list[Any]:
+        # this worker's rows: another test's killed worker may have left its own
         async with engine.connect() as conn:
-            return list((await conn.execute(sa.select(JobKindWorker.seen_at))).scalars())
+            return list(
+                (
+                    await conn.execute(
+                        sa.select(JobKindWorker.seen_at).where(JobKindWorker.worker == me)
+                    )
+                ).scalars()
+            )
 
     first = await wait_for(seen, what="job_kind_workers rows")
     assert len(first) == len(KINDS)

@@ -129,6 +129,9 @@ class KindWorkers(Middleware):
         self.worker = ""
         self._seen_at = 0.0
         self._tracking: JobTracking | None = None
+        #: Set once the worker stops: a heartbeat that finds no row then
+        #: must not record them again (the stop deleted them, not a purge).
+        self._stopping = False
 
     def served(self, worker: Any) -> list[Kind]:
         """The kinds this worker serves."""
@@ -163,6 +166,7 @@ class KindWorkers(Middleware):
         self._tracking = tracking
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        self._stopping = True
         if self._tracking is not None and self._refresh in self._tracking.beats:
             self._tracking.beats.remove(self._refresh)
         try:
@@ -184,11 +188,13 @@ class KindWorkers(Middleware):
 
     async def _refresh(self) -> None:
         # JobTracking beats on its own period: allow for its jitter.
-        if time.monotonic() - self._seen_at < 0.9 * self.heartbeat_s:
+        if self._stopping or time.monotonic() - self._seen_at < 0.9 * self.heartbeat_s:
             return
         self._seen_at = time.monotonic()
         async with resources().engine.connect() as conn:
-            if not await heartbeat(conn, worker=self.worker):
+            # A beat already running when the worker stops can find the rows
+            # gone by the stop's delete: it must not bring them back.
+            if not await heartbeat(conn, worker=self.worker) and not self._stopping:
                 # Deleted meanwhile (a database restored, a purge): record again.
                 await record_kinds(conn, self.kinds or [], worker=self.worker)
             await conn.commit()
