@@ -10,6 +10,7 @@ tests (metrics on a private port, fast pause polling and heartbeats).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 from collections.abc import Iterable, Iterator, Sequence
@@ -144,3 +145,15 @@ def kind_worker(
         worker.stop(timeout=10_000)
         broker.close()
         drop_namespace(settings.redis.url, settings.broker.namespace)
+
+
+def late_beat(kinds: KindWorkers) -> None:
+    """``kinds``' heartbeat, run once more after its worker stopped, on an
+    event loop of its own (the worker's is gone)."""
+    kinds._seen_at = 0.0
+    asyncio.run(kinds._refresh())
+
+
+def worker_id(broker: dramatiq.Broker) -> str:
+    """The worker id a broker's kind rows carry (its JobTracking's)."""
+    return next(m for m in broker.middleware if isinstance(m, JobTracking)).worker_id

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from support import kinds as k
 from support.jobs import at_least, counter, drop_namespace, state_history, wait_for, wait_status
-from support.workers import TESTS_DIR, free_port, tune
+from support.workers import TESTS_DIR, free_port, late_beat, tune, worker_id
 from support.workers import kind_worker as serving
 
 from folio_devstack.workers import worker_env
@@ -212,7 +212,7 @@ async def test_a_stopping_worker_deletes_its_rows_and_keeps_the_kinds(
     broker.emit_after("process_boot")
     worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
     worker.start()
-    me = _worker_id(broker)
+    me = worker_id(broker)
 
     async def rows() -> tuple[int, int]:
         async with engine.connect() as conn:
@@ -238,20 +238,8 @@ async def test_a_stopping_worker_deletes_its_rows_and_keeps_the_kinds(
     # And a heartbeat that was already running when it stopped, finding the
     # rows gone, does not bring them back (as it does after a purge)
     kinds = next(m for m in broker.middleware if isinstance(m, KindWorkers))
-    await asyncio.get_running_loop().run_in_executor(None, _late_beat, kinds)
+    await asyncio.get_running_loop().run_in_executor(None, late_beat, kinds)
     assert await rows() == (1, 0)
-
-
-def _late_beat(kinds: KindWorkers) -> None:
-    """``kinds``' heartbeat, run once more after its worker stopped, on an
-    event loop of its own (the worker's is gone)."""
-    kinds._seen_at = 0.0
-    asyncio.run(kinds._refresh())
-
-
-def _worker_id(broker: dramatiq.Broker) -> str:
-    """The worker id a broker's kind rows carry (its JobTracking's)."""
-    return next(m for m in broker.middleware if isinstance(m, JobTracking)).worker_id
 
 
 async def _equals(value: Any, expected: Any) -> bool:
@@ -326,7 +314,7 @@ async def test_the_worker_records_the_kinds_it_serves(
     assert "type" not in schema["properties"]
     assert by_name["test.add"].result_schema["$defs"]["Sum"]["required"] == ["total", "thread"]
 
-    me = _worker_id(kind_worker)
+    me = worker_id(kind_worker)
 
     async def seen() -> list[Any]:
         # this worker's rows: another test's killed worker may have left its own
