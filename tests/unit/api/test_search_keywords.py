@@ -42,3 +42,16 @@ def test_an_added_word_is_never_an_exclusion_a_quote_or_or() -> None:
     parsed = parse_keywords("bichano", ["-gato", 'fel"ino', "or", " ", '"'])
     assert parsed.wanted == 'bichano or gato or "fel ino"'
     assert parsed.excluded == ""
+
+
+def test_a_dash_apart_from_a_word_is_punctuation_not_an_exclusion() -> None:
+    # as in a web search engine: "- gato" wants gato, and a dash in a
+    # phrase is no part of it
+    assert parse_keywords("cão - gato").wanted == "cao or gato"
+    assert parse_keywords('"- gato"').wanted == '"gato"'
+    parsed = parse_keywords('"São Paulo - SP" -- -"a - b"')
+    assert parsed.wanted == '"Sao Paulo SP"'
+    assert parsed.words == "Sao Paulo SP"
+    assert parsed.excluded == '"a b"'
+    added = parse_keywords("bichano", ["- gato", "castração -do gato", "-"])
+    assert added.wanted == 'bichano or gato or "castracao do gato"'

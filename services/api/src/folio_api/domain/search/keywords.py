@@ -2,7 +2,9 @@
 
 Keyword search takes the query the way a person types it into a search
 box (web-search syntax): words, ``"quoted phrases"``, ``-word`` or
-``-"a phrase"`` to exclude. Every word or phrase is *optional*: a chunk
+``-"a phrase"`` to exclude. A dash apart from a word (``- gato``,
+``"São Paulo - SP"``) is punctuation, as in a web search engine: it
+excludes nothing and is no part of a phrase. Every word or phrase is *optional*: a chunk
 matches when it holds any of them (OR), and the ranking
 (:mod:`folio_api.domain.search.repository`) rewards chunks and documents
 that hold more of them and rarer ones, so a question in other words than
@@ -22,7 +24,7 @@ match): :data:`~folio_shared.db.models.ACCENTED` letters become their
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from folio_shared.db.models import ACCENTED, UNACCENTED
@@ -56,6 +58,13 @@ class KeywordQuery:
     original: str = ""
 
 
+def _joined(parts: Iterable[str]) -> str:
+    """``parts`` joined by one space, a lone ``-`` (or ``--``) left out:
+    a dash apart from a word is punctuation, as in a web search engine
+    (``"São Paulo - SP"`` is the phrase ``São Paulo SP``)."""
+    return " ".join(p for p in parts if p.strip("-"))
+
+
 def parse_keywords(query: str, expansions: Sequence[str] = ()) -> KeywordQuery:
     """Split ``query`` (see the module docstring); ``expansions``: words
     added to what is wanted, optional like the others, weighed less."""
@@ -65,7 +74,7 @@ def parse_keywords(query: str, expansions: Sequence[str] = ()) -> KeywordQuery:
     for match in _TOKEN.finditer(fold_accents(query)):
         phrase_minus, phrase, word_minus, word = match.groups()
         if phrase is not None:
-            text = " ".join(phrase.split())
+            text = _joined(phrase.split())
             if not text:
                 continue
             (excluded if phrase_minus else wanted).append(f'"{text}"')
@@ -80,7 +89,10 @@ def parse_keywords(query: str, expansions: Sequence[str] = ()) -> KeywordQuery:
             words.append(word)
     original = " ".join(words)
     # an added word is never an exclusion, a quote or ``or``
-    cleaned = (" ".join(fold_accents(e).replace('"', " ").split()).lstrip("-") for e in expansions)
+    cleaned = (
+        _joined(w.lstrip("-") for w in fold_accents(e).replace('"', " ").split())
+        for e in expansions
+    )
     extra = [w for w in cleaned if w and w.lower() != "or"]
     wanted += [w for w in extra if " " not in w]
     wanted += [f'"{w}"' for w in extra if " " in w]
