@@ -4,11 +4,14 @@ Each page is written once per pipeline version (an upsert keyed by document
 and page number), so a retried or resumed document never redoes a finished
 page: :func:`finished_pages` tells what is already there. An OCR page
 records the OCR's version too (:data:`OCR_VERSION`): one read by another
-version is not finished, so a reprocess OCRs it again.
+version is not finished, so a reprocess OCRs it again. A text-layer page
+records the version of worker-docs' reading of text layers the same way
+(``text_version``, which worker-docs passes in): one read by another version
+is read again.
 
 Pages go in as one multi-row upsert per batch of :data:`UPSERT_BATCH_ROWS`:
 a statement may carry at most 32,767 bind parameters (asyncpg), and a page
-row takes 12, so one statement for a whole 3,000-page text document failed.
+row takes 13, so one statement for a whole 3,000-page text document failed.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ PIPELINE_VERSION = "1"
 #: what to OCR and worker-ocr records it.
 OCR_VERSION = "2"
 
-#: Page rows per upsert statement (12 parameters each: 12,000 per statement).
+#: Page rows per upsert statement (13 parameters each: 13,000 per statement).
 UPSERT_BATCH_ROWS = 1_000
 
 
@@ -52,6 +55,7 @@ class PageText:
     duration_ms: int | None = None
     low_confidence: bool = False
     ocr_version: str | None = None
+    text_version: str | None = None
 
 
 async def upsert_pages(
@@ -81,6 +85,7 @@ async def _upsert_batch(
                 "pipeline_version": PIPELINE_VERSION,
                 "low_confidence": p.low_confidence,
                 "ocr_version": p.ocr_version,
+                "text_version": p.text_version,
             }
             for p in pages
         ]
@@ -99,19 +104,26 @@ async def _upsert_batch(
                 "pipeline_version": excluded.pipeline_version,
                 "low_confidence": excluded.low_confidence,
                 "ocr_version": excluded.ocr_version,
+                "text_version": excluded.text_version,
             },
         )
     )
 
 
-async def finished_pages(session: AsyncSession, document_id: uuid.UUID) -> dict[int, PageMethod]:
-    """Pages already done by this pipeline version, OCR pages by this OCR
-    version (:data:`OCR_VERSION`): page number → method."""
+async def finished_pages(
+    session: AsyncSession, document_id: uuid.UUID, *, text_version: str
+) -> dict[int, PageMethod]:
+    """Pages already done by this pipeline version: OCR pages read by this
+    OCR version (:data:`OCR_VERSION`), text-layer pages by ``text_version``
+    (worker-docs' own). Page number → method."""
     rows = await session.execute(
         sa.select(Page.page_no, Page.method).where(
             Page.document_id == document_id,
             Page.pipeline_version == PIPELINE_VERSION,
-            sa.or_(Page.method != PageMethod.OCR, Page.ocr_version == OCR_VERSION),
+            sa.or_(
+                sa.and_(Page.method == PageMethod.OCR, Page.ocr_version == OCR_VERSION),
+                sa.and_(Page.method == PageMethod.TEXT, Page.text_version == text_version),
+            ),
         )
     )
     return {int(no): PageMethod(method) for no, method in rows}

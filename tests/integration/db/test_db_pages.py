@@ -1,6 +1,7 @@
 """Writing pages: a document of any page count is written in one call,
 however many bind parameters its rows need (asyncpg allows 32,767 per
-statement; a page row takes 11), and a rewrite replaces every page."""
+statement; a page row takes 13), and a rewrite replaces every page; a page
+is finished only when read by the current reading of its kind."""
 
 from __future__ import annotations
 
@@ -12,34 +13,43 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_shared.db.enums import DocumentStatus, PageMethod
 from folio_shared.db.models import Document, Page, Tenant
-from folio_shared.pages import PageText, finished_pages, upsert_pages
+from folio_shared.pages import OCR_VERSION, PageText, finished_pages, upsert_pages
 
 pytestmark = pytest.mark.integration
 
-#: Past the single-statement limit (2,979 pages of 11 parameters each: over 32,767).
+#: Past the single-statement limit (2,521 pages of 13 parameters each: over 32,767).
 MANY_PAGES = 3_500
+
+
+async def _document(session: AsyncSession, filename: str) -> Document:
+    """A new tenant's document being processed."""
+    tenant = Tenant(name=f"t-{uuid.uuid4().hex[:8]}")
+    session.add(tenant)
+    await session.flush()
+    doc = Document(
+        tenant_id=tenant.id,
+        filename=filename,
+        storage_key=f"{tenant.id}/{uuid.uuid4()}",
+        status=DocumentStatus.PROCESSING,
+    )
+    session.add(doc)
+    await session.flush()
+    return doc
 
 
 async def test_a_document_of_thousands_of_pages_is_written_and_rewritten(
     session: AsyncSession,
 ) -> None:
     # Given a text document with more pages than one INSERT can carry
-    tenant = Tenant(name=f"t-{uuid.uuid4().hex[:8]}")
-    session.add(tenant)
-    await session.flush()
-    doc = Document(
-        tenant_id=tenant.id,
-        filename="long.txt",
-        storage_key=f"{tenant.id}/{uuid.uuid4()}",
-        status=DocumentStatus.PROCESSING,
-    )
-    session.add(doc)
-    await session.flush()
-    pages = [PageText(n, f"page {n}", PageMethod.TEXT) for n in range(1, MANY_PAGES + 1)]
+    doc = await _document(session, "long.txt")
+    pages = [
+        PageText(n, f"page {n}", PageMethod.TEXT, text_version="t1")
+        for n in range(1, MANY_PAGES + 1)
+    ]
 
     # When its pages are written, then written again with new text
     await upsert_pages(session, doc.id, pages)
-    assert len(await finished_pages(session, doc.id)) == MANY_PAGES
+    assert len(await finished_pages(session, doc.id, text_version="t1")) == MANY_PAGES
     await upsert_pages(
         session, doc.id, [PageText(p.page_no, f"v2 {p.page_no}", p.method) for p in pages]
     )
@@ -53,3 +63,29 @@ async def test_a_document_of_thousands_of_pages_is_written_and_rewritten(
         )
     ).one()
     assert tuple(rows) == (MANY_PAGES, MANY_PAGES)
+
+
+async def test_a_page_is_finished_only_when_read_by_the_current_reading_of_its_kind(
+    session: AsyncSession,
+) -> None:
+    # Given pages read by text layer and by OCR, by the current and by older readings
+    doc = await _document(session, "mixed.pdf")
+    await upsert_pages(
+        session,
+        doc.id,
+        [
+            PageText(1, "text, current", PageMethod.TEXT, text_version="t2"),
+            PageText(2, "text, older", PageMethod.TEXT, text_version="t1"),
+            PageText(3, "text, before versions", PageMethod.TEXT),
+            PageText(4, "ocr, current", PageMethod.OCR, ocr_version=OCR_VERSION),
+            PageText(5, "ocr, older", PageMethod.OCR, ocr_version="0"),
+            # an OCR page is judged by the OCR's version, never by the text reading's
+            PageText(6, "ocr, text version", PageMethod.OCR, text_version="t2"),
+        ],
+    )
+
+    # When the finished pages are asked for under text reading t2
+    done = await finished_pages(session, doc.id, text_version="t2")
+
+    # Then only the pages of the current readings count
+    assert done == {1: PageMethod.TEXT, 4: PageMethod.OCR}

@@ -21,6 +21,7 @@ from folio_shared.messages import ProcessDocumentV1
 from folio_shared.pages import PageText, drop_pages_after, upsert_pages
 from folio_shared.resources import resources
 from folio_worker_docs.limits import check_page_count
+from folio_worker_docs.text import TEXT_VERSION
 from folio_worker_docs.text.extract import IMAGE_KINDS, extract_document
 from folio_worker_docs.text.pdf import extract_pdf_pages, pdf_page_count, pdf_start
 from folio_worker_docs.text.types import ExtractedPage, Extraction
@@ -64,7 +65,9 @@ async def extract_whole(
     check_page_count(res.settings.pipeline, msg.tenant_id, extraction.page_count)
     async with res.sessions() as session:
         text_pages = [
-            PageText(page_no=p.page_no, text=p.text, method=PageMethod.TEXT)
+            PageText(
+                page_no=p.page_no, text=p.text, method=PageMethod.TEXT, text_version=TEXT_VERSION
+            )
             for p in extraction.pages
             if not p.needs_ocr and not msg.force_ocr and p.page_no not in done
         ]
@@ -125,7 +128,7 @@ async def _store_batch(
     """Store the text ``pages`` of a batch in one transaction; with
     ``page_count``, drop the stored pages past it first."""
     text_pages = [
-        PageText(page_no=p.page_no, text=p.text, method=PageMethod.TEXT)
+        PageText(page_no=p.page_no, text=p.text, method=PageMethod.TEXT, text_version=TEXT_VERSION)
         for p in pages
         if not p.needs_ocr
     ]

@@ -41,6 +41,7 @@ from folio_shared.storage.files import download
 from folio_worker_docs import document_rows, finishing
 from folio_worker_docs.extracting import extract_pdf, extract_whole
 from folio_worker_docs.fields_store import save_expected
+from folio_worker_docs.text import TEXT_VERSION
 
 
 def finishing_priority(priority: Priority | str) -> Priority:
@@ -63,7 +64,7 @@ async def process(msg: ProcessDocumentV1) -> object:
         expected = checked_file(doc, msg.storage_key)
         kind = str(doc.kind or "")
         had_chunks = doc.chunk_count > 0
-        done = await finished_pages(session, document_id)
+        done = await finished_pages(session, document_id, text_version=TEXT_VERSION)
         if msg.expected is not None:
             await save_expected(
                 session, tenant_id=tenant_id, document_id=document_id, expected=msg.expected

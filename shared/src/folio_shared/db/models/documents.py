@@ -134,7 +134,10 @@ class Page(Base):
     (mean word confidence, 0-100), ``ocr_languages`` (Tesseract's, e.g.
     ``eng+por``), ``dpi`` and ``ocr_version`` (the OCR's version,
     :data:`folio_shared.pages.OCR_VERSION`; ``NULL`` for a page read before
-    versions were recorded); ``duration_ms`` the time it took.
+    versions were recorded); for a text-layer page, ``text_version`` (the
+    version of worker-docs' reading of text layers,
+    ``folio_worker_docs.text.TEXT_VERSION``; ``NULL`` before it was
+    recorded); ``duration_ms`` the time it took.
     """
 
     __tablename__ = "pages"
@@ -158,6 +161,7 @@ class Page(Base):
     pipeline_version: Mapped[str] = mapped_column(sa.Text)
     low_confidence: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     ocr_version: Mapped[str | None] = mapped_column(sa.Text)
+    text_version: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = created_at_column()
 
 
