@@ -233,6 +233,26 @@ def test_a_payee_named_in_a_sentence_is_the_payee(sentence: str, payee: str) -> 
     assert extract([page]).fields["payee_name"].value == payee
 
 
+@pytest.mark.parametrize(
+    ("next_line", "payee"),
+    [
+        ("MARIA SOUZA LIMA", "MARIA SOUZA LIMA"),  # a narrow screen wraps the name
+        ("Pagador Ana Lima", None),  # another party's section
+        ("Nome: Ana Lima", None),
+        ("Conta corrente 1234-5", None),
+        ("", None),  # a blank line ends the sentence
+    ],
+)
+def test_a_sentence_s_payee_is_on_the_para_line_or_wrapped_to_the_next_unlabelled_one(
+    next_line: str, payee: str | None
+) -> None:
+    # Given "para" ending its line: the next line is the name only when it
+    # is one, never a labelled line of another part of the receipt
+    page = f"Pix enviado\nVocê transferiu R$ 50,00 para\n{next_line}\nMaria\nID: {E2E}"
+    found = extract([page]).fields.get("payee_name")
+    assert (found.value if found else None) == payee
+
+
 def test_a_labelled_payee_comes_before_one_named_in_a_sentence() -> None:
     page = f"""Comprovante Pix
 Você pagou R$ 10,00 para João Silva

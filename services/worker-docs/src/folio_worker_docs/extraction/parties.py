@@ -39,13 +39,17 @@ INSTITUTION_LABEL = labels(
 )
 
 #: Any wording that is a label, not a value (a name is never one of these
-#: alone), also a section header (``Dados do pagador``, ``Quem recebeu``).
-STOP = re.compile(
+#: alone), also a section header (``Dados do pagador``, ``Quem recebeu``):
+#: :data:`STOP` when alone, a labelled line when it starts one.
+LABEL_WORDS = (
     r"(?:(?:dados|informacoes|detalhes|conta) d[oae] )?(?:quem )?"
     r"(?:cpf|cnpj|cpf/cnpj|nome|instituicao|instituicao financeira|banco|agencia|conta|chave|"
     r"pagou|recebeu|tipo|valor|data|id|identificador|autenticacao|documento|razao social|"
     r"pagador|recebedor|favorecido|beneficiario|origem|destino|de|para|danfe|nf-e|emitente|destinatario)"
-    r"(?:\s*[:/]|[\s|.,;'\"\u201c\u201d]*$)"  # specks and a table rule may follow a label
+)
+STOP = re.compile(
+    LABEL_WORDS
+    + r"(?:\s*[:/]|[\s|.,;'\"\u201c\u201d]*$)"  # specks and a table rule may follow a label
 )
 
 #: :data:`~.labels.SPECKS` inside a character class (a header may follow them).

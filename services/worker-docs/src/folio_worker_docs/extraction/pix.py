@@ -16,9 +16,22 @@ from datetime import datetime, timedelta
 
 from folio_shared.identifiers import e2e_date, e2e_valid, repair_e2e
 from folio_worker_docs.extraction import candidates, pix_evidence
-from folio_worker_docs.extraction.labels import Hit, Page, labels, name_on_line, values_after
+from folio_worker_docs.extraction.labels import (
+    SPECKS,
+    Hit,
+    Page,
+    labels,
+    name_on_line,
+    values_after,
+)
 from folio_worker_docs.extraction.normalise import date_from_match, time_after
-from folio_worker_docs.extraction.parties import INSTITUTION_LABEL, PAYEE, PAYER, STOP
+from folio_worker_docs.extraction.parties import (
+    INSTITUTION_LABEL,
+    LABEL_WORDS,
+    PAYEE,
+    PAYER,
+    STOP,
+)
 from folio_worker_docs.extraction.types import Candidate, Field
 
 AMOUNT_LABEL = labels(
@@ -82,11 +95,18 @@ E2E_LABEL = labels(
     "id",
 )
 #: A payee named in a sentence, as app screens print it (``Você transferiu
-#: R$ 50,00 para Maria Souza``, ``Pix de R$ 50,00 para ...``).
+#: R$ 50,00 para Maria Souza``, ``Pix de R$ 50,00 para ...``). The sentence
+#: may wrap before ``para``; the name is on ``para``'s line, or on the next
+#: when ``para`` ends its line and that line is no labelled one
+#: (:data:`_LABELLED_LINE`).
 SENTENCE_PAYEE = re.compile(
     r"(?<![a-z])(?:voce\s+(?:transferiu|enviou|pagou|fez\s+um\s+pix\s+de)"
-    r"|(?:pix|transferencia)\s+(?:enviad[oa]\s+)?de)\s+(?:r\$\s?)?\d[\d.,]*\s+para\s+"
+    r"|(?:pix|transferencia)\s+(?:enviad[oa]\s+)?de)\s+(?:r\$\s?)?\d[\d.,]*"
+    r"\s+para(?![a-z0-9])[ \t]*"
 )
+#: A line that starts with a label or a section header (``Pagador``,
+#: ``Nome:``, ``CPF``): another part of the receipt, not a wrapped name.
+_LABELLED_LINE = re.compile(r"[ \t" + re.escape(SPECKS) + r"]*" + LABEL_WORDS + r"(?![a-z0-9])")
 #: Where such a sentence goes on past the name (``... para Maria em 05/12``).
 _SENTENCE_GOES_ON = re.compile(r"\s+(?:em|no dia|as|hoje|ontem|via)(?![a-z])|[,;]")
 #: Time labels printed apart from the date (``Horário: 14:32``).
@@ -203,9 +223,15 @@ def _sentence_payees(page: Page) -> list[Candidate]:
     confidence than a labelled name."""
     out = []
     for m in SENTENCE_PAYEE.finditer(page.folded):
-        _, line_end = page.line_bounds(m.end())
-        goes_on = _SENTENCE_GOES_ON.search(page.folded, m.end(), line_end)
-        hit = name_on_line(page, m.end(), goes_on.start() if goes_on else line_end, STOP, 0.7)
+        start = m.end()
+        _, line_end = page.line_bounds(start)
+        if not page.folded[start:line_end].strip(" \t" + SPECKS):
+            # ``para`` ends its line: a name wrapped onto the next one
+            if line_end == len(page.folded) or _LABELLED_LINE.match(page.folded, line_end + 1):
+                continue
+            start, line_end = page.line_bounds(line_end + 1)
+        goes_on = _SENTENCE_GOES_ON.search(page.folded, start, line_end)
+        hit = name_on_line(page, start, goes_on.start() if goes_on else line_end, STOP, 0.7)
         if hit is not None:
             out.append(candidates.name(hit))
     return out
@@ -275,7 +301,7 @@ class PixReceiptExtractor:
     """Fields of a PIX transfer receipt (``comprovante``), from any bank or app."""
 
     document_type = "pix_receipt"
-    version = "11"
+    version = "12"
 
     def score(self, pages: list[str]) -> float:
         """The receipt's evidence (:mod:`.pix_evidence`): an end-to-end id,
