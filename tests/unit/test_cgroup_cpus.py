@@ -64,3 +64,22 @@ def test_the_setting_wins_over_the_quota(monkeypatch: pytest.MonkeyPatch) -> Non
 
     assert worker_cpus(6) == 6
     assert worker_cpus(0) == 2
+
+
+@pytest.mark.parametrize(
+    ("query_threads", "worker_cpus_setting", "threads"),
+    [("8", "0", 2), ("1", "0", 1), ("8", "3", 3), ("2", "6", 2)],
+)
+def test_the_query_threads_are_capped_by_the_cores_too(
+    query_threads: str, worker_cpus_setting: str, threads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a 2-CPU limit: ONNX Runtime's and E5's threads stay within it
+    # (or within FOLIO_WORKER_CPUS), as torch's and the OCR children do
+    from folio_shared.settings import FolioSettings
+    from folio_worker_docs.embeddings.select import query_threads as threads_of
+
+    monkeypatch.setattr(cpus, "available_cpus", lambda: 2)
+    monkeypatch.setenv("FOLIO_PIPELINE_QUERY_THREADS", query_threads)
+    monkeypatch.setenv("FOLIO_WORKER_CPUS", worker_cpus_setting)
+
+    assert threads_of(FolioSettings()) == threads

@@ -119,3 +119,9 @@ def available_cpus(root: Path = CGROUP_ROOT, self_cgroup: Path = SELF_CGROUP) ->
 def worker_cpus(setting: int) -> int:
     """``FOLIO_WORKER_CPUS`` when set (``setting`` > 0), else :func:`available_cpus`."""
     return setting if setting > 0 else available_cpus()
+
+
+def capped_threads(threads: int, cpus_setting: int = 0) -> int:
+    """``threads`` (a thread-count setting), at most the cores this process
+    may use (:func:`worker_cpus` of ``FOLIO_WORKER_CPUS``), at least 1."""
+    return max(1, min(threads, worker_cpus(cpus_setting)))

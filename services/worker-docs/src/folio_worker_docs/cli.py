@@ -27,11 +27,12 @@ def export_query_model() -> None:
 
     from folio_shared.settings import get_settings
     from folio_worker_docs.embeddings.model import get_embedder
+    from folio_worker_docs.embeddings.select import query_threads
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    settings = get_settings().pipeline
+    settings = get_settings()
     if not get_embedder().use_onnx_for_queries(
-        cache_dir=settings.model_cache_dir, threads=settings.query_threads
+        cache_dir=settings.pipeline.model_cache_dir, threads=query_threads(settings)
     ):
         sys.exit(1)
 
@@ -53,7 +54,7 @@ def reembed() -> None:
 
     from folio_shared.db.engine import create_engine, create_session_factory
     from folio_shared.settings import get_settings
-    from folio_worker_docs.embeddings.select import deployment_models
+    from folio_worker_docs.embeddings.select import deployment_models, query_threads
     from folio_worker_docs.reembed import reembed as run_reembed
 
     parser = argparse.ArgumentParser(prog="folio-worker-docs-reembed", description=reembed.__doc__)
@@ -61,9 +62,7 @@ def reembed() -> None:
     parser.add_argument("--max-documents", type=int, help="stop after this many documents")
     args = parser.parse_args()
     settings = get_settings()
-    models = deployment_models(
-        settings.pipeline.embedding_model, threads=settings.pipeline.query_threads
-    )
+    models = deployment_models(settings.pipeline.embedding_model, threads=query_threads(settings))
 
     async def main() -> int:
         engine = create_engine(settings)

@@ -14,7 +14,12 @@ from folio_shared.logging import get_logger
 from folio_shared.resources import resources
 from folio_worker_docs.embeddings.batcher import EmbeddingBatcher
 from folio_worker_docs.embeddings.model import Embedder, EmbeddingModelUnavailable, share_cores
-from folio_worker_docs.embeddings.select import Models, load_embedder, prepare_threads
+from folio_worker_docs.embeddings.select import (
+    Models,
+    load_embedder,
+    prepare_threads,
+    query_threads,
+)
 
 log = get_logger(__name__)
 
@@ -31,6 +36,7 @@ def embedder(name: str | None = None) -> Embedder:
     change, its queries are embedded by the model its chunks still use. An
     unknown name raises :class:`EmbeddingModelUnavailable`."""
     settings = resources().settings.pipeline
+    threads = query_threads(resources().settings)
     models = embedding_models.models_of(settings.embedding_model)
     if name is not None and name not in embedding_models.MODELS:
         raise EmbeddingModelUnavailable(
@@ -38,19 +44,15 @@ def embedder(name: str | None = None) -> Embedder:
         )
     prepare_threads(name or settings.embedding_model)
     share_cores(settings.document_calls, resources().settings.worker.cpus or None)
-    model = load_embedder(name or models[0], threads=settings.query_threads)
+    model = load_embedder(name or models[0], threads=threads)
     if settings.query_runtime == "onnx":
-        model.use_onnx_for_queries(
-            cache_dir=settings.model_cache_dir, threads=settings.query_threads
-        )
+        model.use_onnx_for_queries(cache_dir=settings.model_cache_dir, threads=threads)
     if settings.document_runtime == "bf16":
-        model.use_fast_documents(cache_dir=settings.model_cache_dir, threads=settings.query_threads)
+        model.use_fast_documents(cache_dir=settings.model_cache_dir, threads=threads)
     elif settings.document_runtime == "int8":
-        model.use_int8(cache_dir=settings.model_cache_dir, threads=settings.query_threads)
+        model.use_int8(cache_dir=settings.model_cache_dir, threads=threads)
     elif settings.document_runtime == "onnx":
-        model.use_onnx_for_documents(
-            cache_dir=settings.model_cache_dir, threads=settings.query_threads
-        )
+        model.use_onnx_for_documents(cache_dir=settings.model_cache_dir, threads=threads)
     return model
 
 

@@ -123,7 +123,8 @@ class PipelineSettings(BaseSettings):
       torch's vectors, else falls back) or ``torch``; ``FOLIO_PIPELINE_DOCUMENT_RUNTIME``:
       chunks in ``bf16`` (default, checked likewise), ``onnx``, ``int8`` (chunks and
       queries by an int8 copy of the ONNX export) or ``torch`` (pipeline.md).
-    - ``FOLIO_PIPELINE_QUERY_THREADS``: ONNX Runtime threads (default 2).
+    - ``FOLIO_PIPELINE_QUERY_THREADS``: ONNX Runtime's and the E5 engine's threads
+      (default 2), at most the cores the process may use (``FOLIO_WORKER_CPUS``).
     - ``FOLIO_PIPELINE_DOCUMENT_CALLS``: model calls embedding chunks at once in a
       worker-docs process (default 2), each on its own copy of the model (about 45 MB
       more per call in bfloat16) and torch's cores divided among them; 1: one call

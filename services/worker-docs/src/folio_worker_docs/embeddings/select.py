@@ -18,7 +18,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from folio_shared.cpus import capped_threads
 from folio_shared.embedding_models import BY_LANGUAGE, LANGUAGE_MODELS, model_for, models_of
 from folio_worker_docs.embeddings.e5 import VARIANTS, load_e5, passive_openmp
 from folio_worker_docs.embeddings.model import (
@@ -27,6 +29,9 @@ from folio_worker_docs.embeddings.model import (
     EmbeddingModelUnavailable,
     get_embedder,
 )
+
+if TYPE_CHECKING:
+    from folio_shared.settings import FolioSettings
 
 #: Every model a deployment can choose.
 MODEL_NAMES = (DEFAULT_MODEL_NAME, *VARIANTS)
@@ -76,6 +81,14 @@ class Models:
         versions = [self.default.model_version]
         versions += [e.model_version for e in self.by_language.values()]
         return ", ".join(dict.fromkeys(versions))
+
+
+def query_threads(settings: FolioSettings) -> int:
+    """The threads of ONNX Runtime and the E5 engine:
+    ``FOLIO_PIPELINE_QUERY_THREADS``, at most the cores the process may use
+    (the container's CPU limit or ``FOLIO_WORKER_CPUS``,
+    :func:`folio_shared.cpus.capped_threads`), as torch's threads are."""
+    return capped_threads(settings.pipeline.query_threads, settings.worker.cpus)
 
 
 def deployment_models(setting: str, *, threads: int | None = None) -> Models:

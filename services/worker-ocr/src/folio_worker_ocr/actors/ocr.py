@@ -15,7 +15,7 @@ import functools
 import uuid
 from typing import Any
 
-from folio_shared.cpus import worker_cpus
+from folio_shared.cpus import capped_threads
 from folio_shared.db.enums import PageMethod
 from folio_shared.document_files import document_file
 from folio_shared.jobs import job_actor, progress
@@ -32,7 +32,7 @@ _settings = get_settings()
 @functools.cache
 def ocr_pool() -> OcrPool:
     """The process's OCR children, started on first use."""
-    workers = max(1, min(_settings.worker.threads, worker_cpus(_settings.worker.cpus)))
+    workers = capped_threads(_settings.worker.threads, _settings.worker.cpus)
     pool = OcrPool.from_settings(resources().settings, workers=workers)
     pool.start()
     return pool
