@@ -53,6 +53,10 @@ def test_every_month_has_its_names() -> None:
         ("12 marcou 2026 e 3 setembros 2026", []),
         ("31 fev 2026", []),  # no such day
         ("105 dez 2026", []),  # no day has three digits
+        ("Paid on Dec 5, 2026 and December 6th, 2026", [date(2026, 12, 5), date(2026, 12, 6)]),
+        ("dec5,2026", [date(2026, 12, 5)]),  # OCR lost the spaces
+        ("amar 5, 2026", []),  # ends like "mar", is no month
+        ("Nov 30 Dec 5, 2026", [date(2026, 12, 5)]),  # "Nov 30" has no year
     ],
 )
 def test_spelled_dates(text: str, days: list[date]) -> None:

@@ -1,8 +1,9 @@
 """Month names in printed dates: one table for every service that reads them.
 
 Worker-docs' field normalisers and worker-ocr's page dates both read dates
-whose month is spelled (``5 dez 2026``, ``5 de dezembro de 2026``,
-``13 de jan. de 2026``, ``5 Dec 2026``). The names are Portuguese and
+whose month is spelled, day first (``5 dez 2026``, ``5 de dezembro de
+2026``, ``13 de jan. de 2026``, ``5 Dec 2026``) or month first as English
+prints it (``Dec 5, 2026``, ``December 5, 2026``). The names are Portuguese and
 English, full and abbreviated (``março``/``marco``/``mar``, ``setembro``/
 ``set``, ``September``/``Sept``/``Sep``); they match on text folded by
 :func:`fold` (lower case, accents removed) and only as whole words: ``out``
@@ -70,7 +71,17 @@ SPELLED_DATE_SOURCE = (
     r"(?P<sd>\d{1,2})(?:\s*de\s+|\s*[/.-]\s*|\s*)(?P<sm>" + MONTH_WORD + r")\.?,?"
     r"(?:\s+de\s+|\s*[/.-]\s*|\s*)(?P<sy>\d{4})"
 )
-SPELLED_DATE = re.compile(r"(?<!\d)" + SPELLED_DATE_SOURCE + r"(?!\d)")
+#: Regex source of a date with its month spelled, month first, as English
+#: prints it (``Dec 5, 2026``, ``December 05, 2026``, ``Dec. 5th, 2026``,
+#: ``Dec 5 2026``), in folded text; groups ``em``, ``ed``, ``ey``. The month
+#: is a whole word on both sides (``amar 5, 2026`` holds no date).
+MONTH_FIRST_DATE_SOURCE = (
+    r"(?<![a-z])(?P<em>" + MONTH_WORD + r")\.?\s*(?P<ed>\d{1,2})(?:st|nd|rd|th)?(?![\d])"
+    r"(?:,\s*|\s+)(?P<ey>\d{4})"
+)
+SPELLED_DATE = re.compile(
+    r"(?<!\d)(?:" + SPELLED_DATE_SOURCE + "|" + MONTH_FIRST_DATE_SOURCE + r")(?!\d)"
+)
 
 
 def fold(text: str) -> str:
@@ -105,9 +116,9 @@ def spelled_date(day: str, month: str, year: str) -> date | None:
 
 
 def spelled_dates(text: str) -> Iterator[tuple[date, int, int]]:
-    """Each date with a spelled month in ``text``: ``(day, start, end)``,
-    offsets in ``text``."""
+    """Each date with a spelled month in ``text``, day or month first:
+    ``(day, start, end)``, offsets in ``text``."""
     for m in SPELLED_DATE.finditer(fold(text)):
-        found = spelled_date(m["sd"], m["sm"], m["sy"])
+        found = spelled_date(*(m.group("sd", "sm", "sy") if m["sd"] else m.group("ed", "em", "ey")))
         if found is not None:
             yield found, m.start(), m.end()

@@ -265,3 +265,16 @@ ID: {E2E}"""
         "Ana Maria Lima",
         ["João Silva"],
     )
+
+
+def test_a_payment_date_written_month_first_is_read_with_its_12_hour_time() -> None:
+    # an app set to English prints the month first and a 12-hour clock;
+    # Portuguese dates on the same extractor are still read day first
+    for printed, paid_at in [
+        ("Dec 5, 2026, 2:32 PM", "2026-12-05T14:32"),
+        ("December 5, 2026 at 9:05 AM", "2026-12-05T09:05"),
+        ("05/12/2026 14:32", "2026-12-05T14:32"),
+        ("5 dez 2026 às 14:32", "2026-12-05T14:32"),
+    ]:
+        page = f"Pix enviado\nValor: R$ 10,00\nData: {printed}\nID: {E2E}"
+        assert extract([page]).fields["paid_at"].value == paid_at, printed

@@ -53,6 +53,14 @@ def test_amounts(printed: str, value: str | None) -> None:
         ("5 sept. 2026", "2026-09-05"),
         ("5dez2026", "2026-12-05"),  # OCR lost the spaces
         ("5 outros 2026", None),  # a word that only starts like a month
+        # English prints the month first; day-first dates above are unchanged
+        ("Dec 5, 2026", "2026-12-05"),
+        ("December 5, 2026", "2026-12-05"),
+        ("Dec. 5th, 2026", "2026-12-05"),
+        ("Sept 30 2026", "2026-09-30"),
+        ("February 30, 2026", None),
+        ("amar 5, 2026", None),  # a word that only ends like a month
+        ("December 52026", None),
     ],
 )
 def test_dates(printed: str, value: str | None) -> None:
@@ -68,6 +76,12 @@ def test_dates(printed: str, value: str | None) -> None:
         ("5 de dezembro de 2026, 9h05", "2026-12-05T09:05"),
         ("05/12/2026", None),
         ("05/12/2026 25:00", None),
+        ("December 5, 2026 2:32 PM", "2026-12-05T14:32"),
+        ("Dec 5, 2026, 12:05 AM", "2026-12-05T00:05"),
+        ("Dec 5, 2026 at 12:05 p.m.", "2026-12-05T12:05"),
+        ("Dec 5 2026 - 9:10am", "2026-12-05T09:10"),
+        ("05/12/2026 2:32 pm", "2026-12-05T14:32"),
+        ("05/12/2026 14:32 amanhã", "2026-12-05T14:32"),  # no "am"
     ],
 )
 def test_datetimes(printed: str, value: str | None) -> None:

@@ -109,7 +109,7 @@ class BoletoExtractor:
     """Fields of a boleto (bank slip) or an arrecadação slip."""
 
     document_type = "boleto"
-    version = "8"
+    version = "9"
 
     def score(self, pages: list[str]) -> float:
         """A digitable line and the wordings a slip prints."""

@@ -13,7 +13,12 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from folio_shared.months import SPELLED_DATE_SOURCE, fold, spelled_date
+from folio_shared.months import (
+    MONTH_FIRST_DATE_SOURCE,
+    SPELLED_DATE_SOURCE,
+    fold,
+    spelled_date,
+)
 
 __all__ = [
     "AMOUNT_PATTERN",
@@ -26,6 +31,7 @@ __all__ = [
     "parse_datetime",
     "tidy_name",
     "time_after",
+    "twelve_hour",
 ]
 
 #: An amount: optional ``R$``, digits with ``.``/``,``/space thousands, two decimals.
@@ -36,19 +42,26 @@ AMOUNT_PATTERN = re.compile(
     r"(?<![\d.,])(?:r\s?\$[\s.:]*)?-?(\d{1,3}(?:[.,:\s]\d{3})+|\d+)\s?[.,;]\s?(\d{2})(?![\d])"
 )
 
-#: A numeric date (``05/12/2026``, ``05.12.26``, ``2026-12-05``) or a spelled one
-#: (``5 dez 2026``, ``5 de dezembro de 2026``, ``05/dez/2026``).
+#: A numeric date, day first (``05/12/2026``, ``05.12.26``) or ISO
+#: (``2026-12-05``), or a spelled one, day first (``5 dez 2026``, ``5 de
+#: dezembro de 2026``, ``05/dez/2026``) or month first as English prints it
+#: (``Dec 5, 2026``, ``December 5, 2026``). A numeric date is always read
+#: day first (``05/12/2026`` is 5 December), as Brazil prints it.
 DATE_PATTERN = re.compile(
     r"(?<!\d)(?:"
     r"(?P<d>\d{1,2})\s?[/.-]\s?(?P<m>\d{1,2})\s?[/.-]\s?(?P<y>\d{4}|\d{2})"
     r"|(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})"
-    r"|" + SPELLED_DATE_SOURCE + r")(?!\d)"
+    r"|" + SPELLED_DATE_SOURCE + "|" + MONTH_FIRST_DATE_SOURCE + r")(?!\d)"
 )
 
-#: A time after a date: ``14:32``, ``14h32``, ``14:32:10``, optionally led by
-#: ``às``/``-``/``,``/a bullet, or by the ``T`` of an ISO date-time.
+#: ``AM``/``PM`` after a time (``2:32 PM``, ``2:32pm``, ``2:32 p.m.``): group 1 is ``a`` or ``p``.
+MERIDIEM = r"(?:\s?([ap])\.?\s?m\b\.?)?"
+#: A time after a date: ``14:32``, ``14h32``, ``14:32:10``, ``2:32 PM``,
+#: optionally led by ``às``/``at``/``-``/``,``/a bullet, or by the ``T`` of
+#: an ISO date-time.
 TIME_PATTERN = re.compile(
-    r"^[\s,\-\u2013\u2014\u2022\u00b7|]*(?:as\s+|a\s+|-\s*|t)?(\d{1,2})\s?[:h]\s?(\d{2})(?::\d{2})?"
+    r"^[\s,\-\u2013\u2014\u2022\u00b7|]*(?:as\s+|a\s+|at\s+|-\s*|t)?"
+    r"(\d{1,2})\s?[:h]\s?(\d{2})(?::\d{2})?" + MERIDIEM
 )
 
 
@@ -80,12 +93,14 @@ def date_from_match(match: re.Match[str]) -> str | None:
         return _make_date(int(match.group("y")), int(match.group("m")), int(match.group("d")))
     if match.group("iy"):
         return _make_date(int(match.group("iy")), int(match.group("im")), int(match.group("id")))
-    day = spelled_date(match.group("sd"), match.group("sm"), match.group("sy"))
+    parts = ("sd", "sm", "sy") if match.group("sd") else ("ed", "em", "ey")
+    day = spelled_date(*match.group(*parts))
     return None if day is None else day.isoformat()
 
 
 def parse_date(text: str) -> str | None:
-    """``YYYY-MM-DD`` from ``05/12/2026``, ``5 dez 2026``, ``5 de dezembro de 2026`` ..."""
+    """``YYYY-MM-DD`` from ``05/12/2026``, ``5 dez 2026``, ``5 de dezembro de 2026``,
+    ``Dec 5, 2026`` ..."""
     for match in DATE_PATTERN.finditer(fold(text)):
         value = date_from_match(match)
         if value is not None:
@@ -99,14 +114,28 @@ def time_after(folded: str, end: int) -> tuple[str, int] | None:
     match = TIME_PATTERN.match(folded[end : len(folded) if line_end < 0 else line_end])
     if match is None:
         return None
-    hour, minute = int(match.group(1)), int(match.group(2))
-    if hour > 23 or minute > 59:
+    hour = twelve_hour(int(match.group(1)), match.group(3))
+    minute = int(match.group(2))
+    if hour is None or minute > 59:
         return None
     return f"{hour:02d}:{minute:02d}", end + match.end()
 
 
+def twelve_hour(hour: int, meridiem: str | None) -> int | None:
+    """The hour (0-23) of ``hour`` printed with ``meridiem`` (``"a"``,
+    ``"p"``: AM, PM; ``None``: a 24-hour clock); ``None`` when the hour is
+    past 23; an hour past 12 is read as printed, its ``AM``/``PM`` a
+    redundant mark (``13:00 PM``)."""
+    if hour > 23:
+        return None
+    if meridiem is None or hour > 12:
+        return hour
+    return hour % 12 + (12 if meridiem == "p" else 0)
+
+
 def parse_datetime(text: str) -> str | None:
-    """``YYYY-MM-DDTHH:MM`` from ``05/12/2026 14:32`` or ``5 dez 2026 às 14:32``."""
+    """``YYYY-MM-DDTHH:MM`` from ``05/12/2026 14:32``, ``5 dez 2026 às 14:32``
+    or ``December 5, 2026 2:32 PM``."""
     folded = fold(text)
     for match in DATE_PATTERN.finditer(folded):
         day = date_from_match(match)

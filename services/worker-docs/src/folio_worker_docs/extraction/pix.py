@@ -24,7 +24,12 @@ from folio_worker_docs.extraction.labels import (
     name_on_line,
     values_after,
 )
-from folio_worker_docs.extraction.normalise import date_from_match, time_after
+from folio_worker_docs.extraction.normalise import (
+    MERIDIEM,
+    date_from_match,
+    time_after,
+    twelve_hour,
+)
 from folio_worker_docs.extraction.parties import (
     INSTITUTION_LABEL,
     LABEL_WORDS,
@@ -111,7 +116,9 @@ _LABELLED_LINE = re.compile(r"[ \t" + re.escape(SPECKS) + r"]*" + LABEL_WORDS + 
 _SENTENCE_GOES_ON = re.compile(r"\s+(?:em|no dia|as|hoje|ontem|via)(?![a-z])|[,;]")
 #: Time labels printed apart from the date (``Horário: 14:32``).
 TIME_LABEL = labels("hora", "horario", "hora da transferencia", "hora do pagamento")
-CLOCK = re.compile(r"(?<![\d:])(?:[01]?\d|2[0-3])\s?[:h]\s?[0-5]\d(?::[0-5]\d)?(?![\d:])")
+CLOCK = re.compile(
+    r"(?<![\d:])(?:[01]?\d|2[0-3])\s?[:h]\s?[0-5]\d(?::[0-5]\d)?(?![\d:])" + MERIDIEM
+)
 #: Farthest an end-to-end id's embedded date-time (UTC) may be from the
 #: payment's printed one (local time, Brazil is UTC-3 to UTC-5) and agree.
 E2E_DATE_SLACK = timedelta(hours=30)
@@ -239,7 +246,7 @@ def _sentence_payees(page: Page) -> list[Candidate]:
 
 def _clock(match: re.Match[str]) -> str:
     hour, minute = re.findall(r"\d+", match.group())[:2]
-    return f"{int(hour):02d}:{minute}"
+    return f"{twelve_hour(int(hour), match.group(1)) or 0:02d}:{minute}"
 
 
 def _timed(page: Page, hit: Hit) -> Candidate | None:
@@ -301,7 +308,7 @@ class PixReceiptExtractor:
     """Fields of a PIX transfer receipt (``comprovante``), from any bank or app."""
 
     document_type = "pix_receipt"
-    version = "12"
+    version = "13"
 
     def score(self, pages: list[str]) -> float:
         """The receipt's evidence (:mod:`.pix_evidence`): an end-to-end id,
