@@ -278,3 +278,35 @@ def test_a_payment_date_written_month_first_is_read_with_its_12_hour_time() -> N
     ]:
         page = f"Pix enviado\nValor: R$ 10,00\nData: {printed}\nID: {E2E}"
         assert extract([page]).fields["paid_at"].value == paid_at, printed
+
+
+@pytest.mark.parametrize(
+    ("printed", "institution"),
+    [
+        (
+            "Nu Pagamentos S.A. - Instituição de Pagamento",
+            "Nu Pagamentos S.A. - Instituição de Pagamento",
+        ),
+        (
+            "0260 - Nu Pagamentos S.A. - Instituição de Pagamento",
+            "Nu Pagamentos S.A. - Instituição de Pagamento",
+        ),
+        ("Nu Pagamentos - IP", "Nu Pagamentos - IP"),
+        ("PicPay Instituição de Pagamento S.A.", "PicPay Instituição de Pagamento S.A."),
+    ],
+)
+def test_a_payee_institution_keeps_its_qualifier_as_printed(printed: str, institution: str) -> None:
+    # names are kept as printed (docs/pipeline.md): a payment institution's
+    # qualifier is part of its registered name; only a bank code goes
+    page = f"""Comprovante Pix
+Valor: R$ 10,00
+Data: 05/12/2026 14:32
+Para
+Nome: Maria Souza
+Instituição: {printed}
+ID: {E2E}"""
+    fields = extract([page]).fields
+    assert fields["payee_institution"].value == institution
+    assert compare_expected({"payee_institution": institution.upper()}, fields) == {
+        "payee_institution": "match"
+    }
