@@ -95,11 +95,13 @@ class Reading:
 @dataclass(frozen=True)
 class Voted:
     """The id the readings vote for, each position's share of the vote, and
-    the per-position summed probabilities."""
+    the per-position summed probabilities; ``shaky`` when the same line,
+    slightly blurred, decodes to another id (:func:`~.id_read.read_e2e`)."""
 
     text: str
     shares: tuple[float, ...]
     sums: tuple[np.ndarray, ...]
+    shaky: bool = False
 
     @property
     def confidence(self) -> float:

@@ -78,7 +78,7 @@ def prior(voted: Voted, margin: float = MARGIN, sure: float = SURE) -> Voted:
     ispb = "".join(str(d) for d in codes[best])
     text = voted.text[:ISPB_AT] + ispb + voted.text[ISPB_AT + ISPB_DIGITS :]
     shares = tuple(share if j in span else s for j, s in enumerate(voted.shares))
-    return Voted(text, shares, voted.sums)
+    return Voted(text, shares, voted.sums, voted.shaky)
 
 
 def _unknown(voted: Voted, sure: float) -> Voted:
@@ -86,4 +86,4 @@ def _unknown(voted: Voted, sure: float) -> Voted:
         return voted
     span = range(ISPB_AT, ISPB_AT + ISPB_DIGITS)
     shares = tuple(0.0 if j in span else s for j, s in enumerate(voted.shares))
-    return Voted(voted.text, shares, voted.sums)
+    return Voted(voted.text, shares, voted.sums, voted.shaky)
