@@ -18,12 +18,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio_shared.db.models import DocumentFields, Page
+from folio_shared.db.models import DocumentFields
 from folio_worker_docs.extraction import DocumentFields as Extracted
 from folio_worker_docs.extraction import Verdict, compare_expected
+from folio_worker_docs.text.chunking import PageLike
 
 
-def page_texts(pages: Sequence[Page]) -> list[str]:
+def page_texts(pages: Sequence[PageLike]) -> list[str]:
     """Page texts in page order, a blank one for a page without text (numbers hold)."""
     by_number = {p.page_no: p.text for p in pages}
     return [by_number.get(n, "") for n in range(1, max(by_number, default=0) + 1)]

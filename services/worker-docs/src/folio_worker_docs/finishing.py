@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from folio_shared.db.enums import DocumentStatus
 from folio_shared.errors import InvalidInput
@@ -55,15 +56,38 @@ class DocumentUnreadable(InvalidInput):
     code = "document_unreadable"
 
 
+class StoredPage(Protocol):
+    """A page as the last step reads it: a stored row, or the page
+    ``docs.process`` has just stored."""
+
+    @property
+    def page_no(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def low_confidence(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Known:
     """What the caller already knows of the document (``docs.process``
     just wrote its row): ``page_count`` goes into the final write instead
     of one of its own; ``chunks=False`` says the row had no chunks, so no
-    vector can be reused and none is looked for."""
+    vector can be reused and none is looked for.
+
+    ``pages``: every page of the document as ``docs.process`` has just
+    stored them (:attr:`folio_worker_docs.extracting.Extracted.pages`), in
+    page order. They are used as they are, instead of being read back in a
+    transaction of its own, and no page can have failed OCR: a page handed
+    to OCR by an earlier attempt of this job either left a stored page
+    behind (then this run found a checkpoint and gives no pages) or still
+    needs OCR (then this run hands it over again and does not finish)."""
 
     page_count: int | None = None
     chunks: bool = True
+    pages: Sequence[StoredPage] | None = None
 
 
 async def finish(
@@ -75,9 +99,14 @@ async def finish(
     ctx = current_job()
     res = resources()
     await progress("fields")
-    async with res.sessions() as session:
-        pages = await load_pages(session, document_id)
-        failed = await failed_pages(session, ctx.job_id)
+    pages: Sequence[StoredPage]
+    failed: dict[int, str] = {}
+    if known.pages is not None:
+        pages = known.pages
+    else:
+        async with res.sessions() as session:
+            pages = await load_pages(session, document_id)
+            failed = await failed_pages(session, ctx.job_id)
     language = detect_language("\n".join(p.text for p in pages))
     model = await asyncio.to_thread(embedder_for, language)
     reusable: dict[str, Any] = {}

@@ -78,13 +78,14 @@ async def process(msg: ProcessDocumentV1) -> object:
         )
         await progress("extracting")
         if kind == "pdf":
-            page_count, to_ocr = await extract_pdf(msg, document_id, str(path), done)
+            extracted = await extract_pdf(msg, document_id, str(path), done)
         else:
-            page_count, to_ocr = await extract_whole(msg, document_id, kind, str(path), done)
+            extracted = await extract_whole(msg, document_id, kind, str(path), done)
 
+    page_count, to_ocr = extracted.page_count, extracted.to_ocr
     large = page_count >= res.settings.pipeline.large_document_pages
     if not to_ocr and not large:
-        known = finishing.Known(page_count=page_count, chunks=had_chunks)
+        known = finishing.Known(page_count=page_count, chunks=had_chunks, pages=extracted.pages)
         return await finishing.finish(tenant_id, document_id, known)
     return await _hand_over(msg, page_count, to_ocr, large=large)
 
