@@ -61,6 +61,8 @@ def _extraction_pool() -> IsolatedPool:
         cpu_time_limit_s=settings.jobs.document_time_limit_ms / 1000,
         wall_time_limit_s=settings.jobs.document_time_limit_ms / 1000,
         max_tasks_per_child=50,
+        # a new child (one every 50 documents) starts with the parsers loaded
+        preload=("folio_shared.isolation_child", "folio_worker_docs.text.extract"),
     )
 
 
