@@ -113,19 +113,21 @@ async def index_documents(
     session: AsyncSession,
     embedder: Embedder | Models,
     tenant_id: uuid.UUID,
-    documents: dict[str, str],
+    documents: Mapping[str, str | bytes],
+    kind: DocumentKind = DocumentKind.MARKDOWN,
 ) -> int:
-    """Store ``documents`` (filename -> Markdown) as ready documents of
-    ``tenant_id`` with their chunks and vectors (``embedder``, or the
-    model of each document's language); returns the chunk count."""
+    """Store ``documents`` (filename -> Markdown, or the file's bytes of
+    type ``kind``) as ready documents of ``tenant_id`` with their chunks and
+    vectors (``embedder``, or the model of each document's language);
+    returns the chunk count."""
     models = embedder if isinstance(embedder, Models) else Models(embedder)
     total = 0
-    for filename, text in documents.items():
-        data = text.encode()
+    for filename, content in documents.items():
+        data = content.encode() if isinstance(content, str) else content
         document = Document(
             tenant_id=tenant_id,
             filename=filename,
-            kind=DocumentKind.MARKDOWN,
+            kind=kind,
             storage_key=f"{tenant_id}/{uuid.uuid4().hex}",
             sha256=hashlib.sha256(data).hexdigest(),
             size_bytes=len(data),
@@ -133,7 +135,7 @@ async def index_documents(
         )
         session.add(document)
         await session.flush()
-        pages = extract_document(DocumentKind.MARKDOWN, data).pages
+        pages = extract_document(kind, data).pages
         language = detect_language("\n".join(p.text for p in pages))
         model = models.of(language)
         chunks = chunk_pages(pages, model.token_spans, ChunkingOptions())
