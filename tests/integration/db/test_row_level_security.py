@@ -19,7 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_shared.db.engine import create_engine, create_raw_pool, create_session_factory
 from folio_shared.db.enums import DocumentStatus, JobStatus, PageMethod
-from folio_shared.db.models import Chunk, Document, Job, JobEvent, Page, Tenant, VocabularyWord
+from folio_shared.db.models import (
+    Chunk,
+    Document,
+    Job,
+    JobEvent,
+    Page,
+    Tenant,
+    VocabularySource,
+    VocabularyWord,
+)
 from folio_shared.db.tenancy import tenant_session
 from folio_shared.settings import DatabaseSettings, FolioSettings
 
@@ -244,3 +253,34 @@ async def test_a_tenant_s_vocabulary_is_behind_the_wall(
             )  # fmt: skip
     # Then it saw its own word only
     assert words == {"cafeteira"}
+
+
+async def test_a_document_deleted_behind_the_wall_leaves_its_vocabulary_source_gone(
+    engine: AsyncEngine, app_engine: AsyncEngine
+) -> None:
+    # Given a tenant's document whose words were collected (as the owner)
+    tenant, document = await _tenant_with_document(engine, "carol")
+    async with create_session_factory(engine)() as session:
+        chunk = Chunk(
+            tenant_id=tenant, document_id=document, chunk_index=0, page_start=1, page_end=1,
+            char_start=0, char_end=4, text="gato", token_count=1, pipeline_version="test",
+        )  # fmt: skip
+        session.add(chunk)
+        await session.flush()
+        session.add(VocabularySource(chunk_id=chunk.id, tenant_id=tenant, model_version="m@1",
+                                     words=1, word_list=["gato"]))  # fmt: skip
+        await session.commit()
+    # When the tenant deletes it through a scoped transaction
+    async with tenant_session(create_session_factory(app_engine), tenant) as session:
+        await session.execute(sa.delete(Document).where(Document.id == document))
+        await session.commit()
+    # Then its source stays, gone (no chunk), with its words for the sweep
+    async with create_session_factory(engine)() as session:
+        rows = (
+            await session.execute(
+                sa.select(VocabularySource.chunk_id, VocabularySource.word_list).where(
+                    VocabularySource.tenant_id == tenant
+                )
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [(None, ["gato"])]

@@ -5,17 +5,24 @@ vectors are nearest the query's (``folio_api.domain.search.vocabulary``,
 ``docs/adr/0007-search-ranking.md``). This module gives those words their
 vectors: a document is *pending* when its first chunk has no
 ``vocabulary_sources`` row for the model its chunks are on (a document
-never collected, processed again since — its chunks replaced, the row
-deleted with them — or switched to another model). For a batch of pending
+never collected, processed again since — its chunks replaced, its row
+gone with them — or switched to another model). For a batch of pending
 documents, their words (:func:`folio_shared.vocabulary.words_of`, in the
 document's language) that the tenant's vocabulary does not hold yet for
 that model are embedded alone, as a query is
 (:meth:`~folio_worker_docs.embeddings.model.Embedder.encode_queries`), in
 batches, with no transaction open, then stored with the documents'
-``vocabulary_sources`` rows in one short transaction. A word is stored once
+``vocabulary_sources`` rows in one short transaction, which checks again
+that the words found held before still are (a sweep may have taken one
+meanwhile: those documents stay pending). A word is stored once
 per tenant and model (``ON CONFLICT DO NOTHING``), so a run repeated,
 interrupted or run twice at once leaves the same vocabulary. Documents on
 a model the deployment no longer embeds with wait for their re-embedding.
+
+Each document's ``vocabulary_sources`` row keeps the words it held
+(``word_list``); when its first chunk goes, the row stays as a gone one,
+and the round's sweep removes the words no remaining document holds
+(:mod:`folio_worker_docs.vocabulary_sweep`).
 
 A round starts no batch after ``max_words`` words embedded or
 ``max_documents`` documents (or none left; a batch's words are embedded
@@ -31,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +51,7 @@ from folio_shared.logging import get_logger
 from folio_shared.vocabulary import words_of
 from folio_worker_docs.embeddings.model import Embedder
 from folio_worker_docs.embeddings.select import Models
+from folio_worker_docs.vocabulary_sweep import lock_tenants, sweep
 
 log = get_logger(__name__)
 
@@ -70,11 +78,13 @@ LIMIT :limit
 class VocabularySummary:
     """What a round did: ``documents`` collected, ``words`` embedded and
     added, ``remaining`` documents still pending (counted at the end),
-    ``seconds`` taken."""
+    ``swept`` words no remaining document holds deleted
+    (:mod:`folio_worker_docs.vocabulary_sweep`), ``seconds`` taken."""
 
     documents: int = 0
     words: int = 0
     remaining: int = 0
+    swept: int = 0
     seconds: float = 0.0
 
 
@@ -115,11 +125,22 @@ async def count_pending(
     return int(await session.scalar(stmt, params) or 0)
 
 
+def _held_words(tenant: uuid.UUID, version: str, words: Iterable[str]) -> Any:
+    """Those of ``words`` the tenant's vocabulary holds for ``version``."""
+    return sa.select(VocabularyWord.word).where(
+        VocabularyWord.tenant_id == tenant,
+        VocabularyWord.model_version == version,
+        # one array parameter: a batch may hold more words than a
+        # statement may carry parameters (32,767 with asyncpg)
+        VocabularyWord.word == sa.any_(sa.bindparam("words", sorted(words), type_=ARRAY(sa.Text))),
+    )
+
+
 async def _words_needed(
     session: AsyncSession, batch: Sequence[Any]
-) -> tuple[dict[Any, int], dict[tuple[uuid.UUID, str], list[str]]]:
-    """(first chunk id -> its document's word count, (tenant, model) ->
-    the batch's words the tenant's vocabulary lacks for that model)."""
+) -> tuple[dict[Any, set[str]], dict[tuple[uuid.UUID, str], list[str]]]:
+    """(first chunk id -> its document's words, (tenant, model) -> the
+    batch's words the tenant's vocabulary lacks for that model)."""
     by_document = {row.document_id: row for row in batch}
     texts = await session.execute(
         sa.select(Chunk.document_id, Chunk.text).where(Chunk.document_id.in_(list(by_document)))
@@ -128,23 +149,21 @@ async def _words_needed(
     for document_id, text in texts:
         row = by_document[document_id]
         words[row.chunk_id].update(words_of(text, row.language))
+    missing: dict[tuple[uuid.UUID, str], list[str]] = {}
+    for (tenant, version), group in _wanted(batch, words).items():
+        held = await session.scalars(_held_words(tenant, version, group))
+        missing[(tenant, version)] = sorted(group - set(held))
+    return words, missing
+
+
+def _wanted(
+    batch: Sequence[Any], words: dict[Any, set[str]]
+) -> dict[tuple[uuid.UUID, str], set[str]]:
+    """(tenant, model) -> the words the batch's documents hold."""
     wanted: dict[tuple[uuid.UUID, str], set[str]] = {}
     for row in batch:
         wanted.setdefault((row.tenant_id, row.model_version), set()).update(words[row.chunk_id])
-    missing: dict[tuple[uuid.UUID, str], list[str]] = {}
-    for (tenant, version), group in wanted.items():
-        held = await session.scalars(
-            sa.select(VocabularyWord.word).where(
-                VocabularyWord.tenant_id == tenant,
-                VocabularyWord.model_version == version,
-                # one array parameter: a batch may hold more words than a
-                # statement may carry parameters (32,767 with asyncpg)
-                VocabularyWord.word
-                == sa.any_(sa.bindparam("words", sorted(group), type_=ARRAY(sa.Text))),
-            )
-        )
-        missing[(tenant, version)] = sorted(group - set(held))
-    return {chunk: len(w) for chunk, w in words.items()}, missing
+    return wanted
 
 
 async def collect_batch(
@@ -162,15 +181,17 @@ async def collect_batch(
         batch = await pending(session, models, tenant_id=tenant_id, limit=limit)
         if not batch:
             return 0, 0
-        counts, missing = await _words_needed(session, batch)
+        found, missing = await _words_needed(session, batch)
     vectors = {}
     for (tenant, version), words in missing.items():
         if words:
             embedder = embedders[version]
             vectors[(tenant, version)] = await asyncio.to_thread(embedder.encode_queries, words)
     async with _session(sessions) as session, _begin(session):
-        added = 0
-        for (tenant, version), words in missing.items():
+        await lock_tenants(session, [row.tenant_id for row in batch])
+        added, lost = 0, set()
+        for (tenant, version), group in _wanted(batch, found).items():
+            words = missing.get((tenant, version), [])
             rows = [
                 {"tenant_id": tenant, "model_version": version, "word": w, "embedding": v}
                 for w, v in zip(words, vectors.get((tenant, version), []), strict=True)
@@ -179,27 +200,52 @@ async def collect_batch(
                 stmt = insert(VocabularyWord).values(rows[start : start + _INSERT_ROWS])
                 result = await session.execute(stmt.on_conflict_do_nothing())
                 added += int(getattr(result, "rowcount", 0) or 0)
-        sources = insert(VocabularySource).from_select(
-            ["chunk_id", "tenant_id", "model_version", "words"],
-            sa.select(
-                Chunk.id,
-                Chunk.tenant_id,
-                Chunk.model_version,
-                sa.case(
-                    {row.chunk_id: counts[row.chunk_id] for row in batch}, value=Chunk.id, else_=0
-                ),
-            ).where(Chunk.id.in_([row.chunk_id for row in batch])),
+            # a word found held before the embedding and swept since: its
+            # documents stay pending, and the next batch embeds it
+            held = set(await session.scalars(_held_words(tenant, version, group)))
+            lost |= {(tenant, version, w) for w in group - held}
+        kept = [
+            row
+            for row in batch
+            if not any((row.tenant_id, row.model_version, w) in lost for w in found[row.chunk_id])
+        ]
+        await _mark_collected(session, kept, found)
+    return len(kept), added
+
+
+async def _mark_collected(
+    session: AsyncSession, batch: Sequence[Any], words: dict[Any, set[str]]
+) -> None:
+    """Write the batch's ``vocabulary_sources`` rows (chunks deleted since
+    are left out); a row of a document's earlier model becomes a gone one,
+    which the sweep of that model reads."""
+    if not batch:
+        return
+    ids = [row.chunk_id for row in batch]
+    await session.execute(
+        sa.update(VocabularySource).where(VocabularySource.chunk_id.in_(ids)).values(chunk_id=None)
+    )
+    lists = {row.chunk_id: sa.cast(sorted(words[row.chunk_id]), ARRAY(sa.Text)) for row in batch}
+    sources = insert(VocabularySource).from_select(
+        ["chunk_id", "tenant_id", "model_version", "words", "word_list"],
+        sa.select(
+            Chunk.id,
+            Chunk.tenant_id,
+            Chunk.model_version,
+            sa.case({c: len(words[c]) for c in ids}, value=Chunk.id, else_=0),
+            sa.case(lists, value=Chunk.id, else_=sa.cast([], ARRAY(sa.Text))),
+        ).where(Chunk.id.in_(ids)),
+    )
+    await session.execute(
+        sources.on_conflict_do_update(
+            index_elements=[VocabularySource.chunk_id],
+            set_={
+                "model_version": sources.excluded.model_version,
+                "words": sources.excluded.words,
+                "word_list": sources.excluded.word_list,
+            },
         )
-        await session.execute(
-            sources.on_conflict_do_update(
-                index_elements=[VocabularySource.chunk_id],
-                set_={
-                    "model_version": sources.excluded.model_version,
-                    "words": sources.excluded.words,
-                },
-            )
-        )
-    return len(batch), added
+    )
 
 
 class _session:
@@ -247,8 +293,10 @@ async def collect(
     max_documents: int | None = None,
 ) -> VocabularySummary:
     """Collect pending documents' words batch after batch until ``max_words``
-    words were embedded or ``max_documents`` documents done (or none left);
-    counts the documents still pending at the end."""
+    words were embedded or ``max_documents`` documents done (or none left),
+    then sweep the words no remaining document holds
+    (:func:`~folio_worker_docs.vocabulary_sweep.sweep`); counts the
+    documents still pending at the end."""
     started = time.monotonic()
     summary = VocabularySummary()
     while summary.words < max_words and (
@@ -262,6 +310,7 @@ async def collect(
             break
         summary.documents += documents
         summary.words += words
+    summary.swept = await sweep(sessions, tenant_id=tenant_id)
     async with sessions() as session:
         summary.remaining = await count_pending(session, models, tenant_id=tenant_id)
     summary.seconds = round(time.monotonic() - started, 3)

@@ -66,8 +66,10 @@ async def _reembed(sessions: Any, msg: ReembedChunksV1) -> maintenance.Summary:
         "vocabulary_documents": words.documents,
         "vocabulary_words": words.words,
         "vocabulary_remaining_documents": words.remaining,
+        "vocabulary_swept_words": words.swept,
     }
-    return dataclasses.replace(summary, changed=summary.changed + words.words, details=details)
+    changed = summary.changed + words.words + words.swept
+    return dataclasses.replace(summary, changed=changed, details=details)
 
 
 async def _run(msg: MaintenanceMessage) -> dict[str, Any]:
