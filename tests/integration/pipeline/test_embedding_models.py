@@ -4,10 +4,13 @@ package, gives unit vectors of the column's size, and reads Portuguese."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
 from folio_shared.db.models import EMBEDDING_DIMENSIONS
+from folio_worker_docs.embeddings.e5 import E5Embedder
 from folio_worker_docs.embeddings.model import DEFAULT_MODEL_NAME, EmbeddingModelUnavailable
 from folio_worker_docs.embeddings.select import MODEL_NAMES, load_embedder
 
@@ -49,3 +52,26 @@ def test_an_unknown_model_is_refused() -> None:
     assert DEFAULT_MODEL_NAME in MODEL_NAMES
     with pytest.raises(EmbeddingModelUnavailable):
         load_embedder("no-such-model")
+
+
+def test_a_query_runs_beside_a_batch_of_chunks_on_its_own_engine_handle() -> None:
+    # Given the multilingual model, a query's vector alone and a batch's vectors alone
+    model = load_embedder("multilingual-e5-small")
+    assert isinstance(model, E5Embedder)
+    assert model.query_model is not None
+    assert model.query_model is not model.model
+    question = "por quanto tempo o robô de limpeza tem garantia?"
+    alone = np.asarray(model.encode_query(question))
+    batch = PASSAGES * 22  # 66 texts: two batches of the engine
+    batch_alone = model.encode(batch)
+
+    # When queries run while another thread embeds the batch
+    results: list[np.ndarray] = []
+    worker = threading.Thread(target=lambda: results.append(model.encode(batch)))
+    worker.start()
+    during = [np.asarray(model.encode_query(question)) for _ in range(5)]
+    worker.join()
+
+    # Then both give the vectors they give alone: the handles share no state
+    assert all(np.allclose(vector, alone, atol=1e-5) for vector in during)
+    assert np.allclose(results[0], batch_alone, atol=1e-5)

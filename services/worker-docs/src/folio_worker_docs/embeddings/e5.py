@@ -25,9 +25,9 @@ import hashlib
 import importlib
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from folio_worker_docs.embeddings.bf16 import CPUINFO
 from folio_worker_docs.embeddings.model import Embedder, EmbeddingModelUnavailable
@@ -45,7 +45,6 @@ VARIANTS = {
     "multilingual-e5-small-enpt": "enpt",
 }
 _WEIGHTS = {"original": "e5-small-q4.bin", "enpt": "e5-small-enpt-q4.bin"}
-_LOCK = threading.Lock()
 
 
 def _digest(path: Path) -> str:
@@ -66,7 +65,21 @@ class E5Embedder(Embedder):
     single-query path, so :meth:`use_onnx_for_queries`,
     :meth:`use_onnx_for_documents` and :meth:`use_bf16_for_documents` have
     nothing to do.
+
+    A search query runs on its own engine handle (``query_model``), not
+    behind the documents' batches: a batch of 64 chunks keeps the engine
+    for seconds, and a query queued behind it waited that long. The
+    handles share the model file (memory-mapped, read-only) and the
+    engine allocates its buffers per call, so the two run side by side.
     """
+
+    #: The engine handle of single search queries (:meth:`encode_query`);
+    #: ``model`` when there is only one.
+    query_model: Any = field(default=None, repr=False)
+    #: One call at a time per engine handle: batches (chunks, vocabulary
+    #: words) on ``model``, single search queries on ``query_model``.
+    _batch_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _query_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
         return self._batched(texts, is_query=False)
@@ -83,7 +96,7 @@ class E5Embedder(Embedder):
         out: list[npt.NDArray[np.float32]] = []
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start : start + self.batch_size]
-            with _LOCK:  # one engine per process; its batch call is parallel already
+            with self._batch_lock:  # its batch call is parallel already
                 vectors = self.model.query(batch) if is_query else self.model.passage(batch)
             out.append(np.asarray(vectors, dtype=np.float32).reshape(len(batch), -1))
         return np.concatenate(out)
@@ -94,8 +107,8 @@ class E5Embedder(Embedder):
         return [self.encode]
 
     def encode_query(self, text: str) -> list[float]:
-        with _LOCK:
-            vector = self.model.query(text)
+        with self._query_lock:
+            vector = (self.query_model or self.model).query(text)
         return [float(x) for x in vector]
 
     def use_onnx_for_queries(self, *, cache_dir: Path | None = None, threads: int = 2) -> bool:
@@ -149,6 +162,7 @@ def load_e5(name: str, *, threads: int | None = None, batch_size: int = 64) -> E
     model = package.E5(variant=variant, num_threads=threads)
     return E5Embedder(
         model=model,
+        query_model=package.E5(variant=variant, num_threads=threads),
         model_path=path,
         model_version=f"{name}@{_digest(path / _WEIGHTS[variant])}",
         dimensions=int(model.dim),
