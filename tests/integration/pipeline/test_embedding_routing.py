@@ -271,3 +271,35 @@ async def test_a_query_of_keywords_takes_the_language_its_words_match(
         options=SearchOptions(language_by_words=False),
     )  # fmt: skip
     assert {h.language for h in hits} == {"en"}
+
+
+async def test_a_querys_words_are_counted_in_its_tenants_languages_only(
+    session: AsyncSession, models: Models
+) -> None:
+    # Given a tenant of Portuguese documents only and one of both languages
+    portuguese = await make_tenant(session)
+    await add_document(
+        session, models.by_language["pt"], portuguese, "aluguel.txt",
+        [DOCUMENTS["aluguel.txt"][1]], options=ChunkingOptions(16, 2), language="pt",
+    )  # fmt: skip
+    both = await make_tenant(session)
+    await _index(session, models, both)
+    words = parse_keywords("quando vencem os aluguéis dos meses").words
+    parsed = {
+        config: set(
+            await session.scalar(
+                sa.text("SELECT tsvector_to_array(to_tsvector(CAST(:c AS regconfig), :w))"),
+                {"c": config, "w": words},
+            )
+        )
+        for config in ("english", "portuguese", "simple")
+    }
+    assert (parsed["english"] | parsed["simple"]) - parsed["portuguese"]
+    order = preferred(models_of(BY_LANGUAGE), "pt")
+    # When each search is prepared
+    alone = await prepare(session, portuguese, SearchOptions(), order, words)
+    mixed = await prepare(session, both, SearchOptions(), order, words)
+    # Then keyword ranking counts the lexemes of the tenant's languages only
+    # (a Portuguese chunk never holds an English stem but by chance)
+    assert set(alone.lexemes) == parsed["portuguese"]
+    assert set(mixed.lexemes) == parsed["portuguese"] | parsed["english"]

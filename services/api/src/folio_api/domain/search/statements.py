@@ -337,16 +337,26 @@ ORDER BY {order}p.score DESC NULLS LAST, c.id
 """
 
 
-#: SQL: the distinct lexemes of ``:words`` in every configuration, as an
-#: array (what keyword ranking counts, ``:lexeme_<i>`` of the statement).
-LEXEMES_SQL = (
-    "ARRAY(SELECT DISTINCT w FROM unnest("
-    + " || ".join(
-        f"tsvector_to_array(to_tsvector('{config}', CAST(:words AS text)))"
-        for config in CONFIGS.values()
-    )
-    + ") AS w ORDER BY 1)"
-)
+def _lexemes_sql(languages: str | None = None) -> str:
+    """SQL: the distinct lexemes of ``:words`` as an array (what keyword
+    ranking counts, ``:lexeme_<i>`` of the statement) in every
+    configuration; with ``languages`` (a relation of the tenant's chunks'
+    languages, column ``lang``), in the configurations those chunks are
+    parsed in only: a lexeme of another one can only select or weigh a
+    chunk by chance (``docs/benchmarks.md``, "Search")."""
+    arrays = []
+    for key, config in CONFIGS.items():
+        array = f"tsvector_to_array(to_tsvector('{config}', CAST(:words AS text)))"
+        if languages is not None:
+            others = ", ".join(f"'{code}'" for code in CHUNK_LANGUAGES)
+            held = f"lang = '{key}'" if key else f"lang NOT IN ({others})"
+            array = f"CASE WHEN EXISTS (SELECT FROM {languages} WHERE {held}) THEN {array} END"
+        arrays.append(array)
+    return f"ARRAY(SELECT DISTINCT w FROM unnest({' || '.join(arrays)}) AS w ORDER BY 1)"
+
+
+#: SQL: the lexemes of ``:words`` in every configuration (:func:`_lexemes_sql`).
+LEXEMES_SQL = _lexemes_sql()
 
 #: SQL: this transaction's plan mode, and the lexemes (:data:`LEXEMES_SQL`).
 PLANS_SQL = f"SELECT {LEXEMES_SQL}, set_config('plan_cache_mode', :plans, true)"
@@ -375,12 +385,12 @@ WITH RECURSIVE pairs(lang, version) AS ((
     ) AS n
 )"""
 
-#: SQL: :data:`HELD_SQL` and, in the same statement, the tenant's
-#: (language, model version) pairs as two arrays.
+#: SQL: :data:`HELD_SQL`, with the lexemes of the tenant's chunks'
+#: languages only, and the tenant's (language, model version) pairs as two arrays.
 HELD_AND_MODELS_SQL = (
     _HELD_PAIRS
     + " SELECT (SELECT count(*) FROM (SELECT 1 FROM chunks WHERE tenant_id = :tenant_id "
-    f"LIMIT :limit) AS s), {LEXEMES_SQL}, ARRAY(SELECT lang FROM pairs), "
+    f"LIMIT :limit) AS s), {_lexemes_sql('pairs')}, ARRAY(SELECT lang FROM pairs), "
     "ARRAY(SELECT version FROM pairs) FROM (SELECT set_config('hnsw.ef_search', :ef, true), "
     "set_config('plan_cache_mode', :plans, true)) AS e"
 )
