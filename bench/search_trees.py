@@ -9,8 +9,10 @@ one worker-docs answering ``queries.embed`` and, per tree, a process that
 runs ``run_search`` with that tree's sources on ``PYTHONPATH``. Each query
 goes to both trees in turn (the order swapped every query), so both see
 the same load; a pair is dropped when either side fell back to keywords.
-Prints p50 / p95 per tree and tenant, the load, and how many hit lists
-differed between the trees::
+Prints p50 / p95 per tree and tenant, each tree's against the other's, the
+load, how many hit lists differed between the trees, and, as the baseline
+of the same run, a bare pgvector top-10 of each query's vector (``ORDER BY
+<=> LIMIT 10``: no tenant, no fusion)::
 
     git worktree add /tmp/folio-before <commit>
     .venv/bin/python bench/search_trees.py --before-tree /tmp/folio-before --language pt
@@ -38,6 +40,8 @@ from _servers import NAMESPACE, BenchServers
 from search_latency import build_hnsw, fill_tenant
 
 from folio_shared.messages import Queue, physical_queue_names
+from folio_worker_docs.embeddings.model import get_embedder
+from folio_worker_docs.embeddings.select import load_embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = (
@@ -109,6 +113,33 @@ class Tree:
         self.proc.wait(timeout=60)
 
 
+class Bare:
+    """A bare pgvector top-10 of the query's vector, embedded here by the
+    language's model (outside the time), on a connection of its own."""
+
+    SQL = sa.text("SELECT id FROM chunks ORDER BY embedding <=> CAST(:q AS vector) LIMIT 10")
+
+    def __init__(self, url: str, language: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.engine = create_async_engine(url)
+        self.embedder = load_embedder(portuguese.E5) if language == "pt" else get_embedder()
+
+    def search(self, text: str) -> float:
+        vector = str(self.embedder.encode_query(text))
+
+        async def timed() -> float:
+            async with self.engine.connect() as conn:
+                started = time.perf_counter()
+                await conn.execute(self.SQL, {"q": vector})
+                return (time.perf_counter() - started) * 1000
+
+        return self.loop.run_until_complete(timed())
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.engine.dispose())
+        self.loop.close()
+
+
 async def fill(url: str, language: str, chunks: int, small: int) -> tuple[uuid.UUID, uuid.UUID]:
     engine = create_async_engine(url)
     tenants = (uuid.uuid4(), uuid.uuid4())
@@ -126,8 +157,10 @@ async def fill(url: str, language: str, chunks: int, small: int) -> tuple[uuid.U
     return tenants
 
 
-def measure(trees: dict[str, Tree], tenants: dict[str, uuid.UUID], texts: list[str]) -> None:
-    times: dict[tuple[str, str], list[float]] = {}
+def measure(
+    trees: dict[str, Tree], tenants: dict[str, uuid.UUID], texts: list[str], bare: Bare
+) -> None:
+    times: dict[tuple[str, str], list[float]] = {("-", "bare pgvector top-10"): []}
     loads, differing, dropped = [os.getloadavg()[0]], 0, 0
     for i, text in enumerate(texts):
         for tenant_name, tenant in tenants.items():
@@ -139,6 +172,7 @@ def measure(trees: dict[str, Tree], tenants: dict[str, uuid.UUID], texts: list[s
             differing += len({tuple(ids) for _, ids, _ in answers.values()}) > 1
             for name, (ms, _, _) in answers.items():
                 times.setdefault((tenant_name, name), []).append(ms)
+        times[("-", "bare pgvector top-10")].append(bare.search(text))
         if i % 30 == 29:
             loads.append(os.getloadavg()[0])
     print(f"\n{len(texts)} queries; pairs whose hits differed {differing}, dropped {dropped}")
@@ -147,6 +181,10 @@ def measure(trees: dict[str, Tree], tenants: dict[str, uuid.UUID], texts: list[s
     for (tenant_name, name), values in sorted(times.items()):
         q = statistics.quantiles(values, n=100)
         print(f"| {tenant_name} | {name} | {q[49]:.1f} | {q[94]:.1f} |")
+    for tenant_name in tenants:
+        this, before = (statistics.quantiles(times[(tenant_name, n)], n=100) for n in trees)
+        print(f"{tenant_name}: this / before p50 {this[49] / before[49]:.3f}, "
+              f"p95 {this[94] / before[94]:.3f}")  # fmt: skip
     print("load (1 min):", ", ".join(f"{x:.1f}" for x in loads))
 
 
@@ -174,6 +212,7 @@ def main() -> None:
             )
         child_args = [url, servers.redis_url, NAMESPACE, model]
         trees = {"this": Tree(ROOT, child_args), "before": Tree(args.before_tree, child_args)}
+        bare = Bare(url, args.language)
         try:
             if args.language == "pt":
                 texts = portuguese.queries(60)
@@ -184,8 +223,9 @@ def main() -> None:
                 for text in texts[:10]:
                     while tree.search(large, text)[2] and time.monotonic() < deadline:
                         time.sleep(1)
-            measure(trees, {"large": large, "small": small}, texts * args.rounds)
+            measure(trees, {"large": large, "small": small}, texts * args.rounds, bare)
         finally:
+            bare.close()
             for tree in trees.values():
                 tree.close()
             worker.terminate()
