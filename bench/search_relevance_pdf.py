@@ -33,8 +33,10 @@ import asyncio
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pypdfium2 as pdfium
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from folio_api.domain.search.fusion import language_weights
@@ -44,6 +46,7 @@ from folio_shared.db.enums import DocumentKind
 from folio_shared.embedding_models import BY_LANGUAGE, SETTINGS
 from folio_worker_docs.embeddings.select import Models, deployment_models
 from folio_worker_docs.text.pdf import extract_pdf
+from folio_worker_docs.text.plain import clean_text
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "relevance"))
@@ -74,7 +77,9 @@ def joined(pdf: bytes) -> bytes:
 
 
 def timing(pdfs: dict[str, bytes], rounds: int) -> str:
-    """Milliseconds per page of ``extract_pdf`` over ``pdfs``, best of ``rounds``."""
+    """Milliseconds per page of ``extract_pdf`` over ``pdfs``, best of
+    ``rounds``; with paragraph recovery in the tree, also its page text
+    against PDFium's text alone on the same text pages, alternated."""
     pages = sum(len(extract_pdf(data).pages) for data in pdfs.values())
     best = float("inf")
     for _ in range(rounds):
@@ -82,7 +87,30 @@ def timing(pdfs: dict[str, bytes], rounds: int) -> str:
         for data in pdfs.values():
             extract_pdf(data)
         best = min(best, time.perf_counter() - started)
-    return f"extract_pdf: {pages} pages, {best * 1000 / pages:.3f} ms per page (best of {rounds})"
+    out = f"extract_pdf: {pages} pages, {best * 1000 / pages:.3f} ms per page (best of {rounds})"
+    try:
+        from folio_worker_docs.text.pdf_layout import page_text
+    except ImportError:
+        return out
+    documents = [pdfium.PdfDocument(data) for data in pdfs.values()]
+    textpages = [page.get_textpage() for document in documents for page in document]
+    ways: dict[str, Callable[[pdfium.PdfTextPage], str]] = {
+        "PDFium's text": lambda textpage: clean_text(textpage.get_text_bounded()),
+        "with paragraphs": page_text,
+    }
+    spent = dict.fromkeys(ways, float("inf"))
+    for _ in range(rounds):
+        for name, way in ways.items():
+            started = time.perf_counter()
+            for textpage in textpages:
+                way(textpage)
+            spent[name] = min(spent[name], time.perf_counter() - started)
+    for document in documents:
+        document.close()
+    return out + "".join(
+        f"\n{name}: {seconds * 1000 / len(textpages):.3f} ms per page"
+        for name, seconds in spent.items()
+    )
 
 
 def _documents(
