@@ -9,4 +9,4 @@ token-aware chunking (:mod:`.chunking`)."""
 #: of another version (or of none: read before versions were recorded) are
 #: read again, its OCR pages are kept (they follow
 #: :data:`folio_shared.pages.OCR_VERSION`).
-TEXT_VERSION = "1"
+TEXT_VERSION = "2"

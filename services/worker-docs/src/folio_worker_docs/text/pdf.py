@@ -15,6 +15,9 @@ Running headers and footers (a line repeated at the top or the bottom of
 the document's first pages, page numbers included) are dropped from the
 text of every page after the first (:mod:`folio_worker_docs.text.running`),
 whichever batch of pages is read.
+
+A page's text keeps PDFium's lines, with a blank line where a printed
+paragraph ends (:mod:`folio_worker_docs.text.pdf_layout`).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from folio_worker_docs.text.ocr_decision import (
     PageTextStatus,
     classify_page,
 )
-from folio_worker_docs.text.plain import clean_text
+from folio_worker_docs.text.pdf_layout import page_text
 from folio_worker_docs.text.running import SAMPLE_PAGES, drop_running_lines, running_lines
 from folio_worker_docs.text.types import ExtractedPage, Extraction
 
@@ -94,7 +97,7 @@ def _image_area_ratio(page: pdfium.PdfPage) -> float:
 def _page_text(page: pdfium.PdfPage) -> str:
     textpage = page.get_textpage()
     try:
-        return clean_text(textpage.get_text_bounded())
+        return page_text(textpage)
     finally:
         textpage.close()
 
