@@ -21,6 +21,7 @@ from folio_api.domain.search.vocabulary import nearest_words
 from folio_shared.db.engine import create_session_factory
 from folio_shared.db.models import Chunk, Document, VocabularySource, VocabularyWord
 from folio_shared.embedding_models import DEFAULT_MODEL, LANGUAGE_MODELS
+from folio_shared.vocabulary import words_of
 from folio_worker_docs.embeddings.model import Embedder
 from folio_worker_docs.embeddings.select import Models, load_embedder
 from folio_worker_docs.vocabulary import collect, collect_batch
@@ -184,3 +185,55 @@ async def test_a_word_swept_while_a_batch_embeds_is_embedded_again(
     assert "kettle" not in await _words(sessions, tenant, embedder.model_version)
     assert await collect_batch(sessions, Models(embedder), tenant_id=tenant) == (1, 1)
     assert "kettle" in await _words(sessions, tenant, embedder.model_version)
+
+
+GARDEN = "Invoice for the garden hose, the lawn mower and the hedge trimmer."
+
+
+async def test_a_bounded_round_sweeps_no_word_of_a_document_left_pending(
+    sessions: async_sessionmaker[AsyncSession], embedder: Embedder
+) -> None:
+    # Given three documents whose words are in the vocabulary, collected
+    # before migration 0023 (whose upgrade deletes their source rows, so
+    # they are pending again)
+    models = Models(embedder)
+    version = embedder.model_version
+    texts = {"vet.txt": VET, "coffee.txt": COFFEE, "garden.txt": GARDEN}
+    async with sessions() as session:
+        tenant = await make_tenant(session)
+        ids = {
+            await add_document(session, embedder, tenant, name, [text], language="en"): text
+            for name, text in texts.items()
+        }
+        await session.commit()
+    await collect(sessions, models, tenant_id=tenant)
+    async with sessions() as session:
+        await session.execute(
+            sa.delete(VocabularySource).where(VocabularySource.tenant_id == tenant)
+        )
+        await session.commit()
+    before = await _words(sessions, tenant, version)
+    # and one of them collected again, then deleted (a gone source)
+    await collect(sessions, models, tenant_id=tenant, max_documents=1)
+    async with sessions() as session:
+        gone = await session.scalar(
+            sa.select(Chunk.document_id)
+            .join(VocabularySource, VocabularySource.chunk_id == Chunk.id)
+            .where(VocabularySource.tenant_id == tenant)
+        )
+        await session.execute(sa.delete(Document).where(Document.id == gone))
+        await session.commit()
+    left = {words for d, text in ids.items() if d != gone for words in words_of(text, "en")}
+
+    # When a round stops before the other two are collected again
+    summary = await collect(sessions, models, tenant_id=tenant, max_documents=1)
+
+    # Then the words of the one still pending stay in the vocabulary
+    assert summary.remaining == 1
+    assert left <= await _words(sessions, tenant, version)
+    assert summary.swept == 0
+    # and a round that collects everything sweeps the deleted one's words
+    summary = await collect(sessions, models, tenant_id=tenant)
+    assert summary.remaining == 0
+    assert await _words(sessions, tenant, version) == left
+    assert summary.swept == len(before - left) > 0

@@ -22,7 +22,10 @@ a model the deployment no longer embeds with wait for their re-embedding.
 Each document's ``vocabulary_sources`` row keeps the words it held
 (``word_list``); when its first chunk goes, the row stays as a gone one,
 and the round's sweep removes the words no remaining document holds
-(:mod:`folio_worker_docs.vocabulary_sweep`).
+(:mod:`folio_worker_docs.vocabulary_sweep`). Only a round that leaves no
+document pending sweeps: a pending document's words may be in the
+vocabulary already (collected before migration 0023 deleted its row, or
+before it was processed again) without being in any word list yet.
 
 A round starts no batch after ``max_words`` words embedded or
 ``max_documents`` documents (or none left; a batch's words are embedded
@@ -294,11 +297,12 @@ async def collect(
 ) -> VocabularySummary:
     """Collect pending documents' words batch after batch until ``max_words``
     words were embedded or ``max_documents`` documents done (or none left),
-    then sweep the words no remaining document holds
+    then, when none was left, sweep the words no remaining document holds
     (:func:`~folio_worker_docs.vocabulary_sweep.sweep`); counts the
     documents still pending at the end."""
     started = time.monotonic()
     summary = VocabularySummary()
+    drained = False
     while summary.words < max_words and (
         max_documents is None or summary.documents < max_documents
     ):
@@ -307,10 +311,16 @@ async def collect(
             limit = min(limit, max_documents - summary.documents)
         documents, words = await collect_batch(sessions, models, tenant_id=tenant_id, limit=limit)
         if not documents:
+            drained = True
             break
         summary.documents += documents
         summary.words += words
-    summary.swept = await sweep(sessions, tenant_id=tenant_id)
+    if drained:
+        # a round stopped by its bounds leaves documents pending whose words
+        # may be in the vocabulary already (collected before migration 0023,
+        # or processed again since): the sweep waits for a round that ends
+        # with none left, or it would take those words away
+        summary.swept = await sweep(sessions, tenant_id=tenant_id)
     async with sessions() as session:
         summary.remaining = await count_pending(session, models, tenant_id=tenant_id)
     summary.seconds = round(time.monotonic() - started, 3)

@@ -17,13 +17,14 @@ a word before the old one loses it; keyword search never adds words of a
 model the deployment does not use, ``folio_api.domain.search.vocabulary``).
 
 The scheduler's ``reembed_chunks`` maintenance task runs a sweep after
-each round of collection (:func:`folio_worker_docs.vocabulary.collect`).
+each round of collection that left no document pending
+(:func:`folio_worker_docs.vocabulary.collect`).
 A sweep and a batch's writes are serialised per tenant
 (:func:`lock_tenants`), and a batch checks again, under that lock, that
 the words it found held still are, so a sweep never removes a word a
 document collected at the same moment holds. A word held only by a
-document not collected yet (processed since the last round) can be swept
-and is embedded again when that document is collected.
+document whose chunks were stored after the round's last batch can be
+swept and is embedded again when that document is collected.
 """
 
 from __future__ import annotations
