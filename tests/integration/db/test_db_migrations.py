@@ -315,3 +315,57 @@ def test_0015_moves_chunk_offsets_into_the_text_the_api_serves(empty_database_ur
     migrate.downgrade(url, "0014")
     assert asyncio.run(_run(url, query)) == [(s, e, old[s:e]) for _, _, _, s, e in chunks]
     migrate.upgrade(url, "head")
+
+
+def test_0022_and_0023_on_stored_pages_and_vocabulary(empty_database_url: str) -> None:
+    # Given a database at 0021 with a text page, a chunk whose words are in
+    # the tenant's vocabulary and its (listless) source row
+    url = empty_database_url
+    migrate.downgrade(url, "base")
+    migrate.upgrade(url, "0021")
+    doc, chunk = "00000000-0000-0000-0000-0000000000d1", "00000000-0000-0000-0000-0000000000c1"
+    sources = "SELECT chunk_id::text, word_list FROM vocabulary_sources ORDER BY chunk_id"
+    asyncio.run(
+        _run(
+            url,
+            f"INSERT INTO tenants (id, name) VALUES ('{_TENANT}', 't')",  # noqa: S608 - the test's constants
+            _document(1, "ready", "a" * 64),
+            "INSERT INTO pages (document_id, page_no, text, method, pipeline_version)"  # noqa: S608 - the test's constants
+            f" VALUES ('{doc}', 1, 'gato', 'text', '1')",
+            "INSERT INTO chunks (id, tenant_id, document_id, chunk_index, page_start, page_end,"  # noqa: S608 - the test's constants
+            " char_start, char_end, text, token_count, pipeline_version) VALUES"
+            f" ('{chunk}', '{_TENANT}', '{doc}', 0, 1, 1, 0, 4, 'gato', 1, 't')",
+            "INSERT INTO vocabulary_words (tenant_id, model_version, word, embedding)"  # noqa: S608 - the test's constants
+            f" VALUES ('{_TENANT}', 'm', 'gato', array_fill(0.1, ARRAY[384])::vector)",
+            "INSERT INTO vocabulary_sources (chunk_id, tenant_id, model_version, words)"  # noqa: S608 - the test's constants
+            f" VALUES ('{chunk}', '{_TENANT}', 'm', 1)",
+        )
+    )
+    # When it is migrated to 0023
+    migrate.upgrade(url, "0023")
+    # Then the page has no text version (read again at the next reprocess),
+    # the listless source is gone (its document collected again) and the
+    # vocabulary keeps its word
+    assert asyncio.run(_run(url, "SELECT text_version FROM pages")) == [(None,)]
+    assert asyncio.run(_run(url, sources)) == []
+    assert asyncio.run(_run(url, "SELECT word FROM vocabulary_words")) == [("gato",)]
+    # and a source outlives its chunk as a gone row
+    add = (
+        "INSERT INTO vocabulary_sources (chunk_id, tenant_id, model_version, words, word_list)"  # noqa: S608 - the test's constants
+        f" VALUES ('{chunk}', '{_TENANT}', 'm', 1, ARRAY['gato'])"
+    )
+    asyncio.run(_run(url, add, f"DELETE FROM chunks WHERE id = '{chunk}'"))  # noqa: S608 - the test's constants
+    assert asyncio.run(_run(url, sources)) == [(None, ["gato"])]
+    # When it goes down to 0021 with a gone row and a live one
+    chunk_sql = (
+        "INSERT INTO chunks (id, tenant_id, document_id, chunk_index, page_start, page_end,"  # noqa: S608 - the test's constants
+        " char_start, char_end, text, token_count, pipeline_version) VALUES"
+        f" ('{chunk}', '{_TENANT}', '{doc}', 0, 1, 1, 0, 4, 'gato', 1, 't')"
+    )
+    asyncio.run(_run(url, chunk_sql, add))
+    migrate.downgrade(url, "0021")
+    # Then the gone row is dropped, the live one kept, deleted with its chunk
+    assert asyncio.run(_run(url, "SELECT chunk_id::text FROM vocabulary_sources")) == [(chunk,)]
+    asyncio.run(_run(url, f"DELETE FROM chunks WHERE id = '{chunk}'"))  # noqa: S608 - the test's constants
+    assert asyncio.run(_run(url, "SELECT count(*) FROM vocabulary_sources")) == [(0,)]
+    migrate.upgrade(url, "head")
