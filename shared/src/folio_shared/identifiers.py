@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
+from importlib import resources
 
 #: A masked CPF as printed on PIX receipts, kept as printed: each group all
 #: digits or all marks, some of each (``***.456.789-**``, the common form;
@@ -189,6 +191,26 @@ def e2e_valid(value: str) -> bool:
     """Whether a PIX end-to-end id has its shape (``E`` + 8-digit ISPB +
     ``yyyyMMddHHmm`` + 11 alphanumerics, 32 characters) and a real embedded date."""
     return bool(_E2E_SHAPE.fullmatch(value)) and e2e_date(value) is not None
+
+
+#: Where an id's ISPB (the payer institution's code) starts, and its length.
+ISPB_AT = 1
+ISPB_DIGITS = 8
+
+
+@cache
+def known_ispbs() -> frozenset[str]:
+    """The ISPBs of the institutions Banco Central do Brasil lists
+    (``ispb.txt``, lines starting ``#`` are comments): worker-ocr's id
+    decoder settles an id's ISPB among them, worker-docs' PIX extractor
+    trusts an id less outside them."""
+    text = (resources.files(__package__) / "ispb.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip()[:1].isdigit())
+
+
+def e2e_ispb_known(value: str) -> bool:
+    """Whether the PIX end-to-end id ``value``'s ISPB is a listed institution's."""
+    return value[ISPB_AT : ISPB_AT + ISPB_DIGITS] in known_ispbs()
 
 
 def repair_e2e(raw: str) -> str | None:

@@ -44,7 +44,7 @@ def _read(probs: np.ndarray, text: str) -> str | None:
 
 
 def test_the_list_ships_the_institutions_eight_digit_codes() -> None:
-    text = (resources.files("folio_worker_ocr.ocr") / "data" / "ispb.txt").read_text("utf-8")
+    text = (resources.files("folio_shared") / "ispb.txt").read_text("utf-8")
     # the list names its source
     assert text.startswith("# ")
     assert "Banco Central do Brasil" in text.splitlines()[0]

@@ -4,28 +4,26 @@ Banco Central do Brasil lists.
 An id's characters 2-9 are the payer institution's ISPB, 8 digits with no
 check digit: on a phone photo one of them is read wrong as easily as any
 other digit. Of the 10^8 possible codes, some 500 are institutions
-(``data/ispb.txt``). :func:`prior` scores every known ISPB over the 8
-positions' probabilities (:attr:`~.id_ctc.Voted.sums`) and reads the most
-likely one when its likelihood is within :data:`MARGIN` of the best
-unconstrained reading's; the ISPB positions' confidence is then that code's
-share among the known codes. A decoding whose ISPB is none of them keeps
-its confidence only when it is sure (:data:`SURE`: a participant newer than
-the list); otherwise its ISPB positions' confidence is 0, and the id is
-withheld (:func:`~.id_read.settle_coarse`): a wrong id is worse than none.
+(:func:`~folio_shared.identifiers.known_ispbs`, the kernel's ``ispb.txt``).
+:func:`prior` scores every known ISPB over the 8 positions' probabilities
+(:attr:`~.id_ctc.Voted.sums`) and reads the most likely one when its
+likelihood is within :data:`MARGIN` of the best unconstrained reading's;
+the ISPB positions' confidence is then that code's share among the known
+codes. A decoding whose ISPB is none of them keeps its confidence only when
+it is sure (:data:`SURE`: a participant newer than the list); otherwise its
+ISPB positions' confidence is 0, and the id is withheld
+(:func:`~.id_read.settle_coarse`): a wrong id is worse than none.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 
 import numpy as np
 
+from folio_shared.identifiers import ISPB_AT, ISPB_DIGITS, e2e_ispb_known, known_ispbs
 from folio_worker_ocr.ocr.id_ctc import Voted
 
-#: Where the ISPB starts in an id, and its length.
-ISPB_AT = 1
-ISPB_DIGITS = 8
 #: How much less likely (natural log of the likelihood ratio over the 8
 #: positions) than the unconstrained best reading a known ISPB may be and
 #: still be read (tuned on one corpus draw, checked on another and on unseen
@@ -38,11 +36,9 @@ SURE = 0.9
 FLOOR = 1e-4
 
 
-@cache
 def known_codes() -> frozenset[str]:
-    """The ISPBs of ``data/ispb.txt`` (lines starting ``#`` are comments)."""
-    text = (resources.files(__package__) / "data" / "ispb.txt").read_text(encoding="utf-8")
-    return frozenset(line.strip() for line in text.splitlines() if line.strip()[:1].isdigit())
+    """The ISPBs of the listed institutions."""
+    return known_ispbs()
 
 
 @cache
@@ -54,7 +50,7 @@ def _matrix() -> np.ndarray:
 
 def known(e2e: str) -> bool:
     """Whether the id ``e2e``'s ISPB is a known one."""
-    return e2e[ISPB_AT : ISPB_AT + ISPB_DIGITS] in known_codes()
+    return e2e_ispb_known(e2e)
 
 
 def prior(voted: Voted, margin: float = MARGIN, sure: float = SURE) -> Voted:
