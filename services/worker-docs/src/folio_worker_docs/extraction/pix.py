@@ -9,13 +9,12 @@ is found by its shape anywhere on the page, with OCR look-alikes repaired.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from folio_shared.identifiers import e2e_date, e2e_valid, repair_e2e
-from folio_worker_docs.extraction import candidates, pix_evidence
+from folio_shared.identifiers import e2e_date, e2e_ispb_known, e2e_valid, repair_e2e
+from folio_worker_docs.extraction import candidates, pix_evidence, pix_wrapped
 from folio_worker_docs.extraction.labels import (
     SPECKS,
     Hit,
@@ -37,6 +36,7 @@ from folio_worker_docs.extraction.parties import (
     PAYER,
     STOP,
 )
+from folio_worker_docs.extraction.pix_wrapped import E2E_DATE_SLACK, near_any
 from folio_worker_docs.extraction.types import Candidate, Field
 
 AMOUNT_LABEL = labels(
@@ -119,15 +119,9 @@ TIME_LABEL = labels("hora", "horario", "hora da transferencia", "hora do pagamen
 CLOCK = re.compile(
     r"(?<![\d:])(?:[01]?\d|2[0-3])\s?[:h]\s?[0-5]\d(?::[0-5]\d)?(?![\d:])" + MERIDIEM
 )
-#: Farthest an end-to-end id's embedded date-time (UTC) may be from the
-#: payment's printed one (local time, Brazil is UTC-3 to UTC-5) and agree.
-E2E_DATE_SLACK = timedelta(hours=30)
+#: What an id whose ISPB is no listed institution's keeps of its confidence.
+UNLISTED_ISPB = 0.9
 E2E_LOOSE = re.compile(r"(?<![A-Za-z0-9])[Ee€3][0-9A-Za-z|!]{27,35}(?![A-Za-z0-9])")
-#: An id wrapped over two lines (narrow receipts): a head and its continuation.
-E2E_WRAPPED = re.compile(
-    r"(?m)(?<![A-Za-z0-9])([Ee€][0-9A-Za-z|!]{8,30})[ \t]*\n[ \t]*"
-    r"([0-9A-Za-z]{1,23})[ \t]*$"
-)
 
 #: An id OCR split with spaces (``E 1057352 1 2026...``): a head and up to
 #: five more groups; the groups that make 32 characters are tried.
@@ -149,49 +143,48 @@ def _spaced(text: str) -> list[tuple[re.Match[str], str, int]]:
     return out
 
 
-def _near_any(value: str, moments: list[str]) -> bool:
-    """Whether the id's embedded date-time is within :data:`E2E_DATE_SLACK`
-    of one of ``moments`` (ISO date-times)."""
-    embedded = e2e_date(value)
-    if embedded is None:
-        return False
-    for moment in moments:
-        with contextlib.suppress(ValueError):
-            if abs(embedded - datetime.fromisoformat(moment)) <= E2E_DATE_SLACK:
-                return True
-    return False
-
-
 def end_to_end_ids(page: Page) -> list[Candidate]:
-    """Ids shaped like a PIX end-to-end id, repaired, also when wrapped over two
-    lines or split by spaces."""
+    """Ids shaped like a PIX end-to-end id, repaired, also when wrapped over
+    lines (:mod:`.pix_wrapped`) or split by spaces. An id whose ISPB is no
+    listed institution's is kept, less trusted (a participant newer than the
+    list prints real ids)."""
     found: list[Candidate] = []
     labelled = {m.end() for m in E2E_LABEL.finditer(page.folded)}
     text = page.text
-    wrapped = [
-        (m, m.group(1) + m.group(2))
-        for m in E2E_WRAPPED.finditer(text)
-        if len(m.group(1) + m.group(2)) == 32
-    ]
-    loose = [(m, m.group(), m.end()) for m in E2E_LOOSE.finditer(text)]
-    starts = {m.start() for m, _, _ in loose}
-    for m, raw, end in [(m, raw, m.end()) for m, raw in wrapped] + loose:
-        near = any(0 <= m.start() - e <= 80 for e in labelled)
+    paid: list[str] | None = None
+
+    def moments() -> list[str]:
+        nonlocal paid
+        if paid is None:
+            paid = [c.value for c in _paid_at(page) if c is not None]
+        return paid
+
+    def confidence(start: int, fixed: str, raw: str) -> float:
+        near = any(0 <= start - e <= 80 for e in labelled)
+        listed = 1.0 if e2e_ispb_known(fixed) else UNLISTED_ISPB
+        return (0.97 if near else 0.9) * (1.0 if fixed == raw else 0.92) * listed
+
+    for joined, whole in pix_wrapped.wrapped_ids(text, moments):
+        conf = confidence(joined.start, whole, joined.raw)
+        found.append(Candidate(whole, conf, page.number, (joined.start, joined.end), True))
+    loose = list(E2E_LOOSE.finditer(text))
+    for m in loose:
+        raw = m.group()
         fixed = repair_e2e(raw)
         if fixed is not None and e2e_valid(fixed):
-            conf = (0.97 if near else 0.9) * (1.0 if fixed == raw else 0.92)
-            found.append(Candidate(fixed, conf, page.number, (m.start(), end), True))
-        elif near and raw[0] in "Ee":
-            found.append(Candidate(raw, 0.3, page.number, (m.start(), end), False))
+            conf = confidence(m.start(), fixed, raw)
+            found.append(Candidate(fixed, conf, page.number, m.span(), True))
+        elif any(0 <= m.start() - e <= 80 for e in labelled) and raw[0] in "Ee":
+            found.append(Candidate(raw, 0.3, page.number, m.span(), False))
+    starts = {m.start() for m in loose}
     spaced = [s for s in _spaced(text) if s[0].start() not in starts]
-    if spaced:
-        # groups of junk on a coarse photo can make a valid-looking id: a split
-        # one counts only when read as printed (no look-alike repaired) and
-        # dated near a date-time printed on the page
-        paid = [c.value for c in _paid_at(page) if c is not None]
-        for m, raw, end in spaced:
-            if e2e_valid(raw) and _near_any(raw, paid):
-                found.append(Candidate(raw, 0.85, page.number, (m.start(), end), True))
+    # groups of junk on a coarse photo can make a valid-looking id: a split
+    # one counts only when read as printed (no look-alike repaired) and dated
+    # near a date-time printed on the page
+    for m, raw, end in spaced:
+        if e2e_valid(raw) and near_any(raw, moments()):
+            conf = 0.85 * (1.0 if e2e_ispb_known(raw) else UNLISTED_ISPB)
+            found.append(Candidate(raw, conf, page.number, (m.start(), end), True))
     return found
 
 
@@ -308,7 +301,7 @@ class PixReceiptExtractor:
     """Fields of a PIX transfer receipt (``comprovante``), from any bank or app."""
 
     document_type = "pix_receipt"
-    version = "13"
+    version = "14"
 
     def score(self, pages: list[str]) -> float:
         """The receipt's evidence (:mod:`.pix_evidence`): an end-to-end id,
