@@ -183,6 +183,8 @@ def test_sync_client_search_returns_text_snippet_and_metadata(
         assert [h.raw["filename"] for h in only_ops] == ["boiler.txt"]
         excluded = folio.search("boiler -sediment", mode="keyword")
         assert excluded == []
+        # two dashes exclude too (the statement negates the excluded text once)
+        assert folio.search("boiler --sediment", mode="keyword") == []
 
 
 async def test_async_client_search_groups_by_document_or_chunk(

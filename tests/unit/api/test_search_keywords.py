@@ -55,3 +55,11 @@ def test_a_dash_apart_from_a_word_is_punctuation_not_an_exclusion() -> None:
     assert parsed.excluded == '"a b"'
     added = parse_keywords("bichano", ["- gato", "castração -do gato", "-"])
     assert added.wanted == 'bichano or gato or "castracao do gato"'
+
+
+def test_a_word_led_by_two_dashes_is_excluded_not_wanted() -> None:
+    # "--gato" excludes gato as "-gato" does: the excluded text is negated
+    # once more by the statement, so "-gato" there would want gato
+    parsed = parse_keywords("cão --gato")
+    assert parsed.wanted == "cao"
+    assert parsed.excluded == "gato"

@@ -83,7 +83,9 @@ def parse_keywords(query: str, expansions: Sequence[str] = ()) -> KeywordQuery:
         elif word.lower() == "or" or not word.strip("-"):
             continue
         elif word_minus:
-            excluded.append(word)
+            # the statement negates the excluded text: a dash left on the
+            # word (``--gato``) would negate it back into a wanted one
+            excluded.append(word.lstrip("-"))
         else:
             wanted.append(word)
             words.append(word)
