@@ -49,6 +49,12 @@ else:
             time.sleep(msg.sleep_ms / 1000)
 
 
+if timeline_out := os.environ.get("BENCH_TIMELINE_OUT"):
+    # bench/job_timeline.py: each message's timestamps, written at shutdown.
+    import timeline_probe
+
+    timeline_probe.install(broker, timeline_out)
+
 if profile_out := os.environ.get("BENCH_PROFILE_OUT"):
     # bench/worker_profile.py: every thread's CPU, from boot to shutdown.
     from pathlib import Path
