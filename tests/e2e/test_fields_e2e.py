@@ -149,3 +149,44 @@ async def test_scanned_receipt_and_a_non_payment_document(api: Api) -> None:
     assert again.fields["amount"]["value"] == "150.00"
     async with engine.connect() as conn:
         assert await conn.scalar(ocr_jobs) == ocr_before
+
+
+async def test_expected_names_match_the_same_party_printed_otherwise(api: Api) -> None:
+    # Given a receipt whose institution is printed with its legal qualifiers,
+    # sent with names as a client types them
+    receipt = [
+        "Comprovante de transferencia Pix",
+        "Valor: R$ 150,00",
+        "Data e hora: 05/12/2026 14:32",
+        "Destino",
+        "Nome: PADARIA PAO QUENTE LTDA",
+        "CNPJ: 11.222.333/0001-81",
+        "Instituicao: Nu Pagamentos S.A. - Instituicao de Pagamento",
+        "Origem",
+        "Nome: Ana Souza",
+        "ID da transacao: E00416968202612051732aB3dE4fG5hI",
+    ]
+    expected = {
+        "payee_institution": "Nu Pagamentos S.A.",
+        "payee_name": "Padaria Pão Quente",
+        "payer_name": "Ana Sousa",
+        "payee_tax_id": "11222333000181",
+        "amount": "150.01",
+    }
+    document_id = await submit(
+        api, DocumentKind.PDF, "application/pdf", pdf(["\n".join(receipt)]), expected=expected
+    )
+    # When it has been processed
+    assert await finished(api.engine, document_id) == "ready"
+    # Then the API says the names match as the same party, and another name,
+    # a tax id or an amount must agree exactly
+    answer = await api.client.get(f"/v1/documents/{document_id}/fields", headers=api.headers)
+    assert answer.status_code == 200, answer.text
+    verdicts = {name: v["result"] for name, v in answer.json()["expected"].items()}
+    assert verdicts == {
+        "payee_institution": "match",
+        "payee_name": "match",
+        "payer_name": "mismatch",
+        "payee_tax_id": "match",
+        "amount": "mismatch",
+    }

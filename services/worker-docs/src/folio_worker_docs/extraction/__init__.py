@@ -12,8 +12,12 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from folio_worker_docs.extraction.classify import OTHER, classify
+from folio_worker_docs.extraction.names import same_name
 from folio_worker_docs.extraction.registry import installed
 from folio_worker_docs.extraction.types import DocumentFields, Extractor, Field
+
+#: Fields that hold a party's name, compared as the same party (:func:`same_name`).
+NAME_FIELD_ENDINGS = ("_name", "_institution")
 
 #: Version of the classifier, stored as ``other/<this>`` when no extractor applies.
 CLASSIFIER_VERSION = "2"
@@ -49,19 +53,27 @@ def compare_expected(
     """``match``/``mismatch``/``missing`` for each expected field.
 
     Tax ids compare by digits, amounts by value (``"150"`` matches
-    ``"150.00"``), other text without regard to case. A masked CPF matches an
-    expected CPF whose visible digits agree.
+    ``"150.00"``), names (``*_name``, ``*_institution``) as the same party
+    (:func:`~.names.same_name`: case, accents, punctuation, spacing and
+    legal qualifiers aside), other text without regard to case. A masked
+    CPF matches an expected CPF whose visible digits agree.
     """
     out: dict[str, Verdict] = {}
     for name, want in expected.items():
         got = fields.get(name)
         if got is None:
             out[name] = "missing"
-        elif _same(want, got.value) or _masked_match(want, got.value):
+        elif _agrees(name, want, got.value):
             out[name] = "match"
         else:
             out[name] = "mismatch"
     return out
+
+
+def _agrees(name: str, expected: str, found: str) -> bool:
+    if name.endswith(NAME_FIELD_ENDINGS) and same_name(expected, found):
+        return True
+    return _same(expected, found) or _masked_match(expected, found)
 
 
 def _masked_match(expected: str, printed: str) -> bool:
