@@ -1,11 +1,16 @@
-"""Expected names compare as the same party; tax ids and amounts stay exact."""
+"""Expected names compare as the same party; tax ids and amounts stay exact;
+the API doc shows the current extractor version."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import pytest
 
 from folio_worker_docs.extraction import compare_expected
 from folio_worker_docs.extraction.names import same_name
+from folio_worker_docs.extraction.pix import PixReceiptExtractor
 from folio_worker_docs.extraction.types import Field
 
 
@@ -61,3 +66,11 @@ def test_tax_ids_and_amounts_stay_exact() -> None:
         "payee_tax_id": "mismatch",
         "amount": "mismatch",
     }
+
+
+def test_the_api_doc_s_example_shows_the_current_pix_extractor() -> None:
+    # docs/api.md's example of GET /v1/documents/{id}/fields names a version:
+    # it must be the one a document processed today gets
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "api.md").read_text()
+    shown = re.findall(r'"extractor_version": "pix_receipt/(\d+)"', doc)
+    assert shown == [PixReceiptExtractor.version]

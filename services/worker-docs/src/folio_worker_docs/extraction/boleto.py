@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 
 from folio_shared.identifiers import digitable_line_valid, repair_digitable_line
@@ -31,8 +32,19 @@ AMOUNT_LABEL = labels(
     "valor do boleto",
 )
 DUE_LABEL = labels("vencimento", "data de vencimento", "vence em", "pagavel ate")
-BENEFICIARY_LABEL = labels("beneficiario", "cedente", "beneficiario final", "nome do beneficiario")
-PAYER_LABEL = labels("pagador", "sacado", "nome do pagador")
+#: Slips print the old and the new wording together (``Beneficiário /
+#: Cedente``, ``Sacado/Pagador``): one label.
+BENEFICIARY_LABEL = labels(
+    "beneficiario",
+    "cedente",
+    "beneficiario final",
+    "nome do beneficiario",
+    r"beneficiario\s?/\s?cedente",
+    r"cedente\s?/\s?beneficiario",
+)
+PAYER_LABEL = labels(
+    "pagador", "sacado", "nome do pagador", r"pagador\s?/\s?sacado", r"sacado\s?/\s?pagador"
+)
 BOLETO_WORDS = labels(
     "boleto",
     "ficha de compensacao",
@@ -105,11 +117,23 @@ def printed_terms(
     return amounts, dues, agreeing({c.value for c in amounts if c}, {c.value for c in dues if c})
 
 
+def _party_of(page: Page, tax_id: Candidate, beneficiary: set[int]) -> Candidate:
+    """``tax_id`` as the beneficiary's, or at half confidence when the party
+    label nearest before it is the payer's (``Pagador ... CPF`` printed after
+    the beneficiary's block, ``Beneficiário  CPF/CNPJ`` over a row of values
+    and the payer's line under it)."""
+    payer = {m.start() for m in PAYER_LABEL.finditer(page.folded)}
+    before = [s for s in beneficiary | payer if s < tax_id.span[0]]
+    if before and max(before) in payer - beneficiary:
+        return replace(tax_id, confidence=tax_id.confidence * 0.5)
+    return tax_id
+
+
 class BoletoExtractor:
     """Fields of a boleto (bank slip) or an arrecadação slip."""
 
     document_type = "boleto"
-    version = "9"
+    version = "10"
 
     def score(self, pages: list[str]) -> float:
         """A digitable line and the wordings a slip prints."""
@@ -144,7 +168,7 @@ class BoletoExtractor:
         agrees = agreeing({c.value for c in amounts if c}, {c.value for c in dues if c})
         beneficiary = list(BENEFICIARY_LABEL.finditer(page.folded))
         tax_ids = [
-            candidates.tax_id(h)
+            _party_of(page, candidates.tax_id(h), {b.start() for b in beneficiary})
             for h in values_after(page, TAX_LABEL, candidates.TAX_ID_PATTERN)
             if any(0 <= h.start - b.start() <= 250 for b in beneficiary)
         ]

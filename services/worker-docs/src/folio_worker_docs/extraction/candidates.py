@@ -139,12 +139,35 @@ def digit_ids(
     found = []
     for m in pattern.finditer(page.text):
         digits = re.sub(r"[ .]", "", m.group()).translate(DIGIT_LOOKALIKES)
-        if len(digits) in lengths and digits.isdigit():
+        behind = _led(m, lengths, valid)
+        if behind is not None:
+            found.append(Candidate(behind[0], 0.95, page.number, behind[1], True))
+        elif len(digits) in lengths and digits.isdigit():
             ok = valid(digits)
             read = Candidate(digits, 0.97 if ok else 0.5, page.number, (m.start(), m.end()), ok)
             fixed = None if ok or repair is None else repaired(read, repair)
             found.extend([fixed, read] if fixed is not None else [read])
     return found
+
+
+def _led(
+    match: re.Match[str], lengths: tuple[int, ...], valid: Callable[[str], bool]
+) -> tuple[str, tuple[int, int]] | None:
+    """The valid id that ends a run of digit groups led by other digits (a
+    bank's code and check digit, ``237-2 00190.00009 ...``, or a form's box
+    number printed before the id), with its span; ``None`` when the whole run
+    is a valid id or no run short of its first groups is one."""
+    text = match.group()
+    whole = re.sub(r"[ .]", "", text).translate(DIGIT_LOOKALIKES)
+    if len(whole) in lengths and whole.isdigit() and valid(whole):
+        return None
+    for group in re.finditer(r"(?<= )[^ ]", text):
+        digits = re.sub(r"[ .]", "", text[group.start() :]).translate(DIGIT_LOOKALIKES)
+        if len(digits) < min(lengths):
+            return None
+        if len(digits) in lengths and digits.isdigit() and valid(digits):
+            return digits, (match.start() + group.start(), match.end())
+    return None
 
 
 #: A line holding only digit groups: part of a long id printed over two lines

@@ -113,10 +113,11 @@ def _nearest(matches: list[re.Match[str]], offset: int) -> re.Match[str]:
 #: Text that reads as a name: starts with a letter, letters/digits/punctuation after.
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9&'., /()-]*[a-z0-9.)]", re.IGNORECASE)
 
-#: Where a neighbouring column's content starts inside a line.
+#: Where a neighbouring column's content starts inside a line (a tax id's
+#: label in brackets, ``Editora Sol (CNPJ 11.222...)``, starts one too).
 _NEXT_COLUMN = re.compile(
     r"\s+(?=\S*\d[\d.]*[/:-]\d|r\$|\*{3}|\d{1,3}(?:\.\d{3})*,\d{2}(?!\d)"
-    r"|(?:cpf|cnpj|data|valor|inscricao|agencia|conta|chave)\b)"
+    r"|[(\[]?\s?(?:cpf|cnpj|data|valor|inscricao|agencia|conta|chave)\b)"
 )
 
 #: What scans put before a value that is no part of it: a table rule read as

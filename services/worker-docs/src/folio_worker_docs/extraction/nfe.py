@@ -10,10 +10,18 @@ the printed ones are missing and listed as alternatives when they differ.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from folio_shared.identifiers import nfe_key_valid
 from folio_worker_docs.extraction import candidates
-from folio_worker_docs.extraction.labels import Hit, Page, labels, name_after, values_after
+from folio_worker_docs.extraction.labels import (
+    Hit,
+    Page,
+    labels,
+    name_after,
+    name_on_line,
+    values_after,
+)
 from folio_worker_docs.extraction.parties import STOP, TAX_LABEL
 from folio_worker_docs.extraction.types import Candidate, Field
 
@@ -31,7 +39,15 @@ NUMBER_LABEL = labels("n[o°º.]*", "numero", "nf-e n[o°º.]*", "no.")
 SERIES_LABEL = labels("serie", "ser.")
 ISSUED_LABEL = labels("data de emissao", "data da emissao", "emissao", "dt. emissao", "emitida em")
 ISSUER_LABEL = labels("emitente", "identificacao do emitente", "razao social do emitente")
-RECIPIENT_LABEL = labels("destinatario", "destinatario/remetente", "destinatario / remetente")
+#: The recipient's block; a simplified DANFE calls the recipient ``Cliente``
+#: or ``Consumidor``.
+RECIPIENT_LABEL = labels(
+    "destinatario",
+    "destinatario/remetente",
+    "destinatario / remetente",
+    "cliente",
+    "consumidor",
+)
 NAME_LABEL = labels("nome/razao social", "nome / razao social", "razao social", "nome")
 #: The receipt stub of a DANFE, which names the issuer.
 STUB = re.compile(r"recebemos de\s+(\S.{2,80}?)\s+(?:os|as)\s+(?:produtos|mercadorias|servicos)")
@@ -71,11 +87,68 @@ def _stub_issuer(page: Page) -> list[Candidate]:
     ]
 
 
+#: ``Total`` alone (a short DANFE's last line, ``TOTAL R$ 150,00``): also the
+#: products' total, so it counts only when no note total is printed.
+TOTAL_BARE = labels("total")
+
+
+def _bare_totals(page: Page) -> list[Candidate | None]:
+    return [
+        candidates.amount(replace(h, confidence=0.5))
+        for h in values_after(page, TOTAL_BARE, candidates.AMOUNT_PATTERN, lines_below=0)
+    ]
+
+
+#: A line that is an address, not a name (``Av. Paulista, 1000``, ``CEP ...``).
+ADDRESS = re.compile(
+    r"\s*(?:rua|r\.|av|av\.|avenida|rodovia|rod\.|estrada|travessa|alameda|praca|largo|"
+    r"quadra|setor)(?![a-z])|.*\bcep\b"
+)
+#: Where a DANFE's own wording starts after the issuer's name on its line.
+_DANFE_CELL = re.compile(r"\s+(?=(?:danfe|nf-e|nfe|documento auxiliar|nota fiscal)(?![a-z]))")
+
+
+def _issuer_over_cnpj(page: Page, keys: list[Candidate]) -> list[Candidate]:
+    """The issuer's name printed without a label above its CNPJ, as a DANFE's
+    header prints it: the nearest of the two lines above the CNPJ that a valid
+    access key carries which reads as a name (no address, no DANFE wording),
+    at low confidence."""
+    found: list[Candidate] = []
+    for cnpj in {k.value[6:20] for k in keys if k.valid}:
+        for m in candidates.TAX_ID_PATTERN.finditer(page.folded):
+            if re.sub(r"\D", "", m.group()) != cnpj:
+                continue
+            line_start, _ = page.line_bounds(m.start())
+            for start, end in _lines_above(page, line_start, 2):
+                if ADDRESS.match(page.folded, start, end) or NFE_WORDS.match(
+                    page.folded, start, end
+                ):
+                    continue
+                cell = _DANFE_CELL.search(page.folded, start, end)
+                hit = name_on_line(page, start, cell.start() if cell else end, STOP, 0.6)
+                if hit is not None:
+                    found.append(candidates.name(hit))
+                    break
+    return found
+
+
+def _lines_above(page: Page, offset: int, count: int) -> list[tuple[int, int]]:
+    """Bounds of up to ``count`` non-blank lines above the line starting at ``offset``."""
+    out: list[tuple[int, int]] = []
+    end = offset - 1
+    while end > 0 and len(out) < count:
+        start, end = page.line_bounds(end)
+        if page.folded[start:end].strip():
+            out.append((start, end))
+        end = start - 1
+    return out
+
+
 class NfeExtractor:
     """Fields of an NF-e from its DANFE (the printed auxiliary document)."""
 
     document_type = "nfe"
-    version = "9"
+    version = "10"
 
     def score(self, pages: list[str]) -> float:
         """An access key and the wordings a DANFE prints."""
@@ -96,8 +169,9 @@ class NfeExtractor:
             )
             for h in values_after(page, NUMBER_LABEL, NUMBER_PATTERN, lines_below=1)
         ]
+        keys = access_keys(page)
         return {
-            "access_key": list(access_keys(page)),
+            "access_key": list(keys),
             "number": list(numbers),
             "series": [
                 Candidate(str(int(h.text)), h.confidence, page.number, (h.start, h.end))
@@ -110,6 +184,7 @@ class NfeExtractor:
                 *(candidates.name(h) for h in name_after(page, ISSUER_LABEL, STOP)),
                 *_in_block(page, ISSUER_LABEL, RECIPIENT_LABEL, names),
                 *_stub_issuer(page),
+                *_issuer_over_cnpj(page, keys),
             ],
             "issuer_tax_id": list(_in_block(page, ISSUER_LABEL, RECIPIENT_LABEL, taxes)),
             "recipient_name": [
@@ -118,8 +193,11 @@ class NfeExtractor:
             ],
             "recipient_tax_id": list(_in_block(page, RECIPIENT_LABEL, ISSUER_LABEL, taxes)),
             "total_amount": [
-                candidates.amount(h)
-                for h in values_after(page, TOTAL_LABEL, candidates.AMOUNT_PATTERN)
+                *(
+                    candidates.amount(h)
+                    for h in values_after(page, TOTAL_LABEL, candidates.AMOUNT_PATTERN)
+                ),
+                *_bare_totals(page),
             ],
         }
 

@@ -9,7 +9,7 @@ a name, a tax id and an institution, or flat, with the party in the label
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from folio_worker_docs.extraction import candidates
 from folio_worker_docs.extraction.labels import (
@@ -56,6 +56,12 @@ STOP = re.compile(
 _SPECKS = re.escape(SPECKS)
 
 
+#: A header that ends in a preposition (``De``, ``Para``, ``Pago para``).
+_PREPOSITION = re.compile(r"(?<![a-z])(?:de|para)[ \t]*:?$")
+#: A line ending in ``para``: a sentence whose payee is on the next line.
+_ENDS_WITH_PARA = re.compile(r"(?m)(?<![a-z0-9])para[ \t]*$")
+
+
 @dataclass(frozen=True)
 class PartyRules:
     """How one party (payer or payee) is labelled.
@@ -87,11 +93,36 @@ class PartyRules:
             + r")(?![a-z0-9])[ \t]*:?"
         )
 
+    def starts_section(self, page: Page, offset: int) -> bool:
+        """Whether the line starting at ``offset`` starts with this party's header."""
+        return self._header().match(page.folded, offset) is not None
+
+    def header_matches(self, page: Page, others: PartyRules) -> list[re.Match[str]]:
+        """This party's section headers. A line right under a header that stands
+        alone is that section's name, even when it starts with a header's word
+        (``Recebedor`` over ``Destino Viagens Ltda``), unless that word is a
+        preposition (``Dados do recebedor`` over ``Para   Maria Souza``: text
+        layers join the label's column to the name's with one space)."""
+        lone = [
+            m.end()
+            for rules in (self, others)
+            for m in rules._header().finditer(page.folded)
+            if not page.folded[m.end() : page.line_bounds(m.start())[1]].strip(" \t" + SPECKS)
+        ]
+        # a sentence wrapped before its payee (``Você pagou R$ 50,00 para``)
+        lone += [m.end() for m in _ENDS_WITH_PARA.finditer(page.folded)]
+        return [
+            m
+            for m in self._header().finditer(page.folded)
+            if _PREPOSITION.search(m.group())
+            or not any(end < m.start() and not page.folded[end : m.start()].strip() for end in lone)
+        ]
+
     def sections(self, page: Page, others: PartyRules) -> list[tuple[int, int]]:
         """Offsets of this party's sections: each header up to the next header of either party."""
-        mine = list(self._header().finditer(page.folded))
+        mine = self.header_matches(page, others)
         bounds = sorted(
-            {m.start() for m in mine} | {m.start() for m in others._header().finditer(page.folded)}
+            {m.start() for m in mine} | {m.start() for m in others.header_matches(page, self)}
         )
         out = []
         for m in mine:
@@ -115,6 +146,19 @@ class PartyRules:
                 ]
             found.extend(candidates.name(h) for h in in_section[:1])
         return found
+
+    def holder(self, page: Page, others: PartyRules) -> list[Candidate]:
+        """The account holder a bank prints at the top of its receipt (``Nome:``
+        before any party's section), when this party has no section or flat
+        name of its own and the other party has a section: at low confidence."""
+        if self.sections(page, others) or not others.sections(page, self):
+            return []
+        first = min(start for start, _ in others.sections(page, self))
+        return [
+            replace(candidates.name(h), confidence=0.6)
+            for h in name_after(page, NAME_LABEL, STOP)[:1]
+            if h.label_start < first
+        ]
 
     def tax_ids(self, page: Page, others: PartyRules) -> list[Candidate]:
         """Tax id candidates: flat labels, then the first tax id in each section."""
@@ -207,6 +251,9 @@ PAYER = PartyRules(
         "conta debitada",
         "debitado de",
         "cliente",
+        "quem paga",
+        "quem vai pagar",
+        "quem enviou",
     ),
     suffixes=("pagador", "pagadora", "remetente", "origem", "depositante"),
 )
@@ -226,6 +273,8 @@ PAYEE = PartyRules(
         "pagamento para",
         "transferido para",
         "transferencia para",
+        "quem recebe",
+        "quem vai receber",
     ),
     suffixes=("recebedor", "recebedora", "favorecido", "destinatario", "destino", "beneficiario"),
 )

@@ -110,10 +110,23 @@ SENTENCE_PAYEE = re.compile(
     r"\s+para(?![a-z0-9])[ \t]*"
 )
 #: A line that starts with a label or a section header (``Pagador``,
-#: ``Nome:``, ``CPF``): another part of the receipt, not a wrapped name.
-_LABELLED_LINE = re.compile(r"[ \t" + re.escape(SPECKS) + r"]*" + LABEL_WORDS + r"(?![a-z0-9])")
-#: Where such a sentence goes on past the name (``... para Maria em 05/12``).
-_SENTENCE_GOES_ON = re.compile(r"\s+(?:em|no dia|as|hoje|ontem|via)(?![a-z])|[,;]")
+#: ``Nome:``, ``CPF  123...``): another part of the receipt, not a wrapped
+#: name. A name that only starts with a label's word (``Valor Real Imóveis``,
+#: ``Conta Azul Ltda``) is no label: the word must end the line or be
+#: followed by a colon, a slash or a column gap, or the line hold a figure
+#: (``Conta corrente 1234-5``). (A line that starts the
+#: payer's section, ``Pagador Ana Lima``, is not the payee's name either.)
+_LABELLED_LINE = re.compile(
+    r"[ \t"
+    + re.escape(SPECKS)
+    + r"]*"
+    + LABEL_WORDS
+    + r"(?:[ \t]*[:/|]|[ \t]*(?:\n|$)|[ \t]{2,}|\t|(?![a-z0-9])[^\n]*\d)"
+)
+#: Where such a sentence goes on past the name (``... para Maria em 05/12``,
+#: ``... às 14:32``); ``em`` or ``às`` before a word is the name's own
+#: (``Data Center Soluções em TI``).
+_SENTENCE_GOES_ON = re.compile(r"\s+(?:(?:em|as)\s+(?=\d)|no dia|hoje|ontem|via)(?![a-z])|[,;]")
 #: Time labels printed apart from the date (``Horário: 14:32``).
 TIME_LABEL = labels("hora", "horario", "hora da transferencia", "hora do pagamento")
 CLOCK = re.compile(
@@ -227,7 +240,11 @@ def _sentence_payees(page: Page) -> list[Candidate]:
         _, line_end = page.line_bounds(start)
         if not page.folded[start:line_end].strip(" \t" + SPECKS):
             # ``para`` ends its line: a name wrapped onto the next one
-            if line_end == len(page.folded) or _LABELLED_LINE.match(page.folded, line_end + 1):
+            if (
+                line_end == len(page.folded)
+                or _LABELLED_LINE.match(page.folded, line_end + 1)
+                or PAYER.starts_section(page, line_end + 1)
+            ):
                 continue
             start, line_end = page.line_bounds(line_end + 1)
         goes_on = _SENTENCE_GOES_ON.search(page.folded, start, line_end)
@@ -301,7 +318,7 @@ class PixReceiptExtractor:
     """Fields of a PIX transfer receipt (``comprovante``), from any bank or app."""
 
     document_type = "pix_receipt"
-    version = "14"
+    version = "15"
 
     def score(self, pages: list[str]) -> float:
         """The receipt's evidence (:mod:`.pix_evidence`): an end-to-end id,
@@ -340,7 +357,7 @@ class PixReceiptExtractor:
             "amount": _amounts(page),
             "paid_at": _paid_at(page),
             "end_to_end_id": list(end_to_end_ids(page)),
-            "payer_name": list(PAYER.names(page, PAYEE)),
+            "payer_name": [*PAYER.names(page, PAYEE), *PAYER.holder(page, PAYEE)],
             "payer_tax_id": list(PAYER.tax_ids(page, PAYEE)),
             "payee_name": [*PAYEE.names(page, PAYER), *_sentence_payees(page)],
             "payee_tax_id": list(PAYEE.tax_ids(page, PAYER)),

@@ -1,0 +1,181 @@
+"""Layouts found on receipts, slips and DANFEs written apart from the
+generated corpus, as banks print them: a bank's code before the slip's line,
+names that start with a label's word, a section's name under its header, the
+account holder at the top, old and new wordings side by side, a DANFE's
+issuer without a label."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+
+import pytest
+from fields_corpus import boleto_line, fmt_line, nfe_key
+
+from folio_worker_docs.extraction import extract
+
+E2E = "E18236120202612051732abcdEFGH123"
+HEAD = f"Comprovante Pix\nValor: R$ 150,00\nData e hora: 05/12/2026 14:32\nID: {E2E}\n"
+
+
+def _line() -> str:
+    return boleto_line(random.Random(3), 15000, datetime(2026, 12, 10))
+
+
+@pytest.mark.parametrize("code", ["237-2 ", "341-7   ", "104-0 | ", "001-9\t"])
+def test_a_bank_s_code_before_the_digitable_line_is_no_part_of_it(code: str) -> None:
+    line = _line()
+    page = f"{code}{fmt_line(line)}\nVencimento 10/12/2026\nValor do documento 150,00"
+    found = extract([page])
+    assert found.document_type == "boleto"
+    assert found.fields["digitable_line"].value == line
+    assert found.fields["digitable_line"].valid is True
+
+
+def test_a_bank_s_code_read_without_its_hyphen_is_left_out_too() -> None:
+    line = _line()
+    page = f"Boleto\n237 2 {fmt_line(line)}\nVencimento 10/12/2026"
+    assert extract([page]).fields["digitable_line"].value == line
+
+
+@pytest.mark.parametrize(
+    ("section", "name"),
+    [
+        ("Recebedor", "Destino Viagens e Turismo Ltda"),
+        ("Quem recebeu", "Favorecido Silva Comércio Ltda"),
+        ("Dados do recebedor", "Origem Cafés Especiais ME"),
+    ],
+)
+def test_a_name_under_its_section_s_header_may_start_with_a_header_s_word(
+    section: str, name: str
+) -> None:
+    page = f"{HEAD}{section}\n{name}\nCNPJ: 11.222.333/0001-81\nPagador\nAna Lima\n"
+    assert extract([page]).fields["payee_name"].value == name
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Valor Real Imóveis Ltda",
+        "Data Center Soluções em TI Ltda",
+        "Conta Azul Contabilidade Ltda",
+        "Destino Viagens Ltda",
+        "Chave Mestra Chaveiro Ltda",
+    ],
+)
+def test_a_sentence_s_payee_wrapped_to_the_next_line_may_start_with_a_label_s_word(
+    name: str,
+) -> None:
+    page = f"Pix enviado\nVocê transferiu R$ 50,00 para\n{name}\n05/12/2026 às 14:32\nID: {E2E}"
+    assert extract([page]).fields["payee_name"].value == name
+
+
+def test_a_sentence_goes_on_past_the_name_at_a_date_not_at_a_word() -> None:
+    page = f"Pix enviado\nVocê pagou R$ 50,00 para Estúdio Arte em Vidro em 05/12/2026\nID: {E2E}"
+    assert extract([page]).fields["payee_name"].value == "Estúdio Arte em Vidro"
+
+
+def test_who_will_receive_heads_the_payee_s_section() -> None:
+    page = f"""Pix feito!
+Valor: R$ 22,00
+05/12/2026 14:32
+Quem vai receber
+Nome: Lívia Moraes Teixeira
+CPF: •••.358.069-••
+Instituição: NU PAGAMENTOS - IP
+Quem pagou
+Nome: Caio Rocha
+ID: {E2E}"""
+    fields = extract([page]).fields
+    assert fields["payee_tax_id"].value == "•••.358.069-••"
+    assert fields["payee_institution"].value == "NU PAGAMENTOS - IP"
+    assert fields["payer_name"].value == "Caio Rocha"
+
+
+def test_the_account_holder_at_the_top_is_the_payer_when_no_payer_section_is_printed() -> None:
+    page = f"""SICOOB
+COMPROVANTE DE TRANSFERÊNCIA PIX
+Cooperativa: 3001   Conta: 12.345-6
+Nome: SÉRGIO TAVARES PINHEIRO
+Data Transferência: 05/12/2026
+Hora: 14:32:10
+Valor (R$): 150,00
+Favorecido
+Nome: THIAGO SIQUEIRA LEAL
+Id. Transação: {E2E}"""
+    fields = extract([page]).fields
+    assert fields["payer_name"].value == "SÉRGIO TAVARES PINHEIRO"
+    assert fields["payee_name"].value == "THIAGO SIQUEIRA LEAL"
+
+
+def test_a_name_ends_where_its_tax_id_opens_a_bracket() -> None:
+    page = f"""Seu boleto está disponível.
+Beneficiário: Editora Horizonte S.A. (CNPJ 11.222.333/0001-81)
+Pagador: Ana Lima
+Vencimento: 10/12/2026
+{fmt_line(_line())}"""
+    fields = extract([page]).fields
+    assert fields["beneficiary_name"].value == "Editora Horizonte S.A."
+    assert fields["beneficiary_tax_id"].value == "11222333000181"
+
+
+def test_a_slip_s_old_and_new_wordings_side_by_side_are_one_label() -> None:
+    page = f"""Santander | 033-7
+{fmt_line(_line())}
+Vencimento: 10/12/2026
+Beneficiário / Cedente: Condomínio Edifício Araucária
+CNPJ: 11222333000181
+Pagador / Sacado: Igor Fontes Meireles"""
+    fields = extract([page]).fields
+    assert fields["beneficiary_name"].value == "Condomínio Edifício Araucária"
+    assert fields["payer_name"].value == "Igor Fontes Meireles"
+
+
+def test_the_payer_s_cpf_under_the_beneficiary_s_row_is_not_the_beneficiary_s() -> None:
+    page = f"""CAIXA | 104-0 | {fmt_line(_line())}
+Beneficiário CPF/CNPJ Vencimento
+COMPANHIA PAULISTA DE FORÇA E LUZ 11.222.333/0001-81 10/12/2026
+Pagador
+DÉBORA CUNHA AMARAL CPF 529.982.247-25"""
+    assert extract([page]).fields["beneficiary_tax_id"].value == "11222333000181"
+
+
+def _key(issuer: str) -> str:
+    return nfe_key(random.Random(4), issuer, datetime(2026, 12, 5), 1, 4521)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "Pet Shop Quatro Patas Eireli\nCNPJ: 11.222.333/0001-81  IE: 123.456.789.110",
+        "PET SHOP QUATRO PATAS EIRELI DANFE NF-e\nAv. Paulista, 1000 - São Paulo - SP\n"
+        "CNPJ 11.222.333/0001-81",
+    ],
+)
+def test_a_danfe_s_issuer_printed_without_a_label_above_its_cnpj_is_the_issuer(
+    head: str,
+) -> None:
+    key = _key("11222333000181")
+    page = f"""{head}
+DANFE - Documento Auxiliar da Nota Fiscal Eletrônica
+Número 4521  Série 1  Emissão 05/12/2026
+{" ".join(key[i : i + 4] for i in range(0, 44, 4))}
+Destinatário: Thiago Siqueira Leal - CPF 529.982.247-25"""
+    found = extract([page]).fields["issuer_name"]
+    assert found.value.casefold() == "pet shop quatro patas eireli"
+
+
+def test_a_short_danfe_s_customer_and_total_are_the_recipient_and_the_total() -> None:
+    key = _key("11222333000181")
+    page = f"""NOTA FISCAL ELETRÔNICA - DANFE
+Emitente: Chave Mestra Chaveiro Ltda — CNPJ 11222333000181
+NF-e nº 4521 / série 1
+Chave:
+{" ".join(key[i : i + 4] for i in range(0, 44, 4))}
+Cliente: Aline Batista Rezende
+CPF do cliente: 529.982.247-25
+TOTAL R$ 286,13"""
+    fields = extract([page]).fields
+    assert fields["recipient_name"].value == "Aline Batista Rezende"
+    assert fields["recipient_tax_id"].value == "52998224725"
+    assert fields["total_amount"].value == "286.13"
