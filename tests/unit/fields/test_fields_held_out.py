@@ -179,3 +179,28 @@ TOTAL R$ 286,13"""
     assert fields["recipient_name"].value == "Aline Batista Rezende"
     assert fields["recipient_tax_id"].value == "52998224725"
     assert fields["total_amount"].value == "286.13"
+
+
+STATEMENT = """Nubank
+Extrato de movimentações
+Helena Duarte - CPF •••.123.456-••
+Período: 01/12/2026 a 07/12/2026
+01/12/2026 Pix enviado - Maria Souza -R$ 150,00
+ID: E18236120202612011732abcdEFGH123
+02/12/2026 Pix recebido - João Lima R$ 80,00
+ID: E18236120202612021015ZyXwVuT9876
+03/12/2026 Pix enviado - Padaria Pão Quente -R$ 12,50
+ID: E60701190202612031244QwErTy12345
+Saldo final do período R$ 3.210,55"""
+
+
+def test_a_statement_listing_several_transfers_by_their_ids_is_no_receipt() -> None:
+    # a receipt's fields would be one line's, taken for the whole statement
+    assert extract([STATEMENT]).document_type == "other"
+    titled_otherwise = STATEMENT.replace("Extrato de movimentações", "Movimentações")
+    assert extract([titled_otherwise.replace("Período", "De")]).document_type == "other"
+
+
+def test_a_receipt_printing_its_one_id_twice_is_a_receipt() -> None:
+    page = f"{HEAD}Recebedor\nAna Lima\nAutenticação: {E2E}\nSaldo disponível: R$ 10,00"
+    assert extract([page]).document_type == "pix_receipt"

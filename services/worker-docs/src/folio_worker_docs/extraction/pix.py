@@ -331,8 +331,11 @@ class PixReceiptExtractor:
             time_after(page.folded, m.end()) for m in candidates.DATE_PATTERN.finditer(page.folded)
         )
         payee = PAYEE.sections(page, PAYER) or PAYEE.names(page, PAYER)
+        ids = end_to_end_ids(page)
         layout = pix_evidence.Layout(
-            has_id=bool(end_to_end_ids(page)),
+            has_id=bool(ids),
+            # an id's ISPB and minute tell one transfer from another
+            transfers=len({c.value[:21] for c in ids if c.valid}),
             has_amount=bool(amount),
             has_date=bool(dated),
             has_parties=bool(payee),

@@ -6,7 +6,10 @@ adds to the score (:data:`WEIGHTS`): the word Pix (or an OCR look-alike:
 ``Plx``, ``P1x``), a Pix key's or an end-to-end id's label, transfer wording, the wording of a
 payment made (``Comprovante``, ``Pix enviado``, ``Transferência feita``,
 ``Situação: efetivada``, ``Você fez um Pix``), an amount, a payment date,
-the parties, an institution. Without an id, a page is a receipt only when it
+the parties, an institution. A page that prints the ids of several
+transfers (distinct institution and minute) in a statement's wording
+(``Extrato``, ``Saldo``, ``Período``) lists payments: it is no receipt.
+Without an id, a page is a receipt only when it
 names Pix (or a Pix key, or an end-to-end id) and shows a payment made: in words (``Valor pago``,
 ``Quem recebeu``, ``Pix enviado``) or by a transfer's whole structure (payer,
 payee, amount and date). Bills, statements, contracts, quotes and letters
@@ -53,6 +56,12 @@ NOT_RECEIPT_WORDS = re.compile(
     r"prezad[oa]s?|atenciosamente|cordialmente|informamos)(?![a-z])"
 )
 
+#: Wordings of a list of transactions (a statement): with the ids of several
+#: transfers, the page lists payments, it is no one payment's receipt.
+LIST_WORDS = re.compile(
+    r"(?<![a-z])(?:extrato|lancamentos?|movimentac(?:ao|oes)|saldo|periodo)(?![a-z])"
+)
+
 #: What each kind of evidence adds to the score (0-1; the classifier's bar is 0.5).
 WEIGHTS = {
     "id": 0.35,
@@ -82,6 +91,7 @@ class Layout:
     has_parties: bool
     has_both_parties: bool
     has_institution: bool
+    transfers: int = 1
 
 
 def score(folded: str, layout: Layout) -> float:
@@ -100,6 +110,10 @@ def score(folded: str, layout: Layout) -> float:
         "institution": layout.has_institution,
     }
     total = sum(WEIGHTS[name] for name, present in signs.items() if present)
+    if layout.transfers > 1 and LIST_WORDS.search(folded):
+        # a statement listing several transfers by their ids: its fields
+        # would be one line's, taken for the whole
+        return min(total, WITHOUT_ID_CEILING) - NOT_RECEIPT_PENALTY
     if not layout.has_id:
         names_pix = signs["pix"] or signs["pix_lookalike"] or signs["key"]
         # a payment made: said in words, or shown by a transfer's whole
