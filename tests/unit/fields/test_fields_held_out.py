@@ -204,3 +204,13 @@ def test_a_statement_listing_several_transfers_by_their_ids_is_no_receipt() -> N
 def test_a_receipt_printing_its_one_id_twice_is_a_receipt() -> None:
     page = f"{HEAD}Recebedor\nAna Lima\nAutenticação: {E2E}\nSaldo disponível: R$ 10,00"
     assert extract([page]).document_type == "pix_receipt"
+
+
+def test_a_scan_s_specks_and_blank_line_under_a_lone_header_keep_the_name_its_own() -> None:
+    page = f"{HEAD}Recebedor ..\n\nDestino Viagens e Turismo Ltda\nCNPJ: 11.222.333/0001-81\n"
+    assert extract([page]).fields["payee_name"].value == "Destino Viagens e Turismo Ltda"
+
+
+def test_a_speck_after_a_bank_code_s_dash_is_passed_over() -> None:
+    page = f"{HEAD}Favorecido\nNome: Ana Lima\nInstituição: 260 -. NU PAGAMENTOS S.A.\n"
+    assert extract([page]).fields["payee_institution"].value == "NU PAGAMENTOS S.A."

@@ -124,8 +124,9 @@ _NEXT_COLUMN = re.compile(
 #: ``|``, specks read as quotes, stars or dots.
 SPECKS = "|'\"\u201c\u201d\u2018\u2019`*.,;"
 
-#: A bank's compensation code printed before its name (``260 - Nu Pagamentos``).
-_BANK_CODE = re.compile(r"\d{3,8}\s*[-\u2013]\s*(?=[a-z])")
+#: A bank's compensation code printed before its name (``260 - Nu Pagamentos``,
+#: a scan's speck after the dash: ``260 -. Nu Pagamentos``).
+_BANK_CODE = re.compile(r"\d{3,8}\s*[-\u2013][\s.]*(?=[a-z])")
 
 #: Gap that separates two columns on one line of extracted text.
 _COLUMN_GAP = re.compile(r"\s{3,}|\t|\s\|\s")

@@ -115,7 +115,10 @@ class PartyRules:
             m
             for m in self._header().finditer(page.folded)
             if _PREPOSITION.search(m.group())
-            or not any(end < m.start() and not page.folded[end : m.start()].strip() for end in lone)
+            or not any(
+                end < m.start() and not page.folded[end : m.start()].strip(" \t\n" + SPECKS)
+                for end in lone
+            )
         ]
 
     def sections(self, page: Page, others: PartyRules) -> list[tuple[int, int]]:
