@@ -144,6 +144,16 @@ def _key(issuer: str) -> str:
     return nfe_key(random.Random(4), issuer, datetime(2026, 12, 5), 1, 4521)
 
 
+def _danfe(head: str) -> str:
+    """A DANFE under ``head`` (its issuer's lines), keyed to CNPJ 11.222.333/0001-81."""
+    key = _key("11222333000181")
+    return f"""{head}
+DANFE - Documento Auxiliar da Nota Fiscal Eletrônica
+Número 4521  Série 1  Emissão 05/12/2026
+{" ".join(key[i : i + 4] for i in range(0, 44, 4))}
+Destinatário: Thiago Siqueira Leal - CPF 529.982.247-25"""
+
+
 @pytest.mark.parametrize(
     "head",
     [
@@ -155,12 +165,7 @@ def _key(issuer: str) -> str:
 def test_a_danfe_s_issuer_printed_without_a_label_above_its_cnpj_is_the_issuer(
     head: str,
 ) -> None:
-    key = _key("11222333000181")
-    page = f"""{head}
-DANFE - Documento Auxiliar da Nota Fiscal Eletrônica
-Número 4521  Série 1  Emissão 05/12/2026
-{" ".join(key[i : i + 4] for i in range(0, 44, 4))}
-Destinatário: Thiago Siqueira Leal - CPF 529.982.247-25"""
+    page = _danfe(head)
     found = extract([page]).fields["issuer_name"]
     assert found.value.casefold() == "pet shop quatro patas eireli"
 
@@ -214,3 +219,33 @@ def test_a_scan_s_specks_and_blank_line_under_a_lone_header_keep_the_name_its_ow
 def test_a_speck_after_a_bank_code_s_dash_is_passed_over() -> None:
     page = f"{HEAD}Favorecido\nNome: Ana Lima\nInstituição: 260 -. NU PAGAMENTOS S.A.\n"
     assert extract([page]).fields["payee_institution"].value == "NU PAGAMENTOS S.A."
+
+
+@pytest.mark.parametrize(
+    ("head", "issuer"),
+    [
+        (
+            "PET SHOP QUATRO PATAS EIRELI\nAv. Paulista, 1000 - Bela Vista\n"
+            "Fone: (11) 3333-4444\nCNPJ: 11.222.333/0001-81",
+            None,
+        ),
+        (
+            "PET SHOP QUATRO PATAS EIRELI\nRua das Flores, 100\n"
+            "Bela Vista - São Paulo - SP\nCNPJ: 11.222.333/0001-81",
+            None,
+        ),
+        (
+            "PET SHOP QUATRO PATAS EIRELI\nINSCRIÇÃO ESTADUAL   CNPJ\n"
+            "123.456.789.110   11.222.333/0001-81",
+            "PET SHOP QUATRO PATAS EIRELI",
+        ),
+    ],
+)
+def test_a_label_or_an_address_over_a_danfe_s_cnpj_is_no_issuer_name(
+    head: str, issuer: str | None
+) -> None:
+    # a phone, a header row of labels or a town and its state printed right
+    # above the CNPJ is passed over: the name, or nothing
+    page = _danfe(head)
+    found = extract([page]).fields.get("issuer_name")
+    assert (found and found.value) == issuer

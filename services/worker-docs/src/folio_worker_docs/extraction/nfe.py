@@ -99,10 +99,19 @@ def _bare_totals(page: Page) -> list[Candidate | None]:
     ]
 
 
-#: A line that is an address, not a name (``Av. Paulista, 1000``, ``CEP ...``).
+#: A line that is an address, not a name (``Av. Paulista, 1000``, ``CEP ...``,
+#: a town and its state: ``Bela Vista - São Paulo - SP``).
 ADDRESS = re.compile(
     r"\s*(?:rua|r\.|av|av\.|avenida|rodovia|rod\.|estrada|travessa|alameda|praca|largo|"
-    r"quadra|setor)(?![a-z])|.*\bcep\b"
+    r"quadra|setor)(?![a-z])|.*\bcep\b|.*[-/,][ \t]*(?:ac|al|ap|am|ba|ce|df|es|go|ma|mt|ms|mg|"
+    r"pa|pb|pr|pe|pi|rj|rn|rs|ro|rr|sc|sp|se|to)[ \t]*$"
+)
+#: A line that starts with a field's label, not a name: a word and a colon
+#: (``Fone: (11) ...``, ``IE: ...``) or a DANFE header's label
+#: (``INSCRIÇÃO ESTADUAL   CNPJ``).
+_FIELD_LINE = re.compile(
+    r"\s*(?:[a-z][a-z./-]*[ \t]*:|(?:inscricao|insc\.|ie|fone|fax|tel|telefone|e-?mail|"
+    r"endereco|bairro|municipio)(?![a-z]))"
 )
 #: Where a DANFE's own wording starts after the issuer's name on its line.
 _DANFE_CELL = re.compile(r"\s+(?=(?:danfe|nf-e|nfe|documento auxiliar|nota fiscal)(?![a-z]))")
@@ -111,8 +120,8 @@ _DANFE_CELL = re.compile(r"\s+(?=(?:danfe|nf-e|nfe|documento auxiliar|nota fisca
 def _issuer_over_cnpj(page: Page, keys: list[Candidate]) -> list[Candidate]:
     """The issuer's name printed without a label above its CNPJ, as a DANFE's
     header prints it: the nearest of the two lines above the CNPJ that a valid
-    access key carries which reads as a name (no address, no DANFE wording),
-    at low confidence."""
+    access key carries which reads as a name (no address, no DANFE wording,
+    no field's label), at low confidence."""
     found: list[Candidate] = []
     for cnpj in {k.value[6:20] for k in keys if k.valid}:
         for m in candidates.TAX_ID_PATTERN.finditer(page.folded):
@@ -120,9 +129,7 @@ def _issuer_over_cnpj(page: Page, keys: list[Candidate]) -> list[Candidate]:
                 continue
             line_start, _ = page.line_bounds(m.start())
             for start, end in _lines_above(page, line_start, 2):
-                if ADDRESS.match(page.folded, start, end) or NFE_WORDS.match(
-                    page.folded, start, end
-                ):
+                if any(p.match(page.folded, start, end) for p in (ADDRESS, NFE_WORDS, _FIELD_LINE)):
                     continue
                 cell = _DANFE_CELL.search(page.folded, start, end)
                 hit = name_on_line(page, start, cell.start() if cell else end, STOP, 0.6)
@@ -148,7 +155,7 @@ class NfeExtractor:
     """Fields of an NF-e from its DANFE (the printed auxiliary document)."""
 
     document_type = "nfe"
-    version = "10"
+    version = "11"
 
     def score(self, pages: list[str]) -> float:
         """An access key and the wordings a DANFE prints."""
