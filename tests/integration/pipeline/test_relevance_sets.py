@@ -74,7 +74,13 @@ SETTING = str(PipelineSettings.model_fields["embedding_model"].default)
 
 @pytest.fixture(scope="module")
 def models() -> Models:
-    return deployment_models(SETTING)
+    """The default deployment's models, queries on ONNX Runtime as
+    worker-docs embeds them by default (multilingual-e5-small's checked
+    against its engine, which embeds the chunks)."""
+    models = deployment_models(SETTING)
+    for model in (models.default, *models.by_language.values()):
+        assert model.use_onnx_for_queries()
+    return models
 
 
 @pytest.fixture(scope="module")

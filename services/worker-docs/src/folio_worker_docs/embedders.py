@@ -13,6 +13,7 @@ from folio_shared import embedding_models
 from folio_shared.logging import get_logger
 from folio_shared.resources import resources
 from folio_worker_docs.embeddings.batcher import EmbeddingBatcher
+from folio_worker_docs.embeddings.e5 import E5Embedder
 from folio_worker_docs.embeddings.model import Embedder, EmbeddingModelUnavailable, share_cores
 from folio_worker_docs.embeddings.select import (
     Models,
@@ -28,8 +29,10 @@ log = get_logger(__name__)
 def embedder(name: str | None = None) -> Embedder:
     """The embedding model ``name`` (default: the deployment's first,
     :func:`folio_shared.embedding_models.models_of`), loaded on first use
-    in this process (all-MiniLM-L6-v2 with the ONNX query encoder unless
-    ``FOLIO_PIPELINE_QUERY_RUNTIME=torch``, chunks as
+    in this process (queries on ONNX Runtime unless
+    ``FOLIO_PIPELINE_QUERY_RUNTIME=torch``: all-MiniLM-L6-v2's export,
+    checked before the model is returned; multilingual-e5-small's, built
+    and checked in the background while its engine answers; chunks as
     ``FOLIO_PIPELINE_DOCUMENT_RUNTIME`` says). Any model Folio knows
     (:data:`folio_shared.embedding_models.MODELS`), not only the
     deployment's: while a tenant's chunks are re-embedded after a model
@@ -45,7 +48,9 @@ def embedder(name: str | None = None) -> Embedder:
     prepare_threads(name or settings.embedding_model)
     share_cores(settings.document_calls, resources().settings.worker.cpus or None)
     model = load_embedder(name or models[0], threads=threads)
-    if settings.query_runtime == "onnx":
+    if settings.query_runtime == "onnx" and isinstance(model, E5Embedder):
+        model.start_onnx_for_queries(threads=threads)  # the engine answers meanwhile
+    elif settings.query_runtime == "onnx":
         model.use_onnx_for_queries(cache_dir=settings.model_cache_dir, threads=threads)
     if settings.document_runtime == "bf16":
         model.use_fast_documents(cache_dir=settings.model_cache_dir, threads=threads)

@@ -21,6 +21,7 @@ the engine windows any text longer than E5's 512 tokens.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import os
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from folio_worker_docs.embeddings.bf16 import CPUINFO
+from folio_worker_docs.embeddings.e5_onnx import E5OnnxQueryEncoder, load_e5_query_encoder
 from folio_worker_docs.embeddings.model import Embedder, EmbeddingModelUnavailable
 from folio_worker_docs.text.chunking import TokenSpans
 
@@ -61,10 +63,12 @@ class E5Embedder(Embedder):
 
     Same interface as :class:`~folio_worker_docs.embeddings.model.Embedder`:
     :meth:`encode` embeds passages (chunks), :meth:`encode_query` a search
-    query; both give unit-length vectors. The engine is already a native
-    single-query path, so :meth:`use_onnx_for_queries`,
-    :meth:`use_onnx_for_documents` and :meth:`use_bf16_for_documents` have
-    nothing to do.
+    query; both give unit-length vectors. :meth:`use_onnx_for_queries`
+    moves single search queries to ONNX Runtime, from the same model file,
+    once it agrees with the engine
+    (:mod:`folio_worker_docs.embeddings.e5_onnx`); chunks stay on the
+    engine, so :meth:`use_onnx_for_documents` and
+    :meth:`use_bf16_for_documents` have nothing to do.
 
     A search query runs on its own engine handle (``query_model``), not
     behind the documents' batches: a batch of 64 chunks keeps the engine
@@ -80,6 +84,9 @@ class E5Embedder(Embedder):
     #: words) on ``model``, single search queries on ``query_model``.
     _batch_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _query_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: The engine's model file (``model_path`` / the variant's weights).
+    weights_path: Path | None = None
+    _onnx_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
         return self._batched(texts, is_query=False)
@@ -107,12 +114,55 @@ class E5Embedder(Embedder):
         return [self.encode]
 
     def encode_query(self, text: str) -> list[float]:
+        """The vector of one search query: by ONNX Runtime once
+        :meth:`use_onnx_for_queries` found it agrees with the engine, else
+        (and for a query it declines) by the engine's query handle."""
+        if self.query_encoder is not None:
+            return self.query_encoder(text)
+        return self.engine_query(text)
+
+    def engine_query(self, text: str) -> list[float]:
+        """:meth:`encode_query` by the engine, the reference."""
         with self._query_lock:
             vector = (self.query_model or self.model).query(text)
         return [float(x) for x in vector]
 
+    def _onnx_query(self, encoder: E5OnnxQueryEncoder, text: str) -> list[float]:
+        vector = encoder.vector(text)
+        if vector is None:
+            return self.engine_query(text)
+        return [float(x) for x in vector]
+
     def use_onnx_for_queries(self, *, cache_dir: Path | None = None, threads: int = 2) -> bool:
-        return False
+        """Embed single search queries with ONNX Runtime from now on, if
+        its vectors of probe queries agree with the engine's (the stored
+        chunks' vectors are the engine's); ``False``, and queries stay on
+        the engine, when not (logged). Built in memory from the model
+        file (about 2 s), nothing written (``cache_dir`` is unused).
+        ``threads``: ONNX Runtime's threads. Idempotent."""
+        with self._onnx_lock:
+            if not self._onnx_tried and self.weights_path is not None:
+                encoder = load_e5_query_encoder(
+                    self.weights_path, self.engine_query, threads=threads
+                )
+                if encoder is not None:
+                    self.query_encoder = functools.partial(self._onnx_query, encoder)
+            self._onnx_tried = True
+        return self.query_encoder is not None
+
+    def start_onnx_for_queries(self, *, threads: int = 2) -> threading.Thread:
+        """:meth:`use_onnx_for_queries` in a thread of its own (started,
+        returned): queries go to the engine until it is done, so the first
+        Portuguese query after a start does not wait for the build and its
+        check (2-5 s on 2 loaded cores) on top of the model's load."""
+        thread = threading.Thread(
+            target=self.use_onnx_for_queries,
+            kwargs={"threads": threads},
+            name="e5-onnx-queries",
+            daemon=True,
+        )
+        thread.start()
+        return thread
 
     def use_onnx_for_documents(self, *, cache_dir: Path | None = None, threads: int = 2) -> bool:
         return False
@@ -164,6 +214,7 @@ def load_e5(name: str, *, threads: int | None = None, batch_size: int = 64) -> E
         model=model,
         query_model=package.E5(variant=variant, num_threads=threads),
         model_path=path,
+        weights_path=path / _WEIGHTS[variant],
         model_version=f"{name}@{_digest(path / _WEIGHTS[variant])}",
         dimensions=int(model.dim),
         batch_size=batch_size,
