@@ -8,11 +8,14 @@ ones are :mod:`.pix`, :mod:`.boleto` and :mod:`.nfe`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from folio_worker_docs.extraction.classify import OTHER, classify
 from folio_worker_docs.extraction.names import same_name
+from folio_worker_docs.extraction.normalise import parse_amount, parse_date, parse_datetime
 from folio_worker_docs.extraction.registry import installed
 from folio_worker_docs.extraction.types import DocumentFields, Extractor, Field
 
@@ -35,16 +38,40 @@ def extract(pages: list[str], extractors: Sequence[Extractor] | None = None) -> 
     )
 
 
+#: A value as the extractors normalise an amount, a date and a date-time.
+_AMOUNT_VALUE = re.compile(r"-?\d+\.\d{2}")
+_DATE_VALUE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATETIME_VALUE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
 def _same(expected: str, found: str) -> bool:
     if expected == found:
         return True
     digits = "".join(ch for ch in expected if ch.isdigit())
     if len(digits) in (11, 14) and digits == found:
         return True
+    if _AMOUNT_VALUE.fullmatch(found):
+        return _amount(expected) == Decimal(found)
+    if _DATETIME_VALUE.fullmatch(found):
+        # a day alone names the day; with a time, the minute
+        when = parse_datetime(expected)
+        return when == found if when is not None else parse_date(expected) == found[:10]
+    if _DATE_VALUE.fullmatch(found):
+        return parse_date(expected) == found
+    return expected.strip().casefold() == found.strip().casefold()
+
+
+def _amount(expected: str) -> Decimal | None:
+    """``expected`` as an amount, written as the API's fields give it
+    (``"1234.56"``, ``"150"``) or as people write it (``"R$ 1.234,56"``,
+    ``"150,00"``); ``None`` when it is not one."""
+    printed = parse_amount(expected)
+    if printed is not None:
+        return Decimal(printed)
     try:
-        return float(expected.replace(",", ".")) == float(found)
-    except ValueError:
-        return expected.strip().casefold() == found.strip().casefold()
+        return Decimal(expected.strip().replace(",", "."))
+    except InvalidOperation:
+        return None
 
 
 def compare_expected(
@@ -52,8 +79,11 @@ def compare_expected(
 ) -> dict[str, Verdict]:
     """``match``/``mismatch``/``missing`` for each expected field.
 
-    Tax ids compare by digits, amounts by value (``"150"`` matches
-    ``"150.00"``), names (``*_name``, ``*_institution``) as the same party
+    Tax ids compare by digits, amounts by value (``"150"`` and
+    ``"R$ 150,00"`` match ``"150.00"``; ``"1.234,56"`` matches
+    ``"1234.56"``), dates and date-times by the day and minute they name
+    (``"05/12/2026"`` matches ``"2026-12-05"``; an expected day alone
+    matches a date-time on that day), names (``*_name``, ``*_institution``) as the same party
     (:func:`~.names.same_name`: case, accents, punctuation, spacing and
     legal qualifiers aside), other text without regard to case. A masked
     CPF matches an expected CPF whose visible digits agree.

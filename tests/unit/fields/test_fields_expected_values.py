@@ -1,0 +1,59 @@
+"""Expected amounts and dates compare by the value they name, however a
+person writes them; a different value is still a mismatch."""
+
+from __future__ import annotations
+
+import pytest
+
+from folio_worker_docs.extraction import compare_expected
+from folio_worker_docs.extraction.types import Field
+
+
+def _verdict(name: str, expected: str, found: str) -> str:
+    field = Field(value=found, confidence=0.9, page=1, span=(0, len(found)))
+    return compare_expected({name: expected}, {name: field})[name]
+
+
+@pytest.mark.parametrize(
+    "expected",
+    ["1234.56", "1.234,56", "R$ 1.234,56", "R$1234,56", "1,234.56", "1234,56", " 1234.560 "],
+)
+def test_an_amount_as_people_write_it_matches(expected: str) -> None:
+    assert _verdict("amount", expected, "1234.56") == "match"
+
+
+@pytest.mark.parametrize("expected", ["1.234,57", "R$ 1.243,56", "123456", "abc", "", "NaN"])
+def test_another_amount_is_a_mismatch(expected: str) -> None:
+    assert _verdict("amount", expected, "1234.56") == "mismatch"
+
+
+def test_a_whole_amount_matches_its_cents() -> None:
+    assert _verdict("total_amount", "150", "150.00") == "match"
+    assert _verdict("total_amount", "150,5", "150.50") == "match"
+
+
+@pytest.mark.parametrize("expected", ["2026-12-05", "05/12/2026", "5 dez 2026", "05.12.26"])
+def test_a_date_as_people_write_it_matches(expected: str) -> None:
+    assert _verdict("due_date", expected, "2026-12-05") == "match"
+
+
+@pytest.mark.parametrize("expected", ["2026-12-06", "12/05/2026", "dez 2026", "amanhã"])
+def test_another_date_is_a_mismatch(expected: str) -> None:
+    assert _verdict("due_date", expected, "2026-12-05") == "mismatch"
+
+
+@pytest.mark.parametrize(
+    "expected", ["2026-12-05T14:32", "05/12/2026 14:32", "5 dez 2026 às 14:32", "2026-12-05 14:32"]
+)
+def test_a_date_time_as_people_write_it_matches(expected: str) -> None:
+    assert _verdict("paid_at", expected, "2026-12-05T14:32") == "match"
+
+
+def test_a_day_alone_matches_a_date_time_on_that_day() -> None:
+    assert _verdict("paid_at", "05/12/2026", "2026-12-05T14:32") == "match"
+    assert _verdict("paid_at", "06/12/2026", "2026-12-05T14:32") == "mismatch"
+
+
+@pytest.mark.parametrize("expected", ["05/12/2026 14:33", "06/12/2026 14:32", "14:32"])
+def test_another_date_time_is_a_mismatch(expected: str) -> None:
+    assert _verdict("paid_at", expected, "2026-12-05T14:32") == "mismatch"
