@@ -259,7 +259,7 @@ def main() -> None:
     parser.add_argument("--timeout-s", type=float, default=600)
     parser.add_argument("--py-spy", default=None, help="write py-spy's collapsed stacks here")
     parser.add_argument(
-        "--document-runtime", choices=("bf16", "onnx", "int8", "torch"), default="bf16"
+        "--document-runtime", choices=("auto", "bf16", "onnx", "int8", "torch"), default="auto"
     )
     parser.add_argument("--keep-log", default=None, help="copy the batch's statement log here")
     parser.add_argument(

@@ -153,7 +153,7 @@ async def close_client(client: Client) -> None:
 
 
 def docs_worker(
-    settings: FolioSettings, root: Path, threads: int, runtime: str = "bf16"
+    settings: FolioSettings, root: Path, threads: int, runtime: str = "auto"
 ) -> WorkerProcess:
     """One worker-docs process (``-p 1``) on the production queues, embedding
     chunks on ``runtime`` (``FOLIO_PIPELINE_DOCUMENT_RUNTIME``); logs under ``root``."""
@@ -332,9 +332,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--document-runtime",
-        choices=("bf16", "onnx", "int8", "torch"),
-        default="bf16",
-        help="how the worker embeds chunks (default bf16, the worker's default)",
+        choices=("auto", "bf16", "onnx", "int8", "torch"),
+        default="auto",
+        help="how the worker embeds chunks (default auto, the worker's default)",
     )
     parser.add_argument(
         "--timeout-s", type=float, default=900, help="bound of each batch (default 900)"

@@ -3,9 +3,10 @@
 Both encode the same chunks (made by Folio's chunker from synthetic
 prose) with the same model on the same cores, in alternating rounds in the
 same process: Folio's ``Embedder.encode`` as the worker runs it
-(``--runtime bf16``, the default: bfloat16 after its agreement check;
-``onnx``: ONNX Runtime in batches of similar token length; ``int8``: the
-same with the int8 copy of the export; ``torch``:
+(``--runtime auto``, the default: the copy the worker's default picks by
+the CPU's flags, after its agreement check; ``bf16``: bfloat16 after its
+agreement check; ``onnx``: ONNX Runtime in batches of similar token
+length; ``int8``: the same with the int8 copy of the export; ``torch``:
 float32 sentence-transformers behind Folio's wrapper) and plain float32
 ``SentenceTransformer.encode``. The report is the ratio of Folio's best
 round to plain's best round in wall time (target >= 1.5, >= 0.9 for
@@ -79,7 +80,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--max-tokens", type=int, default=254)
-    parser.add_argument("--runtime", choices=("bf16", "onnx", "int8", "torch"), default="bf16")
+    parser.add_argument(
+        "--runtime", choices=("auto", "bf16", "onnx", "int8", "torch"), default="auto"
+    )
     parser.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
     args = parser.parse_args()
 
@@ -90,6 +93,8 @@ def main() -> None:
         raise SystemExit("the int8 copy does not agree with the model here")
     if args.runtime == "bf16" and not embedder.use_bf16_for_documents():
         raise SystemExit("no bfloat16 here (CPU instructions or agreement)")
+    if args.runtime == "auto":
+        args.runtime = f"auto: {embedder.use_runtime_for_cpu(threads=args.threads)}"
     texts = make_chunks(args.chunks, args.max_tokens)
     model = embedder.model
 

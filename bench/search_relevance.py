@@ -22,9 +22,11 @@ unknown language unknown instead of taking the language its words match
 (``SearchOptions.language_by_words``; repeat ``on`` and ``off`` to compare).
 
 Chunks are embedded as the worker embeds them (``--document-runtime``,
-default ``bf16``: bfloat16 where the CPU has it, else float32; ``fast``: as
-the worker's default chooses, ONNX Runtime without bfloat16; ``int8``:
-chunks and queries by the int8 copy of the ONNX export).
+default ``auto``: as the worker's default chooses by the CPU's flags,
+bfloat16, int8 with VNNI, else ONNX Runtime; ``bf16``: bfloat16 where the
+CPU has it, else float32 torch; ``fast``: as the worker's ``bf16`` setting
+chooses, ONNX Runtime without bfloat16; ``int8``: chunks and queries by the
+int8 copy of the ONNX export).
 
 Targets: hybrid top-1 >= 90 % and hybrid >= max(semantic, keyword) on both
 sets; keyword alone >= 50 %.
@@ -76,17 +78,15 @@ def _load(model: str, runtime: str) -> Models:
     models = deployment_models(model)
     for embedder in (models.default, *models.by_language.values()):
         embedder.use_onnx_for_queries()
-        if runtime == "bf16":
+        if runtime == "auto":
+            embedder.use_runtime_for_cpu()
+        elif runtime == "bf16":
             embedder.use_bf16_for_documents()
         elif runtime == "fast":
             embedder.use_fast_documents()
         elif runtime == "int8":
             embedder.use_int8()
-        print(
-            f"model {embedder.model_version}, "
-            f"chunks in {'bfloat16' if embedder.bf16 else 'float32'}"
-            f"{' by ONNX Runtime' if embedder.document_encoder else ''} ({runtime})"
-        )
+        print(f"model {embedder.model_version}, chunks by {embedder.documents_runtime} ({runtime})")
     return models
 
 
@@ -254,7 +254,7 @@ def main() -> None:
     )
 
     parser.add_argument(
-        "--document-runtime", choices=("bf16", "fast", "int8", "torch"), default="bf16"
+        "--document-runtime", choices=("auto", "bf16", "fast", "int8", "torch"), default="auto"
     )
     parser.add_argument("--queries", choices=("written", "keywords"), action="append")
     parser.add_argument("--language-by-words", choices=("on", "off"), action="append")

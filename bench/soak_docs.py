@@ -197,9 +197,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="worker threads (default 2)")
     parser.add_argument(
         "--document-runtime",
-        choices=("bf16", "onnx", "int8", "torch"),
-        default="bf16",
-        help="how the worker embeds chunks (default bf16, the worker's default)",
+        choices=("auto", "bf16", "onnx", "int8", "torch"),
+        default="auto",
+        help="how the worker embeds chunks (default auto, the worker's default)",
     )
     parser.add_argument("--timeout-s", type=float, default=900, help="bound of a batch (900)")
     args = parser.parse_args()

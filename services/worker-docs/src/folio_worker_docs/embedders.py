@@ -13,13 +13,13 @@ from folio_shared import embedding_models
 from folio_shared.logging import get_logger
 from folio_shared.resources import resources
 from folio_worker_docs.embeddings.batcher import EmbeddingBatcher
-from folio_worker_docs.embeddings.e5 import E5Embedder
 from folio_worker_docs.embeddings.model import Embedder, EmbeddingModelUnavailable, share_cores
 from folio_worker_docs.embeddings.select import (
     Models,
     load_embedder,
     prepare_threads,
     query_threads,
+    use_runtimes,
 )
 
 log = get_logger(__name__)
@@ -48,16 +48,7 @@ def embedder(name: str | None = None) -> Embedder:
     prepare_threads(name or settings.embedding_model)
     share_cores(settings.document_calls, resources().settings.worker.cpus or None)
     model = load_embedder(name or models[0], threads=threads)
-    if settings.query_runtime == "onnx" and isinstance(model, E5Embedder):
-        model.start_onnx_for_queries(threads=threads)  # the engine answers meanwhile
-    elif settings.query_runtime == "onnx":
-        model.use_onnx_for_queries(cache_dir=settings.model_cache_dir, threads=threads)
-    if settings.document_runtime == "bf16":
-        model.use_fast_documents(cache_dir=settings.model_cache_dir, threads=threads)
-    elif settings.document_runtime == "int8":
-        model.use_int8(cache_dir=settings.model_cache_dir, threads=threads)
-    elif settings.document_runtime == "onnx":
-        model.use_onnx_for_documents(cache_dir=settings.model_cache_dir, threads=threads)
+    use_runtimes(model, settings, threads=threads)
     return model
 
 
@@ -117,5 +108,6 @@ def warm_up() -> None:
             onnx_queries=model.query_encoder is not None,
             onnx_documents=model.document_encoder is not None,
             bf16_documents=model.bf16,
+            document_runtime=model.documents_runtime,
             seconds=round(time.monotonic() - started, 1),
         )

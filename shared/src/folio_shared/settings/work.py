@@ -121,8 +121,10 @@ class PipelineSettings(BaseSettings):
       2000), ``FOLIO_PIPELINE_TENANT_MAX_DOCUMENT_PAGES``: JSON {tenant id: pages}.
     - ``FOLIO_PIPELINE_QUERY_RUNTIME``: queries on ``onnx`` (default; checked to give
       torch's vectors, else falls back) or ``torch``; ``FOLIO_PIPELINE_DOCUMENT_RUNTIME``:
-      chunks in ``bf16`` (default, checked likewise), ``onnx``, ``int8`` (chunks and
-      queries by an int8 copy of the ONNX export) or ``torch`` (pipeline.md).
+      ``auto`` (default: by the CPU's flags, ``bf16`` with bfloat16 instructions, else
+      ``int8`` with VNNI, else ``onnx``), or one of them: chunks in ``bf16`` (checked
+      likewise, else ``onnx``), ``onnx``, ``int8`` (chunks and queries by an int8 copy of
+      the ONNX export) or ``torch`` (operations.md).
     - ``FOLIO_PIPELINE_QUERY_THREADS``: ONNX Runtime's and the E5 engine's threads
       (default 2), at most the cores the process may use (``FOLIO_WORKER_CPUS``).
     - ``FOLIO_PIPELINE_DOCUMENT_CALLS``: model calls embedding chunks at once in a
@@ -144,7 +146,7 @@ class PipelineSettings(BaseSettings):
     max_document_pages: int = Field(default=2_000, ge=1)
     tenant_max_document_pages: dict[str, int] = Field(default_factory=dict)
     query_runtime: Literal["onnx", "torch"] = "onnx"
-    document_runtime: Literal["bf16", "onnx", "int8", "torch"] = "bf16"
+    document_runtime: Literal["auto", "bf16", "onnx", "int8", "torch"] = "auto"
     query_threads: int = Field(default=2, ge=1, le=64)
     document_calls: int = Field(default=2, ge=1, le=16)
     warm_up: bool = True

@@ -26,31 +26,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from folio_worker_docs.embeddings.cpu import BF16_FLAGS as BF16_FLAGS
+from folio_worker_docs.embeddings.cpu import CPUINFO as CPUINFO
+from folio_worker_docs.embeddings.cpu import cpu_flags
 from folio_worker_docs.embeddings.onnx import DOCUMENT_PROBES
 
 log = logging.getLogger(__name__)
 
 #: The bfloat16 vectors must agree with float32 ones this closely.
 MIN_COSINE = 0.999
-#: CPU flags (``/proc/cpuinfo``) of bfloat16 matrix instructions.
-BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
-
-
-#: Where Linux lists the CPU's flags.
-CPUINFO = Path("/proc/cpuinfo")
 
 
 def cpu_has_bf16(cpuinfo: Path = CPUINFO) -> bool:
     """Whether the CPU reports bfloat16 matrix instructions (Linux; ``False``
     where ``cpuinfo`` cannot be read)."""
-    try:
-        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return bool(BF16_FLAGS & set(line.partition(":")[2].split()))
-    return False
+    return bool(BF16_FLAGS & cpu_flags(cpuinfo))
 
 
 def bf16_copy(model: Any) -> Any:

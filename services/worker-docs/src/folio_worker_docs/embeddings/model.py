@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from folio_shared.cpus import available_cpus
 from folio_shared.errors import ConfigurationError
 from folio_worker_docs.embeddings.bf16 import CPUINFO, bf16_agrees, bf16_copy, cpu_has_bf16
+from folio_worker_docs.embeddings.cpu import cpu_flags, runtime_for
 from folio_worker_docs.embeddings.onnx import (
     MIN_COSINE,
     OnnxQueryEncoder,
@@ -106,6 +107,8 @@ class Embedder:
     #: bfloat16 weights, which embeds texts.
     bf16_model: Any = field(default=None, repr=False)
     device: str = "cpu"
+    #: Set by :meth:`use_int8`: the int8 encoder of texts and queries.
+    _int8_encoder: OnnxQueryEncoder | None = field(default=None, repr=False)
     #: Copies of the torch model that embeds texts (:meth:`batch_functions`).
     _copies: list[Any] = field(default_factory=list, repr=False)
 
@@ -113,6 +116,16 @@ class Embedder:
     def bf16(self) -> bool:
         """Whether texts are embedded in bfloat16."""
         return self.bf16_model is not None
+
+    @property
+    def documents_runtime(self) -> str:
+        """What embeds texts now: ``bf16``, ``int8``, ``onnx`` (float32) or
+        ``torch`` (float32)."""
+        if self.bf16_model is not None:
+            return "bf16"
+        if self.document_encoder is not None:
+            return "int8" if self.document_encoder is self._int8_encoder else "onnx"
+        return "torch"
 
     def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Unit-length vectors of ``texts``, one row each (``float32``): by
@@ -222,6 +235,22 @@ class Embedder:
             return "onnx"
         return "torch"
 
+    def use_runtime_for_cpu(
+        self, *, cache_dir: Path | None = None, threads: int = 2, cpuinfo: Path = CPUINFO
+    ) -> str:
+        """Embed texts by the copy this CPU runs fastest
+        (:func:`~folio_worker_docs.embeddings.cpu.runtime_for`, as
+        ``cpuinfo`` reports its flags): the int8 copy, texts and queries,
+        on a CPU with VNNI and no bfloat16 (:meth:`use_int8`), else
+        :meth:`use_fast_documents`, which is also where an int8 copy that
+        fails its check falls back. Each copy is used only after its check
+        against float32. Returns which: ``"bf16"``, ``"int8"``, ``"onnx"``
+        or ``"torch"``."""
+        int8 = runtime_for(cpu_flags(cpuinfo)) == "int8" and self.device == "cpu"
+        if int8 and self.use_int8(cache_dir=cache_dir, threads=threads):
+            return "int8"
+        return self.use_fast_documents(cache_dir=cache_dir, threads=threads, cpuinfo=cpuinfo)
+
     def use_onnx_for_documents(self, *, cache_dir: Path | None = None, threads: int = 2) -> bool:
         """Embed texts (:meth:`encode`) with the ONNX query encoder, batched,
         from now on, if its batches of mixed lengths give
@@ -246,12 +275,15 @@ class Embedder:
         about half the CPU of float32, vectors within cosine ~0.98), if it
         agrees with float32 torch to that bar; ``False``, and nothing
         changes, when not. Queries and chunks always share it, so both sides
-        of a search come from the same graph."""
+        of a search come from the same graph. Idempotent."""
+        if self._int8_encoder is not None:
+            return True
         encoder = load_int8_encoder(self, self.encode_torch, cache_dir=cache_dir, threads=threads)
         if encoder is not None:
             with _LOCK:
                 self.query_encoder = encoder
                 self.document_encoder = encoder
+                self._int8_encoder = encoder
                 self._onnx_tried = True
         return encoder is not None
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from folio_shared.cpus import capped_threads
 from folio_shared.embedding_models import BY_LANGUAGE, LANGUAGE_MODELS, model_for, models_of
-from folio_worker_docs.embeddings.e5 import VARIANTS, load_e5, passive_openmp
+from folio_worker_docs.embeddings.e5 import VARIANTS, E5Embedder, load_e5, passive_openmp
 from folio_worker_docs.embeddings.model import (
     DEFAULT_MODEL_NAME,
     Embedder,
@@ -31,7 +31,7 @@ from folio_worker_docs.embeddings.model import (
 )
 
 if TYPE_CHECKING:
-    from folio_shared.settings import FolioSettings
+    from folio_shared.settings import FolioSettings, PipelineSettings
 
 #: Every model a deployment can choose.
 MODEL_NAMES = (DEFAULT_MODEL_NAME, *VARIANTS)
@@ -100,3 +100,25 @@ def deployment_models(setting: str, *, threads: int | None = None) -> Models:
         load_embedder(model_for(setting, None), threads=threads),
         {lang: load_embedder(name, threads=threads) for lang, name in by_language.items()},
     )
+
+
+def use_runtimes(model: Embedder, pipeline: PipelineSettings, *, threads: int) -> str:
+    """Switch ``model``'s queries and chunks to the runtimes
+    ``FOLIO_PIPELINE_QUERY_RUNTIME`` and ``FOLIO_PIPELINE_DOCUMENT_RUNTIME``
+    ask for (each checked before use, else falling back); returns what
+    embeds chunks now (:attr:`Embedder.documents_runtime`)."""
+    cache_dir = pipeline.model_cache_dir
+    if pipeline.query_runtime == "onnx" and isinstance(model, E5Embedder):
+        model.start_onnx_for_queries(threads=threads)  # the engine answers meanwhile
+    elif pipeline.query_runtime == "onnx":
+        model.use_onnx_for_queries(cache_dir=cache_dir, threads=threads)
+    runtime = pipeline.document_runtime
+    if runtime == "auto":
+        model.use_runtime_for_cpu(cache_dir=cache_dir, threads=threads)
+    elif runtime == "bf16":
+        model.use_fast_documents(cache_dir=cache_dir, threads=threads)
+    elif runtime == "int8":
+        model.use_int8(cache_dir=cache_dir, threads=threads)
+    elif runtime == "onnx":
+        model.use_onnx_for_documents(cache_dir=cache_dir, threads=threads)
+    return model.documents_runtime

@@ -1,0 +1,56 @@
+"""Which copy of the model embeds chunks, by what the CPU reports
+(``FOLIO_PIPELINE_DOCUMENT_RUNTIME=auto``, the default).
+
+- **bfloat16** where the CPU has bfloat16 matrix instructions (AMX or
+  AVX-512 BF16): a bfloat16 torch copy, 1.6-2.7x plain float32
+  sentence-transformers (:mod:`folio_worker_docs.embeddings.bf16`).
+- **int8** where it has int8 dot-product instructions (AVX-512 VNNI or
+  AVX-VNNI) but no bfloat16 ones: the int8 copy of the ONNX export,
+  chunks and queries alike (:func:`~folio_worker_docs.embeddings.onnx.load_int8_encoder`).
+  On an Intel Xeon with AVX-512 VNNI and no BF16 it took 0.77-0.80x the
+  CPU per chunk of float32 ONNX Runtime, the runtime chosen there before
+  (``docs/benchmarks.md``).
+- **ONNX Runtime in float32** anywhere else (on an AVX2-only CPU float32
+  torch took 1.2-3x its CPU per chunk).
+
+This module only decides; each copy is still checked against float32
+before use, and a copy that fails its check falls back as the explicit
+settings do (:meth:`~folio_worker_docs.embeddings.model.Embedder.use_runtime_for_cpu`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+#: Where Linux lists the CPU's flags.
+CPUINFO = Path("/proc/cpuinfo")
+#: CPU flags (``/proc/cpuinfo``) of bfloat16 matrix instructions.
+BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
+#: CPU flags of int8 dot-product instructions (VNNI, 512- and 256-bit).
+VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
+
+CpuRuntime = Literal["bf16", "int8", "onnx"]
+
+
+def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str]:
+    """The flags of the first CPU ``cpuinfo`` lists (Linux); empty where it
+    cannot be read or lists none."""
+    try:
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.partition(":")[2].split())
+    return frozenset()
+
+
+def runtime_for(flags: frozenset[str]) -> CpuRuntime:
+    """The runtime ``auto`` tries first on a CPU with ``flags``: ``bf16``
+    with bfloat16 instructions, else ``int8`` with VNNI, else ``onnx``."""
+    if flags & BF16_FLAGS:
+        return "bf16"
+    if flags & VNNI_FLAGS:
+        return "int8"
+    return "onnx"

@@ -1,0 +1,71 @@
+"""``FOLIO_PIPELINE_DOCUMENT_RUNTIME=auto`` (the default) picks the copy of
+the model that embeds chunks by the CPU's flags: bfloat16 where the CPU has
+bfloat16 instructions, int8 where it has VNNI without them, float32 ONNX
+Runtime anywhere else. Pure logic over ``/proc/cpuinfo`` texts written here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from folio_shared.settings import PipelineSettings
+from folio_worker_docs.embeddings.cpu import cpu_flags, runtime_for
+
+# Flags as Linux prints them, trimmed (the real lines hold ~100 flags).
+XEON_VNNI = "fpu sse avx2 fma avx512f avx512bw avx512vl avx512_vnni avx512_vbmi2"
+EPYC_BF16 = "fpu sse avx2 fma avx512f avx512bw avx512_bf16 avx512_vnni"
+SAPPHIRE_RAPIDS = "fpu sse avx2 avx512f avx512_vnni avx512_bf16 amx_bf16 amx_tile amx_int8"
+ALDER_LAKE = "fpu sse avx2 fma avx_vnni"
+AVX2_ONLY = "fpu sse sse4_2 avx avx2 fma"
+AVX512_NO_VNNI = "fpu sse avx2 avx512f avx512bw avx512vl"
+
+
+@pytest.mark.parametrize(
+    ("flags", "runtime"),
+    [
+        (XEON_VNNI, "int8"),
+        (EPYC_BF16, "bf16"),
+        (SAPPHIRE_RAPIDS, "bf16"),
+        (ALDER_LAKE, "int8"),
+        (AVX2_ONLY, "onnx"),
+        (AVX512_NO_VNNI, "onnx"),
+        ("", "onnx"),
+    ],
+)
+def test_the_runtime_follows_the_cpus_instructions(flags: str, runtime: str) -> None:
+    assert runtime_for(frozenset(flags.split())) == runtime
+
+
+def test_flags_are_read_from_the_first_cpu_listed(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(
+        "processor\t: 0\nvendor_id\t: GenuineIntel\n"
+        f"flags\t\t: {XEON_VNNI}\nbugs\t\t: spectre_v1\n\n"
+        f"processor\t: 1\nflags\t\t: {AVX2_ONLY}\n"
+    )
+    flags = cpu_flags(cpuinfo)
+    assert "avx512_vnni" in flags
+    assert "bugs" not in flags
+    assert runtime_for(flags) == "int8"
+
+
+def test_an_unreadable_or_flagless_cpuinfo_gives_no_flags(tmp_path: Path) -> None:
+    assert cpu_flags(tmp_path / "missing") == frozenset()
+    arm = tmp_path / "arm"
+    arm.write_text("processor\t: 0\nFeatures\t: fp asimd evtstrm aes\n")
+    assert cpu_flags(arm) == frozenset()
+    assert runtime_for(cpu_flags(arm)) == "onnx"
+
+
+def test_auto_is_the_default_and_the_explicit_values_stay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("FOLIO_PIPELINE_DOCUMENT_RUNTIME", raising=False)
+    assert PipelineSettings().document_runtime == "auto"
+    for value in ("auto", "bf16", "onnx", "int8", "torch"):
+        monkeypatch.setenv("FOLIO_PIPELINE_DOCUMENT_RUNTIME", value)
+        assert PipelineSettings().document_runtime == value
+    monkeypatch.setenv("FOLIO_PIPELINE_DOCUMENT_RUNTIME", "fp16")
+    with pytest.raises(ValueError, match="auto"):
+        PipelineSettings()
