@@ -249,3 +249,26 @@ def test_a_label_or_an_address_over_a_danfe_s_cnpj_is_no_issuer_name(
     page = _danfe(head)
     found = extract([page]).fields.get("issuer_name")
     assert (found and found.value) == issuer
+
+
+def test_a_header_alone_on_its_line_under_a_line_ending_in_para_heads_its_section() -> None:
+    page = f"""Comprovante de transferência para
+Recebedor
+Nome: Maria Souza
+CPF: 529.982.247-25
+Pagador
+Nome: Ana Lima
+{HEAD}"""
+    fields = extract([page]).fields
+    assert fields["payee_name"].value == "Maria Souza"
+    assert fields["payee_tax_id"].value == "52998224725"
+    assert fields["payer_name"].value == "Ana Lima"
+
+
+def test_a_header_alone_on_its_line_under_an_empty_section_heads_its_own() -> None:
+    # the payer's section printed empty: the payee's CPF is no payer's
+    page = f"{HEAD}Origem\nDestino\nMaria Souza\nCPF: 529.982.247-25\n"
+    fields = extract([page]).fields
+    assert fields["payee_name"].value == "Maria Souza"
+    assert fields["payee_tax_id"].value == "52998224725"
+    assert "payer_tax_id" not in fields

@@ -102,19 +102,26 @@ class PartyRules:
         alone is that section's name, even when it starts with a header's word
         (``Recebedor`` over ``Destino Viagens Ltda``), unless that word is a
         preposition (``Dados do recebedor`` over ``Para   Maria Souza``: text
-        layers join the label's column to the name's with one space)."""
+        layers join the label's column to the name's with one space) or the
+        header stands alone too (``Origem`` over ``Destino``: an empty section,
+        then the next; ``... para`` over ``Recebedor``)."""
+
+        def alone(m: re.Match[str]) -> bool:
+            return not page.folded[m.end() : page.line_bounds(m.start())[1]].strip(" \t" + SPECKS)
+
         lone = [
             m.end()
             for rules in (self, others)
             for m in rules._header().finditer(page.folded)
-            if not page.folded[m.end() : page.line_bounds(m.start())[1]].strip(" \t" + SPECKS)
+            if alone(m)
         ]
         # a sentence wrapped before its payee (``Você pagou R$ 50,00 para``)
         lone += [m.end() for m in _ENDS_WITH_PARA.finditer(page.folded)]
         return [
             m
             for m in self._header().finditer(page.folded)
-            if _PREPOSITION.search(m.group())
+            if alone(m)
+            or _PREPOSITION.search(m.group())
             or not any(
                 end < m.start() and not page.folded[end : m.start()].strip(" \t\n" + SPECKS)
                 for end in lone
