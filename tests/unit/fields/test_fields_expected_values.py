@@ -57,3 +57,28 @@ def test_a_day_alone_matches_a_date_time_on_that_day() -> None:
 @pytest.mark.parametrize("expected", ["05/12/2026 14:33", "06/12/2026 14:32", "14:32"])
 def test_another_date_time_is_a_mismatch(expected: str) -> None:
     assert _verdict("paid_at", expected, "2026-12-05T14:32") == "mismatch"
+
+
+@pytest.mark.parametrize("expected", ["sNaN", "-sNaN", "Infinity"])
+def test_an_amount_that_names_no_value_is_a_mismatch_not_an_error(expected: str) -> None:
+    # the verdicts are made in the worker as it stores the fields: a
+    # client's odd value must not fail the document
+    assert _verdict("amount", expected, "1234.56") == "mismatch"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"), [("number", "000004521"), ("number", "000.004.521"), ("series", "001")]
+)
+def test_a_number_printed_with_its_leading_zeros_matches_its_value(
+    name: str, expected: str
+) -> None:
+    found = "4521" if name == "number" else "1"
+    assert _verdict(name, expected, found) == "match"
+
+
+def test_another_number_or_an_id_s_digits_with_one_more_zero_is_a_mismatch() -> None:
+    assert _verdict("number", "4522", "4521") == "mismatch"
+    assert _verdict("number", "45210", "4521") == "mismatch"
+    line = "23790001900000000012345678901234567890123456789"
+    assert _verdict("digitable_line", "0" + line, line) == "mismatch"
+    assert _verdict("digitable_line", line[:5] + "." + line[5:], line) == "match"

@@ -42,6 +42,8 @@ def extract(pages: list[str], extractors: Sequence[Extractor] | None = None) -> 
 _AMOUNT_VALUE = re.compile(r"-?\d+\.\d{2}")
 _DATE_VALUE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME_VALUE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+#: Digits of the longest number compared by value (an NF-e's number has 9).
+_NUMBER_DIGITS = 9
 
 
 def _same(expected: str, found: str) -> bool:
@@ -51,13 +53,23 @@ def _same(expected: str, found: str) -> bool:
     if len(digits) in (11, 14) and digits == found:
         return True
     if _AMOUNT_VALUE.fullmatch(found):
-        return _amount(expected) == Decimal(found)
+        # ``NaN``, ``sNaN`` and ``Infinity`` name no amount (``sNaN`` raises
+        # when compared)
+        amount = _amount(expected)
+        return amount is not None and amount.is_finite() and amount == Decimal(found)
     if _DATETIME_VALUE.fullmatch(found):
         # a day alone names the day; with a time, the minute
         when = parse_datetime(expected)
         return when == found if when is not None else parse_date(expected) == found[:10]
     if _DATE_VALUE.fullmatch(found):
         return parse_date(expected) == found
+    if found.isdigit():
+        # a document's number or series by value (``000.004.521`` names
+        # 4521); a longer run of digits, an id, digit for digit
+        printed = re.sub(r"[\s.]", "", expected)
+        return printed.isdigit() and (
+            printed == found or (len(found) <= _NUMBER_DIGITS and int(printed) == int(found))
+        )
     return expected.strip().casefold() == found.strip().casefold()
 
 
