@@ -7,7 +7,7 @@
 - **int8** where it has int8 dot-product instructions (AVX-512 VNNI or
   AVX-VNNI) but no bfloat16 ones: the int8 copy of the ONNX export,
   chunks and queries alike (:func:`~folio_worker_docs.embeddings.onnx.load_int8_encoder`).
-  On an Intel Xeon with AVX-512 VNNI and no BF16 it took 0.77-0.80x the
+  On an Intel Xeon with AVX-512 VNNI and no BF16 it took 0.76-0.79x the
   CPU per chunk of float32 ONNX Runtime, the runtime chosen there before
   (``docs/benchmarks.md``).
 - **ONNX Runtime in float32** anywhere else (on an AVX2-only CPU float32
