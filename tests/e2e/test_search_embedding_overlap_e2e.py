@@ -3,20 +3,27 @@
 tenant's chunks (its size, and under ``by-language`` which model they
 need), and a real worker-docs embeds it meanwhile. When the tenant needs
 the other model than the query language's, the query is embedded again by
-that one, and the hits are those of the vector the tenant needs."""
+that one, and the hits are those of the vector the tenant needs. A hybrid
+search also finds the keyword list's part that needs no vector before the
+vector arrives, with the hits of one statement finding everything."""
 
 from __future__ import annotations
 
+import os
+import signal
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import anyio
 import pytest
 import sqlalchemy as sa
+from e2ekit import start_worker
 from redis import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from folio_api.domain.search.fusion import language_weights
+from folio_api.domain.search.keyword_sql import EARLY_MARK
 from folio_api.domain.search.repository import (
     SearchFilters,
     SearchGroup,
@@ -26,6 +33,7 @@ from folio_api.domain.search.repository import (
 )
 from folio_api.domain.search.services import Found, run_search
 from folio_api.resources import Resources
+from folio_devstack.workers import WorkerProcess
 from folio_shared.broker import create_broker
 from folio_shared.db.engine import create_engine, create_session_factory
 from folio_shared.db.models import Document, Tenant
@@ -58,6 +66,19 @@ WARM_UP_S = 240
 @pytest.fixture(scope="module")
 def models() -> Models:
     return deployment_models(BY_LANGUAGE)
+
+
+@pytest.fixture(scope="module")
+def docs_worker(
+    settings: FolioSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WorkerProcess]:
+    """A real worker-docs (this module's own, so a test can pause it)."""
+    worker = start_worker(settings, "docs", Path(tmp_path_factory.mktemp("logs")))
+    try:
+        yield worker
+    finally:
+        worker.terminate(timeout_s=30)
+        worker.close()
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +228,50 @@ async def test_a_tenant_needing_the_other_model_gets_the_query_embedded_by_it(
     assert [h.chunk_id for h in again.hits] == [h.chunk_id for h in found.hits]
     await anyio.sleep(SETTLE_S)  # a second embedding, had one been asked for, is stored
     assert _results(settings.redis.url) - before == 1
+
+
+#: SQL: connections idle in a transaction whose last statement found the
+#: keyword list's vector-free part.
+_KEYWORDS_DONE = sa.text(
+    "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' "
+    "AND starts_with(query, :mark)"
+).bindparams(mark=EARLY_MARK)
+
+
+@pytest.mark.timeout(600)
+async def test_the_keyword_list_is_found_while_the_query_is_embedded(
+    resources: Resources,
+    engine: AsyncEngine,
+    models: Models,
+    settings: FolioSettings,
+    docs_worker: WorkerProcess,
+) -> None:
+    tenant = await _tenant(engine, models, list(DOCUMENTS))
+    with anyio.fail_after(WARM_UP_S):  # the worker is up, its models loaded
+        while (await _run(resources, tenant, PORTUGUESE)).fallback is not None:
+            pass
+    # Given a worker that cannot answer yet (paused, its message waiting)
+    before = _results(settings.redis.url)
+    found: list[Found] = []
+    os.killpg(docs_worker.proc.pid, signal.SIGSTOP)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_search_into, found, resources, tenant, PORTUGUESE)
+            # When the search has found the keyword list's part and waits in its transaction
+            with anyio.fail_after(WAIT_S):
+                async with engine.connect() as conn:
+                    while not (await conn.execute(_KEYWORDS_DONE)).scalar_one():
+                        await conn.rollback()
+                        await anyio.sleep(0.02)
+            # Then no vector existed yet, and the search still waits for it
+            assert _results(settings.redis.url) == before
+            assert not found
+            os.killpg(docs_worker.proc.pid, signal.SIGCONT)
+    finally:
+        os.killpg(docs_worker.proc.pid, signal.SIGCONT)
+    # And once the worker embeds the query, the hits are one statement's
+    assert found[0].fallback is None
+    assert found[0].hits[0].filename == "aluguel.txt"
+    assert [h.chunk_id for h in found[0].hits] == await _expected(
+        engine, tenant, PORTUGUESE, E5, BY_LANGUAGE
+    )

@@ -35,7 +35,15 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from folio_api.domain.search.repository import SearchGroup, SearchMode, SearchOptions, search
+from folio_api.domain.search.keywords import parse_keywords
+from folio_api.domain.search.preparing import prepare
+from folio_api.domain.search.repository import (
+    SearchGroup,
+    SearchMode,
+    SearchOptions,
+    keyword_terms,
+    search,
+)
 from folio_api.domain.search.vocabulary import added_words
 from folio_shared.db.enums import DocumentKind, DocumentStatus
 from folio_shared.db.models import Document, Tenant
@@ -285,6 +293,39 @@ async def rank_documents(
         expansions=expansions if mode is SearchMode.KEYWORD else (),
     )
     return list(dict.fromkeys(hit.filename for hit in hits))
+
+
+async def early_differences(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    queries: Sequence[Query],
+    vectors: Sequence[QueryVector],
+    options: SearchOptions | None = None,
+) -> list[str]:
+    """The queries whose hybrid hits differ (chunks, order, ranks in each
+    list) when the keyword list's vector-free part is found first, as the
+    API finds it while the query is embedded (``keyword_terms``), from the
+    hits of the statement that finds everything itself."""
+    opts = options or SearchOptions()
+    differing = []
+    for query, vector in zip(queries, vectors, strict=True):
+        prepared = await prepare(session, tenant_id, opts, (), parse_keywords(query.text).words)
+        terms = await keyword_terms(
+            session, tenant_id=tenant_id, query_text=query.text, prepared=prepared,
+            k=HITS_PER_QUERY, options=opts,
+        )  # fmt: skip
+        found = []
+        for given in (None, terms):
+            hits = await search(
+                session, tenant_id=tenant_id, query_text=query.text, k=HITS_PER_QUERY,
+                query_vector=None if isinstance(vector, Mapping) else vector,
+                query_vectors=vector if isinstance(vector, Mapping) else None,
+                options=opts, prepared=prepared, keyword_terms=given,
+            )  # fmt: skip
+            found.append([(h.chunk_id, h.semantic_rank, h.keyword_rank) for h in hits])
+        if found[0] != found[1]:
+            differing.append(query.query_id)
+    return differing
 
 
 async def evaluate(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import sys
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,7 @@ from runner import (
     Figures,
     add_neighbour,
     build_vocabulary,
+    early_differences,
     evaluate,
     index_documents,
     load_set,
@@ -126,6 +128,14 @@ async def _figures(engine: AsyncEngine, models: Models, language: str) -> tuple[
         alone = await evaluate(
             session, models, tenant_id, relevance_set.queries, options, vectors, added
         )
+        # the API's way (the keyword list's vector-free part found while the
+        # query is embedded) gives the same hybrid hits, also when most words
+        # are too common to select chunks
+        for opts in (options, replace(options, keyword_max_matches=10)):
+            assert (
+                await early_differences(session, tenant_id, relevance_set.queries, vectors, opts)
+                == []
+            )
         neighbour, others = await add_neighbour(session, tenant_id, NEIGHBOUR_COPIES)
         await session.commit()
         assert others == NEIGHBOUR_COPIES * chunks
@@ -135,6 +145,7 @@ async def _figures(engine: AsyncEngine, models: Models, language: str) -> tuple[
         crowded = await evaluate(
             session, models, tenant_id, relevance_set.queries, options, vectors, crowded_added
         )
+        assert await early_differences(session, tenant_id, relevance_set.queries, vectors) == []
         return alone, crowded
 
 

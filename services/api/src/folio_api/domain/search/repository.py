@@ -54,21 +54,20 @@ import html
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio_api.domain.fields.filters import FieldFilters
-from folio_api.domain.fields.filters import filter_sql as fields_sql
+from folio_api.domain.search.filtering import SearchFilters as SearchFilters
+from folio_api.domain.search.filtering import bound, scope
 from folio_api.domain.search.fusion import DEFAULT_SEMANTIC_WEIGHT, language_weights, preferred
-from folio_api.domain.search.keywords import parse_keywords
+from folio_api.domain.search.keyword_terms import KeywordTerms, TermsKey, find_terms, keyword_params
+from folio_api.domain.search.keywords import KeywordQuery, parse_keywords
 from folio_api.domain.search.preparing import PLANS, Prepared, prepare
 from folio_api.domain.search.semantic import CENTROID_WEIGHTS
-from folio_api.domain.search.statements import PLANS_SQL, filter_sql, statement
+from folio_api.domain.search.statements import PLANS_SQL, statement
 from folio_shared.db.models import EMBEDDING_DIMENSIONS, text_search_config_sql
 from folio_shared.embedding_models import DEFAULT_MODEL
 from folio_shared.errors import InvalidInput
@@ -102,28 +101,6 @@ class SearchGroup(StrEnum):
 
     DOCUMENT = "document"
     CHUNK = "chunk"
-
-
-@dataclass(frozen=True, slots=True)
-class SearchFilters:
-    """Optional filters; ``None`` (the default) filters nothing.
-
-    ``document_ids``: only these documents. ``kinds``: only these document
-    types (:class:`~folio_shared.db.enums.DocumentKind` values).
-    ``created_from`` (inclusive) / ``created_to`` (exclusive): documents
-    created in this range (timezone-aware). ``metadata``: documents whose
-    metadata has every one of these top-level keys with this value, compared
-    as text (``{"year": "2024"}`` matches the number 2024 and the string).
-    ``fields``: documents whose extracted fields pass these filters
-    (:mod:`folio_api.domain.fields.filters`).
-    """
-
-    document_ids: Sequence[uuid.UUID] | None = None
-    kinds: Sequence[str] | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
-    metadata: Mapping[str, str] | None = None
-    fields: FieldFilters | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +218,45 @@ def _weight(mode: SearchMode, options: SearchOptions, language: str | None) -> f
     return options.language_weights.get(language or "", options.semantic_weight)
 
 
+def _terms_key(
+    tenant_id: uuid.UUID,
+    keywords: KeywordQuery,
+    lexemes: Sequence[str],
+    filters: SearchFilters,
+    options: SearchOptions,
+    k: int,
+) -> TermsKey:
+    where = scope(filters)
+    max_matches = max(options.keyword_max_matches, k)
+    return TermsKey(tenant_id, keywords, tuple(lexemes), where.where, where.params, max_matches)
+
+
+async def keyword_terms(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    query_text: str,
+    prepared: Prepared,
+    k: int = 10,
+    filters: SearchFilters | None = None,
+    options: SearchOptions | None = None,
+    expansions: Sequence[str] = (),
+) -> KeywordTerms | None:
+    """The keyword list's part that needs no vector
+    (:mod:`~folio_api.domain.search.keyword_terms`), for a hybrid
+    :func:`search` in this transaction with the same arguments and
+    ``prepared`` (:func:`prepare`'s answer for ``query_text``'s
+    words); ``None`` when the query has no word to look for. The
+    transaction must be one snapshot."""
+    keywords = parse_keywords(query_text, expansions)
+    if not keywords.wanted:
+        return None
+    opts, filt = options or SearchOptions(), filters or SearchFilters()
+    return await find_terms(
+        session, _terms_key(tenant_id, keywords, prepared.lexemes, filt, opts, k)
+    )
+
+
 async def search(
     session: AsyncSession,
     *,
@@ -255,6 +271,7 @@ async def search(
     query_vectors: Mapping[str, Sequence[float]] | None = None,
     prepared: Prepared | None = None,
     expansions: Sequence[str] = (),
+    keyword_terms: KeywordTerms | None = None,
 ) -> list[SearchHit]:
     """The ``k`` best hits of ``tenant_id`` for the query (see the module
     docstring). ``query_vector`` (unit length, the embedding of
@@ -266,7 +283,11 @@ async def search(
     to the query's keywords, each optional like them (a chunk holding only
     an expansion matches), weighed ``expansion_weight`` of a query word
     (words a document may use for the query's: another part of the
-    application chooses them; none by default).
+    application chooses them; none by default). ``keyword_terms``: the
+    keyword list's vector-free part, found earlier in this transaction by
+    :func:`keyword_terms` with the same arguments and ``prepared``
+    (otherwise, or for other arguments, the statement finds it itself;
+    the hits are the same).
 
     Raises :class:`~folio_shared.errors.InvalidInput` for a bad ``mode``,
     ``group``, ``k`` or vector.
@@ -305,46 +326,27 @@ async def search(
     else:
         row = await session.execute(sa.text(PLANS_SQL), {"plans": PLANS, "words": keywords.words})
         lexemes = tuple(row.one()[0])
-    where = filter_sql(
-        document_ids=filt.document_ids is not None,
-        kinds=filt.kinds is not None,
-        created_from=filt.created_from is not None,
-        created_to=filt.created_to is not None,
-        metadata=filt.metadata is not None,
-    )
-    field_params: dict[str, object] = {}
-    if filt.fields:
-        condition, field_params = fields_sql(filt.fields, "c.document_id")
-        where += " AND " + condition
+    keyword = mode is not SearchMode.SEMANTIC and bool(keywords.wanted)
+    key = _terms_key(tenant_id, keywords, lexemes, filt, opts, k)
+    given = keyword and keyword_terms is not None and keyword_terms.key == key
     sql = statement(
         semantic=mode is not SearchMode.KEYWORD,
         exact=exact,
         models=models,
-        keyword=mode is not SearchMode.SEMANTIC and bool(keywords.wanted),
+        keyword=keyword,
         by_document=group is SearchGroup.DOCUMENT,
         excluding=bool(keywords.excluded),
-        where=where,
+        where=key.where,
         headline_config=text_search_config_sql("c.language"),
         words=len(lexemes),
         centroid_weights=opts.centroid_weights,
         expanded=keywords.original != keywords.words,
+        given=given,
     )
-    stmt = sa.text(sql)
-    if ":document_ids" in sql:
-        stmt = stmt.bindparams(sa.bindparam("document_ids", type_=ARRAY(sa.Uuid)))
-    for name in ("kinds", "metadata_keys", "metadata_values"):
-        if f":{name}" in sql:
-            stmt = stmt.bindparams(sa.bindparam(name, type_=ARRAY(sa.Text)))
     params: dict[str, object] = {
-        "tenant_id": tenant_id,
-        "wanted": keywords.wanted,
-        "words": keywords.words,
-        "original": keywords.original,
-        "expansion_weight": opts.expansion_weight,
-        "excluded": keywords.excluded,
+        **keyword_params(key, opts.expansion_weight),
         "query_vector": vector_text,
         "candidates": max(opts.candidates, k),
-        "max_matches": max(opts.keyword_max_matches, k),
         "w_semantic": _weight(mode, opts, language),
         "fusion": str(opts.fusion),
         "rrf_k": float(opts.rrf_k),
@@ -354,18 +356,11 @@ async def search(
         "document_b": opts.document_b,
         "k": k,
         "headline_options": _HEADLINE_OPTIONS,
-        "document_ids": list(filt.document_ids) if filt.document_ids is not None else None,
-        "kinds": list(filt.kinds) if filt.kinds is not None else None,
-        "created_from": filt.created_from,
-        "created_to": filt.created_to,
-        "metadata_keys": list(filt.metadata) if filt.metadata is not None else None,
-        "metadata_values": list(filt.metadata.values()) if filt.metadata is not None else None,
-        **field_params,
         **model_params,
         **{f"centroid_weight_{i}": opts.centroid_weights.get(m, 0.0) for i, m in enumerate(models)},
-        **{f"lexeme_{i}": lexeme for i, lexeme in enumerate(lexemes)},
+        **(keyword_terms.params() if given and keyword_terms is not None else {}),
     }
-    used = {name: value for name, value in params.items() if f":{name}" in sql}
+    stmt, used = bound(sql, params)
     result = await session.execute(stmt, used)
     return [
         SearchHit(

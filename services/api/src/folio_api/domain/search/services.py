@@ -3,11 +3,15 @@ query its chunks. ``GET /v1/search`` and the dashboard both call
 :func:`run_search`.
 
 The query's ``queries.embed`` message is sent first, and a worker embeds
-it while the API opens the tenant's session and runs the statement that
+it while the API opens the tenant's session, runs the statement that
 prepares the search (:func:`~folio_api.domain.search.preparing.prepare`:
 the tenant's size, the query's lexemes, and under ``by-language`` which
-model the tenant's chunks need): the search waits for the vector only
-after that. Under ``by-language`` the message asks for the model of the
+model the tenant's chunks need) and, for a hybrid search, the one that
+finds the keyword list's part that needs no vector (the words' counts and
+the terms of the chunks the rarer words select:
+:mod:`~folio_api.domain.search.keyword_terms`): the search waits for the
+vector only after those, and its statement adds the semantic list and
+scores and fuses both lists. Under ``by-language`` the message asks for the model of the
 query's language (all-MiniLM-L6-v2 when English or unknown,
 :func:`~folio_api.domain.search.fusion.preferred`), or the one the
 tenant's last search in that language needed when it was the other one
@@ -19,8 +23,8 @@ chunks, is switching models:
 :func:`~folio_api.domain.search.fusion.query_model`, or the query's words
 are of the other language), the query is
 embedded again by that one and the first vector is left unread (its
-result expires in Redis). The model is picked and the search runs in one
-snapshot.
+result expires in Redis). The model is picked, the keyword list's part
+found and the search run in one snapshot.
 
 A keyword search (``mode=keyword``) embeds the query only when the tenant
 has a vocabulary (:mod:`~folio_api.domain.search.vocabulary`), by the model
@@ -44,6 +48,7 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio_api.domain.search.fusion import language_weights, preferred
+from folio_api.domain.search.keyword_terms import KeywordTerms
 from folio_api.domain.search.keywords import parse_keywords
 from folio_api.domain.search.preparing import Prepared, begin_snapshot, prepare
 from folio_api.domain.search.queries import await_vectors, results_backend, send_queries
@@ -53,6 +58,7 @@ from folio_api.domain.search.repository import (
     SearchHit,
     SearchMode,
     SearchOptions,
+    keyword_terms,
     search,
 )
 from folio_api.domain.search.vocabulary import added_words
@@ -189,31 +195,41 @@ async def run_search(
     guess = _NEEDED.get(key, order[0]) if order else None
     embedding = await _Embedding.send(res, q, tenant_id, guess)  # embedded meanwhile
     async with reads(res, tenant_id) as session:  # row-level security: this tenant's rows
-        if by_language:
-            await begin_snapshot(session)  # the model picked and the search: one snapshot
+        if by_language or mode is SearchMode.HYBRID:
+            # one snapshot: the model picked, the keyword list's part found
+            # while the query is embedded, and the search
+            await begin_snapshot(session)
         words = parse_keywords(q).words
         # a query of unknown language: the language its words match decides
         by_words = by_language and language is None and options.language_by_words
         prepared = await prepare(session, tenant_id, options, order, words, by_words=by_words)
+        if by_language:
+            # hybrid trusts the list as its model reads it: the routing's own
+            # weights (measured with its document scores) when the query is
+            # embedded by its language's model, else that other model's
+            used = prepared.models[0]
+            _remember(key, order[0], used)
+            own = preferred(order, language or prepared.language)[0]
+            options = _options(BY_LANGUAGE if used == own else used)
+            if used != guess:  # the tenant needs the other model
+                embedding = await _Embedding.send(res, q, tenant_id, used)
+        terms = None
+        if mode is SearchMode.HYBRID:  # the keyword list's part that needs no vector, meanwhile
+            terms = await keyword_terms(
+                session, tenant_id=tenant_id, query_text=q, prepared=prepared, k=k,
+                filters=filters, options=options,
+            )  # fmt: skip
         try:
             if by_language:
-                # hybrid trusts the list as its model reads it: the routing's own
-                # weights (measured with its document scores) when the query is
-                # embedded by its language's model, else that other model's
-                used = prepared.models[0]
-                _remember(key, order[0], used)
-                own = preferred(order, language or prepared.language)[0]
-                options = _options(BY_LANGUAGE if used == own else used)
-                if used != guess:  # the tenant needs the other model
-                    embedding = await _Embedding.send(res, q, tenant_id, used)
-                vectors = {used: await embedding.vector()}
+                vectors = {prepared.models[0]: await embedding.vector()}
             else:
                 vector = await embedding.vector()
         except DependencyUnavailable as e:
             mode, fallback = _keywords_instead(mode, e)
         hits = await _search(
-            session, tenant_id, q, k, mode, group, filters, options, vector, vectors, prepared
-        )
+            session, tenant_id, q, k, mode, group, filters, options, vector, vectors, prepared,
+            terms=terms,
+        )  # fmt: skip
     return Found(hits=hits, mode=mode, fallback=fallback)
 
 
@@ -230,6 +246,7 @@ async def _search(
     vectors: dict[str, list[float]] | None = None,
     prepared: Prepared | None = None,
     expansions: list[str] | None = None,
+    terms: KeywordTerms | None = None,
 ) -> list[SearchHit]:
     return await search(
         session,
@@ -244,6 +261,7 @@ async def _search(
         options=options,
         prepared=prepared,
         expansions=expansions or (),
+        keyword_terms=terms,
     )
 
 

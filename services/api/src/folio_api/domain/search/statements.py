@@ -11,45 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from folio_api.domain.search.keyword_sql import CONFIGS, keyword_ctes, per_language, query_cte
 from folio_api.domain.search.semantic import EMPTY, centroids_sql, semantic_lists, semantic_sql
-from folio_shared.db.models import CHUNK_LANGUAGES, TEXT_SEARCH_CONFIG
+from folio_shared.db.models import CHUNK_LANGUAGES
 
-#: language key of a chunk (``''`` when unknown) -> its configuration
-CONFIGS = {**CHUNK_LANGUAGES, "": TEXT_SEARCH_CONFIG}
-_LANG = "coalesce(c.language, '')"
 _EMPTY = "SELECT NULL::uuid AS id, NULL::uuid AS document_id, NULL::float8 AS value WHERE false"
-
-
-def _query_cte(excluding: bool, expanded: bool = False) -> str:
-    """Per configuration: the tsquery (``q_<key>``) and the wanted
-    lexemes (``l_<key>``); ``expanded``: also the lexemes of the query's
-    own words (``o_<key>``, :data:`EXPANSION_WEIGHT`)."""
-    parts = []
-    for key, config in CONFIGS.items():
-        name = key or "simple"
-        query = f"websearch_to_tsquery('{config}', :wanted)"
-        if excluding:
-            query += f" && !! websearch_to_tsquery('{config}', :excluded)"
-        parts.append(f"{query} AS q_{name}")
-        parts.append(f"tsvector_to_array(to_tsvector('{config}', :words)) AS l_{name}")
-        if expanded:
-            parts.append(f"tsvector_to_array(to_tsvector('{config}', :original)) AS o_{name}")
-    return "SELECT " + ", ".join(parts)
-
-
-def _per_language(template: str, alias: str) -> str:
-    """``CASE <language of alias's chunk> WHEN ... THEN template(name) ... END``."""
-    cases = " ".join(f"WHEN '{key}' THEN {template.format(name=key)}" for key in CHUNK_LANGUAGES)
-    return f"CASE coalesce({alias}.language, '') {cases} ELSE {template.format(name='simple')} END"
-
-
-def _match_sql() -> str:
-    """A chunk matches the query parsed in its own language. The first
-    test, any language's query, is what the GIN index answers, in one
-    scan (a disjunction per language would scan it once per language);
-    the second keeps the chunk's own language's."""
-    any_language = " || ".join(f"q.q_{key or 'simple'}" for key in CONFIGS)
-    return f"(c.tsv @@ ({any_language}) AND c.tsv @@ {_per_language('q.q_{name}', 'c')})"
 
 
 def filter_sql(
@@ -77,134 +43,6 @@ def filter_sql(
             "WHERE d.tenant_id = :tenant_id AND " + " AND ".join(doc_conditions) + ")"
         )
     return " ".join(parts)
-
-
-#: SQL of a lexeme (the text expression ``{}``) as tsquery input: quoted,
-#: its backslashes and quotes escaped.
-LEXEME_LITERAL = r"'''' || replace(replace({}, '\', '\\'), '''', '''''') || ''''"
-
-
-#: SQL: a matched lexeme's weight in BM25 when the query was expanded
-#: (``terms``, alias ``m`` the chunk, ``t`` the lexeme): 1 for the query's
-#: own words, ``:expansion_weight`` for an expansion's only.
-EXPANSION_WEIGHT = (
-    "CASE WHEN t.lexeme = ANY({originals}) THEN 1 ELSE CAST(:expansion_weight AS float8) END"
-)
-
-
-def _keyword_ctes(where: str, words: int, expanded: bool = False) -> str:
-    """Which matching chunks are scored (``matched``), then BM25 of chunks
-    (``kw_chunks``, ``:k1`` / ``:b``) and of documents (``kw_docs``, the
-    document's matching chunks taken together, its length all its
-    chunks', ``:document_k1`` / ``:document_b``).
-
-    Scored: every matching chunk that holds a query word held by at most
-    ``:max_matches`` of the tenant's chunks (``held`` counts them, no
-    further than that, within the filters), and the semantic list's
-    chunks that match. A more common word selects no chunks of its own
-    (it says little, and scoring all its chunks costs what search cannot
-    afford) but counts in the scores of the chunks selected, its count as
-    their document frequency. When no word selects and there is no
-    semantic list (keyword search alone), the ``:max_matches`` matching
-    chunks ``ts_rank`` ranks highest are scored. None of it depends on
-    the order the rows were written in. Counts and lengths come from the
-    documents' ``chunk_count`` / ``token_count``, which the chunk store
-    keeps, not from a scan of the tenant's chunks.
-
-    ``words``: how many lexemes the query has (:data:`LEXEMES_SQL`, asked
-    before the statement), bound as ``:lexeme_<i>``: each is counted by a
-    subquery of its own, planned with its value, so a word most chunks
-    hold is counted by reading chunks until ``:max_matches + 1`` hold it
-    rather than by building the bitmap of every chunk that holds it.
-
-    ``expanded``: the query holds words added to its own
-    (:func:`~folio_api.domain.search.keywords.parse_keywords`): a lexeme
-    only they hold weighs ``:expansion_weight`` of its BM25 term, in chunk
-    and document scores (:data:`EXPANSION_WEIGHT`)."""
-    lexemes = _per_language("q.l_{name}", "m")
-    # without expansions the statement is the one it always was
-    weight, by_chunk, by_doc, doc_weight = "", "", "", ""
-    if expanded:
-        originals = _per_language("q.o_{name}", "m")
-        weight = f", {EXPANSION_WEIGHT.format(originals=originals)} AS weight"
-        by_chunk, by_doc, doc_weight = "t.weight * ", "d.weight * ", ", max(weight) AS weight"
-    columns = f"c.id, c.document_id, c.tsv, c.token_count, c.language, {_LANG} AS lang"
-    scope = f"c.tenant_id = :tenant_id AND {_match_sql()} {where}"
-    agg = "string_agg(" + LEXEME_LITERAL.format("lexeme") + ", ' | ')"
-    counts = [
-        f"(CAST(:lexeme_{i} AS text), (SELECT count(*) FROM (SELECT 1 FROM chunks c WHERE "
-        f"c.tsv @@ CAST({LEXEME_LITERAL.format(f'CAST(:lexeme_{i} AS text)')} AS tsquery) "
-        f"AND c.tenant_id = :tenant_id {where} LIMIT :max_matches + 1) AS h))"
-        for i in range(words)
-    ]
-    held = (
-        f"SELECT * FROM (VALUES {', '.join(counts)}) AS h(lexeme, chunks)"
-        if counts
-        else "SELECT NULL::text AS lexeme, NULL::bigint AS chunks WHERE false"
-    )
-    return f"""
-held AS ({held}),
-selecting AS (SELECT CAST({agg} AS tsquery) AS query FROM held WHERE chunks <= :max_matches),
-matched AS (
-    SELECT {columns} FROM chunks c, q, selecting s WHERE c.tsv @@ s.query AND {scope}
-    UNION ALL
-    SELECT {columns} FROM semantic v JOIN chunks c ON c.id = v.id, q, selecting s
-    WHERE {_match_sql()} AND NOT coalesce(c.tsv @@ s.query, false)
-    UNION ALL (
-        SELECT {columns} FROM chunks c, q, selecting s
-        WHERE s.query IS NULL AND NOT EXISTS (SELECT FROM semantic) AND {scope}
-        ORDER BY ts_rank(c.tsv, {_per_language("q.q_{name}", "c")}) DESC, c.id
-        LIMIT :max_matches
-    )
-),
-terms AS (
-    SELECT m.id, m.document_id, m.token_count, m.lang, t.lexeme,
-           cardinality(t.positions)::float8 AS tf{weight}
-    FROM matched m, q, unnest(ts_filter(setweight(m.tsv, 'A', {lexemes}), '{{a}}')) t
-),
-stats AS (
-    SELECT coalesce(sum(chunk_count), 0)::float8 AS chunks,
-           greatest(sum(token_count)::float8 / greatest(sum(chunk_count), 1), 1) AS chunk_len,
-           count(*)::float8 AS docs
-    FROM documents WHERE tenant_id = :tenant_id AND chunk_count > 0
-),
-chunk_df AS (
-    SELECT t.lang, t.lexeme, greatest(count(*), max(h.chunks)) AS df
-    FROM terms t LEFT JOIN held h ON h.lexeme = t.lexeme AND h.chunks > :max_matches
-    GROUP BY t.lang, t.lexeme
-),
-chunk_idf AS MATERIALIZED (
-    SELECT lang, lexeme, ln(1 + (s.chunks - df + 0.5) / (df + 0.5)) AS idf
-    FROM chunk_df, stats s
-),
-kw_chunks AS (
-    SELECT t.id, t.document_id,
-           sum({by_chunk}i.idf * t.tf * (CAST(:k1 AS float8) + 1)
-               / (t.tf + CAST(:k1 AS float8)
-                  * (1 - CAST(:b AS float8) + CAST(:b AS float8) * t.token_count / s.chunk_len)))
-           AS value
-    FROM terms t JOIN chunk_idf i USING (lang, lexeme), stats s
-    GROUP BY t.id, t.document_id
-),
-doc_terms AS (
-    SELECT document_id, lang, lexeme, sum(tf) AS tf{doc_weight} FROM terms GROUP BY 1, 2, 3
-),
-doc_idf AS MATERIALIZED (
-    SELECT lang, lexeme, ln(1 + (s.docs - count(*) + 0.5) / (count(*) + 0.5)) AS idf
-    FROM doc_terms, stats s GROUP BY lang, lexeme, s.docs
-),
-kw_docs AS (
-    SELECT d.document_id,
-           sum({by_doc}i.idf * d.tf * (CAST(:document_k1 AS float8) + 1)
-               / (d.tf + CAST(:document_k1 AS float8)
-                  * (1 - CAST(:document_b AS float8)
-                     + CAST(:document_b AS float8) * l.token_count * s.docs
-                       / greatest(s.chunks * s.chunk_len, 1))))
-           AS value
-    FROM doc_terms d JOIN doc_idf i USING (lang, lexeme) JOIN documents l ON l.id = d.document_id,
-         stats s
-    GROUP BY d.document_id
-)"""
 
 
 #: The fused score of a row holding ``s_value`` / ``k_value`` (and their
@@ -302,15 +140,19 @@ def statement(
     words: int = 0,
     centroid_weights: Mapping[str, float] | None = None,
     expanded: bool = False,
+    given: bool = False,
 ) -> str:
     """The whole statement (see the repository's docstring). ``models``:
     the semantic list of the first of them that has chunks in the tenant
     (:func:`~folio_api.domain.search.semantic.semantic_lists`) rather than
-    one over every chunk. ``words``: the number of the query's lexemes (:func:`_keyword_ctes`).
+    one over every chunk. ``words``: the number of the query's lexemes
+    (:func:`~folio_api.domain.search.keyword_sql.keyword_ctes`).
     ``centroid_weights``: model -> ``β`` of a document's centroid in its
     semantic score (:func:`~folio_api.domain.search.semantic.centroids_sql`,
-    none by default). ``expanded``: the query's words were expanded
-    (:func:`_keyword_ctes`)."""
+    none by default). ``expanded``: the query's words were expanded;
+    ``given``: the keyword list's counts and selected chunks' terms are
+    bound, found before the statement (both:
+    :func:`~folio_api.domain.search.keyword_sql.keyword_ctes`)."""
     order = "p.document_score DESC NULLS LAST, " if by_document else ""
     semantic_list = EMPTY
     if semantic and models:
@@ -318,16 +160,16 @@ def statement(
     elif semantic:
         semantic_list = semantic_sql(where, exact)
     return f"""
-WITH q AS ({_query_cte(excluding, expanded)}),
+WITH q AS ({query_cte(excluding, expanded)}),
 semantic AS ({semantic_list}),
 centroids AS ({centroids_sql(models if semantic else (), centroid_weights or {})}),
-{_keyword_ctes(where, words, expanded) if keyword else _NO_KEYWORD},
+{keyword_ctes(where, words, expanded, given) if keyword else _NO_KEYWORD},
 {_CHUNK_SCORES},
 {_BY_DOCUMENT if by_document else _BY_CHUNK}
 SELECT c.id, c.document_id, d.filename, d.kind, d.metadata, c.chunk_index, c.page_start,
        c.page_end, c.char_start, c.char_end, c.text, c.language,
        p.score, p.document_score, p.s_rank AS semantic_rank, p.k_rank AS keyword_rank,
-       ts_headline({headline_config}, c.text, {_per_language("q.q_{name}", "c")},
+       ts_headline({headline_config}, c.text, {per_language("q.q_{name}", "c")},
                    :headline_options) AS snippet
 FROM picked p
 JOIN chunks c ON c.id = p.id

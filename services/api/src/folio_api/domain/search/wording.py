@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from folio_api.domain.search.statements import LEXEME_LITERAL
+from folio_api.domain.search.keyword_sql import LEXEME_LITERAL
 from folio_shared.db.models import CHUNK_LANGUAGES
 
 #: The most of the tenant's chunks holding a word whose languages are read.
