@@ -19,6 +19,7 @@ own: every figure, and every word added, must stay the same.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import uuid
 from dataclasses import replace
@@ -31,7 +32,7 @@ from folio_api.domain.search.fusion import language_weights
 from folio_api.domain.search.repository import SearchMode, SearchOptions
 from folio_shared.db.engine import create_session_factory
 from folio_shared.settings import PipelineSettings
-from folio_worker_docs.embeddings.select import Models, deployment_models
+from folio_worker_docs.embeddings.select import Models, deployment_models, use_runtimes
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "relevance"))
 import runner
@@ -76,13 +77,28 @@ SETTING = str(PipelineSettings.model_fields["embedding_model"].default)
 
 @pytest.fixture(scope="module")
 def models() -> Models:
-    """The default deployment's models, queries on ONNX Runtime as
-    worker-docs embeds them by default (multilingual-e5-small's checked
-    against its engine, which embeds the chunks)."""
-    models = deployment_models(SETTING)
-    for model in (models.default, *models.by_language.values()):
+    """The default deployment's models as worker-docs embeds with them by
+    default: multilingual-e5-small's queries on ONNX Runtime (checked
+    against its engine, which embeds the chunks); all-MiniLM-L6-v2's chunks
+    and queries by the runtimes the settings choose here
+    (``FOLIO_PIPELINE_DOCUMENT_RUNTIME``, default ``auto``: int8 on a CPU
+    with VNNI and no bfloat16), on a copy, so the session's shared model
+    stays float32."""
+    loaded = deployment_models(SETTING)
+    for model in loaded.by_language.values():
         assert model.use_onnx_for_queries()
-    return models
+    default = dataclasses.replace(
+        loaded.default,
+        query_encoder=None,
+        document_encoder=None,
+        bf16_model=None,
+        _int8_encoder=None,
+        _onnx_tried=False,
+        _copies=[],
+    )
+    use_runtimes(default, PipelineSettings(), threads=2)
+    assert default.query_encoder is not None
+    return Models(default, loaded.by_language)
 
 
 @pytest.fixture(scope="module")
