@@ -82,3 +82,17 @@ def test_another_number_or_an_id_s_digits_with_one_more_zero_is_a_mismatch() -> 
     line = "23790001900000000012345678901234567890123456789"
     assert _verdict("digitable_line", "0" + line, line) == "mismatch"
     assert _verdict("digitable_line", line[:5] + "." + line[5:], line) == "match"
+
+
+_E2E = "E18236120202612051432s1533b0af6b"
+
+
+@pytest.mark.parametrize("expected", [_E2E, f" {_E2E} ", f"{_E2E[:16]} {_E2E[16:]}"])
+def test_an_end_to_end_id_matches_letter_for_letter(expected: str) -> None:
+    assert _verdict("end_to_end_id", expected, _E2E) == "match"
+
+
+@pytest.mark.parametrize("expected", [_E2E.upper(), _E2E[:-1] + "B", _E2E[:-1]])
+def test_an_end_to_end_id_in_another_case_is_another_id(expected: str) -> None:
+    # Then the payee check does not pass a transfer whose id differs in case
+    assert _verdict("end_to_end_id", expected, _E2E) == "mismatch"

@@ -42,6 +42,9 @@ def extract(pages: list[str], extractors: Sequence[Extractor] | None = None) -> 
 _AMOUNT_VALUE = re.compile(r"-?\d+\.\d{2}")
 _DATE_VALUE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME_VALUE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+#: Fields whose letters' case is part of the value (a PIX end-to-end id's
+#: tail of 11 letters and digits, either case).
+_CASED_IDS = frozenset({"end_to_end_id"})
 #: Digits of the longest number compared by value (an NF-e's number has 9).
 _NUMBER_DIGITS = 9
 
@@ -95,10 +98,11 @@ def compare_expected(
     ``"R$ 150,00"`` match ``"150.00"``; ``"1.234,56"`` matches
     ``"1234.56"``), dates and date-times by the day and minute they name
     (``"05/12/2026"`` matches ``"2026-12-05"``; an expected day alone
-    matches a date-time on that day), names (``*_name``, ``*_institution``) as the same party
-    (:func:`~.names.same_name`: case, accents, punctuation, spacing and
-    legal qualifiers aside), other text without regard to case. A masked
-    CPF matches an expected CPF whose visible digits agree.
+    matches a date-time on that day), names (``*_name``, ``*_institution``)
+    as the same party (:func:`~.names.same_name`: case, accents,
+    punctuation, spacing and legal qualifiers aside), a PIX end-to-end id
+    letter for letter (spaces aside), other text without regard to case.
+    A masked CPF matches an expected CPF whose visible digits agree.
     """
     out: dict[str, Verdict] = {}
     for name, want in expected.items():
@@ -115,6 +119,9 @@ def compare_expected(
 def _agrees(name: str, expected: str, found: str) -> bool:
     if name.endswith(NAME_FIELD_ENDINGS) and same_name(expected, found):
         return True
+    if name in _CASED_IDS:
+        # the SPI tells ``…s1533b0af6b`` from ``…S1533B0AF6B``: two ids
+        return "".join(expected.split()) == found
     return _same(expected, found) or _masked_match(expected, found)
 
 
