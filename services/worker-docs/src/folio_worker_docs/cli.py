@@ -19,22 +19,26 @@ def run() -> None:
 
 def export_query_model() -> None:
     """``folio-worker-docs-export-query-model``: export the embedding model
-    for ONNX Runtime into ``FOLIO_PIPELINE_MODEL_CACHE_DIR`` ahead of time
-    (the image build does, so workers start without it); exit status 1 when
-    queries would stay on torch."""
+    for ONNX Runtime into ``FOLIO_PIPELINE_MODEL_CACHE_DIR`` ahead of time,
+    with its int8 copy (the image build does, so workers start without
+    making either: on a CPU where ``auto`` picks int8 the copy cost a first
+    start 10-20 s more than a restart, ``bench/int8_first_start.py``); exit
+    status 1 when queries would stay on torch."""
     import logging
     import sys
 
     from folio_shared.settings import get_settings
     from folio_worker_docs.embeddings.model import get_embedder
+    from folio_worker_docs.embeddings.onnx import write_int8_copy
     from folio_worker_docs.embeddings.select import query_threads
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = get_settings()
-    if not get_embedder().use_onnx_for_queries(
-        cache_dir=settings.pipeline.model_cache_dir, threads=query_threads(settings)
-    ):
+    model = get_embedder()
+    cache_dir = settings.pipeline.model_cache_dir
+    if not model.use_onnx_for_queries(cache_dir=cache_dir, threads=query_threads(settings)):
         sys.exit(1)
+    write_int8_copy(model, cache_dir)
 
 
 def reembed() -> None:

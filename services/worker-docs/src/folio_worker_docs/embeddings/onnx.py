@@ -356,6 +356,16 @@ def int8_copy(export: Path, target: Path) -> Path:
     return target
 
 
+def write_int8_copy(embedder: SentenceModel, cache_dir: Path | None = None) -> Path:
+    """The int8 copy of ``embedder``'s export in ``cache_dir``, made now if
+    it is not there (the image build: :func:`int8_copy` depends on the
+    weights alone, not on the CPU, so pods on VNNI nodes start without
+    making it). The float32 export must be there already."""
+    return int8_copy(
+        _export_path(embedder, cache_dir), _export_path(embedder, cache_dir, ".int8.onnx")
+    )
+
+
 def load_int8_encoder(
     embedder: SentenceModel,
     reference: Any,
