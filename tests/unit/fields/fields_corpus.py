@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import random
 import string
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -135,8 +137,29 @@ def money(cents: int) -> str:
     return f"{whole:,}".replace(",", ".") + f",{frac:02d}"
 
 
+#: How end-to-end ids' 11-character tails are drawn: ``False``, letters of
+#: both cases and digits at random; ``True`` (:func:`single_case_tails`),
+#: the same draws in one case per id, as many banks print them (Nubank-style
+#: ``...s1533b0af6b``, Itau-style ``...DY5D8XDW2VB``).
+_SINGLE_CASE = [False]
+
+
+@contextmanager
+def single_case_tails() -> Iterator[None]:
+    """Within it, :func:`e2e` draws one-case tails: lower case on odd
+    minutes, upper case on even ones (the same random draws, so every other
+    value of a document is the same as without)."""
+    _SINGLE_CASE[0] = True
+    try:
+        yield
+    finally:
+        _SINGLE_CASE[0] = False
+
+
 def e2e(rng: random.Random, when: datetime) -> str:
     tail = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(11))
+    if _SINGLE_CASE[0]:
+        tail = tail.lower() if when.minute % 2 else tail.upper()
     return "E" + rng.choice(ISPBS) + (when + timedelta(hours=3)).strftime("%Y%m%d%H%M") + tail
 
 

@@ -10,6 +10,8 @@ OCR engine.
 the same images as in a whole run).
 ``--unseen`` measures the corpus of layouts the rules were not written from
 (:mod:`fields_corpus_variants`) instead of the first one.
+``--single-case`` draws the ids' tails in one case each
+(:func:`fields_corpus.single_case_tails`), as many banks print them.
 ``cost`` times the OCR of seven receipts four ways (:func:`cost`).
 """
 
@@ -21,7 +23,7 @@ import time
 from collections.abc import Callable
 
 import fields_render as render
-from fields_corpus import Doc
+from fields_corpus import Doc, single_case_tails
 from fields_corpus_docs import build_corpus
 from fields_corpus_variants import build_unseen_corpus
 from fields_scoring import Score
@@ -165,11 +167,15 @@ if __name__ == "__main__":
     if "--seed" in args:  # e.g. pdf scan photo --seed 28
         at = args.index("--seed")
         seed, args = int(args[at + 1]), args[:at] + args[at + 2 :]
-    pix, unseen = "--pix" in args, "--unseen" in args
-    args = [a for a in args if a not in ("--pix", "--unseen")]
+    pix, unseen, single = "--pix" in args, "--unseen" in args, "--single-case" in args
+    args = [a for a in args if a not in ("--pix", "--unseen", "--single-case")]
     build = build_unseen_corpus if unseen else build_corpus
     for name in args or ["text", "pdf"]:
-        corpus = build() if seed is None else build(seed)
+        if single:
+            with single_case_tails():
+                corpus = build() if seed is None else build(seed)
+        else:
+            corpus = build() if seed is None else build(seed)
         if pix:
             corpus = [doc for doc in corpus if doc.kind == "pix_receipt"]
         result = measure(name, corpus)
