@@ -35,7 +35,7 @@ from folio_shared.identifiers import (
     nfe_key_valid,
     repair_e2e,
 )
-from folio_worker_ocr.ocr.glyph_case import Box, Sighting, settle
+from folio_worker_ocr.ocr.glyph_case import Box, Sighting, by_tail_case, settle
 from folio_worker_ocr.ocr.glyphs import read_by_shape
 from folio_worker_ocr.ocr.id_read import read_e2e, settle_coarse
 from folio_worker_ocr.ocr.id_regions import Region, Word, page_words, regions
@@ -276,12 +276,15 @@ class Reader:
     ) -> str:
         """``best`` with the tail characters Tesseract's id or the second
         engine's first valid id read differently settled by the glyphs' measures
-        in Tesseract's readings (:func:`~.glyph_case.settle`), if still valid."""
+        in Tesseract's readings (:func:`~.glyph_case.settle`), if still valid;
+        then its tail's strokes read in the tail's case where the glyphs do
+        not decide (:func:`~.glyph_case.by_tail_case`)."""
         others = [tesseract] if tesseract is not None else []
         others += [s for s in second if e2e_valid(s)][:1]
         sightings = [Sighting(parts) for parts in zip(*seen, strict=False)]
         measured = settle(best, others, sightings)
-        return measured if e2e_valid(measured) else best
+        measured = measured if e2e_valid(measured) else best
+        return by_tail_case(measured, others, sightings)
 
     def e2e(self, region: Region, dates: list[datetime], agree: int = 1) -> list[str] | None:
         """Replacement texts of an end-to-end id's parts, or ``None`` to keep the page's."""
