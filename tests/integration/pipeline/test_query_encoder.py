@@ -14,8 +14,10 @@ import pytest
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 
+from folio_worker_docs.embeddings.bf16 import bf16_copy
 from folio_worker_docs.embeddings.model import Embedder
 from folio_worker_docs.embeddings.onnx import MIN_COSINE, load_onnx_query_encoder
+from tests.integration.pipeline.pipeline_helpers import unswitched
 from tests.integration.pipeline.relevance_corpus import QUERIES
 
 pytestmark = pytest.mark.integration
@@ -103,3 +105,19 @@ def test_a_model_that_is_not_mean_pooled_stays_on_torch(
     vector = np.asarray(fresh.encode_query("a query"))
     expected = cls_model.encode(["a query"], normalize_embeddings=True)[0]
     np.testing.assert_allclose(vector, expected, atol=1e-6)
+
+
+def test_the_export_is_checked_against_float32_whatever_embeds_chunks(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    # Given the model with its chunks already on the bfloat16 copy
+    model = unswitched(embedder)
+    model.bf16_model = bf16_copy(model.model)
+    assert model.documents_runtime == "bf16"
+
+    # When its queries switch to ONNX Runtime
+    encoder = load_onnx_query_encoder(model, cache_dir=tmp_path)
+
+    # Then the float32 export is checked against float32 sentence-transformers
+    # (the bfloat16 copy's vectors are further from it than the bar)
+    assert encoder is not None

@@ -71,13 +71,14 @@ class SentenceModel(Protocol):
     """What the export needs of a loaded model (an
     :class:`~folio_worker_docs.embeddings.model.Embedder`): the
     sentence-transformers ``model``, where its files are, its version, and
-    its own vectors to check the export against."""
+    its own float32 vectors to check the export against (``encode_torch``:
+    not ``encode``, which a bfloat16 or int8 copy may serve by then)."""
 
     model: Any
     model_path: Path
     model_version: str
 
-    def encode(self, texts: list[str]) -> Any: ...
+    def encode_torch(self, texts: list[str]) -> Any: ...
 
 
 def default_cache_dir() -> Path:
@@ -280,7 +281,7 @@ def _checked(
         encoder = _session(embedder, target, threads)
     except Exception as e:  # ONNX Runtime's load errors have no common base
         return None, f"cannot load {target}: {e}"
-    expected = embedder.encode(list(PROBES))
+    expected = embedder.encode_torch(list(PROBES))
     worst = min(_cosine(encoder(p), v) for p, v in zip(PROBES, expected, strict=True))
     if worst < MIN_COSINE:
         return None, f"ONNX vectors differ (cosine {worst:.6f})"
