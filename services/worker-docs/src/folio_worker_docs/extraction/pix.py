@@ -134,6 +134,10 @@ CLOCK = re.compile(
 )
 #: What an id whose ISPB is no listed institution's keeps of its confidence.
 UNLISTED_ISPB = 0.9
+#: Share of the kept id's confidence from which another valid id competes
+#: with it (:func:`_contested`), and what the kept id then keeps of its own.
+RIVAL_SHARE = 0.9
+CONTESTED = 0.6
 E2E_LOOSE = re.compile(r"(?<![A-Za-z0-9])[Ee€3][0-9A-Za-z|!]{27,35}(?![A-Za-z0-9])")
 
 #: An id OCR split with spaces (``E 1057352 1 2026...``): a head and up to
@@ -314,11 +318,24 @@ def _dated(candidate: Candidate | None, paid_at: str) -> Candidate | None:
     return replace(candidate, confidence=candidate.confidence * 0.8)
 
 
+def _contested(field: Field | None) -> Field | None:
+    """``field`` at :data:`CONTESTED` of its confidence when another valid
+    id is among its alternatives at :data:`RIVAL_SHARE` of it or more: two
+    readings of one printed id that disagree (OCR read its regions apart, a
+    look-alike in each), so the one kept is a guess between them."""
+    if field is None:
+        return None
+    floor = RIVAL_SHARE * field.confidence
+    if any(a.valid and a.confidence >= floor for a in field.alternatives):
+        return replace(field, confidence=field.confidence * CONTESTED)
+    return field
+
+
 class PixReceiptExtractor:
     """Fields of a PIX transfer receipt (``comprovante``), from any bank or app."""
 
     document_type = "pix_receipt"
-    version = "16"
+    version = "17"
 
     def score(self, pages: list[str]) -> float:
         """The receipt's evidence (:mod:`.pix_evidence`): an end-to-end id,
@@ -348,12 +365,15 @@ class PixReceiptExtractor:
 
     def extract(self, pages: list[str]) -> dict[str, Field]:
         """The receipt's fields; names from sections or flat labels. An id
-        whose embedded date is far from the payment's is less trusted."""
+        whose embedded date is far from the payment's, or that another
+        valid id competes with (:func:`_contested`), is less trusted."""
         found = candidates.gather(pages, self._page)
         paid = candidates.choose(found["paid_at"])
         if paid is not None:
             found["end_to_end_id"] = [_dated(c, paid.value) for c in found["end_to_end_id"]]
-        return candidates.fields_of(found)
+        fields = candidates.fields_of(found)
+        e2e = _contested(fields.get("end_to_end_id"))
+        return fields if e2e is None else {**fields, "end_to_end_id": e2e}
 
     def _page(self, page: Page) -> candidates.Found:
         return {
