@@ -13,7 +13,8 @@ told apart).
 
     .venv/bin/python bench/documents_cost.py [--one-page 40] [--threads 4]
         [--document-runtime bf16|onnx|torch] [--no-statements] [--keep-log FILE]
-        [--py-spy FILE]   # also record a py-spy profile of the worker (collapsed stacks)
+        [--py-spy FILE [--gil]]   # also record a py-spy profile of the worker
+                                  # (collapsed stacks; --gil: the lock holder only)
 
 It also prints where a document's wall time goes: the time between the
 events of each job's stream (``running``, each ``progress`` stage, the
@@ -155,13 +156,14 @@ def print_stages(steps: dict[str, list[int]]) -> None:
               f"{statistics.mean(times):.0f} |")  # fmt: skip
 
 
-def start_py_spy(pid: int, out: str) -> subprocess.Popen[bytes]:
-    """py-spy recording ``pid`` and its children (collapsed stacks to ``out``)."""
+def start_py_spy(pid: int, out: str, *, gil: bool = False) -> subprocess.Popen[bytes]:
+    """py-spy recording ``pid`` and its children (collapsed stacks to ``out``);
+    with ``gil``, only the thread holding the interpreter lock."""
     spy = str(Path(sys.executable).parent / "py-spy")
     if not Path(spy).exists():
         spy = shutil.which("py-spy") or spy
     argv = [spy, "record", "--pid", str(pid), "--subprocesses", "--format", "raw"]
-    argv += ["--rate", "50", "--output", out, "--nonblocking"]
+    argv += ["--rate", "50", "--output", out, "--nonblocking"] + (["--gil"] if gil else [])
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -209,7 +211,7 @@ async def run(args: argparse.Namespace, servers: BenchServers) -> None:
         warm_streams = event_streams(rds)
         rds.config_resetstat()
         if args.py_spy:
-            spy = start_py_spy(worker.proc.pid, args.py_spy)
+            spy = start_py_spy(worker.proc.pid, args.py_spy, gil=args.gil)
             await asyncio.sleep(1.0)
         before = cpu_by_role(-1, servers.root, servers.redis.port)
         before_worker = tree_cpu_s(worker.proc.pid)
@@ -258,6 +260,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--timeout-s", type=float, default=600)
     parser.add_argument("--py-spy", default=None, help="write py-spy's collapsed stacks here")
+    parser.add_argument(
+        "--gil", action="store_true", help="py-spy samples only the thread holding the GIL"
+    )
     parser.add_argument(
         "--document-runtime", choices=("auto", "bf16", "onnx", "int8", "torch"), default="auto"
     )
