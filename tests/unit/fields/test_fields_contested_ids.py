@@ -37,3 +37,13 @@ def test_the_same_id_read_twice_is_not_contested() -> None:
     alone = extract([_receipt(READ)]).fields["end_to_end_id"]
     twice = extract([_receipt(READ, READ)]).fields["end_to_end_id"]
     assert twice.confidence == alone.confidence
+
+
+def test_the_id_kept_is_at_least_as_sure_as_the_reading_it_competes_with() -> None:
+    # Given a receipt with two readings of one id, as sure as each other
+    both = extract([_receipt(READ, OTHER)]).fields["end_to_end_id"]
+    # Then the rival is as much a guess: it never comes back surer than the
+    # id kept (a client taking the surest reading would take the other)
+    assert both.alternatives
+    assert all(a.confidence <= both.confidence for a in both.alternatives)
+    assert both.to_dict()["alternatives"][0]["confidence"] <= both.to_dict()["confidence"]

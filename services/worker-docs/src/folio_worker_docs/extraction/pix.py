@@ -322,20 +322,30 @@ def _contested(field: Field | None) -> Field | None:
     """``field`` at :data:`CONTESTED` of its confidence when another valid
     id is among its alternatives at :data:`RIVAL_SHARE` of it or more: two
     readings of one printed id that disagree (OCR read its regions apart, a
-    look-alike in each), so the one kept is a guess between them."""
+    look-alike in each), so the one kept is a guess between them. Those
+    rivals are guesses as much and keep the same share, so the id kept
+    stays at least as sure as each alternative."""
     if field is None:
         return None
     floor = RIVAL_SHARE * field.confidence
-    if any(a.valid and a.confidence >= floor for a in field.alternatives):
-        return replace(field, confidence=field.confidence * CONTESTED)
-    return field
+
+    def rival(a: Candidate) -> bool:
+        return bool(a.valid) and a.confidence >= floor
+
+    if not any(rival(a) for a in field.alternatives):
+        return field
+    alternatives = tuple(
+        replace(a, confidence=a.confidence * CONTESTED) if rival(a) else a
+        for a in field.alternatives
+    )
+    return replace(field, confidence=field.confidence * CONTESTED, alternatives=alternatives)
 
 
 class PixReceiptExtractor:
     """Fields of a PIX transfer receipt (``comprovante``), from any bank or app."""
 
     document_type = "pix_receipt"
-    version = "17"
+    version = "18"
 
     def score(self, pages: list[str]) -> float:
         """The receipt's evidence (:mod:`.pix_evidence`): an end-to-end id,
