@@ -36,6 +36,7 @@ EXPECTED_TABLES = {
     "document_centroids",
     "vocabulary_words",
     "vocabulary_sources",
+    "tenant_keyword_totals",
 }
 
 

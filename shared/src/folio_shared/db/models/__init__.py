@@ -36,6 +36,7 @@ from folio_shared.db.models.documents import (
     DocumentCentroid,
     Page,
     StagedEmbedding,
+    TenantKeywordTotals,
     text_search_config_sql,
 )
 from folio_shared.db.models.fields import DocumentFields
@@ -81,6 +82,7 @@ __all__ = [
     "Page",
     "StagedEmbedding",
     "Tenant",
+    "TenantKeywordTotals",
     "VocabularySource",
     "VocabularyWord",
     "WebhookAttempt",

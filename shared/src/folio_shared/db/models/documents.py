@@ -259,3 +259,25 @@ class DocumentCentroid(Base):
     tenant_id: Mapped[uuid.UUID] = tenant_fk()
     centroid: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIMENSIONS))
     chunk_count: Mapped[int]
+
+
+class TenantKeywordTotals(Base):
+    """A share of a tenant's keyword totals, which BM25 needs: its chunks
+    (``chunks``), their tokens (``tokens``) and its documents that hold
+    chunks (``documents``), over its documents' ``chunk_count`` /
+    ``token_count``. The totals are the sums over the tenant's rows: each
+    write adds its delta to the row of its slot (the writing backend's
+    process id modulo 16), so parallel writers of one tenant do not queue
+    on one row. Never written by Folio's code: triggers on ``documents``
+    (migration 0024) add a row's change in its statement's transaction.
+    Deleted with its tenant."""
+
+    __tablename__ = "tenant_keyword_totals"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    slot: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    chunks: Mapped[int] = mapped_column(sa.BigInteger)
+    tokens: Mapped[int] = mapped_column(sa.BigInteger)
+    documents: Mapped[int] = mapped_column(sa.BigInteger)

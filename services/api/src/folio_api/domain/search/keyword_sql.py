@@ -176,9 +176,11 @@ def keyword_ctes(where: str, words: int, expanded: bool = False, given: bool = F
     their document frequency. When no word selects and there is no
     semantic list (keyword search alone), the ``:max_matches`` matching
     chunks ``ts_rank`` ranks highest are scored. None of it depends on
-    the order the rows were written in. Counts and lengths come from the
-    documents' ``chunk_count`` / ``token_count``, which the chunk store
-    keeps, not from a scan of the tenant's chunks.
+    the order the rows were written in. The tenant's totals come from
+    ``tenant_keyword_totals`` (a few rows the database keeps from the
+    documents' ``chunk_count`` / ``token_count``, migration 0024), a
+    scored document's length from its row: neither scans the tenant's
+    chunks or documents.
 
     ``words``: how many lexemes the query has (``LEXEMES_SQL``, asked
     before the statement), bound as ``:lexeme_<i>``: each is counted by a
@@ -221,10 +223,10 @@ matched AS ({selected}
 terms AS ({terms}
 ),
 stats AS (
-    SELECT coalesce(sum(chunk_count), 0)::float8 AS chunks,
-           greatest(sum(token_count)::float8 / greatest(sum(chunk_count), 1), 1) AS chunk_len,
-           count(*)::float8 AS docs
-    FROM documents WHERE tenant_id = :tenant_id AND chunk_count > 0
+    SELECT coalesce(sum(chunks), 0)::float8 AS chunks,
+           greatest(sum(tokens)::float8 / greatest(sum(chunks), 1), 1) AS chunk_len,
+           coalesce(sum(documents), 0)::float8 AS docs
+    FROM tenant_keyword_totals WHERE tenant_id = :tenant_id
 ),
 chunk_df AS (
     SELECT t.lang, t.lexeme, greatest(count(*), max(h.chunks)) AS df
