@@ -82,6 +82,14 @@ def test_an_id_under_its_label_and_a_wrapped_id_become_regions() -> None:
     assert found[1].part_text(1) == E2E[20:]
 
 
+def test_an_id_read_with_an_accented_head_after_a_misread_label_is_a_region() -> None:
+    # Given an id whose E the Portuguese page OCR read as É, after its label
+    # misread (E2E as EZE), so that only its shape can point to it
+    words = [*_line(0, "ID/EZE", "É" + E2E[1:]), *_line(1, "Pix", "por", "chave")]
+    # Then its words are read again as an id
+    assert [(r.kind, r.part_text(0)) for r in regions(words)] == [("e2e", "É" + E2E[1:])]
+
+
 def test_lines_with_short_numbers_are_not_regions() -> None:
     words = [
         *_line(0, "Data:", "05/12/2026", "14:32"),

@@ -7,7 +7,8 @@ From Tesseract's word boxes (:func:`page_words`), :func:`regions` finds:
   least :data:`MIN_RUN_DIGITS` digits (boleto lines, NF-e access keys,
   printed in groups);
 - the start of a PIX end-to-end id: a word shaped like its head (``E`` and
-  digits, look-alikes allowed) with the words after it, else what follows
+  digits, look-alikes allowed, an ``E`` read accented too, as Portuguese
+  OCR may) with the words after it, else what follows
   an id label (``ID da transação``, ``Identificador``, ``Autenticação``,
   ``ID fim a fim`` ...) on the label's line or the line below; an id
   wrapped over two lines is two parts.
@@ -28,7 +29,7 @@ from folio_shared.identifiers import DIGIT_LOOKALIKES, e2e_valid, repair_e2e
 #: Fewest digits (or look-alikes) in a run of words read again as a digit id.
 MIN_RUN_DIGITS = 20
 
-_SPLIT_ID_HEAD = re.compile(r"[Ee€3£][0-9A-Za-z|!]{9,}")
+_SPLIT_ID_HEAD = re.compile(r"[EeÉÊ€3£][0-9A-Za-z|!]{9,}")
 #: Labels printed before an end-to-end id (folded: lower case, no accents).
 E2E_LABEL = re.compile(
     r"transa[cg][ao]|identificador|autentica|fim a fim|end.to.end|\be2e\b|id do pix"
