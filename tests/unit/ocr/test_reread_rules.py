@@ -90,6 +90,20 @@ def test_an_id_read_with_an_accented_head_after_a_misread_label_is_a_region() ->
     assert [(r.kind, r.part_text(0)) for r in regions(words)] == [("e2e", "É" + E2E[1:])]
 
 
+def test_an_id_split_after_its_first_characters_is_a_region() -> None:
+    # Given an id the page OCR split into words after its E1, under a label
+    # the rules do not know, and a short word starting with E and a digit
+    words = [
+        *_line(0, "Código", "de", "identificação"),
+        *_line(1, E2E[:2], E2E[2:14], E2E[14:]),
+        *_line(2, "E1", "ok", "Ex3", "R$", "10,00"),
+    ]
+    # Then the split id's words are read again as one id, the short words not
+    assert [(r.kind, r.part_text(0)) for r in regions(words)] == [
+        ("e2e", f"{E2E[:2]} {E2E[2:14]} {E2E[14:]}")
+    ]
+
+
 def test_lines_with_short_numbers_are_not_regions() -> None:
     words = [
         *_line(0, "Data:", "05/12/2026", "14:32"),

@@ -8,7 +8,8 @@ From Tesseract's word boxes (:func:`page_words`), :func:`regions` finds:
   printed in groups);
 - the start of a PIX end-to-end id: a word shaped like its head (``E`` and
   digits, look-alikes allowed, an ``E`` read accented too, as Portuguese
-  OCR may) with the words after it, else what follows
+  OCR may) with the words after it, or words that together read a whole
+  id from such a head (split after its first characters), else what follows
   an id label (``ID da transação``, ``Identificador``, ``Autenticação``,
   ``ID fim a fim`` ...) on the label's line or the line below; an id
   wrapped over two lines is two parts.
@@ -30,6 +31,8 @@ from folio_shared.identifiers import DIGIT_LOOKALIKES, e2e_valid, repair_e2e
 MIN_RUN_DIGITS = 20
 
 _SPLIT_ID_HEAD = re.compile(r"[EeÉÊ€3£][0-9A-Za-z|!]{9,}")
+#: Characters of a whole id read over several words (32, a few gained or lost).
+_ID_LENGTH = (30, 36)
 #: Labels printed before an end-to-end id (folded: lower case, no accents).
 E2E_LABEL = re.compile(
     r"transa[cg][ao]|identificador|autentica|fim a fim|end.to.end|\be2e\b|id do pix"
@@ -156,6 +159,12 @@ def _e2e_head(line: list[Word], below: list[Word]) -> tuple[Word, ...] | None:
         text = word.text.strip(".,:;()")
         if _SPLIT_ID_HEAD.match(text) and not text.isdigit():
             return tuple(_while(_alnum_word, line[pos:]))
+        # an id the page OCR split after a character or two (``E1 8236120...``)
+        run = tuple(_while(_alnum_word, line[pos:]))
+        joined = "".join(w.text.strip(".,:;()") for w in run)
+        whole = len(run) > 1 and _ID_LENGTH[0] <= len(joined) <= _ID_LENGTH[1]
+        if whole and _SPLIT_ID_HEAD.match(joined) and not joined.isdigit():
+            return run
     label = E2E_LABEL.search(_fold(" ".join(w.text for w in line)))
     if label is None:
         return None
