@@ -12,9 +12,17 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 from folio_shared.identifiers import e2e_valid
 from folio_shared.settings import FolioSettings
 from folio_worker_ocr.ocr.engine import OcrEngine
+from folio_worker_ocr.ocr.id_ctc import Line
 from folio_worker_ocr.ocr.pool import options_from_settings
 from folio_worker_ocr.ocr.reread import _e2e_shaped
-from folio_worker_ocr.ocr.second_engine import Native, SecondEngine, band, pick, readings
+from folio_worker_ocr.ocr.second_engine import (
+    Native,
+    SecondEngine,
+    band,
+    on_lines,
+    pick,
+    readings,
+)
 
 E2E = "E00416968202612051732aB3dE4fG5hK"
 #: The same id with one shape misread in its tail (``q`` for ``a``).
@@ -65,6 +73,37 @@ def test_wrapped_and_labelled_lines_are_read_as_one_id() -> None:
     # Then each gives the id once shaped
     assert E2E in {_e2e_shaped(r) for r in wrapped}
     assert E2E in {_e2e_shaped(r) for r in labelled}
+
+
+def _line(left: float, right: float, top_left: float, top_right: float, text: str) -> Line:
+    """A detected line 10 pixels high whose top runs from ``top_left`` to ``top_right``."""
+    corners = ((left, top_left), (right, top_right), (right, top_right + 10), (left, top_left + 10))
+    return Line(corners, text)
+
+
+def test_only_lines_through_the_regions_words_are_its_readings() -> None:
+    # Given a band's detected lines, tilted down 12 pixels over 600: an id
+    # line, the line of a code whose label reads like an id label, and a
+    # line under it; the code's words at x 300-420 on the second line
+    lines = [
+        _line(0, 600, 20, 32, f"ID/E2E {E2E}"),
+        _line(0, 600, 34, 46, "Autenticacao bancaria: 9BF8A4E4668D"),
+        _line(0, 600, 48, 60, "Ouvidoria 0800 000 0000"),
+    ]
+    code = (300, 41, 420, 51)
+    # Then only the code's own line runs through them, though the tilted
+    # lines above and below overlap its height somewhere along the page
+    assert on_lines(lines, [code]) == {1}
+    # and a region over two printed lines (a wrapped id) has both
+    assert on_lines(lines, [code, (300, 27, 420, 37)]) == {0, 1}
+    # and the id above is no reading of the code's region, while read from
+    # its own region it is, also wrapped onto the line after it
+    texts = [line.text for line in lines]
+    assert E2E not in {_e2e_shaped(r) for r in readings(texts, {1})}
+    assert E2E in {_e2e_shaped(r) for r in readings(texts, {0})}
+    wrapped = ["Codigo da transacao", E2E[:20], E2E[20:] + " .", "Autenticacao 9BF8"]
+    assert E2E in {_e2e_shaped(r) for r in readings(wrapped, {1})}
+    assert E2E not in {_e2e_shaped(r) for r in readings(wrapped, {2, 3})}
 
 
 def test_the_band_holds_the_ids_rows_across_the_page() -> None:

@@ -63,6 +63,16 @@ class Region:
         return " ".join(w.text for w in self.parts[index])
 
 
+def box_of(words: tuple[Word, ...]) -> tuple[int, int, int, int]:
+    """The box (left, top, right, bottom) around ``words``."""
+    return (
+        min(w.box[0] for w in words),
+        min(w.box[1] for w in words),
+        max(w.box[2] for w in words),
+        max(w.box[3] for w in words),
+    )
+
+
 def page_words(api: tesserocr.PyTessBaseAPI) -> list[Word]:
     """The words of the page just recognised by ``api``, with boxes and line numbers."""
     words: list[Word] = []

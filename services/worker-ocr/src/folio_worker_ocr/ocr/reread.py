@@ -38,9 +38,16 @@ from folio_shared.identifiers import (
 from folio_worker_ocr.ocr.glyph_case import Box, Sighting, by_tail_case, settle
 from folio_worker_ocr.ocr.glyphs import read_by_shape
 from folio_worker_ocr.ocr.id_read import read_e2e, settle_coarse
-from folio_worker_ocr.ocr.id_regions import Region, Word, page_words, regions
+from folio_worker_ocr.ocr.id_regions import Region, Word, box_of, page_words, regions
 from folio_worker_ocr.ocr.page_dates import dates_on, days_on
-from folio_worker_ocr.ocr.second_engine import Native, SecondEngine, band, pick, readings
+from folio_worker_ocr.ocr.second_engine import (
+    Native,
+    SecondEngine,
+    band_box,
+    on_lines,
+    pick,
+    readings,
+)
 from folio_worker_ocr.ocr.variants import variants as _variants
 
 #: Characters a digit-group id is read with.
@@ -59,15 +66,6 @@ DIGIT_ID_LENGTHS = (44, 47, 48)
 #: Farthest an end-to-end id's embedded date (UTC, minutes) may be from a
 #: date printed on its page (local time, often the day only) and count as near.
 E2E_DATE_SLACK = timedelta(days=1, hours=6)
-
-
-def _box(words: tuple[Word, ...]) -> tuple[int, int, int, int]:
-    return (
-        min(w.box[0] for w in words),
-        min(w.box[1] for w in words),
-        max(w.box[2] for w in words),
-        max(w.box[3] for w in words),
-    )
 
 
 def _read_line(api: tesserocr.PyTessBaseAPI, image: Image.Image, whitelist: str) -> str:
@@ -236,7 +234,7 @@ class Reader:
         with ``width_chars``, the region is widened to the right to hold that
         many characters (the page OCR may have read only the start of an id);
         with ``grey``, ``sightings`` gets each variant image and its symbols."""
-        left, top, right, bottom = _box(words)
+        left, top, right, bottom = box_of(words)
         right = max(right, left + round(width_chars * CHAR_WIDTH * (bottom - top)))
         box = (left, top, right, bottom)
         median = whitelist.strip() == DIGITS
@@ -310,8 +308,8 @@ class Reader:
         page = "".join(region.part_text(i) for i in range(len(region.parts)))
         best = best_e2e(["".join(texts) for texts in combos] + [page], dates, agree)
         if self.second is not None:
-            box = _box(tuple(w for part in region.parts for w in part))
-            line_height = _box(region.parts[0])[3] - box[1]
+            box = box_of(tuple(w for part in region.parts for w in part))
+            line_height = box_of(region.parts[0])[3] - box[1]
             # a coarse page, read upscaled: a page-wide band is wider than the
             # detector's limit and read shrunk (photo ids came out worse)
             coarse = agree > 1
@@ -321,10 +319,13 @@ class Reader:
                 box = (*box[:3], box[3] + 2 * line_height * lost)
                 wide = self.native.band(box, line_height, widen)
             else:
-                wide = band(self.original, box, line_height, widen if coarse else None)
+                area = band_box(self.original.size, box, line_height, widen if coarse else None)
+                wide = self.original.crop(area)
             detected = self.second.detect(wide)
+            # on a scan, only the lines through the region's words are its readings
+            own = None if coarse else on_lines(detected, [box_of(p) for p in region.parts], area)
             lines = [line.text for line in detected]
-            shaped = [s for r in readings(lines) if (s := _e2e_shaped(r)) is not None]
+            shaped = [s for r in readings(lines, own) if (s := _e2e_shaped(r)) is not None]
             tesseract = best
             best = pick(best, shaped, e2e_valid, lambda v: _near(v, dates), settle=not coarse)
             if coarse:

@@ -7,7 +7,9 @@ more often case and ``o``/``0``. After Tesseract's readings are voted
 (:func:`~folio_worker_ocr.ocr.reread.best_e2e`), :func:`second_opinion`
 reads a band of the page around the id's region (the page's width) with
 PP-OCR, whose detector finds the tilted line and whose recogniser reads it
-deskewed, and :func:`pick` decides:
+deskewed; on a scan only the lines through the region's own words are its
+readings (:func:`on_lines`: the band holds its neighbours too, whose ids are
+theirs), and :func:`pick` decides:
 
 - the two engines agree: that id;
 - PP-OCR reads a valid id (shape and real embedded date; one near a date
@@ -23,9 +25,8 @@ they are loaded once per process, at the first id read
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,30 +83,68 @@ class SecondEngine:
         ]
 
 
-def band(
-    image: Image.Image, box: tuple[int, int, int, int], line_height: int, chars: int | None
-) -> Image.Image:
-    """The part of ``image`` around ``box`` (left, top, right, bottom of an
-    id's words, perhaps over two lines of ``line_height`` pixels): with
-    ``chars``, widened to the right to hold that many characters; with
-    ``None``, the page's whole width, as the page OCR may have read only part
-    of an id, or of each line of a wrapped one, and a band cut at its words
-    gave the detector broken lines, or none."""
+def band_box(
+    size: tuple[int, int], box: tuple[int, int, int, int], line_height: int, chars: int | None
+) -> tuple[int, int, int, int]:
+    """The part (left, top, right, bottom) of an image of ``size`` around
+    ``box`` (left, top, right, bottom of an id's words, perhaps over two
+    lines of ``line_height`` pixels): with ``chars``, widened to the right to
+    hold that many characters; with ``None``, the page's whole width, as the
+    page OCR may have read only part of an id, or of each line of a wrapped
+    one, and a band cut at its words gave the detector broken lines, or none."""
+    width, page_height = size
     left, top, right, bottom = box
     height = max(1, line_height)
     margin = BAND_MARGIN * height
     if chars is None:
-        left, right = 0, image.width
+        left, right = 0, width
     else:
         right = max(right, left + chars * height)
-    return image.crop(
-        (
-            max(0, left - margin),
-            max(0, top - margin),
-            min(image.width, right + margin),
-            min(image.height, bottom + margin),
-        )
+    return (
+        max(0, left - margin),
+        max(0, top - margin),
+        min(width, right + margin),
+        min(page_height, bottom + margin),
     )
+
+
+def band(
+    image: Image.Image, box: tuple[int, int, int, int], line_height: int, chars: int | None
+) -> Image.Image:
+    """``image`` cut to :func:`band_box`."""
+    return image.crop(band_box(image.size, box, line_height, chars))
+
+
+def _edge_at(start: tuple[float, float], end: tuple[float, float], x: float) -> float:
+    """The height at ``x`` of the straight edge through ``start`` and ``end``."""
+    (x0, y0), (x1, y1) = start, end
+    return y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+
+
+def on_lines(
+    lines: Sequence[Line],
+    boxes: Sequence[tuple[int, int, int, int]],
+    area: tuple[int, int, int, int] = (0, 0, 0, 0),
+) -> set[int]:
+    """Indexes of the ``lines`` detected in the part ``area`` of a page
+    (:func:`band_box`) that run through one of ``boxes`` (an id region's
+    words on each of its printed lines, in the page's pixels): at the box's
+    middle, the line's top and bottom edges (extended, the line perhaps
+    tilted) overlap the box for at least half the lower of the two. A band
+    holds the lines above and below an id's too: a valid id read on one of
+    them is that line's, and taken as this region's reading it would
+    overwrite the region's text with a copy of it."""
+    boxes = [(x0 - area[0], y0 - area[1], x1 - area[0], y1 - area[1]) for x0, y0, x1, y1 in boxes]
+    found = set()
+    for index, line in enumerate(lines):
+        tl, tr, br, bl = line.corners[:4]
+        for left, top, right, bottom in boxes:
+            middle = (left + right) / 2
+            upper, lower = _edge_at(tl, tr, middle), _edge_at(bl, br, middle)
+            overlap = min(lower, bottom) - max(upper, top)
+            if overlap >= 0.5 * min(lower - upper, bottom - top):
+                found.add(index)
+    return found
 
 
 @dataclass(frozen=True)
@@ -129,12 +168,17 @@ class Native:
         return ImageOps.autocontrast(band(self.image, small, height, chars), cutoff=1)
 
 
-def readings(lines: Sequence[str]) -> list[str]:
+def readings(lines: Sequence[str], own: Collection[int] | None = None) -> list[str]:
     """Each line's alphanumerics, and each two consecutive lines' joined (an id
     wrapped over two lines); a line read with its label (``Identificador:
-    E...``) also from each ``E`` on."""
+    E...``) also from each ``E`` on. With ``own`` (indexes of the lines on an
+    id region's own line, :func:`on_lines`), only those lines, alone and
+    joined with the line after each (its id wrapped below)."""
     texts = ["".join(c for c in line if c.isalnum()) for line in lines]
-    joined = texts + [a + b for a, b in itertools.pairwise(texts)]
+    firsts = range(len(texts)) if own is None else sorted(own)
+    joined = [texts[i] for i in firsts] + [
+        texts[i] + texts[i + 1] for i in firsts if i + 1 < len(texts)
+    ]
     tails = [t[i:] for t in joined if len(t) > 34 for i in range(1, len(t) - 31) if t[i] == "E"]
     return joined + tails
 
