@@ -104,6 +104,17 @@ def test_an_id_split_after_its_first_characters_is_a_region() -> None:
     ]
 
 
+def test_a_line_of_words_starting_with_an_e_is_not_an_id() -> None:
+    # Given prose whose words from an "every" join to an id's length
+    words = [
+        *_line(0, "agreed", "with", "every", "supplier", "of", "the", "northern", "region."),
+        *_line(1, "Enviado", "por", "Maria", "Souza", "Lima", "Oliveira"),
+    ]
+    # Then no line is read again as an id (a page of text never reaches the
+    # second engine for it)
+    assert regions(words) == []
+
+
 def test_lines_with_short_numbers_are_not_regions() -> None:
     words = [
         *_line(0, "Data:", "05/12/2026", "14:32"),

@@ -33,6 +33,10 @@ MIN_RUN_DIGITS = 20
 _SPLIT_ID_HEAD = re.compile(r"[EeÉÊ€3£][0-9A-Za-z|!]{9,}")
 #: Characters of a whole id read over several words (32, a few gained or lost).
 _ID_LENGTH = (30, 36)
+#: Of the 20 digits after a whole id's head (ISPB and date), how many must
+#: read as digits (look-alikes allowed), so that a line of words starting
+#: with an e (``every supplier of the northern region``) is not an id.
+_HEAD_DIGITS = 16
 #: Labels printed before an end-to-end id (folded: lower case, no accents).
 E2E_LABEL = re.compile(
     r"transa[cg][ao]|identificador|autentica|fim a fim|end.to.end|\be2e\b|id do pix"
@@ -153,6 +157,12 @@ def regions(words: list[Word]) -> list[Region]:
     return sorted(found, key=lambda r: (r.parts[0][0].line, r.parts[0][0].box[0]))
 
 
+def _digits_after_head(joined: str) -> bool:
+    """Whether ``joined``'s ISPB and date read mostly as digits."""
+    after = joined[1:21].translate(DIGIT_LOOKALIKES)
+    return sum(ch.isdigit() for ch in after) >= _HEAD_DIGITS
+
+
 def _fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
@@ -173,7 +183,7 @@ def _e2e_head(line: list[Word], below: list[Word]) -> tuple[Word, ...] | None:
         run = tuple(_while(_alnum_word, line[pos:]))
         joined = "".join(w.text.strip(".,:;()") for w in run)
         whole = len(run) > 1 and _ID_LENGTH[0] <= len(joined) <= _ID_LENGTH[1]
-        if whole and _SPLIT_ID_HEAD.match(joined) and not joined.isdigit():
+        if whole and _SPLIT_ID_HEAD.match(joined) and _digits_after_head(joined):
             return run
     label = E2E_LABEL.search(_fold(" ".join(w.text for w in line)))
     if label is None:
