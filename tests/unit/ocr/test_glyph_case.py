@@ -11,11 +11,8 @@ import pytest
 import tesserocr
 from PIL import Image, ImageDraw, ImageFont
 
-from folio_worker_ocr.ocr.engine import OcrEngine
 from folio_worker_ocr.ocr.glyph_case import Sighting, settle
-from folio_worker_ocr.ocr.glyphs import read_by_shape
-from folio_worker_ocr.ocr.reread import ALPHANUMERIC
-from folio_worker_ocr.ocr.variants import variants
+from tests.unit.ocr.sightings import sightings
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 HEAD = "E00416968202612051732"
@@ -41,18 +38,7 @@ def _sightings(api: tesserocr.PyTessBaseAPI, e2e: str, seed: int) -> list[Sighti
     assert pixels is not None
     for _ in range(page.width * page.height // 200):
         pixels[rng.randrange(page.width), rng.randrange(page.height)] = rng.randrange(0, 160)
-    out = []
-    box = (int(left), int(top) - 3, int(right), int(bottom) + 3)
-    for variant in variants(page, box, page):
-        symbols: list[tuple[str, tuple[int, int, int, int]]] = []
-        read_by_shape(api, variant, ALPHANUMERIC, symbols)
-        out.append(Sighting(((variant, tuple(symbols)),)))
-    return out
-
-
-@pytest.fixture(scope="module")
-def api() -> tesserocr.PyTessBaseAPI:
-    return OcrEngine().line_api("por")
+    return sightings(api, page, (int(left), int(top) - 3, int(right), int(bottom) + 3))
 
 
 @pytest.mark.parametrize("tail", TAILS)

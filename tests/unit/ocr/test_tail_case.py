@@ -8,11 +8,8 @@ import pytest
 import tesserocr
 from PIL import Image, ImageDraw, ImageFont
 
-from folio_worker_ocr.ocr.engine import OcrEngine
 from folio_worker_ocr.ocr.glyph_case import Sighting, by_tail_case, tail_case
-from folio_worker_ocr.ocr.glyphs import read_by_shape
-from folio_worker_ocr.ocr.reread import ALPHANUMERIC
-from folio_worker_ocr.ocr.variants import variants
+from tests.unit.ocr.sightings import sightings
 
 HEAD = "E00416968202612051732"
 MONO = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
@@ -60,18 +57,7 @@ def _sightings(api: tesserocr.PyTessBaseAPI, e2e: str, face: str) -> list[Sighti
     font = ImageFont.truetype(face, 18)
     draw.text((20, 18), e2e, font=font, fill=90)
     left, top, right, bottom = draw.textbbox((20, 18), e2e, font=font)
-    box = (int(left), int(top) - 3, int(right), int(bottom) + 3)
-    out = []
-    for variant in variants(page, box, page):
-        symbols: list[tuple[str, tuple[int, int, int, int]]] = []
-        read_by_shape(api, variant, ALPHANUMERIC, symbols)
-        out.append(Sighting(((variant, tuple(symbols)),)))
-    return out
-
-
-@pytest.fixture(scope="module")
-def api() -> tesserocr.PyTessBaseAPI:
-    return OcrEngine().line_api("por")
+    return sightings(api, page, (int(left), int(top) - 3, int(right), int(bottom) + 3))
 
 
 def test_a_serifed_capital_stays_a_capital_in_a_lower_case_tail(
