@@ -122,6 +122,11 @@ PAGES_REUSED = Counter(
     "Finished pages kept from an earlier attempt or run instead of being redone, by method.",
     ["method"],
 )
+OCR_SECOND_ENGINE_FAILURES = Counter(
+    "folio_ocr_second_engine_failures",
+    "PIX id regions the second OCR engine failed to read (it raised, or its child died),"
+    " which kept Tesseract's reading.",
+)
 OCR_CONFIDENCE = Histogram(
     "folio_ocr_page_confidence",
     "Mean word confidence (0-100) of OCRed pages; mean = sum / count.",
@@ -216,6 +221,7 @@ def _exported_names() -> frozenset[str]:
         DEAD_LETTERS,
         JOBS_IN_PROGRESS,
         OCR_PAGES,
+        OCR_SECOND_ENGINE_FAILURES,
         OCR_CONFIDENCE,
         OCR_PAGE_DURATION,
         EMBEDDING_BATCH_SIZE,

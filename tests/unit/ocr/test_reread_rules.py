@@ -5,8 +5,8 @@ from __future__ import annotations
 from PIL import Image
 
 from folio_shared.identifiers import bank_line_valid, nfe_key_valid
+from folio_worker_ocr.ocr.id_digits import digit_window
 from folio_worker_ocr.ocr.id_regions import Word, regions
-from folio_worker_ocr.ocr.reread import digit_window
 from folio_worker_ocr.ocr.variants import TARGET_HEIGHTS, otsu
 from folio_worker_ocr.ocr.variants import variants as _variants
 

@@ -20,6 +20,7 @@ from folio_shared.db.enums import PageMethod
 from folio_shared.document_files import document_file
 from folio_shared.jobs import job_actor, progress
 from folio_shared.messages import OcrPageV1
+from folio_shared.metrics import OCR_SECOND_ENGINE_FAILURES
 from folio_shared.pages import OCR_VERSION, PageText, upsert_pages
 from folio_shared.resources import resources
 from folio_shared.settings import get_settings
@@ -65,6 +66,8 @@ async def ocr_page(msg: OcrPageV1) -> dict[str, Any]:
     )
     source = PageSource(content_type=msg.content_type, page_no=msg.page_no, path=str(path))
     result = await ocr_pool().ocr_page_async(source, options)
+    if result.second_engine_failures:  # the page kept Tesseract's ids there
+        OCR_SECOND_ENGINE_FAILURES.inc(result.second_engine_failures)
     async with res.sessions() as session, session.begin():
         await upsert_pages(
             session,
@@ -90,4 +93,5 @@ async def ocr_page(msg: OcrPageV1) -> dict[str, Any]:
         "rotation_degrees": result.rotation_degrees,
         "low_confidence": result.low_confidence,
         "ids_reread": result.ids_reread,
+        "second_engine_failures": result.second_engine_failures,
     }

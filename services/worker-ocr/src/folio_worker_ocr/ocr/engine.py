@@ -14,6 +14,7 @@ no encode/decode round trip.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -70,6 +71,8 @@ class Recognition:
       recognition (0, 90, 180 or 270).
     - ``ids_reread``: identifier regions read again whose reading replaced
       the page's (see :mod:`folio_worker_ocr.ocr.reread`).
+    - ``second_engine_failures``: id regions whose reading by the second
+      engine failed, so that they kept Tesseract's reading.
     """
 
     text: str
@@ -77,6 +80,7 @@ class Recognition:
     word_count: int
     rotation_degrees: int
     ids_reread: int = 0
+    second_engine_failures: int = 0
 
 
 def engines_without_id(text: str, picks: list[tuple[str | None, str | None]]) -> bool:
@@ -209,7 +213,11 @@ class OcrEngine:
         (Tesseract OSD) and reads it again turned upright, keeping the
         reading with the higher confidence; ``"detect"`` detects the
         orientation of every page first; 0, 90, 180 or 270 turn the page
-        that many degrees counter-clockwise, with no detection."""
+        that many degrees counter-clockwise, with no detection.
+
+        A failure of the second engine never fails the page: the id region
+        keeps Tesseract's reading, and the result counts it
+        (``second_engine_failures``)."""
         grey = image if image.mode == "L" else image.convert("L")
         if rotate == "detect":
             rotation = self.detect_rotation(grey)
@@ -225,14 +233,16 @@ class OcrEngine:
             upscale_below_dpi=upscale_below_dpi,
             second=self._second if second_engine else None,
         )
+        failures = self._second.failures
         found = read(rotation)
         if rotate == "auto" and found.mean_confidence < low_confidence:
             turn = self.detect_rotation(grey)
             if turn:
                 turned = read(turn)
                 if turned.mean_confidence > found.mean_confidence:
-                    return turned
-        return found
+                    found = turned
+        failed = self._second.failures - failures
+        return dataclasses.replace(found, second_engine_failures=failed) if failed else found
 
     def _recognize(
         self,

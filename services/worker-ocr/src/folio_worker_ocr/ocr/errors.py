@@ -1,12 +1,16 @@
-"""Errors of OCR input: a page Folio refuses or cannot read.
+"""Errors of OCR input: a page Folio refuses or cannot read; and the second
+engine's failure, which never fails a page.
 
-All are permanent (``retryable = False``): the same bytes fail the same way
-again, so the page job fails at once with a readable reason.
+The input errors are permanent (``retryable = False``): the same bytes fail
+the same way again, so the page job fails at once with a readable reason.
 """
 
 from __future__ import annotations
 
-from folio_shared.errors import InvalidInput
+import contextlib
+from collections.abc import Iterator
+
+from folio_shared.errors import FolioError, InvalidInput
 
 
 class OcrInputError(InvalidInput):
@@ -58,3 +62,29 @@ class UnknownLanguage(OcrInputError):
     """
 
     code = "unknown_language"
+
+
+class SecondEngineFailed(FolioError):
+    """The second OCR engine (PP-OCR on onnxruntime) failed while reading an
+    id region: an allocation refused under the child's memory limit (its
+    native ``std::bad_alloc``), a model that does not load, an inference
+    error. It never leaves the child: the region keeps Tesseract's reading
+    (:mod:`folio_worker_ocr.ocr.reread`).
+
+    ``details``: ``type`` (the engine's exception class).
+    """
+
+    code = "second_engine_failed"
+
+
+@contextlib.contextmanager
+def second_engine_call() -> Iterator[None]:
+    """Any error raised inside the block (a call into the second engine) as
+    :class:`SecondEngineFailed`, chained to it."""
+    try:
+        yield
+    except Exception as error:  # whatever onnxruntime or RapidOCR raise
+        name = type(error).__name__
+        raise SecondEngineFailed(
+            f"the second OCR engine failed: {name}: {error}", type=name
+        ) from error

@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from folio_worker_ocr.ocr.errors import second_engine_call
+
 #: Height (pixels) PP-OCRv4's recogniser reads lines at.
 LINE_HEIGHT = 48
 #: Characters an id may hold at each of its 32 positions.
@@ -110,7 +112,8 @@ class Voted:
 
 
 class Recogniser:
-    """PP-OCRv4's line recogniser, loaded at the first call; one thread."""
+    """PP-OCRv4's line recogniser, loaded at the first call; one thread. An
+    error inside onnxruntime raises :class:`~.errors.SecondEngineFailed`."""
 
     def __init__(self) -> None:
         self._session: Any = None
@@ -137,13 +140,14 @@ class Recogniser:
     def probabilities(self, line: Image.Image) -> np.ndarray:
         """Per column of ``line`` (an image of one text line), the probability
         of each of the model's characters (rows sum to 1)."""
-        if self._session is None:
-            self._load()
-        width = max(1, math.ceil(LINE_HEIGHT * line.width / max(1, line.height)))
-        rgb = line.convert("RGB").resize((width, LINE_HEIGHT), Image.Resampling.BILINEAR)
-        batch = (np.asarray(rgb, dtype=np.float32).transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
-        name = self._session.get_inputs()[0].name
-        return np.asarray(self._session.run(None, {name: batch[np.newaxis]})[0][0])
+        with second_engine_call():
+            if self._session is None:
+                self._load()
+            width = max(1, math.ceil(LINE_HEIGHT * line.width / max(1, line.height)))
+            rgb = line.convert("RGB").resize((width, LINE_HEIGHT), Image.Resampling.BILINEAR)
+            batch = (np.asarray(rgb, dtype=np.float32).transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
+            name = self._session.get_inputs()[0].name
+            return np.asarray(self._session.run(None, {name: batch[np.newaxis]})[0][0])
 
     def read(self, line: Image.Image, allowed: Sequence[str] = GRAMMAR) -> Reading | None:
         """The id :func:`decode` finds in ``line`` under ``allowed`` (the
@@ -154,7 +158,8 @@ class Recogniser:
     def decode(self, probs: np.ndarray, allowed: Sequence[str] = GRAMMAR) -> Reading | None:
         """:func:`decode` of a line's :meth:`probabilities` under ``allowed``."""
         if not self._index:
-            self._load()
+            with second_engine_call():
+                self._load()
         columns = [[self._index[c] for c in chars] for chars in allowed]
         return decode(probs, columns, self._blank, allowed)
 

@@ -116,6 +116,8 @@ class PageResult(msgspec.Struct, frozen=True):
     - ``low_confidence``: ``mean_confidence`` is below the options' threshold.
     - ``ids_reread``: identifier regions whose second reading replaced the
       page OCR's words.
+    - ``second_engine_failures``: id regions the second engine failed to
+      read (out of memory, ...), which kept Tesseract's reading.
     """
 
     page_no: int
@@ -129,6 +131,7 @@ class PageResult(msgspec.Struct, frozen=True):
     ocr_ms: float
     low_confidence: bool
     ids_reread: int = 0
+    second_engine_failures: int = 0
 
 
 _engine: OcrEngine | None = None
@@ -190,4 +193,5 @@ def recognize_page(source: PageSource, options: OcrOptions) -> PageResult:
         ocr_ms=round((finished - rendered) * 1000, 1),
         low_confidence=found.mean_confidence < options.low_confidence_threshold,
         ids_reread=found.ids_reread,
+        second_engine_failures=found.second_engine_failures,
     )

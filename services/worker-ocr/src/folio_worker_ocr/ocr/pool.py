@@ -14,10 +14,15 @@ import contextlib
 import ctypes
 import ctypes.util
 
-from folio_shared.isolation import IsolatedPool
+import msgspec
+
+from folio_shared.isolation import ChildCrashed, IsolatedPool
+from folio_shared.logging import get_logger
 from folio_shared.settings import FolioSettings
 from folio_worker_ocr.ocr.engine import Rotate
 from folio_worker_ocr.ocr.page import OcrOptions, PageResult, PageSource, recognize_page, warm_up
+
+_log = get_logger(__name__)
 
 
 def _limit_openmp_threads(threads: int) -> None:
@@ -103,15 +108,37 @@ class OcrPool:
         (permanent), or :class:`~folio_shared.isolation.ChildTimedOut` /
         :class:`~folio_shared.isolation.ChildCrashed` when the page killed
         its child.
+
+        An error the second engine raises never fails the page (its id
+        region keeps Tesseract's reading, in the child). A child that dies
+        while the second engine is on (the kernel's OOM killer, a crash in
+        native code: nothing in the child can catch those) is followed by
+        one more attempt with the second engine off; only if that child
+        dies too is the page's :class:`ChildCrashed` raised. The result of
+        such an attempt counts one ``second_engine_failures``.
         """
-        return self.pool.run(recognize_page, source, options, timeout_s=timeout_s)
+        try:
+            return self.pool.run(recognize_page, source, options, timeout_s=timeout_s)
+        except ChildCrashed as crashed:
+            plain = _without_second_engine(options, crashed)
+            if plain is None:
+                raise
+            result = self.pool.run(recognize_page, source, plain, timeout_s=timeout_s)
+        return _engine_crashed(result)
 
     async def ocr_page_async(
         self, source: PageSource, options: OcrOptions, *, timeout_s: float | None = None
     ) -> PageResult:
         """:meth:`ocr_page` from a coroutine: cancelling it (the job's time
         limit) kills the child and frees its slot at once."""
-        return await self.pool.run_async(recognize_page, source, options, timeout_s=timeout_s)
+        try:
+            return await self.pool.run_async(recognize_page, source, options, timeout_s=timeout_s)
+        except ChildCrashed as crashed:
+            plain = _without_second_engine(options, crashed)
+            if plain is None:
+                raise
+            result = await self.pool.run_async(recognize_page, source, plain, timeout_s=timeout_s)
+        return _engine_crashed(result)
 
     def start(self) -> None:
         """Start every child and load its models now (call at worker boot)."""
@@ -126,6 +153,24 @@ class OcrPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _without_second_engine(options: OcrOptions, crashed: ChildCrashed) -> OcrOptions | None:
+    """The options to read a page again with after its child died, or
+    ``None`` when the second engine was not on (nothing to leave out)."""
+    if not (options.reread_ids and options.second_engine):
+        return None
+    _log.warning(
+        "an OCR child died with the second engine on; the page is read again without it",
+        reason=crashed.details.get("reason", ""),
+        exitcode=crashed.details.get("exitcode"),
+    )
+    return msgspec.structs.replace(options, second_engine=False)
+
+
+def _engine_crashed(result: PageResult) -> PageResult:
+    """``result``, read without the second engine after a crash, counting it."""
+    return msgspec.structs.replace(result, second_engine_failures=result.second_engine_failures + 1)
 
 
 def options_from_settings(

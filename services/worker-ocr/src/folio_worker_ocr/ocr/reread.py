@@ -21,7 +21,6 @@ from __future__ import annotations
 import string
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import tesserocr
@@ -29,14 +28,14 @@ from PIL import Image
 
 from folio_shared.identifiers import (
     DIGIT_LOOKALIKES,
-    digitable_line_valid,
     e2e_date,
     e2e_valid,
-    nfe_key_valid,
     repair_e2e,
 )
+from folio_worker_ocr.ocr.errors import SecondEngineFailed
 from folio_worker_ocr.ocr.glyph_case import Box, Sighting, by_tail_case, settle
 from folio_worker_ocr.ocr.glyphs import read_by_shape
+from folio_worker_ocr.ocr.id_digits import aligned, digit_window, valid_digit_id
 from folio_worker_ocr.ocr.id_read import read_e2e, settle_coarse
 from folio_worker_ocr.ocr.id_regions import Region, Word, box_of, page_words, regions
 from folio_worker_ocr.ocr.page_dates import dates_on, days_on
@@ -61,8 +60,6 @@ CHAR_WIDTH = 1.0
 #: Most regions read again on one page (each costs a few single-line readings):
 #: a page of number tables keeps the cost bounded.
 MAX_REGIONS = 12
-#: Lengths of the digit-group ids: NF-e key, bank boleto line, arrecadação line.
-DIGIT_ID_LENGTHS = (44, 47, 48)
 #: Farthest an end-to-end id's embedded date (UTC, minutes) may be from a
 #: date printed on its page (local time, often the day only) and count as near.
 E2E_DATE_SLACK = timedelta(days=1, hours=6)
@@ -77,59 +74,6 @@ def _read_line(api: tesserocr.PyTessBaseAPI, image: Image.Image, whitelist: str)
         return str(api.GetUTF8Text()).strip()
     finally:
         api.Clear()
-
-
-def _valid_digits(digits: str) -> bool:
-    if len(digits) == 44:
-        return nfe_key_valid(digits)
-    return len(digits) in (47, 48) and digitable_line_valid(digits)
-
-
-@dataclass(frozen=True)
-class DigitWindow:
-    """Groups ``start:end`` of a reading whose digits form a valid id;
-    ``before``: digits read ahead of them (a bank code printed on the same line)."""
-
-    groups: tuple[str, ...]
-    start: int
-    end: int
-    before: int
-
-    @property
-    def digits(self) -> str:
-        return "".join(self.groups[self.start : self.end])
-
-    @property
-    def text(self) -> str:
-        return " ".join(self.groups[self.start : self.end])
-
-
-def digit_window(reading: str) -> DigitWindow | None:
-    """The first run of whole digit groups in ``reading`` that is a valid
-    access key or digitable line (longest first at each start), or ``None``."""
-    groups = tuple("".join(c for c in g if c.isdigit()) for g in reading.split())
-    groups = tuple(g for g in groups if g)
-    before = 0
-    for start in range(len(groups)):
-        total = 0
-        ends = []
-        for end in range(start + 1, len(groups) + 1):
-            total += len(groups[end - 1])
-            if total in DIGIT_ID_LENGTHS:
-                ends.append(end)
-            if total >= max(DIGIT_ID_LENGTHS):
-                break
-        for end in reversed(ends):
-            window = DigitWindow(groups, start, end, before)
-            if _valid_digits(window.digits):
-                return window
-        before += len(groups[start])
-    return None
-
-
-def _digit_id(reading: str) -> str | None:
-    window = digit_window(reading)
-    return None if window is None else window.digits
 
 
 def _e2e_shaped(reading: str) -> str | None:
@@ -179,15 +123,6 @@ def best_e2e(readings: list[str], dates: list[datetime], agree: int = 1) -> str 
     else:
         best = Counter(valid).most_common(1)[0][0]
     return best if agree <= 1 or shaped.count(best) >= agree else None
-
-
-def _aligned(words: tuple[Word, ...], before: int, size: int) -> str:
-    """The page words holding digits ``before:before + size`` of the run (by digit counts)."""
-    counts = [sum(c.isdigit() for c in w.text.translate(DIGIT_LOOKALIKES)) for w in words]
-    edges = [sum(counts[:i]) for i in range(len(words) + 1)]
-    first = min(range(len(words)), key=lambda i: abs(edges[i] - before))
-    last = min(range(first + 1, len(words) + 1), key=lambda i: abs(edges[i] - before - size))
-    return " ".join(w.text for w in words[first:last])
 
 
 def _vote(readings: list[str]) -> str:
@@ -253,17 +188,17 @@ class Reader:
         words = region.parts[0]
         page = digit_window(" ".join(w.text.translate(DIGIT_LOOKALIKES) for w in words))
         if page is not None:  # valid as read: only its stray characters go
-            return _aligned(words, page.before, len(page.digits)), page.text
+            return aligned(words, page.before, len(page.digits)), page.text
         windows = [
             window
-            for raw, _ in self.readings(words, DIGITS + " ", _digit_id)
+            for raw, _ in self.readings(words, DIGITS + " ", valid_digit_id)
             if (window := digit_window(raw)) is not None
         ]
         if not windows:
             return None
         best = Counter(w.digits for w in windows).most_common(1)[0][0]
         window = next(w for w in windows if w.digits == best)
-        return _aligned(words, window.before, len(best)), window.text
+        return aligned(words, window.before, len(best)), window.text
 
     @staticmethod
     def _measured(
@@ -283,6 +218,48 @@ class Reader:
         measured = settle(best, others, sightings)
         measured = measured if e2e_valid(measured) else best
         return by_tail_case(measured, others, sightings)
+
+    def _second_opinion(
+        self,
+        region: Region,
+        best: str | None,
+        dates: list[datetime],
+        coarse: bool,
+        page: str,
+        seen: list[list[tuple[Image.Image, tuple[tuple[str, Box], ...]]]],
+    ) -> str | None:
+        """The id to keep once the second engine has read the region's band,
+        from Tesseract's voted id ``best`` (:mod:`.second_engine`); on a
+        ``coarse`` page also decoded under the id's grammar (:mod:`.id_read`).
+        Raises :class:`~.errors.SecondEngineFailed` when the engine fails."""
+        assert self.second is not None
+        widen = 32 if len(region.parts) == 1 else 0
+        box = box_of(tuple(w for part in region.parts for w in part))
+        line_height = box_of(region.parts[0])[3] - box[1]
+        # a coarse page, read upscaled: a page-wide band is wider than the
+        # detector's limit and read shrunk (photo ids came out worse)
+        if coarse and self.native is not None:
+            # a short id and nothing after it: its wrapped second line, lost, too
+            lost = len(region.parts) == 1 and len(page.replace(" ", "")) < 30
+            box = (*box[:3], box[3] + 2 * line_height * lost)
+            wide = self.native.band(box, line_height, widen)
+        else:
+            area = band_box(self.original.size, box, line_height, widen if coarse else None)
+            wide = self.original.crop(area)
+        detected = self.second.detect(wide)
+        # on a scan, only the lines through the region's words are its readings
+        own = None if coarse else on_lines(detected, [box_of(p) for p in region.parts], area)
+        lines = [line.text for line in detected]
+        shaped = [s for r in readings(lines, own) if (s := _e2e_shaped(r)) is not None]
+        tesseract = best
+        best = pick(best, shaped, e2e_valid, lambda v: _near(v, dates), settle=not coarse)
+        if coarse:
+            decoded = read_e2e(self.second.ids, wide, detected, self.days)
+            picked, best = best, settle_coarse(best, decoded, tesseract)
+            self.picks.append((picked, best))
+        if best is not None and not coarse:
+            best = self._measured(best, tesseract, shaped, seen)
+        return best
 
     def e2e(self, region: Region, dates: list[datetime], agree: int = 1) -> list[str] | None:
         """Replacement texts of an end-to-end id's parts, or ``None`` to keep the page's."""
@@ -308,32 +285,10 @@ class Reader:
         page = "".join(region.part_text(i) for i in range(len(region.parts)))
         best = best_e2e(["".join(texts) for texts in combos] + [page], dates, agree)
         if self.second is not None:
-            box = box_of(tuple(w for part in region.parts for w in part))
-            line_height = box_of(region.parts[0])[3] - box[1]
-            # a coarse page, read upscaled: a page-wide band is wider than the
-            # detector's limit and read shrunk (photo ids came out worse)
-            coarse = agree > 1
-            if coarse and self.native is not None:
-                # a short id and nothing after it: its wrapped second line, lost, too
-                lost = len(region.parts) == 1 and len(page.replace(" ", "")) < 30
-                box = (*box[:3], box[3] + 2 * line_height * lost)
-                wide = self.native.band(box, line_height, widen)
-            else:
-                area = band_box(self.original.size, box, line_height, widen if coarse else None)
-                wide = self.original.crop(area)
-            detected = self.second.detect(wide)
-            # on a scan, only the lines through the region's words are its readings
-            own = None if coarse else on_lines(detected, [box_of(p) for p in region.parts], area)
-            lines = [line.text for line in detected]
-            shaped = [s for r in readings(lines, own) if (s := _e2e_shaped(r)) is not None]
-            tesseract = best
-            best = pick(best, shaped, e2e_valid, lambda v: _near(v, dates), settle=not coarse)
-            if coarse:
-                decoded = read_e2e(self.second.ids, wide, detected, self.days)
-                picked, best = best, settle_coarse(best, decoded, tesseract)
-                self.picks.append((picked, best))
-            if best is not None and not coarse:
-                best = self._measured(best, tesseract, shaped, seen)
+            try:
+                best = self._second_opinion(region, best, dates, agree > 1, page, seen)
+            except SecondEngineFailed as failed:  # Tesseract's reading stands
+                self.second.failed(failed)
         if best is None or len(region.parts) == 1:
             return None if best is None else [best]
         # split as the readings wrapped it (the first reading of the whole id)

@@ -33,7 +33,11 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from folio_shared.logging import get_logger
+from folio_worker_ocr.ocr.errors import SecondEngineFailed, second_engine_call
 from folio_worker_ocr.ocr.id_ctc import Line, Recogniser
+
+_log = get_logger(__name__)
 
 #: Largest side (pixels) of the image the detector works on: a band around
 #: an id is smaller, so it is detected at its own scale (PP-OCR's default
@@ -54,12 +58,28 @@ SETTLE_MAX_DIFF = 2
 
 class SecondEngine:
     """PP-OCR through RapidOCR, loaded at the first :meth:`lines` call and
-    kept; one inference thread (the worker runs one page per process)."""
+    kept; one inference thread (the worker runs one page per process).
+
+    Its calls raise :class:`~.errors.SecondEngineFailed` for any error inside
+    the engine; the caller keeps Tesseract's reading and reports it
+    (:meth:`failed`), and :attr:`failures` counts them for the page's result."""
 
     def __init__(self) -> None:
         self._ocr: Any = None
         #: PP-OCR's recogniser alone, for ids decoded under their grammar (:mod:`.id_ctc`).
         self.ids = Recogniser()
+        #: id regions whose reading by this engine failed, since it was made
+        self.failures = 0
+
+    def failed(self, error: SecondEngineFailed) -> None:
+        """Count and log a failed reading of an id region (no text of the
+        page is logged: the region may hold a tax id)."""
+        self.failures += 1
+        _log.warning(
+            "second OCR engine failed on an id region; Tesseract's reading is kept",
+            error=error.details.get("type", ""),
+            reason=str(error.__cause__ or error)[:200],
+        )
 
     def lines(self, image: Image.Image) -> list[str]:
         """The text lines PP-OCR detects and reads in ``image``, top to bottom."""
@@ -67,16 +87,17 @@ class SecondEngine:
 
     def detect(self, image: Image.Image) -> list[Line]:
         """The text lines PP-OCR detects in ``image``, top to bottom, with their quadrilaterals."""
-        if self._ocr is None:
-            from rapidocr_onnxruntime import RapidOCR
+        with second_engine_call():
+            if self._ocr is None:
+                from rapidocr_onnxruntime import RapidOCR
 
-            self._ocr = RapidOCR(
-                intra_op_num_threads=1,
-                inter_op_num_threads=1,
-                det_limit_type="max",
-                det_limit_side_len=DETECT_LIMIT,
-            )
-        found, _ = self._ocr(np.asarray(image.convert("RGB")), use_cls=False)
+                self._ocr = RapidOCR(
+                    intra_op_num_threads=1,
+                    inter_op_num_threads=1,
+                    det_limit_type="max",
+                    det_limit_side_len=DETECT_LIMIT,
+                )
+            found, _ = self._ocr(np.asarray(image.convert("RGB")), use_cls=False)
         boxes = sorted(found or [], key=lambda item: min(point[1] for point in item[0]))
         return [
             Line(tuple((float(x), float(y)) for x, y in item[0]), str(item[1])) for item in boxes
