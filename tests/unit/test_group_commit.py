@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import asyncpg
 import pytest
 
-from folio_shared.jobs.bookkeeper import GroupCommit, ThreadWaiter
+from folio_shared.jobs.bookkeeper import GroupCommit
+from folio_shared.jobs.waiters import ThreadWaiter
 
 
 class Recorder:
@@ -127,3 +128,39 @@ async def test_an_abandoned_request_is_not_sent() -> None:
     assert await first == 10
     await asyncio.sleep(0.01)
     assert rec.batches == [[1]]
+
+
+async def test_a_posted_request_returns_at_once_and_tells_when_its_batch_ended() -> None:
+    rec = Recorder(fail_on=8)
+    rec.gate.clear()
+    group: GroupCommit[int, int] = GroupCommit(rec.run, key=lambda r: r)
+    loop = asyncio.get_running_loop()
+    first = asyncio.ensure_future(group.submit(1))
+    await asyncio.sleep(0.01)  # the first batch is in flight, held at the gate
+    # Given a request posted from a thread while a batch is in flight
+    seen: list[int] = []
+    ended: list[str] = []
+    ok = await asyncio.to_thread(group.post, loop, 7, seen.append)
+    ok.when_done(lambda: ended.append("ok"))
+    # Then the thread got it back before it was sent
+    await asyncio.sleep(0.01)
+    assert not ok.done()
+    assert ended == []
+    assert rec.batches == [[1]]
+    # When the batches run, Then its callbacks run once its batch committed
+    rec.gate.set()
+    assert await first == 10
+    while not ok.done():
+        await asyncio.sleep(0.005)
+    assert (ended, ok.error, seen, rec.batches) == (["ok"], None, [70], [[1], [7]])
+    late: list[str] = []
+    ok.when_done(lambda: late.append("now"))  # after the end: at once
+    assert late == ["now"]
+    # And a request whose batch failed ends too, with the batch's error
+    failed = await asyncio.to_thread(group.post, loop, 8, seen.append)
+    failed.when_done(lambda: ended.append("failed"))
+    while not failed.done():
+        await asyncio.sleep(0.005)
+    assert isinstance(failed.error, RuntimeError)
+    assert ended == ["ok", "failed"]
+    assert seen == [70]  # ``then``: results only

@@ -34,6 +34,7 @@ from dramatiq.results.backends.redis import RedisBackend
 from folio_shared import encoder
 from folio_shared.errors import ConfigurationError
 from folio_shared.hooks import HookDispatch
+from folio_shared.jobs.acks import AckGate
 from folio_shared.jobs.limits import KindLimits
 from folio_shared.jobs.middleware import JobTracking
 from folio_shared.jobs.pointers import MessagePointers
@@ -63,6 +64,10 @@ class FolioRedisBroker(HookDispatch, RedisBroker):
     to a second before anyone looks; those sub-queues are polled at least
     every ``priority_poll_ms`` instead (default 100 ms).
 
+    A job queue's consumer acks through :attr:`ack_gate`, so a job's
+    message can be acked once its outcome is durable without its worker
+    thread waiting for that (:mod:`folio_shared.jobs.acks`).
+
     Search queries wait on their reply (``queries.embed``), and even a 10 ms
     poll added ~5 ms on average to every search. So every message sent to
     ``queries.critical`` or ``queries.high`` also pushes a token to the
@@ -83,6 +88,8 @@ class FolioRedisBroker(HookDispatch, RedisBroker):
         super().__init__(**kwargs)  # type: ignore[no-untyped-call]
         self.priority_poll_ms = priority_poll_ms
         self.query_poll_ms = query_poll_ms
+        #: Acks that wait for their job's outcome, off the worker threads.
+        self.ack_gate = AckGate()
 
     def wake_key(self, queue_name: str) -> str:
         """The Redis list that wakes the consumers of ``queue_name``."""
@@ -93,7 +100,7 @@ class FolioRedisBroker(HookDispatch, RedisBroker):
             return _WakingConsumer(self, queue_name, prefetch, min(timeout, self.query_poll_ms))
         if queue_name.endswith((".critical", ".high")):
             timeout = min(timeout, self.priority_poll_ms)
-        return super().consume(queue_name, prefetch, timeout)
+        return self.ack_gate.wrap(super().consume(queue_name, prefetch, timeout))
 
     def enqueue(self, message: Any, *, delay: int | None = None) -> Any:
         sent = super().enqueue(message, delay=delay)

@@ -31,6 +31,12 @@ Dramatiq's ``run_coroutine`` costs for each call), and a request's
 ``then`` (the job event of a claim or an outcome) runs on the loop as the
 batch returns.
 
+A plain success need not hold its thread at all: :meth:`GroupCommit.post`
+hands a request over and returns at once, and what must follow its commit
+(the message's ack) waits on the returned
+:class:`~folio_shared.jobs.waiters.Posted` instead
+(:mod:`folio_shared.jobs.acks`).
+
 The rounds run one at a time, so they hold one connection of the pool
 between them rather than taking it from the pool and giving it back for
 each: a pool checkout and return cost the event loop about as much CPU as
@@ -48,13 +54,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 
 from folio_shared.jobs import store_batch
 from folio_shared.jobs.store import Claim
 from folio_shared.jobs.store_batch import ClaimRequest, OutcomeRequest, Request
+from folio_shared.jobs.waiters import Posted, Resolver, ThreadWaiter
 from folio_shared.logging import get_logger
 from folio_shared.resources import resources
 
@@ -67,65 +74,10 @@ MAX_BATCH = 200
 #: replaces a connection after its ``max_queries`` statements).
 ROUNDS_PER_CONNECTION = 1_000
 
-#: How often a waiting thread wakes to let Dramatiq's asynchronous
-#: exceptions in (time limits, shutdown), as its ``run_coroutine`` does.
-INTERRUPT_CHECK_S = 0.1
-
 Req = TypeVar("Req")
 Res = TypeVar("Res")
 
-
-_ResIn = TypeVar("_ResIn", contravariant=True)
-
-
-class _Resolver(Protocol[_ResIn]):
-    def done(self) -> bool: ...
-    def set_result(self, result: _ResIn, /) -> None: ...
-    def set_exception(self, exception: BaseException, /) -> None: ...
-
-
-class ThreadWaiter(Generic[Res]):
-    """A worker thread's wait for its request's result, resolved on the
-    event loop. A thread interrupted while it waits (Dramatiq's time limit
-    or shutdown) abandons its request: one not yet sent is dropped, one
-    sent runs and its result is ignored (a claim then ends with its
-    lease)."""
-
-    __slots__ = ("_error", "_lock", "_result", "_set", "abandoned")
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._lock.acquire()
-        self._set = False
-        self._result: Any = None
-        self._error: BaseException | None = None
-        self.abandoned = False
-
-    def done(self) -> bool:
-        return self._set or self.abandoned
-
-    def set_result(self, result: Res, /) -> None:
-        self._result, self._set = result, True
-        self._lock.release()
-
-    def set_exception(self, exception: BaseException, /) -> None:
-        self._error, self._set = exception, True
-        self._lock.release()
-
-    def wait(self) -> Res:
-        try:
-            while not self._lock.acquire(timeout=INTERRUPT_CHECK_S):
-                pass
-        except BaseException:
-            self.abandoned = True
-            raise
-        if self._error is not None:
-            raise self._error
-        result: Res = self._result
-        return result
-
-
-_Item = tuple[Req, "_Resolver[Res]", "Callable[[Res], None] | None"]
+_Item = tuple[Req, "Resolver[Res]", "Callable[[Res], None] | None"]
 
 
 class GroupCommit(Generic[Req, Res]):
@@ -170,12 +122,27 @@ class GroupCommit(Generic[Req, Res]):
         returns after its batch. ``then`` runs on the loop with the result
         as the batch returns (not when the batch failed)."""
         waiter: ThreadWaiter[Res] = ThreadWaiter()
+        self._put(loop, (request, waiter, then))
+        return waiter.wait()
+
+    def post(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        request: Req,
+        then: Callable[[Res], None] | None = None,
+    ) -> Posted:
+        """Hand ``request`` to the next batch from a worker thread and
+        return at once; the :class:`Posted` tells when its batch ended."""
+        posted = Posted()
+        self._put(loop, (request, posted, then))
+        return posted
+
+    def _put(self, loop: asyncio.AbstractEventLoop, item: _Item[Req, Res]) -> None:
         with self._inbox_lock:
-            self._inbox.append((request, waiter, then))
+            self._inbox.append(item)
             wake, self._woken = not self._woken, True
         if wake:
             loop.call_soon_threadsafe(self._admit)
-        return waiter.wait()
 
     async def settle(self, timeout_s: float = 5.0) -> None:
         """Wait (up to ``timeout_s``) for the batch in flight, if any."""
@@ -315,6 +282,17 @@ class Bookkeeper:
     ) -> bool:
         """:meth:`record` from a worker thread (see :meth:`GroupCommit.call`)."""
         return self.rounds.call(loop, request, then) is True
+
+    def record_later(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        request: OutcomeRequest,
+        then: Callable[[Claim | bool | None], None] | None = None,
+    ) -> Posted:
+        """:meth:`record_from_thread` without the wait: the thread goes on
+        at once, and whatever must follow the outcome's commit (the
+        message's ack) waits on the returned :class:`Posted` instead."""
+        return self.rounds.post(loop, request, then)
 
     async def close(self) -> None:
         """Give the held connection back to its pool once the round in

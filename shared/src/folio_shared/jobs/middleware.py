@@ -9,7 +9,9 @@ For every message that carries a ``job_id`` option it:
 - counts attempts in PostgreSQL, so a worker killed mid-job still used an
   attempt; a job whose attempts are used up by crashes is quarantined
   (``dead``, cause ``poison``) instead of killing workers again;
-- records the outcome (fenced on the attempt): ``succeeded``, a retry
+- records the outcome (fenced on the attempt; a plain success without
+  its thread waiting, the message's ack held until it is durable:
+  :mod:`folio_shared.jobs.acks`): ``succeeded``, a retry
   (back to ``queued``), ``failed`` (a permanent error: no retry), ``dead``
   (retries exhausted, timed out too often, or an undecodable message) or
   ``cancelled``; runs fan-in for child jobs;
@@ -42,6 +44,7 @@ from dramatiq.middleware import Middleware, SkipMessage
 
 from folio_shared.db.enums import FailureCause
 from folio_shared.jobs import family, outage, outbox, reconcile, store, store_asyncpg
+from folio_shared.jobs.acks import AckGate
 from folio_shared.jobs.bookkeeper import Bookkeeper
 from folio_shared.jobs.context import JobContext, reset_current, set_current
 from folio_shared.jobs.events import EventSender
@@ -81,6 +84,9 @@ class JobTracking(Middleware):
         self.events: EventSender | None = None
         #: Claims and outcomes of all worker threads, one statement per round.
         self.bookkeeper = Bookkeeper(self.worker_id, settings.jobs.lease_ms)
+        #: The broker's acks held until their outcome is durable, if it has
+        #: any (:mod:`folio_shared.jobs.acks`); without, a thread waits.
+        self.gate: AckGate | None = None
         self._running: dict[str, tuple[JobContext, Any]] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -110,6 +116,8 @@ class JobTracking(Middleware):
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.bookkeeper.worker = self.worker_id
         self.bookkeeper.holding = True
+        gate = getattr(broker, "ack_gate", None)
+        self.gate = gate if isinstance(gate, AckGate) else None
         # After WorkerResources opened the worker's Redis client.
         self.events = self._run(_open_events())
 
@@ -127,8 +135,11 @@ class JobTracking(Middleware):
             self._thread.join(timeout=5)
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
-        # Before WorkerResources closes the pool, which waits for it.
+        # Before WorkerResources closes the pool, which waits for it (the
+        # consumers, closed before this, waited for their held acks).
         self._run(self.bookkeeper.close())
+        if self.gate is not None:
+            self.gate.close()
         # Jobs still running here were not finished within the grace period:
         # hand them back now rather than after their lease.
         with self._lock:
@@ -210,9 +221,16 @@ class JobTracking(Middleware):
         # Only the job row changes: straight into the next outcome batch,
         # its event published by the loop once the batch committed.
         data = state_event(ctx, outcome, STATUS[outcome], cause, error)
-        self.bookkeeper.record_from_thread(
-            self._loop(), request, lambda _: self._event(ctx.job_id, "state", data)
-        )
+
+        def then(_: object) -> None:
+            self._event(ctx.job_id, "state", data)
+
+        if self.gate is not None and outcome == Outcome.SUCCEEDED and not _chained(broker, message):
+            # The thread goes on; the message's ack waits for the commit.
+            posted = self.bookkeeper.record_later(self._loop(), request, then)
+            self.gate.hold(message.message_id, posted)
+            return
+        self.bookkeeper.record_from_thread(self._loop(), request, then)
 
     # -- decisions -------------------------------------------------------------
 
@@ -351,6 +369,17 @@ class JobTracking(Middleware):
         except ValueError:
             set_current(None)
         return ctx
+
+
+def _chained(broker: dramatiq.Broker, message: MessageProxy) -> bool:
+    """Whether Dramatiq sends a message after this one's success (a
+    pipeline's next step, an ``on_success`` callback): its thread then
+    waits for the outcome's commit, so the next step never finds the job
+    still running."""
+    options = message.options
+    if options.get("pipe_target") is not None or options.get("on_success"):
+        return True
+    return bool(broker.get_actor(message.actor_name).options.get("on_success"))
 
 
 async def _open_events() -> EventSender:

@@ -1,0 +1,195 @@
+"""Acks that wait for their job's outcome, off the worker thread.
+
+A tracked message may be acked only once its job's outcome is durable
+(ADR 0003): acked earlier, a worker killed in between would leave a job
+``running`` that no message will run again before its lease ends. Until
+now the worker thread waited for the outcome's round before Dramatiq
+acked the message on that thread, so each job cost its thread two rounds
+in a row (its outcome, then the next message's claim), and a round's
+claims and outcomes seldom met.
+
+With an :class:`AckGate`, a success that only changes the job row is
+*posted* to the next round (:meth:`Bookkeeper.record_later`) and the
+thread goes on to its next message at once; its next claim can share a
+round with that outcome. The message's ack is held by the gate instead:
+
+- :meth:`AckGate.hold` (``JobTracking``, in ``after_process_message``)
+  ties the message to its outcome's :class:`~folio_shared.jobs.waiters.Posted`;
+- Dramatiq then acks it on the worker thread through the consumer, which
+  the broker wrapped in a :class:`GatedConsumer`; a held message's ack is
+  not made there but handed to the gate's *acker* thread once the round
+  has ended, which makes it with the consumer's own ``ack``;
+- a message nobody holds (untracked, failed, an outcome that needs a
+  transaction) is acked at once, as before.
+
+So a message is still acked only after its outcome committed, and a
+worker killed in between leaves the outcome committed and the message
+unacked: redelivered, its claim is refused (exactly one final state). A
+round that fails (PostgreSQL unreachable) still releases the ack, as the
+failed wait did before: the job stays ``running`` until its lease ends and
+the reconciler sends it again. An ack that fails on a lost Redis
+connection is tried again every :attr:`AckGate.retry_s`, as Dramatiq's
+own post-processing does, up to :attr:`AckGate.tries` times; a message
+left unacked comes back after the worker's heartbeat ends, and its claim
+is refused.
+
+A consumer being closed (worker shutdown, consumer restart) first waits
+up to ``flush_s`` for its held acks, so a stopping worker leaves none.
+Dramatiq's ``before_ack`` and ``after_ack`` signals still come from the
+worker thread, when Dramatiq asks for the ack.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from queue import SimpleQueue
+from typing import Any
+
+from dramatiq.broker import Consumer, MessageProxy
+from dramatiq.errors import BrokerConnectionError
+
+from folio_shared.jobs.waiters import Posted
+from folio_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class AckGate:
+    """Holds acks of messages until their outcome's round ended (see the
+    module docstring). One per broker; thread-safe.
+
+    - ``retry_s``: wait between two tries of an ack that lost its Redis
+      connection (default 1 s);
+    - ``tries``: most tries of one ack (default 30);
+    - ``flush_s``: longest wait of a closing consumer for its held acks
+      (default 5 s).
+    """
+
+    def __init__(self, *, retry_s: float = 1.0, tries: int = 30, flush_s: float = 5.0) -> None:
+        self.retry_s = retry_s
+        self.tries = tries
+        self.flush_s = flush_s
+        self._held: dict[str, Posted] = {}
+        self._ready: SimpleQueue[tuple[Consumer, MessageProxy] | None] = SimpleQueue()
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        #: Acks handed over and not yet made, by consumer.
+        self._owed: dict[int, int] = {}
+        self._thread: threading.Thread | None = None
+        #: Acks made after their round (for tests and the benchmark).
+        self.acked = 0
+
+    def hold(self, message_id: str, posted: Posted) -> None:
+        """The ack of ``message_id`` waits for ``posted``'s round."""
+        self._held[message_id] = posted
+
+    def wrap(self, consumer: Consumer) -> GatedConsumer:
+        """``consumer`` with its acks going through this gate."""
+        return GatedConsumer(self, consumer)
+
+    def ack(self, consumer: Consumer, message: MessageProxy) -> None:
+        """Ack ``message`` now, or once its outcome's round ended."""
+        posted = self._held.pop(message.message_id, None)
+        if posted is None:
+            consumer.ack(message)
+            return
+        with self._lock:
+            self._owed[id(consumer)] = self._owed.get(id(consumer), 0) + 1
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="folio-job-acks", daemon=True
+                )
+                self._thread.start()
+        posted.when_done(lambda: self._release(posted, consumer, message))
+
+    def flush(self, consumer: Consumer) -> bool:
+        """Wait (up to ``flush_s``) until ``consumer`` owes no held ack;
+        ``False`` when some are still owed."""
+        deadline = time.monotonic() + self.flush_s
+        with self._changed:
+            while self._owed.get(id(consumer), 0) > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(left)
+        return True
+
+    def close(self) -> None:
+        """Stop the acker thread once it made the acks handed to it."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._ready.put(None)
+            thread.join(timeout=self.flush_s)
+
+    def _release(self, posted: Posted, consumer: Consumer, message: MessageProxy) -> None:
+        if posted.error is not None:
+            log.warning(
+                "job outcome not recorded; its lease will end it",
+                message_id=message.message_id,
+                error=repr(posted.error),
+            )
+        self._ready.put((consumer, message))
+
+    def _run(self) -> None:
+        while (item := self._ready.get()) is not None:
+            consumer, message = item
+            try:
+                self._ack(consumer, message)
+            finally:
+                with self._changed:
+                    left = self._owed[id(consumer)] - 1
+                    if left:
+                        self._owed[id(consumer)] = left
+                    else:
+                        del self._owed[id(consumer)]
+                    self._changed.notify_all()
+
+    def _ack(self, consumer: Consumer, message: MessageProxy) -> None:
+        for attempt in range(1, self.tries + 1):
+            try:
+                consumer.ack(message)
+                self.acked += 1
+                return
+            except BrokerConnectionError as e:
+                if attempt == self.tries:
+                    log.warning(
+                        "message not acked; it comes back and is skipped",
+                        message_id=message.message_id,
+                        error=repr(e),
+                    )
+                    return
+                time.sleep(self.retry_s)
+            except Exception as e:
+                log.warning("message not acked", message_id=message.message_id, error=repr(e))
+                return
+
+
+class GatedConsumer(Consumer):
+    """A broker's consumer whose acks go through an :class:`AckGate`;
+    everything else is the consumer's own."""
+
+    def __init__(self, gate: AckGate, consumer: Consumer) -> None:
+        self.gate = gate
+        self.consumer = consumer
+
+    def __next__(self) -> Any:
+        return next(self.consumer)
+
+    def ack(self, message: MessageProxy) -> None:
+        self.gate.ack(self.consumer, message)
+
+    def nack(self, message: MessageProxy) -> None:
+        self.consumer.nack(message)
+
+    def requeue(self, messages: Any) -> None:
+        self.consumer.requeue(messages)
+
+    def close(self) -> None:
+        if not self.gate.flush(self.consumer):
+            log.warning("consumer closed with acks still held by their outcomes")
+        self.consumer.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.consumer, name)

@@ -1,0 +1,133 @@
+"""A success's outcome is written without its worker thread waiting, and
+its message is acked only once that outcome is durable
+(:mod:`folio_shared.jobs.acks`), on real Redis and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Iterator
+
+import dramatiq
+import pytest
+import redis.asyncio as aioredis
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+from support.actors import EchoV1, PlainV1, new_id
+from support.jobs import wait_for
+from support.workers import RunningWorker, start_in_process
+
+from folio_shared.broker import create_broker
+from folio_shared.jobs import Jobs
+from folio_shared.settings import FolioSettings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def sender(settings: FolioSettings) -> Iterator[dramatiq.Broker]:
+    """A broker of the workers' namespace that only sends."""
+    broker = create_broker(settings)
+    yield broker
+    broker.close()
+
+
+async def _unacked(redis: aioredis.Redis, namespace: str) -> set[str]:
+    """Ids of the messages still in Redis: queued (or delayed), or fetched
+    and not acked yet (an ack deletes a message's data)."""
+    ids: set[str] = set()
+    async for name in redis.scan_iter(f"{namespace}:*.msgs"):
+        for data in (await redis.hgetall(name)).values():
+            ids.add(dramatiq.Message.decode(data).message_id)
+    return ids
+
+
+async def test_an_outcome_held_up_in_the_database_holds_its_ack_not_the_worker_thread(
+    engine: AsyncEngine,
+    settings: FolioSettings,
+    sender: dramatiq.Broker,
+    redis: aioredis.Redis,
+    key: str,
+) -> None:
+    # Given a worker with one thread, running a tracked job
+    running = start_in_process(settings, threads=1)
+    ran = threading.Event()
+    mark = dramatiq.actor(ran.set, actor_name=f"test.mark.{key}", broker=running.broker)
+    jobs = Jobs(engine, sender, redis)
+    try:
+        job_id = new_id()
+        await jobs.enqueue(EchoV1(job_id=str(job_id), key=key, sleep_ms=1_500))
+
+        async def echoing() -> bool:
+            return (await jobs.get(job_id)).stage == "echoing"
+
+        await wait_for(echoing, what="the job to run")
+        async with engine.connect() as lock:
+            # When its row is locked elsewhere as its outcome is written,
+            # and an untracked message comes behind it
+            await lock.execute(
+                sa.text("SELECT 1 FROM jobs WHERE id = :id FOR UPDATE"), {"id": job_id}
+            )
+            mark.send()
+            # Then the thread runs that message while the outcome waits
+            done = await asyncio.to_thread(ran.wait, 10)
+            assert done, "the worker thread waited for the outcome"
+            await asyncio.sleep(0.3)
+            job = await jobs.get(job_id)
+            assert job.status == "running"
+            # And the job's message is not acked before its outcome commits
+            assert job.message_id in await _unacked(redis, settings.broker.namespace)
+            await lock.rollback()
+
+        async def acked() -> bool:
+            return job.message_id not in await _unacked(redis, settings.broker.namespace)
+
+        await wait_for(acked, what="the message's ack")
+        job = await jobs.get(job_id)
+        assert job.status == "succeeded"
+        assert job.result == {"value": 0, "attempt": 1}
+    finally:
+        running.stop()
+
+
+async def test_every_ack_comes_after_its_outcome_committed(
+    engine: AsyncEngine,
+    settings: FolioSettings,
+    sender: dramatiq.Broker,
+    redis: aioredis.Redis,
+    key: str,
+) -> None:
+    # Given 400 queued jobs, then a worker of 4 threads
+    jobs = Jobs(engine, sender, redis)
+    ids = [new_id() for _ in range(400)]
+    for job_id in ids:
+        await jobs.enqueue(PlainV1(job_id=str(job_id), key=key))
+    namespace = settings.broker.namespace
+    running: RunningWorker = start_in_process(settings, threads=4)
+    try:
+        # When, again and again while they run, the messages still in Redis
+        # are read first and the job rows after
+        checks = 0
+        early: set[uuid.UUID] = set()
+        while True:
+            waiting = await _unacked(redis, namespace)
+            async with engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        sa.text("SELECT id, status, message_id FROM jobs WHERE id = ANY(:ids)"),
+                        {"ids": ids},
+                    )
+                ).all()
+            status = {r.id: r.status for r in rows}
+            # Then every job whose message was gone had already succeeded
+            early |= {r.id for r in rows if r.message_id not in waiting and r.status != "succeeded"}
+            checks += 1
+            if not waiting:
+                break
+            await asyncio.sleep(0.01)
+        assert not early
+        assert checks >= 3  # the run was seen in flight
+        assert set(status.values()) == {"succeeded"}
+    finally:
+        running.stop()
