@@ -101,7 +101,11 @@ def install(broker: dramatiq.Broker, path: str) -> None:
             out.append(("round", claims, len(requests) - claims, t0, now(), cpu))
 
     rounds._run = probed_run
-    for name, kind in (("claim_from_thread", "claim"), ("record_from_thread", "outcome")):
+    for name, kind in (
+        ("claim_from_thread", "claim"),
+        ("record_from_thread", "outcome"),
+        ("record_later", "outcome"),  # a success handed over: its ack waits, not the thread
+    ):
         original = getattr(book, name)
 
         def probed(*args: Any, _original: Any = original, _kind: str = kind, **kw: Any) -> Any:

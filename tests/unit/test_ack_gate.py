@@ -1,0 +1,136 @@
+"""AckGate: a held message is acked only after its outcome's round ended,
+off the thread that asked; any other message at once (the real consumer
+on Redis: ``tests/integration/jobs/test_job_acks.py``)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import dramatiq
+from dramatiq.broker import Consumer, MessageProxy
+from dramatiq.errors import ConnectionClosed
+
+from folio_shared.jobs.acks import AckGate
+from folio_shared.jobs.waiters import Posted
+
+
+class Recording(Consumer):
+    """A consumer that records its acks (and fails the first ``fail``)."""
+
+    def __init__(self, fail: int = 0) -> None:
+        self.acked: list[tuple[str, str]] = []
+        self.fail = fail
+        self.closed = False
+
+    def __next__(self) -> Any:
+        return None
+
+    def ack(self, message: MessageProxy) -> None:
+        if self.fail:
+            self.fail -= 1
+            raise ConnectionClosed(OSError("connection lost"))  # type: ignore[no-untyped-call]
+        self.acked.append((message.message_id, threading.current_thread().name))
+
+    def nack(self, message: MessageProxy) -> None:
+        raise AssertionError("no nack expected")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _message() -> MessageProxy:
+    return MessageProxy(
+        dramatiq.Message(queue_name="q", actor_name="a", args=(), kwargs={}, options={})
+    )
+
+
+def _wait(predicate: Any, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_a_held_ack_waits_for_its_round_and_others_go_at_once() -> None:
+    gate, inner = AckGate(), Recording()
+    consumer = gate.wrap(inner)
+    held, plain = _message(), _message()
+    posted = Posted()
+    try:
+        # Given a message whose outcome's round is in flight
+        gate.hold(held.message_id, posted)
+        # When Dramatiq acks it, and then a message nobody holds
+        consumer.ack(held)
+        consumer.ack(plain)
+        # Then only the second is acked, at once, on the asking thread
+        time.sleep(0.05)
+        assert inner.acked == [(plain.message_id, threading.current_thread().name)]
+        # And the first is acked once its round ended, by the gate's thread
+        posted.set_result(True)
+        _wait(lambda: len(inner.acked) == 2)
+        assert inner.acked[1] == (held.message_id, "folio-job-acks")
+        assert gate.acked == 1
+    finally:
+        gate.close()
+
+
+def test_a_failed_round_still_releases_its_ack() -> None:
+    gate, inner = AckGate(), Recording()
+    message, posted = _message(), Posted()
+    try:
+        gate.hold(message.message_id, posted)
+        gate.wrap(inner).ack(message)
+        posted.set_exception(OSError("database unreachable"))
+        _wait(lambda: len(inner.acked) == 1)
+    finally:
+        gate.close()
+
+
+def test_an_ack_that_lost_its_connection_is_tried_again() -> None:
+    gate, inner = AckGate(retry_s=0.01), Recording(fail=2)
+    message, posted = _message(), Posted()
+    try:
+        gate.hold(message.message_id, posted)
+        gate.wrap(inner).ack(message)
+        posted.set_result(True)
+        _wait(lambda: len(inner.acked) == 1)
+    finally:
+        gate.close()
+
+
+def test_closing_a_consumer_waits_for_its_held_acks() -> None:
+    gate, inner = AckGate(flush_s=5.0), Recording()
+    consumer = gate.wrap(inner)
+    message, posted = _message(), Posted()
+    try:
+        gate.hold(message.message_id, posted)
+        consumer.ack(message)
+        # When the round ends while the consumer is being closed
+        threading.Timer(0.2, posted.set_result, args=(True,)).start()
+        started = time.monotonic()
+        consumer.close()
+        # Then the close returned only after the held ack was made
+        assert time.monotonic() - started >= 0.15
+        assert [m for m, _ in inner.acked] == [message.message_id]
+        assert inner.closed
+    finally:
+        gate.close()
+
+
+def test_a_close_gives_up_after_flush_s() -> None:
+    gate, inner = AckGate(flush_s=0.1), Recording()
+    consumer = gate.wrap(inner)
+    message, posted = _message(), Posted()
+    try:
+        gate.hold(message.message_id, posted)
+        consumer.ack(message)
+        started = time.monotonic()
+        consumer.close()  # the round never ends
+        assert time.monotonic() - started < 2
+        assert inner.acked == []
+        assert inner.closed
+    finally:
+        posted.set_result(True)
+        gate.close()
