@@ -29,6 +29,16 @@ from folio_worker_docs.extraction.normalise import (
         ("R$ 13:322,56", "13322.56"),  # OCR: a thousands dot read as a colon
         ("às 14:32 R$ 10,00", "10.00"),  # a time before the amount stays apart
         ("valor: R$ 85,5", None),
+        # apps print whole amounts without cents, always after the currency
+        ("R$ 1.000", "1000.00"),
+        ("R$ 50", "50.00"),
+        ("R$ 12.500 via Pix", "12500.00"),
+        ("R$ 1234 56", None),  # a scan lost its comma: not sure which amount
+        ("R$ 1,000", None),  # a thousands comma or decimals cut short
+        ("R$ 1.234,S6", None),  # OCR read a cent as a letter
+        ("R$ 12O,00", None),  # OCR read a zero as a letter
+        ("R$ 1.000.", "1000.00"),  # a sentence's full stop
+        ("1.000", None),  # no currency: a count, not an amount
         ("sem valor", None),
     ],
 )

@@ -133,7 +133,7 @@ class BoletoExtractor:
     """Fields of a boleto (bank slip) or an arrecadação slip."""
 
     document_type = "boleto"
-    version = "10"
+    version = "11"
 
     def score(self, pages: list[str]) -> float:
         """A digitable line and the wordings a slip prints."""

@@ -92,6 +92,30 @@ def _stub_issuer(page: Page) -> list[Candidate]:
 TOTAL_BARE = labels("total")
 
 
+#: What follows ``valor total`` when it is a part's total, not the note's
+#: (``VALOR TOTAL DOS PRODUTOS``, ``... DO ICMS``, ``... APROXIMADO DOS
+#: TRIBUTOS``): kept as a low alternative.
+PART_TOTAL = re.compile(
+    r"\s*(?:aprox\w*\.?\s+)?(?:d[oae]s?\s+)?(?:produtos|servicos|prod\.|serv\.|icms|ipi|"
+    r"tributos|impostos|frete|seguro|descontos?|itens?|iss|pis|cofins)(?![a-z])"
+)
+
+
+def _note_totals(page: Page) -> list[Candidate | None]:
+    """Totals after a total's label. Only ``... da nota`` (or ``da NF-e``)
+    names the note's own total: a bare ``Valor total`` is also a products
+    table's column or the products' total, so it keeps less, and a part's
+    total (:data:`PART_TOTAL`) much less."""
+    out: list[Candidate | None] = []
+    for h in values_after(page, TOTAL_LABEL, candidates.AMOUNT_PATTERN):
+        label = TOTAL_LABEL.match(page.folded, h.label_start)
+        if label is not None and label.group() == "valor total":
+            part = PART_TOTAL.match(page.folded, label.end())
+            h = replace(h, confidence=0.3 if part else h.confidence * 0.9)
+        out.append(candidates.amount(h))
+    return out
+
+
 def _bare_totals(page: Page) -> list[Candidate | None]:
     return [
         candidates.amount(replace(h, confidence=0.5))
@@ -155,7 +179,7 @@ class NfeExtractor:
     """Fields of an NF-e from its DANFE (the printed auxiliary document)."""
 
     document_type = "nfe"
-    version = "11"
+    version = "12"
 
     def score(self, pages: list[str]) -> float:
         """An access key and the wordings a DANFE prints."""
@@ -200,10 +224,7 @@ class NfeExtractor:
             ],
             "recipient_tax_id": list(_in_block(page, RECIPIENT_LABEL, ISSUER_LABEL, taxes)),
             "total_amount": [
-                *(
-                    candidates.amount(h)
-                    for h in values_after(page, TOTAL_LABEL, candidates.AMOUNT_PATTERN)
-                ),
+                *_note_totals(page),
                 *_bare_totals(page),
             ],
         }

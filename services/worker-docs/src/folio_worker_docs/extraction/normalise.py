@@ -37,9 +37,14 @@ __all__ = [
 #: An amount: optional ``R$``, digits with ``.``/``,``/space thousands, two decimals.
 #: OCR specks are allowed where scans put them: a ``.`` or ``:`` after ``R$``,
 #: a ``;`` for the decimal comma, a ``:`` for a thousands dot (its lower dot
-#: doubled by noise: ``13:322,56``).
+#: doubled by noise: ``13:322,56``). Apps also print whole amounts without
+#: cents (``R$ 1.000``, ``R$ 50``): only after ``R$`` (group 3), with ``.``
+#: thousands, and never where a letter, a digit or a mark with more after it
+#: follows (``R$ 85,5``, a scan's ``R$ 1234 56``, ``R$ 1.234,S6`` or ``R$
+#: 12O,00`` name no amount one could be sure of).
 AMOUNT_PATTERN = re.compile(
     r"(?<![\d.,])(?:r\s?\$[\s.:]*)?-?(\d{1,3}(?:[.,:\s]\d{3})+|\d+)\s?[.,;]\s?(\d{2})(?![\d])"
+    r"|(?<![\d.,])r\s?\$\s?(\d{1,3}(?:\.\d{3})+|\d{1,7})(?![\da-z]|\s?[.,;:]\s?\S|\s+\d)"
 )
 
 #: A numeric date, day first (``05/12/2026``, ``05.12.26``) or ISO
@@ -70,9 +75,12 @@ def parse_amount(text: str) -> str | None:
     match = AMOUNT_PATTERN.search(fold(text))
     if match is None:
         return None
-    whole = re.sub(r"[.,:\s]", "", match.group(1))
+    if match.group(3) is not None:
+        whole, cents = match.group(3).replace(".", ""), "00"
+    else:
+        whole, cents = re.sub(r"[.,:\s]", "", match.group(1)), match.group(2)
     try:
-        value = Decimal(f"{whole}.{match.group(2)}")
+        value = Decimal(f"{whole}.{cents}")
     except InvalidOperation:
         return None
     return f"{value:.2f}"

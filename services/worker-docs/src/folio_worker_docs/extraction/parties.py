@@ -142,15 +142,16 @@ class PartyRules:
 
     def names(self, page: Page, others: PartyRules) -> list[Candidate]:
         """Name candidates: flat labels, ``Nome`` in a section, the header's own line or next."""
-        found = [
-            candidates.name(h)
-            for h in name_after(page, self._flat("nome|razao social|nome/razao social"), STOP)
-        ]
+        flat = name_after(page, self._flat("nome|razao social|nome/razao social"), STOP)
+        found = [candidates.name(h) for h in flat]
         for start, end in self.sections(page, others):
             in_section = [
                 h for h in name_after(page, NAME_LABEL, STOP) if start <= h.label_start < end
             ]
-            if not in_section:
+            if in_section:
+                # a flat label in the section already gave its name
+                in_section = _unflat(in_section, flat)
+            else:
                 in_section = [
                     h for h in name_after(page, self._header(), STOP) if h.label_start == start
                 ]
@@ -192,18 +193,24 @@ class PartyRules:
 
     def institutions(self, page: Page, others: PartyRules) -> list[Candidate]:
         """Institution candidates: flat labels, then ``Instituição``/``Banco`` in a section."""
-        found = [
-            candidates.name(h)
-            for h in name_after(page, self._flat("instituicao|banco|instituicao financeira"), STOP)
-        ]
+        flat = name_after(page, self._flat("instituicao|banco|instituicao financeira"), STOP)
+        found = [candidates.name(h) for h in flat]
         for start, end in self.sections(page, others):
             labelled = [
                 candidates.name(_whole_bank_name(page, h))
-                for h in name_after(page, INSTITUTION_LABEL, STOP)
+                for h in _unflat(name_after(page, INSTITUTION_LABEL, STOP), flat)
                 if start <= h.label_start < end
             ]
             found.extend(labelled or _after_tax_id(page, start, end))
         return found
+
+
+def _unflat(hits: list[Hit], flat: list[Hit]) -> list[Hit]:
+    """``hits`` of a bare label (``Nome``) that do not start a flat label's hit:
+    after ``Nome do favorecido:`` the bare ``Nome`` would read the party's
+    words, ``do favorecido``, as a name."""
+    taken = {h.label_start for h in flat}
+    return [h for h in hits if h.label_start not in taken]
 
 
 #: Words that follow ``Banco`` in banks' own names (``Banco do Brasil``,
