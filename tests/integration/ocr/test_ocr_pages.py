@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from ocr_samples import (  # type: ignore[import-not-found]
     white_png,
     words,
 )
+from prometheus_client import REGISTRY
 
 from folio_shared.isolation import ChildCrashed, ChildTimedOut
 from folio_worker_ocr.ocr import (
@@ -177,3 +179,29 @@ def test_a_hanging_page_times_out_and_the_pool_lives_on(ocr_pool: OcrPool) -> No
     with pytest.raises(ChildTimedOut):
         ocr_pool.ocr_page(png_source(png_bytes(text_page(ENGLISH))), OPTIONS, timeout_s=0.001)
     assert ocr_pool.ocr_page(png_source(png_bytes(text_page(ENGLISH[:1]))), OPTIONS).word_count > 0
+
+
+def _sample(name: str, labels: dict[str, str] | None = None) -> float:
+    return REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+
+def test_pages_are_counted_in_the_ocr_metrics_read_or_refused(ocr_pool: OcrPool) -> None:
+    ok, error = {"outcome": "ok"}, {"outcome": "error"}
+    before = (
+        _sample("folio_ocr_pages_total", ok),
+        _sample("folio_ocr_pages_total", error),
+        _sample("folio_ocr_page_confidence_count"),
+        _sample("folio_ocr_page_confidence_sum"),
+        _sample("folio_ocr_page_duration_seconds_count"),
+    )
+    read = asyncio.run(ocr_pool.ocr_page_async(png_source(png_bytes(text_page(ENGLISH))), OPTIONS))
+    data = png_bytes(text_page(ENGLISH))
+    with pytest.raises(UnreadableImage):
+        ocr_pool.ocr_page(png_source(data[: len(data) // 2]), OPTIONS)
+    assert _sample("folio_ocr_pages_total", ok) == before[0] + 1
+    assert _sample("folio_ocr_pages_total", error) == before[1] + 1
+    assert _sample("folio_ocr_page_confidence_count") == before[2] + 1
+    assert _sample("folio_ocr_page_confidence_sum") == pytest.approx(
+        before[3] + read.mean_confidence
+    )
+    assert _sample("folio_ocr_page_duration_seconds_count") == before[4] + 2

@@ -13,11 +13,13 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import time
 
 import msgspec
 
 from folio_shared.isolation import ChildCrashed, IsolatedPool
 from folio_shared.logging import get_logger
+from folio_shared.metrics import record_ocr_page
 from folio_shared.settings import FolioSettings
 from folio_worker_ocr.ocr.engine import Rotate
 from folio_worker_ocr.ocr.page import OcrOptions, PageResult, PageSource, recognize_page, warm_up
@@ -117,28 +119,43 @@ class OcrPool:
         dies too is the page's :class:`ChildCrashed` raised. The result of
         such an attempt counts one ``second_engine_failures``.
         """
+        started = time.perf_counter()
         try:
-            return self.pool.run(recognize_page, source, options, timeout_s=timeout_s)
-        except ChildCrashed as crashed:
-            plain = _without_second_engine(options, crashed)
-            if plain is None:
-                raise
-            result = self.pool.run(recognize_page, source, plain, timeout_s=timeout_s)
-        return _engine_crashed(result)
+            try:
+                return _counted(self.pool.run(recognize_page, source, options, timeout_s=timeout_s))
+            except ChildCrashed as crashed:
+                plain = _without_second_engine(options, crashed)
+                if plain is None:
+                    raise
+                result = self.pool.run(recognize_page, source, plain, timeout_s=timeout_s)
+        except BaseException:
+            record_ocr_page(confidence=None, duration_s=time.perf_counter() - started, ok=False)
+            raise
+        return _counted(_engine_crashed(result))
 
     async def ocr_page_async(
         self, source: PageSource, options: OcrOptions, *, timeout_s: float | None = None
     ) -> PageResult:
         """:meth:`ocr_page` from a coroutine: cancelling it (the job's time
         limit) kills the child and frees its slot at once."""
+        started = time.perf_counter()
         try:
-            return await self.pool.run_async(recognize_page, source, options, timeout_s=timeout_s)
-        except ChildCrashed as crashed:
-            plain = _without_second_engine(options, crashed)
-            if plain is None:
-                raise
-            result = await self.pool.run_async(recognize_page, source, plain, timeout_s=timeout_s)
-        return _engine_crashed(result)
+            try:
+                read = await self.pool.run_async(
+                    recognize_page, source, options, timeout_s=timeout_s
+                )
+                return _counted(read)
+            except ChildCrashed as crashed:
+                plain = _without_second_engine(options, crashed)
+                if plain is None:
+                    raise
+                result = await self.pool.run_async(
+                    recognize_page, source, plain, timeout_s=timeout_s
+                )
+        except BaseException:
+            record_ocr_page(confidence=None, duration_s=time.perf_counter() - started, ok=False)
+            raise
+        return _counted(_engine_crashed(result))
 
     def start(self) -> None:
         """Start every child and load its models now (call at worker boot)."""
@@ -166,6 +183,15 @@ def _without_second_engine(options: OcrOptions, crashed: ChildCrashed) -> OcrOpt
         exitcode=crashed.details.get("exitcode"),
     )
     return msgspec.structs.replace(options, second_engine=False)
+
+
+def _counted(result: PageResult) -> PageResult:
+    """``result``, counted in the OCR metrics (pages, confidence, duration)."""
+    record_ocr_page(
+        confidence=result.mean_confidence,
+        duration_s=(result.render_ms + result.ocr_ms) / 1000,
+    )
+    return result
 
 
 def _engine_crashed(result: PageResult) -> PageResult:
