@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
+from prometheus_client import REGISTRY
 
 from folio_worker_ocr.ocr import OcrOptions, OcrPool, PageResult, PageSource
 
@@ -44,6 +45,11 @@ def _receipt() -> PageSource:
     return PageSource(content_type="image/png", page_no=1, data=out.getvalue())
 
 
+def _engine_failures() -> float:
+    """``folio_ocr_second_engine_failures_total`` in this process."""
+    return REGISTRY.get_sample_value("folio_ocr_second_engine_failures_total") or 0.0
+
+
 def _peak_bytes(pid: int) -> int:
     """The largest address space the process has had (``VmPeak``)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -70,11 +76,13 @@ def test_an_engine_refused_memory_leaves_the_page_to_tesseract() -> None:
     with OcrPool(1, languages="por", memory_limit_bytes=limit) as tight:
         tight.start()
         child = tight.pool.pids()
+        counted = _engine_failures()
         result = tight.ocr_page(source, OPTIONS)
         # Then the page comes back with Tesseract's reading of the id, and
-        # counts the region the engine failed on
+        # counts the region the engine failed on, in its result and metric
         assert E2E in result.text
         assert result.second_engine_failures == 1
+        assert _engine_failures() == counted + 1
         # and the child caught it: it was not replaced
         assert tight.pool.pids() == child
 
@@ -104,6 +112,7 @@ def test_a_child_killed_in_the_engine_is_followed_by_a_read_without_it() -> None
             target=_kill_when_mapped, args=(pool.pool.pids, "onnxruntime", done)
         )
         killer.start()
+        counted = _engine_failures()
         try:
             # When the page is OCRed
             result: PageResult = pool.ocr_page(source, OPTIONS)
@@ -111,6 +120,7 @@ def test_a_child_killed_in_the_engine_is_followed_by_a_read_without_it() -> None
             done.set()
             killer.join()
     # Then it comes back, read again without the second engine, with
-    # Tesseract's reading of the id, and the failure counted
+    # Tesseract's reading of the id, and the failure counted (result, metric)
     assert E2E in result.text
     assert result.second_engine_failures == 1
+    assert _engine_failures() == counted + 1

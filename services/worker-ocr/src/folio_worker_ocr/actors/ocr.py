@@ -20,7 +20,6 @@ from folio_shared.db.enums import PageMethod
 from folio_shared.document_files import document_file
 from folio_shared.jobs import job_actor, progress
 from folio_shared.messages import OcrPageV1
-from folio_shared.metrics import OCR_SECOND_ENGINE_FAILURES
 from folio_shared.pages import OCR_VERSION, PageText, upsert_pages
 from folio_shared.resources import resources
 from folio_shared.settings import get_settings
@@ -66,8 +65,6 @@ async def ocr_page(msg: OcrPageV1) -> dict[str, Any]:
     )
     source = PageSource(content_type=msg.content_type, page_no=msg.page_no, path=str(path))
     result = await ocr_pool().ocr_page_async(source, options)
-    if result.second_engine_failures:  # the page kept Tesseract's ids there
-        OCR_SECOND_ENGINE_FAILURES.inc(result.second_engine_failures)
     async with res.sessions() as session, session.begin():
         await upsert_pages(
             session,

@@ -19,7 +19,7 @@ import msgspec
 
 from folio_shared.isolation import ChildCrashed, IsolatedPool
 from folio_shared.logging import get_logger
-from folio_shared.metrics import record_ocr_page
+from folio_shared.metrics import OCR_SECOND_ENGINE_FAILURES, record_ocr_page
 from folio_shared.settings import FolioSettings
 from folio_worker_ocr.ocr.engine import Rotate
 from folio_worker_ocr.ocr.page import OcrOptions, PageResult, PageSource, recognize_page, warm_up
@@ -186,11 +186,14 @@ def _without_second_engine(options: OcrOptions, crashed: ChildCrashed) -> OcrOpt
 
 
 def _counted(result: PageResult) -> PageResult:
-    """``result``, counted in the OCR metrics (pages, confidence, duration)."""
+    """``result``, counted in the OCR metrics (pages, confidence, duration,
+    and the id regions the second engine failed on)."""
     record_ocr_page(
         confidence=result.mean_confidence,
         duration_s=(result.render_ms + result.ocr_ms) / 1000,
     )
+    if result.second_engine_failures:  # the page kept Tesseract's ids there
+        OCR_SECOND_ENGINE_FAILURES.inc(result.second_engine_failures)
     return result
 
 
