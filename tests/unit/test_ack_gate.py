@@ -60,7 +60,7 @@ def test_a_held_ack_waits_for_its_round_and_others_go_at_once() -> None:
     posted = Posted()
     try:
         # Given a message whose outcome's round is in flight
-        gate.hold(held.message_id, posted)
+        gate.hold(held, posted)
         # When Dramatiq acks it, and then a message nobody holds
         consumer.ack(held)
         consumer.ack(plain)
@@ -80,7 +80,7 @@ def test_a_failed_round_still_releases_its_ack() -> None:
     gate, inner = AckGate(), Recording()
     message, posted = _message(), Posted()
     try:
-        gate.hold(message.message_id, posted)
+        gate.hold(message, posted)
         gate.wrap(inner).ack(message)
         posted.set_exception(OSError("database unreachable"))
         _wait(lambda: len(inner.acked) == 1)
@@ -92,7 +92,7 @@ def test_an_ack_that_lost_its_connection_is_tried_again() -> None:
     gate, inner = AckGate(retry_s=0.01), Recording(fail=2)
     message, posted = _message(), Posted()
     try:
-        gate.hold(message.message_id, posted)
+        gate.hold(message, posted)
         gate.wrap(inner).ack(message)
         posted.set_result(True)
         _wait(lambda: len(inner.acked) == 1)
@@ -105,7 +105,7 @@ def test_closing_a_consumer_waits_for_its_held_acks() -> None:
     consumer = gate.wrap(inner)
     message, posted = _message(), Posted()
     try:
-        gate.hold(message.message_id, posted)
+        gate.hold(message, posted)
         consumer.ack(message)
         # When the round ends while the consumer is being closed
         threading.Timer(0.2, posted.set_result, args=(True,)).start()
@@ -124,7 +124,7 @@ def test_a_close_gives_up_after_flush_s() -> None:
     consumer = gate.wrap(inner)
     message, posted = _message(), Posted()
     try:
-        gate.hold(message.message_id, posted)
+        gate.hold(message, posted)
         consumer.ack(message)
         started = time.monotonic()
         consumer.close()  # the round never ends

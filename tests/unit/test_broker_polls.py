@@ -33,3 +33,14 @@ def test_idle_polls_are_short_where_someone_waits() -> None:
     }
     assert waits["queries"] is None
     assert waits["documents.high"] is None
+
+
+def test_a_job_queue_fetches_more_as_its_acks_wait_for_their_outcomes() -> None:
+    broker = FolioRedisBroker(url="redis://127.0.0.1:1/0", middleware=[])
+    try:
+        # held acks count against Dramatiq's prefetch until they are made
+        assert broker.consume("documents", prefetch=16).prefetch == 24
+        assert broker.consume("documents.DQ", prefetch=16).prefetch == 16
+        assert broker.consume("queries.high", prefetch=16).prefetch == 16
+    finally:
+        broker.close()

@@ -66,7 +66,9 @@ class FolioRedisBroker(HookDispatch, RedisBroker):
 
     A job queue's consumer acks through :attr:`ack_gate`, so a job's
     message can be acked once its outcome is durable without its worker
-    thread waiting for that (:mod:`folio_shared.jobs.acks`).
+    thread waiting for that (:mod:`folio_shared.jobs.acks`); as held acks
+    still count against Dramatiq's prefetch, such a consumer may fetch
+    half as many more.
 
     Search queries wait on their reply (``queries.embed``), and even a 10 ms
     poll added ~5 ms on average to every search. So every message sent to
@@ -100,6 +102,9 @@ class FolioRedisBroker(HookDispatch, RedisBroker):
             return _WakingConsumer(self, queue_name, prefetch, min(timeout, self.query_poll_ms))
         if queue_name.endswith((".critical", ".high")):
             timeout = min(timeout, self.priority_poll_ms)
+        if not queue_name.endswith(".DQ"):
+            # Acks held for a round still count against Dramatiq's prefetch.
+            prefetch += prefetch // 2
         return self.ack_gate.wrap(super().consume(queue_name, prefetch, timeout))
 
     def enqueue(self, message: Any, *, delay: int | None = None) -> Any:

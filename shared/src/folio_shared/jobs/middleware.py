@@ -228,7 +228,7 @@ class JobTracking(Middleware):
         if self.gate is not None and outcome == Outcome.SUCCEEDED and not _chained(broker, message):
             # The thread goes on; the message's ack waits for the commit.
             posted = self.bookkeeper.record_later(self._loop(), request, then)
-            self.gate.hold(message.message_id, posted)
+            self.gate.hold(message, posted)
             return
         self.bookkeeper.record_from_thread(self._loop(), request, then)
 
