@@ -93,18 +93,24 @@ TERM_COLUMNS = {
 
 
 def _held(where: str, words: int) -> str:
-    """``held``: each of the ``words`` lexemes (``:lexeme_<i>``) and how
-    many of the tenant's chunks within the filters hold it, counted no
-    further than ``:max_matches + 1``."""
+    """``held``: each of the ``words`` lexemes (``:lexeme_<i>``), how many
+    of the tenant's chunks within the filters hold it, counted no further
+    than ``:max_matches + 1``, and where those chunks are (``tids``, their
+    ``ctid``: :func:`_selected` reads a rare word's chunks from there)."""
     counts = [
-        f"(CAST(:lexeme_{i} AS text), (SELECT count(*) FROM (SELECT 1 FROM chunks c WHERE "
+        f"(CAST(:lexeme_{i} AS text), ARRAY(SELECT c.ctid FROM chunks c WHERE "
         f"c.tsv @@ CAST({LEXEME_LITERAL.format(f'CAST(:lexeme_{i} AS text)')} AS tsquery) "
-        f"AND c.tenant_id = :tenant_id {where} LIMIT :max_matches + 1) AS h))"
+        f"AND c.tenant_id = :tenant_id {where} LIMIT :max_matches + 1))"
         for i in range(words)
     ]
     if not counts:
-        return "SELECT NULL::text AS lexeme, NULL::bigint AS chunks WHERE false"
-    return f"SELECT * FROM (VALUES {', '.join(counts)}) AS h(lexeme, chunks)"
+        return (
+            "SELECT NULL::text AS lexeme, NULL::bigint AS chunks, NULL::tid[] AS tids WHERE false"
+        )
+    return (
+        "SELECT lexeme, cardinality(tids)::bigint AS chunks, tids "
+        f"FROM (VALUES {', '.join(counts)}) AS h(lexeme, tids)"
+    )
 
 
 def _selecting(held: str) -> str:
@@ -115,9 +121,12 @@ selecting AS (SELECT CAST({agg} AS tsquery) AS query FROM held WHERE chunks <= :
 
 
 def _selected(where: str) -> str:
-    """The matching chunks that hold a word ``selecting`` holds."""
+    """The matching chunks that hold a word ``selecting`` holds, read where
+    ``held`` found them (a TID scan: only those rows, whatever share of
+    the table the tenant holds; a chunk two rare words hold is read once)."""
     scope = f"c.tenant_id = :tenant_id AND {_match_sql()} {where}"
-    return f"SELECT {_COLUMNS} FROM chunks c, q, selecting s WHERE c.tsv @@ s.query AND {scope}"
+    tids = "SELECT t FROM held h, unnest(h.tids) AS t WHERE h.chunks <= :max_matches"
+    return f"SELECT {_COLUMNS} FROM chunks c, q WHERE c.ctid = ANY(ARRAY({tids})) AND {scope}"
 
 
 #: The comment the early statement begins with: what it is, in
@@ -156,7 +165,8 @@ def _given_terms(weight: str) -> str:
 #: SQL: ``held`` from the early statement's answer (``:held_lexemes``,
 #: ``:held_chunks``).
 _GIVEN_HELD = (
-    "SELECT * FROM unnest(CAST(:held_lexemes AS text[]), CAST(:held_chunks AS bigint[])) "
+    "SELECT *, NULL::tid[] AS tids "
+    "FROM unnest(CAST(:held_lexemes AS text[]), CAST(:held_chunks AS bigint[])) "
     "AS h(lexeme, chunks)"
 )
 
@@ -186,7 +196,15 @@ def keyword_ctes(where: str, words: int, expanded: bool = False, given: bool = F
     before the statement), bound as ``:lexeme_<i>``: each is counted by a
     subquery of its own, planned with its value, so a word most chunks
     hold is counted by reading chunks until ``:max_matches + 1`` hold it
-    rather than by building the bitmap of every chunk that holds it.
+    rather than by building the bitmap of every chunk that holds it, and a
+    word a small tenant holds in few chunks through both the word's index
+    and the tenant's. The count keeps where it found the chunks (their
+    ``ctid``), and a rare word's chunks are read from there (a TID scan),
+    not by a second search of the word's index, which cannot tell tenants
+    apart and read every tenant's chunks that hold the word. The semantic
+    list's chunks are read again by their ``ctid`` too, not through the
+    primary key. Both in this statement's snapshot, where a ``ctid``
+    names the row version the statement saw.
 
     ``expanded``: the query holds words added to its own
     (:func:`~folio_api.domain.search.keywords.parse_keywords`): a lexeme
@@ -211,7 +229,7 @@ def keyword_ctes(where: str, words: int, expanded: bool = False, given: bool = F
         terms = _given_terms(weight) + terms
     return f"""{_selecting(_GIVEN_HELD if given else _held(where, words))}
 matched AS ({selected}
-    SELECT {_COLUMNS} FROM semantic v JOIN chunks c ON c.id = v.id, q, selecting s
+    SELECT {_COLUMNS} FROM semantic v JOIN chunks c ON c.ctid = v.tid, q, selecting s
     WHERE {_match_sql()} AND NOT coalesce(c.tsv @@ s.query, false)
     UNION ALL (
         SELECT {_COLUMNS} FROM chunks c, q, selecting s

@@ -32,7 +32,7 @@ CENTROID_WEIGHTS: Mapping[str, float] = {"multilingual-e5-small": 1.0}
 #: A semantic list holding nothing (its columns as :func:`semantic_sql`'s).
 EMPTY = (
     "SELECT NULL::uuid AS id, NULL::uuid AS document_id, NULL::float8 AS value, "
-    "NULL::int AS model WHERE false"
+    "NULL::int AS model, NULL::tid AS tid WHERE false"
 )
 
 
@@ -48,7 +48,7 @@ def semantic_sql(where: str, exact: bool, model: int | None = None) -> str:
     order = "value DESC" if exact else distance
     index = "NULL::int" if model is None else str(model)
     return (
-        f"SELECT c.id, c.document_id, 1 - {distance} AS value, {index} AS model "
+        f"SELECT c.id, c.document_id, 1 - {distance} AS value, {index} AS model, c.ctid AS tid "
         "FROM chunks c WHERE c.tenant_id = :tenant_id AND c.embedding IS NOT NULL "
         f"{where} ORDER BY {order} LIMIT :candidates"
     )
