@@ -1,7 +1,7 @@
 """``FOLIO_PIPELINE_DOCUMENT_RUNTIME=auto`` (the default) picks the copy of
 the model that embeds chunks by the CPU's flags: bfloat16 where the CPU has
-bfloat16 instructions, int8 where it has VNNI without them, float32 ONNX
-Runtime anywhere else. Pure logic over ``/proc/cpuinfo`` texts written here."""
+bfloat16 instructions, int8 where it has VNNI or AVX2 without them, float32
+ONNX Runtime anywhere else. Pure logic over ``/proc/cpuinfo`` texts written here."""
 
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ EPYC_BF16 = "fpu sse avx2 fma avx512f avx512bw avx512_bf16 avx512_vnni"
 SAPPHIRE_RAPIDS = "fpu sse avx2 avx512f avx512_vnni avx512_bf16 amx_bf16 amx_tile amx_int8"
 ALDER_LAKE = "fpu sse avx2 fma avx_vnni"
 AVX2_ONLY = "fpu sse sse4_2 avx avx2 fma"
+#: An AMD EPYC (Zen 3) as a 2-core VM reports it: AVX2, no AVX-512 or VNNI.
+EPYC_AVX2 = "fpu sse sse2 ssse3 fma sse4_1 sse4_2 avx f16c avx2 bmi2 sha_ni vaes vpclmulqdq"
 AVX512_NO_VNNI = "fpu sse avx2 avx512f avx512bw avx512vl"
+AVX_NO_AVX2 = "fpu sse sse4_2 avx fma"
 
 
 @pytest.mark.parametrize(
@@ -28,8 +31,10 @@ AVX512_NO_VNNI = "fpu sse avx2 avx512f avx512bw avx512vl"
         (EPYC_BF16, "bf16"),
         (SAPPHIRE_RAPIDS, "bf16"),
         (ALDER_LAKE, "int8"),
-        (AVX2_ONLY, "onnx"),
-        (AVX512_NO_VNNI, "onnx"),
+        (AVX2_ONLY, "int8"),
+        (EPYC_AVX2, "int8"),
+        (AVX512_NO_VNNI, "int8"),
+        (AVX_NO_AVX2, "onnx"),
         ("", "onnx"),
     ],
 )
@@ -48,6 +53,19 @@ def test_flags_are_read_from_the_first_cpu_listed(tmp_path: Path) -> None:
     assert "avx512_vnni" in flags
     assert "bugs" not in flags
     assert runtime_for(flags) == "int8"
+
+
+def test_avx2_without_vnni_or_bf16_gets_int8_and_without_avx2_float32(tmp_path: Path) -> None:
+    # Given an AVX2-only CPU listed as Linux lists it, and one without AVX2
+    avx2 = tmp_path / "avx2"
+    avx2.write_text(f"processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: {EPYC_AVX2}\n")
+    older = tmp_path / "older"
+    older.write_text(f"processor\t: 0\nflags\t\t: {AVX_NO_AVX2}\n")
+
+    # Then int8 products come from AVX2 on the first, and the second keeps float32
+    assert not cpu_flags(avx2) & {"avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16"}
+    assert runtime_for(cpu_flags(avx2)) == "int8"
+    assert runtime_for(cpu_flags(older)) == "onnx"
 
 
 def test_an_unreadable_or_flagless_cpuinfo_gives_no_flags(tmp_path: Path) -> None:
