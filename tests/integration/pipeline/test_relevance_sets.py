@@ -82,7 +82,7 @@ def models() -> Models:
     against its engine, which embeds the chunks); all-MiniLM-L6-v2's chunks
     and queries by the runtimes the settings choose here
     (``FOLIO_PIPELINE_DOCUMENT_RUNTIME``, default ``auto``: int8 on a CPU
-    with VNNI or AVX2 and no bfloat16), on a copy, so the session's shared model
+    with VNNI and no bfloat16), on a copy, so the session's shared model
     stays float32."""
     loaded = deployment_models(SETTING)
     for model in loaded.by_language.values():

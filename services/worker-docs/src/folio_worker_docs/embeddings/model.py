@@ -241,7 +241,7 @@ class Embedder:
         """Embed texts by the copy this CPU runs fastest
         (:func:`~folio_worker_docs.embeddings.cpu.runtime_for`, as
         ``cpuinfo`` reports its flags): the int8 copy, texts and queries,
-        on a CPU with VNNI or AVX2 and no bfloat16 (:meth:`use_int8`), else
+        on a CPU with VNNI and no bfloat16 (:meth:`use_int8`), else
         :meth:`use_fast_documents`, which is also where an int8 copy that
         fails its check falls back. Each copy is used only after its check
         against float32. Returns which: ``"bf16"``, ``"int8"``, ``"onnx"``
