@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import multiprocessing
 import queue
 import signal
@@ -151,33 +152,41 @@ class IsolatedPool:
         *args: Any,
         timeout_s: float | None = None,
         cancel: threading.Event | None = None,
+        retire_if: Callable[[T], bool] | None = None,
     ) -> T:
         """Call ``fn(*args)`` in a child and return its result.
 
         ``timeout_s`` (seconds) replaces ``wall_time_limit_s`` for this call.
         ``cancel`` set: the child is killed at once (a call still waiting
         for a child gives up), :class:`ChildTimedOut` with ``kind="cancelled"``.
+        ``retire_if(result)`` true: the child is replaced after the call.
         Raises :class:`ChildTimedOut`, :class:`ChildCrashed`,
         :class:`PoolClosed`, or whatever ``fn`` raised.
         """
         limit_s = self.wall_time_limit_s if timeout_s is None else timeout_s
         slot = self._acquire(cancel)
         try:
-            return self._run_in(slot, fn, args, limit_s, cancel)  # type: ignore[no-any-return]
+            value: T = self._run_in(slot, fn, args, limit_s, cancel)
+            if retire_if is not None and retire_if(value):
+                self._retire(slot)
+            return value
         finally:
             self._idle.put(slot)
 
     async def run_async(
-        self, fn: Callable[..., T], *args: Any, timeout_s: float | None = None
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        timeout_s: float | None = None,
+        retire_if: Callable[[T], bool] | None = None,
     ) -> T:
         """:meth:`run` from a coroutine, on a thread of its own. Cancelling
         the coroutine (a job's time limit does) kills the child and frees
         its slot before the cancellation goes on: no thread keeps waiting on
         a child whose job is over."""
         cancel = threading.Event()
-        call = asyncio.ensure_future(
-            asyncio.to_thread(self.run, fn, *args, timeout_s=timeout_s, cancel=cancel)
-        )
+        run = functools.partial(self.run, timeout_s=timeout_s, cancel=cancel, retire_if=retire_if)
+        call = asyncio.ensure_future(asyncio.to_thread(run, fn, *args))
         try:
             return await asyncio.shield(call)
         except asyncio.CancelledError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -199,6 +200,24 @@ def test_initializer_runs_once_per_child_and_children_are_recycled() -> None:
     assert len({pid for _, _, pid in first}) == 1
     assert fourth[:2] == (42, 1)  # a fresh child, initialised again
     assert fourth[2] != first[0][2]
+
+
+def test_a_child_is_replaced_when_its_result_says_so() -> None:
+    # Given a pool of one child
+    with IsolatedPool(1) as pool:
+        first = pool.run(whoami)
+        # When a call's result is judged fine, then judged to retire its child
+        kept = pool.run(whoami, retire_if=lambda pid: pid != first)
+        retired = pool.run(whoami, retire_if=lambda pid: pid == first)
+        after = pool.run(whoami)
+        # (and from a coroutine)
+        retired_async = asyncio.run(pool.run_async(whoami, retire_if=lambda pid: True))
+        last = pool.run(whoami)
+    # Then the child served until a result retired it, and a fresh one follows
+    assert kept == retired == first
+    assert after != first
+    assert retired_async == after
+    assert last != after
 
 
 def test_many_threads_share_the_pool(pool: IsolatedPool) -> None:

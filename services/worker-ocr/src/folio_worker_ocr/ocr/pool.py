@@ -117,12 +117,16 @@ class OcrPool:
         native code: nothing in the child can catch those) is followed by
         one more attempt with the second engine off; only if that child
         dies too is the page's :class:`ChildCrashed` raised. The result of
-        such an attempt counts one ``second_engine_failures``.
+        such an attempt counts one ``second_engine_failures``. A child whose
+        second engine failed is replaced after the page (:func:`_engine_failed`).
         """
         started = time.perf_counter()
         try:
             try:
-                return _counted(self.pool.run(recognize_page, source, options, timeout_s=timeout_s))
+                read = self.pool.run(
+                    recognize_page, source, options, timeout_s=timeout_s, retire_if=_engine_failed
+                )
+                return _counted(read)
             except ChildCrashed as crashed:
                 plain = _without_second_engine(options, crashed)
                 if plain is None:
@@ -142,7 +146,7 @@ class OcrPool:
         try:
             try:
                 read = await self.pool.run_async(
-                    recognize_page, source, options, timeout_s=timeout_s
+                    recognize_page, source, options, timeout_s=timeout_s, retire_if=_engine_failed
                 )
                 return _counted(read)
             except ChildCrashed as crashed:
@@ -183,6 +187,14 @@ def _without_second_engine(options: OcrOptions, crashed: ChildCrashed) -> OcrOpt
         exitcode=crashed.details.get("exitcode"),
     )
     return msgspec.structs.replace(options, second_engine=False)
+
+
+def _engine_failed(result: PageResult) -> bool:
+    """Whether the child that read ``result`` should be replaced: its second
+    engine failed there. PP-OCR refused memory under the child's limit keeps
+    what it had mapped, and the next page in that child ran out of memory
+    and died (then had to be read again without the engine)."""
+    return result.second_engine_failures > 0
 
 
 def _counted(result: PageResult) -> PageResult:
