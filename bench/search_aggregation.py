@@ -23,19 +23,28 @@ with other semantic document scores and the same convex fusion
   <chunk>"`` (the chunk that opens with the title as it is), at the default
   size or each ``--chunk-tokens``; at the default size also both views
   together, each document's ``max+centroid 1.0`` by its plain chunks and
-  by its titled ones averaged.
+  by its titled ones averaged;
+- ``--passage own``: each chunk embedded without the sentences the set's
+  documents repeat (boilerplate: a sentence half or more of whose word
+  trigrams occur in at least :data:`REPEATED_IN` documents), a chunk left
+  with none of its own not scored, and both views as for ``title``;
+- ``contrast λ`` (with ``max+centroid 1.0``, every run): a chunk's
+  similarity less λ times that of the chunk of another document nearest
+  to it, so a chunk that other documents repeat (a warranty, a footer)
+  gains nothing from matching the query as well as its copies do.
 
 Every figure is top-1 over the ``tune`` / ``held`` queries and over the
 odd / even query ids.
 
     .venv/bin/python bench/search_aggregation.py [--language pt] \
-        [--chunk-tokens 128 --chunk-tokens 400] [--passage title]
+        [--chunk-tokens 128 --chunk-tokens 400] [--passage title|own]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -64,6 +73,11 @@ Vectors = npt.NDArray[np.float32]
 #: The chunk size search's chunks have (``ChunkingOptions``' default).
 DEFAULT_TOKENS = ChunkingOptions().max_tokens
 Scores = dict[str, float]
+#: ``--passage own``: a sentence is boilerplate when half or more of its word
+#: trigrams occur in at least this many of the set's documents.
+REPEATED_IN = 3
+#: ``contrast λ``: the weights measured.
+CONTRAST = (0.1, 0.2, 0.3)
 
 
 @dataclass
@@ -172,7 +186,7 @@ def _scores(data: Indexed, files: list[str], chunks: Vectors) -> dict[str, list[
     centroids = np.stack([chunks[rows[doc]].mean(axis=0) for doc in documents])
     centroid_sims = centroids @ data.query_vectors.T
     centroid_sims /= np.linalg.norm(centroids, axis=1, keepdims=True)
-    return {
+    out = {
         name: [
             {
                 doc: aggregate(sims[rows[doc], q], centroid_sims[j : j + 1, q])
@@ -182,6 +196,25 @@ def _scores(data: Indexed, files: list[str], chunks: Vectors) -> dict[str, list[
         ]
         for name, aggregate in _aggregations().items()
     }
+    nearest = _nearest_elsewhere(files, chunks)
+    for lam in CONTRAST:
+        contrast = sims - lam * sims[nearest]
+        out[f"max+centroid 1.0, contrast {lam}"] = [
+            {
+                doc: float((contrast[rows[doc], q].max() + centroid_sims[j, q]) / 2)
+                for j, doc in enumerate(documents)
+            }
+            for q in range(len(data.queries))
+        ]
+    return out
+
+
+def _nearest_elsewhere(files: list[str], chunks: Vectors) -> npt.NDArray[np.intp]:
+    """Per chunk, the index of the most similar chunk of another document."""
+    similar = chunks @ chunks.T
+    owner = np.asarray(files)
+    similar[owner[:, None] == owner[None, :]] = -np.inf
+    return np.asarray(similar.argmax(axis=1))
 
 
 def _print(data: Indexed, weights: Sequence[float], scores: Mapping[str, list[Scores]]) -> None:
@@ -204,7 +237,10 @@ def _two_views(data: Indexed, weights: Sequence[float], files: list[str], chunks
     name = "max+centroid 1.0"
     plain = _scores(data, data.files, data.chunks)[name]
     other = _scores(data, files, chunks)[name]
-    both = [{doc: (a[doc] + b[doc]) / 2 for doc in a} for a, b in zip(plain, other, strict=True)]
+    both = [
+        {doc: (a[doc] + b.get(doc, a[doc])) / 2 for doc in a}
+        for a, b in zip(plain, other, strict=True)
+    ]
     _print(data, weights, {f"{name}, both views averaged": both})
 
 
@@ -214,11 +250,40 @@ def _title(text: str) -> str:
     return next((line for line in lines if line), "")
 
 
+_SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
+
+
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def _own_sentences(documents: Mapping[str, str]) -> Callable[[str], str]:
+    """A chunk's text without the sentences ``documents`` repeat (see
+    :data:`REPEATED_IN`)."""
+    holders: dict[tuple[str, ...], int] = {}
+    for text in documents.values():
+        for gram in _trigrams(text):
+            holders[gram] = holders.get(gram, 0) + 1
+
+    def own(text: str) -> str:
+        kept = []
+        for sentence in filter(str.strip, _SENTENCE.split(text)):
+            grams = _trigrams(sentence)
+            common = sum(holders.get(g, 0) >= REPEATED_IN for g in grams)
+            if grams and common * 2 < len(grams):
+                kept.append(sentence)
+        return " ".join(kept)
+
+    return own
+
+
 def _rechunked(
     models: Models, language: str, tokens: int, passage: str
 ) -> tuple[list[str], Vectors]:
     relevance_set = load_set(language)
     model = models.of(language)
+    own = _own_sentences(relevance_set.documents)
     files: list[str] = []
     texts: list[str] = []
     options = ChunkingOptions(max_tokens=tokens, overlap_tokens=min(32, tokens // 2 - 1))
@@ -226,10 +291,14 @@ def _rechunked(
         pages = extract_document(DocumentKind.MARKDOWN, markdown.encode()).pages
         title = _title(markdown)
         for chunk in chunk_pages(pages, model.token_spans, options):
-            files.append(filename)
             text = model_text(chunk.text)
             if passage == "title" and not text.lstrip("# ").startswith(title):
                 text = f"{title}. {text}"
+            elif passage == "own":
+                text = own(text)
+                if not text:
+                    continue  # nothing of its own: not scored
+            files.append(filename)
             texts.append(text)
     return files, np.asarray(model.encode(texts), dtype=np.float32)
 
@@ -260,7 +329,7 @@ def main() -> None:
     parser.add_argument("--language", choices=LANGUAGES, action="append")
     parser.add_argument("--semantic-weight", type=float, action="append")
     parser.add_argument("--chunk-tokens", type=int, action="append", default=[])
-    parser.add_argument("--passage", choices=("plain", "title"), default="plain")
+    parser.add_argument("--passage", choices=("plain", "title", "own"), default="plain")
     args = parser.parse_args()
     languages = args.language or list(LANGUAGES)
     weights = args.semantic_weight or [0.7, 0.8, 0.9, 0.95]

@@ -17,7 +17,9 @@ removed (keywords as typed into a search box; ``written``, the default, as
 written; repeat to measure both). ``--vocabulary off`` asks keyword search
 without the words of the tenant's vocabulary (collected after indexing, as
 worker-docs does; ``on``, the default, adds them as the API does; repeat to
-compare). ``--language-by-words off`` leaves a query of
+compare). ``--hybrid-vocabulary on`` adds the same words to hybrid's keyword
+list too (the API adds them to keyword search alone; repeat ``off`` and ``on``
+to compare on the same index). ``--language-by-words off`` leaves a query of
 unknown language unknown instead of taking the language its words match
 (``SearchOptions.language_by_words``; repeat ``on`` and ``off`` to compare).
 
@@ -46,7 +48,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from folio_api.domain.search.fusion import language_weights
-from folio_api.domain.search.repository import Fusion, SearchOptions
+from folio_api.domain.search.repository import Fusion, SearchMode, SearchOptions
 from folio_shared.db.engine import create_session_factory
 from folio_shared.embedding_models import BY_LANGUAGE, LANGUAGE_MODELS, SETTINGS
 from folio_shared.language import detect_query_language, function_words
@@ -72,6 +74,9 @@ from runner import (
 E5 = LANGUAGE_MODELS["pt"]
 #: How multilingual-e5-small embeds the queries (``--e5-queries``).
 E5_QUERIES = ["onnx"]
+#: Whether hybrid's keyword list gets the vocabulary's words too
+#: (``--hybrid-vocabulary``; the API adds them to keyword search alone).
+HYBRID_VOCABULARY = ["off"]
 
 
 def _load(model: str, runtime: str) -> Models:
@@ -167,10 +172,13 @@ async def _measure_vectors(
                 f"{sum(map(len, added)) / len(added):.1f} on average; finding them took "
                 f"p50 {ms[len(ms) // 2]:.1f} ms, p95 {ms[int(len(ms) * 0.95)]:.1f} ms"
             )
-        for options in configs:
-            await _report(session, models, tenant_id, language, queries, vectors, options,
-                          f"{label}, queries {form} ({unknown} of unknown language), "
-                          f"vocabulary {use}", added)  # fmt: skip
+        for hybrid in HYBRID_VOCABULARY if use == "on" else ["off"]:
+            expanded = {SearchMode.KEYWORD} | ({SearchMode.HYBRID} if hybrid == "on" else set())
+            for options in configs:
+                await _report(session, models, tenant_id, language, queries, vectors, options,
+                              f"{label}, queries {form} ({unknown} of unknown language), "
+                              f"vocabulary {use}, in hybrid {hybrid}", added,
+                              frozenset(expanded))  # fmt: skip
 
 
 async def _report(
@@ -183,8 +191,9 @@ async def _report(
     options: SearchOptions,
     label: str,
     added: list[list[str]] | None = None,
+    expanded: frozenset[SearchMode] = frozenset({SearchMode.KEYWORD}),
 ) -> None:
-    figures = await evaluate(session, models, tenant_id, queries, options, vectors, added)
+    figures = await evaluate(session, models, tenant_id, queries, options, vectors, added, expanded)
     weights = dict(options.language_weights) or options.semantic_weight
     print(
         f"\n{label}: fusion {options.fusion}, semantic weight {weights}, "
@@ -267,6 +276,13 @@ def main() -> None:
         "(default on)",
     )
     parser.add_argument(
+        "--hybrid-vocabulary",
+        choices=("on", "off"),
+        action="append",
+        help="hybrid's keyword list with the vocabulary's words as well (on) or without, as "
+        "the API (off); repeat to compare (default off; needs --vocabulary on)",
+    )
+    parser.add_argument(
         "--fusion",
         choices=[f.value for f in Fusion],
         action="append",
@@ -308,6 +324,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     E5_QUERIES[:] = args.e5_queries or ["onnx"]
+    HYBRID_VOCABULARY[:] = args.hybrid_vocabulary or ["off"]
     languages = args.language or list(LANGUAGES)
     fusions = args.fusion or [SearchOptions().fusion]
     defaults = SearchOptions()

@@ -276,10 +276,12 @@ async def rank_documents(
     mode: SearchMode,
     options: SearchOptions | None = None,
     expansions: Sequence[str] = (),
+    expanded: frozenset[SearchMode] = frozenset({SearchMode.KEYWORD}),
 ) -> list[str]:
     """The documents in search's order (one hit per document);
-    ``expansions``: words added to a keyword search (``mode=keyword``
-    only, as the API adds the tenant's vocabulary's)."""
+    ``expansions``: words added to the search's keywords in the modes
+    ``expanded`` names (default keyword search only, as the API adds the
+    tenant's vocabulary's)."""
     hits = await search(
         session,
         tenant_id=tenant_id,
@@ -290,7 +292,7 @@ async def rank_documents(
         mode=mode,
         group=SearchGroup.DOCUMENT,
         options=options,
-        expansions=expansions if mode is SearchMode.KEYWORD else (),
+        expansions=expansions if mode in expanded else (),
     )
     return list(dict.fromkeys(hit.filename for hit in hits))
 
@@ -336,12 +338,14 @@ async def evaluate(
     options: SearchOptions | None = None,
     vectors: Sequence[QueryVector] | None = None,
     expansions: Sequence[Sequence[str]] | None = None,
+    expanded: frozenset[SearchMode] = frozenset({SearchMode.KEYWORD}),
 ) -> dict[tuple[SearchMode, str], Figures]:
     """Figures per ``(mode, split)``; split ``all`` covers every query,
     ``tune`` / ``held`` the set's splits, ``odd`` / ``even`` the query ids'
     halves (:func:`parity`).
     ``vectors``: the queries' (default: encoded here). ``expansions``: the
-    words added to each query's keyword search (default none)."""
+    words added to each query's keywords (default none) in the modes
+    ``expanded`` names (default keyword search only, as the API)."""
     if vectors is None:
         vectors = query_vectors(embedder, [q.text for q in queries])
     added = expansions or [() for _ in queries]
@@ -349,7 +353,7 @@ async def evaluate(
     for mode in SearchMode:
         for query, vector, extra in zip(queries, vectors, added, strict=True):
             ranking = await rank_documents(
-                session, tenant_id, query.text, vector, mode, options, extra
+                session, tenant_id, query.text, vector, mode, options, extra, expanded
             )
             rank = ranking.index(query.expected) + 1 if query.expected in ranking else None
             note = f"{query.query_id} {query.text!r} -> {ranking[0] if ranking else None}"
