@@ -82,6 +82,23 @@ def test_an_id_under_its_label_and_a_wrapped_id_become_regions() -> None:
     assert found[1].part_text(1) == E2E[20:]
 
 
+def test_a_wrapped_ids_rest_is_the_line_just_below_not_tesseracts_next_block() -> None:
+    # Given an id read short at the foot of a receipt, where Tesseract's next
+    # line is the first of another block, printed at the top of the page
+    # (a column of labels), and the same id wrapped with its rest just below
+    words = [
+        *_line(12, E2E[:28], top=400),
+        *_line(13, "Data", top=130),
+        *_line(20, E2E[:20], top=700),
+        *_line(21, E2E[20:], top=728),
+    ]
+    found = regions(words)
+    # Then the first is one part (the block's word stays as read), the second two
+    assert [len(r.parts) for r in found] == [1, 2]
+    assert [r.part_text(0) for r in found] == [E2E[:28], E2E[:20]]
+    assert found[1].part_text(1) == E2E[20:]
+
+
 def test_an_id_read_with_an_accented_head_after_a_misread_label_is_a_region() -> None:
     # Given an id whose E the Portuguese page OCR read as É, after its label
     # misread (E2E as EZE), so that only its shape can point to it

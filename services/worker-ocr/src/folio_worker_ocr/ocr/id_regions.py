@@ -37,6 +37,8 @@ _ID_LENGTH = (30, 36)
 #: read as digits (look-alikes allowed), so that a line of words starting
 #: with an e (``every supplier of the northern region``) is not an id.
 _HEAD_DIGITS = 16
+#: Farthest under an id's words (in line heights) its wrapped rest may start.
+_WRAP_GAP = 3.0
 #: Labels printed before an end-to-end id (folded: lower case, no accents).
 E2E_LABEL = re.compile(
     r"transa[cg][ao]|identificador|autentica|fim a fim|end.to.end|\be2e\b|id do pix"
@@ -168,8 +170,23 @@ def _fold(text: str) -> str:
 
 
 def _line_after(lines: list[list[Word]], words: tuple[Word, ...]) -> list[Word]:
+    """Tesseract's next line after ``words`` when it is printed just below them
+    (:func:`_just_below`), else none."""
     line = words[-1].line
-    return next((other for other in lines if other[0].line == line + 1), [])
+    after = next((other for other in lines if other[0].line == line + 1), [])
+    return after if after and _just_below(words, tuple(after)) else []
+
+
+def _just_below(words: tuple[Word, ...], after: tuple[Word, ...]) -> bool:
+    """Whether ``after`` starts below the middle of ``words`` and at most
+    :data:`_WRAP_GAP` line heights (the taller of the two boxes) under them:
+    where a wrapped id goes on. Tesseract's next line may be another block's
+    (a column of labels at the top of a receipt), and a word of it taken for
+    the id's rest got that part of a right id written over it."""
+    _, top, _, bottom = box_of(words)
+    _, below, _, end = box_of(after)
+    height = max(1, bottom - top, end - below)
+    return (top + bottom) / 2 <= below <= bottom + _WRAP_GAP * height
 
 
 def _e2e_head(line: list[Word], below: list[Word]) -> tuple[Word, ...] | None:
