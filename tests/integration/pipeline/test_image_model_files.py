@@ -28,7 +28,8 @@ def test_the_image_build_leaves_the_int8_copy_a_pod_uses_as_it_is(
     code = "from folio_worker_docs.cli import export_query_model; export_query_model()"
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=600)
     made = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
-    assert sorted(Path(name).suffixes[-2:] for name in made) == [[".int8", ".onnx"], [".onnx"]]
+    version = embedder.model_version.replace("@", "-")
+    assert sorted(made) == [version + onnx.INT8_SUFFIX, version + onnx.EXPORT_SUFFIX]
 
     # When a pod starts on that folder (the same model, nothing switched yet)
     model = unswitched(embedder)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from folio_worker_docs.embeddings.model import Embedder
-from folio_worker_docs.embeddings.onnx import INT8_MIN_COSINE
+from folio_worker_docs.embeddings.onnx import INT8_MIN_COSINE, INT8_SUFFIX
 from tests.integration.pipeline.relevance_corpus import DOCUMENTS, QUERIES
 
 pytestmark = pytest.mark.integration
@@ -45,9 +45,10 @@ def test_int8_copy_embeds_chunks_and_queries_alike(
 ) -> None:
     # Given the model switched to its int8 copy
     fresh = int8
-    copies = list(cache.glob("*.int8.onnx"))
+    copies = list(cache.glob("*" + INT8_SUFFIX))
     assert len(copies) == 1
     export = copies[0].with_name(copies[0].name.replace(".int8.onnx", ".onnx"))
+    assert export.is_file()
     assert copies[0].stat().st_size < 0.8 * export.stat().st_size
     made = copies[0].stat().st_mtime_ns
 
@@ -71,6 +72,31 @@ def test_int8_copy_embeds_chunks_and_queries_alike(
     again = _fresh(embedder)
     assert again.use_int8(cache_dir=cache, threads=1)
     assert copies[0].stat().st_mtime_ns == made
+
+
+def test_concurrent_calls_run_on_the_session_threads_divided_among_them(
+    embedder: Embedder, int8: Embedder
+) -> None:
+    # Given the int8 copy, its session on two threads
+    assert int8.document_threads == 2
+    texts = list(DOCUMENTS.values())
+    alone = int8.encode(texts)
+
+    # When the batcher asks for two functions that run at once
+    functions = int8.batch_functions(2)
+
+    # Then each call's forward passes run on one thread (two calls on two
+    # cores, with no shared pool between them), with the same vectors
+    assert int8.document_threads == 1
+    for encode in functions:
+        np.testing.assert_allclose(encode(texts), alone, atol=1e-5)
+    # queries keep the session's two threads
+    assert int8.query_encoder is int8.document_encoder
+    assert int8.document_encoder is not None
+    assert int8.document_encoder.threads == 2
+    # one call at a time gets them back
+    int8.batch_functions(1)
+    assert int8.document_threads == 2
 
 
 def test_int8_ranks_the_corpus_as_float32_does(embedder: Embedder, int8: Embedder) -> None:

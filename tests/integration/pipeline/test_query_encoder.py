@@ -11,12 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from onnx import load as load_graph
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 
 from folio_worker_docs.embeddings.bf16 import bf16_copy
 from folio_worker_docs.embeddings.model import Embedder
-from folio_worker_docs.embeddings.onnx import MIN_COSINE, load_onnx_query_encoder
+from folio_worker_docs.embeddings.onnx import (
+    EXPORT_SUFFIX,
+    MIN_COSINE,
+    load_onnx_query_encoder,
+)
 from tests.integration.pipeline.pipeline_helpers import unswitched
 from tests.integration.pipeline.relevance_corpus import QUERIES
 
@@ -35,7 +40,7 @@ def test_onnx_queries_give_the_models_vectors(embedder: Embedder, tmp_path: Path
     fresh = _fresh(embedder)
     assert fresh.use_onnx_for_queries(cache_dir=tmp_path, threads=2)
     exported = list(tmp_path.glob("*.onnx"))
-    assert [p.name for p in exported] == [embedder.model_version.replace("@", "-") + ".onnx"]
+    assert [p.name for p in exported] == [embedder.model_version.replace("@", "-") + EXPORT_SUFFIX]
 
     # When the relevance queries (and a query longer than the model reads)
     # are embedded one by one
@@ -79,13 +84,37 @@ def test_the_export_is_reused_and_threads_share_one_encoder(
 
 
 def test_a_damaged_cached_export_is_made_again(embedder: Embedder, tmp_path: Path) -> None:
-    name = embedder.model_version.replace("@", "-") + ".onnx"
+    name = embedder.model_version.replace("@", "-") + EXPORT_SUFFIX
     (tmp_path / name).write_bytes(b"not an onnx graph")
     encoder = load_onnx_query_encoder(embedder, cache_dir=tmp_path)
     assert encoder is not None
     assert (tmp_path / name).stat().st_size > 10_000_000
     vector = np.asarray(encoder("coral reefs losing colour"))
     assert float(vector @ embedder.encode(["coral reefs losing colour"])[0]) >= MIN_COSINE
+
+
+def test_the_export_is_written_from_eager_attention_under_a_name_of_its_own(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    # Given a cache holding the earlier export (torch's scaled-dot-product
+    # attention, under the model version's bare name)
+    earlier = tmp_path / (embedder.model_version.replace("@", "-") + ".onnx")
+    earlier.write_bytes(b"an earlier export")
+
+    # When queries switch to ONNX Runtime
+    encoder = load_onnx_query_encoder(embedder, cache_dir=tmp_path)
+
+    # Then the earlier file is not read: the export is made beside it, from
+    # the eager attention (no NaN guard over each softmax, one mask for all
+    # layers), and it gives the model's vectors
+    assert encoder is not None
+    assert earlier.read_bytes() == b"an earlier export"
+    graph = load_graph(encoder.path).graph
+    ops = [node.op_type for node in graph.node]
+    assert "IsNaN" not in ops
+    assert ops.count("Where") <= 2
+    vector = np.asarray(encoder("coral reefs losing colour"))
+    assert float(vector @ embedder.encode_torch(["coral reefs losing colour"])[0]) >= MIN_COSINE
 
 
 def test_a_model_that_is_not_mean_pooled_stays_on_torch(

@@ -13,7 +13,8 @@ from folio_shared import embedding_models
 from folio_shared.logging import get_logger
 from folio_shared.resources import resources
 from folio_worker_docs.embeddings.batcher import EmbeddingBatcher
-from folio_worker_docs.embeddings.model import Embedder, EmbeddingModelUnavailable, share_cores
+from folio_worker_docs.embeddings.cpu import share_cores
+from folio_worker_docs.embeddings.model import Embedder, EmbeddingModelUnavailable
 from folio_worker_docs.embeddings.select import (
     Models,
     load_embedder,

@@ -17,7 +17,8 @@
   int8 is used only where the sets do not move (ADR 0008). Such a
   deployment can still choose it: ``FOLIO_PIPELINE_DOCUMENT_RUNTIME=int8``.
 
-This module only decides; each copy is still checked against float32
+This module decides, and divides torch's threads among model calls
+(:func:`share_cores`); each copy is still checked against float32
 before use, and a copy that fails its check falls back as the explicit
 settings do (:meth:`~folio_worker_docs.embeddings.model.Embedder.use_runtime_for_cpu`).
 """
@@ -26,6 +27,8 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+
+from folio_shared.cpus import available_cpus
 
 #: Where Linux lists the CPU's flags.
 CPUINFO = Path("/proc/cpuinfo")
@@ -61,3 +64,24 @@ def runtime_for(flags: frozenset[str]) -> CpuRuntime:
     if flags & VNNI_FLAGS:
         return "int8"
     return "onnx"
+
+
+def share_cores(calls: int, cores: int | None = None) -> None:
+    """Torch's threads per model call when ``calls`` run at once: ``cores``
+    divided among them (at least one each). ``cores`` defaults to the
+    threads torch would use, at most the container's CPU limit
+    (:func:`folio_shared.cpus.available_cpus`): torch counts the host's
+    cores. Call it before the first forward pass of the process: threads
+    that already ran one keep their count."""
+    import torch
+
+    global _TORCH_THREADS
+    if _TORCH_THREADS is None:
+        _TORCH_THREADS = torch.get_num_threads()
+    if cores is None:
+        cores = min(_TORCH_THREADS, available_cpus())
+    torch.set_num_threads(max(1, cores // max(1, calls)))
+
+
+#: Torch's own thread count, before :func:`share_cores` divided it.
+_TORCH_THREADS: int | None = None

@@ -25,17 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from folio_shared.cpus import available_cpus
 from folio_shared.errors import ConfigurationError
 from folio_worker_docs.embeddings.bf16 import CPUINFO, bf16_agrees, bf16_copy, cpu_has_bf16
 from folio_worker_docs.embeddings.cpu import cpu_flags, runtime_for
 from folio_worker_docs.embeddings.onnx import (
     MIN_COSINE,
-    OnnxQueryEncoder,
     batch_agreement,
     load_int8_encoder,
     load_onnx_query_encoder,
 )
+from folio_worker_docs.embeddings.onnx_encoder import OnnxQueryEncoder
 from folio_worker_docs.text.chunking import TokenSpans
 
 if TYPE_CHECKING:
@@ -111,6 +110,9 @@ class Embedder:
     _int8_encoder: OnnxQueryEncoder | None = field(default=None, repr=False)
     #: Copies of the torch model that embeds texts (:meth:`batch_functions`).
     _copies: list[Any] = field(default_factory=list, repr=False)
+    #: ``(document_encoder, its session for concurrent calls)``
+    #: (:meth:`batch_functions`).
+    _calls: tuple[OnnxQueryEncoder, OnnxQueryEncoder] | None = field(default=None, repr=False)
 
     @property
     def bf16(self) -> bool:
@@ -127,14 +129,25 @@ class Embedder:
             return "int8" if self.document_encoder is self._int8_encoder else "onnx"
         return "torch"
 
+    @property
+    def document_threads(self) -> int | None:
+        """Threads each forward pass of :meth:`encode` runs on where ONNX
+        Runtime embeds texts (:meth:`batch_functions` divides them among
+        concurrent calls); ``None`` on torch."""
+        encoder, calls = self.document_encoder, self._calls
+        encoder = calls[1] if calls is not None and calls[0] is encoder else encoder
+        return None if encoder is None else encoder.threads
+
     def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Unit-length vectors of ``texts``, one row each (``float32``): by
         ONNX Runtime in batches of similar length once
         :meth:`use_onnx_for_documents` found it exact, else by
         sentence-transformers (in bfloat16 once :meth:`use_bf16_for_documents`
         found it exact)."""
-        if self.document_encoder is not None and texts:
-            vectors: npt.NDArray[np.float32] = self.document_encoder.encode_many(
+        encoder, calls = self.document_encoder, self._calls
+        if encoder is not None and texts:
+            encoder = calls[1] if calls is not None and calls[0] is encoder else encoder
+            vectors: npt.NDArray[np.float32] = encoder.encode_many(
                 texts, batch_size=self.batch_size
             )
             return vectors
@@ -148,9 +161,25 @@ class Embedder:
         :meth:`encode` again where an ONNX Runtime session embeds texts (its
         runs may overlap, its tokenizer is only read), else copies of the
         torch model (a copy has its own tokenizer, whose settings
-        sentence-transformers writes at every call). Copies are made once."""
-        if n <= 1 or self.document_encoder is not None:
+        sentence-transformers writes at every call). Copies are made once.
+
+        Where ONNX Runtime embeds texts, :meth:`encode` runs from now on on
+        a session of the same graph whose forward passes take the
+        session's threads divided among the ``n`` calls (at least one), as
+        :func:`~folio_worker_docs.embeddings.cpu.share_cores` divides
+        torch's: on a busy 2-core machine, two calls sharing one two-thread
+        pool took more CPU per chunk than two on one thread each in 7 of 8
+        pairs (``docs/benchmarks.md``)."""
+        encoder = self.document_encoder
+        if encoder is not None:
+            threads = max(1, encoder.threads // max(1, n))
+            with _LOCK:
+                calls = self._calls
+                if calls is None or calls[0] is not encoder or calls[1].threads != threads:
+                    self._calls = (encoder, encoder.with_threads(threads))
             return [self.encode] * max(1, n)
+        if n <= 1:
+            return [self.encode]
         with _LOCK:
             while len(self._copies) < n - 1:
                 self._copies.append(copy.deepcopy(self.bf16_model or self.model).eval())
@@ -294,27 +323,6 @@ class Embedder:
             self._tokenizer = load_token_spans(self.model_path)
         spans: TokenSpans = self._tokenizer
         return spans
-
-
-def share_cores(calls: int, cores: int | None = None) -> None:
-    """Torch's threads per model call when ``calls`` run at once: ``cores``
-    divided among them (at least one each). ``cores`` defaults to the
-    threads torch would use, at most the container's CPU limit
-    (:func:`folio_shared.cpus.available_cpus`): torch counts the host's
-    cores. Call it before the first forward pass of the process: threads
-    that already ran one keep their count."""
-    import torch
-
-    global _TORCH_THREADS
-    if _TORCH_THREADS is None:
-        _TORCH_THREADS = torch.get_num_threads()
-    if cores is None:
-        cores = min(_TORCH_THREADS, available_cpus())
-    torch.set_num_threads(max(1, cores // max(1, calls)))
-
-
-#: Torch's own thread count, before :func:`share_cores` divided it.
-_TORCH_THREADS: int | None = None
 
 
 def load_token_spans(model_path: Path | str | None = None) -> TokenSpans:
