@@ -222,8 +222,9 @@ class JobTracking(Middleware):
         # its event published by the loop once the batch committed.
         data = state_event(ctx, outcome, STATUS[outcome], cause, error)
 
-        def then(_: object) -> None:
-            self._event(ctx.job_id, "state", data)
+        def then(recorded: object) -> None:
+            if recorded is True:  # not refused by its fence
+                self._event(ctx.job_id, "state", data)
 
         if self.gate is not None and outcome == Outcome.SUCCEEDED and not _chained(broker, message):
             # The thread goes on; the message's ack waits for the commit.
@@ -280,6 +281,8 @@ class JobTracking(Middleware):
             completion, counted, outcome = await record_in_transaction(
                 self.settings, ctx, outcome, cause, error, result
             )
+            if outcome == Outcome.REFUSED:
+                return  # another attempt owns the job: nothing to announce
             if outcome == Outcome.CANCELLED:
                 status = "cancelled"
                 cause, error = FailureCause.CANCELLED, CANCELLED_ERROR

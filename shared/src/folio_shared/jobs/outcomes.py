@@ -34,6 +34,9 @@ class Outcome:
     FAILED = "failed"
     DEAD = "dead"
     CANCELLED = "cancelled"
+    #: Not recorded: the fence refused it (the attempt's lease went to
+    #: another worker, or the job ended meanwhile). Nothing is announced.
+    REFUSED = "refused"
 
 
 def backoff_ms(settings: FolioSettings, attempt: int) -> int:
@@ -158,12 +161,14 @@ async def record_in_transaction(
     the parent, the document of a failed job, a hand-over to children.
     Returns the completion to send, the parent's fan-in count and the
     outcome recorded (a hand-over whose job was cancelled meanwhile is
-    recorded as cancelled). A batch member's final outcome is counted in
+    recorded as cancelled; :attr:`Outcome.REFUSED` when the fence refused
+    it). A batch member's final outcome is counted in
     its batch in the same transaction; the batch's completion job, when
     this outcome wrote it, is left in ``ctx.batch_completion``."""
     res = resources()
     completion: dict[str, Any] | None = None
     counted: family.ChildDone | None = None
+    handed_over = False
     async with res.engine.connect() as conn:
         finished: store.Finished | None
         if outcome == Outcome.SUCCEEDED:
@@ -171,7 +176,7 @@ async def record_in_transaction(
             finished = await store.succeed(conn, ctx.job_id, ctx.attempt, summary)
         elif outcome == Outcome.WAITING:
             ok, cancel = await store.wait_for_children(conn, ctx.job_id, ctx.attempt, ctx.stage)
-            finished = None
+            finished, handed_over = None, ok and not cancel
             if cancel:
                 outcome, cause, error = Outcome.CANCELLED, FailureCause.CANCELLED, CANCELLED_ERROR
             else:
@@ -210,7 +215,8 @@ async def record_in_transaction(
                 conn, ctx.batch_id, STATUS[outcome]
             )
         await conn.commit()
-    return completion, counted, outcome
+    recorded = finished is not None or handed_over
+    return completion, counted, outcome if recorded else Outcome.REFUSED
 
 
 def poison_error(claim: store.Claim) -> tuple[str, str]:
