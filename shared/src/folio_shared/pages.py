@@ -36,7 +36,7 @@ PIPELINE_VERSION = "1"
 #: document's OCR pages of another version (or of none) are OCRed again,
 #: its text-layer pages are kept. Kept here because worker-docs decides
 #: what to OCR and worker-ocr records it.
-OCR_VERSION = "6"
+OCR_VERSION = "7"
 
 #: Page rows per upsert statement (13 parameters each: 13,000 per statement).
 UPSERT_BATCH_ROWS = 1_000

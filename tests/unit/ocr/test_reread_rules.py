@@ -99,6 +99,17 @@ def test_a_wrapped_ids_rest_is_the_line_just_below_not_tesseracts_next_block() -
     assert found[1].part_text(1) == E2E[20:]
 
 
+def test_an_id_label_points_below_it_not_at_tesseracts_next_block() -> None:
+    # Given an id label whose id the page OCR lost, where Tesseract's next
+    # line is the first of another block, printed at the top of the receipt
+    words = [
+        *_line(5, "ID", "da", "transação:", top=600),
+        *_line(6, "Quantia", "Data", "e", "hora", top=100),
+    ]
+    # Then no region is made of that block's words
+    assert regions(words) == []
+
+
 def test_an_id_read_with_an_accented_head_after_a_misread_label_is_a_region() -> None:
     # Given an id whose E the Portuguese page OCR read as É, after its label
     # misread (E2E as EZE), so that only its shape can point to it

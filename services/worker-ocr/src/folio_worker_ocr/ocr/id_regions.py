@@ -134,8 +134,8 @@ def regions(words: list[Word]) -> list[Region]:
     found: list[Region] = []
     taken: set[Word] = set()
     lines = _lines(words)
-    for index, line in enumerate(lines):
-        head = _e2e_head(line, lines[index + 1] if index + 1 < len(lines) else [])
+    for line in lines:
+        head = _e2e_head(line, _line_after(lines, tuple(line)))
         if head is None or head[0] in taken:
             continue
         parts: tuple[tuple[Word, ...], ...] = (head,)
