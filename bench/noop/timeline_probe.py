@@ -103,6 +103,7 @@ def install(broker: dramatiq.Broker, path: str) -> None:
     rounds._run = probed_run
     for name, kind in (
         ("claim_from_thread", "claim"),
+        ("claimed", "claim"),  # a claim made as the message was fetched
         ("record_from_thread", "outcome"),
         ("record_later", "outcome"),  # a success handed over: its ack waits, not the thread
     ):

@@ -104,7 +104,7 @@ class FolioRedisBroker(HookDispatch, RedisBroker):
             timeout = min(timeout, self.priority_poll_ms)
         if not queue_name.endswith(".DQ"):
             # Acks held for a round still count against Dramatiq's prefetch.
-            prefetch += prefetch // 2
+            prefetch += prefetch * 3 // 2
         return self.ack_gate.wrap(super().consume(queue_name, prefetch, timeout))
 
     def enqueue(self, message: Any, *, delay: int | None = None) -> Any:

@@ -44,15 +44,21 @@ A consumer being closed (worker shutdown, consumer restart) first waits
 up to ``flush_s`` for its held acks, so a stopping worker leaves none.
 Dramatiq's ``before_ack`` and ``after_ack`` signals still come from the
 worker thread, when Dramatiq asks for the ack.
+
+The gate's :attr:`AckGate.watcher`, when set, is told of every message a
+gated consumer hands out and of those it gives back to Redis unrun: the
+job engine claims jobs there (:mod:`folio_shared.jobs.reserve`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from queue import SimpleQueue
-from typing import Any
+from typing import Any, Protocol
 
+import dramatiq
 from dramatiq.broker import Consumer, MessageProxy
 from dramatiq.errors import BrokerConnectionError
 
@@ -60,6 +66,13 @@ from folio_shared.jobs.waiters import Posted
 from folio_shared.logging import get_logger
 
 log = get_logger(__name__)
+
+
+class FetchWatcher(Protocol):
+    """Told of the messages a gated consumer hands out and gives back."""
+
+    def fetched(self, message: MessageProxy) -> None: ...
+    def requeued(self, messages: Iterable[MessageProxy]) -> None: ...
 
 
 class AckGate:
@@ -88,6 +101,8 @@ class AckGate:
         self._thread: threading.Thread | None = None
         #: Acks made after their round (for tests and the benchmark).
         self.acked = 0
+        #: Told of the messages the gated consumers fetch and give back.
+        self.watcher: FetchWatcher | None = None
 
     def hold(self, message: MessageProxy, posted: Posted) -> None:
         """The ack of ``message`` waits for ``posted``'s round."""
@@ -184,7 +199,14 @@ class GatedConsumer(Consumer):
         self.consumer = consumer
 
     def __next__(self) -> Any:
-        return next(self.consumer)
+        message = next(self.consumer)
+        watcher = self.gate.watcher
+        if message is not None and watcher is not None:
+            try:
+                watcher.fetched(message)
+            except Exception as e:  # never into Dramatiq's consumer thread
+                log.warning("fetched message not watched", error=repr(e))
+        return message
 
     def ack(self, message: MessageProxy) -> None:
         self.gate.ack(self.consumer, message)
@@ -192,7 +214,14 @@ class GatedConsumer(Consumer):
     def nack(self, message: MessageProxy) -> None:
         self.consumer.nack(message)
 
-    def requeue(self, messages: Any) -> None:
+    def requeue(self, messages: Iterable[MessageProxy]) -> None:
+        messages = list(messages)
+        watcher = self.gate.watcher
+        if watcher is not None and messages:
+            try:
+                watcher.requeued(messages)
+            except Exception as e:
+                log.warning("requeued messages not watched", error=repr(e))
         self.consumer.requeue(messages)
 
     def close(self) -> None:
@@ -202,3 +231,14 @@ class GatedConsumer(Consumer):
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.consumer, name)
+
+
+def chained(broker: dramatiq.Broker, message: MessageProxy) -> bool:
+    """Whether Dramatiq sends a message after this one's success (a
+    pipeline's next step, an ``on_success`` callback): its thread then
+    waits for the outcome's commit, so the next step never finds the job
+    still running."""
+    options = message.options
+    if options.get("pipe_target") is not None or options.get("on_success"):
+        return True
+    return bool(broker.get_actor(message.actor_name).options.get("on_success"))

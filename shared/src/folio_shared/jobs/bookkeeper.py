@@ -121,9 +121,20 @@ class GroupCommit(Generic[Req, Res]):
         """Run ``request`` from a worker thread (not ``loop``'s own);
         returns after its batch. ``then`` runs on the loop with the result
         as the batch returns (not when the batch failed)."""
+        return self.start(loop, request, then).wait()
+
+    def start(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        request: Req,
+        then: Callable[[Res], None] | None = None,
+    ) -> ThreadWaiter[Res]:
+        """:meth:`call` without the wait: hand ``request`` to the next
+        batch from any thread but the loop's and return at once; any
+        thread may then wait for its result on the returned waiter."""
         waiter: ThreadWaiter[Res] = ThreadWaiter()
         self._put(loop, (request, waiter, then))
-        return waiter.wait()
+        return waiter
 
     def post(
         self,
@@ -272,6 +283,23 @@ class Bookkeeper:
     ) -> Claim | None:
         """:meth:`claim` from a worker thread (see :meth:`GroupCommit.call`)."""
         result = self.rounds.call(loop, request, then)
+        return result if isinstance(result, Claim) else None
+
+    def claim_soon(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        request: ClaimRequest,
+        then: Callable[[Claim | bool | None], None] | None = None,
+    ) -> ThreadWaiter[Claim | bool | None]:
+        """:meth:`claim_from_thread` without the wait (a message claimed as
+        it is fetched, :mod:`folio_shared.jobs.reserve`): the worker thread
+        that runs the message waits for it later, with :meth:`claimed`."""
+        return self.rounds.start(loop, request, then)
+
+    @staticmethod
+    def claimed(waiter: ThreadWaiter[Claim | bool | None]) -> Claim | None:
+        """The claim :meth:`claim_soon` made, once its round committed."""
+        result = waiter.wait()
         return result if isinstance(result, Claim) else None
 
     def record_from_thread(

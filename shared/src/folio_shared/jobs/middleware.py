@@ -44,7 +44,7 @@ from dramatiq.middleware import Middleware, SkipMessage
 
 from folio_shared.db.enums import FailureCause
 from folio_shared.jobs import family, outage, outbox, reconcile, store, store_asyncpg
-from folio_shared.jobs.acks import AckGate
+from folio_shared.jobs.acks import AckGate, chained
 from folio_shared.jobs.bookkeeper import Bookkeeper
 from folio_shared.jobs.context import JobContext, reset_current, set_current
 from folio_shared.jobs.events import EventSender
@@ -59,6 +59,7 @@ from folio_shared.jobs.outcomes import (
     record_in_transaction,
     state_event,
 )
+from folio_shared.jobs.reserve import Reservations
 from folio_shared.jobs.store_batch import ClaimRequest
 from folio_shared.logging import get_logger
 from folio_shared.resources import resources
@@ -87,6 +88,8 @@ class JobTracking(Middleware):
         #: The broker's acks held until their outcome is durable, if it has
         #: any (:mod:`folio_shared.jobs.acks`); without, a thread waits.
         self.gate: AckGate | None = None
+        #: Jobs claimed as their messages are fetched (through the gate).
+        self.reservations = Reservations(self.bookkeeper, self._running_event)
         self._running: dict[str, tuple[JobContext, Any]] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -118,6 +121,10 @@ class JobTracking(Middleware):
         self.bookkeeper.holding = True
         gate = getattr(broker, "ack_gate", None)
         self.gate = gate if isinstance(gate, AckGate) else None
+        if self.gate is not None:
+            threads = int(getattr(worker, "worker_threads", 8))
+            self.reservations.open(broker, self._loop(), limit=2 * threads)
+            self.gate.watcher = self.reservations
         # After WorkerResources opened the worker's Redis client.
         self.events = self._run(_open_events())
 
@@ -130,6 +137,7 @@ class JobTracking(Middleware):
         self._thread.start()
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        self.reservations.close()  # what is left in the work queue is requeued
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -153,6 +161,8 @@ class JobTracking(Middleware):
             claims=book.claims,
             outcomes=book.outcomes,
             statements=book.rounds.batches,
+            claimed_early=self.reservations.made,
+            undone=self.reservations.undone,
         )
         if self.events is not None:
             # Before WorkerResources closes the Redis client.
@@ -168,8 +178,14 @@ class JobTracking(Middleware):
         request = ClaimRequest(
             uuid.UUID(job_id), bool(message.options.get("continuation")), message.message_id
         )
+        early = self.reservations.take(message)
         try:
-            claim = self.bookkeeper.claim_from_thread(self._loop(), request, self._running_event)
+            if early is not None:  # claimed as it was fetched
+                claim = self.bookkeeper.claimed(early)
+            else:
+                claim = self.bookkeeper.claim_from_thread(
+                    self._loop(), request, self._running_event
+                )
         except outage.UNREACHABLE as e:  # PostgreSQL down: the job stays queued
             outage.hand_back(broker, message, e)
             raise SkipMessage() from None
@@ -186,6 +202,7 @@ class JobTracking(Middleware):
             max_retries=self._max_retries(broker, message, claim.max_retries),
             events=self.events,
             batch_id=claim.batch_id,
+            cancelled=early is not None and self.reservations.cancel_requested(claim.job_id),
         )
         if not claim.continuation and claim.attempt > ctx.max_retries + 1:
             # Every attempt was used and the job is still being delivered: the
@@ -199,6 +216,8 @@ class JobTracking(Middleware):
 
     def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         self._pop(message)
+        # Skipped before its claim was taken (a paused queue): give it back.
+        self.reservations.undo([message])
 
     def after_process_message(
         self,
@@ -208,10 +227,10 @@ class JobTracking(Middleware):
         result: Any = None,
         exception: BaseException | None = None,
     ) -> None:
-        entry = self._pop(message)
-        if entry is None:
+        ctx = self._pop(message)
+        if ctx is None:  # not claimed (failed before): nor claimed early
+            self.reservations.undo([message])
             return
-        ctx = entry
         outcome, cause, error = decide(ctx, result, exception, ctx.max_retries)
         self._local.retry = outcome == Outcome.RETRY
         request = fast_request(self.settings, ctx, outcome, cause, error, result)
@@ -226,7 +245,7 @@ class JobTracking(Middleware):
             if recorded is True:  # not refused by its fence
                 self._event(ctx.job_id, "state", data)
 
-        if self.gate is not None and outcome == Outcome.SUCCEEDED and not _chained(broker, message):
+        if self.gate is not None and outcome == Outcome.SUCCEEDED and not chained(broker, message):
             # The thread goes on; the message's ack waits for the commit.
             posted = self.bookkeeper.record_later(self._loop(), request, then)
             self.gate.hold(message, posted)
@@ -340,10 +359,12 @@ class JobTracking(Middleware):
             try:
                 with self._lock:
                     running = {ctx.job_id: ctx for ctx, _ in self._running.values()}
-                if running:
-                    cancelled = self._run(self._renew(list(running)))
-                    for job_id in cancelled:
+                held = self.reservations.held()
+                if running or held:
+                    cancelled = self._run(self._renew([*running, *held]))
+                    for job_id in cancelled & running.keys():
                         running[job_id].cancelled = True
+                    self.reservations.note_cancelled(cancelled - running.keys())
                 for beat in list(self.beats):
                     try:
                         self._run(beat())
@@ -372,17 +393,6 @@ class JobTracking(Middleware):
         except ValueError:
             set_current(None)
         return ctx
-
-
-def _chained(broker: dramatiq.Broker, message: MessageProxy) -> bool:
-    """Whether Dramatiq sends a message after this one's success (a
-    pipeline's next step, an ``on_success`` callback): its thread then
-    waits for the outcome's commit, so the next step never finds the job
-    still running."""
-    options = message.options
-    if options.get("pipe_target") is not None or options.get("on_success"):
-        return True
-    return bool(broker.get_actor(message.actor_name).options.get("on_success"))
 
 
 async def _open_events() -> EventSender:

@@ -180,6 +180,48 @@ async def run_round(
     return out
 
 
+#: Give back claims whose messages will not run (handed back or deferred
+#: before their thread started them, :mod:`folio_shared.jobs.reserve`):
+#: each job still ``running`` that attempt for this worker is ``queued``
+#: again with the attempt given back (and no start, if it was the first).
+_UNCLAIM = """
+    WITH u AS (
+      SELECT * FROM unnest($1::uuid[], $2::integer[]) AS u(id, attempt)
+    ), o AS MATERIALIZED (
+      SELECT jobs.id FROM jobs JOIN u ON u.id = jobs.id
+      WHERE jobs.status = 'running' AND jobs.worker = $3 AND jobs.attempts = u.attempt
+        AND jobs.completion_sent_at IS NULL
+      ORDER BY jobs.id FOR UPDATE OF jobs
+    ), t AS (
+      UPDATE jobs SET status = 'queued', attempts = attempts - 1, worker = NULL,
+        lease_expires_at = NULL, updated_at = now(),
+        started_at = CASE WHEN attempts = 1 THEN NULL ELSE started_at END
+      FROM o WHERE jobs.id = o.id AND jobs.status = 'running' AND jobs.worker = $3
+      RETURNING jobs.id, jobs.attempts
+    ), e AS (
+      INSERT INTO job_events (job_id, kind, status, data)
+      SELECT id, 'state', 'queued', jsonb_build_object('attempt', attempts, 'unclaimed', true)
+      FROM t
+    )
+    SELECT count(*) FROM t
+"""
+
+
+async def unclaim_many(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    claims: Sequence[tuple[uuid.UUID, int]],
+    *,
+    worker: str,
+) -> int:
+    """Undo ``worker``'s claims (job id, attempt) of jobs that did not start:
+    back to ``queued``, the attempt given back. Returns how many were undone
+    (a claim its lease already lost to another worker is left alone)."""
+    if not claims:
+        return 0
+    undone = await conn.fetchval(_UNCLAIM, [c[0] for c in claims], [c[1] for c in claims], worker)
+    return int(undone or 0)
+
+
 async def claim_many(
     conn: asyncpg.Pool | asyncpg.Connection,
     requests: Sequence[ClaimRequest],

@@ -65,6 +65,11 @@ class ThreadWaiter(Generic[Res]):
         self._error, self._set = exception, True
         self._lock.release()
 
+    def peek(self) -> Res | None:
+        """The result, once the round answered (``None`` before that, or
+        when the round failed); never waits."""
+        return self._result if self._set else None
+
     def wait(self) -> Res:
         try:
             while not self._lock.acquire(timeout=INTERRUPT_CHECK_S):
