@@ -134,3 +134,42 @@ def test_a_close_gives_up_after_flush_s() -> None:
     finally:
         posted.set_result(True)
         gate.close()
+
+
+class Fetching(Recording):
+    """A consumer that hands out a new message on each call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def __next__(self) -> Any:
+        self.calls += 1
+        return _message()
+
+
+def test_a_full_consumer_waits_for_acks_to_make_room_then_fetches_at_once() -> None:
+    # Given a gated consumer with a window of 8 that handed out 8 messages
+    gate, inner = AckGate(), Fetching()
+    consumer = gate.wrap(inner, prefetch=8)
+    out = [next(consumer) for _ in range(8)]
+    try:
+        # When it is asked again with none of them acked
+        started = time.monotonic()
+        assert next(consumer) is None
+        # Then it waited (not asking its own consumer, which would sleep
+        # with a growing backoff) and handed out nothing
+        assert time.monotonic() - started >= 0.05
+        assert inner.calls == 8
+        # And once an ack makes room, a waiting call fetches at once
+        got: list[Any] = []
+        asking = threading.Thread(target=lambda: got.append(next(consumer)))
+        asking.start()
+        time.sleep(0.02)
+        consumer.ack(out[0])
+        asking.join(timeout=1)
+        assert got
+        assert got[0] is not None
+        assert inner.calls == 9
+    finally:
+        gate.close()

@@ -105,7 +105,7 @@ class FolioRedisBroker(HookDispatch, RedisBroker):
         if not queue_name.endswith(".DQ"):
             # Acks held for a round still count against Dramatiq's prefetch.
             prefetch += prefetch * 3 // 2
-        return self.ack_gate.wrap(super().consume(queue_name, prefetch, timeout))
+        return self.ack_gate.wrap(super().consume(queue_name, prefetch, timeout), prefetch)
 
     def enqueue(self, message: Any, *, delay: int | None = None) -> Any:
         sent = super().enqueue(message, delay=delay)
