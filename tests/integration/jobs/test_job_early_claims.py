@@ -55,7 +55,7 @@ async def _busy_and_claimed_behind(
     async def claimed() -> bool:
         return (await _row(engine, waiting)).status == "running"
 
-    await wait_for(claimed, timeout_s=busy_ms / 2000, what="the second job's claim")
+    await wait_for(claimed, timeout_s=busy_ms / 3000, what="the second job's claim")
     assert (await jobs.get(busy)).status == "running"
     return busy, waiting
 
@@ -66,7 +66,11 @@ async def test_a_job_is_claimed_before_a_thread_is_free_and_keeps_its_lease(
     redis: aioredis.Redis,
     key: str,
 ) -> None:
-    # Given a worker with one thread, busy with a job for 2.5 leases
+    # Given a worker with one thread, busy with a job for 2.5 leases (of
+    # 4 s: a loaded machine may hold a heartbeat up for a 2 s one)
+    settings = settings.model_copy(
+        update={"jobs": settings.jobs.model_copy(update={"lease_ms": 4_000})}
+    )
     running = start_in_process(settings, threads=1)
     jobs = Jobs(engine, running.broker, redis)
     lease_s = settings.jobs.lease_ms / 1000
@@ -100,7 +104,7 @@ async def test_a_claim_whose_message_never_ran_is_given_back_at_shutdown(
     # Given a worker with one thread, busy, and a second job claimed behind it
     running = start_in_process(settings, threads=1)
     jobs = Jobs(engine, running.broker, redis)
-    busy, waiting = await _busy_and_claimed_behind(engine, jobs, key, 4_000)
+    busy, waiting = await _busy_and_claimed_behind(engine, jobs, key, 9_000)
     # When the worker stops before a thread took the second message
     await asyncio.to_thread(running.worker.stop, 10_000)
     # Then its job is queued again with its attempt given back
