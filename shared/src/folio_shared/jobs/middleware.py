@@ -180,12 +180,11 @@ class JobTracking(Middleware):
         )
         early = self.reservations.take(message)
         try:
-            if early is not None:  # claimed as it was fetched
-                claim = self.bookkeeper.claimed(early)
-            else:
-                claim = self.bookkeeper.claim_from_thread(
-                    self._loop(), request, self._running_event
-                )
+            claim = (
+                self.bookkeeper.claimed(early)  # claimed as it was fetched
+                if early is not None
+                else self.bookkeeper.claim_from_thread(self._loop(), request, self._running_event)
+            )
         except outage.UNREACHABLE as e:  # PostgreSQL down: the job stays queued
             outage.hand_back(broker, message, e)
             raise SkipMessage() from None
@@ -216,8 +215,7 @@ class JobTracking(Middleware):
 
     def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         self._pop(message)
-        # Skipped before its claim was taken (a paused queue): give it back.
-        self.reservations.undo([message])
+        self.reservations.undo([message])  # skipped before its claim was taken
 
     def after_process_message(
         self,
