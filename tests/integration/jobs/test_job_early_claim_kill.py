@@ -1,0 +1,88 @@
+"""A job claimed as its message was fetched, whose worker is SIGKILLed
+before any thread ran it, should still run: it never started, so it must
+not count as a run that ended with its worker. Today it does (ADR 0003,
+"Attempts spent by a killed worker"): with ``max_retries=0`` the reconciler
+quarantines it as ``dead`` without it ever running. Marked ``xfail``
+(strict) until the early claim stops spending a job's last attempt."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import create_async_engine
+from support.actors import EchoV1
+from support.jobs import job_settings, wait_for
+
+from folio_devstack.servers import RedisServer
+from folio_shared.broker import create_broker
+from folio_shared.jobs import Jobs
+from folio_shared.settings import FolioSettings
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.xfail(
+        strict=True,
+        raises=AssertionError,
+        reason="an early claim spends the attempt of a job its killed worker never started",
+    ),
+]
+
+
+@pytest.fixture
+def fault_settings(database_url: str, own_redis: RedisServer, tmp_path: Path) -> FolioSettings:
+    return job_settings(database_url, own_redis.url, tmp_path, lease_ms=1_500)
+
+
+@pytest.fixture
+async def jobs(database_url: str, fault_settings: FolioSettings) -> AsyncIterator[Jobs]:
+    engine = create_async_engine(database_url)
+    broker = create_broker(fault_settings)
+    client = aioredis.Redis.from_url(fault_settings.redis.url)
+    yield Jobs(engine, broker, client)
+    await client.aclose()
+    broker.close()
+    await engine.dispose()
+
+
+async def test_a_job_never_started_by_a_killed_worker_still_runs(
+    jobs: Jobs, spawn: Any, fault_settings: FolioSettings
+) -> None:
+    key = uuid.uuid4().hex[:8]
+    # Given a worker of one thread busy with a long job, and a job that must
+    # not be retried sent behind it
+    first = spawn(fault_settings, threads=1)
+    busy, behind = uuid.uuid4(), uuid.uuid4()
+    await jobs.enqueue(EchoV1(job_id=str(busy), key=key, sleep_ms=30_000), max_retries=0)
+
+    async def echoing() -> bool:
+        return (await jobs.get(busy)).stage == "echoing"
+
+    await wait_for(echoing, timeout_s=60, what="the busy job to run")
+    await jobs.enqueue(EchoV1(job_id=str(behind), key=key), max_retries=0)
+
+    # When the worker is SIGKILLed while that job waits for its thread
+    # (once it is claimed, if it is claimed before a thread takes it)
+    async def claimed() -> bool:
+        return (await jobs.get(behind)).status == "running"
+
+    with contextlib.suppress(AssertionError):
+        await wait_for(claimed, timeout_s=10, what="the job behind to be claimed")
+    assert (await jobs.get(busy)).status == "running"
+    first.kill()
+    spawn(fault_settings, threads=1)
+
+    # Then the job behind it, which never ran, runs and succeeds
+    async def final() -> str | None:
+        status = (await jobs.get(behind)).status
+        return status if status in ("succeeded", "failed", "dead", "cancelled") else None
+
+    status = await wait_for(final, timeout_s=90, what="the job behind to end")
+    job = await jobs.get(behind)
+    assert status == "succeeded", (status, job.attempts, job.error_message)
