@@ -1,9 +1,8 @@
 """A job claimed as its message was fetched, whose worker is SIGKILLed
-before any thread ran it, should still run: it never started, so it must
-not count as a run that ended with its worker. Today it does (ADR 0003,
-"Attempts spent by a killed worker"): with ``max_retries=0`` the reconciler
-quarantines it as ``dead`` without it ever running. Marked ``xfail``
-(strict) until the early claim stops spending a job's last attempt."""
+before any thread ran it, still runs: it never started, so it must not
+count as a run that ended with its worker. An early claim never takes a
+job's last allowed attempt (``ClaimRequest.early``); with ``max_retries=0``
+the reconciler used to quarantine such a job as ``dead`` unrun."""
 
 from __future__ import annotations
 
@@ -24,15 +23,7 @@ from folio_shared.broker import create_broker
 from folio_shared.jobs import Jobs
 from folio_shared.settings import FolioSettings
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.slow,
-    pytest.mark.xfail(
-        strict=True,
-        raises=AssertionError,
-        reason="an early claim spends the attempt of a job its killed worker never started",
-    ),
-]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture

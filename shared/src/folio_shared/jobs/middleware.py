@@ -180,11 +180,9 @@ class JobTracking(Middleware):
         )
         early = self.reservations.take(message)
         try:
-            claim = (
-                self.bookkeeper.claimed(early)  # claimed as it was fetched
-                if early is not None
-                else self.bookkeeper.claim_from_thread(self._loop(), request, self._running_event)
-            )
+            claim = (  # claimed as it was fetched, else (or refused there) here
+                self.bookkeeper.claimed(early) if early is not None else None
+            ) or self.bookkeeper.claim_from_thread(self._loop(), request, self._running_event)
         except outage.UNREACHABLE as e:  # PostgreSQL down: the job stays queued
             outage.hand_back(broker, message, e)
             raise SkipMessage() from None

@@ -140,7 +140,7 @@ class Reservations:
             message_id = next(iter(self._line))
             message = self._line.pop(message_id)
             job_id = uuid.UUID(message.options["job_id"])
-            request = ClaimRequest(job_id, False, message_id)
+            request = ClaimRequest(job_id, False, message_id, early=True)
             waiter = self.book.claim_soon(loop, request, self.then)
             self._waiting[message_id] = (job_id, waiter)
             self.made += 1

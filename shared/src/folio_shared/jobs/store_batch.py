@@ -39,7 +39,8 @@ from folio_shared.jobs.store_asyncpg import positional
 #: the outcomes (``status``: ``succeeded`` or ``queued``).
 _SOURCES = """u AS (
       SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:continuations AS boolean[]),
-                           CAST(:message_ids AS text[])) AS u(id, continuation, message_id)
+                           CAST(:message_ids AS text[]), CAST(:earlies AS boolean[]))
+        AS u(id, continuation, message_id, early)
     ), ou AS (
       SELECT * FROM unnest(CAST(:outcome_ids AS uuid[]), CAST(:attempts AS integer[]),
                            CAST(:statuses AS text[]), CAST(:results AS jsonb[]),
@@ -80,6 +81,11 @@ _OUTCOMES = """, r AS (
     SELECT r.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM r
 """
 
+#: The claims' rows: an early claim (made as its message was fetched,
+#: ``ClaimRequest.early``) never takes a job's last allowed attempt.
+_CLAIMED_FROM = """o JOIN u ON u.id = o.id AND (NOT u.early OR EXISTS (
+      SELECT 1 FROM jobs j WHERE j.id = u.id AND j.attempts < j.max_retries))"""
+
 #: One round: the claims of ``u`` and the outcomes of ``ou``, their rows
 #: locked together in id order. Returns a row per job claimed or recorded.
 ROUND = sa.text(
@@ -88,7 +94,7 @@ ROUND = sa.text(
         source=_SOURCES,
         ids="id = ANY(array_cat(CAST(:ids AS uuid[]), CAST(:outcome_ids AS uuid[])))",
         message_id="u.message_id",
-        from_="o JOIN u ON u.id = o.id",
+        from_=_CLAIMED_FROM,
         continuation="u.continuation",
     )
     + _OUTCOMES
@@ -99,11 +105,16 @@ _ROUND = positional(ROUND)
 
 @dataclass(frozen=True)
 class ClaimRequest:
-    """A message asking to run its job."""
+    """A message asking to run its job. ``early``: claimed as the message
+    was fetched, before a thread took it (:mod:`folio_shared.jobs.reserve`):
+    refused on the job's last allowed attempt, which a worker killed before
+    the thread started it would spend for nothing (the reconciler would
+    then quarantine a job that never ran)."""
 
     job_id: uuid.UUID
     continuation: bool
     message_id: str | None
+    early: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,6 +153,7 @@ async def run_round(
         "ids": [r.job_id for r in claims],
         "continuations": [r.continuation for r in claims],
         "message_ids": [r.message_id for r in claims],
+        "earlies": [r.early for r in claims],
         "worker": worker,
         "lease_s": lease_ms / 1000,
         "outcome_ids": [r.job_id for r in outcomes],
