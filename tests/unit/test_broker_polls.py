@@ -44,3 +44,13 @@ def test_a_job_queue_fetches_more_as_its_acks_wait_for_their_outcomes() -> None:
         assert broker.consume("queries.high", prefetch=16).prefetch == 16
     finally:
         broker.close()
+
+
+def test_a_job_queue_claiming_early_fetches_more_still() -> None:
+    broker = FolioRedisBroker(url="redis://127.0.0.1:1/0", middleware=[], early_claims=True)
+    try:
+        # claimed messages waiting for a thread count against it too
+        assert broker.consume("documents", prefetch=16).prefetch == 40
+        assert broker.consume("documents.DQ", prefetch=16).prefetch == 16
+    finally:
+        broker.close()

@@ -85,11 +85,19 @@ class FolioRedisBroker(HookDispatch, RedisBroker):
     """
 
     def __init__(
-        self, *, priority_poll_ms: int = 100, query_poll_ms: int = 50, **kwargs: Any
+        self,
+        *,
+        priority_poll_ms: int = 100,
+        query_poll_ms: int = 50,
+        early_claims: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)  # type: ignore[no-untyped-call]
         self.priority_poll_ms = priority_poll_ms
         self.query_poll_ms = query_poll_ms
+        #: Jobs claimed as fetched (``FOLIO_JOBS_EARLY_CLAIMS``) also wait,
+        #: claimed, for a thread: such a consumer fetches more still.
+        self.early_claims = early_claims
         #: Acks that wait for their job's outcome, off the worker threads.
         self.ack_gate = AckGate()
 
@@ -103,8 +111,9 @@ class FolioRedisBroker(HookDispatch, RedisBroker):
         if queue_name.endswith((".critical", ".high")):
             timeout = min(timeout, self.priority_poll_ms)
         if not queue_name.endswith(".DQ"):
-            # Acks held for a round still count against Dramatiq's prefetch.
-            prefetch += prefetch * 3 // 2
+            # Acks held for a round still count against Dramatiq's prefetch,
+            # and so do messages claimed early that wait for a thread.
+            prefetch += prefetch * 3 // 2 if self.early_claims else prefetch // 2
         return self.ack_gate.wrap(super().consume(queue_name, prefetch, timeout), prefetch)
 
     def enqueue(self, message: Any, *, delay: int | None = None) -> Any:
@@ -278,6 +287,7 @@ def create_broker(
             namespace=settings.broker.namespace,
             heartbeat_timeout=settings.broker.heartbeat_timeout_ms,
             middleware=stack,
+            early_claims=settings.jobs.early_claims,
         )
     if url.startswith(("amqp://", "amqps://")):
         from folio_shared.broker_rabbitmq import FolioRabbitmqBroker  # pika only when configured

@@ -48,7 +48,7 @@ async def test_a_job_never_started_by_a_killed_worker_still_runs(
     key = uuid.uuid4().hex[:8]
     # Given a worker of one thread busy with a long job, and a job that must
     # not be retried sent behind it
-    first = spawn(fault_settings, threads=1)
+    first = spawn(fault_settings, threads=1, FOLIO_JOBS_EARLY_CLAIMS="true")
     busy, behind = uuid.uuid4(), uuid.uuid4()
     await jobs.enqueue(EchoV1(job_id=str(busy), key=key, sleep_ms=30_000), max_retries=0)
 
@@ -67,7 +67,7 @@ async def test_a_job_never_started_by_a_killed_worker_still_runs(
         await wait_for(claimed, timeout_s=10, what="the job behind to be claimed")
     assert (await jobs.get(busy)).status == "running"
     first.kill()
-    spawn(fault_settings, threads=1)
+    spawn(fault_settings, threads=1, FOLIO_JOBS_EARLY_CLAIMS="true")
 
     # Then the job behind it, which never ran, runs and succeeds
     async def final() -> str | None:

@@ -69,7 +69,7 @@ async def test_a_job_is_claimed_before_a_thread_is_free_and_keeps_its_lease(
     # Given a worker with one thread, busy with a job for 2.5 leases (of
     # 4 s: a loaded machine may hold a heartbeat up for a 2 s one)
     settings = settings.model_copy(
-        update={"jobs": settings.jobs.model_copy(update={"lease_ms": 4_000})}
+        update={"jobs": settings.jobs.model_copy(update={"lease_ms": 4_000, "early_claims": True})}
     )
     running = start_in_process(settings, threads=1)
     jobs = Jobs(engine, running.broker, redis)
@@ -102,6 +102,9 @@ async def test_a_claim_whose_message_never_ran_is_given_back_at_shutdown(
     key: str,
 ) -> None:
     # Given a worker with one thread, busy, and a second job claimed behind it
+    settings = settings.model_copy(
+        update={"jobs": settings.jobs.model_copy(update={"early_claims": True})}
+    )
     running = start_in_process(settings, threads=1)
     jobs = Jobs(engine, running.broker, redis)
     busy, waiting = await _busy_and_claimed_behind(engine, jobs, key, 9_000)

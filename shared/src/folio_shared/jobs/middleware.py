@@ -121,7 +121,7 @@ class JobTracking(Middleware):
         self.bookkeeper.holding = True
         gate = getattr(broker, "ack_gate", None)
         self.gate = gate if isinstance(gate, AckGate) else None
-        if self.gate is not None:
+        if self.gate is not None and self.settings.jobs.early_claims:
             threads = int(getattr(worker, "worker_threads", 8))
             self.reservations.open(broker, self._loop(), limit=2 * threads)
             self.gate.watcher = self.reservations

@@ -59,6 +59,13 @@ class JobSettings(BaseSettings):
       this long where no worker will deliver it (a delayed message long
       overdue, or one in a live worker's fetched set that the worker never
       received) is put back in its queue (default 120000).
+    - ``FOLIO_JOBS_EARLY_CLAIMS``: claim a job as its message is fetched,
+      before a worker thread takes it (:mod:`folio_shared.jobs.reserve`;
+      default false). It takes the claim's wait off the worker threads, at
+      two costs (ADR 0003): a SIGKILLed worker spends an attempt (never the
+      last) of each job it had claimed and not started, and a cancel reaches
+      such a job only when a thread takes it, so a cancelled parent's
+      children claimed that way end ``cancelled`` later.
     """
 
     model_config = _group("FOLIO_JOBS_")
@@ -75,6 +82,7 @@ class JobSettings(BaseSettings):
     reconcile_interval_ms: int = Field(default=10_000, ge=100)
     lost_after_ms: int = Field(default=15_000, ge=100)
     stranded_after_ms: int = Field(default=120_000, ge=100)
+    early_claims: bool = False
 
 
 class OcrSettings(BaseSettings):
