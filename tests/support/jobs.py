@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from folio_devstack.servers import RedisServer
+from folio_shared.broker import create_broker
 from folio_shared.db.engine import async_database_url
 from folio_shared.db.models import Job, JobEvent
 from folio_shared.jobs import Jobs, events
@@ -26,6 +28,7 @@ from folio_shared.settings import (
     RedisSettings,
     StorageSettings,
 )
+from support.actors import EchoV1, new_id
 
 #: Job settings of the tests: short leases, quick retries and reconciling.
 TEST_JOB_SETTINGS: dict[str, Any] = {
@@ -182,3 +185,40 @@ async def redis_fault(server: RedisServer, fault: str) -> None:
     client = aioredis.Redis.from_url(server.url)
     await client.flushall()
     await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def sending_jobs(engine: AsyncEngine, settings: FolioSettings) -> AsyncIterator[Jobs]:
+    """The sending side (the API's): a broker that runs no actor."""
+    broker = create_broker(settings)
+    client = aioredis.Redis.from_url(settings.redis.url)
+    try:
+        yield Jobs(engine, broker, client)
+    finally:
+        await client.aclose()
+        broker.close()
+
+
+@contextlib.asynccontextmanager
+async def api_jobs(database_url: str, settings: FolioSettings) -> AsyncIterator[Jobs]:
+    """:func:`sending_jobs` on an engine of its own, disposed afterwards
+    (what the HTTP API uses to create and follow jobs)."""
+    engine = create_async_engine(database_url)
+    try:
+        async with sending_jobs(engine, settings) as jobs:
+            yield jobs
+    finally:
+        await engine.dispose()
+
+
+async def start_echo(jobs: Jobs, key: str, sleep_ms: int, **options: Any) -> uuid.UUID:
+    """A test echo job sleeping ``sleep_ms``, once it is running (past its
+    ``progress()`` call); ``options`` go to :meth:`Jobs.enqueue`."""
+    job_id = new_id()
+    await jobs.enqueue(EchoV1(job_id=str(job_id), key=key, sleep_ms=sleep_ms), **options)
+
+    async def echoing() -> bool:
+        return (await jobs.get(job_id)).stage == "echoing"
+
+    await wait_for(echoing, timeout_s=60, what="the echo job to run")
+    return job_id

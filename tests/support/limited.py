@@ -13,24 +13,19 @@ concurrency limit.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import dramatiq
 import msgspec
-import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from folio_shared.broker import create_broker
 from folio_shared.db.engine import create_session_factory
 from folio_shared.jobs import Jobs, outbox
 from folio_shared.kinds import JobContext, job
 from folio_shared.messages import Priority, physical_queue_names
-from folio_shared.settings import FolioSettings
 
 KIND = "test.limited"
 QUEUE = "limited"
@@ -85,18 +80,6 @@ async def enqueue_limited(
         ids = outbox.pending_ids(session)
     await jobs.dispatch(ids)
     return ids
-
-
-@contextlib.asynccontextmanager
-async def sending_jobs(engine: AsyncEngine, settings: FolioSettings) -> AsyncIterator[Jobs]:
-    """The sending side (the API's): a broker that runs no actor."""
-    broker = create_broker(settings)
-    client = aioredis.Redis.from_url(settings.redis.url)
-    try:
-        yield Jobs(engine, broker, client)
-    finally:
-        await client.aclose()
-        broker.close()
 
 
 class Capped(msgspec.Struct, frozen=True):

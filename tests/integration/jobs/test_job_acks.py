@@ -14,8 +14,8 @@ import pytest
 import redis.asyncio as aioredis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
-from support.actors import EchoV1, PlainV1, new_id
-from support.jobs import wait_for
+from support.actors import PlainV1, new_id
+from support.jobs import start_echo, wait_for
 from support.workers import RunningWorker, start_in_process
 
 from folio_shared.broker import create_broker
@@ -56,13 +56,7 @@ async def test_an_outcome_held_up_in_the_database_holds_its_ack_not_the_worker_t
     mark = dramatiq.actor(ran.set, actor_name=f"test.mark.{key}", broker=running.broker)
     jobs = Jobs(engine, sender, redis)
     try:
-        job_id = new_id()
-        await jobs.enqueue(EchoV1(job_id=str(job_id), key=key, sleep_ms=1_500))
-
-        async def echoing() -> bool:
-            return (await jobs.get(job_id)).stage == "echoing"
-
-        await wait_for(echoing, what="the job to run")
+        job_id = await start_echo(jobs, key, 1_500)
         async with engine.connect() as lock:
             # When its row is locked elsewhere as its outcome is written,
             # and an untracked message comes behind it

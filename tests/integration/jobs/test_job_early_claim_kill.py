@@ -13,13 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
-from sqlalchemy.ext.asyncio import create_async_engine
 from support.actors import EchoV1
-from support.jobs import job_settings, wait_for
+from support.jobs import api_jobs, job_settings, start_echo, wait_for
 
 from folio_devstack.servers import RedisServer
-from folio_shared.broker import create_broker
 from folio_shared.jobs import Jobs
 from folio_shared.settings import FolioSettings
 
@@ -33,13 +30,8 @@ def fault_settings(database_url: str, own_redis: RedisServer, tmp_path: Path) ->
 
 @pytest.fixture
 async def jobs(database_url: str, fault_settings: FolioSettings) -> AsyncIterator[Jobs]:
-    engine = create_async_engine(database_url)
-    broker = create_broker(fault_settings)
-    client = aioredis.Redis.from_url(fault_settings.redis.url)
-    yield Jobs(engine, broker, client)
-    await client.aclose()
-    broker.close()
-    await engine.dispose()
+    async with api_jobs(database_url, fault_settings) as api:
+        yield api
 
 
 async def test_a_job_never_started_by_a_killed_worker_still_runs(
@@ -49,13 +41,7 @@ async def test_a_job_never_started_by_a_killed_worker_still_runs(
     # Given a worker of one thread busy with a long job, and a job that must
     # not be retried sent behind it
     first = spawn(fault_settings, threads=1, FOLIO_JOBS_EARLY_CLAIMS="true")
-    busy, behind = uuid.uuid4(), uuid.uuid4()
-    await jobs.enqueue(EchoV1(job_id=str(busy), key=key, sleep_ms=30_000), max_retries=0)
-
-    async def echoing() -> bool:
-        return (await jobs.get(busy)).stage == "echoing"
-
-    await wait_for(echoing, timeout_s=60, what="the busy job to run")
+    busy, behind = await start_echo(jobs, key, 30_000, max_retries=0), uuid.uuid4()
     await jobs.enqueue(EchoV1(job_id=str(behind), key=key), max_retries=0)
 
     # When the worker is SIGKILLed while that job waits for its thread

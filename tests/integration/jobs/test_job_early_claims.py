@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from support.actors import EchoV1, new_id
-from support.jobs import terminal_events_per_job, wait_for
+from support.jobs import start_echo, terminal_events_per_job, wait_for
 from support.workers import start_in_process
 
 from folio_shared.db.models import Job
@@ -38,18 +39,18 @@ async def _row(engine: AsyncEngine, job_id: object) -> sa.Row[tuple[str, int, dt
         ).one()
 
 
+def _early_claims(settings: FolioSettings, **jobs: Any) -> FolioSettings:
+    """``settings`` with early claims on (off by default), and ``jobs``."""
+    update = {"early_claims": True, **jobs}
+    return settings.model_copy(update={"jobs": settings.jobs.model_copy(update=update)})
+
+
 async def _busy_and_claimed_behind(
     engine: AsyncEngine, jobs: Jobs, key: str, busy_ms: int
 ) -> tuple[uuid.UUID, uuid.UUID]:
     """A job running ``busy_ms`` on a worker's only thread, and a second
     job sent behind it, once that one's row says it was claimed."""
-    busy, waiting = new_id(), new_id()
-    await jobs.enqueue(EchoV1(job_id=str(busy), key=key, sleep_ms=busy_ms))
-
-    async def echoing() -> bool:
-        return (await jobs.get(busy)).stage == "echoing"
-
-    await wait_for(echoing, what="the first job to run")
+    busy, waiting = await start_echo(jobs, key, busy_ms), new_id()
     await jobs.enqueue(EchoV1(job_id=str(waiting), key=key))
 
     async def claimed() -> bool:
@@ -68,9 +69,7 @@ async def test_a_job_is_claimed_before_a_thread_is_free_and_keeps_its_lease(
 ) -> None:
     # Given a worker with one thread, busy with a job for 2.5 leases (of
     # 4 s: a loaded machine may hold a heartbeat up for a 2 s one)
-    settings = settings.model_copy(
-        update={"jobs": settings.jobs.model_copy(update={"lease_ms": 4_000, "early_claims": True})}
-    )
+    settings = _early_claims(settings, lease_ms=4_000)
     running = start_in_process(settings, threads=1)
     jobs = Jobs(engine, running.broker, redis)
     lease_s = settings.jobs.lease_ms / 1000
@@ -102,9 +101,7 @@ async def test_a_claim_whose_message_never_ran_is_given_back_at_shutdown(
     key: str,
 ) -> None:
     # Given a worker with one thread, busy, and a second job claimed behind it
-    settings = settings.model_copy(
-        update={"jobs": settings.jobs.model_copy(update={"early_claims": True})}
-    )
+    settings = _early_claims(settings)
     running = start_in_process(settings, threads=1)
     jobs = Jobs(engine, running.broker, redis)
     busy, waiting = await _busy_and_claimed_behind(engine, jobs, key, 9_000)

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from support.actors import EchoV1, SlowV1, SuicideV1
 from support.jobs import (
+    api_jobs,
     at_least,
     counter,
     job_settings,
@@ -31,7 +31,6 @@ from support.jobs import (
 )
 
 from folio_devstack.servers import RedisServer
-from folio_shared.broker import create_broker
 from folio_shared.db.models import Job
 from folio_shared.jobs import Jobs
 from folio_shared.settings import FolioSettings
@@ -47,13 +46,8 @@ def fault_settings(database_url: str, own_redis: RedisServer, tmp_path: Path) ->
 @pytest.fixture
 async def jobs(database_url: str, fault_settings: FolioSettings) -> AsyncIterator[Jobs]:
     """The API side: what the HTTP API uses to create and follow jobs."""
-    engine = create_async_engine(database_url)
-    broker = create_broker(fault_settings)
-    client = aioredis.Redis.from_url(fault_settings.redis.url)
-    yield Jobs(engine, broker, client)
-    await client.aclose()
-    broker.close()
-    await engine.dispose()
+    async with api_jobs(database_url, fault_settings) as api:
+        yield api
 
 
 async def final_states(engine: AsyncEngine, ids: list[uuid.UUID]) -> dict[str, int]:

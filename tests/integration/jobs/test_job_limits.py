@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
-from support.jobs import wait_for
+from support.jobs import sending_jobs, wait_for
 from support.limited import (
     KIND,
     QUEUES,
@@ -24,7 +24,6 @@ from support.limited import (
     capped,
     declare_limited,
     enqueue_limited,
-    sending_jobs,
 )
 from support.metrics import scrape, value
 from support.workers import free_port, kind_worker

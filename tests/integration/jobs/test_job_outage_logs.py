@@ -12,12 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
-from sqlalchemy.ext.asyncio import create_async_engine
 from support.actors import EchoV1
-from support.jobs import job_settings, wait_for
+from support.jobs import api_jobs, job_settings, wait_for
 
-from folio_shared.broker import create_broker
 from folio_shared.jobs import Jobs
 from folio_shared.settings import FolioSettings
 
@@ -31,13 +28,8 @@ def outage_settings(database_url: str, test_servers: Any, tmp_path: Path) -> Fol
 
 @pytest.fixture
 async def jobs(database_url: str, outage_settings: FolioSettings) -> AsyncIterator[Jobs]:
-    engine = create_async_engine(database_url)
-    broker = create_broker(outage_settings)
-    client = aioredis.Redis.from_url(outage_settings.redis.url)
-    yield Jobs(engine, broker, client)
-    await client.aclose()
-    broker.close()
-    await engine.dispose()
+    async with api_jobs(database_url, outage_settings) as api:
+        yield api
 
 
 async def test_a_worker_started_during_a_postgres_outage_works_once_it_is_back(

@@ -12,8 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
-from support.actors import EchoV1, new_id
-from support.jobs import wait_for
+from support.jobs import start_echo, wait_for
 from support.workers import start_in_process
 
 from folio_shared.db.models import Job
@@ -30,13 +29,7 @@ async def test_a_success_refused_by_its_fence_publishes_no_terminal_event(
     running = start_in_process(settings, threads=1)
     jobs = Jobs(engine, running.broker, redis)
     try:
-        job_id = new_id()
-        await jobs.enqueue(EchoV1(job_id=str(job_id), key=key, sleep_ms=1_500))
-
-        async def echoing() -> bool:
-            return (await jobs.get(job_id)).stage == "echoing"
-
-        await wait_for(echoing, what="the job to run")
+        job_id = await start_echo(jobs, key, 1_500)
         # When its lease is lost meanwhile and another worker runs attempt 2
         lease = datetime.now(UTC) + timedelta(minutes=1)
         taken = {"attempts": 2, "worker": "another-worker", "lease_expires_at": lease}

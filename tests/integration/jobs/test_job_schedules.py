@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from periodiq import cron
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
-from support.jobs import job_settings, wait_for, wait_status
-from support.limited import KIND, QUEUE, QUEUES, enqueue_limited, sending_jobs
+from support.jobs import job_settings, sending_jobs, wait_for, wait_status
+from support.limited import KIND, QUEUE, QUEUES, enqueue_limited
 
 from folio_scheduler.sender import JobSender
 from folio_scheduler.ticks import TickNotSent
