@@ -92,9 +92,10 @@ async def test_every_ack_comes_after_its_outcome_committed(
     redis: aioredis.Redis,
     key: str,
 ) -> None:
-    # Given 400 queued jobs, then a worker of 4 threads
+    # Given 1,000 queued jobs (enough to be sampled in flight on a fast
+    # machine), then a worker of 4 threads
     jobs = Jobs(engine, sender, redis)
-    ids = [new_id() for _ in range(400)]
+    ids = [new_id() for _ in range(1_000)]
     for job_id in ids:
         await jobs.enqueue(PlainV1(job_id=str(job_id), key=key))
     namespace = settings.broker.namespace
