@@ -5,11 +5,18 @@ in the caller's transaction: if the transaction rolls back, the job and its
 message vanish together. After the commit, :func:`dispatch` sends the
 messages and marks the jobs ``queued``. Whatever could not be sent (Redis
 down, the process died between commit and send) stays ``pending``, and
-:func:`relay` sends it later: rows are locked with ``FOR UPDATE SKIP
-LOCKED`` and marked sent in the same transaction, so two relays never send
-the same row. A message sent twice anyway (a crash after the send, before
-the mark) is harmless: the claim in :mod:`folio_shared.jobs.store` lets one
-delivery run and skips the other.
+:func:`relay` sends it later.
+
+Both lock the rows they send before sending, ``FOR NO KEY UPDATE SKIP
+LOCKED``, and mark them sent in the same transaction: a row another sender
+holds is that sender's to send, so a dispatch and any number of relays
+never send the same row, and neither ever waits for the other. A dispatch
+locks in id order, a bounded slice per transaction, as the worker's claim
+and outcome rounds lock theirs (a claim can meet a row whose message was
+just sent): rows locked one by one in another order, as a dispatch once
+did, deadlocked with the relay and the claim rounds. A message sent twice
+anyway (a crash after the send, before the mark) is harmless: the claim in
+:mod:`folio_shared.jobs.store` lets one delivery run and skips the other.
 
 The Dramatiq message carries the job id in its options; its own message id
 is fresh at every send (a re-send must never collide with a stale copy).
@@ -225,6 +232,44 @@ def _delay_ms(eta: datetime | None, now: datetime) -> int | None:
     return ms if ms > 0 else None
 
 
+#: Jobs a dispatch sends per transaction: their rows stay locked (a worker's
+#: claim of one of them waits) until every message of the slice is sent.
+DISPATCH_SLICE = 200
+
+_LOCK_DISPATCHED = sa.text(
+    "SELECT id, message, eta, now() AS now FROM jobs"
+    " WHERE id = ANY(:ids) AND status = 'pending'"
+    " ORDER BY id FOR NO KEY UPDATE SKIP LOCKED"
+)
+_LOCK_RELAYED = sa.text(
+    "SELECT id, message, eta, now() AS now FROM jobs"
+    " WHERE status = 'pending' AND sent_at IS NULL"
+    " AND created_at < now() - make_interval(secs => CAST(:age_s AS double precision))"
+    " ORDER BY created_at LIMIT :batch FOR NO KEY UPDATE SKIP LOCKED"
+)
+
+
+async def _send_locked(
+    conn: AsyncConnection,
+    broker: dramatiq.Broker,
+    sender: AsyncSender | None,
+    rows: Sequence[Any],
+    failure: str,
+) -> tuple[int, bool]:
+    """Send and mark the locked ``rows``; how many went, and whether a send
+    failed (the broker is down: the rest stay ``pending``)."""
+    sent = 0
+    for row in rows:
+        try:
+            message_id = await _send_row(broker, sender, row)
+        except Exception as e:
+            log.warning(failure, job_id=str(row.id), error=repr(e))
+            return sent, True
+        await conn.execute(_MARK_SENT, {"id": row.id, "message_id": message_id})
+        sent += 1
+    return sent, False
+
+
 async def dispatch(
     conn: AsyncConnection,
     broker: dramatiq.Broker,
@@ -236,32 +281,23 @@ async def dispatch(
 
     A send that fails (broker unreachable) leaves its job ``pending`` for the
     relay; it is logged, never raised: the caller's work is already safe.
+    A job a relay holds at that moment is left to it (see the module
+    docstring). Commits every :data:`DISPATCH_SLICE` jobs.
     ``sender``: send with it instead of ``broker.enqueue``, whose blocking
     round trip stalls an event loop that serves other work (the API's).
     """
-    if not job_ids:
-        return 0
-    rows = (
-        await conn.execute(
-            sa.text(
-                "SELECT id, message, eta, now() AS now FROM jobs"
-                " WHERE id = ANY(:ids) AND status = 'pending'"
-            ),
-            {"ids": list(job_ids)},
-        )
-    ).all()
+    ids = sorted(set(job_ids))
     sent = 0
-    for row in rows:
-        try:
-            message_id = await _send_row(broker, sender, row)
-        except Exception as e:
-            log.warning(
-                "outbox send failed; the relay will retry", job_id=str(row.id), error=repr(e)
-            )
+    for start in range(0, len(ids), DISPATCH_SLICE):
+        chunk = ids[start : start + DISPATCH_SLICE]
+        rows = (await conn.execute(_LOCK_DISPATCHED, {"ids": chunk})).all()
+        done, failed = await _send_locked(
+            conn, broker, sender, rows, "outbox send failed; the relay will retry"
+        )
+        await conn.commit()
+        sent += done
+        if failed:
             break
-        await conn.execute(_MARK_SENT, {"id": row.id, "message_id": message_id})
-        sent += 1
-    await conn.commit()
     return sent
 
 
@@ -275,30 +311,14 @@ async def relay(
 ) -> int:
     """Send pending jobs older than ``min_age_ms``; returns how many went.
 
-    One transaction: rows locked ``FOR UPDATE SKIP LOCKED``, sent, marked.
-    Stops at the first failed send (the broker is down: try again later).
-    ``sender``: as for :func:`dispatch`.
+    One transaction: rows locked (``SKIP LOCKED``: a job a dispatch or
+    another relay holds is theirs), sent, marked. Stops at the first failed
+    send (the broker is down: try again later). ``sender``: as for
+    :func:`dispatch`.
     """
-    rows = (
-        await conn.execute(
-            sa.text(
-                "SELECT id, message, eta, now() AS now FROM jobs"
-                " WHERE status = 'pending' AND sent_at IS NULL"
-                " AND created_at < now() - make_interval(secs => CAST(:age_s AS double precision))"
-                " ORDER BY created_at LIMIT :batch FOR UPDATE SKIP LOCKED"
-            ),
-            {"age_s": min_age_ms / 1000, "batch": batch},
-        )
-    ).all()
-    sent = 0
-    for row in rows:
-        try:
-            message_id = await _send_row(broker, sender, row)
-        except Exception as e:
-            log.warning("outbox relay could not send", job_id=str(row.id), error=repr(e))
-            break
-        await conn.execute(_MARK_SENT, {"id": row.id, "message_id": message_id})
-        sent += 1
+    params = {"age_s": min_age_ms / 1000, "batch": batch}
+    rows = (await conn.execute(_LOCK_RELAYED, params)).all()
+    sent, _ = await _send_locked(conn, broker, sender, rows, "outbox relay could not send")
     await conn.commit()
     if sent:
         log.info("outbox relay sent pending jobs", count=sent)
