@@ -100,6 +100,41 @@ def test_an_ack_that_lost_its_connection_is_tried_again() -> None:
         gate.close()
 
 
+def test_an_ack_is_tried_until_redis_answers_not_given_up() -> None:
+    # Given an ack whose connection fails 100 times (the gate used to give
+    # up after 30, leaving the message in the live worker's fetched set)
+    gate, inner = AckGate(retry_s=0.001), Recording(fail=100)
+    message, posted = _message(), Posted()
+    try:
+        gate.hold(message, posted)
+        gate.wrap(inner).ack(message)
+        posted.set_result(True)
+        # Then it is made once the connection works again
+        _wait(lambda: len(inner.acked) == 1)
+        assert gate.acked == 1
+    finally:
+        gate.close()
+
+
+def test_closing_the_gate_gives_up_an_ack_redis_keeps_refusing() -> None:
+    # Given an ack failing for as long as the test lasts
+    gate, inner = AckGate(retry_s=0.05, flush_s=5.0), Recording(fail=10**9)
+    message, posted = _message(), Posted()
+    gate.hold(message, posted)
+    gate.wrap(inner).ack(message)
+    posted.set_result(True)
+    _wait(lambda: inner.fail < 10**9)
+    # When the worker stops, the gate is closed
+    started = time.monotonic()
+    gate.close()
+    # Then it stops trying at once, not after flush_s
+    assert time.monotonic() - started < 1.0
+    tries = inner.fail
+    time.sleep(0.2)
+    assert inner.fail == tries
+    assert inner.acked == []
+
+
 def test_closing_a_consumer_waits_for_its_held_acks() -> None:
     gate, inner = AckGate(flush_s=5.0), Recording()
     consumer = gate.wrap(inner)

@@ -8,6 +8,7 @@ import asyncio
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import dramatiq
 import pytest
@@ -15,9 +16,10 @@ import redis.asyncio as aioredis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from support.actors import PlainV1, new_id
-from support.jobs import start_echo, wait_for
+from support.jobs import job_settings, sending_jobs, start_echo, wait_for, wait_status
 from support.workers import RunningWorker, start_in_process
 
+from folio_devstack.servers import RedisServer
 from folio_shared.broker import create_broker
 from folio_shared.jobs import Jobs
 from folio_shared.settings import FolioSettings
@@ -125,4 +127,41 @@ async def test_every_ack_comes_after_its_outcome_committed(
         assert checks >= 3  # the run was seen in flight
         assert set(status.values()) == {"succeeded"}
     finally:
+        running.stop()
+
+
+async def test_an_ack_failing_through_a_redis_outage_is_made_once_redis_is_back(
+    engine: AsyncEngine, database_url: str, own_redis: RedisServer, tmp_path: Path, key: str
+) -> None:
+    # Given a worker on a Redis of the test's own, whose acker tries again
+    # every 0.1 s, and which Dramatiq never takes for dead (a dead worker's
+    # messages are given back whatever its acker does)
+    base = job_settings(database_url, own_redis.url, tmp_path)
+    settings = base.model_copy(
+        update={"broker": base.broker.model_copy(update={"heartbeat_timeout_ms": 120_000})}
+    )
+    running = start_in_process(settings, threads=1)
+    running.broker.ack_gate.retry_s = 0.1  # type: ignore[attr-defined]
+    client = aioredis.Redis.from_url(own_redis.url)
+    try:
+        async with sending_jobs(engine, settings) as jobs:
+            job_id = await start_echo(jobs, key, 1_000)
+            message_id = (await jobs.get(job_id)).message_id
+            # When Redis stops while it runs, so that its ack fails for
+            # 5 s after its outcome was written (the gate used to give up
+            # after 30 tries, here 3 s)
+            own_redis.stop()
+            await wait_status(jobs, job_id, "succeeded")
+            await asyncio.sleep(5)
+            own_redis.start()
+
+            # Then, Redis back, the message is acked: nothing of it is left
+            async def acked() -> bool:
+                return message_id not in await _unacked(client, settings.broker.namespace)
+
+            await wait_for(acked, timeout_s=20, what="the message's ack after the outage")
+            job = await jobs.get(job_id)
+            assert (job.status, job.attempts) == ("succeeded", 1)
+    finally:
+        await client.aclose()
         running.stop()

@@ -28,10 +28,14 @@ unacked: redelivered, its claim is refused (exactly one final state). A
 round that fails (PostgreSQL unreachable) still releases the ack, as the
 failed wait did before: the job stays ``running`` until its lease ends and
 the reconciler sends it again. An ack that fails on a lost Redis
-connection is tried again every :attr:`AckGate.retry_s`, as Dramatiq's
-own post-processing does, up to :attr:`AckGate.tries` times; a message
-left unacked comes back after the worker's heartbeat ends, and its claim
-is refused.
+connection is tried again every :attr:`AckGate.retry_s` until Redis
+answers, as Dramatiq's own post-processing does, for as long as the worker
+runs. It used to be given up after 30 tries: the message then stayed in
+the live worker's set of fetched messages, which Dramatiq hands back only
+when that worker dies, so after an outage of more than 30 s it sat "in
+flight" (and in Redis's memory) until the worker restarted. Only a
+stopping worker gives its acks up (:meth:`AckGate.close`): its messages
+come back once its heartbeat ends, and their claims are refused.
 
 Dramatiq's Redis consumer counts a fetched message against its prefetch
 until it is acked, so held acks would starve the threads: measured, the
@@ -80,16 +84,17 @@ class AckGate:
     module docstring). One per broker; thread-safe.
 
     - ``retry_s``: wait between two tries of an ack that lost its Redis
-      connection (default 1 s);
-    - ``tries``: most tries of one ack (default 30);
+      connection (default 1 s); it is tried until Redis answers or the
+      gate closes;
     - ``flush_s``: longest wait of a closing consumer for its held acks
       (default 5 s).
     """
 
-    def __init__(self, *, retry_s: float = 1.0, tries: int = 30, flush_s: float = 5.0) -> None:
+    def __init__(self, *, retry_s: float = 1.0, flush_s: float = 5.0) -> None:
         self.retry_s = retry_s
-        self.tries = tries
         self.flush_s = flush_s
+        #: Set by :meth:`close`: an ack failing then is given up.
+        self._closing = threading.Event()
         #: Held acks by (queue, message id): a delayed copy of a message
         #: (its ``.DQ`` queue) keeps the message's id.
         self._held: dict[tuple[str, str], Posted] = {}
@@ -141,7 +146,9 @@ class AckGate:
         return True
 
     def close(self) -> None:
-        """Stop the acker thread once it made the acks handed to it."""
+        """Stop the acker thread once it tried the acks handed to it once
+        more (those Redis still refuses are given up)."""
+        self._closing.set()
         with self._lock:
             thread, self._thread = self._thread, None
         if thread is not None:
@@ -172,23 +179,32 @@ class AckGate:
                     self._changed.notify_all()
 
     def _ack(self, consumer: Consumer, message: MessageProxy) -> None:
-        for attempt in range(1, self.tries + 1):
+        failed = False
+        while True:
             try:
                 consumer.ack(message)
-                self.acked += 1
-                return
             except BrokerConnectionError as e:
-                if attempt == self.tries:
+                if not failed:
+                    failed = True
                     log.warning(
-                        "message not acked; it comes back and is skipped",
+                        "message not acked; trying again until Redis answers",
                         message_id=message.message_id,
                         error=repr(e),
                     )
+                if self._closing.wait(self.retry_s):
+                    log.warning(
+                        "message not acked as the worker stops; it comes back and is skipped",
+                        message_id=message.message_id,
+                    )
                     return
-                time.sleep(self.retry_s)
+                continue
             except Exception as e:
                 log.warning("message not acked", message_id=message.message_id, error=repr(e))
                 return
+            self.acked += 1
+            if failed:
+                log.info("message acked after Redis came back", message_id=message.message_id)
+            return
 
 
 #: Longest wait of a full gated consumer for room before it hands out
