@@ -39,7 +39,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dramatiq.middleware import CurrentMessage
 from prometheus_client import (
@@ -252,10 +252,18 @@ METRIC_NAMES: frozenset[str] = _exported_names()
 # --- helpers for other code ------------------------------------------------------------
 
 
-def record_ocr_page(*, confidence: float | None, duration_s: float, ok: bool = True) -> None:
-    """Count one OCRed page: ``ok`` (text obtained) or not, its mean word
-    confidence (0-100) and how long it took."""
-    OCR_PAGES.labels("ok" if ok else "error").inc()
+#: ``folio_ocr_pages_total``'s outcomes: text obtained, the page failed, or
+#: its reading was stopped from outside (the job cancelled, its time limit,
+#: the worker stopping), which says nothing about the page.
+OcrOutcome = Literal["ok", "error", "cancelled"]
+
+
+def record_ocr_page(
+    *, confidence: float | None, duration_s: float, outcome: OcrOutcome = "ok"
+) -> None:
+    """Count one OCRed page: its ``outcome``, its mean word confidence
+    (0-100) and how long it took."""
+    OCR_PAGES.labels(outcome).inc()
     OCR_PAGE_DURATION.observe(duration_s)
     if confidence is not None:
         OCR_CONFIDENCE.observe(max(0.0, min(100.0, confidence)))

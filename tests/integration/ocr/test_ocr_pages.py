@@ -205,3 +205,25 @@ def test_pages_are_counted_in_the_ocr_metrics_read_or_refused(ocr_pool: OcrPool)
         before[3] + read.mean_confidence
     )
     assert _sample("folio_ocr_page_duration_seconds_count") == before[4] + 2
+
+
+def test_a_page_whose_reading_is_cancelled_counts_as_cancelled_not_error(
+    ocr_pool: OcrPool,
+) -> None:
+    cancelled, error = {"outcome": "cancelled"}, {"outcome": "error"}
+    before = (_sample("folio_ocr_pages_total", cancelled), _sample("folio_ocr_pages_total", error))
+
+    async def cancel_midway() -> None:
+        # Given a page being read
+        page = png_source(png_bytes(text_page(ENGLISH)))
+        task = asyncio.create_task(ocr_pool.ocr_page_async(page, OPTIONS))
+        await asyncio.sleep(0.05)
+        # When its job is cancelled (or out of time) meanwhile
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancel_midway())
+    # Then the page counts as cancelled: nothing went wrong with it
+    assert _sample("folio_ocr_pages_total", cancelled) == before[0] + 1
+    assert _sample("folio_ocr_pages_total", error) == before[1]

@@ -10,12 +10,14 @@ broker heartbeats keep running.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import ctypes.util
 import time
 
 import msgspec
+from dramatiq.middleware import Interrupt
 
 from folio_shared.isolation import ChildCrashed, IsolatedPool
 from folio_shared.logging import get_logger
@@ -132,8 +134,8 @@ class OcrPool:
                 if plain is None:
                     raise
                 result = self.pool.run(recognize_page, source, plain, timeout_s=timeout_s)
-        except BaseException:
-            record_ocr_page(confidence=None, duration_s=time.perf_counter() - started, ok=False)
+        except BaseException as e:
+            _count_unread(e, started)
             raise
         return _counted(_engine_crashed(result))
 
@@ -156,8 +158,8 @@ class OcrPool:
                 result = await self.pool.run_async(
                     recognize_page, source, plain, timeout_s=timeout_s
                 )
-        except BaseException:
-            record_ocr_page(confidence=None, duration_s=time.perf_counter() - started, ok=False)
+        except BaseException as e:
+            _count_unread(e, started)
             raise
         return _counted(_engine_crashed(result))
 
@@ -195,6 +197,19 @@ def _engine_failed(result: PageResult) -> bool:
     what it had mapped, and the next page in that child ran out of memory
     and died (then had to be read again without the engine)."""
     return result.second_engine_failures > 0
+
+
+def _count_unread(error: BaseException, started: float) -> None:
+    """Count a page that was not read: ``cancelled`` when its reading was
+    stopped from outside (the job cancelled or out of time, the worker
+    stopping: Dramatiq interrupts a thread with an ``Interrupt``), else
+    ``error``."""
+    stopped = isinstance(error, asyncio.CancelledError | Interrupt)
+    record_ocr_page(
+        confidence=None,
+        duration_s=time.perf_counter() - started,
+        outcome="cancelled" if stopped else "error",
+    )
 
 
 def _counted(result: PageResult) -> PageResult:
