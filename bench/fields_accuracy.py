@@ -7,11 +7,15 @@ photos through Folio's OCR) and prints, for each reading, how many
 ``type.field`` figures (precision and recall of each field) are below their
 floor: 0.95 for amounts, ids and dates, 0.90 for names and tax ids.
 
-    .venv/bin/python bench/fields_accuracy.py [pdf scan photo] [--unseen]
+    .venv/bin/python bench/fields_accuracy.py [pdf scan photo] [--unseen | --wordings]
 
 ``--unseen`` measures the corpus of layouts the rules were not written from
 (``fields_corpus_variants.py``: ten more PIX layouts, boleto and DANFE
-variants, bills and statements that must come out ``other``).
+variants, bills and statements that must come out ``other``); ``--wordings``
+a third family written after the rules (``fields_corpus_wordings.py``: other
+label wordings, English receipts, values under or right of their labels,
+tables, bank codes, masked CNPJs, boleto lines and access keys spaced other
+ways).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit" / 
 # the corpus and its scoring live with the tests of the extractors
 from fields_corpus_docs import build_corpus  # type: ignore[import-not-found]
 from fields_corpus_variants import build_unseen_corpus  # type: ignore[import-not-found]
+from fields_corpus_wordings_docs import build_wordings_corpus  # type: ignore[import-not-found]
 from fields_measure import below, measure  # type: ignore[import-not-found]
 
 #: Floors of the design's target: ids, amounts and dates; the rest (names, tax ids).
@@ -39,14 +44,19 @@ KINDS = ("pdf", "scan", "photo")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("kinds", nargs="*", metavar="KIND", help="pdf, scan, photo (default: all)")
-    parser.add_argument(
+    family = parser.add_mutually_exclusive_group()
+    family.add_argument(
         "--unseen", action="store_true", help="the layouts the rules were not written from"
+    )
+    family.add_argument(
+        "--wordings", action="store_true", help="the third family, written after the rules"
     )
     args = parser.parse_args()
     kinds = args.kinds or list(KINDS)
     if unknown := sorted(set(kinds) - set(KINDS)):
         parser.error(f"unknown reading {', '.join(unknown)}: choose from {', '.join(KINDS)}")
-    corpus = build_unseen_corpus() if args.unseen else build_corpus()
+    build = build_wordings_corpus if args.wordings else build_unseen_corpus
+    corpus = build() if args.wordings or args.unseen else build_corpus()
     for kind in kinds:
         started = time.perf_counter()
         score = measure(kind, corpus)

@@ -11,7 +11,7 @@ precision and recall, and the median time of one document's extraction:
 run it once with the old code's sources on ``PYTHONPATH`` and once with the
 new code's.
 
-    python bench/fields_ocr_texts.py read photo --seed 27 [--unseen] [--pix] OUT.json
+    python bench/fields_ocr_texts.py read photo --seed 27 [--unseen | --wordings] [--pix] OUT.json
     python bench/fields_ocr_texts.py score OUT.json [--withhold-ids] [--misread-pix]
 
 ``--withhold-ids`` scores the PIX receipts with their end-to-end id's lines
@@ -19,6 +19,8 @@ taken out of the text (as when OCR could not read the id at all): the
 document type must not depend on it. ``--misread-pix`` also replaces the
 word Pix with ``Plx`` in every document, as a coarse photo's OCR may read
 it. ``read text`` stores the generated texts themselves (no OCR).
+``--wordings`` reads the third layout family (``fields_corpus_wordings.py``,
+its own draws from seed 41).
 """
 
 from __future__ import annotations
@@ -37,25 +39,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit" / 
 # the corpus and its scoring live with the tests of the extractors
 from fields_corpus_docs import build_corpus  # type: ignore[import-not-found]
 from fields_corpus_variants import build_unseen_corpus  # type: ignore[import-not-found]
+from fields_corpus_wordings_docs import build_wordings_corpus  # type: ignore[import-not-found]
 from fields_measure import READERS  # type: ignore[import-not-found]
 from fields_scoring import Score  # type: ignore[import-not-found]
 
 from folio_worker_docs.extraction import extract
 
 
-def _corpus(seed: int, unseen: bool, pix: bool) -> list:  # type: ignore[type-arg]
-    docs = (build_unseen_corpus if unseen else build_corpus)(seed)
+def _corpus(seed: int, unseen: bool, pix: bool, wordings: bool = False) -> list:  # type: ignore[type-arg]
+    build = build_wordings_corpus if wordings else build_unseen_corpus if unseen else build_corpus
+    docs = build(seed)
     return [d for d in docs if d.kind == "pix_receipt"] if pix else docs
 
 
-def read(kind: str, seed: int, unseen: bool, pix: bool, out: Path) -> None:
+def read(kind: str, seed: int, unseen: bool, pix: bool, out: Path, wordings: bool) -> None:
     """OCR the corpus as ``kind`` and store the page texts."""
     reader = READERS[kind]()
-    texts = [reader(doc) for doc in _corpus(seed, unseen, pix)]
+    texts = [reader(doc) for doc in _corpus(seed, unseen, pix, wordings)]
     digest = hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:16]
-    body = {"kind": kind, "seed": seed, "unseen": unseen, "pix": pix, "texts": texts}
-    out.write_text(json.dumps(body, ensure_ascii=False))
-    print(f"{kind} seed {seed}{' unseen' if unseen else ''}: {len(texts)} documents, {digest}")
+    body = {"kind": kind, "seed": seed, "unseen": unseen, "wordings": wordings, "pix": pix}
+    out.write_text(json.dumps({**body, "texts": texts}, ensure_ascii=False))
+    family = " wordings" if wordings else " unseen" if unseen else ""
+    print(f"{kind} seed {seed}{family}: {len(texts)} documents, {digest}")
 
 
 def _withheld(pages: list[str], e2e: str | None) -> list[str]:
@@ -71,7 +76,7 @@ def _misread(pages: list[str]) -> list[str]:
 def score(path: Path, withhold_ids: bool, misread_pix: bool = False) -> None:
     """Extraction on ``PYTHONPATH`` over stored texts: the figures."""
     body = json.loads(path.read_text())
-    docs = _corpus(body["seed"], body["unseen"], body["pix"])
+    docs = _corpus(body["seed"], body["unseen"], body["pix"], body.get("wordings", False))
     result, right, total = Score(), Counter[str](), Counter[str]()
     spent: list[float] = []
     for doc, pages in zip(docs, body["texts"], strict=True):
@@ -96,7 +101,9 @@ def main() -> None:
     r = sub.add_parser("read")
     r.add_argument("kind", choices=sorted(READERS))
     r.add_argument("--seed", type=int, default=27)
-    r.add_argument("--unseen", action="store_true")
+    family = r.add_mutually_exclusive_group()
+    family.add_argument("--unseen", action="store_true")
+    family.add_argument("--wordings", action="store_true")
     r.add_argument("--pix", action="store_true")
     r.add_argument("out", type=Path)
     s = sub.add_parser("score")
@@ -105,7 +112,7 @@ def main() -> None:
     s.add_argument("--misread-pix", action="store_true")
     args = parser.parse_args()
     if args.command == "read":
-        read(args.kind, args.seed, args.unseen, args.pix, args.out)
+        read(args.kind, args.seed, args.unseen, args.pix, args.out, args.wordings)
     else:
         score(args.path, args.withhold_ids, args.misread_pix)
 

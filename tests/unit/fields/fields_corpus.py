@@ -202,6 +202,7 @@ class Doc:
     small: set[int] = field(default_factory=set)  # line indexes printed small and grey
     ruled: set[int] = field(default_factory=set)  # line indexes with a table rule under them
     logo: bool = False  # the first line drawn large, white on a dark box
+    right: set[int] = field(default_factory=set)  # line indexes whose last cell is right-aligned
 
     @property
     def text(self) -> str:

@@ -9,7 +9,8 @@ OCR engine.
 ``--pix`` only its PIX receipts (the corpus's first documents, so read from
 the same images as in a whole run).
 ``--unseen`` measures the corpus of layouts the rules were not written from
-(:mod:`fields_corpus_variants`) instead of the first one.
+(:mod:`fields_corpus_variants`) instead of the first one; ``--wordings`` the
+third family, written after the rules (:mod:`fields_corpus_wordings`).
 ``--single-case`` draws the ids' tails in one case each
 (:func:`fields_corpus.single_case_tails`), as many banks print them.
 ``cost`` times the OCR of seven receipts four ways (:func:`cost`).
@@ -26,6 +27,7 @@ import fields_render as render
 from fields_corpus import Doc, single_case_tails
 from fields_corpus_docs import build_corpus
 from fields_corpus_variants import build_unseen_corpus
+from fields_corpus_wordings_docs import build_wordings_corpus
 from fields_scoring import Score
 from PIL import Image
 
@@ -168,8 +170,9 @@ if __name__ == "__main__":
         at = args.index("--seed")
         seed, args = int(args[at + 1]), args[:at] + args[at + 2 :]
     pix, unseen, single = "--pix" in args, "--unseen" in args, "--single-case" in args
-    args = [a for a in args if a not in ("--pix", "--unseen", "--single-case")]
-    build = build_unseen_corpus if unseen else build_corpus
+    wordings = "--wordings" in args
+    args = [a for a in args if a not in ("--pix", "--unseen", "--single-case", "--wordings")]
+    build = build_wordings_corpus if wordings else build_unseen_corpus if unseen else build_corpus
     for name in args or ["text", "pdf"]:
         if single:
             with single_case_tails():

@@ -1,8 +1,9 @@
 """Rendering generated documents as text PDFs, scans and phone-photo-like images.
 
 - :func:`pdf`: a text PDF (reportlab, Helvetica 10 pt; columns at fixed
-  offsets; ids printed small and grey, as receipts do; table rules and a
-  logo box where the layout has them).
+  offsets, a last cell flush right where the layout says; ids printed small
+  and grey, as receipts do; table rules and a logo box where the layout has
+  them).
 - :func:`scan`: the page rendered at 200 dpi, rotated up to 1.5°, with
   speckle noise.
 - :func:`photo`: the page at 110 dpi, rotated up to 2.5°, blurred, dimmed,
@@ -21,6 +22,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
 COLUMNS_PT = (40, 290, 430)
+RIGHT_PT = 555
 
 
 def pdf(doc: Doc) -> bytes:
@@ -45,7 +47,10 @@ def pdf(doc: Doc) -> bytes:
         small = index in doc.small
         page.setFont("Helvetica", 7 if small else 10)
         page.setFillGray(0.45 if small else 0.0)
-        for column, cell in enumerate(line.split("\t")):
+        cells = line.split("\t")
+        if index in doc.right and len(cells) > 1:  # a value flush with the right margin
+            page.drawRightString(RIGHT_PT, y, cells.pop())
+        for column, cell in enumerate(cells):
             page.drawString(COLUMNS_PT[min(column, 2)], y, cell)
         y -= 10 if small else 14
     page.save()
