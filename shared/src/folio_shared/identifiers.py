@@ -22,6 +22,12 @@ MASKED_CPF = re.compile(
     r"(?=.*[*•xX])(?=.*\d)(?:\d{3}|[*•xX]{3})[.\s]?(?:\d{3}|[*•xX]{3})[.\s]?"
     r"(?:\d{3}|[*•xX]{3})[-\s]?(?:\d{2}|[*•xX]{2})"
 )
+#: A masked CNPJ as receipts print it, kept as printed the same way
+#: (``**.222.333/0001-**``, ``11.***.***/0001-81``).
+MASKED_CNPJ = re.compile(
+    r"(?=.*[*•xX])(?=.*\d)(?:\d{2}|[*•xX]{2})\.?(?:\d{3}|[*•xX]{3})\.?(?:\d{3}|[*•xX]{3})"
+    r"\s?/?\s?(?:\d{4}|[*•xX]{4})\s?-?\s?(?:\d{2}|[*•xX]{2})"
+)
 
 #: Characters OCR confuses with digits, and the digit each one stands for.
 DIGIT_LOOKALIKES = str.maketrans(
@@ -89,8 +95,8 @@ def cnpj_valid(digits: str) -> bool:
 
 
 def tax_id_valid(value: str) -> bool | None:
-    """CPF or CNPJ by length; ``None`` for a masked CPF (nothing to check)."""
-    if MASKED_CPF.fullmatch(value):
+    """CPF or CNPJ by length; ``None`` for a masked CPF or CNPJ (nothing to check)."""
+    if MASKED_CPF.fullmatch(value) or MASKED_CNPJ.fullmatch(value):
         return None
     if len(value) == 11:
         return cpf_valid(value)

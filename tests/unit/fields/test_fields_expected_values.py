@@ -96,3 +96,20 @@ def test_an_end_to_end_id_matches_letter_for_letter(expected: str) -> None:
 def test_an_end_to_end_id_in_another_case_is_another_id(expected: str) -> None:
     # Then the payee check does not pass a transfer whose id differs in case
     assert _verdict("end_to_end_id", expected, _E2E) == "mismatch"
+
+
+@pytest.mark.parametrize(
+    ("printed", "expected", "verdict"),
+    [
+        ("**.222.333/0001-**", "11222333000181", "match"),
+        ("**.222.333/0001-**", "11.222.333/0001-81", "match"),
+        ("11.***.***/0001-81", "11222333000181", "match"),
+        ("**.222.333/0001-**", "11222334000181", "mismatch"),
+        ("11.***.***/0001-81", "12222333000181", "mismatch"),
+        ("**.222.333/0001-**", "52998224725", "mismatch"),
+    ],
+)
+def test_a_masked_cnpj_matches_by_its_visible_digits(
+    printed: str, expected: str, verdict: str
+) -> None:
+    assert _verdict("payee_tax_id", expected, printed) == verdict

@@ -55,6 +55,8 @@ def test_cnpj_check_digits() -> None:
 
 def test_masked_cpf_has_nothing_to_check() -> None:
     assert tax_id_valid("***.456.789-**") is None
+    assert tax_id_valid("**.222.333/0001-**") is None
+    assert tax_id_valid("11.***.***/0001-81") is None
     assert tax_id_valid("52998224725") is True
     assert tax_id_valid("11222333000180") is False
     assert tax_id_valid("123") is False

@@ -23,7 +23,7 @@ from folio_worker_docs.extraction.types import DocumentFields, Extractor, Field
 NAME_FIELD_ENDINGS = ("_name", "_institution")
 
 #: Version of the classifier, stored as ``other/<this>`` when no extractor applies.
-CLASSIFIER_VERSION = "2"
+CLASSIFIER_VERSION = "3"
 
 Verdict = Literal["match", "mismatch", "missing"]
 
@@ -102,7 +102,8 @@ def compare_expected(
     as the same party (:func:`~.names.same_name`: case, accents,
     punctuation, spacing and legal qualifiers aside), a PIX end-to-end id
     letter for letter (spaces aside), other text without regard to case.
-    A masked CPF matches an expected CPF whose visible digits agree.
+    A masked CPF or CNPJ matches an expected CPF or CNPJ whose visible
+    digits agree.
     """
     out: dict[str, Verdict] = {}
     for name, want in expected.items():
@@ -129,7 +130,7 @@ def _masked_match(expected: str, printed: str) -> bool:
     digits = "".join(ch for ch in expected if ch.isdigit())
     visible = "".join(ch if ch.isdigit() else "?" for ch in printed if ch.isdigit() or ch in "*•xX")
     return (
-        len(digits) == 11 == len(visible)
+        len(digits) == len(visible) in (11, 14)
         and all(v == "?" or v == d for v, d in zip(visible, digits, strict=True))
         and "?" in visible
     )

@@ -133,7 +133,7 @@ class BoletoExtractor:
     """Fields of a boleto (bank slip) or an arrecadação slip."""
 
     document_type = "boleto"
-    version = "11"
+    version = "12"
 
     def score(self, pages: list[str]) -> float:
         """A digitable line and the wordings a slip prints."""
@@ -171,14 +171,15 @@ class BoletoExtractor:
             _party_of(page, candidates.tax_id(h), {b.start() for b in beneficiary})
             for h in values_after(page, TAX_LABEL, candidates.TAX_ID_PATTERN)
             if any(0 <= h.start - b.start() <= 250 for b in beneficiary)
+            # a label that names the payer (``CPF do sacado:``) is the payer's tax id
+            and PAYER_LABEL.search(page.folded, h.label_start, h.start) is None
         ]
+        names = [candidates.name(h) for h in name_after(page, BENEFICIARY_LABEL, STOP)]
         return {
             "digitable_line": list(digitable_lines(page, agrees)),
             "amount": list(amounts),
             "due_date": list(dues),
-            "beneficiary_name": [
-                candidates.name(h) for h in name_after(page, BENEFICIARY_LABEL, STOP)
-            ],
-            "beneficiary_tax_id": list(tax_ids),
+            "beneficiary_name": list(names),
+            "beneficiary_tax_id": [*tax_ids, *candidates.tax_ids_beside(names, page)],
             "payer_name": [candidates.name(h) for h in name_after(page, PAYER_LABEL, STOP)],
         }

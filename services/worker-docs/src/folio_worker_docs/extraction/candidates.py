@@ -12,7 +12,13 @@ import itertools
 import re
 from collections.abc import Callable
 
-from folio_shared.identifiers import DIGIT_LOOKALIKES, MASKED_CPF, cpf_valid, tax_id_valid
+from folio_shared.identifiers import (
+    DIGIT_LOOKALIKES,
+    MASKED_CNPJ,
+    MASKED_CPF,
+    cpf_valid,
+    tax_id_valid,
+)
 from folio_worker_docs.extraction.labels import Hit, Page
 from folio_worker_docs.extraction.normalise import (
     AMOUNT_PATTERN,
@@ -33,10 +39,14 @@ Found = dict[str, list["Candidate | None"]]
 #: bullets as ``000``, ``soe``, ``v00,``, ``eee.``; a hyphen as ``:``.
 _MASK_READ = r"[^\s1-9]{1,4}\s?[.,]?\s?(\d{3})[.,]\s?(\d{3})\s?[-.:]\s?[^\s1-9]{1,3}(?![^\s.,;|])"
 MASKED_READ = re.compile(_MASK_READ)
-#: CNPJ (``11.222.333/0001-81``), CPF (``123.456.789-09``), a masked CPF, or 11/14 bare digits.
-#: A CPF masked whole (``***.***.***-**``) holds no digit to keep: it is no tax id.
+#: CNPJ (``11.222.333/0001-81``), CPF (``123.456.789-09``), a masked CNPJ
+#: (``**.222.333/0001-**``: its slash and hyphen kept, so it is no CPF's),
+#: a masked CPF, or 11/14 bare digits. A tax id masked whole
+#: (``***.***.***-**``) holds no digit to keep: it is no tax id.
 TAX_ID_PATTERN = re.compile(
     r"(?<![\d*./])(?:\d{2}\.?\d{3}\.?\d{3}\s?/?\s?\d{4}\s?-?\s?\d{2}"
+    r"|(?=[\d./\s-]*[*•x])(?=[*•x./\s-]*\d)(?:\d{2}|[*•x]{2})\.?(?:\d{3}|[*•x]{3})\.?"
+    r"(?:\d{3}|[*•x]{3})\s?/\s?(?:\d{4}|[*•x]{4})\s?-\s?(?:\d{2}|[*•x]{2})"
     r"|\d{3}\s?\.?\s?\d{3}\s?\.?\s?\d{3}\s?[-.]?\s?\d{2}"
     r"|(?=[\d.\s-]*[*•x])(?![*•x]{3}[.\s]?[*•x]{3}[.\s]?[*•x]{3}[-\s]?[*•x]{2})"
     r"(?:\d{3}|[*•x]{3})[.\s]?(?:\d{3}|[*•x]{3})[.\s]?"
@@ -65,17 +75,33 @@ def _masked_cpf(printed: str) -> str:
     return f"{marks[:3]}.{marks[3:6]}.{marks[6:9]}-{marks[9:]}"
 
 
-def tax_id(hit: Hit) -> Candidate:
-    """A tax id candidate: digits only, or a masked CPF as printed; check digits verdict.
+def _masked_cnpj(printed: str) -> str:
+    """A masked CNPJ as printed, with the usual separators
+    (``** 222 333/0001-**`` → ``**.222.333/0001-**``)."""
+    marks = re.sub(r"[./\s-]", "", printed)  # 14: MASKED_CNPJ's groups, 2 + 3 + 3 + 4 + 2
+    return f"{marks[:2]}.{marks[2:5]}.{marks[5:8]}/{marks[8:12]}-{marks[12:]}"
 
-    A masked CPF is kept as printed, with the usual separators. One whose
+
+def _as_printed(printed: str) -> str:
+    """A tax id's value: a masked CPF or CNPJ as printed, else its digits."""
+    if MASKED_CNPJ.fullmatch(printed):
+        return _masked_cnpj(printed)
+    if MASKED_CPF.fullmatch(printed):
+        return _masked_cpf(printed)
+    return re.sub(r"\D", "", printed)
+
+
+def tax_id(hit: Hit) -> Candidate:
+    """A tax id candidate: digits only, or a masked CPF or CNPJ as printed; check digits verdict.
+
+    A masked CPF or CNPJ is kept as printed, with the usual separators. One whose
     marks OCR misread (:data:`MASKED_READ`) is returned as
     printed, at lower confidence: ``•••.456.789-••`` when its marks read as
     round glyphs (:data:`ROUND_MARKS`), else ``***.456.789-**``. Zeros where
     a CPF's first three and last two digits belong are marks only when the
     whole does not hold as a CPF."""
     printed = hit.text
-    value = _masked_cpf(printed) if MASKED_CPF.fullmatch(printed) else re.sub(r"\D", "", printed)
+    value = _as_printed(printed)
     confidence = hit.confidence
     read = MASKED_READ.fullmatch(printed)
     if read is not None and not MASKED_CPF.fullmatch(printed) and not cpf_valid(value):
@@ -84,6 +110,34 @@ def tax_id(hit: Hit) -> Candidate:
     valid = tax_id_valid(value)
     confidence *= 0.7 if valid is False else 1.0
     return Candidate(value, confidence, hit.page.number, (hit.start, hit.end), valid)
+
+
+#: What may sit between a party's name and the tax id printed after it on
+#: its line: a dash, a comma or a bar, a column gap, the tax id's own label.
+_BESIDE_NAME = re.compile(
+    r"[ \t]*(?:[-\u2013,|(][ \t]*)?(?:(?:cpf|cnpj)(?:[ \t]?/[ \t]?(?:cpf|cnpj))?[ \t]*:?[ \t]*)?"
+)
+
+#: Confidence of a tax id found beside its party's name, no label before it.
+BESIDE_NAME_CONFIDENCE = 0.8
+
+
+def tax_ids_beside(names: list[Candidate], page: Page) -> list[Candidate]:
+    """Tax ids printed right after a party's name on the name's line, with no
+    label of their own (``Editora Sol - 11.222.333/0001-81``, ``DESTINATÁRIO:
+    Ana Lima - 123.456.789-09``): the party's, at lower confidence than a
+    labelled one. ``names`` are that party's name candidates on ``page``."""
+    found = []
+    for name_found in names:
+        if name_found.page != page.number:
+            continue
+        _, line_end = page.line_bounds(name_found.span[0])
+        gap = _BESIDE_NAME.match(page.folded, name_found.span[1], line_end)
+        m = TAX_ID_PATTERN.match(page.folded, gap.end() if gap else name_found.span[1], line_end)
+        if m is not None:
+            hit = Hit(page, m.start(), m.end(), m, BESIDE_NAME_CONFIDENCE, m.start())
+            found.append(tax_id(hit))
+    return found
 
 
 def amount(hit: Hit) -> Candidate | None:
@@ -259,5 +313,6 @@ __all__ = [
     "moment",
     "name",
     "tax_id",
+    "tax_ids_beside",
     "wrapped_digit_ids",
 ]

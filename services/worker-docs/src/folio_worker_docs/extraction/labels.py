@@ -85,7 +85,9 @@ def values_after(
     """Values matching ``value`` after each occurrence of ``label`` on ``page``.
 
     One hit per label occurrence: on the label's line after it, else on the
-    next ``lines_below`` non-blank lines, the match nearest the label's column.
+    next ``lines_below`` non-blank lines, the match nearest the label's
+    column, unless the label's own cell holds a figure of another kind
+    (:func:`_figure_in_cell`).
     """
     hits: list[Hit] = []
     for found in label.finditer(page.folded):
@@ -95,6 +97,8 @@ def values_after(
             m = same[0]
             hits.append(Hit(page, m.start(), m.end(), m, SAME_LINE_CONFIDENCE, found.start()))
             continue
+        if _figure_in_cell(page, found.end(), line_end):
+            continue
         column = found.start() - line_start
         for start, end in page.next_lines(found.end(), lines_below):
             below = [m for m in value.finditer(page.folded, start, end) if accept(m)]
@@ -103,6 +107,16 @@ def values_after(
                 hits.append(Hit(page, m.start(), m.end(), m, NEXT_LINE_CONFIDENCE, found.start()))
                 break
     return hits
+
+
+def _figure_in_cell(page: Page, start: int, line_end: int) -> bool:
+    """Whether the label's own cell (from ``start`` to a column gap or the
+    line's end) prints a figure: that is the label's value, read but not as
+    the value sought (a scan's ``CNPJ: 52.431 -515/0001-40``, ``Valor do
+    documento 150,00`` for a document number), so the next lines' value
+    belongs to another label."""
+    gap = _COLUMN_GAP.search(page.folded, start, line_end)
+    return any(ch.isdigit() for ch in page.folded[start : gap.start() if gap else line_end])
 
 
 def _nearest(matches: list[re.Match[str]], offset: int) -> re.Match[str]:
@@ -117,8 +131,14 @@ NAME_PATTERN = re.compile(r"[a-z][a-z0-9&'., /()-]*[a-z0-9.)]", re.IGNORECASE)
 #: label in brackets, ``Editora Sol (CNPJ 11.222...)``, starts one too).
 _NEXT_COLUMN = re.compile(
     r"\s+(?=\S*\d[\d.]*[/:-]\d|r\$|\*{3}|\d{1,3}(?:\.\d{3})*,\d{2}(?!\d)"
-    r"|[(\[]?\s?(?:cpf|cnpj|data|valor|inscricao|agencia|conta|chave)\b)"
+    r"|[(\[]?\s?(?:cpf|cnpj|data|valor|inscricao|agencia|conta|chave)\b"
+    # a dash before a tax id, its dot read with a space after (``- 026. 841.060-70``)
+    r"|[-\u2013]\s*\d{2,3}[.,]\s?\d{3})"
 )
+
+#: A speck OCR reads between a label and a column gap (``Nome o   Ana Lima``):
+#: one or two characters no name is made of, passed over with the gap.
+_SPECK_CELL = re.compile(r"\S{1,2}(?=[ \t]*\t|[ \t]{3})[ \t]+")
 
 #: What scans put before a value that is no part of it: a table rule read as
 #: ``|``, specks read as quotes, stars or dots.
@@ -144,14 +164,31 @@ def name_after(page: Page, label: re.Pattern[str], stop: re.Pattern[str]) -> lis
         if not _starts_cell(page.folded[line_start : found.start()]):
             continue
         rest_start = _past(page.folded, found.end(), line_end, " :-\t" + SPECKS)
+        speck = _SPECK_CELL.match(page.folded, rest_start, line_end)
+        rest_start = speck.end() if speck else rest_start
         hit = _name_in(page, rest_start, line_end, stop, SAME_LINE_CONFIDENCE, found.start())
         if hit is None:
             for start, end in page.next_lines(found.end(), 1):
+                if found.start() > line_start:  # a label in a row of column headers
+                    start, end = _cell_at(page, start, end, found.start() - line_start)
                 start = _past(page.folded, start, end, " \t" + SPECKS)
                 hit = _name_in(page, start, end, stop, NEXT_LINE_CONFIDENCE, found.start())
         if hit is not None:
             hits.append(hit)
     return hits
+
+
+def _cell_at(page: Page, start: int, end: int, column: int) -> tuple[int, int]:
+    """The cell of the line between ``start`` and ``end`` that starts nearest
+    ``column``: under a row of column headers (``Nome   CPF   Instituição``)
+    a label's value is the one in its column, not the row's first. A line
+    with no column gap is one cell."""
+    cells, at = [], start
+    for gap in _COLUMN_GAP.finditer(page.folded, start, end):
+        cells.append((at, gap.start()))
+        at = gap.end()
+    cells.append((at, end))
+    return min(cells, key=lambda cell: abs(cell[0] - start - column))
 
 
 def name_on_line(

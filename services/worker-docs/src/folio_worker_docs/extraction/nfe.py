@@ -179,7 +179,7 @@ class NfeExtractor:
     """Fields of an NF-e from its DANFE (the printed auxiliary document)."""
 
     document_type = "nfe"
-    version = "12"
+    version = "13"
 
     def score(self, pages: list[str]) -> float:
         """An access key and the wordings a DANFE prints."""
@@ -201,6 +201,10 @@ class NfeExtractor:
             for h in values_after(page, NUMBER_LABEL, NUMBER_PATTERN, lines_below=1)
         ]
         keys = access_keys(page)
+        recipients = [
+            *(candidates.name(h) for h in name_after(page, RECIPIENT_LABEL, STOP)),
+            *_in_block(page, RECIPIENT_LABEL, ISSUER_LABEL, names),
+        ]
         return {
             "access_key": list(keys),
             "number": list(numbers),
@@ -218,11 +222,11 @@ class NfeExtractor:
                 *_issuer_over_cnpj(page, keys),
             ],
             "issuer_tax_id": list(_in_block(page, ISSUER_LABEL, RECIPIENT_LABEL, taxes)),
-            "recipient_name": [
-                *(candidates.name(h) for h in name_after(page, RECIPIENT_LABEL, STOP)),
-                *_in_block(page, RECIPIENT_LABEL, ISSUER_LABEL, names),
+            "recipient_name": [*recipients],
+            "recipient_tax_id": [
+                *_in_block(page, RECIPIENT_LABEL, ISSUER_LABEL, taxes),
+                *candidates.tax_ids_beside(recipients, page),
             ],
-            "recipient_tax_id": list(_in_block(page, RECIPIENT_LABEL, ISSUER_LABEL, taxes)),
             "total_amount": [
                 *_note_totals(page),
                 *_bare_totals(page),

@@ -155,16 +155,21 @@ def parse_datetime(text: str) -> str | None:
 
 #: A name ending in an abbreviation whose final dot belongs to it.
 _ABBREVIATED_END = re.compile(r"(?:\bS\.\s?A|\bS/A|\bLtda|\bCia|\bJr|\bFilho|\bME|\bEPP)\.$", re.I)
+#: A table's rule after a name, read as a lower-case ``l``, ``i`` or a bar
+#: (``Livraria Nova Ltda l``): no name ends in such a one-letter word.
+_RULE_AT_END = re.compile(r"(?<=[A-Za-zÀ-ÿ.]{2})\s+[li|]$")
 #: A speck between a word and the next (``Preço.S.A.``, ``Auto'Peças``).
 _SPECK_BETWEEN = re.compile("(?<=[a-zà-ÿ])[.'`\u00b4](?=[A-ZÀ-Þ])")
 
 
 def tidy_name(text: str) -> str:
     """A name as printed, less what OCR adds or loses around it: trailing
-    specks (``Paulo Martins.``, ``Oficina Ltda ..``) but not an
+    specks (``Paulo Martins.``, ``Oficina Ltda ..``) and a table's rule
+    read as a letter (``Livraria Nova Ltda l``) but not an
     abbreviation's dot (``S.A.``), a speck glued between two words, and
     ``S.A`` / ``SA.`` / ``Lida`` ending a company name (``S.A.``, ``Ltda``)."""
     text = _SPECK_BETWEEN.sub(" ", text.strip())
+    text = _RULE_AT_END.sub("", text)
     while text and text[-1] in ".,:;'`\u00b4" and not _ABBREVIATED_END.search(text):
         text = text[:-1].rstrip()
     if " " in text:

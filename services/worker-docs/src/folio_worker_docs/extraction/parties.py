@@ -4,6 +4,8 @@ Receipts print each party in a section (``De``/``Para``, ``Pagador``/
 ``Recebedor``, ``Origem``/``Destino``, ``Quem pagou``/``Quem recebeu``) holding
 a name, a tax id and an institution, or flat, with the party in the label
 (``Nome do recebedor``, ``CPF do pagador``). :class:`PartyRules` finds both.
+Apps set to English print the same sections (``From``/``To``,
+``Sender``/``Recipient``, ``Name``, ``Tax ID``, ``Institution``).
 """
 
 from __future__ import annotations
@@ -24,10 +26,26 @@ from folio_worker_docs.extraction.labels import (
 from folio_worker_docs.extraction.types import Candidate
 
 NAME_LABEL = labels(
-    "nome", "razao social", "nome/razao social", "nome / razao social", "nome completo", "titular"
+    "nome",
+    "razao social",
+    "nome/razao social",
+    "nome / razao social",
+    "nome completo",
+    "titular",
+    "name",
+    "full name",
 )
 TAX_LABEL = labels(
-    "cpf/cnpj", "cnpj/cpf", "cpf / cnpj", "cnpj / cpf", "cpf", "cnpj", "documento", "cpf ou cnpj"
+    "cpf/cnpj",
+    "cnpj/cpf",
+    "cpf / cnpj",
+    "cnpj / cpf",
+    "cpf",
+    "cnpj",
+    "documento",
+    "cpf ou cnpj",
+    "tax id",
+    "taxpayer id",
 )
 INSTITUTION_LABEL = labels(
     "instituicao",
@@ -36,6 +54,9 @@ INSTITUTION_LABEL = labels(
     "inst. financeira",
     "instituicao de pagamento",
     "psp",
+    "institution",
+    "financial institution",
+    "bank",
 )
 
 #: Any wording that is a label, not a value (a name is never one of these
@@ -45,7 +66,8 @@ LABEL_WORDS = (
     r"(?:(?:dados|informacoes|detalhes|conta) d[oae] )?(?:quem )?"
     r"(?:cpf|cnpj|cpf/cnpj|nome|instituicao|instituicao financeira|banco|agencia|conta|chave|"
     r"pagou|recebeu|tipo|valor|data|id|identificador|autenticacao|documento|razao social|"
-    r"pagador|recebedor|favorecido|beneficiario|origem|destino|de|para|danfe|nf-e|emitente|destinatario)"
+    r"pagador|recebedor|favorecido|beneficiario|origem|destino|de|para|danfe|nf-e|emitente|destinatario|"
+    r"name|tax id|institution|bank|amount|date|from|to|sender|recipient|payer|payee)"
 )
 STOP = re.compile(
     LABEL_WORDS
@@ -235,7 +257,8 @@ def _whole_bank_name(page: Page, hit: Hit) -> Hit:
 #: A line that starts with a field's label is not an unlabelled name.
 _FIELD_START = re.compile(
     r"[ \t]*(?:agencia|conta|chave|tipo|data|valor|id|cpf|cnpj|nome|banco|instituicao|"
-    r"documento|codigo|numero|telefone|e-?mail)(?![a-z])"
+    r"documento|codigo|numero|telefone|e-?mail|name|tax id|institution|bank|account|amount|date)"
+    r"(?![a-z])"
 )
 
 
@@ -271,6 +294,11 @@ PAYER = PartyRules(
         "quem paga",
         "quem vai pagar",
         "quem enviou",
+        "from",
+        "sender",
+        "payer",
+        "sent by",
+        "paid by",
     ),
     suffixes=("pagador", "pagadora", "remetente", "origem", "depositante"),
 )
@@ -292,6 +320,11 @@ PAYEE = PartyRules(
         "transferencia para",
         "quem recebe",
         "quem vai receber",
+        "to",
+        "recipient",
+        "payee",
+        "sent to",
+        "paid to",
     ),
     suffixes=("recebedor", "recebedora", "favorecido", "destinatario", "destino", "beneficiario"),
 )

@@ -3,7 +3,8 @@
 Fields: ``amount``, ``paid_at``, ``end_to_end_id``, ``payer_name``,
 ``payer_tax_id``, ``payee_name``, ``payee_tax_id``, ``payee_institution``.
 Labels vary between banks and apps (``Valor``/``Valor pago``/``Quantia``;
-``ID da transação``/``Identificador``/``Autenticação``); the end-to-end id
+``ID da transação``/``Identificador``/``Autenticação``; in English,
+``Amount``, ``Paid on``, ``Transaction ID``); the end-to-end id
 is found by its shape anywhere on the page, with OCR look-alikes repaired.
 """
 
@@ -19,7 +20,6 @@ from folio_worker_docs.extraction.labels import (
     SPECKS,
     Hit,
     Page,
-    labels,
     name_on_line,
     values_after,
 )
@@ -36,69 +36,17 @@ from folio_worker_docs.extraction.parties import (
     PAYER,
     STOP,
 )
+from folio_worker_docs.extraction.pix_labels import (
+    AMOUNT_LABEL,
+    E2E_LABEL,
+    PAID_AT_LABEL,
+    SIDE_AMOUNT,
+    SIDE_DATE,
+    TIME_LABEL,
+)
 from folio_worker_docs.extraction.pix_wrapped import E2E_DATE_SLACK, near_any
 from folio_worker_docs.extraction.types import Candidate, Field
 
-AMOUNT_LABEL = labels(
-    "valor pago",
-    "valor da transferencia",
-    "valor transferido",
-    "valor do pix",
-    "valor enviado",
-    "valor total",
-    "total pago",
-    "quantia",
-    "montante",
-    "valor",
-    "quantia paga",
-    "valor da transacao",
-    "total",
-    "voce pagou",
-    "voce enviou",
-    "voce transferiu",
-    "transferido",
-    "tarifa",
-    "taxa",
-)
-#: Lines whose amount is not the amount paid (kept as low-confidence alternatives).
-SIDE_AMOUNT = re.compile(r"tarifa|taxa|juros|multa|desconto|saldo|limite|cashback|troco")
-PAID_AT_LABEL = labels(
-    "data e hora",
-    "data/hora",
-    "data do pagamento",
-    "data da transferencia",
-    "data da transacao",
-    "realizado em",
-    "realizada em",
-    "pago em",
-    "efetuado em",
-    "efetuada em",
-    "enviado em",
-    "data",
-    "horario",
-    "quando",
-    "feito em",
-    "data do pix",
-    "transferido em",
-    "emitido em",
-    "gerado em",
-    "emissao",
-)
-SIDE_DATE = re.compile(r"emitido|emissao|gerado|impresso|consulta|vencimento|agendad")
-E2E_LABEL = labels(
-    "id da transacao",
-    "identificador",
-    "autenticacao",
-    "id/transacao",
-    "id fim a fim",
-    "end to end",
-    "end-to-end",
-    "e2e",
-    "id do pix",
-    "codigo da transacao",
-    "id transacao",
-    "id",
-)
 #: A payee named in a sentence, as app screens print it (``Você transferiu
 #: R$ 50,00 para Maria Souza``, ``Pix de R$ 50,00 para ...``). The sentence
 #: may wrap before ``para``; the name is on ``para``'s line, or on the next
@@ -127,8 +75,6 @@ _LABELLED_LINE = re.compile(
 #: ``... às 14:32``); ``em`` or ``às`` before a word is the name's own
 #: (``Data Center Soluções em TI``).
 _SENTENCE_GOES_ON = re.compile(r"\s+(?:(?:em|as)\s+(?=\d)|no dia|hoje|ontem|via)(?![a-z])|[,;]")
-#: Time labels printed apart from the date (``Horário: 14:32``).
-TIME_LABEL = labels("hora", "horario", "hora da transferencia", "hora do pagamento")
 CLOCK = re.compile(
     r"(?<![\d:])(?:[01]?\d|2[0-3])\s?[:h]\s?[0-5]\d(?::[0-5]\d)?(?![\d:])" + MERIDIEM
 )
@@ -345,7 +291,7 @@ class PixReceiptExtractor:
     """Fields of a PIX transfer receipt (``comprovante``), from any bank or app."""
 
     document_type = "pix_receipt"
-    version = "19"
+    version = "20"
 
     def score(self, pages: list[str]) -> float:
         """The receipt's evidence (:mod:`.pix_evidence`): an end-to-end id,
