@@ -4,6 +4,9 @@
 a thread of its own. :meth:`TcpProxy.cut` is the server going away: every
 open connection is closed and new ones are refused (nothing listens on the
 port); :meth:`TcpProxy.restore` listens again on the same port.
+:meth:`TcpProxy.freeze` is the server unreachable without refusing (a
+network partition, a host gone): connections stay open and new ones are
+accepted, but nothing passes either way until :meth:`TcpProxy.thaw`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import contextlib
 import select
 import socket
 import threading
+import time
 
 
 class TcpProxy:
@@ -24,7 +28,16 @@ class TcpProxy:
         self._conns: set[socket.socket] = set()
         self._listener: socket.socket | None = None
         self._thread: threading.Thread | None = None
+        self._frozen = threading.Event()
         self.restore()
+
+    def freeze(self) -> None:
+        """Let nothing through, closing nothing (see the module notes)."""
+        self._frozen.set()
+
+    def thaw(self) -> None:
+        """Forward again what waited."""
+        self._frozen.clear()
 
     def restore(self) -> None:
         """Accept connections again (on the same port)."""
@@ -61,6 +74,8 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return
+            while self._frozen.is_set():  # accepted, never answered
+                time.sleep(0.05)
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
             except OSError:
@@ -74,7 +89,10 @@ class TcpProxy:
         peers = {a: b, b: a}
         try:
             while True:
-                ready, _, _ = select.select([a, b], [], [], 1.0)
+                if self._frozen.is_set():
+                    time.sleep(0.05)
+                    continue
+                ready, _, _ = select.select([a, b], [], [], 0.1)
                 for sock in ready:
                     data = sock.recv(65536)
                     if not data:

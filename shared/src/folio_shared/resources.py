@@ -11,6 +11,7 @@ Actors reach them through :func:`resources`.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,10 +66,26 @@ class Resources:
         return cls(settings, engine, create_session_factory(engine), storage, client, pg)
 
     async def close(self) -> None:
-        await self.pg.close()
+        """Close everything; a database client that cannot close within
+        :data:`CLOSE_TIMEOUT_S` has its connections dropped instead."""
+        try:
+            await asyncio.wait_for(self.pg.close(), CLOSE_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("database pool not closed in time; its connections are dropped")
+            self.pg.terminate()
         await self.storage.close()
         await self.redis.aclose()
-        await self.engine.dispose()
+        try:
+            await asyncio.wait_for(self.engine.dispose(), CLOSE_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("database engine not closed in time; its connections are dropped")
+
+
+#: Longest wait for a database client to close gracefully at shutdown. A
+#: graceful close waits for every connection to be given back, and with
+#: PostgreSQL unreachable without refusing (a partition, a host gone) a
+#: connection whose statement was abandoned never is: the worker's stop hung.
+CLOSE_TIMEOUT_S = 5.0
 
 
 _current: Resources | None = None

@@ -297,9 +297,12 @@ class Bookkeeper:
         return self.rounds.start(loop, request, then)
 
     @staticmethod
-    def claimed(waiter: ThreadWaiter[Claim | bool | None]) -> Claim | None:
-        """The claim :meth:`claim_soon` made, once its round committed."""
-        result = waiter.wait()
+    def claimed(
+        waiter: ThreadWaiter[Claim | bool | None], timeout_s: float | None = None
+    ) -> Claim | None:
+        """The claim :meth:`claim_soon` made, once its round committed
+        (:class:`TimeoutError` after ``timeout_s``, if given)."""
+        result = waiter.wait(timeout_s)
         return result if isinstance(result, Claim) else None
 
     def record_from_thread(

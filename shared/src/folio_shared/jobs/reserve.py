@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 
@@ -79,7 +80,9 @@ class Reservations:
     worker thread takes each (see the module docstring).
 
     - ``limit``: most claims made early and not yet taken by a thread
-      (:meth:`open` sets it to the worker's thread count).
+      (:meth:`open` sets it to the worker's thread count);
+    - ``undo_timeout_s``: longest wait of :meth:`undo`, for the claims'
+      round and the undo's statement together (default 5 s).
     """
 
     def __init__(
@@ -87,11 +90,13 @@ class Reservations:
         bookkeeper: Bookkeeper,
         then: Callable[[Claim | bool | None], None] | None = None,
         limit: int = 8,
+        undo_timeout_s: float = 5.0,
     ) -> None:
         self.book = bookkeeper
         #: Run on the loop as a claim's round returns (the job's event).
         self.then = then
         self.limit = limit
+        self.undo_timeout_s = undo_timeout_s
         self._broker: dramatiq.Broker | None = None
         #: The rounds' loop while claims may be made early.
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -179,12 +184,24 @@ class Reservations:
 
     def undo(self, messages: Iterable[MessageProxy]) -> None:
         """Give back the early claims of ``messages`` that will not run
-        (waits for their round, then for the undo's statement)."""
+        (waits for their round, then for the undo's statement, at most
+        ``undo_timeout_s`` in all).
+
+        It runs on the consumer's thread as a stopping worker requeues its
+        messages, and on a worker thread: with PostgreSQL unreachable
+        without refusing (a partition, a host gone), an unbounded wait
+        there hung the worker's stop. A claim not given back in time keeps
+        its job ``running`` until its lease ends; the reconciler then sends
+        it again (an early claim is never a job's last attempt)."""
+        deadline = time.monotonic() + self.undo_timeout_s
         waiters = [w for w in (self.take(m) for m in messages) if w is not None]
         claims: list[Claim] = []
         for waiter in waiters:
             try:
-                claim = Bookkeeper.claimed(waiter)
+                claim = Bookkeeper.claimed(waiter, max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                log.warning("early claim not known in time; its lease will end it")
+                continue
             except Exception as e:  # its round failed: nothing was claimed
                 log.warning("early claim failed", error=repr(e))
                 continue
@@ -196,9 +213,11 @@ class Reservations:
         if loop is None:
             log.warning("early claims not given back; their leases will end", count=len(claims))
             return
+        future = asyncio.run_coroutine_threadsafe(self._unclaim(claims), loop)
         try:
-            asyncio.run_coroutine_threadsafe(self._unclaim(claims), loop).result()
-        except Exception as e:
+            future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except Exception as e:  # TimeoutError included: then stop waiting for it
+            future.cancel()
             log.warning(
                 "early claims not given back; their leases will end",
                 count=len(claims),

@@ -14,6 +14,7 @@ The round's end is told to the request's *resolver*:
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -70,10 +71,15 @@ class ThreadWaiter(Generic[Res]):
         when the round failed); never waits."""
         return self._result if self._set else None
 
-    def wait(self) -> Res:
+    def wait(self, timeout_s: float | None = None) -> Res:
+        """The result, once the round answered; with ``timeout_s``,
+        :class:`TimeoutError` after that long (the request is then
+        abandoned, as when the thread is interrupted)."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         try:
             while not self._lock.acquire(timeout=INTERRUPT_CHECK_S):
-                pass
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise TimeoutError(f"no answer from the round within {timeout_s} s")
         except BaseException:
             self.abandoned = True
             raise
