@@ -19,7 +19,7 @@ from support.jobs import start_echo, terminal_events_per_job, wait_for
 from support.workers import start_in_process
 
 from folio_shared.db.models import Job
-from folio_shared.jobs import Jobs
+from folio_shared.jobs import Jobs, events
 from folio_shared.settings import FolioSettings
 
 pytestmark = pytest.mark.integration
@@ -111,6 +111,12 @@ async def test_a_claim_whose_message_never_ran_is_given_back_at_shutdown(
     status, attempts, lease, _ = await _row(engine, waiting)
     assert (status, attempts, lease) == ("queued", 0, None)
     assert (await jobs.get(busy)).status == "succeeded"
+    # And its live feed follows the row: `running` (the claim), then `queued`
+    # again, so a client following the job does not see it running meanwhile
+    await asyncio.sleep(0.5)  # events are sent from the loop, after the commit
+    feed = [e.data for e in await events.read(redis, waiting) if e.type == "state"]
+    assert [e["status"] for e in feed] == ["running", "queued"], feed
+    assert feed[-1] == {"status": "queued", "attempt": 0, "unclaimed": True}
     # And its message is back in Redis: another worker runs it once, as its
     # first attempt, before the reconciler would send a stranded job again
     again = start_in_process(settings, threads=1)

@@ -89,7 +89,7 @@ class JobTracking(Middleware):
         #: any (:mod:`folio_shared.jobs.acks`); without, a thread waits.
         self.gate: AckGate | None = None
         #: Jobs claimed as their messages are fetched (through the gate).
-        self.reservations = Reservations(self.bookkeeper, self._running_event)
+        self.reservations = Reservations(self.bookkeeper, self._running_event, undone=self._queued)
         self._running: dict[str, tuple[JobContext, Any]] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -277,6 +277,9 @@ class JobTracking(Middleware):
         """On the loop, as the claim's round returns: the job's ``running``."""
         if isinstance(claim, store.Claim):
             self._event(claim.job_id, "state", {"status": "running", "attempt": claim.attempt})
+
+    def _queued(self, job_id: uuid.UUID, attempts: int) -> None:  # an early claim undone
+        self._event(job_id, "state", {"status": "queued", "attempt": attempts, "unclaimed": True})
 
     async def _finish(
         self,

@@ -82,7 +82,10 @@ class Reservations:
     - ``limit``: most claims made early and not yet taken by a thread
       (:meth:`open` sets it to the worker's thread count);
     - ``undo_timeout_s``: longest wait of :meth:`undo`, for the claims'
-      round and the undo's statement together (default 5 s).
+      round and the undo's statement together (default 5 s);
+    - ``then`` and ``undone``: run on the loop as a claim's round returns,
+      and for each job (id, attempts) whose claim was undone (the job's
+      live ``running`` and ``queued`` events).
     """
 
     def __init__(
@@ -91,10 +94,11 @@ class Reservations:
         then: Callable[[Claim | bool | None], None] | None = None,
         limit: int = 8,
         undo_timeout_s: float = 5.0,
+        undone: Callable[[uuid.UUID, int], None] | None = None,
     ) -> None:
         self.book = bookkeeper
-        #: Run on the loop as a claim's round returns (the job's event).
         self.then = then
+        self.on_undone = undone
         self.limit = limit
         self.undo_timeout_s = undo_timeout_s
         self._broker: dramatiq.Broker | None = None
@@ -228,7 +232,10 @@ class Reservations:
         undone = await store_batch.unclaim_many(
             resources().pg, [(c.job_id, c.attempt) for c in claims], worker=self.book.worker
         )
-        self.undone += undone
+        self.undone += len(undone)
+        if self.on_undone is not None:
+            for job_id, attempts in undone:
+                self.on_undone(job_id, attempts)
 
     # -- the heartbeat's side --------------------------------------------------------
 

@@ -215,7 +215,7 @@ _UNCLAIM = """
       SELECT id, 'state', 'queued', jsonb_build_object('attempt', attempts, 'unclaimed', true)
       FROM t
     )
-    SELECT count(*) FROM t
+    SELECT id, attempts FROM t
 """
 
 
@@ -224,14 +224,15 @@ async def unclaim_many(
     claims: Sequence[tuple[uuid.UUID, int]],
     *,
     worker: str,
-) -> int:
+) -> list[tuple[uuid.UUID, int]]:
     """Undo ``worker``'s claims (job id, attempt) of jobs that did not start:
-    back to ``queued``, the attempt given back. Returns how many were undone
-    (a claim its lease already lost to another worker is left alone)."""
+    back to ``queued``, the attempt given back. Returns the jobs undone,
+    each with its attempts now (a claim its lease already lost to another
+    worker is left alone)."""
     if not claims:
-        return 0
-    undone = await conn.fetchval(_UNCLAIM, [c[0] for c in claims], [c[1] for c in claims], worker)
-    return int(undone or 0)
+        return []
+    rows = await conn.fetch(_UNCLAIM, [c[0] for c in claims], [c[1] for c in claims], worker)
+    return [(row["id"], row["attempts"]) for row in rows]
 
 
 async def claim_many(
