@@ -87,6 +87,12 @@ def test_an_english_fee_and_issue_stamp_are_not_the_amount_and_the_payment_s_tim
     assert fields["paid_at"].value == "2026-12-05T14:32"
 
 
+@pytest.mark.parametrize("clock", ["14:32", "às 14h32", "14:32:07", "2:32 PM"])
+def test_a_time_alone_on_the_line_under_the_date_is_the_payment_s(clock: str) -> None:
+    page = f"Comprovante de Pix\nValor pago: R$ 150,00\nPago em\n05/12/2026\n{clock}\nID: {E2E}\n"
+    assert extract([page]).fields["paid_at"].value == "2026-12-05T14:32"
+
+
 def test_a_label_in_a_row_of_headers_reads_the_value_in_its_column() -> None:
     # Given a table whose institution column holds a bank code, not a name
     page = (

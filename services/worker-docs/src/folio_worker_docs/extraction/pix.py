@@ -78,6 +78,8 @@ _SENTENCE_GOES_ON = re.compile(r"\s+(?:(?:em|as)\s+(?=\d)|no dia|hoje|ontem|via)
 CLOCK = re.compile(
     r"(?<![\d:])(?:[01]?\d|2[0-3])\s?[:h]\s?[0-5]\d(?::[0-5]\d)?(?![\d:])" + MERIDIEM
 )
+#: A line that holds only a time (``14:32``, ``às 14h32``, `` - 14:32:07``).
+_CLOCK_ALONE = re.compile(r"[ \t\-\u2022|]*(?:as\s+|at\s+)?" + CLOCK.pattern + r"[ \t]*")
 #: What an id whose ISPB is no listed institution's keeps of its confidence.
 UNLISTED_ISPB = 0.9
 #: Share of the kept id's confidence from which another valid id competes
@@ -212,7 +214,8 @@ def _clock(match: re.Match[str]) -> str:
 def _timed(page: Page, hit: Hit) -> Candidate | None:
     """A date printed without its time, with the time found elsewhere: later on
     a line that prints the same date (not an issue or print date's), else
-    under a time label (``Horário``)."""
+    under a time label (``Horário``), else alone on the line right under
+    the date (apps print ``05/12/2026`` over ``14:32``)."""
     day = date_from_match(hit.match)
     if day is None:
         return None
@@ -223,6 +226,9 @@ def _timed(page: Page, hit: Hit) -> Candidate | None:
             clock = CLOCK.search(page.folded, m.end(), line_end)
             clocks.extend([clock] if clock else [])
     clocks += [h.match for h in values_after(page, TIME_LABEL, CLOCK)]
+    for start, end in page.next_lines(hit.end, 1):
+        alone = _CLOCK_ALONE.fullmatch(page.folded, start, end)
+        clocks.extend([alone] if alone else [])
     if not clocks:
         return None
     value = f"{day}T{_clock(clocks[0])}"
@@ -291,7 +297,7 @@ class PixReceiptExtractor:
     """Fields of a PIX transfer receipt (``comprovante``), from any bank or app."""
 
     document_type = "pix_receipt"
-    version = "20"
+    version = "21"
 
     def score(self, pages: list[str]) -> float:
         """The receipt's evidence (:mod:`.pix_evidence`): an end-to-end id,
