@@ -160,6 +160,19 @@ def test_a_tax_id_misread_on_its_label_s_line_takes_none_from_the_lines_below() 
     assert "beneficiary_tax_id" not in extract([page]).fields
 
 
+def test_a_slip_whose_line_the_scan_lost_is_still_a_boleto() -> None:
+    # Given a slip's wordings, its due date and amount, and a line read with letters in it
+    page = (
+        "Pagamento de boleto - 2ª via\nCódigo de barras: 2379853613530515220427277901 dd 34400\n"
+        "Beneficiário final\nEditora Sol Ltda - 11.222.333/0001-81\n"
+        "Vencimento: 1 de fevereiro de 2026\nValor cobrado: R$ 4.167,12\n"
+    )
+    found = extract([page])
+    assert found.document_type == "boleto"
+    assert found.fields["amount"].value == "4167.12"
+    assert "digitable_line" not in found.fields
+
+
 def test_a_label_whose_cell_holds_another_figure_looks_no_further() -> None:
     page = Page.of(1, "CNPJ: 52.431 -515/0001-40\nContato\nCPF 123.456.789-09\n")
     hits = values_after(page, TAX_LABEL, TAX_ID_PATTERN)

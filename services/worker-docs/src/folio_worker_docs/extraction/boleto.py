@@ -54,6 +54,7 @@ BOLETO_WORDS = labels(
     "local de pagamento",
     "cedente",
     "beneficiario",
+    "codigo de barras",
 )
 
 
@@ -133,7 +134,7 @@ class BoletoExtractor:
     """Fields of a boleto (bank slip) or an arrecadação slip."""
 
     document_type = "boleto"
-    version = "12"
+    version = "13"
 
     def score(self, pages: list[str]) -> float:
         """A digitable line and the wordings a slip prints."""
