@@ -181,6 +181,27 @@ def test_a_label_whose_cell_holds_another_figure_looks_no_further() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("amount_label", "date_label"),
+    [
+        ("Valor pago (1x)", "Data e hora (GMT-03:00)"),
+        ("Valor pago [1 de 1]", "Data e hora (UTC-3)"),
+    ],
+)
+def test_a_figure_in_brackets_after_a_label_is_the_label_s_own(
+    amount_label: str, date_label: str
+) -> None:
+    # Given values under labels that carry a figure of their own in brackets,
+    # and a tariff and an issue stamp printed above them
+    page = (
+        "Comprovante Pix\nEmitido em 06/12/2026 09:00\nTarifa: R$ 2,50\n"
+        f"{amount_label}\nR$ 150,00\n{date_label}\n05/12/2026 14:32\nID: {E2E}\n"
+    )
+    fields = extract([page]).fields
+    # Then the values under them are the payment's, not the side ones
+    assert (fields["amount"].value, fields["paid_at"].value) == ("150.00", "2026-12-05T14:32")
+
+
 def test_the_wordings_corpus_is_varied() -> None:
     corpus = build_wordings_corpus()
     kinds = Counter(doc.kind for doc in corpus)

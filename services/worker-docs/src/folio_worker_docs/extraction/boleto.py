@@ -134,7 +134,7 @@ class BoletoExtractor:
     """Fields of a boleto (bank slip) or an arrecadação slip."""
 
     document_type = "boleto"
-    version = "13"
+    version = "14"
 
     def score(self, pages: list[str]) -> float:
         """A digitable line and the wordings a slip prints."""

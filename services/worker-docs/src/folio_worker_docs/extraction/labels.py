@@ -109,14 +109,21 @@ def values_after(
     return hits
 
 
+#: A bracketed qualifier of a label (``Data e hora (GMT-03:00)``, ``Valor
+#: pago (1x)``, ``[1 de 1]``): its figures are the label's own, not a value.
+_QUALIFIER = re.compile(r"\([^()\n]*\)|\[[^\[\]\n]*\]")
+
+
 def _figure_in_cell(page: Page, start: int, line_end: int) -> bool:
     """Whether the label's own cell (from ``start`` to a column gap or the
     line's end) prints a figure: that is the label's value, read but not as
     the value sought (a scan's ``CNPJ: 52.431 -515/0001-40``, ``Valor do
     documento 150,00`` for a document number), so the next lines' value
-    belongs to another label."""
+    belongs to another label. Figures in a bracketed qualifier
+    (:data:`_QUALIFIER`) do not count: the value is still below."""
     gap = _COLUMN_GAP.search(page.folded, start, line_end)
-    return any(ch.isdigit() for ch in page.folded[start : gap.start() if gap else line_end])
+    cell = _QUALIFIER.sub(" ", page.folded[start : gap.start() if gap else line_end])
+    return any(ch.isdigit() for ch in cell)
 
 
 def _nearest(matches: list[re.Match[str]], offset: int) -> re.Match[str]:

@@ -179,7 +179,7 @@ class NfeExtractor:
     """Fields of an NF-e from its DANFE (the printed auxiliary document)."""
 
     document_type = "nfe"
-    version = "13"
+    version = "14"
 
     def score(self, pages: list[str]) -> float:
         """An access key and the wordings a DANFE prints."""

@@ -297,7 +297,7 @@ class PixReceiptExtractor:
     """Fields of a PIX transfer receipt (``comprovante``), from any bank or app."""
 
     document_type = "pix_receipt"
-    version = "21"
+    version = "22"
 
     def score(self, pages: list[str]) -> float:
         """The receipt's evidence (:mod:`.pix_evidence`): an end-to-end id,
