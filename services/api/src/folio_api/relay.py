@@ -3,9 +3,10 @@
 Jobs the API could not send at once (Redis down) stay ``pending`` in
 PostgreSQL. Every ``interval_s`` (default 2 s) this loop sends those older
 than the relay's minimum age with :func:`folio_shared.jobs.outbox.relay`;
-rows are locked ``FOR UPDATE SKIP LOCKED``, so any number of API replicas
-(and the workers' reconciler) can run it side by side without sending a job
-twice. Failures (database or broker down) are logged and retried at the
+rows are locked ``FOR NO KEY UPDATE SKIP LOCKED`` before they are sent, as
+a dispatch locks its own, so any number of API replicas (and the workers'
+reconciler, and the sends right after a commit) can run side by side
+without sending a job twice. Failures (database or broker down) are logged and retried at the
 next tick; the loop ends only when cancelled.
 """
 
