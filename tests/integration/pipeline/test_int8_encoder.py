@@ -1,7 +1,7 @@
-"""Chunks and queries by an int8 copy of the ONNX export (the real
-all-MiniLM-L6-v2, exported and quantised for real): made once from the
-model's own weights, close to sentence-transformers' float32 vectors, the
-same graph on both sides of a search, and the same top document for every
+"""Chunks by an int8 copy of the ONNX export (the real all-MiniLM-L6-v2,
+exported and quantised for real): made once from the model's own weights,
+close to sentence-transformers' float32 vectors, queries and vocabulary
+words left on the float32 export, and the same top document for every
 query of a small corpus."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from folio_worker_docs.embeddings.model import Embedder
-from folio_worker_docs.embeddings.onnx import INT8_MIN_COSINE, INT8_SUFFIX
+from folio_worker_docs.embeddings.onnx import INT8_MIN_COSINE, INT8_SUFFIX, MIN_COSINE
 from tests.integration.pipeline.relevance_corpus import DOCUMENTS, QUERIES
 
 pytestmark = pytest.mark.integration
@@ -40,9 +40,7 @@ def int8(embedder: Embedder, cache: Path) -> Embedder:
     return fresh
 
 
-def test_int8_copy_embeds_chunks_and_queries_alike(
-    embedder: Embedder, int8: Embedder, cache: Path
-) -> None:
+def test_int8_copy_embeds_chunks(embedder: Embedder, int8: Embedder, cache: Path) -> None:
     # Given the model switched to its int8 copy
     fresh = int8
     copies = list(cache.glob("*" + INT8_SUFFIX))
@@ -56,7 +54,6 @@ def test_int8_copy_embeds_chunks_and_queries_alike(
     texts = list(DOCUMENTS.values())
     vectors = fresh.encode(texts)
     exact = embedder.encode_torch(texts)
-    query = np.asarray(fresh.encode_query(QUERIES[0][0]), dtype=np.float32)
 
     # Then each chunk is close to the float32 vector, but int8 did run
     assert vectors.dtype == np.float32
@@ -64,14 +61,30 @@ def test_int8_copy_embeds_chunks_and_queries_alike(
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert np.sum(vectors * exact, axis=1).min() >= INT8_MIN_COSINE
     assert np.abs(vectors - exact).max() > 1e-4
-    # and the query comes from the same int8 graph as the chunks
-    np.testing.assert_allclose(query, fresh.encode([QUERIES[0][0]])[0], atol=1e-5)
-    assert fresh.query_encoder is fresh.document_encoder
 
     # and a second process reuses the copy instead of making it again
     again = _fresh(embedder)
     assert again.use_int8(cache_dir=cache, threads=1)
     assert copies[0].stat().st_mtime_ns == made
+
+
+def test_queries_and_vocabulary_words_stay_float32(embedder: Embedder, int8: Embedder) -> None:
+    # Given the model switched to its int8 copy, and words of a tenant's
+    # vocabulary as worker-docs embeds them (Embedder.encode_queries)
+    words = ["invoice", "passport", "warehouse", "tariff", "glacier", "vaccination"]
+    query = QUERIES[0][0]
+
+    # When words and a query are embedded, and the same texts as chunks
+    exact = embedder.encode_torch([*words, query])
+    got = np.asarray([*int8.encode_queries(words), int8.encode_query(query)], dtype=np.float32)
+    as_chunks = int8.encode([*words, query])
+
+    # Then words and the query are float32's vectors: a keyword search's
+    # added words, the vocabulary's nearest to the query, are chosen as
+    # float32 chooses them, while the same texts as chunks are the copy's
+    assert np.sum(got * exact, axis=1).min() >= MIN_COSINE
+    assert np.abs(as_chunks - exact).max() > 1e-4
+    assert int8.query_encoder is not int8.document_encoder
 
 
 def test_concurrent_calls_run_on_the_session_threads_divided_among_them(
@@ -90,8 +103,7 @@ def test_concurrent_calls_run_on_the_session_threads_divided_among_them(
     assert int8.document_threads == 1
     for encode in functions:
         np.testing.assert_allclose(encode(texts), alone, atol=1e-5)
-    # queries keep the session's two threads
-    assert int8.query_encoder is int8.document_encoder
+    # the copy's own session keeps its two threads for the next single call
     assert int8.document_encoder is not None
     assert int8.document_encoder.threads == 2
     # one call at a time gets them back

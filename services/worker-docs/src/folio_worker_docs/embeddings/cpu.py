@@ -4,18 +4,16 @@
 - **bfloat16** where the CPU has bfloat16 matrix instructions (AMX or
   AVX-512 BF16): a bfloat16 torch copy, 1.6-2.7x plain float32
   sentence-transformers (:mod:`folio_worker_docs.embeddings.bf16`).
-- **int8** where it has no bfloat16 instructions but VNNI int8 dot
-  products (AVX-512 VNNI, AVX-VNNI, AMX int8): the int8 copy of the ONNX
-  export, chunks and queries alike
-  (:func:`~folio_worker_docs.embeddings.onnx.load_int8_encoder`). On an
-  Intel Xeon with AVX-512 VNNI and no BF16 it took 0.76-0.79x the CPU per
-  chunk of float32 ONNX Runtime, and the relevance sets ranked as with
-  float32 (``docs/benchmarks.md``).
-- **ONNX Runtime in float32** anywhere else, AVX2-only CPUs included. On an
-  AMD EPYC with AVX2 alone the int8 copy saved 0.72-0.75x the CPU of float32,
-  but it moved the English relevance set (hybrid top-1 96.7 -> 95.0 %), and
-  int8 is used only where the sets do not move (ADR 0008). Such a
-  deployment can still choose it: ``FOLIO_PIPELINE_DOCUMENT_RUNTIME=int8``.
+- **int8** where it has no bfloat16 instructions but int8 dot products:
+  VNNI (AVX-512 VNNI, AVX-VNNI, AMX int8) or AVX2's 8-bit multiply-adds.
+  The int8 copy of the ONNX export embeds chunks; queries and a tenant's
+  vocabulary words stay on the float32 export
+  (:meth:`~folio_worker_docs.embeddings.model.Embedder.use_int8`). On an
+  AMD EPYC with AVX2 alone the relevance sets then ranked exactly as with
+  float32 in every mode (top-1, MRR@5, nDCG@10), while chunks took
+  0.64-0.75x float32's CPU; with queries on the copy too, keyword search
+  had moved (ADR 0008, ``docs/benchmarks.md``).
+- **ONNX Runtime in float32** anywhere else (x86 without AVX2, ARM).
 
 This module decides, and divides torch's threads among model calls
 (:func:`share_cores`); each copy is still checked against float32
@@ -34,10 +32,10 @@ from folio_shared.cpus import available_cpus
 CPUINFO = Path("/proc/cpuinfo")
 #: CPU flags (``/proc/cpuinfo``) of bfloat16 matrix instructions.
 BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
-#: CPU flags of int8 dot-product instructions (VNNI, 512- and 256-bit), which
-#: choose the int8 copy. AVX2's 8-bit multiply-adds run it too, but there it
-#: moved the relevance sets (module docstring).
-VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
+#: CPU flags of int8 dot products, which choose the int8 copy: VNNI (512-
+#: and 256-bit, AMX) and AVX2, whose 8-bit multiply-adds ONNX Runtime uses
+#: where VNNI is missing (the copy's 7-bit weights keep them from saturating).
+INT8_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8", "avx2"})
 
 CpuRuntime = Literal["bf16", "int8", "onnx"]
 
@@ -57,11 +55,11 @@ def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str]:
 
 def runtime_for(flags: frozenset[str]) -> CpuRuntime:
     """The runtime ``auto`` tries first on a CPU with ``flags``: ``bf16``
-    with bfloat16 instructions, else ``int8`` with VNNI, else
+    with bfloat16 instructions, else ``int8`` with VNNI or AVX2, else
     ``onnx``."""
     if flags & BF16_FLAGS:
         return "bf16"
-    if flags & VNNI_FLAGS:
+    if flags & INT8_FLAGS:
         return "int8"
     return "onnx"
 

@@ -317,9 +317,8 @@ def load_int8_encoder(
     export, made on first use, if its batched :data:`DOCUMENT_PROBES` agree
     with ``reference`` (float32 sentence-transformers) to
     :data:`INT8_MIN_COSINE`; else ``None`` (logged). The float32 export
-    must have passed its own check first."""
-    if load_onnx_query_encoder(embedder, cache_dir=cache_dir, threads=threads) is None:
-        return None
+    must be there and have passed its own check first
+    (:func:`load_onnx_query_encoder`)."""
     try:
         target = _export_path(embedder, cache_dir, INT8_SUFFIX)
         if not target.is_file():
