@@ -214,18 +214,14 @@ class Embedder:
         return [float(x) for x in self.encode([text])[0]]
 
     def encode_queries(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        """Texts embedded as :meth:`encode_query` embeds one, in batches: by
-        the ONNX query encoder where queries have one, whatever copy embeds
-        chunks (a tenant's vocabulary words are compared with queries, not
-        with chunks), else as :meth:`encode` (this model has no query
-        prefix)."""
+        """Texts embedded as :meth:`encode_query` embeds one, in batches
+        (a tenant's vocabulary words, compared with queries), whatever copy
+        embeds chunks; this model has no query prefix."""
         encoder = self.query_encoder
-        if isinstance(encoder, OnnxQueryEncoder) and texts:
-            vectors: npt.NDArray[np.float32] = encoder.encode_many(
-                texts, batch_size=self.batch_size
-            )
-            return vectors
-        return self.encode(texts)
+        if not isinstance(encoder, OnnxQueryEncoder) or not texts:
+            return self.encode(texts)
+        vectors: npt.NDArray[np.float32] = encoder.encode_many(texts, batch_size=self.batch_size)
+        return vectors
 
     def use_onnx_for_queries(self, *, cache_dir: Path | None = None, threads: int = 2) -> bool:
         """Embed queries with ONNX Runtime from now on, if it gives this
@@ -276,14 +272,11 @@ class Embedder:
     def use_runtime_for_cpu(
         self, *, cache_dir: Path | None = None, threads: int = 2, cpuinfo: Path = CPUINFO
     ) -> str:
-        """Embed texts by the copy this CPU runs fastest
-        (:func:`~folio_worker_docs.embeddings.cpu.runtime_for`, as
-        ``cpuinfo`` reports its flags): the int8 copy of texts on a CPU
-        with VNNI or AVX2 and no bfloat16 (:meth:`use_int8`), else
-        :meth:`use_fast_documents`, which is also where an int8 copy that
-        fails its check falls back. Each copy is used only after its check
-        against float32. Returns which: ``"bf16"``, ``"int8"``, ``"onnx"``
-        or ``"torch"``."""
+        """Embed texts by the copy this CPU runs fastest (``cpuinfo``'s
+        flags, :func:`~folio_worker_docs.embeddings.cpu.runtime_for`): int8
+        with VNNI or AVX2 and no bfloat16 (:meth:`use_int8`), else (and
+        where int8 fails its check) :meth:`use_fast_documents`. Returns
+        which: ``"bf16"``, ``"int8"``, ``"onnx"`` or ``"torch"``."""
         int8 = runtime_for(cpu_flags(cpuinfo)) == "int8" and self.device == "cpu"
         if int8 and self.use_int8(cache_dir=cache_dir, threads=threads):
             return "int8"
@@ -309,16 +302,11 @@ class Embedder:
 
     def use_int8(self, *, cache_dir: Path | None = None, threads: int = 2) -> bool:
         """Embed texts (:meth:`encode`) with an int8 copy of the ONNX export
-        from now on (:func:`~folio_worker_docs.embeddings.onnx.load_int8_encoder`:
-        about half the CPU of float32, vectors within cosine ~0.98), if it
-        agrees with float32 torch to that bar; ``False``, and nothing
-        changes, when not. Queries and a tenant's vocabulary words
-        (:meth:`encode_queries`) go to the float32 export the copy is made
-        from (:meth:`use_onnx_for_queries`), as where bfloat16 embeds
-        chunks: a keyword search's added words are the vocabulary's nearest
-        to the query, a choice among close neighbours that the copy's error
-        changed on an AVX2-only CPU, and a query or a word is one short
-        forward pass, where the copy saves little (ADR 0008). Idempotent."""
+        (:func:`~folio_worker_docs.embeddings.onnx.load_int8_encoder`), if
+        it agrees with float32 torch to its bar; ``False`` when not.
+        Queries and vocabulary words (:meth:`encode_queries`) go to the
+        float32 export: the words a keyword search adds are chosen among
+        close neighbours, which the copy's error changed (ADR 0008)."""
         if self._int8_encoder is not None:
             return True
         if not self.use_onnx_for_queries(cache_dir=cache_dir, threads=threads):
