@@ -11,8 +11,9 @@
   (:meth:`~folio_worker_docs.embeddings.model.Embedder.use_int8`). On an
   AMD EPYC with AVX2 alone the relevance sets then ranked exactly as with
   float32 in every mode (top-1, MRR@5, nDCG@10), while chunks took
-  0.64-0.75x float32's CPU; with queries on the copy too, keyword search
-  had moved (ADR 0008, ``docs/benchmarks.md``).
+  0.72x float32 ONNX Runtime's CPU seconds (one loaded pair); with queries
+  on the copy too, keyword search had moved (ADR 0008,
+  ``docs/benchmarks.md``).
 - **ONNX Runtime in float32** anywhere else (x86 without AVX2, ARM).
 
 This module decides, and divides torch's threads among model calls
