@@ -22,8 +22,9 @@ a failed export, a missing ``onnxruntime`` or a probe that disagrees all
 leave queries on torch (logged), never on a different embedding.
 
 An int8 copy of the export (:func:`int8_copy`, made from it on this
-machine, nothing downloaded) embeds chunks and queries alike with
-``FOLIO_PIPELINE_DOCUMENT_RUNTIME=int8`` (:func:`load_int8_encoder`).
+machine, nothing downloaded) embeds chunks with
+``FOLIO_PIPELINE_DOCUMENT_RUNTIME=int8`` or where ``auto`` picks it
+(:func:`load_int8_encoder`); queries stay on the float32 export.
 
 Needs the ``embeddings`` extra (``onnx`` for the export, ``onnxruntime``).
 """
