@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import dramatiq
@@ -67,32 +68,92 @@ class MessagePointers(Middleware):
             log.warning("message pointer not stored", job_id=job_id, error=repr(e))
 
 
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def _pointers(
+    client: aioredis.Redis, namespace: str, job_ids: Sequence[uuid.UUID | str]
+) -> list[str | None]:
+    """The Redis ids of the jobs' latest messages, in one round trip."""
+    async with client.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.get(message_pointer_key(namespace, job_id))
+        found = await pipe.execute()
+    return [None if rid is None else _text(rid) for rid in found]
+
+
+async def messages_present(
+    client: aioredis.Redis, broker: dramatiq.Broker, jobs: Sequence[tuple[str, uuid.UUID | str]]
+) -> list[tuple[bool, bool]]:
+    """``(anywhere, only_delayed)`` for the latest message of each
+    ``(queue, job_id)`` on a Redis broker, in two round trips whatever
+    their number. Other brokers (RabbitMQ) keep their own messages:
+    present."""
+    if not isinstance(broker, RedisBroker):
+        return [(True, False)] * len(jobs)
+    if not jobs:
+        return []
+    ns = broker.namespace
+    rids = await _pointers(client, ns, [job_id for _, job_id in jobs])
+    async with client.pipeline(transaction=False) as pipe:
+        for (queue, _), rid in zip(jobs, rids, strict=True):
+            if rid is not None:
+                base = queue.removesuffix(".DQ")
+                pipe.hexists(f"{ns}:{base}.msgs", rid)
+                pipe.hexists(f"{ns}:{base}.DQ.msgs", rid)
+        found = iter(await pipe.execute())
+    result = []
+    for rid in rids:
+        if rid is None:
+            result.append((False, False))
+            continue
+        ready, delayed = next(found), next(found)
+        result.append((bool(ready or delayed), bool(delayed and not ready)))
+    return result
+
+
 async def message_present(
     client: aioredis.Redis, broker: dramatiq.Broker, queue: str, job_id: uuid.UUID | str
 ) -> tuple[bool, bool]:
-    """``(anywhere, only_delayed)`` for the latest message of a job on a
-    Redis broker. Other brokers (RabbitMQ) keep their own messages: present."""
-    if not isinstance(broker, RedisBroker):
-        return True, False
+    """:func:`messages_present` for one job."""
+    return (await messages_present(client, broker, [(queue, job_id)]))[0]
+
+
+async def fetched_by_live_workers(
+    client: aioredis.Redis, broker: dramatiq.Broker, jobs: Sequence[tuple[str, uuid.UUID | str]]
+) -> list[list[str]]:
+    """For each ``(queue, job_id)``, the live workers whose set of fetched,
+    unacknowledged messages (Dramatiq's ``__acks__`` sets) holds the job's
+    latest message, in three round trips whatever their number. Dead
+    workers are left out: Dramatiq's own maintenance (which the reconciler
+    runs on every pass) hands back a dead worker's whole set."""
+    if not isinstance(broker, RedisBroker) or not jobs:
+        return [[] for _ in jobs]
     ns = broker.namespace
-    redis_id = await client.get(message_pointer_key(ns, job_id))
-    if redis_id is None:
-        return False, False
-    rid = redis_id.decode() if isinstance(redis_id, bytes) else str(redis_id)
-    base = queue.removesuffix(".DQ")
+    alive_since = int(time.time() * 1000) - broker.heartbeat_timeout
+    workers = [
+        _text(w) for w in await client.zrangebyscore(f"{ns}:__heartbeats__", alive_since, "+inf")
+    ]
+    if not workers:
+        return [[] for _ in jobs]
+    rids = await _pointers(client, ns, [job_id for _, job_id in jobs])
     async with client.pipeline(transaction=False) as pipe:
-        pipe.hexists(f"{ns}:{base}.msgs", rid)
-        pipe.hexists(f"{ns}:{base}.DQ.msgs", rid)
-        ready, delayed = await pipe.execute()
-    return bool(ready or delayed), bool(delayed and not ready)
+        for (queue, _), rid in zip(jobs, rids, strict=True):
+            if rid is not None:
+                base = queue.removesuffix(".DQ")
+                for worker in workers:
+                    pipe.sismember(f"{ns}:__acks__.{worker}.{base}", rid)
+        found = iter(await pipe.execute())
+    return [[] if rid is None else [w for w in workers if next(found)] for rid in rids]
 
 
 async def requeue_unreceived(
     client: aioredis.Redis, broker: dramatiq.Broker, queue: str, job_id: uuid.UUID | str
 ) -> bool:
-    """Put the job's latest message back in its queue if it sits in a worker's
-    set of fetched, unacknowledged messages (Dramatiq's ``__acks__`` sets);
-    ``True`` if it did.
+    """Put the job's latest message back in its queue if it sits in a live
+    worker's set of fetched, unacknowledged messages
+    (:func:`fetched_by_live_workers`); ``True`` if it did.
 
     Dramatiq's fetch moves messages into the worker's set and returns them;
     when Redis restarts as the reply is on its way, the worker never gets
@@ -104,30 +165,15 @@ async def requeue_unreceived(
     command, run for the worker holding the message."""
     if not isinstance(broker, RedisBroker):
         return False
-    ns = broker.namespace
-    redis_id = await client.get(message_pointer_key(ns, job_id))
-    if redis_id is None:
+    holders = (await fetched_by_live_workers(client, broker, [(queue, job_id)]))[0]
+    if not holders:
         return False
-    rid = redis_id.decode() if isinstance(redis_id, bytes) else str(redis_id)
+    rid = (await _pointers(client, broker.namespace, [job_id]))[0]
     base = queue.removesuffix(".DQ")
-    # Live workers only: Dramatiq's own maintenance (which the reconciler
-    # runs on every pass) hands back a dead worker's whole set.
-    alive_since = int(time.time() * 1000) - broker.heartbeat_timeout
-    workers = [
-        w.decode() if isinstance(w, bytes) else str(w)
-        for w in await client.zrangebyscore(f"{ns}:__heartbeats__", alive_since, "+inf")
-    ]
-    if not workers:
-        return False
-    async with client.pipeline(transaction=False) as pipe:
-        for worker in workers:
-            pipe.sismember(f"{ns}:__acks__.{worker}.{base}", rid)
-        held = await pipe.execute()
-    holders = [worker for worker, found in zip(workers, held, strict=True) if found]
     for holder in holders:
         log.warning("message requeued from a worker that never received it", job_id=str(job_id))
-        await asyncio.to_thread(_requeue, broker, base, holder, rid)
-    return bool(holders)
+        await asyncio.to_thread(_requeue, broker, base, holder, str(rid))
+    return True
 
 
 def _requeue(broker: RedisBroker, queue: str, holder: str, redis_id: str) -> None:

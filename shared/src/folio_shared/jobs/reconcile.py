@@ -25,14 +25,18 @@ failover. So, every few seconds, one worker of the cluster (a Redis lock):
 4. relays outbox rows that were never sent.
 
 Re-sends are bounded (a batch per run) and harmless when the old message
-still exists after all: the claim lets only one delivery run.
+still exists after all: the claim lets only one delivery run. Step 2 asks
+Redis about the whole batch first, unlocked, and locks only the jobs it
+acts on: in a backlog those rows are the ones the claims want next.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import dramatiq
 import redis.asyncio as aioredis
@@ -41,7 +45,13 @@ from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from folio_shared.jobs import batches, family, outbox, store
-from folio_shared.jobs.pointers import message_present, requeue_unreceived, run_dispatch
+from folio_shared.jobs.pointers import (
+    fetched_by_live_workers,
+    message_present,
+    messages_present,
+    requeue_unreceived,
+    run_dispatch,
+)
 from folio_shared.logging import get_logger
 from folio_shared.resources import resources
 from folio_shared.settings import FolioSettings
@@ -165,18 +175,26 @@ async def _crashed(
     return completions
 
 
-_QUEUED_STALE = sa.text(
-    """
+_QUEUED_COLUMNS = """
     SELECT id, message, message_id, queue_name,
       (eta IS NOT NULL
        AND eta < now() - make_interval(secs => CAST(:stranded_s AS double precision))) AS overdue,
       sent_at < now() - make_interval(secs => CAST(:stranded_s AS double precision)) AS stalled
     FROM jobs
+"""
+_QUEUED_STALE = sa.text(
+    _QUEUED_COLUMNS
+    + """
     WHERE status = 'queued'
       AND sent_at < now() - make_interval(secs => CAST(:lost_s AS double precision))
       AND coalesce(eta, sent_at) < now()
-    ORDER BY coalesce(eta, sent_at) LIMIT :batch FOR UPDATE SKIP LOCKED
+    ORDER BY coalesce(eta, sent_at) LIMIT :batch
     """
+)
+#: The queued jobs a pass acts on, locked, re-checked as still queued.
+_QUEUED_LOCK = sa.text(
+    _QUEUED_COLUMNS
+    + " WHERE id = ANY(:ids) AND status = 'queued' ORDER BY id FOR UPDATE SKIP LOCKED"
 )
 
 _WAITING_STALE = sa.text(
@@ -187,6 +205,27 @@ _WAITING_STALE = sa.text(
     LIMIT :batch FOR UPDATE SKIP LOCKED
     """
 )
+
+
+async def _needing_action(
+    client: aioredis.Redis, broker: dramatiq.Broker, rows: Sequence[Any]
+) -> list[Any]:
+    """The queued ``rows`` :func:`_lost` would act on as Redis stands now:
+    a message missing, delayed past its time, or stalled in a live worker's
+    set of fetched messages."""
+    jobs = [(row.queue_name, row.id) for row in rows]
+    present = await messages_present(client, broker, jobs)
+    stalled = [
+        i for i, (found, delayed) in enumerate(present) if found and not delayed and rows[i].stalled
+    ]
+    held = await fetched_by_live_workers(client, broker, [jobs[i] for i in stalled])
+    act = {i for i, holders in zip(stalled, held, strict=True) if holders}
+    act.update(
+        i
+        for i, (found, delayed) in enumerate(present)
+        if not found or (delayed and rows[i].overdue)
+    )
+    return [rows[i] for i in sorted(act)]
 
 
 async def _lost(
@@ -202,7 +241,16 @@ async def _lost(
     if not isinstance(broker, RedisBroker):
         return
     params = {"lost_s": lost_s, "stranded_s": stranded_s, "batch": batch}
-    rows = (await conn.execute(_QUEUED_STALE, params)).all()
+    # The oldest queued jobs are read unlocked and checked against Redis in
+    # a few pipelined round trips; only those that need a re-send or a
+    # requeue are then locked (and checked again, one by one). In a backlog
+    # they are the very jobs the workers' claim rounds want next: locking
+    # all of them across two Redis round trips each made those claims wait.
+    due = await _needing_action(client, broker, (await conn.execute(_QUEUED_STALE, params)).all())
+    rows: Sequence[Any] = []
+    if due:
+        ids = [row.id for row in due]
+        rows = (await conn.execute(_QUEUED_LOCK, {"ids": ids, "stranded_s": stranded_s})).all()
     for row in rows:
         present, only_delayed = await message_present(client, broker, row.queue_name, row.id)
         if present and not only_delayed and row.stalled:
@@ -224,8 +272,8 @@ async def _lost(
             {"mid": message_id, "id": row.id},
         )
         report.lost_resent += 1
-    rows = (await conn.execute(_WAITING_STALE, {"lost_s": lost_s, "batch": batch})).all()
-    for row in rows:
+    waiting = (await conn.execute(_WAITING_STALE, {"lost_s": lost_s, "batch": batch})).all()
+    for row in waiting:
         queue = row.on_complete["queue"]
         present, _ = await message_present(client, broker, queue, row.id)
         if present:
