@@ -113,6 +113,16 @@ def test_a_digitable_line_and_an_access_key_over_two_lines() -> None:
     assert extract([danfe]).fields["access_key"].value == key
 
 
+@pytest.mark.parametrize("joint", ["-", "."])
+def test_an_access_key_in_groups_joined_by_hyphens_or_dots(joint: str) -> None:
+    key = nfe_key(random.Random(5), "11222333000181", datetime(2026, 12, 5), 1, 777)
+    printed = joint.join(key[i : i + 4] for i in range(0, 44, 4))
+    danfe = f"DANFE\nChave de acesso\n{printed}\nValor total da nota: R$ 99,00\n"
+    found = extract([danfe]).fields["access_key"]
+    assert (found.value, found.valid) == (key, True)
+    assert danfe[found.span[0] : found.span[1]] == printed
+
+
 def test_a_danfe_stub_names_the_issuer_and_a_header_line_the_recipient() -> None:
     key = nfe_key(random.Random(4), "11222333000181", datetime(2026, 12, 5), 1, 42613)
     page = f"""RECEBEMOS DE OFICINA DO ZÉ LTDA OS PRODUTOS CONSTANTES DA NOTA FISCAL

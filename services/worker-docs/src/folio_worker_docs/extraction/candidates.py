@@ -192,7 +192,7 @@ def digit_ids(
     and, with ``repair``, after its correction when one is found: :func:`repaired`)."""
     found = []
     for m in pattern.finditer(page.text):
-        digits = re.sub(r"[ .]", "", m.group()).translate(DIGIT_LOOKALIKES)
+        digits = re.sub(r"[ .-]", "", m.group()).translate(DIGIT_LOOKALIKES)
         behind = _led(m, lengths, valid)
         if behind is not None:
             found.append(Candidate(behind[0], 0.95, page.number, behind[1], True))
@@ -212,11 +212,11 @@ def _led(
     number printed before the id), with its span; ``None`` when the whole run
     is a valid id or no run short of its first groups is one."""
     text = match.group()
-    whole = re.sub(r"[ .]", "", text).translate(DIGIT_LOOKALIKES)
+    whole = re.sub(r"[ .-]", "", text).translate(DIGIT_LOOKALIKES)
     if len(whole) in lengths and whole.isdigit() and valid(whole):
         return None
     for group in re.finditer(r"(?<= )[^ ]", text):
-        digits = re.sub(r"[ .]", "", text[group.start() :]).translate(DIGIT_LOOKALIKES)
+        digits = re.sub(r"[ .-]", "", text[group.start() :]).translate(DIGIT_LOOKALIKES)
         if len(digits) < min(lengths):
             return None
         if len(digits) in lengths and digits.isdigit() and valid(digits):

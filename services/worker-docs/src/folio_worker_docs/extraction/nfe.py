@@ -25,7 +25,8 @@ from folio_worker_docs.extraction.labels import (
 from folio_worker_docs.extraction.parties import STOP, TAX_LABEL
 from folio_worker_docs.extraction.types import Candidate, Field
 
-KEY_PATTERN = re.compile(r"(?<![\dA-Za-z])\d[\dOoIl .]{42,56}[\dOoIl](?![\dA-Za-z])")
+#: 44 digits in groups split by spaces, dots or hyphens (``3526-0511-...``).
+KEY_PATTERN = re.compile(r"(?<![\dA-Za-z])\d[\dOoIl .-]{42,56}[\dOoIl](?![\dA-Za-z])")
 NUMBER_PATTERN = re.compile(r"\d{1,3}(?:\.\d{3}){1,3}(?![\d.])|\d{1,9}(?!\d)")
 NFE_WORDS = labels(
     "danfe",
@@ -179,7 +180,7 @@ class NfeExtractor:
     """Fields of an NF-e from its DANFE (the printed auxiliary document)."""
 
     document_type = "nfe"
-    version = "14"
+    version = "15"
 
     def score(self, pages: list[str]) -> float:
         """An access key and the wordings a DANFE prints."""
