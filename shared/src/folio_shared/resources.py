@@ -67,7 +67,8 @@ class Resources:
 
     async def close(self) -> None:
         """Close everything; a database client that cannot close within
-        :data:`CLOSE_TIMEOUT_S` has its connections dropped instead."""
+        :data:`CLOSE_TIMEOUT_S` is let go: the asyncpg pool's connections
+        are terminated, the engine's end with the process."""
         try:
             await asyncio.wait_for(self.pg.close(), CLOSE_TIMEOUT_S)
         except TimeoutError:
@@ -78,7 +79,7 @@ class Resources:
         try:
             await asyncio.wait_for(self.engine.dispose(), CLOSE_TIMEOUT_S)
         except TimeoutError:
-            log.warning("database engine not closed in time; its connections are dropped")
+            log.warning("database engine not closed in time; its connections end with the process")
 
 
 #: Longest wait for a database client to close gracefully at shutdown. A
