@@ -128,15 +128,22 @@ async def fetched_by_live_workers(
     latest message, in three round trips whatever their number. Dead
     workers are left out: Dramatiq's own maintenance (which the reconciler
     runs on every pass) hands back a dead worker's whole set."""
+    return [holders for _, holders in await _held(client, broker, jobs)]
+
+
+async def _held(
+    client: aioredis.Redis, broker: dramatiq.Broker, jobs: Sequence[tuple[str, uuid.UUID | str]]
+) -> list[tuple[str | None, list[str]]]:
+    """:func:`fetched_by_live_workers`, each with the message's Redis id."""
     if not isinstance(broker, RedisBroker) or not jobs:
-        return [[] for _ in jobs]
+        return [(None, []) for _ in jobs]
     ns = broker.namespace
     alive_since = int(time.time() * 1000) - broker.heartbeat_timeout
     workers = [
         _text(w) for w in await client.zrangebyscore(f"{ns}:__heartbeats__", alive_since, "+inf")
     ]
     if not workers:
-        return [[] for _ in jobs]
+        return [(None, []) for _ in jobs]
     rids = await _pointers(client, ns, [job_id for _, job_id in jobs])
     async with client.pipeline(transaction=False) as pipe:
         for (queue, _), rid in zip(jobs, rids, strict=True):
@@ -145,7 +152,7 @@ async def fetched_by_live_workers(
                 for worker in workers:
                     pipe.sismember(f"{ns}:__acks__.{worker}.{base}", rid)
         found = iter(await pipe.execute())
-    return [[] if rid is None else [w for w in workers if next(found)] for rid in rids]
+    return [(rid, [] if rid is None else [w for w in workers if next(found)]) for rid in rids]
 
 
 async def requeue_unreceived(
@@ -165,14 +172,13 @@ async def requeue_unreceived(
     command, run for the worker holding the message."""
     if not isinstance(broker, RedisBroker):
         return False
-    holders = (await fetched_by_live_workers(client, broker, [(queue, job_id)]))[0]
-    if not holders:
+    rid, holders = (await _held(client, broker, [(queue, job_id)]))[0]
+    if rid is None or not holders:
         return False
-    rid = (await _pointers(client, broker.namespace, [job_id]))[0]
     base = queue.removesuffix(".DQ")
     for holder in holders:
         log.warning("message requeued from a worker that never received it", job_id=str(job_id))
-        await asyncio.to_thread(_requeue, broker, base, holder, str(rid))
+        await asyncio.to_thread(_requeue, broker, base, holder, rid)
     return True
 
 
